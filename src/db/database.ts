@@ -1,0 +1,41 @@
+/**
+ * One small database interface over PostgreSQL (`pg`) and embedded PGlite.
+ * Both return the same JavaScript values: int8 as number (refusing values past
+ * Number.MAX_SAFE_INTEGER), timestamptz as Date, jsonb as parsed JSON.
+ */
+export type Row = Record<string, unknown>;
+
+export interface Queryable {
+  query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Run a script of several statements without parameters (migrations only). */
+  exec(sql: string): Promise<void>;
+}
+
+/** The plain role every tenant transaction runs as; it cannot bypass row level security. */
+export const APP_ROLE = "agent_gate_app";
+
+/** The transaction-local setting that row level security policies read. */
+export const TENANT_SETTING = "agent_gate.installation_id";
+
+export interface Database extends Queryable {
+  readonly kind: "pg" | "pglite";
+  /** A transaction as the connecting (owner) role: migrations, admin and cross-tenant work. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * A transaction as the plain app role, scoped to one installation with
+   * `set_config(..., true)`: nothing of it outlives the transaction, so a
+   * pooled connection carries no tenant to its next user.
+   */
+  tenant<T>(installationId: number, fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Subscribe to NOTIFY on a channel; resolves once listening. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export function toSafeNumber(text: string): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) {
+    throw new RangeError(`int8 value ${text} is beyond what this app represents exactly`);
+  }
+  return value;
+}
