@@ -1,0 +1,45 @@
+import { Command, CommanderError } from "commander";
+import type { Database } from "./db/database.ts";
+import { openDatabase, storageSettings } from "./db/open.ts";
+import { migrate } from "./db/migrate.ts";
+import { GateError } from "./errors.ts";
+import { EXIT, type CliContext } from "./cli/context.ts";
+import { registerCommands } from "./cli/commands.ts";
+
+/** Build the `agent-gate` program; `main` runs it. Tests drive it as a child process. */
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const opened: Database[] = [];
+  const ctx: CliContext = {
+    env,
+    async openDb() {
+      const db = await openDatabase(storageSettings(env));
+      opened.push(db);
+      await migrate(db);
+      return db;
+    },
+    out: (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),
+    err: (text) => process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),
+    now: () => new Date(),
+  };
+  const program = new Command("agent-gate")
+    .description("Agent Gate: make AI agents ask before they act.")
+    .exitOverride()
+    .showHelpAfterError();
+  registerCommands(program, ctx);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return process.exitCode === undefined ? EXIT.ok : Number(process.exitCode);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    if (error instanceof GateError) {
+      ctx.err(`error: ${error.message}`);
+      return error.status === 503 ? EXIT.unavailable : error.status >= 500 ? EXIT.failed : EXIT.usage;
+    }
+    ctx.err(`error: ${error instanceof Error ? error.message : String(error)}`);
+    return EXIT.failed;
+  } finally {
+    await Promise.all(opened.map((db) => db.close().catch(() => {})));
+  }
+}

@@ -1,0 +1,8 @@
+import type { Command } from "commander";
+import type { CliContext } from "./context.ts";
+import { registerMigrate } from "./migrate.ts";
+
+/** Every command group, registered in one place. */
+export function registerCommands(program: Command, ctx: CliContext): void {
+  registerMigrate(program, ctx);
+}

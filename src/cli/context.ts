@@ -1,0 +1,14 @@
+import type { Database } from "../db/database.ts";
+
+/** What every CLI command gets: state passed in, no singletons. */
+export interface CliContext {
+  env: NodeJS.ProcessEnv;
+  /** Opens the configured database, migrated; closed by the CLI when the command ends. */
+  openDb(): Promise<Database>;
+  out(text: string): void;
+  err(text: string): void;
+  now(): Date;
+}
+
+/** Exit codes, documented in the README: 0 ok, 1 check failed, 2 usage or input error, 3 unavailable. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, unavailable: 3 } as const;
