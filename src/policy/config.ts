@@ -1,0 +1,62 @@
+import { canonicalDigest } from "./digest.ts";
+import { configFileSchema, type ConfigFile } from "./config-schema.ts";
+import { toConfigErrors, type ConfigError } from "./config-errors.ts";
+import { parseDuration } from "./duration.ts";
+import type { Permission } from "./permission.ts";
+
+export type { Permission } from "./permission.ts";
+export type { ConfigError } from "./config-errors.ts";
+export { parseDuration, formatDuration } from "./duration.ts";
+export { configSchemaDescription } from "./config-docs.ts";
+
+/** The repository configuration, validated and normalised. */
+export interface GateConfig {
+  agents: string[];
+  approvals: { required: number; minPermission: Permission };
+  expiryMs: number;
+  deploy: { environments: Record<string, string> };
+  outreach: { mode: "pull_request" | "check_run" };
+}
+
+export type ParsedConfig =
+  | { ok: true; config: GateConfig; present: boolean }
+  | { ok: false; errors: ConfigError[] };
+
+function fromFile(file: ConfigFile): GateConfig {
+  return {
+    agents: [...file.agents],
+    approvals: { required: file.approvals.required, minPermission: file.approvals.min_permission },
+    expiryMs: parseDuration(file.expiry),
+    deploy: { environments: { ...file.deploy.environments } },
+    outreach: { mode: file.outreach.mode },
+  };
+}
+
+/** The configuration of a repository without `.github/agent-gate.yml`. */
+export const DEFAULT_CONFIG: GateConfig = deepFreeze(fromFile(configFileSchema.parse({})));
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object") {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Validates the parsed YAML of `.github/agent-gate.yml`. `present` says
+ * whether the file exists; an absent or empty file yields the defaults. Any
+ * unknown key or bad value is an error naming its path: the caller keeps the
+ * gate closed and shows the errors.
+ */
+export function parseConfig(raw: unknown, present: boolean): ParsedConfig {
+  const input = raw === null || raw === undefined ? {} : raw;
+  const result = configFileSchema.safeParse(input, { reportInput: true });
+  if (!result.success) return { ok: false, errors: toConfigErrors(result.error.issues) };
+  return { ok: true, config: fromFile(result.data), present };
+}
+
+/** SHA-256 (hex) of the canonical JSON of a config, recorded with each decision. */
+export function configDigest(config: GateConfig): string {
+  return canonicalDigest(config);
+}

@@ -1,0 +1,83 @@
+import type { GateConfig } from "./config.ts";
+import { checkApprover, isAgent, type Actor } from "./eligibility.ts";
+import { latestPerLogin, tallyVotes, type Decision, type Refusal, type Vote, type Wording } from "./tally.ts";
+
+/** One pull request review, as GitHub lists it, with the reviewer's permission. */
+export interface ReviewFact {
+  reviewer: Actor;
+  state: "APPROVED" | "CHANGES_REQUESTED" | "COMMENTED" | "DISMISSED";
+  commitId: string | null;
+  submittedAt: string;
+}
+
+/** Everything the commit gate needs to decide a pull request. */
+export interface CommitFacts {
+  author: string;
+  authorType: string;
+  headSha: string;
+  reviews: ReviewFact[];
+}
+
+export type CommitDecision = Decision & { agentProposed: boolean };
+
+const REVIEW_WORDING: Wording = {
+  rejectTitle: "Changes requested by",
+  rejectSentence: (logins) => `${logins} requested changes; a change request by an eligible reviewer blocks the merge.`,
+};
+
+function shortSha(sha: string | null): string {
+  return sha ? sha.slice(0, 7) : "no commit";
+}
+
+/** Each reviewer's latest state-changing review; COMMENTED changes nothing. */
+function latestReviews(reviews: readonly ReviewFact[]): ReviewFact[] {
+  return latestPerLogin(
+    reviews.filter((review) => review.state !== "COMMENTED"),
+    (review) => review.reviewer.login,
+    (review) => review.submittedAt,
+  );
+}
+
+/**
+ * The commit gate: a pull request by an agent needs approving reviews on its
+ * current head. GitHub review semantics: per reviewer the latest of APPROVED,
+ * CHANGES_REQUESTED or DISMISSED counts; an approval binds to the commit it
+ * was given on; a change request blocks whatever commit it was on; a
+ * dismissal leaves that reviewer counting for nothing. A pull request not by
+ * an agent passes, so the required check never blocks human work.
+ */
+export function decideCommit(facts: CommitFacts, config: GateConfig, configPresent: boolean): CommitDecision {
+  const required = config.approvals.required;
+  if (!isAgent(facts.author, facts.authorType, config, configPresent)) {
+    return {
+      status: "approved",
+      required,
+      approvers: [],
+      rejectedBy: [],
+      refused: [],
+      reasons: [`${facts.author} is not an agent, so this pull request needs no approval from Agent Gate.`],
+      title: "Not agent-proposed",
+      agentProposed: false,
+    };
+  }
+  const context = { author: facts.author, config, configPresent };
+  const votes: Vote[] = [];
+  const refused: Refusal[] = [];
+  const notes: string[] = [];
+  for (const review of latestReviews(facts.reviews)) {
+    const { reviewer } = review;
+    if (review.state === "DISMISSED") {
+      notes.push(`${reviewer.login}'s review was dismissed, so it no longer counts.`);
+    } else if (review.state === "CHANGES_REQUESTED") {
+      votes.push({ actor: reviewer, vote: "reject", at: review.submittedAt });
+    } else if (review.commitId === facts.headSha || !checkApprover(reviewer, context).eligible) {
+      votes.push({ actor: reviewer, vote: "approve", at: review.submittedAt });
+    } else {
+      refused.push({
+        login: reviewer.login,
+        reason: `approved an older commit (${shortSha(review.commitId)}), not the current head (${shortSha(facts.headSha)}); a new approval is needed`,
+      });
+    }
+  }
+  return { ...tallyVotes(votes, context, REVIEW_WORDING, { refused, notes }), agentProposed: true };
+}
