@@ -1,0 +1,185 @@
+import { describe, expect, it } from "vitest";
+import {
+  configDigest,
+  configSchemaDescription,
+  DEFAULT_CONFIG,
+  formatDuration,
+  parseConfig,
+  parseDuration,
+} from "../../src/policy/config.ts";
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+describe("parseConfig defaults", () => {
+  it.each([
+    ["no file", undefined, false],
+    ["no file (null)", null, false],
+    ["an empty file", null, true],
+    ["an empty mapping", {}, true],
+  ])("%s gives the defaults", (_name, raw, present) => {
+    const result = parseConfig(raw, present);
+    expect(result).toEqual({ ok: true, config: DEFAULT_CONFIG, present });
+  });
+
+  it("defaults are one approval with write, 72h, pull request outreach, no agents or environments", () => {
+    expect(DEFAULT_CONFIG).toEqual({
+      agents: [],
+      approvals: { required: 1, minPermission: "write" },
+      expiryMs: 72 * HOUR,
+      deploy: { environments: {} },
+      outreach: { mode: "pull_request" },
+    });
+    expect(Object.isFrozen(DEFAULT_CONFIG.approvals)).toBe(true);
+  });
+
+  it("fills the keys a file leaves out", () => {
+    const result = parseConfig({ agents: ["seo-agent", "my-agent[bot]"], approvals: { required: 2 } }, true);
+    expect(result).toEqual({
+      ok: true,
+      present: true,
+      config: { ...DEFAULT_CONFIG, agents: ["seo-agent", "my-agent[bot]"], approvals: { required: 2, minPermission: "write" } },
+    });
+  });
+
+  it("reads every key of a full file", () => {
+    const result = parseConfig(
+      {
+        agents: ["seo-agent"],
+        approvals: { required: 3, min_permission: "maintain" },
+        expiry: "1d12h",
+        deploy: { environments: { production: "example.com", staging: "staging.example.com" } },
+        outreach: { mode: "check_run" },
+      },
+      true,
+    );
+    expect(result).toEqual({
+      ok: true,
+      present: true,
+      config: {
+        agents: ["seo-agent"],
+        approvals: { required: 3, minPermission: "maintain" },
+        expiryMs: 36 * HOUR,
+        deploy: { environments: { production: "example.com", staging: "staging.example.com" } },
+        outreach: { mode: "check_run" },
+      },
+    });
+  });
+});
+
+describe("parseConfig errors name the path and the fix", () => {
+  it.each<[string, unknown, string, RegExp]>([
+    ["unknown top-level key", { agent: ["x"] }, "agent", /unknown key "agent"\. Did you mean "agents"\?/],
+    ["unknown nested key", { approvals: { requird: 2 } }, "approvals.requird", /Did you mean "required"\?.*required, min_permission/],
+    ["unrelated key", { colour: "blue" }, "colour", /^unknown key "colour"\. Allowed keys here: agents, approvals, expiry, deploy, outreach\.$/],
+    ["agents not a list", { agents: "seo-agent" }, "agents", /list of GitHub logins.*found a string/],
+    ["agent with a space", { agents: ["ok", "bad name"] }, "agents[1]", /GitHub login/],
+    ["required zero", { approvals: { required: 0 } }, "approvals.required", /at least 1/],
+    ["required 21", { approvals: { required: 21 } }, "approvals.required", /at most 20/],
+    ["required fraction", { approvals: { required: 1.5 } }, "approvals.required", /whole number/],
+    ["required as text", { approvals: { required: "two" } }, "approvals.required", /whole number.*found a string/],
+    ["min_permission read", { approvals: { min_permission: "read" } }, "approvals.min_permission", /"write", "maintain" or "admin"/],
+    ["approvals empty in YAML", { approvals: null }, "approvals", /mapping.*found nothing \(null\)/],
+    ["expiry without unit", { expiry: "72" }, "expiry", /without a unit/],
+    ["expiry as number", { expiry: 72 }, "expiry", /duration with a unit.*found a number/],
+    ["expiry unknown unit", { expiry: "3w" }, "expiry", /unknown unit "w"/],
+    ["expiry below 1m", { expiry: "30s" }, "expiry", /between 1m and 90d/],
+    ["expiry above 90d", { expiry: "91d" }, "expiry", /between 1m and 90d/],
+    ["environment with scheme", { deploy: { environments: { production: "https://example.com" } } }, "deploy.environments.production", /bare domain name/],
+    ["environment not a string", { deploy: { environments: { production: 1 } } }, "deploy.environments.production", /domain name/],
+    ["environments a list", { deploy: { environments: ["example.com"] } }, "deploy.environments", /mapping of environment name to domain/],
+    ["outreach mode unknown", { outreach: { mode: "email" } }, "outreach.mode", /"pull_request" or "check_run"/],
+    ["file is a list", ["agents"], "(root)", /mapping of keys.*found a list/],
+    ["file is text", "agents: x", "(root)", /mapping of keys.*found a string/],
+  ])("%s", (_name, raw, path, message) => {
+    const result = parseConfig(raw, true);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors[0]!.path).toBe(path);
+    expect(result.errors[0]!.message).toMatch(message);
+  });
+
+  it("reports every problem at once, one error per unknown key", () => {
+    const result = parseConfig({ approvals: { required: 0, x: 1, y: 2 }, expiry: "1s", extra: true }, true);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.errors.map((error) => error.path).sort()).toEqual(
+      ["approvals.required", "approvals.x", "approvals.y", "expiry", "extra"].sort(),
+    );
+  });
+});
+
+describe("parseDuration", () => {
+  it.each([
+    ["72h", 72 * HOUR],
+    ["3d", 3 * DAY],
+    ["90m", 90 * MINUTE],
+    ["1d12h", 36 * HOUR],
+    ["1d2h3m4s", DAY + 2 * HOUR + 3 * MINUTE + 4_000],
+    ["45s", 45_000],
+    [" 2H ", 2 * HOUR],
+    ["0m", 0],
+  ])("%s is %d ms", (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  it.each([
+    ["", /not a duration/],
+    ["72", /without a unit/],
+    ["h", /not a duration/],
+    ["3w", /unknown unit "w"/],
+    ["1h1d", /largest first/],
+    ["1h2h", /at most once/],
+    ["-1h", /not a duration/],
+    ["1.5h", /not a duration/],
+    ["1 h", /not a duration/],
+    ["99999999999999999999d", /too long/],
+  ])("%j is refused", (text, message) => {
+    expect(() => parseDuration(text)).toThrow(message);
+  });
+
+  it.each([
+    [72 * HOUR, "3d"],
+    [36 * HOUR, "1d12h"],
+    [90 * MINUTE, "1h30m"],
+    [0, "0s"],
+  ])("formatDuration(%d) is %s", (ms, text) => {
+    expect(formatDuration(ms)).toBe(text);
+  });
+});
+
+describe("configDigest", () => {
+  it("is stable and independent of key order", () => {
+    const reordered = {
+      outreach: { mode: "pull_request" as const },
+      expiryMs: 72 * HOUR,
+      deploy: { environments: {} },
+      approvals: { minPermission: "write" as const, required: 1 },
+      agents: [],
+    };
+    expect(configDigest(DEFAULT_CONFIG)).toMatch(/^[0-9a-f]{64}$/);
+    expect(configDigest(reordered)).toBe(configDigest(DEFAULT_CONFIG));
+  });
+
+  it("changes with any setting", () => {
+    const changed = { ...DEFAULT_CONFIG, approvals: { required: 2, minPermission: "write" as const } };
+    expect(configDigest(changed)).not.toBe(configDigest(DEFAULT_CONFIG));
+  });
+});
+
+describe("configSchemaDescription", () => {
+  it("documents every key with its type and default, from the schema", () => {
+    const rows = configSchemaDescription();
+    expect(rows.map((row) => [row.key, row.type, row.default])).toEqual([
+      ["agents", "list of string", "[]"],
+      ["approvals.required", "integer 1..20", "1"],
+      ["approvals.min_permission", "one of: write, maintain, admin", "write"],
+      ["expiry", "duration (e.g. 72h, 3d, 1d12h)", "72h"],
+      ["deploy.environments", "map of name → domain", "{}"],
+      ["outreach.mode", "one of: pull_request, check_run", "pull_request"],
+    ]);
+    for (const row of rows) expect(row.description.length).toBeGreaterThan(20);
+  });
+});
