@@ -1,8 +1,12 @@
 import type { Command } from "commander";
 import type { CliContext } from "./context.ts";
 import { registerMigrate } from "./migrate.ts";
+import { registerKeys } from "./keys.ts";
+import { registerReceipt } from "./receipt.ts";
 
 /** Every command group, registered in one place. */
 export function registerCommands(program: Command, ctx: CliContext): void {
   registerMigrate(program, ctx);
+  registerKeys(program, ctx);
+  registerReceipt(program, ctx);
 }

@@ -1,0 +1,78 @@
+import type { Command } from "commander";
+import type { CliContext } from "./context.ts";
+import { generateKeyEntry, newKeyId, resolveKeyring } from "../crypto/keyring.ts";
+import { storageSettings } from "../db/open.ts";
+import { publishedKeys, reencryptSealed, rotateSigningKey } from "../keys/store.ts";
+
+export function registerKeys(program: Command, ctx: CliContext): void {
+  const keys = program
+    .command("keys")
+    .description("Keyring for encryption at rest (AGENT_GATE_KEYS) and receipt-signing keys.");
+
+  keys
+    .command("generate")
+    .description("Print a new AGENT_GATE_KEYS entry (kid:base64key). Prepend it to AGENT_GATE_KEYS to make it current.")
+    .option("--kid <id>", "key id: 1-32 letters, digits, _ or - (default: k<date>-<random>)")
+    .action((options: { kid?: string }) => {
+      ctx.out(generateKeyEntry(options.kid ?? newKeyId(ctx.now())));
+    });
+
+  keys
+    .command("list")
+    .description("List the receipt-signing keys: current, and retired ones still published for old receipts.")
+    .option("--json", "print the keys.json document")
+    .action(async (options: { json?: boolean }) => {
+      const db = await ctx.openDb();
+      const published = await publishedKeys(db);
+      if (options.json) {
+        ctx.out(JSON.stringify(published));
+        return;
+      }
+      if (published.keys.length === 0) {
+        ctx.out("no signing keys yet (the first is created when the app signs its first receipt, or by `keys rotate`)");
+        return;
+      }
+      for (const key of published.keys) ctx.out(`${key.kid}\t${key.status}\t${key.created_at}\t${key.public_key}`);
+    });
+
+  keys
+    .command("rotate")
+    .description(
+      "Add a new receipt-signing key (the old one is retired but stays published, so old receipts still verify) " +
+        "and re-encrypt every stored secret under the current keyring key.",
+    )
+    .option("--json", "print the result as JSON")
+    .addHelpText(
+      "after",
+      [
+        "",
+        "To rotate the keyring key itself (encryption at rest):",
+        "  1. run `agent-gate keys generate` and prepend its output to AGENT_GATE_KEYS:",
+        "       AGENT_GATE_KEYS=<new entry>,<old entries>",
+        "  2. run `agent-gate keys rotate` with that value: stored secrets move to the new key;",
+        "  3. once every replica runs with the new value, the old entry may be dropped.",
+        "Without DATABASE_URL and AGENT_GATE_KEYS, the keyring file in AGENT_GATE_DATA_DIR is used.",
+      ].join("\n"),
+    )
+    .action(async (options: { json?: boolean }) => {
+      const settings = storageSettings(ctx.env);
+      const db = await ctx.openDb();
+      const keyring = resolveKeyring(ctx.env, {
+        dataDir: settings.dataDir,
+        embedded: !settings.databaseUrl,
+        log: (msg) => ctx.err(msg),
+        now: ctx.now(),
+      });
+      // Re-seal first: a keyring missing an old key fails here, before anything changes.
+      const resealed = await reencryptSealed(db, keyring);
+      const signer = await rotateSigningKey(db, keyring, ctx.now());
+      const retired = (await publishedKeys(db)).keys.filter((key) => key.status === "retired").map((key) => key.kid);
+      if (options.json) {
+        ctx.out(JSON.stringify({ signing_key: signer.keyId, retired, resealed, keyring_key: keyring.current.id }));
+        return;
+      }
+      ctx.out(`new signing key: ${signer.keyId}`);
+      ctx.out(`retired (still published): ${retired.length ? retired.join(", ") : "none"}`);
+      ctx.out(`re-encrypted ${resealed} stored secret(s) under keyring key ${keyring.current.id}`);
+    });
+}

@@ -1,0 +1,60 @@
+import { readFile } from "node:fs/promises";
+import type { Command } from "commander";
+import { EXIT, type CliContext } from "./context.ts";
+import { GateError, UnavailableError } from "../errors.ts";
+import { parsePublishedKeys, ReceiptError, verifyReceipt } from "../crypto/receipts.ts";
+import type { PublishedKeys } from "../crypto/signer.ts";
+
+/** keys.json from a file, or from the app's URL (…/.well-known/agent-gate/keys.json). */
+async function loadKeys(source: string): Promise<PublishedKeys> {
+  let text: string;
+  if (/^https?:\/\//i.test(source)) {
+    let response: Response;
+    try {
+      response = await fetch(source, { headers: { accept: "application/json" } });
+    } catch (error) {
+      throw new UnavailableError(`Could not fetch the keys from ${source}; check the URL and the network.`, error);
+    }
+    if (!response.ok) throw new UnavailableError(`Fetching the keys from ${source} answered ${response.status}.`);
+    text = await response.text();
+  } else {
+    try {
+      text = await readFile(source, "utf8");
+    } catch (error) {
+      throw new GateError("keys_unreadable", `Could not read the keys file ${source}.`, { status: 400, cause: error });
+    }
+  }
+  try {
+    return parsePublishedKeys(JSON.parse(text));
+  } catch (error) {
+    if (error instanceof GateError) throw error;
+    throw new GateError("keys_malformed", `The keys from ${source} are not JSON.`, { status: 400, cause: error });
+  }
+}
+
+export function registerReceipt(program: Command, ctx: CliContext): void {
+  const receipt = program.command("receipt").description("Approval receipts signed by the app.");
+  receipt
+    .command("verify")
+    .description("Check a receipt offline: signature, key, digest, expiry and decision. Exit 0 valid, 1 invalid.")
+    .argument("<receipt>", "the receipt, base64url(payload).base64url(signature)")
+    .requiredOption("--keys <file-or-url>", "keys.json file, or the app's /.well-known/agent-gate/keys.json URL")
+    .requiredOption("--digest <hex>", "digest of what is about to be executed (head SHA or SHA-256)")
+    .option("--json", "print the result as JSON")
+    .action(async (text: string, options: { keys: string; digest: string; json?: boolean }) => {
+      const keys = await loadKeys(options.keys);
+      try {
+        const payload = verifyReceipt(text, keys, options.digest, ctx.now());
+        ctx.out(
+          options.json
+            ? JSON.stringify({ valid: true, payload })
+            : `valid: ${payload.decision} ${payload.kind} ${payload.repo} proposal ${payload.proposal_id} by ${payload.approvers.join(", ")}, expires ${payload.expires_at}, key ${payload.kid}`,
+        );
+      } catch (error) {
+        if (!(error instanceof ReceiptError)) throw error;
+        if (options.json) ctx.out(JSON.stringify({ valid: false, code: error.code, message: error.message }));
+        ctx.err(`invalid: ${error.message} (${error.code})`);
+        process.exitCode = EXIT.failed;
+      }
+    });
+}
