@@ -29,6 +29,10 @@ function shortSha(sha: string | null): string {
   return sha ? sha.slice(0, 7) : "no commit";
 }
 
+function isOnHead(commitId: string | null, headSha: string): boolean {
+  return Boolean(commitId) && Boolean(headSha) && commitId!.toLowerCase() === headSha.toLowerCase();
+}
+
 /** Each reviewer's latest state-changing review; COMMENTED changes nothing. */
 function latestReviews(reviews: readonly ReviewFact[]): ReviewFact[] {
   return latestPerLogin(
@@ -70,7 +74,7 @@ export function decideCommit(facts: CommitFacts, config: GateConfig, configPrese
       notes.push(`${reviewer.login}'s review was dismissed, so it no longer counts.`);
     } else if (review.state === "CHANGES_REQUESTED") {
       votes.push({ actor: reviewer, vote: "reject", at: review.submittedAt });
-    } else if (review.commitId === facts.headSha || !checkApprover(reviewer, context).eligible) {
+    } else if (isOnHead(review.commitId, facts.headSha) || !checkApprover(reviewer, context).eligible) {
       votes.push({ actor: reviewer, vote: "approve", at: review.submittedAt });
     } else {
       refused.push({

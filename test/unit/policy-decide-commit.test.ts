@@ -62,6 +62,12 @@ describe("decideCommit", () => {
       [{ login: "alice", reason: /approved an older commit \(aaaaaaa\), not the current head \(bbbbbbb\)/ }],
     ],
     [
+      "approval without a commit",
+      facts([review("alice", "APPROVED", { commit: null })]),
+      config, "pending", "Waiting for approval (0/1)", [],
+      [{ login: "alice", reason: /approved an older commit \(no commit\)/ }],
+    ],
+    [
       "eligible approval on the head",
       facts([review("alice", "APPROVED")]),
       config, "approved", "Approved by alice", ["alice"], [],
