@@ -1,0 +1,130 @@
+import nacl from "tweetnacl";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { appendAudit, readAudit } from "../../src/audit/log.ts";
+import { exportAudit } from "../../src/audit/export.ts";
+import { verifyExport } from "../../src/audit/verify-file.ts";
+import { pruneAudit, retentionCutoff, retentionDays } from "../../src/audit/retention.ts";
+import { toBase64url } from "../../src/crypto/base64url.ts";
+import type { PublishedKeys, Signer } from "../../src/crypto/signer.ts";
+import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+
+const now = new Date("2026-11-23T10:00:00.000Z");
+const DAY = 86_400_000;
+const pair = nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(9));
+const signer: Signer = { keyId: "k1", secretKey: pair.secretKey, publicKey: pair.publicKey };
+const keys: PublishedKeys = {
+  keys: [{ kid: "k1", alg: "Ed25519", public_key: toBase64url(pair.publicKey), status: "current", created_at: now.toISOString() }],
+};
+
+let t: TestDatabase;
+beforeAll(async () => {
+  t = await createTestDatabase();
+});
+afterAll(async () => {
+  await t.drop();
+});
+
+async function seed(installationId: number, ages: number[]) {
+  for (const days of ages) {
+    await t.db.tenant(installationId, (tx) =>
+      appendAudit(tx, installationId, { action: "test.event", outcome: "ok", data: { days } }, new Date(now.getTime() - days * DAY)),
+    );
+  }
+}
+
+async function exportAll(installationId: number) {
+  const out = exportAudit(t.db, { installationId, format: "jsonl" }, signer, now);
+  let body = "";
+  for await (const chunk of out.body) body += chunk;
+  return { body, manifest: await out.manifest };
+}
+
+describe("retention", () => {
+  it("reads AGENT_GATE_RETENTION_DAYS, 90 by default", () => {
+    expect(retentionDays({})).toBe(90);
+    expect(retentionDays({ AGENT_GATE_RETENTION_DAYS: "30" })).toBe(30);
+    expect(() => retentionDays({ AGENT_GATE_RETENTION_DAYS: "0" })).toThrow(/AGENT_GATE_RETENTION_DAYS/);
+    expect(() => retentionDays({ AGENT_GATE_RETENTION_DAYS: "ninety" })).toThrow(/AGENT_GATE_RETENTION_DAYS/);
+    expect(retentionCutoff(now, 90).toISOString()).toBe("2026-08-25T10:00:00.000Z");
+  });
+
+  it("prunes the old prefix behind a checkpoint, and what remains verifies", async () => {
+    await seed(31, [200, 150, 120, 91, 80, 10, 1]);
+    const before = await t.db.tenant(31, (tx) => readAudit(tx, 31));
+    const result = await pruneAudit(t.db, 31, retentionCutoff(now, 90), now);
+    expect(result).toEqual({ pruned_count: 4, last_pruned_seq: 4, last_pruned_hash: before[3]?.hash });
+
+    const after = await t.db.tenant(31, (tx) => readAudit(tx, 31));
+    expect(after.map((event) => event.seq)).toEqual([5, 6, 7, 8]);
+    expect(after[0]?.prev_hash).toBe(before[3]?.hash);
+    expect(after[3]).toMatchObject({ action: "audit.pruned", data: { pruned_count: 4, last_pruned_seq: 4, last_pruned_hash: before[3]?.hash } });
+
+    const { body, manifest } = await exportAll(31);
+    expect(manifest).toMatchObject({ count: 4, first_seq: 5, first_prev_hash: before[3]?.hash });
+    expect(verifyExport(body, manifest, keys)).toEqual({ ok: true, count: 4 });
+
+    // The same body with the checkpoint's line removed no longer vouches for its start.
+    const parts = body.split("\n").slice(0, 3);
+    const cut = exportAudit(t.db, { installationId: 31, format: "jsonl", throughSeq: 7 }, signer, now);
+    let cutBody = "";
+    for await (const chunk of cut.body) cutBody += chunk;
+    expect(cutBody).toBe(`${parts.join("\n")}\n`);
+    expect(verifyExport(cutBody, await cut.manifest, keys)).toMatchObject({ ok: false, line: 1 });
+  });
+
+  it("prunes again later behind a second checkpoint", async () => {
+    const later = new Date(now.getTime() + 60 * DAY);
+    const result = await pruneAudit(t.db, 31, retentionCutoff(later, 90), later);
+    expect(result.pruned_count).toBe(1);
+    const { body, manifest } = await exportAll(31);
+    expect(manifest.first_seq).toBe(6);
+    expect(verifyExport(body, manifest, keys)).toEqual({ ok: true, count: manifest.count });
+  });
+
+  it("does nothing and writes nothing when no event is old enough", async () => {
+    await seed(32, [5, 1]);
+    expect(await pruneAudit(t.db, 32, retentionCutoff(now, 90), now)).toEqual({
+      pruned_count: 0,
+      last_pruned_seq: null,
+      last_pruned_hash: null,
+    });
+    expect(await t.db.tenant(32, (tx) => readAudit(tx, 32))).toHaveLength(2);
+  });
+
+  it("refuses a cutoff in the future", async () => {
+    await expect(pruneAudit(t.db, 32, new Date(now.getTime() + 1), now)).rejects.toThrow(/before/);
+  });
+
+  it("leaves the app role unable to delete directly, even with the pruning flag set", async () => {
+    await seed(33, [300, 200]);
+    await expect(
+      t.db.tenant(33, async (tx) => {
+        await tx.query("SELECT set_config('agent_gate.pruning', 'on', true)");
+        await tx.query("DELETE FROM audit_events WHERE installation_id = 33");
+      }),
+    ).rejects.toThrow(/permission denied/);
+    await expect(
+      t.db.tenant(33, (tx) => tx.query("TRUNCATE audit_events")),
+    ).rejects.toThrow();
+    expect(await t.db.tenant(33, (tx) => readAudit(tx, 33))).toHaveLength(2);
+  });
+
+  it("turns the pruning flag off again before the function returns", async () => {
+    await expect(
+      t.db.tenant(33, async (tx) => {
+        await tx.query("SELECT * FROM agent_gate_prune_audit(33, $1)", [new Date(now.getTime() - 250 * DAY).toISOString()]);
+        const [flag] = await tx.query<{ v: string }>("SELECT current_setting('agent_gate.pruning', true) AS v");
+        expect(flag?.v).toBe("off");
+        throw new Error("roll back");
+      }),
+    ).rejects.toThrow("roll back");
+  });
+
+  it("lets an installation prune only its own events", async () => {
+    await seed(34, [400]);
+    await expect(
+      t.db.tenant(33, (tx) => tx.query("SELECT * FROM agent_gate_prune_audit(34, $1)", [now.toISOString()])),
+    ).rejects.toThrow(/not the tenant/);
+    expect(await t.db.tenant(34, (tx) => readAudit(tx, 34))).toHaveLength(1);
+  });
+});
