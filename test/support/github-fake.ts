@@ -1,0 +1,266 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Conformance } from "./github-fake/conformance.ts";
+import { httpFetch } from "./github-fake/http-fetch.ts";
+import { defaultRoutes, type RouteContext } from "./github-fake/routes.ts";
+import { GitHubState, type Permission, type StoredCheckRun } from "./github-fake/state.ts";
+
+// A GitHub stand-in on loopback. The app reaches it as GitHub Enterprise
+// (`${url}/api/v3`); every request is recorded, answered from repository state
+// and checked against GitHub's OpenAPI description.
+
+export { httpFetch };
+
+export interface GitHubCall {
+  method: string;
+  path: string; // without /api/v3, without query
+  query: URLSearchParams;
+  body: unknown;
+  headers: Record<string, string | string[] | undefined>;
+  route: string | null; // matched template like "/repos/{owner}/{repo}/check-runs"
+}
+
+export interface Reply {
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export type ReplyFn = (call: GitHubCall) => Reply | Promise<Reply>;
+
+interface Route {
+  method: string;
+  route: string;
+  pattern: RegExp;
+  names: string[];
+  literal: number;
+}
+
+export function compileRoute(method: string, route: string): Route {
+  const names: string[] = [];
+  const segments = route.split("/");
+  const source = segments
+    .map((segment, index) => {
+      const param = /^\{(\w+)\}$/.exec(segment);
+      if (!param) return segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+      names.push(param[1]!);
+      // A trailing file path or git ref spans several segments.
+      const greedy = index === segments.length - 1 && (param[1] === "path" || param[1] === "ref");
+      return greedy ? "(.+)" : "([^/]+)";
+    })
+    .join("/");
+  const literal = route.replace(/\{\w+\}/g, "").length;
+  return { method: method.toUpperCase(), route, pattern: new RegExp(`^${source}$`), names, literal };
+}
+
+export function matchRoute(routes: Route[], method: string, path: string): { route: Route; params: Record<string, string> } | null {
+  let best: { route: Route; params: Record<string, string> } | null = null;
+  for (const route of routes) {
+    if (route.method !== method) continue;
+    const match = route.pattern.exec(path);
+    if (!match) continue;
+    if (best && best.route.literal >= route.literal) continue;
+    const params: Record<string, string> = {};
+    route.names.forEach((name, i) => (params[name] = decodeURIComponent(match[i + 1]!)));
+    best = { route, params };
+  }
+  return best;
+}
+
+const key = (method: string, route: string) => `${method.toUpperCase()} ${route}`;
+
+export class GitHubFake {
+  readonly calls: GitHubCall[] = [];
+  readonly state = new GitHubState();
+  /** The clock used for timestamps in replies (check runs, token expiry). */
+  now: () => Date = () => new Date();
+  private readonly routes: Route[] = defaultRoutes.map((r) => compileRoute(r.method, r.route));
+  private readonly handlers = new Map(defaultRoutes.map((r) => [key(r.method, r.route), r.handle] as const));
+  private readonly overrides = new Map<string, ReplyFn>();
+  private readonly failures = new Map<string, { times: number; status: number; headers: Record<string, string> }>();
+  private readonly unmatched: GitHubCall[] = [];
+  private readonly problems: { call: GitHubCall; problems: string[] }[] = [];
+
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+    private readonly conformance: Conformance | null,
+  ) {}
+
+  static async start(options: { validate?: boolean; port?: number; host?: string } = {}): Promise<GitHubFake> {
+    const conformance = options.validate === false ? null : Conformance.load();
+    const server = createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    const fake = new GitHubFake(server, `http://127.0.0.1:${port}`, conformance);
+    server.on("request", (req, res) => {
+      fake.handle(req, res).catch((error: unknown) => {
+        res.writeHead(500, { "content-type": "application/json; charset=utf-8" });
+        res.end(JSON.stringify({ message: `github-fake: ${String(error)}` }));
+      });
+    });
+    return fake;
+  }
+
+  /**
+   * A fetch that reaches the fake despite nock's broken fetch interception of
+   * request bodies: pass it to Octokit/Probot as `request: { fetch: fake.fetch }`.
+   */
+  readonly fetch: typeof fetch = httpFetch as typeof fetch;
+
+  /** The base URL to give Octokit (GitHub Enterprise form). */
+  get apiUrl(): string {
+    return `${this.url}/api/v3`;
+  }
+
+  callsTo(method: string, route: string): GitHubCall[] {
+    return this.calls.filter((call) => call.method === method.toUpperCase() && call.route === route);
+  }
+
+  /** Answers `method route` with `reply` instead of the default (or adds the route). */
+  on(method: string, route: string, reply: ReplyFn): void {
+    if (!this.routes.some((r) => r.method === method.toUpperCase() && r.route === route)) {
+      this.routes.push(compileRoute(method, route));
+    }
+    this.overrides.set(key(method, route), reply);
+  }
+
+  /** Answers the next `times` calls to `method route` with `status`, then behaves normally. */
+  failNext(method: string, route: string, times: number, status: number, headers: Record<string, string> = {}): void {
+    if (!this.routes.some((r) => r.method === method.toUpperCase() && r.route === route)) {
+      this.routes.push(compileRoute(method, route));
+    }
+    this.failures.set(key(method, route), { times, status, headers });
+  }
+
+  setFile(repo: string, path: string, content: string | null, branch?: string): void {
+    this.state.putFile(repo, branch, path, content);
+  }
+
+  setPermission(repo: string, login: string, permission: Permission): void {
+    this.state.permissions.set(`${repo}\0${login}`, permission);
+  }
+
+  setReviews(repo: string, pull: number, reviews: object[]): void {
+    this.state.reviews.set(`${repo}\0${pull}`, reviews);
+  }
+
+  setPullRequest(repo: string, pull: object): void {
+    const number = (pull as { number?: unknown }).number;
+    if (typeof number !== "number") throw new Error("setPullRequest: the pull request needs a numeric `number`");
+    this.state.pulls.set(`${repo}\0${number}`, structuredClone(pull) as Record<string, unknown>);
+  }
+
+  setRepo(repo: string, settings: { private?: boolean; id?: number; default_branch?: string; installation_id?: number }): void {
+    Object.assign(this.state.repo(repo), settings);
+  }
+
+  setRef(repo: string, ref: string, sha: string): void {
+    this.state.refs.set(`${repo}\0${ref.startsWith("refs/") ? ref : `refs/${ref}`}`, sha);
+  }
+
+  setInstallation(id: number, settings: { account?: string; permissions?: Record<string, string>; events?: string[] }): void {
+    Object.assign(this.state.installation(id), settings);
+  }
+
+  pullRequests(repo: string): Record<string, any>[] {
+    return [...this.state.pulls.entries()].filter(([k]) => k.startsWith(`${repo}\0`)).map(([, pull]) => pull);
+  }
+
+  checkRuns(repo?: string): StoredCheckRun[] {
+    return this.state.checkRuns.filter((run) => repo === undefined || run.repo === repo);
+  }
+
+  unexpected(): GitHubCall[] {
+    return [...this.unmatched];
+  }
+
+  violations(): { call: GitHubCall; problems: string[] }[] {
+    return [...this.problems];
+  }
+
+  assertClean(): void {
+    const lines = [
+      ...this.unmatched.map((call) => `unexpected call: ${call.method} ${call.path}`),
+      ...this.problems.map(({ call, problems }) => `${call.method} ${call.path} breaks GitHub's API description: ${problems.join("; ")}`),
+    ];
+    if (lines.length) throw new Error(`GitHub fake saw problems:\n${lines.join("\n")}`);
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const call = await readCall(req);
+    this.calls.push(call);
+    const found = matchRoute(this.routes, call.method, call.path);
+    call.route = found?.route.route ?? null;
+    if (this.conformance) {
+      const problems = this.conformance.check(call);
+      if (problems.length) this.problems.push({ call, problems });
+    }
+    if (!found) {
+      this.unmatched.push(call);
+      return send(res, { status: 404, body: { message: "Not Found", documentation_url: "https://docs.github.com/rest" } });
+    }
+    const k = key(call.method, found.route.route);
+    const failure = this.failures.get(k);
+    if (failure && failure.times > 0) {
+      failure.times -= 1;
+      return send(res, { status: failure.status, headers: failure.headers, body: { message: `Injected failure ${failure.status}` } });
+    }
+    const override = this.overrides.get(k);
+    if (override) return send(res, await override(call));
+    const handler = this.handlers.get(k);
+    const ctx: RouteContext = { state: this.state, api: this.apiUrl, now: this.now };
+    return send(res, handler!(call, found.params, ctx));
+  }
+}
+
+async function readCall(req: IncomingMessage): Promise<GitHubCall> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString("utf8");
+  const url = new URL(req.url ?? "/", "http://fake");
+  let body: unknown = undefined;
+  if (text.length) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = text;
+    }
+  }
+  const path = url.pathname.replace(/^\/api\/v3(?=\/|$)/, "") || "/";
+  return { method: (req.method ?? "GET").toUpperCase(), path, query: url.searchParams, body, headers: { ...req.headers }, route: null };
+}
+
+function send(res: ServerResponse, reply: Reply): void {
+  const status = reply.status ?? 200;
+  const headers: Record<string, string> = {
+    "x-github-request-id": "FAKE:0000",
+    "x-ratelimit-limit": "5000",
+    "x-ratelimit-remaining": "4999",
+    "x-ratelimit-reset": String(Math.floor(Date.now() / 1000) + 3600),
+    "x-ratelimit-resource": "core",
+    ...lowerKeys(reply.headers ?? {}),
+  };
+  let payload = "";
+  if (reply.body !== undefined && status !== 204 && status !== 304) {
+    if (typeof reply.body === "string" && headers["content-type"]) payload = reply.body;
+    else {
+      payload = JSON.stringify(reply.body);
+      headers["content-type"] ??= "application/json; charset=utf-8";
+    }
+  }
+  res.writeHead(status, headers);
+  res.end(payload);
+}
+
+function lowerKeys(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+}
