@@ -1,0 +1,231 @@
+import type { Context, Probot } from "probot";
+import type { EmitterWebhookEvent } from "@octokit/webhooks";
+import { appendAudit } from "../audit/log.ts";
+import { isAgent } from "../policy/eligibility.ts";
+import { decideCommit, factsDigest, type CommitFacts, type Decision, type ReviewFact } from "../policy/decision.ts";
+import { DEFAULT_CONFIG } from "../policy/config.ts";
+import { newProposalId } from "../proposals/ids.ts";
+import {
+  enqueue,
+  findCommitProposal,
+  insertProposal,
+  supersedeOtherHeads,
+  syncCheckRun,
+  updateProposal,
+  type ProposalStatus,
+} from "../proposals/store.ts";
+import { recordDelivery } from "./deliveries.ts";
+import { deliveryOf, type GateDeps } from "./gate-deps.ts";
+import { loadRepoConfig, type RepoConfig } from "./repo-config.ts";
+import { permissionOf } from "./permissions.ts";
+
+export { COMMIT_CHECK_NAME } from "./commit-gate-names.ts";
+
+interface PullFacts {
+  number: number;
+  headSha: string;
+  author: { login: string; type: string };
+}
+
+type PrContext = Context;
+/** The part of pull_request and pull_request_review payloads the gate reads (typed from @octokit/webhooks). */
+type PullPayload = Pick<
+  EmitterWebhookEvent<"pull_request.opened">["payload"],
+  "installation" | "repository" | "pull_request" | "sender"
+>;
+
+/** The commit gate: agent pull requests wait for an eligible approving review on their head. */
+export function registerCommitGate(app: Probot, deps: GateDeps): void {
+  app.on(
+    ["pull_request.opened", "pull_request.reopened", "pull_request.synchronize", "pull_request.ready_for_review"],
+    (context) => evaluatePull(context as unknown as Context, deps),
+  );
+  app.on(
+    ["pull_request_review.submitted", "pull_request_review.dismissed", "pull_request_review.edited"],
+    (context) => evaluatePull(context as unknown as Context, deps),
+  );
+}
+
+async function evaluatePull(context: PrContext, deps: GateDeps): Promise<void> {
+  const payload = context.payload as unknown as PullPayload;
+  const installationId = payload.installation?.id;
+  if (installationId === undefined) {
+    context.log.warn("pull request event without an installation; ignored");
+    return;
+  }
+  const pr = payload.pull_request;
+  const pull: PullFacts = {
+    number: pr.number,
+    headSha: pr.head.sha,
+    author: { login: pr.user?.login ?? "ghost", type: pr.user?.type ?? "User" },
+  };
+  const repo = context.repo();
+
+  // 1. Gather
+  const config = await loadRepoConfig(context);
+  const facts = config.ok ? await gatherFacts(context, repo, pull, config) : null;
+
+  // 2. Decide
+  const decision = config.ok && facts ? decideCommit(facts, config.config, config.present) : null;
+  const status: ProposalStatus = !decision
+    ? "rejected"
+    : !decision.agentProposed
+      ? "exempt"
+      : decision.status;
+  const state = {
+    decision: decision ?? configErrorDecision(config),
+    config_errors: config.ok ? [] : config.errors,
+    facts: facts ?? null,
+    facts_digest: facts ? factsDigest(facts) : null,
+    config_digest: config.ok ? config.digest : null,
+    config_present: config.ok ? config.present : true,
+    required: config.ok ? config.config.approvals.required : DEFAULT_CONFIG.approvals.required,
+    min_permission: config.ok ? config.config.approvals.minPermission : DEFAULT_CONFIG.approvals.minPermission,
+  };
+  const reason = !decision ? "configuration error" : status === "rejected" ? "changes requested" : null;
+  const approvers = decision?.approvers ?? [];
+
+  // 3. Record (the GitHub write is queued in the same transaction and published by the outbox)
+  const now = deps.now();
+  const delivery = deliveryOf(context, deps.appId);
+  await deps.db.tenant(installationId, async (tx) => {
+    await recordDelivery(tx, delivery, now);
+    const fullName = `${repo.owner}/${repo.repo}`;
+    const superseded = await supersedeOtherHeads(tx, installationId, fullName, pull.number, pull.headSha, now);
+    for (const old of superseded) {
+      await appendAudit(
+        tx,
+        installationId,
+        {
+          action: "proposal.invalidated",
+          outcome: "superseded",
+          actor: delivery.sender?.login ?? null,
+          repo: fullName,
+          subject: old.id,
+          data: { kind: "commit", old_head: old.head_sha, new_head: pull.headSha, pr: pull.number },
+        },
+        now,
+      );
+    }
+    let proposal = await findCommitProposal(tx, installationId, fullName, pull.number, pull.headSha);
+    const decided = status !== "pending";
+    if (!proposal) {
+      proposal = await insertProposal(tx, {
+        id: newProposalId(),
+        installationId,
+        repo: fullName,
+        repoId: payload.repository.id,
+        kind: "commit",
+        status,
+        digest: pull.headSha,
+        headSha: pull.headSha,
+        prNumber: pull.number,
+        author: pull.author.login,
+        summary: `Pull request #${pull.number} at ${pull.headSha.slice(0, 7)}`,
+        details: { pr_title_length: pr.title.length, author_type: pull.author.type, base: pr.base.ref },
+        state,
+        approvers,
+        reason,
+        decidedAt: decided ? now : null,
+        expiresAt: new Date(now.getTime() + (config.ok ? config.config.expiryMs : DEFAULT_CONFIG.expiryMs)),
+        now,
+      });
+      await appendAudit(
+        tx,
+        installationId,
+        {
+          action: "proposal.created",
+          outcome: status,
+          actor: pull.author.login,
+          actorIsBot: pull.author.type === "Bot",
+          actorIsAgent: decision?.agentProposed ?? false,
+          repo: fullName,
+          subject: proposal.id,
+          data: { kind: "commit", digest: pull.headSha, pr: pull.number },
+        },
+        now,
+      );
+    } else if (proposal.status === "superseded" || proposal.status === "expired") {
+      return;
+    } else {
+      await updateProposal(tx, proposal.id, {
+        status,
+        state,
+        approvers,
+        reason,
+        decidedAt: decided ? (proposal.decided_at ?? now) : null,
+        now,
+      });
+    }
+    await appendAudit(
+      tx,
+      installationId,
+      {
+        action: "decision.recorded",
+        outcome: status,
+        actor: delivery.sender?.login ?? null,
+        actorIsBot: delivery.sender?.type === "Bot",
+        actorIsAgent: config.ok && delivery.sender ? isAgent(delivery.sender.login, delivery.sender.type, config.config, config.present) : false,
+        repo: fullName,
+        subject: proposal.id,
+        data: {
+          kind: "commit",
+          digest: pull.headSha,
+          facts_digest: state.facts_digest,
+          config_digest: state.config_digest,
+          decision: { status, title: state.decision.title, approvers, refused: state.decision.refused },
+        },
+      },
+      now,
+    );
+    await enqueue(tx, syncCheckRun({ id: proposal.id, installation_id: installationId, status }));
+  });
+}
+
+async function gatherFacts(
+  context: PrContext,
+  repo: { owner: string; repo: string },
+  pull: PullFacts,
+  config: Extract<RepoConfig, { ok: true }>,
+): Promise<CommitFacts> {
+  const base: CommitFacts = { author: pull.author.login, authorType: pull.author.type, headSha: pull.headSha, reviews: [] };
+  if (!isAgent(pull.author.login, pull.author.type, config.config, config.present)) return base;
+  const reviews = await context.octokit.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews", {
+    ...repo,
+    pull_number: pull.number,
+    per_page: 100,
+  });
+  const permissions = new Map<string, Promise<ReviewFact["reviewer"]["permission"]>>();
+  const facts: ReviewFact[] = [];
+  for (const review of reviews) {
+    const login = review.user?.login;
+    if (!login) continue;
+    const type = review.user?.type ?? "User";
+    const skip = login.toLowerCase() === pull.author.login.toLowerCase() || type === "Bot" || login.endsWith("[bot]");
+    if (!permissions.has(login)) {
+      permissions.set(login, skip ? Promise.resolve("none") : permissionOf(context, repo, login));
+    }
+    const state = review.state as ReviewFact["state"];
+    if (!["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"].includes(state)) continue;
+    facts.push({
+      reviewer: { login, type, permission: await permissions.get(login)! },
+      state,
+      commitId: review.commit_id ?? null,
+      submittedAt: review.submitted_at ?? "",
+    });
+  }
+  return { ...base, reviews: facts };
+}
+
+function configErrorDecision(config: RepoConfig): Decision {
+  const errors = config.ok ? [] : config.errors;
+  return {
+    status: "rejected",
+    required: 0,
+    approvers: [],
+    rejectedBy: [],
+    refused: [],
+    reasons: errors.map((error) => `${error.path}: ${error.message}`),
+    title: "Configuration error in .github/agent-gate.yml",
+  };
+}

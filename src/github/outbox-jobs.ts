@@ -1,0 +1,97 @@
+import type { Database } from "../db/database.ts";
+import { appendAudit } from "../audit/log.ts";
+import { findProposal } from "../proposals/store.ts";
+import type { GitHubClient } from "./client.ts";
+import { renderCheckRun } from "./render-check.ts";
+
+export interface JobRow {
+  id: number;
+  installation_id: number;
+  operation: string;
+  coalesce_key: string | null;
+  priority: number;
+  payload: Record<string, unknown>;
+  attempts: number;
+}
+
+export interface JobDeps {
+  db: Database;
+  github: (installationId: number) => Promise<GitHubClient>;
+  now: () => Date;
+  publicUrl: string;
+}
+
+/** Perform one queued GitHub write; throws to retry. */
+export async function performJob(job: JobRow, deps: JobDeps): Promise<{ outcome: string }> {
+  switch (job.operation) {
+    case "check_run.sync":
+      return syncCheckRun(job, deps);
+    default:
+      throw new Error(`unknown outbox operation ${job.operation}`);
+  }
+}
+
+async function syncCheckRun(job: JobRow, deps: JobDeps): Promise<{ outcome: string }> {
+  const id = String(job.payload.proposal_id);
+  const proposal = await deps.db.tenant(job.installation_id, (tx) => findProposal(tx, id));
+  if (!proposal) return { outcome: "missing" };
+  const body = renderCheckRun(proposal, deps.publicUrl);
+  const [owner, repo] = proposal.repo.split("/") as [string, string];
+  const octokit = await deps.github(job.installation_id);
+
+  let checkRunId = proposal.check_run_id;
+  if (!checkRunId && job.attempts > 1) {
+    // A retried create: find the run an earlier attempt may have made.
+    const { data } = await octokit.request("GET /repos/{owner}/{repo}/commits/{ref}/check-runs", {
+      owner,
+      repo,
+      ref: body.head_sha,
+      check_name: body.name,
+      filter: "all",
+      per_page: 100,
+    });
+    const found = data.check_runs.find((run) => run.external_id === proposal.id);
+    checkRunId = found ? Number(found.id) : null;
+  }
+  let method: "POST" | "PATCH";
+  if (checkRunId) {
+    method = "PATCH";
+    const { head_sha: _sha, ...update } = body;
+    await octokit.request("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", {
+      owner,
+      repo,
+      check_run_id: checkRunId,
+      ...update,
+    });
+  } else {
+    method = "POST";
+    const { data } = await octokit.request("POST /repos/{owner}/{repo}/check-runs", { owner, repo, ...body });
+    checkRunId = Number(data.id);
+  }
+  const now = deps.now();
+  await deps.db.tenant(job.installation_id, async (tx) => {
+    await tx.query("UPDATE proposals SET check_run_id = $2 WHERE id = $1 AND check_run_id IS DISTINCT FROM $2", [
+      proposal.id,
+      checkRunId,
+    ]);
+    await appendAudit(
+      tx,
+      job.installation_id,
+      {
+        action: "github.write",
+        outcome: "ok",
+        repo: proposal.repo,
+        subject: proposal.id,
+        data: {
+          operation: method === "POST" ? "checks.create" : "checks.update",
+          check_run_id: checkRunId,
+          status: body.status,
+          conclusion: body.conclusion ?? null,
+          proposal_status: proposal.status,
+        },
+      },
+      now,
+    );
+  });
+  return { outcome: "done" };
+}

@@ -1,0 +1,209 @@
+import { randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import type { Database } from "../db/database.ts";
+import { appendAudit } from "../audit/log.ts";
+import { OUTBOX_CHANNEL } from "../proposals/store.ts";
+import type { GitHubClient } from "./client.ts";
+import { performJob, type JobRow } from "./outbox-jobs.ts";
+
+export interface OutboxWorkerOptions {
+  db: Database;
+  /** An Octokit authenticated as the installation. */
+  github: (installationId: number) => Promise<GitHubClient>;
+  now: () => Date;
+  log: Logger;
+  publicUrl: string;
+  /** Minimum gap between two writes of one installation, across every process (GitHub asks for ~1 s). */
+  paceMs?: number;
+  /** First retry delay; doubles per attempt up to five minutes. */
+  retryBaseMs?: number;
+  leaseMs?: number;
+}
+
+const MAX_BACKOFF_MS = 5 * 60_000;
+const MAX_ATTEMPTS = 25;
+
+/**
+ * Performs queued GitHub writes: leased so that a crash resumes elsewhere,
+ * paced per installation through PostgreSQL so every process shares one
+ * budget, decisions before progress text, and several queued updates of one
+ * check run written once, with the latest state.
+ */
+export class OutboxWorker {
+  readonly #o: Required<Omit<OutboxWorkerOptions, "log">> & { log: Logger };
+  readonly #id = `worker-${randomBytes(4).toString("hex")}`;
+  #timer: NodeJS.Timeout | undefined;
+  #unlisten: (() => Promise<void>) | undefined;
+  #running = false;
+  #stopped = true;
+  #again = false;
+  lastBeat: Date | undefined;
+
+  constructor(options: OutboxWorkerOptions) {
+    this.#o = { paceMs: 1000, retryBaseMs: 1000, leaseMs: 60_000, ...options };
+  }
+
+  async start(): Promise<void> {
+    this.#stopped = false;
+    this.#unlisten = await this.#o.db.listen(OUTBOX_CHANNEL, () => this.kick());
+    this.#timer = setInterval(() => this.kick(), Math.max(50, Math.min(this.#o.paceMs, 250)));
+    this.#timer.unref();
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearInterval(this.#timer);
+    await this.#unlisten?.();
+    while (this.#running) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  /** Run ready jobs now (coalescing wake-ups). */
+  kick(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    this.#running = true;
+    void (async () => {
+      try {
+        do {
+          this.#again = false;
+          while (!this.#stopped && (await this.runOnce())) {
+            /* keep going while jobs are ready */
+          }
+        } while (this.#again && !this.#stopped);
+      } catch (error) {
+        this.#o.log.error({ err: error }, "outbox worker pass failed; it will try again");
+      } finally {
+        this.lastBeat = this.#o.now();
+        this.#running = false;
+      }
+    })();
+  }
+
+  /** Process until nothing is queued (tests and shutdown); waits out the pace. */
+  async drain(timeoutMs = 20_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      while (await this.runOnce()) {
+        /* drained one */
+      }
+      const [row] = await this.#o.db.query<{ n: number }>(
+        "SELECT count(*)::int8 AS n FROM outbox WHERE done_at IS NULL",
+      );
+      if (!row || row.n === 0) return;
+      if (Date.now() > deadline) throw new Error(`outbox still holds ${row.n} jobs after ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
+  /** Claim and perform one ready job; false when none is ready. */
+  async runOnce(): Promise<boolean> {
+    const job = await this.#claim();
+    if (!job) return false;
+    try {
+      const result = await performJob(job, {
+        db: this.#o.db,
+        github: this.#o.github,
+        now: this.#o.now,
+        publicUrl: this.#o.publicUrl,
+      });
+      await this.#o.db.transaction(async (tx) => {
+        await tx.query(
+          `UPDATE outbox SET done_at = $2, outcome = $3, locked_until = NULL, last_error = NULL WHERE id = $1`,
+          [job.id, this.#o.now(), result.outcome],
+        );
+        if (job.coalesce_key) {
+          await tx.query(
+            `UPDATE outbox SET done_at = $4, outcome = 'coalesced', locked_until = NULL
+              WHERE installation_id = $1 AND coalesce_key = $2 AND id <= $3 AND id <> $5 AND done_at IS NULL
+                AND (locked_until IS NULL OR locked_until < $4)`,
+            [job.installation_id, job.coalesce_key, job.max_key_id, this.#o.now(), job.id],
+          );
+        }
+      });
+    } catch (error) {
+      await this.#fail(job, error);
+    }
+    return true;
+  }
+
+  async #claim(): Promise<(JobRow & { max_key_id: number }) | undefined> {
+    const now = this.#o.now();
+    try {
+      return await this.#o.db.transaction(async (tx) => {
+        const [job] = await tx.query<JobRow & Record<string, unknown>>(
+          `WITH candidate AS (
+             SELECT o.id FROM outbox o
+              WHERE o.done_at IS NULL AND o.run_after <= $1
+                AND (o.locked_until IS NULL OR o.locked_until < $1)
+                AND NOT EXISTS (SELECT 1 FROM outbox_pace p
+                                 WHERE p.installation_id = o.installation_id AND p.next_at > $1)
+              ORDER BY o.priority, o.id
+              LIMIT 1
+              FOR UPDATE SKIP LOCKED)
+           UPDATE outbox SET locked_until = $2, locked_by = $3, attempts = outbox.attempts + 1
+             FROM candidate WHERE outbox.id = candidate.id
+           RETURNING outbox.*`,
+          [now, new Date(now.getTime() + this.#o.leaseMs), this.#id],
+        );
+        if (!job) return undefined;
+        const reserved = await tx.query(
+          `INSERT INTO outbox_pace (installation_id, next_at) VALUES ($1, $2)
+           ON CONFLICT (installation_id) DO UPDATE SET next_at = EXCLUDED.next_at
+            WHERE outbox_pace.next_at <= $3
+           RETURNING installation_id`,
+          [job.installation_id, new Date(now.getTime() + this.#o.paceMs), now],
+        );
+        if (reserved.length === 0) throw new PaceTaken();
+        const [max] = await tx.query<{ id: number | null }>(
+          "SELECT max(id) AS id FROM outbox WHERE installation_id = $1 AND coalesce_key = $2 AND done_at IS NULL",
+          [job.installation_id, job.coalesce_key],
+        );
+        return { ...job, max_key_id: max?.id ?? job.id };
+      });
+    } catch (error) {
+      if (error instanceof PaceTaken) return undefined;
+      throw error;
+    }
+  }
+
+  async #fail(job: JobRow, error: unknown): Promise<void> {
+    const status = (error as { status?: number }).status;
+    const retryAfter = Number((error as { response?: { headers?: Record<string, string> } }).response?.headers?.["retry-after"]);
+    const backoff = Math.min(MAX_BACKOFF_MS, this.#o.retryBaseMs * 2 ** Math.max(0, job.attempts - 1));
+    const delay = Number.isFinite(retryAfter) && retryAfter > 0 ? Math.max(retryAfter * 1000, backoff) : backoff;
+    const summary = error instanceof Error ? `${error.name}${status ? `:${status}` : ""}` : "unknown error";
+    const giveUp = job.attempts >= MAX_ATTEMPTS;
+    this.#o.log.warn({ job: job.id, operation: job.operation, attempts: job.attempts, status }, "GitHub write failed; retrying with backoff");
+    const now = this.#o.now();
+    await this.#o.db.transaction(async (tx) => {
+      await tx.query(
+        `UPDATE outbox SET locked_until = NULL, run_after = $2, last_error = $3,
+                done_at = CASE WHEN $4 THEN $5::timestamptz ELSE NULL END,
+                outcome = CASE WHEN $4 THEN 'failed' ELSE NULL END
+          WHERE id = $1`,
+        [job.id, new Date(now.getTime() + delay), summary, giveUp, now],
+      );
+    });
+    await this.#o.db
+      .tenant(job.installation_id, (tx) =>
+        appendAudit(
+          tx,
+          job.installation_id,
+          {
+            action: "github.write",
+            outcome: giveUp ? "failed" : "retrying",
+            subject: String(job.payload.proposal_id ?? job.id),
+            data: { operation: job.operation, attempt: job.attempts, error: summary },
+          },
+          now,
+        ),
+      )
+      .catch(() => {});
+  }
+}
+
+class PaceTaken extends Error {}

@@ -1,0 +1,24 @@
+import type { Context } from "probot";
+import type { Permission } from "../policy/config.ts";
+
+const ROLES: readonly Permission[] = ["admin", "maintain", "write", "triage", "read", "none"];
+
+/**
+ * The user's permission on the repository, asked of GitHub at decision time.
+ * A user who is not a collaborator (404) holds none.
+ */
+export async function permissionOf(context: Context, repo: { owner: string; repo: string }, login: string): Promise<Permission> {
+  try {
+    const { data } = await context.octokit.request("GET /repos/{owner}/{repo}/collaborators/{username}/permission", {
+      ...repo,
+      username: login,
+    });
+    const role = (data as { role_name?: string }).role_name;
+    if (role && (ROLES as readonly string[]).includes(role)) return role as Permission;
+    const legacy = data.permission;
+    return (ROLES as readonly string[]).includes(legacy) ? (legacy as Permission) : "none";
+  } catch (error) {
+    if ((error as { status?: number }).status === 404) return "none";
+    throw error;
+  }
+}

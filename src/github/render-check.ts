@@ -1,0 +1,95 @@
+import type { ProposalRow } from "../proposals/store.ts";
+import { COMMIT_CHECK_NAME } from "./commit-gate-names.ts";
+
+export interface CheckRunState {
+  name: string;
+  head_sha: string;
+  external_id: string;
+  details_url: string;
+  status: "in_progress" | "completed";
+  conclusion?: "success" | "failure" | "action_required" | "neutral";
+  output: { title: string; summary: string };
+  actions?: { label: string; description: string; identifier: string }[];
+}
+
+interface StoredDecision {
+  title?: string;
+  approvers?: string[];
+  refused?: { login: string; reason: string }[];
+  reasons?: string[];
+  required?: number;
+}
+
+/** Escape text for GitHub markdown so nothing in it renders as markup. */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>~&@]/g, (c) => `\\${c}`);
+}
+
+export function proposalUrl(publicUrl: string, id: string): string {
+  return `${publicUrl.replace(/\/$/, "")}/proposals/${id}`;
+}
+
+/** The check run that shows a proposal's current state. Pure: proposal in, request body out. */
+export function renderCheckRun(proposal: ProposalRow, publicUrl: string): CheckRunState {
+  if (proposal.kind !== "commit") {
+    throw new Error(`no check-run rendering for ${proposal.kind} proposals yet`);
+  }
+  const state = proposal.state as { decision?: StoredDecision; required?: number; min_permission?: string; config_errors?: { path: string; message: string }[] };
+  const decision = state.decision ?? {};
+  const required = state.required ?? 1;
+  const approvers = proposal.approvers ?? [];
+  const url = proposalUrl(publicUrl, proposal.id);
+  const sha = proposal.head_sha ?? "";
+  const lines: string[] = [];
+
+  if (proposal.status === "exempt") {
+    lines.push(`The author of pull request #${proposal.pr_number}, @${escapeMarkdown(proposal.author ?? "")}, is not a configured agent, so Agent Gate does not hold it.`);
+  } else if (state.config_errors && state.config_errors.length > 0) {
+    lines.push("`.github/agent-gate.yml` is invalid, so the gate stays closed until it is fixed:", "");
+    for (const error of state.config_errors) lines.push(`- \`${escapeMarkdown(error.path)}\`: ${escapeMarkdown(error.message)}`);
+  } else {
+    lines.push(
+      `**Proposed:** commit \`${sha}\` by @${escapeMarkdown(proposal.author ?? "")} (pull request #${proposal.pr_number})`,
+      `**Who may approve:** ${required} distinct user${required === 1 ? "" : "s"} with at least \`${state.min_permission ?? "write"}\` permission, other than the author, a configured agent or a bot.`,
+      `**How:** submit a pull request review that approves commit \`${sha.slice(0, 7)}\`. A new push needs a new approval.`,
+      `**Approvals:** ${approvers.length}/${required}${approvers.length ? ` (${approvers.map((a) => `@${escapeMarkdown(a)}`).join(", ")})` : ""}`,
+    );
+    if (decision.refused && decision.refused.length > 0) {
+      lines.push("", "**Not counted:**");
+      for (const refusal of decision.refused) lines.push(`- @${escapeMarkdown(refusal.login)}: ${escapeMarkdown(refusal.reason)}`);
+    }
+    if (decision.reasons && decision.reasons.length > 0) {
+      lines.push("", ...decision.reasons.map((reason) => `- ${escapeMarkdown(reason)}`));
+    }
+  }
+  lines.push("", `Digest \`${proposal.digest}\` · proposal \`${proposal.id}\` · [review page](${url})`);
+
+  const base = {
+    name: COMMIT_CHECK_NAME,
+    head_sha: sha,
+    external_id: proposal.id,
+    details_url: url,
+    output: { title: decision.title ?? titleFor(proposal.status, approvers.length, required), summary: lines.join("\n") },
+  };
+  switch (proposal.status) {
+    case "pending":
+      return { ...base, status: "in_progress" };
+    case "approved":
+    case "exempt":
+      return { ...base, status: "completed", conclusion: "success" };
+    case "superseded":
+      return {
+        ...base,
+        output: { ...base.output, title: "Superseded: a newer commit was pushed" },
+        status: "completed",
+        conclusion: "neutral",
+      };
+    default:
+      return { ...base, status: "completed", conclusion: "failure" };
+  }
+}
+
+function titleFor(status: string, count: number, required: number): string {
+  if (status === "pending") return `Waiting for approval (${count}/${required})`;
+  return status.charAt(0).toUpperCase() + status.slice(1);
+}

@@ -1,0 +1,28 @@
+import type { Context } from "probot";
+import { configDigest, parseConfig, type GateConfig, type ConfigError } from "../policy/config.ts";
+
+export const CONFIG_FILE = "agent-gate.yml";
+
+export type RepoConfig =
+  | { ok: true; config: GateConfig; present: boolean; digest: string }
+  | { ok: false; errors: ConfigError[] };
+
+/**
+ * Read `.github/agent-gate.yml` through Probot's context.config (so an org-wide
+ * `.github` repository and `_extends` work). A file that does not parse is a
+ * config error shown on the check; GitHub failing is thrown (fail closed, 5xx).
+ */
+export async function loadRepoConfig(context: Context): Promise<RepoConfig> {
+  let raw: unknown;
+  try {
+    raw = await context.config(CONFIG_FILE);
+  } catch (error) {
+    if (error instanceof Error && /could not be parsed|invalid|is not support/i.test(error.message) && !("status" in error)) {
+      return { ok: false, errors: [{ path: "(file)", message: "the YAML could not be parsed" }] };
+    }
+    throw error;
+  }
+  const parsed = parseConfig(raw, raw !== null && raw !== undefined);
+  if (!parsed.ok) return parsed;
+  return { ...parsed, digest: configDigest(parsed.config) };
+}

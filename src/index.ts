@@ -1,0 +1,15 @@
+import type { Probot } from "probot";
+import { registerCommitGate } from "./github/commit-gate.ts";
+import type { GateDeps } from "./github/gate-deps.ts";
+
+/**
+ * The Probot app: wires the gates' webhook handlers and nothing else.
+ * `src/server.ts` gives it its dependencies and serves the HTTP routes.
+ */
+export function agentGate(deps: GateDeps) {
+  return (app: Probot): void => {
+    registerCommitGate(app, deps);
+  };
+}
+
+export default agentGate;

@@ -1,0 +1,43 @@
+import pino, { type Logger } from "pino";
+
+/**
+ * Paths that never reach a log line: authorization headers, tokens, keys,
+ * webhook secrets and proposal bodies.
+ */
+export const REDACT_PATHS = [
+  "req.headers.authorization",
+  "req.headers.cookie",
+  "req.headers[\"x-hub-signature-256\"]",
+  "req.headers[\"x-hub-signature\"]",
+  "headers.authorization",
+  "*.headers.authorization",
+  "*.request.headers.authorization",
+  "err.request.headers.authorization",
+  "err.response.headers.authorization",
+  "token",
+  "*.token",
+  "privateKey",
+  "*.privateKey",
+  "private_key",
+  "*.private_key",
+  "secret",
+  "*.secret",
+  "webhookSecret",
+  "body",
+  "*.body",
+  "recipients",
+  "*.recipients",
+  "content",
+  "*.content",
+];
+
+export function createLogger(env: NodeJS.ProcessEnv, destination?: pino.DestinationStream): Logger {
+  return pino(
+    {
+      name: "agent-gate",
+      level: env.LOG_LEVEL || "info",
+      redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    },
+    destination,
+  );
+}

@@ -1,0 +1,115 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Probot } from "probot";
+import type { Logger } from "pino";
+import type { Database } from "./db/database.ts";
+import { Router } from "./api/router.ts";
+import { healthRoutes } from "./api/health-routes.ts";
+import { sendError } from "./api/http.ts";
+import { webhookHandler } from "./github/ingest.ts";
+import { OutboxWorker } from "./github/outbox-worker.ts";
+import type { GitHubClient } from "./github/client.ts";
+import { agentGate } from "./index.ts";
+
+export interface GateServerOptions {
+  db: Database;
+  /** A Probot configured with the App's id, key, webhook secret and GitHub base URL. */
+  probot: Probot;
+  appId: number;
+  secret: string;
+  env: NodeJS.ProcessEnv;
+  log: Logger;
+  now?: () => Date;
+  port?: number;
+  host?: string;
+  /** Gap between two GitHub writes of one installation (default 1000 ms). */
+  paceMs?: number;
+  retryBaseMs?: number;
+  startWorker?: boolean;
+}
+
+export interface GateServer {
+  url: string;
+  port: number;
+  worker: OutboxWorker;
+  router: Router;
+  close(): Promise<void>;
+}
+
+/**
+ * One HTTP server for webhooks and the app's own routes. Webhooks go to our
+ * ingest (signature, ledger, audit) which hands them to Probot's handlers;
+ * everything else goes to the router.
+ */
+export async function startGateServer(o: GateServerOptions): Promise<GateServer> {
+  const now = o.now ?? (() => new Date());
+  const port = o.port ?? 3000;
+  const host = o.host ?? "0.0.0.0";
+  let publicUrl = o.env.AGENT_GATE_PUBLIC_URL || "";
+
+  const github = (installationId: number) => o.probot.auth(installationId) as Promise<GitHubClient>;
+  const worker = new OutboxWorker({
+    db: o.db,
+    github,
+    now,
+    log: o.log.child({ name: "outbox" }),
+    get publicUrl() {
+      return publicUrl;
+    },
+    ...(o.paceMs === undefined ? {} : { paceMs: o.paceMs }),
+    ...(o.retryBaseMs === undefined ? {} : { retryBaseMs: o.retryBaseMs }),
+  });
+
+  const deps = {
+    db: o.db,
+    appId: o.appId,
+    now,
+    log: o.log,
+    get publicUrl() {
+      return publicUrl;
+    },
+  };
+  await o.probot.load(agentGate(deps));
+
+  const router = new Router((error) => {
+    o.log.error({ err: error }, "API request failed");
+  });
+  router.add(...healthRoutes({ db: o.db, worker }));
+
+  const webhooks = webhookHandler({ db: o.db, probot: o.probot, appId: o.appId, secret: o.secret, now, log: o.log });
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      try {
+        if (await webhooks(req, res)) return;
+        if (await router.handle(req, res)) return;
+        res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "not_found", message: "No such route." } }));
+      } catch (error) {
+        o.log.error({ err: error }, "request failed");
+        sendError(res, error);
+      }
+    })();
+  });
+  server.headersTimeout = 15_000;
+  server.requestTimeout = 120_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const url = `http://${host === "0.0.0.0" ? "localhost" : host}:${address.port}`;
+  if (!publicUrl) publicUrl = url;
+  if (o.startWorker !== false) await worker.start();
+  o.log.info({ url }, "Agent Gate is listening");
+
+  return {
+    url,
+    port: address.port,
+    worker,
+    router,
+    async close() {
+      await worker.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,109 @@
+import { generateKeyPairSync, randomUUID } from "node:crypto";
+import { createRequire } from "node:module";
+import { Writable } from "node:stream";
+import { Probot, ProbotOctokit } from "probot";
+import pino from "pino";
+import type { Database } from "../../src/db/database.ts";
+import { startGateServer, type GateServer } from "../../src/server.ts";
+import { sign } from "../../src/github/signature.ts";
+import { REDACT_PATHS } from "../../src/log.ts";
+import type { GitHubFake } from "./github-fake.ts";
+
+export const TEST_APP_ID = 4242;
+export const TEST_SECRET = "test-webhook-secret-do-not-use";
+
+let cachedKey: string | undefined;
+function privateKey(): string {
+  cachedKey ??= generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+  return cachedKey;
+}
+
+export interface TestApp {
+  server: GateServer;
+  url: string;
+  /** Every log line the app wrote, for scans. */
+  logs: string[];
+  deliver(event: string, payload: unknown, options?: { id?: string; secret?: string; signature?: string | null; rawBody?: string }): Promise<Response>;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  db: Database;
+  fake: GitHubFake;
+  now?: () => Date;
+  env?: NodeJS.ProcessEnv;
+  startWorker?: boolean;
+  paceMs?: number;
+}
+
+/** The whole app on loopback, talking to the GitHub fake as GitHub Enterprise. */
+export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const log = pino({ level: "debug", redact: { paths: REDACT_PATHS, censor: "[redacted]" } }, sink);
+  const probot = new Probot({
+    appId: TEST_APP_ID,
+    privateKey: privateKey(),
+    secret: TEST_SECRET,
+    baseUrl: options.fake.apiUrl,
+    log,
+    Octokit: ProbotOctokit.defaults({ throttle: { enabled: false }, retry: { enabled: false } }),
+  });
+  const server = await startGateServer({
+    db: options.db,
+    probot,
+    appId: TEST_APP_ID,
+    secret: TEST_SECRET,
+    env: { AGENT_GATE_PUBLIC_URL: "https://gate.example.test", ...options.env },
+    log,
+    ...(options.now ? { now: options.now } : {}),
+    port: 0,
+    host: "127.0.0.1",
+    paceMs: options.paceMs ?? 0,
+    retryBaseMs: 5,
+    startWorker: options.startWorker ?? false,
+  });
+  return {
+    server,
+    url: server.url,
+    logs,
+    async deliver(event, payload, o = {}) {
+      const body = o.rawBody ?? JSON.stringify(payload);
+      const headers: Record<string, string> = {
+        "content-type": "application/json",
+        "x-github-event": event,
+        "x-github-delivery": o.id ?? randomUUID(),
+      };
+      const signature = o.signature === undefined ? sign(o.secret ?? TEST_SECRET, body) : o.signature;
+      if (signature !== null) headers["x-hub-signature-256"] = signature;
+      return fetch(`${server.url}/api/github/webhooks`, { method: "POST", headers, body });
+    },
+    close: () => server.close(),
+  };
+}
+
+const require = createRequire(import.meta.url);
+interface ExampleGroup {
+  name: string;
+  examples: Record<string, unknown>[];
+}
+
+/** GitHub's own example payloads (@octokit/webhooks-examples). */
+export function webhookExamples(event: string): Record<string, any>[] {
+  const groups = require("@octokit/webhooks-examples") as ExampleGroup[];
+  return structuredClone(groups.find((group) => group.name === event)?.examples ?? []) as Record<string, any>[];
+}
+
+/** The first example of an event and action, with an installation added when it lacks one. */
+export function example(event: string, action: string, installationId = 1): Record<string, any> {
+  const found = webhookExamples(event).find((payload) => payload.action === action);
+  if (!found) throw new Error(`no ${event}.${action} example`);
+  found.installation ??= { id: installationId, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==" };
+  found.installation.id = installationId;
+  return found;
+}
