@@ -87,6 +87,9 @@ export class GitHubFake {
     private readonly conformance: Conformance | null,
   ) {}
 
+  /** Called after each reply with one line: method, path, status and any problems (for the CLI). */
+  log: ((line: string) => void) | null = null;
+
   static async start(options: { validate?: boolean; port?: number; host?: string } = {}): Promise<GitHubFake> {
     const conformance = options.validate === false ? null : Conformance.load();
     const server = createServer();
@@ -197,6 +200,13 @@ export class GitHubFake {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const call = await readCall(req);
+    const before = this.problems.length;
+    res.on("finish", () => {
+      if (!this.log) return;
+      const problems = this.problems.slice(before).flatMap((p) => (p.call === call ? p.problems : []));
+      const unexpected = call.route === null ? " (unexpected)" : "";
+      this.log(`${call.method} ${call.path} → ${res.statusCode}${unexpected}${problems.length ? ` VIOLATION: ${problems.join("; ")}` : ""}`);
+    });
     this.calls.push(call);
     const found = matchRoute(this.routes, call.method, call.path);
     call.route = found?.route.route ?? null;

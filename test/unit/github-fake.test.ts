@@ -1,4 +1,5 @@
-import { ProbotOctokit } from "probot";
+import { generateKeyPairSync } from "node:crypto";
+import { Probot, ProbotOctokit } from "probot";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { GitHubFake } from "../support/github-fake.ts";
 
@@ -154,6 +155,24 @@ describe("GitHubFake", () => {
     const pull = await octokit.rest.pulls.create({ ...repo, head: "agent/fix", base: "main", title: "Add a" });
     expect(pull.status).toBe(201);
     expect(fake.pullRequests("octo-org/widgets")).toHaveLength(1);
+    fake.assertClean();
+  });
+
+  it("serves a Probot app authenticating as an installation through GitHub Enterprise's base URL", async () => {
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const probot = new Probot({
+      appId: 1,
+      privateKey: privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
+      baseUrl: `${fake.url}/api/v3`,
+      Octokit: ProbotOctokit.defaults({ request: { fetch: fake.fetch } }),
+    });
+    const installation = await probot.auth(7);
+    await installation.rest.checks.create(validCheckRun);
+    const [tokenCall] = fake.callsTo("POST", "/app/installations/{installation_id}/access_tokens");
+    expect(tokenCall?.path).toBe("/app/installations/7/access_tokens");
+    expect(tokenCall?.headers.authorization).toMatch(/^bearer ey/i);
+    const [createCall] = fake.callsTo("POST", "/repos/{owner}/{repo}/check-runs");
+    expect(createCall?.headers.authorization).toMatch(/^token ghs_/);
     fake.assertClean();
   });
 });
