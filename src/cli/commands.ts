@@ -3,10 +3,12 @@ import type { CliContext } from "./context.ts";
 import { registerMigrate } from "./migrate.ts";
 import { registerKeys } from "./keys.ts";
 import { registerReceipt } from "./receipt.ts";
+import { registerAudit } from "./audit.ts";
 
 /** Every command group, registered in one place. */
 export function registerCommands(program: Command, ctx: CliContext): void {
   registerMigrate(program, ctx);
   registerKeys(program, ctx);
   registerReceipt(program, ctx);
+  registerAudit(program, ctx);
 }

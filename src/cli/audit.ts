@@ -1,0 +1,138 @@
+import { readFile, writeFile } from "node:fs/promises";
+import type { Command } from "commander";
+import { EXIT, type CliContext } from "./context.ts";
+import { GateError, ValidationError } from "../errors.ts";
+import { storageSettings } from "../db/open.ts";
+import { resolveKeyring } from "../crypto/keyring.ts";
+import { parsePublishedKeys } from "../crypto/receipts.ts";
+import { currentSigner } from "../keys/store.ts";
+import { exportAudit } from "../audit/export.ts";
+import { parseExportRequest } from "../audit/filters.ts";
+import type { Manifest } from "../audit/manifest.ts";
+import { pruneAudit, retentionCutoff, retentionDays } from "../audit/retention.ts";
+import { verifyExportFile } from "../audit/verify-stream.ts";
+
+interface ExportFlags {
+  installation: string;
+  since?: string;
+  until?: string;
+  repo?: string;
+  action?: string;
+  format?: string;
+  manifest: string;
+}
+
+function installationId(text: string): number {
+  const id = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(id)) {
+    throw new ValidationError([{ field: "--installation", message: "must be a numeric installation id" }]);
+  }
+  return id;
+}
+
+async function readJsonFile(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    throw new GateError("file_unreadable", `Could not read the ${what} file ${path}.`, { status: 400, cause: error });
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new GateError("file_malformed", `The ${what} file ${path} is not JSON.`, { status: 400, cause: error });
+  }
+}
+
+/** Write to stdout, waiting when the pipe is full. */
+function writeOut(chunk: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    process.stdout.write(chunk, (error) => (error ? reject(error) : resolve()));
+  });
+}
+
+export function registerAudit(program: Command, ctx: CliContext): void {
+  const audit = program.command("audit").description("Export, verify and prune the audit trail.");
+
+  audit
+    .command("export")
+    .description("Stream one installation's events to stdout (JSONL or CSV) and write the signed manifest to a file.")
+    .requiredOption("--installation <id>", "installation id")
+    .requiredOption("--manifest <file>", "where to write the signed manifest (JSON)")
+    .option("--since <time>", "ISO 8601, inclusive")
+    .option("--until <time>", "ISO 8601, exclusive")
+    .option("--repo <owner/name>", "only events of this repository (exact match)")
+    .option("--action <action>", "only events with this action (exact match)")
+    .option("--format <format>", "jsonl or csv", "jsonl")
+    .action(async (flags: ExportFlags) => {
+      const id = installationId(flags.installation);
+      const { filters, format } = parseExportRequest(flags);
+      const db = await ctx.openDb();
+      const settings = storageSettings(ctx.env);
+      const keyring = resolveKeyring(ctx.env, {
+        dataDir: settings.dataDir,
+        embedded: !settings.databaseUrl,
+        log: (msg) => ctx.err(msg),
+        now: ctx.now(),
+      });
+      const signer = await currentSigner(db, keyring, ctx.now());
+      const out = exportAudit(db, { installationId: id, format, ...filters }, signer, ctx.now());
+      const progress = process.stderr.isTTY === true;
+      let bytes = 0;
+      let lines = 0;
+      for await (const chunk of out.body) {
+        await writeOut(chunk);
+        if (!progress) continue;
+        bytes += Buffer.byteLength(chunk);
+        lines += chunk.split("\n").length - 1;
+        process.stderr.write(`\rexported ${lines} lines, ${(bytes / 1e6).toFixed(1)} MB`);
+      }
+      const manifest = await out.manifest;
+      if (progress) process.stderr.write("\n");
+      await writeFile(flags.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
+      ctx.err(`exported ${manifest.count} events; manifest in ${flags.manifest} (key ${manifest.kid})`);
+    });
+
+  audit
+    .command("verify")
+    .description("Check an export offline: every hash and link, the body digest and the manifest signature. Exit 0 ok, 1 fault.")
+    .argument("<file>", "the exported body")
+    .requiredOption("--manifest <file>", "the signed manifest written with the export")
+    .requiredOption("--keys <file>", "keys.json as the app serves it at /.well-known/agent-gate/keys.json")
+    .option("--json", "print the result as JSON")
+    .action(async (file: string, flags: { manifest: string; keys: string; json?: boolean }) => {
+      const keys = parsePublishedKeys(await readJsonFile(flags.keys, "keys"));
+      const manifest = (await readJsonFile(flags.manifest, "manifest")) as Manifest;
+      let result;
+      try {
+        result = await verifyExportFile(file, manifest, keys);
+      } catch (error) {
+        throw new GateError("file_unreadable", `Could not read the export file ${file}.`, { status: 400, cause: error });
+      }
+      if (flags.json) ctx.out(JSON.stringify(result));
+      if (result.ok) {
+        if (!flags.json) ctx.out(`ok: ${result.count} events verified (${manifest.format}, key ${manifest.kid})`);
+        return;
+      }
+      ctx.err(result.line === 0 ? `FAULT: ${result.reason}` : `FAULT at line ${result.line}: ${result.reason}`);
+      process.exitCode = EXIT.failed;
+    });
+
+  audit
+    .command("prune")
+    .description("Delete events older than the retention period behind an audit.pruned checkpoint.")
+    .requiredOption("--installation <id>", "installation id")
+    .option("--before <time>", "ISO 8601 cutoff (default: now minus AGENT_GATE_RETENTION_DAYS, 90)")
+    .option("--json", "print the result as JSON")
+    .action(async (flags: { installation: string; before?: string; json?: boolean }) => {
+      const id = installationId(flags.installation);
+      const now = ctx.now();
+      const before = flags.before ? new Date(flags.before) : retentionCutoff(now, retentionDays(ctx.env));
+      if (Number.isNaN(before.getTime())) {
+        throw new ValidationError([{ field: "--before", message: "must be an ISO 8601 time, e.g. 2026-08-01T00:00:00Z" }]);
+      }
+      const db = await ctx.openDb();
+      const result = await pruneAudit(db, id, before, now);
+      ctx.out(flags.json ? JSON.stringify(result) : `pruned ${result.pruned_count} events before ${before.toISOString()}`);
+    });
+}

@@ -1,0 +1,100 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import nacl from "tweetnacl";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { appendAudit } from "../../src/audit/log.ts";
+import { exportAudit } from "../../src/audit/export.ts";
+import { toBase64url } from "../../src/crypto/base64url.ts";
+import type { PublishedKeys, Signer } from "../../src/crypto/signer.ts";
+import { publishedKeys } from "../../src/keys/store.ts";
+import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+
+const now = new Date("2026-11-23T10:00:00.000Z");
+const pair = nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(5));
+const signer: Signer = { keyId: "cli-key", secretKey: pair.secretKey, publicKey: pair.publicKey };
+const keys: PublishedKeys = {
+  keys: [{ kid: "cli-key", alg: "Ed25519", public_key: toBase64url(pair.publicKey), status: "current", created_at: now.toISOString() }],
+};
+const BIN = join(import.meta.dirname, "../../bin/agent-gate.js");
+
+let t: TestDatabase;
+const dir = mkdtempSync(join(tmpdir(), "agent-gate-audit-cli-"));
+const file = (name: string) => join(dir, name);
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env }, maxBuffer: 1 << 26 }, (error, stdout, stderr) => {
+      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  for (let i = 0; i < 12; i += 1) {
+    await t.db.tenant(61, (tx) => appendAudit(tx, 61, { action: "test.cli", outcome: "ok", data: { i } }, now));
+  }
+  const out = exportAudit(t.db, { installationId: 61, format: "jsonl" }, signer, now);
+  let body = "";
+  for await (const chunk of out.body) body += chunk;
+  writeFileSync(file("good.jsonl"), body);
+  writeFileSync(file("manifest.json"), JSON.stringify(await out.manifest));
+  writeFileSync(file("keys.json"), JSON.stringify(keys));
+  const lines = body.split("\n").slice(0, -1);
+  writeFileSync(file("deleted.jsonl"), `${lines.filter((_, i) => i !== 6).join("\n")}\n`);
+  writeFileSync(file("cut.jsonl"), `${lines.slice(0, 10).join("\n")}\n`);
+});
+afterAll(async () => {
+  await t.drop();
+});
+
+describe("agent-gate audit verify", () => {
+  it("exits 0 for an intact export", async () => {
+    const run = await cli(["audit", "verify", file("good.jsonl"), "--manifest", file("manifest.json"), "--keys", file("keys.json")]);
+    expect(run).toMatchObject({ code: 0 });
+    expect(run.stdout).toContain("ok: 12 events verified");
+  });
+
+  it("exits 1 naming the first bad line of a deleted line or a cut tail", async () => {
+    const deleted = await cli(["audit", "verify", file("deleted.jsonl"), "--manifest", file("manifest.json"), "--keys", file("keys.json"), "--json"]);
+    expect(deleted.code).toBe(1);
+    expect(JSON.parse(deleted.stdout)).toMatchObject({ ok: false, line: 7 });
+    const cut = await cli(["audit", "verify", file("cut.jsonl"), "--manifest", file("manifest.json"), "--keys", file("keys.json")]);
+    expect(cut.code).toBe(1);
+    expect(cut.stderr).toContain("FAULT at line 11: export ends after 10 events; the manifest lists 12");
+  });
+
+  it("exits 2 when the keys file is not keys.json", async () => {
+    const run = await cli(["audit", "verify", file("good.jsonl"), "--manifest", file("manifest.json"), "--keys", file("manifest.json")]);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain("keys.json");
+  });
+});
+
+describe.skipIf(!process.env.TEST_DATABASE_URL || process.env.TEST_BACKEND !== "postgres")("agent-gate audit export", () => {
+  it("writes the body to stdout and a manifest that verifies against the served keys", async () => {
+    const env = {
+      DATABASE_URL: t.url,
+      AGENT_GATE_KEYS: `k1:${Buffer.from(new Uint8Array(32).fill(1)).toString("base64")}`,
+    };
+    const run = await cli(["audit", "export", "--installation", "61", "--manifest", file("cli-manifest.json")], env);
+    expect(run.code).toBe(0);
+    expect(run.stdout.split("\n")).toHaveLength(13);
+    expect(run.stderr).toContain("exported 12 events");
+    writeFileSync(file("cli.jsonl"), run.stdout);
+    writeFileSync(file("served-keys.json"), JSON.stringify(await publishedKeys(t.db)));
+    const manifest = JSON.parse(readFileSync(file("cli-manifest.json"), "utf8")) as { count: number; kid: string };
+    expect(manifest.count).toBe(12);
+    const verify = await cli(["audit", "verify", file("cli.jsonl"), "--manifest", file("cli-manifest.json"), "--keys", file("served-keys.json")]);
+    expect(verify).toMatchObject({ code: 0 });
+  });
+
+  it("refuses a missing --manifest and a bad filter with exit 2", async () => {
+    expect((await cli(["audit", "export", "--installation", "61"], { DATABASE_URL: t.url })).code).toBe(2);
+    const bad = await cli(["audit", "export", "--installation", "61", "--manifest", file("x.json"), "--since", "soon"], { DATABASE_URL: t.url });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("since");
+  });
+});
