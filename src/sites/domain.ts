@@ -23,8 +23,9 @@ export function normalizeDomain(input: unknown, field = "domain"): string {
   const ascii = domainToASCII(name);
   if (ascii === "" || ascii.length > 253) return fail("is not a valid domain name");
   const labels = ascii.split(".");
-  if (labels.length < 2 || !labels.every((label) => LABEL.test(label))) return fail("is not a valid domain name");
+  if (!labels.every((label) => LABEL.test(label))) return fail("is not a valid domain name");
   const parsed = parse(ascii, { allowPrivateDomains: true });
+  if (labels.length < 2 && parsed.isIcann !== true) return fail("is not a valid domain name");
   if (parsed.publicSuffix === ascii || parsed.domain === null) {
     return fail(`${ascii} is a public suffix: verify a domain registered under it instead`);
   }

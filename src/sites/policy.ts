@@ -25,3 +25,31 @@ export function siteStanding(site: SiteStatus, now: Date): "verified" | "pending
   if (t - site.verified_at.getTime() >= RECHECK_INTERVAL_MS + LAPSE_AFTER_MS) return "lapsed";
   return "verified";
 }
+
+export interface Transition {
+  state: SiteState;
+  verified_at: Date | null;
+  failing_since: Date | null;
+  /** True when this check is the one that lapsed the site. */
+  lapsed_now: boolean;
+}
+
+/**
+ * The state after one check. A success verifies; a failure (including "could
+ * not check") leaves a pending or lapsed site as it is, turns a verified site
+ * failing from this check on, and lapses it once it has failed for 7 days.
+ */
+export function nextState(site: SiteStatus, verified: boolean, now: Date): Transition {
+  if (verified) return { state: "verified", verified_at: now, failing_since: null, lapsed_now: false };
+  if (site.state === "pending" || site.state === "lapsed") {
+    return { state: site.state, verified_at: site.verified_at, failing_since: site.failing_since, lapsed_now: false };
+  }
+  const failingSince = site.failing_since ?? now;
+  const lapsed = siteStanding({ ...site, failing_since: failingSince }, now) === "lapsed";
+  return {
+    state: lapsed ? "lapsed" : "failing",
+    verified_at: site.verified_at,
+    failing_since: failingSince,
+    lapsed_now: lapsed,
+  };
+}
