@@ -1,15 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Conformance } from "./github-fake/conformance.ts";
-import { httpFetch } from "./github-fake/http-fetch.ts";
 import { defaultRoutes, type RouteContext } from "./github-fake/routes.ts";
 import { GitHubState, type Permission, type StoredCheckRun } from "./github-fake/state.ts";
 
 // A GitHub stand-in on loopback. The app reaches it as GitHub Enterprise
 // (`${url}/api/v3`); every request is recorded, answered from repository state
 // and checked against GitHub's OpenAPI description.
-
-export { httpFetch };
 
 export interface GitHubCall {
   method: string;
@@ -107,12 +104,6 @@ export class GitHubFake {
     });
     return fake;
   }
-
-  /**
-   * A fetch that reaches the fake despite nock's broken fetch interception of
-   * request bodies: pass it to Octokit/Probot as `request: { fetch: fake.fetch }`.
-   */
-  readonly fetch: typeof fetch = httpFetch as typeof fetch;
 
   /** The base URL to give Octokit (GitHub Enterprise form). */
   get apiUrl(): string {

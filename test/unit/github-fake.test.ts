@@ -11,7 +11,6 @@ beforeEach(async () => {
   octokit = new ProbotOctokit({
     auth: { token: "ghs_test" },
     baseUrl: `${fake.url}/api/v3`,
-    request: { fetch: fake.fetch },
     retry: { enabled: false },
     throttle: { enabled: false },
   });
@@ -164,7 +163,7 @@ describe("GitHubFake", () => {
       appId: 1,
       privateKey: privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
       baseUrl: `${fake.url}/api/v3`,
-      Octokit: ProbotOctokit.defaults({ request: { fetch: fake.fetch } }),
+      Octokit: ProbotOctokit.defaults({ retry: { enabled: false }, throttle: { enabled: false } }),
     });
     const installation = await probot.auth(7);
     await installation.rest.checks.create(validCheckRun);
