@@ -167,7 +167,7 @@ export function resolveKeyring(env: NodeJS.ProcessEnv, opts: ResolveKeyringOptio
   }
   const file = resolve(join(opts.dataDir, "keyring"));
   if (existsSync(file)) {
-    const keyring = parseKeyring(readFileSync(file, "utf8"));
+    const keyring = readKeyringFile(file);
     opts.log?.(`using the keyring in ${file} (set AGENT_GATE_KEYS to manage it yourself)`);
     return keyring;
   }
@@ -177,10 +177,21 @@ export function resolveKeyring(env: NodeJS.ProcessEnv, opts: ResolveKeyringOptio
     writeFileSync(file, `${entry}\n`, { mode: 0o600, flag: "wx" });
   } catch (error) {
     // Another process created it first: use theirs.
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return parseKeyring(readFileSync(file, "utf8"));
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return readKeyringFile(file);
     throw error;
   }
   chmodSync(file, 0o600);
   opts.log?.(`created a keyring for the embedded database in ${file}; back it up with the data`);
   return parseKeyring(entry);
+}
+
+function readKeyringFile(file: string): Keyring {
+  try {
+    return parseKeyring(readFileSync(file, "utf8"));
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    throw new GateError("keyring_invalid", `The keyring file ${file} is not valid (${error.message}); restore it from backup.`, {
+      cause: error,
+    });
+  }
 }

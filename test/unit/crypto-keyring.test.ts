@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -135,5 +135,16 @@ describe("resolveKeyring", () => {
     expect(second.current).toEqual(first.current);
     expect(readFileSync(file, "utf8").trim()).toBe(formatKeyring(first));
     expect(logs[1]).toContain(file);
+  });
+});
+
+describe("resolveKeyring with a damaged file", () => {
+  it("names the file and hides its content", () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "agent-gate-keyring-bad-"));
+    writeFileSync(join(dataDir, "keyring"), `a:${KEY_A.slice(0, 20)}\n`);
+    const error = refusal(() => resolveKeyring({}, { dataDir, embedded: true }));
+    expect(error.code).toBe("keyring_invalid");
+    expect(error.message).toContain(join(dataDir, "keyring"));
+    expect(error.message).not.toContain(KEY_A.slice(0, 20));
   });
 });
