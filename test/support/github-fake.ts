@@ -58,10 +58,18 @@ export function matchRoute(routes: Route[], method: string, path: string): { rou
     if (!match) continue;
     if (best && best.route.literal >= route.literal) continue;
     const params: Record<string, string> = {};
-    route.names.forEach((name, i) => (params[name] = decodeURIComponent(match[i + 1]!)));
+    route.names.forEach((name, i) => (params[name] = safeDecode(match[i + 1]!)));
     best = { route, params };
   }
   return best;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 const key = (method: string, route: string) => `${method.toUpperCase()} ${route}`;

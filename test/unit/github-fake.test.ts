@@ -68,6 +68,17 @@ describe("GitHubFake", () => {
     expect(fake.violations().flatMap((v) => v.problems).join()).toMatch(/\/actions\/0\/label must NOT have more than 20 characters/);
   });
 
+  it("reports path and query parameters outside the description as violations", async () => {
+    await fetch(`${fake.url}/api/v3/repos/octo-org/widgets/check-runs/not-a-number`);
+    await fetch(`${fake.url}/api/v3/repos/octo-org/widgets/commits/${"a".repeat(40)}/check-runs?status=done&colour=red`);
+    const problems = fake.violations().flatMap((v) => v.problems);
+    expect(problems).toEqual([
+      expect.stringMatching(/^path parameter check_run_id=not-a-number: \/value must be integer/),
+      expect.stringMatching(/^query parameter status=done: \/value must be equal to one of the allowed values/),
+      "query parameter colour is not defined for checks/list-for-ref",
+    ]);
+  });
+
   it("answers an unknown path 404 and lists it as unexpected", async () => {
     const response = await fetch(`${fake.url}/api/v3/repos/octo-org/widgets/hooks`);
     expect(response.status).toBe(404);

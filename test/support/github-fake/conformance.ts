@@ -17,6 +17,7 @@ interface Compiled {
   literal: number;
   body: ValidateFunction | null;
   query: Map<string, ValidateFunction>;
+  pathParams: { name: string; validate: ValidateFunction }[];
 }
 
 function templatePattern(path: string): RegExp {
@@ -69,6 +70,11 @@ export class Conformance {
             .filter((p) => p.in === "query")
             .map((p) => [p.name, coercing.compile({ type: "object", properties: { value: p.schema as object } })]),
         ),
+        // In template order, to pair with the pattern's capture groups.
+        pathParams: [...operation.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => {
+          const schema = operation.parameters.find((p) => p.in === "path" && p.name === name)?.schema ?? {};
+          return { name: name!, validate: coercing.compile({ type: "object", properties: { value: schema as object } }) };
+        }),
       })),
     );
   }
@@ -82,6 +88,11 @@ export class Conformance {
     if (!found) return [`no operation ${call.method} ${call.path} in GitHub's REST API description`];
     const problems: string[] = [];
     const { operation } = found;
+    const values = found.pattern.exec(call.path)!.slice(1);
+    found.pathParams.forEach(({ name, validate }, i) => {
+      const value = safeDecode(values[i] ?? "");
+      if (!validate({ value })) problems.push(`path parameter ${name}=${value}: ${describe(validate)}`);
+    });
     for (const param of operation.parameters) {
       if (param.in !== "query") continue;
       const value = call.query.get(param.name);
@@ -117,6 +128,14 @@ export class Conformance {
       if (!best || compiled.literal > best.literal) best = compiled;
     }
     return best;
+  }
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
   }
 }
 
