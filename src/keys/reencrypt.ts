@@ -1,5 +1,6 @@
 import type { Database, Queryable } from "../db/database.ts";
 import { open, seal, sealedKeyId, type Keyring } from "../crypto/keyring.ts";
+import { GateError } from "../errors.ts";
 
 /** A column holding sealed values; `reencryptSealed` re-seals every one. */
 export interface SealedColumn {
@@ -25,7 +26,28 @@ function ident(name: string): string {
   return `"${name}"`;
 }
 
+/**
+ * The owner reads every installation's rows at once, which row level security
+ * forbids on a FORCE table unless the role bypasses it. Refuse rather than
+ * re-seal none of those rows in silence.
+ */
+async function assertOwnerSeesAll(tx: Queryable, entry: SealedColumn): Promise<void> {
+  const [row] = await tx.query<{ forced: boolean; bypasses: boolean }>(
+    `SELECT c.relforcerowsecurity AS forced, r.rolsuper OR r.rolbypassrls AS bypasses
+       FROM pg_class c, pg_roles r
+      WHERE c.oid = to_regclass($1) AND r.rolname = current_user`,
+    [entry.table],
+  );
+  if (row?.forced && !row.bypasses) {
+    throw new GateError(
+      "reencrypt_blocked",
+      `${entry.table} forces row level security, so this role cannot re-seal its rows; run \`agent-gate keys rotate\` as the table owner with BYPASSRLS.`,
+    );
+  }
+}
+
 async function reencryptColumn(tx: Queryable, keyring: Keyring, entry: SealedColumn): Promise<number> {
+  await assertOwnerSeesAll(tx, entry);
   const installation = entry.installationColumn ? `${ident(entry.installationColumn)}::int8` : "0::int8";
   const rows = await tx.query<{ id: string; installation_id: number; sealed: string }>(
     `SELECT ${ident(entry.idColumn)}::text AS id, ${installation} AS installation_id, ${ident(entry.column)} AS sealed

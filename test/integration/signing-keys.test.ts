@@ -3,7 +3,9 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Router } from "../../src/api/router.ts";
 import { keysRoutes } from "../../src/api/keys-routes.ts";
-import { generateKeyEntry, parseKeyring, sealedKeyId } from "../../src/crypto/keyring.ts";
+import { generateKeyEntry, openText, parseKeyring, seal, sealedKeyId } from "../../src/crypto/keyring.ts";
+import { openPg } from "../../src/db/pg.ts";
+import type { SealedColumn } from "../../src/keys/store.ts";
 import { signReceipt, verifyReceipt, type ReceiptPayload } from "../../src/crypto/receipts.ts";
 import type { Database } from "../../src/db/database.ts";
 import { currentSigner, publishedKeys, reencryptSealed, rotateSigningKey } from "../../src/keys/store.ts";
@@ -142,6 +144,51 @@ describe("signing keys", () => {
       "INSERT INTO signing_keys (kid, public_key, sealed_secret, status) VALUES ('x', 'x', 'x', 'retired')",
     ]) {
       await expect(t.db.tenant(7, (tx) => tx.query(sql))).rejects.toThrow();
+    }
+  });
+
+  it("re-seals installation-scoped columns bound to each row's own installation", async () => {
+    await t.db.exec("CREATE TABLE test_sealed (id text PRIMARY KEY, installation_id bigint NOT NULL, body text)");
+    const column: SealedColumn = { table: "test_sealed", idColumn: "id", installationColumn: "installation_id", column: "body", purpose: "outreach_body" };
+    for (const [id, installationId] of [["o1", 1], ["o2", 2]] as const) {
+      const sealed = seal(ringA, { purpose: "outreach_body", rowId: id, installationId }, `body of ${id}`);
+      await t.db.query("INSERT INTO test_sealed VALUES ($1, $2, $3)", [id, installationId, sealed]);
+    }
+    await t.db.query("INSERT INTO test_sealed VALUES ('o3', 3, NULL)");
+    expect(await reencryptSealed(t.db, ringBA, [column])).toBe(2);
+    const rows = await t.db.query<{ id: string; installation_id: number; body: string }>(
+      "SELECT id, installation_id, body FROM test_sealed WHERE body IS NOT NULL ORDER BY id",
+    );
+    expect(rows.map((row) => openText(ringB, { purpose: "outreach_body", rowId: row.id, installationId: row.installation_id }, row.body))).toEqual([
+      "body of o1",
+      "body of o2",
+    ]);
+  });
+
+  it.runIf(backend() === "postgres")("refuses to re-seal a FORCE row-level-security table it cannot fully see", async () => {
+    const role = `agent_gate_t_owner_${Date.now().toString(36)}`;
+    await t.db.exec(`CREATE ROLE ${role} LOGIN NOSUPERUSER NOBYPASSRLS`);
+    try {
+      await t.db.exec(`CREATE TABLE test_forced (id text PRIMARY KEY, installation_id bigint NOT NULL, body text);
+        ALTER TABLE test_forced OWNER TO ${role};
+        ALTER TABLE test_forced ENABLE ROW LEVEL SECURITY;
+        ALTER TABLE test_forced FORCE ROW LEVEL SECURITY;
+        CREATE POLICY test_forced_tenant ON test_forced USING (installation_id = agent_gate_tenant())`);
+      const sealed = seal(ringA, { purpose: "outreach_body", rowId: "f1", installationId: 5 }, "hidden");
+      await t.db.query("INSERT INTO test_forced VALUES ('f1', 5, $1)", [sealed]);
+      const url = new URL(t.url ?? "");
+      url.username = role;
+      const owner = openPg({ connectionString: url.toString() });
+      try {
+        const column: SealedColumn = { table: "test_forced", idColumn: "id", installationColumn: "installation_id", column: "body", purpose: "outreach_body" };
+        await expect(reencryptSealed(owner, ringBA, [column])).rejects.toMatchObject({ code: "reencrypt_blocked" });
+      } finally {
+        await owner.close();
+      }
+      const [row] = await t.db.query<{ body: string }>("SELECT body FROM test_forced");
+      expect(row?.body).toBe(sealed);
+    } finally {
+      await t.db.exec(`DROP TABLE IF EXISTS test_forced; DROP ROLE IF EXISTS ${role}`);
     }
   });
 });
