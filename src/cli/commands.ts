@@ -3,6 +3,7 @@ import type { CliContext } from "./context.ts";
 import { registerMigrate } from "./migrate.ts";
 import { registerKeys } from "./keys.ts";
 import { registerReceipt } from "./receipt.ts";
+import { registerToken } from "./token.ts";
 import { registerAudit } from "./audit.ts";
 
 /** Every command group, registered in one place. */
@@ -10,5 +11,6 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerMigrate(program, ctx);
   registerKeys(program, ctx);
   registerReceipt(program, ctx);
+  registerToken(program, ctx);
   registerAudit(program, ctx);
 }

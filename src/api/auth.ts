@@ -1,0 +1,171 @@
+import type { IncomingMessage } from "node:http";
+import type { Database } from "../db/database.ts";
+import { enterTenant } from "../db/tenant.ts";
+import { appendAudit } from "../audit/log.ts";
+import { GateError, UnauthorizedError, UnavailableError, isGateError } from "../errors.ts";
+import { isWellFormedToken, hashedTokenFromSha256, tokenSha256, TOKEN_PREFIX } from "./tokens.ts";
+import { oidcVerifierFor } from "./oidc.ts";
+
+/** Who is calling the API, and what they may touch. */
+export interface Principal {
+  kind: "token" | "oidc";
+  installationId: number;
+  admin: boolean;
+  /** null = any live repository of the installation */
+  repos: string[] | null;
+  kinds: string[] | null;
+  /** "token:agt_abcd" or the OIDC actor */
+  actor: string;
+  tokenPrefix?: string;
+  oidc?: { repository: string; actor: string; ref: string; sha: string; run_id: string };
+}
+
+export interface AuthDeps {
+  db: Database;
+  now: () => Date;
+  env: NodeJS.ProcessEnv;
+}
+
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * Authenticate the bearer of a request: an agent token or a GitHub Actions
+ * OIDC token. Every failure that is the caller's (absent, malformed, bad
+ * checksum, unknown, revoked, expired, uninstalled) is the same 401; a
+ * storage or issuer failure is a 503. Nothing passes by failure.
+ */
+export async function authenticate(deps: AuthDeps, req: IncomingMessage): Promise<Principal> {
+  const match = /^Bearer ([^\s]+)$/i.exec(req.headers.authorization ?? "");
+  const bearer = match?.[1];
+  if (!bearer) throw new UnauthorizedError();
+  return guardStorage(async () => {
+    if (bearer.startsWith(TOKEN_PREFIX)) return tokenPrincipal(deps, bearer);
+    if (JWT_SHAPE.test(bearer)) return oidcPrincipal(deps, bearer);
+    throw new UnauthorizedError();
+  });
+}
+
+/** Authenticate and require an admin token. */
+export async function requireAdmin(deps: AuthDeps, req: IncomingMessage): Promise<Principal> {
+  const principal = await authenticate(deps, req);
+  if (!principal.admin) throw new GateError("forbidden", "This request needs an admin agent token.", { status: 403 });
+  return principal;
+}
+
+interface TokenLookup {
+  installation_id: number;
+  prefix: string;
+  sha256: string;
+  repos: string[] | null;
+  kinds: string[] | null;
+  admin: boolean;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  live: boolean;
+}
+
+async function tokenPrincipal(deps: AuthDeps, token: string): Promise<Principal> {
+  if (!isWellFormedToken(token)) throw new UnauthorizedError();
+  const [row] = await deps.db.query<TokenLookup & Record<string, unknown>>(
+    `SELECT t.installation_id, t.prefix, t.sha256, t.repos, t.kinds, t.admin, t.expires_at, t.revoked_at,
+            (i.id IS NOT NULL AND i.deleted_at IS NULL AND i.suspended_at IS NULL) AS live
+       FROM agent_tokens t LEFT JOIN installations i ON i.id = t.installation_id
+      WHERE t.sha256 = $1`,
+    [tokenSha256(token)],
+  );
+  if (!row) throw new UnauthorizedError();
+  const now = deps.now();
+  const denied = row.revoked_at
+    ? "revoked"
+    : row.expires_at && row.expires_at.getTime() <= now.getTime()
+      ? "expired"
+      : !row.live
+        ? "uninstalled"
+        : null;
+  if (denied) {
+    await deps.db.transaction(async (tx) => {
+      await enterTenant(tx, row.installation_id);
+      await appendAudit(tx, row.installation_id, {
+        action: "token.use_denied",
+        outcome: "denied",
+        actor: `token:${row.prefix}`,
+        actorIsAgent: true,
+        subject: row.prefix,
+        data: { reason: denied, hashed_token: hashedTokenFromSha256(row.sha256), prefix: row.prefix },
+      }, now);
+    });
+    throw new UnauthorizedError();
+  }
+  return {
+    kind: "token",
+    installationId: row.installation_id,
+    admin: row.admin,
+    repos: row.repos,
+    kinds: row.kinds,
+    actor: `token:${row.prefix}`,
+    tokenPrefix: row.prefix,
+  };
+}
+
+async function oidcPrincipal(deps: AuthDeps, jwt: string): Promise<Principal> {
+  const verifier = oidcVerifierFor(deps.env);
+  if (!verifier) throw new UnauthorizedError();
+  const claims = await verifier.verify(jwt, deps.now());
+  const [repo] = await deps.db.query<{ installation_id: number; full_name: string }>(
+    `SELECT r.installation_id, r.full_name
+       FROM installation_repositories r JOIN installations i ON i.id = r.installation_id
+      WHERE lower(r.full_name) = lower($1) AND r.removed_at IS NULL
+        AND i.deleted_at IS NULL AND i.suspended_at IS NULL
+        AND ($2::bigint IS NULL OR r.repo_id = $2::bigint)
+      ORDER BY r.installation_id LIMIT 1`,
+    [claims.repository, claims.repository_id],
+  );
+  if (!repo) throw new UnauthorizedError();
+  return {
+    kind: "oidc",
+    installationId: repo.installation_id,
+    admin: false,
+    repos: [repo.full_name],
+    kinds: null,
+    actor: claims.actor,
+    oidc: { repository: repo.full_name, actor: claims.actor, ref: claims.ref, sha: claims.sha, run_id: claims.run_id },
+  };
+}
+
+/** Any failure that is not a decided answer becomes 503: the gate stays closed. */
+async function guardStorage<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (isGateError(error)) throw error;
+    throw new UnavailableError("Authentication could not be checked; try again.", error);
+  }
+}
+
+/** A live repository of the principal's installation and scope, or the same 404 as one that does not exist. */
+export async function resolveRepo(
+  deps: AuthDeps,
+  principal: Principal,
+  repo: string,
+): Promise<{ repo_id: number; full_name: string }> {
+  const notFound = new GateError("not_found", `Repository ${repo} was not found.`, { status: 404 });
+  if (principal.repos && !principal.repos.some((name) => name.toLowerCase() === repo.toLowerCase())) throw notFound;
+  const [row] = await guardStorage(() =>
+    deps.db.query<{ repo_id: number; full_name: string }>(
+      `SELECT r.repo_id, r.full_name
+         FROM installation_repositories r JOIN installations i ON i.id = r.installation_id
+        WHERE r.installation_id = $1 AND lower(r.full_name) = lower($2) AND r.removed_at IS NULL
+          AND i.deleted_at IS NULL AND i.suspended_at IS NULL`,
+      [principal.installationId, repo],
+    ),
+  );
+  if (!row) throw notFound;
+  return row;
+}
+
+/** A kind outside the token's kinds is refused with 403. */
+export function assertKind(principal: Principal, kind: string): void {
+  if (principal.kinds && !principal.kinds.includes(kind)) {
+    throw new GateError("forbidden_kind", `This token may not submit ${kind} proposals.`, { status: 403 });
+  }
+}

@@ -1,0 +1,126 @@
+import type { Database, Queryable } from "../db/database.ts";
+import { enterTenant } from "../db/tenant.ts";
+import { appendAudit } from "../audit/log.ts";
+import { GateError, NotFoundError } from "../errors.ts";
+import { displayPrefix, generateToken, hashedToken, hashedTokenFromSha256, tokenSha256 } from "./tokens.ts";
+
+export interface TokenScope {
+  installationId: number;
+  repos: string[] | null;
+  kinds: string[] | null;
+  admin: boolean;
+  expiresAt: Date | null;
+  createdBy: string;
+}
+
+export interface TokenRow {
+  id: number;
+  installation_id: number;
+  prefix: string;
+  repos: string[] | null;
+  kinds: string[] | null;
+  admin: boolean;
+  created_at: Date;
+  expires_at: Date | null;
+  revoked_at: Date | null;
+  created_by: string;
+}
+
+export type TokenState = "active" | "expired" | "revoked";
+
+export function tokenState(row: Pick<TokenRow, "expires_at" | "revoked_at">, now: Date): TokenState {
+  if (row.revoked_at) return "revoked";
+  if (row.expires_at && row.expires_at.getTime() <= now.getTime()) return "expired";
+  return "active";
+}
+
+const COLUMNS = "id, installation_id, prefix, repos, kinds, admin, created_at, expires_at, revoked_at, created_by";
+
+/** Create a token and record it; the plain token is returned once and stored nowhere. */
+export async function createToken(db: Database, scope: TokenScope, now: Date): Promise<{ token: string; row: TokenRow }> {
+  const token = generateToken();
+  const row = await db.transaction(async (tx) => {
+    const [installation] = await tx.query("SELECT 1 FROM installations WHERE id = $1 AND deleted_at IS NULL", [
+      scope.installationId,
+    ]);
+    if (!installation) throw new NotFoundError(`Installation ${scope.installationId}`);
+    const [inserted] = await tx.query<TokenRow & Record<string, unknown>>(
+      `INSERT INTO agent_tokens (installation_id, sha256, prefix, repos, kinds, admin, created_at, expires_at, created_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
+      [
+        scope.installationId,
+        tokenSha256(token),
+        displayPrefix(token),
+        scope.repos,
+        scope.kinds,
+        scope.admin,
+        now,
+        scope.expiresAt,
+        scope.createdBy,
+      ],
+    );
+    if (!inserted) throw new Error("token row was not written");
+    await enterTenant(tx, scope.installationId);
+    await appendAudit(
+      tx,
+      scope.installationId,
+      {
+        action: "token.created",
+        outcome: "ok",
+        actor: scope.createdBy,
+        subject: inserted.prefix,
+        data: {
+          hashed_token: hashedToken(token),
+          prefix: inserted.prefix,
+          repos: scope.repos,
+          kinds: scope.kinds,
+          admin: scope.admin,
+          expires_at: scope.expiresAt?.toISOString() ?? null,
+        },
+      },
+      now,
+    );
+    return inserted;
+  });
+  return { token, row };
+}
+
+export async function listTokens(db: Queryable, installationId?: number): Promise<TokenRow[]> {
+  return db.query<TokenRow & Record<string, unknown>>(
+    `SELECT ${COLUMNS} FROM agent_tokens WHERE ($1::bigint IS NULL OR installation_id = $1) ORDER BY id`,
+    [installationId ?? null],
+  );
+}
+
+/** Revoke the one live token with this display prefix; effective on the next request. */
+export async function revokeToken(db: Database, prefix: string, actor: string, now: Date): Promise<TokenRow> {
+  return db.transaction(async (tx) => {
+    const rows = await tx.query<TokenRow & { sha256: string } & Record<string, unknown>>(
+      `SELECT ${COLUMNS}, sha256 FROM agent_tokens WHERE prefix = $1 AND revoked_at IS NULL FOR UPDATE`,
+      [prefix],
+    );
+    if (rows.length === 0) throw new NotFoundError(`A live token with prefix ${prefix}`);
+    if (rows.length > 1) {
+      throw new GateError("ambiguous_prefix", `${rows.length} live tokens share the prefix ${prefix}; nothing was revoked.`, { status: 409 });
+    }
+    const row = rows[0] as TokenRow & { sha256: string };
+    const [revoked] = await tx.query<TokenRow & Record<string, unknown>>(
+      `UPDATE agent_tokens SET revoked_at = $2 WHERE id = $1 RETURNING ${COLUMNS}`,
+      [row.id, now],
+    );
+    await enterTenant(tx, row.installation_id);
+    await appendAudit(
+      tx,
+      row.installation_id,
+      {
+        action: "token.revoked",
+        outcome: "ok",
+        actor,
+        subject: row.prefix,
+        data: { hashed_token: hashedTokenFromSha256(row.sha256), prefix: row.prefix },
+      },
+      now,
+    );
+    return revoked as TokenRow;
+  });
+}

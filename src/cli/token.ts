@@ -1,0 +1,120 @@
+import type { Command } from "commander";
+import type { CliContext } from "./context.ts";
+import { ValidationError } from "../errors.ts";
+import { createToken, listTokens, revokeToken, tokenState, type TokenRow } from "../api/token-store.ts";
+
+const KINDS = ["deploy", "commit", "outreach"];
+const REPO = /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/;
+const UNITS: Record<string, number> = { h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `30d`, `12h`, `2w` → milliseconds. */
+export function parseExpiry(text: string): number {
+  const match = /^(\d{1,5})([hdw])$/.exec(text.trim());
+  const amount = match ? Number(match[1]) : 0;
+  if (!match || amount <= 0) throw new ValidationError([{ field: "--expires", message: "must be a duration such as 12h, 30d or 2w" }]);
+  return amount * (UNITS[match[2] ?? "d"] ?? 0);
+}
+
+function installationId(text: string): number {
+  const id = Number(text);
+  if (!/^\d{1,15}$/.test(text) || !Number.isSafeInteger(id)) {
+    throw new ValidationError([{ field: "--installation", message: "must be a numeric installation id" }]);
+  }
+  return id;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function describe(row: TokenRow, now: Date): Record<string, unknown> {
+  return {
+    prefix: row.prefix,
+    installation_id: row.installation_id,
+    repos: row.repos,
+    kinds: row.kinds,
+    admin: row.admin,
+    state: tokenState(row, now),
+    created_at: row.created_at.toISOString(),
+    expires_at: row.expires_at?.toISOString() ?? null,
+    revoked_at: row.revoked_at?.toISOString() ?? null,
+    created_by: row.created_by,
+  };
+}
+
+export function registerToken(program: Command, ctx: CliContext): void {
+  const token = program.command("token").description("Agent tokens: bearer tokens for the API, scoped to one installation.");
+
+  token
+    .command("create")
+    .description("Create a token and print it once; only its SHA-256 and first 8 characters are stored.")
+    .requiredOption("--installation <id>", "installation the token belongs to")
+    .option("--repo <owner/name>", "limit to a repository (repeatable; default: every repository of the installation)", collect)
+    .option("--kind <kind>", "limit to a proposal kind: deploy, commit, outreach (repeatable)", collect)
+    .option("--expires <duration>", "expire after a duration such as 30d, 12h or 2w (default: never)")
+    .option("--admin", "allow admin routes (audit export, sites)")
+    .option("--json", "print the token and its scope as JSON")
+    .action(async (options: { installation: string; repo?: string[]; kind?: string[]; expires?: string; admin?: boolean; json?: boolean }) => {
+      const issues = [
+        ...(options.repo ?? []).filter((repo) => !REPO.test(repo)).map((repo) => ({ field: "--repo", message: `${repo} is not owner/name` })),
+        ...(options.kind ?? []).filter((kind) => !KINDS.includes(kind)).map((kind) => ({ field: "--kind", message: `${kind} is not one of ${KINDS.join(", ")}` })),
+      ];
+      if (issues.length > 0) throw new ValidationError(issues);
+      const now = ctx.now();
+      const expiresAt = options.expires ? new Date(now.getTime() + parseExpiry(options.expires)) : null;
+      const db = await ctx.openDb();
+      const { token: secret, row } = await createToken(
+        db,
+        {
+          installationId: installationId(options.installation),
+          repos: options.repo?.length ? options.repo : null,
+          kinds: options.kind?.length ? [...new Set(options.kind)] : null,
+          admin: options.admin ?? false,
+          expiresAt,
+          createdBy: `cli:${ctx.env.USER ?? "unknown"}`,
+        },
+        now,
+      );
+      if (options.json) {
+        ctx.out(JSON.stringify({ token: secret, ...describe(row, now) }));
+        return;
+      }
+      ctx.out(secret);
+      ctx.err(`token ${row.prefix}… created for installation ${row.installation_id}; it is shown only this once.`);
+    });
+
+  token
+    .command("list")
+    .description("List tokens by prefix, scope and state (never the token or its hash).")
+    .option("--installation <id>", "only this installation's tokens")
+    .option("--json", "print as JSON")
+    .action(async (options: { installation?: string; json?: boolean }) => {
+      const db = await ctx.openDb();
+      const now = ctx.now();
+      const rows = (await listTokens(db, options.installation ? installationId(options.installation) : undefined)).map((row) => describe(row, now));
+      if (options.json) {
+        ctx.out(JSON.stringify({ tokens: rows }));
+        return;
+      }
+      if (rows.length === 0) {
+        ctx.out("no tokens");
+        return;
+      }
+      for (const row of rows) {
+        const scope = [
+          `repos=${(row.repos as string[] | null)?.join(",") ?? "*"}`,
+          `kinds=${(row.kinds as string[] | null)?.join(",") ?? "*"}`,
+          row.admin ? "admin" : "",
+        ].filter(Boolean).join(" ");
+        ctx.out(`${row.prefix}\t${row.installation_id}\t${row.state}\t${scope}\texpires=${row.expires_at ?? "never"}`);
+      }
+    });
+
+  token
+    .command("revoke")
+    .description("Revoke the live token with this 8-character prefix; it fails from the next request on.")
+    .argument("<prefix>", "the token's first 8 characters, as `token list` shows")
+    .action(async (prefix: string) => {
+      const db = await ctx.openDb();
+      const row = await revokeToken(db, prefix, `cli:${ctx.env.USER ?? "unknown"}`, ctx.now());
+      ctx.out(`revoked ${row.prefix} (installation ${row.installation_id})`);
+    });
+}
