@@ -1,0 +1,160 @@
+import type { Database } from "../db/database.ts";
+import type { Keyring } from "../crypto/keyring.ts";
+import { NotFoundError, UnavailableError, ValidationError } from "../errors.ts";
+import { findProposal, type ProposalRow } from "../proposals/store.ts";
+import { parseProposalBody, submitProposal } from "../proposals/submit.ts";
+import { redeemProposal } from "../proposals/redeem.ts";
+import type { DecisionWaiter } from "../proposals/wait.ts";
+import { assertKind, authenticate, resolveRepo, type Principal } from "./auth.ts";
+import { readJson, sendJson } from "./http.ts";
+import { approverLogins, receiptIssuer, type ReceiptFor } from "./receipt-for.ts";
+import type { Route } from "./router.ts";
+
+export interface ApiLog {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+export interface ApiDeps {
+  db: Database;
+  now: () => Date;
+  env: NodeJS.ProcessEnv;
+  waiter: DecisionWaiter;
+  log?: ApiLog;
+  /** The keyring holding the receipt-signing key; without one (and no AGENT_GATE_KEYS) receipts are null. */
+  keyring?: Keyring;
+  /** How often a long-poll re-reads without a notification (default 5 s). */
+  recheckMs?: number;
+}
+
+/** Proposal bodies are small: a summary and, for outreach, the text. */
+export const PROPOSAL_BODY_LIMIT = 64 * 1024;
+export const MAX_WAIT_SECONDS = 60;
+/** A long-poll re-reads at least this often, in case a notification was lost with its connection. */
+const RECHECK_MS = 5_000;
+
+export function proposalRoutes(deps: ApiDeps): Route[] {
+  const receiptFor = receiptIssuer(deps);
+  return [
+    {
+      method: "POST",
+      path: "/api/v1/proposals",
+      handler: async ({ req, res }) => {
+        const principal = await authenticate(deps, req);
+        const body = parseProposalBody(await readJson(req, PROPOSAL_BODY_LIMIT));
+        assertKind(principal, body.kind);
+        const repo = await resolveRepo(deps, principal, body.repo);
+        const row = await submitProposal(
+          deps.db,
+          {
+            installationId: principal.installationId,
+            actor: principal.actor,
+            triggeredBy: principal.oidc?.actor ?? null,
+            via: principal.kind,
+          },
+          body,
+          repo,
+          deps.now(),
+        );
+        deps.log?.info({ proposal: row.id, kind: row.kind, repo: row.repo }, "proposal created");
+        sendJson(res, 201, {
+          id: row.id,
+          kind: row.kind,
+          repo: row.repo,
+          digest: row.digest,
+          status: row.status,
+          expires_at: row.expires_at.toISOString(),
+          url: proposalUrl(deps.env, row.id),
+        });
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/v1/proposals/:id",
+      handler: async ({ req, res, params, query }) => {
+        const principal = await authenticate(deps, req);
+        const waitMs = parseWait(query.get("wait")) * 1000;
+        const id = params.id ?? "";
+        const started = performance.now();
+        if (waitMs > 0) await deps.waiter.start().catch((error: unknown) => {
+          throw new UnavailableError("Decisions cannot be awaited right now; poll without wait or try again.", error);
+        });
+        const watch = deps.waiter.watch(id);
+        const aborted = new AbortController();
+        res.on("close", () => aborted.abort());
+        try {
+          let row = await readVisible(deps, principal, id);
+          while (row.status === "pending" && !aborted.signal.aborted) {
+            const left = waitMs - (performance.now() - started);
+            if (left <= 0) break;
+            await watch.next(Math.min(left, deps.recheckMs ?? RECHECK_MS), aborted.signal);
+            row = await readVisible(deps, principal, id);
+          }
+          if (aborted.signal.aborted) return;
+          sendJson(res, 200, await proposalView(row, receiptFor));
+        } finally {
+          watch.cancel();
+        }
+      },
+    },
+    {
+      method: "POST",
+      path: "/api/v1/proposals/:id/redeem",
+      handler: async ({ req, res, params }) => {
+        const principal = await authenticate(deps, req);
+        const body = (await readJson(req, PROPOSAL_BODY_LIMIT)) as { digest?: unknown } | null;
+        const digest = body && typeof body === "object" ? body.digest : undefined;
+        if (typeof digest !== "string" || !/^[0-9a-fA-F]{40,64}$/.test(digest)) {
+          throw new ValidationError([{ field: "digest", message: "is required: the hex digest of what is about to be executed" }]);
+        }
+        const redeemed = await redeemProposal(
+          deps.db,
+          { installationId: principal.installationId, actor: principal.actor, repos: principal.repos },
+          params.id ?? "",
+          digest,
+          deps.now(),
+        );
+        sendJson(res, 200, { id: redeemed.id, status: "redeemed", redeemed_at: redeemed.redeemed_at.toISOString() });
+      },
+    },
+  ];
+}
+
+export function proposalUrl(env: NodeJS.ProcessEnv, id: string): string {
+  const base = (env.AGENT_GATE_PUBLIC_URL ?? "http://localhost:3000").replace(/\/+$/, "");
+  return `${base}/proposals/${encodeURIComponent(id)}`;
+}
+
+function parseWait(value: string | null): number {
+  if (value === null || value === "") return 0;
+  if (!/^\d{1,2}$/.test(value) || Number(value) > MAX_WAIT_SECONDS) {
+    throw new ValidationError([{ field: "wait", message: `must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}` }]);
+  }
+  return Number(value);
+}
+
+/** The proposal if the principal may see it; another installation's or repository's is the same 404 as none. */
+async function readVisible(deps: ApiDeps, principal: Principal, id: string): Promise<ProposalRow> {
+  const row = await deps.db.tenant(principal.installationId, (tx) => findProposal(tx, id));
+  const inScope =
+    row &&
+    row.installation_id === principal.installationId &&
+    (!principal.repos || principal.repos.some((repo) => repo.toLowerCase() === row.repo.toLowerCase()));
+  if (!row || !inScope) throw new NotFoundError(`Proposal ${id}`);
+  return row;
+}
+
+async function proposalView(row: ProposalRow, receiptFor: ReceiptFor): Promise<Record<string, unknown>> {
+  return {
+    id: row.id,
+    status: row.status,
+    kind: row.kind,
+    repo: row.repo,
+    digest: row.digest,
+    approvers: approverLogins(row.approvers),
+    decided_at: row.decided_at?.toISOString() ?? null,
+    reason: row.reason,
+    expires_at: row.expires_at.toISOString(),
+    receipt: await receiptFor(row),
+  };
+}

@@ -1,0 +1,20 @@
+import { sendJson } from "./http.ts";
+import { openApiDocument } from "./openapi.ts";
+import { proposalRoutes, type ApiDeps } from "./proposals-routes.ts";
+import type { Route } from "./router.ts";
+
+export type { ApiDeps } from "./proposals-routes.ts";
+
+/** Every route of the agent API under /api/v1, for the app's router. */
+export function apiRoutes(deps: ApiDeps): Route[] {
+  return [
+    ...proposalRoutes(deps),
+    {
+      method: "GET",
+      path: "/api/v1/openapi.json",
+      handler: async ({ res }) => {
+        sendJson(res, 200, openApiDocument, { "cache-control": "public, max-age=300" });
+      },
+    },
+  ];
+}

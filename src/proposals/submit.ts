@@ -1,0 +1,130 @@
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import type { Database } from "../db/database.ts";
+import { appendAudit } from "../audit/log.ts";
+import { canonicalJson } from "../canonical-json.ts";
+import { ValidationError } from "../errors.ts";
+import { normalizeDomain } from "../sites/domain.ts";
+import { assertSiteVerified } from "../sites/verified.ts";
+import { newProposalId } from "./ids.ts";
+import { enqueue, insertProposal, syncCheckRun, type ProposalRow } from "./store.ts";
+
+export const PROPOSAL_TTL_MS = 72 * 60 * 60 * 1000;
+
+const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+export const proposalBodySchema = z
+  .strictObject({
+    kind: z.enum(["deploy", "commit", "outreach"], { error: "must be one of deploy, commit, outreach" }),
+    repo: z
+      .string({ error: "must be a string owner/name" })
+      .regex(/^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/, "must be a repository as owner/name"),
+    sha: z.string({ error: "must be a string" }).regex(SHA, "must be a full commit SHA: 40 (or 64) lowercase hex characters").optional(),
+    environment: z.string({ error: "must be a string" }).trim().min(1, "must not be empty").max(255, "must be at most 255 characters").optional(),
+    site: z.string({ error: "must be a string" }).max(253, "must be at most 253 characters").optional(),
+    summary: z.string({ error: "is required: a short text saying what the proposal does" }).trim().min(1, "must not be empty").max(2000, "must be at most 2000 characters"),
+    content: z.unknown().optional(),
+  })
+  .superRefine((body, ctx) => {
+    const require = (field: "sha" | "environment" | "site", why: string) => {
+      if (body[field] === undefined) ctx.addIssue({ code: "custom", path: [field], message: `is required for ${body.kind} proposals: ${why}` });
+    };
+    if (body.kind === "deploy") {
+      require("sha", "the commit to deploy");
+      require("environment", "the deployment environment");
+      require("site", "the verified site the deploy targets");
+    }
+    if (body.kind === "commit") require("sha", "the head commit to approve");
+    if (body.kind !== "outreach" && body.content !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["content"], message: "is only accepted for outreach proposals" });
+    }
+  });
+
+export type ProposalBody = z.infer<typeof proposalBodySchema>;
+
+/** Validate a request body, naming every field at fault. */
+export function parseProposalBody(value: unknown): ProposalBody {
+  const result = proposalBodySchema.safeParse(value);
+  if (!result.success) {
+    throw new ValidationError(
+      result.error.issues.flatMap((issue) => {
+        if (issue.code === "unrecognized_keys") return issue.keys.map((key) => ({ field: key, message: "is not a known field" }));
+        return [{ field: issue.path.join(".") || "body", message: issue.message }];
+      }),
+    );
+  }
+  if (result.data.kind === "outreach") {
+    throw new ValidationError([{ field: "kind", message: "outreach proposals are not available yet" }]);
+  }
+  if (result.data.site !== undefined) return { ...result.data, site: normalizeDomain(result.data.site, "site") };
+  return result.data;
+}
+
+/** What an approval binds: a deploy's canonical {kind, repo, sha, environment, site}; a commit's head SHA. */
+export function proposalDigest(body: Pick<ProposalBody, "kind" | "repo" | "sha" | "environment" | "site">): string {
+  if (body.kind === "commit") return body.sha ?? "";
+  const canonical = canonicalJson({
+    kind: body.kind,
+    repo: body.repo,
+    sha: body.sha ?? null,
+    environment: body.environment ?? null,
+    site: body.site ?? null,
+  });
+  return createHash("sha256").update(canonical, "utf8").digest("hex");
+}
+
+export interface Submitter {
+  installationId: number;
+  actor: string;
+  /** The user who started the workflow run, for OIDC callers: they may not approve it. */
+  triggeredBy: string | null;
+  via: "token" | "oidc";
+}
+
+/**
+ * Create a pending proposal: the site check, the row, its audit event and the
+ * queued check-run write commit together or not at all.
+ */
+export async function submitProposal(
+  db: Database,
+  submitter: Submitter,
+  body: ProposalBody,
+  repo: { repo_id: number; full_name: string },
+  now: Date,
+): Promise<ProposalRow> {
+  const bound = { ...body, repo: repo.full_name };
+  const digest = proposalDigest(bound);
+  return db.tenant(submitter.installationId, async (tx) => {
+    if (bound.kind === "deploy") await assertSiteVerified(tx, submitter.installationId, bound.site ?? "", now);
+    const row = await insertProposal(tx, {
+      id: newProposalId(),
+      installationId: submitter.installationId,
+      repo: repo.full_name,
+      repoId: repo.repo_id,
+      kind: bound.kind,
+      status: "pending",
+      digest,
+      headSha: bound.sha ?? null,
+      prNumber: null,
+      author: submitter.triggeredBy ?? submitter.actor,
+      environment: bound.environment ?? null,
+      site: bound.site ?? null,
+      summary: bound.summary,
+      details: { summary: bound.summary, submitted_by: submitter.actor, via: submitter.via, triggered_by: submitter.triggeredBy },
+      state: {},
+      expiresAt: new Date(now.getTime() + PROPOSAL_TTL_MS),
+      now,
+    });
+    await appendAudit(tx, submitter.installationId, {
+      action: "proposal.created",
+      outcome: "pending",
+      actor: submitter.actor,
+      actorIsAgent: submitter.via === "token",
+      repo: row.repo,
+      subject: row.id,
+      data: { kind: row.kind, digest, environment: row.environment, site: row.site, via: submitter.via },
+    }, now);
+    await enqueue(tx, syncCheckRun(row));
+    return row;
+  });
+}
