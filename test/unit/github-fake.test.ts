@@ -1,7 +1,10 @@
 import { generateKeyPairSync } from "node:crypto";
 import { Probot, ProbotOctokit } from "probot";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { OPERATIONS, type OpenApiExtract } from "../../scripts/extract-openapi.ts";
 import { GitHubFake } from "../support/github-fake.ts";
+import { defaultRoutes } from "../support/github-fake/routes.ts";
 
 let fake: GitHubFake;
 let octokit: InstanceType<typeof ProbotOctokit>;
@@ -30,6 +33,21 @@ const validCheckRun = {
   output: { title: "Waiting for approval", summary: "An agent wants to merge." },
   actions: [{ label: "Approve", description: "Let the agent proceed", identifier: "approve" }],
 };
+
+describe("the OpenAPI extract", () => {
+  const extract = JSON.parse(readFileSync(new URL("../fixtures/github-openapi-extract.json", import.meta.url), "utf8")) as OpenApiExtract;
+
+  it("holds exactly the operations the extraction script lists, each with an operationId", () => {
+    expect(extract.operations.map((op) => [op.method, op.path])).toEqual(OPERATIONS);
+    for (const op of extract.operations) expect(op.operationId).toMatch(/^[a-z-]+\/[a-z-]+$/);
+  });
+
+  it("describes every route the fake serves by default", () => {
+    const described = new Set(extract.operations.map((op) => `${op.method} ${op.path}`));
+    const undescribed = defaultRoutes.map((r) => `${r.method} ${r.route}`).filter((r) => !described.has(r));
+    expect(undescribed).toEqual([]);
+  });
+});
 
 describe("GitHubFake", () => {
   it("accepts a valid check-run create, stores it and answers in GitHub's shape", async () => {

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import type { GitHubCall } from "../github-fake.ts";
+import { compileRoute, safeDecode, type Route } from "./route-match.ts";
 import type { ExtractedOperation, OpenApiExtract } from "../../../scripts/extract-openapi.ts";
 
 // Checks each request against GitHub's OpenAPI description (the committed
@@ -13,24 +14,10 @@ const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
 
 interface Compiled {
   operation: ExtractedOperation;
-  pattern: RegExp;
-  literal: number;
+  route: Route;
   body: ValidateFunction | null;
   query: Map<string, ValidateFunction>;
   pathParams: { name: string; validate: ValidateFunction }[];
-}
-
-function templatePattern(path: string): RegExp {
-  const segments = path.split("/");
-  const source = segments
-    .map((segment, index) => {
-      const param = /^\{(\w+)\}$/.exec(segment);
-      if (!param) return segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-      const greedy = index === segments.length - 1 && (param[1] === "path" || param[1] === "ref");
-      return greedy ? "(.+)" : "([^/]+)";
-    })
-    .join("/");
-  return new RegExp(`^${source}$`);
 }
 
 function githubAjv(coerceTypes: boolean): Ajv {
@@ -62,8 +49,7 @@ export class Conformance {
     return new Conformance(
       extract.operations.map((operation) => ({
         operation,
-        pattern: templatePattern(operation.path),
-        literal: operation.path.replace(/\{\w+\}/g, "").length,
+        route: compileRoute(operation.method, operation.path),
         body: operation.requestBody ? ajv.compile(operation.requestBody.schema as object) : null,
         query: new Map(
           operation.parameters
@@ -88,7 +74,7 @@ export class Conformance {
     if (!found) return [`no operation ${call.method} ${call.path} in GitHub's REST API description`];
     const problems: string[] = [];
     const { operation } = found;
-    const values = found.pattern.exec(call.path)!.slice(1);
+    const values = found.route.pattern.exec(call.path)!.slice(1);
     found.pathParams.forEach(({ name, validate }, i) => {
       const value = safeDecode(values[i] ?? "");
       if (!validate({ value })) problems.push(`path parameter ${name}=${value}: ${describe(validate)}`);
@@ -124,18 +110,10 @@ export class Conformance {
   private find(method: string, path: string): Compiled | undefined {
     let best: Compiled | undefined;
     for (const compiled of this.operations) {
-      if (compiled.operation.method !== method.toUpperCase() || !compiled.pattern.test(path)) continue;
-      if (!best || compiled.literal > best.literal) best = compiled;
+      if (compiled.operation.method !== method.toUpperCase() || !compiled.route.pattern.test(path)) continue;
+      if (!best || compiled.route.literal > best.route.literal) best = compiled;
     }
     return best;
-  }
-}
-
-function safeDecode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
   }
 }
 

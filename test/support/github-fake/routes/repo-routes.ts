@@ -1,0 +1,106 @@
+import type { GitHubCall } from "../../github-fake.ts";
+import { blobSha, contentShape, legacyPermission, pullShape, repoShape, userShape } from "../shapes.ts";
+import { fakeSha } from "../state.ts";
+import { bodyOf, notFound, paginate, repoOf, type DefaultRoute } from "./reply.ts";
+
+// Repositories, their files, collaborators and pull requests.
+
+export const repoRoutes: DefaultRoute[] = [
+  {
+    method: "GET",
+    route: "/repos/{owner}/{repo}",
+    handle: (_call, params, { state, api }) => ({ status: 200, body: repoShape(api, state, repoOf(params)) }),
+  },
+  {
+    method: "GET",
+    route: "/repos/{owner}/{repo}/contents/{path}",
+    handle: (call, params, { state, api }) => {
+      const text = state.getFile(repoOf(params), call.query.get("ref") ?? undefined, params.path ?? "");
+      if (text === undefined) return notFound;
+      if (wantsRaw(call)) {
+        return { status: 200, body: text, headers: { "content-type": "application/vnd.github.raw; charset=utf-8" } };
+      }
+      return { status: 200, body: contentShape(api, repoOf(params), params.path ?? "", text) };
+    },
+  },
+  {
+    method: "PUT",
+    route: "/repos/{owner}/{repo}/contents/{path}",
+    handle: (call, params, { state, api }) => {
+      const repo = repoOf(params);
+      const body = bodyOf(call);
+      const path = params.path ?? "";
+      const existing = state.getFile(repo, body.branch, path);
+      if (existing !== undefined && body.sha !== blobSha(existing)) {
+        return { status: 409, body: { message: `${path} does not match ${body.sha ?? "(no sha given)"}` } };
+      }
+      const text = Buffer.from(String(body.content ?? ""), "base64").toString("utf8");
+      state.putFile(repo, body.branch, path, text);
+      const branch = body.branch ?? state.repo(repo).default_branch;
+      const commitSha = fakeSha(`${repo}:${branch}:${path}:${text}:${state.nextSequence()}`);
+      state.refs.set(`${repo}\0refs/heads/${branch}`, commitSha);
+      return {
+        status: existing === undefined ? 201 : 200,
+        body: {
+          content: contentShape(api, repo, path, text),
+          commit: { sha: commitSha, node_id: `C_${commitSha}`, message: body.message, url: `${api}/repos/${repo}/git/commits/${commitSha}` },
+        },
+      };
+    },
+  },
+  {
+    method: "GET",
+    route: "/repos/{owner}/{repo}/collaborators/{username}/permission",
+    handle: (_call, params, { state, api }) => {
+      const role = state.permissions.get(`${repoOf(params)}\0${params.username}`) ?? "read";
+      return {
+        status: 200,
+        body: { permission: legacyPermission(role), role_name: role, user: userShape(api, params.username ?? "") },
+      };
+    },
+  },
+  {
+    method: "GET",
+    route: "/repos/{owner}/{repo}/pulls/{pull_number}",
+    handle: (_call, params, { state, api }) => {
+      const pull = state.pulls.get(`${repoOf(params)}\0${Number(params.pull_number)}`);
+      return pull ? { status: 200, body: pullShape(api, state, repoOf(params), pull) } : notFound;
+    },
+  },
+  {
+    method: "GET",
+    route: "/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+    handle: (call, params, { state, api }) =>
+      paginate(call, state.reviews.get(`${repoOf(params)}\0${Number(params.pull_number)}`) ?? [], api),
+  },
+  {
+    method: "POST",
+    route: "/repos/{owner}/{repo}/pulls",
+    handle: (call, params, { state, api }) => {
+      const repo = repoOf(params);
+      const body = bodyOf(call);
+      let number = 1;
+      for (const key of state.pulls.keys()) {
+        const [name, n] = key.split("\0");
+        if (name === repo) number = Math.max(number, Number(n) + 1);
+      }
+      const head = String(body.head ?? "");
+      const pull = {
+        number,
+        title: body.title ?? "",
+        body: body.body ?? null,
+        draft: body.draft ?? false,
+        head: { ref: head.includes(":") ? head.split(":")[1] : head, sha: state.getRef(repo, `heads/${head}`) ?? fakeSha(head) },
+        base: { ref: body.base },
+        user: userShape(api, "agent-gate[bot]"),
+      };
+      state.pulls.set(`${repo}\0${number}`, pull);
+      return { status: 201, body: pullShape(api, state, repo, pull) };
+    },
+  },
+];
+
+function wantsRaw(call: GitHubCall): boolean {
+  const accept = String(call.headers.accept ?? "");
+  return /application\/vnd\.github(\.v3)?\.raw/.test(accept);
+}
