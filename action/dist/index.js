@@ -13894,7 +13894,7 @@ var require_fetch = __commonJS({
     function handleFetchDone(response) {
       finalizeAndReportTiming(response, "fetch");
     }
-    function fetch2(input2, init = void 0) {
+    function fetch(input2, init = void 0) {
       webidl.argumentLengthCheck(arguments, 1, "globalThis.fetch");
       let p = createDeferredPromise();
       let requestObject;
@@ -14849,7 +14849,7 @@ var require_fetch = __commonJS({
       }
     }
     module.exports = {
-      fetch: fetch2,
+      fetch,
       Fetch,
       fetching,
       finalizeAndReportTiming
@@ -19388,7 +19388,7 @@ var require_undici = __commonJS({
     module.exports.setGlobalDispatcher = setGlobalDispatcher;
     module.exports.getGlobalDispatcher = getGlobalDispatcher;
     var fetchImpl = require_fetch().fetch;
-    module.exports.fetch = async function fetch2(init, options = void 0) {
+    module.exports.fetch = async function fetch(init, options = void 0) {
       try {
         return await fetchImpl(init, options);
       } catch (err) {
@@ -19617,7 +19617,7 @@ var require_lib = __commonJS({
       const parsedUrl = new URL(requestUrl);
       return parsedUrl.protocol === "https:";
     }
-    var HttpClient = class {
+    var HttpClient2 = class {
       constructor(userAgent, handlers, requestOptions) {
         this._ignoreSslError = false;
         this._allowRedirects = true;
@@ -20123,7 +20123,7 @@ var require_lib = __commonJS({
         });
       }
     };
-    exports.HttpClient = HttpClient;
+    exports.HttpClient = HttpClient2;
     var lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => (c[k.toLowerCase()] = obj[k], c), {});
   }
 });
@@ -20365,7 +20365,7 @@ var require_summary = __commonJS({
     exports.summary = exports.markdownSummary = exports.SUMMARY_DOCS_URL = exports.SUMMARY_ENV_VAR = void 0;
     var os_1 = __require("os");
     var fs_1 = __require("fs");
-    var { access, appendFile, writeFile } = fs_1.promises;
+    var { access, appendFile: appendFile2, writeFile } = fs_1.promises;
     exports.SUMMARY_ENV_VAR = "GITHUB_STEP_SUMMARY";
     exports.SUMMARY_DOCS_URL = "https://docs.github.com/actions/using-workflows/workflow-commands-for-github-actions#adding-a-job-summary";
     var Summary = class {
@@ -20423,7 +20423,7 @@ var require_summary = __commonJS({
         return __awaiter(this, void 0, void 0, function* () {
           const overwrite = !!(options === null || options === void 0 ? void 0 : options.overwrite);
           const filePath = yield this.filePath();
-          const writeFunc = overwrite ? writeFile : appendFile;
+          const writeFunc = overwrite ? writeFile : appendFile2;
           yield writeFunc(filePath, this._buffer, { encoding: "utf8" });
           return this.emptyBuffer();
         });
@@ -41970,14 +41970,14 @@ var statusHints = {
   413: "the proposal is too large; shorten the content or summary"
 };
 var GateClient = class {
-  constructor(serverUrl2, bearer, fetchFn) {
+  constructor(serverUrl2, bearer, transport) {
     this.serverUrl = serverUrl2;
     this.bearer = bearer;
-    this.fetchFn = fetchFn;
+    this.transport = transport;
   }
   serverUrl;
   bearer;
-  fetchFn;
+  transport;
   create(body) {
     return this.request("POST", "/api/v1/proposals", createdProposalSchema, body, SLACK_SECONDS);
   }
@@ -41998,20 +41998,19 @@ var GateClient = class {
     };
     if (body !== void 0) headers["content-type"] = "application/json";
     let response;
-    let text;
     try {
-      response = await this.fetchFn(url2, {
+      response = await this.transport({
         method,
+        url: url2,
         headers,
-        body: body === void 0 ? void 0 : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutSeconds * 1e3)
+        ...body === void 0 ? {} : { body: JSON.stringify(body) },
+        timeoutMs: timeoutSeconds * 1e3
       });
-      text = await response.text();
     } catch (cause) {
       throw new NetworkError(`Could not reach Agent Gate at ${this.serverUrl} (${describe3(cause)})`, { cause });
     }
-    const json2 = parseJson(text);
-    if (!response.ok) throw toApiError(method, path, response.status, json2);
+    const json2 = parseJson(response.text);
+    if (response.status < 200 || response.status > 299) throw toApiError(method, path, response.status, json2);
     const parsed = schema.safeParse(json2);
     if (!parsed.success) {
       throw new ApiError(response.status, "bad_response", `Agent Gate answered ${method} ${stripQuery(path)} with an unexpected body`, {
@@ -42044,9 +42043,8 @@ function stripQuery(path) {
 }
 function describe3(cause) {
   if (cause instanceof Error) {
-    const inner = cause.cause;
-    const code = inner && typeof inner === "object" && "code" in inner ? String(inner.code) : void 0;
-    return code ?? (cause.name === "TimeoutError" ? "timed out" : cause.message);
+    const code = "code" in cause && typeof cause.code === "string" ? cause.code : void 0;
+    return code ?? cause.message;
   }
   return String(cause);
 }
@@ -42056,6 +42054,22 @@ var systemClock = {
   now: () => Date.now(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   random: () => Math.random()
+};
+
+// action/src/transport.ts
+var import_http_client = __toESM(require_lib(), 1);
+var runnerTransport = async (request) => {
+  const client = new import_http_client.HttpClient("agent-gate-action", [], {
+    allowRedirects: false,
+    allowRetries: false,
+    socketTimeout: request.timeoutMs
+  });
+  try {
+    const response = await client.request(request.method, request.url, request.body ?? null, request.headers);
+    return { status: response.message.statusCode ?? 0, text: await response.readBody() };
+  } finally {
+    client.dispose();
+  }
 };
 
 // action/src/inputs.ts
@@ -42173,7 +42187,8 @@ function isDecided(state) {
 }
 
 // action/src/summary.ts
-async function writeJobSummary(summary2, facts) {
+import { appendFile } from "node:fs/promises";
+async function writeJobSummary(summary2, file2, facts) {
   const { inputs, workflow, proposal, state } = facts;
   const rows = [
     ["Kind", inputs.kind],
@@ -42191,13 +42206,15 @@ async function writeJobSummary(summary2, facts) {
   if (state?.reason) rows.push(["Reason", state.reason]);
   rows.push(["Expires at", state?.expires_at ?? proposal.expires_at]);
   if (facts.receiptKid !== void 0) rows.push(["Receipt key id", facts.receiptKid]);
-  await summary2.addHeading(`Agent Gate: ${escapeHtml(facts.decision)}`, 2).addRaw(`<p>Proposal <a href="${escapeHtml(safeLink(proposal.url))}">${escapeHtml(proposal.id)}</a></p>`, true).addTable([
+  const html = summary2.emptyBuffer().addHeading(`Agent Gate: ${escapeHtml(facts.decision)}`, 2).addRaw(`<p>Proposal <a href="${escapeHtml(safeLink(proposal.url))}">${escapeHtml(proposal.id)}</a></p>`, true).addTable([
     [
       { data: "Asked", header: true },
       { data: "", header: true }
     ],
     ...rows.map(([name, value]) => [{ data: escapeHtml(name) }, { data: escapeHtml(value) }])
-  ]).write();
+  ]).stringify();
+  summary2.emptyBuffer();
+  await appendFile(file2, html, { encoding: "utf8" });
 }
 function escapeHtml(text) {
   return text.replace(/[&<>"'`]/g, (char) => `&#${char.charCodeAt(0)};`);
@@ -42208,15 +42225,17 @@ function safeLink(url2) {
 
 // action/src/main.ts
 var REDEEM_GRACE_MS = 2 * 6e4;
-var defaultDeps = {
-  env: process.env,
-  fetch: (url2, init) => fetch(url2, init),
-  clock: systemClock,
-  getIDToken: (audience) => core.getIDToken(audience)
-};
+function defaultDeps() {
+  return {
+    env: process.env,
+    transport: runnerTransport,
+    clock: systemClock,
+    getIDToken: (audience) => core.getIDToken(audience)
+  };
+}
 async function run(deps = {}) {
   try {
-    await gate({ ...defaultDeps, ...deps });
+    await gate({ ...defaultDeps(), ...deps });
   } catch (thrown) {
     core.setFailed(failureMessage(thrown));
   }
@@ -42230,7 +42249,7 @@ async function gate(deps) {
   const workflow = readWorkflow(env);
   const deadline = started + inputs.timeoutMinutes * 6e4;
   const bearer = bearerSource(inputs.token, inputs.audience, deps.getIDToken, clock);
-  const client = new GateClient(inputs.serverUrl, bearer, deps.fetch);
+  const client = new GateClient(inputs.serverUrl, bearer, deps.transport);
   const onRetry = (error62, delayMs) => core.warning(`${failureMessage(error62)}; retrying in ${Math.ceil(delayMs / 1e3)} s`);
   const proposal = await withRetry(() => client.create(proposalBody(inputs, workflow)), { clock, deadline, onRetry });
   core.setOutput("proposal-id", proposal.id);
@@ -42301,8 +42320,9 @@ function refusalMessage(state) {
   return `Proposal ${state.id} was ${state.status}${who}${when}${why}`;
 }
 async function summarise(facts, outcome) {
-  if (!facts.env.GITHUB_STEP_SUMMARY) return;
-  await writeJobSummary(core.summary, { ...facts, ...outcome });
+  const file2 = facts.env.GITHUB_STEP_SUMMARY;
+  if (!file2) return;
+  await writeJobSummary(core.summary, file2, { ...facts, ...outcome });
 }
 
 // action/src/index.ts

@@ -10,8 +10,8 @@ import {
   type Redeemed,
 } from "./api-types.ts";
 import { ApiError, NetworkError } from "./errors.ts";
+import type { HttpResponse, Transport } from "./transport.ts";
 
-export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
 /** Seconds a request may take on top of the server's long-poll window. */
 const SLACK_SECONDS = 30;
@@ -28,7 +28,7 @@ export class GateClient {
   constructor(
     private readonly serverUrl: string,
     private readonly bearer: () => Promise<string>,
-    private readonly fetchFn: FetchLike,
+    private readonly transport: Transport,
   ) {}
 
   create(body: CreateProposalRequest): Promise<CreatedProposal> {
@@ -59,21 +59,20 @@ export class GateClient {
       accept: "application/json",
     };
     if (body !== undefined) headers["content-type"] = "application/json";
-    let response: Response;
-    let text: string;
+    let response: HttpResponse;
     try {
-      response = await this.fetchFn(url, {
+      response = await this.transport({
         method,
+        url,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(timeoutSeconds * 1000),
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        timeoutMs: timeoutSeconds * 1000,
       });
-      text = await response.text();
     } catch (cause) {
       throw new NetworkError(`Could not reach Agent Gate at ${this.serverUrl} (${describe(cause)})`, { cause });
     }
-    const json = parseJson(text);
-    if (!response.ok) throw toApiError(method, path, response.status, json);
+    const json = parseJson(response.text);
+    if (response.status < 200 || response.status > 299) throw toApiError(method, path, response.status, json);
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       throw new ApiError(response.status, "bad_response", `Agent Gate answered ${method} ${stripQuery(path)} with an unexpected body`, {
@@ -110,9 +109,8 @@ function stripQuery(path: string): string {
 
 function describe(cause: unknown): string {
   if (cause instanceof Error) {
-    const inner = (cause as Error & { cause?: unknown }).cause;
-    const code = inner && typeof inner === "object" && "code" in inner ? String(inner.code) : undefined;
-    return code ?? (cause.name === "TimeoutError" ? "timed out" : cause.message);
+    const code = "code" in cause && typeof cause.code === "string" ? cause.code : undefined;
+    return code ?? cause.message;
   }
   return String(cause);
 }

@@ -2,9 +2,10 @@ import * as core from "@actions/core";
 import type { CreatedProposal } from "./api-types.ts";
 import { bearerSource } from "./auth.ts";
 import { withRetry } from "./backoff.ts";
-import { GateClient, type FetchLike } from "./client.ts";
+import { GateClient } from "./client.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { ActionError, failureMessage } from "./errors.ts";
+import { runnerTransport, type Transport } from "./transport.ts";
 import { readInputs, readWorkflow, type Inputs, type Workflow } from "./inputs.ts";
 import { waitForDecision, type DecidedState } from "./wait.ts";
 import { writeJobSummary, type SummaryFacts } from "./summary.ts";
@@ -12,19 +13,21 @@ import { writeJobSummary, type SummaryFacts } from "./summary.ts";
 /** What run() takes from the outside world; tests pass their own. */
 export interface RunDeps {
   env: NodeJS.ProcessEnv;
-  fetch: FetchLike;
+  transport: Transport;
   clock: Clock;
   getIDToken: (audience: string) => Promise<string>;
 }
 
 const REDEEM_GRACE_MS = 2 * 60_000;
 
-const defaultDeps: RunDeps = {
-  env: process.env,
-  fetch: (url, init) => fetch(url, init),
-  clock: systemClock,
-  getIDToken: (audience) => core.getIDToken(audience),
-};
+function defaultDeps(): RunDeps {
+  return {
+    env: process.env,
+    transport: runnerTransport,
+    clock: systemClock,
+    getIDToken: (audience) => core.getIDToken(audience),
+  };
+}
 
 /**
  * The Action: propose, print the link, wait for the decision, redeem the
@@ -32,7 +35,7 @@ const defaultDeps: RunDeps = {
  */
 export async function run(deps: Partial<RunDeps> = {}): Promise<void> {
   try {
-    await gate({ ...defaultDeps, ...deps });
+    await gate({ ...defaultDeps(), ...deps });
   } catch (thrown) {
     core.setFailed(failureMessage(thrown));
   }
@@ -51,7 +54,7 @@ async function gate(deps: RunDeps): Promise<void> {
 
   // 2. Propose.
   const bearer = bearerSource(inputs.token, inputs.audience, deps.getIDToken, clock);
-  const client = new GateClient(inputs.serverUrl, bearer, deps.fetch);
+  const client = new GateClient(inputs.serverUrl, bearer, deps.transport);
   const onRetry = (error: unknown, delayMs: number): void =>
     core.warning(`${failureMessage(error)}; retrying in ${Math.ceil(delayMs / 1000)} s`);
   const proposal = await withRetry(() => client.create(proposalBody(inputs, workflow)), { clock, deadline, onRetry });
@@ -137,6 +140,7 @@ async function summarise(
   outcome: Pick<SummaryFacts, "decision" | "state" | "receiptKid">,
 ): Promise<void> {
   // Outside a runner (no summary file) there is nowhere to write it.
-  if (!facts.env.GITHUB_STEP_SUMMARY) return;
-  await writeJobSummary(core.summary, { ...facts, ...outcome });
+  const file = facts.env.GITHUB_STEP_SUMMARY;
+  if (!file) return;
+  await writeJobSummary(core.summary, file, { ...facts, ...outcome });
 }

@@ -1,12 +1,15 @@
 import type { CreatedProposal, ProposalState } from "./api-types.ts";
 import type { Inputs, Workflow } from "./inputs.ts";
 
-/** The part of core.summary this file writes with. */
-export interface SummaryWriter {
-  addHeading(text: string, level?: number): SummaryWriter;
-  addTable(rows: { data: string; header?: boolean }[][]): SummaryWriter;
-  addRaw(text: string, addEOL?: boolean): SummaryWriter;
-  write(): Promise<unknown>;
+import { appendFile } from "node:fs/promises";
+
+/** The part of core.summary this file builds with. */
+export interface SummaryBuilder {
+  addHeading(text: string, level?: number): SummaryBuilder;
+  addTable(rows: { data: string; header?: boolean }[][]): SummaryBuilder;
+  addRaw(text: string, addEOL?: boolean): SummaryBuilder;
+  stringify(): string;
+  emptyBuffer(): SummaryBuilder;
 }
 
 export interface SummaryFacts {
@@ -23,7 +26,7 @@ export interface SummaryFacts {
  * receipt's key id. Outreach text itself is never written here (a public
  * repository's run pages are readable by anyone): only its length and digest.
  */
-export async function writeJobSummary(summary: SummaryWriter, facts: SummaryFacts): Promise<void> {
+export async function writeJobSummary(summary: SummaryBuilder, file: string, facts: SummaryFacts): Promise<void> {
   const { inputs, workflow, proposal, state } = facts;
   const rows: [string, string][] = [
     ["Kind", inputs.kind],
@@ -42,7 +45,8 @@ export async function writeJobSummary(summary: SummaryWriter, facts: SummaryFact
   rows.push(["Expires at", state?.expires_at ?? proposal.expires_at]);
   if (facts.receiptKid !== undefined) rows.push(["Receipt key id", facts.receiptKid]);
 
-  await summary
+  const html = summary
+    .emptyBuffer()
     .addHeading(`Agent Gate: ${escapeHtml(facts.decision)}`, 2)
     .addRaw(`<p>Proposal <a href="${escapeHtml(safeLink(proposal.url))}">${escapeHtml(proposal.id)}</a></p>`, true)
     .addTable([
@@ -52,7 +56,11 @@ export async function writeJobSummary(summary: SummaryWriter, facts: SummaryFact
       ],
       ...rows.map(([name, value]) => [{ data: escapeHtml(name) }, { data: escapeHtml(value) }]),
     ])
-    .write();
+    .stringify();
+  summary.emptyBuffer();
+  // Appended to the file the runner names (what core.summary.write does), read
+  // from the environment each time rather than cached for the process.
+  await appendFile(file, html, { encoding: "utf8" });
 }
 
 /** Summary cells are HTML: everything the proposer wrote is shown as text. */
