@@ -28,6 +28,12 @@ export interface AuditExport {
   throughSeq(): number | undefined;
 }
 
+/**
+ * Lines per chunk yielded: small enough that each chunk stays in V8's young
+ * generation (large strings go to large-object space, freed only by full GCs).
+ */
+const CHUNK_LINES = 64;
+
 interface Tally {
   count: number;
   firstSeq: number | null;
@@ -79,29 +85,24 @@ export function exportAudit(db: Database, options: ExportOptions, signer: Signer
     const applied: BatchFilters = contiguous ? { since: null, until: null, repo: null, action: null } : filters;
     if (options.format === "csv") yield csvHeader();
     let after = range.after;
+    const fetchBatch =
+      options.format === "jsonl"
+        ? async (params: unknown[]) =>
+            (await db.tenant(id, (tx) => jsonlBatch(tx, params))).map((row) => ({ row, text: `${row.line}\n` }))
+        : async (params: unknown[]) =>
+            (await db.tenant(id, (tx) => rowsBatch(tx, params))).map((row) => ({ row, text: csvEventRecord(toAuditEvent(row)) }));
     for (;;) {
-      const params = batchParams(id, after, range.through, applied, batchSize);
-      let chunk = "";
-      let seen = 0;
-      if (options.format === "jsonl") {
-        const rows = await db.tenant(id, (tx) => jsonlBatch(tx, params));
-        for (const row of rows) {
+      const batch = await fetchBatch(batchParams(id, after, range.through, applied, batchSize));
+      for (let start = 0; start < batch.length; start += CHUNK_LINES) {
+        let chunk = "";
+        for (const { row, text } of batch.slice(start, start + CHUNK_LINES)) {
           see(row);
-          chunk += `${row.line}\n`;
+          chunk += text;
         }
-        seen = rows.length;
-        after = rows.at(-1)?.seq ?? after;
-      } else {
-        const rows = await db.tenant(id, (tx) => rowsBatch(tx, params));
-        for (const row of rows) {
-          see(row);
-          chunk += csvEventRecord(toAuditEvent(row));
-        }
-        seen = rows.length;
-        after = rows.at(-1)?.seq ?? after;
+        yield chunk;
       }
-      if (chunk) yield chunk;
-      if (seen < batchSize) break;
+      after = batch.at(-1)?.row.seq ?? after;
+      if (batch.length < batchSize) break;
     }
   }
 
