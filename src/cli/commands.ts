@@ -5,6 +5,7 @@ import { registerKeys } from "./keys.ts";
 import { registerReceipt } from "./receipt.ts";
 import { registerToken } from "./token.ts";
 import { registerAudit } from "./audit.ts";
+import { registerSite } from "./site.ts";
 
 /** Every command group, registered in one place. */
 export function registerCommands(program: Command, ctx: CliContext): void {
@@ -13,4 +14,5 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerReceipt(program, ctx);
   registerToken(program, ctx);
   registerAudit(program, ctx);
+  registerSite(program, ctx);
 }

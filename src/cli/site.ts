@@ -1,0 +1,89 @@
+import type { Command } from "commander";
+import { EXIT, type CliContext } from "./context.ts";
+import { ValidationError } from "../errors.ts";
+import { createResolver, resolverSettings } from "../sites/dns-check.ts";
+import { addSite, listSites, verifySite, type SiteView } from "../sites/service.ts";
+import type { Challenge } from "../sites/challenge.ts";
+
+const ACTOR = "cli";
+
+function installationId(text: string): number {
+  const id = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(id)) {
+    throw new ValidationError([{ field: "--installation", message: "must be a numeric installation id" }]);
+  }
+  return id;
+}
+
+function describeChallenge(challenge: Challenge, installation: number): string {
+  const publish =
+    challenge.method === "dns"
+      ? [`Publish this DNS TXT record:`, `  ${challenge.record_name}  TXT  "${challenge.record_value}"`]
+      : [`Serve this file over HTTPS (no redirect to another host):`, `  ${challenge.file_url}`, `  containing: ${challenge.token}`];
+  return [
+    `Site ${challenge.domain} added for installation ${installation} (method ${challenge.method}).`,
+    ...publish,
+    `Then run: agent-gate site verify ${challenge.domain} --installation ${installation}`,
+  ].join("\n");
+}
+
+function table(sites: SiteView[]): string {
+  if (sites.length === 0) return "no sites";
+  const rows = [
+    ["INSTALLATION", "DOMAIN", "METHOD", "STATE", "LAST CHECK", "OUTCOME"],
+    ...sites.map((site) => [
+      String(site.installation_id),
+      site.domain,
+      site.method,
+      site.state,
+      site.last_checked_at ?? "never",
+      site.last_outcome ?? "-",
+    ]),
+  ];
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()).join("\n");
+}
+
+/** `agent-gate site add|verify|list`: prove the installation owns a site before proposals may name it. */
+export function registerSite(program: Command, ctx: CliContext): void {
+  const site = program.command("site").description("Verify the sites deploy and outreach proposals may name.");
+
+  site
+    .command("add <domain>")
+    .description("Register a site and print the DNS record or file that proves ownership.")
+    .requiredOption("--installation <id>", "installation id")
+    .option("--method <method>", "dns (TXT record) or file (well-known HTTPS file)", "dns")
+    .option("--json", "print the challenge as JSON")
+    .action(async (domain: string, flags: { installation: string; method: string; json?: boolean }) => {
+      const id = installationId(flags.installation);
+      const db = await ctx.openDb();
+      const challenge = await addSite(db, id, domain, flags.method, ACTOR, ctx.now());
+      ctx.out(flags.json ? JSON.stringify(challenge) : describeChallenge(challenge, id));
+    });
+
+  site
+    .command("verify <domain>")
+    .description("Check the site's record or file now; exit 0 when verified, 1 when not.")
+    .requiredOption("--installation <id>", "installation id")
+    .option("--json", "print the result as JSON")
+    .action(async (domain: string, flags: { installation: string; json?: boolean }) => {
+      const id = installationId(flags.installation);
+      const db = await ctx.openDb();
+      const deps = { resolver: createResolver(resolverSettings(ctx.env)) };
+      const result = await verifySite(db, deps, id, domain, ACTOR, ctx.now());
+      ctx.out(flags.json ? JSON.stringify(result) : result.message);
+      if (result.outcome !== "verified") process.exitCode = EXIT.failed;
+    });
+
+  site
+    .command("list")
+    .description("Show each site's state, method and last check.")
+    .option("--installation <id>", "only this installation's sites")
+    .option("--json", "print the sites as JSON")
+    .action(async (flags: { installation?: string; json?: boolean }) => {
+      const id = flags.installation === undefined ? undefined : installationId(flags.installation);
+      const db = await ctx.openDb();
+      const sites = await listSites(db, id);
+      ctx.out(flags.json ? JSON.stringify({ sites }) : table(sites));
+    });
+}
