@@ -169,6 +169,17 @@ describe("GitHubFake", () => {
     fake.assertClean();
   });
 
+  it("refuses a token for permissions the installation lacks or another installation's repository", async () => {
+    fake.setInstallation(9, { permissions: { metadata: "read", checks: "write", contents: "read" } });
+    fake.setRepo("octo-org/other", { id: 43, installation_id: 10 });
+    const ask = (body: object) => octokit.request("POST /app/installations/{installation_id}/access_tokens", { installation_id: 9, ...body });
+    await expect(ask({ permissions: { contents: "write" } })).rejects.toMatchObject({ status: 422 });
+    await expect(ask({ permissions: { administration: "read" } })).rejects.toMatchObject({ status: 422 });
+    await expect(ask({ repository_ids: [43] })).rejects.toMatchObject({ status: 422 });
+    await expect(ask({ permissions: { contents: "read", checks: "write" } })).resolves.toMatchObject({ status: 201 });
+    fake.assertClean();
+  });
+
   it("creates a branch, commits a file to it and opens a pull request", async () => {
     const repo = { owner: "octo-org", repo: "widgets" };
     const base = await octokit.rest.git.getRef({ ...repo, ref: "heads/main" });

@@ -8,7 +8,7 @@ export interface RepoSettings {
   id: number;
   private: boolean;
   default_branch: string;
-  installation_id: number;
+  installation_id?: number; // unset: the repository belongs to whichever installation asks
 }
 
 export interface StoredCheckRun {
@@ -58,7 +58,7 @@ export class GitHubState {
   repo(fullName: string): RepoSettings {
     let settings = this.repos.get(fullName);
     if (!settings) {
-      settings = { id: this.nextRepoId++, private: false, default_branch: "main", installation_id: 1 };
+      settings = { id: this.nextRepoId++, private: false, default_branch: "main" };
       this.repos.set(fullName, settings);
     }
     return settings;
@@ -75,7 +75,16 @@ export class GitHubState {
       settings = {
         id,
         account: "octo-org",
-        permissions: { metadata: "read", contents: "write", checks: "write", pull_requests: "write" },
+        // Generous, so only a test that tightens it with setInstallation sees 422s.
+        permissions: {
+          metadata: "read",
+          contents: "write",
+          checks: "write",
+          pull_requests: "write",
+          actions: "read",
+          deployments: "write",
+          statuses: "read",
+        },
         events: ["pull_request", "pull_request_review", "check_run", "deployment_protection_rule"],
       };
       this.installations.set(id, settings);

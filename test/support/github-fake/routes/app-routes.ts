@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { installationShape, repoShape } from "../shapes.ts";
+import type { GitHubState } from "../state.ts";
 import { bodyOf, paginate, repoOf, type DefaultRoute } from "./reply.ts";
 
 // Installations and their access tokens.
@@ -11,6 +12,8 @@ export const appRoutes: DefaultRoute[] = [
     handle: (call, params, { state, api, now }) => {
       const body = bodyOf(call);
       const installation = state.installation(Number(params.installation_id));
+      const refusal = refuseToken(state, installation.id, installation.permissions, body);
+      if (refusal) return { status: 422, body: { message: refusal, documentation_url: "https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app" } };
       const reply: Record<string, unknown> = {
         token: `ghs_${randomBytes(18).toString("base64url")}`,
         expires_at: new Date(now().getTime() + 3600_000).toISOString().replace(/\.\d{3}Z$/, "Z"),
@@ -36,7 +39,7 @@ export const appRoutes: DefaultRoute[] = [
     route: "/repos/{owner}/{repo}/installation",
     handle: (_call, params, { state, api }) => ({
       status: 200,
-      body: installationShape(api, state, state.repo(repoOf(params)).installation_id),
+      body: installationShape(api, state, state.repo(repoOf(params)).installation_id ?? 1),
     }),
   },
   {
@@ -49,3 +52,25 @@ export const appRoutes: DefaultRoute[] = [
     },
   },
 ];
+
+const LEVEL: Record<string, number> = { read: 1, write: 2, admin: 3 };
+
+/**
+ * GitHub's 422s for a narrowed token: a permission the installation was not
+ * granted, or a repository of another installation. Ids of repositories the
+ * fake has never heard of are accepted, so tests need not register each one.
+ */
+function refuseToken(state: GitHubState, installationId: number, granted: Record<string, string>, body: Record<string, any>): string | null {
+  for (const [permission, level] of Object.entries((body.permissions ?? {}) as Record<string, string>)) {
+    const has = granted[permission];
+    if (!has || (LEVEL[level] ?? 9) > (LEVEL[has] ?? 0)) return "The permissions requested are not granted to this installation.";
+  }
+  for (const id of (body.repository_ids ?? []) as number[]) {
+    const name = state.repoById(id);
+    const owner = name === undefined ? undefined : state.repo(name).installation_id;
+    if (owner !== undefined && owner !== installationId) {
+      return "There is at least one repository that does not exist or is not accessible to the parent installation.";
+    }
+  }
+  return null;
+}
