@@ -43,7 +43,13 @@ export async function createToken(db: Database, scope: TokenScope, now: Date): P
     const [installation] = await tx.query("SELECT 1 FROM installations WHERE id = $1 AND deleted_at IS NULL", [
       scope.installationId,
     ]);
-    if (!installation) throw new NotFoundError(`Installation ${scope.installationId}`);
+    if (!installation) {
+      throw new GateError(
+        "unknown_installation",
+        `Installation ${scope.installationId} is not known to this app (or was uninstalled). It is recorded when GitHub delivers its installation webhook: install the app, or redeliver that webhook, then try again.`,
+        { status: 404 },
+      );
+    }
     const [inserted] = await tx.query<TokenRow & Record<string, unknown>>(
       `INSERT INTO agent_tokens (installation_id, sha256, prefix, repos, kinds, admin, created_at, expires_at, created_by)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,

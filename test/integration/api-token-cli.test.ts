@@ -1,0 +1,102 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Database } from "../../src/db/database.ts";
+import { migrate } from "../../src/db/migrate.ts";
+import { openPglite } from "../../src/db/pglite.ts";
+import { recordInstallation } from "../../src/installations/store.ts";
+import { isWellFormedToken } from "../../src/api/tokens.ts";
+import { backend, createTestDatabase, type TestDatabase } from "../support/database.ts";
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const BIN = join(import.meta.dirname, "../../bin/agent-gate.js");
+const tmp = mkdtempSync(join(tmpdir(), "agent-gate-cli-token-"));
+let t: TestDatabase | undefined;
+let storage: NodeJS.ProcessEnv;
+
+function run(args: string[]): Promise<Run> {
+  const base = { ...process.env };
+  delete base.DATABASE_URL;
+  delete base.AGENT_GATE_DATA_DIR;
+  return new Promise((resolve) => {
+    execFile("node", [BIN, "token", ...args], { env: { ...base, ...storage }, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Record installation 7 as its webhook would, in the storage the child processes use. */
+async function withStorage(fn: (db: Database) => Promise<void>): Promise<void> {
+  if (t) return fn(t.db);
+  const db = await openPglite({ dataDir: join(tmp, "data") });
+  try {
+    await migrate(db);
+    await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+beforeAll(async () => {
+  if (backend() === "postgres") {
+    t = await createTestDatabase();
+    storage = { DATABASE_URL: t.url };
+  } else {
+    storage = { AGENT_GATE_DATA_DIR: join(tmp, "data") };
+  }
+  await withStorage((db) => recordInstallation(db, { id: 7, account: "acme" }, new Date()));
+});
+afterAll(async () => {
+  await t?.drop();
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("agent-gate token", { timeout: 120_000 }, () => {
+  it("creates a token shown once, lists it without hash, and revokes it by prefix", async () => {
+    const created = await run(["create", "--installation", "7", "--repo", "acme/web", "--kind", "deploy", "--expires", "30d", "--json"]);
+    expect(created.code).toBe(0);
+    const token = JSON.parse(created.stdout) as { token: string; prefix: string; repos: string[]; kinds: string[]; state: string; expires_at: string };
+    expect(isWellFormedToken(token.token)).toBe(true);
+    expect(token).toMatchObject({ prefix: token.token.slice(0, 8), repos: ["acme/web"], kinds: ["deploy"], state: "active" });
+
+    const listed = await run(["list", "--installation", "7", "--json"]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).not.toContain(token.token.slice(8));
+    const tokens = (JSON.parse(listed.stdout) as { tokens: Record<string, unknown>[] }).tokens;
+    expect(tokens).toHaveLength(1);
+    expect(tokens[0]).toMatchObject({ prefix: token.prefix, state: "active" });
+    expect(Object.keys(tokens[0] ?? {})).not.toContain("sha256");
+
+    const revoked = await run(["revoke", token.prefix]);
+    expect(revoked).toMatchObject({ code: 0, stdout: `revoked ${token.prefix} (installation 7)\n` });
+    const after = await run(["list", "--json"]);
+    expect((JSON.parse(after.stdout) as { tokens: { state: string }[] }).tokens.map((row) => row.state)).toEqual(["revoked"]);
+    const again = await run(["revoke", token.prefix]);
+    expect(again.code).toBe(2);
+  });
+
+  it("prints a plain token on stdout and says it is shown once on stderr", async () => {
+    const created = await run(["create", "--installation", "7", "--admin"]);
+    expect(created.code).toBe(0);
+    expect(isWellFormedToken(created.stdout.trim())).toBe(true);
+    expect(created.stderr).toContain("shown only this once");
+  });
+
+  it("refuses bad input with exit code 2 and an actionable message", async () => {
+    const unknown = await run(["create", "--installation", "999"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("installation webhook");
+    const badKind = await run(["create", "--installation", "7", "--kind", "delete", "--expires", "soon"]);
+    expect(badKind.code).toBe(2);
+    expect(badKind.stderr).toContain("--kind: delete is not one of deploy, commit, outreach");
+    const badExpiry = await run(["create", "--installation", "7", "--expires", "soon"]);
+    expect(badExpiry.stderr).toContain("--expires: must be a duration such as 12h, 30d or 2w");
+  });
+});
