@@ -26,7 +26,6 @@ export interface Reply {
 
 export type ReplyFn = (call: GitHubCall) => Reply | Promise<Reply>;
 
-
 const key = (method: string, route: string) => `${method.toUpperCase()} ${route}`;
 
 export class GitHubFake {
@@ -34,6 +33,8 @@ export class GitHubFake {
   readonly state = new GitHubState();
   /** The clock used for timestamps in replies (check runs, token expiry). */
   now: () => Date = () => new Date();
+  /** Called after each reply with one line: method, path, status and any problems (for the CLI). */
+  log: ((line: string) => void) | null = null;
   private readonly routes: Route[] = defaultRoutes.map((r) => compileRoute(r.method, r.route));
   private readonly handlers = new Map(defaultRoutes.map((r) => [key(r.method, r.route), r.handle] as const));
   private readonly overrides = new Map<string, ReplyFn>();
@@ -46,9 +47,6 @@ export class GitHubFake {
     readonly url: string,
     private readonly conformance: Conformance | null,
   ) {}
-
-  /** Called after each reply with one line: method, path, status and any problems (for the CLI). */
-  log: ((line: string) => void) | null = null;
 
   static async start(options: { validate?: boolean; port?: number; host?: string } = {}): Promise<GitHubFake> {
     const conformance = options.validate === false ? null : Conformance.load();
@@ -154,20 +152,15 @@ export class GitHubFake {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const call = await readCall(req);
-    const before = this.problems.length;
-    res.on("finish", () => {
-      if (!this.log) return;
-      const problems = this.problems.slice(before).flatMap((p) => (p.call === call ? p.problems : []));
-      const unexpected = call.route === null ? " (unexpected)" : "";
-      this.log(`${call.method} ${call.path} → ${res.statusCode}${unexpected}${problems.length ? ` VIOLATION: ${problems.join("; ")}` : ""}`);
-    });
     this.calls.push(call);
     const found = matchRoute(this.routes, call.method, call.path);
     call.route = found?.route.route ?? null;
-    if (this.conformance) {
-      const problems = this.conformance.check(call);
-      if (problems.length) this.problems.push({ call, problems });
-    }
+    const problems = this.conformance?.check(call) ?? [];
+    if (problems.length) this.problems.push({ call, problems });
+    res.on("finish", () => {
+      const notes = [call.route === null ? " (unexpected)" : "", problems.length ? ` VIOLATION: ${problems.join("; ")}` : ""];
+      this.log?.(`${call.method} ${call.path} → ${res.statusCode}${notes.join("")}`);
+    });
     if (!found) {
       this.unmatched.push(call);
       return send(res, { status: 404, body: { message: "Not Found", documentation_url: "https://docs.github.com/rest" } });
@@ -176,7 +169,7 @@ export class GitHubFake {
     const failure = this.failures.get(k);
     if (failure && failure.times > 0) {
       failure.times -= 1;
-      return send(res, { status: failure.status, headers: failure.headers, body: { message: `Injected failure ${failure.status}` } });
+      return send(res, { status: failure.status, headers: failure.headers, body: { message: `Injected failure ${failure.status}`, documentation_url: "https://docs.github.com/rest" } });
     }
     const override = this.overrides.get(k);
     if (override) return send(res, await override(call));

@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { OPERATIONS, type OpenApiExtract } from "../../scripts/extract-openapi.ts";
 import { GitHubFake } from "../support/github-fake.ts";
 import { defaultRoutes } from "../support/github-fake/routes.ts";
+import { seedFake, type FakeSeed } from "../support/github-fake/seed.ts";
 
 let fake: GitHubFake;
 let octokit: InstanceType<typeof ProbotOctokit>;
@@ -177,6 +178,19 @@ describe("GitHubFake", () => {
     await expect(ask({ permissions: { administration: "read" } })).rejects.toMatchObject({ status: 422 });
     await expect(ask({ repository_ids: [43] })).rejects.toMatchObject({ status: 422 });
     await expect(ask({ permissions: { contents: "read", checks: "write" } })).resolves.toMatchObject({ status: 201 });
+    fake.assertClean();
+  });
+
+  it("loads repository state from the seed file the command-line fake takes", async () => {
+    const seed = JSON.parse(readFileSync(new URL("../fixtures/github-fake-seed.json", import.meta.url), "utf8")) as FakeSeed;
+    seedFake(fake, seed);
+    const repo = { owner: "octo-org", repo: "widgets" };
+    expect((await octokit.rest.repos.get(repo)).data.id).toBe(42);
+    const permission = await octokit.rest.repos.getCollaboratorPermissionLevel({ ...repo, username: "octo-maintainer" });
+    expect(permission.data.role_name).toBe("maintain");
+    expect((await octokit.rest.pulls.get({ ...repo, pull_number: 1 })).data.user?.login).toBe("octo-agent[bot]");
+    const config = await octokit.config.get({ ...repo, path: ".github/agent-gate.yml" });
+    expect(config.config).toEqual({ agents: ["octo-agent[bot]"] });
     fake.assertClean();
   });
 
