@@ -133,12 +133,12 @@ async function oidcPrincipal(deps: AuthDeps, jwt: string): Promise<Principal> {
 }
 
 /** Any failure that is not a decided answer becomes 503: the gate stays closed. */
-async function guardStorage<T>(fn: () => Promise<T>): Promise<T> {
+export async function guardStorage<T>(fn: () => Promise<T>, message = "Authentication could not be checked; try again."): Promise<T> {
   try {
     return await fn();
   } catch (error) {
     if (isGateError(error)) throw error;
-    throw new UnavailableError("Authentication could not be checked; try again.", error);
+    throw new UnavailableError(message, error);
   }
 }
 

@@ -5,7 +5,7 @@ import { findProposal, type ProposalRow } from "../proposals/store.ts";
 import { parseProposalBody, submitProposal } from "../proposals/submit.ts";
 import { redeemProposal } from "../proposals/redeem.ts";
 import type { DecisionWaiter } from "../proposals/wait.ts";
-import { assertKind, authenticate, resolveRepo, type Principal } from "./auth.ts";
+import { assertKind, authenticate, guardStorage, resolveRepo, type Principal } from "./auth.ts";
 import { readJson, sendJson } from "./http.ts";
 import { approverLogins, receiptIssuer, type ReceiptFor } from "./receipt-for.ts";
 import type { Route } from "./router.ts";
@@ -44,7 +44,7 @@ export function proposalRoutes(deps: ApiDeps): Route[] {
         const body = parseProposalBody(await readJson(req, PROPOSAL_BODY_LIMIT));
         assertKind(principal, body.kind);
         const repo = await resolveRepo(deps, principal, body.repo);
-        const row = await submitProposal(
+        const row = await stored(() => submitProposal(
           deps.db,
           {
             installationId: principal.installationId,
@@ -55,7 +55,7 @@ export function proposalRoutes(deps: ApiDeps): Route[] {
           body,
           repo,
           deps.now(),
-        );
+        ));
         deps.log?.info({ proposal: row.id, kind: row.kind, repo: row.repo }, "proposal created");
         sendJson(res, 201, {
           id: row.id,
@@ -107,13 +107,13 @@ export function proposalRoutes(deps: ApiDeps): Route[] {
         if (typeof digest !== "string" || !/^[0-9a-fA-F]{40,64}$/.test(digest)) {
           throw new ValidationError([{ field: "digest", message: "is required: the hex digest of what is about to be executed" }]);
         }
-        const redeemed = await redeemProposal(
+        const redeemed = await stored(() => redeemProposal(
           deps.db,
           { installationId: principal.installationId, actor: principal.actor, repos: principal.repos },
           params.id ?? "",
           digest,
           deps.now(),
-        );
+        ));
         sendJson(res, 200, { id: redeemed.id, status: "redeemed", redeemed_at: redeemed.redeemed_at.toISOString() });
       },
     },
@@ -123,6 +123,11 @@ export function proposalRoutes(deps: ApiDeps): Route[] {
 export function proposalUrl(env: NodeJS.ProcessEnv, id: string): string {
   const base = (env.AGENT_GATE_PUBLIC_URL ?? "http://localhost:3000").replace(/\/+$/, "");
   return `${base}/proposals/${encodeURIComponent(id)}`;
+}
+
+/** A storage failure is a 503 saying nothing was changed; the gate stays closed. */
+function stored<T>(fn: () => Promise<T>): Promise<T> {
+  return guardStorage(fn, "Storage is unavailable; nothing was changed. Try again.");
 }
 
 function parseWait(value: string | null): number {
@@ -135,7 +140,7 @@ function parseWait(value: string | null): number {
 
 /** The proposal if the principal may see it; another installation's or repository's is the same 404 as none. */
 async function readVisible(deps: ApiDeps, principal: Principal, id: string): Promise<ProposalRow> {
-  const row = await deps.db.tenant(principal.installationId, (tx) => findProposal(tx, id));
+  const row = await stored(() => deps.db.tenant(principal.installationId, (tx) => findProposal(tx, id)));
   const inScope =
     row &&
     row.installation_id === principal.installationId &&
