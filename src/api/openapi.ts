@@ -99,11 +99,14 @@ export const openApiDocument = {
       },
       Redemption: {
         type: "object",
-        required: ["id", "status", "redeemed_at"],
+        required: ["id", "status", "redeemed", "redeemed_at", "digest", "receipt"],
         properties: {
           id: { type: "string" },
           status: { type: "string", enum: ["redeemed"] },
+          redeemed: { type: "boolean", enum: [true] },
           redeemed_at: { type: "string", format: "date-time" },
+          digest: { type: "string" },
+          receipt: { $ref: "#/components/schemas/Proposal/properties/receipt" },
         },
       },
     },

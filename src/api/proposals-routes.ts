@@ -114,7 +114,14 @@ export function proposalRoutes(deps: ApiDeps): Route[] {
           digest,
           deps.now(),
         ));
-        sendJson(res, 200, { id: redeemed.id, status: "redeemed", redeemed_at: redeemed.redeemed_at.toISOString() });
+        sendJson(res, 200, {
+          id: redeemed.proposal.id,
+          status: "redeemed",
+          redeemed: true,
+          redeemed_at: redeemed.redeemed_at.toISOString(),
+          digest: redeemed.proposal.digest,
+          receipt: await receiptFor(redeemed.proposal),
+        });
       },
     },
   ];

@@ -2,7 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { Database } from "../db/database.ts";
 import { appendAudit } from "../audit/log.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
-import { findProposal } from "./store.ts";
+import { findProposal, type ProposalRow } from "./store.ts";
 
 export type RedeemRefusal = "not_approved" | "expired" | "digest_mismatch" | "already_redeemed";
 
@@ -31,14 +31,14 @@ export async function redeemProposal(
   id: string,
   digest: string,
   now: Date,
-): Promise<{ id: string; redeemed_at: Date }> {
+): Promise<{ proposal: ProposalRow; redeemed_at: Date }> {
   const outcome = await db.tenant(redeemer.installationId, async (tx) => {
     const proposal = await findProposal(tx, id, true);
     const visible =
       proposal &&
       proposal.installation_id === redeemer.installationId &&
       (!redeemer.repos || redeemer.repos.some((repo) => repo.toLowerCase() === proposal.repo.toLowerCase()));
-    if (!proposal || !visible) return { refusal: "not_found" as const };
+    if (!proposal || !visible) return { refusal: "not_found" as const, proposal: null };
     let refusal: RedeemRefusal | null = null;
     if (proposal.status !== "approved") refusal = "not_approved";
     else if (now.getTime() >= proposal.expires_at.getTime()) refusal = "expired";
@@ -59,11 +59,11 @@ export async function redeemProposal(
       subject: proposal.id,
       data: { kind: proposal.kind, digest: proposal.digest, digest_matches: sameDigest(proposal.digest, digest), status: proposal.status },
     }, now);
-    return { refusal };
+    return { refusal, proposal };
   });
-  if (outcome.refusal === "not_found") throw new NotFoundError(`Proposal ${id}`);
+  if (outcome.refusal === "not_found" || !outcome.proposal) throw new NotFoundError(`Proposal ${id}`);
   if (outcome.refusal) throw new ConflictError(outcome.refusal, MESSAGES[outcome.refusal]);
-  return { id, redeemed_at: now };
+  return { proposal: outcome.proposal, redeemed_at: now };
 }
 
 function sameDigest(expected: string, given: string): boolean {

@@ -124,6 +124,10 @@ describe("redeem", () => {
     await decide(t.db, id, "approved");
     const answers = await Promise.all(Array.from({ length: 20 }, () => redeem(id, digest)));
     const statuses = answers.map((res) => res.status).sort();
+    const winner = answers.find((res) => res.status === 200);
+    const redeemed = (await winner?.json()) as { redeemed: boolean; status: string; digest: string; receipt: { receipt: string } };
+    expect(redeemed).toMatchObject({ id, redeemed: true, status: "redeemed", digest, redeemed_at: clock.now().toISOString() });
+    expect(verifyReceipt(redeemed.receipt.receipt, await publishedKeys(t.db), digest, clock.now()).proposal_id).toBe(id);
     expect(statuses).toEqual([200, ...Array.from({ length: 19 }, () => 409)]);
     const refusals = await Promise.all(answers.filter((res) => res.status === 409).map(async (res) => ((await res.json()) as { error: { code: string } }).error.code));
     expect(new Set(refusals)).toEqual(new Set(["already_redeemed"]));
