@@ -5,6 +5,7 @@ import { ValidationError } from "../errors.ts";
 import { exportAudit, type AuditExport } from "../audit/export.ts";
 import { parseExportRequest, type ExportFormat } from "../audit/filters.ts";
 import { appendAudit } from "../audit/log.ts";
+import { chainCheckpoint } from "../audit/checkpoint.ts";
 import { sendJson } from "./http.ts";
 import type { Route } from "./router.ts";
 
@@ -28,6 +29,7 @@ const CONTENT_TYPE: Record<ExportFormat, string> = {
  * GET /api/v1/audit/export streams the body; its manifest is served by
  * GET /api/v1/audit/export/manifest with the same filters plus through_seq
  * (from the export's x-agent-gate-through-seq header), computed the same way.
+ * GET /api/v1/audit/checkpoint serves the signed head of the chain (C2SP signed note).
  */
 export function auditRoutes(deps: AuditRouteDeps): Route[] {
   return [
@@ -78,6 +80,21 @@ export function auditRoutes(deps: AuditRouteDeps): Route[] {
           // Only the digest and counts are needed.
         }
         sendJson(res, 200, await out.manifest);
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/v1/audit/checkpoint",
+      async handler({ req, res }) {
+        const admin = await deps.requireAdmin(req);
+        const signer = await deps.signer();
+        const note = await deps.db.tenant(admin.installationId, (tx) => chainCheckpoint(tx, admin.installationId, signer));
+        res.writeHead(200, {
+          "content-type": "text/plain; charset=utf-8",
+          "cache-control": "no-store",
+          "x-content-type-options": "nosniff",
+        });
+        res.end(note);
       },
     },
   ];

@@ -1,11 +1,13 @@
 import { readFile, writeFile } from "node:fs/promises";
 import type { Command } from "commander";
+import type { Database } from "../db/database.ts";
 import { EXIT, type CliContext } from "./context.ts";
 import { GateError, ValidationError } from "../errors.ts";
 import { storageSettings } from "../db/open.ts";
 import { resolveKeyring } from "../crypto/keyring.ts";
 import { parsePublishedKeys } from "../crypto/receipts.ts";
 import { currentSigner } from "../keys/store.ts";
+import { chainCheckpoint, verifyCheckpoint } from "../audit/checkpoint.ts";
 import { exportAudit } from "../audit/export.ts";
 import { parseExportRequest } from "../audit/filters.ts";
 import type { Manifest } from "../audit/manifest.ts";
@@ -51,6 +53,18 @@ function writeOut(chunk: string): Promise<void> {
   });
 }
 
+/** The app's current signing key, from the key store under the configured keyring. */
+function loadSigner(db: Database, ctx: CliContext) {
+  const settings = storageSettings(ctx.env);
+  const keyring = resolveKeyring(ctx.env, {
+    dataDir: settings.dataDir,
+    embedded: !settings.databaseUrl,
+    log: (msg) => ctx.err(msg),
+    now: ctx.now(),
+  });
+  return currentSigner(db, keyring, ctx.now());
+}
+
 export function registerAudit(program: Command, ctx: CliContext): void {
   const audit = program.command("audit").description("Export, verify and prune the audit trail.");
 
@@ -68,14 +82,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       const id = installationId(flags.installation);
       const { filters, format } = parseExportRequest(flags);
       const db = await ctx.openDb();
-      const settings = storageSettings(ctx.env);
-      const keyring = resolveKeyring(ctx.env, {
-        dataDir: settings.dataDir,
-        embedded: !settings.databaseUrl,
-        log: (msg) => ctx.err(msg),
-        now: ctx.now(),
-      });
-      const signer = await currentSigner(db, keyring, ctx.now());
+      const signer = await loadSigner(db, ctx);
       const out = exportAudit(db, { installationId: id, format, ...filters }, signer, ctx.now());
       const progress = process.stderr.isTTY === true;
       let bytes = 0;
@@ -116,6 +123,32 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       }
       ctx.err(result.line === 0 ? `FAULT: ${result.reason}` : `FAULT at line ${result.line}: ${result.reason}`);
       process.exitCode = EXIT.failed;
+    });
+
+  audit
+    .command("checkpoint")
+    .description("Print a signed checkpoint of the chain head (C2SP signed note), or check one with --verify.")
+    .option("--installation <id>", "installation id (to sign a checkpoint)")
+    .option("--verify <file>", "a checkpoint note to check against --keys")
+    .option("--keys <file>", "keys.json, with --verify")
+    .action(async (flags: { installation?: string; verify?: string; keys?: string }) => {
+      if (flags.verify) {
+        if (!flags.keys) throw new ValidationError([{ field: "--keys", message: "is required with --verify" }]);
+        const keys = parsePublishedKeys(await readJsonFile(flags.keys, "keys"));
+        const result = verifyCheckpoint(await readFile(flags.verify, "utf8"), keys);
+        if (result.ok) {
+          ctx.out(`ok: installation ${result.checkpoint.installationId}, seq ${result.checkpoint.seq}, head ${result.checkpoint.hash}`);
+        } else {
+          ctx.err(`FAULT: ${result.reason}`);
+          process.exitCode = EXIT.failed;
+        }
+        return;
+      }
+      if (!flags.installation) throw new ValidationError([{ field: "--installation", message: "is required" }]);
+      const id = installationId(flags.installation);
+      const db = await ctx.openDb();
+      const signer = await loadSigner(db, ctx);
+      process.stdout.write(await db.tenant(id, (tx) => chainCheckpoint(tx, id, signer)));
     });
 
   audit

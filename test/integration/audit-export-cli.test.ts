@@ -6,6 +6,7 @@ import nacl from "tweetnacl";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appendAudit } from "../../src/audit/log.ts";
 import { exportAudit } from "../../src/audit/export.ts";
+import { signCheckpoint } from "../../src/audit/checkpoint.ts";
 import { toBase64url } from "../../src/crypto/base64url.ts";
 import type { PublishedKeys, Signer } from "../../src/crypto/signer.ts";
 import { publishedKeys } from "../../src/keys/store.ts";
@@ -66,6 +67,18 @@ describe("agent-gate audit verify", () => {
     expect(cut.stderr).toContain("FAULT at line 11: export ends after 10 events; the manifest lists 12");
   });
 
+  it("checks a signed checkpoint note: exit 0 intact, 1 altered", async () => {
+    const note = signCheckpoint({ installationId: 61, seq: 12, hash: "ab".repeat(32) }, signer);
+    writeFileSync(file("note.txt"), note);
+    writeFileSync(file("forged.txt"), note.replace("\n12\n", "\n13\n"));
+    const good = await cli(["audit", "checkpoint", "--verify", file("note.txt"), "--keys", file("keys.json")]);
+    expect(good).toMatchObject({ code: 0 });
+    expect(good.stdout).toContain("seq 12");
+    const forged = await cli(["audit", "checkpoint", "--verify", file("forged.txt"), "--keys", file("keys.json")]);
+    expect(forged.code).toBe(1);
+    expect(forged.stderr).toContain("does not verify");
+  });
+
   it("exits 2 when the keys file is not keys.json", async () => {
     const run = await cli(["audit", "verify", file("good.jsonl"), "--manifest", file("manifest.json"), "--keys", file("manifest.json")]);
     expect(run.code).toBe(2);
@@ -88,6 +101,16 @@ describe.skipIf(!process.env.TEST_DATABASE_URL || process.env.TEST_BACKEND !== "
     const manifest = JSON.parse(readFileSync(file("cli-manifest.json"), "utf8")) as { count: number; kid: string };
     expect(manifest.count).toBe(12);
     const verify = await cli(["audit", "verify", file("cli.jsonl"), "--manifest", file("cli-manifest.json"), "--keys", file("served-keys.json")]);
+    expect(verify).toMatchObject({ code: 0 });
+  });
+
+  it("prints a checkpoint of the head that verifies", async () => {
+    const env = { DATABASE_URL: t.url, AGENT_GATE_KEYS: `k1:${Buffer.from(new Uint8Array(32).fill(1)).toString("base64")}` };
+    const run = await cli(["audit", "checkpoint", "--installation", "61"], env);
+    expect(run.code).toBe(0);
+    expect(run.stdout.split("\n").slice(0, 2)).toEqual(["agent-gate/audit/61", "12"]);
+    writeFileSync(file("head.txt"), run.stdout);
+    const verify = await cli(["audit", "checkpoint", "--verify", file("head.txt"), "--keys", file("served-keys.json")]);
     expect(verify).toMatchObject({ code: 0 });
   });
 

@@ -7,6 +7,7 @@ import { Router } from "../../src/api/router.ts";
 import { appendAudit, readAudit } from "../../src/audit/log.ts";
 import type { Manifest } from "../../src/audit/manifest.ts";
 import { verifyExport } from "../../src/audit/verify-file.ts";
+import { verifyCheckpoint } from "../../src/audit/checkpoint.ts";
 import { toBase64url } from "../../src/crypto/base64url.ts";
 import type { PublishedKeys, Signer } from "../../src/crypto/signer.ts";
 import { UnauthorizedError } from "../../src/errors.ts";
@@ -129,6 +130,14 @@ describe("audit export routes", () => {
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { fields: { field: string }[] } };
     expect(body.error.fields.map((issue) => issue.field)).toEqual([field]);
+  });
+
+  it("serves a signed checkpoint of the token's own chain head", async () => {
+    const res = await get("/api/v1/audit/checkpoint", "admin-b");
+    expect(res.status).toBe(200);
+    const result = verifyCheckpoint(await res.text(), keys);
+    const [head] = await t.db.tenant(72, (tx) => tx.query<{ seq: number; hash: string }>("SELECT seq, hash FROM audit_heads"));
+    expect(result).toEqual({ ok: true, checkpoint: { installationId: 72, seq: head?.seq, hash: head?.hash } });
   });
 
   it("requires through_seq for the manifest", async () => {
