@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { EXIT, type CliContext } from "./context.ts";
 import { ValidationError } from "../errors.ts";
 import { createResolver, resolverSettings } from "../sites/dns-check.ts";
-import { addSite, listSites, verifySite, type SiteView } from "../sites/service.ts";
+import { addSite, listSites, recheckSites, verifySite, type SiteView } from "../sites/service.ts";
 import type { Challenge } from "../sites/challenge.ts";
 
 const ACTOR = "cli";
@@ -85,5 +85,19 @@ export function registerSite(program: Command, ctx: CliContext): void {
       const db = await ctx.openDb();
       const sites = await listSites(db, id);
       ctx.out(flags.json ? JSON.stringify({ sites }) : table(sites));
+    });
+
+  site
+    .command("recheck")
+    .description("Run the re-check sweep once: verified sites not checked for 24 h, all installations (e.g. from cron).")
+    .option("--json", "print the summary as JSON")
+    .action(async (flags: { json?: boolean }) => {
+      const db = await ctx.openDb();
+      const summary = await recheckSites(db, { resolver: createResolver(resolverSettings(ctx.env)) }, ctx.now());
+      ctx.out(
+        flags.json
+          ? JSON.stringify(summary)
+          : `checked ${summary.checked}: ${summary.verified} verified, ${summary.failed} failed, ${summary.lapsed} lapsed`,
+      );
     });
 }

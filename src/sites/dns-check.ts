@@ -1,4 +1,5 @@
 import { Resolver } from "node:dns/promises";
+import { ValidationError } from "../errors.ts";
 import type { CheckResult } from "./check-result.ts";
 import { RECORD_PREFIX, RECORD_VALUE_PREFIX } from "./challenge.ts";
 
@@ -30,7 +31,15 @@ export function createResolver(settings: ResolverSettings = {}): TxtResolver {
     .split(",")
     .map((server) => server.trim())
     .filter((server) => server !== "");
-  if (servers.length > 0) resolver.setServers(servers);
+  if (servers.length > 0) {
+    try {
+      resolver.setServers(servers);
+    } catch {
+      throw new ValidationError(
+        [{ field: "AGENT_GATE_DNS_SERVERS", message: `must be comma-separated IP addresses, each optionally with :port (got "${settings.servers}")` }],
+      );
+    }
+  }
   return resolver;
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Database } from "../db/database.ts";
 import { appendAudit } from "../audit/log.ts";
 import { NotFoundError, ValidationError } from "../errors.ts";
@@ -29,8 +30,15 @@ export async function addSite(
   actor: string,
   now: Date,
 ): Promise<Challenge> {
-  const name = normalizeDomain(domain);
-  const chosen = parseMethod(method);
+  let name: string;
+  let chosen: SiteMethod;
+  try {
+    name = normalizeDomain(domain);
+    chosen = parseMethod(method);
+  } catch (error) {
+    if (error instanceof ValidationError) await auditRefusal(db, installationId, "site.added", "refused", error.message, domain, actor, now);
+    throw error;
+  }
   return db.tenant(installationId, async (tx) => {
     const created = await insertSite(tx, { installation_id: installationId, domain: name, method: chosen, token: newChallengeToken(), created_at: now });
     const site = created ?? (await findSite(tx, installationId, name, true));
@@ -53,6 +61,23 @@ export async function addSite(
   });
 }
 
+/** An attempt refused before it reached a site row is audited too: the reason and a digest of the input, never the input itself. */
+async function auditRefusal(
+  db: Database,
+  installationId: number,
+  action: string,
+  outcome: string,
+  reason: string,
+  input: unknown,
+  actor: string,
+  now: Date,
+): Promise<void> {
+  const inputDigest = createHash("sha256").update(typeof input === "string" ? input : JSON.stringify(input) ?? "", "utf8").digest("hex");
+  await db.tenant(installationId, (tx) =>
+    appendAudit(tx, installationId, { action, outcome, actor, data: { reason, input_sha256: inputDigest } }, now),
+  );
+}
+
 export interface VerifyResult {
   domain: string;
   state: SiteState;
@@ -69,9 +94,16 @@ export async function verifySite(
   actor: string,
   now: Date,
 ): Promise<VerifyResult> {
-  const name = normalizeDomain(domain);
+  let name: string;
+  try {
+    name = normalizeDomain(domain);
+  } catch (error) {
+    if (error instanceof ValidationError) await auditRefusal(db, installationId, "site.check_failed", "refused", error.message, domain, actor, now);
+    throw error;
+  }
   const site = await db.tenant(installationId, (tx) => findSite(tx, installationId, name));
   if (!site) {
+    await auditRefusal(db, installationId, "site.check_failed", "unknown_site", `${name} was never added`, name, actor, now);
     throw new NotFoundError(`Site ${name} for installation ${installationId} (add it first with \`agent-gate site add ${name} --installation ${installationId}\`)`);
   }
   const result = await runCheck(deps, site);

@@ -107,6 +107,12 @@ describe("agent-gate site", { timeout: 120_000 }, () => {
     );
   });
 
+  it("runs the re-check sweep once", async () => {
+    const result = await run(["recheck", "--json"]);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ checked: 0, verified: 0, failed: 0, lapsed: 0 });
+  });
+
   it.each([
     [["add", "co.uk", "--installation", "5"], "public suffix"],
     [["add", "example.org", "--installation", "five"], "--installation: must be a numeric installation id"],

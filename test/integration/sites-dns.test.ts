@@ -103,6 +103,9 @@ describe("DNS TXT verification against a loopback DNS server", () => {
     await expect(addSite(t.db, id, domain, "dns", "admin", t0)).rejects.toThrow(ValidationError);
     await expect(addSite(t.db, id, domain, "dns", "admin", t0)).rejects.toThrow(/public suffix/);
     expect(await listSites(t.db, id)).toEqual([]);
+    const events = await t.db.tenant(id, (tx) => readAudit(tx, id));
+    expect(events.at(-1)).toMatchObject({ action: "site.added", outcome: "refused", actor: "admin" });
+    expect(events.at(-1)?.data.reason).toContain("public suffix");
   });
 
   it("accepts a name registered under a private suffix", async () => {

@@ -4,6 +4,8 @@ import { startDnsServer, type TestDnsServer } from "../support/dns-server.ts";
 import { createResolver } from "../../src/sites/dns-check.ts";
 import { addSite, listSites, recheckSites, verifySite, type SiteCheckDeps } from "../../src/sites/service.ts";
 import { assertSiteVerified } from "../../src/sites/verified.ts";
+import { startSiteRecheck } from "../../src/sites/recheck-timer.ts";
+import type { RecheckSummary } from "../../src/sites/service.ts";
 import { readAudit } from "../../src/audit/log.ts";
 import { GateError } from "../../src/errors.ts";
 
@@ -112,5 +114,24 @@ describe("daily re-check sweep", () => {
     expect(dns.queries.filter((name) => name.endsWith(".sweep.example")).sort()).toEqual(
       domains.map((domain) => `_agent-gate.${domain}`).sort(),
     );
+  });
+
+  it("runs the sweep from a timer in the app process", async () => {
+    const challenge = await addSite(t.db, id, "timer.example", "dns", "admin", t0);
+    dns.set(challenge.record_name, { txt: [[challenge.record_value]] });
+    await verifySite(t.db, deps, id, "timer.example", "admin", t0);
+    const results: RecheckSummary[] = [];
+    const errors: unknown[] = [];
+    const stop = startSiteRecheck(t.db, deps, {
+      intervalMs: 60 * 60 * 1000,
+      now: () => at(DAY),
+      onResult: (summary) => results.push(summary),
+      onError: (error) => errors.push(error),
+    });
+    await stop();
+    expect(errors).toEqual([]);
+    expect(results).toEqual([{ checked: 1, verified: 1, failed: 0, lapsed: 0 }]);
+    const [site] = await listSites(t.db, id);
+    expect(site?.last_checked_at).toBe(at(DAY).toISOString());
   });
 });
