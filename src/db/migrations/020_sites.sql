@@ -22,7 +22,7 @@ ALTER TABLE sites FORCE ROW LEVEL SECURITY;
 CREATE POLICY sites_tenant ON sites
   USING (installation_id = agent_gate_tenant())
   WITH CHECK (installation_id = agent_gate_tenant());
--- The re-check sweep lists due sites across installations from an owner
+-- The re-check sweep and the admin CLI list sites across installations from an owner
 -- transaction that opts in with set_config('agent_gate.site_sweep', 'on', true);
 -- the app role never sees another installation's rows, opt-in or not. Each
 -- site is then checked and updated in its own tenant transaction.
