@@ -62,4 +62,20 @@ describe("assertSiteVerified", () => {
     expect(error?.code).toBe("site_not_verified");
     expect(error?.message).toContain(fix);
   });
+
+  it("keeps the app role to its own installation's rows, even when it opts into the sweep listing", async () => {
+    const seen = await t.db.tenant(2, async (tx) => {
+      await tx.query("SELECT set_config('agent_gate.site_sweep', 'on', true)");
+      return tx.query<{ installation_id: number }>("SELECT installation_id FROM sites");
+    });
+    expect(seen).toEqual([]);
+    await expect(
+      t.db.tenant(2, (tx) =>
+        tx.query("INSERT INTO sites (installation_id, domain, method, token) VALUES (1, 'stolen.example', 'dns', $1)", ["b".repeat(32)]),
+      ),
+    ).rejects.toThrow(/row-level security/);
+    await expect(
+      t.db.tenant(2, (tx) => tx.query("UPDATE sites SET state = 'verified' WHERE installation_id = 1 RETURNING domain")),
+    ).resolves.toEqual([]);
+  });
 });
