@@ -1,5 +1,6 @@
 import type { Probot } from "probot";
 import { registerCommitGate } from "./github/commit-gate.ts";
+import { registerDeployGate } from "./github/deploy-gate.ts";
 import type { GateDeps } from "./github/gate-deps.ts";
 
 /**
@@ -9,6 +10,7 @@ import type { GateDeps } from "./github/gate-deps.ts";
 export function agentGate(deps: GateDeps) {
   return (app: Probot): void => {
     registerCommitGate(app, deps);
+    registerDeployGate(app, deps);
   };
 }
 

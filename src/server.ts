@@ -9,6 +9,7 @@ import { sendError } from "./api/http.ts";
 import { webhookHandler } from "./github/ingest.ts";
 import { OutboxWorker } from "./github/outbox-worker.ts";
 import type { GitHubClient } from "./github/client.ts";
+import { expireDue } from "./github/expiry.ts";
 import { agentGate } from "./index.ts";
 
 export interface GateServerOptions {
@@ -98,7 +99,15 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   const address = server.address() as AddressInfo;
   const url = `http://${host === "0.0.0.0" ? "localhost" : host}:${address.port}`;
   if (!publicUrl) publicUrl = url;
-  if (o.startWorker !== false) await worker.start();
+  let sweep: NodeJS.Timeout | undefined;
+  if (o.startWorker !== false) {
+    await worker.start();
+    const every = Number(o.env.AGENT_GATE_SWEEP_INTERVAL_MS || 30_000);
+    sweep = setInterval(() => {
+      expireDue(o.db, now()).catch((error: unknown) => o.log.error({ err: error }, "expiry sweep failed"));
+    }, every);
+    sweep.unref();
+  }
   o.log.info({ url }, "Agent Gate is listening");
 
   return {
@@ -107,6 +116,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     worker,
     router,
     async close() {
+      if (sweep) clearInterval(sweep);
       await worker.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -26,6 +26,8 @@ export async function performJob(job: JobRow, deps: JobDeps): Promise<{ outcome:
   switch (job.operation) {
     case "check_run.sync":
       return syncCheckRun(job, deps);
+    case "deployment.review":
+      return reviewDeployment(job, deps);
     default:
       throw new Error(`unknown outbox operation ${job.operation}`);
   }
@@ -94,4 +96,52 @@ async function syncCheckRun(job: JobRow, deps: JobDeps): Promise<{ outcome: stri
     );
   });
   return { outcome: "done" };
+}
+
+/**
+ * Answer GitHub's deployment protection rule. GitHub refusing a second answer
+ * (422: the run no longer waits) ends the job: it never sees two decisions.
+ */
+async function reviewDeployment(job: JobRow, deps: JobDeps): Promise<{ outcome: string }> {
+  const id = String(job.payload.proposal_id);
+  const proposal = await deps.db.tenant(job.installation_id, (tx) => findProposal(tx, id));
+  if (!proposal || (proposal.status !== "approved" && proposal.status !== "rejected")) return { outcome: "not_decided" };
+  const runId = (proposal.details as { run_id?: number }).run_id;
+  if (!runId) return { outcome: "no_run" };
+  const [owner, repo] = proposal.repo.split("/") as [string, string];
+  const octokit = await deps.github(job.installation_id);
+  const state = proposal.status === "approved" ? "approved" : "rejected";
+  const comment =
+    state === "approved"
+      ? `Approved through Agent Gate by ${proposal.approvers.map((a) => `@${a}`).join(", ")} (proposal ${proposal.id}).`
+      : `Rejected through Agent Gate: ${proposal.reason ?? "rejected"} (proposal ${proposal.id}).`;
+  let outcome = "done";
+  try {
+    await octokit.request("POST /repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule", {
+      owner,
+      repo,
+      run_id: runId,
+      environment_name: proposal.environment ?? "",
+      state,
+      comment: comment.slice(0, 1024),
+    });
+  } catch (error) {
+    if ((error as { status?: number }).status !== 422) throw error;
+    outcome = "already_answered";
+  }
+  await deps.db.tenant(job.installation_id, (tx) =>
+    appendAudit(
+      tx,
+      job.installation_id,
+      {
+        action: "github.write",
+        outcome: outcome === "done" ? "ok" : outcome,
+        repo: proposal.repo,
+        subject: proposal.id,
+        data: { operation: "deployments.review_protection_rule", run_id: runId, state, environment: proposal.environment },
+      },
+      deps.now(),
+    ),
+  );
+  return { outcome };
 }

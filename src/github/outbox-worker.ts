@@ -94,7 +94,12 @@ export class OutboxWorker {
         "SELECT count(*)::int8 AS n FROM outbox WHERE done_at IS NULL",
       );
       if (!row || row.n === 0) return;
-      if (Date.now() > deadline) throw new Error(`outbox still holds ${row.n} jobs after ${timeoutMs} ms`);
+      if (Date.now() > deadline) {
+        const stuck = await this.#o.db.query<{ operation: string; last_error: string | null; attempts: number }>(
+          "SELECT operation, last_error, attempts FROM outbox WHERE done_at IS NULL ORDER BY id LIMIT 5",
+        );
+        throw new Error(`outbox still holds ${row.n} jobs after ${timeoutMs} ms: ${JSON.stringify(stuck)}`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
   }
@@ -137,7 +142,7 @@ export class OutboxWorker {
         const [job] = await tx.query<JobRow & Record<string, unknown>>(
           `WITH candidate AS (
              SELECT o.id FROM outbox o
-              WHERE o.done_at IS NULL AND o.run_after <= $1
+              WHERE o.done_at IS NULL AND (o.run_after IS NULL OR o.run_after <= $1)
                 AND (o.locked_until IS NULL OR o.locked_until < $1)
                 AND NOT EXISTS (SELECT 1 FROM outbox_pace p
                                  WHERE p.installation_id = o.installation_id AND p.next_at > $1)

@@ -20,9 +20,13 @@ interface StoredDecision {
   required?: number;
 }
 
-/** Escape text for GitHub markdown so nothing in it renders as markup. */
+/**
+ * Escape text for GitHub markdown so nothing in it renders as markup. Inserted
+ * text always follows a prefix on its line, so line-start markers (# - + 1.) need
+ * no escaping; inline markup, links, HTML and mentions do.
+ */
 export function escapeMarkdown(text: string): string {
-  return text.replace(/[\\`*_{}[\]()#+\-.!|<>~&@]/g, (c) => `\\${c}`);
+  return text.replace(/[\\`*_{}[\]()!|<>~&@]/g, (c) => `\\${c}`);
 }
 
 export function proposalUrl(publicUrl: string, id: string): string {
@@ -31,6 +35,7 @@ export function proposalUrl(publicUrl: string, id: string): string {
 
 /** The check run that shows a proposal's current state. Pure: proposal in, request body out. */
 export function renderCheckRun(proposal: ProposalRow, publicUrl: string): CheckRunState {
+  if (proposal.kind === "deploy") return renderDeployCheck(proposal, publicUrl);
   if (proposal.kind !== "commit") {
     throw new Error(`no check-run rendering for ${proposal.kind} proposals yet`);
   }
@@ -92,4 +97,49 @@ export function renderCheckRun(proposal: ProposalRow, publicUrl: string): CheckR
 function titleFor(status: string, count: number, required: number): string {
   if (status === "pending") return `Waiting for approval (${count}/${required})`;
   return status.charAt(0).toUpperCase() + status.slice(1);
+}
+
+/** Check-run name of a deploy proposal. */
+export function deployCheckName(environment: string): string {
+  return `Agent Gate: deploy to ${environment}`;
+}
+
+/** Buttons show only on a completed run; label <= 20, description <= 40, identifier <= 20 characters. */
+export const DEPLOY_ACTIONS = [
+  { label: "Approve", description: "Approve this exact deployment", identifier: "approve" },
+  { label: "Reject", description: "Reject this deployment", identifier: "reject" },
+];
+
+function renderDeployCheck(proposal: ProposalRow, publicUrl: string): CheckRunState {
+  const state = proposal.state as { decision?: StoredDecision; required?: number; min_permission?: string };
+  const decision = state.decision ?? {};
+  const required = state.required ?? 1;
+  const details = proposal.details as { ref?: string | null; summary?: string; triggered_by?: string | null };
+  const url = proposalUrl(publicUrl, proposal.id);
+  const approvers = proposal.approvers ?? [];
+  const lines = [
+    `**Deploy:** commit \`${proposal.head_sha ?? ""}\`${details.ref ? ` (${escapeMarkdown(details.ref)})` : ""} to environment **${escapeMarkdown(proposal.environment ?? "")}**${proposal.site ? ` on site **${escapeMarkdown(proposal.site)}**` : ""}`,
+    ...(details.summary ? [`**Summary:** ${escapeMarkdown(details.summary)}`] : []),
+    `**Requested by:** @${escapeMarkdown(proposal.author ?? "")}${details.triggered_by && details.triggered_by !== proposal.author ? ` (run triggered by @${escapeMarkdown(details.triggered_by)})` : ""}`,
+    `**Digest:** \`${proposal.digest}\` (commit, environment and site; the approval is bound to it)`,
+    `**Who may approve:** ${required} distinct user${required === 1 ? "" : "s"} with at least \`${state.min_permission ?? "write"}\` permission, other than the requester, the user who triggered the run, a configured agent or a bot. Use the Approve or Reject button above; one eligible rejection wins.`,
+    `**Approvals:** ${approvers.length}/${required}${approvers.length ? ` (${approvers.map((a) => `@${escapeMarkdown(a)}`).join(", ")})` : ""}`,
+  ];
+  if (decision.refused && decision.refused.length > 0) {
+    lines.push("", "**Not counted:**");
+    for (const refusal of decision.refused) lines.push(`- @${escapeMarkdown(refusal.login)}: ${escapeMarkdown(refusal.reason)}`);
+  }
+  if (proposal.status !== "pending" && proposal.reason) lines.push("", `**Reason:** ${escapeMarkdown(proposal.reason)}`);
+  lines.push("", `Proposal \`${proposal.id}\` · [review page](${url})`);
+  const base = {
+    name: deployCheckName(proposal.environment ?? ""),
+    head_sha: proposal.head_sha ?? "",
+    external_id: proposal.id,
+    details_url: url,
+    output: { title: decision.title ?? titleFor(proposal.status, approvers.length, required), summary: lines.join("\n") },
+  };
+  if (proposal.status === "pending") {
+    return { ...base, status: "completed", conclusion: "action_required", actions: DEPLOY_ACTIONS };
+  }
+  return { ...base, status: "completed", conclusion: proposal.status === "approved" ? "success" : "failure", actions: [] };
 }

@@ -78,7 +78,7 @@ describe("commit gate", () => {
     expect(check.status).toBe("in_progress");
     expect(check.output.title).toBe("Waiting for approval (0/1)");
     expect(check.output.summary).toContain(SHA_A);
-    expect(check.output.summary).toContain(AGENT.replace("-", "\\-"));
+    expect(check.output.summary).toContain(AGENT);
     expect(check.output.summary).toMatch(/write/);
     expect(check.details_url).toMatch(/^https:\/\/gate\.example\.test\/proposals\/prp_/);
   });

@@ -1,0 +1,60 @@
+import type { Database } from "../db/database.ts";
+import { appendAudit } from "../audit/log.ts";
+import { enqueue, findProposal, syncCheckRun, updateProposal } from "../proposals/store.ts";
+import { reviewDeployment } from "./deploy-gate.ts";
+
+const CLAIM_MS = 60_000;
+
+/**
+ * Reject every pending proposal past its expiry with reason "expired". Safe
+ * with several processes: due deadlines are claimed with FOR UPDATE SKIP
+ * LOCKED, and each proposal is re-read under lock before it changes.
+ */
+export async function expireDue(db: Database, now: Date, limit = 100): Promise<number> {
+  const due = await db.transaction((tx) =>
+    tx.query<{ proposal_id: string; installation_id: number }>(
+      `UPDATE proposal_deadlines SET claimed_until = $2
+        WHERE proposal_id IN (
+          SELECT proposal_id FROM proposal_deadlines
+           WHERE expires_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1)
+           ORDER BY expires_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+        RETURNING proposal_id, installation_id`,
+      [now, new Date(now.getTime() + CLAIM_MS), limit],
+    ),
+  );
+  let expired = 0;
+  for (const { proposal_id: id, installation_id: installationId } of due) {
+    const changed = await db.tenant(installationId, async (tx) => {
+      const proposal = await findProposal(tx, id, true);
+      await tx.query("DELETE FROM proposal_deadlines WHERE proposal_id = $1", [id]);
+      if (!proposal || proposal.status !== "pending" || proposal.expires_at.getTime() > now.getTime()) return false;
+      const previous = (proposal.state.decision ?? {}) as Record<string, unknown>;
+      await updateProposal(tx, id, {
+        status: "rejected",
+        state: { ...proposal.state, decision: { ...previous, status: "rejected", title: "Expired without a decision" } },
+        approvers: proposal.approvers,
+        reason: "expired",
+        decidedAt: now,
+        now,
+      });
+      await appendAudit(
+        tx,
+        installationId,
+        {
+          action: "proposal.expired",
+          outcome: "rejected",
+          repo: proposal.repo,
+          subject: id,
+          data: { kind: proposal.kind, digest: proposal.digest, expires_at: proposal.expires_at.toISOString() },
+        },
+        now,
+      );
+      const rejected = { ...proposal, status: "rejected" as const };
+      if ((proposal.details as { run_id?: number }).run_id) await enqueue(tx, reviewDeployment(rejected));
+      await enqueue(tx, syncCheckRun(rejected));
+      return true;
+    });
+    if (changed) expired += 1;
+  }
+  return expired;
+}
