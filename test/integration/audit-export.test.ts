@@ -209,6 +209,14 @@ describe("audit export", () => {
     expect(verifyExport(body.replace("acme", "acmf").replace(",ok,", ",no,"), manifest, keys)).toMatchObject({ ok: false, line: 0 });
   });
 
+  it("exports an installation without events as an empty body that verifies", async () => {
+    const { body, manifest } = await run({ installationId: 9999 });
+    expect(body).toBe("");
+    expect(manifest).toMatchObject({ count: 0, first_seq: null, last_hash: null, filters: { through_seq: 0 } });
+    expect(verifyExport(body, manifest, keys)).toEqual({ ok: true, count: 0 });
+    expect(verifyExport(lines((await run({ installationId: B })).body).join("\n") + "\n", manifest, keys)).toMatchObject({ ok: false, line: 1 });
+  });
+
   it("stops at the head seen when it began", async () => {
     const out = exportAudit(t.db, { installationId: B, format: "jsonl" }, signer, now);
     const iterator = out.body[Symbol.asyncIterator]();
