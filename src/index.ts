@@ -1,6 +1,7 @@
 import type { Probot } from "probot";
 import { registerCommitGate } from "./github/commit-gate.ts";
 import { registerDeployGate } from "./github/deploy-gate.ts";
+import { registerInstallationEvents } from "./github/installation-events.ts";
 import type { GateDeps } from "./github/gate-deps.ts";
 
 /**
@@ -11,6 +12,7 @@ export function agentGate(deps: GateDeps) {
   return (app: Probot): void => {
     registerCommitGate(app, deps);
     registerDeployGate(app, deps);
+    registerInstallationEvents(app, deps);
   };
 }
 

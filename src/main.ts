@@ -4,6 +4,7 @@ import { openDatabase, storageSettings } from "./db/open.ts";
 import { migrate } from "./db/migrate.ts";
 import { createLogger } from "./log.ts";
 import { startGateServer } from "./server.ts";
+import { resolveKeyring } from "./crypto/keyring.ts";
 
 /**
  * `npm start`: Probot's variables (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH,
@@ -26,6 +27,13 @@ async function start(env: NodeJS.ProcessEnv): Promise<void> {
   const settings = storageSettings(env);
   const db = await openDatabase(settings);
   const applied = await migrate(db);
+  // Refuses to start on PostgreSQL without AGENT_GATE_KEYS; creates one for the embedded default.
+  const keyring = resolveKeyring(env, {
+    dataDir: settings.dataDir,
+    embedded: !settings.databaseUrl,
+    log: (message) => log.info(message),
+  });
+
   log.info({ storage: settings.databaseUrl ? "postgresql" : `pglite:${settings.dataDir}`, applied }, "database ready");
 
   const baseUrl = env.GHE_HOST ? `${env.GHE_PROTOCOL || "https"}://${env.GHE_HOST}/api/v3` : undefined;
@@ -45,6 +53,7 @@ async function start(env: NodeJS.ProcessEnv): Promise<void> {
     secret: env.WEBHOOK_SECRET,
     env,
     log,
+    keyring,
     port: Number(env.PORT || 3000),
     ...(env.HOST ? { host: env.HOST } : {}),
     ...(env.AGENT_GATE_WRITE_INTERVAL_MS ? { paceMs: Number(env.AGENT_GATE_WRITE_INTERVAL_MS) } : {}),

@@ -11,6 +11,17 @@ import { OutboxWorker } from "./github/outbox-worker.ts";
 import type { GitHubClient } from "./github/client.ts";
 import { expireDue } from "./github/expiry.ts";
 import { agentGate } from "./index.ts";
+import { apiRoutes } from "./api/routes.ts";
+import { keysRoutes } from "./api/keys-routes.ts";
+import { sitesRoutes } from "./api/sites-routes.ts";
+import { auditRoutes } from "./api/audit-routes.ts";
+import { requireAdmin } from "./api/auth.ts";
+import { DecisionWaiter } from "./proposals/wait.ts";
+import type { Keyring } from "./crypto/keyring.ts";
+import { currentSigner } from "./keys/store.ts";
+import { createResolver, resolverSettings } from "./sites/dns-check.ts";
+import { startSiteRecheck } from "./sites/recheck-timer.ts";
+import { GateError } from "./errors.ts";
 
 export interface GateServerOptions {
   db: Database;
@@ -27,6 +38,8 @@ export interface GateServerOptions {
   paceMs?: number;
   retryBaseMs?: number;
   startWorker?: boolean;
+  /** Keyring for encryption at rest (receipt-signing key); see resolveKeyring. */
+  keyring?: Keyring;
 }
 
 export interface GateServer {
@@ -73,9 +86,33 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   await o.probot.load(agentGate(deps));
 
   const router = new Router((error) => {
-    o.log.error({ err: error }, "API request failed");
+    if (error instanceof GateError && error.status < 500) {
+      o.log.debug({ code: error.code, status: error.status }, "API request refused");
+    } else {
+      o.log.error({ err: error }, "API request failed");
+    }
   });
-  router.add(...healthRoutes({ db: o.db, worker }));
+  // Publish the receipt-signing key from the start, so executors can fetch it before the first receipt.
+  if (o.keyring) await currentSigner(o.db, o.keyring, now());
+  const waiter = new DecisionWaiter(o.db);
+  await waiter.start();
+  const authDeps = { db: o.db, now, env: o.env };
+  const admin = async (req: import("node:http").IncomingMessage) => {
+    const principal = await requireAdmin(authDeps, req);
+    return { installationId: principal.installationId, actor: principal.actor };
+  };
+  const resolver = createResolver(resolverSettings(o.env));
+  const signer = async () => {
+    if (!o.keyring) throw new GateError("keyring_missing", "No keyring is configured: set AGENT_GATE_KEYS.", { status: 503 });
+    return currentSigner(o.db, o.keyring, now());
+  };
+  router.add(
+    ...healthRoutes({ db: o.db, worker }),
+    ...apiRoutes({ db: o.db, now, env: o.env, waiter, log: o.log, ...(o.keyring ? { keyring: o.keyring } : {}) }),
+    ...keysRoutes(o.db),
+    ...sitesRoutes({ db: o.db, now, requireAdmin: admin, resolver }),
+    ...auditRoutes({ db: o.db, now, signer, requireAdmin: admin }),
+  );
 
   const webhooks = webhookHandler({ db: o.db, probot: o.probot, appId: o.appId, secret: o.secret, now, log: o.log });
   const server: Server = createServer((req, res) => {
@@ -100,6 +137,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   const url = `http://${host === "0.0.0.0" ? "localhost" : host}:${address.port}`;
   if (!publicUrl) publicUrl = url;
   let sweep: NodeJS.Timeout | undefined;
+  let stopRecheck: (() => Promise<void>) | undefined;
   if (o.startWorker !== false) {
     await worker.start();
     const every = Number(o.env.AGENT_GATE_SWEEP_INTERVAL_MS || 30_000);
@@ -107,6 +145,10 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
       expireDue(o.db, now()).catch((error: unknown) => o.log.error({ err: error }, "expiry sweep failed"));
     }, every);
     sweep.unref();
+    stopRecheck = startSiteRecheck(o.db, { resolver }, {
+      now,
+      onError: (error) => o.log.error({ err: error }, "site re-check sweep failed"),
+    });
   }
   o.log.info({ url }, "Agent Gate is listening");
 
@@ -117,7 +159,9 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     router,
     async close() {
       if (sweep) clearInterval(sweep);
+      await stopRecheck?.();
       await worker.stop();
+      await waiter.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
