@@ -52,9 +52,9 @@ export function registerSite(program: Command, ctx: CliContext): void {
     .command("add <domain>")
     .description("Register a site and print the DNS record or file that proves ownership.")
     .requiredOption("--installation <id>", "installation id")
-    .option("--method <method>", "dns (TXT record) or file (well-known HTTPS file)", "dns")
+    .option("--method <method>", "dns (TXT record) or file (well-known HTTPS file); default dns, or the site's current method")
     .option("--json", "print the challenge as JSON")
-    .action(async (domain: string, flags: { installation: string; method: string; json?: boolean }) => {
+    .action(async (domain: string, flags: { installation: string; method?: string; json?: boolean }) => {
       const id = installationId(flags.installation);
       const db = await ctx.openDb();
       const challenge = await addSite(db, id, domain, flags.method, ACTOR, ctx.now());

@@ -12,7 +12,6 @@ import { claimDueSite, findSite, insertSite, selectDueSites, selectSites, setSit
 export type { SiteCheckDeps } from "./run-check.ts";
 
 export function parseMethod(input: unknown): SiteMethod {
-  if (input === undefined || input === null) return "dns";
   if (input === "dns" || input === "file") return input;
   throw new ValidationError([{ field: "method", message: 'must be "dns" or "file"' }]);
 }
@@ -20,7 +19,8 @@ export function parseMethod(input: unknown): SiteMethod {
 /**
  * Register a site for an installation and return the challenge to publish.
  * Adding it again returns the same token (a published record stays valid);
- * a different method is recorded for the next check.
+ * a different method is recorded for the next check, and no method keeps
+ * the current one (DNS for a new site).
  */
 export async function addSite(
   db: Database,
@@ -31,20 +31,21 @@ export async function addSite(
   now: Date,
 ): Promise<Challenge> {
   let name: string;
-  let chosen: SiteMethod;
+  let chosen: SiteMethod | undefined;
   try {
     name = normalizeDomain(domain);
-    chosen = parseMethod(method);
+    chosen = method === undefined || method === null ? undefined : parseMethod(method);
   } catch (error) {
     if (error instanceof ValidationError) await auditRefusal(db, installationId, "site.added", "refused", error.message, domain, actor, now);
     throw error;
   }
   return db.tenant(installationId, async (tx) => {
-    const created = await insertSite(tx, { installation_id: installationId, domain: name, method: chosen, token: newChallengeToken(), created_at: now });
+    const created = await insertSite(tx, { installation_id: installationId, domain: name, method: chosen ?? "dns", token: newChallengeToken(), created_at: now });
     const site = created ?? (await findSite(tx, installationId, name, true));
     if (!site) throw new Error("site row vanished while being added");
-    const outcome = created ? "created" : site.method === chosen ? "unchanged" : "method_changed";
-    if (outcome === "method_changed") await setSiteMethod(tx, installationId, name, chosen);
+    const method = chosen ?? site.method;
+    const outcome = created ? "created" : site.method === method ? "unchanged" : "method_changed";
+    if (outcome === "method_changed") await setSiteMethod(tx, installationId, name, method);
     await appendAudit(
       tx,
       installationId,
@@ -53,11 +54,11 @@ export async function addSite(
         outcome,
         actor,
         subject: `site:${name}`,
-        data: { domain: name, method: chosen, state: site.state, token_sha256: tokenDigest(site.token) },
+        data: { domain: name, method, state: site.state, token_sha256: tokenDigest(site.token) },
       },
       now,
     );
-    return challengeFor(name, chosen, site.token);
+    return challengeFor(name, method, site.token);
   });
 }
 

@@ -144,6 +144,16 @@ describe("file method through the service", () => {
     files.set(`files.example${PATH}`, { status: 200, body: challenge.token });
     expect(await verifySite(t.db, deps(), 1, "files.example", "admin", now)).toMatchObject({ state: "verified", outcome: "verified" });
     await t.db.tenant(1, (tx) => assertSiteVerified(tx, 1, "files.example", now));
+
+    // Adding again without a method keeps the file method and the same token.
+    expect(await addSite(t.db, 1, "files.example", undefined, "admin", now)).toEqual(challenge);
+    expect(await addSite(t.db, 1, "files.example", "dns", "admin", now)).toEqual({ ...challenge, method: "dns" });
+    const events = await t.db.tenant(1, (tx) => readAudit(tx, 1));
+    expect(events.filter((event) => event.action === "site.added").map((event) => event.outcome)).toEqual([
+      "created",
+      "unchanged",
+      "method_changed",
+    ]);
   });
 
   it("refuses a file reached by a redirect to another host, and audits it", async () => {
