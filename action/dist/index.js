@@ -41948,11 +41948,13 @@ var proposalStateSchema = external_exports.object({
   expires_at: external_exports.string(),
   receipt: receiptSchema.nullable()
 });
-var redeemedSchema = external_exports.object({
-  redeemed: external_exports.literal(true),
-  // The contract returns the receipt; accept it bare or as {receipt, kid}.
-  receipt: external_exports.union([receiptSchema, external_exports.string().min(1)])
-});
+var redeemedSchema = external_exports.union([
+  external_exports.object({
+    redeemed: external_exports.literal(true),
+    receipt: external_exports.union([receiptSchema, external_exports.string().min(1)]).nullish()
+  }),
+  external_exports.object({ status: external_exports.literal("redeemed"), receipt: external_exports.union([receiptSchema, external_exports.string().min(1)]).nullish() })
+]);
 var apiErrorBodySchema = external_exports.object({
   error: external_exports.object({
     code: external_exports.string(),
@@ -42277,14 +42279,21 @@ async function gate(deps) {
     await summarise(facts, { decision: state.status, state });
     throw new ActionError(refusalMessage(state));
   }
+  if (state.receipt === null) {
+    await summarise(facts, { decision: "approved", state });
+    throw new ActionError(
+      `Proposal ${proposal.id} was approved but Agent Gate issued no receipt (the app needs a signing key); not proceeding`
+    );
+  }
   const redeemDeadline = Math.max(deadline, clock.now() + REDEEM_GRACE_MS);
   const redeemed = await withRetry(() => client.redeem(proposal.id, proposal.digest), {
     clock,
     deadline: redeemDeadline,
     onRetry
   });
-  const receipt = typeof redeemed.receipt === "string" ? redeemed.receipt : redeemed.receipt.receipt;
-  const receiptKid = typeof redeemed.receipt === "string" ? state.receipt?.kid : redeemed.receipt.kid;
+  const given = redeemed.receipt ?? state.receipt;
+  const receipt = typeof given === "string" ? given : given.receipt;
+  const receiptKid = typeof given === "string" ? state.receipt.kid : given.kid;
   core.setSecret(receipt);
   core.setOutput("approvers", state.approvers.join(","));
   core.setOutput("receipt", receipt);

@@ -51,11 +51,16 @@ export const proposalStateSchema = z.object({
 });
 export type ProposalState = z.infer<typeof proposalStateSchema>;
 
-export const redeemedSchema = z.object({
-  redeemed: z.literal(true),
-  // The contract returns the receipt; accept it bare or as {receipt, kid}.
-  receipt: z.union([receiptSchema, z.string().min(1)]),
-});
+// The contract answers {redeemed: true, receipt}; the app as built answers
+// {id, status: "redeemed", redeemed_at}. Both mean the approval is now used;
+// the receipt, when the answer has none, is the one the decision carried.
+export const redeemedSchema = z.union([
+  z.object({
+    redeemed: z.literal(true),
+    receipt: z.union([receiptSchema, z.string().min(1)]).nullish(),
+  }),
+  z.object({ status: z.literal("redeemed"), receipt: z.union([receiptSchema, z.string().min(1)]).nullish() }),
+]);
 export type Redeemed = z.infer<typeof redeemedSchema>;
 
 export const apiErrorBodySchema = z.object({

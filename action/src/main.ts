@@ -87,6 +87,14 @@ async function gate(deps: RunDeps): Promise<void> {
     await summarise(facts, { decision: state.status, state });
     throw new ActionError(refusalMessage(state));
   }
+  // An approval without a receipt cannot be checked by whatever runs next:
+  // refuse it before redeeming, so the approval is not used up.
+  if (state.receipt === null) {
+    await summarise(facts, { decision: "approved", state });
+    throw new ActionError(
+      `Proposal ${proposal.id} was approved but Agent Gate issued no receipt (the app needs a signing key); not proceeding`,
+    );
+  }
   // An approval that arrives just before the timeout still gets its redeem retries.
   const redeemDeadline = Math.max(deadline, clock.now() + REDEEM_GRACE_MS);
   const redeemed = await withRetry(() => client.redeem(proposal.id, proposal.digest), {
@@ -94,8 +102,9 @@ async function gate(deps: RunDeps): Promise<void> {
     deadline: redeemDeadline,
     onRetry,
   });
-  const receipt = typeof redeemed.receipt === "string" ? redeemed.receipt : redeemed.receipt.receipt;
-  const receiptKid = typeof redeemed.receipt === "string" ? state.receipt?.kid : redeemed.receipt.kid;
+  const given = redeemed.receipt ?? state.receipt;
+  const receipt = typeof given === "string" ? given : given.receipt;
+  const receiptKid = typeof given === "string" ? state.receipt.kid : given.kid;
   core.setSecret(receipt);
   core.setOutput("approvers", state.approvers.join(","));
   core.setOutput("receipt", receipt);

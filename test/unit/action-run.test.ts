@@ -333,6 +333,13 @@ describe("run() against the API", () => {
     expect(failure()).toContain("409 conflict");
   });
 
+  it("an approval without a receipt fails the step before redeeming", async () => {
+    app.polls.push(app.state("approved", { approvers: ["alice"], decided_at: "2026-11-23T10:05:00.000Z" }));
+    await run({ clock });
+    expect(failure()).toContain("issued no receipt");
+    expect(app.requests("POST", "/api/v1/proposals/prop_1/redeem")).toHaveLength(0);
+  });
+
   it("a decision about another digest fails the step", async () => {
     app.polls.push(app.state("approved", { digest: "sha256:other", approvers: ["alice"], receipt: { receipt: "x", kid: "k" } }));
     await run({ clock });
