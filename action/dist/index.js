@@ -42203,7 +42203,7 @@ async function writeJobSummary(summary2, file2, facts) {
   if (inputs.content !== void 0) rows.push(["Content", `${inputs.content.length} characters (not shown)`]);
   rows.push(["Digest", proposal.digest]);
   rows.push(["Decision", facts.decision]);
-  if (state && state.approvers.length > 0) rows.push(["Approved by", state.approvers.join(", ")]);
+  if (state && state.approvers.length > 0) rows.push(["Decided by", state.approvers.join(", ")]);
   if (state?.decided_at) rows.push(["Decided at", state.decided_at]);
   if (state?.reason) rows.push(["Reason", state.reason]);
   rows.push(["Expires at", state?.expires_at ?? proposal.expires_at]);
@@ -42294,7 +42294,6 @@ async function gate(deps) {
   const given = redeemed.receipt ?? state.receipt;
   const receipt = typeof given === "string" ? given : given.receipt;
   const receiptKid = typeof given === "string" ? state.receipt.kid : given.kid;
-  core.setSecret(receipt);
   core.setOutput("approvers", state.approvers.join(","));
   core.setOutput("receipt", receipt);
   await summarise(facts, { decision: "approved", state, receiptKid });

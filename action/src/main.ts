@@ -105,7 +105,6 @@ async function gate(deps: RunDeps): Promise<void> {
   const given = redeemed.receipt ?? state.receipt;
   const receipt = typeof given === "string" ? given : given.receipt;
   const receiptKid = typeof given === "string" ? state.receipt.kid : given.kid;
-  core.setSecret(receipt);
   core.setOutput("approvers", state.approvers.join(","));
   core.setOutput("receipt", receipt);
   await summarise(facts, { decision: "approved", state, receiptKid });

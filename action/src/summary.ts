@@ -39,7 +39,7 @@ export async function writeJobSummary(summary: SummaryBuilder, file: string, fac
   if (inputs.content !== undefined) rows.push(["Content", `${inputs.content.length} characters (not shown)`]);
   rows.push(["Digest", proposal.digest]);
   rows.push(["Decision", facts.decision]);
-  if (state && state.approvers.length > 0) rows.push(["Approved by", state.approvers.join(", ")]);
+  if (state && state.approvers.length > 0) rows.push(["Decided by", state.approvers.join(", ")]);
   if (state?.decided_at) rows.push(["Decided at", state.decided_at]);
   if (state?.reason) rows.push(["Reason", state.reason]);
   rows.push(["Expires at", state?.expires_at ?? proposal.expires_at]);
