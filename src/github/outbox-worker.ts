@@ -33,6 +33,7 @@ export class OutboxWorker {
   readonly #o: Required<Omit<OutboxWorkerOptions, "log">> & { log: Logger };
   readonly #id = `worker-${randomBytes(4).toString("hex")}`;
   #timer: NodeJS.Timeout | undefined;
+  #report: NodeJS.Timeout | undefined;
   #unlisten: (() => Promise<void>) | undefined;
   #running = false;
   #stopped = true;
@@ -48,12 +49,21 @@ export class OutboxWorker {
     this.#unlisten = await this.#o.db.listen(OUTBOX_CHANNEL, () => this.kick());
     this.#timer = setInterval(() => this.kick(), Math.max(50, Math.min(this.#o.paceMs, 250)));
     this.#timer.unref();
+    this.#report = setInterval(() => {
+      this.backlog()
+        .then((backlog) => {
+          if (backlog.depth > 0) this.#o.log.info({ outbox_depth: backlog.depth, outbox_oldest_age_ms: backlog.oldestAgeMs }, "outbox backlog");
+        })
+        .catch(() => {});
+    }, 30_000);
+    this.#report.unref();
     this.kick();
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
+    if (this.#report) clearInterval(this.#report);
     await this.#unlisten?.();
     while (this.#running) await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -81,6 +91,16 @@ export class OutboxWorker {
         this.#running = false;
       }
     })();
+  }
+
+  /** How much is queued and how old the oldest job is: logged while non-empty, exported as metrics. */
+  async backlog(): Promise<{ depth: number; oldestAgeMs: number }> {
+    const [row] = await this.#o.db.query<{ depth: number; oldest: Date | null }>(
+      "SELECT count(*)::int8 AS depth, min(created_at) AS oldest FROM outbox WHERE done_at IS NULL",
+    );
+    const depth = row?.depth ?? 0;
+    const oldestAgeMs = row?.oldest ? Math.max(0, this.#o.now().getTime() - row.oldest.getTime()) : 0;
+    return { depth, oldestAgeMs };
   }
 
   /** Process until nothing is queued (tests and shutdown); waits out the pace. */
