@@ -22,6 +22,9 @@ import { currentSigner } from "./keys/store.ts";
 import { createResolver, resolverSettings } from "./sites/dns-check.ts";
 import { startSiteRecheck } from "./sites/recheck-timer.ts";
 import { GateError } from "./errors.ts";
+import { countDelivery, createMetrics, instrumentGitHub, type GateMetrics } from "./metrics.ts";
+import { metricsRoutes } from "./api/metrics-routes.ts";
+import { explainRoutes } from "./api/explain-routes.ts";
 
 export interface GateServerOptions {
   db: Database;
@@ -40,6 +43,8 @@ export interface GateServerOptions {
   startWorker?: boolean;
   /** Keyring for encryption at rest (receipt-signing key); see resolveKeyring. */
   keyring?: Keyring;
+  /** Prometheus metrics; a fresh registry per server when absent. */
+  metrics?: GateMetrics;
 }
 
 export interface GateServer {
@@ -47,6 +52,7 @@ export interface GateServer {
   port: number;
   worker: OutboxWorker;
   router: Router;
+  metrics: GateMetrics;
   close(): Promise<void>;
 }
 
@@ -61,7 +67,9 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   const host = o.host ?? "0.0.0.0";
   let publicUrl = o.env.AGENT_GATE_PUBLIC_URL || "";
 
-  const github = (installationId: number) => o.probot.auth(installationId) as Promise<GitHubClient>;
+  let waiting = () => 0;
+  const metrics = o.metrics ?? createMetrics({ db: o.db, now, waiters: () => waiting() });
+  const github = (installationId: number) => (o.probot.auth(installationId) as Promise<GitHubClient>).then((client) => instrumentGitHub(client, metrics));
   const worker = new OutboxWorker({
     db: o.db,
     github,
@@ -96,6 +104,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   if (o.keyring) await currentSigner(o.db, o.keyring, now());
   const waiter = new DecisionWaiter(o.db);
   await waiter.start();
+  waiting = () => waiter.watching;
   const authDeps = { db: o.db, now, env: o.env };
   const admin = async (req: import("node:http").IncomingMessage) => {
     const principal = await requireAdmin(authDeps, req);
@@ -112,12 +121,15 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     ...keysRoutes(o.db),
     ...sitesRoutes({ db: o.db, now, requireAdmin: admin, resolver }),
     ...auditRoutes({ db: o.db, now, signer, requireAdmin: admin }),
+    ...metricsRoutes(metrics.registry),
+    ...explainRoutes({ db: o.db, requireAdmin: admin }),
   );
 
   const webhooks = webhookHandler({ db: o.db, probot: o.probot, appId: o.appId, secret: o.secret, now, log: o.log });
   const server: Server = createServer((req, res) => {
     void (async () => {
       try {
+        res.once("finish", () => countDelivery(metrics, req, res.statusCode));
         if (await webhooks(req, res)) return;
         if (await router.handle(req, res)) return;
         res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "not_found", message: "No such route." } }));
@@ -157,6 +169,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     port: address.port,
     worker,
     router,
+    metrics,
     async close() {
       if (sweep) clearInterval(sweep);
       await stopRecheck?.();

@@ -78,6 +78,7 @@ async function evaluatePull(context: PrContext, deps: GateDeps): Promise<void> {
     facts: facts ?? null,
     facts_digest: facts ? factsDigest(facts) : null,
     config_digest: config.ok ? config.digest : null,
+    config: config.ok ? config.config : null,
     config_present: config.ok ? config.present : true,
     required: config.ok ? config.config.approvals.required : DEFAULT_CONFIG.approvals.required,
     min_permission: config.ok ? config.config.approvals.minPermission : DEFAULT_CONFIG.approvals.minPermission,

@@ -1,0 +1,27 @@
+import type { IncomingMessage } from "node:http";
+import type { Database } from "../db/database.ts";
+import { explainCommit } from "../explain/replay.ts";
+import { loadLatestCommitProposal, parsePullRef } from "../explain/load.ts";
+import { sendJson } from "./http.ts";
+import type { Route } from "./router.ts";
+
+export interface ExplainDeps {
+  db: Database;
+  requireAdmin(req: IncomingMessage): Promise<{ installationId: number }>;
+}
+
+/** GET /api/v1/explain?repo=owner/name&pr=12 (admin token): replay the latest commit decision of a pull request. */
+export function explainRoutes(deps: ExplainDeps): Route[] {
+  return [
+    {
+      method: "GET",
+      path: "/api/v1/explain",
+      handler: async ({ req, res, query }) => {
+        const principal = await deps.requireAdmin(req);
+        const { repo, pr } = parsePullRef(`${query.get("repo") ?? ""}#${query.get("pr") ?? ""}`);
+        const row = await loadLatestCommitProposal(deps.db, repo, pr, principal.installationId);
+        sendJson(res, 200, explainCommit(row));
+      },
+    },
+  ];
+}

@@ -1,0 +1,125 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { Database } from "./db/database.ts";
+import { WEBHOOK_PATH } from "./github/ingest.ts";
+
+export interface MetricsSources {
+  db: Database;
+  now: () => Date;
+  /** Long-polls currently waiting for a decision (DecisionWaiter#watching). */
+  waiters?: () => number;
+}
+
+export interface GateMetrics {
+  registry: Registry;
+  deliveries: Counter<"event" | "outcome">;
+  githubCalls: Histogram<"method" | "outcome">;
+  githubErrors: Counter<"method" | "status">;
+}
+
+/**
+ * The app's Prometheus metrics, in a registry of their own (never the global
+ * default). Counters count in this process; the gauges are read from the
+ * database at scrape time, so every replica reports the shared queue.
+ */
+export function createMetrics(sources: MetricsSources): GateMetrics {
+  const registry = new Registry();
+  const deliveries = new Counter({
+    name: "agent_gate_webhook_deliveries_total",
+    help: "Webhook deliveries received, by event and outcome (ok, refused, failed).",
+    labelNames: ["event", "outcome"] as const,
+    registers: [registry],
+  });
+  const githubCalls = new Histogram({
+    name: "agent_gate_github_request_duration_seconds",
+    help: "GitHub API calls made by the outbox worker, by HTTP method and outcome (ok, error).",
+    labelNames: ["method", "outcome"] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const githubErrors = new Counter({
+    name: "agent_gate_github_request_errors_total",
+    help: "GitHub API calls that failed, by HTTP method and status (0 when no response arrived).",
+    labelNames: ["method", "status"] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: "agent_gate_proposals",
+    help: "Decisions by kind and outcome: proposals in the database per kind and status (all installations).",
+    labelNames: ["kind", "status"] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      const rows = await sources.db.query<{ kind: string; status: string; n: number }>(
+        "SELECT kind, status, count(*)::int8 AS n FROM proposals GROUP BY kind, status",
+      );
+      for (const row of rows) this.set({ kind: row.kind, status: row.status }, row.n);
+    },
+  });
+  new Gauge({
+    name: "agent_gate_outbox_depth",
+    help: "GitHub writes queued and not yet done.",
+    registers: [registry],
+    async collect() {
+      const [row] = await sources.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM outbox WHERE done_at IS NULL");
+      this.set(row?.n ?? 0);
+    },
+  });
+  new Gauge({
+    name: "agent_gate_outbox_oldest_age_seconds",
+    help: "Age of the oldest queued GitHub write, 0 when the queue is empty.",
+    registers: [registry],
+    async collect() {
+      const [row] = await sources.db.query<{ oldest: Date | null }>(
+        "SELECT min(created_at) AS oldest FROM outbox WHERE done_at IS NULL",
+      );
+      const oldest = row?.oldest ? new Date(row.oldest) : null;
+      this.set(oldest ? Math.max(0, (sources.now().getTime() - oldest.getTime()) / 1000) : 0);
+    },
+  });
+  new Gauge({
+    name: "agent_gate_long_poll_waiters",
+    help: "Proposals with a long-poll waiting for their decision in this process.",
+    registers: [registry],
+    collect() {
+      this.set(sources.waiters?.() ?? 0);
+    },
+  });
+  return { registry, deliveries, githubCalls, githubErrors };
+}
+
+/** Webhook outcome from the status the endpoint answered. */
+export function deliveryOutcome(status: number): "ok" | "refused" | "failed" {
+  return status < 300 ? "ok" : status < 500 ? "refused" : "failed";
+}
+
+const EVENT_NAME = /^[a-z_]{1,64}$/;
+
+/** Count a finished request to the webhook path; an unknown-shaped event name is labelled "invalid". */
+export function countDelivery(metrics: GateMetrics, req: { url?: string | undefined; headers: Record<string, unknown> }, status: number): void {
+  if ((req.url ?? "").split("?")[0] !== WEBHOOK_PATH) return;
+  const event = req.headers["x-github-event"];
+  const label = typeof event === "string" && EVENT_NAME.test(event) ? event : "invalid";
+  metrics.deliveries.inc({ event: label, outcome: deliveryOutcome(status) });
+}
+
+interface HookableClient {
+  hook: { wrap(name: "request", fn: (request: (options: { method: string }) => Promise<unknown>, options: { method: string }) => Promise<unknown>): void };
+}
+
+/** Times every request of a GitHub client into the metrics; errors are counted and rethrown. */
+export function instrumentGitHub<T>(client: T, metrics: GateMetrics): T {
+  (client as unknown as HookableClient).hook.wrap("request", async (request, options) => {
+    const end = metrics.githubCalls.startTimer({ method: options.method });
+    try {
+      const response = await request(options);
+      end({ outcome: "ok" });
+      return response;
+    } catch (error) {
+      end({ outcome: "error" });
+      const status = (error as { status?: unknown }).status;
+      metrics.githubErrors.inc({ method: options.method, status: typeof status === "number" ? String(status) : "0" });
+      throw error;
+    }
+  });
+  return client;
+}
