@@ -1,0 +1,129 @@
+import type { GitHubClient } from "./client.ts";
+
+/**
+ * Every GitHub call the app makes, declared once with the installation
+ * permissions it needs. app.yml's default_permissions is the union of these
+ * (test/unit/least-privilege.test.ts), and each call runs with a token
+ * narrowed to its own needs and its one repository (./narrowed.ts).
+ */
+
+export type Access = "read" | "write";
+export type PermissionSet = Partial<Record<string, Access>>;
+
+export interface Operation {
+  method: "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
+  route: string;
+  permissions: PermissionSet;
+  why: string;
+}
+
+export const OPERATIONS = {
+  "repos.getContent": {
+    method: "GET",
+    route: "/repos/{owner}/{repo}/contents/{path}",
+    permissions: { contents: "read" },
+    why: "Reads .github/agent-gate.yml (through Probot's context.config, which may fall back to the owner's .github repository).",
+  },
+  "repos.getCollaboratorPermissionLevel": {
+    method: "GET",
+    route: "/repos/{owner}/{repo}/collaborators/{username}/permission",
+    permissions: { metadata: "read" },
+    why: "Asks, at decision time, whether a reviewer holds at least the configured permission on the repository.",
+  },
+  "pulls.listReviews": {
+    method: "GET",
+    route: "/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
+    permissions: { pull_requests: "read" },
+    why: "Reads the reviews of an agent's pull request to count approvals on its head commit.",
+  },
+  "checks.listForRef": {
+    method: "GET",
+    route: "/repos/{owner}/{repo}/commits/{ref}/check-runs",
+    permissions: { checks: "read" },
+    why: "Finds a check run an earlier, interrupted attempt may already have created, so a retry never makes two.",
+  },
+  "checks.create": {
+    method: "POST",
+    route: "/repos/{owner}/{repo}/check-runs",
+    permissions: { checks: "write" },
+    why: "Creates the `Agent Gate` check run that holds a proposal until it is approved.",
+  },
+  "checks.update": {
+    method: "PATCH",
+    route: "/repos/{owner}/{repo}/check-runs/{check_run_id}",
+    permissions: { checks: "write" },
+    why: "Moves the `Agent Gate` check run to its decision (success, failure, action required).",
+  },
+  "actions.reviewCustomGatesForRun": {
+    method: "POST",
+    route: "/repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule",
+    permissions: { deployments: "write" },
+    why: "Answers a deployment protection rule: approves or rejects the waiting deployment job.",
+  },
+  // Outreach: the proposal file goes on a new branch and a pull request asks for its review.
+  "repos.get": {
+    method: "GET",
+    route: "/repos/{owner}/{repo}",
+    permissions: { metadata: "read" },
+    why: "Finds the repository's default branch to base an outreach branch on.",
+  },
+  "git.getRef": {
+    method: "GET",
+    route: "/repos/{owner}/{repo}/git/ref/{ref}",
+    permissions: { contents: "read" },
+    why: "Reads the commit the default branch points at, the base of an outreach branch.",
+  },
+  "git.createRef": {
+    method: "POST",
+    route: "/repos/{owner}/{repo}/git/refs",
+    permissions: { contents: "write" },
+    why: "Creates the branch that carries an outreach proposal file.",
+  },
+  "repos.createOrUpdateFileContents": {
+    method: "PUT",
+    route: "/repos/{owner}/{repo}/contents/{path}",
+    permissions: { contents: "write" },
+    why: "Commits the outreach proposal file under .agent-gate/outreach/ on that branch.",
+  },
+  "pulls.create": {
+    method: "POST",
+    route: "/repos/{owner}/{repo}/pulls",
+    permissions: { pull_requests: "write" },
+    why: "Opens the pull request whose review approves or rejects an outreach proposal.",
+  },
+} as const satisfies Record<string, Operation>;
+
+export type OperationName = keyof typeof OPERATIONS;
+
+/** Events the app subscribes to (the manifest's default_events). */
+export const HANDLED_EVENTS = ["pull_request", "pull_request_review", "check_run", "deployment_protection_rule"] as const;
+
+/** Delivered to every GitHub App whatever it subscribes to; never listed in a manifest. */
+export const ALWAYS_DELIVERED_EVENTS = ["installation", "installation_repositories"] as const;
+
+/** The union of the permissions the named operations need; write beats read. Keys sorted. */
+export function permissionsFor(names: readonly OperationName[]): Record<string, Access> {
+  const union: Record<string, Access> = {};
+  for (const name of names) {
+    const operation: Operation | undefined = OPERATIONS[name];
+    if (!operation) throw new Error(`unknown GitHub operation ${String(name)}`);
+    for (const [permission, access] of Object.entries(operation.permissions)) {
+      if (access && union[permission] !== "write") union[permission] = access;
+    }
+  }
+  return Object.fromEntries(Object.entries(union).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** What the app as a whole needs: app.yml's default_permissions. */
+export function requiredPermissions(): Record<string, Access> {
+  return permissionsFor(Object.keys(OPERATIONS) as OperationName[]);
+}
+
+/**
+ * A client whose token holds only what the named operations need, for one
+ * repository. Get one with `narrowedClients(github)` from ./narrowed.ts, or
+ * from `JobDeps` in an outbox job (`narrowedClientFor(deps)` in outbox-jobs.ts).
+ */
+export type NarrowedClient = (installationId: number, repoId: number, operationNames: readonly OperationName[]) => Promise<GitHubClient>;
+
+export { narrowedClients, narrowFrom } from "./narrowed.ts";
