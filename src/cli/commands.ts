@@ -6,6 +6,9 @@ import { registerReceipt } from "./receipt.ts";
 import { registerToken } from "./token.ts";
 import { registerAudit } from "./audit.ts";
 import { registerSite } from "./site.ts";
+import { registerExplain } from "./explain.ts";
+import { registerDoctor } from "./doctor.ts";
+import { registerServe } from "./serve.ts";
 
 /** Every command group, registered in one place. */
 export function registerCommands(program: Command, ctx: CliContext): void {
@@ -15,4 +18,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerToken(program, ctx);
   registerAudit(program, ctx);
   registerSite(program, ctx);
+  registerExplain(program, ctx);
+  registerDoctor(program, ctx);
+  registerServe(program, ctx);
 }

@@ -1,0 +1,171 @@
+import { createPrivateKey } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { EXIT, type CliContext } from "./context.ts";
+import type { Database } from "../db/database.ts";
+import { openDatabase, storageSettings } from "../db/open.ts";
+import { pendingMigrations } from "../db/migrate.ts";
+import { parseKeyring } from "../crypto/keyring.ts";
+import { createResolver, resolverSettings, type TxtResolver } from "../sites/dns-check.ts";
+
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** What to do when the check fails. */
+  fix?: string;
+}
+
+export interface DoctorDeps {
+  /** Opens the configured database without migrating it. */
+  openDb?: () => Promise<Database>;
+  resolver?: TxtResolver;
+  /** The role the app drops to for tenant work; a parameter so tests can point it at a throwaway role. */
+  appRole?: string;
+}
+
+const APP_ROLE = "agent_gate_app";
+/** A name with a TXT record under a stable zone; any answer (even NXDOMAIN) shows the server responds. */
+const DNS_PROBE = "_agent-gate.example.com";
+
+/** Runs every check; never throws for a failed check. */
+export async function runDoctor(env: NodeJS.ProcessEnv, deps: DoctorDeps = {}): Promise<CheckResult[]> {
+  const results = [checkAppId(env), checkPrivateKey(env), checkWebhookSecret(env), checkKeyring(env)];
+  results.push(...(await checkDatabase(env, deps)));
+  results.push(await checkDns(env, deps));
+  return results;
+}
+
+function checkAppId(env: NodeJS.ProcessEnv): CheckResult {
+  const ok = /^[1-9][0-9]{0,15}$/.test(env.APP_ID ?? "");
+  return ok
+    ? { name: "app_id", ok, detail: `APP_ID is ${env.APP_ID}` }
+    : { name: "app_id", ok, detail: env.APP_ID ? "APP_ID is not a number" : "APP_ID is not set", fix: "Set APP_ID to the numeric App ID shown on the GitHub App's settings page." };
+}
+
+function checkPrivateKey(env: NodeJS.ProcessEnv): CheckResult {
+  const fix = "Set PRIVATE_KEY to the App's PEM private key (or PRIVATE_KEY_PATH to its file); generate one on the App's settings page.";
+  let pem = env.PRIVATE_KEY ?? "";
+  if (!pem && env.PRIVATE_KEY_PATH) {
+    try {
+      pem = readFileSync(env.PRIVATE_KEY_PATH, "utf8");
+    } catch {
+      return { name: "private_key", ok: false, detail: `PRIVATE_KEY_PATH (${env.PRIVATE_KEY_PATH}) cannot be read`, fix };
+    }
+  }
+  if (!pem) return { name: "private_key", ok: false, detail: "neither PRIVATE_KEY nor PRIVATE_KEY_PATH is set", fix };
+  try {
+    const key = createPrivateKey(pem.replace(/\\n/g, "\n"));
+    if (key.asymmetricKeyType !== "rsa") return { name: "private_key", ok: false, detail: `the key is ${key.asymmetricKeyType}, GitHub Apps use RSA`, fix };
+    return { name: "private_key", ok: true, detail: "the private key parses as an RSA key" };
+  } catch {
+    return { name: "private_key", ok: false, detail: "the private key does not parse as a PEM key", fix };
+  }
+}
+
+function checkWebhookSecret(env: NodeJS.ProcessEnv): CheckResult {
+  return env.WEBHOOK_SECRET
+    ? { name: "webhook_secret", ok: true, detail: "WEBHOOK_SECRET is set" }
+    : { name: "webhook_secret", ok: false, detail: "WEBHOOK_SECRET is not set", fix: "Set WEBHOOK_SECRET to the webhook secret entered in the GitHub App's settings." };
+}
+
+function checkKeyring(env: NodeJS.ProcessEnv): CheckResult {
+  const fix = "Set AGENT_GATE_KEYS=kid:base64key (generate one with `agent-gate keys generate`); every replica needs the same value.";
+  if (!env.AGENT_GATE_KEYS) {
+    return env.DATABASE_URL
+      ? { name: "keyring", ok: false, detail: "AGENT_GATE_KEYS is not set and DATABASE_URL is", fix }
+      : { name: "keyring", ok: true, detail: "AGENT_GATE_KEYS is not set; the embedded database keeps a keyring file in its data directory" };
+  }
+  try {
+    const keyring = parseKeyring(env.AGENT_GATE_KEYS);
+    return { name: "keyring", ok: true, detail: `AGENT_GATE_KEYS parses; current key ${keyring.current.id}` };
+  } catch (error) {
+    return { name: "keyring", ok: false, detail: `AGENT_GATE_KEYS does not parse: ${(error as Error).message}`, fix };
+  }
+}
+
+async function checkDatabase(env: NodeJS.ProcessEnv, deps: DoctorDeps): Promise<CheckResult[]> {
+  const settings = storageSettings(env);
+  const where = settings.databaseUrl ? "PostgreSQL (DATABASE_URL)" : `embedded PGlite in ${settings.dataDir}`;
+  let db: Database;
+  try {
+    db = deps.openDb ? await deps.openDb() : await openDatabase(settings);
+    await db.query("SELECT 1");
+  } catch (error) {
+    return [{ name: "database", ok: false, detail: `${where} is unreachable: ${(error as Error).message}`, fix: "Check DATABASE_URL (host, port, user, password, database) and that PostgreSQL is running." }];
+  }
+  try {
+    const results: CheckResult[] = [{ name: "database", ok: true, detail: `${where} answers` }];
+    const pending = await pendingMigrations(db);
+    results.push(
+      pending.length === 0
+        ? { name: "migrations", ok: true, detail: "every migration is applied" }
+        : { name: "migrations", ok: false, detail: `pending: ${pending.join(", ")}`, fix: "Run `agent-gate migrate` (the app also migrates when it starts)." },
+    );
+    results.push(await checkRole(db, deps.appRole ?? APP_ROLE));
+    return results;
+  } finally {
+    if (!deps.openDb) await db.close();
+  }
+}
+
+/** The tenant role must not be a superuser nor bypass row level security, or one installation could read another's rows. */
+async function checkRole(db: Database, role: string): Promise<CheckResult> {
+  const [row] = await db.query<{ rolsuper: boolean; rolbypassrls: boolean }>(
+    "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = $1",
+    [role],
+  );
+  const [me] = await db.query<{ name: string; rolsuper: boolean; rolbypassrls: boolean }>(
+    "SELECT current_user AS name, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user",
+  );
+  const connecting = me ? ` (the app connects as ${me.name}${me.rolsuper ? ", a superuser" : ""}${me.rolbypassrls ? ", with BYPASSRLS" : ""}; tenant work runs as ${role})` : "";
+  if (!row) return { name: "row_level_security", ok: false, detail: `the role ${role} does not exist`, fix: "Run `agent-gate migrate`, which creates it." };
+  if (row.rolsuper || row.rolbypassrls) {
+    return {
+      name: "row_level_security",
+      ok: false,
+      detail: `the role ${role} ${row.rolsuper ? "is a superuser" : "has BYPASSRLS"}, so row level security does not separate installations${connecting}`,
+      fix: `Run \`ALTER ROLE ${role} NOSUPERUSER NOBYPASSRLS;\` as a superuser.`,
+    };
+  }
+  return { name: "row_level_security", ok: true, detail: `the role ${role} is bound by row level security${connecting}` };
+}
+
+async function checkDns(env: NodeJS.ProcessEnv, deps: DoctorDeps): Promise<CheckResult> {
+  const fix = "Set AGENT_GATE_DNS_SERVERS to resolvers reachable from here (e.g. 1.1.1.1,8.8.8.8) or allow outbound DNS.";
+  const servers = env.AGENT_GATE_DNS_SERVERS || "the system's resolvers";
+  let resolver: TxtResolver;
+  try {
+    resolver = deps.resolver ?? createResolver({ ...resolverSettings(env), tries: 1, timeoutMs: Math.min(resolverSettings(env).timeoutMs ?? 2000, 2000) });
+  } catch (error) {
+    return { name: "dns", ok: false, detail: (error as Error).message, fix };
+  }
+  try {
+    await resolver.resolveTxt(DNS_PROBE);
+    return { name: "dns", ok: true, detail: `${servers} answered` };
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    // An authoritative "no such name" or "no data" is an answer.
+    if (code === "ENOTFOUND" || code === "ENODATA") return { name: "dns", ok: true, detail: `${servers} answered` };
+    return { name: "dns", ok: false, detail: `${servers} did not answer (${code ?? "error"})`, fix };
+  }
+}
+
+export function renderChecks(results: CheckResult[]): string {
+  return results
+    .map((r) => `${r.ok ? "ok  " : "FAIL"} ${r.name}: ${r.detail}${!r.ok && r.fix ? `\n     fix: ${r.fix}` : ""}`)
+    .join("\n");
+}
+
+export function registerDoctor(program: Command, ctx: CliContext): void {
+  program
+    .command("doctor")
+    .description("Check the environment: App credentials, webhook secret, keyring, database, row level security, DNS.")
+    .option("--json", "print the checks as JSON")
+    .addHelpText("after", "\nExit codes: 0 every check passed, 1 at least one failed.")
+    .action(async (options: { json?: boolean }) => {
+      const results = await runDoctor(ctx.env);
+      ctx.out(options.json ? JSON.stringify({ ok: results.every((r) => r.ok), checks: results }, null, 2) : renderChecks(results));
+      if (!results.every((r) => r.ok)) process.exitCode = EXIT.failed;
+    });
+}

@@ -1,0 +1,21 @@
+import type { Command } from "commander";
+import { EXIT, type CliContext } from "./context.ts";
+import { explainCommit } from "../explain/replay.ts";
+import { loadLatestCommitProposal, parsePullRef } from "../explain/load.ts";
+import { renderExplanation } from "../explain/render.ts";
+
+export function registerExplain(program: Command, ctx: CliContext): void {
+  program
+    .command("explain")
+    .description("Replay the latest recorded decision of a pull request through the policy and say why the gate is in its state.")
+    .argument("<pull>", "the pull request, as owner/repo#number")
+    .option("--json", "print the explanation as JSON")
+    .addHelpText("after", "\nExit codes: 0 replay matches the record, 1 replay differs or cannot run, 2 bad input or no such proposal, 3 database unavailable.")
+    .action(async (pull: string, options: { json?: boolean }) => {
+      const { repo, pr } = parsePullRef(pull);
+      const db = await ctx.openDb();
+      const explanation = explainCommit(await loadLatestCommitProposal(db, repo, pr));
+      ctx.out(options.json ? JSON.stringify(explanation, null, 2) : renderExplanation(explanation));
+      if (explanation.matches !== true) process.exitCode = EXIT.failed;
+    });
+}
