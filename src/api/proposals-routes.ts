@@ -1,12 +1,12 @@
 import type { Database } from "../db/database.ts";
-import type { Keyring } from "../crypto/keyring.ts";
-import { NotFoundError, UnavailableError, ValidationError } from "../errors.ts";
+import { parseKeyring, type Keyring } from "../crypto/keyring.ts";
+import { GateError, NotFoundError, UnavailableError, ValidationError } from "../errors.ts";
 import { findProposal, type ProposalRow } from "../proposals/store.ts";
 import { parseProposalBody, submitProposal } from "../proposals/submit.ts";
 import { redeemProposal } from "../proposals/redeem.ts";
 import type { DecisionWaiter } from "../proposals/wait.ts";
 import { assertKind, authenticate, guardStorage, resolveRepo, type Principal } from "./auth.ts";
-import { readJson, sendJson } from "./http.ts";
+import { readBody, readJson, sendJson } from "./http.ts";
 import { approverLogins, receiptIssuer, type ReceiptFor } from "./receipt-for.ts";
 import type { Route } from "./router.ts";
 
@@ -29,19 +29,22 @@ export interface ApiDeps {
 
 /** Proposal bodies are small: a summary and, for outreach, the text. */
 export const PROPOSAL_BODY_LIMIT = 64 * 1024;
+/** An outreach proposal carries its text (body <= 256 KB, up to 1,000 recipients), JSON-escaped. */
+export const OUTREACH_REQUEST_LIMIT = 2 * 1024 * 1024;
 export const MAX_WAIT_SECONDS = 60;
 /** A long-poll re-reads at least this often, in case a notification was lost with its connection. */
 const RECHECK_MS = 5_000;
 
 export function proposalRoutes(deps: ApiDeps): Route[] {
   const receiptFor = receiptIssuer(deps);
+  const keyring = deps.keyring ?? (deps.env.AGENT_GATE_KEYS ? parseKeyring(deps.env.AGENT_GATE_KEYS) : null);
   return [
     {
       method: "POST",
       path: "/api/v1/proposals",
       handler: async ({ req, res }) => {
         const principal = await authenticate(deps, req);
-        const body = parseProposalBody(await readJson(req, PROPOSAL_BODY_LIMIT));
+        const body = parseProposalBody(await readProposal(req));
         assertKind(principal, body.kind);
         const repo = await resolveRepo(deps, principal, body.repo);
         const row = await stored(() => submitProposal(
@@ -55,8 +58,12 @@ export function proposalRoutes(deps: ApiDeps): Route[] {
           body,
           repo,
           deps.now(),
+          keyring,
         ));
-        deps.log?.info({ proposal: row.id, kind: row.kind, repo: row.repo }, "proposal created");
+        deps.log?.info(
+          { proposal: row.id, kind: row.kind, repo: row.repo, ...(body.outreach ? { channel: body.outreach.channel, recipients: body.outreach.recipients.length, digest: row.digest } : {}) },
+          "proposal created",
+        );
         sendJson(res, 201, {
           id: row.id,
           kind: row.kind,
@@ -125,6 +132,22 @@ export function proposalRoutes(deps: ApiDeps): Route[] {
       },
     },
   ];
+}
+
+/** Outreach proposals may be larger than others; every other kind keeps the small limit. */
+async function readProposal(req: import("node:http").IncomingMessage): Promise<unknown> {
+  const raw = await readBody(req, OUTREACH_REQUEST_LIMIT);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.toString("utf8")) as unknown;
+  } catch {
+    throw new ValidationError([{ field: "body", message: "must be valid JSON" }]);
+  }
+  const outreach = value !== null && typeof value === "object" && (value as { kind?: unknown }).kind === "outreach";
+  if (!outreach && raw.length > PROPOSAL_BODY_LIMIT) {
+    throw new GateError("payload_too_large", `The body exceeds ${PROPOSAL_BODY_LIMIT} bytes.`, { status: 413 });
+  }
+  return value;
 }
 
 export function proposalUrl(env: NodeJS.ProcessEnv, id: string): string {

@@ -15,6 +15,7 @@ export interface SealedColumn {
 /** Every sealed column in the schema. Add a table holding sealed values here. */
 export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: "signing_keys", idColumn: "kid", installationColumn: null, column: "sealed_secret", purpose: "signing_key" },
+  { table: "proposals_outreach", idColumn: "proposal_id", installationColumn: "installation_id", column: "sealed", purpose: "outreach" },
 ];
 
 /**

@@ -3,7 +3,11 @@ import { z } from "zod";
 import type { Database } from "../db/database.ts";
 import { appendAudit } from "../audit/log.ts";
 import { canonicalJson } from "../canonical-json.ts";
-import { ValidationError } from "../errors.ts";
+import { GateError, UnavailableError, ValidationError } from "../errors.ts";
+import type { Keyring } from "../crypto/keyring.ts";
+import { outreachDigest, outreachFacts, parseOutreachContent, type OutreachContent } from "../outreach/content.ts";
+import { openOutreach } from "../outreach/jobs-queue.ts";
+import { insertOutreach } from "../outreach/store.ts";
 import { normalizeDomain } from "../sites/domain.ts";
 import { assertSiteVerified } from "../sites/verified.ts";
 import { newProposalId } from "./ids.ts";
@@ -35,12 +39,16 @@ export const proposalBodySchema = z
       require("site", "the verified site the deploy targets");
     }
     if (body.kind === "commit") require("sha", "the head commit to approve");
+    if (body.kind === "outreach") {
+      require("site", "the verified site the outreach is sent for");
+      if (body.content === undefined) ctx.addIssue({ code: "custom", path: ["content"], message: "is required for outreach proposals: {channel, recipients, subject?, body}" });
+    }
     if (body.kind !== "outreach" && body.content !== undefined) {
       ctx.addIssue({ code: "custom", path: ["content"], message: "is only accepted for outreach proposals" });
     }
   });
 
-export type ProposalBody = z.infer<typeof proposalBodySchema>;
+export type ProposalBody = Omit<z.infer<typeof proposalBodySchema>, "content"> & { outreach?: OutreachContent };
 
 /** Validate a request body, naming every field at fault. */
 export function parseProposalBody(value: unknown): ProposalBody {
@@ -53,16 +61,19 @@ export function parseProposalBody(value: unknown): ProposalBody {
       }),
     );
   }
-  if (result.data.kind === "outreach") {
-    throw new ValidationError([{ field: "kind", message: "outreach proposals are not available yet" }]);
-  }
-  if (result.data.site !== undefined) return { ...result.data, site: normalizeDomain(result.data.site, "site") };
-  return result.data;
+  const { content, ...rest } = result.data;
+  const parsed: ProposalBody = rest.kind === "outreach" ? { ...rest, outreach: parseOutreachContent(content) } : rest;
+  if (parsed.site !== undefined) return { ...parsed, site: normalizeDomain(parsed.site, "site") };
+  return parsed;
 }
 
-/** What an approval binds: a deploy's canonical {kind, repo, sha, environment, site}; a commit's head SHA. */
-export function proposalDigest(body: Pick<ProposalBody, "kind" | "repo" | "sha" | "environment" | "site">): string {
+/**
+ * What an approval binds: a deploy's canonical {kind, repo, sha, environment, site};
+ * a commit's head SHA; an outreach's canonical {kind, repo, channel, recipients, subject, body, site}.
+ */
+export function proposalDigest(body: Pick<ProposalBody, "kind" | "repo" | "sha" | "environment" | "site" | "outreach">): string {
   if (body.kind === "commit") return body.sha ?? "";
+  if (body.kind === "outreach" && body.outreach) return outreachDigest(body.repo, body.site ?? "", body.outreach);
   const canonical = canonicalJson({
     kind: body.kind,
     repo: body.repo,
@@ -83,7 +94,9 @@ export interface Submitter {
 
 /**
  * Create a pending proposal: the site check, the row, its audit event and the
- * queued check-run write commit together or not at all.
+ * queued GitHub write commit together or not at all. A proposal refused for
+ * its site is recorded in an audit event of its own, since the rollback loses
+ * the rest. Outreach text is sealed with `keyring`; without one it is refused.
  */
 export async function submitProposal(
   db: Database,
@@ -91,16 +104,54 @@ export async function submitProposal(
   body: ProposalBody,
   repo: { repo_id: number; full_name: string },
   now: Date,
+  keyring?: Keyring | null,
 ): Promise<ProposalRow> {
   const bound = { ...body, repo: repo.full_name };
   const digest = proposalDigest(bound);
+  if (bound.kind === "outreach" && !keyring) {
+    throw new UnavailableError("No keyring is configured, and outreach text is only stored encrypted: set AGENT_GATE_KEYS.");
+  }
+  try {
+    return await createProposal(db, submitter, bound, repo.repo_id, digest, now, keyring ?? null);
+  } catch (error) {
+    if (error instanceof GateError && error.code === "site_not_verified") {
+      await db.tenant(submitter.installationId, (tx) =>
+        appendAudit(tx, submitter.installationId, {
+          action: "proposal.refused",
+          outcome: "refused",
+          actor: submitter.actor,
+          actorIsAgent: submitter.via === "token",
+          repo: bound.repo,
+          data: {
+            kind: bound.kind,
+            reason: "site_not_verified",
+            site: bound.site ?? null,
+            ...(bound.outreach ? outreachFacts(digest, bound.outreach) : { digest }),
+            via: submitter.via,
+          },
+        }, now),
+      );
+    }
+    throw error;
+  }
+}
+
+async function createProposal(
+  db: Database,
+  submitter: Submitter,
+  bound: ProposalBody,
+  repoId: number,
+  digest: string,
+  now: Date,
+  keyring: Keyring | null,
+): Promise<ProposalRow> {
   return db.tenant(submitter.installationId, async (tx) => {
-    if (bound.kind === "deploy") await assertSiteVerified(tx, submitter.installationId, bound.site ?? "", now);
+    if (bound.kind === "deploy" || bound.kind === "outreach") await assertSiteVerified(tx, submitter.installationId, bound.site ?? "", now);
     const row = await insertProposal(tx, {
       id: newProposalId(),
       installationId: submitter.installationId,
-      repo: repo.full_name,
-      repoId: repo.repo_id,
+      repo: bound.repo,
+      repoId,
       kind: bound.kind,
       status: "pending",
       digest,
@@ -122,9 +173,21 @@ export async function submitProposal(
       actorIsAgent: submitter.via === "token",
       repo: row.repo,
       subject: row.id,
-      data: { kind: row.kind, digest, environment: row.environment, site: row.site, via: submitter.via },
+      data: {
+        kind: row.kind,
+        digest,
+        environment: row.environment,
+        site: row.site,
+        via: submitter.via,
+        ...(bound.outreach ? outreachFacts(digest, bound.outreach) : {}),
+      },
     }, now);
-    await enqueue(tx, syncCheckRun(row));
+    if (bound.outreach && keyring) {
+      await insertOutreach(tx, keyring, { id: row.id, installationId: submitter.installationId }, bound.outreach, now);
+      await enqueue(tx, openOutreach(row));
+    } else {
+      await enqueue(tx, syncCheckRun(row));
+    }
     return row;
   });
 }

@@ -73,7 +73,7 @@ describe("POST /api/v1/proposals", () => {
   it.each([
     ["deploy without environment and site", { kind: "deploy", repo: "acme/web", sha: SHA, summary: "x" }, ["environment", "site"]],
     ["an unknown kind", { kind: "delete", repo: "acme/web", summary: "x" }, ["kind"]],
-    ["outreach, not available yet", { kind: "outreach", repo: "acme/web", summary: "x", content: "hi" }, ["kind"]],
+    ["outreach without a site", { kind: "outreach", repo: "acme/web", summary: "x", content: "hi" }, ["site"]],
     ["a public suffix as site", { ...deploy, site: "co.uk" }, ["site"]],
     ["content on a deploy", { ...deploy, content: "x" }, ["content"]],
     ["a body that is not an object", [1, 2], ["body"]],
@@ -84,9 +84,11 @@ describe("POST /api/v1/proposals", () => {
     expect(answer.error.fields.map((f) => f.field)).toEqual(fields);
   });
 
-  it("says outreach is not available yet", async () => {
+  it("says what an outreach proposal needs", async () => {
     const res = await post({ kind: "outreach", repo: "acme/web", summary: "x" });
-    expect(((await res.json()) as { error: { message: string } }).error.message).toBe("kind: outreach proposals are not available yet");
+    expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
+      "site: is required for outreach proposals: the verified site the outreach is sent for; content: is required for outreach proposals: {channel, recipients, subject?, body}",
+    );
   });
 
   it("refuses malformed JSON with 400 and an oversized body with 413", async () => {
