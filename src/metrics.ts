@@ -48,11 +48,22 @@ export function createMetrics(sources: MetricsSources): GateMetrics {
     labelNames: ["kind", "status"] as const,
     registers: [registry],
     async collect() {
+      // proposals has FORCED row level security: count per installation, as the app role.
+      const counts = new Map<string, { kind: string; status: string; n: number }>();
+      const installations = await sources.db.query<{ id: number }>("SELECT id FROM installations WHERE deleted_at IS NULL");
+      for (const { id } of installations) {
+        const rows = await sources.db.tenant(id, (tx) =>
+          tx.query<{ kind: string; status: string; n: number }>(
+            "SELECT kind, status, count(*)::int8 AS n FROM proposals GROUP BY kind, status",
+          ),
+        );
+        for (const row of rows) {
+          const key = `${row.kind}\u0000${row.status}`;
+          counts.set(key, { kind: row.kind, status: row.status, n: (counts.get(key)?.n ?? 0) + row.n });
+        }
+      }
       this.reset();
-      const rows = await sources.db.query<{ kind: string; status: string; n: number }>(
-        "SELECT kind, status, count(*)::int8 AS n FROM proposals GROUP BY kind, status",
-      );
-      for (const row of rows) this.set({ kind: row.kind, status: row.status }, row.n);
+      for (const row of counts.values()) this.set({ kind: row.kind, status: row.status }, row.n);
     },
   });
   new Gauge({

@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { EXIT, type CliContext } from "./context.ts";
+import { ValidationError } from "../errors.ts";
 import { explainCommit } from "../explain/replay.ts";
-import { loadLatestCommitProposal, parsePullRef } from "../explain/load.ts";
+import { installationsOfRepo, loadLatestCommitProposal, parsePullRef } from "../explain/load.ts";
 import { renderExplanation } from "../explain/render.ts";
 
 export function registerExplain(program: Command, ctx: CliContext): void {
@@ -9,12 +10,18 @@ export function registerExplain(program: Command, ctx: CliContext): void {
     .command("explain")
     .description("Replay the latest recorded decision of a pull request through the policy and say why the gate is in its state.")
     .argument("<pull>", "the pull request, as owner/repo#number")
+    .option("--installation <id>", "the installation the repository belongs to (default: as recorded from installation webhooks)")
     .option("--json", "print the explanation as JSON")
     .addHelpText("after", "\nExit codes: 0 replay matches the record, 1 replay differs or cannot run, 2 bad input or no such proposal, 3 database unavailable.")
-    .action(async (pull: string, options: { json?: boolean }) => {
+    .action(async (pull: string, options: { json?: boolean; installation?: string }) => {
       const { repo, pr } = parsePullRef(pull);
+      if (options.installation !== undefined && !/^[1-9][0-9]{0,15}$/.test(options.installation)) {
+        throw new ValidationError([{ field: "--installation", message: "must be a numeric installation id" }]);
+      }
       const db = await ctx.openDb();
-      const explanation = explainCommit(await loadLatestCommitProposal(db, repo, pr));
+      const [recorded] = await installationsOfRepo(db, repo);
+      const installation = options.installation ? Number(options.installation) : recorded;
+      const explanation = explainCommit(await loadLatestCommitProposal(db, repo, pr, installation));
       ctx.out(options.json ? JSON.stringify(explanation, null, 2) : renderExplanation(explanation));
       if (explanation.matches !== true) process.exitCode = EXIT.failed;
     });

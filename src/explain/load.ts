@@ -18,9 +18,22 @@ const LATEST = `SELECT id, installation_id, repo, pr_number, head_sha, status, d
                 LIMIT 1`;
 
 /**
+ * The installations a repository is recorded under (from installation
+ * webhooks); the operator's CLI reads proposals through them.
+ */
+export async function installationsOfRepo(db: Database, repo: string): Promise<number[]> {
+  const rows = await db.query<{ installation_id: number }>(
+    "SELECT installation_id FROM installation_repositories WHERE lower(full_name) = lower($1) AND removed_at IS NULL ORDER BY installation_id",
+    [repo],
+  );
+  return rows.map((row) => row.installation_id);
+}
+
+/**
  * The latest commit proposal of a pull request. With an installation id the
- * read runs as the app role under row level security (the API); without
- * one it runs as the owner (the operator's CLI).
+ * read runs as the app role under row level security (the API, and the CLI
+ * when it knows the installation); without one it runs as the owner, which
+ * sees the rows only when it is exempt from row level security.
  */
 export async function loadLatestCommitProposal(
   db: Database,

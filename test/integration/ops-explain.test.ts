@@ -5,7 +5,7 @@ import { backend, createTestDatabase, type TestDatabase } from "../support/datab
 import { GitHubFake } from "../support/github-fake.ts";
 import { example, startTestApp, type TestApp } from "../support/app.ts";
 import { createToken } from "../../src/api/token-store.ts";
-import { recordInstallation } from "../../src/installations/store.ts";
+import { recordInstallation, recordRepositories } from "../../src/installations/store.ts";
 import { explainCommit, type Explanation } from "../../src/explain/replay.ts";
 import { loadLatestCommitProposal } from "../../src/explain/load.ts";
 
@@ -27,6 +27,9 @@ beforeAll(async () => {
   fake.setFile(REPO, ".github/agent-gate.yml", `agents: [${AGENT}]\napprovals:\n  required: 1\n  min_permission: maintain\n`);
   fake.setPermission(REPO, "maintainer", "maintain");
   fake.setPermission(REPO, "writer", "write");
+  await recordInstallation(t.db, { id: INSTALLATION, account: "Codertocat" }, new Date());
+  await recordInstallation(t.db, { id: INSTALLATION + 1, account: "someone" }, new Date());
+  await recordRepositories(t.db, INSTALLATION, [{ id: 1296269, full_name: REPO }], [], new Date());
 
   // Drive a decision through the webhook path: an agent's PR, approved by a writer (refused) and a maintainer.
   const opened = example("pull_request", "opened", INSTALLATION);
@@ -73,8 +76,6 @@ describe("explain", { timeout: 120_000 }, () => {
 
   it("answers GET /api/v1/explain for an admin token of the installation only", async () => {
     const now = new Date();
-    await recordInstallation(t.db, { id: INSTALLATION, account: "Codertocat" }, now);
-    await recordInstallation(t.db, { id: INSTALLATION + 1, account: "someone" }, now);
     const admin = await createToken(t.db, { installationId: INSTALLATION, repos: null, kinds: null, admin: true, expiresAt: null, createdBy: "test" }, now);
     const plain = await createToken(t.db, { installationId: INSTALLATION, repos: null, kinds: null, admin: false, expiresAt: null, createdBy: "test" }, now);
     const other = await createToken(t.db, { installationId: INSTALLATION + 1, repos: null, kinds: null, admin: true, expiresAt: null, createdBy: "test" }, now);
@@ -104,10 +105,12 @@ describe("explain", { timeout: 120_000 }, () => {
     expect(text.stdout).toContain("Approved by: maintainer");
     expect(text.stdout).toMatch(/Not counted: writer — .*write/);
     expect(text.stdout).toContain("the policy gives the recorded decision again");
-    const json = await run([`${REPO}#${PR}`, "--json"]);
+    const json = await run([`${REPO}#${PR}`, "--json", "--installation", String(INSTALLATION)]);
     expectReproduced(JSON.parse(json.stdout) as Explanation);
     const missing = await run([`${REPO}#999`]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/not found/);
+    // Another installation's proposals stay out of reach, as in the API.
+    expect((await run([`${REPO}#${PR}`, "--installation", String(INSTALLATION + 1)])).code).toBe(2);
   });
 });

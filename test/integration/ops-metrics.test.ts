@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { GitHubFake } from "../support/github-fake.ts";
 import { example, startTestApp, type TestApp } from "../support/app.ts";
+import { recordInstallation } from "../../src/installations/store.ts";
 
 const REPO = "Codertocat/Hello-World";
 const AGENT = "seo-agent";
@@ -52,6 +53,7 @@ function value(samples: Sample[], name: string, labels: Record<string, string> =
 
 describe("/metrics", () => {
   it("reports deliveries, decisions, the outbox, GitHub calls and long-poll waiters in Prometheus text", async () => {
+    await recordInstallation(t.db, { id: 7001, account: "Codertocat" }, new Date());
     const payload = example("pull_request", "opened", 7001);
     payload.pull_request.user = { ...payload.pull_request.user, login: AGENT, type: "User" };
     payload.pull_request.head.sha = "a".repeat(40);
