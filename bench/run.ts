@@ -1,0 +1,376 @@
+/**
+ * Benchmarks (not tests). Run:
+ *   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run bench
+ *
+ * Prints one table, every figure measured in this run on this machine, over
+ * loopback only:
+ * - webhook ingest: signed pull_request_review deliveries through the whole
+ *   gate on PostgreSQL, beside a bare Probot app (Probot's createNodeMiddleware
+ *   verifying and acknowledging the same deliveries);
+ * - decision latency: approval webhook in → the check-run PATCH arriving at the
+ *   GitHub fake, with an idle write queue and behind 200 queued writes of the
+ *   same installation;
+ * - wake latency: a decision committed on one connection pool → the long-poll
+ *   answer from the app on another, beside a 10 s polling interval;
+ * - cold start: `npm start` (tsx src/main.ts) → /readyz 200, on PGlite and PostgreSQL.
+ * It creates and drops its own scratch databases.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes, randomUUID } from "node:crypto";
+import { Writable } from "node:stream";
+import pg from "pg";
+import pino from "pino";
+import { Probot, ProbotOctokit, createNodeMiddleware } from "probot";
+import type { Database } from "../src/db/database.ts";
+import { openPg } from "../src/db/pg.ts";
+import { migrate } from "../src/db/migrate.ts";
+import { sign } from "../src/github/signature.ts";
+import { createToken } from "../src/api/token-store.ts";
+import { recordInstallation, recordRepositories } from "../src/installations/store.ts";
+import { GitHubFake } from "../test/support/github-fake.ts";
+import { startTestApp, example, TEST_APP_ID, TEST_SECRET, type TestApp } from "../test/support/app.ts";
+import { startProcessApp } from "../test/support/process-app.ts";
+
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const INGEST_REQUESTS = Number(process.env.BENCH_INGEST ?? 2000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const DECISIONS = Number(process.env.BENCH_DECISIONS ?? 100);
+const BACKLOG = 200;
+const BACKLOG_ROUNDS = Number(process.env.BENCH_BACKLOG_ROUNDS ?? 3);
+const BACKLOG_PACE_MS = 20;
+const WAKES = Number(process.env.BENCH_WAKES ?? 100);
+const COLD_STARTS = Number(process.env.BENCH_COLD_STARTS ?? 3);
+
+const REPO = "Codertocat/Hello-World";
+const AGENT = "seo-agent";
+const PR = 2;
+
+interface Row {
+  measure: string;
+  value: string;
+  baseline: string;
+  ratio: string;
+}
+const rows: Row[] = [];
+
+function pct(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}
+const ms = (v: number) => `${v.toFixed(1)} ms`;
+
+async function scratchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `agent_gate_bench_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    async drop() {
+      const cleanup = new pg.Client({ connectionString: ADMIN_URL });
+      await cleanup.connect();
+      await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await cleanup.end();
+    },
+  };
+}
+
+/** A fixed number of requests at a fixed concurrency; returns requests/s and per-request latencies. */
+async function load(total: number, concurrency: number, send: (i: number) => Promise<Response>): Promise<{ rps: number; lat: number[]; failed: number }> {
+  const lat: number[] = [];
+  let next = 0;
+  let failed = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total) {
+        const i = next++;
+        const t0 = performance.now();
+        const res = await send(i);
+        await res.arrayBuffer();
+        lat.push(performance.now() - t0);
+        if (res.status !== 200) failed += 1;
+      }
+    }),
+  );
+  return { rps: total / ((performance.now() - started) / 1000), lat, failed };
+}
+
+function reviewPayload(installationId: number, reviewer: string, state: string, sha: string, pull = PR): Record<string, any> {
+  const payload = example("pull_request_review", "submitted", installationId);
+  payload.pull_request.number = pull;
+  payload.pull_request.user = { ...payload.pull_request.user, login: AGENT, type: "User" };
+  payload.pull_request.head.sha = sha;
+  payload.review = { ...payload.review, id: Math.floor(Math.random() * 1e9), user: { ...payload.review.user, login: reviewer, type: "User" }, state, commit_id: sha };
+  payload.sender = { ...payload.sender, login: reviewer, type: "User" };
+  return payload;
+}
+
+function agentPr(installationId: number, sha: string, pull = PR): Record<string, any> {
+  const payload = example("pull_request", "opened", installationId);
+  payload.number = pull;
+  payload.pull_request.number = pull;
+  payload.pull_request.user = { ...payload.pull_request.user, login: AGENT, type: "User" };
+  payload.pull_request.head.sha = sha;
+  payload.sender = { ...payload.sender, login: AGENT, type: "User" };
+  return payload;
+}
+
+function post(url: string, event: string, body: string): Promise<Response> {
+  return fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-github-event": event, "x-github-delivery": randomUUID(), "x-hub-signature-256": sign(TEST_SECRET, body) },
+    body,
+  });
+}
+
+function quietLogger() {
+  return pino({ level: "warn" }, new Writable({ write: (_c, _e, done) => done() }));
+}
+
+async function bareProbot(fake: GitHubFake): Promise<{ url: string; close(): Promise<void> }> {
+  const { generateKeyPairSync } = await import("node:crypto");
+  const probot = new Probot({
+    appId: TEST_APP_ID,
+    privateKey: generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
+    secret: TEST_SECRET,
+    baseUrl: fake.apiUrl,
+    log: quietLogger(),
+    Octokit: ProbotOctokit.defaults({ throttle: { enabled: false }, retry: { enabled: false } }),
+  });
+  const middleware = await createNodeMiddleware((app) => app.on("pull_request_review", async () => {}), { probot });
+  const server: Server = createServer((req, res) => {
+    void Promise.resolve(middleware(req, res)).then((handled) => {
+      if (handled === false) res.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/github/webhooks`,
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}
+
+async function startApp(db: Database, fake: GitHubFake, paceMs = 0): Promise<TestApp> {
+  const app = await startTestApp({ db, fake, startWorker: true, paceMs });
+  return app;
+}
+
+function seedRepo(fake: GitHubFake): void {
+  fake.setFile(REPO, ".github/agent-gate.yml", `agents: [${AGENT}]\n`);
+  fake.setPermission(REPO, "maintainer", "write");
+  fake.setPermission(REPO, "reader", "read");
+}
+
+async function ingest(db: Database, fake: GitHubFake): Promise<void> {
+  const installationId = 9001;
+  const app = await startTestApp({ db, fake, startWorker: false });
+  const bare = await bareProbot(fake);
+  try {
+    // An agent PR waiting for approval; the load is comments by a read-only user on it (whole path, no decision).
+    await app.deliver("pull_request", agentPr(installationId, "a".repeat(40)));
+    const bodies = Array.from({ length: 64 }, () => JSON.stringify(reviewPayload(installationId, "reader", "commented", "a".repeat(40))));
+    const gateUrl = `${app.url}/api/github/webhooks`;
+    await load(200, CONCURRENCY, (i) => post(gateUrl, "pull_request_review", bodies[i % bodies.length]!)); // warm-up
+    await load(200, CONCURRENCY, (i) => post(bare.url, "pull_request_review", bodies[i % bodies.length]!));
+    const base = await load(INGEST_REQUESTS, CONCURRENCY, (i) => post(bare.url, "pull_request_review", bodies[i % bodies.length]!));
+    const gate = await load(INGEST_REQUESTS, CONCURRENCY, (i) => post(gateUrl, "pull_request_review", bodies[i % bodies.length]!));
+    if (gate.failed || base.failed) throw new Error(`ingest: ${gate.failed} gate and ${base.failed} bare deliveries were not acknowledged with 200`);
+    rows.push({ measure: `webhook ingest, requests/s (${INGEST_REQUESTS} deliveries, ${CONCURRENCY} at a time)`, value: gate.rps.toFixed(0), baseline: `${base.rps.toFixed(0)} (bare Probot)`, ratio: `${(gate.rps / base.rps).toFixed(2)}×` });
+    rows.push({ measure: "webhook ingest, p50 latency", value: ms(pct(gate.lat, 50)), baseline: ms(pct(base.lat, 50)), ratio: `${(pct(gate.lat, 50) / pct(base.lat, 50)).toFixed(2)}×` });
+    rows.push({ measure: "webhook ingest, p99 latency", value: ms(pct(gate.lat, 99)), baseline: ms(pct(base.lat, 99)), ratio: `${(pct(gate.lat, 99) / pct(base.lat, 99)).toFixed(2)}×` });
+  } finally {
+    await bare.close();
+    await app.close();
+  }
+}
+
+/** Resolves when the fake has answered a check-run PATCH concluding `success` for `sha`. */
+function decisionArrives(fake: GitHubFake, sha: string): Promise<{ at: number; index: number }> {
+  return new Promise((resolve) => {
+    const previous = fake.log;
+    fake.log = (line) => {
+      previous?.(line);
+      const run = fake.checkRuns(REPO).find((r) => r.head_sha === sha && r.conclusion === "success");
+      if (run) {
+        fake.log = previous;
+        resolve({ at: performance.now(), index: fake.calls.length });
+      }
+    };
+  });
+}
+
+async function decisionLatency(db: Database, fake: GitHubFake): Promise<void> {
+  const app = await startApp(db, fake, 0);
+  const lat: number[] = [];
+  const acks: number[] = [];
+  try {
+    for (let i = 0; i < DECISIONS; i += 1) {
+      const installationId = 10_000 + i;
+      const sha = randomBytes(20).toString("hex");
+      await app.deliver("pull_request", agentPr(installationId, sha));
+      await app.server.worker.drain();
+      fake.setReviews(REPO, PR, [{ id: i + 1, user: { login: "maintainer", id: 7, type: "User" }, state: "APPROVED", commit_id: sha, submitted_at: "2026-11-23T10:00:00Z", body: "" }]);
+      const arrived = decisionArrives(fake, sha);
+      const t0 = performance.now();
+      const res = await app.deliver("pull_request_review", reviewPayload(installationId, "maintainer", "approved", sha));
+      acks.push(performance.now() - t0);
+      if (res.status !== 200) throw new Error(`approval answered ${res.status}`);
+      lat.push((await arrived).at - t0);
+    }
+  } finally {
+    await app.close();
+  }
+  rows.push({ measure: `decision latency, idle queue, p50 / p99 (${DECISIONS} approvals)`, value: `${ms(pct(lat, 50))} / ${ms(pct(lat, 99))}`, baseline: "target p99 ≤ 20 ms", ratio: "" });
+  rows.push({ measure: "  of which: approval webhook acknowledged, p50 / p99", value: `${ms(pct(acks, 50))} / ${ms(pct(acks, 99))}`, baseline: "", ratio: "" });
+}
+
+async function backlogDecision(db: Database, fake: GitHubFake): Promise<void> {
+  const app = await startApp(db, fake, BACKLOG_PACE_MS);
+  const lat: number[] = [];
+  const ahead: number[] = [];
+  const queued: number[] = [];
+  try {
+    for (let round = 0; round < BACKLOG_ROUNDS; round += 1) {
+      const installationId = 20_000 + round;
+      const shas = Array.from({ length: BACKLOG }, () => randomBytes(20).toString("hex"));
+      await Promise.all(shas.map((sha, i) => app.deliver("pull_request", agentPr(installationId, sha, 1000 + i))));
+      const first = shas[0]!;
+      fake.setReviews(REPO, 1000, [{ id: round + 1, user: { login: "maintainer", id: 7, type: "User" }, state: "APPROVED", commit_id: first, submitted_at: "2026-11-23T10:00:00Z", body: "" }]);
+      const [pending] = await db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM outbox WHERE installation_id = $1 AND done_at IS NULL", [installationId]);
+      queued.push(pending?.n ?? 0);
+      const callsBefore = fake.calls.length;
+      const arrived = decisionArrives(fake, first);
+      const t0 = performance.now();
+      const res = await app.deliver("pull_request_review", reviewPayload(installationId, "maintainer", "approved", first, 1000));
+      if (res.status !== 200) throw new Error(`approval answered ${res.status}`);
+      const decided = await arrived;
+      lat.push(decided.at - t0);
+      // Writes that reached GitHub after the approval and before its decision (the decision PATCH is the last one).
+      const between = fake.calls.slice(callsBefore, decided.index).filter((c) => c.method !== "GET" && !c.path.includes("access_tokens"));
+      ahead.push(Math.max(0, between.length - 1));
+      await app.server.worker.drain();
+    }
+  } finally {
+    await app.close();
+  }
+  rows.push({
+    measure: `decision latency behind a backlog (${BACKLOG} PRs, pace ${BACKLOG_PACE_MS} ms, queued at approval: ${queued.join("/")}), max`,
+    value: ms(Math.max(...lat)),
+    baseline: `other writes ahead of it: ${ahead.join("/")}`,
+    ratio: ahead.every((n) => n <= 1) ? "first out after the write in flight" : "NOT first",
+  });
+}
+
+async function wakeLatency(db: Database, decider: Database, fake: GitHubFake): Promise<void> {
+  const now = new Date();
+  await recordInstallation(db, { id: 1, account: "acme" }, now);
+  await recordRepositories(db, 1, [{ id: 11, full_name: "acme/web" }], [], now);
+  const { token } = await createToken(db, { installationId: 1, repos: null, kinds: null, admin: false, expiresAt: null, createdBy: "bench" }, now);
+  const app = await startTestApp({ db, fake, startWorker: false, env: { AGENT_GATE_KEYS: undefined } });
+  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+  const lat: number[] = [];
+  try {
+    for (let i = 0; i < WAKES; i += 1) {
+      const created = await fetch(`${app.url}/api/v1/proposals`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({ kind: "commit", repo: "acme/web", sha: randomBytes(20).toString("hex"), summary: "bench" }),
+      });
+      if (created.status !== 201) throw new Error(`propose answered ${created.status}: ${await created.text()}`);
+      const { id } = (await created.json()) as { id: string };
+      const polling = fetch(`${app.url}/api/v1/proposals/${id}?wait=30`, { headers });
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the long poll is registered
+      const t0 = performance.now();
+      await decider.tenant(1, async (tx) => {
+        await tx.query("UPDATE proposals SET status = 'approved', approvers = $2, decided_at = now(), updated_at = now() WHERE id = $1", [id, JSON.stringify(["alice"])]);
+        await tx.query("SELECT pg_notify('agent_gate_decided', $1)", [id]);
+      });
+      const committed = performance.now();
+      const res = await polling;
+      const body = (await res.json()) as { status?: string };
+      if (body.status !== "approved") throw new Error(`long poll answered ${res.status} ${JSON.stringify(body)}`);
+      lat.push(performance.now() - committed);
+      void t0;
+    }
+  } finally {
+    await app.close();
+  }
+  // Polling every 10 s: the answer lags the decision by U(0, 10 s); p50 5 s, p99 9.9 s.
+  rows.push({ measure: `wake latency, commit → long-poll answer, p50 / p99 (${WAKES})`, value: `${ms(pct(lat, 50))} / ${ms(pct(lat, 99))}`, baseline: "5000 / 9900 ms (10 s polling)", ratio: `${(9900 / pct(lat, 99)).toFixed(0)}× sooner at p99` });
+}
+
+async function coldStart(fake: GitHubFake): Promise<void> {
+  for (const backend of ["pglite", "postgres"] as const) {
+    const times: number[] = [];
+    for (let i = 0; i < COLD_STARTS; i += 1) {
+      const scratch = backend === "postgres" ? await scratchDatabase() : undefined;
+      const dir = mkdtempSync(join(tmpdir(), "agent-gate-bench-"));
+      try {
+        const app = await startProcessApp({
+          appId: TEST_APP_ID,
+          secret: TEST_SECRET,
+          githubUrl: fake.url,
+          ...(scratch ? { databaseUrl: scratch.url } : { dataDir: join(dir, "data") }),
+        });
+        times.push(app.readyAfterMs);
+        await app.stop();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+        await scratch?.drop();
+      }
+    }
+    rows.push({ measure: `cold start, npm start → /readyz 200, ${backend} (fresh database, median of ${COLD_STARTS})`, value: ms(pct(times, 50)), baseline: `max ${ms(Math.max(...times))}`, ratio: "" });
+  }
+}
+
+function printTable(): void {
+  const head: Row = { measure: "measure", value: "Agent Gate", baseline: "baseline", ratio: "ratio / note" };
+  const all = [head, ...rows];
+  const width = (k: keyof Row) => Math.max(...all.map((r) => r[k].length));
+  const line = (r: Row) => `| ${r.measure.padEnd(width("measure"))} | ${r.value.padEnd(width("value"))} | ${r.baseline.padEnd(width("baseline"))} | ${r.ratio.padEnd(width("ratio"))} |`;
+  console.log(line(head));
+  console.log(`|${["measure", "value", "baseline", "ratio"].map((k) => "-".repeat(width(k as keyof Row) + 2)).join("|")}|`);
+  for (const r of rows) console.log(line(r));
+}
+
+async function main(): Promise<void> {
+  const scratch = await scratchDatabase();
+  const db = openPg({ connectionString: scratch.url });
+  const decider = openPg({ connectionString: scratch.url });
+  const fake = await GitHubFake.start({ validate: false });
+  seedRepo(fake);
+  try {
+    await migrate(db);
+    const only = process.env.BENCH_ONLY?.split(",");
+    const step = async (name: string, fn: () => Promise<void>) => {
+      if (only && !only.includes(name)) return;
+      process.stderr.write(`bench: ${name}…\n`);
+      await fn();
+    };
+    await step("ingest", () => ingest(db, fake));
+    await step("decision", () => decisionLatency(db, fake));
+    await step("backlog", () => backlogDecision(db, fake));
+    await step("wake", () => wakeLatency(db, decider, fake));
+    await step("cold", () => coldStart(fake));
+  } finally {
+    await fake.close();
+    await db.close();
+    await decider.close();
+    await scratch.drop();
+  }
+  console.log(`Agent Gate benchmarks, ${new Date().toISOString()}, node ${process.version}, PostgreSQL at ${new URL(ADMIN_URL).host}`);
+  printTable();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+import { generateKeyEntry } from "../../src/crypto/keyring.ts";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const TSX = `${ROOT}node_modules/.bin/tsx`;
+
+export interface ProcessApp {
+  url: string;
+  child: ChildProcess;
+  /** Everything the process wrote to stdout and stderr. */
+  output: string[];
+  /** Milliseconds from spawn to the first 200 from /readyz. */
+  readyAfterMs: number;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export interface ProcessAppOptions {
+  appId: number;
+  secret: string;
+  /** GitHub (or the fake) base, as `http://127.0.0.1:port`. */
+  githubUrl: string;
+  /** PostgreSQL URL; without it the process uses embedded PGlite in dataDir. */
+  databaseUrl?: string;
+  dataDir?: string;
+  env?: NodeJS.ProcessEnv;
+  readyTimeoutMs?: number;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+let cachedKey: string | undefined;
+function privateKey(): string {
+  cachedKey ??= generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+  return cachedKey;
+}
+
+/** The app as `npm start` runs it (tsx src/main.ts), in its own process, waited on until /readyz answers 200. */
+export async function startProcessApp(o: ProcessAppOptions): Promise<ProcessApp> {
+  const port = await freePort();
+  const github = new URL(o.githubUrl);
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: "production",
+    APP_ID: String(o.appId),
+    PRIVATE_KEY: privateKey(),
+    WEBHOOK_SECRET: o.secret,
+    GHE_HOST: github.host,
+    GHE_PROTOCOL: github.protocol.replace(":", ""),
+    PORT: String(port),
+    HOST: "127.0.0.1",
+    LOG_LEVEL: "warn",
+    AGENT_GATE_PUBLIC_URL: "https://gate.example.test",
+    AGENT_GATE_KEYS: generateKeyEntry("k1"),
+    ...(o.databaseUrl ? { DATABASE_URL: o.databaseUrl } : {}),
+    ...(o.dataDir ? { AGENT_GATE_DATA_DIR: o.dataDir } : {}),
+    ...o.env,
+  };
+  const started = performance.now();
+  const child = spawn(TSX, ["src/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const output: string[] = [];
+  child.stdout!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = started + (o.readyTimeoutMs ?? 60_000);
+  let readyAfterMs = -1;
+  while (performance.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the app exited with ${child.exitCode}:\n${output.join("")}`);
+    try {
+      const res = await fetch(`${url}/readyz`);
+      await res.arrayBuffer();
+      if (res.status === 200) {
+        readyAfterMs = performance.now() - started;
+        break;
+      }
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  if (readyAfterMs < 0) {
+    child.kill("SIGKILL");
+    throw new Error(`the app was not ready in time:\n${output.join("")}`);
+  }
+  return {
+    url,
+    child,
+    output,
+    readyAfterMs,
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
