@@ -69,7 +69,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
 
   let waiting = () => 0;
   const metrics = o.metrics ?? createMetrics({ db: o.db, now, waiters: () => waiting() });
-  const github = (installationId: number) => (o.probot.auth(installationId) as Promise<GitHubClient>).then((client) => instrumentGitHub(client, metrics));
+  const github = Object.assign((installationId: number) => (o.probot.auth(installationId) as Promise<GitHubClient>).then((client) => instrumentGitHub(client, metrics)), { decorate: (client: GitHubClient) => instrumentGitHub(client, metrics) });
   const worker = new OutboxWorker({
     db: o.db,
     github,

@@ -18,6 +18,7 @@ import { recordDelivery } from "./deliveries.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
 import { loadRepoConfig, type RepoConfig } from "./repo-config.ts";
 import { permissionOf } from "./permissions.ts";
+import { narrowedForEvent } from "./narrowed.ts";
 
 export { COMMIT_CHECK_NAME } from "./commit-gate-names.ts";
 
@@ -191,7 +192,8 @@ async function gatherFacts(
 ): Promise<CommitFacts> {
   const base: CommitFacts = { author: pull.author.login, authorType: pull.author.type, headSha: pull.headSha, reviews: [] };
   if (!isAgent(pull.author.login, pull.author.type, config.config, config.present)) return base;
-  const reviews = await context.octokit.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews", {
+  const reader = await narrowedForEvent(context, ["pulls.listReviews"]);
+  const reviews = await reader.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews", {
     ...repo,
     pull_number: pull.number,
     per_page: 100,

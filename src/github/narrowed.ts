@@ -117,3 +117,21 @@ async function mintToken(base: GitHubClient, installationId: number, repoId: num
   });
   return { token: data.token, expiresAt: new Date(data.expires_at) };
 }
+
+/** What a webhook handler's context offers: its installation client and payload. */
+export interface EventContext {
+  octokit: unknown;
+  payload: unknown;
+}
+
+/**
+ * A narrowed client for a webhook handler's reads, for the event's own
+ * installation and repository.
+ */
+export async function narrowedForEvent(context: EventContext, operationNames: readonly OperationName[], options: NarrowOptions = {}): Promise<GitHubClient> {
+  const payload = context.payload as { installation?: { id?: number }; repository?: { id?: number } };
+  const installationId = payload.installation?.id;
+  const repoId = payload.repository?.id;
+  if (!installationId || !repoId) throw new Error("a narrowed GitHub token needs the event's installation and repository");
+  return narrowFrom(context.octokit as GitHubClient, installationId, repoId, operationNames, options);
+}

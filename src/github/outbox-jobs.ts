@@ -1,7 +1,8 @@
 import type { Database } from "../db/database.ts";
 import { appendAudit } from "../audit/log.ts";
 import { findProposal } from "../proposals/store.ts";
-import type { GitHubClient } from "./client.ts";
+import { narrowedClients, type GitHubFactory } from "./narrowed.ts";
+import type { NarrowedClient } from "./operations.ts";
 import { renderCheckRun } from "./render-check.ts";
 
 export interface JobRow {
@@ -16,9 +17,20 @@ export interface JobRow {
 
 export interface JobDeps {
   db: Database;
-  github: (installationId: number) => Promise<GitHubClient>;
+  /** Installation clients (Probot's); jobs narrow them with narrowedClientFor. */
+  github: GitHubFactory;
   now: () => Date;
   publicUrl: string;
+}
+
+/** Each job's GitHub client: a token for its one repository and its operations' permissions only. */
+export function narrowedClientFor(deps: Pick<JobDeps, "github" | "now">): NarrowedClient {
+  return narrowedClients(deps.github, { now: deps.now });
+}
+
+function repoIdOf(proposal: { id: string; repo_id: number | null }): number {
+  if (!proposal.repo_id) throw new Error(`proposal ${proposal.id} has no repository id: a narrowed token cannot be asked for`);
+  return proposal.repo_id;
 }
 
 /** Perform one queued GitHub write; throws to retry. */
@@ -39,7 +51,11 @@ async function syncCheckRun(job: JobRow, deps: JobDeps): Promise<{ outcome: stri
   if (!proposal) return { outcome: "missing" };
   const body = renderCheckRun(proposal, deps.publicUrl);
   const [owner, repo] = proposal.repo.split("/") as [string, string];
-  const octokit = await deps.github(job.installation_id);
+  const octokit = await narrowedClientFor(deps)(job.installation_id, repoIdOf(proposal), [
+    "checks.listForRef",
+    "checks.create",
+    "checks.update",
+  ]);
 
   let checkRunId = proposal.check_run_id;
   if (!checkRunId && job.attempts > 1) {
@@ -109,7 +125,7 @@ async function reviewDeployment(job: JobRow, deps: JobDeps): Promise<{ outcome: 
   const runId = (proposal.details as { run_id?: number }).run_id;
   if (!runId) return { outcome: "no_run" };
   const [owner, repo] = proposal.repo.split("/") as [string, string];
-  const octokit = await deps.github(job.installation_id);
+  const octokit = await narrowedClientFor(deps)(job.installation_id, repoIdOf(proposal), ["actions.reviewCustomGatesForRun"]);
   const state = proposal.status === "approved" ? "approved" : "rejected";
   const comment =
     state === "approved"

@@ -1,15 +1,24 @@
 import type { Context } from "probot";
 import type { Permission } from "../policy/config.ts";
+import { narrowedForEvent } from "./narrowed.ts";
 
 const ROLES: readonly Permission[] = ["admin", "maintain", "write", "triage", "read", "none"];
 
 /**
  * The user's permission on the repository, asked of GitHub at decision time.
- * A user who is not a collaborator (404) holds none.
+ * A user who is not a collaborator (404) holds none. Failing to get a token
+ * (or any other error) is thrown: the gate stays closed.
  */
-export async function permissionOf(context: Context, repo: { owner: string; repo: string }, login: string): Promise<Permission> {
+export async function permissionOf(
+  context: Context,
+  repo: { owner: string; repo: string },
+  login: string,
+  now?: () => Date,
+): Promise<Permission> {
+  // A token for this repository that can read metadata and nothing else.
+  const octokit = await narrowedForEvent(context, ["repos.getCollaboratorPermissionLevel"], now ? { now } : {});
   try {
-    const { data } = await context.octokit.request("GET /repos/{owner}/{repo}/collaborators/{username}/permission", {
+    const { data } = await octokit.request("GET /repos/{owner}/{repo}/collaborators/{username}/permission", {
       ...repo,
       username: login,
     });
