@@ -11,6 +11,11 @@ export type RepoConfig =
  * Read `.github/agent-gate.yml` through Probot's context.config (so an org-wide
  * `.github` repository and `_extends` work). A file that does not parse is a
  * config error shown on the check; GitHub failing is thrown (fail closed, 5xx).
+ *
+ * The one read on the installation's own token rather than a narrowed one: the
+ * config may come from the owner's `.github` repository or an `_extends`
+ * target, which a token for this one repository could not read. Declared as
+ * `repos.getContent` (contents: read) in operations.ts.
  */
 export async function loadRepoConfig(context: Context): Promise<RepoConfig> {
   let raw: unknown;
