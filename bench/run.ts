@@ -40,7 +40,7 @@ const INGEST_REQUESTS = Number(process.env.BENCH_INGEST ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const DECISIONS = Number(process.env.BENCH_DECISIONS ?? 100);
 const BACKLOG = 200;
-const BACKLOG_ROUNDS = Number(process.env.BENCH_BACKLOG_ROUNDS ?? 3);
+const BACKLOG_ROUNDS = Number(process.env.BENCH_BACKLOG_ROUNDS ?? 1);
 const BACKLOG_PACE_MS = 20;
 const WAKES = Number(process.env.BENCH_WAKES ?? 100);
 const COLD_STARTS = Number(process.env.BENCH_COLD_STARTS ?? 3);
@@ -194,13 +194,15 @@ async function ingest(db: Database, fake: GitHubFake): Promise<void> {
 
 /** Resolves when the fake has answered a check-run PATCH concluding `success` for `sha`. */
 function decisionArrives(fake: GitHubFake, sha: string): Promise<{ at: number; index: number }> {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no successful check run for ${sha} within 30 s`)), 30_000);
     const previous = fake.log;
     fake.log = (line) => {
       previous?.(line);
       const run = fake.checkRuns(REPO).find((r) => r.head_sha === sha && r.conclusion === "success");
       if (run) {
         fake.log = previous;
+        clearTimeout(timer);
         resolve({ at: performance.now(), index: fake.calls.length });
       }
     };
