@@ -1,4 +1,5 @@
 import type { Database } from "../db/database.ts";
+import { openOutreachJob } from "../outreach/publish.ts";
 import { appendAudit } from "../audit/log.ts";
 import { findProposal } from "../proposals/store.ts";
 import { narrowedClients, type GitHubFactory } from "./narrowed.ts";
@@ -40,6 +41,8 @@ export async function performJob(job: JobRow, deps: JobDeps): Promise<{ outcome:
       return syncCheckRun(job, deps);
     case "deployment.review":
       return reviewDeployment(job, deps);
+    case "outreach.open":
+      return openOutreachJob(job, deps);
     default:
       throw new Error(`unknown outbox operation ${job.operation}`);
   }

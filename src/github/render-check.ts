@@ -1,5 +1,6 @@
 import type { ProposalRow } from "../proposals/store.ts";
 import { COMMIT_CHECK_NAME } from "./commit-gate-names.ts";
+import { renderOutreachCheck } from "../outreach/check.ts";
 
 export interface CheckRunState {
   name: string;
@@ -36,6 +37,7 @@ export function proposalUrl(publicUrl: string, id: string): string {
 /** The check run that shows a proposal's current state. Pure: proposal in, request body out. */
 export function renderCheckRun(proposal: ProposalRow, publicUrl: string): CheckRunState {
   if (proposal.kind === "deploy") return renderDeployCheck(proposal, publicUrl);
+  if (proposal.kind === "outreach") return renderOutreachCheck(proposal, publicUrl);
   if (proposal.kind !== "commit") {
     throw new Error(`no check-run rendering for ${proposal.kind} proposals yet`);
   }

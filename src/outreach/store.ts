@@ -1,5 +1,7 @@
 import type { Queryable } from "../db/database.ts";
 import { openText, seal, type Keyring } from "../crypto/keyring.ts";
+import { appendAudit } from "../audit/log.ts";
+import { enqueue, findProposal, syncCheckRun, updateProposal, type ProposalRow } from "../proposals/store.ts";
 import type { OutreachContent } from "./content.ts";
 
 export const OUTREACH_PURPOSE = "outreach";
@@ -33,4 +35,47 @@ export async function readOutreach(tx: Queryable, keyring: Keyring, proposalId: 
   if (!row) return undefined;
   const text = openText(keyring, { purpose: OUTREACH_PURPOSE, rowId: proposalId, installationId: row.installation_id }, row.sealed);
   return JSON.parse(text) as OutreachContent;
+}
+
+/** Where a proposal was put before reviewers: its pull request and head commit (or base commit, for a check run), and its state. */
+export async function recordPublished(
+  tx: Queryable,
+  id: string,
+  published: { prNumber: number | null; headSha: string; state: Record<string, unknown> },
+): Promise<void> {
+  await tx.query("UPDATE proposals SET pr_number = $2, head_sha = $3, state = state || $4::jsonb WHERE id = $1", [
+    id,
+    published.prNumber,
+    published.headSha,
+    JSON.stringify(published.state),
+  ]);
+}
+
+/** Reject a pending outreach proposal with `reason`, audited; the GitHub side follows through the outbox. */
+export async function rejectOutreach(
+  tx: Queryable,
+  proposal: ProposalRow,
+  reason: string,
+  actor: string | null,
+  now: Date,
+): Promise<void> {
+  const current = await findProposal(tx, proposal.id, true);
+  if (!current || current.status !== "pending") return;
+  await updateProposal(tx, current.id, {
+    status: "rejected",
+    state: { ...current.state, decision: { ...(current.state.decision as object), title: `Rejected: ${reason.split(":")[0]}`, reasons: [reason] } },
+    approvers: [],
+    reason,
+    decidedAt: now,
+    now,
+  });
+  await appendAudit(tx, current.installation_id, {
+    action: "decision.recorded",
+    outcome: "rejected",
+    actor,
+    repo: current.repo,
+    subject: current.id,
+    data: { kind: "outreach", digest: current.digest, decision: { status: "rejected", reason } },
+  }, now);
+  if (current.state.mode === "check_run") await enqueue(tx, syncCheckRun(current));
 }
