@@ -1,3 +1,4 @@
+import { GateOctokit } from "./github/octokit.ts";
 import { readFileSync } from "node:fs";
 import { Probot, ProbotOctokit, run } from "probot";
 import { openDatabase, storageSettings } from "./db/open.ts";
@@ -43,7 +44,7 @@ export async function start(env: NodeJS.ProcessEnv): Promise<void> {
     secret: env.WEBHOOK_SECRET,
     log,
     // The outbox retries and paces GitHub writes itself, across processes.
-    Octokit: ProbotOctokit.defaults({ throttle: { enabled: false }, retry: { enabled: false } }),
+    Octokit: GateOctokit,
     ...(baseUrl ? { baseUrl } : {}),
   });
   const server = await startGateServer({

@@ -1,3 +1,4 @@
+import { GateOctokit } from "../../src/github/octokit.ts";
 import { generateKeyPairSync, randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import { Writable } from "node:stream";
@@ -52,7 +53,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     secret: TEST_SECRET,
     baseUrl: options.fake.apiUrl,
     log,
-    Octokit: ProbotOctokit.defaults({ throttle: { enabled: false }, retry: { enabled: false } }),
+    Octokit: GateOctokit,
   });
   const server = await startGateServer({
     db: options.db,
