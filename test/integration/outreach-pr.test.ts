@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
+import { GitHubFake } from "../support/github-fake.ts";
+import { startTestApp, type TestApp } from "../support/app.ts";
+import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+import { bearer, issueToken, seedInstallations, verifySite } from "./api-harness.ts";
+
+const KEYS = "k1:" + Buffer.alloc(32, 9).toString("base64");
+const now = new Date("2026-11-23T10:00:00.000Z");
+let t: TestDatabase;
+let fake: GitHubFake;
+let app: TestApp;
+
+beforeAll(async () => {
+  vi.stubEnv("AGENT_GATE_KEYS", KEYS);
+  t = await createTestDatabase();
+  fake = await GitHubFake.start();
+  await seedInstallations(t.db, now);
+  await verifySite(t.db, 1, "example.com", now);
+  fake.setRepo("acme/web", { private: true, id: 11, default_branch: "main" });
+  fake.setRef("acme/web", "heads/main", "a".repeat(40));
+  app = await startTestApp({ db: t.db, fake, now: () => now, env: { AGENT_GATE_KEYS: KEYS } });
+});
+afterAll(async () => {
+  await app?.close();
+  await fake?.close();
+  await t?.drop();
+  vi.unstubAllEnvs();
+});
+
+it("opens a pull request on agent-gate/outreach/<id> adding the rendered file", async () => {
+  const token = await issueToken(t.db, now);
+  const res = await fetch(`${app.url}/api/v1/proposals`, {
+    method: "POST",
+    headers: bearer(token),
+    body: JSON.stringify({ kind: "outreach", repo: "acme/web", site: "example.com", summary: "s", content: { channel: "email", recipients: ["x@y.example"], body: "hi \u202Ethere" } }),
+  });
+  expect(res.status).toBe(201);
+  const { id, digest } = (await res.json()) as { id: string; digest: string };
+  await app.server.worker.drain();
+  const [pull] = fake.pullRequests("acme/web");
+  expect(pull?.head.ref).toBe(`agent-gate/outreach/${id}`);
+  const [put] = fake.callsTo("PUT", "/repos/{owner}/{repo}/contents/{path}");
+  const file = Buffer.from(String((put?.body as { content: string }).content), "base64").toString("utf8");
+  expect(decodeURIComponent(put?.path ?? "")).toContain(`.agent-gate/outreach/${id}.md`);
+  expect(file).toContain(`\`${digest}\``);
+  expect(file).toContain("hi ⟦U+202E⟧there");
+});
