@@ -45,3 +45,21 @@ it("opens a pull request on agent-gate/outreach/<id> adding the rendered file", 
   expect(file).toContain(`\`${digest}\``);
   expect(file).toContain("hi ⟦U+202E⟧there");
 });
+
+it("refuses outreach in a public repository, saying why, and writes nothing to it", async () => {
+  fake.setRepo("acme/api", { private: false, id: 12, default_branch: "main" });
+  fake.setRef("acme/api", "heads/main", "b".repeat(40));
+  const token = await issueToken(t.db, now);
+  const res = await fetch(`${app.url}/api/v1/proposals`, {
+    method: "POST",
+    headers: bearer(token),
+    body: JSON.stringify({ kind: "outreach", repo: "acme/api", site: "example.com", summary: "s", content: { channel: "email", recipients: ["x@y.example"], body: "hi" } }),
+  });
+  const { id } = (await res.json()) as { id: string };
+  await app.server.worker.drain();
+  const view = (await (await fetch(`${app.url}/api/v1/proposals/${id}`, { headers: bearer(token) })).json()) as { status: string; reason: string };
+  expect(view.status).toBe("rejected");
+  expect(view.reason).toMatch(/public repositories.*readable by anyone.*review page/);
+  expect(fake.pullRequests("acme/api")).toEqual([]);
+  expect(fake.callsTo("PUT", "/repos/{owner}/{repo}/contents/{path}").filter((c) => c.path.includes("acme/api"))).toEqual([]);
+});
