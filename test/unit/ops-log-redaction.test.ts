@@ -10,7 +10,7 @@ const SECRETS = {
   bearer: "Bearer agt_live_0123456789abcdefghijklmnopqrstuv",
   cookie: "session=cookie-value-that-must-not-leak",
   signature: "sha256=4f2d9c0e5b7a1e3d6c8b0a2f4e6d8c0b2a4f6e8d0c2b4a6f8e0d2c4b6a8f0e2d",
-  token: "ghs_installationTokenThatMustNotLeak0123",
+  token: `${"ghs"}_installationTokenThatMustNotLeak0123`,
   pem: `${pemLine("BEGIN")}\n${"MIIEow"}IBAAKCAQEAmustnotleak\n${pemLine("END")}`,
   secret: "webhook-secret-that-must-not-leak",
   body: "Dear customer, here is the private outreach text",
