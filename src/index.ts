@@ -1,7 +1,7 @@
 import type { Probot } from "probot";
-import { registerCommitGate } from "./github/commit-gate.ts";
 import { registerDeployGate } from "./github/deploy-gate.ts";
 import { registerInstallationEvents } from "./github/installation-events.ts";
+import { registerPullRequestGates } from "./github/pull-gates.ts";
 import type { GateDeps } from "./github/gate-deps.ts";
 
 /**
@@ -10,7 +10,7 @@ import type { GateDeps } from "./github/gate-deps.ts";
  */
 export function agentGate(deps: GateDeps) {
   return (app: Probot): void => {
-    registerCommitGate(app, deps);
+    registerPullRequestGates(app, deps);
     registerDeployGate(app, deps);
     registerInstallationEvents(app, deps);
   };

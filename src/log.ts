@@ -2,7 +2,7 @@ import pino, { type Logger } from "pino";
 
 /**
  * Paths that never reach a log line: authorization headers, tokens, keys,
- * webhook secrets and proposal bodies.
+ * webhook secrets, proposal bodies and the check-run text that shows them.
  */
 export const REDACT_PATHS = [
   "req.headers.authorization",
@@ -29,6 +29,11 @@ export const REDACT_PATHS = [
   "*.recipients",
   "content",
   "*.content",
+  // Octokit's debug line spreads a request's parameters: check-run output can hold outreach text.
+  "output",
+  "*.output",
+  "text",
+  "*.text",
 ];
 
 export function createLogger(env: NodeJS.ProcessEnv, destination?: pino.DestinationStream): Logger {

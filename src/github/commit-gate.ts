@@ -1,8 +1,8 @@
-import type { Context, Probot } from "probot";
+import type { Context } from "probot";
 import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import { appendAudit } from "../audit/log.ts";
 import { isAgent } from "../policy/eligibility.ts";
-import { decideCommit, factsDigest, type CommitFacts, type Decision, type ReviewFact } from "../policy/decision.ts";
+import { decideCommit, factsDigest, type CommitFacts, type Decision } from "../policy/decision.ts";
 import { DEFAULT_CONFIG } from "../policy/config.ts";
 import { newProposalId } from "../proposals/ids.ts";
 import {
@@ -17,8 +17,7 @@ import {
 import { recordDelivery } from "./deliveries.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
 import { loadRepoConfig, type RepoConfig } from "./repo-config.ts";
-import { permissionOf } from "./permissions.ts";
-import { narrowedForEvent } from "./narrowed.ts";
+import { gatherReviews } from "./reviews.ts";
 
 export { COMMIT_CHECK_NAME } from "./commit-gate-names.ts";
 
@@ -35,19 +34,8 @@ type PullPayload = Pick<
   "installation" | "repository" | "pull_request" | "sender"
 >;
 
-/** The commit gate: agent pull requests wait for an eligible approving review on their head. */
-export function registerCommitGate(app: Probot, deps: GateDeps): void {
-  app.on(
-    ["pull_request.opened", "pull_request.reopened", "pull_request.synchronize", "pull_request.ready_for_review"],
-    (context) => evaluatePull(context as unknown as Context, deps),
-  );
-  app.on(
-    ["pull_request_review.submitted", "pull_request_review.dismissed", "pull_request_review.edited"],
-    (context) => evaluatePull(context as unknown as Context, deps),
-  );
-}
-
-async function evaluatePull(context: PrContext, deps: GateDeps): Promise<void> {
+/** The commit gate: an agent's pull request waits for an eligible approving review on its head. */
+export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<void> {
   const payload = context.payload as unknown as PullPayload;
   const installationId = payload.installation?.id;
   if (installationId === undefined) {
@@ -192,32 +180,7 @@ async function gatherFacts(
 ): Promise<CommitFacts> {
   const base: CommitFacts = { author: pull.author.login, authorType: pull.author.type, headSha: pull.headSha, reviews: [] };
   if (!isAgent(pull.author.login, pull.author.type, config.config, config.present)) return base;
-  const reader = await narrowedForEvent(context, ["pulls.listReviews"]);
-  const reviews = await reader.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews", {
-    ...repo,
-    pull_number: pull.number,
-    per_page: 100,
-  });
-  const permissions = new Map<string, Promise<ReviewFact["reviewer"]["permission"]>>();
-  const facts: ReviewFact[] = [];
-  for (const review of reviews) {
-    const login = review.user?.login;
-    if (!login) continue;
-    const type = review.user?.type ?? "User";
-    const skip = login.toLowerCase() === pull.author.login.toLowerCase() || type === "Bot" || login.endsWith("[bot]");
-    if (!permissions.has(login)) {
-      permissions.set(login, skip ? Promise.resolve("none") : permissionOf(context, repo, login));
-    }
-    const state = review.state as ReviewFact["state"];
-    if (!["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"].includes(state)) continue;
-    facts.push({
-      reviewer: { login, type, permission: await permissions.get(login)! },
-      state,
-      commitId: review.commit_id ?? null,
-      submittedAt: review.submitted_at ?? "",
-    });
-  }
-  return { ...base, reviews: facts };
+  return { ...base, reviews: await gatherReviews(context, repo, pull.number, pull.author.login) };
 }
 
 function configErrorDecision(config: RepoConfig): Decision {

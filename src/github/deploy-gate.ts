@@ -152,8 +152,15 @@ async function onRequestedAction(context: Context, deps: GateDeps): Promise<void
       identifier === "approve" || identifier === "reject"
         ? { actor: { login: sender.login, type: sender.type, permission }, vote: identifier, at: now.toISOString() }
         : null;
-    if (!vote || current.status !== "pending" || !config.ok) {
-      const why = !vote ? "unknown action" : current.status !== "pending" ? `already ${current.status}` : "configuration error";
+    const byReview = current.state.mode === "pull_request";
+    if (!vote || current.status !== "pending" || !config.ok || byReview) {
+      const why = !vote
+        ? "unknown action"
+        : current.status !== "pending"
+          ? `already ${current.status}`
+          : byReview
+            ? "decided by a review of its pull request, not by buttons"
+            : "configuration error";
       await appendAudit(tx, installationId, {
         action: "vote.ignored",
         outcome: "ignored",

@@ -20,17 +20,23 @@ interface StoredDecision {
 /**
  * An outreach proposal's check run. `view` (the opened content) is given when
  * the run is created: the text then goes into the run's `text`. Later updates
- * carry the decision only and leave that text as it was.
+ * carry the decision only and leave that text as it was. A proposal published
+ * as a pull request is decided by reviews, so its run offers no buttons.
  */
 export function renderOutreachCheck(proposal: ProposalRow, publicUrl: string, view?: OutreachView) {
-  const state = proposal.state as { decision?: StoredDecision; required?: number; min_permission?: string };
+  const state = proposal.state as { decision?: StoredDecision; required?: number; min_permission?: string; mode?: string };
+  const byReview = state.mode === "pull_request";
   const required = state.required ?? 1;
   const approvers = proposal.approvers ?? [];
   const url = `${publicUrl.replace(/\/$/, "")}/proposals/${proposal.id}`;
   const title = state.decision?.title ?? (proposal.status === "pending" ? `Waiting for approval (${approvers.length}/${required})` : proposal.status);
   const lines = [
     `**Outreach proposal** \`${proposal.id}\` · **Digest:** \`${proposal.digest}\` (the approval and the receipt are bound to it)`,
-    `**Who may approve:** ${required} distinct user${required === 1 ? "" : "s"} with at least \`${state.min_permission ?? "write"}\` permission, other than the proposer, a configured agent or a bot. Use the Approve or Reject button above after reading the text below.`,
+    `**Who may approve:** ${required} distinct user${required === 1 ? "" : "s"} with at least \`${state.min_permission ?? "write"}\` permission, other than the proposer, a configured agent or a bot. ${
+      byReview
+        ? "Read the proposal file in this pull request, then approve it with a review of this commit, or request changes or close it to reject. A push that changes the file rejects the proposal."
+        : "Use the Approve or Reject button above after reading the text below."
+    }`,
     `**Approvals:** ${approvers.length}/${required}`,
   ];
   for (const refusal of state.decision?.refused ?? []) lines.push(`- not counted: ${refusal.login.replace(/[^A-Za-z0-9_.\[\]-]/g, "")}: ${refusal.reason.replace(/[<>`*_[\]()\\]/g, "")}`);
@@ -47,6 +53,8 @@ export function renderOutreachCheck(proposal: ProposalRow, publicUrl: string, vi
       ...(view ? { text: renderOutreachBody(view, MAX_SHOWN_BODY).join("\n") } : {}),
     },
   };
-  if (proposal.status === "pending") return { ...base, status: "completed" as const, conclusion: "action_required" as const, actions: OUTREACH_ACTIONS };
+  if (proposal.status === "pending") {
+    return { ...base, status: "completed" as const, conclusion: "action_required" as const, actions: byReview ? [] : OUTREACH_ACTIONS };
+  }
   return { ...base, status: "completed" as const, conclusion: proposal.status === "approved" ? ("success" as const) : ("failure" as const), actions: [] };
 }

@@ -4,7 +4,7 @@ import type { Database } from "../db/database.ts";
 import type { GitHubClient } from "../github/client.ts";
 import { narrowedClients, type GitHubFactory } from "../github/narrowed.ts";
 import { parseConfig, type GateConfig } from "../policy/config.ts";
-import { findProposal, type ProposalRow } from "../proposals/store.ts";
+import { enqueue, findProposal, syncCheckRun, type ProposalRow } from "../proposals/store.ts";
 import { renderOutreachCheck } from "./check.ts";
 import { outreachBranch, outreachPath, PUBLIC_REPO_REFUSAL } from "./names.ts";
 import { renderOutreachFile } from "./render.ts";
@@ -104,6 +104,7 @@ export async function openOutreachJob(job: Job, deps: OutreachJobDeps): Promise<
       state: { ...common, mode: "pull_request", branch, path, file_sha: put.content?.sha ?? null },
     });
     await audit(tx, installationId, proposal, { operation: "outreach.pull_request", pr: pull.number, branch, path }, deps.now());
+    await enqueue(tx, syncCheckRun(proposal));
   });
   return { outcome: "pull_request" };
 }

@@ -77,5 +77,15 @@ export async function rejectOutreach(
     subject: current.id,
     data: { kind: "outreach", digest: current.digest, decision: { status: "rejected", reason } },
   }, now);
-  if (current.state.mode === "check_run") await enqueue(tx, syncCheckRun(current));
+  if (current.state.mode) await enqueue(tx, syncCheckRun({ ...current, status: "rejected" }));
+}
+
+/** Outreach proposal `id` when it was published as pull request `prNumber` of `repo`; undefined otherwise. */
+export async function findOutreachByPull(tx: Queryable, id: string, repo: string, prNumber: number): Promise<ProposalRow | undefined> {
+  const [row] = await tx.query<ProposalRow & Record<string, unknown>>(
+    `SELECT * FROM proposals
+      WHERE id = $1 AND kind = 'outreach' AND repo = $2 AND pr_number = $3 AND state->>'mode' = 'pull_request'`,
+    [id, repo, prNumber],
+  );
+  return row;
 }

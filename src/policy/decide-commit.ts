@@ -1,5 +1,5 @@
 import type { GateConfig } from "./config.ts";
-import { checkApprover, isAgent, type Actor } from "./eligibility.ts";
+import { checkApprover, isAgent, type Actor, type ApproverContext } from "./eligibility.ts";
 import { latestPerLogin, tallyVotes, type Decision, type Refusal, type Vote, type Wording } from "./tally.ts";
 
 /** One pull request review, as GitHub lists it, with the reviewer's permission. */
@@ -42,6 +42,44 @@ function latestReviews(reviews: readonly ReviewFact[]): ReviewFact[] {
   );
 }
 
+/** What a set of pull request reviews says, as votes for the tally. */
+export interface ReviewVotes {
+  votes: Vote[];
+  /** Approvals that do not count because they were given on another commit. */
+  refused: Refusal[];
+  /** Sentences about reviews that count for nothing (dismissed). */
+  notes: string[];
+}
+
+/**
+ * GitHub review semantics as votes: per reviewer the latest of APPROVED,
+ * CHANGES_REQUESTED or DISMISSED counts; an approval binds to the commit it was
+ * given on (an eligible approval of another commit is refused with why); a
+ * change request rejects whatever commit it was on; a dismissal counts for
+ * nothing.
+ */
+export function reviewVotes(reviews: readonly ReviewFact[], headSha: string, context: ApproverContext): ReviewVotes {
+  const votes: Vote[] = [];
+  const refused: Refusal[] = [];
+  const notes: string[] = [];
+  for (const review of latestReviews(reviews)) {
+    const { reviewer } = review;
+    if (review.state === "DISMISSED") {
+      notes.push(`${reviewer.login}'s review was dismissed, so it no longer counts.`);
+    } else if (review.state === "CHANGES_REQUESTED") {
+      votes.push({ actor: reviewer, vote: "reject", at: review.submittedAt });
+    } else if (isOnHead(review.commitId, headSha) || !checkApprover(reviewer, context).eligible) {
+      votes.push({ actor: reviewer, vote: "approve", at: review.submittedAt });
+    } else {
+      refused.push({
+        login: reviewer.login,
+        reason: `approved an older commit (${shortSha(review.commitId)}), not the current head (${shortSha(headSha)}); a new approval is needed`,
+      });
+    }
+  }
+  return { votes, refused, notes };
+}
+
 /**
  * The commit gate: a pull request by an agent needs approving reviews on its
  * current head. GitHub review semantics: per reviewer the latest of APPROVED,
@@ -65,23 +103,6 @@ export function decideCommit(facts: CommitFacts, config: GateConfig, configPrese
     };
   }
   const context = { author: facts.author, config, configPresent };
-  const votes: Vote[] = [];
-  const refused: Refusal[] = [];
-  const notes: string[] = [];
-  for (const review of latestReviews(facts.reviews)) {
-    const { reviewer } = review;
-    if (review.state === "DISMISSED") {
-      notes.push(`${reviewer.login}'s review was dismissed, so it no longer counts.`);
-    } else if (review.state === "CHANGES_REQUESTED") {
-      votes.push({ actor: reviewer, vote: "reject", at: review.submittedAt });
-    } else if (isOnHead(review.commitId, facts.headSha) || !checkApprover(reviewer, context).eligible) {
-      votes.push({ actor: reviewer, vote: "approve", at: review.submittedAt });
-    } else {
-      refused.push({
-        login: reviewer.login,
-        reason: `approved an older commit (${shortSha(review.commitId)}), not the current head (${shortSha(facts.headSha)}); a new approval is needed`,
-      });
-    }
-  }
+  const { votes, refused, notes } = reviewVotes(facts.reviews, facts.headSha, context);
   return { ...tallyVotes(votes, context, REVIEW_WORDING, { refused, notes }), agentProposed: true };
 }

@@ -3,6 +3,7 @@ import { tallyVotes, VOTE_WORDING, type Decision, type Vote, type VoteContext } 
 
 export type { Decision, Refusal, Vote, VoteContext } from "./tally.ts";
 export { decideCommit, type CommitDecision, type CommitFacts, type ReviewFact } from "./decide-commit.ts";
+export { decideOutreachReviews, type OutreachReviewFacts } from "./decide-outreach.ts";
 
 /**
  * Decides a proposal from Approve / Reject votes (check-run buttons, review

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readAudit } from "../../src/audit/log.ts";
 import { parseKeyring } from "../../src/crypto/keyring.ts";
-import type { Database } from "../../src/db/database.ts";
 import { outreachDigest } from "../../src/outreach/content.ts";
 import { readOutreach } from "../../src/outreach/store.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+import { dumpAllRows } from "../support/db-scan.ts";
 import { Clock, bearer, issueToken, seedInstallations, startApi, verifySite, type ApiServer } from "./api-harness.ts";
 
 const KEYS = "k1:" + Buffer.alloc(32, 7).toString("base64");
@@ -25,20 +25,6 @@ let token: string;
 const logs: string[] = [];
 const clock = new Clock("2026-11-23T10:00:00.000Z");
 const log = { info: (obj: object, msg?: string) => logs.push(JSON.stringify({ ...obj, msg })), warn: (obj: object, msg?: string) => logs.push(JSON.stringify({ ...obj, msg })) };
-
-/** Every row of every table, as text, for scans. */
-async function dumpAllRows(db: Database): Promise<string> {
-  const tables = await db.query<{ name: string }>(
-    "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
-  );
-  const parts: string[] = [];
-  for (const { name } of tables) {
-    if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`odd table name ${name}`);
-    const rows = await db.query<{ row: string }>(`SELECT t::text AS row FROM "${name}" t`);
-    parts.push(...rows.map((r) => `${name}: ${r.row}`));
-  }
-  return parts.join("\n");
-}
 
 beforeAll(async () => {
   t = await createTestDatabase();

@@ -95,6 +95,12 @@ export class GitHubFake {
     this.state.putFile(repo, branch, path, content);
   }
 
+  /** A push to `branch`: sets (or, with null, deletes) a file there and moves the branch to a new commit, whose sha is returned. */
+  pushFile(repo: string, branch: string, path: string, content: string | null): string {
+    this.state.putFile(repo, branch, path, content);
+    return this.state.commitBranch(repo, branch, `${path}:${content}`);
+  }
+
   setPermission(repo: string, login: string, permission: Permission): void {
     this.state.permissions.set(`${repo}\0${login}`, permission);
   }

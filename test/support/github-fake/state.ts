@@ -45,6 +45,7 @@ export class GitHubState {
   readonly reviews = new Map<string, object[]>(); // repo \0 number
   readonly pulls = new Map<string, Record<string, any>>(); // repo \0 number
   readonly refs = new Map<string, string>(); // repo \0 "refs/heads/x" → sha
+  readonly commits = new Map<string, Map<string, string>>(); // repo \0 commit sha → path → text
   readonly checkRuns: StoredCheckRun[] = [];
   readonly installations = new Map<number, InstallationSettings>();
   private nextRepoId = 1000;
@@ -92,7 +93,10 @@ export class GitHubState {
     return settings;
   }
 
+  /** A file on a branch, or in a commit recorded by `commitBranch` when `branch` is its sha. */
   getFile(repo: string, branch: string | undefined, path: string): string | undefined {
+    const snapshot = branch ? this.commits.get(`${repo}\0${branch}`) : undefined;
+    if (snapshot) return snapshot.get(path);
     const base = this.repo(repo).default_branch;
     const onBranch = this.files.get(`${repo}\0${branch ?? base}\0${path}`);
     if (onBranch !== undefined || branch === undefined || branch === base) return onBranch;
@@ -104,6 +108,20 @@ export class GitHubState {
     const key = `${repo}\0${branch ?? this.repo(repo).default_branch}\0${path}`;
     if (content === null) this.files.delete(key);
     else this.files.set(key, content);
+  }
+
+  /** Record the branch's files as a new commit, move the branch to it, and return its sha. */
+  commitBranch(repo: string, branch: string, seed: string): string {
+    const sha = fakeSha(`${repo}:${branch}:${seed}:${this.nextSequence()}`);
+    const snapshot = new Map<string, string>();
+    const base = this.repo(repo).default_branch;
+    for (const from of branch === base ? [base] : [base, branch]) {
+      const prefix = `${repo}\0${from}\0`;
+      for (const [key, text] of this.files) if (key.startsWith(prefix)) snapshot.set(key.slice(prefix.length), text);
+    }
+    this.commits.set(`${repo}\0${sha}`, snapshot);
+    this.refs.set(`${repo}\0refs/heads/${branch}`, sha);
+    return sha;
   }
 
   getRef(repo: string, ref: string): string | undefined {

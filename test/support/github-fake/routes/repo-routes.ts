@@ -37,8 +37,7 @@ export const repoRoutes: DefaultRoute[] = [
       const text = Buffer.from(String(body.content ?? ""), "base64").toString("utf8");
       state.putFile(repo, body.branch, path, text);
       const branch = body.branch ?? state.repo(repo).default_branch;
-      const commitSha = fakeSha(`${repo}:${branch}:${path}:${text}:${state.nextSequence()}`);
-      state.refs.set(`${repo}\0refs/heads/${branch}`, commitSha);
+      const commitSha = state.commitBranch(repo, branch, `${path}:${text}`);
       return {
         status: existing === undefined ? 201 : 200,
         body: {

@@ -1,0 +1,157 @@
+import type { Context } from "probot";
+import type { EmitterWebhookEvent } from "@octokit/webhooks";
+import { appendAudit } from "../audit/log.ts";
+import type { Queryable } from "../db/database.ts";
+import { decideOutreachReviews, factsDigest, type OutreachReviewFacts } from "../policy/decision.ts";
+import { enqueue, findProposal, syncCheckRun, updateProposal, type ProposalRow } from "../proposals/store.ts";
+import { proposalOfBranch } from "../outreach/names.ts";
+import { findOutreachByPull, rejectOutreach } from "../outreach/store.ts";
+import { recordDelivery } from "./deliveries.ts";
+import { deliveryOf, type GateDeps } from "./gate-deps.ts";
+import { narrowedForEvent } from "./narrowed.ts";
+import { loadRepoConfig } from "./repo-config.ts";
+import { gatherReviews } from "./reviews.ts";
+
+type PullPayload = Pick<EmitterWebhookEvent<"pull_request.closed">["payload"], "installation" | "repository" | "pull_request" | "sender" | "action">;
+
+export const CONTENT_CHANGED = "content changed";
+
+interface PublishedState {
+  path?: string;
+  file_sha?: string | null;
+}
+
+/**
+ * The outreach proposal a pull request event is about, or undefined when the
+ * pull request is not one the gate opened. The branch name alone proves
+ * nothing (anyone can name a branch): the proposal must be stored with this
+ * pull request's number.
+ */
+export async function outreachProposalOf(context: Context, deps: GateDeps): Promise<ProposalRow | undefined> {
+  const payload = context.payload as unknown as PullPayload;
+  const installationId = payload.installation?.id;
+  const pr = payload.pull_request;
+  const id = proposalOfBranch(pr.head.ref);
+  if (installationId === undefined || !id) return undefined;
+  return deps.db.tenant(installationId, (tx) => findOutreachByPull(tx, id, payload.repository.full_name, pr.number));
+}
+
+/**
+ * The outreach gate on its pull request: closing it rejects; a head whose
+ * proposal file differs from the one published rejects with "content
+ * changed"; otherwise approving reviews on the checked head decide, under the
+ * rules of every gate.
+ */
+export async function evaluateOutreachPull(context: Context, deps: GateDeps, proposal: ProposalRow): Promise<void> {
+  const payload = context.payload as unknown as PullPayload;
+  const installationId = proposal.installation_id;
+  const delivery = deliveryOf(context, deps.appId);
+  const sender = payload.sender?.login ?? null;
+  const pr = payload.pull_request;
+
+  if (payload.action === "closed") {
+    const reason = pr.merged ? "the pull request was merged without an approval" : "the pull request was closed without merging";
+    await deps.db.tenant(installationId, async (tx) => {
+      await recordDelivery(tx, delivery, deps.now());
+      await rejectOutreach(tx, proposal, reason, sender, deps.now());
+    });
+    return;
+  }
+
+  // 1. Gather: is the proposal file on this head the one published? Then the reviews and the config.
+  const headSha = pr.head.sha;
+  const moved = headSha !== proposal.head_sha;
+  const unchanged = !moved || (await fileUnchanged(context, headSha, proposal.state as PublishedState));
+  const config = unchanged ? await loadRepoConfig(context) : null;
+  const details = proposal.details as { triggered_by?: string | null };
+  const facts: OutreachReviewFacts | null =
+    unchanged && config?.ok
+      ? {
+          author: proposal.author ?? "",
+          triggeredBy: details.triggered_by ?? null,
+          headSha,
+          reviews: await gatherReviews(context, context.repo(), pr.number, proposal.author ?? ""),
+          expired: deps.now().getTime() >= proposal.expires_at.getTime(),
+        }
+      : null;
+
+  // 2. Decide, 3. record (the check-run write is queued with the decision).
+  const now = deps.now();
+  await deps.db.tenant(installationId, async (tx) => {
+    await recordDelivery(tx, delivery, now);
+    const current = await findProposal(tx, proposal.id, true);
+    if (!current || current.status !== "pending") {
+      const changed = unchanged ? "" : "; the proposal file on the new head differs, but the decision and its receipt stay bound to the digest reviewed";
+      if (current) await ignored(tx, current, sender, `already ${current.status}${changed}`, now);
+      return;
+    }
+    if (!unchanged) {
+      await appendAudit(tx, installationId, {
+        action: "proposal.invalidated",
+        outcome: "content_changed",
+        actor: sender,
+        repo: current.repo,
+        subject: current.id,
+        data: { kind: "outreach", digest: current.digest, old_head: current.head_sha, new_head: headSha, pr: pr.number },
+      }, now);
+      await rejectOutreach(tx, current, CONTENT_CHANGED, sender, now);
+      return;
+    }
+    if (!config?.ok || !facts) {
+      await ignored(tx, current, sender, "configuration error in .github/agent-gate.yml", now);
+      return;
+    }
+    const decision = decideOutreachReviews(facts, config.config, config.present);
+    const decided = decision.status !== "pending";
+    if (moved) await tx.query("UPDATE proposals SET head_sha = $2, check_run_id = NULL WHERE id = $1", [current.id, headSha]);
+    await updateProposal(tx, current.id, {
+      status: decision.status,
+      state: { ...current.state, decision, required: decision.required, min_permission: config.config.approvals.minPermission },
+      approvers: decision.approvers,
+      reason: decision.status === "rejected" ? (decision.reasons[0] ?? "rejected") : null,
+      decidedAt: decided ? now : null,
+      now,
+    });
+    await appendAudit(tx, installationId, {
+      action: "decision.recorded",
+      outcome: decision.status,
+      actor: sender,
+      actorIsBot: payload.sender?.type === "Bot",
+      repo: current.repo,
+      subject: current.id,
+      data: {
+        kind: "outreach",
+        digest: current.digest,
+        head: headSha,
+        facts_digest: factsDigest(facts),
+        config_digest: config.digest,
+        decision: { status: decision.status, title: decision.title, approvers: decision.approvers, refused: decision.refused },
+      },
+    }, now);
+    await enqueue(tx, syncCheckRun({ ...current, status: decision.status }));
+  });
+}
+
+/** Whether the proposal file at `sha` is byte for byte the one published (same blob). */
+async function fileUnchanged(context: Context, sha: string, state: PublishedState): Promise<boolean> {
+  if (!state.path || !state.file_sha) return false;
+  const reader = await narrowedForEvent(context, ["repos.getContent"]);
+  try {
+    const { data } = await reader.request("GET /repos/{owner}/{repo}/contents/{path}", { ...context.repo(), path: state.path, ref: sha });
+    return !Array.isArray(data) && data.sha === state.file_sha;
+  } catch (error) {
+    if ((error as { status?: number }).status === 404) return false;
+    throw error;
+  }
+}
+
+async function ignored(tx: Queryable, proposal: ProposalRow, actor: string | null, reason: string, now: Date): Promise<void> {
+  await appendAudit(tx, proposal.installation_id, {
+    action: "review.ignored",
+    outcome: "ignored",
+    actor,
+    repo: proposal.repo,
+    subject: proposal.id,
+    data: { kind: "outreach", digest: proposal.digest, reason },
+  }, now);
+}

@@ -1,0 +1,33 @@
+import type { Context, Probot } from "probot";
+import { evaluatePull } from "./commit-gate.ts";
+import type { GateDeps } from "./gate-deps.ts";
+import { evaluateOutreachPull, outreachProposalOf } from "./outreach-gate.ts";
+
+const PULL_EVENTS = [
+  "pull_request.opened",
+  "pull_request.reopened",
+  "pull_request.synchronize",
+  "pull_request.ready_for_review",
+  "pull_request_review.submitted",
+  "pull_request_review.dismissed",
+  "pull_request_review.edited",
+] as const;
+
+/**
+ * Pull request events go to the outreach gate when the pull request is one
+ * the gate opened for an outreach proposal, and to the commit gate otherwise.
+ * Closing a pull request matters only to the outreach gate.
+ */
+export function registerPullRequestGates(app: Probot, deps: GateDeps): void {
+  app.on([...PULL_EVENTS], async (untyped) => {
+    const context = untyped as unknown as Context;
+    const outreach = await outreachProposalOf(context, deps);
+    if (outreach) await evaluateOutreachPull(context, deps, outreach);
+    else await evaluatePull(context, deps);
+  });
+  app.on("pull_request.closed", async (untyped) => {
+    const context = untyped as unknown as Context;
+    const outreach = await outreachProposalOf(context, deps);
+    if (outreach) await evaluateOutreachPull(context, deps, outreach);
+  });
+}

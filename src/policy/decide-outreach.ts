@@ -1,0 +1,33 @@
+import type { GateConfig } from "./config.ts";
+import { reviewVotes, type ReviewFact } from "./decide-commit.ts";
+import { tallyVotes, type Decision, type Wording } from "./tally.ts";
+
+/** Everything the outreach gate needs to decide a proposal published as a pull request. */
+export interface OutreachReviewFacts {
+  /** Who submitted the proposal (an agent token or a workflow's actor). */
+  author: string;
+  /** The user whose workflow run submitted it, when there is one. */
+  triggeredBy: string | null;
+  /** The pull request head whose proposal file was checked against the stored proposal. */
+  headSha: string;
+  reviews: ReviewFact[];
+  expired?: boolean;
+}
+
+const OUTREACH_REVIEW_WORDING: Wording = {
+  rejectTitle: "Changes requested by",
+  rejectSentence: (logins) => `${logins} requested changes; a change request by an eligible reviewer rejects the outreach.`,
+};
+
+/**
+ * An outreach proposal under review as a pull request: approving reviews on
+ * the checked head by eligible people approve it, under the same rules as
+ * every gate (not the proposer, the user who triggered the run, a configured
+ * agent or a bot; at least `approvals.min_permission`); an eligible change
+ * request rejects it.
+ */
+export function decideOutreachReviews(facts: OutreachReviewFacts, config: GateConfig, configPresent: boolean): Decision {
+  const context = { author: facts.author, triggeredBy: facts.triggeredBy, config, configPresent, expired: facts.expired ?? false };
+  const { votes, refused, notes } = reviewVotes(facts.reviews, facts.headSha, context);
+  return tallyVotes(votes, context, OUTREACH_REVIEW_WORDING, { refused, notes });
+}
