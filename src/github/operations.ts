@@ -22,7 +22,7 @@ export const OPERATIONS = {
     method: "GET",
     route: "/repos/{owner}/{repo}/contents/{path}",
     permissions: { contents: "read" },
-    why: "Reads .github/agent-gate.yml (through Probot's context.config, which may fall back to the owner's .github repository).",
+    why: "Reads .github/agent-gate.yml (through Probot's context.config, which may fall back to the owner's .github repository), and an outreach proposal file at a pushed head to check it is the one published.",
   },
   "repos.getCollaboratorPermissionLevel": {
     method: "GET",
