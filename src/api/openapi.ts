@@ -47,13 +47,33 @@ export const openApiDocument = {
         additionalProperties: false,
         required: ["kind", "repo", "summary"],
         properties: {
-          kind: { type: "string", enum: ["deploy", "commit", "outreach"], description: "outreach is not available yet" },
+          kind: { type: "string", enum: ["deploy", "commit", "outreach"] },
           repo: { type: "string", pattern: "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$" },
           sha: { type: "string", pattern: "^[0-9a-f]{40}([0-9a-f]{24})?$", description: "required for deploy and commit" },
           environment: { type: "string", description: "required for deploy" },
-          site: { type: "string", description: "required for deploy: a site verified for the installation" },
+          site: { type: "string", description: "required for deploy and outreach: a site verified for the installation" },
           summary: { type: "string", minLength: 1, maxLength: 2000 },
-          content: { description: "outreach only" },
+          content: { $ref: "#/components/schemas/OutreachContent" },
+        },
+      },
+      OutreachContent: {
+        type: "object",
+        additionalProperties: false,
+        required: ["channel", "recipients", "body"],
+        description:
+          "Outreach only, and required there. Stored encrypted; the proposal's digest is the SHA-256 of its canonical content. " +
+          "A body over 256 KB is answered 413 and nothing is stored.",
+        properties: {
+          channel: { type: "string", enum: ["email", "post", "message", "api"] },
+          recipients: {
+            type: "array",
+            minItems: 1,
+            maxItems: 1000,
+            items: { type: "string" },
+            description: "email: addresses; api: https URLs without credentials; post, message: handles without whitespace or invisible characters",
+          },
+          subject: { type: ["string", "null"], maxLength: 998 },
+          body: { type: "string", description: "at most 256 KB in UTF-8" },
         },
       },
       CreatedProposal: {
