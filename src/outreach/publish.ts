@@ -55,6 +55,7 @@ export async function openOutreachJob(job: Job, deps: OutreachJobDeps): Promise<
   const { data: ref } = await reader.request("GET /repos/{owner}/{repo}/git/ref/{ref}", { owner, repo, ref: `heads/${base}` });
   const view = { id, repo: proposal.repo, site: proposal.site ?? "", digest: proposal.digest, content };
   const required = config.approvals.required;
+  const expiresAt = new Date(proposal.created_at.getTime() + config.expiryMs);
   const common = { votes: [], required, min_permission: config.approvals.minPermission, decision: { title: `Waiting for approval (0/${required})`, approvers: [], refused: [], reasons: [] } };
 
   if (config.outreach.mode === "check_run") {
@@ -66,7 +67,7 @@ export async function openOutreachJob(job: Job, deps: OutreachJobDeps): Promise<
       ...renderOutreachCheck(published, deps.publicUrl, view),
     });
     await deps.db.tenant(installationId, async (tx) => {
-      await recordPublished(tx, id, { prNumber: null, headSha: ref.object.sha, state: published.state });
+      await recordPublished(tx, id, { prNumber: null, headSha: ref.object.sha, state: published.state, expiresAt });
       await tx.query("UPDATE proposals SET check_run_id = $2 WHERE id = $1", [id, run.id]);
       await audit(tx, installationId, proposal, { operation: "checks.create", check_run_id: run.id, mode: "check_run" }, deps.now());
     });
@@ -102,6 +103,7 @@ export async function openOutreachJob(job: Job, deps: OutreachJobDeps): Promise<
       prNumber: pull.number,
       headSha: put.commit.sha ?? "",
       state: { ...common, mode: "pull_request", branch, path, file_sha: put.content?.sha ?? null },
+      expiresAt,
     });
     await audit(tx, installationId, proposal, { operation: "outreach.pull_request", pr: pull.number, branch, path }, deps.now());
     await enqueue(tx, syncCheckRun(proposal));

@@ -37,18 +37,21 @@ export async function readOutreach(tx: Queryable, keyring: Keyring, proposalId: 
   return JSON.parse(text) as OutreachContent;
 }
 
-/** Where a proposal was put before reviewers: its pull request and head commit (or base commit, for a check run), and its state. */
+/**
+ * Where a proposal was put before reviewers: its pull request and head commit
+ * (or base commit, for a check run), its state, and its expiry under the
+ * repository's `expiry` (setting status again moves its tracked deadline).
+ */
 export async function recordPublished(
   tx: Queryable,
   id: string,
-  published: { prNumber: number | null; headSha: string; state: Record<string, unknown> },
+  published: { prNumber: number | null; headSha: string; state: Record<string, unknown>; expiresAt: Date },
 ): Promise<void> {
-  await tx.query("UPDATE proposals SET pr_number = $2, head_sha = $3, state = state || $4::jsonb WHERE id = $1", [
-    id,
-    published.prNumber,
-    published.headSha,
-    JSON.stringify(published.state),
-  ]);
+  await tx.query(
+    `UPDATE proposals SET pr_number = $2, head_sha = $3, state = state || $4::jsonb, expires_at = $5, status = status
+      WHERE id = $1 AND status = 'pending'`,
+    [id, published.prNumber, published.headSha, JSON.stringify(published.state), published.expiresAt],
+  );
 }
 
 /** Reject a pending outreach proposal with `reason`, audited; the GitHub side follows through the outbox. */

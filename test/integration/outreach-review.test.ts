@@ -215,6 +215,15 @@ describe("outreach proposals as pull requests", () => {
     expect((await status(p.id)).status).toBe("approved");
   });
 
+  it("expires as the repository's expiry says, counted from the proposal's creation", async () => {
+    fake.setFile(REPO, ".github/agent-gate.yml", "agents: [seo-agent]\nexpiry: 1h\n");
+    const p = await publish();
+    const view = (await (await fetch(`${app.url}/api/v1/proposals/${p.id}`, { headers: bearer(token) })).json()) as { expires_at: string };
+    expect(view.expires_at).toBe(new Date(now.getTime() + 3_600_000).toISOString());
+    const [deadline] = await t.db.query<{ expires_at: Date }>("SELECT expires_at FROM proposal_deadlines WHERE proposal_id = $1", [p.id]);
+    expect(deadline?.expires_at.toISOString()).toBe(view.expires_at);
+  });
+
   it("rejects when the pull request is closed without merging", async () => {
     const p = await publish();
     await deliver("pull_request", pullEvent("closed", p, { sender: "maintainer" }));
