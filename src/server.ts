@@ -17,7 +17,7 @@ import { sitesRoutes } from "./api/sites-routes.ts";
 import { auditRoutes } from "./api/audit-routes.ts";
 import { requireAdmin } from "./api/auth.ts";
 import { DecisionWaiter } from "./proposals/wait.ts";
-import type { Keyring } from "./crypto/keyring.ts";
+import { parseKeyring, type Keyring } from "./crypto/keyring.ts";
 import { currentSigner } from "./keys/store.ts";
 import { createResolver, resolverSettings } from "./sites/dns-check.ts";
 import { startSiteRecheck } from "./sites/recheck-timer.ts";
@@ -78,6 +78,8 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     get publicUrl() {
       return publicUrl;
     },
+    // The app's keyring (start.ts resolves it, PGlite's data dir included), else the environment's.
+    keyring: o.keyring ?? (o.env.AGENT_GATE_KEYS ? parseKeyring(o.env.AGENT_GATE_KEYS) : null),
     ...(o.paceMs === undefined ? {} : { paceMs: o.paceMs }),
     ...(o.retryBaseMs === undefined ? {} : { retryBaseMs: o.retryBaseMs }),
   });

@@ -1,3 +1,4 @@
+import type { Keyring } from "../crypto/keyring.ts";
 import type { Database } from "../db/database.ts";
 import { openOutreachJob } from "../outreach/publish.ts";
 import { appendAudit } from "../audit/log.ts";
@@ -22,6 +23,8 @@ export interface JobDeps {
   github: GitHubFactory;
   now: () => Date;
   publicUrl: string;
+  /** Opens sealed outreach text; null when the app has no keyring. */
+  keyring?: Keyring | null;
 }
 
 /** Each job's GitHub client: a token for its one repository and its operations' permissions only. */

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
+import type { Keyring } from "../crypto/keyring.ts";
 import type { Database } from "../db/database.ts";
 import { appendAudit } from "../audit/log.ts";
 import { OUTBOX_CHANNEL } from "../proposals/store.ts";
@@ -18,6 +19,8 @@ export interface OutboxWorkerOptions {
   /** First retry delay; doubles per attempt up to five minutes. */
   retryBaseMs?: number;
   leaseMs?: number;
+  /** Opens sealed outreach text for publishing; null when the app has no keyring. */
+  keyring?: Keyring | null;
 }
 
 const MAX_BACKOFF_MS = 5 * 60_000;
@@ -41,7 +44,7 @@ export class OutboxWorker {
   lastBeat: Date | undefined;
 
   constructor(options: OutboxWorkerOptions) {
-    this.#o = { paceMs: 1000, retryBaseMs: 1000, leaseMs: 60_000, ...options };
+    this.#o = { paceMs: 1000, retryBaseMs: 1000, leaseMs: 60_000, keyring: null, ...options };
   }
 
   async start(): Promise<void> {
@@ -134,6 +137,7 @@ export class OutboxWorker {
         github: this.#o.github,
         now: this.#o.now,
         publicUrl: this.#o.publicUrl,
+        keyring: this.#o.keyring,
       });
       await this.#o.db.transaction(async (tx) => {
         await tx.query(

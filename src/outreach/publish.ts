@@ -1,5 +1,5 @@
 import { appendAudit } from "../audit/log.ts";
-import { parseKeyring, type Keyring } from "../crypto/keyring.ts";
+import type { Keyring } from "../crypto/keyring.ts";
 import type { Database } from "../db/database.ts";
 import type { GitHubClient } from "../github/client.ts";
 import { narrowedClients, type GitHubFactory } from "../github/narrowed.ts";
@@ -15,7 +15,7 @@ export interface OutreachJobDeps {
   github: GitHubFactory;
   now: () => Date;
   publicUrl: string;
-  /** The keyring that opens outreach text; defaults to AGENT_GATE_KEYS. */
+  /** The keyring that opens outreach text: the app's (AGENT_GATE_KEYS, or the one created in the PGlite data dir). */
   keyring?: Keyring | null;
 }
 
@@ -36,7 +36,7 @@ export async function openOutreachJob(job: Job, deps: OutreachJobDeps): Promise<
   const proposal = await deps.db.tenant(installationId, (tx) => findProposal(tx, id));
   if (!proposal || proposal.kind !== "outreach") return { outcome: "missing" };
   if (proposal.status !== "pending" || proposal.state.mode) return { outcome: "already_open" };
-  const keyring = deps.keyring ?? (process.env.AGENT_GATE_KEYS ? parseKeyring(process.env.AGENT_GATE_KEYS) : null);
+  const keyring = deps.keyring;
   if (!keyring) throw new Error("no keyring to open outreach text: set AGENT_GATE_KEYS");
   const content = await deps.db.tenant(installationId, (tx) => readOutreach(tx, keyring, id));
   if (!content) return { outcome: "missing" };

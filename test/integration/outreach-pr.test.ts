@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { parseKeyring } from "../../src/crypto/keyring.ts";
 import { GitHubFake } from "../support/github-fake.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
@@ -11,20 +12,19 @@ let fake: GitHubFake;
 let app: TestApp;
 
 beforeAll(async () => {
-  vi.stubEnv("AGENT_GATE_KEYS", KEYS);
   t = await createTestDatabase();
   fake = await GitHubFake.start();
   await seedInstallations(t.db, now);
   await verifySite(t.db, 1, "example.com", now);
   fake.setRepo("acme/web", { private: true, id: 11, default_branch: "main" });
   fake.setRef("acme/web", "heads/main", "a".repeat(40));
-  app = await startTestApp({ db: t.db, fake, now: () => now, env: { AGENT_GATE_KEYS: KEYS } });
+  // The keyring as start.ts hands it over (for PGlite it may live in the data dir, not the environment).
+  app = await startTestApp({ db: t.db, fake, now: () => now, keyring: parseKeyring(KEYS) });
 });
 afterAll(async () => {
   await app?.close();
   await fake?.close();
   await t?.drop();
-  vi.unstubAllEnvs();
 });
 
 it("opens a pull request on agent-gate/outreach/<id> adding the rendered file", async () => {

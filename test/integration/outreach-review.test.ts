@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { readAudit } from "../../src/audit/log.ts";
 import { GENESIS_HASH, verifyChain } from "../../src/audit/chain.ts";
 import { GitHubFake } from "../support/github-fake.ts";
@@ -22,7 +22,6 @@ let token: string;
 const logs: string[] = [];
 
 beforeAll(async () => {
-  vi.stubEnv("AGENT_GATE_KEYS", KEYS);
   t = await createTestDatabase();
   await seedInstallations(t.db, now);
   await verifySite(t.db, 1, "example.com", now);
@@ -30,7 +29,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await t?.drop();
-  vi.unstubAllEnvs();
 });
 beforeEach(async () => {
   fake = await GitHubFake.start();

@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { Writable } from "node:stream";
 import { Probot, ProbotOctokit } from "probot";
 import pino from "pino";
+import type { Keyring } from "../../src/crypto/keyring.ts";
 import type { Database } from "../../src/db/database.ts";
 import { startGateServer, type GateServer } from "../../src/server.ts";
 import { sign } from "../../src/github/signature.ts";
@@ -35,6 +36,8 @@ export interface TestAppOptions {
   env?: NodeJS.ProcessEnv;
   startWorker?: boolean;
   paceMs?: number;
+  /** The keyring the app resolved at start (as start.ts passes it); else AGENT_GATE_KEYS in env, if any. */
+  keyring?: Keyring;
 }
 
 /** The whole app on loopback, talking to the GitHub fake as GitHub Enterprise. */
@@ -66,6 +69,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     port: 0,
     host: "127.0.0.1",
     paceMs: options.paceMs ?? 0,
+    ...(options.keyring ? { keyring: options.keyring } : {}),
     retryBaseMs: 5,
     startWorker: options.startWorker ?? false,
   });
