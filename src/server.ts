@@ -119,7 +119,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   };
   router.add(
     ...healthRoutes({ db: o.db, worker }),
-    ...apiRoutes({ db: o.db, now, env: o.env, waiter, log: o.log, ...(o.keyring ? { keyring: o.keyring } : {}) }),
+    ...apiRoutes({ db: o.db, now, env: o.env, waiter, log: o.log, publicUrl: () => publicUrl, ...(o.keyring ? { keyring: o.keyring } : {}) }),
     ...keysRoutes(o.db),
     ...sitesRoutes({ db: o.db, now, requireAdmin: admin, resolver }),
     ...auditRoutes({ db: o.db, now, signer, requireAdmin: admin }),

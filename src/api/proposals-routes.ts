@@ -25,6 +25,8 @@ export interface ApiDeps {
   keyring?: Keyring;
   /** How often a long-poll re-reads without a notification (default 5 s). */
   recheckMs?: number;
+  /** The app's public URL as the server knows it once listening (AGENT_GATE_PUBLIC_URL, else its own address). */
+  publicUrl?: () => string;
 }
 
 /** Proposal bodies are small: a summary and, for outreach, the text. */
@@ -71,7 +73,7 @@ export function proposalRoutes(deps: ApiDeps): Route[] {
           digest: row.digest,
           status: row.status,
           expires_at: row.expires_at.toISOString(),
-          url: proposalUrl(deps.env, row.id),
+          url: reviewPageUrl(deps, row.id),
         });
       },
     },
@@ -150,9 +152,10 @@ async function readProposal(req: import("node:http").IncomingMessage): Promise<u
   return value;
 }
 
-export function proposalUrl(env: NodeJS.ProcessEnv, id: string): string {
-  const base = (env.AGENT_GATE_PUBLIC_URL ?? "http://localhost:3000").replace(/\/+$/, "");
-  return `${base}/proposals/${encodeURIComponent(id)}`;
+/** The review page of a proposal, on the app's public URL (the same link its check run carries). */
+export function reviewPageUrl(deps: Pick<ApiDeps, "env" | "publicUrl">, id: string): string {
+  const configured = deps.publicUrl?.() || deps.env.AGENT_GATE_PUBLIC_URL || `http://localhost:${deps.env.PORT || 3000}`;
+  return `${configured.replace(/\/+$/, "")}/proposals/${encodeURIComponent(id)}`;
 }
 
 /** A storage failure is a 503 saying nothing was changed; the gate stays closed. */

@@ -49,28 +49,30 @@ afterEach(async () => {
 
 interface Published {
   id: string;
+  /** The review page link the API answered with. */
+  url: string;
   digest: string;
   pull: { number: number; head: { ref: string; sha: string } };
   path: string;
 }
 
-async function propose(body = BODY): Promise<{ id: string; digest: string }> {
+async function propose(body = BODY): Promise<{ id: string; digest: string; url: string }> {
   const res = await fetch(`${app.url}/api/v1/proposals`, {
     method: "POST",
     headers: bearer(token),
     body: JSON.stringify({ kind: "outreach", repo: REPO, site: "example.com", summary: "renewal", content: { channel: "email", recipients: [ADDRESS], subject: "Renewal", body } }),
   });
   expect(res.status).toBe(201);
-  const created = (await res.json()) as { id: string; digest: string };
+  const created = (await res.json()) as { id: string; digest: string; url: string };
   await app.server.worker.drain();
   return created;
 }
 
 async function publish(): Promise<Published> {
-  const { id, digest } = await propose();
+  const { id, digest, url } = await propose();
   const pull = fake.pullRequests(REPO).find((p) => p.head.ref === `agent-gate/outreach/${id}`);
   expect(pull).toBeDefined();
-  return { id, digest, pull: pull as Published["pull"], path: `.agent-gate/outreach/${id}.md` };
+  return { id, digest, url, pull: pull as Published["pull"], path: `.agent-gate/outreach/${id}.md` };
 }
 
 function repository(): Record<string, any> {
@@ -135,7 +137,7 @@ describe("outreach proposals as pull requests", () => {
   it("is approved by an eligible review of the head, and the executor redeems it with the digest", async () => {
     const p = await publish();
     const [waiting] = outreachChecks(p.pull.head.sha);
-    expect(waiting).toMatchObject({ conclusion: "action_required", actions: [] });
+    expect(waiting).toMatchObject({ conclusion: "action_required", actions: [], details_url: p.url });
     expect(waiting?.output.summary).toMatch(/approve it with a review of this commit/);
 
     await review(p, "maintainer", "APPROVED");
