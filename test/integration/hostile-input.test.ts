@@ -103,7 +103,35 @@ describe("hostile ids and filters in the API", () => {
     expect(res.status).toBeLessThan(500);
   });
 
-  it.todo("GET /proposals/:id with a NUL byte (prp_%00null) is a 4xx: today PostgreSQL refuses the byte and the API answers 503");
+  it.each([
+    ["GET", "/api/v1/proposals/prp_%00null"],
+    ["GET", "/api/v1/proposals/prp_%0Anewline"],
+    ["GET", "/api/v1/proposals/prp_%E0%A4%A"],
+    ["POST", "/api/v1/proposals/prp_%00null/redeem"],
+    ["POST", "/api/v1/sites/example.com%00.evil/verify"],
+  ])("%s %s (NUL, control character, broken percent-encoding) is a 400 before storage is touched", async (method, path) => {
+    const res = await fetch(`${app.url}${path}`, { method, headers: auth(method === "GET" ? token : admin), ...(method === "POST" ? { body: JSON.stringify({ digest: "a".repeat(40) }) } : {}) });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_request");
+  });
+
+  it("a NUL byte inside a proposal body is a 4xx, never a 5xx or a row", async () => {
+    const before = await proposalCount();
+    const res = await fetch(`${app.url}/api/v1/proposals`, {
+      method: "POST",
+      headers: auth(token),
+      body: JSON.stringify({ kind: "commit", repo: "acme/web", sha: "b".repeat(40), summary: "hello\u0000world" }),
+    });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(await proposalCount()).toBe(before);
+  });
+
+  it.each(["repo", "action"])("audit export route refuses a NUL byte in %s with 400", async (field) => {
+    const res = await fetch(`${app.url}/api/v1/audit/export?${field}=x%00y`, { headers: auth(admin) });
+    expect(res.status).toBe(400);
+    await res.text();
+  });
 
   it("a raw ../ path does not reach another route or file", async () => {
     for (const path of ["/api/v1/proposals/../../../etc/passwd", "/api/v1/proposals/%2e%2e/%2e%2e/openapi.json", "/api/v1/proposals/..%2f..%2fsites"]) {
