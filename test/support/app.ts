@@ -1,14 +1,14 @@
 import { GateOctokit } from "../../src/github/octokit.ts";
-import { generateKeyPairSync, randomUUID } from "node:crypto";
+import { generateKeyPairSync } from "node:crypto";
 import { createRequire } from "node:module";
 import { Writable } from "node:stream";
 import { Probot, ProbotOctokit } from "probot";
 import pino from "pino";
 import type { Database } from "../../src/db/database.ts";
 import { startGateServer, type GateServer } from "../../src/server.ts";
-import { sign } from "../../src/github/signature.ts";
 import { REDACT_PATHS } from "../../src/log.ts";
 import type { GitHubFake } from "./github-fake.ts";
+import { deliverTo, type DeliverOptions } from "./deliver.ts";
 
 export const TEST_APP_ID = 4242;
 export const TEST_SECRET = "test-webhook-secret-do-not-use";
@@ -24,7 +24,7 @@ export interface TestApp {
   url: string;
   /** Every log line the app wrote, for scans. */
   logs: string[];
-  deliver(event: string, payload: unknown, options?: { id?: string; secret?: string; signature?: string | null; rawBody?: string }): Promise<Response>;
+  deliver(event: string, payload: unknown, options?: DeliverOptions): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -73,17 +73,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     server,
     url: server.url,
     logs,
-    async deliver(event, payload, o = {}) {
-      const body = o.rawBody ?? JSON.stringify(payload);
-      const headers: Record<string, string> = {
-        "content-type": "application/json",
-        "x-github-event": event,
-        "x-github-delivery": o.id ?? randomUUID(),
-      };
-      const signature = o.signature === undefined ? sign(o.secret ?? TEST_SECRET, body) : o.signature;
-      if (signature !== null) headers["x-hub-signature-256"] = signature;
-      return fetch(`${server.url}/api/github/webhooks`, { method: "POST", headers, body });
-    },
+    deliver: (event, payload, o = {}) => deliverTo(server.url, TEST_SECRET, event, payload, o),
     close: () => server.close(),
   };
 }
