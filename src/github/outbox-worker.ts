@@ -46,7 +46,7 @@ export class OutboxWorker {
 
   async start(): Promise<void> {
     this.#stopped = false;
-    this.#unlisten = await this.#o.db.listen(OUTBOX_CHANNEL, () => this.kick());
+    this.#unlisten = await this.#o.db.listen(OUTBOX_CHANNEL, () => this.kick(), () => this.kick());
     this.#timer = setInterval(() => this.kick(), Math.max(50, Math.min(this.#o.paceMs, 250)));
     this.#timer.unref();
     this.#report = setInterval(() => {

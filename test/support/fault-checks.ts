@@ -45,3 +45,26 @@ export async function sendMany(count: number, concurrency: number, send: (i: num
 }
 
 export const statusOf = (sent: Sent | undefined): number | undefined => (sent && "status" in sent ? sent.status : undefined);
+
+/** Wait until an app process has performed every queued GitHub write. */
+export async function outboxDrained(db: Database, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [row] = await db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM outbox WHERE done_at IS NULL");
+    if (row?.n === 0) return;
+    if (Date.now() > deadline) throw new Error(`the outbox still holds ${row?.n} jobs after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Wait until GET url answers `status`. */
+export async function answers(url: string, status: number, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fetch(url).catch(() => null);
+    await res?.arrayBuffer();
+    if (res?.status === status) return;
+    if (Date.now() > deadline) throw new Error(`${url} did not answer ${status} within ${timeoutMs} ms (last: ${res?.status ?? "no answer"})`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
