@@ -84,11 +84,14 @@ async function ingest(deps: IngestDeps, req: IncomingMessage, res: ServerRespons
       return;
     }
     await deps.probot.receive({ id: deliveryId, name: event, payload } as never);
-    await deps.db
-      .tenant(delivery.installationId ?? 0, (tx) => recordDelivery(tx, delivery, deps.now(), "no_action"))
-      .catch((error: unknown) => {
-        if (!(error instanceof DuplicateDelivery)) throw error;
-      });
+    // A handler that acted recorded the delivery with its consequences; any other is recorded here.
+    if (!(await deliverySeen(deps.db, deps.appId, deliveryId))) {
+      await deps.db
+        .tenant(delivery.installationId ?? 0, (tx) => recordDelivery(tx, delivery, deps.now(), "no_action"))
+        .catch((error: unknown) => {
+          if (!(error instanceof DuplicateDelivery)) throw error;
+        });
+    }
     sendJson(res, 200, { ok: true });
   } catch (error) {
     if (onlyDuplicates(error)) {
