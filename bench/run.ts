@@ -175,8 +175,11 @@ async function ingest(db: Database, fake: GitHubFake): Promise<void> {
   const bare = await bareProbot(fake);
   try {
     // An agent PR waiting for approval; the load is comments by a read-only user on it (whole path, no decision).
-    await app.deliver("pull_request", agentPr(installationId, "a".repeat(40)));
-    const bodies = Array.from({ length: 64 }, () => JSON.stringify(reviewPayload(installationId, "reader", "commented", "a".repeat(40))));
+    const pulls = Number(process.env.BENCH_INGEST_PULLS ?? 64);
+    const installs = Number(process.env.BENCH_INGEST_INSTALLATIONS ?? 1);
+    const at = (i: number) => ({ inst: installationId + (i % installs), pull: 100 + (Math.floor(i / installs) % pulls) });
+    for (let i = 0; i < pulls * installs; i += 1) await app.deliver("pull_request", agentPr(at(i).inst, "a".repeat(40), at(i).pull));
+    const bodies = Array.from({ length: 64 }, (_, i) => JSON.stringify(reviewPayload(at(i).inst, "reader", "commented", "a".repeat(40), at(i).pull)));
     const gateUrl = `${app.url}/api/github/webhooks`;
     await load(200, CONCURRENCY, (i) => post(gateUrl, "pull_request_review", bodies[i % bodies.length]!)); // warm-up
     await load(200, CONCURRENCY, (i) => post(bare.url, "pull_request_review", bodies[i % bodies.length]!));
