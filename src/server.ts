@@ -69,7 +69,18 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
 
   let waiting = () => 0;
   const metrics = o.metrics ?? createMetrics({ db: o.db, now, waiters: () => waiting() });
-  const github = Object.assign((installationId: number) => (o.probot.auth(installationId) as Promise<GitHubClient>).then((client) => instrumentGitHub(client, metrics)), { decorate: (client: GitHubClient) => instrumentGitHub(client, metrics) });
+  // One installation client per installation: its auth hook renews the installation token itself.
+  const installationClients = new Map<number, Promise<GitHubClient>>();
+  const installationClient = (installationId: number): Promise<GitHubClient> => {
+    let client = installationClients.get(installationId);
+    if (!client) {
+      client = (o.probot.auth(installationId) as Promise<GitHubClient>).then((made) => instrumentGitHub(made, metrics));
+      client.catch(() => installationClients.delete(installationId));
+      installationClients.set(installationId, client);
+    }
+    return client;
+  };
+  const github = Object.assign(installationClient, { decorate: (client: GitHubClient) => instrumentGitHub(client, metrics) });
   const worker = new OutboxWorker({
     db: o.db,
     github,
