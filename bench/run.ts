@@ -18,7 +18,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes, randomUUID } from "node:crypto";
 import { Writable } from "node:stream";
@@ -159,7 +159,7 @@ async function bareProbot(fake: GitHubFake): Promise<{ url: string; close(): Pro
 }
 
 async function startApp(db: Database, fake: GitHubFake, paceMs = 0): Promise<TestApp> {
-  const app = await startTestApp({ db, fake, startWorker: true, paceMs });
+  const app = await startTestApp({ db, fake, startWorker: true, paceMs, logLevel: "warn" });
   return app;
 }
 
@@ -171,7 +171,8 @@ function seedRepo(fake: GitHubFake): void {
 
 async function ingest(db: Database, fake: GitHubFake): Promise<void> {
   const installationId = 9001;
-  const app = await startTestApp({ db, fake, startWorker: false });
+  // The same log level as the bare app's.
+  const app = await startTestApp({ db, fake, startWorker: false, logLevel: "warn" });
   const bare = await bareProbot(fake);
   try {
     // An agent PR waiting for approval; the load is comments by a read-only user on it (whole path, no decision).
@@ -235,6 +236,8 @@ async function decisionLatency(db: Database, fake: GitHubFake): Promise<void> {
   }
   rows.push({ measure: `decision latency, idle queue, p50 / p99 (${DECISIONS} approvals)`, value: `${ms(pct(lat, 50))} / ${ms(pct(lat, 99))}`, baseline: "target p99 ≤ 20 ms", ratio: "" });
   rows.push({ measure: "  of which: approval webhook acknowledged, p50 / p99", value: `${ms(pct(acks, 50))} / ${ms(pct(acks, 99))}`, baseline: "", ratio: "" });
+  const afterAck = lat.map((l, i) => l - acks[i]!);
+  rows.push({ measure: "  of which: acknowledgement → check-run update at GitHub, p50 / p99", value: `${ms(pct(afterAck, 50))} / ${ms(pct(afterAck, 99))}`, baseline: "", ratio: "" });
 }
 
 async function backlogDecision(db: Database, fake: GitHubFake): Promise<void> {
@@ -279,7 +282,7 @@ async function wakeLatency(db: Database, decider: Database, fake: GitHubFake): P
   await recordInstallation(db, { id: 1, account: "acme" }, now);
   await recordRepositories(db, 1, [{ id: 11, full_name: "acme/web" }], [], now);
   const { token } = await createToken(db, { installationId: 1, repos: null, kinds: null, admin: false, expiresAt: null, createdBy: "bench" }, now);
-  const app = await startTestApp({ db, fake, startWorker: false, env: { AGENT_GATE_KEYS: undefined } });
+  const app = await startTestApp({ db, fake, startWorker: false, logLevel: "warn", env: { AGENT_GATE_KEYS: undefined } });
   const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
   const lat: number[] = [];
   try {
@@ -346,6 +349,8 @@ function printTable(): void {
   for (const r of rows) console.log(line(r));
 }
 
+const loadAtStart = loadavg().map((v) => v.toFixed(1)).join(" ");
+
 async function main(): Promise<void> {
   const scratch = await scratchDatabase();
   const db = openPg({ connectionString: scratch.url });
@@ -371,7 +376,8 @@ async function main(): Promise<void> {
     await decider.close();
     await scratch.drop();
   }
-  console.log(`Agent Gate benchmarks, ${new Date().toISOString()}, node ${process.version}, PostgreSQL at ${new URL(ADMIN_URL).host}`);
+  const load = loadavg().map((v) => v.toFixed(1)).join(" ");
+  console.log(`Agent Gate benchmarks, ${new Date().toISOString()}, node ${process.version}, PostgreSQL at ${new URL(ADMIN_URL).host}, ${cpus().length} CPUs, load average at start ${loadAtStart}, at end ${load}`);
   printTable();
 }
 

@@ -35,6 +35,8 @@ export interface TestAppOptions {
   env?: NodeJS.ProcessEnv;
   startWorker?: boolean;
   paceMs?: number;
+  /** Log level of the captured log (default debug, so scans see everything). */
+  logLevel?: string;
 }
 
 /** The whole app on loopback, talking to the GitHub fake as GitHub Enterprise. */
@@ -46,7 +48,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
       done();
     },
   });
-  const log = pino({ level: "debug", redact: { paths: REDACT_PATHS, censor: "[redacted]" } }, sink);
+  const log = pino({ level: options.logLevel ?? "debug", redact: { paths: REDACT_PATHS, censor: "[redacted]" } }, sink);
   const probot = new Probot({
     appId: TEST_APP_ID,
     privateKey: privateKey(),
