@@ -43,6 +43,8 @@ export interface GateServerOptions {
   startWorker?: boolean;
   /** Keyring for encryption at rest (receipt-signing key); see resolveKeyring. */
   keyring?: Keyring;
+  /** How long webhook handlers may take before the delivery is answered 503 (default 8 s). */
+  webhookDeadlineMs?: number;
   /** Prometheus metrics; a fresh registry per server when absent. */
   metrics?: GateMetrics;
 }
@@ -136,7 +138,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     ...explainRoutes({ db: o.db, requireAdmin: admin }),
   );
 
-  const webhooks = webhookHandler({ db: o.db, probot: o.probot, appId: o.appId, secret: o.secret, now, log: o.log });
+  const webhooks = webhookHandler({ db: o.db, probot: o.probot, appId: o.appId, secret: o.secret, now, log: o.log, ...(o.webhookDeadlineMs === undefined ? {} : { deadlineMs: o.webhookDeadlineMs }) });
   const server: Server = createServer((req, res) => {
     void (async () => {
       try {

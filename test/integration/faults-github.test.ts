@@ -85,4 +85,35 @@ describe("GitHub failing writes", () => {
     const [left] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM outbox WHERE installation_id = $1 AND done_at IS NULL", [installationId]);
     expect(left?.n).toBe(0);
   });
+
+  it("answers 503 when a slow GitHub read keeps the handler past the deadline, approves nothing, and processes the redelivery once", async () => {
+    const slow = await startTestApp({ db: t.db, fake, webhookDeadlineMs: 300 });
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      fake.on("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", async () => {
+        await held;
+        return { status: 200, body: [] };
+      });
+      const id = `slow-${installationId}`;
+      const res = await slow.deliver("pull_request", agentPr(), { id });
+      expect(res.status).toBe(503);
+      const seen = () => t.db.query("SELECT 1 FROM webhook_deliveries WHERE delivery_id = $1", [id]);
+      expect(await seen()).toHaveLength(0);
+      const [none] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM proposals WHERE installation_id = $1", [installationId]);
+      expect(none?.n).toBe(0);
+
+      // GitHub answers at last; GitHub redelivers: processed once, whichever of the two commits.
+      release();
+      expect((await slow.deliver("pull_request", agentPr(), { id })).status).toBe(200);
+      await expect.poll(async () => (await seen()).length, { timeout: 10_000 }).toBe(1);
+      const events = await t.db.tenant(installationId, (tx) => readAudit(tx, installationId));
+      expect(events.filter((e) => e.action === "webhook.failed").map((e) => e.data.error)).toEqual(["handler_too_slow"]);
+      expect(events.filter((e) => e.action === "webhook.received")).toHaveLength(1);
+      expect(events.filter((e) => e.action === "proposal.created")).toHaveLength(1);
+      expect(verifyChain(events, GENESIS_HASH)).toBeNull();
+    } finally {
+      await slow.close();
+    }
+  });
 });

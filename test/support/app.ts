@@ -35,6 +35,7 @@ export interface TestAppOptions {
   env?: NodeJS.ProcessEnv;
   startWorker?: boolean;
   paceMs?: number;
+  webhookDeadlineMs?: number;
   /** Log level of the captured log (default debug, so scans see everything). */
   logLevel?: string;
 }
@@ -70,6 +71,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     paceMs: options.paceMs ?? 0,
     retryBaseMs: 5,
     startWorker: options.startWorker ?? false,
+    ...(options.webhookDeadlineMs === undefined ? {} : { webhookDeadlineMs: options.webhookDeadlineMs }),
   });
   return {
     server,
