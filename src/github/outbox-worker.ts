@@ -166,6 +166,11 @@ export class OutboxWorker {
                 AND (o.locked_until IS NULL OR o.locked_until < $1)
                 AND NOT EXISTS (SELECT 1 FROM outbox_pace p
                                  WHERE p.installation_id = o.installation_id AND p.next_at > $1)
+                -- one job at a time per check run: another may be creating it right now
+                AND (o.coalesce_key IS NULL OR NOT EXISTS (
+                      SELECT 1 FROM outbox b
+                       WHERE b.installation_id = o.installation_id AND b.coalesce_key = o.coalesce_key
+                         AND b.id <> o.id AND b.done_at IS NULL AND b.locked_until >= $1))
               ORDER BY o.priority, o.id
               LIMIT 1
               FOR UPDATE SKIP LOCKED)

@@ -5,6 +5,7 @@ import { GitHubFake, type GitHubCall } from "../support/github-fake.ts";
 import { startProcessApp, type ProcessApp } from "../support/process-app.ts";
 import { TEST_APP_ID, TEST_SECRET } from "../support/app.ts";
 import { deliverTo } from "../support/deliver.ts";
+import { secretsIn } from "../support/secret-scan.ts";
 import { agentPullRequest, listedApproval, reviewSubmitted, shaFor } from "../support/pulls.ts";
 import { chainOf, outboxDrained, sendMany, statusOf } from "../support/fault-checks.ts";
 
@@ -93,5 +94,6 @@ describe.skipIf(backend() === "pglite")("a burst of 200 agent pull requests, the
     expect(times[times.length - 1]! - times[0]!).toBeGreaterThanOrEqual((times.length - 1) * PACE_MS * 0.9);
     expect(chain.of("webhook.received")).toHaveLength(PULLS + 1);
     fake.assertClean();
+    expect(secretsIn(app.output.join(""), [TEST_SECRET, KEYS.split(":")[1]!])).toEqual([]);
   }, 120_000);
 });

@@ -5,6 +5,7 @@ import { GitHubFake } from "../support/github-fake.ts";
 import { startProcessApp, type ProcessApp } from "../support/process-app.ts";
 import { startTestApp, TEST_APP_ID, TEST_SECRET } from "../support/app.ts";
 import { deliverTo } from "../support/deliver.ts";
+import { secretsIn } from "../support/secret-scan.ts";
 import { agentPullRequest, listedApproval, reviewSubmitted, shaFor } from "../support/pulls.ts";
 import { chainOf, sendMany, statusOf } from "../support/fault-checks.ts";
 
@@ -132,5 +133,7 @@ describe.skipIf(backend() === "pglite")("kill -9 during a burst of 200 deliverie
     const [left] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM outbox WHERE done_at IS NULL");
     expect(left?.n).toBe(0);
     fake.assertClean();
+    // Nothing secret in what either process logged.
+    expect(secretsIn([...first.output, ...second.output].join(""), [TEST_SECRET, KEYS.split(":")[1]!])).toEqual([]);
   }, 180_000);
 });

@@ -8,6 +8,7 @@ import { startProcessApp, type ProcessApp } from "../support/process-app.ts";
 import { startPrivatePostgres, type PrivatePostgres } from "../support/private-postgres.ts";
 import { TEST_APP_ID, TEST_SECRET } from "../support/app.ts";
 import { deliverTo } from "../support/deliver.ts";
+import { secretsIn } from "../support/secret-scan.ts";
 import { agentPullRequest, listedApproval, reviewSubmitted, shaFor } from "../support/pulls.ts";
 import { answers, chainOf, outboxDrained, sendMany, statusOf } from "../support/fault-checks.ts";
 
@@ -116,5 +117,9 @@ describe.skipIf(backend() === "pglite")("PostgreSQL restarted during a burst", (
     expect(runs).toHaveLength(PULLS);
     expect(runs.every((run) => run.conclusion === "success")).toBe(true);
     fake.assertClean();
+    // The outage was logged (errors with their causes), and nothing secret with it.
+    const output = app.output.join("");
+    expect(output).toContain("webhook handling failed");
+    expect(secretsIn(output, [TEST_SECRET, KEYS.split(":")[1]!])).toEqual([]);
   }, 120_000);
 });

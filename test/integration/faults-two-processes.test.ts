@@ -5,6 +5,7 @@ import { GitHubFake } from "../support/github-fake.ts";
 import { startProcessApp, type ProcessApp } from "../support/process-app.ts";
 import { TEST_APP_ID, TEST_SECRET } from "../support/app.ts";
 import { deliverTo } from "../support/deliver.ts";
+import { secretsIn } from "../support/secret-scan.ts";
 import { agentPullRequest, listedApproval, reviewSubmitted, shaFor } from "../support/pulls.ts";
 import { chainOf, outboxDrained, sendMany, statusOf } from "../support/fault-checks.ts";
 
@@ -78,5 +79,6 @@ describe.skipIf(backend() === "pglite")("50 concurrent approvals across two app 
     expect([runs[0]!.status, runs[0]!.conclusion]).toEqual(["completed", "success"]);
     expect(fake.callsTo("POST", "/repos/{owner}/{repo}/check-runs")).toHaveLength(1);
     fake.assertClean();
+    expect(secretsIn([...a.output, ...b.output].join(""), [TEST_SECRET, KEYS.split(":")[1]!])).toEqual([]);
   }, 120_000);
 });
