@@ -19,7 +19,7 @@ const REPO = "Codertocat/Hello-World";
 const AGENT = "burst-agent";
 const INSTALLATION = 7400;
 const PULLS = 200;
-const PACE_MS = 40;
+const PACE_MS = 25;
 const KEYS = generateKeyEntry("k1");
 const pull = (n: number) => ({ installationId: INSTALLATION, number: n, sha: shaFor(n), agent: AGENT });
 

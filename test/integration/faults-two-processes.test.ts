@@ -34,9 +34,8 @@ describe.skipIf(backend() === "pglite")("50 concurrent approvals across two app 
     for (let i = 0; i < APPROVALS; i += 1) fake.setPermission(REPO, reviewer(i), "write");
     const start = () =>
       startProcessApp({ appId: TEST_APP_ID, secret: TEST_SECRET, githubUrl: fake.url, databaseUrl: t.url!, env: { AGENT_GATE_KEYS: KEYS, AGENT_GATE_WRITE_INTERVAL_MS: "5" } });
-    // One after the other: both migrate the same database at start.
-    apps.push(await start());
-    apps.push(await start());
+    // Both at once, as replicas start: their migrations of the one database take turns on an advisory lock.
+    apps.push(...(await Promise.all([start(), start()])));
   });
   afterAll(async () => {
     await Promise.all(apps.map((app) => app.stop("SIGKILL")));
