@@ -43,6 +43,8 @@ export interface GateServerOptions {
   startWorker?: boolean;
   /** Keyring for encryption at rest (receipt-signing key); see resolveKeyring. */
   keyring?: Keyring;
+  /** How long webhook handlers may take before the delivery is answered 503 (default 8 s). */
+  webhookDeadlineMs?: number;
   /** Prometheus metrics; a fresh registry per server when absent. */
   metrics?: GateMetrics;
 }
@@ -69,7 +71,18 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
 
   let waiting = () => 0;
   const metrics = o.metrics ?? createMetrics({ db: o.db, now, waiters: () => waiting() });
-  const github = Object.assign((installationId: number) => (o.probot.auth(installationId) as Promise<GitHubClient>).then((client) => instrumentGitHub(client, metrics)), { decorate: (client: GitHubClient) => instrumentGitHub(client, metrics) });
+  // One installation client per installation: its auth hook renews the installation token itself.
+  const installationClients = new Map<number, Promise<GitHubClient>>();
+  const installationClient = (installationId: number): Promise<GitHubClient> => {
+    let client = installationClients.get(installationId);
+    if (!client) {
+      client = (o.probot.auth(installationId) as Promise<GitHubClient>).then((made) => instrumentGitHub(made, metrics));
+      client.catch(() => installationClients.delete(installationId));
+      installationClients.set(installationId, client);
+    }
+    return client;
+  };
+  const github = Object.assign(installationClient, { decorate: (client: GitHubClient) => instrumentGitHub(client, metrics) });
   const worker = new OutboxWorker({
     db: o.db,
     github,
@@ -127,7 +140,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     ...explainRoutes({ db: o.db, requireAdmin: admin }),
   );
 
-  const webhooks = webhookHandler({ db: o.db, probot: o.probot, appId: o.appId, secret: o.secret, now, log: o.log });
+  const webhooks = webhookHandler({ db: o.db, probot: o.probot, appId: o.appId, secret: o.secret, now, log: o.log, ...(o.webhookDeadlineMs === undefined ? {} : { deadlineMs: o.webhookDeadlineMs }) });
   const server: Server = createServer((req, res) => {
     void (async () => {
       try {

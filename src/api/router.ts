@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { ValidationError } from "../errors.ts";
 import { sendError } from "./http.ts";
 
 export interface RouteContext {
@@ -59,10 +60,10 @@ export class Router {
       return true;
     }
     const values = route.pattern.exec(url.pathname)?.slice(1) ?? [];
-    route.names.forEach((name, i) => {
-      ctx.params[name] = decodeURIComponent(values[i] ?? "");
-    });
     try {
+      route.names.forEach((name, i) => {
+        ctx.params[name] = pathParam(name, values[i] ?? "");
+      });
       await route.handler(ctx);
     } catch (error) {
       this.#onError(error, ctx);
@@ -70,4 +71,20 @@ export class Router {
     }
     return true;
   };
+}
+
+// NUL and other control characters are never part of an id or a domain, and
+// PostgreSQL refuses NUL in text: such a parameter is the caller's error (400),
+// found before any storage is touched.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+function pathParam(name: string, raw: string): string {
+  let value: string;
+  try {
+    value = decodeURIComponent(raw);
+  } catch {
+    throw new ValidationError([{ field: name, message: "is not valid percent-encoded UTF-8" }]);
+  }
+  if (CONTROL.test(value)) throw new ValidationError([{ field: name, message: "must not contain control characters" }]);
+  return value;
 }

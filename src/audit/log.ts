@@ -24,56 +24,71 @@ export async function appendAudit(
   input: AuditInput,
   now: Date,
 ): Promise<AuditEvent> {
-  await tx.query(
+  const [event] = await appendAudits(tx, installationId, [input], now);
+  return event!;
+}
+
+/**
+ * Append several events in order, in two round trips: lock and read the head
+ * (creating it at genesis), then insert the events and move the head in one
+ * statement. Appending a transaction's events together at its end keeps the
+ * head locked for the shortest time.
+ */
+export async function appendAudits(
+  tx: Queryable,
+  installationId: number,
+  inputs: readonly AuditInput[],
+  now: Date,
+): Promise<AuditEvent[]> {
+  if (inputs.length === 0) return [];
+  // An upsert that changes nothing still locks the row, like SELECT ... FOR UPDATE.
+  const [head] = await tx.query<{ seq: number; hash: string }>(
     `INSERT INTO audit_heads (installation_id, seq, hash) VALUES ($1, 0, $2)
-     ON CONFLICT (installation_id) DO NOTHING`,
+     ON CONFLICT (installation_id) DO UPDATE SET seq = audit_heads.seq
+     RETURNING seq, hash`,
     [installationId, GENESIS_HASH],
   );
-  const [head] = await tx.query<{ seq: number; hash: string }>(
-    "SELECT seq, hash FROM audit_heads WHERE installation_id = $1 FOR UPDATE",
-    [installationId],
-  );
   if (!head) throw new Error("audit head could not be read for this installation");
-  const body: AuditEventBody = eventBody({
-    installation_id: installationId,
-    seq: head.seq + 1,
-    created_at: new Date(Math.floor(now.getTime())).toISOString(),
-    action: input.action,
-    actor: input.actor ?? null,
-    actor_is_bot: input.actorIsBot ?? false,
-    actor_is_agent: input.actorIsAgent ?? false,
-    repo: input.repo ?? null,
-    subject: input.subject ?? null,
-    outcome: input.outcome,
-    data: JSON.parse(JSON.stringify(input.data ?? {})) as Record<string, unknown>,
-  });
-  const hash = chainHash(head.hash, body);
-  await tx.query(
-    `INSERT INTO audit_events (installation_id, seq, created_at, action, actor, actor_is_bot,
+  const events: AuditEvent[] = [];
+  let prev = head;
+  for (const input of inputs) {
+    const body: AuditEventBody = eventBody({
+      installation_id: installationId,
+      seq: prev.seq + 1,
+      created_at: new Date(Math.floor(now.getTime())).toISOString(),
+      action: input.action,
+      actor: input.actor ?? null,
+      actor_is_bot: input.actorIsBot ?? false,
+      actor_is_agent: input.actorIsAgent ?? false,
+      repo: input.repo ?? null,
+      subject: input.subject ?? null,
+      outcome: input.outcome,
+      data: JSON.parse(JSON.stringify(input.data ?? {})) as Record<string, unknown>,
+    });
+    const hash = chainHash(prev.hash, body);
+    events.push({ ...body, prev_hash: prev.hash, hash });
+    prev = { seq: body.seq, hash };
+  }
+  const last = events[events.length - 1]!;
+  // One row per event, passed as a JSON array and taken apart by PostgreSQL.
+  const inserted = await tx.query(
+    `WITH moved AS (
+       UPDATE audit_heads SET seq = $2, hash = $3 WHERE installation_id = $1 RETURNING installation_id
+     )
+     INSERT INTO audit_events (installation_id, seq, created_at, action, actor, actor_is_bot,
        actor_is_agent, repo, subject, outcome, data, prev_hash, hash)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-    [
-      body.installation_id,
-      body.seq,
-      body.created_at,
-      body.action,
-      body.actor,
-      body.actor_is_bot,
-      body.actor_is_agent,
-      body.repo,
-      body.subject,
-      body.outcome,
-      JSON.stringify(body.data),
-      head.hash,
-      hash,
-    ],
+     SELECT e.installation_id, e.seq, e.created_at, e.action, e.actor, e.actor_is_bot,
+            e.actor_is_agent, e.repo, e.subject, e.outcome, e.data, e.prev_hash, e.hash
+       FROM jsonb_to_recordset($4::jsonb) AS e(installation_id bigint, seq bigint, created_at timestamptz,
+            action text, actor text, actor_is_bot boolean, actor_is_agent boolean, repo text,
+            subject text, outcome text, data jsonb, prev_hash text, hash text)
+      WHERE EXISTS (SELECT 1 FROM moved)
+      ORDER BY e.seq
+     RETURNING seq`,
+    [installationId, last.seq, last.hash, JSON.stringify(events)],
   );
-  await tx.query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE installation_id = $1", [
-    installationId,
-    body.seq,
-    hash,
-  ]);
-  return { ...body, prev_hash: head.hash, hash };
+  if (inserted.length !== events.length) throw new Error("audit events could not be appended to this installation's chain");
+  return events;
 }
 
 interface StoredEventRow {

@@ -27,8 +27,12 @@ export interface Database extends Queryable {
    * pooled connection carries no tenant to its next user.
    */
   tenant<T>(installationId: number, fn: (tx: Queryable) => Promise<T>): Promise<T>;
-  /** Subscribe to NOTIFY on a channel; resolves once listening. */
-  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Subscribe to NOTIFY on a channel; resolves once listening. After a lost
+   * connection is re-established `onResubscribed` is called: notifications
+   * sent in between are lost, so the caller re-reads what it waits for.
+   */
+  listen(channel: string, onPayload: (payload: string) => void, onResubscribed?: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

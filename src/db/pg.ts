@@ -43,6 +43,12 @@ export function openPg(options: PgOptions): Database {
   async function transaction<T>(fn: (tx: Queryable) => Promise<T>, installationId?: number): Promise<T> {
     const client = await pool.connect();
     let broken = false;
+    // A checked-out client has no pool listener: a server that goes away
+    // between two queries of the transaction must fail it, not the process.
+    const onError = () => {
+      broken = true;
+    };
+    client.on("error", onError);
     try {
       await client.query("BEGIN");
       const tx = wrap(client);
@@ -58,6 +64,7 @@ export function openPg(options: PgOptions): Database {
       }
       throw error;
     } finally {
+      client.off("error", onError);
       client.release(broken);
     }
   }
@@ -68,20 +75,69 @@ export function openPg(options: PgOptions): Database {
     exec: direct.exec,
     transaction: (fn) => transaction(fn),
     tenant: (installationId, fn) => transaction(fn, installationId),
-    async listen(channel, onPayload) {
-      const client = new pg.Client({ connectionString: options.connectionString });
-      client.on("error", () => {});
-      await client.connect();
-      client.on("notification", (message) => {
-        if (message.channel === channel) onPayload(message.payload ?? "");
-      });
-      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-      return async () => {
-        await client.end().catch(() => {});
-      };
-    },
+    listen: (channel, onPayload, onResubscribed) => listenWithReconnect(options.connectionString, channel, onPayload, onResubscribed),
     async close() {
       await pool.end();
     },
+  };
+}
+
+const RECONNECT_FIRST_MS = 100;
+const RECONNECT_MAX_MS = 5_000;
+
+/**
+ * LISTEN on a connection of its own. When the server goes away (a restart, a
+ * failover) it connects again with backoff and says so through
+ * `onResubscribed`, because notifications sent in between are lost.
+ */
+async function listenWithReconnect(
+  connectionString: string,
+  channel: string,
+  onPayload: (payload: string) => void,
+  onResubscribed?: () => void,
+): Promise<() => Promise<void>> {
+  let stopped = false;
+  let current: pg.Client | undefined;
+  let delay = RECONNECT_FIRST_MS;
+  const connect = async () => {
+    const client = new pg.Client({ connectionString });
+    client.on("error", () => {});
+    client.on("notification", (message) => {
+      if (message.channel === channel) onPayload(message.payload ?? "");
+    });
+    client.once("end", () => {
+      if (!stopped && current === client) again();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    } catch (error) {
+      await client.end().catch(() => {});
+      throw error;
+    }
+    current = client;
+  };
+  const again = () => {
+    current = undefined;
+    const timer = setTimeout(() => {
+      if (stopped) return;
+      connect().then(
+        () => {
+          delay = RECONNECT_FIRST_MS;
+          if (stopped) void current?.end().catch(() => {});
+          else onResubscribed?.();
+        },
+        () => {
+          delay = Math.min(delay * 2, RECONNECT_MAX_MS);
+          again();
+        },
+      );
+    }, delay);
+    timer.unref();
+  };
+  await connect();
+  return async () => {
+    stopped = true;
+    await current?.end().catch(() => {});
   };
 }

@@ -5,6 +5,6 @@ export async function enterTenant(tx: Queryable, installationId: number): Promis
   if (!Number.isSafeInteger(installationId) || installationId < 0) {
     throw new RangeError("installation id must be a non-negative integer");
   }
-  await tx.query(`SET LOCAL ROLE ${APP_ROLE}`);
-  await tx.query("SELECT set_config($1, $2, true)", [TENANT_SETTING, String(installationId)]);
+  // set_config('role', …, true) is SET LOCAL ROLE; both settings in one round trip.
+  await tx.query("SELECT set_config('role', $1, true), set_config($2, $3, true)", [APP_ROLE, TENANT_SETTING, String(installationId)]);
 }

@@ -1,6 +1,6 @@
 import type { Context } from "probot";
 import type { EmitterWebhookEvent } from "@octokit/webhooks";
-import { appendAudit } from "../audit/log.ts";
+import { appendAudits, type AuditInput } from "../audit/log.ts";
 import { isAgent } from "../policy/eligibility.ts";
 import { decideCommit, factsDigest, type CommitFacts, type Decision } from "../policy/decision.ts";
 import { DEFAULT_CONFIG } from "../policy/config.ts";
@@ -14,7 +14,7 @@ import {
   updateProposal,
   type ProposalStatus,
 } from "../proposals/store.ts";
-import { recordDelivery } from "./deliveries.ts";
+import { claimDelivery } from "./deliveries.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
 import { loadRepoConfig, type RepoConfig } from "./repo-config.ts";
 import { gatherReviews } from "./reviews.ts";
@@ -79,23 +79,19 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
   const now = deps.now();
   const delivery = deliveryOf(context, deps.appId);
   await deps.db.tenant(installationId, async (tx) => {
-    await recordDelivery(tx, delivery, now);
+    // The events are appended together at the end: the chain's head stays locked only briefly.
+    const audit: AuditInput[] = [await claimDelivery(tx, delivery, now)];
     const fullName = `${repo.owner}/${repo.repo}`;
     const superseded = await supersedeOtherHeads(tx, installationId, fullName, pull.number, pull.headSha, now);
     for (const old of superseded) {
-      await appendAudit(
-        tx,
-        installationId,
-        {
-          action: "proposal.invalidated",
-          outcome: "superseded",
-          actor: delivery.sender?.login ?? null,
-          repo: fullName,
-          subject: old.id,
-          data: { kind: "commit", old_head: old.head_sha, new_head: pull.headSha, pr: pull.number },
-        },
-        now,
-      );
+      audit.push({
+        action: "proposal.invalidated",
+        outcome: "superseded",
+        actor: delivery.sender?.login ?? null,
+        repo: fullName,
+        subject: old.id,
+        data: { kind: "commit", old_head: old.head_sha, new_head: pull.headSha, pr: pull.number },
+      });
     }
     let proposal = await findCommitProposal(tx, installationId, fullName, pull.number, pull.headSha);
     const decided = status !== "pending";
@@ -120,22 +116,18 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
         expiresAt: new Date(now.getTime() + (config.ok ? config.config.expiryMs : DEFAULT_CONFIG.expiryMs)),
         now,
       });
-      await appendAudit(
-        tx,
-        installationId,
-        {
-          action: "proposal.created",
-          outcome: status,
-          actor: pull.author.login,
-          actorIsBot: pull.author.type === "Bot",
-          actorIsAgent: decision?.agentProposed ?? false,
-          repo: fullName,
-          subject: proposal.id,
-          data: { kind: "commit", digest: pull.headSha, pr: pull.number },
-        },
-        now,
-      );
+      audit.push({
+        action: "proposal.created",
+        outcome: status,
+        actor: pull.author.login,
+        actorIsBot: pull.author.type === "Bot",
+        actorIsAgent: decision?.agentProposed ?? false,
+        repo: fullName,
+        subject: proposal.id,
+        data: { kind: "commit", digest: pull.headSha, pr: pull.number },
+      });
     } else if (proposal.status === "superseded" || proposal.status === "expired") {
+      await appendAudits(tx, installationId, audit, now);
       return;
     } else {
       await updateProposal(tx, proposal.id, {
@@ -147,28 +139,24 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
         now,
       });
     }
-    await appendAudit(
-      tx,
-      installationId,
-      {
-        action: "decision.recorded",
-        outcome: status,
-        actor: delivery.sender?.login ?? null,
-        actorIsBot: delivery.sender?.type === "Bot",
-        actorIsAgent: config.ok && delivery.sender ? isAgent(delivery.sender.login, delivery.sender.type, config.config, config.present) : false,
-        repo: fullName,
-        subject: proposal.id,
-        data: {
-          kind: "commit",
-          digest: pull.headSha,
-          facts_digest: state.facts_digest,
-          config_digest: state.config_digest,
-          decision: { status, title: state.decision.title, approvers, refused: state.decision.refused },
-        },
+    audit.push({
+      action: "decision.recorded",
+      outcome: status,
+      actor: delivery.sender?.login ?? null,
+      actorIsBot: delivery.sender?.type === "Bot",
+      actorIsAgent: config.ok && delivery.sender ? isAgent(delivery.sender.login, delivery.sender.type, config.config, config.present) : false,
+      repo: fullName,
+      subject: proposal.id,
+      data: {
+        kind: "commit",
+        digest: pull.headSha,
+        facts_digest: state.facts_digest,
+        config_digest: state.config_digest,
+        decision: { status, title: state.decision.title, approvers, refused: state.decision.refused },
       },
-      now,
-    );
+    });
     await enqueue(tx, syncCheckRun({ id: proposal.id, installation_id: installationId, status }));
+    await appendAudits(tx, installationId, audit, now);
   });
 }
 

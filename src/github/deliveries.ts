@@ -1,5 +1,5 @@
 import type { Queryable } from "../db/database.ts";
-import { appendAudit } from "../audit/log.ts";
+import { appendAudit, type AuditInput } from "../audit/log.ts";
 
 export interface Delivery {
   appId: number;
@@ -25,26 +25,30 @@ export class DuplicateDelivery extends Error {
  * throws DuplicateDelivery, which rolls back everything the handler did.
  */
 export async function recordDelivery(tx: Queryable, delivery: Delivery, now: Date, outcome = "accepted"): Promise<void> {
+  await appendAudit(tx, delivery.installationId ?? 0, await claimDelivery(tx, delivery, now, outcome), now);
+}
+
+/**
+ * The ledger half of recordDelivery: claims the (app, delivery) row and
+ * returns the `webhook.received` event for the caller to append with the rest
+ * of its transaction's events.
+ */
+export async function claimDelivery(tx: Queryable, delivery: Delivery, now: Date, outcome = "accepted"): Promise<AuditInput> {
   const inserted = await tx.query(
     `INSERT INTO webhook_deliveries (app_id, delivery_id, event, action, installation_id, received_at)
      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING delivery_id`,
     [delivery.appId, delivery.id, delivery.event, delivery.action, delivery.installationId, now],
   );
   if (inserted.length === 0) throw new DuplicateDelivery(delivery.id);
-  await appendAudit(
-    tx,
-    delivery.installationId ?? 0,
-    {
-      action: "webhook.received",
-      outcome,
-      actor: delivery.sender?.login ?? null,
-      actorIsBot: delivery.sender?.type === "Bot",
-      repo: delivery.repo,
-      subject: delivery.id,
-      data: { event: delivery.event, action: delivery.action, delivery_id: delivery.id },
-    },
-    now,
-  );
+  return {
+    action: "webhook.received",
+    outcome,
+    actor: delivery.sender?.login ?? null,
+    actorIsBot: delivery.sender?.type === "Bot",
+    repo: delivery.repo,
+    subject: delivery.id,
+    data: { event: delivery.event, action: delivery.action, delivery_id: delivery.id },
+  };
 }
 
 export async function deliverySeen(db: Queryable, appId: number, id: string): Promise<boolean> {

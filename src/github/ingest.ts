@@ -12,6 +12,8 @@ export const WEBHOOK_PATH = "/api/github/webhooks";
 /** GitHub caps webhook payloads at 25 MB. */
 const MAX_BODY = 25 * 1024 * 1024;
 const DELIVERY_ID = /^[A-Za-z0-9-]{1,100}$/;
+/** GitHub waits 10 s for an answer; past this the delivery is answered 503 so it is redelivered. */
+export const HANDLER_DEADLINE_MS = 8_000;
 const EVENT_NAME = /^[a-z_]{1,64}$/;
 
 export interface IngestDeps {
@@ -22,6 +24,8 @@ export interface IngestDeps {
   now: () => Date;
   log: Logger;
   maxBodyBytes?: number;
+  /** How long handlers may take before the delivery is answered 503 (default HANDLER_DEADLINE_MS). */
+  deadlineMs?: number;
 }
 
 /**
@@ -83,12 +87,15 @@ async function ingest(deps: IngestDeps, req: IncomingMessage, res: ServerRespons
       sendJson(res, 200, { ok: true, duplicate: true });
       return;
     }
-    await deps.probot.receive({ id: deliveryId, name: event, payload } as never);
-    await deps.db
-      .tenant(delivery.installationId ?? 0, (tx) => recordDelivery(tx, delivery, deps.now(), "no_action"))
-      .catch((error: unknown) => {
-        if (!(error instanceof DuplicateDelivery)) throw error;
-      });
+    await withinDeadline(deps.probot.receive({ id: deliveryId, name: event, payload } as never), deps.deadlineMs ?? HANDLER_DEADLINE_MS);
+    // A handler that acted recorded the delivery with its consequences; any other is recorded here.
+    if (!(await deliverySeen(deps.db, deps.appId, deliveryId))) {
+      await deps.db
+        .tenant(delivery.installationId ?? 0, (tx) => recordDelivery(tx, delivery, deps.now(), "no_action"))
+        .catch((error: unknown) => {
+          if (!(error instanceof DuplicateDelivery)) throw error;
+        });
+    }
     sendJson(res, 200, { ok: true });
   } catch (error) {
     if (onlyDuplicates(error)) {
@@ -116,6 +123,25 @@ async function ingest(deps: IngestDeps, req: IncomingMessage, res: ServerRespons
       .catch(() => {});
     const status = error instanceof GateError && error.status >= 500 ? error.status : 500;
     sendJson(res, status, { error: { code: "webhook_failed", message: "The delivery was not processed; redeliver it." } });
+  }
+}
+
+/**
+ * A slow handler (GitHub slow to answer a read) must not leave GitHub without
+ * an answer: past the deadline the delivery is refused with a 503 and GitHub
+ * redelivers it. The handler may still commit afterwards; the redelivery then
+ * finds it processed. Nothing is acknowledged that did not commit.
+ */
+async function withinDeadline(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new GateError("handler_too_slow", `The delivery was not handled within ${ms} ms; redeliver it.`, { status: 503 })), ms);
+  });
+  work.catch(() => {}); // a rejection after the deadline is already answered for
+  try {
+    await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

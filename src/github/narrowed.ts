@@ -72,10 +72,23 @@ export async function narrowFrom(
   const token = await cachedToken(cacheOf(base), tokenKey(installationId, repoId, permissions), now, () =>
     mintToken(base, installationId, repoId, permissions),
   );
-  const Client = base.constructor as new (options: { auth: { token: string } }) => GitHubClient;
-  const client = new Client({ auth: { token: token.token } });
-  return options.decorate ? options.decorate(client) : client;
+  // One client per token (and decoration): building an Octokit is not free, and a token is reused for an hour.
+  let made = clients.get(token);
+  if (!made) {
+    made = new Map();
+    clients.set(token, made);
+  }
+  let client = made.get(options.decorate ?? null);
+  if (!client) {
+    const Client = base.constructor as new (options: { auth: { token: string } }) => GitHubClient;
+    const plain = new Client({ auth: { token: token.token } });
+    client = options.decorate ? options.decorate(plain) : plain;
+    made.set(options.decorate ?? null, client);
+  }
+  return client;
 }
+
+const clients = new WeakMap<Token, Map<((client: GitHubClient) => GitHubClient) | null, GitHubClient>>();
 
 /** `narrowedClient(installationId, repoId, operationNames)` over an installation client factory. */
 export function narrowedClients(github: GitHubFactory, options: { now?: () => Date } = {}): NarrowedClient {

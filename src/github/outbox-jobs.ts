@@ -64,8 +64,9 @@ async function syncCheckRun(job: JobRow, deps: JobDeps): Promise<{ outcome: stri
   ]);
 
   let checkRunId = proposal.check_run_id;
-  if (!checkRunId && job.attempts > 1) {
-    // A retried create: find the run an earlier attempt may have made.
+  if (!checkRunId && (job.attempts > 1 || (await claimedBefore(job, deps)))) {
+    // A create may have reached GitHub from an earlier attempt, of this job or of
+    // another job of this check run whose process died before recording it: find it.
     const { data } = await octokit.request("GET /repos/{owner}/{repo}/commits/{ref}/check-runs", {
       owner,
       repo,
@@ -118,6 +119,16 @@ async function syncCheckRun(job: JobRow, deps: JobDeps): Promise<{ outcome: stri
     );
   });
   return { outcome: "done" };
+}
+
+/** Whether another job of the same check run was ever claimed (its process may have died mid-call). */
+async function claimedBefore(job: JobRow, deps: JobDeps): Promise<boolean> {
+  if (!job.coalesce_key) return false;
+  const rows = await deps.db.query(
+    "SELECT 1 FROM outbox WHERE installation_id = $1 AND coalesce_key = $2 AND id <> $3 AND attempts > 0 LIMIT 1",
+    [job.installation_id, job.coalesce_key, job.id],
+  );
+  return rows.length > 0;
 }
 
 /**

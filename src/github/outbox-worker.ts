@@ -49,7 +49,7 @@ export class OutboxWorker {
 
   async start(): Promise<void> {
     this.#stopped = false;
-    this.#unlisten = await this.#o.db.listen(OUTBOX_CHANNEL, () => this.kick());
+    this.#unlisten = await this.#o.db.listen(OUTBOX_CHANNEL, () => this.kick(), () => this.kick());
     this.#timer = setInterval(() => this.kick(), Math.max(50, Math.min(this.#o.paceMs, 250)));
     this.#timer.unref();
     this.#report = setInterval(() => {
@@ -170,6 +170,11 @@ export class OutboxWorker {
                 AND (o.locked_until IS NULL OR o.locked_until < $1)
                 AND NOT EXISTS (SELECT 1 FROM outbox_pace p
                                  WHERE p.installation_id = o.installation_id AND p.next_at > $1)
+                -- one job at a time per check run: another may be creating it right now
+                AND (o.coalesce_key IS NULL OR NOT EXISTS (
+                      SELECT 1 FROM outbox b
+                       WHERE b.installation_id = o.installation_id AND b.coalesce_key = o.coalesce_key
+                         AND b.id <> o.id AND b.done_at IS NULL AND b.locked_until >= $1))
               ORDER BY o.priority, o.id
               LIMIT 1
               FOR UPDATE SKIP LOCKED)

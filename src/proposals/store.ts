@@ -180,11 +180,14 @@ export interface OutboxJob {
 
 /** Queue a GitHub write in the caller's transaction; workers are woken on commit. */
 export async function enqueue(tx: Queryable, job: OutboxJob): Promise<void> {
+  // Queued and announced (delivered to listeners at commit) in one round trip.
   await tx.query(
-    `INSERT INTO outbox (installation_id, operation, coalesce_key, priority, payload) VALUES ($1, $2, $3, $4, $5)`,
-    [job.installationId, job.operation, job.coalesceKey, job.priority, JSON.stringify(job.payload)],
+    `WITH queued AS (
+       INSERT INTO outbox (installation_id, operation, coalesce_key, priority, payload) VALUES ($1, $2, $3, $4, $5)
+       RETURNING installation_id)
+     SELECT pg_notify($6, installation_id::text) FROM queued`,
+    [job.installationId, job.operation, job.coalesceKey, job.priority, JSON.stringify(job.payload), OUTBOX_CHANNEL],
   );
-  await tx.query("SELECT pg_notify($1, $2)", [OUTBOX_CHANNEL, String(job.installationId)]);
 }
 
 /** The check run of a proposal is brought to the proposal's current state by the outbox worker. */

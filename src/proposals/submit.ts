@@ -16,6 +16,8 @@ import { enqueue, insertProposal, syncCheckRun, type ProposalRow } from "./store
 export const PROPOSAL_TTL_MS = 72 * 60 * 60 * 1000;
 
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+/** Text stored as such (PostgreSQL text holds no NUL byte). */
+const NO_NUL = (value: string) => !value.includes("\u0000");
 
 export const proposalBodySchema = z
   .strictObject({
@@ -24,9 +26,9 @@ export const proposalBodySchema = z
       .string({ error: "must be a string owner/name" })
       .regex(/^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/, "must be a repository as owner/name"),
     sha: z.string({ error: "must be a string" }).regex(SHA, "must be a full commit SHA: 40 (or 64) lowercase hex characters").optional(),
-    environment: z.string({ error: "must be a string" }).trim().min(1, "must not be empty").max(255, "must be at most 255 characters").optional(),
+    environment: z.string({ error: "must be a string" }).trim().min(1, "must not be empty").max(255, "must be at most 255 characters").refine(NO_NUL, "must not contain a NUL character").optional(),
     site: z.string({ error: "must be a string" }).max(253, "must be at most 253 characters").optional(),
-    summary: z.string({ error: "is required: a short text saying what the proposal does" }).trim().min(1, "must not be empty").max(2000, "must be at most 2000 characters"),
+    summary: z.string({ error: "is required: a short text saying what the proposal does" }).trim().min(1, "must not be empty").max(2000, "must be at most 2000 characters").refine(NO_NUL, "must not contain a NUL character"),
     content: z.unknown().optional(),
   })
   .superRefine((body, ctx) => {

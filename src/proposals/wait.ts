@@ -25,7 +25,7 @@ export class DecisionWaiter {
   /** Start listening; idempotent. */
   async start(): Promise<void> {
     if (!this.#listening) {
-      this.#listening = this.#db.listen(DECIDED_CHANNEL, (id) => this.#wake(id)).catch((error: unknown) => {
+      this.#listening = this.#db.listen(DECIDED_CHANNEL, (id) => this.#wake(id), () => this.#wakeAll()).catch((error: unknown) => {
         this.#listening = null;
         throw error;
       });
@@ -89,6 +89,11 @@ export class DecisionWaiter {
     const listening = this.#listening;
     this.#listening = null;
     if (listening) await (await listening.catch(() => async () => {}))();
+  }
+
+  /** Every waiter re-reads (decisions announced while the listener was reconnecting were missed). */
+  #wakeAll(): void {
+    for (const set of this.#watchers.values()) for (const onDecided of set) onDecided();
   }
 
   #wake(id: string): void {

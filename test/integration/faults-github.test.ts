@@ -56,9 +56,11 @@ function approval() {
 
 describe("GitHub failing writes", () => {
   it.each([
-    ["500", 500, {}],
-    ["502", 502, {}],
-  ] as const)("answers %s twice to the decision's check-run update: retried, right in the end, one decision", async (_name, status, headers) => {
+    ["500", 500, {}, 0],
+    ["502", 502, {}, 0],
+    // Probot's own throttling, left on, held this request in the process instead of failing it to the outbox.
+    ["403 rate limit with retry-after: 1", 403, { "retry-after": "1", "x-ratelimit-remaining": "0" }, 1000],
+  ] as const)("answers %s twice to the decision's check-run update: retried, right in the end, one decision", async (_name, status, headers, waitMs) => {
     expect((await app.deliver("pull_request", agentPr())).status).toBe(200);
     await app.server.worker.drain();
     fake.setReviews(REPO, PR, [{ id: 1, user: { login: "maintainer", id: 7, type: "User" }, state: "APPROVED", commit_id: SHA, submitted_at: "2026-11-23T10:00:00Z", body: "" }]);
@@ -74,9 +76,44 @@ describe("GitHub failing writes", () => {
     const events = await t.db.tenant(installationId, (tx) => readAudit(tx, installationId));
     expect(events.filter((e) => e.action === "decision.recorded").map((e) => e.outcome)).toEqual(["pending", "approved"]);
     expect(verifyChain(events, GENESIS_HASH)).toBeNull();
+    // Each retry waited at least what GitHub asked for (the backoff floor otherwise).
+    const attempts = events.filter((e) => e.action === "github.write" && e.data.operation !== "checks.create");
+    expect(attempts.map((e) => e.outcome)).toEqual(["retrying", "retrying", "ok"]);
+    for (let i = 1; i < attempts.length; i += 1) {
+      expect(Date.parse(attempts[i]!.created_at) - Date.parse(attempts[i - 1]!.created_at)).toBeGreaterThanOrEqual(waitMs);
+    }
     const [left] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM outbox WHERE installation_id = $1 AND done_at IS NULL", [installationId]);
     expect(left?.n).toBe(0);
   });
 
-  it.todo("answers 403 rate limit with retry-after: 1 twice to the decision's check-run update: retried after the wait, right in the end, one decision (today the outbox still holds the job after 30 s)");
+  it("answers 503 when a slow GitHub read keeps the handler past the deadline, approves nothing, and processes the redelivery once", async () => {
+    const slow = await startTestApp({ db: t.db, fake, webhookDeadlineMs: 300 });
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      fake.on("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", async () => {
+        await held;
+        return { status: 200, body: [] };
+      });
+      const id = `slow-${installationId}`;
+      const res = await slow.deliver("pull_request", agentPr(), { id });
+      expect(res.status).toBe(503);
+      const seen = () => t.db.query("SELECT 1 FROM webhook_deliveries WHERE delivery_id = $1", [id]);
+      expect(await seen()).toHaveLength(0);
+      const [none] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM proposals WHERE installation_id = $1", [installationId]);
+      expect(none?.n).toBe(0);
+
+      // GitHub answers at last; GitHub redelivers: processed once, whichever of the two commits.
+      release();
+      expect((await slow.deliver("pull_request", agentPr(), { id })).status).toBe(200);
+      await expect.poll(async () => (await seen()).length, { timeout: 10_000 }).toBe(1);
+      const events = await t.db.tenant(installationId, (tx) => readAudit(tx, installationId));
+      expect(events.filter((e) => e.action === "webhook.failed").map((e) => e.data.error)).toEqual(["handler_too_slow"]);
+      expect(events.filter((e) => e.action === "webhook.received")).toHaveLength(1);
+      expect(events.filter((e) => e.action === "proposal.created")).toHaveLength(1);
+      expect(verifyChain(events, GENESIS_HASH)).toBeNull();
+    } finally {
+      await slow.close();
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import { GateOctokit } from "../../src/github/octokit.ts";
-import { generateKeyPairSync, randomUUID } from "node:crypto";
+import { generateKeyPairSync } from "node:crypto";
 import { createRequire } from "node:module";
 import { Writable } from "node:stream";
 import { Probot, ProbotOctokit } from "probot";
@@ -7,9 +7,9 @@ import pino from "pino";
 import type { Keyring } from "../../src/crypto/keyring.ts";
 import type { Database } from "../../src/db/database.ts";
 import { startGateServer, type GateServer } from "../../src/server.ts";
-import { sign } from "../../src/github/signature.ts";
 import { REDACT_PATHS } from "../../src/log.ts";
 import type { GitHubFake } from "./github-fake.ts";
+import { deliverTo, type DeliverOptions } from "./deliver.ts";
 
 export const TEST_APP_ID = 4242;
 export const TEST_SECRET = "test-webhook-secret-do-not-use";
@@ -25,7 +25,7 @@ export interface TestApp {
   url: string;
   /** Every log line the app wrote, for scans. */
   logs: string[];
-  deliver(event: string, payload: unknown, options?: { id?: string; secret?: string; signature?: string | null; rawBody?: string }): Promise<Response>;
+  deliver(event: string, payload: unknown, options?: DeliverOptions): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -38,6 +38,9 @@ export interface TestAppOptions {
   paceMs?: number;
   /** The keyring the app resolved at start (as start.ts passes it); else AGENT_GATE_KEYS in env, if any. */
   keyring?: Keyring;
+  webhookDeadlineMs?: number;
+  /** Log level of the captured log (default debug, so scans see everything). */
+  logLevel?: string;
 }
 
 /** The whole app on loopback, talking to the GitHub fake as GitHub Enterprise. */
@@ -49,7 +52,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
       done();
     },
   });
-  const log = pino({ level: "debug", redact: { paths: REDACT_PATHS, censor: "[redacted]" } }, sink);
+  const log = pino({ level: options.logLevel ?? "debug", redact: { paths: REDACT_PATHS, censor: "[redacted]" } }, sink);
   const probot = new Probot({
     appId: TEST_APP_ID,
     privateKey: privateKey(),
@@ -72,22 +75,13 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     ...(options.keyring ? { keyring: options.keyring } : {}),
     retryBaseMs: 5,
     startWorker: options.startWorker ?? false,
+    ...(options.webhookDeadlineMs === undefined ? {} : { webhookDeadlineMs: options.webhookDeadlineMs }),
   });
   return {
     server,
     url: server.url,
     logs,
-    async deliver(event, payload, o = {}) {
-      const body = o.rawBody ?? JSON.stringify(payload);
-      const headers: Record<string, string> = {
-        "content-type": "application/json",
-        "x-github-event": event,
-        "x-github-delivery": o.id ?? randomUUID(),
-      };
-      const signature = o.signature === undefined ? sign(o.secret ?? TEST_SECRET, body) : o.signature;
-      if (signature !== null) headers["x-hub-signature-256"] = signature;
-      return fetch(`${server.url}/api/github/webhooks`, { method: "POST", headers, body });
-    },
+    deliver: (event, payload, o = {}) => deliverTo(server.url, TEST_SECRET, event, payload, o),
     close: () => server.close(),
   };
 }

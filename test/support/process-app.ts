@@ -14,6 +14,7 @@ export interface ProcessApp {
   output: string[];
   /** Milliseconds from spawn to the first 200 from /readyz. */
   readyAfterMs: number;
+  /** Signal the app (SIGKILL: the whole process group at once) and wait for it to exit. */
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -29,7 +30,8 @@ export interface ProcessAppOptions {
   readyTimeoutMs?: number;
 }
 
-async function freePort(): Promise<number> {
+/** A TCP port free on loopback right now. */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -70,7 +72,18 @@ export async function startProcessApp(o: ProcessAppOptions): Promise<ProcessApp>
     ...o.env,
   };
   const started = performance.now();
-  const child = spawn(TSX, ["src/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  // tsx runs the app in a child node process: the two are one process group,
+  // so SIGKILL reaches the app itself, as a kill of its container would.
+  const child = spawn(TSX, ["src/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const kill = (signal: NodeJS.Signals) => {
+    if (signal !== "SIGKILL") return child.kill(signal); // tsx relays it to the app
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      // already gone
+    }
+    return true;
+  };
   const output: string[] = [];
   child.stdout!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
@@ -93,7 +106,7 @@ export async function startProcessApp(o: ProcessAppOptions): Promise<ProcessApp>
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   if (readyAfterMs < 0) {
-    child.kill("SIGKILL");
+    kill("SIGKILL");
     throw new Error(`the app was not ready in time:\n${output.join("")}`);
   }
   return {
@@ -102,7 +115,7 @@ export async function startProcessApp(o: ProcessAppOptions): Promise<ProcessApp>
     output,
     readyAfterMs,
     async stop(signal = "SIGTERM") {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      if (child.exitCode === null && child.signalCode === null) kill(signal);
       await exited;
     },
   };

@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateKeyEntry } from "../../src/crypto/keyring.ts";
+import { backend, createTestDatabase, type TestDatabase } from "../support/database.ts";
+import { GitHubFake } from "../support/github-fake.ts";
+import { startProcessApp, type ProcessApp } from "../support/process-app.ts";
+import { startTestApp, TEST_APP_ID, TEST_SECRET } from "../support/app.ts";
+import { deliverTo } from "../support/deliver.ts";
+import { secretsIn } from "../support/secret-scan.ts";
+import { agentPullRequest, listedApproval, reviewSubmitted, shaFor } from "../support/pulls.ts";
+import { chainOf, sendMany, statusOf } from "../support/fault-checks.ts";
+
+// kill -9 of the app (its own process, as `npm start` runs it) in the middle of
+// a burst of 200 deliveries, then GitHub redelivering all of them to the
+// restarted app: every delivery processed once, every decision recorded once,
+// one unbroken chain, and on GitHub one check run per head in its final state.
+// (A second process cannot share embedded PGlite: this runs on PostgreSQL.)
+
+const REPO = "Codertocat/Hello-World";
+const AGENT = "kill-agent";
+const INSTALLATION = 7100;
+const PULLS = 150; // 150 agent pull requests, the first 50 of them approved: 200 deliveries
+const APPROVED = 50;
+const KILL_AFTER_ACKS = 60;
+const KEYS = generateKeyEntry("k1");
+
+interface Delivery {
+  id: string;
+  event: string;
+  payload: Record<string, any>;
+  pull: number;
+}
+
+const deliveries: Delivery[] = [
+  ...Array.from({ length: PULLS }, (_, i) => ({
+    id: `kill-open-${i + 1}`,
+    event: "pull_request",
+    payload: agentPullRequest({ installationId: INSTALLATION, number: i + 1, sha: shaFor(i + 1), agent: AGENT }),
+    pull: i + 1,
+  })),
+  ...Array.from({ length: APPROVED }, (_, i) => ({
+    id: `kill-review-${i + 1}`,
+    event: "pull_request_review",
+    payload: reviewSubmitted({ installationId: INSTALLATION, number: i + 1, sha: shaFor(i + 1), agent: AGENT, reviewer: "maintainer", reviewId: i + 1 }),
+    pull: i + 1,
+  })),
+];
+
+describe.skipIf(backend() === "pglite")("kill -9 during a burst of 200 deliveries", () => {
+  let t: TestDatabase;
+  let fake: GitHubFake;
+  let app: ProcessApp | undefined;
+
+  const start = () =>
+    startProcessApp({ appId: TEST_APP_ID, secret: TEST_SECRET, githubUrl: fake.url, databaseUrl: t.url!, env: { AGENT_GATE_KEYS: KEYS, AGENT_GATE_WRITE_INTERVAL_MS: "5" } });
+
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    fake = await GitHubFake.start();
+    fake.setFile(REPO, ".github/agent-gate.yml", `agents: [${AGENT}]\n`);
+    fake.setPermission(REPO, "maintainer", "write");
+    for (let n = 1; n <= APPROVED; n += 1) fake.setReviews(REPO, n, [listedApproval("maintainer", shaFor(n), n)]);
+  });
+  afterAll(async () => {
+    await app?.stop("SIGKILL");
+    await fake?.close();
+    await t?.drop();
+  });
+
+  it("processes each delivery and records each decision exactly once after redelivery, the chain intact", async () => {
+    app = await start();
+    const first = app;
+    let acked = 0;
+    let killed: Promise<void> | undefined;
+    const send = (i: number) => deliverTo(first.url, TEST_SECRET, deliveries[i]!.event, deliveries[i]!.payload, { id: deliveries[i]!.id });
+    const burst = await sendMany(deliveries.length, 10, async (i) => {
+      const res = await send(i);
+      if (res.status === 200 && ++acked >= KILL_AFTER_ACKS) killed ??= first.stop("SIGKILL");
+      return res;
+    }, () => killed !== undefined);
+    expect(killed).toBeDefined();
+    await killed;
+    const ackedBeforeKill = deliveries.filter((_, i) => statusOf(burst[i]) === 200).map((d) => d.id);
+    expect(ackedBeforeKill.length).toBeGreaterThanOrEqual(KILL_AFTER_ACKS);
+    expect(ackedBeforeKill.length).toBeLessThan(deliveries.length);
+
+    // GitHub redelivers everything (the same delivery ids) to the restarted app.
+    app = await start();
+    const second = app;
+    const again = await sendMany(deliveries.length, 10, (i) => deliverTo(second.url, TEST_SECRET, deliveries[i]!.event, deliveries[i]!.payload, { id: deliveries[i]!.id }));
+    expect(again.map(statusOf)).toEqual(Array(deliveries.length).fill(200));
+    // Acknowledged means committed: every delivery answered 200 before the kill is a duplicate now.
+    const duplicates = deliveries.filter((_, i) => JSON.parse((again[i] as { body: string }).body).duplicate === true).map((d) => d.id);
+    expect(duplicates).toEqual(expect.arrayContaining(ackedBeforeKill));
+    await second.stop("SIGTERM");
+
+    // Jobs leased by the killed process come free when their lease (60 s) runs out;
+    // a survivor whose clock is past it performs them, pacing aside.
+    const survivor = await startTestApp({ db: t.db, fake, now: () => new Date(Date.now() + 61_000) });
+    try {
+      await survivor.server.worker.drain(60_000);
+    } finally {
+      await survivor.close();
+    }
+
+    const received = await t.db.query<{ delivery_id: string }>("SELECT delivery_id FROM webhook_deliveries WHERE app_id = $1", [TEST_APP_ID]);
+    expect(received.map((r) => r.delivery_id).sort()).toEqual(deliveries.map((d) => d.id).sort());
+    const proposals = await t.db.query<{ id: string; pr_number: number; status: string }>(
+      "SELECT id, pr_number, status FROM proposals WHERE installation_id = $1 ORDER BY pr_number",
+      [INSTALLATION],
+    );
+    expect(proposals.map((p) => p.pr_number)).toEqual(Array.from({ length: PULLS }, (_, i) => i + 1));
+    for (const p of proposals) expect(p.status, `#${p.pr_number}`).toBe(p.pr_number <= APPROVED ? "approved" : "pending");
+
+    const chain = await chainOf(t.db, INSTALLATION);
+    expect(chain.broken).toBeNull();
+    const receivedEvents = chain.of("webhook.received").map((e) => e.subject);
+    expect(receivedEvents.sort()).toEqual(deliveries.map((d) => d.id).sort());
+    expect(chain.of("webhook.duplicate")).toHaveLength(duplicates.length);
+    expect(chain.of("proposal.created")).toHaveLength(PULLS);
+    const decisions = chain.of("decision.recorded");
+    expect(decisions).toHaveLength(deliveries.length);
+    for (const p of proposals) {
+      expect(decisions.filter((e) => e.subject === p.id), `#${p.pr_number}`).toHaveLength(p.pr_number <= APPROVED ? 2 : 1);
+    }
+
+    // On GitHub: one check run per head, created once, in the decided state.
+    const runs = fake.checkRuns(REPO).filter((run) => run.name === "Agent Gate");
+    expect(runs.map((run) => run.head_sha).sort()).toEqual(proposals.map((_, i) => shaFor(i + 1)).sort());
+    for (const run of runs) {
+      const n = parseInt(run.head_sha, 16);
+      expect([run.status, run.conclusion], `#${n}`).toEqual(n <= APPROVED ? ["completed", "success"] : ["in_progress", null]);
+    }
+    const [left] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM outbox WHERE done_at IS NULL");
+    expect(left?.n).toBe(0);
+    fake.assertClean();
+    // Nothing secret in what either process logged.
+    expect(secretsIn([...first.output, ...second.output].join(""), [TEST_SECRET, KEYS.split(":")[1]!])).toEqual([]);
+  }, 180_000);
+});
