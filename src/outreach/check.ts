@@ -20,9 +20,10 @@ interface StoredDecision {
 /**
  * An outreach proposal's check run. `view` (the opened content) is given when
  * the run is created: the text then goes into the run's `text`. Later updates
- * carry the decision only and leave that text as it was.
+ * carry the decision only and leave that text as it was. `shown` replaces the
+ * text (the redacted lines of a public repository).
  */
-export function renderOutreachCheck(proposal: ProposalRow, publicUrl: string, view?: OutreachView) {
+export function renderOutreachCheck(proposal: ProposalRow, publicUrl: string, view?: OutreachView, shown?: string[]) {
   const state = proposal.state as { decision?: StoredDecision; required?: number; min_permission?: string };
   const required = state.required ?? 1;
   const approvers = proposal.approvers ?? [];
@@ -44,7 +45,7 @@ export function renderOutreachCheck(proposal: ProposalRow, publicUrl: string, vi
     output: {
       title,
       summary: lines.join("\n"),
-      ...(view ? { text: renderOutreachBody(view, MAX_SHOWN_BODY).join("\n") } : {}),
+      ...(view ? { text: (shown ?? renderOutreachBody(view, MAX_SHOWN_BODY)).join("\n") } : {}),
     },
   };
   if (proposal.status === "pending") return { ...base, status: "completed" as const, conclusion: "action_required" as const, actions: OUTREACH_ACTIONS };
