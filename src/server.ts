@@ -17,7 +17,7 @@ import { sitesRoutes } from "./api/sites-routes.ts";
 import { auditRoutes } from "./api/audit-routes.ts";
 import { requireAdmin } from "./api/auth.ts";
 import { DecisionWaiter } from "./proposals/wait.ts";
-import type { Keyring } from "./crypto/keyring.ts";
+import { parseKeyring, type Keyring } from "./crypto/keyring.ts";
 import { currentSigner } from "./keys/store.ts";
 import { createResolver, resolverSettings } from "./sites/dns-check.ts";
 import { startSiteRecheck } from "./sites/recheck-timer.ts";
@@ -25,6 +25,7 @@ import { GateError } from "./errors.ts";
 import { countDelivery, createMetrics, instrumentGitHub, type GateMetrics } from "./metrics.ts";
 import { metricsRoutes } from "./api/metrics-routes.ts";
 import { explainRoutes } from "./api/explain-routes.ts";
+import { reviewRoutes } from "./review/routes.ts";
 
 export interface GateServerOptions {
   db: Database;
@@ -111,6 +112,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     return { installationId: principal.installationId, actor: principal.actor };
   };
   const resolver = createResolver(resolverSettings(o.env));
+  const reviewKeyring = o.keyring ?? (o.env.AGENT_GATE_KEYS ? parseKeyring(o.env.AGENT_GATE_KEYS) : undefined);
   const signer = async () => {
     if (!o.keyring) throw new GateError("keyring_missing", "No keyring is configured: set AGENT_GATE_KEYS.", { status: 503 });
     return currentSigner(o.db, o.keyring, now());
@@ -123,6 +125,15 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     ...auditRoutes({ db: o.db, now, signer, requireAdmin: admin }),
     ...metricsRoutes(metrics.registry),
     ...explainRoutes({ db: o.db, requireAdmin: admin }),
+    ...reviewRoutes({
+      db: o.db,
+      env: o.env,
+      now,
+      log: o.log.child({ name: "review" }),
+      publicUrl: () => publicUrl,
+      github,
+      ...(reviewKeyring ? { keyring: reviewKeyring } : {}),
+    }),
   );
 
   const webhooks = webhookHandler({ db: o.db, probot: o.probot, appId: o.appId, secret: o.secret, now, log: o.log });
