@@ -1,0 +1,231 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readAudit } from "../../src/audit/log.ts";
+import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+import { Clock, bearer } from "./api-harness.ts";
+import { DEPLOY, INSTALLATION, REPO, startReviewWorld, submit, type ReviewWorld } from "./review-harness.ts";
+
+// The review page over plain HTTP on both storage backends: GitHub sign-in
+// against the fake's web flow, sessions, read access, CSRF, and a decision
+// taking the same path as a check-run button. (The browser drives the same
+// page in review-page-browser.test.ts.)
+
+const clock = new Clock(new Date().toISOString());
+let t: TestDatabase;
+let w: ReviewWorld;
+let id: string;
+let digest: string;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  w = await startReviewWorld(t, clock.now);
+  ({ id, digest } = await submit(w, DEPLOY));
+  await w.app.server.worker.drain();
+});
+afterAll(async () => {
+  await w?.close();
+  await t?.drop();
+});
+
+const manual = { redirect: "manual" } as const;
+
+function cookieOf(res: Response, name: RegExp): string {
+  const found = res.headers.getSetCookie().find((c) => name.test(c.split("=")[0]!));
+  if (!found) throw new Error(`no ${name} cookie in ${res.status}`);
+  return found;
+}
+
+/** The whole sign-in as a browser does it; returns the session cookie (name=value). */
+async function signIn(login: string, page = `/proposals/${id}`): Promise<string> {
+  w.fake.signInAs(login);
+  const visit = await fetch(`${w.app.url}${page}`, manual);
+  expect(visit.status).toBe(303);
+  const login1 = await fetch(new URL(visit.headers.get("location")!, w.app.url), manual);
+  expect(login1.status).toBe(302);
+  const state = cookieOf(login1, /agent_gate_oauth/).split(";")[0]!;
+  const authorize = await fetch(login1.headers.get("location")!, manual);
+  expect(authorize.status).toBe(302);
+  const callback = await fetch(authorize.headers.get("location")!, { ...manual, headers: { cookie: state } });
+  expect(callback.status).toBe(303);
+  expect(callback.headers.get("location")).toBe(page);
+  return cookieOf(callback, /agent_gate_session/).split(";")[0]!;
+}
+
+async function page(cookie: string, path = `/proposals/${id}`): Promise<{ status: number; html: string }> {
+  const res = await fetch(`${w.app.url}${path}`, { ...manual, headers: { cookie } });
+  return { status: res.status, html: await res.text() };
+}
+
+function csrfOf(html: string): string {
+  return /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+}
+
+describe("signing in", () => {
+  it("sends a signed-out visitor to GitHub's authorize page with the client id, callback and a state bound to the browser", async () => {
+    const visit = await fetch(`${w.app.url}/proposals/${id}`, manual);
+    expect(visit.status).toBe(303);
+    expect(visit.headers.get("location")).toBe(`/login?return_to=%2Fproposals%2F${id}`);
+    const login = await fetch(new URL(visit.headers.get("location")!, w.app.url), manual);
+    const target = new URL(login.headers.get("location")!);
+    expect(`${target.origin}${target.pathname}`).toBe(`${w.fake.url}/login/oauth/authorize`);
+    expect(target.searchParams.get("client_id")).toBe("Iv1.reviewpagetest");
+    expect(target.searchParams.get("redirect_uri")).toBe(`${w.app.url}/login/oauth/callback`);
+    expect(target.searchParams.get("state")).toMatch(/^[\w-]{43}$/);
+    expect(cookieOf(login, /agent_gate_oauth/)).toMatch(/; Path=\/; Max-Age=600; HttpOnly; SameSite=Lax$/);
+  });
+
+  it("refuses a callback whose state is not the browser's, and starts no session", async () => {
+    w.fake.signInAs("alice");
+    const login = await fetch(`${w.app.url}/login?return_to=/proposals/${id}`, manual);
+    const state = cookieOf(login, /agent_gate_oauth/).split(";")[0]!;
+    const authorize = await fetch(login.headers.get("location")!, manual);
+    const callback = new URL(authorize.headers.get("location")!);
+    callback.searchParams.set("state", "forged-state-from-another-browser");
+    const before = await t.db.query("SELECT 1 FROM review_sessions");
+    const forged = await fetch(callback, { ...manual, headers: { cookie: state } });
+    expect(forged.status).toBe(400);
+    expect(await forged.text()).toContain("state does not match");
+    const noCookie = await fetch(authorize.headers.get("location")!, manual);
+    expect(noCookie.status).toBe(400);
+    expect(await t.db.query("SELECT 1 FROM review_sessions")).toHaveLength(before.length);
+  });
+
+  it("refuses a return path off the app", async () => {
+    const res = await fetch(`${w.app.url}/login?return_to=https://evil.example/`, manual);
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain("return_to: must be a proposal page");
+  });
+
+  it("keeps the session 8 hours in a signed HttpOnly SameSite cookie, with the token only sealed in the database", async () => {
+    const before = w.fake.calls.length;
+    const cookie = await signIn("rita");
+    const calls = w.fake.calls.slice(before).map((c) => `${c.method} ${c.route}`);
+    expect(calls).toEqual(["GET /login/oauth/authorize", "POST /login/oauth/access_token", "GET /user"]);
+    const [row] = await t.db.query<{ login: string; sealed_token: string; created_at: Date; expires_at: Date }>(
+      "SELECT login, sealed_token, created_at, expires_at FROM review_sessions WHERE login = 'rita'",
+    );
+    expect(row!.expires_at.getTime() - row!.created_at.getTime()).toBe(8 * 3600_000);
+    const token = [...w.fake.state.userTokens].find(([, login]) => login === "rita")![0];
+    expect(row!.sealed_token).toMatch(/^v1\.k1\./);
+    expect(JSON.stringify(await t.db.query("SELECT * FROM review_sessions"))).not.toContain(token);
+    expect(w.app.logs.join("")).not.toContain(token);
+    expect(w.app.logs.join("")).not.toContain(cookie.split("=")[1]!);
+    // A cookie whose signature does not match is no session.
+    const [name, value] = cookie.split("=") as [string, string];
+    const tampered = `${name}=${value.slice(0, -2)}${value.endsWith("AA") ? "BB" : "AA"}`;
+    expect((await page(tampered)).status).toBe(303);
+  });
+});
+
+describe("the page", () => {
+  it("shows a reader everything about the proposal, with its audit hashes, but no buttons", async () => {
+    const cookie = await signIn("rita");
+    const before = w.fake.calls.length;
+    const { status, html } = await page(cookie);
+    expect(status).toBe(200);
+    expect(html).toContain(`Deploy proposal <code>${id}</code>`);
+    expect(html).toContain(digest);
+    expect(html).toContain("b".repeat(40));
+    expect(html).toContain("production");
+    expect(html).toContain("Needs <strong>1</strong> distinct approver with at least <strong>write</strong>");
+    expect(html).toContain("You cannot decide this proposal: read permission on the repository is not enough");
+    expect(html).not.toContain('value="approve"');
+    const [created] = await t.db.tenant(INSTALLATION, (tx) => readAudit(tx, INSTALLATION)).then((events) => events.filter((e) => e.subject === id));
+    expect(html).toContain(created!.hash);
+    const calls = w.fake.calls.slice(before).map((c) => `${c.method} ${c.path}`);
+    expect(calls).toContain(`GET /repos/${REPO}`);
+    expect(calls).toContain(`GET /repos/${REPO}/collaborators/rita/permission`);
+  });
+
+  it("answers a person without access to the repository, and a missing proposal, with the same 404", async () => {
+    const cookie = await signIn("mallory");
+    const hidden = await page(cookie);
+    const missing = await page(cookie, "/proposals/prp_00000000000000000000");
+    expect(hidden.status).toBe(404);
+    expect(missing.status).toBe(404);
+    expect(hidden.html).toBe(missing.html);
+  });
+
+  it("refuses a forged POST without the CSRF token, changing nothing", async () => {
+    const cookie = await signIn("alice");
+    const forged = await fetch(`${w.app.url}/proposals/${id}/decision`, {
+      ...manual,
+      method: "POST",
+      headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ vote: "approve", digest }),
+    });
+    expect(forged.status).toBe(403);
+    const wrong = await fetch(`${w.app.url}/proposals/${id}/decision`, {
+      ...manual,
+      method: "POST",
+      headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ vote: "approve", digest, csrf: "A".repeat(43) }),
+    });
+    expect(wrong.status).toBe(403);
+    const [row] = await t.db.tenant(INSTALLATION, (tx) => tx.query<{ status: string }>("SELECT status FROM proposals WHERE id = $1", [id]));
+    expect(row!.status).toBe("pending");
+  });
+
+  it("names the field at fault in a bad form, changing nothing", async () => {
+    const cookie = await signIn("alice");
+    const csrf = csrfOf((await page(cookie)).html);
+    const res = await fetch(`${w.app.url}/proposals/${id}/decision`, {
+      ...manual,
+      method: "POST",
+      headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ vote: "maybe", digest, csrf }),
+    });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain("vote: must be approve or reject");
+  });
+
+  it("lets an eligible person approve, through the same path as the check run's button, seen by the check run and the API", async () => {
+    const cookie = await signIn("alice");
+    const { html } = await page(cookie);
+    expect(html).toContain('value="approve"');
+    const waiting = fetch(`${w.app.url}/api/v1/proposals/${id}?wait=20`, { headers: bearer(w.agentToken) });
+    const res = await fetch(`${w.app.url}/proposals/${id}/decision`, {
+      ...manual,
+      method: "POST",
+      headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ vote: "approve", digest, csrf: csrfOf(html) }),
+    });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(`/proposals/${id}?vote=counted`);
+    expect(((await (await waiting).json()) as { status: string }).status).toBe("approved");
+    await w.app.server.worker.drain();
+    const run = w.fake.checkRuns(REPO).find((r) => r.external_id === id)!;
+    expect(run.conclusion).toBe("success");
+    expect(run.details_url).toBe(`${w.app.url}/proposals/${id}`);
+    const events = (await t.db.tenant(INSTALLATION, (tx) => readAudit(tx, INSTALLATION))).filter((e) => e.subject === id);
+    const vote = events.find((e) => e.action === "vote.recorded")!;
+    expect(vote).toMatchObject({ actor: "alice", outcome: "counted", data: { vote: "approve", permission: "write", via: "review_page" } });
+    expect(events.find((e) => e.action === "decision.recorded")?.outcome).toBe("approved");
+    const after = await page(cookie);
+    expect(after.html).toContain("This proposal is approved");
+    w.fake.assertClean();
+  });
+});
+
+describe("signing out and expiry", () => {
+  it("signing out deletes the session with its token", async () => {
+    const cookie = await signIn("rita");
+    const csrf = csrfOf((await page(cookie)).html);
+    const count = async () => (await t.db.query("SELECT 1 FROM review_sessions WHERE login = 'rita'")).length;
+    const before = await count();
+    const res = await fetch(`${w.app.url}/logout`, { ...manual, method: "POST", headers: { cookie, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ csrf }) });
+    expect(res.status).toBe(200);
+    expect(cookieOf(res, /agent_gate_session/)).toContain("Max-Age=0");
+    expect(await count()).toBe(before - 1);
+    expect((await page(cookie)).status).toBe(303);
+  });
+
+  it("ends a session after 8 hours: the visitor is sent to sign in again and the row is gone", async () => {
+    const cookie = await signIn("rita");
+    const before = (await t.db.query("SELECT 1 FROM review_sessions WHERE login = 'rita'")).length;
+    clock.advance(8 * 3600_000);
+    expect((await page(cookie)).status).toBe(303);
+    // The expired session was deleted, sealed token and all, when it was presented.
+    const rows = await t.db.query<{ login: string }>("SELECT login FROM review_sessions WHERE expires_at <= $1", [clock.now()]);
+    expect(rows.filter((row) => row.login === "rita")).toHaveLength(before - 1);
+  });
+});
