@@ -185,14 +185,15 @@ function decide(m: ProposalPageModel): string {
 
 function auditTrail(events: AuditEvent[]): string {
   if (events.length === 0) return `<p class="note">No events.</p>`;
-  const rows = events.map(
+  const items = events.map(
     (ev) =>
-      `<tr><td>${ev.seq}</td><td><time datetime="${e(ev.created_at)}">${e(ev.created_at)}</time></td><td>${e(ev.action)}</td><td>${e(ev.actor ?? "")}</td><td>${e(ev.outcome)}</td><td><code title="previous ${e(ev.prev_hash)}">${e(ev.hash)}</code></td></tr>`,
+      `<li><p><strong>#${ev.seq} ${e(ev.action)}</strong> · ${e(ev.outcome)}${ev.actor ? ` · ${e(ev.actor)}` : ""} · <time datetime="${e(ev.created_at)}">${e(ev.created_at)}</time></p>
+<dl><dt>hash</dt><dd><code>${e(ev.hash)}</code></dd><dt>previous</dt><dd><code>${e(ev.prev_hash)}</code></dd></dl></li>`,
   );
   return [
-    `<p class="note">Each event's hash is SHA-256 over the previous event's hash and this event; <code>agent-gate audit verify</code> checks the chain of an export offline.</p>`,
-    `<div class="scroll"><table><thead><tr><th>#</th><th>Time</th><th>Action</th><th>Actor</th><th>Outcome</th><th>Hash</th></tr></thead><tbody>`,
-    ...rows,
-    `</tbody></table></div>`,
+    `<p class="note">Each event's hash is SHA-256 over the previous event's hash and the event; <code>agent-gate audit verify</code> checks the chain of an export offline.</p>`,
+    `<ol class="audit">`,
+    ...items,
+    `</ol>`,
   ].join("\n");
 }

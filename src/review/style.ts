@@ -31,5 +31,9 @@ button:focus-visible, a:focus-visible { outline: 3px solid #0969da; outline-offs
 a { color: #0969da; }
 @media (prefers-color-scheme: dark) { a { color: #4493f8; } }
 .note { color: var(--muted); }
+ol.audit { list-style: none; padding: 0; margin: 0; }
+ol.audit li { border-bottom: 1px solid var(--line); padding: .5rem 0; }
+ol.audit p { margin: 0 0 .25rem; }
+ol.audit dl { grid-template-columns: max-content 1fr; font-size: .85rem; }
 .banner { border: 1px solid var(--line); border-left: 4px solid #0969da; background: var(--box); padding: .5rem .75rem; border-radius: 6px; }
 `;
