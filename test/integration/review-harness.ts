@@ -9,6 +9,8 @@ import { bearer, issueToken, verifySite } from "./api-harness.ts";
 export const REPO = "acme/web";
 export const REPO_ID = 11;
 export const INSTALLATION = 1;
+/** A public repository whose outreach goes to a check run. */
+export const PUBLIC_REPO = "acme/site";
 
 export interface ReviewWorld {
   fake: GitHubFake;
@@ -23,7 +25,8 @@ export interface ReviewWorld {
  * The app on loopback with GitHub sign-in configured against the fake (as a
  * GitHub Enterprise host, so the web flow and the API share it), installation
  * 1 with the private repository acme/web, site example.com verified, and
- * alice (write), rita (read) and the agent deploy-agent known to GitHub.
+ * alice (write), rita (read) and the agent deploy-agent known to GitHub; and
+ * the public acme/site (alice write, anyone read) whose outreach is a check run.
  */
 export async function startReviewWorld(t: TestDatabase, now: () => Date): Promise<ReviewWorld> {
   const keys = generateKeyEntry("k1");
@@ -36,9 +39,13 @@ export async function startReviewWorld(t: TestDatabase, now: () => Date): Promis
   fake.setFile(REPO, ".github/agent-gate.yml", "agents: [deploy-agent]\napprovals: { required: 1 }\n");
   fake.setPermission(REPO, "alice", "write");
   fake.setPermission(REPO, "rita", "read");
+  fake.setRepo(PUBLIC_REPO, { private: false, id: 13, default_branch: "main" });
+  fake.setRef(PUBLIC_REPO, "heads/main", "c".repeat(40));
+  fake.setFile(PUBLIC_REPO, ".github/agent-gate.yml", "agents: [deploy-agent]\noutreach: { mode: check_run }\n");
+  fake.setPermission(PUBLIC_REPO, "alice", "write");
   const start = now();
   await recordInstallation(t.db, { id: INSTALLATION, account: "acme" }, start);
-  await recordRepositories(t.db, INSTALLATION, [{ id: REPO_ID, full_name: REPO }], [], start);
+  await recordRepositories(t.db, INSTALLATION, [{ id: REPO_ID, full_name: REPO }, { id: 13, full_name: PUBLIC_REPO }], [], start);
   await verifySite(t.db, INSTALLATION, "example.com", start);
   const agentToken = await issueToken(t.db, start);
   const app = await startTestApp({

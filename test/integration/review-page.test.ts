@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { readAudit } from "../../src/audit/log.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { Clock, bearer } from "./api-harness.ts";
-import { DEPLOY, INSTALLATION, REPO, startReviewWorld, submit, type ReviewWorld } from "./review-harness.ts";
+import { DEPLOY, INSTALLATION, PUBLIC_REPO, REPO, startReviewWorld, submit, type ReviewWorld } from "./review-harness.ts";
 
 // The review page over plain HTTP on both storage backends: GitHub sign-in
 // against the fake's web flow, sessions, read access, CSRF, and a decision
@@ -18,13 +18,25 @@ let digest: string;
 beforeAll(async () => {
   t = await createTestDatabase();
   w = await startReviewWorld(t, clock.now);
+  // The outbox opens outreach text with AGENT_GATE_KEYS from the environment (as outreach-pr.test.ts does).
+  vi.stubEnv("AGENT_GATE_KEYS", w.keys);
   ({ id, digest } = await submit(w, DEPLOY));
   await w.app.server.worker.drain();
 });
 afterAll(async () => {
   await w?.close();
   await t?.drop();
+  vi.unstubAllEnvs();
 });
+
+async function post(cookie: string, path: string, form: Record<string, string>): Promise<Response> {
+  return fetch(`${w.app.url}${path}`, {
+    ...manual,
+    method: "POST",
+    headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams(form),
+  });
+}
 
 const manual = { redirect: "manual" } as const;
 
@@ -203,6 +215,45 @@ describe("the page", () => {
     const after = await page(cookie);
     expect(after.html).toContain("This proposal is approved");
     w.fake.assertClean();
+  });
+});
+
+describe("other kinds", () => {
+  it("outreach in a public repository: GitHub gets the redacted summary, a reader the redacted page, an approver the text to approve", async () => {
+    const content = { channel: "email", recipients: ["jane@private.example"], subject: "Offer", body: "Dear Jane, the price is 4711." };
+    const outreach = await submit(w, { kind: "outreach", repo: PUBLIC_REPO, site: "example.com", summary: "Send the offer", content });
+    await w.app.server.worker.drain();
+    const run = () => w.fake.checkRuns(PUBLIC_REPO).find((r) => r.external_id === outreach.id)!;
+    expect(run().output.text).toContain("**Recipients:** 1 · **Domains:** `private.example`");
+    expect(JSON.stringify(run())).not.toMatch(/jane@|Dear Jane|4711/);
+
+    const reader = await page(await signIn("rita", `/proposals/${outreach.id}`), `/proposals/${outreach.id}`);
+    expect(reader.status).toBe(200);
+    expect(reader.html).toContain("This repository is public: the recipients and the text are shown only to people with permission to approve.");
+    expect(reader.html).not.toMatch(/jane@|Dear Jane|4711/);
+
+    const cookie = await signIn("alice", `/proposals/${outreach.id}`);
+    const approver = await page(cookie, `/proposals/${outreach.id}`);
+    expect(approver.html).toContain("Dear Jane, the price is 4711.");
+    expect(approver.html).toContain('value="approve"');
+    const res = await post(cookie, `/proposals/${outreach.id}/decision`, { vote: "approve", digest: outreach.digest, csrf: csrfOf(approver.html) });
+    expect(res.headers.get("location")).toBe(`/proposals/${outreach.id}?vote=counted`);
+    await w.app.server.worker.drain();
+    expect(run().conclusion).toBe("success");
+  });
+
+  it("a commit proposal links to its pull request review; a vote posted anyway is ignored and audited", async () => {
+    const commit = await submit(w, { kind: "commit", repo: REPO, sha: "e".repeat(40), summary: "Agent commit" });
+    const cookie = await signIn("alice", `/proposals/${commit.id}`);
+    const { html } = await page(cookie, `/proposals/${commit.id}`);
+    expect(html).toContain("Commits are decided by a pull request review of the head commit");
+    expect(html).not.toContain('value="approve"');
+    const res = await post(cookie, `/proposals/${commit.id}/decision`, { vote: "approve", digest: commit.digest, csrf: csrfOf(html) });
+    expect(res.headers.get("location")).toBe(`/proposals/${commit.id}?vote=ignored`);
+    const events = (await t.db.tenant(INSTALLATION, (tx) => readAudit(tx, INSTALLATION))).filter((e) => e.subject === commit.id);
+    expect(events.find((e) => e.action === "vote.ignored")).toMatchObject({ actor: "alice", data: { reason: "decided by a pull request review", via: "review_page" } });
+    const [row] = await t.db.tenant(INSTALLATION, (tx) => tx.query<{ status: string }>("SELECT status FROM proposals WHERE id = $1", [commit.id]));
+    expect(row!.status).toBe("pending");
   });
 });
 
