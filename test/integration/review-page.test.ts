@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { readAudit } from "../../src/audit/log.ts";
+import { startTestApp } from "../support/app.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { Clock, bearer } from "./api-harness.ts";
 import { DEPLOY, INSTALLATION, PUBLIC_REPO, REPO, startReviewWorld, submit, type ReviewWorld } from "./review-harness.ts";
@@ -268,6 +269,32 @@ describe("signing out and expiry", () => {
     expect(cookieOf(res, /agent_gate_session/)).toContain("Max-Age=0");
     expect(await count()).toBe(before - 1);
     expect((await page(cookie)).status).toBe(303);
+  });
+
+  it("a token revoked at GitHub ends the session: the visitor is sent to sign in again", async () => {
+    const cookie = await signIn("rita");
+    for (const [token, login] of w.fake.state.userTokens) if (login === "rita") w.fake.state.userTokens.delete(token);
+    const before = (await t.db.query("SELECT 1 FROM review_sessions WHERE login = 'rita'")).length;
+    const res = await fetch(`${w.app.url}/proposals/${id}`, { ...manual, headers: { cookie } });
+    expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toBe(`/login?return_to=%2Fproposals%2F${id}`);
+    expect(cookieOf(res, /agent_gate_session/)).toContain("Max-Age=0");
+    expect((await t.db.query("SELECT 1 FROM review_sessions WHERE login = 'rita'")).length).toBe(before - 1);
+  });
+
+  it("served over https, the cookies are Secure and __Host- prefixed and the callback is the public URL's", async () => {
+    const secure = await startTestApp({
+      db: t.db,
+      fake: w.fake,
+      env: { AGENT_GATE_KEYS: w.keys, AGENT_GATE_PUBLIC_URL: "https://gate.example.test", GITHUB_CLIENT_ID: "Iv1.reviewpagetest", GITHUB_CLIENT_SECRET: "unused-here", GHE_HOST: new URL(w.fake.url).host, GHE_PROTOCOL: "http" },
+    });
+    try {
+      const res = await fetch(`${secure.url}/login?return_to=/proposals/${id}`, manual);
+      expect(new URL(res.headers.get("location")!).searchParams.get("redirect_uri")).toBe("https://gate.example.test/login/oauth/callback");
+      expect(cookieOf(res, /^__Host-agent_gate_oauth$/)).toMatch(/; Path=\/; Max-Age=600; HttpOnly; SameSite=Lax; Secure$/);
+    } finally {
+      await secure.close();
+    }
   });
 
   it("ends a session after 8 hours: the visitor is sent to sign in again and the row is gone", async () => {

@@ -79,12 +79,22 @@ export const webFlowRoutes: DefaultRoute[] = [
   },
 ];
 
+function tokenOf(call: GitHubCall): string {
+  return /^(?:bearer|token) (\S+)$/i.exec(String(call.headers.authorization ?? ""))?.[1] ?? "";
+}
+
 /** The login a request's user-to-server token belongs to; null for any other token (or none). */
 export function userOf(state: GitHubState, call: GitHubCall): string | null {
-  const auth = String(call.headers.authorization ?? "");
-  const token = /^(?:bearer|token) (\S+)$/i.exec(auth)?.[1] ?? "";
-  return state.userTokens.get(token) ?? null;
+  return state.userTokens.get(tokenOf(call)) ?? null;
 }
+
+/** A user-to-server token (ghu_) GitHub does not know, or no longer: GitHub answers 401. */
+export function revokedUserToken(state: GitHubState, call: GitHubCall): boolean {
+  const token = tokenOf(call);
+  return token.startsWith("ghu_") && !state.userTokens.has(token);
+}
+
+export const badCredentials: Reply = { status: 401, body: { message: "Bad credentials", documentation_url: "https://docs.github.com/rest" } };
 
 /** `permissions` of a repository as GitHub shows them to a user's token. */
 export function permissionsFor(role: string): Record<string, boolean> {
@@ -98,7 +108,7 @@ export const userRoutes: DefaultRoute[] = [
     route: "/user",
     handle: (call, _params, { state, api }) => {
       const login = userOf(state, call);
-      if (!login) return { status: 401, body: { message: "Bad credentials", documentation_url: "https://docs.github.com/rest" } };
+      if (!login) return badCredentials;
       return { status: 200, body: { ...userShape(api, login), name: null, email: null } };
     },
   },

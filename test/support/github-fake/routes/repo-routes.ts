@@ -1,7 +1,7 @@
 import type { GitHubCall } from "../../github-fake.ts";
 import { blobSha, contentShape, legacyPermission, pullShape, repoShape, userShape } from "../shapes.ts";
 import { fakeSha } from "../state.ts";
-import { permissionsFor, userOf } from "./oauth-routes.ts";
+import { badCredentials, permissionsFor, revokedUserToken, userOf } from "./oauth-routes.ts";
 import { bodyOf, notFound, paginate, repoOf, type DefaultRoute } from "./reply.ts";
 
 // Repositories, their files, collaborators and pull requests.
@@ -12,6 +12,7 @@ export const repoRoutes: DefaultRoute[] = [
     route: "/repos/{owner}/{repo}",
     handle: (call, params, { state, api }) => {
       const repo = repoOf(params);
+      if (revokedUserToken(state, call)) return badCredentials;
       const user = userOf(state, call);
       if (user === null) return { status: 200, body: repoShape(api, state, repo) };
       // A user's token sees a private repository only as a collaborator, and learns its own permissions.
