@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { openText, seal, type Keyring } from "../crypto/keyring.ts";
 import type { Database } from "../db/database.ts";
+import { GateError } from "../errors.ts";
 import { cookieHeader, readCookies } from "./cookies.ts";
 import { deleteExpiredSessions, deleteSession, findSession, insertSession } from "./session-store.ts";
 import type { PageSigner } from "./signing.ts";
@@ -84,7 +85,15 @@ export class Sessions {
     const idHash = hashId(id);
     const row = await findSession(this.deps.db, idHash, this.deps.now());
     if (!row) return null;
-    const token = openText(this.deps.keyring, { purpose: SESSION_PURPOSE, rowId: idHash, installationId: 0 }, row.sealed_token);
+    let token: string;
+    try {
+      token = openText(this.deps.keyring, { purpose: SESSION_PURPOSE, rowId: idHash, installationId: 0 }, row.sealed_token);
+    } catch (error) {
+      // Sealed under a key this process does not hold, or not this row's: no session, and the row goes.
+      if (!(error instanceof GateError) || error.code !== "sealed_value_mismatch") throw error;
+      await deleteSession(this.deps.db, idHash);
+      return null;
+    }
     return { idHash, login: row.login, userId: row.user_id, token, csrf: this.csrfFor(idHash), expiresAt: row.expires_at };
   }
 

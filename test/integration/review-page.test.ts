@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { readAudit } from "../../src/audit/log.ts";
+import { generateKeyEntry, parseKeyring } from "../../src/crypto/keyring.ts";
+import { reencryptSealed } from "../../src/keys/reencrypt.ts";
 import { startTestApp } from "../support/app.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { Clock, bearer } from "./api-harness.ts";
@@ -295,6 +297,18 @@ describe("signing out and expiry", () => {
     } finally {
       await secure.close();
     }
+  });
+
+  it("key rotation re-seals session tokens; a token this process cannot open ends the session instead of failing", async () => {
+    const cookie = await signIn("rita");
+    const next = parseKeyring(`${generateKeyEntry("k2")},${w.keys}`);
+    expect(await reencryptSealed(t.db, next)).toBeGreaterThan(0);
+    const rows = await t.db.query<{ sealed_token: string }>("SELECT sealed_token FROM review_sessions");
+    expect(rows.every((row) => row.sealed_token.startsWith("v1.k2."))).toBe(true);
+    // This app still holds only k1: the session cannot be opened, so it ends and the visitor signs in again.
+    expect((await page(cookie)).status).toBe(303);
+    expect(await t.db.query("SELECT 1 FROM review_sessions")).toHaveLength(rows.length - 1);
+    await t.db.query("DELETE FROM review_sessions");
   });
 
   it("ends a session after 8 hours: the visitor is sent to sign in again and the row is gone", async () => {
