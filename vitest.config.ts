@@ -34,6 +34,8 @@ export default defineConfig({
                 ...shared,
                 name: "postgres",
                 include: ["test/integration/**/*.test.ts"],
+                // The browser drives the same page and data layer review-page.test.ts checks on both backends: once is enough.
+                exclude: ["test/integration/**/*-browser.test.ts"],
                 env: { TEST_BACKEND: "postgres" },
               },
             },

@@ -28,6 +28,8 @@ export const OPERATIONS: ReadonlyArray<readonly [method: string, path: string]> 
   ["POST", "/repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule"],
   ["GET", "/repos/{owner}/{repo}/git/ref/{ref}"],
   ["POST", "/repos/{owner}/{repo}/git/refs"],
+  // The review page, with the signed-in user's own token.
+  ["GET", "/user"],
 ];
 
 export interface ExtractedOperation {

@@ -25,6 +25,7 @@ import { GateError } from "./errors.ts";
 import { countDelivery, createMetrics, instrumentGitHub, type GateMetrics } from "./metrics.ts";
 import { metricsRoutes } from "./api/metrics-routes.ts";
 import { explainRoutes } from "./api/explain-routes.ts";
+import { reviewRoutes } from "./review/routes.ts";
 
 export interface GateServerOptions {
   db: Database;
@@ -126,6 +127,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     return { installationId: principal.installationId, actor: principal.actor };
   };
   const resolver = createResolver(resolverSettings(o.env));
+  const reviewKeyring = o.keyring ?? (o.env.AGENT_GATE_KEYS ? parseKeyring(o.env.AGENT_GATE_KEYS) : undefined);
   const signer = async () => {
     if (!o.keyring) throw new GateError("keyring_missing", "No keyring is configured: set AGENT_GATE_KEYS.", { status: 503 });
     return currentSigner(o.db, o.keyring, now());
@@ -138,6 +140,15 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     ...auditRoutes({ db: o.db, now, signer, requireAdmin: admin }),
     ...metricsRoutes(metrics.registry),
     ...explainRoutes({ db: o.db, requireAdmin: admin }),
+    ...reviewRoutes({
+      db: o.db,
+      env: o.env,
+      now,
+      log: o.log.child({ name: "review" }),
+      publicUrl: () => publicUrl,
+      github,
+      ...(reviewKeyring ? { keyring: reviewKeyring } : {}),
+    }),
   );
 
   const webhooks = webhookHandler({ db: o.db, probot: o.probot, appId: o.appId, secret: o.secret, now, log: o.log, ...(o.webhookDeadlineMs === undefined ? {} : { deadlineMs: o.webhookDeadlineMs }) });

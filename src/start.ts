@@ -6,6 +6,7 @@ import { migrate } from "./db/migrate.ts";
 import { createLogger } from "./log.ts";
 import { startGateServer } from "./server.ts";
 import { resolveKeyring } from "./crypto/keyring.ts";
+import { githubUrls } from "./github/urls.ts";
 
 /**
  * Starts the app (`npm start`, `agent-gate serve`): Probot's variables (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH,
@@ -37,7 +38,8 @@ export async function start(env: NodeJS.ProcessEnv): Promise<void> {
 
   log.info({ storage: settings.databaseUrl ? "postgresql" : `pglite:${settings.dataDir}`, applied }, "database ready");
 
-  const baseUrl = env.GHE_HOST ? `${env.GHE_PROTOCOL || "https"}://${env.GHE_HOST}/api/v3` : undefined;
+  const github = githubUrls(env);
+  const baseUrl = github.enterprise ? github.api : undefined;
   const probot = new Probot({
     appId,
     privateKey: privateKey.replace(/\\n/g, "\n"),

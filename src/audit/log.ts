@@ -125,3 +125,14 @@ export async function readAudit(tx: Queryable, installationId: number, afterSeq 
   );
   return rows.map(toAuditEvent);
 }
+
+/** Events about one subject (a proposal id) in chain order, at most `limit`. */
+export async function readSubjectAudit(tx: Queryable, installationId: number, subject: string, limit = 500): Promise<AuditEvent[]> {
+  const rows = await tx.query<StoredEventRow & Record<string, unknown>>(
+    `SELECT installation_id, seq, created_at, action, actor, actor_is_bot, actor_is_agent, repo,
+            subject, outcome, data, prev_hash, hash
+       FROM audit_events WHERE installation_id = $1 AND subject = $2 ORDER BY seq LIMIT $3`,
+    [installationId, subject, limit],
+  );
+  return rows.map(toAuditEvent);
+}

@@ -3,7 +3,7 @@ import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import { appendAudit } from "../audit/log.ts";
 import type { Queryable } from "../db/database.ts";
 import { GateError } from "../errors.ts";
-import { decideVotes, type Decision, type Vote } from "../policy/decision.ts";
+import type { Decision } from "../policy/decision.ts";
 import { isAgent } from "../policy/eligibility.ts";
 import { newProposalId } from "../proposals/ids.ts";
 import { proposalDigest } from "../proposals/submit.ts";
@@ -12,14 +12,14 @@ import {
   findProposal,
   insertProposal,
   syncCheckRun,
-  updateProposal,
-  type ProposalRow,
 } from "../proposals/store.ts";
 import { assertSiteVerified } from "../sites/verified.ts";
 import { recordDelivery } from "./deliveries.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
 import { loadRepoConfig } from "./repo-config.ts";
 import { permissionOf } from "./permissions.ts";
+import { reviewDeployment } from "./apply-decision.ts";
+import { castVote } from "./vote.ts";
 
 type RuleRequested = EmitterWebhookEvent<"deployment_protection_rule.requested">["payload"];
 type RequestedAction = EmitterWebhookEvent<"check_run.requested_action">["payload"];
@@ -130,112 +130,26 @@ async function onRequestedAction(context: Context, deps: GateDeps): Promise<void
   const installationId = payload.installation?.id;
   const delivery = deliveryOf(context, deps.appId);
   const proposalId = payload.check_run.external_id ?? "";
-  const identifier = payload.requested_action?.identifier;
   if (installationId === undefined || payload.check_run.app?.id !== deps.appId || !proposalId.startsWith("prp_")) {
     return; // another app's check run: not ours to record
   }
-  const now = deps.now();
   const proposal = await deps.db.tenant(installationId, (tx) => findProposal(tx, proposalId));
   if (!proposal || proposal.kind === "commit" || proposal.repo !== payload.repository.full_name) {
-    await deps.db.tenant(installationId, (tx) => recordDelivery(tx, delivery, now, "unknown_proposal"));
+    await deps.db.tenant(installationId, (tx) => recordDelivery(tx, delivery, deps.now(), "unknown_proposal"));
     return;
   }
-  const sender = { login: payload.sender.login, type: payload.sender.type };
-  const config = await loadRepoConfig(context);
-  const permission = sender.type === "Bot" ? "none" : await permissionOf(context, context.repo(), sender.login);
-
-  await deps.db.tenant(installationId, async (tx) => {
-    await recordDelivery(tx, delivery, now);
-    const current = await findProposal(tx, proposalId, true);
-    if (!current) return;
-    const vote: Vote | null =
-      identifier === "approve" || identifier === "reject"
-        ? { actor: { login: sender.login, type: sender.type, permission }, vote: identifier, at: now.toISOString() }
-        : null;
-    const byReview = current.state.mode === "pull_request";
-    if (!vote || current.status !== "pending" || !config.ok || byReview) {
-      const why = !vote
-        ? "unknown action"
-        : current.status !== "pending"
-          ? `already ${current.status}`
-          : byReview
-            ? "decided by a review of its pull request, not by buttons"
-            : "configuration error";
-      await appendAudit(tx, installationId, {
-        action: "vote.ignored",
-        outcome: "ignored",
-        actor: sender.login,
-        actorIsBot: sender.type === "Bot",
-        repo: current.repo,
-        subject: current.id,
-        data: { identifier: identifier ?? null, reason: why },
-      }, now);
-      return;
-    }
-    const votes = [...(((current.state.votes as Vote[] | undefined) ?? [])), vote];
-    const details = current.details as { triggered_by?: string | null };
-    const decision = decideVotes(votes, {
-      author: current.author ?? "",
-      triggeredBy: details.triggered_by ?? null,
-      config: config.config,
-      configPresent: config.present,
-    });
-    const refused = decision.refused.find((r) => r.login.toLowerCase() === sender.login.toLowerCase());
-    await appendAudit(tx, installationId, {
-      action: "vote.recorded",
-      outcome: refused ? "refused" : "counted",
-      actor: sender.login,
-      actorIsBot: sender.type === "Bot",
-      actorIsAgent: isAgent(sender.login, sender.type, config.config, config.present),
-      repo: current.repo,
-      subject: current.id,
-      data: { vote: vote.vote, permission, reason: refused?.reason ?? null },
-    }, now);
-    await applyDecision(tx, current, decision, votes, now, installationId);
-  });
-}
-
-/** Store a tally; when it decides, queue the deployment callback ahead of the check-run text. */
-export async function applyDecision(
-  tx: Queryable,
-  proposal: ProposalRow,
-  decision: Decision,
-  votes: Vote[],
-  now: Date,
-  installationId: number,
-): Promise<void> {
-  const decided = decision.status !== "pending";
-  await updateProposal(tx, proposal.id, {
-    status: decision.status,
-    state: { ...proposal.state, votes, decision, required: decision.required },
-    approvers: decision.approvers,
-    reason: decision.status === "rejected" ? (decision.reasons[0] ?? "rejected") : null,
-    decidedAt: decided ? now : null,
-    now,
-  });
-  await appendAudit(tx, installationId, {
-    action: "decision.recorded",
-    outcome: decision.status,
-    repo: proposal.repo,
-    subject: proposal.id,
-    data: {
-      kind: proposal.kind,
-      digest: proposal.digest,
-      decision: { status: decision.status, title: decision.title, approvers: decision.approvers, rejected_by: decision.rejectedBy },
+  await castVote(
+    deps,
+    { config: () => loadRepoConfig(context), permission: (login) => permissionOf(context, context.repo(), login) },
+    {
+      installationId,
+      proposalId,
+      voter: { login: payload.sender.login, type: payload.sender.type },
+      identifier: payload.requested_action?.identifier,
+      via: "check_run",
+      delivery,
     },
-  }, now);
-  const updated = { ...proposal, status: decision.status };
-  if (decided && (proposal.details as { run_id?: number }).run_id) await enqueue(tx, reviewDeployment(updated));
-  await enqueue(tx, syncCheckRun(updated));
+  );
 }
 
-/** The deployment protection rule callback for a decided proposal; a decision, so sent first. */
-export function reviewDeployment(proposal: { id: string; installation_id: number }) {
-  return {
-    installationId: proposal.installation_id,
-    operation: "deployment.review",
-    coalesceKey: `deployment:${proposal.id}`,
-    priority: 0 as const,
-    payload: { proposal_id: proposal.id },
-  };
-}
+export { applyDecision, reviewDeployment } from "./apply-decision.ts";

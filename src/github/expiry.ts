@@ -1,7 +1,7 @@
 import type { Database } from "../db/database.ts";
 import { appendAudit } from "../audit/log.ts";
 import { enqueue, findProposal, syncCheckRun, updateProposal } from "../proposals/store.ts";
-import { reviewDeployment } from "./deploy-gate.ts";
+import { reviewDeployment } from "./apply-decision.ts";
 
 const CLAIM_MS = 60_000;
 

@@ -45,6 +45,8 @@ export class OutboxWorker {
 
   constructor(options: OutboxWorkerOptions) {
     this.#o = { paceMs: 1000, retryBaseMs: 1000, leaseMs: 60_000, keyring: null, ...options };
+    // The public URL may be a getter known only once the server listens: read it when a job runs.
+    Object.defineProperty(this.#o, "publicUrl", { get: () => options.publicUrl });
   }
 
   async start(): Promise<void> {

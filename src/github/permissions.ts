@@ -1,6 +1,7 @@
 import type { Context } from "probot";
 import type { Permission } from "../policy/config.ts";
 import { narrowedForEvent } from "./narrowed.ts";
+import type { GitHubClient } from "./client.ts";
 
 const ROLES: readonly Permission[] = ["admin", "maintain", "write", "triage", "read", "none"];
 
@@ -17,6 +18,11 @@ export async function permissionOf(
 ): Promise<Permission> {
   // A token for this repository that can read metadata and nothing else.
   const octokit = await narrowedForEvent(context, ["repos.getCollaboratorPermissionLevel"], now ? { now } : {});
+  return permissionWith(octokit, repo, login);
+}
+
+/** The same question with a client already narrowed to `repos.getCollaboratorPermissionLevel` (the review page's). */
+export async function permissionWith(octokit: GitHubClient, repo: { owner: string; repo: string }, login: string): Promise<Permission> {
   try {
     const { data } = await octokit.request("GET /repos/{owner}/{repo}/collaborators/{username}/permission", {
       ...repo,

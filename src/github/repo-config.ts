@@ -1,4 +1,5 @@
 import type { Context } from "probot";
+import type { GitHubClient } from "./client.ts";
 import { configDigest, parseConfig, type GateConfig, type ConfigError } from "../policy/config.ts";
 
 export const CONFIG_FILE = "agent-gate.yml";
@@ -18,9 +19,25 @@ export type RepoConfig =
  * `repos.getContent` (contents: read) in operations.ts.
  */
 export async function loadRepoConfig(context: Context): Promise<RepoConfig> {
+  return parseRepoConfig(() => context.config(CONFIG_FILE));
+}
+
+/**
+ * The same, outside a webhook (the review page): with an installation client,
+ * through the config plugin that Probot's context.config uses, with its
+ * `.github` repository fallback and `_extends`.
+ */
+export async function readRepoConfig(octokit: GitHubClient, repo: { owner: string; repo: string }): Promise<RepoConfig> {
+  return parseRepoConfig(async () => {
+    const { config, files } = await octokit.config.get({ ...repo, path: `.github/${CONFIG_FILE}` });
+    return files.some((file) => file.config !== null) ? config : null;
+  });
+}
+
+async function parseRepoConfig(read: () => Promise<unknown>): Promise<RepoConfig> {
   let raw: unknown;
   try {
-    raw = await context.config(CONFIG_FILE);
+    raw = await read();
   } catch (error) {
     if (error instanceof Error && /could not be parsed|invalid|is not support/i.test(error.message) && !("status" in error)) {
       return { ok: false, errors: [{ path: "(file)", message: "the YAML could not be parsed" }] };

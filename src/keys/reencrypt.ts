@@ -16,6 +16,7 @@ export interface SealedColumn {
 export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: "signing_keys", idColumn: "kid", installationColumn: null, column: "sealed_secret", purpose: "signing_key" },
   { table: "proposals_outreach", idColumn: "proposal_id", installationColumn: "installation_id", column: "sealed", purpose: "outreach" },
+  { table: "review_sessions", idColumn: "id_hash", installationColumn: null, column: "sealed_token", purpose: "review_session" },
 ];
 
 /**

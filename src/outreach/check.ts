@@ -20,10 +20,11 @@ interface StoredDecision {
 /**
  * An outreach proposal's check run. `view` (the opened content) is given when
  * the run is created: the text then goes into the run's `text`. Later updates
- * carry the decision only and leave that text as it was. A proposal published
- * as a pull request is decided by reviews, so its run offers no buttons.
+ * carry the decision only and leave that text as it was. `shown` replaces the
+ * text (the redacted lines of a public repository). A proposal published as a
+ * pull request is decided by reviews, so its run offers no buttons.
  */
-export function renderOutreachCheck(proposal: ProposalRow, publicUrl: string, view?: OutreachView) {
+export function renderOutreachCheck(proposal: ProposalRow, publicUrl: string, view?: OutreachView, shown?: string[]) {
   const state = proposal.state as { decision?: StoredDecision; required?: number; min_permission?: string; mode?: string };
   const byReview = state.mode === "pull_request";
   const required = state.required ?? 1;
@@ -50,7 +51,7 @@ export function renderOutreachCheck(proposal: ProposalRow, publicUrl: string, vi
     output: {
       title,
       summary: lines.join("\n"),
-      ...(view ? { text: renderOutreachBody(view, MAX_SHOWN_BODY).join("\n") } : {}),
+      ...(view ? { text: (shown ?? renderOutreachBody(view, MAX_SHOWN_BODY)).join("\n") } : {}),
     },
   };
   if (proposal.status === "pending") {

@@ -14,6 +14,3 @@ const BRANCH = /^agent-gate\/outreach\/(prp_[0-9A-Za-z]{20})$/;
 export function proposalOfBranch(ref: string): string | null {
   return BRANCH.exec(ref)?.[1] ?? null;
 }
-
-export const PUBLIC_REPO_REFUSAL =
-  "outreach is refused in public repositories: a pull request or check run there is readable by anyone, so it cannot show the recipients and body, and the review page that shows them only to eligible reviewers does not exist yet. Use a private repository.";

@@ -6,9 +6,10 @@ import { narrowedClients, type GitHubFactory } from "../github/narrowed.ts";
 import { parseConfig, type GateConfig } from "../policy/config.ts";
 import { enqueue, findProposal, syncCheckRun, type ProposalRow } from "../proposals/store.ts";
 import { renderOutreachCheck } from "./check.ts";
-import { outreachBranch, outreachPath, PUBLIC_REPO_REFUSAL } from "./names.ts";
+import { outreachBranch, outreachPath } from "./names.ts";
+import { renderRedactedOutreach } from "./redacted.ts";
 import { renderOutreachFile } from "./render.ts";
-import { readOutreach, recordPublished, rejectOutreach } from "./store.ts";
+import { readOutreach, recordPublished } from "./store.ts";
 
 export interface OutreachJobDeps {
   db: Database;
@@ -28,7 +29,8 @@ interface Job {
  * Publish a new outreach proposal for review, in the mode the repository's
  * `.github/agent-gate.yml` names when the job runs (right after creation):
  * a branch, file and pull request (default), or a check run with buttons.
- * A public repository is refused: there the text would be readable by anyone.
+ * In a public repository, readable by anyone, the file, pull request and
+ * check run carry only the redacted summary and the review page's link.
  */
 export async function openOutreachJob(job: Job, deps: OutreachJobDeps): Promise<{ outcome: string }> {
   const id = String(job.payload.proposal_id);
@@ -46,25 +48,24 @@ export async function openOutreachJob(job: Job, deps: OutreachJobDeps): Promise<
   const [owner, repo] = proposal.repo.split("/") as [string, string];
   const reader = await narrowed(installationId, repoId, ["repos.get", "repos.getContent", "git.getRef"]);
   const { data: repository } = await reader.request("GET /repos/{owner}/{repo}", { owner, repo });
-  if (!repository.private) {
-    await deps.db.tenant(installationId, (tx) => rejectOutreach(tx, proposal, PUBLIC_REPO_REFUSAL, null, deps.now()));
-    return { outcome: "refused_public" };
-  }
   const config = await readConfig(reader, owner, repo);
   const base = repository.default_branch;
   const { data: ref } = await reader.request("GET /repos/{owner}/{repo}/git/ref/{ref}", { owner, repo, ref: `heads/${base}` });
   const view = { id, repo: proposal.repo, site: proposal.site ?? "", digest: proposal.digest, content };
+  // A public repository is readable by anyone: it gets the redacted summary and the review page's link.
+  const reviewUrl = `${deps.publicUrl.replace(/\/$/, "")}/proposals/${id}`;
+  const shown = repository.private ? undefined : renderRedactedOutreach(view, reviewUrl);
   const required = config.approvals.required;
   const expiresAt = new Date(proposal.created_at.getTime() + config.expiryMs);
   const common = { votes: [], required, min_permission: config.approvals.minPermission, decision: { title: `Waiting for approval (0/${required})`, approvers: [], refused: [], reasons: [] } };
 
   if (config.outreach.mode === "check_run") {
-    const published = { ...proposal, head_sha: ref.object.sha, state: { ...proposal.state, ...common, mode: "check_run" } };
+    const published = { ...proposal, head_sha: ref.object.sha, state: { ...proposal.state, ...common, mode: "check_run", redacted: shown !== undefined } };
     const checks = await narrowed(installationId, repoId, ["checks.create"]);
     const { data: run } = await checks.request("POST /repos/{owner}/{repo}/check-runs", {
       owner,
       repo,
-      ...renderOutreachCheck(published, deps.publicUrl, view),
+      ...renderOutreachCheck(published, deps.publicUrl, view, shown),
     });
     await deps.db.tenant(installationId, async (tx) => {
       await recordPublished(tx, id, { prNumber: null, headSha: ref.object.sha, state: published.state, expiresAt });
@@ -84,7 +85,7 @@ export async function openOutreachJob(job: Job, deps: OutreachJobDeps): Promise<
     path,
     branch,
     message: `Outreach proposal ${id} (digest ${proposal.digest.slice(0, 12)})`,
-    content: Buffer.from(renderOutreachFile(view), "utf8").toString("base64"),
+    content: Buffer.from(renderOutreachFile(view, shown), "utf8").toString("base64"),
   });
   const { data: pull } = await writer.request("POST /repos/{owner}/{repo}/pulls", {
     owner,
@@ -95,14 +96,15 @@ export async function openOutreachJob(job: Job, deps: OutreachJobDeps): Promise<
     body: [
       `An agent asks to send the ${content.channel} in \`${path}\`. Approve this pull request to approve sending exactly that text; request changes or close it to reject.`,
       "",
-      `Digest \`${proposal.digest}\` · proposal \`${id}\` · [review page](${deps.publicUrl.replace(/\/$/, "")}/proposals/${id})`,
+      ...(shown ? [...shown, ""] : []),
+      `Digest \`${proposal.digest}\` · proposal \`${id}\` · [review page](${reviewUrl})`,
     ].join("\n"),
   });
   await deps.db.tenant(installationId, async (tx) => {
     await recordPublished(tx, id, {
       prNumber: pull.number,
       headSha: put.commit.sha ?? "",
-      state: { ...common, mode: "pull_request", branch, path, file_sha: put.content?.sha ?? null },
+      state: { ...common, mode: "pull_request", branch, path, file_sha: put.content?.sha ?? null, redacted: shown !== undefined },
       expiresAt,
     });
     await audit(tx, installationId, proposal, { operation: "outreach.pull_request", pr: pull.number, branch, path }, deps.now());

@@ -37,12 +37,16 @@ export interface OutreachView {
   content: OutreachContent;
 }
 
-/** The proposal file `.agent-gate/outreach/<id>.md`: everything that will be sent, shown so it cannot disguise itself. */
-export function renderOutreachFile(view: OutreachView): string {
+/**
+ * The proposal file `.agent-gate/outreach/<id>.md`: everything that will be
+ * sent, shown so it cannot disguise itself; or, in a public repository, the
+ * redacted lines given as `shown`.
+ */
+export function renderOutreachFile(view: OutreachView, shown: string[] = renderOutreachBody(view)): string {
   return [
     `# Outreach proposal ${view.id}`,
     "",
-    ...renderOutreachBody(view),
+    ...shown,
     "",
     "Approve this pull request to approve sending exactly this text. Closing it unmerged rejects it; any change to this file rejects it.",
     "",

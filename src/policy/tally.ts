@@ -7,6 +7,8 @@ export interface Vote {
   vote: "approve" | "reject";
   /** ISO 8601 time of the vote; the latest vote of each person counts. */
   at: string;
+  /** Where it was cast ("check_run", "review_page"); recorded, never weighed. */
+  via?: string;
 }
 
 export interface Refusal {

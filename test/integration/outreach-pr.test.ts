@@ -46,20 +46,40 @@ it("opens a pull request on agent-gate/outreach/<id> adding the rendered file", 
   expect(file).toContain("hi ⟦U+202E⟧there");
 });
 
-it("refuses outreach in a public repository, saying why, and writes nothing to it", async () => {
+it("in a public repository, sends GitHub only the redacted summary and the review page's link", async () => {
   fake.setRepo("acme/api", { private: false, id: 12, default_branch: "main" });
   fake.setRef("acme/api", "heads/main", "b".repeat(40));
   const token = await issueToken(t.db, now);
+  const before = fake.calls.length;
   const res = await fetch(`${app.url}/api/v1/proposals`, {
     method: "POST",
     headers: bearer(token),
-    body: JSON.stringify({ kind: "outreach", repo: "acme/api", site: "example.com", summary: "s", content: { channel: "email", recipients: ["x@y.example"], body: "hi" } }),
+    body: JSON.stringify({
+      kind: "outreach",
+      repo: "acme/api",
+      site: "example.com",
+      summary: "s",
+      content: { channel: "email", recipients: ["jane.doe@private.example", "ops@corp.example"], subject: "Secret plans", body: "Dear Jane, the unlisted offer is 4711." },
+    }),
   });
-  const { id } = (await res.json()) as { id: string };
+  expect(res.status).toBe(201);
+  const { id, digest } = (await res.json()) as { id: string; digest: string };
   await app.server.worker.drain();
-  const view = (await (await fetch(`${app.url}/api/v1/proposals/${id}`, { headers: bearer(token) })).json()) as { status: string; reason: string };
-  expect(view.status).toBe("rejected");
-  expect(view.reason).toMatch(/public repositories.*readable by anyone.*review page/);
-  expect(fake.pullRequests("acme/api")).toEqual([]);
-  expect(fake.callsTo("PUT", "/repos/{owner}/{repo}/contents/{path}").filter((c) => c.path.includes("acme/api"))).toEqual([]);
+
+  const view = (await (await fetch(`${app.url}/api/v1/proposals/${id}`, { headers: bearer(token) })).json()) as { status: string };
+  expect(view.status).toBe("pending");
+  const [pull] = fake.pullRequests("acme/api");
+  expect(pull?.head.ref).toBe(`agent-gate/outreach/${id}`);
+  const [put] = fake.callsTo("PUT", "/repos/{owner}/{repo}/contents/{path}").filter((c) => c.path.includes("acme/api"));
+  const file = Buffer.from(String((put?.body as { content: string }).content), "base64").toString("utf8");
+  const review = `https://gate.example.test/proposals/${id}`;
+  for (const shown of [file, String(pull?.body)]) {
+    expect(shown).toContain(`\`${digest}\``);
+    expect(shown).toContain("**Recipients:** 2 · **Domains:** `corp.example`, `private.example`");
+    expect(shown).toContain("**Subject:** 12 characters · **Body:** 38 bytes");
+    expect(shown).toContain(review);
+  }
+  // Nothing sent to GitHub holds an address, the subject or the body.
+  const sent = JSON.stringify(fake.calls.slice(before).map((call) => call.body)) + file;
+  for (const secret of ["jane.doe", "ops@", "Secret plans", "Dear Jane", "4711"]) expect(sent).not.toContain(secret);
 });

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { Conformance } from "./github-fake/conformance.ts";
 import { compileRoute, matchRoute, type Route } from "./github-fake/route-match.ts";
-import { defaultRoutes, type RouteContext } from "./github-fake/routes.ts";
+import { defaultRoutes, webFlowProblems, webRoutes, type RouteContext } from "./github-fake/routes.ts";
 import { GitHubState, type Permission, type StoredCheckRun } from "./github-fake/state.ts";
 
 // A GitHub stand-in on loopback. The app reaches it as GitHub Enterprise
@@ -16,6 +16,8 @@ export interface GitHubCall {
   body: unknown;
   headers: Record<string, string | string[] | undefined>;
   route: string | null; // matched template like "/repos/{owner}/{repo}/check-runs"
+  /** A request to GitHub's web host (the OAuth web flow), not to the API under /api/v3. */
+  web: boolean;
 }
 
 export interface Reply {
@@ -37,6 +39,8 @@ export class GitHubFake {
   log: ((line: string) => void) | null = null;
   private readonly routes: Route[] = defaultRoutes.map((r) => compileRoute(r.method, r.route));
   private readonly handlers = new Map(defaultRoutes.map((r) => [key(r.method, r.route), r.handle] as const));
+  private readonly webRoutes: Route[] = webRoutes.map((r) => compileRoute(r.method, r.route));
+  private readonly webHandlers = new Map(webRoutes.map((r) => [key(r.method, r.route), r.handle] as const));
   private readonly overrides = new Map<string, ReplyFn>();
   private readonly failures = new Map<string, { times: number; status: number; headers: Record<string, string> }>();
   private readonly unmatched: GitHubCall[] = [];
@@ -123,6 +127,16 @@ export class GitHubFake {
     this.state.refs.set(`${repo}\0${ref.startsWith("refs/") ? ref : `refs/${ref}`}`, sha);
   }
 
+  /** The GitHub App's OAuth client, for the web flow and user-to-server tokens. */
+  setOAuthClient(clientId: string, clientSecret: string): void {
+    this.state.oauthClient = { clientId, clientSecret };
+  }
+
+  /** Who is signed in to GitHub in the browser (null: the person declines the authorization). */
+  signInAs(login: string | null): void {
+    this.state.webUser = login;
+  }
+
   setInstallation(id: number, settings: { account?: string; permissions?: Record<string, string>; events?: string[] }): void {
     Object.assign(this.state.installation(id), settings);
   }
@@ -159,9 +173,12 @@ export class GitHubFake {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const call = await readCall(req);
     this.calls.push(call);
-    const found = matchRoute(this.routes, call.method, call.path);
+    // Outside /api/v3, the web flow's paths are GitHub's web host; every other path is the API (github.com style).
+    const webFound = call.web ? matchRoute(this.webRoutes, call.method, call.path) : null;
+    call.web = webFound !== null;
+    const found = webFound ?? matchRoute(this.routes, call.method, call.path);
     call.route = found?.route.route ?? null;
-    const problems = this.conformance?.check(call) ?? [];
+    const problems = call.web ? webFlowProblems(call) : (this.conformance?.check(call) ?? []);
     if (problems.length) this.problems.push({ call, problems });
     res.on("finish", () => {
       const notes = [call.route === null ? " (unexpected)" : "", problems.length ? ` VIOLATION: ${problems.join("; ")}` : ""];
@@ -177,9 +194,9 @@ export class GitHubFake {
       failure.times -= 1;
       return send(res, { status: failure.status, headers: failure.headers, body: { message: `Injected failure ${failure.status}`, documentation_url: "https://docs.github.com/rest" } });
     }
-    const override = this.overrides.get(k);
+    const override = call.web ? undefined : this.overrides.get(k);
     if (override) return send(res, await override(call));
-    const handler = this.handlers.get(k);
+    const handler = (call.web ? this.webHandlers : this.handlers).get(k);
     const ctx: RouteContext = { state: this.state, api: this.apiUrl, now: this.now };
     return send(res, handler!(call, found.params, ctx));
   }
@@ -198,8 +215,9 @@ async function readCall(req: IncomingMessage): Promise<GitHubCall> {
       body = text;
     }
   }
+  const web = !/^\/api\/v3(\/|$)/.test(url.pathname);
   const path = url.pathname.replace(/^\/api\/v3(?=\/|$)/, "") || "/";
-  return { method: (req.method ?? "GET").toUpperCase(), path, query: url.searchParams, body, headers: { ...req.headers }, route: null };
+  return { method: (req.method ?? "GET").toUpperCase(), path, query: url.searchParams, body, headers: { ...req.headers }, route: null, web };
 }
 
 function send(res: ServerResponse, reply: Reply): void {

@@ -229,3 +229,46 @@ describe("GitHubFake", () => {
     fake.assertClean();
   });
 });
+
+describe("GitHub's web flow for the App's user-to-server tokens", () => {
+  const secret = () => `s${Date.now().toString(36)}`;
+
+  it("authorizes the signed-in user, exchanges the code once, and the token sees what that user may see", async () => {
+    const clientSecret = secret();
+    fake.setOAuthClient("Iv1.fake", clientSecret);
+    fake.signInAs("alice");
+    fake.setRepo("octo-org/private", { private: true, id: 77 });
+    fake.setPermission("octo-org/private", "alice", "write");
+    const authorize = await fetch(`${fake.url}/login/oauth/authorize?client_id=Iv1.fake&redirect_uri=${encodeURIComponent("http://127.0.0.1:1/cb")}&state=xyz`, { redirect: "manual" });
+    expect(authorize.status).toBe(302);
+    const back = new URL(authorize.headers.get("location")!);
+    expect(back.searchParams.get("state")).toBe("xyz");
+    const exchange = async () =>
+      (await (
+        await fetch(`${fake.url}/login/oauth/access_token`, {
+          method: "POST",
+          headers: { accept: "application/json", "content-type": "application/json" },
+          body: JSON.stringify({ client_id: "Iv1.fake", client_secret: clientSecret, code: back.searchParams.get("code"), redirect_uri: "http://127.0.0.1:1/cb" }),
+        })
+      ).json()) as { access_token?: string; error?: string };
+    const { access_token: token } = await exchange();
+    expect(token).toMatch(/^ghu_/);
+    expect((await exchange()).error).toBe("bad_verification_code");
+    const asUser = (path: string) => fetch(`${fake.url}/api/v3${path}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(((await (await asUser("/user")).json()) as { login: string }).login).toBe("alice");
+    expect(((await (await asUser("/repos/octo-org/private")).json()) as { permissions: object }).permissions).toEqual({ admin: false, maintain: false, push: true, triage: true, pull: true });
+    fake.state.userTokens.clear();
+    expect((await asUser("/user")).status).toBe(401);
+    fake.assertClean();
+  });
+
+  it("hides a private repository from a user who is not a collaborator, and flags a web-flow request without state", async () => {
+    fake.setOAuthClient("Iv1.fake", secret());
+    fake.signInAs("mallory");
+    fake.setRepo("octo-org/private", { private: true, id: 77 });
+    fake.state.userTokens.set("ghu_mallory", "mallory");
+    expect((await fetch(`${fake.url}/api/v3/repos/octo-org/private`, { headers: { authorization: "Bearer ghu_mallory" } })).status).toBe(404);
+    await fetch(`${fake.url}/login/oauth/authorize?client_id=Iv1.fake&redirect_uri=${encodeURIComponent("http://127.0.0.1:1/cb")}`, { redirect: "manual" });
+    expect(() => fake.assertClean()).toThrow(/web flow parameter state is required/);
+  });
+});

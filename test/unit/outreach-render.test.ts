@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { fenced, renderOutreachBody, renderOutreachFile, showInvisible } from "../../src/outreach/render.ts";
 import { MAX_BODY_BYTES, outreachDigest, parseOutreachContent } from "../../src/outreach/content.ts";
+import { redactOutreach, renderRedactedOutreach } from "../../src/outreach/redacted.ts";
 
 describe("showInvisible", () => {
   it.each([
@@ -119,5 +120,25 @@ describe("parseOutreachContent", () => {
     expect(outreachDigest("acme/web", "example.com", { ...content, recipients: ["b@example.com"] })).not.toBe(digest);
     expect(outreachDigest("acme/web", "example.com", { ...content, subject: null })).not.toBe(digest);
     expect(outreachDigest("acme/other", "example.com", content)).not.toBe(digest);
+  });
+});
+
+describe("redacted outreach for public repositories", () => {
+  it.each([
+    ["email", ["a@x.example", "b@X.example", "c@y.example"], ["x.example", "y.example"]],
+    ["api", ["https://hooks.example/a?x=1"], ["hooks.example"]],
+    ["post", ["@name", "me@social.example"], ["social.example"]],
+  ] as const)("%s: counts recipients and lists only their domains", (channel, recipients, domains) => {
+    const facts = redactOutreach({ channel, recipients: [...recipients], subject: "Hé", body: "héllo" });
+    expect(facts).toEqual({ channel, recipients: recipients.length, domains, subjectChars: 2, bodyBytes: 6 });
+  });
+
+  it("renders no address and no text, only facts, the digest and the review page", () => {
+    const content = { channel: "email" as const, recipients: ["jane@private.example"], subject: null, body: "the secret" };
+    const text = renderRedactedOutreach({ repo: "o/r", site: "example.com", digest: "d".repeat(64), content }, "https://gate.example/proposals/p").join("\n");
+    expect(text).toContain("**Recipients:** 1 · **Domains:** `private.example`");
+    expect(text).toContain("**Subject:** none · **Body:** 10 bytes");
+    expect(text).toContain("[review page](https://gate.example/proposals/p)");
+    expect(text).not.toMatch(/jane|secret/);
   });
 });

@@ -48,6 +48,12 @@ export class GitHubState {
   readonly commits = new Map<string, Map<string, string>>(); // repo \0 commit sha → path → text
   readonly checkRuns: StoredCheckRun[] = [];
   readonly installations = new Map<number, InstallationSettings>();
+  /** The GitHub App's OAuth client (user-to-server tokens), when a test sets one. */
+  oauthClient: { clientId: string; clientSecret: string } | null = null;
+  /** Who is signed in to GitHub in the browser that reaches /login/oauth/authorize. */
+  webUser: string | null = null;
+  readonly oauthCodes = new Map<string, { login: string; redirectUri: string | null; expiresAt: number }>();
+  readonly userTokens = new Map<string, string>(); // user-to-server token → login
   private nextRepoId = 1000;
   private nextCheckRunId = 1;
   private sequence = 0;

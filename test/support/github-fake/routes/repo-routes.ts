@@ -1,6 +1,7 @@
 import type { GitHubCall } from "../../github-fake.ts";
 import { blobSha, contentShape, legacyPermission, pullShape, repoShape, userShape } from "../shapes.ts";
 import { fakeSha } from "../state.ts";
+import { badCredentials, permissionsFor, revokedUserToken, userOf } from "./oauth-routes.ts";
 import { bodyOf, notFound, paginate, repoOf, type DefaultRoute } from "./reply.ts";
 
 // Repositories, their files, collaborators and pull requests.
@@ -9,7 +10,16 @@ export const repoRoutes: DefaultRoute[] = [
   {
     method: "GET",
     route: "/repos/{owner}/{repo}",
-    handle: (_call, params, { state, api }) => ({ status: 200, body: repoShape(api, state, repoOf(params)) }),
+    handle: (call, params, { state, api }) => {
+      const repo = repoOf(params);
+      if (revokedUserToken(state, call)) return badCredentials;
+      const user = userOf(state, call);
+      if (user === null) return { status: 200, body: repoShape(api, state, repo) };
+      // A user's token sees a private repository only as a collaborator, and learns its own permissions.
+      const role = state.permissions.get(`${repo}\0${user}`) ?? (state.repo(repo).private ? "none" : "read");
+      if (role === "none") return notFound;
+      return { status: 200, body: { ...repoShape(api, state, repo), permissions: permissionsFor(role) } };
+    },
   },
   {
     method: "GET",

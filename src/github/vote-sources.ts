@@ -1,0 +1,27 @@
+import { narrowedClients, type GitHubFactory } from "./narrowed.ts";
+import { permissionWith } from "./permissions.ts";
+import { readRepoConfig } from "./repo-config.ts";
+import type { VoteSources } from "./vote.ts";
+
+/**
+ * A vote's facts outside a webhook (the review page), asked of GitHub with
+ * the installation's tokens exactly as the check-run handler asks them: the
+ * config through the installation client, the permission with a token
+ * narrowed to the repository and `repos.getCollaboratorPermissionLevel`.
+ */
+export function installationVoteSources(
+  github: GitHubFactory,
+  now: () => Date,
+  installationId: number,
+  proposal: { id: string; repo: string; repo_id: number | null },
+): VoteSources {
+  const [owner = "", repo = ""] = proposal.repo.split("/");
+  return {
+    config: async () => readRepoConfig(await github(installationId), { owner, repo }),
+    permission: async (login) => {
+      if (!proposal.repo_id) throw new Error(`proposal ${proposal.id} has no repository id: its permission cannot be asked`);
+      const octokit = await narrowedClients(github, { now })(installationId, proposal.repo_id, ["repos.getCollaboratorPermissionLevel"]);
+      return permissionWith(octokit, { owner, repo }, login);
+    },
+  };
+}

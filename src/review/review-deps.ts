@@ -1,0 +1,63 @@
+import type { Logger } from "pino";
+import type { Keyring } from "../crypto/keyring.ts";
+import type { Database } from "../db/database.ts";
+import { GateError } from "../errors.ts";
+import type { GitHubFactory } from "../github/narrowed.ts";
+import { githubUrls } from "../github/urls.ts";
+import type { OAuthSettings } from "./oauth.ts";
+import { Sessions } from "./session.ts";
+import { pageSigner, type PageSigner } from "./signing.ts";
+
+export interface ReviewDeps {
+  db: Database;
+  env: NodeJS.ProcessEnv;
+  now: () => Date;
+  log: Logger;
+  /** The app's public base URL (read when a request comes, as it may be known only once listening). */
+  publicUrl: () => string;
+  /** Installation clients, for the permission and config asked at decision time. */
+  github: GitHubFactory;
+  keyring?: Keyring;
+}
+
+/** What the page's handlers share, built once. Without a keyring the page cannot seal tokens or sign cookies. */
+export interface ReviewContext {
+  deps: ReviewDeps;
+  signer: PageSigner | null;
+  sessions: Sessions | null;
+  github: { web: string; api: string };
+  secure: () => boolean;
+  oauth: () => OAuthSettings;
+  base: () => string;
+}
+
+export function reviewContext(deps: ReviewDeps): ReviewContext {
+  const base = () => deps.publicUrl().replace(/\/+$/, "");
+  const secure = () => base().startsWith("https:");
+  const signer = deps.keyring ? pageSigner(deps.keyring) : null;
+  const urls = githubUrls(deps.env);
+  return {
+    deps,
+    signer,
+    sessions: deps.keyring && signer ? new Sessions({ db: deps.db, keyring: deps.keyring, signer, now: deps.now, secure }) : null,
+    github: urls,
+    secure,
+    base,
+    oauth: () => {
+      const clientId = deps.env.GITHUB_CLIENT_ID ?? "";
+      const clientSecret = deps.env.GITHUB_CLIENT_SECRET ?? "";
+      if (!clientId || !clientSecret) {
+        throw new GateError("sign_in_unconfigured", "GitHub sign-in is not configured: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET to the GitHub App's client id and a client secret.", { status: 503 });
+      }
+      return { clientId, clientSecret, webUrl: urls.web };
+    },
+  };
+}
+
+/** The sessions, or a 503 saying what to configure. */
+export function requireSessions(ctx: ReviewContext): { sessions: Sessions; signer: PageSigner } {
+  if (!ctx.sessions || !ctx.signer) {
+    throw new GateError("keyring_missing", "The review page needs the keyring for its sessions: set AGENT_GATE_KEYS.", { status: 503 });
+  }
+  return { sessions: ctx.sessions, signer: ctx.signer };
+}
