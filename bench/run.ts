@@ -32,6 +32,7 @@ import { sign } from "../src/github/signature.ts";
 import { createToken } from "../src/api/token-store.ts";
 import { recordInstallation, recordRepositories } from "../src/installations/store.ts";
 import { GitHubFake } from "../test/support/github-fake.ts";
+import { GateOctokit, gateFetch } from "../src/github/octokit.ts";
 import { startTestApp, example, TEST_APP_ID, TEST_SECRET, type TestApp } from "../test/support/app.ts";
 import { startProcessApp } from "../test/support/process-app.ts";
 
@@ -83,11 +84,12 @@ async function scratchDatabase(): Promise<{ url: string; drop(): Promise<void> }
 }
 
 /** A fixed number of requests at a fixed concurrency; returns requests/s and per-request latencies. */
-async function load(total: number, concurrency: number, send: (i: number) => Promise<Response>): Promise<{ rps: number; lat: number[]; failed: number }> {
+async function load(total: number, concurrency: number, send: (i: number) => Promise<Response>): Promise<{ rps: number; lat: number[]; failed: number; cpuUs: number }> {
   const lat: number[] = [];
   let next = 0;
   let failed = 0;
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < total) {
@@ -100,7 +102,8 @@ async function load(total: number, concurrency: number, send: (i: number) => Pro
       }
     }),
   );
-  return { rps: total / ((performance.now() - started) / 1000), lat, failed };
+  const cpu = process.cpuUsage(cpuBefore);
+  return { rps: total / ((performance.now() - started) / 1000), lat, failed, cpuUs: (cpu.user + cpu.system) / total };
 }
 
 function reviewPayload(installationId: number, reviewer: string, state: string, sha: string, pull = PR): Record<string, any> {
@@ -135,7 +138,13 @@ function quietLogger() {
   return pino({ level: "warn" }, new Writable({ write: (_c, _e, done) => done() }));
 }
 
-async function bareProbot(fake: GitHubFake): Promise<{ url: string; close(): Promise<void> }> {
+/**
+ * A bare Probot app that verifies and acknowledges; with `readReviews`, its
+ * handler also lists the pull request's reviews through the gate's GitHub
+ * client before answering: the least a gate that decides on the current
+ * reviews does per delivery.
+ */
+async function bareProbot(fake: GitHubFake, readReviews = false): Promise<{ url: string; close(): Promise<void> }> {
   const { generateKeyPairSync } = await import("node:crypto");
   const probot = new Probot({
     appId: TEST_APP_ID,
@@ -143,9 +152,17 @@ async function bareProbot(fake: GitHubFake): Promise<{ url: string; close(): Pro
     secret: TEST_SECRET,
     baseUrl: fake.apiUrl,
     log: quietLogger(),
-    Octokit: ProbotOctokit.defaults({ throttle: { enabled: false }, retry: { enabled: false } }),
+    Octokit: readReviews ? GateOctokit : ProbotOctokit.defaults({ throttle: { enabled: false }, retry: { enabled: false } }),
+    ...(readReviews ? { request: { fetch: gateFetch } } : {}),
   });
-  const middleware = await createNodeMiddleware((app) => app.on("pull_request_review", async () => {}), { probot });
+  const middleware = await createNodeMiddleware(
+    (app) =>
+      app.on("pull_request_review", async (context) => {
+        if (!readReviews) return;
+        await context.octokit.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews", { ...context.repo(), pull_number: context.payload.pull_request.number, per_page: 100 });
+      }),
+    { probot },
+  );
   const server: Server = createServer((req, res) => {
     void Promise.resolve(middleware(req, res)).then((handled) => {
       if (handled === false) res.writeHead(404).end();
@@ -174,24 +191,32 @@ async function ingest(db: Database, fake: GitHubFake): Promise<void> {
   // The same log level as the bare app's.
   const app = await startTestApp({ db, fake, startWorker: false, logLevel: "warn" });
   const bare = await bareProbot(fake);
+  const floor = await bareProbot(fake, true);
   try {
     // An agent PR waiting for approval; the load is comments by a read-only user on it (whole path, no decision).
     const pulls = Number(process.env.BENCH_INGEST_PULLS ?? 64);
     const installs = Number(process.env.BENCH_INGEST_INSTALLATIONS ?? 1);
     const at = (i: number) => ({ inst: installationId + (i % installs), pull: 100 + (Math.floor(i / installs) % pulls) });
     for (let i = 0; i < pulls * installs; i += 1) await app.deliver("pull_request", agentPr(at(i).inst, "a".repeat(40), at(i).pull));
+    // GitHub lists the reader's comment on each of them.
+    for (let p = 0; p < pulls; p += 1) fake.setReviews(REPO, 100 + p, [{ id: 500 + p, user: { login: "reader", id: 8, type: "User" }, state: "COMMENTED", commit_id: "a".repeat(40), submitted_at: "2026-11-23T10:00:00Z", body: "" }]);
     const bodies = Array.from({ length: 64 }, (_, i) => JSON.stringify(reviewPayload(at(i).inst, "reader", "commented", "a".repeat(40), at(i).pull)));
     const gateUrl = `${app.url}/api/github/webhooks`;
     await load(200, CONCURRENCY, (i) => post(gateUrl, "pull_request_review", bodies[i % bodies.length]!)); // warm-up
     await load(200, CONCURRENCY, (i) => post(bare.url, "pull_request_review", bodies[i % bodies.length]!));
+    await load(200, CONCURRENCY, (i) => post(floor.url, "pull_request_review", bodies[i % bodies.length]!));
     const base = await load(INGEST_REQUESTS, CONCURRENCY, (i) => post(bare.url, "pull_request_review", bodies[i % bodies.length]!));
     const gate = await load(INGEST_REQUESTS, CONCURRENCY, (i) => post(gateUrl, "pull_request_review", bodies[i % bodies.length]!));
-    if (gate.failed || base.failed) throw new Error(`ingest: ${gate.failed} gate and ${base.failed} bare deliveries were not acknowledged with 200`);
+    const least = await load(INGEST_REQUESTS, CONCURRENCY, (i) => post(floor.url, "pull_request_review", bodies[i % bodies.length]!));
+    if (gate.failed || base.failed || least.failed) throw new Error(`ingest: ${gate.failed} gate, ${base.failed} bare and ${least.failed} bare-with-read deliveries were not acknowledged with 200`);
     rows.push({ measure: `webhook ingest, requests/s (${INGEST_REQUESTS} deliveries, ${CONCURRENCY} at a time)`, value: gate.rps.toFixed(0), baseline: `${base.rps.toFixed(0)} (bare Probot)`, ratio: `${(gate.rps / base.rps).toFixed(2)}×` });
+    rows.push({ measure: "  bare Probot that also lists the reviews (one GitHub read), requests/s", value: "", baseline: least.rps.toFixed(0), ratio: `${(least.rps / base.rps).toFixed(2)}× bare; gate ${(gate.rps / least.rps).toFixed(2)}× this` });
+    rows.push({ measure: "webhook ingest, CPU of this process per delivery (app, fake and load)", value: `${(gate.cpuUs / 1000).toFixed(2)} ms`, baseline: `${(base.cpuUs / 1000).toFixed(2)} ms bare, ${(least.cpuUs / 1000).toFixed(2)} ms with the read`, ratio: `${(gate.cpuUs / base.cpuUs).toFixed(2)}×` });
     rows.push({ measure: "webhook ingest, p50 latency", value: ms(pct(gate.lat, 50)), baseline: ms(pct(base.lat, 50)), ratio: `${(pct(gate.lat, 50) / pct(base.lat, 50)).toFixed(2)}×` });
     rows.push({ measure: "webhook ingest, p99 latency", value: ms(pct(gate.lat, 99)), baseline: ms(pct(base.lat, 99)), ratio: `${(pct(gate.lat, 99) / pct(base.lat, 99)).toFixed(2)}×` });
   } finally {
     await bare.close();
+    await floor.close();
     await app.close();
   }
 }

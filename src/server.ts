@@ -8,6 +8,7 @@ import { healthRoutes } from "./api/health-routes.ts";
 import { sendError } from "./api/http.ts";
 import { webhookHandler } from "./github/ingest.ts";
 import { OutboxWorker } from "./github/outbox-worker.ts";
+import { AgentHints } from "./github/agent-hints.ts";
 import type { GitHubClient } from "./github/client.ts";
 import { expireDue } from "./github/expiry.ts";
 import { agentGate } from "./index.ts";
@@ -103,6 +104,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     appId: o.appId,
     now,
     log: o.log,
+    agentHints: new AgentHints(),
     get publicUrl() {
       return publicUrl;
     },

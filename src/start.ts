@@ -1,4 +1,4 @@
-import { GateOctokit } from "./github/octokit.ts";
+import { GateOctokit, gateFetch } from "./github/octokit.ts";
 import { readFileSync } from "node:fs";
 import { Probot, ProbotOctokit, run } from "probot";
 import { openDatabase, storageSettings } from "./db/open.ts";
@@ -47,6 +47,7 @@ export async function start(env: NodeJS.ProcessEnv): Promise<void> {
     log,
     // The outbox retries and paces GitHub writes itself, across processes.
     Octokit: GateOctokit,
+    request: { fetch: gateFetch },
     ...(baseUrl ? { baseUrl } : {}),
   });
   const server = await startGateServer({

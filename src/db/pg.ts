@@ -1,6 +1,7 @@
+import { createHash } from "node:crypto";
 import pg from "pg";
 import { toSafeNumber, type Database, type Queryable, type Row } from "./database.ts";
-import { enterTenant } from "./tenant.ts";
+import { enterTenantSql } from "./tenant.ts";
 
 const INT8 = 20;
 
@@ -11,10 +12,30 @@ const types = {
   },
 };
 
+/** Statements kept prepared per connection; past this many distinct texts, the rest run unnamed. */
+const MAX_PREPARED = 512;
+const statementNames = new Map<string, string>();
+
+/**
+ * A name for a parameterised statement, so each pooled connection parses and
+ * plans it once (PostgreSQL re-plans by itself when a table it reads changes,
+ * and checks row level security at each execution).
+ */
+function statementName(sql: string): string | undefined {
+  let name = statementNames.get(sql);
+  if (name === undefined && statementNames.size < MAX_PREPARED) {
+    name = `ag_${createHash("sha256").update(sql).digest("hex").slice(0, 24)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
+
 function wrap(client: { query: pg.Pool["query"] | pg.PoolClient["query"] }): Queryable {
   return {
     async query<T extends Row>(sql: string, params: readonly unknown[] = []) {
-      const result = await (client.query as pg.Pool["query"])(sql, params as unknown[]);
+      const name = params.length > 0 ? statementName(sql) : undefined;
+      const config: pg.QueryConfig = name ? { name, text: sql, values: params as unknown[] } : { text: sql, values: params as unknown[] };
+      const result = await (client.query as (config: pg.QueryConfig) => Promise<pg.QueryResult>)(config);
       return result.rows as T[];
     },
     async exec(sql: string) {
@@ -50,9 +71,9 @@ export function openPg(options: PgOptions): Database {
     };
     client.on("error", onError);
     try {
-      await client.query("BEGIN");
       const tx = wrap(client);
-      if (installationId !== undefined) await enterTenant(tx, installationId);
+      // A tenant transaction begins and enters its tenant in one round trip.
+      await client.query(installationId === undefined ? "BEGIN" : `BEGIN; ${enterTenantSql(installationId)}`);
       const value = await fn(tx);
       await client.query("COMMIT");
       return value;

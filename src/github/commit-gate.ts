@@ -14,7 +14,7 @@ import {
   updateProposal,
   type ProposalStatus,
 } from "../proposals/store.ts";
-import { claimDelivery } from "./deliveries.ts";
+import { claimDelivery, noteCommitted } from "./deliveries.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
 import { loadRepoConfig, type RepoConfig } from "./repo-config.ts";
 import { gatherReviews } from "./reviews.ts";
@@ -51,8 +51,15 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
   const repo = context.repo();
 
   // 1. Gather
+  const fullName = `${repo.owner}/${repo.repo}`;
+  // The review list is read beside the config when the last config seen for
+  // this repository names the author an agent; the decision uses only the
+  // config read now, and reads the list after it when the guess was wrong.
+  const early = deps.agentHints?.likelyAgent(installationId, fullName, pull.author) ? reviewsOf(context, repo, pull) : null;
+  early?.catch(() => {});
   const config = await loadRepoConfig(context);
-  const facts = config.ok ? await gatherFacts(context, repo, pull, config) : null;
+  if (config.ok) deps.agentHints?.remember(installationId, fullName, config);
+  const facts = config.ok ? await gatherFacts(config, pull, () => early ?? reviewsOf(context, repo, pull)) : null;
 
   // 2. Decide
   const decision = config.ok && facts ? decideCommit(facts, config.config, config.present) : null;
@@ -81,7 +88,6 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
   await deps.db.tenant(installationId, async (tx) => {
     // The events are appended together at the end: the chain's head stays locked only briefly.
     const audit: AuditInput[] = [await claimDelivery(tx, delivery, now)];
-    const fullName = `${repo.owner}/${repo.repo}`;
     const superseded = await supersedeOtherHeads(tx, installationId, fullName, pull.number, pull.headSha, now);
     for (const old of superseded) {
       audit.push({
@@ -158,17 +164,26 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
     await enqueue(tx, syncCheckRun({ id: proposal.id, installation_id: installationId, status }));
     await appendAudits(tx, installationId, audit, now);
   });
+  noteCommitted(delivery);
 }
 
 async function gatherFacts(
-  context: PrContext,
-  repo: { owner: string; repo: string },
-  pull: PullFacts,
   config: Extract<RepoConfig, { ok: true }>,
+  pull: PullFacts,
+  reviews: () => Promise<CommitFacts["reviews"]>,
 ): Promise<CommitFacts> {
   const base: CommitFacts = { author: pull.author.login, authorType: pull.author.type, headSha: pull.headSha, reviews: [] };
   if (!isAgent(pull.author.login, pull.author.type, config.config, config.present)) return base;
-  return { ...base, reviews: await gatherReviews(context, repo, pull.number, pull.author.login) };
+  return { ...base, reviews: await reviews() };
+}
+
+/** The pull request's reviews; the author of an approval or change request an event reports is asked about at once. */
+function reviewsOf(context: PrContext, repo: { owner: string; repo: string }, pull: PullFacts): Promise<CommitFacts["reviews"]> {
+  const payload = context.payload as { review?: { state?: string; user?: { login?: string; type?: string } | null } };
+  const review = payload.review;
+  const voted = review?.user?.login && review.state !== "commented";
+  const reviewer = voted ? { login: review.user!.login!, type: review.user!.type ?? "User" } : null;
+  return gatherReviews(context, repo, pull.number, pull.author.login, { expectedReviewer: reviewer });
 }
 
 function configErrorDecision(config: RepoConfig): Decision {

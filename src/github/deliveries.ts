@@ -55,3 +55,22 @@ export async function deliverySeen(db: Queryable, appId: number, id: string): Pr
   const rows = await db.query("SELECT 1 FROM webhook_deliveries WHERE app_id = $1 AND delivery_id = $2", [appId, id]);
   return rows.length > 0;
 }
+
+/**
+ * Deliveries whose handler has committed their ledger row in this process,
+ * so the endpoint need not ask the database again before acknowledging. A
+ * handler notes a delivery only after its transaction committed; the
+ * endpoint takes the note when the handlers return and asks the database for
+ * any delivery without one.
+ */
+const committed = new Set<string>();
+const noteKey = (appId: number, id: string) => `${appId}/${id}`;
+
+export function noteCommitted(delivery: Pick<Delivery, "appId" | "id">): void {
+  committed.add(noteKey(delivery.appId, delivery.id));
+}
+
+/** Whether a handler noted the delivery as committed; the note is removed. */
+export function takeCommittedNote(appId: number, id: string): boolean {
+  return committed.delete(noteKey(appId, id));
+}

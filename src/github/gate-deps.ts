@@ -2,6 +2,7 @@ import type { Context } from "probot";
 import type { Logger } from "pino";
 import type { Database } from "../db/database.ts";
 import type { Delivery } from "./deliveries.ts";
+import type { AgentHints } from "./agent-hints.ts";
 
 /** What every webhook handler gets, passed in explicitly. */
 export interface GateDeps {
@@ -11,6 +12,8 @@ export interface GateDeps {
   log: Logger;
   /** Base URL of this app as reviewers reach it (details links). */
   publicUrl: string;
+  /** This app's guesses of who is an agent, to read reviews early (absent: never early). */
+  agentHints?: AgentHints;
 }
 
 export function deliveryOf(context: Context, appId: number): Delivery {

@@ -1,45 +1,85 @@
 import type { Context } from "probot";
 import type { ReviewFact } from "../policy/decision.ts";
+import { isBotAccount, sameLogin } from "../policy/logins.ts";
 import { narrowedForEvent } from "./narrowed.ts";
 import { permissionOf } from "./permissions.ts";
 
-const STATES: readonly ReviewFact["state"][] = ["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"];
+/** The review states that count (COMMENTED changes no vote, so its reviewer's permission is not asked). */
+const STATES: readonly ReviewFact["state"][] = ["APPROVED", "CHANGES_REQUESTED", "DISMISSED"];
+
+type Permission = ReviewFact["reviewer"]["permission"];
+
+/** How many reviewers' permissions one evaluation asks GitHub for at once. */
+const PERMISSION_READS_AT_ONCE = 4;
+
+export interface GatherOptions {
+  /**
+   * A reviewer expected in the list (the author of the review an event
+   * reports): their permission is asked at the same time as the list, not
+   * after it. It is used only if the list holds a counting review of theirs;
+   * an error for one it does not is dropped.
+   */
+  expectedReviewer?: { login: string; type: string } | null;
+}
 
 /**
- * A pull request's reviews as the policy reads them, each with its reviewer's
+ * A pull request's reviews as the policy reads them (approvals, change
+ * requests and dismissals; comments are not votes), each with its reviewer's
  * permission asked of GitHub now. The proposer and bots are not asked: they
- * can never approve, whatever their permission.
+ * can never approve, whatever their permission. Distinct reviewers are asked
+ * at once.
  */
 export async function gatherReviews(
   context: Context,
   repo: { owner: string; repo: string },
   pullNumber: number,
   proposer: string,
+  options: GatherOptions = {},
 ): Promise<ReviewFact[]> {
+  const permissions = new Map<string, Promise<Permission>>();
+  const skip = (login: string, type: string) => sameLogin(login, proposer) || isBotAccount(login, type) || login.endsWith("[bot]");
+  const ask = (login: string, type: string): Promise<Permission> => {
+    const key = login.toLowerCase();
+    let asked = permissions.get(key);
+    if (!asked) {
+      asked = skip(login, type) ? Promise.resolve("none") : permissionOf(context, repo, login);
+      permissions.set(key, asked);
+    }
+    return asked;
+  };
+  const expected = options.expectedReviewer;
+  // Asked early; awaited only if the list holds this reviewer.
+  if (expected) ask(expected.login, expected.type).catch(() => {});
+
   const reader = await narrowedForEvent(context, ["pulls.listReviews"]);
   const reviews = await reader.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews", {
     ...repo,
     pull_number: pullNumber,
     per_page: 100,
   });
-  const permissions = new Map<string, Promise<ReviewFact["reviewer"]["permission"]>>();
-  const facts: ReviewFact[] = [];
-  for (const review of reviews) {
+  const counted = reviews.flatMap((review) => {
     const login = review.user?.login;
-    if (!login) continue;
-    const type = review.user?.type ?? "User";
-    const skip = login.toLowerCase() === proposer.toLowerCase() || type === "Bot" || login.endsWith("[bot]");
-    if (!permissions.has(login)) {
-      permissions.set(login, skip ? Promise.resolve("none") : permissionOf(context, repo, login));
-    }
     const state = review.state as ReviewFact["state"];
-    if (!STATES.includes(state)) continue;
-    facts.push({
-      reviewer: { login, type, permission: await permissions.get(login)! },
-      state,
-      commitId: review.commit_id ?? null,
-      submittedAt: review.submitted_at ?? "",
-    });
-  }
-  return facts;
+    if (!login || !STATES.includes(state)) return [];
+    const type = review.user?.type ?? "User";
+    return [{ login, type, state, commitId: review.commit_id ?? null, submittedAt: review.submitted_at ?? "" }];
+  });
+  // Distinct reviewers asked a few at a time: one pull request can hold dozens.
+  const logins = [...new Map(counted.map((review) => [review.login.toLowerCase(), review])).values()];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(PERMISSION_READS_AT_ONCE, logins.length) }, async () => {
+      while (next < logins.length) {
+        const review = logins[next++]!;
+        await ask(review.login, review.type);
+      }
+    }),
+  );
+  const asked = await Promise.all(counted.map((review) => ask(review.login, review.type)));
+  return counted.map((review, i) => ({
+    reviewer: { login: review.login, type: review.type, permission: asked[i]! },
+    state: review.state,
+    commitId: review.commitId,
+    submittedAt: review.submittedAt,
+  }));
 }

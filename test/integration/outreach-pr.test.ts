@@ -59,7 +59,7 @@ it("in a public repository, sends GitHub only the redacted summary and the revie
       repo: "acme/api",
       site: "example.com",
       summary: "s",
-      content: { channel: "email", recipients: ["jane.doe@private.example", "ops@corp.example"], subject: "Secret plans", body: "Dear Jane, the unlisted offer is 4711." },
+      content: { channel: "email", recipients: ["jane.doe@private.example", "ops@corp.example"], subject: "Secret plans", body: "Dear Jane, the unlisted offer is OFR-4711-ZK." },
     }),
   });
   expect(res.status).toBe(201);
@@ -81,5 +81,5 @@ it("in a public repository, sends GitHub only the redacted summary and the revie
   }
   // Nothing sent to GitHub holds an address, the subject or the body.
   const sent = JSON.stringify(fake.calls.slice(before).map((call) => call.body)) + file;
-  for (const secret of ["jane.doe", "ops@", "Secret plans", "Dear Jane", "4711"]) expect(sent).not.toContain(secret);
+  for (const secret of ["jane.doe", "ops@", "Secret plans", "Dear Jane", "OFR-4711-ZK"]) expect(sent).not.toContain(secret);
 });

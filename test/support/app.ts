@@ -1,4 +1,4 @@
-import { GateOctokit } from "../../src/github/octokit.ts";
+import { GateOctokit, gateFetch } from "../../src/github/octokit.ts";
 import { generateKeyPairSync } from "node:crypto";
 import { createRequire } from "node:module";
 import { Writable } from "node:stream";
@@ -60,6 +60,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     baseUrl: options.fake.apiUrl,
     log,
     Octokit: GateOctokit,
+    request: { fetch: gateFetch },
   });
   const server = await startGateServer({
     db: options.db,
