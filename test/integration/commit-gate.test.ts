@@ -131,6 +131,35 @@ describe("commit gate", () => {
     expect(fake.callsTo("GET", "/repos/{owner}/{repo}/collaborators/{username}/permission").length).toBeGreaterThan(0);
   });
 
+  it("reads the review list beside the config for a likely agent, and decides on the config read now", async () => {
+    const REVIEWS = "/repos/{owner}/{repo}/pulls/{pull_number}/reviews";
+    await app.deliver("pull_request", agentPr("opened", SHA_A));
+    expect(fake.callsTo("GET", REVIEWS)).toHaveLength(1);
+    // The agent is removed from the config: the list is read early on the last config's guess, but the decision uses the new config.
+    fake.setFile(REPO, ".github/agent-gate.yml", "agents: [someone-else]\n");
+    fake.setReviews(REPO, PR, [reviewObject("reader", "APPROVED", SHA_B)]);
+    await app.deliver("pull_request", agentPr("synchronize", SHA_B));
+    await settle();
+    expect(fake.callsTo("GET", REVIEWS)).toHaveLength(2);
+    expect(latestCheck(SHA_B)).toMatchObject({ conclusion: "success", output: { title: "Not agent-proposed" } });
+    // Once the config no longer names the author, the list is not read early: a human's pull request costs one read.
+    await app.deliver("pull_request", agentPr("synchronize", "c".repeat(40)));
+    expect(fake.callsTo("GET", REVIEWS)).toHaveLength(2);
+  });
+
+  it("asks GitHub the permission of voting reviewers only, the event's reviewer beside the list", async () => {
+    const PERMISSION = "/repos/{owner}/{repo}/collaborators/{username}/permission";
+    await app.deliver("pull_request", agentPr("opened", SHA_A));
+    fake.setReviews(REPO, PR, [reviewObject("reader", "COMMENTED", SHA_A)]);
+    await app.deliver("pull_request_review", review("reader", "COMMENTED", SHA_A));
+    expect(fake.callsTo("GET", PERMISSION)).toEqual([]);
+    fake.setReviews(REPO, PR, [reviewObject("reader", "COMMENTED", SHA_A), reviewObject("maintainer", "APPROVED", SHA_A)]);
+    await app.deliver("pull_request_review", review("maintainer", "APPROVED", SHA_A));
+    await settle();
+    expect(fake.callsTo("GET", PERMISSION).map((call) => call.path.split("/").at(-2))).toEqual(["maintainer"]);
+    expect(latestCheck(SHA_A).conclusion).toBe("success");
+  });
+
   it("waits again on the new head after a push", async () => {
     await app.deliver("pull_request", agentPr("opened", SHA_A));
     fake.setReviews(REPO, PR, [reviewObject("maintainer", "APPROVED", SHA_A)]);

@@ -76,7 +76,7 @@ it("in a public repository, sends GitHub only the redacted summary and the revie
   for (const shown of [file, String(pull?.body)]) {
     expect(shown).toContain(`\`${digest}\``);
     expect(shown).toContain("**Recipients:** 2 · **Domains:** `corp.example`, `private.example`");
-    expect(shown).toContain("**Subject:** 12 characters · **Body:** 38 bytes");
+    expect(shown).toContain("**Subject:** 12 characters · **Body:** 45 bytes");
     expect(shown).toContain(review);
   }
   // Nothing sent to GitHub holds an address, the subject or the body.
