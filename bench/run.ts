@@ -40,6 +40,7 @@ const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_UR
 const INGEST_REQUESTS = Number(process.env.BENCH_INGEST ?? 2000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const DECISIONS = Number(process.env.BENCH_DECISIONS ?? 100);
+const COLD_DECISIONS = Number(process.env.BENCH_COLD_DECISIONS ?? 20);
 const BACKLOG = 200;
 const BACKLOG_ROUNDS = Number(process.env.BENCH_BACKLOG_ROUNDS ?? 1);
 const BACKLOG_PACE_MS = 20;
@@ -238,31 +239,51 @@ function decisionArrives(fake: GitHubFake, sha: string): Promise<{ at: number; i
   });
 }
 
-async function decisionLatency(db: Database, fake: GitHubFake): Promise<void> {
-  const app = await startApp(db, fake, 0);
+/**
+ * Approval webhook sent → the check-run PATCH concluding it arriving at the
+ * fake, one approval at a time with the write queue idle. `installationOf(i)`
+ * picks the installation of approval i: one for all (its tokens minted once
+ * and reused, as GitHub's last an hour) or a new one each (every token minted
+ * on the way).
+ */
+async function approvals(app: TestApp, fake: GitHubFake, count: number, installationOf: (i: number) => number, firstPull: number): Promise<{ lat: number[]; acks: number[] }> {
   const lat: number[] = [];
   const acks: number[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const installationId = installationOf(i);
+    const pull = firstPull + i;
+    const sha = randomBytes(20).toString("hex");
+    await app.deliver("pull_request", agentPr(installationId, sha, pull));
+    await app.server.worker.drain();
+    fake.setReviews(REPO, pull, [{ id: firstPull + i, user: { login: "maintainer", id: 7, type: "User" }, state: "APPROVED", commit_id: sha, submitted_at: "2026-11-23T10:00:00Z", body: "" }]);
+    const approval = reviewPayload(installationId, "maintainer", "approved", sha, pull);
+    const arrived = decisionArrives(fake, sha);
+    const t0 = performance.now();
+    const res = await app.deliver("pull_request_review", approval);
+    acks.push(performance.now() - t0);
+    if (res.status !== 200) throw new Error(`approval answered ${res.status}`);
+    lat.push((await arrived).at - t0);
+  }
+  return { lat, acks };
+}
+
+async function decisionLatency(db: Database, fake: GitHubFake): Promise<void> {
+  const app = await startApp(db, fake, 0);
+  let warm: { lat: number[]; acks: number[] };
+  let cold: { lat: number[]; acks: number[] };
   try {
-    for (let i = 0; i < DECISIONS; i += 1) {
-      const installationId = 10_000 + i;
-      const sha = randomBytes(20).toString("hex");
-      await app.deliver("pull_request", agentPr(installationId, sha));
-      await app.server.worker.drain();
-      fake.setReviews(REPO, PR, [{ id: i + 1, user: { login: "maintainer", id: 7, type: "User" }, state: "APPROVED", commit_id: sha, submitted_at: "2026-11-23T10:00:00Z", body: "" }]);
-      const arrived = decisionArrives(fake, sha);
-      const t0 = performance.now();
-      const res = await app.deliver("pull_request_review", reviewPayload(installationId, "maintainer", "approved", sha));
-      acks.push(performance.now() - t0);
-      if (res.status !== 200) throw new Error(`approval answered ${res.status}`);
-      lat.push((await arrived).at - t0);
-    }
+    // One installation: the first approval mints its tokens and is not counted.
+    await approvals(app, fake, 1, () => 10_000, 10_000);
+    warm = await approvals(app, fake, DECISIONS, () => 10_000, 10_001);
+    cold = await approvals(app, fake, COLD_DECISIONS, (i) => 11_000 + i, 20_000);
   } finally {
     await app.close();
   }
-  rows.push({ measure: `decision latency, idle queue, p50 / p99 (${DECISIONS} approvals)`, value: `${ms(pct(lat, 50))} / ${ms(pct(lat, 99))}`, baseline: "target p99 ≤ 20 ms", ratio: "" });
-  rows.push({ measure: "  of which: approval webhook acknowledged, p50 / p99", value: `${ms(pct(acks, 50))} / ${ms(pct(acks, 99))}`, baseline: "", ratio: "" });
-  const afterAck = lat.map((l, i) => l - acks[i]!);
+  rows.push({ measure: `decision latency, idle queue, p50 / p99 (${DECISIONS} approvals in one installation)`, value: `${ms(pct(warm.lat, 50))} / ${ms(pct(warm.lat, 99))}`, baseline: "target p99 ≤ 20 ms", ratio: pct(warm.lat, 99) <= 20 ? "met" : "not met" });
+  rows.push({ measure: "  of which: approval webhook acknowledged, p50 / p99", value: `${ms(pct(warm.acks, 50))} / ${ms(pct(warm.acks, 99))}`, baseline: "", ratio: "" });
+  const afterAck = warm.lat.map((l, i) => l - warm.acks[i]!);
   rows.push({ measure: "  of which: acknowledgement → check-run update at GitHub, p50 / p99", value: `${ms(pct(afterAck, 50))} / ${ms(pct(afterAck, 99))}`, baseline: "", ratio: "" });
+  rows.push({ measure: `decision latency, first approval of a new installation (tokens minted), p50 / p99 (${COLD_DECISIONS})`, value: `${ms(pct(cold.lat, 50))} / ${ms(pct(cold.lat, 99))}`, baseline: "", ratio: "" });
 }
 
 async function backlogDecision(db: Database, fake: GitHubFake): Promise<void> {

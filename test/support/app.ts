@@ -101,8 +101,11 @@ export function webhookExamples(event: string): Record<string, any>[] {
 
 /** The first example of an event and action, with an installation added when it lacks one. */
 export function example(event: string, action: string, installationId = 1): Record<string, any> {
-  const found = webhookExamples(event).find((payload) => payload.action === action);
-  if (!found) throw new Error(`no ${event}.${action} example`);
+  const groups = require("@octokit/webhooks-examples") as ExampleGroup[];
+  // Only the example used is copied: the whole group is hundreds of kilobytes.
+  const original = groups.find((group) => group.name === event)?.examples.find((payload) => (payload as { action?: string }).action === action);
+  if (!original) throw new Error(`no ${event}.${action} example`);
+  const found = structuredClone(original) as Record<string, any>;
   found.installation ??= { id: installationId, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==" };
   found.installation.id = installationId;
   return found;
