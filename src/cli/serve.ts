@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import type { CliContext } from "./context.ts";
-import { start } from "../start.ts";
 
 export function registerServe(program: Command, ctx: CliContext): void {
   program
@@ -8,6 +7,8 @@ export function registerServe(program: Command, ctx: CliContext): void {
     .description("Run the app (webhooks, API, outbox worker), as `npm start` does; configured by environment variables (see .env.example).")
     .addHelpText("after", "\nStops on SIGINT or SIGTERM with exit code 0; exits 1 when it cannot start (the reason is on stderr).")
     .action(async () => {
+      // Loaded only to serve: Probot and the server are most of the CLI's start-up time.
+      const { start } = await import("../start.ts");
       await start(ctx.env);
     });
 }

@@ -1,6 +1,4 @@
 import type { Database } from "./database.ts";
-import { openPg } from "./pg.ts";
-import { openPglite } from "./pglite.ts";
 
 export interface StorageSettings {
   /** PostgreSQL connection string; unset means embedded PGlite. */
@@ -16,7 +14,12 @@ export function storageSettings(env: NodeJS.ProcessEnv): StorageSettings {
   };
 }
 
+/** Opens the configured store, loading only its driver (the CLI starts faster for it). */
 export async function openDatabase(settings: StorageSettings): Promise<Database> {
-  if (settings.databaseUrl) return openPg({ connectionString: settings.databaseUrl });
+  if (settings.databaseUrl) {
+    const { openPg } = await import("./pg.ts");
+    return openPg({ connectionString: settings.databaseUrl });
+  }
+  const { openPglite } = await import("./pglite.ts");
   return openPglite({ dataDir: settings.dataDir });
 }
