@@ -3,7 +3,8 @@ import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import { appendAudit } from "../audit/log.ts";
 import type { Queryable } from "../db/database.ts";
 import { decideOutreachReviews, factsDigest, type OutreachReviewFacts } from "../policy/decision.ts";
-import { enqueue, findProposal, syncCheckRun, updateProposal, type ProposalRow } from "../proposals/store.ts";
+import { findProposal, type ProposalRow } from "../proposals/store.ts";
+import { storeDecision } from "./apply-decision.ts";
 import { proposalOfBranch } from "../outreach/names.ts";
 import { findOutreachByPull, rejectOutreach } from "../outreach/store.ts";
 import { recordDelivery } from "./deliveries.ts";
@@ -102,33 +103,14 @@ export async function evaluateOutreachPull(context: Context, deps: GateDeps, pro
       return;
     }
     const decision = decideOutreachReviews(facts, config.config, config.present);
-    const decided = decision.status !== "pending";
     if (moved) await tx.query("UPDATE proposals SET head_sha = $2, check_run_id = NULL WHERE id = $1", [current.id, headSha]);
-    await updateProposal(tx, current.id, {
-      status: decision.status,
+    await storeDecision(tx, current, decision, {
       state: { ...current.state, decision, required: decision.required, min_permission: config.config.approvals.minPermission },
-      approvers: decision.approvers,
-      reason: decision.status === "rejected" ? (decision.reasons[0] ?? "rejected") : null,
-      decidedAt: decided ? now : null,
-      now,
-    });
-    await appendAudit(tx, installationId, {
-      action: "decision.recorded",
-      outcome: decision.status,
       actor: sender,
       actorIsBot: payload.sender?.type === "Bot",
-      repo: current.repo,
-      subject: current.id,
-      data: {
-        kind: "outreach",
-        digest: current.digest,
-        head: headSha,
-        facts_digest: factsDigest(facts),
-        config_digest: config.digest,
-        decision: { status: decision.status, title: decision.title, approvers: decision.approvers, refused: decision.refused },
-      },
+      data: { head: headSha, facts_digest: factsDigest(facts), config_digest: config.digest },
+      summary: { refused: decision.refused },
     }, now);
-    await enqueue(tx, syncCheckRun({ ...current, status: decision.status }));
   });
 }
 

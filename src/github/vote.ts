@@ -103,7 +103,7 @@ export async function castVote(deps: { db: Database; now: () => Date }, sources:
       subject: current.id,
       data: { vote: vote.vote, permission, reason: refused?.reason ?? null, via },
     }, now);
-    await applyDecision(tx, current, decision, votes, now, installationId);
+    await applyDecision(tx, current, decision, votes, now);
     return { outcome: refused ? "refused" : "counted", status: decision.status, reason: refused?.reason ?? null };
   });
 }
