@@ -105,6 +105,8 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     now,
     log: o.log,
     agentHints: new AgentHints(),
+    // This process's worker starts on a write its own handler queued without waiting for the NOTIFY to come back.
+    queued: () => worker.kick(),
     get publicUrl() {
       return publicUrl;
     },

@@ -165,6 +165,7 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
     await appendAudits(tx, installationId, audit, now);
   });
   noteCommitted(delivery);
+  deps.queued?.();
 }
 
 async function gatherFacts(

@@ -14,6 +14,8 @@ export interface GateDeps {
   publicUrl: string;
   /** This app's guesses of who is an agent, to read reviews early (absent: never early). */
   agentHints?: AgentHints;
+  /** Called once a handler's transaction that queued GitHub writes has committed. */
+  queued?: () => void;
 }
 
 export function deliveryOf(context: Context, appId: number): Delivery {
