@@ -5,6 +5,7 @@ import https from "node:https";
 export const RESPONSE_IDLE_MS = 60_000;
 const MAX_REDIRECTS = 20;
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+const STALE_SOCKET = new Set(["ECONNRESET", "EPIPE", "ECONNABORTED"]);
 
 export interface TransportOptions {
   idleMs?: number;
@@ -42,6 +43,8 @@ export function keepAliveFetch(options: TransportOptions = {}): typeof fetch {
       });
       function fail(error: Error) {
         signal?.removeEventListener("abort", onAbort);
+        // A kept-alive connection the server closed as it was reused: nothing reached the server.
+        if (req.reusedSocket && STALE_SOCKET.has((error as NodeJS.ErrnoException).code ?? "")) (error as Error & { staleSocket?: boolean }).staleSocket = true;
         reject(error);
       }
       function onAbort() {
@@ -67,7 +70,11 @@ export function keepAliveFetch(options: TransportOptions = {}): typeof fetch {
       if (url.protocol !== "http:" && url.protocol !== "https:") throw new TypeError("fetch failed", { cause: new Error(`unsupported protocol ${url.protocol}`) });
       let answer;
       try {
-        answer = await send(url, method, headers, payload, signal);
+        answer = await send(url, method, headers, payload, signal).catch((error: Error & { staleSocket?: boolean }) => {
+          // As browsers do: a read sent on a kept-alive connection that turned out closed is sent once more, on a new one.
+          if (error.staleSocket && (method === "GET" || method === "HEAD")) return send(url, method, headers, payload, signal);
+          throw error;
+        });
       } catch (error) {
         if ((error as Error).name === "AbortError") throw error;
         throw new TypeError("fetch failed", { cause: error });

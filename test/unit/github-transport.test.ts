@@ -56,6 +56,13 @@ describe("keep-alive transport (Octokit's fetch)", () => {
       if (path === "/away") return res.writeHead(302, { location: `${other.url}/there` }).end();
       if (path === "/loop") return res.writeHead(302, { location: "/loop" }).end();
       if (path === "/slow") return; // never answers
+      if (path === "/closing") {
+        // The server has closed this kept-alive connection: the second request on it gets no answer.
+        const served = (req.socket as { served?: number }).served ?? 0;
+        (req.socket as { served?: number }).served = served + 1;
+        if (served > 0) return req.socket.destroy();
+        return json(200, { fresh: true });
+      }
       if (path === "/page1") return json(200, [{ id: 1 }], { link: `<${main.url}/page2>; rel="next"` });
       if (path === "/page2") return json(200, [{ id: 2 }]);
       json(500, { message: "unexpected" });
@@ -126,6 +133,31 @@ describe("keep-alive transport (Octokit's fetch)", () => {
     await expect(pending).rejects.toMatchObject({ name: "AbortError" });
 
     await expect(transport(`${main.url}/slow`)).rejects.toMatchObject({ name: "TypeError", cause: { message: "no response within 300 ms" } });
+  });
+
+  it("sends a read again on a new connection when a kept-alive one turns out closed, never a write", async () => {
+    const fresh = keepAliveFetch();
+    expect((await fresh(`${main.url}/closing`)).status).toBe(200);
+    const again = await fresh(`${main.url}/closing`);
+    expect(await again.json()).toEqual({ fresh: true });
+    const before = main.seen.length;
+    const writer = keepAliveFetch();
+    expect((await writer(`${main.url}/closing`, { method: "POST", body: "{}" })).status).toBe(200);
+    await expect(writer(`${main.url}/closing`, { method: "POST", body: "{}" })).rejects.toMatchObject({ name: "TypeError", cause: { code: "ECONNRESET" } });
+    expect(main.seen.length - before).toBe(2); // the write was not sent a second time
+  });
+
+  it("reuses connections for many requests without piling up listeners", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on("warning", onWarning);
+    try {
+      for (let i = 0; i < 40; i += 1) expect((await transport(`${main.url}/json`)).status).toBe(200);
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings).toEqual([]);
   });
 
   it("is what the gate's Octokit uses: errors carry GitHub's status and message, pagination follows Link", async () => {
