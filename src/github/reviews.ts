@@ -27,7 +27,7 @@ export interface GatherOptions {
  * requests and dismissals; comments are not votes), each with its reviewer's
  * permission asked of GitHub now. The proposer and bots are not asked: they
  * can never approve, whatever their permission. Distinct reviewers are asked
- * at once.
+ * a few at a time.
  */
 export async function gatherReviews(
   context: Context,
@@ -37,7 +37,7 @@ export async function gatherReviews(
   options: GatherOptions = {},
 ): Promise<ReviewFact[]> {
   const permissions = new Map<string, Promise<Permission>>();
-  const skip = (login: string, type: string) => sameLogin(login, proposer) || isBotAccount(login, type) || login.endsWith("[bot]");
+  const skip = (login: string, type: string) => sameLogin(login, proposer) || isBotAccount(login, type);
   const ask = (login: string, type: string): Promise<Permission> => {
     const key = login.toLowerCase();
     let asked = permissions.get(key);
