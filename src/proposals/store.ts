@@ -129,9 +129,12 @@ export interface ProposalUpdate {
 
 /** Update a proposal's state; announces a decision on DECIDED_CHANNEL when it leaves pending. */
 export async function updateProposal(tx: Queryable, id: string, update: ProposalUpdate): Promise<void> {
+  // Updated and, once decided, announced (to long polls, at commit) in one round trip.
   await tx.query(
-    `UPDATE proposals SET status = $2, state = $3, approvers = $4, reason = $5, decided_at = $6, updated_at = $7
-      WHERE id = $1`,
+    `WITH updated AS (
+       UPDATE proposals SET status = $2, state = $3, approvers = $4, reason = $5, decided_at = $6, updated_at = $7
+        WHERE id = $1 RETURNING id, status)
+     SELECT pg_notify($8, id) FROM updated WHERE status <> 'pending'`,
     [
       id,
       update.status,
@@ -140,9 +143,9 @@ export async function updateProposal(tx: Queryable, id: string, update: Proposal
       update.reason,
       update.decidedAt,
       update.now,
+      DECIDED_CHANNEL,
     ],
   );
-  if (update.status !== "pending") await announceDecision(tx, id);
 }
 
 export async function announceDecision(tx: Queryable, id: string): Promise<void> {
@@ -158,15 +161,17 @@ export async function supersedeOtherHeads(
   headSha: string,
   now: Date,
 ): Promise<ProposalRow[]> {
-  const rows = await tx.query<Stored>(
-    `UPDATE proposals SET status = 'superseded', reason = 'a new commit was pushed', updated_at = $5
-      WHERE installation_id = $1 AND repo = $2 AND pr_number = $3 AND kind = 'commit'
-        AND head_sha <> $4 AND status IN ('pending', 'approved', 'rejected')
-      RETURNING *`,
-    [installationId, repo, prNumber, headSha, now],
+  // Superseded and announced in one round trip.
+  const rows = await tx.query<Stored & { announced?: unknown }>(
+    `WITH superseded AS (
+       UPDATE proposals SET status = 'superseded', reason = 'a new commit was pushed', updated_at = $5
+        WHERE installation_id = $1 AND repo = $2 AND pr_number = $3 AND kind = 'commit'
+          AND head_sha <> $4 AND status IN ('pending', 'approved', 'rejected')
+        RETURNING *)
+     SELECT superseded.*, pg_notify($6, superseded.id) AS announced FROM superseded`,
+    [installationId, repo, prNumber, headSha, now, DECIDED_CHANNEL],
   );
-  for (const row of rows) await announceDecision(tx, row.id);
-  return rows;
+  return rows.map(({ announced: _announced, ...row }) => row as Stored);
 }
 
 export interface OutboxJob {
