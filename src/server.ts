@@ -9,6 +9,7 @@ import { sendError } from "./api/http.ts";
 import { webhookHandler } from "./github/ingest.ts";
 import { OutboxWorker } from "./github/outbox-worker.ts";
 import { AgentHints } from "./github/agent-hints.ts";
+import { CommittedDeliveries } from "./github/deliveries.ts";
 import type { GitHubClient } from "./github/client.ts";
 import { expireDue } from "./github/expiry.ts";
 import { agentGate } from "./index.ts";
@@ -99,12 +100,14 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     ...(o.retryBaseMs === undefined ? {} : { retryBaseMs: o.retryBaseMs }),
   });
 
+  const committed = new CommittedDeliveries();
   const deps = {
     db: o.db,
     appId: o.appId,
     now,
     log: o.log,
     agentHints: new AgentHints(),
+    committed,
     // This process's worker starts on a write its own handler queued without waiting for the NOTIFY to come back.
     queued: () => worker.kick(),
     get publicUrl() {
@@ -155,7 +158,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     }),
   );
 
-  const webhooks = webhookHandler({ db: o.db, probot: o.probot, appId: o.appId, secret: o.secret, now, log: o.log, ...(o.webhookDeadlineMs === undefined ? {} : { deadlineMs: o.webhookDeadlineMs }) });
+  const webhooks = webhookHandler({ db: o.db, probot: o.probot, appId: o.appId, secret: o.secret, now, log: o.log, committed, ...(o.webhookDeadlineMs === undefined ? {} : { deadlineMs: o.webhookDeadlineMs }) });
   const server: Server = createServer((req, res) => {
     void (async () => {
       try {

@@ -14,7 +14,7 @@ import {
   updateProposal,
   type ProposalStatus,
 } from "../proposals/store.ts";
-import { claimDelivery, noteCommitted } from "./deliveries.ts";
+import { claimDelivery } from "./deliveries.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
 import { loadRepoConfig, type RepoConfig } from "./repo-config.ts";
 import { gatherReviews } from "./reviews.ts";
@@ -164,7 +164,7 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
     await enqueue(tx, syncCheckRun({ id: proposal.id, installation_id: installationId, status }));
     await appendAudits(tx, installationId, audit, now);
   });
-  noteCommitted(delivery);
+  deps.committed?.note(delivery.id);
   deps.queued?.();
 }
 

@@ -57,20 +57,21 @@ export async function deliverySeen(db: Queryable, appId: number, id: string): Pr
 }
 
 /**
- * Deliveries whose handler has committed their ledger row in this process,
- * so the endpoint need not ask the database again before acknowledging. A
+ * Deliveries whose handler has committed their ledger row, so the endpoint
+ * need not ask the database again before acknowledging. One per app: a
  * handler notes a delivery only after its transaction committed; the
  * endpoint takes the note when the handlers return and asks the database for
  * any delivery without one.
  */
-const committed = new Set<string>();
-const noteKey = (appId: number, id: string) => `${appId}/${id}`;
+export class CommittedDeliveries {
+  readonly #ids = new Set<string>();
 
-export function noteCommitted(delivery: Pick<Delivery, "appId" | "id">): void {
-  committed.add(noteKey(delivery.appId, delivery.id));
-}
+  note(id: string): void {
+    this.#ids.add(id);
+  }
 
-/** Whether a handler noted the delivery as committed; the note is removed. */
-export function takeCommittedNote(appId: number, id: string): boolean {
-  return committed.delete(noteKey(appId, id));
+  /** Whether a handler noted the delivery as committed; the note is removed. */
+  take(id: string): boolean {
+    return this.#ids.delete(id);
+  }
 }

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { Database } from "../db/database.ts";
 import type { Delivery } from "./deliveries.ts";
 import type { AgentHints } from "./agent-hints.ts";
+import type { CommittedDeliveries } from "./deliveries.ts";
 
 /** What every webhook handler gets, passed in explicitly. */
 export interface GateDeps {
@@ -16,6 +17,8 @@ export interface GateDeps {
   agentHints?: AgentHints;
   /** Called once a handler's transaction that queued GitHub writes has committed. */
   queued?: () => void;
+  /** Where a handler notes a delivery it recorded, once committed (the webhook endpoint reads it). */
+  committed?: CommittedDeliveries;
 }
 
 export function deliveryOf(context: Context, appId: number): Delivery {

@@ -6,7 +6,7 @@ import { appendAudit } from "../audit/log.ts";
 import { readBody, sendJson } from "../api/http.ts";
 import { GateError } from "../errors.ts";
 import { checkSignature } from "./signature.ts";
-import { DuplicateDelivery, deliverySeen, recordDelivery, takeCommittedNote, type Delivery } from "./deliveries.ts";
+import { DuplicateDelivery, deliverySeen, recordDelivery, type CommittedDeliveries, type Delivery } from "./deliveries.ts";
 
 export const WEBHOOK_PATH = "/api/github/webhooks";
 /** GitHub caps webhook payloads at 25 MB. */
@@ -26,6 +26,8 @@ export interface IngestDeps {
   maxBodyBytes?: number;
   /** How long handlers may take before the delivery is answered 503 (default HANDLER_DEADLINE_MS). */
   deadlineMs?: number;
+  /** Deliveries the handlers noted as committed (the same object the handlers get). */
+  committed?: CommittedDeliveries;
 }
 
 /**
@@ -89,7 +91,7 @@ async function ingest(deps: IngestDeps, req: IncomingMessage, res: ServerRespons
     }
     await withinDeadline(deps.probot.receive({ id: deliveryId, name: event, payload } as never), deps.deadlineMs ?? HANDLER_DEADLINE_MS);
     // A handler that acted recorded the delivery with its consequences; any other is recorded here.
-    if (!takeCommittedNote(deps.appId, deliveryId) && !(await deliverySeen(deps.db, deps.appId, deliveryId))) {
+    if (!deps.committed?.take(deliveryId) && !(await deliverySeen(deps.db, deps.appId, deliveryId))) {
       await deps.db
         .tenant(delivery.installationId ?? 0, (tx) => recordDelivery(tx, delivery, deps.now(), "no_action"))
         .catch((error: unknown) => {
@@ -98,7 +100,7 @@ async function ingest(deps: IngestDeps, req: IncomingMessage, res: ServerRespons
     }
     sendJson(res, 200, { ok: true });
   } catch (error) {
-    takeCommittedNote(deps.appId, deliveryId);
+    deps.committed?.take(deliveryId);
     if (onlyDuplicates(error)) {
       await auditDuplicate(deps, delivery).catch(() => {});
       sendJson(res, 200, { ok: true, duplicate: true });
