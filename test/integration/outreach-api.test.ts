@@ -10,7 +10,7 @@ import { Clock, bearer, issueToken, seedInstallations, startApi, verifySite, typ
 const KEYS = "k1:" + Buffer.alloc(32, 7).toString("base64");
 const keyring = parseKeyring(KEYS);
 const SECRET_ADDRESS = "private.person@recipient-domain.example";
-const SECRET_BODY = "The confidential offer is 4711 euros, reply by Friday";
+const SECRET_BODY = "The confidential offer is 4711 euros (OFR-4711-ZK), reply by Friday";
 const outreach = {
   kind: "outreach",
   repo: "acme/web",
@@ -113,7 +113,7 @@ describe("POST /api/v1/proposals, kind outreach", () => {
   it("leaves no recipient address and no body text in any log line or database row", async () => {
     const rows = await dumpAllRows(t.db);
     expect(rows).toContain("proposals_outreach");
-    for (const secret of [SECRET_ADDRESS, "recipient-domain", SECRET_BODY, "4711", "y".repeat(64)]) {
+    for (const secret of [SECRET_ADDRESS, "recipient-domain", SECRET_BODY, "OFR-4711-ZK", "y".repeat(64)]) {
       expect(rows).not.toContain(secret);
       expect(logs.join("\n")).not.toContain(secret);
     }

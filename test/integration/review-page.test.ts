@@ -223,21 +223,21 @@ describe("the page", () => {
 
 describe("other kinds", () => {
   it("outreach in a public repository: GitHub gets the redacted summary, a reader the redacted page, an approver the text to approve", async () => {
-    const content = { channel: "email", recipients: ["jane@private.example"], subject: "Offer", body: "Dear Jane, the price is 4711." };
+    const content = { channel: "email", recipients: ["jane@private.example"], subject: "Offer", body: "Dear Jane, the price is OFR-4711-ZK." };
     const outreach = await submit(w, { kind: "outreach", repo: PUBLIC_REPO, site: "example.com", summary: "Send the offer", content });
     await w.app.server.worker.drain();
     const run = () => w.fake.checkRuns(PUBLIC_REPO).find((r) => r.external_id === outreach.id)!;
     expect(run().output.text).toContain("**Recipients:** 1 · **Domains:** `private.example`");
-    expect(JSON.stringify(run())).not.toMatch(/jane@|Dear Jane|4711/);
+    expect(JSON.stringify(run())).not.toMatch(/jane@|Dear Jane|OFR-4711-ZK/);
 
     const reader = await page(await signIn("rita", `/proposals/${outreach.id}`), `/proposals/${outreach.id}`);
     expect(reader.status).toBe(200);
     expect(reader.html).toContain("This repository is public: the recipients and the text are shown only to people with permission to approve.");
-    expect(reader.html).not.toMatch(/jane@|Dear Jane|4711/);
+    expect(reader.html).not.toMatch(/jane@|Dear Jane|OFR-4711-ZK/);
 
     const cookie = await signIn("alice", `/proposals/${outreach.id}`);
     const approver = await page(cookie, `/proposals/${outreach.id}`);
-    expect(approver.html).toContain("Dear Jane, the price is 4711.");
+    expect(approver.html).toContain("Dear Jane, the price is OFR-4711-ZK.");
     expect(approver.html).toContain('value="approve"');
     const res = await post(cookie, `/proposals/${outreach.id}/decision`, { vote: "approve", digest: outreach.digest, csrf: csrfOf(approver.html) });
     expect(res.headers.get("location")).toBe(`/proposals/${outreach.id}?vote=counted`);
