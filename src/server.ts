@@ -15,6 +15,7 @@ import { expireDue } from "./github/expiry.ts";
 import { agentGate } from "./index.ts";
 import { apiRoutes } from "./api/routes.ts";
 import { keysRoutes } from "./api/keys-routes.ts";
+import { mcpRoutes } from "./mcp/routes.ts";
 import { sitesRoutes } from "./api/sites-routes.ts";
 import { auditRoutes } from "./api/audit-routes.ts";
 import { requireAdmin } from "./api/auth.ts";
@@ -142,6 +143,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   router.add(
     ...healthRoutes({ db: o.db, worker }),
     ...apiRoutes({ db: o.db, now, env: o.env, waiter, log: o.log, publicUrl: () => publicUrl, ...(o.keyring ? { keyring: o.keyring } : {}) }),
+    ...mcpRoutes({ db: o.db, now, env: o.env, waiter, log: o.log, publicUrl: () => publicUrl, ...(o.keyring ? { keyring: o.keyring } : {}) }),
     ...keysRoutes(o.db),
     ...sitesRoutes({ db: o.db, now, requireAdmin: admin, resolver }),
     ...auditRoutes({ db: o.db, now, signer, requireAdmin: admin }),

@@ -17,6 +17,8 @@ export interface Principal {
   /** "token:agt_abcd" or the OIDC actor */
   actor: string;
   tokenPrefix?: string;
+  /** The agent token's name, shown as the proposer. */
+  tokenName?: string;
   oidc?: { repository: string; actor: string; ref: string; sha: string; run_id: string };
 }
 
@@ -59,6 +61,7 @@ interface TokenLookup {
   repos: string[] | null;
   kinds: string[] | null;
   admin: boolean;
+  name: string;
   expires_at: Date | null;
   revoked_at: Date | null;
   live: boolean;
@@ -67,7 +70,7 @@ interface TokenLookup {
 async function tokenPrincipal(deps: AuthDeps, token: string): Promise<Principal> {
   if (!isWellFormedToken(token)) throw new UnauthorizedError();
   const [row] = await deps.db.query<TokenLookup & Record<string, unknown>>(
-    `SELECT t.installation_id, t.prefix, t.sha256, t.repos, t.kinds, t.admin, t.expires_at, t.revoked_at,
+    `SELECT t.installation_id, t.prefix, t.sha256, t.repos, t.kinds, t.admin, t.name, t.expires_at, t.revoked_at,
             (i.id IS NOT NULL AND i.deleted_at IS NULL AND i.suspended_at IS NULL) AS live
        FROM agent_tokens t LEFT JOIN installations i ON i.id = t.installation_id
       WHERE t.sha256 = $1`,
@@ -104,6 +107,7 @@ async function tokenPrincipal(deps: AuthDeps, token: string): Promise<Principal>
     kinds: row.kinds,
     actor: `token:${row.prefix}`,
     tokenPrefix: row.prefix,
+    tokenName: row.name,
   };
 }
 

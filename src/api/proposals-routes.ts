@@ -56,6 +56,7 @@ export function proposalRoutes(deps: ApiDeps): Route[] {
             actor: principal.actor,
             triggeredBy: principal.oidc?.actor ?? null,
             via: principal.kind,
+            ...(principal.tokenName ? { tokenName: principal.tokenName } : {}),
           },
           body,
           repo,
@@ -172,7 +173,7 @@ function parseWait(value: string | null): number {
 }
 
 /** The proposal if the principal may see it; another installation's or repository's is the same 404 as none. */
-async function readVisible(deps: ApiDeps, principal: Principal, id: string): Promise<ProposalRow> {
+export async function readVisible(deps: ApiDeps, principal: Principal, id: string): Promise<ProposalRow> {
   const row = await stored(() => deps.db.tenant(principal.installationId, (tx) => findProposal(tx, id)));
   const inScope =
     row &&
@@ -182,7 +183,7 @@ async function readVisible(deps: ApiDeps, principal: Principal, id: string): Pro
   return row;
 }
 
-async function proposalView(row: ProposalRow, receiptFor: ReceiptFor): Promise<Record<string, unknown>> {
+export async function proposalView(row: ProposalRow, receiptFor: ReceiptFor): Promise<Record<string, unknown>> {
   return {
     id: row.id,
     status: row.status,

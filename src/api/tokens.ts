@@ -62,3 +62,13 @@ export function displayPrefix(token: string): string {
 export function hashedTokenFromSha256(sha256Hex: string): string {
   return Buffer.from(sha256Hex, "hex").toString("base64");
 }
+
+/** A token's name: what check runs and the review page show as the proposer. */
+export const TOKEN_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Why `name` cannot name a token, or null when it can. */
+export function tokenNameProblem(name: string): string | null {
+  return TOKEN_NAME_PATTERN.test(name)
+    ? null
+    : "must be 1-64 characters: letters, digits, '.', '_' or '-', starting with a letter or digit";
+}

@@ -9,6 +9,7 @@ import { registerSite } from "./site.ts";
 import { registerExplain } from "./explain.ts";
 import { registerDoctor } from "./doctor.ts";
 import { registerServe } from "./serve.ts";
+import { registerMcp } from "./mcp.ts";
 
 /** Every command group, registered in one place. */
 export function registerCommands(program: Command, ctx: CliContext): void {
@@ -21,4 +22,5 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerExplain(program, ctx);
   registerDoctor(program, ctx);
   registerServe(program, ctx);
+  registerMcp(program, ctx);
 }

@@ -1,6 +1,7 @@
 import type { ProposalRow } from "../proposals/store.ts";
 import { COMMIT_CHECK_NAME } from "./commit-gate-names.ts";
 import { renderOutreachCheck } from "../outreach/check.ts";
+import { proposerLabel } from "../proposals/proposer.ts";
 
 export interface CheckRunState {
   name: string;
@@ -119,10 +120,11 @@ function renderDeployCheck(proposal: ProposalRow, publicUrl: string): CheckRunSt
   const details = proposal.details as { ref?: string | null; summary?: string; triggered_by?: string | null };
   const url = proposalUrl(publicUrl, proposal.id);
   const approvers = proposal.approvers ?? [];
+  const requester = proposerLabel(proposal.author, proposal.details);
   const lines = [
     `**Deploy:** commit \`${proposal.head_sha ?? ""}\`${details.ref ? ` (${escapeMarkdown(details.ref)})` : ""} to environment **${escapeMarkdown(proposal.environment ?? "")}**${proposal.site ? ` on site **${escapeMarkdown(proposal.site)}**` : ""}`,
     ...(details.summary ? [`**Summary:** ${escapeMarkdown(details.summary)}`] : []),
-    `**Requested by:** @${escapeMarkdown(proposal.author ?? "")}${details.triggered_by && details.triggered_by !== proposal.author ? ` (run triggered by @${escapeMarkdown(details.triggered_by)})` : ""}`,
+    `**Requested by:** ${requester.isLogin ? "@" : ""}${escapeMarkdown(requester.text)}${details.triggered_by && details.triggered_by !== proposal.author ? ` (run triggered by @${escapeMarkdown(details.triggered_by)})` : ""}`,
     `**Digest:** \`${proposal.digest}\` (commit, environment and site; the approval is bound to it)`,
     `**Who may approve:** ${required} distinct user${required === 1 ? "" : "s"} with at least \`${state.min_permission ?? "write"}\` permission, other than the requester, the user who triggered the run, a configured agent or a bot. Use the Approve or Reject button above; one eligible rejection wins.`,
     `**Approvals:** ${approvers.length}/${required}${approvers.length ? ` (${approvers.map((a) => `@${escapeMarkdown(a)}`).join(", ")})` : ""}`,

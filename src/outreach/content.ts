@@ -48,7 +48,7 @@ export function recipientProblem(channel: OutreachChannel, recipient: string): s
   return HANDLE.test(recipient) ? null : "must be a handle of 1-256 characters without spaces or invisible characters";
 }
 
-const contentSchema = z.strictObject({
+export const contentSchema = z.strictObject({
   channel: z.enum(OUTREACH_CHANNELS, { error: "must be one of email, post, message, api" }),
   recipients: z
     .array(z.string({ error: "must be a string" }), { error: "must be a list of recipients" })

@@ -92,6 +92,8 @@ export interface Submitter {
   /** The user who started the workflow run, for OIDC callers: they may not approve it. */
   triggeredBy: string | null;
   via: "token" | "oidc";
+  /** The agent token's name, shown as the proposer beside its prefix. */
+  tokenName?: string;
 }
 
 /**
@@ -163,7 +165,13 @@ async function createProposal(
       environment: bound.environment ?? null,
       site: bound.site ?? null,
       summary: bound.summary,
-      details: { summary: bound.summary, submitted_by: submitter.actor, via: submitter.via, triggered_by: submitter.triggeredBy },
+      details: {
+        summary: bound.summary,
+        submitted_by: submitter.actor,
+        via: submitter.via,
+        triggered_by: submitter.triggeredBy,
+        ...(submitter.tokenName ? { token_name: submitter.tokenName } : {}),
+      },
       state: {},
       expiresAt: new Date(now.getTime() + PROPOSAL_TTL_MS),
       now,

@@ -3,6 +3,7 @@ import type { OutreachContent } from "../outreach/content.ts";
 import { redactOutreach } from "../outreach/redacted.ts";
 import type { PageAccess } from "../policy/review-access.ts";
 import type { ProposalRow } from "../proposals/store.ts";
+import { proposerLabel } from "../proposals/proposer.ts";
 import { escapeHtml as e, layout, shownHtml, type Viewer } from "./html.ts";
 
 export interface ProposalPageModel {
@@ -92,7 +93,7 @@ function whatWillHappen(m: ProposalPageModel): string {
     rows.push(row("Site", e(p.site ?? "")));
     if (p.pr_number) rows.push(row("Pull request", link(`${repoUrl}/pull/${p.pr_number}`, `#${p.pr_number}`)));
   }
-  rows.push(row("Proposed by", e(p.author ?? "unknown")));
+  rows.push(row("Proposed by", e(proposerLabel(p.author, p.details).text)));
   if (details.summary) rows.push(row("Summary", `<pre>${shownHtml(details.summary)}</pre>`));
   const parts = [`<dl>${rows.join("")}</dl>`];
   if (p.kind === "outreach" && m.outreach) parts.push(m.access.fullContent ? outreachFull(m.outreach) : outreachRedacted(m.outreach));
@@ -134,7 +135,7 @@ function rules(p: ProposalRow): string {
       : p.kind === "outreach" && p.state.mode !== "check_run"
         ? "by a review of the outreach pull request"
         : "with Approve or Reject, here or on the check run";
-  const excluded = [`the proposer (${e(p.author ?? "unknown")})`];
+  const excluded = [`the proposer (${e(proposerLabel(p.author, p.details).text)})`];
   if (details.triggered_by && details.triggered_by !== p.author) excluded.push(`the user who triggered the run (${e(details.triggered_by)})`);
   excluded.push("a configured agent", "a bot");
   return [
