@@ -117,6 +117,22 @@ export const openApiDocument = {
           },
         },
       },
+      RotatedToken: {
+        type: "object",
+        required: ["token", "prefix", "name", "installation_id", "repos", "kinds", "admin", "state", "expires_at", "rotated_from"],
+        properties: {
+          token: { type: "string", description: "the new token (agt_…); shown only in this answer" },
+          prefix: { type: "string" },
+          name: { type: "string" },
+          installation_id: { type: "integer" },
+          repos: { type: ["array", "null"], items: { type: "string" } },
+          kinds: { type: ["array", "null"], items: { type: "string" } },
+          admin: { type: "boolean" },
+          state: { type: "string", enum: ["active"] },
+          expires_at: { type: ["string", "null"], format: "date-time" },
+          rotated_from: { type: "string", description: "the prefix of the token now revoked" },
+        },
+      },
       Redemption: {
         type: "object",
         required: ["id", "status", "redeemed", "redeemed_at", "digest", "receipt"],
@@ -177,6 +193,23 @@ export const openApiDocument = {
           "401": errorResponse("No valid bearer token"),
           "404": errorResponse("No such proposal in the caller's scope"),
           "409": errorResponse("not_approved, expired, digest_mismatch or already_redeemed"),
+        },
+      },
+    },
+    "/api/v1/tokens/{prefix}/rotate": {
+      post: {
+        operationId: "rotateToken",
+        description:
+          "Admin tokens only. Issues a new token with the same installation, scope, name and expiry and revokes the old one in the same transaction: " +
+          "the old token fails from the next request on. The new token is in this answer only; it is stored only as its SHA-256.",
+        parameters: [{ name: "prefix", in: "path", required: true, schema: { type: "string", pattern: "^agt_[0-9A-Za-z]{4}$" }, description: "the token's first 8 characters" }],
+        responses: {
+          "201": { description: "Rotated: the new token, shown once", content: { "application/json": { schema: { $ref: "#/components/schemas/RotatedToken" } } } },
+          "401": errorResponse("No valid bearer token"),
+          "403": errorResponse("The bearer is not an admin token"),
+          "404": errorResponse("No live token with this prefix in the caller's installation"),
+          "409": errorResponse("ambiguous_prefix, or token_expired: create a new token instead"),
+          "503": errorResponse("Storage is unavailable; nothing was changed"),
         },
       },
     },

@@ -2,6 +2,7 @@ import { sendJson } from "./http.ts";
 import { openApiDocument } from "./openapi.ts";
 import { proposalRoutes, type ApiDeps } from "./proposals-routes.ts";
 import type { Route } from "./router.ts";
+import { tokensRoutes } from "./tokens-routes.ts";
 
 export type { ApiDeps } from "./proposals-routes.ts";
 
@@ -9,6 +10,7 @@ export type { ApiDeps } from "./proposals-routes.ts";
 export function apiRoutes(deps: ApiDeps): Route[] {
   return [
     ...proposalRoutes(deps),
+    ...tokensRoutes(deps),
     {
       method: "GET",
       path: "/api/v1/openapi.json",

@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import type { CliContext } from "./context.ts";
 import { ValidationError } from "../errors.ts";
-import { createToken, listTokens, revokeToken, tokenState, type TokenRow } from "../api/token-store.ts";
+import { createToken, listTokens, revokeToken, rotateToken, tokenState, type TokenRow } from "../api/token-store.ts";
+import { tokenNameProblem } from "../api/tokens.ts";
 
 const KINDS = ["deploy", "commit", "outreach"];
 const REPO = /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/;
@@ -28,6 +29,7 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 function describe(row: TokenRow, now: Date): Record<string, unknown> {
   return {
     prefix: row.prefix,
+    name: row.name,
     installation_id: row.installation_id,
     repos: row.repos,
     kinds: row.kinds,
@@ -47,13 +49,16 @@ export function registerToken(program: Command, ctx: CliContext): void {
     .command("create")
     .description("Create a token and print it once; only its SHA-256 and first 8 characters are stored.")
     .requiredOption("--installation <id>", "installation the token belongs to")
+    .option("--name <name>", "what check runs and the review page show as the proposer, e.g. release-bot (default: the token's prefix)")
     .option("--repo <owner/name>", "limit to a repository (repeatable; default: every repository of the installation)", collect)
     .option("--kind <kind>", "limit to a proposal kind: deploy, commit, outreach (repeatable)", collect)
     .option("--expires <duration>", "expire after a duration such as 30d, 12h or 2w (default: never)")
     .option("--admin", "allow admin routes (audit export, sites)")
     .option("--json", "print the token and its scope as JSON")
-    .action(async (options: { installation: string; repo?: string[]; kind?: string[]; expires?: string; admin?: boolean; json?: boolean }) => {
+    .action(async (options: { installation: string; name?: string; repo?: string[]; kind?: string[]; expires?: string; admin?: boolean; json?: boolean }) => {
+      const nameProblem = options.name === undefined ? null : tokenNameProblem(options.name);
       const issues = [
+        ...(nameProblem ? [{ field: "--name", message: nameProblem }] : []),
         ...(options.repo ?? []).filter((repo) => !REPO.test(repo)).map((repo) => ({ field: "--repo", message: `${repo} is not owner/name` })),
         ...(options.kind ?? []).filter((kind) => !KINDS.includes(kind)).map((kind) => ({ field: "--kind", message: `${kind} is not one of ${KINDS.join(", ")}` })),
       ];
@@ -70,6 +75,7 @@ export function registerToken(program: Command, ctx: CliContext): void {
           admin: options.admin ?? false,
           expiresAt,
           createdBy: `cli:${ctx.env.USER ?? "unknown"}`,
+          ...(options.name === undefined ? {} : { name: options.name }),
         },
         now,
       );
@@ -78,7 +84,7 @@ export function registerToken(program: Command, ctx: CliContext): void {
         return;
       }
       ctx.out(secret);
-      ctx.err(`token ${row.prefix}… created for installation ${row.installation_id}; it is shown only this once.`);
+      ctx.err(`token ${row.prefix}… (${row.name}) created for installation ${row.installation_id}; it is shown only this once.`);
     });
 
   token
@@ -104,7 +110,7 @@ export function registerToken(program: Command, ctx: CliContext): void {
           `kinds=${(row.kinds as string[] | null)?.join(",") ?? "*"}`,
           row.admin ? "admin" : "",
         ].filter(Boolean).join(" ");
-        ctx.out(`${row.prefix}\t${row.installation_id}\t${row.state}\t${scope}\texpires=${row.expires_at ?? "never"}`);
+        ctx.out(`${row.prefix}\t${row.name}\t${row.installation_id}\t${row.state}\t${scope}\texpires=${row.expires_at ?? "never"}`);
       }
     });
 
@@ -116,5 +122,22 @@ export function registerToken(program: Command, ctx: CliContext): void {
       const db = await ctx.openDb();
       const row = await revokeToken(db, prefix, `cli:${ctx.env.USER ?? "unknown"}`, ctx.now());
       ctx.out(`revoked ${row.prefix} (installation ${row.installation_id})`);
+    });
+
+  token
+    .command("rotate")
+    .description("Issue a new token with the same scope, name and expiry and revoke the old one in the same transaction; the new one is printed once.")
+    .argument("<prefix>", "the token's first 8 characters, as `token list` shows")
+    .option("--json", "print the new token and its scope as JSON")
+    .action(async (prefix: string, options: { json?: boolean }) => {
+      const db = await ctx.openDb();
+      const now = ctx.now();
+      const { token: secret, row, previous } = await rotateToken(db, prefix, `cli:${ctx.env.USER ?? "unknown"}`, now);
+      if (options.json) {
+        ctx.out(JSON.stringify({ token: secret, ...describe(row, now), rotated_from: previous.prefix }));
+        return;
+      }
+      ctx.out(secret);
+      ctx.err(`token ${row.prefix}… (${row.name}) replaces ${previous.prefix}, revoked now; the new token is shown only this once.`);
     });
 }
