@@ -99,4 +99,33 @@ describe("agent-gate token", { timeout: 120_000 }, () => {
     const badExpiry = await run(["create", "--installation", "7", "--expires", "soon"]);
     expect(badExpiry.stderr).toContain("--expires: must be a duration such as 12h, 30d or 2w");
   });
+
+  it("names a token with --name and rotates it: same scope and name, the old one revoked at once", async () => {
+    const badName = await run(["create", "--installation", "7", "--name", "release bot"]);
+    expect(badName.code).toBe(2);
+    expect(badName.stderr).toContain("--name: must be 1-64 characters");
+    const created = await run(["create", "--installation", "7", "--name", "release-bot", "--kind", "deploy", "--expires", "30d", "--json"]);
+    expect(created.code).toBe(0);
+    const old = JSON.parse(created.stdout) as { token: string; prefix: string; name: string; expires_at: string };
+    expect(old.name).toBe("release-bot");
+
+    const rotated = await run(["rotate", old.prefix, "--json"]);
+    expect(rotated.code).toBe(0);
+    const fresh = JSON.parse(rotated.stdout) as { token: string; prefix: string; name: string; kinds: string[]; expires_at: string; rotated_from: string; state: string };
+    expect(isWellFormedToken(fresh.token)).toBe(true);
+    expect(fresh).toMatchObject({ name: "release-bot", kinds: ["deploy"], expires_at: old.expires_at, rotated_from: old.prefix, state: "active" });
+    expect(fresh.token).not.toBe(old.token);
+
+    const listed = await run(["list", "--installation", "7", "--json"]);
+    const rows = (JSON.parse(listed.stdout) as { tokens: { prefix: string; name: string; state: string }[] }).tokens;
+    expect(rows.filter((row) => row.name === "release-bot").map((row) => [row.prefix, row.state])).toEqual([
+      [old.prefix, "revoked"],
+      [fresh.prefix, "active"],
+    ]);
+    const text = await run(["list", "--installation", "7"]);
+    expect(text.stdout).toContain(`${fresh.prefix}\trelease-bot\t7\tactive`);
+    const again = await run(["rotate", old.prefix]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`A live token with prefix ${old.prefix} was not found`);
+  }, 300_000);
 });
