@@ -3,7 +3,7 @@ import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } fr
 import { z } from "zod";
 import type { Principal } from "../api/auth.ts";
 import type { ApiLog } from "../api/proposals-routes.ts";
-import { GateError, ValidationError } from "../errors.ts";
+import { ConflictError, GateError, ValidationError } from "../errors.ts";
 import type { Tool } from "./tools.ts";
 
 export const MCP_SERVER_INFO = { name: "agent-gate", version: "1.0.0" };
@@ -59,7 +59,10 @@ export function createMcpServer(tools: Tool[], principal: Principal, log?: ApiLo
     } catch (error) {
       if (!(error instanceof GateError) || error.status >= 500) log?.warn({ tool: t.name, err: error }, "MCP tool call failed");
       else log?.info({ tool: t.name, outcome: error.code }, "MCP tool call refused");
-      return toolError(error);
+      // A conflict (not approved, expired, digest mismatch, already redeemed) is about a proposal the caller can see.
+      const parsed = t.input.safeParse(args);
+      const link = error instanceof ConflictError && parsed.success ? t.link?.(parsed.data) : undefined;
+      return toolError(error, link);
     }
   });
   return server;
@@ -79,12 +82,13 @@ function fieldIssues(error: z.ZodError): { field: string; message: string }[] {
  * shows its own message (written never to hold a secret or outreach text);
  * anything else is a generic failure whose detail stays in the log.
  */
-function toolError(error: unknown): CallToolResult {
-  const body =
+function toolError(error: unknown, url?: string): CallToolResult {
+  const refusal =
     error instanceof ValidationError
       ? { error: { code: error.code, message: error.message, fields: error.issues } }
       : error instanceof GateError
         ? { error: { code: error.code, message: error.message } }
         : { error: { code: "internal", message: "The call failed; nothing was changed. Try again." } };
+  const body = url ? { ...refusal, url } : refusal;
   return { content: [{ type: "text", text: JSON.stringify(body) }], structuredContent: body, isError: true };
 }

@@ -26,6 +26,8 @@ export interface Tool<S extends z.ZodType = z.ZodType> {
   input: S;
   /** True when the tool changes nothing. */
   readOnly: boolean;
+  /** The review page of the proposal a call names, for refusals about a proposal the caller can see. */
+  link?(args: z.infer<S>): string;
   run(call: ToolCall, args: z.infer<S>): Promise<Record<string, unknown>>;
 }
 
@@ -161,6 +163,7 @@ export function mcpTools(deps: ApiDeps): Tool[] {
         "the answer carries the signed receipt. If it fails, do not execute.",
       input: redeemApprovalInput,
       readOnly: false,
+      link: (args) => url(args.id),
       async run({ principal }, args) {
         const redeemed = await stored(() =>
           redeemProposal(deps.db, { installationId: principal.installationId, actor: principal.actor, repos: principal.repos }, args.id, args.digest, deps.now()),

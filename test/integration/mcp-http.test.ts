@@ -158,7 +158,7 @@ describe("MCP over Streamable HTTP", { timeout: 60_000 }, () => {
 
     const { result: wrong, body: refused } = await call(client, "redeem_approval", { id: created.id, digest: "0".repeat(64) });
     expect(wrong.isError).toBe(true);
-    expect(refused.error.code).toBe("digest_mismatch");
+    expect(refused).toMatchObject({ error: { code: "digest_mismatch" }, url: created.url });
 
     const { body: redeemed } = await call(client, "redeem_approval", { id: created.id, digest: created.digest });
     expect(redeemed).toMatchObject({ id: created.id, status: "redeemed", redeemed: true, digest: created.digest, url: created.url });
