@@ -128,6 +128,8 @@ describe("bearer authentication", () => {
       kinds: ["deploy"],
       actor: `token:${scoped.slice(0, 8)}`,
       tokenPrefix: scoped.slice(0, 8),
+      // Unnamed tokens are named after their prefix.
+      tokenName: scoped.slice(0, 8),
     });
     await expect(requireAdmin(api.deps, asRequest(scoped))).rejects.toMatchObject({ status: 403, code: "forbidden" });
     const admin = await issueToken(t.db, clock.now(), { admin: true });
