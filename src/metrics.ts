@@ -14,6 +14,7 @@ export interface GateMetrics {
   deliveries: Counter<"event" | "outcome">;
   githubCalls: Histogram<"method" | "outcome">;
   githubErrors: Counter<"method" | "status">;
+  tokenDenied: Counter<"reason">;
 }
 
 /**
@@ -40,6 +41,12 @@ export function createMetrics(sources: MetricsSources): GateMetrics {
     name: "agent_gate_github_request_errors_total",
     help: "GitHub API calls that failed, by HTTP method and status (0 when no response arrived).",
     labelNames: ["method", "status"] as const,
+    registers: [registry],
+  });
+  const tokenDenied = new Counter({
+    name: "agent_gate_token_denied_total",
+    help: "Requests refused for a known agent token, by reason (revoked, expired, uninstalled).",
+    labelNames: ["reason"] as const,
     registers: [registry],
   });
   new Gauge({
@@ -95,7 +102,7 @@ export function createMetrics(sources: MetricsSources): GateMetrics {
       this.set(sources.waiters?.() ?? 0);
     },
   });
-  return { registry, deliveries, githubCalls, githubErrors };
+  return { registry, deliveries, githubCalls, githubErrors, tokenDenied };
 }
 
 /** Webhook outcome from the status the endpoint answered. */
@@ -117,8 +124,12 @@ interface HookableClient {
   hook: { wrap(name: "request", fn: (request: (options: { method: string }) => Promise<unknown>, options: { method: string }) => Promise<unknown>): void };
 }
 
-/** Times every request of a GitHub client into the metrics; errors are counted and rethrown. */
+const instrumented = new WeakSet<object>();
+
+/** Times every request of a GitHub client into the metrics; errors are counted and rethrown. A client is instrumented once. */
 export function instrumentGitHub<T>(client: T, metrics: GateMetrics): T {
+  if (instrumented.has(client as object)) return client;
+  instrumented.add(client as object);
   (client as unknown as HookableClient).hook.wrap("request", async (request, options) => {
     const end = metrics.githubCalls.startTimer({ method: options.method });
     try {
