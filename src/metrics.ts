@@ -32,7 +32,7 @@ export function createMetrics(sources: MetricsSources): GateMetrics {
   });
   const githubCalls = new Histogram({
     name: "agent_gate_github_request_duration_seconds",
-    help: "GitHub API calls made by the outbox worker, by HTTP method and outcome (ok, error).",
+    help: "GitHub API calls (outbox worker, webhook handlers, token requests), by HTTP method and outcome (ok, error).",
     labelNames: ["method", "outcome"] as const,
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
