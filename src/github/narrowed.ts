@@ -129,9 +129,21 @@ async function narrowed(
   return client;
 }
 
-/** The base client with the decoration applied once (the decoration itself skips a client it already has). */
+const decoratedBases = new WeakMap<object, Set<(client: GitHubClient) => GitHubClient>>();
+
+/** The base client with the decoration applied once, so its token requests are counted too. */
 function decorated(base: GitHubClient, decorate: ((client: GitHubClient) => GitHubClient) | undefined): GitHubClient {
-  return decorate ? decorate(base) : base;
+  if (!decorate) return base;
+  let applied = decoratedBases.get(base);
+  if (!applied) {
+    applied = new Set();
+    decoratedBases.set(base, applied);
+  }
+  if (!applied.has(decorate)) {
+    applied.add(decorate);
+    decorate(base);
+  }
+  return base;
 }
 
 const clients = new WeakMap<Token, Map<((client: GitHubClient) => GitHubClient) | null, GitHubClient>>();
