@@ -14,6 +14,7 @@ export interface GateMetrics {
   deliveries: Counter<"event" | "outcome">;
   githubCalls: Histogram<"method" | "outcome">;
   githubErrors: Counter<"method" | "status">;
+  tokenDenied: Counter<"reason">;
 }
 
 /**
@@ -31,7 +32,7 @@ export function createMetrics(sources: MetricsSources): GateMetrics {
   });
   const githubCalls = new Histogram({
     name: "agent_gate_github_request_duration_seconds",
-    help: "GitHub API calls made by the outbox worker, by HTTP method and outcome (ok, error).",
+    help: "GitHub API calls (outbox worker, webhook handlers, token requests), by HTTP method and outcome (ok, error).",
     labelNames: ["method", "outcome"] as const,
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
@@ -40,6 +41,12 @@ export function createMetrics(sources: MetricsSources): GateMetrics {
     name: "agent_gate_github_request_errors_total",
     help: "GitHub API calls that failed, by HTTP method and status (0 when no response arrived).",
     labelNames: ["method", "status"] as const,
+    registers: [registry],
+  });
+  const tokenDenied = new Counter({
+    name: "agent_gate_token_denied_total",
+    help: "Requests refused for a known agent token, by reason (revoked, expired, uninstalled).",
+    labelNames: ["reason"] as const,
     registers: [registry],
   });
   new Gauge({
@@ -95,7 +102,7 @@ export function createMetrics(sources: MetricsSources): GateMetrics {
       this.set(sources.waiters?.() ?? 0);
     },
   });
-  return { registry, deliveries, githubCalls, githubErrors };
+  return { registry, deliveries, githubCalls, githubErrors, tokenDenied };
 }
 
 /** Webhook outcome from the status the endpoint answered. */
@@ -117,8 +124,12 @@ interface HookableClient {
   hook: { wrap(name: "request", fn: (request: (options: { method: string }) => Promise<unknown>, options: { method: string }) => Promise<unknown>): void };
 }
 
-/** Times every request of a GitHub client into the metrics; errors are counted and rethrown. */
+const instrumented = new WeakSet<object>();
+
+/** Times every request of a GitHub client into the metrics; errors are counted and rethrown. A client is instrumented once. */
 export function instrumentGitHub<T>(client: T, metrics: GateMetrics): T {
+  if (instrumented.has(client as object)) return client;
+  instrumented.add(client as object);
   (client as unknown as HookableClient).hook.wrap("request", async (request, options) => {
     const end = metrics.githubCalls.startTimer({ method: options.method });
     try {

@@ -27,6 +27,8 @@ import { startSiteRecheck } from "./sites/recheck-timer.ts";
 import { GateError } from "./errors.ts";
 import { countDelivery, createMetrics, instrumentGitHub, type GateMetrics } from "./metrics.ts";
 import { metricsRoutes } from "./api/metrics-routes.ts";
+import { DeniedUses } from "./api/denied-uses.ts";
+import { decorateClientsOf } from "./github/narrowed.ts";
 import { explainRoutes } from "./api/explain-routes.ts";
 import { reviewRoutes } from "./review/routes.ts";
 
@@ -87,6 +89,8 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     return client;
   };
   const github = Object.assign(installationClient, { decorate: (client: GitHubClient) => instrumentGitHub(client, metrics) });
+  // Webhook handlers narrow Probot's context.octokit: their reads and token requests are counted too.
+  decorateClientsOf((await o.probot.auth()) as unknown as GitHubClient, github.decorate);
   const worker = new OutboxWorker({
     db: o.db,
     github,
@@ -129,7 +133,14 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   const waiter = new DecisionWaiter(o.db);
   await waiter.start();
   waiting = () => waiter.watching;
-  const authDeps = { db: o.db, now, env: o.env };
+  const deniedUses = new DeniedUses({
+    db: o.db,
+    now,
+    count: (reason) => metrics.tokenDenied.inc({ reason }),
+    onError: (error) => o.log.error({ err: error }, "writing denied token uses failed"),
+  });
+  deniedUses.start();
+  const authDeps = { db: o.db, now, env: o.env, deniedUses };
   const admin = async (req: import("node:http").IncomingMessage) => {
     const principal = await requireAdmin(authDeps, req);
     return { installationId: principal.installationId, actor: principal.actor };
@@ -142,8 +153,8 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   };
   router.add(
     ...healthRoutes({ db: o.db, worker }),
-    ...apiRoutes({ db: o.db, now, env: o.env, waiter, log: o.log, publicUrl: () => publicUrl, ...(o.keyring ? { keyring: o.keyring } : {}) }),
-    ...mcpRoutes({ db: o.db, now, env: o.env, waiter, log: o.log, publicUrl: () => publicUrl, ...(o.keyring ? { keyring: o.keyring } : {}) }),
+    ...apiRoutes({ db: o.db, now, env: o.env, deniedUses, waiter, log: o.log, publicUrl: () => publicUrl, ...(o.keyring ? { keyring: o.keyring } : {}) }),
+    ...mcpRoutes({ db: o.db, now, env: o.env, deniedUses, waiter, log: o.log, publicUrl: () => publicUrl, ...(o.keyring ? { keyring: o.keyring } : {}) }),
     ...keysRoutes(o.db),
     ...sitesRoutes({ db: o.db, now, requireAdmin: admin, resolver }),
     ...auditRoutes({ db: o.db, now, signer, requireAdmin: admin }),
@@ -210,6 +221,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
       await stopRecheck?.();
       await worker.stop();
       await waiter.close();
+      await deniedUses.stop().catch((error: unknown) => o.log.error({ err: error }, "writing denied token uses failed"));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

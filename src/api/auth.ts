@@ -1,9 +1,8 @@
 import type { IncomingMessage } from "node:http";
 import type { Database } from "../db/database.ts";
-import { enterTenant } from "../db/tenant.ts";
-import { appendAudit } from "../audit/log.ts";
+import { deniedUsesFor, type DeniedUses } from "./denied-uses.ts";
 import { GateError, UnauthorizedError, UnavailableError, isGateError } from "../errors.ts";
-import { isWellFormedToken, hashedTokenFromSha256, tokenSha256, TOKEN_PREFIX } from "./tokens.ts";
+import { isWellFormedToken, tokenSha256, TOKEN_PREFIX } from "./tokens.ts";
 import { oidcVerifierFor } from "./oidc.ts";
 
 /** Who is calling the API, and what they may touch. */
@@ -26,6 +25,8 @@ export interface AuthDeps {
   db: Database;
   now: () => Date;
   env: NodeJS.ProcessEnv;
+  /** Where denied uses of known tokens are gathered (one per process, flushed by a timer). */
+  deniedUses?: DeniedUses;
 }
 
 const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
@@ -86,16 +87,13 @@ async function tokenPrincipal(deps: AuthDeps, token: string): Promise<Principal>
         ? "uninstalled"
         : null;
   if (denied) {
-    await deps.db.transaction(async (tx) => {
-      await enterTenant(tx, row.installation_id);
-      await appendAudit(tx, row.installation_id, {
-        action: "token.use_denied",
-        outcome: "denied",
-        actor: `token:${row.prefix}`,
-        actorIsAgent: true,
-        subject: row.prefix,
-        data: { reason: denied, hashed_token: hashedTokenFromSha256(row.sha256), prefix: row.prefix },
-      }, now);
+    // No database write here: the refusal costs what an unknown token costs,
+    // and the use is written later, gathered per token per interval.
+    (deps.deniedUses ?? deniedUsesFor(deps.db, deps.now)).note({
+      installationId: row.installation_id,
+      prefix: row.prefix,
+      sha256: row.sha256,
+      reason: denied,
     });
     throw new UnauthorizedError();
   }

@@ -5,6 +5,7 @@ import { findProposal, type ProposalRow } from "../proposals/store.ts";
 import { parseProposalBody, submitProposal } from "../proposals/submit.ts";
 import { redeemProposal } from "../proposals/redeem.ts";
 import type { DecisionWaiter } from "../proposals/wait.ts";
+import type { DeniedUses } from "./denied-uses.ts";
 import { assertKind, authenticate, guardStorage, resolveRepo, type Principal } from "./auth.ts";
 import { readBody, readJson, sendJson } from "./http.ts";
 import { approverLogins, receiptIssuer, type ReceiptFor } from "./receipt-for.ts";
@@ -27,6 +28,8 @@ export interface ApiDeps {
   recheckMs?: number;
   /** The app's public URL as the server knows it once listening (AGENT_GATE_PUBLIC_URL, else its own address). */
   publicUrl?: () => string;
+  /** Where denied uses of known tokens are gathered; see src/api/denied-uses.ts. */
+  deniedUses?: DeniedUses;
 }
 
 /** Proposal bodies are small: a summary and, for outreach, the text. */

@@ -14,17 +14,15 @@ export interface Queryable {
 /** The plain role every tenant transaction runs as; it cannot bypass row level security. */
 export const APP_ROLE = "agent_gate_app";
 
-/** The transaction-local setting that row level security policies read. */
-export const TENANT_SETTING = "agent_gate.installation_id";
-
 export interface Database extends Queryable {
   readonly kind: "pg" | "pglite";
   /** A transaction as the connecting (owner) role: migrations, admin and cross-tenant work. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /**
-   * A transaction as the plain app role, scoped to one installation with
-   * `set_config(..., true)`: nothing of it outlives the transaction, so a
-   * pooled connection carries no tenant to its next user.
+   * A transaction as the plain app role, bound to one installation by
+   * `agent_gate_enter_tenant` (src/db/tenant.ts): the binding and the role end
+   * with the transaction, so a pooled connection carries no tenant to its
+   * next user, and the transaction's own statements cannot change either.
    */
   tenant<T>(installationId: number, fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /**

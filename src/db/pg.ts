@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import pg from "pg";
 import { toSafeNumber, type Database, type Queryable, type Row } from "./database.ts";
-import { enterTenantSql } from "./tenant.ts";
+import { enterTenantSql, guardTenantQueries, tenantCommitCheck } from "./tenant.ts";
 
 const INT8 = 20;
 
@@ -71,11 +71,12 @@ export function openPg(options: PgOptions): Database {
     };
     client.on("error", onError);
     try {
-      const tx = wrap(client);
-      // A tenant transaction begins and enters its tenant in one round trip.
+      const tx = installationId === undefined ? wrap(client) : guardTenantQueries(wrap(client));
+      // A tenant transaction begins and enters its tenant in one round trip,
+      // and checks its role and tenant in the round trip that commits.
       await client.query(installationId === undefined ? "BEGIN" : `BEGIN; ${enterTenantSql(installationId)}`);
       const value = await fn(tx);
-      await client.query("COMMIT");
+      await client.query(installationId === undefined ? "COMMIT" : `${tenantCommitCheck(installationId)}; COMMIT`);
       return value;
     } catch (error) {
       try {

@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { PGlite, types } from "@electric-sql/pglite";
 import { toSafeNumber, type Database, type Queryable, type Row } from "./database.ts";
-import { enterTenant } from "./tenant.ts";
+import { enterTenant, guardTenantQueries, tenantCommitCheck } from "./tenant.ts";
 
 export interface PgliteOptions {
   /** A directory to keep the data in; omitted means in memory. */
@@ -32,8 +32,11 @@ export async function openPglite(options: PgliteOptions = {}): Promise<Database 
   async function transaction<T>(fn: (tx: Queryable) => Promise<T>, installationId?: number): Promise<T> {
     return pglite.transaction(async (raw) => {
       const tx = wrap(raw);
-      if (installationId !== undefined) await enterTenant(tx, installationId);
-      return fn(tx);
+      if (installationId === undefined) return fn(tx);
+      await enterTenant(tx, installationId);
+      const value = await fn(guardTenantQueries(tx));
+      await tx.query(tenantCommitCheck(installationId));
+      return value;
     });
   }
 

@@ -43,8 +43,22 @@ function cacheOf(base: GitHubClient): Map<string, Slot> {
   return cache;
 }
 
+// The decoration (metrics) of every client of one Octokit class, registered by
+// the server, so a webhook handler's narrowed clients (made from Probot's
+// context.octokit) and the token requests made for them are counted too.
+const decorations = new WeakMap<object, (client: GitHubClient) => GitHubClient>();
+
+/** Decorate every client later narrowed from clients of this one's class, and the base clients when they mint. */
+export function decorateClientsOf(client: GitHubClient, decorate: (client: GitHubClient) => GitHubClient): void {
+  decorations.set(client.constructor, decorate);
+}
+
+function decorationOf(base: GitHubClient, options: NarrowOptions): ((client: GitHubClient) => GitHubClient) | undefined {
+  return options.decorate ?? decorations.get(base.constructor);
+}
+
 /** The cache key: installation, repository and the exact permission set. */
-export function tokenKey(installationId: number, repoId: number, permissions: Record<string, Access>): string {
+export function tokenKey(installationId: number, repoId: number | string, permissions: Record<string, Access>): string {
   return `${installationId}/${repoId}/${Object.entries(permissions)
     .map(([name, access]) => `${name}:${access}`)
     .join(",")}`;
@@ -67,25 +81,69 @@ export async function narrowFrom(
   options: NarrowOptions = {},
 ): Promise<GitHubClient> {
   if (!Number.isSafeInteger(repoId) || repoId <= 0) throw new Error(`a narrowed GitHub token needs a repository id, got ${String(repoId)}`);
+  return narrowed(base, installationId, { repository_ids: [repoId] }, tokenKey(installationId, repoId, permissionsFor(operationNames)), operationNames, options);
+}
+
+/**
+ * The same for a repository of the installation's own account named rather
+ * than numbered (the owner's `.github` repository): the token is asked with
+ * `repositories: [name]`. GitHub refuses it (422) when the installation cannot
+ * reach that repository.
+ */
+export async function narrowFromNamed(
+  base: GitHubClient,
+  installationId: number,
+  name: string,
+  operationNames: readonly OperationName[],
+  options: NarrowOptions = {},
+): Promise<GitHubClient> {
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(name)) throw new Error(`a narrowed GitHub token needs a repository name, got ${JSON.stringify(name)}`);
+  return narrowed(base, installationId, { repositories: [name] }, tokenKey(installationId, `name:${name.toLowerCase()}`, permissionsFor(operationNames)), operationNames, options);
+}
+
+async function narrowed(
+  base: GitHubClient,
+  installationId: number,
+  scope: { repository_ids: number[] } | { repositories: string[] },
+  key: string,
+  operationNames: readonly OperationName[],
+  options: NarrowOptions,
+): Promise<GitHubClient> {
   const permissions = permissionsFor(operationNames);
   const now = options.now ?? (() => new Date());
-  const token = await cachedToken(cacheOf(base), tokenKey(installationId, repoId, permissions), now, () =>
-    mintToken(base, installationId, repoId, permissions),
-  );
+  const decorate = decorationOf(base, options);
+  const token = await cachedToken(cacheOf(base), key, now, () => mintToken(decorated(base, decorate), installationId, scope, permissions));
   // One client per token (and decoration): building an Octokit is not free, and a token is reused for an hour.
   let made = clients.get(token);
   if (!made) {
     made = new Map();
     clients.set(token, made);
   }
-  let client = made.get(options.decorate ?? null);
+  let client = made.get(decorate ?? null);
   if (!client) {
     const Client = base.constructor as new (options: { auth: { token: string } }) => GitHubClient;
     const plain = new Client({ auth: { token: token.token } });
-    client = options.decorate ? options.decorate(plain) : plain;
-    made.set(options.decorate ?? null, client);
+    client = decorate ? decorate(plain) : plain;
+    made.set(decorate ?? null, client);
   }
   return client;
+}
+
+const decoratedBases = new WeakMap<object, Set<(client: GitHubClient) => GitHubClient>>();
+
+/** The base client with the decoration applied once, so its token requests are counted too. */
+function decorated(base: GitHubClient, decorate: ((client: GitHubClient) => GitHubClient) | undefined): GitHubClient {
+  if (!decorate) return base;
+  let applied = decoratedBases.get(base);
+  if (!applied) {
+    applied = new Set();
+    decoratedBases.set(base, applied);
+  }
+  if (!applied.has(decorate)) {
+    applied.add(decorate);
+    decorate(base);
+  }
+  return base;
 }
 
 const clients = new WeakMap<Token, Map<((client: GitHubClient) => GitHubClient) | null, GitHubClient>>();
@@ -121,11 +179,16 @@ async function cachedToken(cache: Map<string, Slot>, key: string, now: () => Dat
   return pending;
 }
 
-async function mintToken(base: GitHubClient, installationId: number, repoId: number, permissions: Record<string, Access>): Promise<Token> {
+async function mintToken(
+  base: GitHubClient,
+  installationId: number,
+  scope: { repository_ids: number[] } | { repositories: string[] },
+  permissions: Record<string, Access>,
+): Promise<Token> {
   // An /app/ route: the app's auth hook signs it with the app's JWT, whatever the client's installation.
   const { data } = await base.request("POST /app/installations/{installation_id}/access_tokens", {
     installation_id: installationId,
-    repository_ids: [repoId],
+    ...scope,
     permissions,
   });
   return { token: data.token, expiresAt: new Date(data.expires_at) };

@@ -85,6 +85,12 @@ export const OPERATIONS = {
     permissions: { contents: "write" },
     why: "Commits the outreach proposal file under .agent-gate/outreach/ on that branch.",
   },
+  "pulls.list": {
+    method: "GET",
+    route: "/repos/{owner}/{repo}/pulls",
+    permissions: { pull_requests: "read" },
+    why: "Finds the outreach pull request an earlier, interrupted try opened, so a retry reuses it instead of failing.",
+  },
   "pulls.create": {
     method: "POST",
     route: "/repos/{owner}/{repo}/pulls",

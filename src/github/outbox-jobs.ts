@@ -6,6 +6,7 @@ import { findProposal } from "../proposals/store.ts";
 import { narrowedClients, type GitHubFactory } from "./narrowed.ts";
 import type { NarrowedClient } from "./operations.ts";
 import { renderCheckRun } from "./render-check.ts";
+import { parseJob } from "./job-kinds.ts";
 
 export interface JobRow {
   id: number;
@@ -37,22 +38,24 @@ function repoIdOf(proposal: { id: string; repo_id: number | null }): number {
   return proposal.repo_id;
 }
 
-/** Perform one queued GitHub write; throws to retry. */
+/**
+ * Perform one queued GitHub write; throws to retry. A job that does not parse
+ * throws MalformedJobError and a configuration problem JobConfigurationError
+ * (src/github/job-kinds.ts), which the worker ends instead of retrying.
+ */
 export async function performJob(job: JobRow, deps: JobDeps): Promise<{ outcome: string }> {
-  switch (job.operation) {
+  const typed = parseJob(job.operation, job.payload);
+  switch (typed.kind) {
     case "check_run.sync":
-      return syncCheckRun(job, deps);
+      return syncCheckRun(job, typed.payload.proposal_id, deps);
     case "deployment.review":
-      return reviewDeployment(job, deps);
+      return reviewDeployment(job, typed.payload.proposal_id, deps);
     case "outreach.open":
-      return openOutreachJob(job, deps);
-    default:
-      throw new Error(`unknown outbox operation ${job.operation}`);
+      return openOutreachJob(job, typed.payload.proposal_id, deps);
   }
 }
 
-async function syncCheckRun(job: JobRow, deps: JobDeps): Promise<{ outcome: string }> {
-  const id = String(job.payload.proposal_id);
+async function syncCheckRun(job: JobRow, id: string, deps: JobDeps): Promise<{ outcome: string }> {
   const proposal = await deps.db.tenant(job.installation_id, (tx) => findProposal(tx, id));
   if (!proposal) return { outcome: "missing" };
   const body = renderCheckRun(proposal, deps.publicUrl);
@@ -135,8 +138,7 @@ async function claimedBefore(job: JobRow, deps: JobDeps): Promise<boolean> {
  * Answer GitHub's deployment protection rule. GitHub refusing a second answer
  * (422: the run no longer waits) ends the job: it never sees two decisions.
  */
-async function reviewDeployment(job: JobRow, deps: JobDeps): Promise<{ outcome: string }> {
-  const id = String(job.payload.proposal_id);
+async function reviewDeployment(job: JobRow, id: string, deps: JobDeps): Promise<{ outcome: string }> {
   const proposal = await deps.db.tenant(job.installation_id, (tx) => findProposal(tx, id));
   if (!proposal || (proposal.status !== "approved" && proposal.status !== "rejected")) return { outcome: "not_decided" };
   const runId = (proposal.details as { run_id?: number }).run_id;

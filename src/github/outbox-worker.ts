@@ -6,6 +6,7 @@ import { appendAudit } from "../audit/log.ts";
 import { OUTBOX_CHANNEL } from "../proposals/store.ts";
 import type { GitHubClient } from "./client.ts";
 import { performJob, type JobRow } from "./outbox-jobs.ts";
+import { JobConfigurationError, MalformedJobError } from "./job-kinds.ts";
 
 export interface OutboxWorkerOptions {
   db: Database;
@@ -156,9 +157,45 @@ export class OutboxWorker {
         }
       });
     } catch (error) {
-      await this.#fail(job, error);
+      if (error instanceof MalformedJobError || error instanceof JobConfigurationError) await this.#setAside(job, error);
+      else await this.#fail(job, error);
     }
     return true;
+  }
+
+  /**
+   * End a job that no retry can fix: a malformed one (never performed) or one
+   * stopped by a configuration error (already reported on its proposal). The
+   * row stays, done with outcome `malformed` or `config_error`, and the audit
+   * log says why.
+   */
+  async #setAside(job: JobRow, error: MalformedJobError | JobConfigurationError): Promise<void> {
+    const outcome = error instanceof MalformedJobError ? "malformed" : "config_error";
+    this.#o.log.error({ job: job.id, operation: job.operation.slice(0, 64), outcome, err: error }, "outbox job set aside");
+    const now = this.#o.now();
+    await this.#o.db.transaction((tx) =>
+      tx.query("UPDATE outbox SET done_at = $2, outcome = $3, locked_until = NULL, last_error = $4 WHERE id = $1", [
+        job.id,
+        now,
+        outcome,
+        error.message.slice(0, 500),
+      ]),
+    );
+    if (outcome === "malformed") {
+      await this.#o.db.tenant(job.installation_id, (tx) =>
+        appendAudit(
+          tx,
+          job.installation_id,
+          {
+            action: "outbox.job_refused",
+            outcome: "malformed",
+            subject: String(job.id),
+            data: { job_id: job.id, operation: job.operation.slice(0, 64), error: error.message.slice(0, 500) },
+          },
+          now,
+        ),
+      );
+    }
   }
 
   async #claim(): Promise<(JobRow & { max_key_id: number }) | undefined> {

@@ -1,5 +1,6 @@
 import type { Context } from "probot";
 import type { GitHubClient } from "./client.ts";
+import { narrowFrom, narrowFromNamed, type NarrowOptions } from "./narrowed.ts";
 import { configDigest, parseConfig, type GateConfig, type ConfigError } from "../policy/config.ts";
 
 export const CONFIG_FILE = "agent-gate.yml";
@@ -8,30 +9,80 @@ export type RepoConfig =
   | { ok: true; config: GateConfig; present: boolean; digest: string }
   | { ok: false; errors: ConfigError[] };
 
-/**
- * Read `.github/agent-gate.yml` through Probot's context.config (so an org-wide
- * `.github` repository and `_extends` work). A file that does not parse is a
- * config error shown on the check; GitHub failing is thrown (fail closed, 5xx).
- *
- * The one read on the installation's own token rather than a narrowed one: the
- * config may come from the owner's `.github` repository or an `_extends`
- * target, which a token for this one repository could not read. Declared as
- * `repos.getContent` (contents: read) in operations.ts.
- */
-export async function loadRepoConfig(context: Context): Promise<RepoConfig> {
-  return parseRepoConfig(() => context.config(CONFIG_FILE));
+/** The repository whose config is read: names for the paths, the id for its narrowed token. */
+export interface ConfigRepo {
+  owner: string;
+  repo: string;
+  repoId: number;
 }
 
 /**
- * The same, outside a webhook (the review page): with an installation client,
- * through the config plugin that Probot's context.config uses, with its
- * `.github` repository fallback and `_extends`.
+ * Read `.github/agent-gate.yml` in a webhook handler, for the event's
+ * installation and repository. A file that does not parse is a config error
+ * shown on the check; GitHub failing is thrown (fail closed, 5xx).
  */
-export async function readRepoConfig(octokit: GitHubClient, repo: { owner: string; repo: string }): Promise<RepoConfig> {
+export async function loadRepoConfig(context: Context, options: NarrowOptions = {}): Promise<RepoConfig> {
+  const payload = context.payload as { installation?: { id?: number }; repository?: { id?: number; name?: string; owner?: { login?: string } } };
+  const installationId = payload.installation?.id;
+  const repository = payload.repository;
+  if (!installationId || !repository?.id || !repository.name || !repository.owner?.login) {
+    throw new Error("the repository config is read for an event's installation and repository");
+  }
+  return readRepoConfig(context.octokit as unknown as GitHubClient, installationId, { owner: repository.owner.login, repo: repository.name, repoId: repository.id }, options);
+}
+
+/**
+ * Read the config through the config plugin Probot's context.config uses (the
+ * owner's `.github` repository when the repository has no file, then
+ * `_extends`), every file with a token narrowed to `contents: read` on the
+ * one repository it is read from:
+ *
+ * - the repository itself: its id (`repository_ids`);
+ * - another repository of the same account (`.github`, `_extends: other`):
+ *   its name (`repositories`), so the token covers that repository only;
+ * - a repository the installation cannot reach (GitHub refuses the token) or
+ *   of another account (`_extends: other-org/repo`): the repository's own
+ *   narrowed token, which can read it only if it is public. A wide token
+ *   could read no more of it.
+ *
+ * `base` is an installation client, used only to ask for those tokens.
+ */
+export async function readRepoConfig(base: GitHubClient, installationId: number, target: ConfigRepo, options: NarrowOptions = {}): Promise<RepoConfig> {
+  const own = () => narrowFrom(base, installationId, target.repoId, ["repos.getContent"], options);
+  const clientFor = async (owner: string, repo: string): Promise<GitHubClient> => {
+    const sameAccount = owner.toLowerCase() === target.owner.toLowerCase();
+    if (!sameAccount || repo.toLowerCase() === target.repo.toLowerCase()) return own();
+    try {
+      return await narrowFromNamed(base, installationId, repo, ["repos.getContent"], options);
+    } catch (error) {
+      if ((error as { status?: unknown }).status === 422) return own();
+      throw error;
+    }
+  };
+  const reader = routedReader(base, clientFor);
   return parseRepoConfig(async () => {
-    const { config, files } = await octokit.config.get({ ...repo, path: `.github/${CONFIG_FILE}` });
+    const { config, files } = await reader.config.get({ owner: target.owner, repo: target.repo, path: `.github/${CONFIG_FILE}` });
     return files.some((file) => file.config !== null) ? config : null;
   });
+}
+
+/**
+ * A client of the app's Octokit class (so it has the config plugin) whose
+ * every request is sent by the narrowed client of the repository it names.
+ * It holds no token of its own and sends nothing itself.
+ */
+function routedReader(base: GitHubClient, clientFor: (owner: string, repo: string) => Promise<GitHubClient>): GitHubClient {
+  const Client = base.constructor as new (options: { auth: { token: string } }) => GitHubClient;
+  const reader = new Client({ auth: { token: "unused" } });
+  reader.hook.wrap("request", async (_request, options) => {
+    const { owner, repo } = options as { owner?: unknown; repo?: unknown };
+    if (typeof owner !== "string" || typeof repo !== "string") throw new Error("the config reader only reads repository files");
+    const client = await clientFor(owner, repo);
+    // Without `request`, which carries this reader's own hook.
+    const { request: _ownHook, ...rest } = options as Record<string, unknown>;
+    return client.request(rest as never);
+  });
+  return reader;
 }
 
 async function parseRepoConfig(read: () => Promise<unknown>): Promise<RepoConfig> {

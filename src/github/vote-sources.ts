@@ -5,9 +5,9 @@ import type { VoteSources } from "./vote.ts";
 
 /**
  * A vote's facts outside a webhook (the review page), asked of GitHub with
- * the installation's tokens exactly as the check-run handler asks them: the
- * config through the installation client, the permission with a token
- * narrowed to the repository and `repos.getCollaboratorPermissionLevel`.
+ * narrowed tokens exactly as the check-run handler asks them: the config with
+ * `contents: read` tokens (src/github/repo-config.ts), the permission with a
+ * token narrowed to the repository and `repos.getCollaboratorPermissionLevel`.
  */
 export function installationVoteSources(
   github: GitHubFactory,
@@ -17,7 +17,13 @@ export function installationVoteSources(
 ): VoteSources {
   const [owner = "", repo = ""] = proposal.repo.split("/");
   return {
-    config: async () => readRepoConfig(await github(installationId), { owner, repo }),
+    config: async () => {
+      if (!proposal.repo_id) throw new Error(`proposal ${proposal.id} has no repository id: its config cannot be read`);
+      return readRepoConfig(await github(installationId), installationId, { owner, repo, repoId: proposal.repo_id }, {
+        now,
+        ...(github.decorate ? { decorate: github.decorate } : {}),
+      });
+    },
     permission: async (login) => {
       if (!proposal.repo_id) throw new Error(`proposal ${proposal.id} has no repository id: its permission cannot be asked`);
       const octokit = await narrowedClients(github, { now })(installationId, proposal.repo_id, ["repos.getCollaboratorPermissionLevel"]);

@@ -3,7 +3,8 @@ import type { Keyring } from "../crypto/keyring.ts";
 import type { Database } from "../db/database.ts";
 import type { GitHubClient } from "../github/client.ts";
 import { narrowedClients, type GitHubFactory } from "../github/narrowed.ts";
-import { parseConfig, type GateConfig } from "../policy/config.ts";
+import { JobConfigurationError } from "../github/job-kinds.ts";
+import { readRepoConfig } from "../github/repo-config.ts";
 import { enqueue, findProposal, syncCheckRun, type ProposalRow } from "../proposals/store.ts";
 import { renderOutreachCheck } from "./check.ts";
 import { outreachBranch, outreachPath } from "./names.ts";
@@ -22,7 +23,8 @@ export interface OutreachJobDeps {
 
 interface Job {
   installation_id: number;
-  payload: Record<string, unknown>;
+  /** 1 on the first try; above it, a step of an earlier try may have reached GitHub. */
+  attempts: number;
 }
 
 /**
@@ -31,16 +33,21 @@ interface Job {
  * a branch, file and pull request (default), or a check run with buttons.
  * In a public repository, readable by anyone, the file, pull request and
  * check run carry only the redacted summary and the review page's link.
+ *
+ * Every step can be repeated: a branch, file or pull request an earlier try
+ * made is found and reused, so a retry after a failure between two steps
+ * converges to one branch, one file and one pull request. An invalid config
+ * or a missing keyring is reported on the proposal and ends the job
+ * (JobConfigurationError), as no retry can fix it.
  */
-export async function openOutreachJob(job: Job, deps: OutreachJobDeps): Promise<{ outcome: string }> {
-  const id = String(job.payload.proposal_id);
+export async function openOutreachJob(job: Job, id: string, deps: OutreachJobDeps): Promise<{ outcome: string }> {
   const installationId = job.installation_id;
   const proposal = await deps.db.tenant(installationId, (tx) => findProposal(tx, id));
   if (!proposal || proposal.kind !== "outreach") return { outcome: "missing" };
   if (proposal.status !== "pending" || proposal.state.mode) return { outcome: "already_open" };
   const keyring = deps.keyring;
-  if (!keyring) throw new Error("no keyring to open outreach text: set AGENT_GATE_KEYS");
-  const content = await deps.db.tenant(installationId, (tx) => readOutreach(tx, keyring, id));
+  if (!keyring) await configurationError(deps, proposal, "no keyring to open outreach text: set AGENT_GATE_KEYS");
+  const content = await deps.db.tenant(installationId, (tx) => readOutreach(tx, keyring as Keyring, id));
   if (!content) return { outcome: "missing" };
 
   const narrowed = narrowedClients(deps.github, { now: deps.now });
@@ -48,7 +55,14 @@ export async function openOutreachJob(job: Job, deps: OutreachJobDeps): Promise<
   const [owner, repo] = proposal.repo.split("/") as [string, string];
   const reader = await narrowed(installationId, repoId, ["repos.get", "repos.getContent", "git.getRef"]);
   const { data: repository } = await reader.request("GET /repos/{owner}/{repo}", { owner, repo });
-  const config = await readConfig(reader, owner, repo);
+  const read = await readRepoConfig(await deps.github(installationId), installationId, { owner, repo, repoId }, {
+    now: deps.now,
+    ...(deps.github.decorate ? { decorate: deps.github.decorate } : {}),
+  });
+  if (!read.ok) {
+    return configurationError(deps, proposal, `.github/agent-gate.yml is invalid: ${read.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`);
+  }
+  const config = read.config;
   const base = repository.default_branch;
   const { data: ref } = await reader.request("GET /repos/{owner}/{repo}/git/ref/{ref}", { owner, repo, ref: `heads/${base}` });
   const view = { id, repo: proposal.repo, site: proposal.site ?? "", digest: proposal.digest, content };
@@ -75,23 +89,26 @@ export async function openOutreachJob(job: Job, deps: OutreachJobDeps): Promise<
     return { outcome: "check_run" };
   }
 
-  const writer = await narrowed(installationId, repoId, ["git.createRef", "repos.createOrUpdateFileContents", "pulls.create"]);
+  const writer = await narrowed(installationId, repoId, ["git.createRef", "repos.createOrUpdateFileContents", "pulls.create", "pulls.list"]);
   const branch = outreachBranch(id);
   const path = outreachPath(id);
-  await writer.request("POST /repos/{owner}/{repo}/git/refs", { owner, repo, ref: `refs/heads/${branch}`, sha: ref.object.sha });
-  const { data: put } = await writer.request("PUT /repos/{owner}/{repo}/contents/{path}", {
+  const retry = job.attempts > 1;
+  await ensureBranch(writer, reader, { owner, repo, branch, sha: ref.object.sha });
+  const file = await ensureFile(writer, reader, {
     owner,
     repo,
-    path,
     branch,
+    path,
+    retry,
     message: `Outreach proposal ${id} (digest ${proposal.digest.slice(0, 12)})`,
-    content: Buffer.from(renderOutreachFile(view, shown), "utf8").toString("base64"),
+    text: renderOutreachFile(view, shown),
   });
-  const { data: pull } = await writer.request("POST /repos/{owner}/{repo}/pulls", {
+  const pull = await ensurePull(writer, {
     owner,
     repo,
-    head: branch,
+    branch,
     base,
+    retry,
     title: `Outreach proposal ${id}: ${content.channel} to ${content.recipients.length} recipient${content.recipients.length === 1 ? "" : "s"}`,
     body: [
       `An agent asks to send the ${content.channel} in \`${path}\`. Approve this pull request to approve sending exactly that text; request changes or close it to reject.`,
@@ -100,6 +117,7 @@ export async function openOutreachJob(job: Job, deps: OutreachJobDeps): Promise<
       `Digest \`${proposal.digest}\` · proposal \`${id}\` · [review page](${reviewUrl})`,
     ].join("\n"),
   });
+  const put = { commit: { sha: file.commitSha }, content: { sha: file.blobSha } };
   await deps.db.tenant(installationId, async (tx) => {
     await recordPublished(tx, id, {
       prNumber: pull.number,
@@ -113,12 +131,96 @@ export async function openOutreachJob(job: Job, deps: OutreachJobDeps): Promise<
   return { outcome: "pull_request" };
 }
 
-async function readConfig(octokit: GitHubClient, owner: string, repo: string): Promise<GateConfig> {
-  const { config } = await octokit.config.get({ owner, repo, path: ".github/agent-gate.yml" });
-  const present = config !== null && config !== undefined && Object.keys(config).length > 0;
-  const parsed = parseConfig(config, present);
-  if (!parsed.ok) throw new Error(`.github/agent-gate.yml is invalid: ${parsed.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`);
-  return parsed.config;
+/** Report a configuration problem on the proposal and its audit trail, then end the job. */
+async function configurationError(deps: OutreachJobDeps, proposal: ProposalRow, message: string): Promise<never> {
+  await deps.db.tenant(proposal.installation_id, async (tx) => {
+    await tx.query("UPDATE proposals SET state = state || jsonb_build_object('config_error', $2::text), updated_at = $3 WHERE id = $1", [
+      proposal.id,
+      message,
+      deps.now(),
+    ]);
+    await appendAudit(tx, proposal.installation_id, {
+      action: "outreach.config_error",
+      outcome: "failed",
+      repo: proposal.repo,
+      subject: proposal.id,
+      data: { error: message },
+    }, deps.now());
+  });
+  throw new JobConfigurationError(message);
+}
+
+const status = (error: unknown) => (error as { status?: unknown }).status;
+
+/** The outreach branch at the default branch's head, or the one an earlier try made. */
+async function ensureBranch(writer: GitHubClient, reader: GitHubClient, o: { owner: string; repo: string; branch: string; sha: string }): Promise<void> {
+  try {
+    await writer.request("POST /repos/{owner}/{repo}/git/refs", { owner: o.owner, repo: o.repo, ref: `refs/heads/${o.branch}`, sha: o.sha });
+  } catch (error) {
+    // 422 "Reference already exists": made by an earlier try; it must be there now.
+    if (status(error) !== 422) throw error;
+    await reader.request("GET /repos/{owner}/{repo}/git/ref/{ref}", { owner: o.owner, repo: o.repo, ref: `heads/${o.branch}` });
+  }
+}
+
+/**
+ * The proposal's file on the branch. On a retry the file an earlier try
+ * committed is reused when it has the same text, and replaced (with its sha)
+ * when not; the branch's head is then the commit that holds it.
+ */
+async function ensureFile(
+  writer: GitHubClient,
+  reader: GitHubClient,
+  o: { owner: string; repo: string; branch: string; path: string; retry: boolean; message: string; text: string },
+): Promise<{ commitSha: string; blobSha: string | null }> {
+  let existing: { sha: string; content: string } | undefined;
+  if (o.retry) {
+    try {
+      const { data } = await reader.request("GET /repos/{owner}/{repo}/contents/{path}", { owner: o.owner, repo: o.repo, path: o.path, ref: o.branch });
+      if (!Array.isArray(data) && data.type === "file") existing = { sha: data.sha, content: Buffer.from(data.content ?? "", "base64").toString("utf8") };
+    } catch (error) {
+      if (status(error) !== 404) throw error;
+    }
+  }
+  if (existing && existing.content === o.text) {
+    const { data: head } = await reader.request("GET /repos/{owner}/{repo}/git/ref/{ref}", { owner: o.owner, repo: o.repo, ref: `heads/${o.branch}` });
+    return { commitSha: head.object.sha, blobSha: existing.sha };
+  }
+  const { data: put } = await writer.request("PUT /repos/{owner}/{repo}/contents/{path}", {
+    owner: o.owner,
+    repo: o.repo,
+    path: o.path,
+    branch: o.branch,
+    message: o.message,
+    content: Buffer.from(o.text, "utf8").toString("base64"),
+    ...(existing ? { sha: existing.sha } : {}),
+  });
+  return { commitSha: put.commit.sha ?? "", blobSha: put.content?.sha ?? null };
+}
+
+/** The open pull request from the branch: the one an earlier try opened, or a new one. */
+async function ensurePull(
+  writer: GitHubClient,
+  o: { owner: string; repo: string; branch: string; base: string; retry: boolean; title: string; body: string },
+): Promise<{ number: number }> {
+  const find = async () => {
+    const { data } = await writer.request("GET /repos/{owner}/{repo}/pulls", { owner: o.owner, repo: o.repo, head: `${o.owner}:${o.branch}`, state: "open", per_page: 10 });
+    return data.find((pull) => pull.head.ref === o.branch);
+  };
+  if (o.retry) {
+    const found = await find();
+    if (found) return { number: found.number };
+  }
+  try {
+    const { data } = await writer.request("POST /repos/{owner}/{repo}/pulls", { owner: o.owner, repo: o.repo, head: o.branch, base: o.base, title: o.title, body: o.body });
+    return { number: data.number };
+  } catch (error) {
+    // 422 "A pull request already exists": opened by a try whose answer was lost.
+    if (status(error) !== 422) throw error;
+    const found = await find();
+    if (!found) throw error;
+    return { number: found.number };
+  }
 }
 
 async function audit(tx: Parameters<Parameters<Database["tenant"]>[1]>[0], installationId: number, proposal: ProposalRow, data: Record<string, unknown>, now: Date) {

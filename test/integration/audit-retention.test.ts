@@ -97,8 +97,11 @@ describe("retention", () => {
 
   it("leaves the app role unable to delete directly, even with the pruning flag set", async () => {
     await seed(33, [300, 200]);
+    // db.tenant refuses set_config before it reaches the database; the role
+    // itself is tested here, entered the way db.tenant enters it.
     await expect(
-      t.db.tenant(33, async (tx) => {
+      t.db.transaction(async (tx) => {
+        await tx.query("SELECT agent_gate_enter_tenant(33), set_config('role', 'agent_gate_app', true)");
         await tx.query("SELECT set_config('agent_gate.pruning', 'on', true)");
         await tx.query("DELETE FROM audit_events WHERE installation_id = 33");
       }),

@@ -17,7 +17,7 @@ let t: TestDatabase;
 let fake: GitHubFake;
 let app: TestApp;
 /** Each token the fake minted, with what was asked for it. */
-let minted: Map<string, { installationId: number; body: { permissions?: Record<string, string>; repository_ids?: number[] } }>;
+let minted: Map<string, { installationId: number; body: { permissions?: Record<string, string>; repository_ids?: number[]; repositories?: string[] } }>;
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -33,7 +33,7 @@ beforeEach(async () => {
   minted = new Map();
   fake.on("POST", TOKENS, (call) => {
     const id = Number(call.path.split("/")[3]);
-    const body = (call.body ?? {}) as { permissions?: Record<string, string>; repository_ids?: number[] };
+    const body = (call.body ?? {}) as { permissions?: Record<string, string>; repository_ids?: number[]; repositories?: string[] };
     const granted = requiredPermissions() as Record<string, string>;
     for (const [permission, access] of Object.entries(body.permissions ?? {})) {
       if (!granted[permission] || (access === "write" && granted[permission] !== "write")) {
@@ -69,7 +69,7 @@ function repositoryCalls() {
     .filter((call) => call.path.startsWith("/repos/"))
     .map((call) => {
       const token = String(call.headers.authorization ?? "").replace(/^token /, "");
-      return { operation: operationOf(call), token: minted.get(token) };
+      return { operation: operationOf(call), path: call.path, token: minted.get(token) };
     });
 }
 
@@ -115,9 +115,43 @@ describe("least privilege, end to end", () => {
         { repository_ids: [repoId()], permissions: { checks: "write" } },
       ]),
     );
-    // The config read is the one call on the installation's own token (Probot's context.config).
-    const unnarrowed = repositoryCalls().filter((use) => !use.token?.body.repository_ids);
-    expect(new Set(unnarrowed.map((use) => use.operation))).toEqual(new Set(["repos.getContent"]));
+    // No call on the installation's own token, the config read included.
+    expectNarrowed("repos.getContent");
+    const unnarrowed = repositoryCalls().filter((use) => !use.token?.body.repository_ids && !use.token?.body.repositories);
+    expect(unnarrowed).toEqual([]);
+  });
+
+  it("reads the config with contents: read tokens for the repository and for the owner's .github repository", async () => {
+    // No file in the repository: the config comes from the account's .github repository.
+    fake.setFile("Codertocat/.github", ".github/agent-gate.yml", "agents: [seo-agent]\n");
+    const payload = example("pull_request", "opened", installationId);
+    payload.pull_request.user = { ...payload.pull_request.user, login: "seo-agent", type: "User" };
+    payload.pull_request.head.sha = SHA;
+    payload.sender = { ...payload.sender, login: "seo-agent", type: "User" };
+    expect((await app.deliver("pull_request", payload)).status).toBe(200);
+    await app.server.worker.drain();
+
+    // The org-wide config applied: the agent's pull request waits for approval.
+    const run = fake.checkRuns(REPO).find((candidate) => candidate.head_sha === SHA);
+    expect(run?.status).not.toBe("completed");
+    const reads = repositoryCalls().filter((use) => use.operation === "repos.getContent");
+    expect(reads.map((use) => decodeURIComponent(use.path))).toEqual([
+      `/repos/${REPO}/contents/.github/agent-gate.yml`,
+      "/repos/Codertocat/.github/contents/.github/agent-gate.yml",
+    ]);
+    expect(reads.map((use) => use.token?.body)).toEqual([
+      { repository_ids: [repoId()], permissions: { contents: "read" } },
+      { repositories: [".github"], permissions: { contents: "read" } },
+    ]);
+    for (const read of reads) expect(read.token?.installationId).toBe(installationId);
+    expect(repositoryCalls().filter((use) => !use.token)).toEqual([]);
+    // Every read, the webhook handler's narrowed ones included, is in the GitHub metrics.
+    const histogram = (await app.server.metrics.registry.getSingleMetric("agent_gate_github_request_duration_seconds")!.get()).values;
+    const counted = histogram
+      .filter((value) => (value as { metricName?: string }).metricName?.endsWith("_count") && value.labels.method === "GET")
+      .reduce((sum, value) => sum + value.value, 0);
+    const gets = fake.calls.filter((call) => call.method === "GET" && !call.web);
+    expect(counted, gets.map((call) => call.path).join(", ")).toBe(gets.length);
   });
 
   it("the deploy gate answers the protection rule with a deployments-only token", async () => {

@@ -43,6 +43,7 @@ export class GitHubFake {
   private readonly webHandlers = new Map(webRoutes.map((r) => [key(r.method, r.route), r.handle] as const));
   private readonly overrides = new Map<string, ReplyFn>();
   private readonly failures = new Map<string, { times: number; status: number; headers: Record<string, string> }>();
+  private readonly lostAnswers = new Map<string, { times: number; status: number }>();
   private readonly unmatched: GitHubCall[] = [];
   private readonly problems: { call: GitHubCall; problems: string[] }[] = [];
 
@@ -93,6 +94,17 @@ export class GitHubFake {
       this.routes.push(compileRoute(method, route));
     }
     this.failures.set(key(method, route), { times, status, headers });
+  }
+
+  /**
+   * Performs the next `times` calls to `method route` as usual, then answers
+   * `status` instead of their result: GitHub did the work, the answer was lost.
+   */
+  loseAnswerOfNext(method: string, route: string, times: number, status: number): void {
+    if (!this.routes.some((r) => r.method === method.toUpperCase() && r.route === route)) {
+      this.routes.push(compileRoute(method, route));
+    }
+    this.lostAnswers.set(key(method, route), { times, status });
   }
 
   setFile(repo: string, path: string, content: string | null, branch?: string): void {
@@ -198,7 +210,13 @@ export class GitHubFake {
     if (override) return send(res, await override(call));
     const handler = (call.web ? this.webHandlers : this.handlers).get(k);
     const ctx: RouteContext = { state: this.state, api: this.apiUrl, now: this.now };
-    return send(res, handler!(call, found.params, ctx));
+    const reply = handler!(call, found.params, ctx);
+    const lost = this.lostAnswers.get(k);
+    if (lost && lost.times > 0 && (reply.status ?? 200) < 300) {
+      lost.times -= 1;
+      return send(res, { status: lost.status, body: { message: `Injected failure ${lost.status} after the call was performed`, documentation_url: "https://docs.github.com/rest" } });
+    }
+    return send(res, reply);
   }
 }
 

@@ -127,6 +127,16 @@ describe("narrowed installation tokens", () => {
     const client = await narrowedClients(decorated, { now })(7, 9, ["repos.get"]);
     fake.on("GET", "/repos/{owner}/{repo}", () => ({ status: 200, body: { id: 9 } }));
     await client.request("GET /repos/{owner}/{repo}", { owner: "o", repo: "r" });
-    expect(seen).toEqual(["GET /repos/{owner}/{repo}"]);
+    // The token request, made with the factory's client, is decorated too.
+    expect(seen).toEqual(["POST /app/installations/{installation_id}/access_tokens", "GET /repos/{owner}/{repo}"]);
+    // A second narrowed client decorates nothing twice.
+    await narrowedClients(decorated, { now })(7, 10, ["repos.get"]);
+    await client.request("GET /repos/{owner}/{repo}", { owner: "o", repo: "r" });
+    expect(seen).toEqual([
+      "POST /app/installations/{installation_id}/access_tokens",
+      "GET /repos/{owner}/{repo}",
+      "POST /app/installations/{installation_id}/access_tokens",
+      "GET /repos/{owner}/{repo}",
+    ]);
   });
 });

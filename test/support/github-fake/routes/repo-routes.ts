@@ -83,11 +83,35 @@ export const repoRoutes: DefaultRoute[] = [
       paginate(call, state.reviews.get(`${repoOf(params)}\0${Number(params.pull_number)}`) ?? [], api),
   },
   {
+    method: "GET",
+    route: "/repos/{owner}/{repo}/pulls",
+    handle: (call, params, { state, api }) => {
+      const repo = repoOf(params);
+      const head = call.query.get("head");
+      const wanted = call.query.get("state") ?? "open";
+      const pulls = [...state.pulls.entries()]
+        .filter(([key]) => key.split("\0")[0] === repo)
+        .map(([, pull]) => pull as { head: { ref: string }; state?: string })
+        .filter((pull) => wanted === "all" || (pull.state ?? "open") === wanted)
+        // head is "owner:branch"; GitHub filters by the branch of that owner.
+        .filter((pull) => !head || `${repo.split("/")[0]}:${pull.head.ref}` === head);
+      const page = paginate(call, pulls.map((pull) => pullShape(api, state, repo, pull as never)), api);
+      return page;
+    },
+  },
+  {
     method: "POST",
     route: "/repos/{owner}/{repo}/pulls",
     handle: (call, params, { state, api }) => {
       const repo = repoOf(params);
       const body = bodyOf(call);
+      const wantedHead = String(body.head ?? "").split(":").at(-1);
+      for (const [key, existing] of state.pulls.entries()) {
+        const open = ((existing as { state?: string }).state ?? "open") === "open";
+        if (key.split("\0")[0] === repo && open && (existing as { head: { ref: string } }).head.ref === wantedHead) {
+          return { status: 422, body: { message: "Validation Failed", errors: [{ resource: "PullRequest", code: "custom", message: `A pull request already exists for ${repo.split("/")[0]}:${wantedHead}.` }] } };
+        }
+      }
       let number = 1;
       for (const key of state.pulls.keys()) {
         const [name, n] = key.split("\0");

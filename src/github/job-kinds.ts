@@ -1,0 +1,48 @@
+import { z } from "zod";
+import { GateError } from "../errors.ts";
+import { PROPOSAL_ID_PATTERN } from "../proposals/ids.ts";
+
+/**
+ * The outbox's job kinds, one zod schema each. A job is parsed where the
+ * worker reads it; a row that does not parse is never performed or retried.
+ */
+const proposalJob = z.strictObject({ proposal_id: z.string().regex(PROPOSAL_ID_PATTERN, "a proposal id (prp_ and 20 letters or digits)") });
+
+export const JOB_SCHEMAS = {
+  "check_run.sync": proposalJob,
+  "deployment.review": proposalJob,
+  "outreach.open": proposalJob,
+} as const;
+
+export type JobKind = keyof typeof JOB_SCHEMAS;
+
+export type TypedJob = { [K in JobKind]: { kind: K; payload: z.infer<(typeof JOB_SCHEMAS)[K]> } }[JobKind];
+
+/** A queued job that is not one of the kinds, or whose payload does not match its kind's schema. */
+export class MalformedJobError extends GateError {
+  constructor(message: string) {
+    super("malformed_job", message, { status: 500 });
+  }
+}
+
+/**
+ * A job that cannot succeed until someone changes a configuration (the
+ * repository's `.github/agent-gate.yml`, the app's keyring): reported on the
+ * proposal and ended, not retried as a GitHub failure.
+ */
+export class JobConfigurationError extends GateError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super("job_configuration", message, { status: 500, ...options });
+  }
+}
+
+export function parseJob(operation: string, payload: unknown): TypedJob {
+  if (!Object.hasOwn(JOB_SCHEMAS, operation)) throw new MalformedJobError(`unknown outbox operation ${JSON.stringify(operation.slice(0, 64))}`);
+  const kind = operation as JobKind;
+  const parsed = JOB_SCHEMAS[kind].safeParse(payload);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => `payload.${issue.path.join(".") || "(root)"}: ${issue.message}`).join("; ");
+    throw new MalformedJobError(`outbox job ${kind} has a malformed payload: ${issues}`);
+  }
+  return { kind, payload: parsed.data } as TypedJob;
+}
