@@ -38,3 +38,6 @@ if (!existsSync(template) || !existsSync(stampFile) || readFileSync(stampFile, "
   writeFileSync(template, Buffer.from(await dump.arrayBuffer()));
   writeFileSync(stampFile, stamp);
 }
+
+// When this build finished (the test suite rebuilds when a source is newer).
+writeFileSync(join(root, "dist", ".built"), `${new Date().toISOString()}\n`);

@@ -102,8 +102,13 @@ async function forwardFromProxy(source: string, port: number, host: string | und
     source,
     target,
     logger: { info: (...args: unknown[]) => log.debug(args.join(" ")), error: (...args: unknown[]) => log.error(args.join(" ")) },
+    maxConnectionTimeout: 15_000,
   });
-  await smee.start();
+  try {
+    await smee.start();
+  } catch (error) {
+    throw new Error(`WEBHOOK_PROXY_URL: could not connect to the webhook proxy (${error instanceof Error ? error.message : String(error)})`);
+  }
   log.info({ target }, "forwarding webhook deliveries from WEBHOOK_PROXY_URL");
   return smee;
 }
