@@ -5,8 +5,13 @@ import { PGlite, types } from "@electric-sql/pglite";
 import { toSafeNumber, type Database, type Queryable, type Row } from "./database.ts";
 import { enterTenant } from "./tenant.ts";
 
-/** A migrated data directory made at build time (scripts/build-dist.mjs); absent when running the sources. */
-const TEMPLATE = fileURLToPath(new URL("./pglite-template.tar.gz", import.meta.url));
+/**
+ * A migrated data directory made at build time (scripts/build-dist.mjs), beside the compiled code; the
+ * sources (tsx) use the build's too when there is one. Migrations newer than it still run after it loads.
+ */
+const TEMPLATE = [new URL("./pglite-template.tar.gz", import.meta.url), new URL("../../dist/db/pglite-template.tar.gz", import.meta.url)]
+  .map((url) => fileURLToPath(url))
+  .find((path) => existsSync(path));
 
 export interface PgliteOptions {
   /** A directory to keep the data in; omitted means in memory. */
@@ -56,10 +61,10 @@ export async function openPglite(options: PgliteOptions = {}): Promise<PgliteDat
   let loadDataDir = options.loadDataDir;
   if (options.dataDir) {
     mkdirSync(options.dataDir, { recursive: true });
-    if (!loadDataDir && options.template !== false && !pgliteDataExists(options.dataDir) && existsSync(TEMPLATE)) {
+    if (!loadDataDir && options.template !== false && !pgliteDataExists(options.dataDir) && TEMPLATE) {
       loadDataDir = new Blob([readFileSync(TEMPLATE)]);
     }
-  } else if (!loadDataDir && options.template !== false && existsSync(TEMPLATE)) {
+  } else if (!loadDataDir && options.template !== false && TEMPLATE) {
     loadDataDir = new Blob([readFileSync(TEMPLATE)]);
   }
   const pglite = await PGlite.create({

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -86,6 +86,7 @@ describe.runIf(backend() === "pglite")("first run: npm start, register the App, 
     expect((await fetch(callback)).status).toBe(502);
 
     const dotenv = readFileSync(join(cwd, ".env"), "utf8");
+    expect(statSync(join(cwd, ".env")).mode & 0o777).toBe(0o600);
     expect(dotenv).toContain("# mine\n");
     expect(dotenv).toContain(`PORT=${port}\n`);
     const saved = Object.fromEntries(
@@ -93,7 +94,7 @@ describe.runIf(backend() === "pglite")("first run: npm start, register the App, 
     );
     expect(saved).toEqual({ APP_ID: String(created.id), WEBHOOK_SECRET: created.webhook_secret, GITHUB_CLIENT_ID: created.client_id, GITHUB_CLIENT_SECRET: created.client_secret });
     expect(dotenv).toContain(`PRIVATE_KEY="${created.pem.trim()}"`);
-    expect(setup.output.join("")).not.toContain(created.webhook_secret);
+    for (const secret of [created.webhook_secret, created.client_secret, created.pem.split("\n")[1]!]) expect(setup.output.join("")).not.toContain(secret);
     expect(await setup.stop("SIGTERM")).toBe(0);
 
     // The restart: nothing but .env.
