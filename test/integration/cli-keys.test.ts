@@ -47,7 +47,7 @@ beforeAll(async () => {
     // The CLI never creates a database: `migrate` (or the app's first start) does.
     expect((await run(["migrate"])).code).toBe(0);
   }
-});
+}, 180_000);
 afterAll(async () => {
   await t?.drop();
 });

@@ -46,7 +46,7 @@ beforeAll(async () => {
     await migrate(db);
     await db.close();
   }
-});
+}, 180_000);
 afterAll(async () => {
   await Promise.all([t?.drop(), dns.stop()]);
   rmSync(tmp, { recursive: true, force: true });
