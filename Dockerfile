@@ -1,21 +1,31 @@
-# Agent Gate: the GitHub App server. Not built in CI here (no container runtime);
-# see docs/operations.md.
-FROM node:20-bookworm-slim
+# Agent Gate: the GitHub App server, compiled, on Node 24. Not built in CI here (no container runtime);
+# see docs/operations.md. compose.yaml runs two replicas of it on PostgreSQL.
 
+# Build: every dependency, `npm ci` compiles src/ to dist/ (the `prepare` script) with a migrated PGlite template.
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY scripts/build-dist.mjs ./scripts/
+COPY src ./src
+RUN npm ci --no-audit --no-fund
+
+# Production dependencies only (no TypeScript, no tsx).
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     PORT=3000 \
     AGENT_GATE_DATA_DIR=/data
-
 WORKDIR /app
-COPY package.json package-lock.json ./
-# tsx runs the TypeScript sources and is a runtime dependency.
-RUN npm ci --omit=dev && npm cache clean --force
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY package.json app.yml ./
 COPY bin ./bin
-COPY src ./src
-COPY tsconfig.json app.yml ./
 
-# Run as the image's unprivileged "node" user (uid 1000); /data holds the
-# embedded database when DATABASE_URL is not set.
+# The image's unprivileged "node" user (uid 1000); /data holds the embedded database when DATABASE_URL is unset.
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
@@ -24,5 +34,6 @@ EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 
+# node is PID 1 itself, no npm or shell in between: SIGTERM reaches the app, which closes cleanly and exits 0.
 ENTRYPOINT ["node", "bin/agent-gate.js"]
 CMD ["serve"]

@@ -12,7 +12,9 @@
  *   same installation;
  * - wake latency: a decision committed here → the long-poll answer from the
  *   app running in its own process, beside a 10 s polling interval;
- * - cold start: `npm start` (tsx src/main.ts) → /readyz 200, on PGlite and PostgreSQL.
+ * - start-up: `npm start` (node dist/main.js) → /readyz 200 on a fresh embedded database (target ≤ 3 s) and
+ *   on PostgreSQL (≤ 1 s), beside a bare Probot app's start in its own process; one CLI command on
+ *   PostgreSQL (≤ 0.5 s); a missed target prints its gap.
  * It creates and drops its own scratch databases.
  */
 import { createServer, type Server } from "node:http";
@@ -34,7 +36,9 @@ import { recordInstallation, recordRepositories } from "../src/installations/sto
 import { GitHubFake } from "../test/support/github-fake.ts";
 import { GateOctokit, gateFetch } from "../src/github/octokit.ts";
 import { startTestApp, example, TEST_APP_ID, TEST_SECRET, type TestApp } from "../test/support/app.ts";
-import { startProcessApp } from "../test/support/process-app.ts";
+import { freePort, startProcessApp } from "../test/support/process-app.ts";
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const INGEST_REQUESTS = Number(process.env.BENCH_INGEST ?? 2000);
@@ -363,7 +367,45 @@ async function wakeLatency(db: Database, databaseUrl: string, decider: Database,
   rows.push({ measure: `wake latency, commit → long-poll answer from the app process, p50 / p99 (${WAKES})`, value: `${ms(pct(lat, 50))} / ${ms(pct(lat, 99))}`, baseline: "5000 / 9900 ms (10 s polling)", ratio: `${(9900 / pct(lat, 99)).toFixed(0)}× sooner at p99` });
 }
 
+const TARGETS_MS = { pglite: 3000, postgres: 1000, cli: 500 } as const;
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+/** The value beside its target: "within" or the gap to close. */
+function againstTarget(value: number, target: number): string {
+  return value <= target ? `target ≤ ${ms(target)}: met` : `target ≤ ${ms(target)}: missed by ${ms(value - target)}`;
+}
+
+/** A bare Probot app (bench/bare-probot.mjs) from spawn to its first /readyz 200. */
+async function bareProbotStart(): Promise<number> {
+  const port = await freePort();
+  const started = performance.now();
+  const child = spawn(process.execPath, [join(ROOT, "bench/bare-probot.mjs"), String(port)], { cwd: ROOT, stdio: "ignore" });
+  try {
+    for (;;) {
+      const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+      if (ok) return performance.now() - started;
+      if (child.exitCode !== null) throw new Error("the bare Probot app exited");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  } finally {
+    child.kill("SIGTERM");
+  }
+}
+
+/** One `agent-gate` command (compiled), spawn to exit. */
+function cliRun(args: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, "bin/agent-gate.js"), ...args], { cwd: tmpdir(), env, stdio: "ignore" });
+    child.once("exit", (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`agent-gate ${args.join(" ")} exited ${code}`))));
+  });
+}
+
 async function coldStart(fake: GitHubFake): Promise<void> {
+  const bare: number[] = [];
+  for (let i = 0; i < COLD_STARTS; i += 1) bare.push(await bareProbotStart());
+  const baseline = pct(bare, 50);
+  rows.push({ measure: `start-up, a bare Probot app → /readyz 200 (no database; median of ${COLD_STARTS})`, value: ms(baseline), baseline: "", ratio: "" });
   for (const backend of ["pglite", "postgres"] as const) {
     const times: number[] = [];
     for (let i = 0; i < COLD_STARTS; i += 1) {
@@ -383,7 +425,34 @@ async function coldStart(fake: GitHubFake): Promise<void> {
         await scratch?.drop();
       }
     }
-    rows.push({ measure: `cold start, npm start → /readyz 200, ${backend} (fresh database, median of ${COLD_STARTS})`, value: ms(pct(times, 50)), baseline: `max ${ms(Math.max(...times))}`, ratio: "" });
+    const median = pct(times, 50);
+    rows.push({
+      measure: `start-up, npm start (node dist/main.js) → /readyz 200, ${backend} (fresh database, median of ${COLD_STARTS}; max ${ms(Math.max(...times))})`,
+      value: ms(median),
+      baseline: `${ms(baseline)} bare Probot`,
+      ratio: `${(median / baseline).toFixed(1)}×; ${againstTarget(median, TARGETS_MS[backend])}`,
+    });
+  }
+  // One CLI command on a migrated PostgreSQL database.
+  const scratch = await scratchDatabase();
+  try {
+    const db = openPg({ connectionString: scratch.url });
+    await migrate(db);
+    await db.close();
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: scratch.url };
+    const times: number[] = [];
+    for (let i = 0; i < Math.max(COLD_STARTS, 5); i += 1) times.push(await cliRun(["token", "list", "--json"], env));
+    const version: number[] = [];
+    for (let i = 0; i < Math.max(COLD_STARTS, 5); i += 1) version.push(await cliRun(["--version"], env));
+    const median = pct(times, 50);
+    rows.push({
+      measure: `CLI, agent-gate token list on PostgreSQL, spawn → exit (median of ${times.length})`,
+      value: ms(median),
+      baseline: `${ms(pct(version, 50))} agent-gate --version`,
+      ratio: againstTarget(median, TARGETS_MS.cli),
+    });
+  } finally {
+    await scratch.drop();
   }
 }
 
@@ -417,7 +486,7 @@ async function main(): Promise<void> {
     await step("decision", () => decisionLatency(db, fake));
     await step("backlog", () => backlogDecision(db, fake));
     await step("wake", () => wakeLatency(db, scratch.url, decider, fake));
-    await step("cold", () => coldStart(fake));
+    await step("startup", () => coldStart(fake));
   } finally {
     await fake.close();
     await db.close();

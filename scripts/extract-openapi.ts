@@ -10,6 +10,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const OPERATIONS: ReadonlyArray<readonly [method: string, path: string]> = [
+  // The setup page's manifest flow: exchange the code for the new App's credentials.
+  ["POST", "/app-manifests/{code}/conversions"],
   ["POST", "/app/installations/{installation_id}/access_tokens"],
   ["GET", "/app/installations/{installation_id}"],
   ["GET", "/repos/{owner}/{repo}/installation"],

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import type { Database } from "./db/database.ts";
 import { openDatabase, storageSettings } from "./db/open.ts";
@@ -6,12 +7,16 @@ import { GateError } from "./errors.ts";
 import { EXIT, type CliContext } from "./cli/context.ts";
 import { registerCommands } from "./cli/commands.ts";
 
+/** The package's version, from package.json beside src/ and dist/. */
+export const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
 /** Build the `agent-gate` program; `main` runs it. Tests drive it as a child process. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const opened: Database[] = [];
   const ctx: CliContext = {
     env,
     async openDb() {
+      // Never creates one: a mistyped DATABASE_URL or data dir is refused, naming what was looked for.
       const db = await openDatabase(storageSettings(env));
       opened.push(db);
       await migrate(db);
@@ -23,6 +28,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   };
   const program = new Command("agent-gate")
     .description("Agent Gate: make AI agents ask before they act.")
+    .version(VERSION, "-V, --version", "print the version")
     .exitOverride()
     .showHelpAfterError();
   registerCommands(program, ctx);

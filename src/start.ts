@@ -1,25 +1,30 @@
 import { GateOctokit, gateFetch } from "./github/octokit.ts";
 import { readFileSync } from "node:fs";
-import { Probot, ProbotOctokit, run } from "probot";
+import { Probot } from "probot";
 import { openDatabase, storageSettings } from "./db/open.ts";
 import { migrate } from "./db/migrate.ts";
 import { createLogger } from "./log.ts";
 import { startGateServer } from "./server.ts";
 import { resolveKeyring } from "./crypto/keyring.ts";
 import { githubUrls } from "./github/urls.ts";
+import { startSetupServer } from "./setup/server.ts";
 
 /**
  * Starts the app (`npm start`, `agent-gate serve`): Probot's variables (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH,
  * WEBHOOK_SECRET, GHE_HOST + GHE_PROTOCOL, PORT, LOG_LEVEL) plus DATABASE_URL.
- * Without App credentials it runs Probot's own setup page, as Probot does.
+ * Without App credentials it serves the setup page that registers the App from app.yml and saves its
+ * credentials to `.env`. WEBHOOK_PROXY_URL (a smee.io channel) forwards GitHub's deliveries to a laptop.
+ * SIGINT and SIGTERM close the server, the worker and the database, then exit 0.
  */
 export async function start(env: NodeJS.ProcessEnv): Promise<void> {
   const privateKey = env.PRIVATE_KEY || (env.PRIVATE_KEY_PATH ? readFileSync(env.PRIVATE_KEY_PATH, "utf8") : "");
+  const log = createLogger(env);
+  const port = Number(env.PORT || 3000);
   if (!env.APP_ID || !privateKey) {
-    await run(() => {});
+    const setup = await startSetupServer({ env, log, port, ...(env.HOST ? { host: env.HOST } : {}) });
+    stopOnSignals(log, () => setup.close());
     return;
   }
-  const log = createLogger(env);
   if (!env.WEBHOOK_SECRET) {
     throw new Error("WEBHOOK_SECRET is not set: set it to the webhook secret of the GitHub App so deliveries can be verified.");
   }
@@ -27,7 +32,25 @@ export async function start(env: NodeJS.ProcessEnv): Promise<void> {
   if (!Number.isSafeInteger(appId) || appId <= 0) throw new Error("APP_ID must be the numeric id of the GitHub App.");
 
   const settings = storageSettings(env);
-  const db = await openDatabase(settings);
+  // The app owns an embedded database: a second app on its data dir is refused; CLI commands go through its socket.
+  const db = await openDatabase(settings, { create: true, serve: true });
+  try {
+    await serve(env, log, db, settings, appId, privateKey, port);
+  } catch (error) {
+    await db.close().catch(() => {});
+    throw error;
+  }
+}
+
+async function serve(
+  env: NodeJS.ProcessEnv,
+  log: ReturnType<typeof createLogger>,
+  db: Awaited<ReturnType<typeof openDatabase>>,
+  settings: ReturnType<typeof storageSettings>,
+  appId: number,
+  privateKey: string,
+  port: number,
+): Promise<void> {
   const applied = await migrate(db);
   // Refuses to start on PostgreSQL without AGENT_GATE_KEYS; creates one for the embedded default.
   const keyring = resolveKeyring(env, {
@@ -43,7 +66,7 @@ export async function start(env: NodeJS.ProcessEnv): Promise<void> {
   const probot = new Probot({
     appId,
     privateKey: privateKey.replace(/\\n/g, "\n"),
-    secret: env.WEBHOOK_SECRET,
+    secret: env.WEBHOOK_SECRET!,
     log,
     // The outbox retries and paces GitHub writes itself, across processes.
     Octokit: GateOctokit,
@@ -54,20 +77,57 @@ export async function start(env: NodeJS.ProcessEnv): Promise<void> {
     db,
     probot,
     appId,
-    secret: env.WEBHOOK_SECRET,
+    secret: env.WEBHOOK_SECRET!,
     env,
     log,
     keyring,
-    port: Number(env.PORT || 3000),
+    port,
     ...(env.HOST ? { host: env.HOST } : {}),
     ...(env.AGENT_GATE_WRITE_INTERVAL_MS ? { paceMs: Number(env.AGENT_GATE_WRITE_INTERVAL_MS) } : {}),
   });
-  const stop = async () => {
-    log.info("stopping");
+  const smee = env.WEBHOOK_PROXY_URL ? await forwardFromProxy(env.WEBHOOK_PROXY_URL, server.port, env.HOST, log) : null;
+  stopOnSignals(log, async () => {
+    await smee?.stop();
     await server.close();
     await db.close();
-    process.exit(0);
+  });
+}
+
+/** Deliveries GitHub sent to a smee.io channel, forwarded to this process's webhook path. */
+async function forwardFromProxy(source: string, port: number, host: string | undefined, log: ReturnType<typeof createLogger>) {
+  const { SmeeClient } = await import("smee-client");
+  const local = !host || host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  const target = `http://${local.includes(":") ? `[${local}]` : local}:${port}/api/github/webhooks`;
+  const smee = new SmeeClient({
+    source,
+    target,
+    logger: { info: (...args: unknown[]) => log.debug(args.join(" ")), error: (...args: unknown[]) => log.error(args.join(" ")) },
+    maxConnectionTimeout: 15_000,
+  });
+  try {
+    await smee.start();
+  } catch (error) {
+    throw new Error(`WEBHOOK_PROXY_URL: could not connect to the webhook proxy (${error instanceof Error ? error.message : String(error)})`);
+  }
+  log.info({ target }, "forwarding webhook deliveries from WEBHOOK_PROXY_URL");
+  return smee;
+}
+
+/** SIGINT / SIGTERM: stop once, exit 0 when everything closed (1 when closing failed). */
+function stopOnSignals(log: ReturnType<typeof createLogger>, close: () => Promise<void>): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "stopping");
+    close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, "stopping failed");
+        process.exit(1);
+      },
+    );
   };
-  process.once("SIGINT", () => void stop());
-  process.once("SIGTERM", () => void stop());
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
 }

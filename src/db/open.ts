@@ -1,4 +1,7 @@
+import { resolve, join } from "node:path";
 import type { Database } from "./database.ts";
+import { GateError } from "../errors.ts";
+import { takeLock } from "./lock.ts";
 
 export interface StorageSettings {
   /** PostgreSQL connection string; unset means embedded PGlite. */
@@ -14,12 +17,102 @@ export function storageSettings(env: NodeJS.ProcessEnv): StorageSettings {
   };
 }
 
+export interface OpenOptions {
+  /** Create the database when it does not exist yet (`serve`, `migrate`); otherwise a missing one is refused. */
+  create?: boolean;
+  /**
+   * The app: it owns the embedded database and serves it to the CLI on a unix socket in the data dir; a second
+   * app on the same data dir is refused. Without it, a CLI command goes through a running app's socket, or
+   * opens the data dir itself when no app runs.
+   */
+  serve?: boolean;
+}
+
+/** Connections the app accepts on its socket: CLI commands, each with a pool of 2. */
+const SOCKET_CONNECTIONS = 8;
+/** pg connects to `${dir}/.s.PGSQL.${port}`, as to a PostgreSQL server's socket. */
+const SOCKET_PORT = 5432;
+
+function unavailable(message: string, cause?: unknown): GateError {
+  return new GateError("database_missing", message, { status: 503, ...(cause === undefined ? {} : { cause }) });
+}
+
 /** Opens the configured store, loading only its driver (the CLI starts faster for it). */
-export async function openDatabase(settings: StorageSettings): Promise<Database> {
+export async function openDatabase(settings: StorageSettings, options: OpenOptions = {}): Promise<Database> {
   if (settings.databaseUrl) {
     const { openPg } = await import("./pg.ts");
-    return openPg({ connectionString: settings.databaseUrl });
+    const db = openPg({ connectionString: settings.databaseUrl });
+    if (!options.create) await requireSchema(db, describeUrl(settings.databaseUrl)).catch(async (error: unknown) => {
+      await db.close();
+      throw error;
+    });
+    return db;
   }
-  const { openPglite } = await import("./pglite.ts");
-  return openPglite({ dataDir: settings.dataDir });
+  const dataDir = resolve(settings.dataDir);
+  const { openPglite, pgliteDataExists } = await import("./pglite.ts");
+  if (!options.create && !pgliteDataExists(dataDir)) {
+    throw unavailable(
+      `No embedded database in ${dataDir} (AGENT_GATE_DATA_DIR, default .agent-gate/data, from ${process.cwd()}): ` +
+        "start the app there once (`npm start`) or run `agent-gate migrate` to create it, or set DATABASE_URL.",
+    );
+  }
+  const socket = join(dataDir, `.s.PGSQL.${SOCKET_PORT}`);
+  const lock = takeLock(dataDir, { pid: process.pid, ...(options.serve ? { socket } : {}) });
+  if (!lock.taken) {
+    const { holder } = lock;
+    if (options.serve || !holder.socket) {
+      throw new GateError(
+        "database_in_use",
+        `The embedded database in ${dataDir} is in use by process ${holder.pid} (${join(dataDir, "agent-gate.lock")}); ` +
+          "stop it first, or give this one its own AGENT_GATE_DATA_DIR or a DATABASE_URL.",
+        { status: 503 },
+      );
+    }
+    // The app owns it: work through the app's socket, so what this command writes is the app's data at once.
+    const { openPg } = await import("./pg.ts");
+    return openPg({ host: dataDir, port: SOCKET_PORT, max: 2 });
+  }
+  try {
+    const db = await openPglite({ dataDir });
+    const stopSocket = options.serve ? await db.serveSocket(socket, SOCKET_CONNECTIONS) : null;
+    return {
+      ...db,
+      async close() {
+        try {
+          await stopSocket?.();
+          await db.close();
+        } finally {
+          lock.release();
+        }
+      },
+    };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `"${decodeURIComponent(parsed.pathname.slice(1)) || "(default)"}" on ${parsed.hostname || "localhost"}${parsed.port ? `:${parsed.port}` : ""}`;
+  } catch {
+    return "named in DATABASE_URL";
+  }
+}
+
+/** A database that does not exist, or has no Agent Gate schema yet, is refused rather than created. */
+async function requireSchema(db: Database, name: string): Promise<void> {
+  let rows: { present: boolean }[];
+  try {
+    rows = await db.query<{ present: boolean }>("SELECT to_regclass('public.schema_migrations') IS NOT NULL AS present");
+  } catch (error) {
+    if ((error as { code?: string }).code === "3D000") {
+      throw unavailable(`The PostgreSQL database ${name} (DATABASE_URL) does not exist: create it, then run \`agent-gate migrate\`.`, error);
+    }
+    throw error;
+  }
+  if (!rows[0]?.present) {
+    throw unavailable(`The PostgreSQL database ${name} (DATABASE_URL) has no Agent Gate schema: run \`agent-gate migrate\` (or start the app) first.`);
+  }
 }

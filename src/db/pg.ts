@@ -45,14 +45,22 @@ function wrap(client: { query: pg.Pool["query"] | pg.PoolClient["query"] }): Que
 }
 
 export interface PgOptions {
-  connectionString: string;
+  /** A PostgreSQL URL; or `host` (a unix socket's directory) and `port`. */
+  connectionString?: string;
+  host?: string;
+  port?: number;
   max?: number;
+}
+
+function connectionOf(options: PgOptions): pg.ClientConfig {
+  if (options.connectionString) return { connectionString: options.connectionString };
+  return { host: options.host, port: options.port, user: "postgres", database: "postgres" };
 }
 
 /** PostgreSQL through a `pg` pool; one client per transaction. */
 export function openPg(options: PgOptions): Database {
   const pool = new pg.Pool({
-    connectionString: options.connectionString,
+    ...connectionOf(options),
     max: options.max ?? 10,
     types: types as unknown as pg.CustomTypesConfig,
     connectionTimeoutMillis: 5_000,
@@ -97,7 +105,7 @@ export function openPg(options: PgOptions): Database {
     exec: direct.exec,
     transaction: (fn) => transaction(fn),
     tenant: (installationId, fn) => transaction(fn, installationId),
-    listen: (channel, onPayload, onResubscribed) => listenWithReconnect(options.connectionString, channel, onPayload, onResubscribed),
+    listen: (channel, onPayload, onResubscribed) => listenWithReconnect(connectionOf(options), channel, onPayload, onResubscribed),
     async close() {
       await pool.end();
     },
@@ -113,7 +121,7 @@ const RECONNECT_MAX_MS = 5_000;
  * `onResubscribed`, because notifications sent in between are lost.
  */
 async function listenWithReconnect(
-  connectionString: string,
+  connection: pg.ClientConfig,
   channel: string,
   onPayload: (payload: string) => void,
   onResubscribed?: () => void,
@@ -122,7 +130,7 @@ async function listenWithReconnect(
   let current: pg.Client | undefined;
   let delay = RECONNECT_FIRST_MS;
   const connect = async () => {
-    const client = new pg.Client({ connectionString });
+    const client = new pg.Client(connection);
     client.on("error", () => {});
     client.on("notification", (message) => {
       if (message.channel === channel) onPayload(message.payload ?? "");

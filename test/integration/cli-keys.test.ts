@@ -44,8 +44,10 @@ beforeAll(async () => {
     storage = { DATABASE_URL: t.url };
   } else {
     storage = { AGENT_GATE_DATA_DIR: join(tmp, "data") };
+    // The CLI never creates a database: `migrate` (or the app's first start) does.
+    expect((await run(["migrate"])).code).toBe(0);
   }
-});
+}, 180_000);
 afterAll(async () => {
   await t?.drop();
 });
@@ -144,6 +146,7 @@ describe("agent-gate keys", slow, () => {
 
   it.runIf(backend() === "pglite")("creates a keyring file for the embedded database and says where", async () => {
     const dataDir = join(tmp, "fresh");
+    expect((await run(["migrate"], { AGENT_GATE_DATA_DIR: dataDir })).code).toBe(0);
     const result = await run(["keys", "rotate"], { AGENT_GATE_DATA_DIR: dataDir });
     expect(result.code).toBe(0);
     expect(result.stderr).toContain(join(dataDir, "keyring"));

@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { backend, createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { startDnsServer, type TestDnsServer } from "../support/dns-server.ts";
+import { openDatabase, storageSettings } from "../../src/db/open.ts";
+import { migrate } from "../../src/db/migrate.ts";
 
 interface Run {
   code: number;
@@ -39,8 +41,12 @@ beforeAll(async () => {
     storage = { DATABASE_URL: t.url };
   } else {
     storage = { AGENT_GATE_DATA_DIR: join(tmp, "data") };
+    // The CLI never creates a database: `migrate` (or the app's first start) does.
+    const db = await openDatabase(storageSettings(storage), { create: true });
+    await migrate(db);
+    await db.close();
   }
-});
+}, 180_000);
 afterAll(async () => {
   await Promise.all([t?.drop(), dns.stop()]);
   rmSync(tmp, { recursive: true, force: true });

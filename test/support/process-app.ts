@@ -1,11 +1,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
 import { createServer } from "node:net";
-import { fileURLToPath } from "node:url";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { generateKeyEntry } from "../../src/crypto/keyring.ts";
+import { npmStartCommand } from "./dist-app.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const TSX = `${ROOT}node_modules/.bin/tsx`;
+
 
 export interface ProcessApp {
   url: string;
@@ -49,7 +51,7 @@ function privateKey(): string {
   return cachedKey;
 }
 
-/** The app as `npm start` runs it (tsx src/main.ts), in its own process, waited on until /readyz answers 200. */
+/** The app as `npm start` runs it (node dist/main.js), in its own process, waited on until /readyz answers 200. */
 export async function startProcessApp(o: ProcessAppOptions): Promise<ProcessApp> {
   const port = await freePort();
   const github = new URL(o.githubUrl);
@@ -72,11 +74,13 @@ export async function startProcessApp(o: ProcessAppOptions): Promise<ProcessApp>
     ...o.env,
   };
   const started = performance.now();
-  // tsx runs the app in a child node process: the two are one process group,
-  // so SIGKILL reaches the app itself, as a kill of its container would.
-  const child = spawn(TSX, ["src/main.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  // Its own process group, so SIGKILL reaches the app and anything it started, as a kill of its container would.
+  const [node, ...args] = npmStartCommand();
+  // A working directory of its own: no developer's .env is loaded into the test's app.
+  const cwd = mkdtempSync(join(tmpdir(), "agent-gate-process-"));
+  const child = spawn(node!, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true });
   const kill = (signal: NodeJS.Signals) => {
-    if (signal !== "SIGKILL") return child.kill(signal); // tsx relays it to the app
+    if (signal !== "SIGKILL") return child.kill(signal);
     try {
       process.kill(-child.pid!, "SIGKILL");
     } catch {

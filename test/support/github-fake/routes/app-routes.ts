@@ -1,11 +1,58 @@
-import { randomBytes } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { installationShape, repoShape } from "../shapes.ts";
 import type { GitHubState } from "../state.ts";
 import { bodyOf, paginate, repoOf, type DefaultRoute } from "./reply.ts";
 
-// Installations and their access tokens.
+// Installations and their access tokens; an App registered from a manifest.
 
 export const appRoutes: DefaultRoute[] = [
+  {
+    // https://docs.github.com/rest/apps/apps#create-a-github-app-from-a-manifest: unauthenticated, the code works once within an hour.
+    method: "POST",
+    route: "/app-manifests/{code}/conversions",
+    handle: (_call, params, { state, api, now }) => {
+      const entry = state.manifestCodes.get(params.code ?? "");
+      if (!entry || entry.expiresAt < now().getTime()) return { status: 404, body: { message: "Not Found", documentation_url: "https://docs.github.com/rest/apps/apps#create-a-github-app-from-a-manifest" } };
+      state.manifestCodes.delete(params.code!);
+      const { manifest } = entry;
+      const id = 4242 + state.createdApps.length;
+      const slug = String(manifest.name).toLowerCase().replace(/[^a-z0-9]+/g, "-");
+      const web = api.replace(/\/api\/v3$/, "");
+      const created = {
+        id,
+        slug,
+        manifest,
+        pem: generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
+        webhook_secret: randomBytes(20).toString("hex"),
+        client_id: `Iv23${randomBytes(8).toString("hex")}`,
+        client_secret: randomBytes(20).toString("hex"),
+      };
+      state.createdApps.push(created);
+      const stamp = now().toISOString().replace(/\.\d{3}Z$/, "Z");
+      return {
+        status: 201,
+        body: {
+          id,
+          slug,
+          node_id: `A_${id}`,
+          client_id: created.client_id,
+          owner: { login: "octocat", id: 1, type: "User", html_url: `${web}/octocat` },
+          name: manifest.name,
+          description: manifest.description ?? null,
+          external_url: manifest.url,
+          html_url: `${web}/apps/${slug}`,
+          created_at: stamp,
+          updated_at: stamp,
+          permissions: manifest.default_permissions ?? {},
+          events: manifest.default_events ?? [],
+          installations_count: 0,
+          client_secret: created.client_secret,
+          webhook_secret: created.webhook_secret,
+          pem: created.pem,
+        },
+      };
+    },
+  },
   {
     method: "POST",
     route: "/app/installations/{installation_id}/access_tokens",

@@ -32,6 +32,32 @@ export function webFlowProblems(call: GitHubCall): string[] {
 
 export const webFlowRoutes: DefaultRoute[] = [
   {
+    // Registering an App from a manifest (the form of a setup page): GitHub parses the manifest, and after the
+    // user confirms, redirects to its redirect_url with a temporary code for POST /app-manifests/{code}/conversions.
+    method: "POST",
+    route: "/settings/apps/new",
+    handle: (call, _params, { state, now }): Reply => {
+      const text = formOf(call).get("manifest");
+      let manifest: Record<string, any> | null = null;
+      try {
+        const parsed: unknown = JSON.parse(text ?? "");
+        manifest = parsed && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Record<string, any>) : null;
+      } catch {
+        manifest = null;
+      }
+      const html = { "content-type": "text/html; charset=utf-8" };
+      if (!manifest) return { status: 422, headers: html, body: "<p>Invalid GitHub App manifest: it is not a JSON object.</p>" };
+      if (typeof manifest.name !== "string" || typeof manifest.url !== "string" || typeof manifest.hook_attributes?.url !== "string") {
+        return { status: 422, headers: html, body: "<p>Invalid GitHub App manifest: name, url and hook_attributes.url are required.</p>" };
+      }
+      const code = randomBytes(10).toString("hex");
+      state.manifestCodes.set(code, { manifest, expiresAt: now().getTime() + 3600_000 });
+      const target = new URL(typeof manifest.redirect_url === "string" ? manifest.redirect_url : manifest.url);
+      target.searchParams.set("code", code);
+      return { status: 302, headers: { location: target.toString() } };
+    },
+  },
+  {
     method: "GET",
     route: "/login/oauth/authorize",
     handle: (call, _params, { state, now }): Reply => {

@@ -1,0 +1,65 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+// The compiled app and CLI (dist/, built by `npm ci` / `npm run build`) run as a user runs them: `npm start`'s
+// command and the `agent-gate` bin, in a working directory of the test's choosing (its .env, its data dir).
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const BIN = `${ROOT}bin/agent-gate.js`;
+
+/** `npm start`'s command (package.json scripts.start), with dist/ made absolute so it runs from any directory. */
+export function npmStartCommand(): string[] {
+  const script = (JSON.parse(readFileSync(`${ROOT}package.json`, "utf8")) as { scripts: { start: string } }).scripts.start;
+  const [command, ...args] = script.split(" ");
+  if (command !== "node" || args.length !== 1) throw new Error(`npm start is not \`node <file>\`: ${script}`);
+  return [process.execPath, `${ROOT}${args[0]}`];
+}
+
+export interface Running {
+  child: ChildProcess;
+  output: string[];
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export function run(command: string[], cwd: string, env: NodeJS.ProcessEnv): Running {
+  const child = spawn(command[0]!, command.slice(1), { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+  const output: string[] = [];
+  child.stdout!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return {
+    child,
+    output,
+    exited,
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Polls `url` until it answers `status` (or the process exits, or 60 s pass). */
+export async function waitFor(url: string, status: number, running: Running, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (running.child.exitCode !== null) throw new Error(`the process exited with ${running.child.exitCode}:\n${running.output.join("")}`);
+    const answered = await fetch(url).then(async (res) => (await res.arrayBuffer(), res.status), () => 0);
+    if (answered === status) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${url} did not answer ${status} in time:\n${running.output.join("")}`);
+}
+
+/** Runs the `agent-gate` CLI (compiled) to its end. */
+export function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
