@@ -54,7 +54,9 @@ export function proposalRoutes(deps: ApiDeps): Route[] {
           {
             installationId: principal.installationId,
             actor: principal.actor,
-            triggeredBy: principal.oidc?.actor ?? null,
+            // The run's actor is the proposer; whoever triggered this run
+            // (a re-run included) is excluded from approving it too.
+            triggeredBy: principal.oidc?.triggering_actor ?? null,
             via: principal.kind,
           },
           body,

@@ -89,7 +89,11 @@ export function proposalDigest(body: Pick<ProposalBody, "kind" | "repo" | "sha" 
 export interface Submitter {
   installationId: number;
   actor: string;
-  /** The user who started the workflow run, for OIDC callers: they may not approve it. */
+  /**
+   * The user who triggered the workflow run, for OIDC callers (on a re-run,
+   * the one who re-ran it): they may not approve it, and neither may the
+   * run's actor, who is the proposal's author.
+   */
   triggeredBy: string | null;
   via: "token" | "oidc";
 }
@@ -159,7 +163,7 @@ async function createProposal(
       digest,
       headSha: bound.sha ?? null,
       prNumber: null,
-      author: submitter.triggeredBy ?? submitter.actor,
+      author: submitter.actor,
       environment: bound.environment ?? null,
       site: bound.site ?? null,
       summary: bound.summary,
