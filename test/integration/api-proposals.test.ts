@@ -148,7 +148,8 @@ describe("GET /api/v1/proposals/:id", () => {
       decided_at: null,
       reason: null,
       expires_at: "2026-11-26T10:00:00.000Z",
-      receipt: null,
+      redeemed: false,
+      redeemed_at: null,
     });
     const stranger = await issueToken(t.db, clock.now(), { installationId: 2 });
     const other = await fetch(`${api.url}/api/v1/proposals/${created.id}`, { headers: bearer(stranger) });
