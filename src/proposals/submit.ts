@@ -11,6 +11,7 @@ import { insertOutreach } from "../outreach/store.ts";
 import { normalizeDomain } from "../sites/domain.ts";
 import { assertSiteVerified } from "../sites/verified.ts";
 import { newProposalId } from "./ids.ts";
+import { hiddenCharacterProblem } from "../policy/reviewer-text.ts";
 import { enqueue, insertProposal, syncCheckRun, type ProposalRow } from "./store.ts";
 
 export const PROPOSAL_TTL_MS = 72 * 60 * 60 * 1000;
@@ -44,6 +45,12 @@ export const proposalBodySchema = z
     if (body.kind === "outreach") {
       require("site", "the verified site the outreach is sent for");
       if (body.content === undefined) ctx.addIssue({ code: "custom", path: ["content"], message: "is required for outreach proposals: {channel, recipients, subject?, body}" });
+    }
+    // Every field a reviewer is shown must show what it holds.
+    for (const field of ["environment", "summary", "site"] as const) {
+      const value = body[field];
+      const problem = value === undefined ? null : hiddenCharacterProblem(value);
+      if (problem) ctx.addIssue({ code: "custom", path: [field], message: problem });
     }
     if (body.kind !== "outreach" && body.content !== undefined) {
       ctx.addIssue({ code: "custom", path: ["content"], message: "is only accepted for outreach proposals" });
