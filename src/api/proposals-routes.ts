@@ -181,13 +181,13 @@ function parseWait(value: string | null): number {
   return Number(value);
 }
 
-interface VisibleProposal {
+export interface VisibleProposal {
   row: ProposalRow;
   redeemedAt: Date | null;
 }
 
 /** The proposal if the principal may see it; another installation's or repository's is the same 404 as none. */
-async function readVisible(deps: ApiDeps, principal: Principal, id: string): Promise<VisibleProposal> {
+export async function readVisible(deps: ApiDeps, principal: Principal, id: string): Promise<VisibleProposal> {
   const found = await stored(() => deps.db.tenant(principal.installationId, async (tx) => {
     const row = await findProposal(tx, id);
     return row ? { row, redemption: row.status === "approved" ? await findRedemption(tx, row.id) : null } : undefined;
@@ -205,7 +205,7 @@ async function readVisible(deps: ApiDeps, principal: Principal, id: string): Pro
  * A proposal's state. It never carries a receipt: a receipt is only the answer
  * of the one successful redemption. An approval says whether it was redeemed.
  */
-function proposalView({ row, redeemedAt }: VisibleProposal): Record<string, unknown> {
+export function proposalView({ row, redeemedAt }: VisibleProposal): Record<string, unknown> {
   return {
     id: row.id,
     status: row.status,
