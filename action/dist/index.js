@@ -41946,15 +41946,15 @@ var proposalStateSchema = external_exports.object({
   decided_at: external_exports.string().nullable(),
   reason: external_exports.string().nullable(),
   expires_at: external_exports.string(),
-  receipt: receiptSchema.nullable()
+  /** An approval is "approved, not yet redeemed" until its one redemption; the state never carries a receipt. */
+  redeemed: external_exports.boolean()
 });
-var redeemedSchema = external_exports.union([
-  external_exports.object({
-    redeemed: external_exports.literal(true),
-    receipt: external_exports.union([receiptSchema, external_exports.string().min(1)]).nullish()
-  }),
-  external_exports.object({ status: external_exports.literal("redeemed"), receipt: external_exports.union([receiptSchema, external_exports.string().min(1)]).nullish() })
-]);
+var redeemedSchema = external_exports.object({
+  redeemed: external_exports.literal(true),
+  redemption_id: external_exports.string().min(1),
+  digest: external_exports.string().min(1),
+  receipt: receiptSchema
+});
 var apiErrorBodySchema = external_exports.object({
   error: external_exports.object({
     code: external_exports.string(),
@@ -42279,11 +42279,9 @@ async function gate(deps) {
     await summarise(facts, { decision: state.status, state });
     throw new ActionError(refusalMessage(state));
   }
-  if (state.receipt === null) {
+  if (state.redeemed) {
     await summarise(facts, { decision: "approved", state });
-    throw new ActionError(
-      `Proposal ${proposal.id} was approved but Agent Gate issued no receipt (the app needs a signing key); not proceeding`
-    );
+    throw new ActionError(`Proposal ${proposal.id} was approved but its approval was already redeemed; it is single-use, not proceeding`);
   }
   const redeemDeadline = Math.max(deadline, clock.now() + REDEEM_GRACE_MS);
   const redeemed = await withRetry(() => client.redeem(proposal.id, proposal.digest), {
@@ -42291,13 +42289,16 @@ async function gate(deps) {
     deadline: redeemDeadline,
     onRetry
   });
-  const given = redeemed.receipt ?? state.receipt;
-  const receipt = typeof given === "string" ? given : given.receipt;
-  const receiptKid = typeof given === "string" ? state.receipt.kid : given.kid;
+  if (redeemed.digest !== proposal.digest) {
+    throw new ActionError(`Agent Gate redeemed digest ${redeemed.digest}, not the proposed ${proposal.digest}; refusing to continue`);
+  }
+  const receiptKid = redeemed.receipt.kid;
   core.setOutput("approvers", state.approvers.join(","));
-  core.setOutput("receipt", receipt);
+  core.setOutput("receipt", redeemed.receipt.receipt);
   await summarise(facts, { decision: "approved", state, receiptKid });
-  core.info(`Approved by ${state.approvers.join(", ")} at ${state.decided_at ?? "?"}; receipt key ${receiptKid ?? "?"}`);
+  core.info(
+    `Approved by ${state.approvers.join(", ")} at ${state.decided_at ?? "?"}; redeemed as ${redeemed.redemption_id}, receipt key ${receiptKid}`
+  );
 }
 function proposalBody(inputs, workflow) {
   return {

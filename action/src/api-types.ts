@@ -47,20 +47,19 @@ export const proposalStateSchema = z.object({
   decided_at: z.string().nullable(),
   reason: z.string().nullable(),
   expires_at: z.string(),
-  receipt: receiptSchema.nullable(),
+  /** An approval is "approved, not yet redeemed" until its one redemption; the state never carries a receipt. */
+  redeemed: z.boolean(),
 });
 export type ProposalState = z.infer<typeof proposalStateSchema>;
 
-// The contract answers {redeemed: true, receipt}; the app as built answers
-// {id, status: "redeemed", redeemed_at}. Both mean the approval is now used;
-// the receipt, when the answer has none, is the one the decision carried.
-export const redeemedSchema = z.union([
-  z.object({
-    redeemed: z.literal(true),
-    receipt: z.union([receiptSchema, z.string().min(1)]).nullish(),
-  }),
-  z.object({ status: z.literal("redeemed"), receipt: z.union([receiptSchema, z.string().min(1)]).nullish() }),
-]);
+// The receipt exists only as the answer of the one successful redemption,
+// and names that redemption.
+export const redeemedSchema = z.object({
+  redeemed: z.literal(true),
+  redemption_id: z.string().min(1),
+  digest: z.string().min(1),
+  receipt: receiptSchema,
+});
 export type Redeemed = z.infer<typeof redeemedSchema>;
 
 export const apiErrorBodySchema = z.object({

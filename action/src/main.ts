@@ -87,28 +87,30 @@ async function gate(deps: RunDeps): Promise<void> {
     await summarise(facts, { decision: state.status, state });
     throw new ActionError(refusalMessage(state));
   }
-  // An approval without a receipt cannot be checked by whatever runs next:
-  // refuse it before redeeming, so the approval is not used up.
-  if (state.receipt === null) {
+  // An approval already used elsewhere cannot be used here.
+  if (state.redeemed) {
     await summarise(facts, { decision: "approved", state });
-    throw new ActionError(
-      `Proposal ${proposal.id} was approved but Agent Gate issued no receipt (the app needs a signing key); not proceeding`,
-    );
+    throw new ActionError(`Proposal ${proposal.id} was approved but its approval was already redeemed; it is single-use, not proceeding`);
   }
-  // An approval that arrives just before the timeout still gets its redeem retries.
+  // The receipt is the answer of the redemption, for the digest this step is
+  // about to execute: the one it proposed. An approval that arrives just
+  // before the timeout still gets its redeem retries.
   const redeemDeadline = Math.max(deadline, clock.now() + REDEEM_GRACE_MS);
   const redeemed = await withRetry(() => client.redeem(proposal.id, proposal.digest), {
     clock,
     deadline: redeemDeadline,
     onRetry,
   });
-  const given = redeemed.receipt ?? state.receipt;
-  const receipt = typeof given === "string" ? given : given.receipt;
-  const receiptKid = typeof given === "string" ? state.receipt.kid : given.kid;
+  if (redeemed.digest !== proposal.digest) {
+    throw new ActionError(`Agent Gate redeemed digest ${redeemed.digest}, not the proposed ${proposal.digest}; refusing to continue`);
+  }
+  const receiptKid = redeemed.receipt.kid;
   core.setOutput("approvers", state.approvers.join(","));
-  core.setOutput("receipt", receipt);
+  core.setOutput("receipt", redeemed.receipt.receipt);
   await summarise(facts, { decision: "approved", state, receiptKid });
-  core.info(`Approved by ${state.approvers.join(", ")} at ${state.decided_at ?? "?"}; receipt key ${receiptKid ?? "?"}`);
+  core.info(
+    `Approved by ${state.approvers.join(", ")} at ${state.decided_at ?? "?"}; redeemed as ${redeemed.redemption_id}, receipt key ${receiptKid}`,
+  );
 }
 
 function proposalBody(inputs: Inputs, workflow: Workflow) {

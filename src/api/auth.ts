@@ -18,7 +18,7 @@ export interface Principal {
   tokenPrefix?: string;
   /** The agent token's name, shown as the proposer. */
   tokenName?: string;
-  oidc?: { repository: string; actor: string; ref: string; sha: string; run_id: string };
+  oidc?: { repository: string; actor: string; triggering_actor: string; ref: string; sha: string; run_id: string };
 }
 
 export interface AuthDeps {
@@ -130,7 +130,14 @@ async function oidcPrincipal(deps: AuthDeps, jwt: string): Promise<Principal> {
     repos: [repo.full_name],
     kinds: null,
     actor: claims.actor,
-    oidc: { repository: repo.full_name, actor: claims.actor, ref: claims.ref, sha: claims.sha, run_id: claims.run_id },
+    oidc: {
+      repository: repo.full_name,
+      actor: claims.actor,
+      triggering_actor: claims.triggering_actor,
+      ref: claims.ref,
+      sha: claims.sha,
+      run_id: claims.run_id,
+    },
   };
 }
 

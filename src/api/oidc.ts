@@ -7,7 +7,10 @@ export const GITHUB_ACTIONS_ISSUER = "https://token.actions.githubusercontent.co
 export interface ActionsClaims {
   repository: string;
   repository_id: string | null;
+  /** The user who started the workflow run the run belongs to; kept on a re-run. */
   actor: string;
+  /** The user who triggered this run (on a re-run, whoever clicked re-run); else the actor. */
+  triggering_actor: string;
   ref: string;
   sha: string;
   run_id: string;
@@ -90,6 +93,7 @@ function actionsClaims(payload: JWTPayload): ActionsClaims {
     repository: text("repository"),
     repository_id: typeof repositoryId === "string" ? repositoryId : null,
     actor: text("actor"),
+    triggering_actor: typeof payload.triggering_actor === "string" && payload.triggering_actor !== "" ? payload.triggering_actor : text("actor"),
     ref: text("ref"),
     sha: text("sha"),
     run_id: text("run_id"),

@@ -50,9 +50,12 @@ export const openApiDocument = {
           kind: { type: "string", enum: ["deploy", "commit", "outreach"] },
           repo: { type: "string", pattern: "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$" },
           sha: { type: "string", pattern: "^[0-9a-f]{40}([0-9a-f]{24})?$", description: "required for deploy and commit" },
-          environment: { type: "string", description: "required for deploy" },
-          site: { type: "string", description: "required for deploy and outreach: a site verified for the installation" },
-          summary: { type: "string", minLength: 1, maxLength: 2000 },
+          environment: {
+            type: "string",
+            description: "required for deploy; shown to reviewers, so control, format (bidirectional, zero-width) and line-separator characters are refused",
+          },
+          site: { type: "string", description: "required for deploy and outreach: a site verified for the installation; the same characters are refused" },
+          summary: { type: "string", minLength: 1, maxLength: 2000, description: "one line shown to reviewers; the same characters (newlines included) are refused" },
           content: { $ref: "#/components/schemas/OutreachContent" },
         },
       },
@@ -91,7 +94,10 @@ export const openApiDocument = {
       },
       Proposal: {
         type: "object",
-        required: ["id", "status", "kind", "repo", "digest", "approvers", "decided_at", "reason", "expires_at", "receipt"],
+        description:
+          "A proposal's state. It never carries a receipt: a receipt exists only as the answer of the one successful redemption. " +
+          "An approval reads status approved with redeemed false (approved, not yet redeemed) until it is redeemed.",
+        required: ["id", "status", "kind", "repo", "digest", "approvers", "decided_at", "reason", "expires_at", "redeemed", "redeemed_at"],
         properties: {
           id: { type: "string" },
           status: { type: "string", enum: ["pending", "approved", "rejected", "expired", "superseded", "exempt"] },
@@ -102,19 +108,22 @@ export const openApiDocument = {
           decided_at: { type: ["string", "null"], format: "date-time" },
           reason: { type: ["string", "null"] },
           expires_at: { type: "string", format: "date-time" },
+          redeemed: { type: "boolean", description: "true once the approval was redeemed (it is single-use)" },
+          redeemed_at: { type: ["string", "null"], format: "date-time" },
+        },
+      },
+      Receipt: {
+        type: "object",
+        required: ["receipt", "kid"],
+        properties: {
           receipt: {
-            oneOf: [
-              { type: "null" },
-              {
-                type: "object",
-                required: ["receipt", "kid"],
-                properties: {
-                  receipt: { type: "string", description: "base64url(canonical JSON payload).base64url(Ed25519 signature)" },
-                  kid: { type: "string" },
-                },
-              },
-            ],
+            type: "string",
+            description:
+              "base64url(canonical JSON payload).base64url(Ed25519 signature). The payload (v 2) holds proposal_id, redemption_id, " +
+              "installation_id, repo, kind, digest, decision, approvers, decided_at, redeemed_at, expires_at and kid; verify it against " +
+              "the digest, repository and kind about to be executed (`agent-gate receipt verify --digest --repo --kind`).",
           },
+          kid: { type: "string" },
         },
       },
       RotatedToken: {
@@ -135,14 +144,15 @@ export const openApiDocument = {
       },
       Redemption: {
         type: "object",
-        required: ["id", "status", "redeemed", "redeemed_at", "digest", "receipt"],
+        required: ["id", "status", "redeemed", "redemption_id", "redeemed_at", "digest", "receipt"],
         properties: {
           id: { type: "string" },
           status: { type: "string", enum: ["redeemed"] },
           redeemed: { type: "boolean", enum: [true] },
+          redemption_id: { type: "string", description: "the id of this one redemption, also inside the signed receipt" },
           redeemed_at: { type: "string", format: "date-time" },
           digest: { type: "string" },
-          receipt: { $ref: "#/components/schemas/Proposal/properties/receipt" },
+          receipt: { $ref: "#/components/schemas/Receipt" },
         },
       },
     },
@@ -174,7 +184,7 @@ export const openApiDocument = {
         responses: {
           "200": { description: "The proposal, decided or still pending after the wait", content: { "application/json": { schema: { $ref: "#/components/schemas/Proposal" } } } },
           "400": errorResponse("wait is not 0..60"),
-          "401": errorResponse("No valid bearer token"),
+          "401": errorResponse("No valid bearer token, also when the token was revoked or expired during the wait"),
           "404": errorResponse("No such proposal in the caller's scope"),
         },
       },
@@ -193,6 +203,7 @@ export const openApiDocument = {
           "401": errorResponse("No valid bearer token"),
           "404": errorResponse("No such proposal in the caller's scope"),
           "409": errorResponse("not_approved, expired, digest_mismatch or already_redeemed"),
+          "503": errorResponse("No receipt-signing key or storage unavailable; nothing was redeemed"),
         },
       },
     },

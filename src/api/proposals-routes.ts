@@ -3,12 +3,12 @@ import { parseKeyring, type Keyring } from "../crypto/keyring.ts";
 import { GateError, NotFoundError, UnavailableError, ValidationError } from "../errors.ts";
 import { findProposal, type ProposalRow } from "../proposals/store.ts";
 import { parseProposalBody, submitProposal } from "../proposals/submit.ts";
-import { redeemProposal } from "../proposals/redeem.ts";
+import { approverLogins, findRedemption, redeemProposal } from "../proposals/redeem.ts";
 import type { DecisionWaiter } from "../proposals/wait.ts";
 import type { DeniedUses } from "./denied-uses.ts";
 import { assertKind, authenticate, guardStorage, resolveRepo, type Principal } from "./auth.ts";
 import { readBody, readJson, sendJson } from "./http.ts";
-import { approverLogins, receiptIssuer, type ReceiptFor } from "./receipt-for.ts";
+import { receiptSigner } from "./receipt-for.ts";
 import type { Route } from "./router.ts";
 
 export interface ApiLog {
@@ -41,7 +41,7 @@ export const MAX_WAIT_SECONDS = 60;
 const RECHECK_MS = 5_000;
 
 export function proposalRoutes(deps: ApiDeps): Route[] {
-  const receiptFor = receiptIssuer(deps);
+  const signer = receiptSigner(deps);
   const keyring = deps.keyring ?? (deps.env.AGENT_GATE_KEYS ? parseKeyring(deps.env.AGENT_GATE_KEYS) : null);
   return [
     {
@@ -57,7 +57,9 @@ export function proposalRoutes(deps: ApiDeps): Route[] {
           {
             installationId: principal.installationId,
             actor: principal.actor,
-            triggeredBy: principal.oidc?.actor ?? null,
+            // The run's actor is the proposer; whoever triggered this run
+            // (a re-run included) is excluded from approving it too.
+            triggeredBy: principal.oidc?.triggering_actor ?? null,
             via: principal.kind,
             ...(principal.tokenName ? { tokenName: principal.tokenName } : {}),
           },
@@ -96,15 +98,20 @@ export function proposalRoutes(deps: ApiDeps): Route[] {
         const aborted = new AbortController();
         res.on("close", () => aborted.abort());
         try {
-          let row = await readVisible(deps, principal, id);
-          while (row.status === "pending" && !aborted.signal.aborted) {
+          let view = await readVisible(deps, principal, id);
+          let waited = false;
+          while (view.row.status === "pending" && !aborted.signal.aborted) {
             const left = waitMs - (performance.now() - started);
             if (left <= 0) break;
             await watch.next(Math.min(left, deps.recheckMs ?? RECHECK_MS), aborted.signal);
-            row = await readVisible(deps, principal, id);
+            waited = true;
+            view = await readVisible(deps, principal, id);
           }
           if (aborted.signal.aborted) return;
-          sendJson(res, 200, await proposalView(row, receiptFor));
+          // The caller is asked again before a long poll answers: a token
+          // revoked or expired during the wait gets the same 401 as any other.
+          if (waited) await authenticate(deps, req);
+          sendJson(res, 200, proposalView(view));
         } finally {
           watch.cancel();
         }
@@ -120,20 +127,23 @@ export function proposalRoutes(deps: ApiDeps): Route[] {
         if (typeof digest !== "string" || !/^[0-9a-fA-F]{40,64}$/.test(digest)) {
           throw new ValidationError([{ field: "digest", message: "is required: the hex digest of what is about to be executed" }]);
         }
+        const key = await stored(signer);
         const redeemed = await stored(() => redeemProposal(
           deps.db,
           { installationId: principal.installationId, actor: principal.actor, repos: principal.repos },
           params.id ?? "",
           digest,
           deps.now(),
+          key,
         ));
         sendJson(res, 200, {
           id: redeemed.proposal.id,
           status: "redeemed",
           redeemed: true,
+          redemption_id: redeemed.redemption_id,
           redeemed_at: redeemed.redeemed_at.toISOString(),
           digest: redeemed.proposal.digest,
-          receipt: await receiptFor(redeemed.proposal),
+          receipt: { receipt: redeemed.receipt, kid: redeemed.kid },
         });
       },
     },
@@ -175,18 +185,31 @@ function parseWait(value: string | null): number {
   return Number(value);
 }
 
+export interface VisibleProposal {
+  row: ProposalRow;
+  redeemedAt: Date | null;
+}
+
 /** The proposal if the principal may see it; another installation's or repository's is the same 404 as none. */
-export async function readVisible(deps: ApiDeps, principal: Principal, id: string): Promise<ProposalRow> {
-  const row = await stored(() => deps.db.tenant(principal.installationId, (tx) => findProposal(tx, id)));
+export async function readVisible(deps: ApiDeps, principal: Principal, id: string): Promise<VisibleProposal> {
+  const found = await stored(() => deps.db.tenant(principal.installationId, async (tx) => {
+    const row = await findProposal(tx, id);
+    return row ? { row, redemption: row.status === "approved" ? await findRedemption(tx, row.id) : null } : undefined;
+  }));
+  const row = found?.row;
   const inScope =
     row &&
     row.installation_id === principal.installationId &&
     (!principal.repos || principal.repos.some((repo) => repo.toLowerCase() === row.repo.toLowerCase()));
-  if (!row || !inScope) throw new NotFoundError(`Proposal ${id}`);
-  return row;
+  if (!found || !row || !inScope) throw new NotFoundError(`Proposal ${id}`);
+  return { row, redeemedAt: found.redemption?.redeemed_at ?? null };
 }
 
-export async function proposalView(row: ProposalRow, receiptFor: ReceiptFor): Promise<Record<string, unknown>> {
+/**
+ * A proposal's state. It never carries a receipt: a receipt is only the answer
+ * of the one successful redemption. An approval says whether it was redeemed.
+ */
+export function proposalView({ row, redeemedAt }: VisibleProposal): Record<string, unknown> {
   return {
     id: row.id,
     status: row.status,
@@ -197,6 +220,7 @@ export async function proposalView(row: ProposalRow, receiptFor: ReceiptFor): Pr
     decided_at: row.decided_at?.toISOString() ?? null,
     reason: row.reason,
     expires_at: row.expires_at.toISOString(),
-    receipt: await receiptFor(row),
+    redeemed: redeemedAt !== null,
+    redeemed_at: redeemedAt?.toISOString() ?? null,
   };
 }

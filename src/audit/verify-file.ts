@@ -101,15 +101,29 @@ export class ExportVerifier {
     return null;
   }
 
-  /** A whole-chain export must start at genesis or right after a retention checkpoint. */
+  /**
+   * A whole-chain export must hold the chain up to its head (through_seq, which
+   * the manifest signs): an empty export of a chain that has a head means its
+   * events were erased, not pruned. It must start at genesis or right after
+   * an audit.pruned checkpoint in the export that accounts for exactly the
+   * events before it.
+   */
   #originFault(): string | null {
     const m = this.#manifest;
     const f = m.filters;
     const whole = m.contiguous && f.since === null && f.until === null;
-    if (!whole || m.first_seq === null) return null;
+    if (!whole) return null;
+    if (m.first_seq === null || m.count === 0) {
+      return f.through_seq > 0
+        ? `the export holds no events, but the chain's head is at seq ${f.through_seq}: its events were removed without a checkpoint that accounts for them`
+        : null;
+    }
+    if (m.last_seq !== f.through_seq) {
+      return `the export ends at seq ${m.last_seq}, but the chain's head is at seq ${f.through_seq}`;
+    }
     if (m.first_seq === 1 && m.first_prev_hash === GENESIS_HASH) return null;
     if (this.#vouched.get(m.first_seq - 1) === m.first_prev_hash) return null;
-    return "first event's prev_hash is vouched for by neither the genesis hash nor an audit.pruned checkpoint";
+    return `events 1 to ${m.first_seq - 1} are missing and no audit.pruned checkpoint in the export accounts for them (the first event's prev_hash is vouched for by neither the genesis hash nor a checkpoint)`;
   }
 }
 

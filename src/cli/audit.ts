@@ -11,7 +11,7 @@ import { chainCheckpoint, verifyCheckpoint } from "../audit/checkpoint.ts";
 import { exportAudit } from "../audit/export.ts";
 import { parseExportRequest } from "../audit/filters.ts";
 import type { Manifest } from "../audit/manifest.ts";
-import { pruneAudit, retentionCutoff, retentionDays } from "../audit/retention.ts";
+import { pruneAudit, retentionCutoff, retentionDays, setRetentionFloor } from "../audit/retention.ts";
 import { verifyExportFile } from "../audit/verify-stream.ts";
 
 interface ExportFlags {
@@ -165,6 +165,8 @@ export function registerAudit(program: Command, ctx: CliContext): void {
         throw new ValidationError([{ field: "--before", message: "must be an ISO 8601 time, e.g. 2026-08-01T00:00:00Z" }]);
       }
       const db = await ctx.openDb();
+      // The database keeps the retention period as its pruning floor.
+      await setRetentionFloor(db, retentionDays(ctx.env));
       const result = await pruneAudit(db, id, before, now);
       ctx.out(flags.json ? JSON.stringify(result) : `pruned ${result.pruned_count} events before ${before.toISOString()}`);
     });

@@ -1,3 +1,4 @@
+import { hiddenCharacterProblem } from "../policy/reviewer-text.ts";
 import type { Context, Probot } from "probot";
 import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import { appendAudit } from "../audit/log.ts";
@@ -106,7 +107,16 @@ async function onRuleRequested(context: Context, deps: GateDeps): Promise<void> 
         actorIsAgent: config.ok && triggeredBy ? isAgent(triggeredBy, payload.sender?.type ?? "User", config.config, config.present) : false,
         repo,
         subject: row.id,
-        data: { kind: "deploy", digest: row.digest, environment, site, run_id: Number(runId), reason: refusal },
+        data: {
+          kind: "deploy",
+          digest: row.digest,
+          environment,
+          site,
+          run_id: Number(runId),
+          reason: refusal,
+          // GitHub accepted the name; the gate shows it visibly and says so.
+          ...(hiddenCharacterProblem(environment) ? { environment_hidden_characters: hiddenCharacterProblem(environment) } : {}),
+        },
       },
       now,
     );

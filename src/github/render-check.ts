@@ -2,6 +2,8 @@ import type { ProposalRow } from "../proposals/store.ts";
 import { COMMIT_CHECK_NAME } from "./commit-gate-names.ts";
 import { renderOutreachCheck } from "../outreach/check.ts";
 import { proposerLabel } from "../proposals/proposer.ts";
+import { showInvisibleLine } from "../outreach/render.ts";
+import { hiddenCharacterProblem } from "../policy/reviewer-text.ts";
 
 export interface CheckRunState {
   name: string;
@@ -102,9 +104,14 @@ function titleFor(status: string, count: number, required: number): string {
   return status.charAt(0).toUpperCase() + status.slice(1);
 }
 
-/** Check-run name of a deploy proposal. */
+/** Check-run name of a deploy proposal; characters that hide or reorder text are shown as ⟦U+XXXX⟧. */
 export function deployCheckName(environment: string): string {
-  return `Agent Gate: deploy to ${environment}`;
+  return `Agent Gate: deploy to ${showInvisibleLine(environment)}`;
+}
+
+/** Text a reviewer reads in the check run: hidden characters shown, then markdown-escaped. */
+function shown(text: string): string {
+  return escapeMarkdown(showInvisibleLine(text));
 }
 
 /** Buttons show only on a completed run; label <= 20, description <= 40, identifier <= 20 characters. */
@@ -122,8 +129,11 @@ function renderDeployCheck(proposal: ProposalRow, publicUrl: string): CheckRunSt
   const approvers = proposal.approvers ?? [];
   const requester = proposerLabel(proposal.author, proposal.details);
   const lines = [
-    `**Deploy:** commit \`${proposal.head_sha ?? ""}\`${details.ref ? ` (${escapeMarkdown(details.ref)})` : ""} to environment **${escapeMarkdown(proposal.environment ?? "")}**${proposal.site ? ` on site **${escapeMarkdown(proposal.site)}**` : ""}`,
-    ...(details.summary ? [`**Summary:** ${escapeMarkdown(details.summary)}`] : []),
+    `**Deploy:** commit \`${proposal.head_sha ?? ""}\`${details.ref ? ` (${shown(details.ref)})` : ""} to environment **${shown(proposal.environment ?? "")}**${proposal.site ? ` on site **${shown(proposal.site)}**` : ""}`,
+    ...(hiddenCharacterProblem(proposal.environment ?? "")
+      ? ["**Warning:** the environment name holds characters that are invisible or reorder text; they are shown as `⟦U+XXXX⟧`. Approve only if that is the environment you mean."]
+      : []),
+    ...(details.summary ? [`**Summary:** ${shown(details.summary)}`] : []),
     `**Requested by:** ${requester.isLogin ? "@" : ""}${escapeMarkdown(requester.text)}${details.triggered_by && details.triggered_by !== proposal.author ? ` (run triggered by @${escapeMarkdown(details.triggered_by)})` : ""}`,
     `**Digest:** \`${proposal.digest}\` (commit, environment and site; the approval is bound to it)`,
     `**Who may approve:** ${required} distinct user${required === 1 ? "" : "s"} with at least \`${state.min_permission ?? "write"}\` permission, other than the requester, the user who triggered the run, a configured agent or a bot. Use the Approve or Reject button above; one eligible rejection wins.`,

@@ -31,7 +31,10 @@ export function mcpRoutes(deps: ApiDeps): Route[] {
           sendJson(res, 400, { jsonrpc: "2.0", error: { code: -32700, message: "Parse error: the body must be a JSON-RPC message" }, id: null });
           return;
         }
-        const server = createMcpServer(tools, principal, deps.log);
+        const reauthenticate = async () => {
+          await authenticate(deps, req);
+        };
+        const server = createMcpServer(tools, principal, reauthenticate, deps.log);
         const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
         res.on("close", () => {
           // Ends the request's server: an unfinished wait is aborted with it.

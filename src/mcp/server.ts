@@ -20,7 +20,7 @@ const INSTRUCTIONS =
  * here, so a malformed call answers a tool error naming each field, in the
  * same words as the API's 400.
  */
-export function createMcpServer(tools: Tool[], principal: Principal, log?: ApiLog): Server {
+export function createMcpServer(tools: Tool[], principal: Principal, reauthenticate: () => Promise<void>, log?: ApiLog): Server {
   const server = new Server(MCP_SERVER_INFO, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
   const byName = new Map(tools.map((t) => [t.name, t]));
 
@@ -45,6 +45,7 @@ export function createMcpServer(tools: Tool[], principal: Principal, log?: ApiLo
       const result = await t.run(
         {
           principal,
+          reauthenticate,
           signal: extra.signal,
           progress:
             progressToken === undefined

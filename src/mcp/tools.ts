@@ -2,7 +2,7 @@ import type { z } from "zod";
 import type { Principal } from "../api/auth.ts";
 import { assertKind, guardStorage, resolveRepo } from "../api/auth.ts";
 import { proposalView, readVisible, reviewPageUrl, type ApiDeps } from "../api/proposals-routes.ts";
-import { receiptIssuer } from "../api/receipt-for.ts";
+import { receiptSigner } from "../api/receipt-for.ts";
 import { parseKeyring } from "../crypto/keyring.ts";
 import { UnavailableError } from "../errors.ts";
 import { redeemProposal } from "../proposals/redeem.ts";
@@ -17,6 +17,8 @@ export interface ToolCall {
   principal: Principal;
   signal: AbortSignal;
   progress: Progress | null;
+  /** Ask again who the caller is (after a wait): throws the common refusal for a key revoked or expired meanwhile. */
+  reauthenticate: () => Promise<void>;
 }
 
 export interface Tool<S extends z.ZodType = z.ZodType> {
@@ -37,7 +39,7 @@ const stored = <T>(fn: () => Promise<T>) => guardStorage(fn, "Storage is unavail
 
 /** The tools an agent may call, bound to the app's dependencies. */
 export function mcpTools(deps: ApiDeps): Tool[] {
-  const receiptFor = receiptIssuer(deps);
+  const signer = receiptSigner(deps);
   const keyring = deps.keyring ?? (deps.env.AGENT_GATE_KEYS ? parseKeyring(deps.env.AGENT_GATE_KEYS) : null);
   const url = (id: string) => reviewPageUrl(deps, id);
 
@@ -137,7 +139,7 @@ export function mcpTools(deps: ApiDeps): Tool[] {
         "Approved means you may call redeem_approval; anything else means do not act.",
       input: getProposalInput,
       readOnly: true,
-      async run({ principal, signal, progress }, args) {
+      async run({ principal, signal, progress, reauthenticate }, args) {
         const id = args.id;
         const waitMs = (args.wait_seconds ?? 0) * 1000;
         if (waitMs > 0) {
@@ -145,13 +147,15 @@ export function mcpTools(deps: ApiDeps): Tool[] {
             throw new UnavailableError("Decisions cannot be awaited right now; call without wait_seconds or try again.", error);
           });
         }
-        const row = await waitForDecision(
+        const { view, waited } = await waitForDecision(
           { waiter: deps.waiter, recheckMs: deps.recheckMs ?? 5_000 },
           id,
           () => readVisible(deps, principal, id),
           { waitMs, signal, progress, url: url(id) },
         );
-        return { ...(await proposalView(row, receiptFor)), url: url(row.id) };
+        // A key revoked or expired during the wait gets the same refusal as any other.
+        if (waited) await reauthenticate();
+        return { ...proposalView(view), url: url(view.row.id) };
       },
     }),
     tool({
@@ -165,16 +169,18 @@ export function mcpTools(deps: ApiDeps): Tool[] {
       readOnly: false,
       link: (args) => url(args.id),
       async run({ principal }, args) {
+        const key = await stored(signer);
         const redeemed = await stored(() =>
-          redeemProposal(deps.db, { installationId: principal.installationId, actor: principal.actor, repos: principal.repos }, args.id, args.digest, deps.now()),
+          redeemProposal(deps.db, { installationId: principal.installationId, actor: principal.actor, repos: principal.repos }, args.id, args.digest, deps.now(), key),
         );
         return {
           id: redeemed.proposal.id,
           status: "redeemed",
           redeemed: true,
+          redemption_id: redeemed.redemption_id,
           redeemed_at: redeemed.redeemed_at.toISOString(),
           digest: redeemed.proposal.digest,
-          receipt: await receiptFor(redeemed.proposal),
+          receipt: { receipt: redeemed.receipt, kid: redeemed.kid },
           url: url(redeemed.proposal.id),
         };
       },

@@ -1,4 +1,4 @@
-import type { ProposalRow } from "../proposals/store.ts";
+import type { VisibleProposal } from "../api/proposals-routes.ts";
 import type { DecisionWaiter } from "../proposals/wait.ts";
 
 /** Reports how long a call has waited: seconds so far, of `total`. */
@@ -20,27 +20,29 @@ export interface WaitDeps {
 export async function waitForDecision(
   deps: WaitDeps,
   id: string,
-  read: () => Promise<ProposalRow>,
+  read: () => Promise<VisibleProposal>,
   o: { waitMs: number; signal: AbortSignal; progress: Progress | null; url: string },
-): Promise<ProposalRow> {
+): Promise<{ view: VisibleProposal; waited: boolean }> {
   const started = performance.now();
   const watch = deps.waiter.watch(id);
   let reported = -1;
   try {
-    let row = await read();
-    while (row.status === "pending" && !o.signal.aborted) {
-      const waited = performance.now() - started;
-      const left = o.waitMs - waited;
+    let view = await read();
+    let waited = false;
+    while (view.row.status === "pending" && !o.signal.aborted) {
+      const elapsed = performance.now() - started;
+      const left = o.waitMs - elapsed;
       if (left <= 0) break;
       if (o.progress) {
         // Progress must grow with each report.
-        reported = Math.max(reported + 0.001, Math.round(waited) / 1000);
+        reported = Math.max(reported + 0.001, Math.round(elapsed) / 1000);
         await o.progress(reported, o.waitMs / 1000, `Pending: waiting for a person to decide at ${o.url}`);
       }
       await watch.next(Math.min(left, deps.recheckMs), o.signal);
-      row = await read();
+      waited = true;
+      view = await read();
     }
-    return row;
+    return { view, waited };
   } finally {
     watch.cancel();
   }

@@ -1,3 +1,4 @@
+import { hiddenCharacterProblem } from "../policy/reviewer-text.ts";
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { canonicalJson } from "../canonical-json.ts";
@@ -88,6 +89,8 @@ export function parseOutreachContent(value: unknown): OutreachContent {
     else if (seen.has(recipient.toLowerCase())) issues.push({ field: `content.recipients.${index}`, message: "appears twice" });
     seen.add(recipient.toLowerCase());
   });
+  const subjectProblem = subject === undefined ? null : hiddenCharacterProblem(subject);
+  if (subjectProblem) issues.push({ field: "content.subject", message: subjectProblem });
   if (issues.length > 0) throw new ValidationError(issues);
   return { channel, recipients, subject: subject ?? null, body };
 }

@@ -14,6 +14,11 @@ export function showInvisible(text: string): string {
   return text.replace(HIDDEN, (c) => `⟦U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}⟧`);
 }
 
+/** One line a reviewer reads (an environment, a check-run name): hidden characters and line breaks shown. */
+export function showInvisibleLine(text: string): string {
+  return showInvisible(text).replace(/\n/g, "⟦U+000A⟧");
+}
+
 /**
  * A fenced code block GitHub shows verbatim: no markdown, no HTML. The fence is
  * longer than any backtick run inside, so the text cannot close it.

@@ -1,7 +1,10 @@
 import { timingSafeEqual } from "node:crypto";
-import type { Database } from "../db/database.ts";
+import type { Database, Queryable } from "../db/database.ts";
 import { appendAudit } from "../audit/log.ts";
+import { signReceipt } from "../crypto/receipts.ts";
+import type { Signer } from "../crypto/signer.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
+import { randomBase62 } from "./ids.ts";
 import { findProposal, type ProposalRow } from "./store.ts";
 
 export type RedeemRefusal = "not_approved" | "expired" | "digest_mismatch" | "already_redeemed";
@@ -20,10 +23,22 @@ export interface Redeemer {
   repos: string[] | null;
 }
 
+export interface Redemption {
+  proposal: ProposalRow;
+  redemption_id: string;
+  redeemed_at: Date;
+  /** The signed receipt: the only one there is for this approval. */
+  receipt: string;
+  kid: string;
+}
+
 /**
- * The executor's single use of an approval. The proposal row is locked, so
- * concurrent tries queue; the redemptions primary key makes a second success
- * impossible even so. Every try, refused or not, is an audit event.
+ * The executor's single use of an approval, and the only place a receipt is
+ * made. The signer is resolved by the caller first, so a missing key fails
+ * before anything is used up. The proposal row is locked, so concurrent tries
+ * queue; the redemptions primary key makes a second success impossible even
+ * so. The receipt carries the redemption's id. Every try, refused or not, is
+ * an audit event.
  */
 export async function redeemProposal(
   db: Database,
@@ -31,23 +46,25 @@ export async function redeemProposal(
   id: string,
   digest: string,
   now: Date,
-): Promise<{ proposal: ProposalRow; redeemed_at: Date }> {
+  signer: Signer,
+): Promise<Redemption> {
   const outcome = await db.tenant(redeemer.installationId, async (tx) => {
     const proposal = await findProposal(tx, id, true);
     const visible =
       proposal &&
       proposal.installation_id === redeemer.installationId &&
       (!redeemer.repos || redeemer.repos.some((repo) => repo.toLowerCase() === proposal.repo.toLowerCase()));
-    if (!proposal || !visible) return { refusal: "not_found" as const, proposal: null };
+    if (!proposal || !visible) return { refusal: "not_found" as const, proposal: null, redemptionId: "" };
     let refusal: RedeemRefusal | null = null;
+    const redemptionId = `rdm_${randomBase62(24)}`;
     if (proposal.status !== "approved") refusal = "not_approved";
     else if (now.getTime() >= proposal.expires_at.getTime()) refusal = "expired";
     else if (!sameDigest(proposal.digest, digest)) refusal = "digest_mismatch";
     else {
       const inserted = await tx.query(
-        `INSERT INTO redemptions (proposal_id, installation_id, redeemed_at, actor) VALUES ($1, $2, $3, $4)
+        `INSERT INTO redemptions (proposal_id, installation_id, redeemed_at, actor, id) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (proposal_id) DO NOTHING RETURNING proposal_id`,
-        [proposal.id, redeemer.installationId, now, redeemer.actor],
+        [proposal.id, redeemer.installationId, now, redeemer.actor, redemptionId],
       );
       if (inserted.length === 0) refusal = "already_redeemed";
     }
@@ -57,13 +74,56 @@ export async function redeemProposal(
       actor: redeemer.actor,
       repo: proposal.repo,
       subject: proposal.id,
-      data: { kind: proposal.kind, digest: proposal.digest, digest_matches: sameDigest(proposal.digest, digest), status: proposal.status },
+      data: {
+        kind: proposal.kind,
+        digest: proposal.digest,
+        digest_matches: sameDigest(proposal.digest, digest),
+        status: proposal.status,
+        ...(refusal ? {} : { redemption_id: redemptionId, receipt_kid: signer.keyId }),
+      },
     }, now);
-    return { refusal, proposal };
+    return { refusal, proposal, redemptionId };
   });
   if (outcome.refusal === "not_found" || !outcome.proposal) throw new NotFoundError(`Proposal ${id}`);
   if (outcome.refusal) throw new ConflictError(outcome.refusal, MESSAGES[outcome.refusal]);
-  return { proposal: outcome.proposal, redeemed_at: now };
+  const proposal = outcome.proposal;
+  const redemptionId = outcome.redemptionId;
+  const receipt = signReceipt(
+    {
+      v: 2,
+      proposal_id: proposal.id,
+      redemption_id: redemptionId,
+      installation_id: proposal.installation_id,
+      repo: proposal.repo,
+      kind: proposal.kind,
+      digest: proposal.digest,
+      decision: "approved",
+      approvers: approverLogins(proposal.approvers),
+      decided_at: (proposal.decided_at ?? now).toISOString(),
+      redeemed_at: now.toISOString(),
+      expires_at: proposal.expires_at.toISOString(),
+    },
+    signer,
+  );
+  return { proposal, redemption_id: redemptionId, redeemed_at: now, receipt, kid: signer.keyId };
+}
+
+/** When an approval was redeemed, or null while it was not; inside the caller's tenant transaction. */
+export async function findRedemption(tx: Queryable, proposalId: string): Promise<{ redeemed_at: Date } | null> {
+  const [row] = await tx.query<{ redeemed_at: Date }>("SELECT redeemed_at FROM redemptions WHERE proposal_id = $1", [proposalId]);
+  return row ?? null;
+}
+
+/** Approvers as logins, whether stored as strings or as {login} objects. */
+export function approverLogins(approvers: unknown): string[] {
+  if (!Array.isArray(approvers)) return [];
+  return approvers.flatMap((entry: unknown) => {
+    if (typeof entry === "string") return [entry];
+    if (entry && typeof entry === "object" && typeof (entry as { login?: unknown }).login === "string") {
+      return [(entry as { login: string }).login];
+    }
+    return [];
+  });
 }
 
 function sameDigest(expected: string, given: string): boolean {

@@ -11,6 +11,7 @@ import { insertOutreach } from "../outreach/store.ts";
 import { normalizeDomain } from "../sites/domain.ts";
 import { assertSiteVerified } from "../sites/verified.ts";
 import { newProposalId } from "./ids.ts";
+import { hiddenCharacterProblem } from "../policy/reviewer-text.ts";
 import { enqueue, insertProposal, syncCheckRun, type ProposalRow } from "./store.ts";
 
 export const PROPOSAL_TTL_MS = 72 * 60 * 60 * 1000;
@@ -44,6 +45,12 @@ export const proposalBodySchema = z
     if (body.kind === "outreach") {
       require("site", "the verified site the outreach is sent for");
       if (body.content === undefined) ctx.addIssue({ code: "custom", path: ["content"], message: "is required for outreach proposals: {channel, recipients, subject?, body}" });
+    }
+    // Every field a reviewer is shown must show what it holds.
+    for (const field of ["environment", "summary", "site"] as const) {
+      const value = body[field];
+      const problem = value === undefined ? null : hiddenCharacterProblem(value);
+      if (problem) ctx.addIssue({ code: "custom", path: [field], message: problem });
     }
     if (body.kind !== "outreach" && body.content !== undefined) {
       ctx.addIssue({ code: "custom", path: ["content"], message: "is only accepted for outreach proposals" });
@@ -89,7 +96,11 @@ export function proposalDigest(body: Pick<ProposalBody, "kind" | "repo" | "sha" 
 export interface Submitter {
   installationId: number;
   actor: string;
-  /** The user who started the workflow run, for OIDC callers: they may not approve it. */
+  /**
+   * The user who triggered the workflow run, for OIDC callers (on a re-run,
+   * the one who re-ran it): they may not approve it, and neither may the
+   * run's actor, who is the proposal's author.
+   */
   triggeredBy: string | null;
   via: "token" | "oidc";
   /** The agent token's name, shown as the proposer beside its prefix. */
@@ -161,7 +172,7 @@ async function createProposal(
       digest,
       headSha: bound.sha ?? null,
       prNumber: null,
-      author: submitter.triggeredBy ?? submitter.actor,
+      author: submitter.actor,
       environment: bound.environment ?? null,
       site: bound.site ?? null,
       summary: bound.summary,

@@ -78,10 +78,10 @@ function whatWillHappen(m: ProposalPageModel): string {
   if (p.kind === "deploy") {
     rows.push(
       row("Commit", p.head_sha ? link(`${repoUrl}/commit/${p.head_sha}`, `<code>${e(p.head_sha)}</code>`) : "unknown"),
-      row("Environment", e(p.environment ?? "")),
-      row("Site", e(p.site ?? "none")),
+      row("Environment", shownHtml(p.environment ?? "")),
+      row("Site", shownHtml(p.site ?? "none")),
     );
-    if (details.ref) rows.push(row("Ref", `<code>${e(details.ref)}</code>`));
+    if (details.ref) rows.push(row("Ref", `<code>${shownHtml(details.ref)}</code>`));
     if (details.run_id) rows.push(row("Workflow run", link(`${repoUrl}/actions/runs/${details.run_id}`, String(details.run_id))));
   } else if (p.kind === "commit") {
     const sha = p.head_sha ?? "";
@@ -90,7 +90,7 @@ function whatWillHappen(m: ProposalPageModel): string {
       row("Commit range", `<code>${e(details.base ?? "base")}</code>…<code>${e(sha)}</code> (${link(`${repoUrl}/pull/${p.pr_number}/files`, "changes")})`),
     );
   } else {
-    rows.push(row("Site", e(p.site ?? "")));
+    rows.push(row("Site", shownHtml(p.site ?? "")));
     if (p.pr_number) rows.push(row("Pull request", link(`${repoUrl}/pull/${p.pr_number}`, `#${p.pr_number}`)));
   }
   rows.push(row("Proposed by", e(proposerLabel(p.author, p.details).text)));

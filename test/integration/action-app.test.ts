@@ -139,8 +139,8 @@ describe("the Action against the app", () => {
     expect(failure()).toBeUndefined();
     const out = await outputs();
     expect(out).toMatchObject({ "proposal-id": id, decision: "approved", approvers: "alice" });
-    const [proposal] = await t.db.tenant(installationId, (tx) => tx.query<{ digest: string }>("SELECT digest FROM proposals WHERE id = $1", [id]));
-    const payload = verifyReceipt(out.receipt!, await publishedKeys(t.db), proposal!.digest);
+    const [proposal] = await t.db.tenant(installationId, (tx) => tx.query<{ digest: string; repo: string; kind: string }>("SELECT digest, repo, kind FROM proposals WHERE id = $1", [id]));
+    const payload = verifyReceipt(out.receipt!, await publishedKeys(t.db), { digest: proposal!.digest, repo: proposal!.repo, kind: proposal!.kind });
     expect(payload).toMatchObject({ proposal_id: id, repo: REPO, kind: "deploy", decision: "approved" });
     const [redeemed] = await t.db.tenant(installationId, (tx) => tx.query("SELECT proposal_id FROM redemptions WHERE proposal_id = $1", [id]));
     expect(redeemed).toEqual({ proposal_id: id });

@@ -4,6 +4,7 @@ import { verifyReceipt } from "../../src/crypto/receipts.ts";
 import { readAudit } from "../../src/audit/log.ts";
 import type { Database } from "../../src/db/database.ts";
 import { publishedKeys } from "../../src/keys/store.ts";
+import { revokeToken } from "../../src/api/token-store.ts";
 import { DecisionWaiter } from "../../src/proposals/wait.ts";
 import { backend, createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { Clock, bearer, issueToken, seedInstallations, startApi, verifySite, type ApiServer } from "./api-harness.ts";
@@ -71,10 +72,9 @@ describe("long-poll", () => {
     await decide(decider, id, "approved", ["alice", "bob"]);
     const res = await polling;
     expect(res.status).toBe(200);
-    const body = (await res.json()) as Record<string, unknown> & { receipt: { receipt: string; kid: string } };
-    expect(body).toMatchObject({ id, status: "approved", approvers: ["alice", "bob"], decided_at: clock.now().toISOString(), digest });
-    const payload = verifyReceipt(body.receipt.receipt, await publishedKeys(t.db), digest, clock.now());
-    expect(payload).toMatchObject({ v: 1, proposal_id: id, installation_id: 1, repo: "acme/web", kind: "deploy", decision: "approved", kid: body.receipt.kid });
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ id, status: "approved", redeemed: false, approvers: ["alice", "bob"], decided_at: clock.now().toISOString(), digest });
+    expect(body).not.toHaveProperty("receipt");
     expect(api.deps.waiter.watching).toBe(0);
   });
 
@@ -82,21 +82,55 @@ describe("long-poll", () => {
     const { id, digest } = await propose();
     await decide(t.db, id, "approved");
     const res = await fetch(`${api.url}/api/v1/proposals/${id}?wait=60`, { headers: bearer(token) });
-    const body = (await res.json()) as { status: string; receipt: { receipt: string } };
-    expect(body.status).toBe("approved");
-    const [payload, signature] = body.receipt.receipt.split(".") as [string, string];
+    const body = (await res.json()) as { status: string; redeemed: boolean };
+    expect(body).toMatchObject({ status: "approved", redeemed: false });
+    const redeemed = (await (await redeem(id, digest)).json()) as { receipt: { receipt: string } };
+    const [payload, signature] = redeemed.receipt.receipt.split(".") as [string, string];
     const forged = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as Record<string, unknown>;
     forged.repo = "acme/api";
     const tampered = `${Buffer.from(JSON.stringify(forged)).toString("base64url")}.${signature}`;
     const keys = await publishedKeys(t.db);
-    expect(() => verifyReceipt(tampered, keys, digest, clock.now())).toThrow(/signature/);
-    expect(() => verifyReceipt(body.receipt.receipt, keys, "f".repeat(64), clock.now())).toThrow(/digest/);
+    expect(() => verifyReceipt(tampered, keys, { digest, repo: "acme/api" }, clock.now())).toThrow(/signature/);
+    expect(() => verifyReceipt(redeemed.receipt.receipt, keys, { digest: "f".repeat(64), repo: "acme/web" }, clock.now())).toThrow(/digest/);
   });
 
   it("returns the pending state after the wait when nothing is decided", async () => {
     const { id } = await propose();
     const res = await fetch(`${api.url}/api/v1/proposals/${id}?wait=1`, { headers: bearer(token) });
-    expect(await res.json()).toMatchObject({ id, status: "pending", receipt: null });
+    const body = await res.json();
+    expect(body).toMatchObject({ id, status: "pending", redeemed: false, redeemed_at: null });
+    expect(body).not.toHaveProperty("receipt");
+  });
+
+  it.each([
+    ["revoked", async (caller: string) => {
+      await revokeToken(t.db, caller.slice(0, 8), "admin", clock.now());
+    }],
+    ["expired", async () => {
+      clock.advance(2 * 60_000);
+    }],
+  ] as const)("answers a long poll whose token was %s during the wait with the common 401, never the decision", async (reason, spoil) => {
+    const caller = await issueToken(t.db, clock.now(), { expiresAt: new Date(clock.now().getTime() + 60_000) });
+    const { id } = await propose();
+    const started = clock.now();
+    try {
+      const polling = fetch(`${api.url}/api/v1/proposals/${id}?wait=60`, { headers: bearer(caller) });
+      await vi.waitFor(() => expect(api.deps.waiter.watching).toBe(1), { timeout: 10_000, interval: 10 });
+      await spoil(caller);
+      await decide(decider, id, "approved");
+      const res = await polling;
+      expect(res.status).toBe(401);
+      expect(await res.json()).toEqual({ error: { code: "unauthorized", message: "A valid bearer token is required." } });
+    } finally {
+      clock.current = started;
+    }
+    // Nothing was redeemed, and the refusal is in the chain with its reason.
+    const redemptions = await t.db.tenant(1, (tx) => tx.query("SELECT 1 FROM redemptions WHERE proposal_id = $1", [id]));
+    expect(redemptions).toEqual([]);
+    const denied = (await t.db.tenant(1, (tx) => readAudit(tx, 1, 0, 10_000))).filter(
+      (e) => e.action === "token.use_denied" && e.subject === caller.slice(0, 8),
+    );
+    expect(denied.map((e) => e.data.reason)).toEqual([reason]);
   });
 
   it("wakes only the watchers of the decided proposal", async () => {
@@ -127,7 +161,7 @@ describe("redeem", () => {
     const winner = answers.find((res) => res.status === 200);
     const redeemed = (await winner?.json()) as { redeemed: boolean; status: string; digest: string; receipt: { receipt: string } };
     expect(redeemed).toMatchObject({ id, redeemed: true, status: "redeemed", digest, redeemed_at: clock.now().toISOString() });
-    expect(verifyReceipt(redeemed.receipt.receipt, await publishedKeys(t.db), digest, clock.now()).proposal_id).toBe(id);
+    expect(verifyReceipt(redeemed.receipt.receipt, await publishedKeys(t.db), { digest, repo: "acme/web" }, clock.now()).proposal_id).toBe(id);
     expect(statuses).toEqual([200, ...Array.from({ length: 19 }, () => 409)]);
     const refusals = await Promise.all(answers.filter((res) => res.status === 409).map(async (res) => ((await res.json()) as { error: { code: string } }).error.code));
     expect(new Set(refusals)).toEqual(new Set(["already_redeemed"]));
@@ -155,6 +189,48 @@ describe("redeem", () => {
     }
     const [event] = (await t.db.tenant(1, (tx) => readAudit(tx, 1, 0, 10_000))).filter((e) => e.subject === id && e.action === "proposal.redeem");
     expect(event?.outcome).toBe(code);
+  });
+
+  it("hands out a receipt only as the answer of the one redemption: the status route has none, before or after", async () => {
+    const { id, digest } = await propose();
+    await decide(t.db, id, "approved");
+    const status = async () => (await (await fetch(`${api.url}/api/v1/proposals/${id}`, { headers: bearer(token) })).json()) as Record<string, unknown>;
+
+    const before = await status();
+    expect(before).toMatchObject({ id, status: "approved", redeemed: false, redeemed_at: null });
+    expect(before).not.toHaveProperty("receipt");
+
+    const res = await redeem(id, digest);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { redemption_id: string; receipt: { receipt: string; kid: string } };
+    const payload = verifyReceipt(body.receipt.receipt, await publishedKeys(t.db), { digest, repo: "acme/web", kind: "deploy", installationId: 1 }, clock.now());
+    expect(payload).toMatchObject({ v: 2, proposal_id: id, redemption_id: body.redemption_id, installation_id: 1, repo: "acme/web", kind: "deploy", decision: "approved" });
+    const [row] = await t.db.tenant(1, (tx) => tx.query<{ id: string }>("SELECT id FROM redemptions WHERE proposal_id = $1", [id]));
+    expect(row?.id).toBe(body.redemption_id);
+
+    const after = await status();
+    expect(after).toMatchObject({ id, status: "approved", redeemed: true, redeemed_at: clock.now().toISOString() });
+    expect(after).not.toHaveProperty("receipt");
+    expect(JSON.stringify(after)).not.toContain(body.receipt.receipt.split(".")[1]!);
+    expect((await redeem(id, digest)).status).toBe(409);
+
+    const events = (await t.db.tenant(1, (tx) => readAudit(tx, 1, 0, 10_000))).filter((e) => e.subject === id && e.action === "proposal.redeem");
+    expect(events.map((e) => [e.outcome, e.data.redemption_id ?? null])).toEqual([["redeemed", body.redemption_id], ["already_redeemed", null]]);
+  });
+
+  it("refuses to redeem without a receipt-signing key, using nothing up", async () => {
+    const keyless = await startApi({ db: t.db, now: clock.now, env: {}, recheckMs: 120_000 });
+    try {
+      const { id, digest } = await propose();
+      await decide(t.db, id, "approved");
+      const res = await fetch(`${keyless.url}/api/v1/proposals/${id}/redeem`, { method: "POST", headers: bearer(token), body: JSON.stringify({ digest }) });
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/AGENT_GATE_KEYS.*nothing was redeemed/);
+      expect(await t.db.tenant(1, (tx) => tx.query("SELECT 1 FROM redemptions WHERE proposal_id = $1", [id]))).toEqual([]);
+      expect((await redeem(id, digest)).status).toBe(200);
+    } finally {
+      await keyless.close();
+    }
   });
 
   it("answers another installation's proposal and a missing digest as 404 and 400", async () => {

@@ -3,6 +3,9 @@ import type { AddressInfo } from "node:net";
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeInstallation, recordInstallation, recordRepositories } from "../../src/installations/store.ts";
+import { readAudit } from "../../src/audit/log.ts";
+import { castVote, type VoteSources } from "../../src/github/vote.ts";
+import { configDigest, DEFAULT_CONFIG } from "../../src/policy/config.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { Clock, bearer, seedInstallations, startApi, verifySite, type ApiServer } from "./api-harness.ts";
 
@@ -83,6 +86,35 @@ describe("GitHub Actions OIDC bearer", () => {
       "SELECT author, details FROM proposals WHERE id = $1", [created.id]));
     expect(row?.author).toBe("octocat");
     expect(row?.details).toMatchObject({ via: "oidc", triggered_by: "octocat" });
+  });
+
+  it("excludes both the run's actor and the user who re-ran it from approving, each vote refused and audited", async () => {
+    // A re-run by someone else keeps `actor` (who started the workflow) and
+    // names the re-runner in `triggering_actor`.
+    const res = await submit(await idToken({ actor: "octocat", triggering_actor: "rerunner" }));
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as { id: string };
+    const [row] = await t.db.tenant(1, (tx) => tx.query<{ author: string; details: Record<string, unknown> }>(
+      "SELECT author, details FROM proposals WHERE id = $1", [id]));
+    expect(row).toMatchObject({ author: "octocat", details: { triggered_by: "rerunner" } });
+
+    // The vote path the check-run buttons and the review page take; GitHub's
+    // answers (config, the voter's write permission) given as its sources.
+    const sources: VoteSources = {
+      config: async () => ({ ok: true, config: DEFAULT_CONFIG, present: false, digest: configDigest(DEFAULT_CONFIG) }),
+      permission: async () => "write",
+    };
+    const vote = (login: string) =>
+      castVote({ db: t.db, now: clock.now }, sources, {
+        installationId: 1, proposalId: id, voter: { login, type: "User" }, identifier: "approve", via: "check_run",
+      });
+    expect(await vote("rerunner")).toEqual({ outcome: "refused", status: "pending", reason: "the user who triggered the run cannot approve it" });
+    expect(await vote("OctoCat")).toEqual({ outcome: "refused", status: "pending", reason: "the author cannot approve their own proposal" });
+    const [after] = await t.db.tenant(1, (tx) => tx.query<{ status: string }>("SELECT status FROM proposals WHERE id = $1", [id]));
+    expect(after?.status).toBe("pending");
+    const votes = (await t.db.tenant(1, (tx) => readAudit(tx, 1, 0, 10_000))).filter((e) => e.subject === id && e.action === "vote.recorded");
+    expect(votes.map((e) => [e.actor, e.outcome])).toEqual([["rerunner", "refused"], ["OctoCat", "refused"]]);
+    expect(await vote("maintainer")).toMatchObject({ outcome: "counted", status: "approved" });
   });
 
   it("limits the workflow to its own repository", async () => {

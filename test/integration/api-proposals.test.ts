@@ -133,6 +133,25 @@ describe("POST /api/v1/proposals", () => {
   });
 });
 
+describe("reviewer-visible text", () => {
+  it.each([
+    ["environment", { environment: "prod\u202Euction" }, "U+202E"],
+    ["summary", { summary: "release\u200B 1.2" }, "U+200B"],
+    ["summary", { summary: "line one\u2028line two" }, "U+2028"],
+    ["summary", { summary: "two\nlines" }, "U+000A"],
+    ["site", { site: "exa\u200Dmple.com" }, "U+200D"],
+  ] as const)("refuses a control or format character in %s with 400 naming the field, storing nothing", async (field, change, code) => {
+    const count = async () => (await t.db.tenant(1, (tx) => tx.query<{ n: number }>("SELECT count(*)::int AS n FROM proposals")))[0]?.n;
+    const before = await count();
+    const res = await post({ ...deploy, ...change });
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: { code: string; fields: { field: string; message: string }[] } };
+    expect(body.error.code).toBe("invalid_request");
+    expect(body.error.fields).toContainEqual({ field, message: expect.stringContaining(`found ${code}`) });
+    expect(await count()).toBe(before);
+  });
+});
+
 describe("GET /api/v1/proposals/:id", () => {
   it("answers a pending proposal at once without wait, and 404 to another installation", async () => {
     const created = (await (await post(deploy)).json()) as { id: string };
@@ -148,7 +167,8 @@ describe("GET /api/v1/proposals/:id", () => {
       decided_at: null,
       reason: null,
       expires_at: "2026-11-26T10:00:00.000Z",
-      receipt: null,
+      redeemed: false,
+      redeemed_at: null,
     });
     const stranger = await issueToken(t.db, clock.now(), { installationId: 2 });
     const other = await fetch(`${api.url}/api/v1/proposals/${created.id}`, { headers: bearer(stranger) });

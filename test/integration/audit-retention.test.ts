@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appendAudit, readAudit } from "../../src/audit/log.ts";
 import { exportAudit } from "../../src/audit/export.ts";
 import { verifyExport } from "../../src/audit/verify-file.ts";
-import { pruneAudit, retentionCutoff, retentionDays } from "../../src/audit/retention.ts";
+import { pruneAudit, retentionCutoff, retentionDays, setRetentionFloor } from "../../src/audit/retention.ts";
 import { toBase64url } from "../../src/crypto/base64url.ts";
 import type { PublishedKeys, Signer } from "../../src/crypto/signer.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
@@ -73,12 +73,52 @@ describe("retention", () => {
   });
 
   it("prunes again later behind a second checkpoint", async () => {
-    const later = new Date(now.getTime() + 60 * DAY);
-    const result = await pruneAudit(t.db, 31, retentionCutoff(later, 90), later);
-    expect(result.pruned_count).toBe(1);
+    // Still before the database's own clock, which also bounds the floor.
+    const later = new Date(now.getTime() + 7 * DAY);
+    await setRetentionFloor(t.db, 30);
+    try {
+      const result = await pruneAudit(t.db, 31, retentionCutoff(later, 30), later);
+      expect(result.pruned_count).toBe(1);
+    } finally {
+      await setRetentionFloor(t.db, 90);
+    }
     const { body, manifest } = await exportAll(31);
     expect(manifest.first_seq).toBe(6);
     expect(verifyExport(body, manifest, keys)).toEqual({ ok: true, count: manifest.count });
+  });
+
+  it("refuses, as the app's own role, a cutoff of infinity, in the future or inside the retention period, and a prune without its checkpoint, losing nothing", async () => {
+    await seed(35, [400, 300, 5, 1]);
+    const before = await t.db.tenant(35, (tx) => readAudit(tx, 35));
+    const direct = (cutoff: string) => t.db.tenant(35, (tx) => tx.query("SELECT * FROM agent_gate_prune_audit(35, $1::timestamptz)", [cutoff]));
+    await expect(direct("infinity")).rejects.toThrow(/finite/);
+    await expect(direct("2999-01-01T00:00:00Z")).rejects.toThrow(/retention floor/);
+    await expect(direct(new Date(now.getTime() - 10 * DAY).toISOString())).rejects.toThrow(/retention floor/);
+    // Old enough, but the chain's last event is not this prune's checkpoint.
+    await expect(direct(new Date(now.getTime() - 200 * DAY).toISOString())).rejects.toThrow(/checkpoint of this prune/);
+    // The role cannot move the floor either.
+    await expect(t.db.tenant(35, (tx) => tx.query("UPDATE audit_retention_policy SET min_days = 1"))).rejects.toThrow(/permission denied/);
+    expect(await t.db.tenant(35, (tx) => readAudit(tx, 35))).toEqual(before);
+
+    // Through the app's own prune, a cutoff past the floor is refused and the refusal is in the chain.
+    await expect(pruneAudit(t.db, 35, new Date(now.getTime() - 10 * DAY), now)).rejects.toThrow(/before: cutoff .* is newer than the retention floor/);
+    const after = await t.db.tenant(35, (tx) => readAudit(tx, 35));
+    expect(after.slice(0, before.length)).toEqual(before);
+    expect(after.slice(before.length)).toMatchObject([{ action: "audit.prune_refused", outcome: "refused", data: { reason: expect.stringMatching(/retention floor/) } }]);
+    const { body, manifest } = await exportAll(35);
+    expect(verifyExport(body, manifest, keys)).toEqual({ ok: true, count: before.length + 1 });
+  });
+
+  it("refuses to verify an empty export of a chain that has a head", async () => {
+    await seed(36, [400, 300]);
+    // What the unbounded prune used to leave: every event gone, the head kept.
+    await t.db.transaction(async (tx) => {
+      await tx.query("SELECT set_config('agent_gate.pruning', 'on', true)");
+      await tx.query("DELETE FROM audit_events WHERE installation_id = 36");
+    });
+    const { body, manifest } = await exportAll(36);
+    expect(manifest).toMatchObject({ count: 0, filters: { through_seq: 2 } });
+    expect(verifyExport(body, manifest, keys)).toMatchObject({ ok: false, reason: expect.stringMatching(/no events, but the chain's head is at seq 2/) });
   });
 
   it("does nothing and writes nothing when no event is old enough", async () => {
@@ -115,7 +155,11 @@ describe("retention", () => {
   it("turns the pruning flag off again before the function returns", async () => {
     await expect(
       t.db.tenant(33, async (tx) => {
-        await tx.query("SELECT * FROM agent_gate_prune_audit(33, $1)", [new Date(now.getTime() - 250 * DAY).toISOString()]);
+        const cutoff = new Date(now.getTime() - 250 * DAY).toISOString();
+        const [plan] = await tx.query<Record<string, unknown>>("SELECT * FROM agent_gate_prune_plan(33, $1)", [cutoff]);
+        await appendAudit(tx, 33, { action: "audit.pruned", outcome: "ok", data: { ...plan, before: cutoff } }, now);
+        const [pruned] = await tx.query<{ pruned_count: number }>("SELECT * FROM agent_gate_prune_audit(33, $1)", [cutoff]);
+        expect(Number(pruned?.pruned_count)).toBe(1);
         const [flag] = await tx.query<{ v: string }>("SELECT current_setting('agent_gate.pruning', true) AS v");
         expect(flag?.v).toBe("off");
         throw new Error("roll back");

@@ -58,8 +58,9 @@ const digest = "d".repeat(64);
 
 function decision(expires: string): Omit<ReceiptPayload, "kid"> {
   return {
-    v: 1,
+    v: 2,
     proposal_id: "prop_cli",
+    redemption_id: "rdm_000000000000000000000001",
     installation_id: 9,
     repo: "octo/web",
     kind: "deploy",
@@ -67,6 +68,7 @@ function decision(expires: string): Omit<ReceiptPayload, "kid"> {
     decision: "approved",
     approvers: ["maintainer"],
     decided_at: "2026-11-23T00:00:00.000Z",
+    redeemed_at: "2026-11-23T00:01:00.000Z",
     expires_at: expires,
   };
 }
@@ -175,11 +177,11 @@ describe("agent-gate receipt verify", slow, () => {
   });
 
   it("exits 0 for a valid receipt", async () => {
-    const result = await run(["receipt", "verify", valid, "--keys", keysFile, "--digest", digest]);
+    const result = await run(["receipt", "verify", valid, "--keys", keysFile, "--digest", digest, "--repo", "octo/web"]);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^valid: approved deploy octo\/web proposal prop_cli by maintainer/);
-    const json = await run(["receipt", "verify", valid, "--keys", keysFile, "--digest", digest, "--json"]);
+    const json = await run(["receipt", "verify", valid, "--keys", keysFile, "--digest", digest, "--repo", "octo/web", "--json"]);
     expect(JSON.parse(json.stdout)).toMatchObject({ valid: true, payload: { proposal_id: "prop_cli", digest } });
   });
 
@@ -188,12 +190,15 @@ describe("agent-gate receipt verify", slow, () => {
     ["an expired receipt", () => [expired, digest], "receipt_expired"],
     ["a tampered receipt", () => [`${expired.split(".")[0]}.${valid.split(".")[1]}`, digest], "receipt_bad_signature"],
     ["garbage", () => ["not-a-receipt", digest], "receipt_malformed"],
+    ["the same digest in a fork", () => [valid, digest, "mallory/web"], "receipt_repo_mismatch"],
+    ["another kind", () => [valid, digest, "octo/web", "--kind", "outreach"], "receipt_kind_mismatch"],
+    ["another installation", () => [valid, digest, "octo/web", "--installation", "10"], "receipt_installation_mismatch"],
   ])("exits 1 for %s with the reason on stderr", async (_name, make, code) => {
-    const [receipt, given] = make() as [string, string];
-    const result = await run(["receipt", "verify", receipt, "--keys", keysFile, "--digest", given]);
+    const [receipt, given, repo = "octo/web", ...rest] = make() as string[];
+    const result = await run(["receipt", "verify", receipt!, "--keys", keysFile, "--digest", given!, "--repo", repo, ...rest]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`(${code})`);
-    const json = await run(["receipt", "verify", receipt, "--keys", keysFile, "--digest", given, "--json"]);
+    const json = await run(["receipt", "verify", receipt!, "--keys", keysFile, "--digest", given!, "--repo", repo, ...rest, "--json"]);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({ valid: false, code });
   });
@@ -210,7 +215,7 @@ describe("agent-gate receipt verify", slow, () => {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/agent-gate/keys.json`;
     try {
       // PGlite admits one process: the route answers from this one, the child only fetches.
-      const result = await run(["receipt", "verify", valid, "--keys", url, "--digest", digest]);
+      const result = await run(["receipt", "verify", valid, "--keys", url, "--digest", digest, "--repo", "octo/web"]);
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(/^valid:/);
     } finally {
@@ -221,7 +226,7 @@ describe("agent-gate receipt verify", slow, () => {
   });
 
   it("exits 2 when the keys file cannot be read", async () => {
-    const result = await run(["receipt", "verify", valid, "--keys", join(tmp, "missing.json"), "--digest", digest]);
+    const result = await run(["receipt", "verify", valid, "--keys", join(tmp, "missing.json"), "--digest", digest, "--repo", "octo/web"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/Could not read the keys file/);
   });

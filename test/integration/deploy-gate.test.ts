@@ -95,6 +95,30 @@ describe("deploy gate", () => {
     expect(updated.conclusion).toBe("success");
   });
 
+  it("keeps the gate closed for an environment name with bidirectional and zero-width characters, shown visibly and never raw", async () => {
+    const environment = "prod\u202Eevil\u200Buction";
+    const shown = "prod⟦U+202E⟧evil⟦U+200B⟧uction";
+    const payload = deploymentProtectionRule({ installationId, environment, sha: SHA, runId: 77, sender: "runner" });
+    expect(webhookSchemaProblems("webhook-deployment-protection-rule-requested", payload)).toEqual([]);
+    const res = await app.deliver("deployment_protection_rule", payload);
+    expect(res.status).toBe(200);
+    await app.server.worker.drain();
+
+    const runs = fake.checkRuns(REPO);
+    expect(runs.map((r) => r.name)).toEqual([`Agent Gate: deploy to ${shown}`]);
+    const run = runs[0]!;
+    expect(run.conclusion).toBe("action_required");
+    expect(run.output.summary).toContain(`**${shown}**`);
+    expect(run.output.summary).toContain("**Warning:** the environment name holds characters that are invisible or reorder text");
+    expect(JSON.stringify(runs)).not.toMatch(/[\u202E\u200B]/);
+    expect(callbacks()).toEqual([]);
+
+    const [row] = await t.db.tenant(installationId, (tx) => tx.query<{ status: string }>("SELECT status FROM proposals WHERE id = $1", [run.external_id]));
+    expect(row?.status).toBe("pending");
+    const [created] = (await t.db.tenant(installationId, (tx) => readAudit(tx, installationId))).filter((e) => e.action === "proposal.created");
+    expect(created?.data).toMatchObject({ environment, environment_hidden_characters: expect.stringMatching(/found U\+202E at position 4/) });
+  });
+
   it("rejects on one eligible Reject", async () => {
     const run = await requestDeploy();
     await click(run, "bob", "reject");

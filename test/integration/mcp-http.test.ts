@@ -162,8 +162,8 @@ describe("MCP over Streamable HTTP", { timeout: 60_000 }, () => {
 
     const { body: redeemed } = await call(client, "redeem_approval", { id: created.id, digest: created.digest });
     expect(redeemed).toMatchObject({ id: created.id, status: "redeemed", redeemed: true, digest: created.digest, url: created.url });
-    const payload = verifyReceipt(redeemed.receipt.receipt, await publishedKeys(t.db), created.digest);
-    expect(payload).toMatchObject({ proposal_id: created.id, repo: REPO, kind: "deploy", decision: "approved", approvers: ["alice"] });
+    const payload = verifyReceipt(redeemed.receipt.receipt, await publishedKeys(t.db), { digest: created.digest, repo: REPO, kind: "deploy" });
+    expect(payload).toMatchObject({ proposal_id: created.id, repo: REPO, kind: "deploy", decision: "approved", approvers: ["alice"], redemption_id: redeemed.redemption_id });
 
     const { body: again } = await call(client, "redeem_approval", { id: created.id, digest: created.digest });
     expect(again.error.code).toBe("already_redeemed");
@@ -182,7 +182,8 @@ describe("MCP over Streamable HTTP", { timeout: 60_000 }, () => {
     expect(body.digest).toMatch(/^[0-9a-f]{64}$/);
     expect(body.url).toBe(`https://gate.example.test/proposals/${body.id}`);
     const { body: status } = await call(client, "get_proposal", { id: body.id });
-    expect(status).toMatchObject({ status: "pending", receipt: null, url: body.url });
+    expect(status).toMatchObject({ status: "pending", url: body.url });
+    expect(status).not.toHaveProperty("receipt");
     await client.close();
   });
 

@@ -40,8 +40,9 @@ const digest = "c".repeat(40);
 
 function decision(id: string): Omit<ReceiptPayload, "kid"> {
   return {
-    v: 1,
+    v: 2,
     proposal_id: id,
+    redemption_id: "rdm_000000000000000000000001",
     installation_id: 7,
     repo: "octo/app",
     kind: "commit",
@@ -49,6 +50,7 @@ function decision(id: string): Omit<ReceiptPayload, "kid"> {
     decision: "approved",
     approvers: ["maintainer"],
     decided_at: "2026-11-20T01:00:00.000Z",
+    redeemed_at: "2026-11-20T02:00:00.000Z",
     expires_at: "2026-11-23T01:00:00.000Z",
   };
 }
@@ -102,9 +104,9 @@ describe("signing keys", () => {
       [old.keyId, "retired"],
     ]);
     const at = new Date("2026-11-21T00:00:00.000Z");
-    expect(verifyReceipt(oldReceipt, keys, digest, at).kid).toBe(old.keyId);
+    expect(verifyReceipt(oldReceipt, keys, { digest, repo: "octo/app" }, at).kid).toBe(old.keyId);
     const newReceipt = signReceipt(decision("p_new"), await currentSigner(t.db, ringA, at));
-    expect(verifyReceipt(newReceipt, keys, digest, at).kid).toBe(fresh.keyId);
+    expect(verifyReceipt(newReceipt, keys, { digest, repo: "octo/app" }, at).kid).toBe(fresh.keyId);
   });
 
   it("re-encrypts every stored secret under a new keyring key", async () => {

@@ -26,7 +26,7 @@ function proposal(status: string, extra: Record<string, unknown> = {}) {
     decided_at: null,
     reason: null,
     expires_at: "2026-11-26T10:00:00.000Z",
-    receipt: null,
+    redeemed: false,
     ...extra,
   };
 }
@@ -56,7 +56,7 @@ const server = http.createServer((req, res) => {
     }
     if (req.method === "GET" && req.url?.startsWith("/api/v1/proposals/prop_dist?wait=")) return reply(200, decision);
     if (req.method === "POST" && req.url === "/api/v1/proposals/prop_dist/redeem") {
-      return reply(200, { redeemed: true, receipt: { receipt: "dist-receipt", kid: "rk_dist" } });
+      return reply(200, { id: "prop_dist", status: "redeemed", redeemed: true, redemption_id: "rdm_000000000000000000000002", digest: DIGEST, receipt: { receipt: "dist-receipt", kid: "rk_dist" } });
     }
     reply(404, { error: { code: "not_found", message: "No such route." } });
   });
@@ -114,7 +114,6 @@ describe("the committed action/dist/index.js run as the runner runs it", () => {
     decision = proposal("approved", {
       approvers: ["alice"],
       decided_at: "2026-11-23T10:05:00.000Z",
-      receipt: { receipt: "dist-receipt", kid: "rk_dist" },
     });
     const result = await runBundle("approved");
 

@@ -51,7 +51,7 @@ class StandIn {
         decided_at: null,
         reason: null,
         expires_at: "2026-11-26T10:00:00.000Z",
-        receipt: null,
+        redeemed: false,
         ...extra,
       },
     };
@@ -61,7 +61,6 @@ class StandIn {
     return this.state("approved", {
       approvers: ["alice", "bob"],
       decided_at: "2026-11-23T10:05:00.000Z",
-      receipt: { receipt: "signed-receipt-value", kid: "rk_2026" },
     });
   }
 
@@ -122,7 +121,18 @@ class StandIn {
         return send({ status: 409, body: { error: { code: "conflict", message: "Already redeemed or wrong digest." } } });
       }
       this.redeemed = true;
-      return send({ status: 200, body: { redeemed: true, receipt: { receipt: "signed-receipt-value", kid: "rk_2026" } } });
+      return send({
+        status: 200,
+        body: {
+          id: "prop_1",
+          status: "redeemed",
+          redeemed: true,
+          redemption_id: "rdm_000000000000000000000001",
+          redeemed_at: "2026-11-23T10:06:00.000Z",
+          digest: DIGEST,
+          receipt: { receipt: "signed-receipt-value", kid: "rk_2026" },
+        },
+      });
     }
     send({ status: 404, body: { error: { code: "not_found", message: "No such route." } } });
   }
@@ -333,15 +343,25 @@ describe("run() against the API", () => {
     expect(failure()).toContain("409 conflict");
   });
 
-  it("an approval without a receipt fails the step before redeeming", async () => {
-    app.polls.push(app.state("approved", { approvers: ["alice"], decided_at: "2026-11-23T10:05:00.000Z" }));
+  it("takes the receipt only from its own redemption, never from the status answer", async () => {
+    app.polls.push(app.state("approved", { approvers: ["alice"], decided_at: "2026-11-23T10:05:00.000Z", receipt: { receipt: "from-the-status-route", kid: "k" } }));
     await run({ clock });
-    expect(failure()).toContain("issued no receipt");
+    expect(failure()).toBeUndefined();
+    expect(app.requests("POST", "/api/v1/proposals/prop_1/redeem").map((seen) => seen.body)).toEqual([{ digest: DIGEST }]);
+    expect((await outputs()).receipt).toBe("signed-receipt-value");
+  });
+
+  it("an approval already redeemed elsewhere fails the step without redeeming", async () => {
+    app.polls.push(app.state("approved", { approvers: ["alice"], decided_at: "2026-11-23T10:05:00.000Z", redeemed: true }));
+    await run({ clock });
+    expect(process.exitCode).toBe(1);
+    expect(failure()).toContain("already redeemed");
     expect(app.requests("POST", "/api/v1/proposals/prop_1/redeem")).toHaveLength(0);
+    expect((await outputs()).receipt).toBeUndefined();
   });
 
   it("a decision about another digest fails the step", async () => {
-    app.polls.push(app.state("approved", { digest: "sha256:other", approvers: ["alice"], receipt: { receipt: "x", kid: "k" } }));
+    app.polls.push(app.state("approved", { digest: "sha256:other", approvers: ["alice"] }));
     await run({ clock });
     expect(failure()).toContain("different proposal");
     expect(app.requests("POST", "/api/v1/proposals/prop_1/redeem")).toHaveLength(0);

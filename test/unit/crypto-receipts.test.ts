@@ -22,8 +22,9 @@ const keys: PublishedKeys = {
 const digest = "a".repeat(64);
 const now = new Date("2026-11-23T12:00:00.000Z");
 const payload: Omit<ReceiptPayload, "kid"> = {
-  v: 1,
+  v: 2,
   proposal_id: "prop_1",
+  redemption_id: "rdm_000000000000000000000001",
   installation_id: 42,
   repo: "octo/site",
   kind: "deploy",
@@ -31,8 +32,10 @@ const payload: Omit<ReceiptPayload, "kid"> = {
   decision: "approved",
   approvers: ["alice"],
   decided_at: "2026-11-23T11:00:00.000Z",
+  redeemed_at: "2026-11-23T11:30:00.000Z",
   expires_at: "2026-11-24T11:00:00.000Z",
 };
+const expected = { digest, repo: "octo/site" };
 
 function refusal(fn: () => unknown): GateError {
   try {
@@ -54,12 +57,12 @@ describe("receipts", () => {
     expect(receipt).toMatch(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
     const bytes = fromBase64url(receipt.split(".")[0] ?? "");
     expect(Buffer.from(bytes ?? []).toString("utf8")).toBe(canonicalJson({ ...payload, kid: "sk-2" }));
-    expect(verifyReceipt(receipt, keys, digest, now)).toEqual({ ...payload, kid: "sk-2" });
-    expect(verifyReceipt(receipt, keys, digest.toUpperCase(), now).kid).toBe("sk-2");
+    expect(verifyReceipt(receipt, keys, expected, now)).toEqual({ ...payload, kid: "sk-2" });
+    expect(verifyReceipt(receipt, keys, { ...expected, digest: digest.toUpperCase() }, now).kid).toBe("sk-2");
   });
 
   it("verifies receipts signed by a retired key", () => {
-    expect(verifyReceipt(signReceipt(payload, retired), keys, digest, now).kid).toBe("sk-1");
+    expect(verifyReceipt(signReceipt(payload, retired), keys, expected, now).kid).toBe("sk-1");
   });
 
   it.each<[string, () => string, string, string?, Date?]>([
@@ -80,23 +83,42 @@ describe("receipts", () => {
     ["a wrong digest", () => signReceipt(payload, current), "receipt_digest_mismatch", "b".repeat(64)],
     ["an expired receipt", () => signReceipt(payload, current), "receipt_expired", digest, new Date("2026-11-24T11:00:00.001Z")],
     ["an unknown kid", () => signReceipt(payload, signer("sk-9", 9)), "receipt_unknown_key"],
-    ["a rejection", () => signReceipt({ ...payload, decision: "rejected" }, current), "receipt_not_approved"],
+    ["a rejection", () => {
+      const bytes = new TextEncoder().encode(canonicalJson({ ...payload, decision: "rejected", kid: "sk-2" }));
+      return `${toBase64url(bytes)}.${toBase64url(nacl.sign.detached(bytes, current.secretKey))}`;
+    }, "receipt_malformed"],
+    ["a v1 receipt, handed out without a redemption", () => {
+      const { redemption_id: _r, redeemed_at: _at, ...v1 } = payload;
+      const bytes = new TextEncoder().encode(canonicalJson({ ...v1, v: 1, kid: "sk-2" }));
+      return `${toBase64url(bytes)}.${toBase64url(nacl.sign.detached(bytes, current.secretKey))}`;
+    }, "receipt_unredeemed"],
     ["one part only", () => "abc", "receipt_malformed"],
     ["non-base64url", () => "a*b.c", "receipt_malformed"],
     ["a payload that is not JSON", () => `${toBase64url(new TextEncoder().encode("{nope"))}.AAAA`, "receipt_malformed"],
     ["a payload of another version", () => {
-      const bytes = new TextEncoder().encode(canonicalJson({ ...payload, v: 2, kid: "sk-2" }));
+      const bytes = new TextEncoder().encode(canonicalJson({ ...payload, v: 3, kid: "sk-2" }));
       return `${toBase64url(bytes)}.${toBase64url(nacl.sign.detached(bytes, current.secretKey))}`;
     }, "receipt_malformed"],
   ])("refuses %s", (_name, make, code, given = digest, at = now) => {
-    const error = refusal(() => verifyReceipt(make(), keys, given, at));
+    const error = refusal(() => verifyReceipt(make(), keys, { ...expected, digest: given }, at));
     expect(error.code).toBe(code);
     expect(error.message.length).toBeGreaterThan(10);
   });
 
   it("accepts a receipt at the very instant it expires, not after", () => {
     const receipt = signReceipt(payload, current);
-    expect(verifyReceipt(receipt, keys, digest, new Date(payload.expires_at)).proposal_id).toBe("prop_1");
+    expect(verifyReceipt(receipt, keys, expected, new Date(payload.expires_at)).proposal_id).toBe("prop_1");
+  });
+
+  it.each<[string, Partial<{ repo: string; kind: string; installationId: number }>, string, RegExp]>([
+    ["the same commit in a fork", { repo: "mallory/site" }, "receipt_repo_mismatch", /octo\/site, not in mallory\/site/],
+    ["another kind", { kind: "outreach" }, "receipt_kind_mismatch", /a deploy, not a outreach/],
+    ["another installation", { installationId: 7 }, "receipt_installation_mismatch", /installation 42, not installation 7/],
+  ])("refuses a receipt presented for %s, saying what it approves", (_name, other, code, message) => {
+    const error = refusal(() => verifyReceipt(signReceipt(payload, current), keys, { ...expected, ...other }, now));
+    expect(error.code).toBe(code);
+    expect(error.message).toMatch(message);
+    expect(verifyReceipt(signReceipt(payload, current), keys, { ...expected, repo: "OCTO/Site", kind: "deploy", installationId: 42 }, now).repo).toBe("octo/site");
   });
 
   it("names the kid in the payload so the verifier can pick the key", () => {
