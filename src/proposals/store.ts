@@ -152,6 +152,17 @@ export async function announceDecision(tx: Queryable, id: string): Promise<void>
   await tx.query("SELECT pg_notify($1, $2)", [DECIDED_CHANNEL, id]);
 }
 
+/** The head of a pull request's latest commit proposal not superseded, or null when it has none. */
+export async function newestCommitHead(tx: Queryable, installationId: number, repo: string, prNumber: number): Promise<string | null> {
+  const [row] = await tx.query<{ head_sha: string }>(
+    `SELECT head_sha FROM proposals
+      WHERE installation_id = $1 AND repo = $2 AND pr_number = $3 AND kind = 'commit' AND status <> 'superseded'
+      ORDER BY created_at DESC LIMIT 1`,
+    [installationId, repo, prNumber],
+  );
+  return row?.head_sha ?? null;
+}
+
 /** Commit proposals of a PR for other heads: a push invalidates them. */
 export async function supersedeOtherHeads(
   tx: Queryable,

@@ -83,6 +83,12 @@ export const repoRoutes: DefaultRoute[] = [
       paginate(call, state.reviews.get(`${repoOf(params)}\0${Number(params.pull_number)}`) ?? [], api),
   },
   {
+    method: "GET",
+    route: "/repos/{owner}/{repo}/pulls/{pull_number}/commits",
+    handle: (call, params, { state, api }) =>
+      paginate(call, state.pullCommits.get(`${repoOf(params)}\0${Number(params.pull_number)}`) ?? [], api),
+  },
+  {
     method: "POST",
     route: "/repos/{owner}/{repo}/pulls",
     handle: (call, params, { state, api }) => {

@@ -1,0 +1,50 @@
+import type { Context } from "probot";
+import type { EmitterWebhookEvent } from "@octokit/webhooks";
+import { recognizeAgent, type AgentFacts } from "../policy/agent-recognition.ts";
+import type { CommitFacts } from "../policy/decision.ts";
+import { gatherPullCommits } from "./pull-commits.ts";
+import type { RepoConfig } from "./repo-config.ts";
+
+/** The part of pull_request and pull_request_review payloads the gate reads (typed from @octokit/webhooks). */
+export type PullPayload = Pick<
+  EmitterWebhookEvent<"pull_request.opened">["payload"],
+  "installation" | "repository" | "pull_request" | "sender"
+> & { action?: string };
+
+export interface PullFacts {
+  number: number;
+  headSha: string;
+  author: { login: string; type: string };
+}
+
+function logins(list: ReadonlyArray<{ login?: string } | null | undefined> | null | undefined): string[] {
+  return (list ?? []).flatMap((user) => (user && "login" in user && user.login ? [user.login] : []));
+}
+
+/**
+ * Who and what made this head, as agent recognition reads it: the author,
+ * the pusher (the sender of a `synchronize`), the pull request's commits
+ * (asked of GitHub now), its assignees and requested reviewers. Reviews are
+ * read only when an agent is found: a person's own pull request costs none.
+ */
+export async function gatherCommitFacts(
+  context: Context,
+  config: Extract<RepoConfig, { ok: true }>,
+  pull: PullFacts,
+  reviews: () => Promise<CommitFacts["reviews"]>,
+): Promise<Omit<CommitFacts, "deadline" | "expired">> {
+  const payload = context.payload as unknown as PullPayload;
+  const pr = payload.pull_request;
+  const commits = await gatherPullCommits(context, context.repo(), pull.number);
+  const agent: AgentFacts = {
+    author: pull.author.login,
+    authorType: pull.author.type,
+    pusher: payload.action === "synchronize" && payload.sender ? { login: payload.sender.login, type: payload.sender.type } : null,
+    commits,
+    assignees: logins(pr.assignees),
+    requestedReviewers: logins(pr.requested_reviewers as ReadonlyArray<{ login?: string }> | undefined),
+  };
+  const base = { ...agent, headSha: pull.headSha, reviews: [] };
+  if (!recognizeAgent(agent, config.config, config.present).agentProposed) return base;
+  return { ...base, reviews: await reviews() };
+}

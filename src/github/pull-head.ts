@@ -1,0 +1,30 @@
+import type { Context } from "probot";
+import type { Queryable } from "../db/database.ts";
+import { newestCommitHead } from "../proposals/store.ts";
+import { currentHead } from "./pull-commits.ts";
+
+/** How an event's head stands against the newest head known for its pull request. */
+export type HeadStanding =
+  | { kind: "newest" }
+  /** GitHub said the event's head is the pull request's head now. */
+  | { kind: "confirmed" }
+  /** GitHub's head is another: the event is older than what is known and moves nothing. */
+  | { kind: "stale"; current: string };
+
+/**
+ * Whether an event's head is the pull request's current one. The newest head
+ * known is that of the latest commit proposal not superseded; an event naming
+ * another head (a push, or an old review or redelivery) is checked with
+ * GitHub, so an older event never supersedes a newer head.
+ */
+export async function headStanding(
+  context: Context,
+  read: <T>(fn: (tx: Queryable) => Promise<T>) => Promise<T>,
+  where: { installationId: number; repo: string; prNumber: number },
+  eventHead: string,
+): Promise<HeadStanding> {
+  const newest = await read((tx) => newestCommitHead(tx, where.installationId, where.repo, where.prNumber));
+  if (newest === null || newest === eventHead) return { kind: "newest" };
+  const current = await currentHead(context, context.repo(), where.prNumber);
+  return current === eventHead ? { kind: "confirmed" } : { kind: "stale", current };
+}
