@@ -37,7 +37,7 @@ export const configFileSchema = z
     agents: z
       .array(
         z.string().regex(AGENT_ENTRY, AGENT_ENTRY_MESSAGE),
-        'must be a list such as [known, seo-agent, "!copilot-swe-agent[bot]"]',
+        'must be a list of GitHub logins, known, or exclusions written "!name", e.g. [known, seo-agent, "!copilot"]',
       )
       .default(["known"])
       .describe(
