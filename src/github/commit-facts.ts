@@ -23,7 +23,7 @@ function logins(list: ReadonlyArray<{ login?: string } | null | undefined> | nul
 
 /**
  * Who and what made this head, as agent recognition reads it: the author,
- * the pusher (the sender of a `synchronize`), the pull request's commits
+ * the pusher (the sender of a `synchronize`, or as recorded for this head), the pull request's commits
  * (asked of GitHub now), its assignees and requested reviewers. Reviews are
  * read only when an agent is found: a person's own pull request costs none.
  */
@@ -32,6 +32,7 @@ export async function gatherCommitFacts(
   config: Extract<RepoConfig, { ok: true }>,
   pull: PullFacts,
   reviews: () => Promise<CommitFacts["reviews"]>,
+  recordedPusher: { login: string; type: string } | null,
 ): Promise<Omit<CommitFacts, "deadline" | "expired">> {
   const payload = context.payload as unknown as PullPayload;
   const pr = payload.pull_request;
@@ -39,7 +40,7 @@ export async function gatherCommitFacts(
   const agent: AgentFacts = {
     author: pull.author.login,
     authorType: pull.author.type,
-    pusher: payload.action === "synchronize" && payload.sender ? { login: payload.sender.login, type: payload.sender.type } : null,
+    pusher: payload.action === "synchronize" && payload.sender ? { login: payload.sender.login, type: payload.sender.type } : recordedPusher,
     commits,
     assignees: logins(pr.assignees),
     requestedReviewers: logins(pr.requested_reviewers as ReadonlyArray<{ login?: string }> | undefined),

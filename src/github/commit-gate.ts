@@ -18,7 +18,7 @@ import { claimDelivery } from "./deliveries.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
 import { gatherCommitFacts, type PullFacts, type PullPayload } from "./commit-facts.ts";
 import { finalReason, ignoredEvent } from "./commit-final.ts";
-import { headStanding } from "./pull-head.ts";
+import { headStanding, recordedPusher } from "./pull-head.ts";
 import { loadRepoConfig, type RepoConfig } from "./repo-config.ts";
 import { gatherReviews } from "./reviews.ts";
 
@@ -54,7 +54,8 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
   const standing = await headStanding(context, (fn) => deps.db.tenant(installationId, fn), where, pull.headSha);
   const config = standing.kind === "stale" ? null : await loadRepoConfig(context);
   if (config?.ok) deps.agentHints?.remember(installationId, fullName, config);
-  const gathered = config?.ok ? await gatherCommitFacts(context, config, pull, () => early ?? reviewsOf(context, repo, pull)) : null;
+  const pusher = config?.ok ? await deps.db.tenant(installationId, (tx) => recordedPusher(tx, where, pull.headSha)) : null;
+  const gathered = config?.ok ? await gatherCommitFacts(context, config, pull, () => early ?? reviewsOf(context, repo, pull), pusher) : null;
 
   const now = deps.now();
   const delivery = deliveryOf(context, deps.appId);

@@ -1,6 +1,6 @@
 import type { Context } from "probot";
 import type { Queryable } from "../db/database.ts";
-import { newestCommitHead } from "../proposals/store.ts";
+import { findCommitProposal, newestCommitHead } from "../proposals/store.ts";
 import { currentHead } from "./pull-commits.ts";
 
 /** How an event's head stands against the newest head known for its pull request. */
@@ -27,4 +27,21 @@ export async function headStanding(
   if (newest === null || newest === eventHead) return { kind: "newest" };
   const current = await currentHead(context, context.repo(), where.prNumber);
   return current === eventHead ? { kind: "confirmed" } : { kind: "stale", current };
+}
+
+/**
+ * Who pushed a head, as recorded when its `synchronize` arrived: later events
+ * of the same head (reviews) do not carry the pusher, and an agent's push
+ * stays an agent's push.
+ */
+export async function recordedPusher(
+  tx: Queryable,
+  where: { installationId: number; repo: string; prNumber: number },
+  headSha: string,
+): Promise<{ login: string; type: string } | null> {
+  const proposal = await findCommitProposal(tx, where.installationId, where.repo, where.prNumber, headSha);
+  const pusher = (proposal?.state.facts as { pusher?: unknown } | null | undefined)?.pusher;
+  if (!pusher || typeof pusher !== "object") return null;
+  const { login, type } = pusher as { login?: unknown; type?: unknown };
+  return typeof login === "string" && typeof type === "string" ? { login, type } : null;
 }
