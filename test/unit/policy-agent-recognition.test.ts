@@ -4,6 +4,8 @@ import { coAuthorsOf, loginOfNoreply } from "../../src/policy/co-authors.ts";
 import { DEFAULT_CONFIG, parseConfig, type GateConfig } from "../../src/policy/config.ts";
 import { decideCommit, decideVotes, type ReviewFact } from "../../src/policy/decision.ts";
 import { KNOWN_AGENTS } from "../../src/policy/known-agents.ts";
+import { renderExplanation } from "../../src/explain/render.ts";
+import { explainCommit } from "../../src/explain/replay.ts";
 
 const HUMAN: GitIdentity = { login: "human-dev", type: "User", name: "Human Dev", email: "human@example.com" };
 const WEB_FLOW: GitIdentity = { login: "web-flow", type: "User", name: "GitHub", email: "noreply@github.com" };
@@ -161,5 +163,31 @@ describe("the known agents list", () => {
       for (const source of agent.sources) expect(source).toMatch(/^https:\/\/github\.com\//);
       for (const email of agent.emails) expect(email).toBe(email.toLowerCase());
     }
+  });
+});
+
+describe("explain replays the rule that recognised the agent", () => {
+  it("records the finding in the decision, and the replay gives it again with the rule named", () => {
+    const recordedFacts = {
+      ...facts({ commits: [commit({ message: "Fix\n\nCo-Authored-By: Claude <noreply@anthropic.com>" })] }),
+      headSha: "h".repeat(40),
+      reviews: [],
+      deadline: "2026-11-26T10:00:00.000Z",
+      expired: false,
+    };
+    const decision = decideCommit(recordedFacts, configured, true);
+    const row = {
+      id: "prp_test",
+      repo: "acme/web",
+      pr_number: 7,
+      head_sha: "h".repeat(40),
+      status: "pending",
+      decided_at: null,
+      state: { decision, facts: recordedFacts, config: configured, config_present: true },
+    };
+    const explained = explainCommit(row);
+    expect(explained.matches).toBe(true);
+    expect(explained.replayed?.recognition).toEqual([{ rule: "co_author_trailer", identity: "noreply@anthropic.com", entry: "Claude Code", commit: "c".repeat(40) }]);
+    expect(renderExplanation(explained)).toContain("Agent-proposed by rule co_author_trailer: Commit ccccccc is co-authored (Co-authored-by trailer) by noreply@anthropic.com (Claude Code).");
   });
 });
