@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { recognizeAgent, type AgentFacts, type GitIdentity, type PullCommitFact } from "../../src/policy/agent-recognition.ts";
 import { coAuthorsOf, loginOfNoreply } from "../../src/policy/co-authors.ts";
 import { DEFAULT_CONFIG, parseConfig, type GateConfig } from "../../src/policy/config.ts";
-import { decideCommit, decideVotes, type ReviewFact } from "../../src/policy/decision.ts";
+import { decideCommit, decideOutreachReviews, decideVotes, type ReviewFact } from "../../src/policy/decision.ts";
 import { KNOWN_AGENTS } from "../../src/policy/known-agents.ts";
 import { renderExplanation } from "../../src/explain/render.ts";
 import { explainCommit } from "../../src/explain/replay.ts";
@@ -189,5 +189,16 @@ describe("explain replays the rule that recognised the agent", () => {
     expect(explained.matches).toBe(true);
     expect(explained.replayed?.recognition).toEqual([{ rule: "co_author_trailer", identity: "noreply@anthropic.com", entry: "Claude Code", commit: "c".repeat(40) }]);
     expect(renderExplanation(explained)).toContain("Agent-proposed by rule co_author_trailer: Commit ccccccc is co-authored (Co-authored-by trailer) by noreply@anthropic.com (Claude Code).");
+  });
+});
+
+describe("the deadline for outreach reviews", () => {
+  it("an approving review submitted after the deadline never approves an outreach proposal", () => {
+    const reviews: ReviewFact[] = [
+      { reviewer: { login: "maintainer", type: "User", permission: "write" }, state: "APPROVED", commitId: "h".repeat(40), submittedAt: "2026-11-23T12:00:00Z" },
+    ];
+    const base = { author: "deploy-agent", triggeredBy: null, headSha: "h".repeat(40), reviews, deadline: "2026-11-23T11:00:00.000Z" };
+    expect(decideOutreachReviews({ ...base, expired: true }, DEFAULT_CONFIG, true)).toMatchObject({ status: "rejected", expired: true, approvers: [] });
+    expect(decideOutreachReviews({ ...base, deadline: "2026-11-23T13:00:00.000Z" }, DEFAULT_CONFIG, true).status).toBe("approved");
   });
 });
