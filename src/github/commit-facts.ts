@@ -1,8 +1,7 @@
 import type { Context } from "probot";
 import type { EmitterWebhookEvent } from "@octokit/webhooks";
-import { recognizeAgent, type AgentFacts } from "../policy/agent-recognition.ts";
+import { recognizeAgent, type AgentFacts, type PullCommitFact } from "../policy/agent-recognition.ts";
 import type { CommitFacts } from "../policy/decision.ts";
-import { gatherPullCommits } from "./pull-commits.ts";
 import type { RepoConfig } from "./repo-config.ts";
 
 /** The part of pull_request and pull_request_review payloads the gate reads (typed from @octokit/webhooks). */
@@ -24,7 +23,7 @@ function logins(list: ReadonlyArray<{ login?: string } | null | undefined> | nul
 /**
  * Who and what made this head, as agent recognition reads it: the author,
  * the pusher (the sender of a `synchronize`, or as recorded for this head), the pull request's commits
- * (asked of GitHub now), its assignees and requested reviewers. Reviews are
+ * (`listed`, asked of GitHub now, beside the config), its assignees and requested reviewers. Reviews are
  * read only when an agent is found: a person's own pull request costs none.
  */
 export async function gatherCommitFacts(
@@ -33,10 +32,11 @@ export async function gatherCommitFacts(
   pull: PullFacts,
   reviews: () => Promise<CommitFacts["reviews"]>,
   recordedPusher: { login: string; type: string } | null,
+  listed: Promise<PullCommitFact[]>,
 ): Promise<Omit<CommitFacts, "deadline" | "expired">> {
   const payload = context.payload as unknown as PullPayload;
   const pr = payload.pull_request;
-  const commits = await gatherPullCommits(context, context.repo(), pull.number);
+  const commits = await listed;
   const agent: AgentFacts = {
     author: pull.author.login,
     authorType: pull.author.type,

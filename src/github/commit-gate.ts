@@ -18,7 +18,8 @@ import { claimDelivery } from "./deliveries.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
 import { gatherCommitFacts, type PullFacts, type PullPayload } from "./commit-facts.ts";
 import { finalReason, ignoredEvent } from "./commit-final.ts";
-import { headStanding, recordedPusher } from "./pull-head.ts";
+import { gatherPullCommits } from "./pull-commits.ts";
+import { headStanding } from "./pull-head.ts";
 import { loadRepoConfig, type RepoConfig } from "./repo-config.ts";
 import { gatherReviews } from "./reviews.ts";
 
@@ -52,10 +53,15 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
   const where = { installationId, repo: fullName, prNumber: pull.number };
   // An event older than the newest head known moves nothing (GitHub is asked when in doubt).
   const standing = await headStanding(context, (fn) => deps.db.tenant(installationId, fn), where, pull.headSha);
+  // The commit list is read beside the config; it is needed whatever the config says.
+  const commits = standing.kind === "stale" ? null : gatherPullCommits(context, repo, pull.number);
+  commits?.catch(() => {});
   const config = standing.kind === "stale" ? null : await loadRepoConfig(context);
   if (config?.ok) deps.agentHints?.remember(installationId, fullName, config);
-  const pusher = config?.ok ? await deps.db.tenant(installationId, (tx) => recordedPusher(tx, where, pull.headSha)) : null;
-  const gathered = config?.ok ? await gatherCommitFacts(context, config, pull, () => early ?? reviewsOf(context, repo, pull), pusher) : null;
+  const gathered =
+    config?.ok && commits
+      ? await gatherCommitFacts(context, config, pull, () => early ?? reviewsOf(context, repo, pull), standing.pusher, commits)
+      : null;
 
   const now = deps.now();
   const delivery = deliveryOf(context, deps.appId);

@@ -1,15 +1,29 @@
 import type { Context } from "probot";
 import type { Queryable } from "../db/database.ts";
-import { findCommitProposal, newestCommitHead } from "../proposals/store.ts";
+import { knownHead } from "../proposals/store.ts";
 import { currentHead } from "./pull-commits.ts";
 
 /** How an event's head stands against the newest head known for its pull request. */
-export type HeadStanding =
+export type HeadStanding = (
   | { kind: "newest" }
   /** GitHub said the event's head is the pull request's head now. */
   | { kind: "confirmed" }
   /** GitHub's head is another: the event is older than what is known and moves nothing. */
-  | { kind: "stale"; current: string };
+  | { kind: "stale"; current: string }
+) & {
+  /**
+   * Who pushed this head, as recorded when its `synchronize` arrived: later
+   * events of the same head (reviews) do not carry the pusher, and an agent's
+   * push stays an agent's push.
+   */
+  pusher: { login: string; type: string } | null;
+};
+
+function pusherOf(value: unknown): { login: string; type: string } | null {
+  if (!value || typeof value !== "object") return null;
+  const { login, type } = value as { login?: unknown; type?: unknown };
+  return typeof login === "string" && typeof type === "string" ? { login, type } : null;
+}
 
 /**
  * Whether an event's head is the pull request's current one. The newest head
@@ -23,25 +37,9 @@ export async function headStanding(
   where: { installationId: number; repo: string; prNumber: number },
   eventHead: string,
 ): Promise<HeadStanding> {
-  const newest = await read((tx) => newestCommitHead(tx, where.installationId, where.repo, where.prNumber));
-  if (newest === null || newest === eventHead) return { kind: "newest" };
+  const known = await read((tx) => knownHead(tx, where.installationId, where.repo, where.prNumber, eventHead));
+  const pusher = pusherOf(known.pusher);
+  if (known.newest === null || known.newest === eventHead) return { kind: "newest", pusher };
   const current = await currentHead(context, context.repo(), where.prNumber);
-  return current === eventHead ? { kind: "confirmed" } : { kind: "stale", current };
-}
-
-/**
- * Who pushed a head, as recorded when its `synchronize` arrived: later events
- * of the same head (reviews) do not carry the pusher, and an agent's push
- * stays an agent's push.
- */
-export async function recordedPusher(
-  tx: Queryable,
-  where: { installationId: number; repo: string; prNumber: number },
-  headSha: string,
-): Promise<{ login: string; type: string } | null> {
-  const proposal = await findCommitProposal(tx, where.installationId, where.repo, where.prNumber, headSha);
-  const pusher = (proposal?.state.facts as { pusher?: unknown } | null | undefined)?.pusher;
-  if (!pusher || typeof pusher !== "object") return null;
-  const { login, type } = pusher as { login?: unknown; type?: unknown };
-  return typeof login === "string" && typeof type === "string" ? { login, type } : null;
+  return current === eventHead ? { kind: "confirmed", pusher } : { kind: "stale", current, pusher };
 }
