@@ -52,14 +52,16 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
   early?.catch(() => {});
   const where = { installationId, repo: fullName, prNumber: pull.number };
   // An event older than the newest head known moves nothing (GitHub is asked when in doubt).
+  // The known head, the commit list and the config are read at once; a stale event uses none of them.
+  const commits = gatherPullCommits(context, repo, pull.number);
+  const configRead = loadRepoConfig(context);
+  commits.catch(() => {});
+  configRead.catch(() => {});
   const standing = await headStanding(context, (fn) => deps.db.tenant(installationId, fn), where, pull.headSha);
-  // The commit list is read beside the config; it is needed whatever the config says.
-  const commits = standing.kind === "stale" ? null : gatherPullCommits(context, repo, pull.number);
-  commits?.catch(() => {});
-  const config = standing.kind === "stale" ? null : await loadRepoConfig(context);
+  const config = standing.kind === "stale" ? null : await configRead;
   if (config?.ok) deps.agentHints?.remember(installationId, fullName, config);
   const gathered =
-    config?.ok && commits
+    config?.ok
       ? await gatherCommitFacts(context, config, pull, () => early ?? reviewsOf(context, repo, pull), standing.pusher, commits)
       : null;
 
