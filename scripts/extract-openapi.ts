@@ -23,6 +23,7 @@ export const OPERATIONS: ReadonlyArray<readonly [method: string, path: string]> 
   ["GET", "/repos/{owner}/{repo}/pulls/{pull_number}"],
   ["GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews"],
   ["GET", "/repos/{owner}/{repo}/pulls"],
+  ["GET", "/repos/{owner}/{repo}/pulls/{pull_number}/commits"],
   ["POST", "/repos/{owner}/{repo}/pulls"],
   ["POST", "/repos/{owner}/{repo}/check-runs"],
   ["PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}"],

@@ -3,6 +3,7 @@
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { configSchemaDescription } from "../src/policy/config-docs.ts";
+import { KNOWN_AGENTS } from "../src/policy/known-agents.ts";
 
 export const CONFIG_DOCS_PATH = fileURLToPath(new URL("../docs/config.md", import.meta.url));
 
@@ -17,7 +18,7 @@ export function renderConfigDocs(): string {
     "",
     "<!-- Generated from the config schema by scripts/gen-config-docs.ts; do not edit by hand. -->",
     "",
-    "Every key is optional; an absent file means every default below, and every bot account counts as an agent.",
+    "Every key is optional; an absent file means every default below (the known agents are gated), and every bot account counts as an agent too.",
     "An unknown key or a bad value keeps the gate closed and names the key in the check run.",
     "",
     "| Key | Type | Default | Meaning |",
@@ -28,16 +29,32 @@ export function renderConfigDocs(): string {
     "",
     "```yaml",
     "agents:",
+    "  - known            # the built-in list of AI coding agents",
     "  - seo-agent",
     '  - "release-bot[bot]"',
+    '  - "!google-jules"  # excluded: never treated as an agent here',
     "approvals:",
     "  required: 2",
     "  min_permission: maintain",
+    "  allow_directing_human: false",
     "expiry: 3d",
     "deploy:",
     "  environments:",
     "    production: example.com",
     "```",
+    "",
+    "## Known agents",
+    "",
+    "`known` stands for these identities (src/policy/known-agents.ts, each with the public page that shows it). A pull request",
+    "head is agent-proposed when any of them, or a login listed in `agents`, opened it, pushed it, authored or committed a commit",
+    "in it, or is named in a commit's `Co-authored-by:` trailer (any casing; a GitHub noreply address counts as its login).",
+    "",
+    "| Id | Agent | Logins | Commit emails |",
+    "| --- | --- | --- | --- |",
+    ...KNOWN_AGENTS.map(
+      (agent) =>
+        `| \`${agent.id}\` | ${cell(agent.name)} | ${agent.logins.map((l) => `\`${l}\``).join(", ") || "—"} | ${agent.emails.map((m) => `\`${m}\``).join(", ") || "—"} |`,
+    ),
     "",
   ].join("\n");
 }

@@ -47,9 +47,14 @@ export const openApiDocument = {
         additionalProperties: false,
         required: ["kind", "repo", "summary"],
         properties: {
-          kind: { type: "string", enum: ["deploy", "commit", "outreach"] },
+          kind: {
+            type: "string",
+            enum: ["deploy", "outreach"],
+            description:
+              "deploy or outreach. commit is refused with 400 (field kind) and audited: a commit proposal is opened by Agent Gate itself for each agent-proposed pull request head, never through the API.",
+          },
           repo: { type: "string", pattern: "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$" },
-          sha: { type: "string", pattern: "^[0-9a-f]{40}([0-9a-f]{24})?$", description: "required for deploy and commit" },
+          sha: { type: "string", pattern: "^[0-9a-f]{40}([0-9a-f]{24})?$", description: "required for deploy" },
           environment: {
             type: "string",
             description: "required for deploy; shown to reviewers, so control, format (bidirectional, zero-width) and line-separator characters are refused",

@@ -1,8 +1,9 @@
 import type { Database } from "../db/database.ts";
 import { parseKeyring, type Keyring } from "../crypto/keyring.ts";
 import { GateError, NotFoundError, UnavailableError, ValidationError } from "../errors.ts";
+import { appendAudit } from "../audit/log.ts";
 import { findProposal, type ProposalRow } from "../proposals/store.ts";
-import { parseProposalBody, submitProposal } from "../proposals/submit.ts";
+import { parseProposalBody, submitProposal, type ProposalBody } from "../proposals/submit.ts";
 import { approverLogins, findRedemption, redeemProposal } from "../proposals/redeem.ts";
 import type { DecisionWaiter } from "../proposals/wait.ts";
 import type { DeniedUses } from "./denied-uses.ts";
@@ -49,7 +50,7 @@ export function proposalRoutes(deps: ApiDeps): Route[] {
       path: "/api/v1/proposals",
       handler: async ({ req, res }) => {
         const principal = await authenticate(deps, req);
-        const body = parseProposalBody(await readProposal(req));
+        const body = await parseAudited(deps, principal, await readProposal(req));
         assertKind(principal, body.kind);
         const repo = await resolveRepo(deps, principal, body.repo);
         const row = await stored(() => submitProposal(
@@ -151,6 +152,29 @@ export function proposalRoutes(deps: ApiDeps): Route[] {
 }
 
 /** Outreach proposals may be larger than others; every other kind keeps the small limit. */
+/** A body refused for its kind is audited (an agent asking for what it may not), then answered 400. */
+async function parseAudited(deps: ApiDeps, principal: Principal, value: unknown): Promise<ProposalBody> {
+  try {
+    return parseProposalBody(value);
+  } catch (error) {
+    const kind = error instanceof ValidationError ? error.issues.find((issue) => issue.field === "kind") : undefined;
+    if (kind) {
+      const raw = value !== null && typeof value === "object" ? (value as { kind?: unknown; repo?: unknown }) : {};
+      await deps.db.tenant(principal.installationId, (tx) =>
+        appendAudit(tx, principal.installationId, {
+          action: "proposal.refused",
+          outcome: "refused",
+          actor: principal.actor,
+          actorIsAgent: principal.kind === "token",
+          repo: typeof raw.repo === "string" && raw.repo.length <= 201 ? raw.repo : null,
+          data: { reason: "kind_not_accepted", kind: typeof raw.kind === "string" ? raw.kind.slice(0, 40) : null, via: principal.kind },
+        }, deps.now()),
+      );
+    }
+    throw error;
+  }
+}
+
 async function readProposal(req: import("node:http").IncomingMessage): Promise<unknown> {
   const raw = await readBody(req, OUTREACH_REQUEST_LIMIT);
   let value: unknown;

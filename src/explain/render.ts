@@ -1,3 +1,4 @@
+import { describeFinding } from "../policy/agent-recognition.ts";
 import type { Explanation } from "./replay.ts";
 
 /** The explanation as text for a terminal. */
@@ -14,6 +15,9 @@ export function renderExplanation(e: Explanation): string {
   const decision = e.replayed ?? e.recorded;
   if (decision) {
     lines.push(`Decision: ${decision.title}`);
+    for (const finding of decision.recognition ?? []) {
+      lines.push(`Agent-proposed by rule ${finding.rule}: ${describeFinding(finding)}`);
+    }
     lines.push(`Approved by: ${decision.approvers.join(", ") || "nobody yet"}`);
     if (decision.rejectedBy.length) lines.push(`Changes requested by: ${decision.rejectedBy.join(", ")}`);
     for (const refusal of decision.refused) lines.push(`Not counted: ${refusal.login} — ${refusal.reason}`);

@@ -1,5 +1,4 @@
 import type { Context } from "probot";
-import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import { appendAudits, type AuditInput } from "../audit/log.ts";
 import { isAgent } from "../policy/eligibility.ts";
 import { decideCommit, factsDigest, type CommitFacts, type Decision } from "../policy/decision.ts";
@@ -9,6 +8,7 @@ import {
   enqueue,
   findCommitProposal,
   insertProposal,
+  newestCommitHead,
   supersedeOtherHeads,
   syncCheckRun,
   updateProposal,
@@ -16,23 +16,16 @@ import {
 } from "../proposals/store.ts";
 import { claimDelivery } from "./deliveries.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
+import { gatherCommitFacts, type PullFacts, type PullPayload } from "./commit-facts.ts";
+import { finalReason, ignoredEvent } from "./commit-final.ts";
+import { gatherPullCommits } from "./pull-commits.ts";
+import { headStanding } from "./pull-head.ts";
 import { loadRepoConfig, type RepoConfig } from "./repo-config.ts";
 import { gatherReviews } from "./reviews.ts";
 
 export { COMMIT_CHECK_NAME } from "./commit-gate-names.ts";
 
-interface PullFacts {
-  number: number;
-  headSha: string;
-  author: { login: string; type: string };
-}
-
 type PrContext = Context;
-/** The part of pull_request and pull_request_review payloads the gate reads (typed from @octokit/webhooks). */
-type PullPayload = Pick<
-  EmitterWebhookEvent<"pull_request.opened">["payload"],
-  "installation" | "repository" | "pull_request" | "sender"
->;
 
 /** The commit gate: an agent's pull request waits for an eligible approving review on its head. */
 export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<void> {
@@ -57,37 +50,63 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
   // config read now, and reads the list after it when the guess was wrong.
   const early = deps.agentHints?.likelyAgent(installationId, fullName, pull.author) ? reviewsOf(context, repo, pull) : null;
   early?.catch(() => {});
-  const config = await loadRepoConfig(context);
-  if (config.ok) deps.agentHints?.remember(installationId, fullName, config);
-  const facts = config.ok ? await gatherFacts(config, pull, () => early ?? reviewsOf(context, repo, pull)) : null;
+  const where = { installationId, repo: fullName, prNumber: pull.number };
+  // An event older than the newest head known moves nothing (GitHub is asked when in doubt).
+  // The known head, the commit list and the config are read at once; a stale event uses none of them.
+  const commits = gatherPullCommits(context, repo, pull.number);
+  const configRead = loadRepoConfig(context);
+  commits.catch(() => {});
+  configRead.catch(() => {});
+  const standing = await headStanding(context, (fn) => deps.db.tenant(installationId, fn), where, pull.headSha);
+  const config = standing.kind === "stale" ? null : await configRead;
+  if (config?.ok) deps.agentHints?.remember(installationId, fullName, config);
+  const gathered =
+    config?.ok
+      ? await gatherCommitFacts(context, config, pull, () => early ?? reviewsOf(context, repo, pull), standing.pusher, commits)
+      : null;
 
-  // 2. Decide
-  const decision = config.ok && facts ? decideCommit(facts, config.config, config.present) : null;
-  const status: ProposalStatus = !decision
-    ? "rejected"
-    : !decision.agentProposed
-      ? "exempt"
-      : decision.status;
-  const state = {
-    decision: decision ?? configErrorDecision(config),
-    config_errors: config.ok ? [] : config.errors,
-    facts: facts ?? null,
-    facts_digest: facts ? factsDigest(facts) : null,
-    config_digest: config.ok ? config.digest : null,
-    config: config.ok ? config.config : null,
-    config_present: config.ok ? config.present : true,
-    required: config.ok ? config.config.approvals.required : DEFAULT_CONFIG.approvals.required,
-    min_permission: config.ok ? config.config.approvals.minPermission : DEFAULT_CONFIG.approvals.minPermission,
-  };
-  const reason = !decision ? "configuration error" : status === "rejected" ? "changes requested" : null;
-  const approvers = decision?.approvers ?? [];
-
-  // 3. Record (the GitHub write is queued in the same transaction and published by the outbox)
   const now = deps.now();
   const delivery = deliveryOf(context, deps.appId);
   await deps.db.tenant(installationId, async (tx) => {
     // The events are appended together at the end: the chain's head stays locked only briefly.
     const audit: AuditInput[] = [await claimDelivery(tx, delivery, now)];
+    let proposal = await findCommitProposal(tx, installationId, fullName, pull.number, pull.headSha);
+    // Re-checked under the transaction: a newer head recorded meanwhile also makes this event stale.
+    const newest = standing.kind === "confirmed" ? pull.headSha : await newestCommitHead(tx, installationId, fullName, pull.number);
+    const stale = standing.kind === "stale" ? standing.current : newest !== null && newest !== pull.headSha ? newest : null;
+    const final = proposal ? finalReason(proposal) : null;
+    if (stale !== null || !config || (final && !(final === "superseded" && standing.kind === "confirmed"))) {
+      const why = stale !== null ? "stale" : (final ?? "stale");
+      audit.push(ignoredEvent(delivery, fullName, proposal?.id ?? null, { why, pr: pull.number, head: pull.headSha, current: stale }));
+      await appendAudits(tx, installationId, audit, now);
+      return;
+    }
+    if (final === "superseded") proposal = undefined; // the pull request is back on this head: a new proposal
+
+    // 2. Decide, with the proposal's deadline: a review after it never counts.
+    const expiresAt = proposal?.expires_at ?? new Date(now.getTime() + (config.ok ? config.config.expiryMs : DEFAULT_CONFIG.expiryMs));
+    const facts = gathered ? { ...gathered, deadline: expiresAt.toISOString(), expired: now.getTime() >= expiresAt.getTime() } : null;
+    const decision = config.ok && facts ? decideCommit(facts, config.config, config.present) : null;
+    const status: ProposalStatus = !decision
+      ? "rejected"
+      : !decision.agentProposed
+        ? "exempt"
+        : decision.status;
+    const state = {
+      decision: decision ?? configErrorDecision(config),
+      config_errors: config.ok ? [] : config.errors,
+      facts: facts ?? null,
+      facts_digest: facts ? factsDigest(facts) : null,
+      config_digest: config.ok ? config.digest : null,
+      config: config.ok ? config.config : null,
+      config_present: config.ok ? config.present : true,
+      required: config.ok ? config.config.approvals.required : DEFAULT_CONFIG.approvals.required,
+      min_permission: config.ok ? config.config.approvals.minPermission : DEFAULT_CONFIG.approvals.minPermission,
+    };
+    const reason = !decision ? "configuration error" : decision.expired ? "expired" : status === "rejected" ? "changes requested" : null;
+    const approvers = decision?.approvers ?? [];
+
+    // 3. Record (the GitHub write is queued in the same transaction and published by the outbox)
     const superseded = await supersedeOtherHeads(tx, installationId, fullName, pull.number, pull.headSha, now);
     for (const old of superseded) {
       audit.push({
@@ -99,7 +118,6 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
         data: { kind: "commit", old_head: old.head_sha, new_head: pull.headSha, pr: pull.number },
       });
     }
-    let proposal = await findCommitProposal(tx, installationId, fullName, pull.number, pull.headSha);
     const decided = status !== "pending";
     if (!proposal) {
       proposal = await insertProposal(tx, {
@@ -119,7 +137,7 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
         approvers,
         reason,
         decidedAt: decided ? now : null,
-        expiresAt: new Date(now.getTime() + (config.ok ? config.config.expiryMs : DEFAULT_CONFIG.expiryMs)),
+        expiresAt,
         now,
       });
       audit.push({
@@ -132,9 +150,6 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
         subject: proposal.id,
         data: { kind: "commit", digest: pull.headSha, pr: pull.number },
       });
-    } else if (proposal.status === "superseded" || proposal.status === "expired") {
-      await appendAudits(tx, installationId, audit, now);
-      return;
     } else {
       await updateProposal(tx, proposal.id, {
         status,
@@ -166,16 +181,6 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
   });
   deps.committed?.note(delivery.id);
   deps.queued?.();
-}
-
-async function gatherFacts(
-  config: Extract<RepoConfig, { ok: true }>,
-  pull: PullFacts,
-  reviews: () => Promise<CommitFacts["reviews"]>,
-): Promise<CommitFacts> {
-  const base: CommitFacts = { author: pull.author.login, authorType: pull.author.type, headSha: pull.headSha, reviews: [] };
-  if (!isAgent(pull.author.login, pull.author.type, config.config, config.present)) return base;
-  return { ...base, reviews: await reviews() };
 }
 
 /** The pull request's reviews; the author of an approval or change request an event reports is asked about at once. */

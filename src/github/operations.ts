@@ -36,6 +36,18 @@ export const OPERATIONS = {
     permissions: { pull_requests: "read" },
     why: "Reads the reviews of an agent's pull request to count approvals on its head commit.",
   },
+  "pulls.listCommits": {
+    method: "GET",
+    route: "/repos/{owner}/{repo}/pulls/{pull_number}/commits",
+    permissions: { pull_requests: "read" },
+    why: "Reads the commits of a pull request (authors, committers, Co-authored-by trailers) to find an agent's work in a person's pull request.",
+  },
+  "pulls.get": {
+    method: "GET",
+    route: "/repos/{owner}/{repo}/pulls/{pull_number}",
+    permissions: { pull_requests: "read" },
+    why: "Asks for a pull request's current head when an event names another head than the newest known, so a stale event never moves the gate backwards.",
+  },
   "checks.listForRef": {
     method: "GET",
     route: "/repos/{owner}/{repo}/commits/{ref}/check-runs",

@@ -73,6 +73,7 @@ export async function evaluateOutreachPull(context: Context, deps: GateDeps, pro
           headSha,
           reviews: await gatherReviews(context, context.repo(), pr.number, proposal.author ?? ""),
           expired: deps.now().getTime() >= proposal.expires_at.getTime(),
+          deadline: proposal.expires_at.toISOString(),
         }
       : null;
 

@@ -91,6 +91,7 @@ export async function castVote(deps: { db: Database; now: () => Date }, sources:
       triggeredBy: details.triggered_by ?? null,
       config: config.config,
       configPresent: config.present,
+      deadline: current.expires_at.toISOString(),
     });
     const refused = decision.refused.find((r) => r.login.toLowerCase() === voter.login.toLowerCase());
     await appendAudit(tx, installationId, {

@@ -4,8 +4,10 @@ import { formatDuration, parseDuration } from "./duration.ts";
 export const MIN_EXPIRY_MS = 60_000;
 export const MAX_EXPIRY_MS = 90 * 86_400_000;
 
-/** A GitHub login, optionally with the "[bot]" suffix GitHub Apps carry. */
-const LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/;
+/** An `agents` entry: `known`, a login, or "!login" (an exclusion). */
+const AGENT_ENTRY = /^!?[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/;
+const AGENT_ENTRY_MESSAGE = 'must be known, a GitHub login such as "seo-agent" or "my-agent[bot]", or an exclusion such as "!my-agent[bot]"';
+
 /** A bare domain name: no scheme, port, path or spaces. */
 const DOMAIN = /^[^\s/:@?#]+\.[^\s/:@?#]+$/;
 
@@ -34,12 +36,12 @@ export const configFileSchema = z
   .strictObject({
     agents: z
       .array(
-        z.string().regex(LOGIN, 'must be a GitHub login such as "seo-agent" or "my-agent[bot]"'),
-        "must be a list of GitHub logins, e.g. [seo-agent, \"my-agent[bot]\"]",
+        z.string().regex(AGENT_ENTRY, AGENT_ENTRY_MESSAGE),
+        'must be a list of GitHub logins, known, or exclusions written "!name", e.g. [known, seo-agent, "!copilot"]',
       )
-      .default([])
+      .default(["known"])
       .describe(
-        'GitHub logins whose pull requests and proposals are gated ("name" and "name[bot]" match each other). When the file is absent, every bot account is treated as an agent.',
+        'Who is an agent whose pull requests and proposals are gated: `known` (the built-in list of AI coding agents, see src/policy/known-agents.ts), GitHub logins ("name" and "name[bot]" match each other), and exclusions written "!name" that remove a login, or a known agent with that login, from the list. Default [known]. When the file is absent, the known agents and every bot account are agents.',
       ),
     approvals: z
       .strictObject(
@@ -55,8 +57,14 @@ export const configFileSchema = z
             .enum(["write", "maintain", "admin"], 'must be one of "write", "maintain" or "admin"')
             .default("write")
             .describe("Lowest repository permission an approver must hold."),
+          allow_directing_human: z
+            .boolean("must be true or false")
+            .default(false)
+            .describe(
+              "Whether the person who directed an agent's work may approve it: a human co-author (Co-authored-by) of the agent's commits, or, for an agent given its work by assignment (GitHub's Copilot coding agent), the pull request's human assignees and requested reviewers. Default false: they do not count as approvers of that work.",
+            ),
         },
-        "must be a mapping with the keys required and min_permission",
+        "must be a mapping with the keys required, min_permission and allow_directing_human",
       )
       .prefault({}),
     expiry: z

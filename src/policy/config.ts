@@ -11,8 +11,13 @@ export { configSchemaDescription } from "./config-docs.ts";
 
 /** The repository configuration, validated and normalised. */
 export interface GateConfig {
+  /** Logins named in `agents` (not `known`, not exclusions). */
   agents: string[];
-  approvals: { required: number; minPermission: Permission };
+  /** `known` was listed: the built-in list of AI coding agents is gated. Absent in configs recorded before it existed. */
+  knownAgents?: boolean;
+  /** Logins written "!name" in `agents`: never recognised as agents. */
+  agentExclusions?: string[];
+  approvals: { required: number; minPermission: Permission; allowDirectingHuman?: boolean };
   expiryMs: number;
   deploy: { environments: Record<string, string> };
   outreach: { mode: "pull_request" | "check_run" };
@@ -22,10 +27,19 @@ export type ParsedConfig =
   | { ok: true; config: GateConfig; present: boolean }
   | { ok: false; errors: ConfigError[] };
 
+/** The `agents` entry naming the built-in list of AI coding agents. */
+const KNOWN = "known";
+
 function fromFile(file: ConfigFile): GateConfig {
   return {
-    agents: [...file.agents],
-    approvals: { required: file.approvals.required, minPermission: file.approvals.min_permission },
+    agents: file.agents.filter((entry) => entry !== KNOWN && !entry.startsWith("!")),
+    knownAgents: file.agents.includes(KNOWN),
+    agentExclusions: file.agents.filter((entry) => entry.startsWith("!")).map((entry) => entry.slice(1)),
+    approvals: {
+      required: file.approvals.required,
+      minPermission: file.approvals.min_permission,
+      allowDirectingHuman: file.approvals.allow_directing_human,
+    },
     expiryMs: parseDuration(file.expiry),
     deploy: { environments: { ...file.deploy.environments } },
     outreach: { mode: file.outreach.mode },

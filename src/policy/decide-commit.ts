@@ -1,5 +1,6 @@
 import type { GateConfig } from "./config.ts";
-import { checkApprover, isAgent, type Actor, type ApproverContext } from "./eligibility.ts";
+import { describeFinding, recognizeAgent, type AgentFacts, type AgentFinding } from "./agent-recognition.ts";
+import { checkApprover, type Actor, type ApproverContext } from "./eligibility.ts";
 import { latestPerLogin, tallyVotes, type Decision, type Refusal, type Vote, type Wording } from "./tally.ts";
 
 /** One pull request review, as GitHub lists it, with the reviewer's permission. */
@@ -10,15 +11,18 @@ export interface ReviewFact {
   submittedAt: string;
 }
 
-/** Everything the commit gate needs to decide a pull request. */
-export interface CommitFacts {
-  author: string;
-  authorType: string;
+/** Everything the commit gate needs to decide a pull request: who and what made the head (see AgentFacts), and its reviews. */
+export interface CommitFacts extends AgentFacts {
   headSha: string;
   reviews: ReviewFact[];
+  /** The proposal's expiry (ISO 8601): a review submitted after it never counts. */
+  deadline?: string | null;
+  /** The expiry had passed when the facts were gathered. */
+  expired?: boolean;
 }
 
-export type CommitDecision = Decision & { agentProposed: boolean };
+/** The decision, with what recognised the agent (every finding, each with its rule and commit). */
+export type CommitDecision = Decision & { agentProposed: boolean; recognition?: AgentFinding[] };
 
 const REVIEW_WORDING: Wording = {
   rejectTitle: "Changes requested by",
@@ -90,19 +94,29 @@ export function reviewVotes(reviews: readonly ReviewFact[], headSha: string, con
  */
 export function decideCommit(facts: CommitFacts, config: GateConfig, configPresent: boolean): CommitDecision {
   const required = config.approvals.required;
-  if (!isAgent(facts.author, facts.authorType, config, configPresent)) {
+  const recognition = recognizeAgent(facts, config, configPresent);
+  if (!recognition.agentProposed) {
     return {
       status: "approved",
       required,
       approvers: [],
       rejectedBy: [],
       refused: [],
-      reasons: [`${facts.author} is not an agent, so this pull request needs no approval from Agent Gate.`],
+      reasons: [`${facts.author} is not an agent, and no commit in this pull request is by an agent, so it needs no approval from Agent Gate.`],
       title: "Not agent-proposed",
       agentProposed: false,
     };
   }
-  const context = { author: facts.author, config, configPresent };
+  const context = {
+    author: facts.author,
+    config,
+    configPresent,
+    directors: recognition.directors,
+    deadline: facts.deadline ?? null,
+    expired: facts.expired ?? false,
+  };
   const { votes, refused, notes } = reviewVotes(facts.reviews, facts.headSha, context);
-  return { ...tallyVotes(votes, context, REVIEW_WORDING, { refused, notes }), agentProposed: true };
+  const agentNotes = recognition.findings.map(describeFinding);
+  const tally = tallyVotes(votes, context, REVIEW_WORDING, { refused, notes: [...agentNotes, ...notes] });
+  return { ...tally, agentProposed: true, recognition: recognition.findings };
 }

@@ -12,6 +12,8 @@ export interface OutreachReviewFacts {
   headSha: string;
   reviews: ReviewFact[];
   expired?: boolean;
+  /** The proposal's expiry (ISO 8601): a review submitted after it never counts. */
+  deadline?: string | null;
 }
 
 const OUTREACH_REVIEW_WORDING: Wording = {
@@ -27,7 +29,7 @@ const OUTREACH_REVIEW_WORDING: Wording = {
  * request rejects it.
  */
 export function decideOutreachReviews(facts: OutreachReviewFacts, config: GateConfig, configPresent: boolean): Decision {
-  const context = { author: facts.author, triggeredBy: facts.triggeredBy, config, configPresent, expired: facts.expired ?? false };
+  const context = { author: facts.author, triggeredBy: facts.triggeredBy, config, configPresent, expired: facts.expired ?? false, deadline: facts.deadline ?? null };
   const { votes, refused, notes } = reviewVotes(facts.reviews, facts.headSha, context);
   return tallyVotes(votes, context, OUTREACH_REVIEW_WORDING, { refused, notes });
 }

@@ -1,4 +1,5 @@
 import type { GateConfig, Permission } from "./config.ts";
+import { agentEntryOf } from "./agent-recognition.ts";
 import { isBotAccount, sameLogin } from "./logins.ts";
 import { permissionAtLeast } from "./permission.ts";
 
@@ -17,18 +18,21 @@ export interface ApproverContext {
   triggeredBy?: string | null;
   config: GateConfig;
   configPresent: boolean;
+  /** Humans who directed the agent's work; they may not approve it unless approvals.allow_directing_human. */
+  directors?: readonly string[];
 }
 
 export type Eligibility = { eligible: true } | { eligible: false; reason: string };
 
 /**
  * Whether an account is an agent whose proposals are gated: a login listed in
- * `agents` ("name" and "name[bot]" match each other, case-insensitively), or,
- * when the repository has no config file, any bot account.
+ * `agents` ("name" and "name[bot]" match each other, case-insensitively), a
+ * known AI coding agent when `agents` holds `known` (the default), or, when
+ * the repository has no config file, any bot account; never a login excluded
+ * with "!name".
  */
 export function isAgent(login: string, type: string, config: GateConfig, configPresent: boolean): boolean {
-  if (config.agents.some((agent) => sameLogin(agent, login))) return true;
-  return !configPresent && isBotAccount(login, type);
+  return agentEntryOf({ login, type }, config, configPresent) !== null;
 }
 
 /** Whether `actor` may approve (or reject) a proposal, and if not, why. */
@@ -40,8 +44,14 @@ export function checkApprover(actor: Actor, context: ApproverContext): Eligibili
   if (sameLogin(actor.login, context.triggeredBy)) {
     return { eligible: false, reason: "the user who triggered the run cannot approve it" };
   }
-  if (config.agents.some((agent) => sameLogin(agent, actor.login))) {
+  if (agentEntryOf({ login: actor.login }, config, true)) {
     return { eligible: false, reason: "a configured agent cannot approve" };
+  }
+  if (!config.approvals.allowDirectingHuman && context.directors?.some((login) => sameLogin(login, actor.login))) {
+    return {
+      eligible: false,
+      reason: "they directed the agent's work (approvals.allow_directing_human is false), so they cannot approve it",
+    };
   }
   if (isBotAccount(actor.login, actor.type)) {
     return { eligible: false, reason: "a bot cannot approve" };

@@ -30,11 +30,15 @@ export interface Decision {
   reasons: string[];
   /** One line, e.g. "Waiting for approval (0/1)", "Approved by alice". */
   title: string;
+  /** Set when the proposal was rejected because it expired undecided. */
+  expired?: true;
 }
 
 export interface VoteContext extends ApproverContext {
   /** The proposal's expiry has passed. */
   expired?: boolean;
+  /** The proposal's expiry (ISO 8601): a vote cast after it never counts, whenever it is tallied. */
+  deadline?: string | null;
 }
 
 /** How a gate words a rejection: a check-run button or a pull request review. */
@@ -95,7 +99,15 @@ export function tallyVotes(votes: readonly Vote[], context: VoteContext, wording
   const approvers: string[] = [];
   const rejectedBy: string[] = [];
   const refused: Refusal[] = [...(extras.refused ?? [])];
-  for (const vote of latestPerLogin(votes, (v) => v.actor.login, (v) => v.at)) {
+  const deadline = context.deadline ? timeOf(context.deadline) : Number.POSITIVE_INFINITY;
+  // A vote after the deadline is dropped before "latest per person", so it cannot displace an earlier one either.
+  const inTime = votes.filter((vote) => {
+    const at = timeOf(vote.at);
+    if (!context.deadline || (Number.isFinite(at) && at <= deadline)) return true;
+    refused.push({ login: vote.actor.login, reason: `voted at ${vote.at}, after the proposal expired at ${context.deadline}` });
+    return false;
+  });
+  for (const vote of latestPerLogin(inTime, (v) => v.actor.login, (v) => v.at)) {
     const eligibility = checkApprover(vote.actor, context);
     if (!eligibility.eligible) refused.push({ login: vote.actor.login, reason: eligibility.reason });
     else if (vote.vote === "approve") approvers.push(vote.actor.login);
@@ -135,5 +147,6 @@ export function tallyVotes(votes: readonly Vote[], context: VoteContext, wording
     ...(extras.notes ?? []),
     ...refused.map((refusal) => `${refusal.login} does not count: ${refusal.reason}.`),
   ];
-  return { status, required, approvers, rejectedBy, refused, reasons, title };
+  const expired = status === "rejected" && rejectedBy.length === 0 ? { expired: true as const } : {};
+  return { status, required, approvers, rejectedBy, refused, reasons, title, ...expired };
 }

@@ -152,6 +152,35 @@ export async function announceDecision(tx: Queryable, id: string): Promise<void>
   await tx.query("SELECT pg_notify($1, $2)", [DECIDED_CHANNEL, id]);
 }
 
+/** The head of a pull request's latest commit proposal not superseded, or null when it has none. */
+export async function newestCommitHead(tx: Queryable, installationId: number, repo: string, prNumber: number): Promise<string | null> {
+  return (await knownHead(tx, installationId, repo, prNumber, "")).newest;
+}
+
+/**
+ * In one round trip: the newest head known for a pull request (its latest
+ * commit proposal not superseded) and the pusher recorded for `headSha`.
+ */
+export async function knownHead(
+  tx: Queryable,
+  installationId: number,
+  repo: string,
+  prNumber: number,
+  headSha: string,
+): Promise<{ newest: string | null; pusher: unknown }> {
+  const [row] = await tx.query<{ newest: string | null; pusher: unknown }>(
+    `SELECT
+       (SELECT head_sha FROM proposals
+         WHERE installation_id = $1 AND repo = $2 AND pr_number = $3 AND kind = 'commit' AND status <> 'superseded'
+         ORDER BY created_at DESC LIMIT 1) AS newest,
+       (SELECT state->'facts'->'pusher' FROM proposals
+         WHERE installation_id = $1 AND repo = $2 AND pr_number = $3 AND kind = 'commit' AND head_sha = $4
+         ORDER BY created_at DESC LIMIT 1) AS pusher`,
+    [installationId, repo, prNumber, headSha],
+  );
+  return { newest: row?.newest ?? null, pusher: row?.pusher ?? null };
+}
+
 /** Commit proposals of a PR for other heads: a push invalidates them. */
 export async function supersedeOtherHeads(
   tx: Queryable,

@@ -20,9 +20,17 @@ const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 /** Text stored as such (PostgreSQL text holds no NUL byte). */
 const NO_NUL = (value: string) => !value.includes("\u0000");
 
+/**
+ * Commit proposals come from pull requests only: the commit gate opens one for
+ * each agent-proposed head itself. One submitted through the API would put a
+ * second, never approvable check on any commit of the repository.
+ */
+export const COMMIT_KIND_REFUSED =
+  "commit is not accepted here: a commit proposal is opened by Agent Gate itself for each agent-proposed pull request head; submit deploy or outreach";
+
 export const proposalBodySchema = z
   .strictObject({
-    kind: z.enum(["deploy", "commit", "outreach"], { error: "must be one of deploy, commit, outreach" }),
+    kind: z.enum(["deploy", "commit", "outreach"], { error: "must be one of deploy, outreach" }),
     repo: z
       .string({ error: "must be a string owner/name" })
       .regex(/^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/, "must be a repository as owner/name"),
@@ -41,7 +49,10 @@ export const proposalBodySchema = z
       require("environment", "the deployment environment");
       require("site", "the verified site the deploy targets");
     }
-    if (body.kind === "commit") require("sha", "the head commit to approve");
+    if (body.kind === "commit") {
+      ctx.addIssue({ code: "custom", path: ["kind"], message: COMMIT_KIND_REFUSED });
+      return;
+    }
     if (body.kind === "outreach") {
       require("site", "the verified site the outreach is sent for");
       if (body.content === undefined) ctx.addIssue({ code: "custom", path: ["content"], message: "is required for outreach proposals: {channel, recipients, subject?, body}" });

@@ -114,13 +114,34 @@ describe("POST /api/v1/proposals", () => {
   });
 
   it("refuses a kind outside the token's kinds with 403", async () => {
-    const commitsOnly = await issueToken(t.db, clock.now(), { kinds: ["commit"] });
-    const res = await post(deploy, commitsOnly);
+    const outreachOnly = await issueToken(t.db, clock.now(), { kinds: ["outreach"] });
+    const res = await post(deploy, outreachOnly);
     expect(res.status).toBe(403);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("forbidden_kind");
-    const commit = await post({ kind: "commit", repo: "acme/web", sha: SHA, summary: "fix" }, commitsOnly);
-    expect(commit.status).toBe(201);
-    expect(((await commit.json()) as { digest: string }).digest).toBe(SHA);
+  });
+
+  it("refuses a commit proposal (commit proposals come from pull requests only) with 400 naming kind, writes nothing and audits why", async () => {
+    const before = await t.db.query<{ p: number; o: number }>("SELECT (SELECT count(*) FROM proposals)::int8 AS p, (SELECT count(*) FROM outbox)::int8 AS o");
+    const res = await post({ kind: "commit", repo: "acme/web", sha: SHA, summary: "fix" });
+    expect(res.status).toBe(400);
+    const answer = (await res.json()) as { error: { code: string; message: string; fields: { field: string; message: string }[] } };
+    expect(answer.error.code).toBe("invalid_request");
+    expect(answer.error.fields.map((f) => f.field)).toEqual(["kind"]);
+    expect(answer.error.message).toMatch(/pull request/);
+    const after = await t.db.query<{ p: number; o: number }>("SELECT (SELECT count(*) FROM proposals)::int8 AS p, (SELECT count(*) FROM outbox)::int8 AS o");
+    expect(after).toEqual(before);
+    const events = await t.db.tenant(1, (tx) => readAudit(tx, 1));
+    expect(events.at(-1)).toMatchObject({
+      action: "proposal.refused",
+      outcome: "refused",
+      actor: `token:${token.slice(0, 8)}`,
+      actor_is_agent: true,
+      repo: "acme/web",
+      data: { reason: "kind_not_accepted", kind: "commit", via: "token" },
+    });
+    const kind = (openApiDocument as unknown as { components: { schemas: { NewProposal: { properties: { kind: { enum: string[]; description: string } } } } } }).components.schemas.NewProposal.properties.kind;
+    expect(kind.enum).toEqual(["deploy", "outreach"]);
+    expect(kind.description).toMatch(/commit is refused/);
   });
 
   it("refuses a site not verified for this installation, writing nothing", async () => {
@@ -186,14 +207,14 @@ describe("GET /api/v1/proposals/:id", () => {
 
 describe("installation lifecycle", () => {
   it("rejects pending proposals of a removed repository as uninstalled, and 404s it from then on", async () => {
-    const created = (await (await post({ kind: "commit", repo: "acme/api", sha: SHA, summary: "x" })).json()) as { id: string };
+    const created = (await (await post({ ...deploy, repo: "acme/api" })).json()) as { id: string };
     const kept = (await (await post(deploy)).json()) as { id: string };
     await recordRepositories(t.db, 1, [], [{ id: 12, full_name: "acme/api" }], clock.now());
     const res = await fetch(`${api.url}/api/v1/proposals/${created.id}`, { headers: bearer(token) });
     expect(await res.json()).toMatchObject({ status: "rejected", reason: "uninstalled", decided_at: clock.now().toISOString() });
     const still = await fetch(`${api.url}/api/v1/proposals/${kept.id}`, { headers: bearer(token) });
     expect(await still.json()).toMatchObject({ status: "pending" });
-    expect((await post({ kind: "commit", repo: "acme/api", sha: SHA, summary: "x" })).status).toBe(404);
+    expect((await post({ ...deploy, repo: "acme/api" })).status).toBe(404);
     const events = await t.db.tenant(1, (tx) => readAudit(tx, 1));
     expect(events.filter((e) => e.subject === created.id).map((e) => [e.action, e.data.reason ?? null])).toEqual([
       ["proposal.created", null],

@@ -59,6 +59,14 @@ const PR = 2; // the pull request number in GitHub's example payloads
 const SHA_A = "a".repeat(40);
 const SHA_B = "b".repeat(40);
 
+/** A push to the pull request: GitHub's head moves, then its synchronize event arrives. */
+async function push(sha: string, pusher = AGENT, type = "User") {
+  fake.setPullRequest(REPO, { number: PR, head: { sha } });
+  const payload = agentPr("synchronize", sha);
+  payload.sender = { ...payload.sender, login: pusher, type };
+  return app.deliver("pull_request", payload);
+}
+
 async function settle(): Promise<void> {
   await app.server.worker.drain();
 }
@@ -138,12 +146,12 @@ describe("commit gate", () => {
     // The agent is removed from the config: the list is read early on the last config's guess, but the decision uses the new config.
     fake.setFile(REPO, ".github/agent-gate.yml", "agents: [someone-else]\n");
     fake.setReviews(REPO, PR, [reviewObject("reader", "APPROVED", SHA_B)]);
-    await app.deliver("pull_request", agentPr("synchronize", SHA_B));
+    await push(SHA_B);
     await settle();
     expect(fake.callsTo("GET", REVIEWS)).toHaveLength(2);
     expect(latestCheck(SHA_B)).toMatchObject({ conclusion: "success", output: { title: "Not agent-proposed" } });
     // Once the config no longer names the author, the list is not read early: a human's pull request costs one read.
-    await app.deliver("pull_request", agentPr("synchronize", "c".repeat(40)));
+    await push("c".repeat(40));
     expect(fake.callsTo("GET", REVIEWS)).toHaveLength(2);
   });
 
@@ -164,7 +172,7 @@ describe("commit gate", () => {
     await app.deliver("pull_request", agentPr("opened", SHA_A));
     fake.setReviews(REPO, PR, [reviewObject("maintainer", "APPROVED", SHA_A)]);
     await app.deliver("pull_request_review", review("maintainer", "APPROVED", SHA_A));
-    await app.deliver("pull_request", agentPr("synchronize", SHA_B));
+    await push(SHA_B);
     await settle();
     // The old head's approval no longer applies to anything.
     expect(latestCheck(SHA_A).conclusion).toBe("neutral");

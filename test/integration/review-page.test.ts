@@ -4,6 +4,7 @@ import { generateKeyEntry, parseKeyring } from "../../src/crypto/keyring.ts";
 import { reencryptSealed } from "../../src/keys/reencrypt.ts";
 import { startTestApp } from "../support/app.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+import { agentPullRequest } from "../support/pulls.ts";
 import { Clock, bearer } from "./api-harness.ts";
 import { DEPLOY, INSTALLATION, PUBLIC_REPO, REPO, startReviewWorld, submit, type ReviewWorld } from "./review-harness.ts";
 
@@ -246,7 +247,15 @@ describe("other kinds", () => {
   });
 
   it("a commit proposal links to its pull request review; a vote posted anyway is ignored and audited", async () => {
-    const commit = await submit(w, { kind: "commit", repo: REPO, sha: "e".repeat(40), summary: "Agent commit" });
+    // Commit proposals come from pull requests only: the agent's pull request opens one.
+    const pull = agentPullRequest({ installationId: INSTALLATION, number: 7, sha: "e".repeat(40), agent: "deploy-agent" });
+    pull.repository = { ...pull.repository, id: 11, name: "web", full_name: REPO, owner: { ...pull.repository.owner, login: "acme" } };
+    expect((await w.app.deliver("pull_request", pull)).status).toBe(200);
+    await w.app.server.worker.drain();
+    const [commit] = await t.db.tenant(INSTALLATION, (tx) =>
+      tx.query<{ id: string; digest: string }>("SELECT id, digest FROM proposals WHERE kind = 'commit' AND pr_number = 7"),
+    );
+    if (!commit) throw new Error("no commit proposal");
     const cookie = await signIn("alice", `/proposals/${commit.id}`);
     const { html } = await page(cookie, `/proposals/${commit.id}`);
     expect(html).toContain("Commits are decided by a pull request review of the head commit");

@@ -121,6 +121,11 @@ export class GitHubFake {
     this.state.permissions.set(`${repo}\0${login}`, permission);
   }
 
+  /** The commits GET /pulls/{n}/commits lists (none until set). */
+  setPullCommits(repo: string, pull: number, commits: object[]): void {
+    this.state.pullCommits.set(`${repo}\0${pull}`, structuredClone(commits));
+  }
+
   setReviews(repo: string, pull: number, reviews: object[]): void {
     this.state.reviews.set(`${repo}\0${pull}`, reviews);
   }

@@ -23,10 +23,12 @@ describe("parseConfig defaults", () => {
     expect(result).toEqual({ ok: true, config: DEFAULT_CONFIG, present });
   });
 
-  it("defaults are one approval with write, 72h, pull request outreach, no agents or environments", () => {
+  it("defaults are one approval with write, 72h, pull request outreach, the known agents, no environments", () => {
     expect(DEFAULT_CONFIG).toEqual({
       agents: [],
-      approvals: { required: 1, minPermission: "write" },
+      knownAgents: true,
+      agentExclusions: [],
+      approvals: { required: 1, minPermission: "write", allowDirectingHuman: false },
       expiryMs: 72 * HOUR,
       deploy: { environments: {} },
       outreach: { mode: "pull_request" },
@@ -39,15 +41,20 @@ describe("parseConfig defaults", () => {
     expect(result).toEqual({
       ok: true,
       present: true,
-      config: { ...DEFAULT_CONFIG, agents: ["seo-agent", "my-agent[bot]"], approvals: { required: 2, minPermission: "write" } },
+      config: {
+        ...DEFAULT_CONFIG,
+        agents: ["seo-agent", "my-agent[bot]"],
+        knownAgents: false,
+        approvals: { required: 2, minPermission: "write", allowDirectingHuman: false },
+      },
     });
   });
 
   it("reads every key of a full file", () => {
     const result = parseConfig(
       {
-        agents: ["seo-agent"],
-        approvals: { required: 3, min_permission: "maintain" },
+        agents: ["known", "seo-agent", "!copilot"],
+        approvals: { required: 3, min_permission: "maintain", allow_directing_human: true },
         expiry: "1d12h",
         deploy: { environments: { production: "example.com", staging: "staging.example.com" } },
         outreach: { mode: "check_run" },
@@ -59,7 +66,9 @@ describe("parseConfig defaults", () => {
       present: true,
       config: {
         agents: ["seo-agent"],
-        approvals: { required: 3, minPermission: "maintain" },
+        knownAgents: true,
+        agentExclusions: ["copilot"],
+        approvals: { required: 3, minPermission: "maintain", allowDirectingHuman: true },
         expiryMs: 36 * HOUR,
         deploy: { environments: { production: "example.com", staging: "staging.example.com" } },
         outreach: { mode: "check_run" },
@@ -75,6 +84,9 @@ describe("parseConfig errors name the path and the fix", () => {
     ["unrelated key", { colour: "blue" }, "colour", /^unknown key "colour"\. Allowed keys here: agents, approvals, expiry, deploy, outreach\.$/],
     ["agents not a list", { agents: "seo-agent" }, "agents", /list of GitHub logins.*found a string/],
     ["agent with a space", { agents: ["ok", "bad name"] }, "agents[1]", /GitHub login/],
+    ["an exclusion without a name", { agents: ["known", "!"] }, "agents[1]", /exclusion such as "!my-agent\[bot\]"/],
+    ["an exclusion written twice", { agents: ["!!copilot"] }, "agents[0]", /known, a GitHub login.*or an exclusion/],
+    ["allow_directing_human as text", { approvals: { allow_directing_human: "yes" } }, "approvals.allow_directing_human", /true or false.*found a string/],
     ["required zero", { approvals: { required: 0 } }, "approvals.required", /at least 1/],
     ["required 21", { approvals: { required: 21 } }, "approvals.required", /at most 20/],
     ["required fraction", { approvals: { required: 1.5 } }, "approvals.required", /whole number/],
@@ -156,7 +168,9 @@ describe("configDigest", () => {
       outreach: { mode: "pull_request" as const },
       expiryMs: 72 * HOUR,
       deploy: { environments: {} },
-      approvals: { minPermission: "write" as const, required: 1 },
+      approvals: { allowDirectingHuman: false, minPermission: "write" as const, required: 1 },
+      agentExclusions: [],
+      knownAgents: true,
       agents: [],
     };
     expect(configDigest(DEFAULT_CONFIG)).toMatch(/^[0-9a-f]{64}$/);
@@ -173,9 +187,10 @@ describe("configSchemaDescription", () => {
   it("documents every key with its type and default, from the schema", () => {
     const rows = configSchemaDescription();
     expect(rows.map((row) => [row.key, row.type, row.default])).toEqual([
-      ["agents", "list of string", "[]"],
+      ["agents", "list of string", '["known"]'],
       ["approvals.required", "integer 1..20", "1"],
       ["approvals.min_permission", "one of: write, maintain, admin", "write"],
+      ["approvals.allow_directing_human", "boolean", "false"],
       ["expiry", "duration (e.g. 72h, 3d, 1d12h)", "72h"],
       ["deploy.environments", "map of name → domain", "{}"],
       ["outreach.mode", "one of: pull_request, check_run", "pull_request"],

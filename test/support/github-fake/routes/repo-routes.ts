@@ -100,6 +100,12 @@ export const repoRoutes: DefaultRoute[] = [
     },
   },
   {
+    method: "GET",
+    route: "/repos/{owner}/{repo}/pulls/{pull_number}/commits",
+    handle: (call, params, { state, api }) =>
+      paginate(call, state.pullCommits.get(`${repoOf(params)}\0${Number(params.pull_number)}`) ?? [], api),
+  },
+  {
     method: "POST",
     route: "/repos/{owner}/{repo}/pulls",
     handle: (call, params, { state, api }) => {
