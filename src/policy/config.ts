@@ -3,6 +3,7 @@ import { configFileSchema, type ConfigFile } from "./config-schema.ts";
 import { toConfigErrors, type ConfigError } from "./config-errors.ts";
 import { parseDuration } from "./duration.ts";
 import type { Permission } from "./permission.ts";
+import { ruleFromFile, type Rule } from "./rules.ts";
 
 export type { Permission } from "./permission.ts";
 export type { ConfigError } from "./config-errors.ts";
@@ -13,6 +14,8 @@ export { configSchemaDescription } from "./config-docs.ts";
 export interface GateConfig {
   agents: string[];
   approvals: { required: number; minPermission: Permission };
+  /** Approval rules; each one whose `if` matches must be satisfied too. Absent when there are none (so the digest of a config without rules is unchanged). */
+  rules?: Rule[];
   expiryMs: number;
   deploy: { environments: Record<string, string> };
   outreach: { mode: "pull_request" | "check_run" };
@@ -26,6 +29,7 @@ function fromFile(file: ConfigFile): GateConfig {
   return {
     agents: [...file.agents],
     approvals: { required: file.approvals.required, minPermission: file.approvals.min_permission },
+    ...(file.rules.length ? { rules: file.rules.map(ruleFromFile) } : {}),
     expiryMs: parseDuration(file.expiry),
     deploy: { environments: { ...file.deploy.environments } },
     outreach: { mode: file.outreach.mode },

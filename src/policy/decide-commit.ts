@@ -1,5 +1,6 @@
 import type { GateConfig } from "./config.ts";
 import { checkApprover, isAgent, type Actor, type ApproverContext } from "./eligibility.ts";
+import { applyRules, type RuleFacts } from "./decide-rules.ts";
 import { latestPerLogin, tallyVotes, type Decision, type Refusal, type Vote, type Wording } from "./tally.ts";
 
 /** One pull request review, as GitHub lists it, with the reviewer's permission. */
@@ -16,6 +17,8 @@ export interface CommitFacts {
   authorType: string;
   headSha: string;
   reviews: ReviewFact[];
+  /** What the repository's rules need (changed files, CODEOWNERS, team memberships), when it has rules. */
+  rules?: RuleFacts;
 }
 
 export type CommitDecision = Decision & { agentProposed: boolean };
@@ -104,5 +107,6 @@ export function decideCommit(facts: CommitFacts, config: GateConfig, configPrese
   }
   const context = { author: facts.author, config, configPresent };
   const { votes, refused, notes } = reviewVotes(facts.reviews, facts.headSha, context);
-  return { ...tallyVotes(votes, context, REVIEW_WORDING, { refused, notes }), agentProposed: true };
+  const tally = tallyVotes(votes, context, REVIEW_WORDING, { refused, notes });
+  return { ...applyRules(tally, votes, context, facts.rules, "commit"), agentProposed: true };
 }

@@ -1,5 +1,6 @@
 import { checkApprover, type Actor, type ApproverContext } from "./eligibility.ts";
 import { normalizeLogin } from "./logins.ts";
+import type { RuleResult } from "./decide-rules.ts";
 
 /** One person's click or review, as the policy sees it. */
 export interface Vote {
@@ -30,6 +31,8 @@ export interface Decision {
   reasons: string[];
   /** One line, e.g. "Waiting for approval (0/1)", "Approved by alice". */
   title: string;
+  /** The table of rules (decide-rules.ts), when the repository has any: `approvals` first. */
+  rules?: RuleResult[];
 }
 
 export interface VoteContext extends ApproverContext {
