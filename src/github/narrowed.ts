@@ -1,5 +1,5 @@
 import type { GitHubClient } from "./client.ts";
-import { permissionsFor, type Access, type NarrowedClient, type OperationName } from "./operations.ts";
+import { permissionsFor, type Access, type AnyOperationName, type NarrowedClient } from "./operations.ts";
 
 /** A cached token is replaced this long before GitHub says it expires. */
 export const REFRESH_BEFORE_MS = 5 * 60_000;
@@ -63,7 +63,7 @@ export async function narrowFrom(
   base: GitHubClient,
   installationId: number,
   repoId: number,
-  operationNames: readonly OperationName[],
+  operationNames: readonly AnyOperationName[],
   options: NarrowOptions = {},
 ): Promise<GitHubClient> {
   if (!Number.isSafeInteger(repoId) || repoId <= 0) throw new Error(`a narrowed GitHub token needs a repository id, got ${String(repoId)}`);
@@ -141,7 +141,7 @@ export interface EventContext {
  * A narrowed client for a webhook handler's reads, for the event's own
  * installation and repository.
  */
-export async function narrowedForEvent(context: EventContext, operationNames: readonly OperationName[], options: NarrowOptions = {}): Promise<GitHubClient> {
+export async function narrowedForEvent(context: EventContext, operationNames: readonly AnyOperationName[], options: NarrowOptions = {}): Promise<GitHubClient> {
   const payload = context.payload as { installation?: { id?: number }; repository?: { id?: number } };
   const installationId = payload.installation?.id;
   const repoId = payload.repository?.id;
