@@ -18,12 +18,14 @@ import { claimDelivery } from "./deliveries.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
 import { loadRepoConfig, type RepoConfig } from "./repo-config.ts";
 import { gatherReviews } from "./reviews.ts";
+import { gatherCommitRuleFacts } from "./rule-facts.ts";
 
 export { COMMIT_CHECK_NAME } from "./commit-gate-names.ts";
 
 interface PullFacts {
   number: number;
   headSha: string;
+  baseRef: string;
   author: { login: string; type: string };
 }
 
@@ -46,6 +48,7 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
   const pull: PullFacts = {
     number: pr.number,
     headSha: pr.head.sha,
+    baseRef: pr.base.ref,
     author: { login: pr.user?.login ?? "ghost", type: pr.user?.type ?? "User" },
   };
   const repo = context.repo();
@@ -59,7 +62,7 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
   early?.catch(() => {});
   const config = await loadRepoConfig(context);
   if (config.ok) deps.agentHints?.remember(installationId, fullName, config);
-  const facts = config.ok ? await gatherFacts(config, pull, () => early ?? reviewsOf(context, repo, pull)) : null;
+  const facts = config.ok ? await gatherFacts(config, pull, () => early ?? reviewsOf(context, repo, pull), context) : null;
 
   // 2. Decide
   const decision = config.ok && facts ? decideCommit(facts, config.config, config.present) : null;
@@ -172,10 +175,13 @@ async function gatherFacts(
   config: Extract<RepoConfig, { ok: true }>,
   pull: PullFacts,
   reviews: () => Promise<CommitFacts["reviews"]>,
+  context: PrContext,
 ): Promise<CommitFacts> {
   const base: CommitFacts = { author: pull.author.login, authorType: pull.author.type, headSha: pull.headSha, reviews: [] };
   if (!isAgent(pull.author.login, pull.author.type, config.config, config.present)) return base;
-  return { ...base, reviews: await reviews() };
+  const read = await reviews();
+  const rules = await gatherCommitRuleFacts(context, config.config, { ...pull, author: pull.author.login }, read);
+  return { ...base, reviews: read, ...(rules ? { rules } : {}) };
 }
 
 /** The pull request's reviews; the author of an approval or change request an event reports is asked about at once. */
