@@ -6,6 +6,7 @@ import { findProposal } from "../proposals/store.ts";
 import { narrowedClients, type GitHubFactory } from "./narrowed.ts";
 import type { NarrowedClient } from "./operations.ts";
 import { renderCheckRun } from "./render-check.ts";
+import { performMergeGroupReport } from "./merge-group-job.ts";
 
 export interface JobRow {
   id: number;
@@ -46,6 +47,8 @@ export async function performJob(job: JobRow, deps: JobDeps): Promise<{ outcome:
       return reviewDeployment(job, deps);
     case "outreach.open":
       return openOutreachJob(job, deps);
+    case "merge_group.report":
+      return performMergeGroupReport(job, deps);
     default:
       throw new Error(`unknown outbox operation ${job.operation}`);
   }

@@ -132,9 +132,11 @@ describe("approval rules on the commit gate", () => {
     check = latestCheck(SHA_A);
     expect(check.conclusion).toBe("success");
     // CODEOWNERS was read at the base branch, from .github/ first.
-    const reads = fake.callsTo("GET", CONTENTS).filter((call) => call.path.endsWith("CODEOWNERS"));
+    const reads = fake.callsTo("GET", CONTENTS)
+      .map((call) => ({ path: decodeURIComponent(call.path), ref: call.query.get("ref") }))
+      .filter((call) => call.path.endsWith("CODEOWNERS"));
     expect(reads.length).toBeGreaterThan(0);
-    expect(reads.every((call) => call.path.endsWith("/.github/CODEOWNERS") && call.query.get("ref") === "master")).toBe(true);
+    expect(reads).toEqual(reads.map(() => ({ path: `/repos/${REPO}/contents/.github/CODEOWNERS`, ref: "master" })));
   });
 
   it("a team rule without members: read fails closed and names the permission; with it, a member approves", async () => {
@@ -165,5 +167,53 @@ describe("approval rules on the commit gate", () => {
     const check = latestCheck(SHA_A);
     expect(check.conclusion).toBe("failure");
     expect(check.output.summary).toContain("rules\\[0\\].require.admins");
+  });
+});
+
+describe("merge queue", () => {
+  function mergeGroup(pr: number, sha: string) {
+    const payload = example("merge_group", "checks_requested", installationId);
+    payload.repository = example("pull_request", "opened", installationId).repository;
+    payload.merge_group.head_ref = `refs/heads/gh-readonly-queue/master/pr-${pr}-${sha}`;
+    return payload;
+  }
+  const groupRuns = (sha: string) => fake.checkRuns(REPO).filter((run) => run.head_sha === sha && run.name === "Agent Gate");
+
+  it("reports success on the group's head when the queued pull request was approved at the head that entered the queue", async () => {
+    config("  - name: workflows need an admin\n    if: { paths: [\".github/workflows/**\"] }\n    require: { min_permission: admin }\n");
+    fake.setPullFiles(REPO, PR, [".github/workflows/ci.yml"]);
+    await deliver("pull_request", agentPr("opened", SHA_A));
+    approvals(SHA_A, "boss");
+    await deliver("pull_request_review", approve("boss", SHA_A));
+    expect(latestCheck(SHA_A).conclusion).toBe("success");
+
+    const group = mergeGroup(PR, SHA_A);
+    await deliver("merge_group", group);
+    const runs = groupRuns(group.merge_group.head_sha);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ status: "completed", conclusion: "success", output: { title: `Pull request #${PR} approved` } });
+    // A redelivery of the event is not processed twice, and no second run is made.
+    await deliver("merge_group", group);
+    expect(groupRuns(group.merge_group.head_sha)).toHaveLength(1);
+  });
+
+  it("reports failure naming the pull request that was not approved at its queued head", async () => {
+    config("  - name: workflows need an admin\n    if: { paths: [\".github/workflows/**\"] }\n    require: { min_permission: admin }\n");
+    fake.setPullFiles(REPO, PR, [".github/workflows/ci.yml"]);
+    await deliver("pull_request", agentPr("opened", SHA_A));
+    approvals(SHA_A, "maintainer"); // not an admin: the rule is not satisfied
+    await deliver("pull_request_review", approve("maintainer", SHA_A));
+
+    const group = mergeGroup(PR, SHA_A);
+    await deliver("merge_group", group);
+    const [run] = groupRuns(group.merge_group.head_sha);
+    expect(run).toMatchObject({ conclusion: "failure", output: { title: `Pull request #${PR} is not approved at ${SHA_A.slice(0, 7)}` } });
+    expect(run!.output.summary).toContain('Waiting for rule "workflows need an admin"');
+
+    // A head the gate never saw is not approved either.
+    const unknown = mergeGroup(77, "d".repeat(40));
+    unknown.merge_group.head_sha = "e".repeat(40);
+    await deliver("merge_group", unknown);
+    expect(groupRuns("e".repeat(40))[0]).toMatchObject({ conclusion: "failure", output: { title: "Pull request #77 is not approved at ddddddd" } });
   });
 });
