@@ -25,6 +25,8 @@ export const OPERATIONS: ReadonlyArray<readonly [method: string, path: string]> 
   ["GET", "/repos/{owner}/{repo}/pulls"],
   ["GET", "/repos/{owner}/{repo}/pulls/{pull_number}/commits"],
   ["POST", "/repos/{owner}/{repo}/pulls"],
+  ["GET", "/repos/{owner}/{repo}/pulls/{pull_number}/files"],
+  ["GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}"],
   ["POST", "/repos/{owner}/{repo}/check-runs"],
   ["PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}"],
   ["GET", "/repos/{owner}/{repo}/check-runs/{check_run_id}"],

@@ -22,6 +22,11 @@ export function renderExplanation(e: Explanation): string {
     if (decision.rejectedBy.length) lines.push(`Changes requested by: ${decision.rejectedBy.join(", ")}`);
     for (const refusal of decision.refused) lines.push(`Not counted: ${refusal.login} — ${refusal.reason}`);
     for (const reason of decision.reasons) lines.push(`Why: ${reason}`);
+    for (const rule of decision.rules ?? []) {
+      lines.push(
+        `Rule ${rule.name}: ${rule.status} — ${rule.when}; needs ${rule.needed}; approved by ${rule.approvedBy.join(", ") || "nobody"}${rule.missing ? `; missing ${rule.missing}` : ""}`,
+      );
+    }
   }
   lines.push(
     e.matches === true

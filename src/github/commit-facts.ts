@@ -3,6 +3,7 @@ import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import { recognizeAgent, type AgentFacts, type PullCommitFact } from "../policy/agent-recognition.ts";
 import type { CommitFacts } from "../policy/decision.ts";
 import type { RepoConfig } from "./repo-config.ts";
+import { gatherCommitRuleFacts } from "./rule-facts.ts";
 
 /** The part of pull_request and pull_request_review payloads the gate reads (typed from @octokit/webhooks). */
 export type PullPayload = Pick<
@@ -13,6 +14,7 @@ export type PullPayload = Pick<
 export interface PullFacts {
   number: number;
   headSha: string;
+  baseRef: string;
   author: { login: string; type: string };
 }
 
@@ -47,5 +49,8 @@ export async function gatherCommitFacts(
   };
   const base = { ...agent, headSha: pull.headSha, reviews: [] };
   if (!recognizeAgent(agent, config.config, config.present).agentProposed) return base;
-  return { ...base, reviews: await reviews() };
+  const read = await reviews();
+  // What the repository's rules need (changed files, CODEOWNERS, team memberships); nothing is read without rules.
+  const rules = await gatherCommitRuleFacts(context, config.config, { ...pull, author: pull.author.login }, read);
+  return { ...base, reviews: read, ...(rules ? { rules } : {}) };
 }

@@ -39,6 +39,7 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
   const pull: PullFacts = {
     number: pr.number,
     headSha: pr.head.sha,
+    baseRef: pr.base.ref,
     author: { login: pr.user?.login ?? "ghost", type: pr.user?.type ?? "User" },
   };
   const repo = context.repo();

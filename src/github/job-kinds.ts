@@ -12,6 +12,12 @@ export const JOB_SCHEMAS = {
   "check_run.sync": proposalJob,
   "deployment.review": proposalJob,
   "outreach.open": proposalJob,
+  "merge_group.report": z.strictObject({
+    repo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "owner/name"),
+    repo_id: z.number().int().positive(),
+    head_sha: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "a commit SHA"),
+    decision: z.strictObject({ conclusion: z.enum(["success", "failure"]), title: z.string().max(1024), summary: z.string().max(65535) }),
+  }),
 } as const;
 
 export type JobKind = keyof typeof JOB_SCHEMAS;

@@ -1,5 +1,5 @@
 import type { GitHubClient } from "./client.ts";
-import { permissionsFor, type Access, type NarrowedClient, type OperationName } from "./operations.ts";
+import { permissionsFor, type Access, type AnyOperationName, type NarrowedClient } from "./operations.ts";
 
 /** A cached token is replaced this long before GitHub says it expires. */
 export const REFRESH_BEFORE_MS = 5 * 60_000;
@@ -77,7 +77,7 @@ export async function narrowFrom(
   base: GitHubClient,
   installationId: number,
   repoId: number,
-  operationNames: readonly OperationName[],
+  operationNames: readonly AnyOperationName[],
   options: NarrowOptions = {},
 ): Promise<GitHubClient> {
   if (!Number.isSafeInteger(repoId) || repoId <= 0) throw new Error(`a narrowed GitHub token needs a repository id, got ${String(repoId)}`);
@@ -94,7 +94,7 @@ export async function narrowFromNamed(
   base: GitHubClient,
   installationId: number,
   name: string,
-  operationNames: readonly OperationName[],
+  operationNames: readonly AnyOperationName[],
   options: NarrowOptions = {},
 ): Promise<GitHubClient> {
   if (!/^[A-Za-z0-9._-]{1,100}$/.test(name)) throw new Error(`a narrowed GitHub token needs a repository name, got ${JSON.stringify(name)}`);
@@ -106,7 +106,7 @@ async function narrowed(
   installationId: number,
   scope: { repository_ids: number[] } | { repositories: string[] },
   key: string,
-  operationNames: readonly OperationName[],
+  operationNames: readonly AnyOperationName[],
   options: NarrowOptions,
 ): Promise<GitHubClient> {
   const permissions = permissionsFor(operationNames);
@@ -204,7 +204,7 @@ export interface EventContext {
  * A narrowed client for a webhook handler's reads, for the event's own
  * installation and repository.
  */
-export async function narrowedForEvent(context: EventContext, operationNames: readonly OperationName[], options: NarrowOptions = {}): Promise<GitHubClient> {
+export async function narrowedForEvent(context: EventContext, operationNames: readonly AnyOperationName[], options: NarrowOptions = {}): Promise<GitHubClient> {
   const payload = context.payload as { installation?: { id?: number }; repository?: { id?: number } };
   const installationId = payload.installation?.id;
   const repoId = payload.repository?.id;

@@ -22,7 +22,7 @@ export const OPERATIONS = {
     method: "GET",
     route: "/repos/{owner}/{repo}/contents/{path}",
     permissions: { contents: "read" },
-    why: "Reads .github/agent-gate.yml (through Probot's context.config, which may fall back to the owner's .github repository), and an outreach proposal file at a pushed head to check it is the one published.",
+    why: "Reads .github/agent-gate.yml (through Probot's context.config, which may fall back to the owner's .github repository), CODEOWNERS at a pull request's base for code-owner rules, and an outreach proposal file at a pushed head to check it is the one published.",
   },
   "repos.getCollaboratorPermissionLevel": {
     method: "GET",
@@ -47,6 +47,12 @@ export const OPERATIONS = {
     route: "/repos/{owner}/{repo}/pulls/{pull_number}",
     permissions: { pull_requests: "read" },
     why: "Asks for a pull request's current head when an event names another head than the newest known, so a stale event never moves the gate backwards.",
+  },
+  "pulls.listFiles": {
+    method: "GET",
+    route: "/repos/{owner}/{repo}/pulls/{pull_number}/files",
+    permissions: { pull_requests: "read" },
+    why: "Reads the changed files of an agent's pull request when approval rules match paths or need code owners.",
   },
   "checks.listForRef": {
     method: "GET",
@@ -111,19 +117,42 @@ export const OPERATIONS = {
   },
 } as const satisfies Record<string, Operation>;
 
+/**
+ * Calls made only when a repository's config asks for them, with permissions
+ * kept out of app.yml's defaults: an installation that uses the feature
+ * grants them, and without them the feature fails closed, naming the
+ * permission (docs/permissions.md).
+ */
+export const OPTIONAL_OPERATIONS = {
+  "teams.getMembershipForUserInOrg": {
+    method: "GET",
+    route: "/orgs/{org}/teams/{team_slug}/memberships/{username}",
+    permissions: { members: "read" },
+    why: "Asks, at decision time, whether an approver is a member of a team an approval rule or CODEOWNERS names.",
+  },
+} as const satisfies Record<string, Operation>;
+
 export type OperationName = keyof typeof OPERATIONS;
+export type OptionalOperationName = keyof typeof OPTIONAL_OPERATIONS;
+export type AnyOperationName = OperationName | OptionalOperationName;
 
 /** Events the app subscribes to (the manifest's default_events). */
-export const HANDLED_EVENTS = ["pull_request", "pull_request_review", "check_run", "deployment_protection_rule"] as const;
+export const HANDLED_EVENTS = ["pull_request", "pull_request_review", "check_run", "deployment_protection_rule", "merge_group"] as const;
+
+/** Permissions GitHub requires of an app to receive an event, beyond its operations' (merge_group: Merge queues read). */
+export const EVENT_PERMISSIONS: Partial<Record<(typeof HANDLED_EVENTS)[number], PermissionSet>> = {
+  merge_group: { merge_queues: "read" },
+};
 
 /** Delivered to every GitHub App whatever it subscribes to; never listed in a manifest. */
 export const ALWAYS_DELIVERED_EVENTS = ["installation", "installation_repositories"] as const;
 
 /** The union of the permissions the named operations need; write beats read. Keys sorted. */
-export function permissionsFor(names: readonly OperationName[]): Record<string, Access> {
+export function permissionsFor(names: readonly AnyOperationName[]): Record<string, Access> {
   const union: Record<string, Access> = {};
   for (const name of names) {
-    const operation: Operation | undefined = OPERATIONS[name];
+    const operation: Operation | undefined =
+      (OPERATIONS as Record<string, Operation>)[name] ?? (OPTIONAL_OPERATIONS as Record<string, Operation>)[name];
     if (!operation) throw new Error(`unknown GitHub operation ${String(name)}`);
     for (const [permission, access] of Object.entries(operation.permissions)) {
       if (access && union[permission] !== "write") union[permission] = access;
@@ -132,9 +161,15 @@ export function permissionsFor(names: readonly OperationName[]): Record<string, 
   return Object.fromEntries(Object.entries(union).sort(([a], [b]) => a.localeCompare(b)));
 }
 
-/** What the app as a whole needs: app.yml's default_permissions. */
+/** What the app as a whole needs: app.yml's default_permissions (its operations' and its events'; optional operations' not). */
 export function requiredPermissions(): Record<string, Access> {
-  return permissionsFor(Object.keys(OPERATIONS) as OperationName[]);
+  const union = permissionsFor(Object.keys(OPERATIONS) as OperationName[]);
+  for (const permissions of Object.values(EVENT_PERMISSIONS)) {
+    for (const [permission, access] of Object.entries(permissions ?? {})) {
+      if (access && union[permission] !== "write") union[permission] = access;
+    }
+  }
+  return Object.fromEntries(Object.entries(union).sort(([a], [b]) => a.localeCompare(b)));
 }
 
 /**

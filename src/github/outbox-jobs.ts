@@ -7,6 +7,7 @@ import { narrowedClients, type GitHubFactory } from "./narrowed.ts";
 import type { NarrowedClient } from "./operations.ts";
 import { renderCheckRun } from "./render-check.ts";
 import { parseJob } from "./job-kinds.ts";
+import { performMergeGroupReport } from "./merge-group-job.ts";
 
 export interface JobRow {
   id: number;
@@ -52,6 +53,8 @@ export async function performJob(job: JobRow, deps: JobDeps): Promise<{ outcome:
       return reviewDeployment(job, typed.payload.proposal_id, deps);
     case "outreach.open":
       return openOutreachJob(job, typed.payload.proposal_id, deps);
+    case "merge_group.report":
+      return performMergeGroupReport(job, typed.payload, deps);
   }
 }
 

@@ -12,6 +12,7 @@ import { deliveryOf, type GateDeps } from "./gate-deps.ts";
 import { narrowedForEvent } from "./narrowed.ts";
 import { loadRepoConfig } from "./repo-config.ts";
 import { gatherReviews } from "./reviews.ts";
+import { proposalRuleFacts } from "./proposal-rule-facts.ts";
 
 type PullPayload = Pick<EmitterWebhookEvent<"pull_request.closed">["payload"], "installation" | "repository" | "pull_request" | "sender" | "action">;
 
@@ -103,13 +104,14 @@ export async function evaluateOutreachPull(context: Context, deps: GateDeps, pro
       await ignored(tx, current, sender, "configuration error in .github/agent-gate.yml", now);
       return;
     }
-    const decision = decideOutreachReviews(facts, config.config, config.present);
+    const rules = config.config.rules?.length ? await proposalRuleFacts(tx, current) : undefined;
+    const decision = decideOutreachReviews(rules ? { ...facts, rules } : facts, config.config, config.present);
     if (moved) await tx.query("UPDATE proposals SET head_sha = $2, check_run_id = NULL WHERE id = $1", [current.id, headSha]);
     await storeDecision(tx, current, decision, {
       state: { ...current.state, decision, required: decision.required, min_permission: config.config.approvals.minPermission },
       actor: sender,
       actorIsBot: payload.sender?.type === "Bot",
-      data: { head: headSha, facts_digest: factsDigest(facts), config_digest: config.digest },
+      data: { head: headSha, facts_digest: factsDigest(rules ? { ...facts, rules } : facts), config_digest: config.digest },
       summary: { refused: decision.refused },
     }, now);
   });

@@ -4,6 +4,8 @@ import { renderOutreachCheck } from "../outreach/check.ts";
 import { proposerLabel } from "../proposals/proposer.ts";
 import { showInvisibleLine } from "../outreach/render.ts";
 import { hiddenCharacterProblem } from "../policy/reviewer-text.ts";
+import type { RuleResult } from "../policy/decide-rules.ts";
+import { rulesTable } from "./render-rules.ts";
 
 export interface CheckRunState {
   name: string;
@@ -22,6 +24,7 @@ interface StoredDecision {
   refused?: { login: string; reason: string }[];
   reasons?: string[];
   required?: number;
+  rules?: RuleResult[];
 }
 
 /**
@@ -71,6 +74,7 @@ export function renderCheckRun(proposal: ProposalRow, publicUrl: string): CheckR
     if (decision.reasons && decision.reasons.length > 0) {
       lines.push("", ...decision.reasons.map((reason) => `- ${escapeMarkdown(reason)}`));
     }
+    lines.push(...rulesTable(decision.rules, escapeMarkdown));
   }
   lines.push("", `Digest \`${proposal.digest}\` · proposal \`${proposal.id}\` · [review page](${url})`);
 
@@ -143,6 +147,7 @@ function renderDeployCheck(proposal: ProposalRow, publicUrl: string): CheckRunSt
     lines.push("", "**Not counted:**");
     for (const refusal of decision.refused) lines.push(`- @${escapeMarkdown(refusal.login)}: ${escapeMarkdown(refusal.reason)}`);
   }
+  lines.push(...rulesTable(decision.rules, escapeMarkdown));
   if (proposal.status !== "pending" && proposal.reason) lines.push("", `**Reason:** ${escapeMarkdown(proposal.reason)}`);
   lines.push("", `Proposal \`${proposal.id}\` · [review page](${url})`);
   const base = {

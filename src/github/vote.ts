@@ -5,6 +5,7 @@ import { decideVotes, type Vote } from "../policy/decision.ts";
 import { isAgent } from "../policy/eligibility.ts";
 import { findProposal, type ProposalRow, type ProposalStatus } from "../proposals/store.ts";
 import { applyDecision } from "./apply-decision.ts";
+import { proposalRuleFacts } from "./proposal-rule-facts.ts";
 import { recordDelivery, type Delivery } from "./deliveries.ts";
 import type { RepoConfig } from "./repo-config.ts";
 
@@ -92,7 +93,7 @@ export async function castVote(deps: { db: Database; now: () => Date }, sources:
       config: config.config,
       configPresent: config.present,
       deadline: current.expires_at.toISOString(),
-    });
+    }, config.config.rules?.length ? await proposalRuleFacts(tx, current) : undefined);
     const refused = decision.refused.find((r) => r.login.toLowerCase() === voter.login.toLowerCase());
     await appendAudit(tx, installationId, {
       action: "vote.recorded",

@@ -92,3 +92,9 @@ export async function findOutreachByPull(tx: Queryable, id: string, repo: string
   );
   return row;
 }
+
+/** The channel of an outreach proposal (kept in the clear beside the sealed text), for approval rules. */
+export async function outreachChannel(tx: Queryable, proposalId: string): Promise<string | null> {
+  const [row] = await tx.query<{ channel: string }>("SELECT channel FROM proposals_outreach WHERE proposal_id = $1", [proposalId]);
+  return row?.channel ?? null;
+}

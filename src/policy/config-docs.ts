@@ -51,6 +51,12 @@ function walk(node: JsonSchemaNode, prefix: string, rows: ConfigKeyDoc[]): void 
       walk(child, key, rows);
       continue;
     }
+    if (child.type === "array" && child.items?.properties) {
+      // A list of mappings (rules): the list, then each item's keys as key[].name.
+      rows.push({ key, type: "list of mappings", default: defaultText(child.default), description: child.description ?? "" });
+      walk(child.items, `${key}[]`, rows);
+      continue;
+    }
     rows.push({ key, type: typeText(child), default: defaultText(child.default), description: child.description ?? "" });
   }
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { formatDuration, parseDuration } from "./duration.ts";
+import { rulesSchema } from "./rules-schema.ts";
 
 export const MIN_EXPIRY_MS = 60_000;
 export const MAX_EXPIRY_MS = 90 * 86_400_000;
@@ -67,6 +68,7 @@ export const configFileSchema = z
         "must be a mapping with the keys required, min_permission and allow_directing_human",
       )
       .prefault({}),
+    rules: rulesSchema,
     expiry: z
       .string("must be a duration with a unit, such as 72h, 3d, 90m or 1d12h")
       .superRefine(checkExpiry)
@@ -102,6 +104,6 @@ export const configFileSchema = z
         "must be a mapping with the key mode",
       )
       .prefault({}),
-  }, "the file must be a mapping of keys (agents, approvals, expiry, deploy, outreach)");
+  }, "the file must be a mapping of keys (agents, approvals, rules, expiry, deploy, outreach)");
 
 export type ConfigFile = z.output<typeof configFileSchema>;

@@ -3,6 +3,7 @@ import { configFileSchema, type ConfigFile } from "./config-schema.ts";
 import { toConfigErrors, type ConfigError } from "./config-errors.ts";
 import { parseDuration } from "./duration.ts";
 import type { Permission } from "./permission.ts";
+import { ruleFromFile, type Rule } from "./rules.ts";
 
 export type { Permission } from "./permission.ts";
 export type { ConfigError } from "./config-errors.ts";
@@ -18,6 +19,8 @@ export interface GateConfig {
   /** Logins written "!name" in `agents`: never recognised as agents. */
   agentExclusions?: string[];
   approvals: { required: number; minPermission: Permission; allowDirectingHuman?: boolean };
+  /** Approval rules; each one whose `if` matches must be satisfied too. Absent when there are none (so the digest of a config without rules is unchanged). */
+  rules?: Rule[];
   expiryMs: number;
   deploy: { environments: Record<string, string> };
   outreach: { mode: "pull_request" | "check_run" };
@@ -40,6 +43,7 @@ function fromFile(file: ConfigFile): GateConfig {
       minPermission: file.approvals.min_permission,
       allowDirectingHuman: file.approvals.allow_directing_human,
     },
+    ...(file.rules.length ? { rules: file.rules.map(ruleFromFile) } : {}),
     expiryMs: parseDuration(file.expiry),
     deploy: { environments: { ...file.deploy.environments } },
     outreach: { mode: file.outreach.mode },

@@ -1,6 +1,7 @@
 import type { GateConfig } from "./config.ts";
 import { describeFinding, recognizeAgent, type AgentFacts, type AgentFinding } from "./agent-recognition.ts";
 import { checkApprover, type Actor, type ApproverContext } from "./eligibility.ts";
+import { applyRules, type RuleFacts } from "./decide-rules.ts";
 import { latestPerLogin, tallyVotes, type Decision, type Refusal, type Vote, type Wording } from "./tally.ts";
 
 /** One pull request review, as GitHub lists it, with the reviewer's permission. */
@@ -19,6 +20,8 @@ export interface CommitFacts extends AgentFacts {
   deadline?: string | null;
   /** The expiry had passed when the facts were gathered. */
   expired?: boolean;
+  /** What the repository's rules need (changed files, CODEOWNERS, team memberships), when it has rules. */
+  rules?: RuleFacts;
 }
 
 /** The decision, with what recognised the agent (every finding, each with its rule and commit). */
@@ -118,5 +121,5 @@ export function decideCommit(facts: CommitFacts, config: GateConfig, configPrese
   const { votes, refused, notes } = reviewVotes(facts.reviews, facts.headSha, context);
   const agentNotes = recognition.findings.map(describeFinding);
   const tally = tallyVotes(votes, context, REVIEW_WORDING, { refused, notes: [...agentNotes, ...notes] });
-  return { ...tally, agentProposed: true, recognition: recognition.findings };
+  return { ...applyRules(tally, votes, context, facts.rules, "commit"), agentProposed: true, recognition: recognition.findings };
 }

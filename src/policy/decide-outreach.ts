@@ -1,5 +1,6 @@
 import type { GateConfig } from "./config.ts";
 import { reviewVotes, type ReviewFact } from "./decide-commit.ts";
+import { applyRules, type RuleFacts } from "./decide-rules.ts";
 import { tallyVotes, type Decision, type Wording } from "./tally.ts";
 
 /** Everything the outreach gate needs to decide a proposal published as a pull request. */
@@ -14,6 +15,8 @@ export interface OutreachReviewFacts {
   expired?: boolean;
   /** The proposal's expiry (ISO 8601): a review submitted after it never counts. */
   deadline?: string | null;
+  /** What the repository's rules need (the channel and site), when it has rules. */
+  rules?: RuleFacts;
 }
 
 const OUTREACH_REVIEW_WORDING: Wording = {
@@ -31,5 +34,5 @@ const OUTREACH_REVIEW_WORDING: Wording = {
 export function decideOutreachReviews(facts: OutreachReviewFacts, config: GateConfig, configPresent: boolean): Decision {
   const context = { author: facts.author, triggeredBy: facts.triggeredBy, config, configPresent, expired: facts.expired ?? false, deadline: facts.deadline ?? null };
   const { votes, refused, notes } = reviewVotes(facts.reviews, facts.headSha, context);
-  return tallyVotes(votes, context, OUTREACH_REVIEW_WORDING, { refused, notes });
+  return applyRules(tallyVotes(votes, context, OUTREACH_REVIEW_WORDING, { refused, notes }), votes, context, facts.rules, "outreach");
 }

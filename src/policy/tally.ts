@@ -1,5 +1,6 @@
 import { checkApprover, type Actor, type ApproverContext } from "./eligibility.ts";
 import { normalizeLogin } from "./logins.ts";
+import type { RuleResult } from "./decide-rules.ts";
 
 /** One person's click or review, as the policy sees it. */
 export interface Vote {
@@ -32,6 +33,8 @@ export interface Decision {
   title: string;
   /** Set when the proposal was rejected because it expired undecided. */
   expired?: true;
+  /** The table of rules (decide-rules.ts), when the repository has any: `approvals` first. */
+  rules?: RuleResult[];
 }
 
 export interface VoteContext extends ApproverContext {

@@ -5,6 +5,8 @@ import type { PageAccess } from "../policy/review-access.ts";
 import type { ProposalRow } from "../proposals/store.ts";
 import { proposerLabel } from "../proposals/proposer.ts";
 import { escapeHtml as e, layout, shownHtml, type Viewer } from "./html.ts";
+import type { RuleResult } from "../policy/decide-rules.ts";
+import { rulesTableHtml } from "./rules-table.ts";
 
 export interface ProposalPageModel {
   proposal: ProposalRow;
@@ -32,6 +34,7 @@ interface StoredDecision {
   rejectedBy?: string[];
   refused?: { login: string; reason: string }[];
   reasons?: string[];
+  rules?: RuleResult[];
 }
 
 const KIND_TITLE = { commit: "Commit", deploy: "Deploy", outreach: "Outreach" } as const;
@@ -163,6 +166,7 @@ function approvals(p: ProposalRow, decision: StoredDecision): string {
   if (decision.reasons && decision.reasons.length && p.kind === "commit") {
     parts.push(`<ul>${decision.reasons.map((r) => `<li>${e(r)}</li>`).join("")}</ul>`);
   }
+  parts.push(rulesTableHtml(decision.rules));
   if (votes.length) {
     parts.push(
       `<div class="scroll"><table><thead><tr><th>Who</th><th>Vote</th><th>Permission</th><th>When</th><th>Where</th></tr></thead><tbody>`,

@@ -130,6 +130,22 @@ export class GitHubFake {
     this.state.reviews.set(`${repo}\0${pull}`, reviews);
   }
 
+  /** The files a pull request changes, as GET .../pulls/{n}/files lists them (a rename: "old -> new"). */
+  setPullFiles(repo: string, pull: number, files: string[]): void {
+    this.state.pullFiles.set(
+      `${repo}\0${pull}`,
+      files.map((file) => {
+        const [from, to] = file.split(" -> ");
+        return to ? { filename: to, previous_filename: from! } : { filename: file };
+      }),
+    );
+  }
+
+  /** An organization team's active members. */
+  setTeam(team: string, members: string[]): void {
+    this.state.teams.set(team.toLowerCase(), new Set(members.map((login) => login.toLowerCase())));
+  }
+
   setPullRequest(repo: string, pull: object): void {
     const number = (pull as { number?: unknown }).number;
     if (typeof number !== "number") throw new Error("setPullRequest: the pull request needs a numeric `number`");

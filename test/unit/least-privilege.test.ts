@@ -3,7 +3,7 @@ import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import type { Probot } from "probot";
 import { agentGate } from "../../src/index.ts";
-import { ALWAYS_DELIVERED_EVENTS, HANDLED_EVENTS, OPERATIONS, permissionsFor, requiredPermissions } from "../../src/github/operations.ts";
+import { ALWAYS_DELIVERED_EVENTS, EVENT_PERMISSIONS, HANDLED_EVENTS, OPERATIONS, OPTIONAL_OPERATIONS, permissionsFor, requiredPermissions } from "../../src/github/operations.ts";
 import type { GateDeps } from "../../src/github/gate-deps.ts";
 
 const manifest = parse(readFileSync(new URL("../../app.yml", import.meta.url), "utf8")) as {
@@ -51,9 +51,23 @@ describe("least privilege", () => {
     expect(writers.every((operation) => Object.values(operation.permissions).includes("write"))).toBe(true);
   });
 
+  it("keeps optional permissions (members: read for team rules) out of app.yml, and asks merge_queues: read only to receive merge_group", () => {
+    expect(OPTIONAL_OPERATIONS["teams.getMembershipForUserInOrg"].permissions).toEqual({ members: "read" });
+    for (const operation of Object.values(OPTIONAL_OPERATIONS)) {
+      for (const permission of Object.keys(operation.permissions)) expect(manifest.default_permissions).not.toHaveProperty(permission);
+    }
+    expect(EVENT_PERMISSIONS).toEqual({ merge_group: { merge_queues: "read" } });
+    expect(manifest.default_permissions.merge_queues).toBe("read");
+    expect(manifest.default_events).toContain("merge_group");
+    // The optional permission is documented with what it unlocks and what fails without it.
+    const doc = readFileSync(new URL("../../docs/permissions.md", import.meta.url), "utf8");
+    expect(doc).toMatch(/\| Members \(organization\) \| read \| optional/);
+    expect(doc).toMatch(/Merge queues \| read/);
+  });
+
   it("declares only operations GitHub's API description has", () => {
     const known = new Set(extract.operations.map((operation) => `${operation.method} ${operation.path}`));
-    for (const [name, operation] of Object.entries(OPERATIONS)) {
+    for (const [name, operation] of Object.entries({ ...OPERATIONS, ...OPTIONAL_OPERATIONS })) {
       expect(known.has(`${operation.method} ${operation.route}`), name).toBe(true);
     }
   });

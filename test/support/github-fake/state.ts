@@ -44,6 +44,8 @@ export class GitHubState {
   readonly permissions = new Map<string, Permission>(); // repo \0 login
   readonly reviews = new Map<string, object[]>(); // repo \0 number
   readonly pullCommits = new Map<string, object[]>(); // repo \0 number
+  readonly pullFiles = new Map<string, { filename: string; previous_filename?: string }[]>(); // repo \0 number
+  readonly teams = new Map<string, Set<string>>(); // "org/slug" (lower case) → member logins (lower case)
   readonly pulls = new Map<string, Record<string, any>>(); // repo \0 number
   readonly refs = new Map<string, string>(); // repo \0 "refs/heads/x" → sha
   readonly commits = new Map<string, Map<string, string>>(); // repo \0 commit sha → path → text

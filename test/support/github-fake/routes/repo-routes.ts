@@ -106,6 +106,42 @@ export const repoRoutes: DefaultRoute[] = [
       paginate(call, state.pullCommits.get(`${repoOf(params)}\0${Number(params.pull_number)}`) ?? [], api),
   },
   {
+    method: "GET",
+    route: "/repos/{owner}/{repo}/pulls/{pull_number}/files",
+    handle: (call, params, { state, api }) => {
+      const repo = repoOf(params);
+      const files = (state.pullFiles.get(`${repo}\0${Number(params.pull_number)}`) ?? []).map((file) => {
+        const sha = fakeSha(`${repo}:${file.filename}`);
+        return {
+          sha,
+          filename: file.filename,
+          status: file.previous_filename ? "renamed" : "modified",
+          additions: 1,
+          deletions: 0,
+          changes: 1,
+          blob_url: `${api.replace(/\/api\/v3$/, "")}/${repo}/blob/${sha}/${file.filename}`,
+          raw_url: `${api.replace(/\/api\/v3$/, "")}/${repo}/raw/${sha}/${file.filename}`,
+          contents_url: `${api}/repos/${repo}/contents/${file.filename}?ref=${sha}`,
+          ...(file.previous_filename ? { previous_filename: file.previous_filename } : {}),
+        };
+      });
+      return paginate(call, files, api);
+    },
+  },
+  {
+    // Organization teams: membership of one user (GitHub answers 404 for a non-member).
+    method: "GET",
+    route: "/orgs/{org}/teams/{team_slug}/memberships/{username}",
+    handle: (_call, params, { state, api }) => {
+      const team = state.teams.get(`${params.org}/${params.team_slug}`.toLowerCase());
+      if (!team?.has((params.username ?? "").toLowerCase())) return notFound;
+      return {
+        status: 200,
+        body: { url: `${api}/orgs/${params.org}/teams/${params.team_slug}/memberships/${params.username}`, role: "member", state: "active" },
+      };
+    },
+  },
+  {
     method: "POST",
     route: "/repos/{owner}/{repo}/pulls",
     handle: (call, params, { state, api }) => {

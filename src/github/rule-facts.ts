@@ -1,0 +1,69 @@
+import type { Context } from "probot";
+import { ownersOf, parseCodeowners } from "../policy/codeowners.ts";
+import type { GateConfig } from "../policy/config.ts";
+import type { ReviewFact, RuleFacts } from "../policy/decision.ts";
+import { isBotAccount, sameLogin } from "../policy/logins.ts";
+import { matchRule, needsChangedFiles, type RuleSubject } from "../policy/rules.ts";
+import { changedFilesOf } from "./changed-files.ts";
+import { readCodeowners } from "./codeowners-read.ts";
+import { teamMemberships } from "./team-membership.ts";
+
+export interface RulePull {
+  number: number;
+  baseRef: string;
+  headSha: string;
+  author: string;
+}
+
+/**
+ * What a pull request's rules need, gathered before the decision: its
+ * changed files (when a rule matches paths or needs code owners), CODEOWNERS
+ * at the base (when an applying rule needs code owners), and whether each
+ * approver of the head belongs to the teams the applying rules and the
+ * changed files' owners name. Nothing is read for a repository without rules.
+ */
+export async function gatherCommitRuleFacts(
+  context: Context,
+  config: GateConfig,
+  pull: RulePull,
+  reviews: readonly ReviewFact[],
+): Promise<RuleFacts | undefined> {
+  const rules = config.rules ?? [];
+  if (rules.length === 0) return undefined;
+  const repo = context.repo();
+  const subject: RuleSubject = {
+    kind: "commit",
+    baseBranch: pull.baseRef,
+    changedFiles: needsChangedFiles(rules) ? await changedFilesOf(context, repo, pull.number) : null,
+  };
+  const applying = rules.flatMap((rule) => {
+    const match = matchRule(rule, subject);
+    return match.applies === true ? [{ rule, files: match.files ?? [] }] : [];
+  });
+  const codeowners = applying.some(({ rule }) => rule.require.codeowners) ? await readCodeowners(context, repo, pull.baseRef) : undefined;
+  const teams = new Set(applying.flatMap(({ rule }) => rule.require.teams ?? []));
+  if (codeowners) {
+    const lookup = ownersOf(parseCodeowners(codeowners.text));
+    for (const { rule, files } of applying) {
+      if (!rule.require.codeowners) continue;
+      for (const file of files) {
+        for (const owner of lookup(file).entry?.owners ?? []) if (owner.kind === "team") teams.add(owner.team);
+      }
+    }
+  }
+  const approvers = [
+    ...new Map(
+      reviews
+        .filter((review) => review.state === "APPROVED" && review.commitId?.toLowerCase() === pull.headSha.toLowerCase())
+        .filter((review) => !isBotAccount(review.reviewer.login, review.reviewer.type) && !sameLogin(review.reviewer.login, pull.author))
+        .map((review) => [review.reviewer.login.toLowerCase(), review.reviewer.login]),
+    ).values(),
+  ];
+  const { memberships, teamErrors } = await teamMemberships(context, [...teams].sort(), approvers);
+  return {
+    subject,
+    ...(codeowners !== undefined ? { codeowners } : {}),
+    ...(memberships.length ? { memberships } : {}),
+    ...(teamErrors.length ? { teamErrors } : {}),
+  };
+}

@@ -1,0 +1,57 @@
+import type { Context } from "probot";
+import type { MembershipFact, RuleFacts } from "../policy/decide-rules.ts";
+import { narrowedForEvent, type EventContext } from "./narrowed.ts";
+import type { GitHubClient } from "./client.ts";
+
+export type TeamError = NonNullable<RuleFacts["teamErrors"]>[number];
+
+function statusOf(error: unknown): number | undefined {
+  return (error as { status?: number }).status;
+}
+
+/**
+ * Whether each login is an active member of each team (org/slug), asked of
+ * GitHub now with a token narrowed to the organization permission
+ * `members: read`. An installation without it (the token is refused with
+ * 422, or GitHub answers 403) yields a `no_permission` error per team, so a
+ * rule that needs the team fails closed and says which permission to grant.
+ * A 404 means not a member. Anything else is thrown.
+ */
+export async function teamMemberships(
+  context: EventContext | Context,
+  teams: readonly string[],
+  logins: readonly string[],
+  client?: () => Promise<GitHubClient>,
+): Promise<{ memberships: MembershipFact[]; teamErrors: TeamError[] }> {
+  const memberships: MembershipFact[] = [];
+  const teamErrors: TeamError[] = [];
+  if (teams.length === 0 || logins.length === 0) return { memberships, teamErrors };
+  let reader: GitHubClient;
+  try {
+    reader = client ? await client() : await narrowedForEvent(context, ["teams.getMembershipForUserInOrg"]);
+  } catch (error) {
+    if (statusOf(error) === 422 || statusOf(error) === 403) {
+      return { memberships, teamErrors: teams.map((team) => ({ team, reason: "no_permission" as const })) };
+    }
+    throw error;
+  }
+  for (const team of teams) {
+    const [org = "", slug = ""] = team.split("/");
+    for (const login of logins) {
+      try {
+        const { data } = await reader.request("GET /orgs/{org}/teams/{team_slug}/memberships/{username}", { org, team_slug: slug, username: login });
+        memberships.push({ team, login, member: data.state === "active" });
+      } catch (error) {
+        if (statusOf(error) === 404) {
+          memberships.push({ team, login, member: false });
+        } else if (statusOf(error) === 403) {
+          teamErrors.push({ team, reason: "no_permission" });
+          break;
+        } else {
+          throw error;
+        }
+      }
+    }
+  }
+  return { memberships, teamErrors };
+}

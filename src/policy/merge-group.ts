@@ -1,0 +1,61 @@
+/**
+ * A merge queue's group, as the commit gate sees it. GitHub builds one group
+ * per queued pull request, on a branch named
+ * `gh-readonly-queue/<base>/pr-<number>-<head sha>`: the base, the pull
+ * requests ahead of it in the queue, and this one, at the head that entered
+ * the queue. Each group waits for its own required checks, so checking the
+ * pull request a group's branch names covers every pull request in the queue:
+ * the ones ahead were checked on their own groups.
+ */
+export interface QueuedPull {
+  number: number;
+  headSha: string;
+}
+
+const QUEUE_REF = /^(?:refs\/heads\/)?gh-readonly-queue\/(.+)\/pr-(\d+)-([0-9a-f]{40})$/;
+
+/** The pull request a merge group's head_ref names, or null when the ref is not a merge queue's. */
+export function queuedPullOf(headRef: string): (QueuedPull & { base: string }) | null {
+  const match = QUEUE_REF.exec(headRef);
+  if (!match) return null;
+  return { base: match[1]!, number: Number(match[2]), headSha: match[3]! };
+}
+
+/** What the gate recorded for a queued pull request at the head that entered the queue. */
+export interface QueuedPullState extends QueuedPull {
+  /** The stored commit proposal's status at that head; null: none recorded. */
+  status: string | null;
+  title?: string | null;
+}
+
+export interface MergeGroupDecision {
+  conclusion: "success" | "failure";
+  title: string;
+  summary: string;
+}
+
+/**
+ * Success when every pull request of the group was approved (under its
+ * rules) or exempt (not an agent's) at the head that entered the queue;
+ * otherwise failure naming the first that was not. No pull request found is
+ * a failure: nothing is approved by default.
+ */
+export function decideMergeGroup(pulls: readonly QueuedPullState[]): MergeGroupDecision {
+  if (pulls.length === 0) {
+    return { conclusion: "failure", title: "No pull request found for this merge group", summary: "The merge group's branch names no pull request Agent Gate can check, so it is not approved." };
+  }
+  const lines = pulls.map((pull) => `- #${pull.number} at \`${pull.headSha.slice(0, 7)}\`: ${pull.status ?? "no decision recorded"}${pull.title ? ` (${pull.title})` : ""}`);
+  const blocked = pulls.find((pull) => pull.status !== "approved" && pull.status !== "exempt");
+  if (blocked) {
+    return {
+      conclusion: "failure",
+      title: `Pull request #${blocked.number} is not approved at ${blocked.headSha.slice(0, 7)}`,
+      summary: [`Pull request #${blocked.number} was not approved by Agent Gate at the head that entered the queue (\`${blocked.headSha}\`), so this merge group is not.`, "", ...lines].join("\n"),
+    };
+  }
+  return {
+    conclusion: "success",
+    title: pulls.length === 1 ? `Pull request #${pulls[0]!.number} approved` : `All ${pulls.length} pull requests approved`,
+    summary: ["Every pull request in this merge group was approved (or needed no approval) at the head that entered the queue.", "", ...lines].join("\n"),
+  };
+}

@@ -1,0 +1,219 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+import { GitHubFake } from "../support/github-fake.ts";
+import { example, startTestApp, type TestApp } from "../support/app.ts";
+
+const REPO = "Codertocat/Hello-World";
+const AGENT = "seo-agent";
+const PR = 2; // the pull request number in GitHub's example payloads
+const SHA_A = "a".repeat(40);
+const SHA_B = "b".repeat(40);
+const FILES = "/repos/{owner}/{repo}/pulls/{pull_number}/files";
+const MEMBERSHIP = "/orgs/{org}/teams/{team_slug}/memberships/{username}";
+const CONTENTS = "/repos/{owner}/{repo}/contents/{path}";
+let installationId = 5100;
+
+let t: TestDatabase;
+let fake: GitHubFake;
+let app: TestApp;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+});
+afterAll(async () => {
+  await t.drop();
+});
+beforeEach(async () => {
+  installationId += 1;
+  fake = await GitHubFake.start();
+  app = await startTestApp({ db: t.db, fake });
+  fake.setPermission(REPO, "maintainer", "write");
+  fake.setPermission(REPO, "boss", "admin");
+  fake.setPermission(REPO, "alice", "write");
+  fake.setPermission(REPO, "lead", "write");
+});
+afterEach(async () => {
+  await app.close();
+  fake.assertClean();
+  await fake.close();
+});
+
+function config(rules: string): void {
+  fake.setFile(REPO, ".github/agent-gate.yml", `agents: [${AGENT}]\nrules:\n${rules}`);
+}
+
+function agentPr(action: string, sha: string) {
+  const payload = example("pull_request", action, installationId);
+  payload.pull_request.user = { ...payload.pull_request.user, login: AGENT, type: "User" };
+  payload.pull_request.head.sha = sha;
+  payload.sender = { ...payload.sender, login: AGENT, type: "User" };
+  return payload;
+}
+
+function approve(reviewer: string, sha: string) {
+  const payload = example("pull_request_review", "submitted", installationId);
+  payload.pull_request.user = { ...payload.pull_request.user, login: AGENT, type: "User" };
+  payload.pull_request.head.sha = sha;
+  payload.review = { ...payload.review, user: { ...payload.review.user, login: reviewer, type: "User" }, state: "approved", commit_id: sha };
+  payload.sender = { ...payload.sender, login: reviewer, type: "User" };
+  return payload;
+}
+
+let reviewId = 1;
+function approvals(sha: string, ...reviewers: string[]) {
+  fake.setReviews(
+    REPO,
+    PR,
+    reviewers.map((login) => ({ id: reviewId++, user: { login, id: reviewId, type: "User" }, state: "APPROVED", commit_id: sha, submitted_at: "2026-11-23T10:00:00Z", body: "" })),
+  );
+}
+
+function latestCheck(sha: string) {
+  const runs = fake.checkRuns(REPO).filter((run) => run.head_sha === sha && run.name === "Agent Gate");
+  expect(runs).toHaveLength(1);
+  return runs[0]!;
+}
+
+async function deliver(event: string, payload: object): Promise<void> {
+  const res = await app.deliver(event, payload);
+  expect(res.status).toBe(200);
+  await app.server.worker.drain();
+}
+
+describe("approval rules on the commit gate", () => {
+  it("a workflow-file change needs an admin; a push that changes only other files needs no admin", async () => {
+    config("  - name: workflows need an admin\n    if: { paths: [\".github/workflows/**\"] }\n    require: { min_permission: admin }\n");
+    fake.setPullFiles(REPO, PR, [".github/workflows/ci.yml", "src/app.ts"]);
+    await deliver("pull_request", agentPr("opened", SHA_A));
+    expect(fake.callsTo("GET", FILES)).toHaveLength(1);
+
+    approvals(SHA_A, "maintainer");
+    await deliver("pull_request_review", approve("maintainer", SHA_A));
+    let check = latestCheck(SHA_A);
+    expect(check.status).toBe("in_progress");
+    expect(check.output.title).toBe('Waiting for rule "workflows need an admin"');
+    expect(check.output.summary).toContain("| workflows need an admin | ⏳ waiting |");
+    expect(check.output.summary).toContain("1 more approval with admin or higher");
+
+    approvals(SHA_A, "maintainer", "boss");
+    await deliver("pull_request_review", approve("boss", SHA_A));
+    check = latestCheck(SHA_A);
+    expect(check.conclusion).toBe("success");
+    expect(check.output.summary).toContain("| workflows need an admin | ✅ satisfied |");
+    expect(check.output.summary).toContain("@boss");
+
+    // A push that drops the workflow change: the files are read again for the new head, and the rule no longer applies.
+    fake.setPullFiles(REPO, PR, ["src/app.ts"]);
+    fake.setReviews(REPO, PR, []);
+    await deliver("pull_request", agentPr("synchronize", SHA_B));
+    expect(fake.callsTo("GET", FILES)).toHaveLength(4);
+    expect(latestCheck(SHA_B).output.title).toBe("Waiting for approval (0/1)");
+    approvals(SHA_B, "maintainer");
+    await deliver("pull_request_review", approve("maintainer", SHA_B));
+    expect(latestCheck(SHA_B).conclusion).toBe("success");
+    expect(latestCheck(SHA_B).output.summary).toContain("| workflows need an admin | ➖ does not apply |");
+  });
+
+  it("a CODEOWNERS-owned path needs its owner: the last matching pattern at the base wins", async () => {
+    config("  - name: owners approve their code\n    require: { codeowners: true }\n");
+    fake.setFile(REPO, ".github/CODEOWNERS", "* @lead\n/src/ @alice\n");
+    fake.setFile(REPO, "CODEOWNERS", "* @someone-else\n"); // GitHub reads .github/CODEOWNERS first
+    fake.setPullFiles(REPO, PR, ["src/app.ts"]);
+    await deliver("pull_request", agentPr("opened", SHA_A));
+
+    approvals(SHA_A, "lead");
+    await deliver("pull_request_review", approve("lead", SHA_A));
+    let check = latestCheck(SHA_A);
+    expect(check.output.title).toBe('Waiting for rule "owners approve their code"');
+    expect(check.output.summary).toContain("an approval by a code owner of src/app.ts \\(\\@alice\\)");
+
+    approvals(SHA_A, "lead", "alice");
+    await deliver("pull_request_review", approve("alice", SHA_A));
+    check = latestCheck(SHA_A);
+    expect(check.conclusion).toBe("success");
+    // CODEOWNERS was read at the base branch, from .github/ first.
+    const reads = fake.callsTo("GET", CONTENTS)
+      .map((call) => ({ path: decodeURIComponent(call.path), ref: call.query.get("ref") }))
+      .filter((call) => call.path.endsWith("CODEOWNERS"));
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads).toEqual(reads.map(() => ({ path: `/repos/${REPO}/contents/.github/CODEOWNERS`, ref: "master" })));
+  });
+
+  it("a team rule without members: read fails closed and names the permission; with it, a member approves", async () => {
+    config("  - name: security team\n    if: { paths: [\"auth/**\"] }\n    require: { teams: [octo-org/security] }\n");
+    fake.setPullFiles(REPO, PR, ["auth/login.ts"]);
+    fake.setTeam("octo-org/security", ["alice"]);
+    await deliver("pull_request", agentPr("opened", SHA_A));
+    approvals(SHA_A, "alice");
+    await deliver("pull_request_review", approve("alice", SHA_A));
+    let check = latestCheck(SHA_A);
+    expect(check.status).toBe("in_progress");
+    expect(check.output.title).toBe('Cannot evaluate rule "security team"');
+    expect(check.output.summary).toMatch(/organization permission "members: read"/);
+    expect(check.output.summary).toContain("| security team | ⛔ cannot evaluate |");
+    expect(fake.callsTo("GET", MEMBERSHIP)).toHaveLength(0); // the narrowed token was refused
+
+    // The organization grants members: read: the next event asks GitHub and the member's approval counts.
+    fake.setInstallation(installationId, { permissions: { ...fake.state.installation(installationId).permissions, members: "read" } });
+    await deliver("pull_request_review", approve("alice", SHA_A));
+    check = latestCheck(SHA_A);
+    expect(check.conclusion).toBe("success");
+    expect(fake.callsTo("GET", MEMBERSHIP).map((call) => call.path)).toEqual(["/orgs/octo-org/teams/security/memberships/alice"]);
+  });
+
+  it("an invalid rule keeps the gate closed and the check run names the key", async () => {
+    config("  - name: typo\n    require: { admins: 1 }\n");
+    await deliver("pull_request", agentPr("opened", SHA_A));
+    const check = latestCheck(SHA_A);
+    expect(check.conclusion).toBe("failure");
+    expect(check.output.summary).toContain("rules\\[0\\].require.admins");
+  });
+});
+
+describe("merge queue", () => {
+  function mergeGroup(pr: number, sha: string) {
+    const payload = example("merge_group", "checks_requested", installationId);
+    payload.repository = example("pull_request", "opened", installationId).repository;
+    payload.merge_group.head_ref = `refs/heads/gh-readonly-queue/master/pr-${pr}-${sha}`;
+    return payload;
+  }
+  const groupRuns = (sha: string) => fake.checkRuns(REPO).filter((run) => run.head_sha === sha && run.name === "Agent Gate");
+
+  it("reports success on the group's head when the queued pull request was approved at the head that entered the queue", async () => {
+    config("  - name: workflows need an admin\n    if: { paths: [\".github/workflows/**\"] }\n    require: { min_permission: admin }\n");
+    fake.setPullFiles(REPO, PR, [".github/workflows/ci.yml"]);
+    await deliver("pull_request", agentPr("opened", SHA_A));
+    approvals(SHA_A, "boss");
+    await deliver("pull_request_review", approve("boss", SHA_A));
+    expect(latestCheck(SHA_A).conclusion).toBe("success");
+
+    const group = mergeGroup(PR, SHA_A);
+    await deliver("merge_group", group);
+    const runs = groupRuns(group.merge_group.head_sha);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ status: "completed", conclusion: "success", output: { title: `Pull request #${PR} approved` } });
+    // A redelivery of the event is not processed twice, and no second run is made.
+    await deliver("merge_group", group);
+    expect(groupRuns(group.merge_group.head_sha)).toHaveLength(1);
+  });
+
+  it("reports failure naming the pull request that was not approved at its queued head", async () => {
+    config("  - name: workflows need an admin\n    if: { paths: [\".github/workflows/**\"] }\n    require: { min_permission: admin }\n");
+    fake.setPullFiles(REPO, PR, [".github/workflows/ci.yml"]);
+    await deliver("pull_request", agentPr("opened", SHA_A));
+    approvals(SHA_A, "maintainer"); // not an admin: the rule is not satisfied
+    await deliver("pull_request_review", approve("maintainer", SHA_A));
+
+    const group = mergeGroup(PR, SHA_A);
+    await deliver("merge_group", group);
+    const [run] = groupRuns(group.merge_group.head_sha);
+    expect(run).toMatchObject({ conclusion: "failure", output: { title: `Pull request #${PR} is not approved at ${SHA_A.slice(0, 7)}` } });
+    expect(run!.output.summary).toContain('Waiting for rule "workflows need an admin"');
+
+    // A head the gate never saw is not approved either.
+    const unknown = mergeGroup(77, "d".repeat(40));
+    unknown.merge_group.head_sha = "e".repeat(40);
+    await deliver("merge_group", unknown);
+    expect(groupRuns("e".repeat(40))[0]).toMatchObject({ conclusion: "failure", output: { title: "Pull request #77 is not approved at ddddddd" } });
+  });
+});
