@@ -10,12 +10,12 @@ export const REFRESH_BEFORE_MS = 5 * 60_000;
  */
 export interface GitHubFactory {
   (installationId: number): Promise<GitHubClient>;
-  decorate?: (client: GitHubClient) => GitHubClient;
+  decorate?: (client: GitHubClient, installationId: number) => GitHubClient;
 }
 
 export interface NarrowOptions {
   now?: () => Date;
-  decorate?: (client: GitHubClient) => GitHubClient;
+  decorate?: (client: GitHubClient, installationId: number) => GitHubClient;
 }
 
 interface Token {
@@ -82,13 +82,13 @@ export async function narrowFrom(
   if (!client) {
     const Client = base.constructor as new (options: { auth: { token: string } }) => GitHubClient;
     const plain = new Client({ auth: { token: token.token } });
-    client = options.decorate ? options.decorate(plain) : plain;
+    client = options.decorate ? options.decorate(plain, installationId) : plain;
     made.set(options.decorate ?? null, client);
   }
   return client;
 }
 
-const clients = new WeakMap<Token, Map<((client: GitHubClient) => GitHubClient) | null, GitHubClient>>();
+const clients = new WeakMap<Token, Map<((client: GitHubClient, installationId: number) => GitHubClient) | null, GitHubClient>>();
 
 /** `narrowedClient(installationId, repoId, operationNames)` over an installation client factory. */
 export function narrowedClients(github: GitHubFactory, options: { now?: () => Date } = {}): NarrowedClient {
