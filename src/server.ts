@@ -35,6 +35,8 @@ import { watchGitHub } from "./github/watch-calls.ts";
 import { InFlight } from "./queues.ts";
 import { WEBHOOK_PATH } from "./github/ingest.ts";
 import { startMetricsServer } from "./api/metrics-server.ts";
+import { startReplicaHeartbeat } from "./keys/replicas.ts";
+import { missingKeyIds } from "./keys/in-use.ts";
 
 export interface GateServerOptions {
   db: Database;
@@ -157,7 +159,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     return currentSigner(o.db, o.keyring, now());
   };
   router.add(
-    ...healthRoutes({ db: o.db, worker }),
+    ...healthRoutes({ db: o.db, worker, ...(o.keyring ? { missingKeys: () => missingKeyIds(o.db, o.keyring!) } : {}) }),
     ...apiRoutes({ db: o.db, now, env: o.env, waiter, log: o.log, publicUrl: () => publicUrl, ...(o.keyring ? { keyring: o.keyring } : {}) }),
     ...keysRoutes(o.db),
     ...sitesRoutes({ db: o.db, now, requireAdmin: admin, resolver }),
@@ -214,6 +216,10 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   const metricsServer = o.env.AGENT_GATE_METRICS_PORT ? await startMetricsServer(metrics.registry, Number(o.env.AGENT_GATE_METRICS_PORT), host) : undefined;
   const url = `http://${host === "0.0.0.0" ? "localhost" : host}:${address.port}`;
   if (!publicUrl) publicUrl = url;
+  // This replica's key ids, so `keys rotate` can refuse while it lacks the new key.
+  const heartbeat = o.keyring
+    ? await startReplicaHeartbeat(o.db, o.keyring, { now, onError: (error) => o.log.error({ err: error }, "replica heartbeat failed") })
+    : undefined;
   let sweep: NodeJS.Timeout | undefined;
   let stopRecheck: (() => Promise<void>) | undefined;
   if (o.startWorker !== false) {
@@ -239,6 +245,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
     async close() {
       stopDecisionLog();
+      await heartbeat?.stop();
       await metricsServer?.close();
       if (sweep) clearInterval(sweep);
       await stopRecheck?.();

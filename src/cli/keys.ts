@@ -3,6 +3,8 @@ import type { CliContext } from "./context.ts";
 import { generateKeyEntry, newKeyId, resolveKeyring } from "../crypto/keyring.ts";
 import { storageSettings } from "../db/open.ts";
 import { publishedKeys, reencryptSealed, rotateSigningKey } from "../keys/store.ts";
+import { describeReplica, replicasWithout } from "../keys/replicas.ts";
+import { EXIT } from "./context.ts";
 
 export function registerKeys(program: Command, ctx: CliContext): void {
   const keys = program
@@ -63,6 +65,17 @@ export function registerKeys(program: Command, ctx: CliContext): void {
         log: (msg) => ctx.err(msg),
         now: ctx.now(),
       });
+      // A live replica without the new key could not open what is about to be re-sealed under it.
+      const lacking = await replicasWithout(db, keyring.current.id, ctx.now());
+      if (lacking.length > 0) {
+        ctx.err(
+          `error: not rotating: ${lacking.length} running replica(s) do not hold key ${keyring.current.id}: ` +
+            `${lacking.map(describeReplica).join("; ")}. Add the new entry to AGENT_GATE_KEYS on every replica ` +
+            "(as a second entry is enough), restart them, then run `agent-gate keys rotate` again.",
+        );
+        process.exitCode = EXIT.failed;
+        return;
+      }
       // Re-seal first: a keyring missing an old key fails here, before anything changes.
       const resealed = await reencryptSealed(db, keyring);
       const signer = await rotateSigningKey(db, keyring, ctx.now());
