@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 export const OPERATIONS: ReadonlyArray<readonly [method: string, path: string]> = [
   ["POST", "/app/installations/{installation_id}/access_tokens"],
   ["GET", "/app/installations/{installation_id}"],
+  ["GET", "/app"],
   ["GET", "/repos/{owner}/{repo}/installation"],
   ["GET", "/installation/repositories"],
   ["GET", "/repos/{owner}/{repo}"],
