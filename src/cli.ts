@@ -5,18 +5,20 @@ import { migrate } from "./db/migrate.ts";
 import { GateError } from "./errors.ts";
 import { EXIT, type CliContext } from "./cli/context.ts";
 import { registerCommands } from "./cli/commands.ts";
+import { openOrUnavailable } from "./cli/database-unavailable.ts";
 
 /** Build the `agent-gate` program; `main` runs it. Tests drive it as a child process. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const opened: Database[] = [];
   const ctx: CliContext = {
     env,
-    async openDb() {
-      const db = await openDatabase(storageSettings(env));
-      opened.push(db);
-      await migrate(db);
-      return db;
-    },
+    openDb: () =>
+      openOrUnavailable(async () => {
+        const db = await openDatabase(storageSettings(env));
+        opened.push(db);
+        await migrate(db);
+        return db;
+      }),
     out: (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),
     err: (text) => process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),
     now: () => new Date(),

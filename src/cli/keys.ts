@@ -5,6 +5,7 @@ import { storageSettings } from "../db/open.ts";
 import { publishedKeys, reencryptSealed, rotateSigningKey } from "../keys/store.ts";
 import { describeReplica, replicasWithout } from "../keys/replicas.ts";
 import { EXIT } from "./context.ts";
+import { renderTable } from "./table.ts";
 
 export function registerKeys(program: Command, ctx: CliContext): void {
   const keys = program
@@ -34,7 +35,7 @@ export function registerKeys(program: Command, ctx: CliContext): void {
         ctx.out("no signing keys yet (the first is created when the app signs its first receipt, or by `keys rotate`)");
         return;
       }
-      for (const key of published.keys) ctx.out(`${key.kid}\t${key.status}\t${key.created_at}\t${key.public_key}`);
+      ctx.out(renderTable(["kid", "status", "created", "public key"], published.keys.map((key) => [key.kid, key.status, key.created_at, key.public_key])));
     });
 
   keys
