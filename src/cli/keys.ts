@@ -49,11 +49,13 @@ export function registerKeys(program: Command, ctx: CliContext): void {
       "after",
       [
         "",
-        "To rotate the keyring key itself (encryption at rest):",
-        "  1. run `agent-gate keys generate` and prepend its output to AGENT_GATE_KEYS:",
-        "       AGENT_GATE_KEYS=<new entry>,<old entries>",
-        "  2. run `agent-gate keys rotate` with that value: stored secrets move to the new key;",
-        "  3. once every replica runs with the new value, the old entry may be dropped.",
+        "To rotate the keyring key itself (encryption at rest; docs/operations.md):",
+        "  1. run `agent-gate keys generate` and keep its output safe (NEW);",
+        "  2. on every replica add it as a second entry, AGENT_GATE_KEYS=<old>,<NEW>, and restart;",
+        "  3. run `AGENT_GATE_KEYS=<NEW>,<old> agent-gate keys rotate`: stored secrets move to the new key",
+        "     (refused while a running replica lacks NEW; the replica is named);",
+        "  4. make NEW current on every replica, run `keys rotate` again, then drop the old entry",
+        "     once `agent-gate doctor` shows key_ids ok without it.",
         "Without DATABASE_URL and AGENT_GATE_KEYS, the keyring file in AGENT_GATE_DATA_DIR is used.",
       ].join("\n"),
     )

@@ -98,7 +98,8 @@ describe("agent-gate keys", slow, () => {
   it("documents keyring rotation in the rotate help", async () => {
     const result = await run(["keys", "rotate", "--help"]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/prepend its output to AGENT_GATE_KEYS/);
+    expect(result.stdout).toMatch(/on every replica add it as a second entry/);
+    expect(result.stdout).toMatch(/refused while a running replica lacks NEW/);
   });
 
   it("lists no keys before the first one", async () => {
