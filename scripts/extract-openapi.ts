@@ -14,6 +14,7 @@ export const OPERATIONS: ReadonlyArray<readonly [method: string, path: string]> 
   ["POST", "/app-manifests/{code}/conversions"],
   ["POST", "/app/installations/{installation_id}/access_tokens"],
   ["GET", "/app/installations/{installation_id}"],
+  ["GET", "/app"],
   ["GET", "/repos/{owner}/{repo}/installation"],
   ["GET", "/installation/repositories"],
   ["GET", "/repos/{owner}/{repo}"],

@@ -6,6 +6,7 @@ import { migrate } from "./db/migrate.ts";
 import { GateError } from "./errors.ts";
 import { EXIT, type CliContext } from "./cli/context.ts";
 import { registerCommands } from "./cli/commands.ts";
+import { openOrUnavailable } from "./cli/database-unavailable.ts";
 
 /** The package's version, from package.json beside src/ and dist/. */
 export const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
@@ -15,13 +16,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const opened: Database[] = [];
   const ctx: CliContext = {
     env,
-    async openDb() {
-      // Never creates one: a mistyped DATABASE_URL or data dir is refused, naming what was looked for.
-      const db = await openDatabase(storageSettings(env));
-      opened.push(db);
-      await migrate(db);
-      return db;
-    },
+    openDb: () =>
+      openOrUnavailable(async () => {
+        // Never creates one: a mistyped DATABASE_URL or data dir is refused, naming what was looked for.
+        const db = await openDatabase(storageSettings(env));
+        opened.push(db);
+        await migrate(db);
+        return db;
+      }),
     out: (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),
     err: (text) => process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),
     now: () => new Date(),

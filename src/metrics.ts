@@ -1,12 +1,20 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Database } from "./db/database.ts";
 import { WEBHOOK_PATH } from "./github/ingest.ts";
+import type { RateLimits } from "./github/rate-limit.ts";
+import { addOpsMetrics, type OpsMetrics } from "./ops-metrics.ts";
+import type { DeliveryQueue } from "./queues.ts";
+import { appVersion } from "./version.ts";
 
 export interface MetricsSources {
   db: Database;
   now: () => Date;
   /** Long-polls currently waiting for a decision (DecisionWaiter#watching). */
   waiters?: () => number;
+  /** GitHub's rate-limit windows as last answered (agent_gate_github_rate_limit_remaining). */
+  rateLimits?: RateLimits;
+  /** The deliveries queue (agent_gate_queue_depth{queue="deliveries"}). */
+  deliveries?: DeliveryQueue;
 }
 
 export interface GateMetrics {
@@ -15,6 +23,8 @@ export interface GateMetrics {
   githubCalls: Histogram<"method" | "outcome">;
   githubErrors: Counter<"method" | "status">;
   tokenDenied: Counter<"reason">;
+  /** Process, HTTP, queue, GitHub-call and build metrics (ops-metrics.ts). */
+  ops: OpsMetrics;
 }
 
 /**
@@ -102,7 +112,14 @@ export function createMetrics(sources: MetricsSources): GateMetrics {
       this.set(sources.waiters?.() ?? 0);
     },
   });
-  return { registry, deliveries, githubCalls, githubErrors, tokenDenied };
+  const ops = addOpsMetrics(registry, {
+    db: sources.db,
+    now: sources.now,
+    version: appVersion(),
+    ...(sources.rateLimits ? { rateLimits: sources.rateLimits } : {}),
+    ...(sources.deliveries ? { deliveries: sources.deliveries } : {}),
+  });
+  return { registry, deliveries, githubCalls, githubErrors, tokenDenied, ops };
 }
 
 /** Webhook outcome from the status the endpoint answered. */

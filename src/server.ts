@@ -31,6 +31,15 @@ import { DeniedUses } from "./api/denied-uses.ts";
 import { decorateClientsOf } from "./github/narrowed.ts";
 import { explainRoutes } from "./api/explain-routes.ts";
 import { reviewRoutes } from "./review/routes.ts";
+import { accessLog } from "./api/access-log.ts";
+import { logDecisionsTo } from "./audit/decision-log.ts";
+import { RateLimits } from "./github/rate-limit.ts";
+import { watchGitHub } from "./github/watch-calls.ts";
+import { InFlight } from "./queues.ts";
+import { WEBHOOK_PATH } from "./github/ingest.ts";
+import { startMetricsServer } from "./api/metrics-server.ts";
+import { startReplicaHeartbeat } from "./keys/replicas.ts";
+import { missingKeyIds } from "./keys/in-use.ts";
 
 export interface GateServerOptions {
   db: Database;
@@ -53,6 +62,8 @@ export interface GateServerOptions {
   webhookDeadlineMs?: number;
   /** Prometheus metrics; a fresh registry per server when absent. */
   metrics?: GateMetrics;
+  /** GitHub's rate limits as answered (a clock and sleeper of the test's own in tests). */
+  rateLimits?: RateLimits;
 }
 
 export interface GateServer {
@@ -61,6 +72,8 @@ export interface GateServer {
   worker: OutboxWorker;
   router: Router;
   metrics: GateMetrics;
+  /** Where /metrics is served when AGENT_GATE_METRICS_PORT sets a port of its own. */
+  metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -76,21 +89,25 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   let publicUrl = o.env.AGENT_GATE_PUBLIC_URL || "";
 
   let waiting = () => 0;
-  const metrics = o.metrics ?? createMetrics({ db: o.db, now, waiters: () => waiting() });
+  const rateLimits = o.rateLimits ?? new RateLimits({ now: () => now().getTime() });
+  const inFlight = new InFlight();
+  const metrics = o.metrics ?? createMetrics({ db: o.db, now, waiters: () => waiting(), rateLimits, deliveries: inFlight.read });
+  const countCall = (call: { operation: string; status: number }) => metrics.ops.githubCalls.inc({ operation: call.operation, status: String(call.status) });
+  const watch = (client: GitHubClient, installationId: number) => watchGitHub(instrumentGitHub(client, metrics), installationId, rateLimits, countCall);
   // One installation client per installation: its auth hook renews the installation token itself.
   const installationClients = new Map<number, Promise<GitHubClient>>();
   const installationClient = (installationId: number): Promise<GitHubClient> => {
     let client = installationClients.get(installationId);
     if (!client) {
-      client = (o.probot.auth(installationId) as Promise<GitHubClient>).then((made) => instrumentGitHub(made, metrics));
+      client = (o.probot.auth(installationId) as Promise<GitHubClient>).then((made) => watch(made, installationId));
       client.catch(() => installationClients.delete(installationId));
       installationClients.set(installationId, client);
     }
     return client;
   };
-  const github = Object.assign(installationClient, { decorate: (client: GitHubClient) => instrumentGitHub(client, metrics) });
-  // Webhook handlers narrow Probot's context.octokit: their reads and token requests are counted too.
-  decorateClientsOf((await o.probot.auth()) as unknown as GitHubClient, github.decorate);
+  const github = Object.assign(installationClient, { decorate: watch });
+  // Webhook handlers narrow Probot's context.octokit: their reads and token requests are counted (and paced) too.
+  decorateClientsOf((await o.probot.auth()) as unknown as GitHubClient, watch);
   const worker = new OutboxWorker({
     db: o.db,
     github,
@@ -121,11 +138,13 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   };
   await o.probot.load(agentGate(deps));
 
-  const router = new Router((error) => {
+  const router = new Router((error, ctx) => {
+    // The route pattern, never the raw path or query: either can hold an id or a code.
+    const request = { method: ctx.req.method, route: router.routeFor(new URL(ctx.req.url ?? "/", "http://localhost").pathname) };
     if (error instanceof GateError && error.status < 500) {
-      o.log.debug({ code: error.code, status: error.status }, "API request refused");
+      o.log.debug({ ...request, code: error.code, status: error.status }, "API request refused");
     } else {
-      o.log.error({ err: error }, "API request failed");
+      o.log.error({ ...request, err: error }, "API request failed");
     }
   });
   // Publish the receipt-signing key from the start, so executors can fetch it before the first receipt.
@@ -152,13 +171,13 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     return currentSigner(o.db, o.keyring, now());
   };
   router.add(
-    ...healthRoutes({ db: o.db, worker }),
+    ...healthRoutes({ db: o.db, worker, ...(o.keyring ? { missingKeys: () => missingKeyIds(o.db, o.keyring!) } : {}) }),
     ...apiRoutes({ db: o.db, now, env: o.env, deniedUses, waiter, log: o.log, publicUrl: () => publicUrl, ...(o.keyring ? { keyring: o.keyring } : {}) }),
     ...mcpRoutes({ db: o.db, now, env: o.env, deniedUses, waiter, log: o.log, publicUrl: () => publicUrl, ...(o.keyring ? { keyring: o.keyring } : {}) }),
     ...keysRoutes(o.db),
     ...sitesRoutes({ db: o.db, now, requireAdmin: admin, resolver }),
     ...auditRoutes({ db: o.db, now, signer, requireAdmin: admin }),
-    ...metricsRoutes(metrics.registry),
+    ...(o.env.AGENT_GATE_METRICS_PORT ? [] : metricsRoutes(metrics.registry)),
     ...explainRoutes({ db: o.db, requireAdmin: admin }),
     ...reviewRoutes({
       db: o.db,
@@ -172,9 +191,24 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   );
 
   const webhooks = webhookHandler({ db: o.db, probot: o.probot, appId: o.appId, secret: o.secret, now, log: o.log, committed, ...(o.webhookDeadlineMs === undefined ? {} : { deadlineMs: o.webhookDeadlineMs }) });
+  const routeOf = (req: import("node:http").IncomingMessage) => {
+    const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
+    return pathname === WEBHOOK_PATH ? WEBHOOK_PATH : (router.routeFor(pathname) ?? "unmatched");
+  };
+  const logAccess = accessLog(o.log, routeOf);
+  const stopDecisionLog = logDecisionsTo(o.log);
   const server: Server = createServer((req, res) => {
     void (async () => {
       try {
+        logAccess(req, res);
+        const started = process.hrtime.bigint();
+        const isDelivery = routeOf(req) === WEBHOOK_PATH;
+        if (isDelivery) inFlight.enter(req, now());
+        res.once("close", () => {
+          inFlight.leave(req);
+          const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+          metrics.ops.http.observe({ method: req.method ?? "", route: routeOf(req), status: String(res.statusCode) }, seconds);
+        });
         res.once("finish", () => countDelivery(metrics, req, res.statusCode));
         if (await webhooks(req, res)) return;
         if (await router.handle(req, res)) return;
@@ -192,8 +226,13 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
+  const metricsServer = o.env.AGENT_GATE_METRICS_PORT ? await startMetricsServer(metrics.registry, Number(o.env.AGENT_GATE_METRICS_PORT), host) : undefined;
   const url = `http://${host === "0.0.0.0" ? "localhost" : host}:${address.port}`;
   if (!publicUrl) publicUrl = url;
+  // This replica's key ids, so `keys rotate` can refuse while it lacks the new key.
+  const heartbeat = o.keyring
+    ? await startReplicaHeartbeat(o.db, o.keyring, { now, onError: (error) => o.log.error({ err: error }, "replica heartbeat failed") })
+    : undefined;
   let sweep: NodeJS.Timeout | undefined;
   let stopRecheck: (() => Promise<void>) | undefined;
   if (o.startWorker !== false) {
@@ -216,7 +255,11 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     worker,
     router,
     metrics,
+    ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
     async close() {
+      stopDecisionLog();
+      await heartbeat?.stop();
+      await metricsServer?.close();
       if (sweep) clearInterval(sweep);
       await stopRecheck?.();
       await worker.stop();

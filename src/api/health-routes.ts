@@ -4,7 +4,12 @@ import { sendJson } from "./http.ts";
 import type { Route } from "./router.ts";
 
 /** /healthz: the process is up. /readyz: the database answers, migrations are current, the worker runs. */
-export function healthRoutes(deps: { db: Database; worker: { lastBeat: Date | undefined } }): Route[] {
+export function healthRoutes(deps: {
+  db: Database;
+  worker: { lastBeat: Date | undefined };
+  /** Key ids some stored value is sealed under that this process's keyring lacks. */
+  missingKeys?: () => Promise<string[]>;
+}): Route[] {
   return [
     {
       method: "GET",
@@ -21,6 +26,11 @@ export function healthRoutes(deps: { db: Database; worker: { lastBeat: Date | un
           checks.database = "ok";
           const pending = await pendingMigrations(deps.db);
           checks.migrations = pending.length === 0 ? "ok" : `pending: ${pending.join(", ")}`;
+          if (deps.missingKeys) {
+            // A value sealed under a key this replica lacks would answer 500 on every read of it.
+            const missing = await deps.missingKeys();
+            checks.keyring = missing.length === 0 ? "ok" : `missing key ids: ${missing.join(", ")}`;
+          }
         } catch {
           checks.database = "unreachable";
         }

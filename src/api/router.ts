@@ -48,6 +48,11 @@ export class Router {
     return this;
   }
 
+  /** The route pattern a path falls under (e.g. `/api/v1/proposals/:id`), undefined when none. */
+  routeFor(pathname: string): string | undefined {
+    return this.#routes.find((route) => route.pattern.test(pathname))?.path;
+  }
+
   /** Node handler for Probot's addHandler: true when this router answered. */
   handle = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const url = new URL(req.url ?? "/", "http://localhost");

@@ -1,5 +1,6 @@
 import type { Queryable } from "../db/database.ts";
 import { GENESIS_HASH, chainHash, eventBody, type AuditEvent, type AuditEventBody } from "./chain.ts";
+import { decisionLine, logDecision } from "./decision-log.ts";
 
 export interface AuditInput {
   action: string;
@@ -88,6 +89,10 @@ export async function appendAudits(
     [installationId, last.seq, last.hash, JSON.stringify(events)],
   );
   if (inserted.length !== events.length) throw new Error("audit events could not be appended to this installation's chain");
+  for (const input of inputs) {
+    const line = decisionLine(installationId, input);
+    if (line) logDecision(line);
+  }
   return events;
 }
 

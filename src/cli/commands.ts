@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { Help, type Command } from "commander";
 import type { CliContext } from "./context.ts";
 import { registerMigrate } from "./migrate.ts";
 import { registerKeys } from "./keys.ts";
@@ -13,6 +13,13 @@ import { registerMcp } from "./mcp.ts";
 
 /** Every command group, registered in one place. */
 export function registerCommands(program: Command, ctx: CliContext): void {
+  // Set before the subcommands are made, which inherit it: required options say so in --help.
+  program.configureHelp({
+    optionDescription(option) {
+      const base = new Help().optionDescription(option);
+      return option.mandatory ? `${base} (required)` : base;
+    },
+  });
   registerMigrate(program, ctx);
   registerKeys(program, ctx);
   registerReceipt(program, ctx);

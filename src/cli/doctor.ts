@@ -7,6 +7,8 @@ import { openDatabase, storageSettings } from "../db/open.ts";
 import { pendingMigrations } from "../db/migrate.ts";
 import { parseKeyring } from "../crypto/keyring.ts";
 import { createResolver, resolverSettings, type TxtResolver } from "../sites/dns-check.ts";
+import { checkGitHubApp, checkOAuthClient, checkPublicUrl, checkWebhookSecret } from "./doctor-github.ts";
+import { missingKeyIds } from "../keys/in-use.ts";
 
 export interface CheckResult {
   name: string;
@@ -14,6 +16,8 @@ export interface CheckResult {
   detail: string;
   /** What to do when the check fails. */
   fix?: string;
+  /** A dependency did not answer (the database): the command exits 3, try again. */
+  unavailable?: boolean;
 }
 
 export interface DoctorDeps {
@@ -22,6 +26,8 @@ export interface DoctorDeps {
   resolver?: TxtResolver;
   /** The role the app drops to for tenant work; a parameter so tests can point it at a throwaway role. */
   appRole?: string;
+  /** How GitHub is reached (tests: the fake, through GHE_HOST). */
+  fetch?: typeof fetch;
 }
 
 const APP_ROLE = "agent_gate_app";
@@ -30,7 +36,9 @@ const DNS_PROBE = "_agent-gate.example.com";
 
 /** Runs every check; never throws for a failed check. */
 export async function runDoctor(env: NodeJS.ProcessEnv, deps: DoctorDeps = {}): Promise<CheckResult[]> {
-  const results = [checkAppId(env), checkPrivateKey(env), checkWebhookSecret(env), checkKeyring(env)];
+  const results = [checkAppId(env), checkPrivateKey(env)];
+  results.push(await checkGitHubApp(env, { appId: env.APP_ID, pem: readPem(env) }, deps.fetch));
+  results.push(checkWebhookSecret(env), checkOAuthClient(env), checkPublicUrl(env), checkKeyring(env));
   results.push(...(await checkDatabase(env, deps)));
   results.push(await checkDns(env, deps));
   return results;
@@ -41,6 +49,16 @@ function checkAppId(env: NodeJS.ProcessEnv): CheckResult {
   return ok
     ? { name: "app_id", ok, detail: `APP_ID is ${env.APP_ID}` }
     : { name: "app_id", ok, detail: env.APP_ID ? "APP_ID is not a number" : "APP_ID is not set", fix: "Set APP_ID to the numeric App ID shown on the GitHub App's settings page." };
+}
+
+function readPem(env: NodeJS.ProcessEnv): string | undefined {
+  if (env.PRIVATE_KEY) return env.PRIVATE_KEY;
+  if (!env.PRIVATE_KEY_PATH) return undefined;
+  try {
+    return readFileSync(env.PRIVATE_KEY_PATH, "utf8");
+  } catch {
+    return undefined;
+  }
 }
 
 function checkPrivateKey(env: NodeJS.ProcessEnv): CheckResult {
@@ -61,12 +79,6 @@ function checkPrivateKey(env: NodeJS.ProcessEnv): CheckResult {
   } catch {
     return { name: "private_key", ok: false, detail: "the private key does not parse as a PEM key", fix };
   }
-}
-
-function checkWebhookSecret(env: NodeJS.ProcessEnv): CheckResult {
-  return env.WEBHOOK_SECRET
-    ? { name: "webhook_secret", ok: true, detail: "WEBHOOK_SECRET is set" }
-    : { name: "webhook_secret", ok: false, detail: "WEBHOOK_SECRET is not set", fix: "Set WEBHOOK_SECRET to the webhook secret entered in the GitHub App's settings." };
 }
 
 function checkKeyring(env: NodeJS.ProcessEnv): CheckResult {
@@ -92,7 +104,7 @@ async function checkDatabase(env: NodeJS.ProcessEnv, deps: DoctorDeps): Promise<
     db = deps.openDb ? await deps.openDb() : await openDatabase(settings);
     await db.query("SELECT 1");
   } catch (error) {
-    return [{ name: "database", ok: false, detail: `${where} is unreachable: ${(error as Error).message}`, fix: "Check DATABASE_URL (host, port, user, password, database) and that PostgreSQL is running." }];
+    return [{ name: "database", ok: false, unavailable: true, detail: `${where} is unreachable: ${(error as Error).message}`, fix: "Check DATABASE_URL (host, port, user, password, database) and that PostgreSQL is running." }];
   }
   try {
     const results: CheckResult[] = [{ name: "database", ok: true, detail: `${where} answers` }];
@@ -103,10 +115,32 @@ async function checkDatabase(env: NodeJS.ProcessEnv, deps: DoctorDeps): Promise<
         : { name: "migrations", ok: false, detail: `pending: ${pending.join(", ")}`, fix: "Run `agent-gate migrate` (the app also migrates when it starts)." },
     );
     results.push(await checkRole(db, deps.appRole ?? APP_ROLE));
+    if (pending.length === 0) results.push(await checkKeyIds(env, db));
     return results;
   } finally {
     if (!deps.openDb) await db.close();
   }
+}
+
+/** Every key id a stored value is sealed under is in AGENT_GATE_KEYS, or the app could not open it. */
+async function checkKeyIds(env: NodeJS.ProcessEnv, db: Database): Promise<CheckResult> {
+  const name = "key_ids";
+  if (!env.AGENT_GATE_KEYS) return { name, ok: true, detail: "not checked here without AGENT_GATE_KEYS (the embedded keyring file is checked when the app starts)" };
+  let keyring;
+  try {
+    keyring = parseKeyring(env.AGENT_GATE_KEYS);
+  } catch {
+    return { name, ok: false, detail: "not checked: AGENT_GATE_KEYS does not parse", fix: "Fix keyring above." };
+  }
+  const missing = await missingKeyIds(db, keyring);
+  return missing.length === 0
+    ? { name, ok: true, detail: `AGENT_GATE_KEYS holds every key id in use (${[...keyring.keys.keys()].join(", ")})` }
+    : {
+        name,
+        ok: false,
+        detail: `stored values are sealed under key id(s) AGENT_GATE_KEYS lacks: ${missing.join(", ")}`,
+        fix: "Add those entries back to AGENT_GATE_KEYS (after the current one); drop an old entry only after `agent-gate keys rotate` re-sealed everything under the new key.",
+      };
 }
 
 /** The tenant role must not be a superuser nor bypass row level security, or one installation could read another's rows. */
@@ -151,6 +185,12 @@ async function checkDns(env: NodeJS.ProcessEnv, deps: DoctorDeps): Promise<Check
   }
 }
 
+/** 0 all passed; 3 the database did not answer; 1 any other failure. */
+export function doctorExitCode(results: CheckResult[]): number {
+  if (results.some((r) => r.unavailable)) return EXIT.unavailable;
+  return results.every((r) => r.ok) ? EXIT.ok : EXIT.failed;
+}
+
 export function renderChecks(results: CheckResult[]): string {
   return results
     .map((r) => `${r.ok ? "ok  " : "FAIL"} ${r.name}: ${r.detail}${!r.ok && r.fix ? `\n     fix: ${r.fix}` : ""}`)
@@ -160,12 +200,12 @@ export function renderChecks(results: CheckResult[]): string {
 export function registerDoctor(program: Command, ctx: CliContext): void {
   program
     .command("doctor")
-    .description("Check the environment: App credentials, webhook secret, keyring, database, row level security, DNS.")
-    .option("--json", "print the checks as JSON")
-    .addHelpText("after", "\nExit codes: 0 every check passed, 1 at least one failed.")
+    .description("Check the environment: App credentials against GitHub, webhook secret, OAuth client, public URL, keyring, database, migrations, row level security, key ids in use, DNS.")
+    .option("--json", "print the checks as JSON (snake_case)")
+    .addHelpText("after", "\nExit codes: 0 every check passed, 1 at least one failed, 2 usage error, 3 the database is unreachable.")
     .action(async (options: { json?: boolean }) => {
       const results = await runDoctor(ctx.env);
       ctx.out(options.json ? JSON.stringify({ ok: results.every((r) => r.ok), checks: results }, null, 2) : renderChecks(results));
-      if (!results.every((r) => r.ok)) process.exitCode = EXIT.failed;
+      process.exitCode = doctorExitCode(results);
     });
 }

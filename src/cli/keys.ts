@@ -3,6 +3,9 @@ import type { CliContext } from "./context.ts";
 import { generateKeyEntry, newKeyId, resolveKeyring } from "../crypto/keyring.ts";
 import { storageSettings } from "../db/open.ts";
 import { publishedKeys, reencryptSealed, rotateSigningKey } from "../keys/store.ts";
+import { describeReplica, replicasWithout } from "../keys/replicas.ts";
+import { EXIT } from "./context.ts";
+import { renderTable } from "./table.ts";
 
 export function registerKeys(program: Command, ctx: CliContext): void {
   const keys = program
@@ -32,7 +35,7 @@ export function registerKeys(program: Command, ctx: CliContext): void {
         ctx.out("no signing keys yet (the first is created when the app signs its first receipt, or by `keys rotate`)");
         return;
       }
-      for (const key of published.keys) ctx.out(`${key.kid}\t${key.status}\t${key.created_at}\t${key.public_key}`);
+      ctx.out(renderTable(["kid", "status", "created", "public key"], published.keys.map((key) => [key.kid, key.status, key.created_at, key.public_key])));
     });
 
   keys
@@ -46,11 +49,13 @@ export function registerKeys(program: Command, ctx: CliContext): void {
       "after",
       [
         "",
-        "To rotate the keyring key itself (encryption at rest):",
-        "  1. run `agent-gate keys generate` and prepend its output to AGENT_GATE_KEYS:",
-        "       AGENT_GATE_KEYS=<new entry>,<old entries>",
-        "  2. run `agent-gate keys rotate` with that value: stored secrets move to the new key;",
-        "  3. once every replica runs with the new value, the old entry may be dropped.",
+        "To rotate the keyring key itself (encryption at rest; docs/operations.md):",
+        "  1. run `agent-gate keys generate` and keep its output safe (NEW);",
+        "  2. on every replica add it as a second entry, AGENT_GATE_KEYS=<old>,<NEW>, and restart;",
+        "  3. run `AGENT_GATE_KEYS=<NEW>,<old> agent-gate keys rotate`: stored secrets move to the new key",
+        "     (refused while a running replica lacks NEW; the replica is named);",
+        "  4. make NEW current on every replica, run `keys rotate` again, then drop the old entry",
+        "     once `agent-gate doctor` shows key_ids ok without it.",
         "Without DATABASE_URL and AGENT_GATE_KEYS, the keyring file in AGENT_GATE_DATA_DIR is used.",
       ].join("\n"),
     )
@@ -63,6 +68,17 @@ export function registerKeys(program: Command, ctx: CliContext): void {
         log: (msg) => ctx.err(msg),
         now: ctx.now(),
       });
+      // A live replica without the new key could not open what is about to be re-sealed under it.
+      const lacking = await replicasWithout(db, keyring.current.id, ctx.now());
+      if (lacking.length > 0) {
+        ctx.err(
+          `error: not rotating: ${lacking.length} running replica(s) do not hold key ${keyring.current.id}: ` +
+            `${lacking.map(describeReplica).join("; ")}. Add the new entry to AGENT_GATE_KEYS on every replica ` +
+            "(as a second entry is enough), restart them, then run `agent-gate keys rotate` again.",
+        );
+        process.exitCode = EXIT.failed;
+        return;
+      }
       // Re-seal first: a keyring missing an old key fails here, before anything changes.
       const resealed = await reencryptSealed(db, keyring);
       const signer = await rotateSigningKey(db, keyring, ctx.now());

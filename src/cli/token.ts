@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { renderTable } from "./table.ts";
 import type { CliContext } from "./context.ts";
 import { ValidationError } from "../errors.ts";
 import { createToken, listTokens, revokeToken, rotateToken, tokenState, type TokenRow } from "../api/token-store.ts";
@@ -104,14 +105,21 @@ export function registerToken(program: Command, ctx: CliContext): void {
         ctx.out("no tokens");
         return;
       }
-      for (const row of rows) {
-        const scope = [
-          `repos=${(row.repos as string[] | null)?.join(",") ?? "*"}`,
-          `kinds=${(row.kinds as string[] | null)?.join(",") ?? "*"}`,
-          row.admin ? "admin" : "",
-        ].filter(Boolean).join(" ");
-        ctx.out(`${row.prefix}\t${row.name}\t${row.installation_id}\t${row.state}\t${scope}\texpires=${row.expires_at ?? "never"}`);
-      }
+      ctx.out(
+        renderTable(
+          ["prefix", "name", "installation", "state", "repos", "kinds", "admin", "expires"],
+          rows.map((row) => [
+            String(row.prefix),
+            String(row.name),
+            String(row.installation_id),
+            String(row.state),
+            (row.repos as string[] | null)?.join(",") ?? "*",
+            (row.kinds as string[] | null)?.join(",") ?? "*",
+            row.admin ? "yes" : "no",
+            row.expires_at ? String(row.expires_at) : "never",
+          ]),
+        ),
+      );
     });
 
   token

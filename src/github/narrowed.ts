@@ -10,12 +10,12 @@ export const REFRESH_BEFORE_MS = 5 * 60_000;
  */
 export interface GitHubFactory {
   (installationId: number): Promise<GitHubClient>;
-  decorate?: (client: GitHubClient) => GitHubClient;
+  decorate?: (client: GitHubClient, installationId: number) => GitHubClient;
 }
 
 export interface NarrowOptions {
   now?: () => Date;
-  decorate?: (client: GitHubClient) => GitHubClient;
+  decorate?: (client: GitHubClient, installationId: number) => GitHubClient;
 }
 
 interface Token {
@@ -46,14 +46,14 @@ function cacheOf(base: GitHubClient): Map<string, Slot> {
 // The decoration (metrics) of every client of one Octokit class, registered by
 // the server, so a webhook handler's narrowed clients (made from Probot's
 // context.octokit) and the token requests made for them are counted too.
-const decorations = new WeakMap<object, (client: GitHubClient) => GitHubClient>();
+const decorations = new WeakMap<object, (client: GitHubClient, installationId: number) => GitHubClient>();
 
 /** Decorate every client later narrowed from clients of this one's class, and the base clients when they mint. */
-export function decorateClientsOf(client: GitHubClient, decorate: (client: GitHubClient) => GitHubClient): void {
+export function decorateClientsOf(client: GitHubClient, decorate: (client: GitHubClient, installationId: number) => GitHubClient): void {
   decorations.set(client.constructor, decorate);
 }
 
-function decorationOf(base: GitHubClient, options: NarrowOptions): ((client: GitHubClient) => GitHubClient) | undefined {
+function decorationOf(base: GitHubClient, options: NarrowOptions): ((client: GitHubClient, installationId: number) => GitHubClient) | undefined {
   return options.decorate ?? decorations.get(base.constructor);
 }
 
@@ -112,7 +112,7 @@ async function narrowed(
   const permissions = permissionsFor(operationNames);
   const now = options.now ?? (() => new Date());
   const decorate = decorationOf(base, options);
-  const token = await cachedToken(cacheOf(base), key, now, () => mintToken(decorated(base, decorate), installationId, scope, permissions));
+  const token = await cachedToken(cacheOf(base), key, now, () => mintToken(decorated(base, decorate, installationId), installationId, scope, permissions));
   // One client per token (and decoration): building an Octokit is not free, and a token is reused for an hour.
   let made = clients.get(token);
   if (!made) {
@@ -123,16 +123,18 @@ async function narrowed(
   if (!client) {
     const Client = base.constructor as new (options: { auth: { token: string } }) => GitHubClient;
     const plain = new Client({ auth: { token: token.token } });
-    client = decorate ? decorate(plain) : plain;
+    client = decorate ? decorate(plain, installationId) : plain;
     made.set(decorate ?? null, client);
   }
   return client;
 }
 
-const decoratedBases = new WeakMap<object, Set<(client: GitHubClient) => GitHubClient>>();
+type Decorate = (client: GitHubClient, installationId: number) => GitHubClient;
+
+const decoratedBases = new WeakMap<object, Set<Decorate>>();
 
 /** The base client with the decoration applied once, so its token requests are counted too. */
-function decorated(base: GitHubClient, decorate: ((client: GitHubClient) => GitHubClient) | undefined): GitHubClient {
+function decorated(base: GitHubClient, decorate: Decorate | undefined, installationId: number): GitHubClient {
   if (!decorate) return base;
   let applied = decoratedBases.get(base);
   if (!applied) {
@@ -141,12 +143,12 @@ function decorated(base: GitHubClient, decorate: ((client: GitHubClient) => GitH
   }
   if (!applied.has(decorate)) {
     applied.add(decorate);
-    decorate(base);
+    decorate(base, installationId);
   }
   return base;
 }
 
-const clients = new WeakMap<Token, Map<((client: GitHubClient) => GitHubClient) | null, GitHubClient>>();
+const clients = new WeakMap<Token, Map<Decorate | null, GitHubClient>>();
 
 /** `narrowedClient(installationId, repoId, operationNames)` over an installation client factory. */
 export function narrowedClients(github: GitHubFactory, options: { now?: () => Date } = {}): NarrowedClient {

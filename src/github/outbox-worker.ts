@@ -7,6 +7,7 @@ import { OUTBOX_CHANNEL } from "../proposals/store.ts";
 import type { GitHubClient } from "./client.ts";
 import { performJob, type JobRow } from "./outbox-jobs.ts";
 import { JobConfigurationError, MalformedJobError } from "./job-kinds.ts";
+import { errorWaitMs } from "./rate-limit.ts";
 
 export interface OutboxWorkerOptions {
   db: Database;
@@ -245,12 +246,13 @@ export class OutboxWorker {
 
   async #fail(job: JobRow, error: unknown): Promise<void> {
     const status = (error as { status?: number }).status;
-    const retryAfter = Number((error as { response?: { headers?: Record<string, string> } }).response?.headers?.["retry-after"]);
     const backoff = Math.min(MAX_BACKOFF_MS, this.#o.retryBaseMs * 2 ** Math.max(0, job.attempts - 1));
-    const delay = Number.isFinite(retryAfter) && retryAfter > 0 ? Math.max(retryAfter * 1000, backoff) : backoff;
+    // A rate-limit refusal (retry-after, an exhausted window until its reset, a secondary limit) waits at least that long.
+    const limited = errorWaitMs(error, this.#o.now().getTime());
+    const delay = limited === undefined ? backoff : Math.max(limited, backoff);
     const summary = error instanceof Error ? `${error.name}${status ? `:${status}` : ""}` : "unknown error";
     const giveUp = job.attempts >= MAX_ATTEMPTS;
-    this.#o.log.warn({ job: job.id, operation: job.operation, attempts: job.attempts, status }, "GitHub write failed; retrying with backoff");
+    this.#o.log.warn({ job: job.id, operation: job.operation, attempts: job.attempts, status, retry_in_ms: delay, rate_limited: limited !== undefined }, "GitHub write failed; retrying with backoff");
     const now = this.#o.now();
     await this.#o.db.transaction(async (tx) => {
       await tx.query(

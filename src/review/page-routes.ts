@@ -90,6 +90,7 @@ export function pageRoutes(ctx: ReviewContext): Route[] {
           await readSubjectAudit(tx, installationId, proposal.id),
         ] as const);
         const html = renderProposalPage({
+          now: now(),
           proposal,
           viewer: { login: session.login, csrf: session.csrf },
           access,

@@ -7,6 +7,7 @@ import { proposerLabel } from "../proposals/proposer.ts";
 import { escapeHtml as e, layout, shownHtml, type Viewer } from "./html.ts";
 import type { RuleResult } from "../policy/decide-rules.ts";
 import { rulesTableHtml } from "./rules-table.ts";
+import { shortHex, timeTag } from "./time.ts";
 
 export interface ProposalPageModel {
   proposal: ProposalRow;
@@ -19,6 +20,8 @@ export interface ProposalPageModel {
   githubWeb: string;
   /** A fixed message after a vote, or null. */
   banner?: string | null;
+  /** What relative times are counted from (default: the time of rendering). */
+  now?: Date;
 }
 
 interface StoredVote {
@@ -59,16 +62,16 @@ export function renderProposalPage(m: ProposalPageModel): string {
     `<h2 id="what">What will happen</h2>`,
     whatWillHappen(m),
     `<h2 id="digest">Digest</h2>`,
-    `<p><code>${e(p.digest)}</code></p>`,
+    `<p>${shortHex(p.digest)}</p>`,
     `<p class="note">${p.kind === "commit" ? "The approval is bound to this head commit: a new push needs a new approval." : "SHA-256 of the canonical proposal: the approval and the receipt are bound to it, and the executor checks it before acting."}</p>`,
     `<h2 id="rules">Rules</h2>`,
-    rules(p),
+    rules(p, m.now ?? new Date()),
     `<h2 id="approvals">Approvals so far</h2>`,
-    approvals(p, decision),
+    approvals(p, decision, m.now ?? new Date()),
     `<h2 id="decide">Decide</h2>`,
     decide(m),
     `<h2 id="audit">Audit trail</h2>`,
-    auditTrail(m.audit),
+    auditTrail(m.audit, m.now ?? new Date()),
   ];
   return layout(title, body.join("\n"), m.viewer);
 }
@@ -128,7 +131,7 @@ function outreachRedacted(c: OutreachContent): string {
   ].join("\n");
 }
 
-function rules(p: ProposalRow): string {
+function rules(p: ProposalRow, now: Date): string {
   const state = p.state as { required?: number; min_permission?: string };
   const details = p.details as { triggered_by?: string | null };
   const required = state.required ?? 1;
@@ -146,12 +149,12 @@ function rules(p: ProposalRow): string {
     `<li>Needs <strong>${required}</strong> distinct approver${required === 1 ? "" : "s"} with at least <strong>${e(state.min_permission ?? "write")}</strong> permission on the repository, asked of GitHub when they decide.</li>`,
     `<li>Not eligible: ${excluded.join(", ")}.</li>`,
     `<li>Any rejection by an eligible person rejects it. Decided ${how}.</li>`,
-    `<li>Expires <time datetime="${p.expires_at.toISOString()}">${e(p.expires_at.toISOString())}</time> if undecided, and is then rejected.</li>`,
+    `<li>Expires ${timeTag(p.expires_at, now)} if undecided, and is then rejected.</li>`,
     `</ul>`,
   ].join("\n");
 }
 
-function approvals(p: ProposalRow, decision: StoredDecision): string {
+function approvals(p: ProposalRow, decision: StoredDecision, now: Date): string {
   const votes = ((p.state.votes as StoredVote[] | undefined) ?? []).filter((v) => v.actor?.login);
   const names = (list: string[] | undefined) => (list && list.length ? list.map(e).join(", ") : "none");
   const parts = [
@@ -170,7 +173,7 @@ function approvals(p: ProposalRow, decision: StoredDecision): string {
   if (votes.length) {
     parts.push(
       `<div class="scroll"><table><thead><tr><th>Who</th><th>Vote</th><th>Permission</th><th>When</th><th>Where</th></tr></thead><tbody>`,
-      ...votes.map((v) => `<tr><td>${e(v.actor?.login ?? "")}</td><td>${e(v.vote ?? "")}</td><td>${e(v.actor?.permission ?? "")}</td><td>${e(v.at ?? "")}</td><td>${e((v.via ?? "check_run").replace("_", " "))}</td></tr>`),
+      ...votes.map((v) => `<tr><td>${e(v.actor?.login ?? "")}</td><td>${e(v.vote ?? "")}</td><td>${e(v.actor?.permission ?? "")}</td><td>${v.at ? timeTag(v.at, now) : ""}</td><td>${e((v.via ?? "check_run").replace("_", " "))}</td></tr>`),
       `</tbody></table></div>`,
     );
   }
@@ -188,12 +191,12 @@ function decide(m: ProposalPageModel): string {
 </form>`;
 }
 
-function auditTrail(events: AuditEvent[]): string {
+function auditTrail(events: AuditEvent[], now: Date): string {
   if (events.length === 0) return `<p class="note">No events.</p>`;
   const items = events.map(
     (ev) =>
-      `<li><p><strong>#${ev.seq} ${e(ev.action)}</strong> · ${e(ev.outcome)}${ev.actor ? ` · ${e(ev.actor)}` : ""} · <time datetime="${e(ev.created_at)}">${e(ev.created_at)}</time></p>
-<dl><dt>hash</dt><dd><code>${e(ev.hash)}</code></dd><dt>previous</dt><dd><code>${e(ev.prev_hash)}</code></dd></dl></li>`,
+      `<li><p><strong>#${ev.seq} ${e(ev.action)}</strong> · ${e(ev.outcome)}${ev.actor ? ` · ${e(ev.actor)}` : ""} · ${timeTag(ev.created_at, now)}</p>
+<details><summary>hash ${shortHex(ev.hash)}</summary><dl><dt>hash</dt><dd><code>${e(ev.hash)}</code></dd><dt>previous</dt><dd><code>${e(ev.prev_hash)}</code></dd></dl></details></li>`,
   );
   return [
     `<p class="note">Each event's hash is SHA-256 over the previous event's hash and the event; <code>agent-gate audit verify</code> checks the chain of an export offline.</p>`,

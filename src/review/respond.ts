@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { GateError } from "../errors.ts";
 import type { RouteHandler } from "../api/router.ts";
 import { messagePage } from "./html.ts";
+import { SETUP_MESSAGE, SetupError } from "./setup-error.ts";
 
 /** No script anywhere, styles from the app only, forms post only to the app, never framed. */
 const PAGE_HEADERS = {
@@ -41,7 +42,11 @@ export function htmlErrors(log: Logger, handler: RouteHandler): RouteHandler {
         ctx.res.destroy();
         return;
       }
-      if (error instanceof GateError && error.status < 500) {
+      if (error instanceof SetupError) {
+        // The operator's to fix: the detail (what to set) is logged, the reviewer is told whom to ask.
+        log.error({ code: error.code, problem: error.message }, "review page is not set up");
+        sendPage(ctx.res, error.status, messagePage("Sign-in is not set up", SETUP_MESSAGE));
+      } else if (error instanceof GateError && error.status < 500) {
         log.debug({ code: error.code, status: error.status }, "review page request refused");
         sendPage(ctx.res, error.status, messagePage("Request refused", error.message));
       } else if (error instanceof GateError) {

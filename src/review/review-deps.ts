@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
+import { SetupError } from "./setup-error.ts";
 import type { Keyring } from "../crypto/keyring.ts";
 import type { Database } from "../db/database.ts";
-import { GateError } from "../errors.ts";
 import type { GitHubFactory } from "../github/narrowed.ts";
 import { githubUrls } from "../github/urls.ts";
 import type { OAuthSettings } from "./oauth.ts";
@@ -47,7 +47,7 @@ export function reviewContext(deps: ReviewDeps): ReviewContext {
       const clientId = deps.env.GITHUB_CLIENT_ID ?? "";
       const clientSecret = deps.env.GITHUB_CLIENT_SECRET ?? "";
       if (!clientId || !clientSecret) {
-        throw new GateError("sign_in_unconfigured", "GitHub sign-in is not configured: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET to the GitHub App's client id and a client secret.", { status: 503 });
+        throw new SetupError("sign_in_unconfigured", "GitHub sign-in is not configured: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET to the GitHub App's client id and a client secret.");
       }
       return { clientId, clientSecret, webUrl: urls.web };
     },
@@ -57,7 +57,7 @@ export function reviewContext(deps: ReviewDeps): ReviewContext {
 /** The sessions, or a 503 saying what to configure. */
 export function requireSessions(ctx: ReviewContext): { sessions: Sessions; signer: PageSigner } {
   if (!ctx.sessions || !ctx.signer) {
-    throw new GateError("keyring_missing", "The review page needs the keyring for its sessions: set AGENT_GATE_KEYS.", { status: 503 });
+    throw new SetupError("keyring_missing", "The review page needs the keyring for its sessions: set AGENT_GATE_KEYS.");
   }
   return { sessions: ctx.sessions, signer: ctx.signer };
 }

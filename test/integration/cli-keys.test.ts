@@ -102,7 +102,8 @@ describe("agent-gate keys", slow, () => {
   it("documents keyring rotation in the rotate help", async () => {
     const result = await run(["keys", "rotate", "--help"]);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/prepend its output to AGENT_GATE_KEYS/);
+    expect(result.stdout).toMatch(/on every replica add it as a second entry/);
+    expect(result.stdout).toMatch(/refused while a running replica lacks NEW/);
   });
 
   it("lists no keys before the first one", async () => {
@@ -131,7 +132,9 @@ describe("agent-gate keys", slow, () => {
       [one.signing_key, "retired"],
     ]);
     const text = await run(["keys", "list"], { AGENT_GATE_KEYS: ENTRY_B });
-    expect(text.stdout).toContain(`${one.signing_key}\tretired`);
+    const lines = text.stdout.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^KID +STATUS +CREATED +PUBLIC KEY$/);
+    expect(lines.find((line) => line.startsWith(one.signing_key))).toMatch(new RegExp(`^${one.signing_key} +retired +`));
 
     // Every secret now opens under the new keyring key alone; the old key alone no longer suffices.
     const stale = await run(["keys", "rotate"], { AGENT_GATE_KEYS: ENTRY_A });

@@ -6,6 +6,9 @@ import { backend, createTestDatabase, type TestDatabase } from "../support/datab
 import { startDnsServer, type TestDnsServer } from "../support/dns-server.ts";
 import { generateKeyEntry } from "../../src/crypto/keyring.ts";
 import { renderChecks, runDoctor, type CheckResult } from "../../src/cli/doctor.ts";
+import { GitHubFake } from "../support/github-fake.ts";
+import { parseKeyring } from "../../src/crypto/keyring.ts";
+import { reencryptSealed, rotateSigningKey } from "../../src/keys/store.ts";
 
 const BIN = join(import.meta.dirname, "../../bin/agent-gate.js");
 const PEM = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
@@ -13,20 +16,26 @@ const PEM = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.expor
 let t: TestDatabase;
 let dns: TestDnsServer;
 let env: NodeJS.ProcessEnv;
+let fake: GitHubFake;
 
 beforeAll(async () => {
-  [t, dns] = await Promise.all([createTestDatabase(), startDnsServer()]);
+  [t, dns, fake] = await Promise.all([createTestDatabase(), startDnsServer(), GitHubFake.start()]);
   env = {
     APP_ID: "4242",
     PRIVATE_KEY: PEM.replace(/\n/g, "\\n"),
-    WEBHOOK_SECRET: "s3cret",
+    WEBHOOK_SECRET: "s3cret-webhook-value-0123",
+    GHE_HOST: new URL(fake.url).host,
+    GHE_PROTOCOL: "http",
+    GITHUB_CLIENT_ID: "Iv1.0123456789abcdef",
+    GITHUB_CLIENT_SECRET: "oauth-client-secret-must-not-leak",
+    AGENT_GATE_PUBLIC_URL: "https://gate.example.test",
     AGENT_GATE_KEYS: generateKeyEntry("k1"),
     AGENT_GATE_DNS_SERVERS: dns.address,
     AGENT_GATE_DNS_TIMEOUT_MS: "300",
   };
 });
 afterAll(async () => {
-  await Promise.all([t.drop(), dns.stop()]);
+  await Promise.all([t.drop(), dns.stop(), fake.close()]);
 });
 
 const byName = (results: CheckResult[]) => Object.fromEntries(results.map((r) => [r.name, r]));
@@ -35,7 +44,13 @@ describe("agent-gate doctor", { timeout: 120_000 }, () => {
   it("passes a well-configured environment", async () => {
     const results = await runDoctor(env, { openDb: async () => t.db });
     expect(results.filter((r) => !r.ok)).toEqual([]);
-    expect(results.map((r) => r.name)).toEqual(["app_id", "private_key", "webhook_secret", "keyring", "database", "migrations", "row_level_security", "dns"]);
+    expect(results.map((r) => r.name)).toEqual([
+      "app_id", "private_key", "github_app", "webhook_secret", "oauth_client", "public_url", "keyring",
+      "database", "migrations", "row_level_security", "key_ids", "dns",
+    ]);
+    expect(byName(results).github_app!.detail).toContain("GitHub accepts the credentials of App 4242");
+    expect(fake.callsTo("GET", "/app").length).toBeGreaterThan(0);
+    expect(fake.callsTo("GET", "/app").at(-1)!.headers.authorization).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
     expect(byName(results).row_level_security!.detail).toMatch(/agent_gate_app is bound by row level security \(the app connects as /);
   });
 
@@ -43,15 +58,44 @@ describe("agent-gate doctor", { timeout: 120_000 }, () => {
     ["APP_ID is not numeric", { APP_ID: "my-app" }, "app_id", /numeric App ID/],
     ["the private key is not a key", { PRIVATE_KEY: `-----BEGIN RSA ${"PRIVATE"} KEY-----\\nnope\\n-----END RSA ${"PRIVATE"} KEY-----` }, "private_key", /PEM private key/],
     ["no private key at all", { PRIVATE_KEY: "", PRIVATE_KEY_PATH: "/nonexistent/key.pem" }, "private_key", /PRIVATE_KEY_PATH/],
-    ["the webhook secret is missing", { WEBHOOK_SECRET: "" }, "webhook_secret", /webhook secret/],
+    ["the webhook secret is missing", { WEBHOOK_SECRET: "" }, "webhook_secret", /WEBHOOK_SECRET/],
+    ["the webhook secret is short", { WEBHOOK_SECRET: "s3cret" }, "webhook_secret", /at least 16 characters/],
+    ["the OAuth client secret is missing", { GITHUB_CLIENT_SECRET: "" }, "oauth_client", /GITHUB_CLIENT_SECRET/],
+    ["the public URL is plain http on a public host", { AGENT_GATE_PUBLIC_URL: "http://gate.example.com" }, "public_url", /https/],
+    ["the public URL is missing", { AGENT_GATE_PUBLIC_URL: "" }, "public_url", /AGENT_GATE_PUBLIC_URL/],
     ["the keyring does not parse", { AGENT_GATE_KEYS: "k1:short" }, "keyring", /keys generate/],
     ["PostgreSQL without a keyring", { AGENT_GATE_KEYS: "", DATABASE_URL: "postgres://unused" }, "keyring", /AGENT_GATE_KEYS/],
   ])("fails when %s, with a fix", async (_name, override, check, fix) => {
     const results = await runDoctor({ ...env, ...override }, { openDb: async () => t.db });
     const failed = results.filter((r) => !r.ok);
-    expect(failed.map((r) => r.name)).toEqual([check]);
+    // Checks that need this one are not run on it: they fail as "not checked".
+    expect(failed.map((r) => r.name)[0]).toBe(check);
+    for (const dependent of failed.slice(1)) expect(dependent.detail).toMatch(/^not checked/);
     expect(failed[0]!.fix).toMatch(fix);
     expect(renderChecks(results)).toContain(`FAIL ${check}`);
+  });
+
+  it("fails when GitHub refuses the App's credentials, or they belong to another App", async () => {
+    fake.failNext("GET", "/app", 1, 401);
+    const refused = byName(await runDoctor(env, { openDb: async () => t.db })).github_app!;
+    expect(refused).toMatchObject({ ok: false, detail: expect.stringContaining("refused"), fix: expect.stringMatching(/private key/) });
+    fake.on("GET", "/app", () => ({ status: 200, body: { id: 999, slug: "someone-else" } }));
+    try {
+      const other = byName(await runDoctor(env, { openDb: async () => t.db })).github_app!;
+      expect(other).toMatchObject({ ok: false, detail: expect.stringContaining("App 999, not APP_ID 4242") });
+    } finally {
+      fake.on("GET", "/app", (call) => ({ status: 200, body: { id: Number(JSON.parse(Buffer.from(String(call.headers.authorization).split(".")[1]!, "base64url").toString()).iss), slug: "agent-gate-test" } }));
+    }
+  });
+
+  it("fails when a stored value is sealed under a key id the keyring lacks", async () => {
+    const other = generateKeyEntry("kgone");
+    await rotateSigningKey(t.db, parseKeyring(`${other},${env.AGENT_GATE_KEYS}`), new Date());
+    const results = await runDoctor(env, { openDb: async () => t.db });
+    expect(byName(results).key_ids).toMatchObject({ ok: false, detail: expect.stringContaining("kgone") });
+    expect(byName(await runDoctor({ ...env, AGENT_GATE_KEYS: `${env.AGENT_GATE_KEYS},${other}` }, { openDb: async () => t.db })).key_ids!.ok).toBe(true);
+    // Re-seal everything under the current key for the other tests.
+    await reencryptSealed(t.db, parseKeyring(`${env.AGENT_GATE_KEYS},${other}`));
   });
 
   it("fails when the DNS servers do not answer", async () => {
@@ -66,7 +110,7 @@ describe("agent-gate doctor", { timeout: 120_000 }, () => {
 
   it("fails when the database is unreachable", async () => {
     const results = await runDoctor(env, { openDb: async () => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:1")) });
-    expect(byName(results).database).toMatchObject({ ok: false, fix: expect.stringMatching(/DATABASE_URL/) });
+    expect(byName(results).database).toMatchObject({ ok: false, unavailable: true, fix: expect.stringMatching(/DATABASE_URL/) });
   });
 
   // Roles are cluster-wide: instead of altering agent_gate_app (which other test files rely on), the
@@ -87,17 +131,34 @@ describe("agent-gate doctor", { timeout: 120_000 }, () => {
     }
   });
 
-  it.runIf(backend() === "postgres")("runs as `agent-gate doctor --json`, exiting 1 on a failed check", async () => {
-    const childEnv = { ...process.env, ...env, APP_ID: "not-a-number", DATABASE_URL: t.url };
-    const result = await new Promise<{ code: number; stdout: string }>((resolve) => {
-      execFile("node", [BIN, "doctor", "--json"], { env: childEnv, timeout: 60_000 }, (error, stdout) => {
-        resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout });
+  const doctor = (args: string[], override: NodeJS.ProcessEnv) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile("node", [BIN, "doctor", ...args], { env: { ...process.env, ...env, ...override }, timeout: 60_000 }, (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
       });
     });
+
+  it.runIf(backend() === "postgres")("runs as `agent-gate doctor --json`: exit 0 when every check passes, 1 on a failed check", async () => {
+    const passed = await doctor(["--json"], { DATABASE_URL: t.url });
+    expect(passed.code).toBe(0);
+    expect(JSON.parse(passed.stdout)).toMatchObject({ ok: true });
+
+    const result = await doctor(["--json"], { APP_ID: "not-a-number", DATABASE_URL: t.url });
     expect(result.code).toBe(1);
     const report = JSON.parse(result.stdout) as { ok: boolean; checks: CheckResult[] };
     expect(report.ok).toBe(false);
-    expect(report.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(["app_id"]);
+    expect(report.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(["app_id", "github_app"]);
+    for (const check of report.checks) for (const key of Object.keys(check)) expect(key).toMatch(/^[a-z_]+$/);
     expect(JSON.stringify(report)).not.toContain("s3cret");
+    expect(JSON.stringify(report)).not.toContain("oauth-client-secret-must-not-leak");
+  });
+
+  it("exits 2 on a usage error and 3 when the database is unreachable", async () => {
+    const usage = await doctor(["--no-such-option"], {});
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("unknown option");
+    const unreachable = await doctor(["--json"], { DATABASE_URL: "postgres://postgres@127.0.0.1:1/postgres" });
+    expect(unreachable.code).toBe(3);
+    expect(JSON.parse(unreachable.stdout).checks.find((c: CheckResult) => c.name === "database")).toMatchObject({ ok: false, unavailable: true });
   });
 });

@@ -106,7 +106,10 @@ describe("explain", { timeout: 120_000 }, () => {
     expect(text.stdout).toMatch(/Not counted: writer — .*write/);
     expect(text.stdout).toContain("the policy gives the recorded decision again");
     const json = await run([`${REPO}#${PR}`, "--json", "--installation", String(INSTALLATION)]);
-    expectReproduced(JSON.parse(json.stdout) as Explanation);
+    // The CLI prints snake_case keys, as every --json output does.
+    const printed = JSON.parse(json.stdout) as Record<string, unknown>;
+    expect(printed).toMatchObject({ matches: true, proposal: { head_sha: SHA, decided_at: expect.any(String) }, may_approve: { min_permission: "maintain", config_present: true } });
+    expect(json.stdout).not.toMatch(/"[a-z]+[A-Z][A-Za-z]*":/);
     const missing = await run([`${REPO}#999`]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/not found/);

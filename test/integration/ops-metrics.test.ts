@@ -77,7 +77,49 @@ describe("/metrics", () => {
     expect(value(samples, "agent_gate_long_poll_waiters")).toBe(0);
     expect(types.get("agent_gate_github_request_duration_seconds")).toBe("histogram");
     expect(types.get("agent_gate_github_request_errors_total")).toBe("counter");
-    // Only this server's registry: no default process metrics from a global registry.
-    expect(samples.some((s) => s.name.startsWith("process_") || s.name.startsWith("nodejs_"))).toBe(false);
+    // Process and Node metrics, in this server's own registry.
+    expect(value(samples, "process_cpu_user_seconds_total")).toBeGreaterThan(0);
+    expect(samples.some((s) => s.name === "nodejs_heap_size_used_bytes")).toBe(true);
+    // HTTP durations by route pattern and status; the queues; GitHub calls by operation; the build.
+    expect(value(samples, "agent_gate_http_request_duration_seconds_count", { method: "POST", route: "/api/github/webhooks", status: "200" })).toBe(1);
+    expect(value(samples, "agent_gate_http_request_duration_seconds_count", { method: "POST", route: "/api/github/webhooks", status: "400" })).toBe(1);
+    expect(value(samples, "agent_gate_http_request_duration_seconds_count", { method: "GET", route: "/metrics", status: "200" })).toBe(1);
+    expect(value(samples, "agent_gate_queue_depth", { queue: "github_writes" })).toBe(0);
+    expect(value(samples, "agent_gate_queue_depth", { queue: "deliveries" })).toBe(0);
+    expect(value(samples, "agent_gate_queue_oldest_age_seconds", { queue: "github_writes" })).toBe(0);
+    expect(value(samples, "agent_gate_queue_set_aside", { queue: "github_writes" })).toBe(0);
+    expect(value(samples, "agent_gate_github_calls_total", { operation: "POST /repos/{owner}/{repo}/check-runs", status: "201" })).toBe(1);
+    expect(value(samples, "agent_gate_github_rate_limit_remaining", { installation: "7001" })).toBe(4999);
+    expect(value(samples, "agent_gate_build_info", { node_version: process.version })).toBe(1);
+    expect(types.get("agent_gate_queue_depth")).toBe("gauge");
+    expect(types.get("agent_gate_http_request_duration_seconds")).toBe("histogram");
+  });
+
+  it("labels requests by route pattern, never by the raw path or its query", async () => {
+    await fetch(`${app.url}/api/v1/proposals/prp_secret_looking_id?token=abc`);
+    await fetch(`${app.url}/no/such/place?x=1`);
+    const text = await (await fetch(`${app.url}/metrics`)).text();
+    const { samples } = parseMetrics(text);
+    expect(value(samples, "agent_gate_http_request_duration_seconds_count", { method: "GET", route: "/api/v1/proposals/:id", status: "401" })).toBe(1);
+    expect(value(samples, "agent_gate_http_request_duration_seconds_count", { method: "GET", route: "unmatched", status: "404" })).toBe(1);
+    expect(text).not.toContain("prp_secret_looking_id");
+    expect(text).not.toContain("token=abc");
+  });
+});
+
+describe("/metrics on a port of its own (AGENT_GATE_METRICS_PORT)", () => {
+  it("is served there and not on the app's port", async () => {
+    const own = await startTestApp({ db: t.db, fake, env: { AGENT_GATE_METRICS_PORT: "0" } });
+    try {
+      expect(own.server.metricsUrl).toBeDefined();
+      const res = await fetch(`${own.server.metricsUrl}/metrics`);
+      expect(res.status).toBe(200);
+      const { samples } = parseMetrics(await res.text());
+      expect(value(samples, "agent_gate_build_info", { node_version: process.version })).toBe(1);
+      expect((await fetch(`${own.url}/metrics`)).status).toBe(404);
+      expect((await fetch(`${own.server.metricsUrl}/healthz`)).status).toBe(404);
+    } finally {
+      await own.close();
+    }
   });
 });

@@ -132,6 +132,23 @@ describe("signing in", () => {
   });
 });
 
+describe("sign-in not set up by the operator", () => {
+  it("tells a reviewer whom to ask, and only the log what to set", async () => {
+    const bare = await startTestApp({ db: t.db, fake: w.fake, env: { AGENT_GATE_KEYS: w.keys, AGENT_GATE_PUBLIC_URL: "https://gate.example.test", GITHUB_CLIENT_ID: "", GITHUB_CLIENT_SECRET: "" } });
+    try {
+      const res = await fetch(`${bare.url}/login?return_to=/`, manual);
+      expect(res.status).toBe(503);
+      const html = await res.text();
+      expect(html).toContain("Sign-in is not set up for this app; ask its administrator.");
+      expect(html).not.toContain("GITHUB_CLIENT");
+      const logged = bare.logs.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.msg === "review page is not set up");
+      expect(logged).toMatchObject({ code: "sign_in_unconfigured", problem: expect.stringContaining("GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET") });
+    } finally {
+      await bare.close();
+    }
+  });
+});
+
 describe("the page", () => {
   it("shows a reader everything about the proposal, with its audit hashes, but no buttons", async () => {
     const cookie = await signIn("rita");

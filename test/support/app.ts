@@ -1,3 +1,4 @@
+import type { RateLimits } from "../../src/github/rate-limit.ts";
 import { GateOctokit, gateFetch } from "../../src/github/octokit.ts";
 import { generateKeyPairSync } from "node:crypto";
 import { createRequire } from "node:module";
@@ -41,6 +42,8 @@ export interface TestAppOptions {
   webhookDeadlineMs?: number;
   /** Log level of the captured log (default debug, so scans see everything). */
   logLevel?: string;
+  /** GitHub rate-limit state with the test's own clock and sleeper. */
+  rateLimits?: RateLimits;
 }
 
 /** The whole app on loopback, talking to the GitHub fake as GitHub Enterprise. */
@@ -77,6 +80,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     retryBaseMs: 5,
     startWorker: options.startWorker ?? false,
     ...(options.webhookDeadlineMs === undefined ? {} : { webhookDeadlineMs: options.webhookDeadlineMs }),
+    ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
   });
   return {
     server,

@@ -45,6 +45,8 @@ export class GitHubFake {
   private readonly failures = new Map<string, { times: number; status: number; headers: Record<string, string> }>();
   private readonly lostAnswers = new Map<string, { times: number; status: number }>();
   private readonly unmatched: GitHubCall[] = [];
+  /** Rate-limit headers sent on every answer instead of the defaults (see rateLimit). */
+  private rateLimitHeaders: Record<string, string> = {};
   private readonly problems: { call: GitHubCall; problems: string[] }[] = [];
 
   private constructor(
@@ -105,6 +107,11 @@ export class GitHubFake {
       this.routes.push(compileRoute(method, route));
     }
     this.lostAnswers.set(key(method, route), { times, status });
+  }
+
+  /** From now on, every answer says this many calls remain until `resetEpochSeconds`. */
+  rateLimit(remaining: number, resetEpochSeconds: number): void {
+    this.rateLimitHeaders = { "x-ratelimit-remaining": String(remaining), "x-ratelimit-reset": String(resetEpochSeconds) };
   }
 
   setFile(repo: string, path: string, content: string | null, branch?: string): void {
@@ -225,19 +232,20 @@ export class GitHubFake {
     const failure = this.failures.get(k);
     if (failure && failure.times > 0) {
       failure.times -= 1;
-      return send(res, { status: failure.status, headers: failure.headers, body: { message: `Injected failure ${failure.status}`, documentation_url: "https://docs.github.com/rest" } });
+      return send(res, { status: failure.status, headers: { ...this.rateLimitHeaders, ...failure.headers }, body: { message: `Injected failure ${failure.status}`, documentation_url: "https://docs.github.com/rest" } });
     }
     const override = call.web ? undefined : this.overrides.get(k);
-    if (override) return send(res, await override(call));
+    const limited = (reply: Reply): Reply => ({ ...reply, headers: { ...this.rateLimitHeaders, ...reply.headers } });
+    if (override) return send(res, limited(await override(call)));
     const handler = (call.web ? this.webHandlers : this.handlers).get(k);
     const ctx: RouteContext = { state: this.state, api: this.apiUrl, now: this.now };
     const reply = handler!(call, found.params, ctx);
     const lost = this.lostAnswers.get(k);
     if (lost && lost.times > 0 && (reply.status ?? 200) < 300) {
       lost.times -= 1;
-      return send(res, { status: lost.status, body: { message: `Injected failure ${lost.status} after the call was performed`, documentation_url: "https://docs.github.com/rest" } });
+      return send(res, { status: lost.status, headers: this.rateLimitHeaders, body: { message: `Injected failure ${lost.status} after the call was performed`, documentation_url: "https://docs.github.com/rest" } });
     }
-    return send(res, reply);
+    return send(res, limited(reply));
   }
 }
 

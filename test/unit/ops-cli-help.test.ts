@@ -43,6 +43,21 @@ describe("agent-gate --help", () => {
     const command = commands().find((c) => c.name() === name)!;
     expect(command.options.map((o) => o.long)).toContain("--json");
   });
+
+  it("marks every required option, and only those, as required in --help", () => {
+    const all = commands().flatMap((command) => command.options.map((option) => [command, option] as const));
+    expect(all.some(([, option]) => option.mandatory)).toBe(true);
+    for (const [command, option] of all) {
+      // The option's entry: its line and the wrapped lines under it.
+      const lines = command.helpInformation().split("\n");
+      const at = lines.findIndex((text) => text.trimStart().startsWith(option.flags));
+      let end = at + 1;
+      while (end < lines.length && /^ {4,}\S/.test(lines[end]!) && !lines[end]!.trimStart().startsWith("-")) end += 1;
+      const line = lines.slice(at, end).join(" ");
+      if (option.mandatory) expect(line, `${command.name()} ${option.flags}`).toMatch(/\(required\)/);
+      else expect(line, `${command.name()} ${option.flags}`).not.toMatch(/\(required\)/);
+    }
+  });
 });
 
 it("prints help and exits 0 as a child process", async () => {
@@ -54,5 +69,5 @@ it("prints help and exits 0 as a child process", async () => {
   });
   expect(result.code).toBe(0);
   expect(result.stdout).toContain("Usage: agent-gate doctor");
-  expect(result.stdout).toContain("Exit codes: 0 every check passed, 1 at least one failed.");
+  expect(result.stdout).toContain("Exit codes: 0 every check passed, 1 at least one failed, 2 usage error, 3 the database is unreachable.");
 }, 60_000);

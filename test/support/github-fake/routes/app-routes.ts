@@ -77,6 +77,16 @@ export const appRoutes: DefaultRoute[] = [
     },
   },
   {
+    // The App itself, for a JWT the App signed (doctor's credentials check): its iss is the App's id.
+    method: "GET",
+    route: "/app",
+    handle: (call, _params, { now }) => {
+      const iss = appJwtIssuer(call.headers.authorization, now());
+      if (iss === null) return { status: 401, body: { message: "A JSON web token could not be decoded", documentation_url: "https://docs.github.com/rest" } };
+      return { status: 200, body: { id: iss, slug: "agent-gate-test", name: "Agent Gate (test)", owner: { login: "Codertocat" }, permissions: {}, events: [] } };
+    },
+  },
+  {
     method: "GET",
     route: "/app/installations/{installation_id}",
     handle: (_call, params, { state, api }) => ({ status: 200, body: installationShape(api, state, Number(params.installation_id)) }),
@@ -120,4 +130,19 @@ function refuseToken(state: GitHubState, installationId: number, granted: Record
     }
   }
   return null;
+}
+
+/** The issuer of an unexpired RS256 App JWT in a Bearer header, or null (the fake cannot check the signature). */
+function appJwtIssuer(header: string | string[] | undefined, now: Date): number | null {
+  const match = typeof header === "string" ? /^Bearer ([\w-]+)\.([\w-]+)\.([\w-]+)$/.exec(header) : null;
+  if (!match) return null;
+  try {
+    const head = JSON.parse(Buffer.from(match[1]!, "base64url").toString("utf8")) as { alg?: string };
+    const claims = JSON.parse(Buffer.from(match[2]!, "base64url").toString("utf8")) as { iss?: unknown; exp?: number; iat?: number };
+    const iss = Number(claims.iss);
+    if (head.alg !== "RS256" || !Number.isSafeInteger(iss) || typeof claims.exp !== "number" || claims.exp * 1000 < now.getTime()) return null;
+    return iss;
+  } catch {
+    return null;
+  }
 }
