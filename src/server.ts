@@ -9,7 +9,11 @@ import { sendError } from "./api/http.ts";
 import { webhookHandler } from "./github/ingest.ts";
 import { OutboxWorker } from "./github/outbox-worker.ts";
 import { AgentHints } from "./github/agent-hints.ts";
-import { CommittedDeliveries } from "./github/deliveries.ts";
+import { InboxWriter } from "./webhooks/inbox.ts";
+import { InboxProcessor } from "./webhooks/processor.ts";
+import { RefusalLog } from "./webhooks/refusals.ts";
+import { pipelineMetrics } from "./webhooks/webhook-metrics.ts";
+import { pipelineSettings, type PipelineSettings } from "./webhooks/settings.ts";
 import type { GitHubClient } from "./github/client.ts";
 import { expireDue } from "./github/expiry.ts";
 import { agentGate } from "./index.ts";
@@ -46,8 +50,10 @@ export interface GateServerOptions {
   startWorker?: boolean;
   /** Keyring for encryption at rest (receipt-signing key); see resolveKeyring. */
   keyring?: Keyring;
-  /** How long webhook handlers may take before the delivery is answered 503 (default 8 s). */
-  webhookDeadlineMs?: number;
+  /** Whether this process processes the inbox (default true); off, deliveries are only recorded. */
+  startProcessor?: boolean;
+  /** Inbox processing, refusal counting, delivery recovery and reconciliation (defaults: from env, else built in). */
+  pipeline?: Partial<PipelineSettings>;
   /** Prometheus metrics; a fresh registry per server when absent. */
   metrics?: GateMetrics;
 }
@@ -56,6 +62,8 @@ export interface GateServer {
   url: string;
   port: number;
   worker: OutboxWorker;
+  processor: InboxProcessor;
+  refusals: RefusalLog;
   router: Router;
   metrics: GateMetrics;
   close(): Promise<void>;
@@ -100,14 +108,12 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     ...(o.retryBaseMs === undefined ? {} : { retryBaseMs: o.retryBaseMs }),
   });
 
-  const committed = new CommittedDeliveries();
   const deps = {
     db: o.db,
     appId: o.appId,
     now,
     log: o.log,
     agentHints: new AgentHints(),
-    committed,
     // This process's worker starts on a write its own handler queued without waiting for the NOTIFY to come back.
     queued: () => worker.kick(),
     get publicUrl() {
@@ -158,7 +164,25 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     }),
   );
 
-  const webhooks = webhookHandler({ db: o.db, probot: o.probot, appId: o.appId, secret: o.secret, now, log: o.log, committed, ...(o.webhookDeadlineMs === undefined ? {} : { deadlineMs: o.webhookDeadlineMs }) });
+  // Acknowledged = durably recorded: the endpoint records, the processor decides after the 200.
+  const settings = { ...pipelineSettings(o.env), ...o.pipeline };
+  const pipeline = pipelineMetrics(metrics.registry, o.db, now);
+  const inbox = new InboxWriter(o.db, o.appId);
+  const refusals = new RefusalLog({ db: o.db, now, log: o.log.child({ name: "webhooks" }), metrics: pipeline, intervalMs: settings.refusalIntervalMs });
+  const processor = new InboxProcessor({
+    db: o.db,
+    appId: o.appId,
+    dispatch: (delivery) => o.probot.receive(delivery as never),
+    now,
+    log: o.log.child({ name: "inbox" }),
+    metrics: pipeline,
+    concurrency: settings.concurrency,
+    retryBaseMs: settings.retryBaseMs,
+    maxAttempts: settings.maxAttempts,
+    leaseMs: settings.leaseMs,
+    pollMs: settings.pollMs,
+  });
+  const webhooks = webhookHandler({ secret: o.secret, now, log: o.log, inbox, refusals, recorded: () => processor.kick() });
   const server: Server = createServer((req, res) => {
     void (async () => {
       try {
@@ -183,6 +207,8 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   if (!publicUrl) publicUrl = url;
   let sweep: NodeJS.Timeout | undefined;
   let stopRecheck: (() => Promise<void>) | undefined;
+  refusals.start();
+  if (o.startProcessor !== false) await processor.start();
   if (o.startWorker !== false) {
     await worker.start();
     const every = Number(o.env.AGENT_GATE_SWEEP_INTERVAL_MS || 30_000);
@@ -201,15 +227,20 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     url,
     port: address.port,
     worker,
+    processor,
+    refusals,
     router,
     metrics,
     async close() {
       if (sweep) clearInterval(sweep);
+      server.closeAllConnections();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await stopRecheck?.();
+      await processor.stop();
+      await refusals.stop();
       await worker.stop();
       await waiter.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closed;
     },
   };
 }
