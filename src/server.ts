@@ -13,6 +13,7 @@ import { InboxWriter } from "./webhooks/inbox.ts";
 import { InboxProcessor } from "./webhooks/processor.ts";
 import { RefusalLog } from "./webhooks/refusals.ts";
 import { pipelineMetrics } from "./webhooks/webhook-metrics.ts";
+import { startRecovery, sweepDeliveryLog, type AppClient, type RecoveryDeps, type SweepResult } from "./webhooks/recover.ts";
 import { pipelineSettings, type PipelineSettings } from "./webhooks/settings.ts";
 import type { GitHubClient } from "./github/client.ts";
 import { expireDue } from "./github/expiry.ts";
@@ -64,6 +65,8 @@ export interface GateServer {
   worker: OutboxWorker;
   processor: InboxProcessor;
   refusals: RefusalLog;
+  /** Sweep GitHub's delivery log now (it also runs at start-up and every interval). */
+  recover(): Promise<SweepResult>;
   router: Router;
   metrics: GateMetrics;
   close(): Promise<void>;
@@ -208,7 +211,21 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   let sweep: NodeJS.Timeout | undefined;
   let stopRecheck: (() => Promise<void>) | undefined;
   refusals.start();
-  if (o.startProcessor !== false) await processor.start();
+  let stopRecovery: (() => Promise<void>) | undefined;
+  const recovery: RecoveryDeps = {
+    db: o.db,
+    appId: o.appId,
+    app: async () => instrumentGitHub((await o.probot.auth()) as unknown as AppClient & GitHubClient, metrics),
+    now,
+    log: o.log.child({ name: "recovery" }),
+    holder: `recovery-${process.pid}-${Math.random().toString(36).slice(2, 10)}`,
+    metrics: pipeline,
+  };
+  if (o.startProcessor !== false) {
+    await processor.start();
+    // GitHub does not redeliver failed deliveries: read the App's delivery log at start-up and every interval.
+    if (settings.recoveryIntervalMs > 0) stopRecovery = startRecovery(recovery, settings.recoveryIntervalMs);
+  }
   if (o.startWorker !== false) {
     await worker.start();
     const every = Number(o.env.AGENT_GATE_SWEEP_INTERVAL_MS || 30_000);
@@ -229,6 +246,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     worker,
     processor,
     refusals,
+    recover: () => sweepDeliveryLog(recovery),
     router,
     metrics,
     async close() {
@@ -236,6 +254,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
       server.closeAllConnections();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await stopRecheck?.();
+      await stopRecovery?.();
       await processor.stop();
       await refusals.stop();
       await worker.stop();
