@@ -13,6 +13,7 @@ import { InboxWriter } from "./webhooks/inbox.ts";
 import { InboxProcessor } from "./webhooks/processor.ts";
 import { RefusalLog } from "./webhooks/refusals.ts";
 import { pipelineMetrics } from "./webhooks/webhook-metrics.ts";
+import { reconcilePending, startReconcile, type ReconcileResult } from "./webhooks/reconcile.ts";
 import { startRecovery, sweepDeliveryLog, type AppClient, type RecoveryDeps, type SweepResult } from "./webhooks/recover.ts";
 import { pipelineSettings, type PipelineSettings } from "./webhooks/settings.ts";
 import type { GitHubClient } from "./github/client.ts";
@@ -67,6 +68,8 @@ export interface GateServer {
   refusals: RefusalLog;
   /** Sweep GitHub's delivery log now (it also runs at start-up and every interval). */
   recover(): Promise<SweepResult>;
+  /** Re-read pending proposals' pull requests from GitHub now (also at start-up and every interval). */
+  reconcile(): Promise<ReconcileResult>;
   router: Router;
   metrics: GateMetrics;
   close(): Promise<void>;
@@ -212,6 +215,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   let stopRecheck: (() => Promise<void>) | undefined;
   refusals.start();
   let stopRecovery: (() => Promise<void>) | undefined;
+  let stopReconcile: (() => Promise<void>) | undefined;
   const recovery: RecoveryDeps = {
     db: o.db,
     appId: o.appId,
@@ -221,10 +225,13 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     holder: `recovery-${process.pid}-${Math.random().toString(36).slice(2, 10)}`,
     metrics: pipeline,
   };
+  const reconciliation = { db: o.db, appId: o.appId, github: installationClient, now, log: o.log.child({ name: "reconcile" }) };
   if (o.startProcessor !== false) {
     await processor.start();
     // GitHub does not redeliver failed deliveries: read the App's delivery log at start-up and every interval.
     if (settings.recoveryIntervalMs > 0) stopRecovery = startRecovery(recovery, settings.recoveryIntervalMs);
+    // What is lost beyond GitHub's log still converges: pending proposals re-read from GitHub.
+    if (settings.reconcileIntervalMs > 0) stopReconcile = startReconcile(reconciliation, settings.reconcileIntervalMs, recovery.holder);
   }
   if (o.startWorker !== false) {
     await worker.start();
@@ -247,6 +254,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     processor,
     refusals,
     recover: () => sweepDeliveryLog(recovery),
+    reconcile: () => reconcilePending(reconciliation),
     router,
     metrics,
     async close() {
@@ -255,6 +263,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await stopRecheck?.();
       await stopRecovery?.();
+      await stopReconcile?.();
       await processor.stop();
       await refusals.stop();
       await worker.stop();

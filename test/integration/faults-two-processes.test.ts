@@ -56,7 +56,8 @@ describe.skipIf(backend() === "pglite")("50 concurrent approvals across two app 
       return deliverTo((k & 1 ? b : a).url, TEST_SECRET, "pull_request_review", payload, { id: `race-review-${i}` });
     });
     expect(sent.map(statusOf)).toEqual(Array(2 * APPROVALS).fill(200));
-    await outboxDrained(t.db);
+    // One pull request: its 50 deliveries are processed one after another (each asks for 50 reviewers' permissions).
+    await outboxDrained(t.db, 180_000);
 
     const proposals = await t.db.query<{ id: string; status: string; decided_at: Date }>("SELECT id, status, decided_at FROM proposals WHERE installation_id = $1", [INSTALLATION]);
     expect(proposals).toHaveLength(1);
@@ -87,5 +88,5 @@ describe.skipIf(backend() === "pglite")("50 concurrent approvals across two app 
     expect(fake.callsTo("POST", "/repos/{owner}/{repo}/check-runs")).toHaveLength(1);
     fake.assertClean();
     expect(secretsIn([...a.output, ...b.output].join(""), [TEST_SECRET, KEYS.split(":")[1]!])).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 });
