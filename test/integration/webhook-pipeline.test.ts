@@ -154,4 +154,30 @@ describe("webhook pipeline", () => {
     const waiting = fake.checkRuns(REPO).filter((run) => run.status !== "completed");
     expect(waiting.map((run) => run.head_sha)).toEqual([sha(104)]);
   });
+
+  it("converges from GitHub's current state when an approval's delivery was lost beyond the log", async () => {
+    app = await startTestApp({ db: t.db, fake });
+    fake.setPermission(REPO, "maintainer", "write");
+    const opened = agentPr(31, sha(31));
+    fake.setRepo(REPO, { id: opened.repository.id });
+    await app.deliver("pull_request", opened);
+    await app.server.worker.drain();
+    // On GitHub: the pull request at that head, approved; the review's delivery never arrived.
+    fake.setPullRequest(REPO, { number: 31, user: { login: AGENT, id: 9, type: "User" }, head: { sha: sha(31) } });
+    fake.setReviews(REPO, 31, [{ id: 1, user: { login: "maintainer", id: 7, type: "User" }, state: "APPROVED", commit_id: sha(31), submitted_at: "2026-11-23T10:00:00Z", body: "" }]);
+
+    // (Pending proposals of this file's earlier installations are read too: GitHub no longer has them.)
+    expect(await app.server.reconcile()).toMatchObject({ queued: 1 });
+    await inboxDrained(t.db);
+    await app.server.worker.drain();
+    const runs = fake.checkRuns(REPO).filter((run) => run.head_sha === sha(31));
+    expect(runs).toHaveLength(1);
+    expect([runs[0]!.status, runs[0]!.conclusion]).toEqual(["completed", "success"]);
+    const events = await t.db.tenant(installationId, (tx) => readAudit(tx, installationId));
+    const received = events.filter((e) => e.action === "webhook.received").at(-1)!;
+    expect(received).toMatchObject({ actor: "agent-gate[reconcile]", data: { event: "pull_request", action: "synchronize" } });
+    expect(events.filter((e) => e.action === "decision.recorded").map((e) => e.outcome)).toEqual(["pending", "approved"]);
+    // Nothing pending is left to re-read.
+    expect(await app.server.reconcile()).toMatchObject({ queued: 0 });
+  });
 });
