@@ -65,7 +65,10 @@ export class InboxWriter {
     this.#writing = true;
     try {
       while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, this.#maxBatch);
+        // Sorted by delivery id: two replicas writing batches that share deliveries (GitHub sending one
+        // delivery to both) take the rows' locks in one order and cannot deadlock. The deliveries of one
+        // batch arrived together, so no order among them is lost.
+        const batch = this.#queue.splice(0, this.#maxBatch).sort((a, b) => (a.entry.deliveryId < b.entry.deliveryId ? -1 : a.entry.deliveryId > b.entry.deliveryId ? 1 : 0));
         try {
           const fresh = await insertDeliveries(this.#db, this.#appId, batch.map((p) => p.entry));
           for (const p of batch) p.resolve(fresh.has(p.entry.deliveryId) && fresh.delete(p.entry.deliveryId));

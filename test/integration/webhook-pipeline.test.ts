@@ -104,7 +104,7 @@ describe("webhook pipeline", () => {
     const metric = await app.server.metrics.registry.getSingleMetric("agent_gate_webhook_refused_total")!.get();
     expect(metric.values.find((v) => v.labels.reason === "signature_mismatch")?.value).toBe(2000);
     expect(await t.db.query("SELECT 1 FROM webhook_inbox WHERE installation_id = $1", [installationId])).toHaveLength(0);
-  });
+  }, 180_000);
 
   it("sets aside a delivery that keeps failing, audits and counts it, and lets other subjects through", async () => {
     app = await startTestApp({ db: t.db, fake, pipeline: { maxAttempts: 3 } });

@@ -36,6 +36,8 @@ export class GitHubFake {
   readonly state = new GitHubState();
   /** The clock used for timestamps in replies (check runs, token expiry). */
   now: () => Date = () => new Date();
+  /** Every API read (GET) is answered after this many milliseconds: a slow GitHub. */
+  readDelayMs = 0;
   /** Called after each reply with one line: method, path, status and any problems (for the CLI). */
   log: ((line: string) => void) | null = null;
   private readonly routes: Route[] = defaultRoutes.map((r) => compileRoute(r.method, r.route));
@@ -209,6 +211,7 @@ export class GitHubFake {
       this.unmatched.push(call);
       return send(res, { status: 404, body: { message: "Not Found", documentation_url: "https://docs.github.com/rest" } });
     }
+    if (this.readDelayMs > 0 && call.method === "GET" && !call.web) await new Promise((resolve) => setTimeout(resolve, this.readDelayMs));
     const k = key(call.method, found.route.route);
     const failure = this.failures.get(k);
     if (failure && failure.times > 0) {
