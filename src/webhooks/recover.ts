@@ -26,11 +26,13 @@ export interface RecoveryDeps {
   log: Logger;
   holder: string;
   metrics?: PipelineMetrics;
+  /** How long a sweep's lease lasts: a replica killed mid-sweep holds it no longer (default 3 minutes). */
+  leaseMs?: number;
 }
 
 /** GitHub keeps deliveries for redelivery three days; the sweep reads back no further. */
 export const RETENTION_MS = 3 * 24 * 3600_000;
-const LEASE_MS = 5 * 60_000;
+const LEASE_MS = 3 * 60_000;
 const MAX_PAGES = 200;
 
 export interface SweepResult {
@@ -120,7 +122,7 @@ async function takeLease(deps: RecoveryDeps, now: Date): Promise<{ lastSeenId: n
      ON CONFLICT (app_id) DO UPDATE SET lease_until = EXCLUDED.lease_until, lease_holder = EXCLUDED.lease_holder
       WHERE webhook_recovery.lease_until IS NULL OR webhook_recovery.lease_until < $4 OR webhook_recovery.lease_holder = $3
      RETURNING last_seen_id`,
-    [deps.appId, new Date(now.getTime() + LEASE_MS), deps.holder, now],
+    [deps.appId, new Date(now.getTime() + (deps.leaseMs ?? LEASE_MS)), deps.holder, now],
   );
   return row ? { lastSeenId: row.last_seen_id } : null;
 }
@@ -133,11 +135,12 @@ async function releaseLease(deps: RecoveryDeps, lastSeenId: number | null, now: 
   );
 }
 
-/** Sweeps at start-up and every `intervalMs`; returns a stop function. */
+/** Sweeps at start-up and every `intervalMs` (a lease of three intervals, at least 10 s); returns a stop function. */
 export function startRecovery(deps: RecoveryDeps, intervalMs: number): () => Promise<void> {
   let running: Promise<unknown> = Promise.resolve();
+  const leased = { ...deps, leaseMs: deps.leaseMs ?? Math.max(10_000, 3 * intervalMs) };
   const run = () => {
-    running = sweepDeliveryLog(deps).catch((error: unknown) => deps.log.error({ err: error }, "delivery-log sweep failed; it runs again at the next interval"));
+    running = sweepDeliveryLog(leased).catch((error: unknown) => deps.log.error({ err: error }, "delivery-log sweep failed; it runs again at the next interval"));
   };
   run();
   const timer = setInterval(run, intervalMs);
