@@ -139,8 +139,13 @@ async function releaseLease(deps: RecoveryDeps, lastSeenId: number | null, now: 
 export function startRecovery(deps: RecoveryDeps, intervalMs: number): () => Promise<void> {
   let running: Promise<unknown> = Promise.resolve();
   const leased = { ...deps, leaseMs: deps.leaseMs ?? Math.max(10_000, 3 * intervalMs) };
+  let busy = false;
   const run = () => {
-    running = sweepDeliveryLog(leased).catch((error: unknown) => deps.log.error({ err: error }, "delivery-log sweep failed; it runs again at the next interval"));
+    if (busy) return; // the last sweep is still paging
+    busy = true;
+    running = sweepDeliveryLog(leased)
+      .catch((error: unknown) => deps.log.error({ err: error }, "delivery-log sweep failed; it runs again at the next interval"))
+      .finally(() => (busy = false));
   };
   run();
   const timer = setInterval(run, intervalMs);
