@@ -35,7 +35,7 @@ describe("agent-gate doctor", { timeout: 120_000 }, () => {
   it("passes a well-configured environment", async () => {
     const results = await runDoctor(env, { openDb: async () => t.db });
     expect(results.filter((r) => !r.ok)).toEqual([]);
-    expect(results.map((r) => r.name)).toEqual(["app_id", "private_key", "webhook_secret", "keyring", "database", "migrations", "row_level_security", "dns"]);
+    expect(results.map((r) => r.name)).toEqual(["app_id", "private_key", "webhook_secret", "keyring", "database", "migrations", "row_level_security", "webhook_inbox", "dns"]);
     expect(byName(results).row_level_security!.detail).toMatch(/agent_gate_app is bound by row level security \(the app connects as /);
   });
 
