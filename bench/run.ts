@@ -39,6 +39,7 @@ import { startTestApp, example, TEST_APP_ID, TEST_SECRET, type TestApp } from ".
 import { freePort, startProcessApp } from "../test/support/process-app.ts";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { inboxDrained } from "../test/support/inbox.ts";
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const INGEST_REQUESTS = Number(process.env.BENCH_INGEST ?? 2000);
@@ -193,7 +194,7 @@ function seedRepo(fake: GitHubFake): void {
 
 async function ingest(db: Database, fake: GitHubFake): Promise<void> {
   const installationId = 9001;
-  // The same log level as the bare app's.
+  // The same log level as the bare app's. The processor runs beside the endpoint, as in production.
   const app = await startTestApp({ db, fake, startWorker: false, logLevel: "warn" });
   const bare = await bareProbot(fake);
   const floor = await bareProbot(fake, true);
@@ -208,17 +209,46 @@ async function ingest(db: Database, fake: GitHubFake): Promise<void> {
     const bodies = Array.from({ length: 64 }, (_, i) => JSON.stringify(reviewPayload(at(i).inst, "reader", "commented", "a".repeat(40), at(i).pull)));
     const gateUrl = `${app.url}/api/github/webhooks`;
     await load(200, CONCURRENCY, (i) => post(gateUrl, "pull_request_review", bodies[i % bodies.length]!)); // warm-up
+    await inboxDrained(db, 300_000);
     await load(200, CONCURRENCY, (i) => post(bare.url, "pull_request_review", bodies[i % bodies.length]!));
     await load(200, CONCURRENCY, (i) => post(floor.url, "pull_request_review", bodies[i % bodies.length]!));
     const base = await load(INGEST_REQUESTS, CONCURRENCY, (i) => post(bare.url, "pull_request_review", bodies[i % bodies.length]!));
+    const burstStarted = performance.now();
     const gate = await load(INGEST_REQUESTS, CONCURRENCY, (i) => post(gateUrl, "pull_request_review", bodies[i % bodies.length]!));
+    const acknowledgedMs = performance.now() - burstStarted;
+    // Every acknowledged delivery is durable: the inbox holds each one.
+    const [held] = await db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM webhook_inbox WHERE event = 'pull_request_review'");
+    await inboxDrained(db, 600_000);
+    const processedMs = performance.now() - burstStarted;
     const least = await load(INGEST_REQUESTS, CONCURRENCY, (i) => post(floor.url, "pull_request_review", bodies[i % bodies.length]!));
     if (gate.failed || base.failed || least.failed) throw new Error(`ingest: ${gate.failed} gate, ${base.failed} bare and ${least.failed} bare-with-read deliveries were not acknowledged with 200`);
-    rows.push({ measure: `webhook ingest, requests/s (${INGEST_REQUESTS} deliveries, ${CONCURRENCY} at a time)`, value: gate.rps.toFixed(0), baseline: `${base.rps.toFixed(0)} (bare Probot)`, ratio: `${(gate.rps / base.rps).toFixed(2)}×` });
+    const bareMs = (INGEST_REQUESTS / base.rps) * 1000;
+    const ratio = gate.rps / base.rps;
+    rows.push({ measure: `webhook ingest, requests/s (${INGEST_REQUESTS} deliveries, ${CONCURRENCY} at a time; processor running)`, value: gate.rps.toFixed(0), baseline: `${base.rps.toFixed(0)} (bare Probot)`, ratio: `${ratio.toFixed(2)}×; target ≥ 0.8×: ${ratio >= 0.8 ? "met" : `not met (gap ${(0.8 - ratio).toFixed(2)}×)`}` });
+    rows.push({ measure: "  acknowledged deliveries held durably in the inbox", value: String((held?.n ?? 0) - 200), baseline: `${INGEST_REQUESTS} acknowledged`, ratio: (held?.n ?? 0) - 200 >= INGEST_REQUESTS ? "all" : "NOT all" });
     rows.push({ measure: "  bare Probot that also lists the reviews (one GitHub read), requests/s", value: "", baseline: least.rps.toFixed(0), ratio: `${(least.rps / base.rps).toFixed(2)}× bare; gate ${(gate.rps / least.rps).toFixed(2)}× this` });
-    rows.push({ measure: "webhook ingest, CPU of this process per delivery (app, fake and load)", value: `${(gate.cpuUs / 1000).toFixed(2)} ms`, baseline: `${(base.cpuUs / 1000).toFixed(2)} ms bare, ${(least.cpuUs / 1000).toFixed(2)} ms with the read`, ratio: `${(gate.cpuUs / base.cpuUs).toFixed(2)}×` });
+    rows.push({ measure: "webhook ingest, CPU of this process per delivery while acknowledging (app, fake, load)", value: `${(gate.cpuUs / 1000).toFixed(2)} ms`, baseline: `${(base.cpuUs / 1000).toFixed(2)} ms bare, ${(least.cpuUs / 1000).toFixed(2)} ms with the read`, ratio: `${(gate.cpuUs / base.cpuUs).toFixed(2)}×` });
     rows.push({ measure: "webhook ingest, p50 latency", value: ms(pct(gate.lat, 50)), baseline: ms(pct(base.lat, 50)), ratio: `${(pct(gate.lat, 50) / pct(base.lat, 50)).toFixed(2)}×` });
     rows.push({ measure: "webhook ingest, p99 latency", value: ms(pct(gate.lat, 99)), baseline: ms(pct(base.lat, 99)), ratio: `${(pct(gate.lat, 99) / pct(base.lat, 99)).toFixed(2)}×` });
+    const e2e = processedMs / bareMs;
+    rows.push({
+      measure: `end to end: burst of ${INGEST_REQUESTS} acknowledged → every consequence committed`,
+      value: `${(processedMs / 1000).toFixed(2)} s (acknowledged in ${(acknowledgedMs / 1000).toFixed(2)} s)`,
+      baseline: `${(bareMs / 1000).toFixed(2)} s bare acknowledgement`,
+      ratio: `${e2e.toFixed(2)}×; target ≤ 2×: ${e2e <= 2 ? "met" : `not met (gap ${(e2e - 2).toFixed(2)}×)`}`,
+    });
+
+    // GitHub answering every read in 300 ms: the acknowledgement makes no GitHub call.
+    fake.readDelayMs = 300;
+    try {
+      const slow = await load(500, CONCURRENCY, (i) => post(gateUrl, "pull_request_review", bodies[i % bodies.length]!));
+      if (slow.failed) throw new Error(`ingest with a slow GitHub: ${slow.failed} deliveries not acknowledged`);
+      const p95 = pct(slow.lat, 95);
+      rows.push({ measure: "acknowledgement with GitHub answering every read in 300 ms, p50 / p95 (500 deliveries)", value: `${ms(pct(slow.lat, 50))} / ${ms(p95)}`, baseline: "target p95 ≤ 50 ms", ratio: p95 <= 50 ? "met" : `not met (gap ${ms(p95 - 50)})` });
+    } finally {
+      fake.readDelayMs = 0;
+    }
+    await inboxDrained(db, 600_000);
   } finally {
     await bare.close();
     await floor.close();
@@ -263,7 +293,7 @@ async function approvals(app: TestApp, fake: GitHubFake, count: number, installa
     const approval = reviewPayload(installationId, "maintainer", "approved", sha, pull);
     const arrived = decisionArrives(fake, sha);
     const t0 = performance.now();
-    const res = await app.deliver("pull_request_review", approval);
+    const res = await app.deliver("pull_request_review", approval, { settle: false });
     acks.push(performance.now() - t0);
     if (res.status !== 200) throw new Error(`approval answered ${res.status}`);
     lat.push((await arrived).at - t0);
@@ -283,7 +313,8 @@ async function decisionLatency(db: Database, fake: GitHubFake): Promise<void> {
   } finally {
     await app.close();
   }
-  rows.push({ measure: `decision latency, idle queue, p50 / p99 (${DECISIONS} approvals in one installation)`, value: `${ms(pct(warm.lat, 50))} / ${ms(pct(warm.lat, 99))}`, baseline: "target p99 ≤ 20 ms", ratio: pct(warm.lat, 99) <= 20 ? "met" : "not met" });
+  const met = pct(warm.lat, 50) <= 15 && pct(warm.lat, 99) <= 30;
+  rows.push({ measure: `decision latency, idle queue, p50 / p99 (${DECISIONS} approvals in one installation)`, value: `${ms(pct(warm.lat, 50))} / ${ms(pct(warm.lat, 99))}`, baseline: "target p50 ≤ 15 ms, p99 ≤ 30 ms", ratio: met ? "met" : `not met (gap p50 ${ms(Math.max(0, pct(warm.lat, 50) - 15))}, p99 ${ms(Math.max(0, pct(warm.lat, 99) - 30))})` });
   rows.push({ measure: "  of which: approval webhook acknowledged, p50 / p99", value: `${ms(pct(warm.acks, 50))} / ${ms(pct(warm.acks, 99))}`, baseline: "", ratio: "" });
   const afterAck = warm.lat.map((l, i) => l - warm.acks[i]!);
   rows.push({ measure: "  of which: acknowledgement → check-run update at GitHub, p50 / p99", value: `${ms(pct(afterAck, 50))} / ${ms(pct(afterAck, 99))}`, baseline: "", ratio: "" });
@@ -308,7 +339,7 @@ async function backlogDecision(db: Database, fake: GitHubFake): Promise<void> {
       const t0 = performance.now();
       const res = await app.deliver("pull_request_review", reviewPayload(installationId, "maintainer", "approved", first, 1000));
       if (res.status !== 200) throw new Error(`approval answered ${res.status}`);
-      // The decision is queued when the approval commits, just before it is acknowledged: count from there.
+      // deliver() returns once the approval is processed, its decision committed and queued: count from there.
       const callsAtAck = fake.calls.length;
       const decided = await arrived;
       lat.push(decided.at - t0);

@@ -37,6 +37,9 @@ export const OPERATIONS: ReadonlyArray<readonly [method: string, path: string]> 
   ["POST", "/repos/{owner}/{repo}/git/refs"],
   // The review page, with the signed-in user's own token.
   ["GET", "/user"],
+  // The App's own webhook delivery log and redeliveries (App JWT), for recovering failed deliveries.
+  ["GET", "/app/hook/deliveries"],
+  ["POST", "/app/hook/deliveries/{delivery_id}/attempts"],
 ];
 
 export interface ExtractedOperation {

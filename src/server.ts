@@ -9,7 +9,13 @@ import { sendError } from "./api/http.ts";
 import { webhookHandler } from "./github/ingest.ts";
 import { OutboxWorker } from "./github/outbox-worker.ts";
 import { AgentHints } from "./github/agent-hints.ts";
-import { CommittedDeliveries } from "./github/deliveries.ts";
+import { InboxWriter } from "./webhooks/inbox.ts";
+import { InboxProcessor } from "./webhooks/processor.ts";
+import { RefusalLog } from "./webhooks/refusals.ts";
+import { pipelineMetrics } from "./webhooks/webhook-metrics.ts";
+import { reconcilePending, startReconcile, type ReconcileResult } from "./webhooks/reconcile.ts";
+import { startRecovery, sweepDeliveryLog, type AppClient, type RecoveryDeps, type SweepResult } from "./webhooks/recover.ts";
+import { pipelineSettings, type PipelineSettings } from "./webhooks/settings.ts";
 import type { GitHubClient } from "./github/client.ts";
 import { expireDue } from "./github/expiry.ts";
 import { agentGate } from "./index.ts";
@@ -58,8 +64,10 @@ export interface GateServerOptions {
   startWorker?: boolean;
   /** Keyring for encryption at rest (receipt-signing key); see resolveKeyring. */
   keyring?: Keyring;
-  /** How long webhook handlers may take before the delivery is answered 503 (default 8 s). */
-  webhookDeadlineMs?: number;
+  /** Whether this process processes the inbox (default true); off, deliveries are only recorded. */
+  startProcessor?: boolean;
+  /** Inbox processing, refusal counting, delivery recovery and reconciliation (defaults: from env, else built in). */
+  pipeline?: Partial<PipelineSettings>;
   /** Prometheus metrics; a fresh registry per server when absent. */
   metrics?: GateMetrics;
   /** GitHub's rate limits as answered (a clock and sleeper of the test's own in tests). */
@@ -70,6 +78,12 @@ export interface GateServer {
   url: string;
   port: number;
   worker: OutboxWorker;
+  processor: InboxProcessor;
+  refusals: RefusalLog;
+  /** Sweep GitHub's delivery log now (it also runs at start-up and every interval). */
+  recover(): Promise<SweepResult>;
+  /** Re-read pending proposals' pull requests from GitHub now (also at start-up and every interval). */
+  reconcile(): Promise<ReconcileResult>;
   router: Router;
   metrics: GateMetrics;
   /** Where /metrics is served when AGENT_GATE_METRICS_PORT sets a port of its own. */
@@ -122,14 +136,12 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     ...(o.retryBaseMs === undefined ? {} : { retryBaseMs: o.retryBaseMs }),
   });
 
-  const committed = new CommittedDeliveries();
   const deps = {
     db: o.db,
     appId: o.appId,
     now,
     log: o.log,
     agentHints: new AgentHints(),
-    committed,
     // This process's worker starts on a write its own handler queued without waiting for the NOTIFY to come back.
     queued: () => worker.kick(),
     get publicUrl() {
@@ -190,7 +202,25 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     }),
   );
 
-  const webhooks = webhookHandler({ db: o.db, probot: o.probot, appId: o.appId, secret: o.secret, now, log: o.log, committed, ...(o.webhookDeadlineMs === undefined ? {} : { deadlineMs: o.webhookDeadlineMs }) });
+  // Acknowledged = durably recorded: the endpoint records, the processor decides after the 200.
+  const settings = { ...pipelineSettings(o.env), ...o.pipeline };
+  const pipeline = pipelineMetrics(metrics.registry, o.db, now);
+  const inbox = new InboxWriter(o.db, o.appId);
+  const refusals = new RefusalLog({ db: o.db, now, log: o.log.child({ name: "webhooks" }), metrics: pipeline, intervalMs: settings.refusalIntervalMs });
+  const processor = new InboxProcessor({
+    db: o.db,
+    appId: o.appId,
+    dispatch: (delivery) => o.probot.receive(delivery as never),
+    now,
+    log: o.log.child({ name: "inbox" }),
+    metrics: pipeline,
+    concurrency: settings.concurrency,
+    retryBaseMs: settings.retryBaseMs,
+    maxAttempts: settings.maxAttempts,
+    leaseMs: settings.leaseMs,
+    pollMs: settings.pollMs,
+  });
+  const webhooks = webhookHandler({ secret: o.secret, now, log: o.log, inbox, refusals, recorded: () => processor.kick() });
   const routeOf = (req: import("node:http").IncomingMessage) => {
     const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
     return pathname === WEBHOOK_PATH ? WEBHOOK_PATH : (router.routeFor(pathname) ?? "unmatched");
@@ -235,6 +265,26 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     : undefined;
   let sweep: NodeJS.Timeout | undefined;
   let stopRecheck: (() => Promise<void>) | undefined;
+  refusals.start();
+  let stopRecovery: (() => Promise<void>) | undefined;
+  let stopReconcile: (() => Promise<void>) | undefined;
+  const recovery: RecoveryDeps = {
+    db: o.db,
+    appId: o.appId,
+    app: async () => instrumentGitHub((await o.probot.auth()) as unknown as AppClient & GitHubClient, metrics),
+    now,
+    log: o.log.child({ name: "recovery" }),
+    holder: `recovery-${process.pid}-${Math.random().toString(36).slice(2, 10)}`,
+    metrics: pipeline,
+  };
+  const reconciliation = { db: o.db, appId: o.appId, github: installationClient, now, log: o.log.child({ name: "reconcile" }) };
+  if (o.startProcessor !== false) {
+    await processor.start();
+    // GitHub does not redeliver failed deliveries: read the App's delivery log at start-up and every interval.
+    if (settings.recoveryIntervalMs > 0) stopRecovery = startRecovery(recovery, settings.recoveryIntervalMs);
+    // What is lost beyond GitHub's log still converges: pending proposals re-read from GitHub.
+    if (settings.reconcileIntervalMs > 0) stopReconcile = startReconcile(reconciliation, settings.reconcileIntervalMs, recovery.holder);
+  }
   if (o.startWorker !== false) {
     await worker.start();
     const every = Number(o.env.AGENT_GATE_SWEEP_INTERVAL_MS || 30_000);
@@ -253,6 +303,10 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     url,
     port: address.port,
     worker,
+    processor,
+    refusals,
+    recover: () => sweepDeliveryLog(recovery),
+    reconcile: () => reconcilePending(reconciliation),
     router,
     metrics,
     ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
@@ -261,12 +315,17 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
       await heartbeat?.stop();
       await metricsServer?.close();
       if (sweep) clearInterval(sweep);
+      server.closeAllConnections();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await stopRecheck?.();
+      await stopRecovery?.();
+      await stopReconcile?.();
+      await processor.stop();
+      await refusals.stop();
       await worker.stop();
       await waiter.close();
       await deniedUses.stop().catch((error: unknown) => o.log.error({ err: error }, "writing denied token uses failed"));
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await closed;
     },
   };
 }

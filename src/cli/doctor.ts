@@ -5,6 +5,7 @@ import { EXIT, type CliContext } from "./context.ts";
 import type { Database } from "../db/database.ts";
 import { openDatabase, storageSettings } from "../db/open.ts";
 import { pendingMigrations } from "../db/migrate.ts";
+import { inboxState } from "../webhooks/inbox.ts";
 import { parseKeyring } from "../crypto/keyring.ts";
 import { createResolver, resolverSettings, type TxtResolver } from "../sites/dns-check.ts";
 import { checkGitHubApp, checkOAuthClient, checkPublicUrl, checkWebhookSecret } from "./doctor-github.ts";
@@ -116,6 +117,7 @@ async function checkDatabase(env: NodeJS.ProcessEnv, deps: DoctorDeps): Promise<
     );
     results.push(await checkRole(db, deps.appRole ?? APP_ROLE));
     if (pending.length === 0) results.push(await checkKeyIds(env, db));
+    if (pending.length === 0) results.push(await checkInbox(db));
     return results;
   } finally {
     if (!deps.openDb) await db.close();
@@ -163,6 +165,22 @@ async function checkRole(db: Database, role: string): Promise<CheckResult> {
     };
   }
   return { name: "row_level_security", ok: true, detail: `the role ${role} is bound by row level security${connecting}` };
+}
+
+/** Deliveries set aside after failing every try: acknowledged to GitHub, never decided. */
+async function checkInbox(db: Database): Promise<CheckResult> {
+  const state = await inboxState(db);
+  if (state.setAside === 0) return { name: "webhook_inbox", ok: true, detail: `no delivery set aside; ${state.open} waiting to be processed` };
+  const rows = await db.query<{ delivery_id: string; event: string; last_error: string | null }>(
+    "SELECT delivery_id, event, last_error FROM webhook_inbox WHERE set_aside_at IS NOT NULL AND processed_at IS NULL ORDER BY id LIMIT 5",
+  );
+  const listed = rows.map((r) => `${r.delivery_id} (${r.event}: ${r.last_error ?? "error"})`).join(", ");
+  return {
+    name: "webhook_inbox",
+    ok: false,
+    detail: `${state.setAside} deliveries set aside after failing every try: ${listed}${state.setAside > rows.length ? ", …" : ""}`,
+    fix: "Read the app's log for these delivery ids, fix the cause, then clear set_aside_at on their webhook_inbox rows to process them again.",
+  };
 }
 
 async function checkDns(env: NodeJS.ProcessEnv, deps: DoctorDeps): Promise<CheckResult> {

@@ -133,6 +133,8 @@ export class OutboxWorker {
 
   /** Claim and perform one ready job; false when none is ready. */
   async runOnce(): Promise<boolean> {
+    // Alive while working through a long backlog, not only between passes (/readyz reads it).
+    this.lastBeat = this.#o.now();
     const job = await this.#claim();
     if (!job) return false;
     try {

@@ -3,7 +3,8 @@ import { readAudit } from "../../src/audit/log.ts";
 import { verifyChain, GENESIS_HASH } from "../../src/audit/chain.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { GitHubFake } from "../support/github-fake.ts";
-import { example, startTestApp, type TestApp } from "../support/app.ts";
+import { example, startTestApp, TEST_APP_ID, type TestApp } from "../support/app.ts";
+import { deliverySettled } from "../support/inbox.ts";
 
 const REPO = "Codertocat/Hello-World";
 const AGENT = "seo-agent";
@@ -215,18 +216,21 @@ describe("commit gate", () => {
     ["a wrong signature", { secret: "wrong-secret" }],
     ["no signature", { signature: null }],
     ["a SHA-1 signature only", { signature: "sha1=0123456789abcdef0123456789abcdef01234567" }],
-  ])("answers 400 to %s, trusts nothing of it and audits the refusal", async (_name, options) => {
+  ])("answers 400 to %s, trusts nothing of it and counts the refusal", async (_name, options) => {
     const res = await app.deliver("pull_request", agentPr("opened", SHA_A), { id: "forged-1", ...options });
     expect(res.status).toBe(400);
+    await app.server.refusals.flush();
     await settle();
     expect(fake.checkRuns(REPO)).toHaveLength(0);
+    const inbox = await t.db.query("SELECT 1 FROM webhook_inbox WHERE delivery_id = 'forged-1'");
+    expect(inbox).toHaveLength(0);
     const refused = await t.db.tenant(0, (tx) =>
-      tx.query<{ data: { delivery_id: string; reason: string } }>(
+      tx.query<{ data: { count: number; reasons: Record<string, number> } }>(
         "SELECT data FROM audit_events WHERE installation_id = 0 AND action = 'webhook.refused' ORDER BY seq DESC LIMIT 1",
       ),
     );
-    expect(refused[0]?.data.delivery_id).toBe("forged-1");
-    expect(refused[0]?.data.reason).toBeTruthy();
+    expect(refused[0]?.data.count).toBe(1);
+    expect(Object.keys(refused[0]?.data.reasons ?? {})[0]).toMatch(/^signature_/);
   });
 
   it("refuses a re-serialised body whose bytes differ from what was signed", async () => {
@@ -240,20 +244,39 @@ describe("commit gate", () => {
     expect(res.status).toBe(400);
   });
 
-  it("fails closed with a 5xx when GitHub fails mid-handling, and a redelivery then succeeds", async () => {
+  it("acknowledges a recorded delivery when GitHub fails mid-handling, keeps the gate closed and decides on the retry", async () => {
     await app.deliver("pull_request", agentPr("opened", SHA_A));
     await settle();
     fake.setReviews(REPO, PR, [reviewObject("maintainer", "APPROVED", SHA_A)]);
     fake.failNext("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", 1, 502);
     const payload = review("maintainer", "APPROVED", SHA_A);
-    const failed = await app.deliver("pull_request_review", payload, { id: "review-1" });
-    expect(failed.status).toBeGreaterThanOrEqual(500);
-    await settle();
-    expect(latestCheck(SHA_A).status).toBe("in_progress");
-    const retried = await app.deliver("pull_request_review", payload, { id: "review-1" });
-    expect(retried.status).toBe(200);
+    const first = await app.deliver("pull_request_review", payload, { id: "review-1", settle: false });
+    expect(first.status).toBe(200);
+    await deliverySettled(t.db, TEST_APP_ID, "review-1");
     await settle();
     expect(latestCheck(SHA_A).conclusion).toBe("success");
+    const events = await t.db.tenant(installationId, (tx) => readAudit(tx, installationId));
+    expect(events.filter((e) => e.action === "webhook.failed").map((e) => e.outcome)).toEqual(["retrying"]);
+    expect(events.filter((e) => e.action === "webhook.received" && e.subject === "review-1")).toHaveLength(1);
+    const again = await app.deliver("pull_request_review", payload, { id: "review-1" });
+    expect(await again.json()).toMatchObject({ duplicate: true });
+  });
+
+  it("answers 5xx while the database cannot record the delivery, so nothing unrecorded is acknowledged", async () => {
+    const broken = {
+      ...t.db,
+      query: async () => {
+        throw new Error("connection refused");
+      },
+    };
+    const other = await startTestApp({ db: broken, fake, startProcessor: false });
+    try {
+      const res = await other.deliver("pull_request", agentPr("opened", SHA_A), { id: "unrecorded-1" });
+      expect(res.status).toBe(503);
+    } finally {
+      await other.close();
+    }
+    expect(await t.db.query("SELECT 1 FROM webhook_inbox WHERE delivery_id = 'unrecorded-1'")).toHaveLength(0);
   });
 
   it("fails closed when the database is unreachable: 5xx and no check marked successful", async () => {

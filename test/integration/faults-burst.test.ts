@@ -8,6 +8,7 @@ import { deliverTo } from "../support/deliver.ts";
 import { secretsIn } from "../support/secret-scan.ts";
 import { agentPullRequest, listedApproval, reviewSubmitted, shaFor } from "../support/pulls.ts";
 import { chainOf, outboxDrained, sendMany, statusOf } from "../support/fault-checks.ts";
+import { deliverySettled } from "../support/inbox.ts";
 
 // A burst of 200 agent pull requests in one installation, then an approval of
 // the first, against the app in its own process on PostgreSQL: every delivery
@@ -62,6 +63,8 @@ describe.skipIf(backend() === "pglite")("a burst of 200 agent pull requests, the
     fake.setReviews(REPO, 1, [listedApproval("maintainer", shaFor(1))]);
     const approval = await deliverTo(app.url, TEST_SECRET, "pull_request_review", reviewSubmitted({ ...pull(1), reviewer: "maintainer" }), { id: "burst-approval" });
     expect(approval.status).toBe(200);
+    // Counted from when the approval is processed: its decision committed and queued behind the backlog.
+    await deliverySettled(t.db, TEST_APP_ID, "burst-approval", 60_000);
     const acked = fake.calls.length;
     const queuedAtApproval = new Set(
       Array.from({ length: PULLS }, (_, i) => shaFor(i + 1)).filter((sha) => !fake.callsTo("POST", "/repos/{owner}/{repo}/check-runs").some((c) => (c.body as { head_sha: string }).head_sha === sha)),

@@ -3,7 +3,8 @@ import { readAudit } from "../../src/audit/log.ts";
 import { verifyChain, GENESIS_HASH } from "../../src/audit/chain.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { GitHubFake } from "../support/github-fake.ts";
-import { example, startTestApp, type TestApp } from "../support/app.ts";
+import { example, startTestApp, TEST_APP_ID, type TestApp } from "../support/app.ts";
+import { deliverySettled } from "../support/inbox.ts";
 
 // GitHub failing the writes the outbox performs: the final state is right and
 // there is one decision, however many attempts it took.
@@ -86,34 +87,32 @@ describe("GitHub failing writes", () => {
     expect(left?.n).toBe(0);
   });
 
-  it("answers 503 when a slow GitHub read keeps the handler past the deadline, approves nothing, and processes the redelivery once", async () => {
-    const slow = await startTestApp({ db: t.db, fake, webhookDeadlineMs: 300 });
-    try {
-      let release!: () => void;
-      const held = new Promise<void>((resolve) => (release = resolve));
-      fake.on("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", async () => {
-        await held;
-        return { status: 200, body: [] };
-      });
-      const id = `slow-${installationId}`;
-      const res = await slow.deliver("pull_request", agentPr(), { id });
-      expect(res.status).toBe(503);
-      const seen = () => t.db.query("SELECT 1 FROM webhook_deliveries WHERE delivery_id = $1", [id]);
-      expect(await seen()).toHaveLength(0);
-      const [none] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM proposals WHERE installation_id = $1", [installationId]);
-      expect(none?.n).toBe(0);
+  it("acknowledges at once while a slow GitHub read holds the decision, approves nothing meanwhile, and decides once when GitHub answers", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    fake.on("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews", async () => {
+      await held;
+      return { status: 200, body: [] };
+    });
+    const id = `slow-${installationId}`;
+    const res = await app.deliver("pull_request", agentPr(), { id, settle: false });
+    expect(res.status).toBe(200);
+    const seen = () => t.db.query("SELECT 1 FROM webhook_deliveries WHERE delivery_id = $1", [id]);
+    expect(await seen()).toHaveLength(0);
+    const [none] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM proposals WHERE installation_id = $1", [installationId]);
+    expect(none?.n).toBe(0);
+    // GitHub sends it again meanwhile: already held, acknowledged, not recorded twice.
+    const again = await app.deliver("pull_request", agentPr(), { id, settle: false });
+    expect(await again.json()).toMatchObject({ ok: true, duplicate: true });
 
-      // GitHub answers at last; GitHub redelivers: processed once, whichever of the two commits.
-      release();
-      expect((await slow.deliver("pull_request", agentPr(), { id })).status).toBe(200);
-      await expect.poll(async () => (await seen()).length, { timeout: 10_000 }).toBe(1);
-      const events = await t.db.tenant(installationId, (tx) => readAudit(tx, installationId));
-      expect(events.filter((e) => e.action === "webhook.failed").map((e) => e.data.error)).toEqual(["handler_too_slow"]);
-      expect(events.filter((e) => e.action === "webhook.received")).toHaveLength(1);
-      expect(events.filter((e) => e.action === "proposal.created")).toHaveLength(1);
-      expect(verifyChain(events, GENESIS_HASH)).toBeNull();
-    } finally {
-      await slow.close();
-    }
+    release();
+    await deliverySettled(t.db, TEST_APP_ID, id);
+    expect(await seen()).toHaveLength(1);
+    const events = await t.db.tenant(installationId, (tx) => readAudit(tx, installationId));
+    expect(events.filter((e) => e.action === "webhook.failed")).toHaveLength(0);
+    expect(events.filter((e) => e.action === "webhook.received")).toHaveLength(1);
+    expect(events.filter((e) => e.action === "proposal.created")).toHaveLength(1);
+    expect(verifyChain(events, GENESIS_HASH)).toBeNull();
+    await app.server.worker.drain();
   });
 });

@@ -8,9 +8,12 @@ import pino from "pino";
 import type { Keyring } from "../../src/crypto/keyring.ts";
 import type { Database } from "../../src/db/database.ts";
 import { startGateServer, type GateServer } from "../../src/server.ts";
+import type { PipelineSettings } from "../../src/webhooks/settings.ts";
 import { REDACT_PATHS } from "../../src/log.ts";
 import type { GitHubFake } from "./github-fake.ts";
 import { deliverTo, type DeliverOptions } from "./deliver.ts";
+import { deliverySettled } from "./inbox.ts";
+import { randomUUID } from "node:crypto";
 
 export const TEST_APP_ID = 4242;
 export const TEST_SECRET = "test-webhook-secret-do-not-use";
@@ -26,6 +29,7 @@ export interface TestApp {
   url: string;
   /** Every log line the app wrote, for scans. */
   logs: string[];
+  /** Send a signed delivery; after a 2xx, waits until the processor settled it (unless `settle: false`). */
   deliver(event: string, payload: unknown, options?: DeliverOptions): Promise<Response>;
   close(): Promise<void>;
 }
@@ -39,7 +43,10 @@ export interface TestAppOptions {
   paceMs?: number;
   /** The keyring the app resolved at start (as start.ts passes it); else AGENT_GATE_KEYS in env, if any. */
   keyring?: Keyring;
-  webhookDeadlineMs?: number;
+  /** Inbox processing settings (tests default to a 5 ms retry base and short leases). */
+  pipeline?: Partial<PipelineSettings>;
+  /** Whether the app processes its inbox (default true). */
+  startProcessor?: boolean;
   /** Log level of the captured log (default debug, so scans see everything). */
   logLevel?: string;
   /** GitHub rate-limit state with the test's own clock and sleeper. */
@@ -79,14 +86,20 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     ...(options.keyring ? { keyring: options.keyring } : {}),
     retryBaseMs: 5,
     startWorker: options.startWorker ?? false,
-    ...(options.webhookDeadlineMs === undefined ? {} : { webhookDeadlineMs: options.webhookDeadlineMs }),
+    pipeline: { retryBaseMs: 5, pollMs: 50, leaseMs: 5_000, recoveryIntervalMs: 0, reconcileIntervalMs: 0, ...options.pipeline },
+    ...(options.startProcessor === undefined ? {} : { startProcessor: options.startProcessor }),
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
   });
   return {
     server,
     url: server.url,
     logs,
-    deliver: (event, payload, o = {}) => deliverTo(server.url, TEST_SECRET, event, payload, o),
+    deliver: async (event, payload, o = {}) => {
+      const id = o.id ?? randomUUID();
+      const response = await deliverTo(server.url, TEST_SECRET, event, payload, { ...o, id });
+      if (response.ok && o.settle !== false) await deliverySettled(options.db, TEST_APP_ID, id);
+      return response;
+    },
     close: () => server.close(),
   };
 }

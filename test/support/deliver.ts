@@ -7,6 +7,11 @@ export interface DeliverOptions {
   /** A signature header to send as is; null sends none. */
   signature?: string | null;
   rawBody?: string;
+  /**
+   * TestApp.deliver waits, after a 2xx, until the processor has settled the
+   * delivery (processed or set aside) unless this is false.
+   */
+  settle?: boolean;
 }
 
 /** POST one webhook delivery to an app's webhook endpoint, signed as GitHub signs it. */

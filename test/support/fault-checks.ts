@@ -1,6 +1,7 @@
 import { readAudit } from "../../src/audit/log.ts";
 import { GENESIS_HASH, verifyChain, type AuditEvent } from "../../src/audit/chain.ts";
 import type { Database } from "../../src/db/database.ts";
+import { inboxDrained } from "./inbox.ts";
 
 // What every fault test checks in the end: the installation's whole audit
 // chain, read back and verified, and deliveries sent many at a time.
@@ -46,8 +47,9 @@ export async function sendMany(count: number, concurrency: number, send: (i: num
 
 export const statusOf = (sent: Sent | undefined): number | undefined => (sent && "status" in sent ? sent.status : undefined);
 
-/** Wait until an app process has performed every queued GitHub write. */
+/** Wait until an app process has processed every acknowledged delivery and performed every queued GitHub write. */
 export async function outboxDrained(db: Database, timeoutMs = 30_000): Promise<void> {
+  await inboxDrained(db, timeoutMs);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const [row] = await db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM outbox WHERE done_at IS NULL");

@@ -4,6 +4,7 @@ import { Conformance } from "./github-fake/conformance.ts";
 import { compileRoute, matchRoute, type Route } from "./github-fake/route-match.ts";
 import { defaultRoutes, webFlowProblems, webRoutes, type RouteContext } from "./github-fake/routes.ts";
 import { GitHubState, type Permission, type StoredCheckRun } from "./github-fake/state.ts";
+import type { LoggedDelivery } from "./github-fake/hook-log.ts";
 
 // A GitHub stand-in on loopback. The app reaches it as GitHub Enterprise
 // (`${url}/api/v3`); every request is recorded, answered from repository state
@@ -35,6 +36,8 @@ export class GitHubFake {
   readonly state = new GitHubState();
   /** The clock used for timestamps in replies (check runs, token expiry). */
   now: () => Date = () => new Date();
+  /** Every API read (GET) is answered after this many milliseconds: a slow GitHub. */
+  readDelayMs = 0;
   /** Called after each reply with one line: method, path, status and any problems (for the CLI). */
   log: ((line: string) => void) | null = null;
   private readonly routes: Route[] = defaultRoutes.map((r) => compileRoute(r.method, r.route));
@@ -177,6 +180,25 @@ export class GitHubFake {
     this.state.webUser = login;
   }
 
+  /** Where GitHub sends the App's webhooks (the app's URL) and the secret it signs them with. */
+  sendWebhooksTo(url: string, secret: string): void {
+    this.state.hooks.target = { url, secret };
+  }
+
+  /**
+   * GitHub sends a webhook: signed, to the app's webhook URL, logged in the
+   * App's delivery log with the status the app answered (0 when it could not
+   * be reached), as GET /app/hook/deliveries lists it.
+   */
+  sendWebhook(event: string, payload: unknown, options: { guid?: string } = {}): Promise<LoggedDelivery> {
+    return this.state.hooks.send(event, payload, { ...options, now: this.now });
+  }
+
+  /** The App's delivery log, oldest first. */
+  deliveryLog(): LoggedDelivery[] {
+    return [...this.state.hooks.entries];
+  }
+
   setInstallation(id: number, settings: { account?: string; permissions?: Record<string, string>; events?: string[] }): void {
     Object.assign(this.state.installation(id), settings);
   }
@@ -206,6 +228,7 @@ export class GitHubFake {
   }
 
   async close(): Promise<void> {
+    await this.state.hooks.settled();
     this.server.closeAllConnections();
     await new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
   }
@@ -228,6 +251,7 @@ export class GitHubFake {
       this.unmatched.push(call);
       return send(res, { status: 404, body: { message: "Not Found", documentation_url: "https://docs.github.com/rest" } });
     }
+    if (this.readDelayMs > 0 && call.method === "GET" && !call.web) await new Promise((resolve) => setTimeout(resolve, this.readDelayMs));
     const k = key(call.method, found.route.route);
     const failure = this.failures.get(k);
     if (failure && failure.times > 0) {

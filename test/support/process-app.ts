@@ -53,7 +53,8 @@ function privateKey(): string {
 
 /** The app as `npm start` runs it (node dist/main.js), in its own process, waited on until /readyz answers 200. */
 export async function startProcessApp(o: ProcessAppOptions): Promise<ProcessApp> {
-  const port = await freePort();
+  // A port of the caller's choosing (GitHub's webhook URL kept across a restart), else a free one.
+  const port = o.env?.PORT ? Number(o.env.PORT) : await freePort();
   const github = new URL(o.githubUrl);
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,

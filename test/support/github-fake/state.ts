@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { HookLog } from "./hook-log.ts";
 
 // Repository state the fake's default routes serve. Plain maps, no HTTP here.
 
@@ -51,6 +52,8 @@ export class GitHubState {
   readonly commits = new Map<string, Map<string, string>>(); // repo \0 commit sha → path → text
   readonly checkRuns: StoredCheckRun[] = [];
   readonly installations = new Map<number, InstallationSettings>();
+  /** The App's webhook delivery log, and where webhooks are sent. */
+  readonly hooks = new HookLog();
   /** The GitHub App's OAuth client (user-to-server tokens), when a test sets one. */
   oauthClient: { clientId: string; clientSecret: string } | null = null;
   /** Who is signed in to GitHub in the browser that reaches /login/oauth/authorize. */

@@ -1,0 +1,65 @@
+import type { Queryable } from "../../src/db/database.ts";
+
+/**
+ * Waiting for the inbox processor, which decides after the acknowledgement:
+ * these poll the inbox (never a fixed sleep) and fail with what is left.
+ */
+const STEP_MS = 3;
+
+async function until(check: () => Promise<string | null>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const pending = await check();
+    if (pending === null) return;
+    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms; still: ${pending}`);
+    await new Promise((resolve) => setTimeout(resolve, STEP_MS));
+  }
+}
+
+/** Until the delivery is processed (or set aside after every try). */
+export function deliverySettled(db: Queryable, appId: number, deliveryId: string, timeoutMs = 15_000): Promise<void> {
+  return until(
+    async () => {
+      const [row] = await db.query<{ processed: boolean; set_aside: boolean; attempts: number; last_error: string | null }>(
+        `SELECT processed_at IS NOT NULL AS processed, set_aside_at IS NOT NULL AS set_aside, attempts, last_error
+           FROM webhook_inbox WHERE app_id = $1 AND delivery_id = $2`,
+        [appId, deliveryId],
+      );
+      if (!row) return "not in the inbox";
+      return row.processed || row.set_aside ? null : JSON.stringify(row);
+    },
+    timeoutMs,
+    `delivery ${deliveryId} was not processed`,
+  );
+}
+
+/** Until every delivery in the inbox is processed or set aside. */
+export function inboxDrained(db: Queryable, timeoutMs = 30_000): Promise<void> {
+  return until(
+    async () => {
+      const rows = await db.query<{ delivery_id: string; attempts: number; last_error: string | null }>(
+        "SELECT delivery_id, attempts, last_error FROM webhook_inbox WHERE processed_at IS NULL AND set_aside_at IS NULL ORDER BY id LIMIT 5",
+      );
+      return rows.length === 0 ? null : JSON.stringify(rows);
+    },
+    timeoutMs,
+    "the inbox was not drained",
+  );
+}
+
+/** Until the delivery has been tried at least `attempts` times and is not being tried now. */
+export function deliveryTried(db: Queryable, appId: number, deliveryId: string, attempts = 1, timeoutMs = 15_000): Promise<void> {
+  return until(
+    async () => {
+      const [row] = await db.query<{ attempts: number; busy: boolean; processed: boolean; last_error: string | null }>(
+        `SELECT attempts, locked_until IS NOT NULL AS busy, processed_at IS NOT NULL AS processed, last_error
+           FROM webhook_inbox WHERE app_id = $1 AND delivery_id = $2`,
+        [appId, deliveryId],
+      );
+      if (!row) return "not in the inbox";
+      return row.processed || (row.attempts >= attempts && !row.busy) ? null : JSON.stringify(row);
+    },
+    timeoutMs,
+    `delivery ${deliveryId} was not tried ${attempts} time(s)`,
+  );
+}
