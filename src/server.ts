@@ -80,6 +80,8 @@ export interface GateServer {
   worker: OutboxWorker;
   processor: InboxProcessor;
   refusals: RefusalLog;
+  /** Denied uses of known tokens, gathered and written once per token per interval. */
+  deniedUses: DeniedUses;
   /** Sweep GitHub's delivery log now (it also runs at start-up and every interval). */
   recover(): Promise<SweepResult>;
   /** Re-read pending proposals' pull requests from GitHub now (also at start-up and every interval). */
@@ -305,6 +307,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     worker,
     processor,
     refusals,
+    deniedUses,
     recover: () => sweepDeliveryLog(recovery),
     reconcile: () => reconcilePending(reconciliation),
     router,

@@ -7,6 +7,7 @@ import { publishedKeys } from "../../src/keys/store.ts";
 import { revokeToken } from "../../src/api/token-store.ts";
 import { DecisionWaiter } from "../../src/proposals/wait.ts";
 import { backend, createTestDatabase, type TestDatabase } from "../support/database.ts";
+import { deniedUsesFor } from "../../src/api/denied-uses.ts";
 import { Clock, bearer, issueToken, seedInstallations, startApi, verifySite, type ApiServer } from "./api-harness.ts";
 
 let t: TestDatabase;
@@ -127,10 +128,12 @@ describe("long-poll", () => {
     // Nothing was redeemed, and the refusal is in the chain with its reason.
     const redemptions = await t.db.tenant(1, (tx) => tx.query("SELECT 1 FROM redemptions WHERE proposal_id = $1", [id]));
     expect(redemptions).toEqual([]);
+    // Denied uses are gathered per token and written by a timer, not on the request path: flush them now.
+    await deniedUsesFor(t.db, clock.now).flush();
     const denied = (await t.db.tenant(1, (tx) => readAudit(tx, 1, 0, 10_000))).filter(
       (e) => e.action === "token.use_denied" && e.subject === caller.slice(0, 8),
     );
-    expect(denied.map((e) => e.data.reason)).toEqual([reason]);
+    expect(denied.map((e) => e.data.reasons)).toEqual([{ [reason]: 1 }]);
   });
 
   it("wakes only the watchers of the decided proposal", async () => {

@@ -123,7 +123,7 @@ describe("agent-gate token", { timeout: 120_000 }, () => {
       [fresh.prefix, "active"],
     ]);
     const text = await run(["list", "--installation", "7"]);
-    expect(text.stdout).toContain(`${fresh.prefix}\trelease-bot\t7\tactive`);
+    expect(text.stdout).toMatch(new RegExp(`^${fresh.prefix} +release-bot +7 +active `, "m"));
     const again = await run(["rotate", old.prefix]);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain(`A live token with prefix ${old.prefix} was not found`);

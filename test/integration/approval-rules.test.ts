@@ -105,6 +105,7 @@ describe("approval rules on the commit gate", () => {
     // A push that drops the workflow change: the files are read again for the new head, and the rule no longer applies.
     fake.setPullFiles(REPO, PR, ["src/app.ts"]);
     fake.setReviews(REPO, PR, []);
+    fake.setPullRequest(REPO, { number: PR, head: { sha: SHA_B } });
     await deliver("pull_request", agentPr("synchronize", SHA_B));
     expect(fake.callsTo("GET", FILES)).toHaveLength(4);
     expect(latestCheck(SHA_B).output.title).toBe("Waiting for approval (0/1)");

@@ -175,11 +175,16 @@ const OWNER_ONLY: Record<string, string> = {
   review_sessions: "one person reviews for many installations; read before a tenant is known",
   tenant_bindings: "the tenant of each transaction itself, written only by agent_gate_enter_tenant",
   schema_migrations: "the migrations applied; no installation data",
+  webhook_inbox: "filled before a delivery's installation is trusted and claimed across installations by the processor (owner connection)",
+  webhook_recovery: "the App's delivery-log cursor: one per app, no installation data",
+  sweep_leases: "which replica runs a background sweep; no installation data",
+  replica_keys: "the key ids each running replica holds; no installation data",
 };
 
 /** Tables the app role may read that hold no installation's data. */
 const SHARED: Record<string, string> = {
   signing_keys: "one set of receipt-signing keys for every installation; the app role may only SELECT",
+  audit_retention_policy: "the retention floor the pruning function enforces; the app role may only SELECT",
 };
 
 describe("row level security covers every table", () => {

@@ -146,6 +146,8 @@ describe("webhook pipeline", () => {
       expect((await app.deliver("pull_request", payload, { id, settle: false })).status).toBe(200);
     }
     await app.close();
+    // By the time they are processed, GitHub says the pull request is at the last push.
+    fake.setPullRequest(REPO, { number: 21, head: { sha: sha(104) } });
     app = await startTestApp({ db: t.db, fake, pipeline: { concurrency: 8 } });
     await inboxDrained(t.db);
     const events = await t.db.tenant(installationId, (tx) => readAudit(tx, installationId));
