@@ -25,10 +25,8 @@ async function githubWrites(db: Database): Promise<{ depth: number; oldest: Date
 }
 
 /**
- * Both queues in one place. Deliveries are handled while GitHub waits for the
- * answer (webhook_deliveries is a ledger of what was received, with no
- * pending state), so their queue is the deliveries this process is handling
- * now, unless `deliveries` reads a durable queue.
+ * Both queues in one place. `deliveries` reads the durable inbox (the server
+ * passes it); without it the deliveries queue reads as empty.
  */
 export async function queueStates(db: Database, now: Date, deliveries?: DeliveryQueue): Promise<QueueState[]> {
   const age = (oldest: Date | null) => (oldest ? Math.max(0, (now.getTime() - oldest.getTime()) / 1000) : 0);
@@ -38,23 +36,4 @@ export async function queueStates(db: Database, now: Date, deliveries?: Delivery
     { queue: "deliveries", depth: inbox.depth, oldestAgeSeconds: age(inbox.oldest), setAside: inbox.setAside },
     { queue: "github_writes", depth: writes.depth, oldestAgeSeconds: age(writes.oldest), setAside: writes.setAside },
   ];
-}
-
-/** Deliveries being handled by this process: counted in when received, out when answered. */
-export class InFlight {
-  readonly #started = new Map<object, Date>();
-
-  enter(request: object, at: Date): void {
-    this.#started.set(request, at);
-  }
-
-  leave(request: object): void {
-    this.#started.delete(request);
-  }
-
-  readonly read: DeliveryQueue = async () => {
-    let oldest: Date | null = null;
-    for (const at of this.#started.values()) if (!oldest || at < oldest) oldest = at;
-    return { depth: this.#started.size, oldest, setAside: 0 };
-  };
 }

@@ -41,7 +41,7 @@ import { accessLog } from "./api/access-log.ts";
 import { logDecisionsTo } from "./audit/decision-log.ts";
 import { RateLimits } from "./github/rate-limit.ts";
 import { watchGitHub } from "./github/watch-calls.ts";
-import { InFlight } from "./queues.ts";
+import { inboxState } from "./webhooks/inbox.ts";
 import { WEBHOOK_PATH } from "./github/ingest.ts";
 import { startMetricsServer } from "./api/metrics-server.ts";
 import { startReplicaHeartbeat } from "./keys/replicas.ts";
@@ -106,8 +106,12 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
 
   let waiting = () => 0;
   const rateLimits = o.rateLimits ?? new RateLimits({ now: () => now().getTime() });
-  const inFlight = new InFlight();
-  const metrics = o.metrics ?? createMetrics({ db: o.db, now, waiters: () => waiting(), rateLimits, deliveries: inFlight.read });
+  // The deliveries queue is the durable inbox: acknowledged, not yet processed (all replicas).
+  const inboxQueue = async () => {
+    const state = await inboxState(o.db);
+    return { depth: state.open, oldest: state.oldest ? new Date(state.oldest) : null, setAside: state.setAside };
+  };
+  const metrics = o.metrics ?? createMetrics({ db: o.db, now, waiters: () => waiting(), rateLimits, deliveries: inboxQueue });
   const countCall = (call: { operation: string; status: number }) => metrics.ops.githubCalls.inc({ operation: call.operation, status: String(call.status) });
   const watch = (client: GitHubClient, installationId: number) => watchGitHub(instrumentGitHub(client, metrics), installationId, rateLimits, countCall);
   // One installation client per installation: its auth hook renews the installation token itself.
@@ -234,10 +238,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
       try {
         logAccess(req, res);
         const started = process.hrtime.bigint();
-        const isDelivery = routeOf(req) === WEBHOOK_PATH;
-        if (isDelivery) inFlight.enter(req, now());
         res.once("close", () => {
-          inFlight.leave(req);
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
           metrics.ops.http.observe({ method: req.method ?? "", route: routeOf(req), status: String(res.statusCode) }, seconds);
         });

@@ -145,6 +145,9 @@ describe("webhook pipeline", () => {
       ids.push(id);
       expect((await app.deliver("pull_request", payload, { id, settle: false })).status).toBe(200);
     }
+    // Acknowledged and not yet processed: the deliveries queue of /metrics reads them from the inbox.
+    const depth = await app.server.metrics.registry.getSingleMetric("agent_gate_queue_depth")!.get();
+    expect(depth.values.find((v) => v.labels.queue === "deliveries")?.value).toBe(5);
     await app.close();
     // By the time they are processed, GitHub says the pull request is at the last push.
     fake.setPullRequest(REPO, { number: 21, head: { sha: sha(104) } });
