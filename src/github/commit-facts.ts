@@ -44,6 +44,7 @@ export async function gatherCommitFacts(
     authorType: pull.author.type,
     pusher: payload.action === "synchronize" && payload.sender ? { login: payload.sender.login, type: payload.sender.type } : recordedPusher,
     commits,
+    ...(typeof pr.commits === "number" ? { commitCount: pr.commits } : {}),
     assignees: logins(pr.assignees),
     requestedReviewers: logins(pr.requested_reviewers as ReadonlyArray<{ login?: string }> | undefined),
   };

@@ -26,12 +26,17 @@ export interface AgentFacts {
   /** The sender of a `synchronize` event: who pushed the head. */
   pusher?: { login: string; type: string } | null;
   commits?: PullCommitFact[];
+  /** How many commits the pull request has, as its event says: more than the list holds means some could not be checked. */
+  commitCount?: number;
   assignees?: string[];
   requestedReviewers?: string[];
 }
 
 /** The rule that recognised an agent. */
-export type AgentRule = "author" | "pusher" | "commit_author" | "committer" | "co_author_trailer";
+export type AgentRule = "author" | "pusher" | "commit_author" | "committer" | "co_author_trailer" | "unlisted_commits";
+
+/** GitHub lists at most this many commits of a pull request. */
+export const LISTED_COMMITS_CAP = 250;
 
 export interface AgentFinding {
   rule: AgentRule;
@@ -136,6 +141,11 @@ export function recognizeAgent(facts: AgentFacts, config: GateConfig, configPres
     }
     if (agentCommit) for (const login of people) directors.set(normalizeLogin(login), login);
   }
+  // GitHub lists only the first 250 commits: an agent's commit past them cannot be ruled out, so the gate stays closed.
+  const listed = facts.commits?.length ?? 0;
+  if (facts.commits && facts.commitCount !== undefined && listed >= LISTED_COMMITS_CAP && facts.commitCount > listed) {
+    findings.push({ rule: "unlisted_commits", identity: `${facts.commitCount - listed} of ${facts.commitCount} commits`, entry: "not listed by GitHub", commit: null });
+  }
   if (assigned.value) {
     for (const login of [...(facts.assignees ?? []), ...(facts.requestedReviewers ?? [])]) {
       if (!agentEntryOf({ login }, config, configPresent)) directors.set(normalizeLogin(login), login);
@@ -151,6 +161,7 @@ const RULE_WORDS: Record<AgentRule, string> = {
   commit_author: "authored by",
   committer: "committed by",
   co_author_trailer: "co-authored (Co-authored-by trailer) by",
+  unlisted_commits: "held for approval: GitHub lists only its first 250 commits, so these could not be checked for an agent's work:",
 };
 
 /** One sentence per finding, e.g. "Commit abc1234 is co-authored (Co-authored-by trailer) by noreply@anthropic.com (Claude Code)." */

@@ -42,6 +42,9 @@ describe("recognizeAgent: which rule finds the agent", () => {
     ["a known agent when the config lists only its own agents", facts({ author: "Copilot", authorType: "Bot" }), config(["seo-agent"]), true, null],
     ["a known agent excluded by its id", facts({ author: "Copilot", authorType: "Bot" }), config(["known", "!copilot"]), true, null],
     ["a known agent excluded by its login", facts({ author: "Copilot", authorType: "Bot" }), config(["known", "!copilot-swe-agent[bot]"]), true, null],
+    // GitHub lists at most 250 commits of a pull request: what lies past them cannot be checked, so the gate stays closed.
+    ["a person's pull request of 300 commits, 250 listed", facts({ commits: Array.from({ length: 250 }, () => commit()), commitCount: 300 }), configured, true, { rule: "unlisted_commits", entry: "not listed by GitHub" }],
+    ["a person's pull request of 250 commits, all listed", facts({ commits: Array.from({ length: 250 }, () => commit()), commitCount: 250 }), configured, true, null],
   ])("%s", (_name, input, gate, present, expected) => {
     const result = recognizeAgent(input, gate, present);
     expect(result.agentProposed).toBe(expected !== null);
