@@ -38,6 +38,8 @@ export class GitHubFake {
   now: () => Date = () => new Date();
   /** Every API read (GET) is answered after this many milliseconds: a slow GitHub. */
   readDelayMs = 0;
+  private readOutage: number | null = null;
+  private readStall: Promise<void> | null = null;
   /** Called after each reply with one line: method, path, status and any problems (for the CLI). */
   log: ((line: string) => void) | null = null;
   private readonly routes: Route[] = defaultRoutes.map((r) => compileRoute(r.method, r.route));
@@ -110,6 +112,21 @@ export class GitHubFake {
       this.routes.push(compileRoute(method, route));
     }
     this.lostAnswers.set(key(method, route), { times, status });
+  }
+
+  /** While set, every API read (GET) is answered with this status, as GitHub answers in an outage; null ends it. */
+  failReads(status: number | null): void {
+    this.readOutage = status;
+  }
+
+  /** Every API read (GET) from now on waits, unanswered, until the returned function is called: a GitHub that stalls. */
+  stallReads(): () => void {
+    let release!: () => void;
+    this.readStall = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      this.readStall = null;
+      release();
+    };
   }
 
   /** From now on, every answer says this many calls remain until `resetEpochSeconds`. */
@@ -252,6 +269,12 @@ export class GitHubFake {
       return send(res, { status: 404, body: { message: "Not Found", documentation_url: "https://docs.github.com/rest" } });
     }
     if (this.readDelayMs > 0 && call.method === "GET" && !call.web) await new Promise((resolve) => setTimeout(resolve, this.readDelayMs));
+    if (call.method === "GET" && !call.web) {
+      if (this.readStall) await this.readStall;
+      if (this.readOutage !== null) {
+        return send(res, { status: this.readOutage, headers: this.rateLimitHeaders, body: { message: `Injected outage ${this.readOutage}`, documentation_url: "https://docs.github.com/rest" } });
+      }
+    }
     const k = key(call.method, found.route.route);
     const failure = this.failures.get(k);
     if (failure && failure.times > 0) {
