@@ -3,14 +3,14 @@ import { SetupError } from "./setup-error.ts";
 import type { Keyring } from "../crypto/keyring.ts";
 import type { Database } from "../db/database.ts";
 import type { GitHubFactory } from "../github/narrowed.ts";
-import { githubUrls } from "../github/urls.ts";
+import type { Settings } from "../config/settings.ts";
 import type { OAuthSettings } from "./oauth.ts";
 import { Sessions } from "./session.ts";
 import { pageSigner, type PageSigner } from "./signing.ts";
 
 export interface ReviewDeps {
   db: Database;
-  env: NodeJS.ProcessEnv;
+  settings: Pick<Settings, "github" | "oauth">;
   now: () => Date;
   log: Logger;
   /** The app's public base URL (read when a request comes, as it may be known only once listening). */
@@ -35,7 +35,7 @@ export function reviewContext(deps: ReviewDeps): ReviewContext {
   const base = () => deps.publicUrl().replace(/\/+$/, "");
   const secure = () => base().startsWith("https:");
   const signer = deps.keyring ? pageSigner(deps.keyring) : null;
-  const urls = githubUrls(deps.env);
+  const urls = deps.settings.github;
   return {
     deps,
     signer,
@@ -44,8 +44,7 @@ export function reviewContext(deps: ReviewDeps): ReviewContext {
     secure,
     base,
     oauth: () => {
-      const clientId = deps.env.GITHUB_CLIENT_ID ?? "";
-      const clientSecret = deps.env.GITHUB_CLIENT_SECRET ?? "";
+      const { clientId, clientSecret } = deps.settings.oauth;
       if (!clientId || !clientSecret) {
         throw new SetupError("sign_in_unconfigured", "GitHub sign-in is not configured: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET to the GitHub App's client id and a client secret.");
       }
