@@ -76,7 +76,7 @@ describe("agent-gate doctor", { timeout: 120_000 }, () => {
   });
 
   it("fails when a variable holds a value the app refuses at start-up, naming it", async () => {
-    const results = await runDoctor({ ...env, LOG_LEVEL: "loud", AGENT_GATE_INBOX_RETRY_MS: "soon" }, { openDb: async () => t.db });
+    const results = await runDoctor({ ...env, LOG_LEVEL: "loud", AGENT_GATE_INBOX_RETRY_MS: "soon" } as unknown as NodeJS.ProcessEnv, { openDb: async () => t.db });
     expect(results.filter((r) => !r.ok).map((r) => r.name)).toEqual(["settings"]);
     const settings = byName(results).settings!;
     expect(settings.detail).toContain("LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent");
