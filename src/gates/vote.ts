@@ -4,10 +4,10 @@ import type { Permission } from "../policy/config.ts";
 import { decideVotes, type Vote } from "../policy/decision.ts";
 import { isAgent } from "../policy/eligibility.ts";
 import { findProposal, type ProposalRow, type ProposalStatus } from "../proposals/store.ts";
-import { applyDecision } from "./apply-decision.ts";
+import { applyDecision } from "../github/apply-decision.ts";
 import { proposalRuleFacts } from "./proposal-rule-facts.ts";
-import { recordDelivery, type Delivery } from "./deliveries.ts";
-import type { RepoConfig } from "./repo-config.ts";
+import { recordDelivery, type Delivery } from "../webhooks/ledger.ts";
+import type { RepoConfig } from "../github/repo-config.ts";
 
 /** Where a vote was cast: a check run's button or the review page. */
 export type VoteChannel = "check_run" | "review_page";

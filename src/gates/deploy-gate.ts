@@ -15,11 +15,11 @@ import {
   syncCheckRun,
 } from "../proposals/store.ts";
 import { assertSiteVerified } from "../sites/verified.ts";
-import { recordDelivery } from "./deliveries.ts";
+import { recordDelivery } from "../webhooks/ledger.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
-import { loadRepoConfig } from "./repo-config.ts";
-import { permissionOf } from "./permissions.ts";
-import { reviewDeployment } from "./apply-decision.ts";
+import { loadRepoConfig } from "../github/repo-config.ts";
+import { permissionOf } from "../github/permissions.ts";
+import { reviewDeployment } from "../github/apply-decision.ts";
 import { castVote } from "./vote.ts";
 
 type RuleRequested = EmitterWebhookEvent<"deployment_protection_rule.requested">["payload"];
@@ -162,4 +162,4 @@ async function onRequestedAction(context: Context, deps: GateDeps): Promise<void
   );
 }
 
-export { applyDecision, reviewDeployment } from "./apply-decision.ts";
+export { applyDecision, reviewDeployment } from "../github/apply-decision.ts";

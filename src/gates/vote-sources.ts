@@ -1,6 +1,6 @@
-import { narrowedClients, type GitHubFactory } from "./narrowed.ts";
-import { permissionWith } from "./permissions.ts";
-import { readRepoConfig } from "./repo-config.ts";
+import { narrowedClients, type GitHubFactory } from "../github/narrowed.ts";
+import { permissionWith } from "../github/permissions.ts";
+import { readRepoConfig } from "../github/repo-config.ts";
 import type { VoteSources } from "./vote.ts";
 
 /**

@@ -4,9 +4,9 @@ import type { GateConfig } from "../policy/config.ts";
 import type { ReviewFact, RuleFacts } from "../policy/decision.ts";
 import { isBotAccount, sameLogin } from "../policy/logins.ts";
 import { matchRule, needsChangedFiles, type RuleSubject } from "../policy/rules.ts";
-import { changedFilesOf } from "./changed-files.ts";
-import { readCodeowners } from "./codeowners-read.ts";
-import { teamMemberships } from "./team-membership.ts";
+import { changedFilesOf } from "../github/changed-files.ts";
+import { readCodeowners } from "../github/codeowners-read.ts";
+import { teamMemberships } from "../github/team-membership.ts";
 
 export interface RulePull {
   number: number;

@@ -3,9 +3,9 @@ import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import { appendAudit } from "../audit/log.ts";
 import { decideMergeGroup, queuedPullOf, type QueuedPullState } from "../policy/merge-group.ts";
 import { enqueue, findCommitProposal } from "../proposals/store.ts";
-import { recordDelivery } from "./deliveries.ts";
+import { recordDelivery } from "../webhooks/ledger.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
-import { reportMergeGroup } from "./merge-group-job.ts";
+import { reportMergeGroup } from "../outbox/merge-group-job.ts";
 
 type ChecksRequested = EmitterWebhookEvent<"merge_group.checks_requested">["payload"];
 
