@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { Keyring } from "../crypto/keyring.ts";
 import type { Database } from "../db/database.ts";
 import { appendAudit } from "../audit/log.ts";
-import { OUTBOX_CHANNEL } from "../proposals/store.ts";
+import { OUTBOX_CHANNEL } from "./queue.ts";
 import type { GitHubClient } from "../github/client.ts";
 import { performJob, type JobRow } from "./jobs.ts";
 import { JobConfigurationError, MalformedJobError } from "./job-kinds.ts";
