@@ -139,3 +139,13 @@ export function needsCodeowners(rules: readonly Rule[]): boolean {
 export function ruleTeams(rules: readonly Rule[]): string[] {
   return [...new Set(rules.flatMap((rule) => rule.require.teams ?? []))];
 }
+
+/**
+ * The teams whose members must be asked of GitHub to decide a subject: those
+ * named by the rules that apply to it (or might: a rule that cannot be
+ * matched yet still counts). Lower case, sorted.
+ */
+export function teamsToAsk(rules: readonly Rule[], subject: RuleSubject): string[] {
+  const teams = rules.filter((rule) => matchRule(rule, subject).applies !== false).flatMap((rule) => rule.require.teams ?? []);
+  return [...new Set(teams)].sort();
+}
