@@ -162,6 +162,28 @@ describe("approval rules on the commit gate", () => {
     expect(fake.callsTo("GET", MEMBERSHIP).map((call) => call.path)).toEqual(["/orgs/octo-org/teams/security/memberships/alice"]);
   });
 
+  it("the pusher listed in users: never approves their own push; another listed user does", async () => {
+    config("  - name: release managers\n    require: { users: [lead, alice] }\n");
+    await deliver("pull_request", agentPr("opened", SHA_A));
+    // lead pushes a commit onto the agent's pull request, then approves it.
+    fake.setPullRequest(REPO, { number: PR, head: { sha: SHA_B } });
+    const push = agentPr("synchronize", SHA_B);
+    push.sender = { ...push.sender, login: "lead", type: "User" };
+    await deliver("pull_request", push);
+    approvals(SHA_B, "lead");
+    await deliver("pull_request_review", approve("lead", SHA_B));
+    let check = latestCheck(SHA_B);
+    expect(check.status).toBe("in_progress");
+    expect(check.output.summary).toContain("the user who pushed the head cannot approve it");
+    expect(check.output.summary).toContain("| release managers | ⏳ waiting |");
+
+    approvals(SHA_B, "lead", "alice");
+    await deliver("pull_request_review", approve("alice", SHA_B));
+    check = latestCheck(SHA_B);
+    expect(check.conclusion).toBe("success");
+    expect(check.output.summary).toMatch(/\| release managers \| ✅ satisfied \|[^\n]*\| \@alice \|/);
+  });
+
   it("an invalid rule keeps the gate closed and the check run names the key", async () => {
     config("  - name: typo\n    require: { admins: 1 }\n");
     await deliver("pull_request", agentPr("opened", SHA_A));

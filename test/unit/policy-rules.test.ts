@@ -174,3 +174,80 @@ describe("rules in .github/agent-gate.yml", () => {
     if (!parsed.ok) expect(parsed.errors.map((e) => e.path)).toContain(path);
   });
 });
+
+describe("self-approval under every rule", () => {
+  // Each rule names the login under test (as a user, a team member or a code
+  // owner), so only the self-approval rules can keep it from counting.
+  const TEAM = "my-org/approvers";
+  const ruleKinds = (login: string) => [
+    ["a count", { name: "rule", require: { approvals: 1 } }],
+    ["a minimum permission", { name: "rule", require: { min_permission: "admin" } }],
+    ["listed users", { name: "rule", require: { users: [login] } }],
+    ["a team", { name: "rule", require: { teams: [TEAM] } }],
+    ["code owners (a user)", { name: "rule", require: { codeowners: true } }],
+    ["code owners (a team)", { name: "rule", require: { codeowners: true } }],
+  ] as const;
+  const codeowners = (kind: string, login: string) =>
+    kind === "code owners (a team)" ? `* @${TEAM}\n` : `* @${login.replace(/\[bot\]$/, "")}\n`;
+  const commitCases = [
+    ["the author", AGENT, "User"],
+    ["the pusher", "pushy", "User"],
+    ["a configured agent", "helper-agent", "User"],
+    ["a bot", "ci[bot]", "Bot"],
+  ] as const;
+
+  const commitDecision = (kind: string, rule: object, login: string, type: string) =>
+    decideCommit(
+      {
+        ...facts([approval(login, "admin", type)], {
+          files: ["src/a.ts"],
+          codeowners: { path: ".github/CODEOWNERS", text: codeowners(kind, login) },
+          memberships: [{ team: TEAM, login, member: true }],
+        }),
+        pusher: { login: "pushy", type: "User" },
+      },
+      configWith({ agents: [AGENT, "helper-agent"], rules: [rule] }),
+      true,
+    );
+
+  for (const [who, login, type] of commitCases) {
+    it.each(ruleKinds(login))(`commit: ${who} never satisfies %s`, (kind, rule) => {
+      const decision = commitDecision(kind, rule, login, type);
+      expect(decision.status).toBe("pending");
+      const row = decision.rules?.find((r) => r.name === "rule");
+      expect(row?.status).toBe("pending");
+      expect(row?.approvedBy).toEqual([]);
+      expect(decision.refused.map((r) => r.login)).toContain(login);
+    });
+  }
+
+  it.each(ruleKinds("rita"))("commit: an eligible person named the same way satisfies %s (the control)", (kind, rule) => {
+    const decision = commitDecision(kind, rule, "rita", "User");
+    expect(decision.status).toBe("approved");
+    expect(decision.rules?.find((r) => r.name === "rule")).toMatchObject({ status: "satisfied", approvedBy: ["rita"] });
+  });
+
+  const deployCases = [
+    ["the run's actor (the proposal's author)", "carol", "User"],
+    ["the user who triggered the run (a re-run)", "runner", "User"],
+    ["a configured agent", "helper-agent", "User"],
+    ["a bot", "deployer[bot]", "Bot"],
+  ] as const;
+  const deployDecision = (rule: object, login: string, type: string) =>
+    decideVotes(
+      [{ actor: { login, type, permission: "admin" }, vote: "approve", at: "2026-01-01T00:00:00Z" }],
+      { author: "carol", triggeredBy: "runner", config: configWith({ agents: [AGENT, "helper-agent"], rules: [rule] }), configPresent: true },
+      { subject: { kind: "deploy", environment: "production", site: "example.com" }, memberships: [{ team: TEAM, login, member: true }] },
+    );
+  for (const [who, login, type] of deployCases) {
+    it.each(ruleKinds(login).slice(0, 4))(`deploy: ${who} never satisfies %s`, (_kind, rule) => {
+      const decision = deployDecision(rule, login, type);
+      expect(decision.status).toBe("pending");
+      expect(decision.rules?.find((r) => r.name === "rule")).toMatchObject({ status: "pending", approvedBy: [] });
+      expect(decision.refused.map((r) => r.login)).toContain(login);
+    });
+  }
+  it.each(ruleKinds("rita").slice(0, 4))("deploy: an eligible person satisfies %s (the control)", (_kind, rule) => {
+    expect(deployDecision(rule, "rita", "User")).toMatchObject({ status: "approved" });
+  });
+});
