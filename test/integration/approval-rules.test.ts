@@ -184,6 +184,30 @@ describe("approval rules on the commit gate", () => {
     expect(check.output.summary).toMatch(/\| release managers \| ✅ satisfied \|[^\n]*\| \@alice \|/);
   });
 
+  it("a pull request with more changed files than GitHub lists (3,000) cannot be checked against path rules: the gate stays closed", async () => {
+    config("  - name: workflows need an admin\n    if: { paths: [\".github/workflows/**\"] }\n    require: { min_permission: admin }\n");
+    // 3,001 files; the workflow change sorts last, past what GitHub lists.
+    const files = [...Array.from({ length: 3000 }, (_, i) => `src/generated/file-${String(i).padStart(4, "0")}.ts`), "zz/.github/workflows/ci.yml"];
+    fake.setPullFiles(REPO, PR, files);
+    const opened = agentPr("opened", SHA_A);
+    opened.pull_request.changed_files = files.length;
+    await deliver("pull_request", opened);
+    // Every page GitHub gives (30 of 100), and no more.
+    expect(fake.callsTo("GET", FILES)).toHaveLength(30);
+
+    // A review event carries no count: GitHub is asked for the pull request's changed_files.
+    fake.setPullRequest(REPO, { number: PR, head: { sha: SHA_A }, changed_files: files.length });
+    approvals(SHA_A, "boss");
+    await deliver("pull_request_review", approve("boss", SHA_A));
+    const check = latestCheck(SHA_A);
+    expect(check.status).toBe("in_progress");
+    expect(check.output.title).toBe('Cannot evaluate rule "workflows need an admin"');
+    expect(check.output.summary).toContain("| workflows need an admin | ⛔ cannot evaluate |");
+    expect(check.output.summary).toContain("and this pull request changes 3,001, so the files it did not list cannot be checked against path rules; split the pull request");
+    expect(fake.callsTo("GET", "/repos/{owner}/{repo}/pulls/{pull_number}")).toHaveLength(1);
+    expect(fake.callsTo("GET", FILES)).toHaveLength(60);
+  });
+
   it("an invalid rule keeps the gate closed and the check run names the key", async () => {
     config("  - name: typo\n    require: { admins: 1 }\n");
     await deliver("pull_request", agentPr("opened", SHA_A));

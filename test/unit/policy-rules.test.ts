@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG, parseConfig, type GateConfig, type Permission } from "../../src/policy/config.ts";
 import { decideCommit, decideVotes, type CommitFacts, type ReviewFact, type RuleFacts } from "../../src/policy/decision.ts";
-import { matchRule, pathFilter, type Rule } from "../../src/policy/rules.ts";
+import { matchRule, pathFilter, unlistedFiles, type Rule } from "../../src/policy/rules.ts";
 
 const HEAD = "c".repeat(40);
 const AGENT = "seo-agent";
@@ -49,8 +49,31 @@ describe("rule matching", () => {
     ["site and channel together", { sites: ["example.com"], channels: ["email"] }, { kind: "outreach", site: "example.com", channel: "email" }, true],
     ["site matches, channel not", { sites: ["example.com"], channels: ["email"] }, { kind: "outreach", site: "example.com", channel: "post" }, false],
     ["always", {}, { kind: "outreach", site: "example.com", channel: "post" }, true],
+    ["GitHub listed fewer files than changed, none matching", { paths: ["infra/**"] }, { kind: "commit", changedFiles: ["src/a.ts"], unlistedFiles: { listed: 3000, total: 3200 } }, "unknown"],
+    ["GitHub listed fewer files than changed, one matching", { paths: ["infra/**"] }, { kind: "commit", changedFiles: ["infra/a.tf"], unlistedFiles: { listed: 3000, total: 3200 } }, true],
+    ["unlisted files do not matter to a rule without paths", { branches: ["main"] }, { kind: "commit", baseBranch: "main", changedFiles: ["src/a.ts"], unlistedFiles: { listed: 3000, total: null } }, true],
   ])("%s", (_name, when, subject, applies) => {
     expect(matchRule(rule(when), subject).applies).toBe(applies);
+  });
+
+  it("code owners of a pull request with unlisted files cannot be checked, and the message says why", () => {
+    const owners: Rule = { name: "owners", if: {}, require: { approvals: 1, codeowners: true } };
+    const match = matchRule(owners, { kind: "commit", changedFiles: ["src/a.ts"], unlistedFiles: { listed: 3000, total: 4100 } });
+    expect(match).toEqual({
+      applies: "unknown",
+      why: "GitHub lists 3,000 changed files (at most 3,000) and this pull request changes 4,100, so the files it did not list cannot be checked against path rules; split the pull request",
+    });
+  });
+
+  it.each<[number, number | null, boolean]>([
+    [120, 120, false],
+    [2999, null, false],
+    [3000, 3000, false],
+    [3000, null, true],
+    [3000, 3001, true],
+    [40, 41, true],
+  ])("%i files listed of %s changed: short of the pull request: %s", (listed, total, short) => {
+    expect(unlistedFiles(listed, total) !== null).toBe(short);
   });
 
   it("pathFilter takes positive and negative globs", () => {

@@ -125,7 +125,8 @@ export const repoRoutes: DefaultRoute[] = [
           ...(file.previous_filename ? { previous_filename: file.previous_filename } : {}),
         };
       });
-      return paginate(call, files, api);
+      // GitHub lists at most 3,000 files of a pull request, however many it changes.
+      return paginate(call, files.slice(0, 3000), api);
     },
   },
   {
