@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG, parseConfig, type GateConfig, type Permission } from "../../src/policy/config.ts";
 import { decideCommit, decideVotes, type CommitFacts, type ReviewFact, type RuleFacts } from "../../src/policy/decision.ts";
@@ -184,6 +186,18 @@ describe("rule tally (decideCommit with rules)", () => {
 });
 
 describe("rules in .github/agent-gate.yml", () => {
+  const recipes = (file: string) =>
+    [...readFileSync(new URL(`../../${file}`, import.meta.url), "utf8").matchAll(/```yaml\n(rules:\n[\s\S]*?)```/g)].map((m) => m[1]!);
+  it.each([["README.md"], ["docs/config.md"]])("every rules: recipe in %s is a valid config", (file) => {
+    const blocks = recipes(file);
+    expect(blocks.length).toBeGreaterThan(0);
+    for (const block of blocks) {
+      const parsed = parseConfig(parse(block), true);
+      expect(parsed.ok ? [] : parsed.errors, block).toEqual([]);
+      if (parsed.ok) expect(parsed.config.rules?.length).toBeGreaterThan(0);
+    }
+  });
+
   it.each<[string, unknown, string]>([
     ["an unknown key in require", [{ name: "x", require: { admins: 1 } }], "rules[0].require.admins"],
     ["a rule without a name", [{ require: { approvals: 2 } }], "rules[0].name"],
