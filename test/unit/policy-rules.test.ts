@@ -3,7 +3,7 @@ import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG, parseConfig, type GateConfig, type Permission } from "../../src/policy/config.ts";
 import { decideCommit, decideVotes, type CommitFacts, type ReviewFact, type RuleFacts } from "../../src/policy/decision.ts";
-import { matchRule, pathFilter, unlistedFiles, type Rule } from "../../src/policy/rules.ts";
+import { matchRule, pathFilter, teamsToAsk, unlistedFiles, type Rule } from "../../src/policy/rules.ts";
 
 const HEAD = "c".repeat(40);
 const AGENT = "seo-agent";
@@ -76,6 +76,20 @@ describe("rule matching", () => {
     [40, 41, true],
   ])("%i files listed of %s changed: short of the pull request: %s", (listed, total, short) => {
     expect(unlistedFiles(listed, total) !== null).toBe(short);
+  });
+
+  it("teamsToAsk names the teams of the rules that apply to a deploy, an outreach or a commit whose files are not read", () => {
+    const team = (name: string, when: Rule["if"], teams: string[]): Rule => ({ name, if: when, require: { approvals: 1, teams, codeowners: false } });
+    const rules = [
+      team("prod", { environments: ["production"] }, ["my-org/release"]),
+      team("email", { channels: ["email"] }, ["my-org/comms"]),
+      team("auth", { paths: ["auth/**"] }, ["my-org/security"]),
+      team("always", {}, ["my-org/release", "my-org/leads"]),
+    ];
+    expect(teamsToAsk(rules, { kind: "deploy", environment: "production" })).toEqual(["my-org/leads", "my-org/release"]);
+    expect(teamsToAsk(rules, { kind: "outreach", channel: "email" })).toEqual(["my-org/comms", "my-org/leads", "my-org/release"]);
+    expect(teamsToAsk(rules, { kind: "commit", changedFiles: null })).toEqual(["my-org/leads", "my-org/release", "my-org/security"]);
+    expect(teamsToAsk(rules, { kind: "commit", changedFiles: ["src/a.ts"] })).toEqual(["my-org/leads", "my-org/release"]);
   });
 
   it("pathFilter takes positive and negative globs", () => {
