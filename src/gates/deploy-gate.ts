@@ -21,6 +21,7 @@ import { loadRepoConfig } from "../github/repo-config.ts";
 import { permissionOf } from "../github/permissions.ts";
 import { reviewDeployment } from "../github/apply-decision.ts";
 import { castVote } from "./vote.ts";
+import { teamMemberships } from "../github/team-membership.ts";
 
 type RuleRequested = EmitterWebhookEvent<"deployment_protection_rule.requested">["payload"];
 type RequestedAction = EmitterWebhookEvent<"check_run.requested_action">["payload"];
@@ -150,7 +151,11 @@ async function onRequestedAction(context: Context, deps: GateDeps): Promise<void
   }
   await castVote(
     deps,
-    { config: () => loadRepoConfig(context), permission: (login) => permissionOf(context, context.repo(), login) },
+    {
+      config: () => loadRepoConfig(context),
+      permission: (login) => permissionOf(context, context.repo(), login),
+      memberships: (teams, logins) => teamMemberships(context, teams, logins),
+    },
     {
       installationId,
       proposalId,

@@ -49,7 +49,8 @@ export function mcpTools(deps: ApiDeps): Tool[] {
     const submitter = {
       installationId: principal.installationId,
       actor: principal.actor,
-      triggeredBy: principal.oidc?.actor ?? null,
+      // Whoever triggered this run (a re-run included) is excluded from approving it, as over the HTTP API.
+      triggeredBy: principal.oidc?.triggering_actor ?? null,
       via: principal.kind,
       ...(principal.tokenName ? { tokenName: principal.tokenName } : {}),
     };

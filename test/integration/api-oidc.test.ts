@@ -103,6 +103,10 @@ describe("GitHub Actions OIDC bearer", () => {
     const sources: VoteSources = {
       config: async () => ({ ok: true, config: DEFAULT_CONFIG, present: false, digest: configDigest(DEFAULT_CONFIG) }),
       permission: async () => "write",
+      // DEFAULT_CONFIG has no rules, so no team is ever asked about.
+      memberships: async () => {
+        throw new Error("no rule names a team here");
+      },
     };
     const vote = (login: string) =>
       castVote({ db: t.db, now: clock.now }, sources, {

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { Conformance } from "./github-fake/conformance.ts";
 import { compileRoute, matchRoute, type Route } from "./github-fake/route-match.ts";
 import { defaultRoutes, webFlowProblems, webRoutes, type RouteContext } from "./github-fake/routes.ts";
-import { GitHubState, type Permission, type StoredCheckRun } from "./github-fake/state.ts";
+import { GitHubState, type HistoryCommit, type Permission, type StoredCheckRun } from "./github-fake/state.ts";
 import type { LoggedDelivery } from "./github-fake/hook-log.ts";
 
 // A GitHub stand-in on loopback. The app reaches it as GitHub Enterprise
@@ -166,6 +166,16 @@ export class GitHubFake {
         return to ? { filename: to, previous_filename: from! } : { filename: file };
       }),
     );
+  }
+
+  /** The commits GET /compare/{base}...{head} lists between two commits (oldest first). */
+  setHistory(repo: string, base: string, head: string, commits: HistoryCommit[]): void {
+    this.state.history.set(`${repo}\0${base}...${head}`, structuredClone(commits));
+  }
+
+  /** The pull requests (numbers of ones set with setPullRequest) GET /commits/{sha}/pulls lists for a commit. */
+  setCommitPulls(repo: string, sha: string, pulls: number[]): void {
+    this.state.commitPulls.set(`${repo}\0${sha}`, [...pulls]);
   }
 
   /** An organization team's active members. */
