@@ -39,6 +39,7 @@ import { startTestApp, example, TEST_APP_ID, TEST_SECRET, type TestApp } from ".
 import { freePort, startProcessApp } from "../test/support/process-app.ts";
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { verifySite } from "../test/integration/api-harness.ts";
 import { inboxDrained } from "../test/support/inbox.ts";
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -364,6 +365,7 @@ async function wakeLatency(db: Database, databaseUrl: string, decider: Database,
   const now = new Date();
   await recordInstallation(db, { id: 1, account: "acme" }, now);
   await recordRepositories(db, 1, [{ id: 11, full_name: "acme/web" }], [], now);
+  await verifySite(db, 1, "example.com", now);
   const { token } = await createToken(db, { installationId: 1, repos: null, kinds: null, admin: false, expiresAt: null, createdBy: "bench" }, now);
   const app = await startProcessApp({ appId: TEST_APP_ID, secret: TEST_SECRET, githubUrl: fake.url, databaseUrl });
   const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
@@ -373,7 +375,7 @@ async function wakeLatency(db: Database, databaseUrl: string, decider: Database,
       const created = await fetch(`${app.url}/api/v1/proposals`, {
         method: "POST",
         headers,
-        body: JSON.stringify({ kind: "commit", repo: "acme/web", sha: randomBytes(20).toString("hex"), summary: "bench" }),
+        body: JSON.stringify({ kind: "deploy", repo: "acme/web", sha: randomBytes(20).toString("hex"), environment: "production", site: "example.com", summary: "bench" }),
       });
       if (created.status !== 201) throw new Error(`propose answered ${created.status}: ${await created.text()}`);
       const { id } = (await created.json()) as { id: string };
