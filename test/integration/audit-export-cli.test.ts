@@ -169,7 +169,8 @@ describe("writing an export to a file", () => {
 
 // The CLI as a child process on the same kind of storage as the other CLI tests: a PGlite data dir, or PostgreSQL.
 describe("agent-gate audit export --output", { timeout: 120_000 }, () => {
-  const env: NodeJS.ProcessEnv = { AGENT_GATE_KEYS: `k1:${Buffer.from(new Uint8Array(32).fill(2)).toString("base64")}` };
+  // The keyring of the export tests above: on PostgreSQL they share the database and its signing key.
+  const env: NodeJS.ProcessEnv = { AGENT_GATE_KEYS: `k1:${Buffer.from(new Uint8Array(32).fill(1)).toString("base64")}` };
   beforeAll(async () => {
     if (backend() === "postgres") {
       Object.assign(env, { DATABASE_URL: t.url });
