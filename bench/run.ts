@@ -30,7 +30,7 @@ import { Probot, ProbotOctokit, createNodeMiddleware } from "probot";
 import type { Database } from "../src/db/database.ts";
 import { openPg } from "../src/db/pg.ts";
 import { migrate } from "../src/db/migrate.ts";
-import { sign } from "../src/github/signature.ts";
+import { sign } from "../src/webhooks/signature.ts";
 import { createToken } from "../src/api/token-store.ts";
 import { recordInstallation, recordRepositories } from "../src/installations/store.ts";
 import { GitHubFake } from "../test/support/github-fake.ts";

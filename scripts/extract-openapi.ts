@@ -28,6 +28,9 @@ export const OPERATIONS: ReadonlyArray<readonly [method: string, path: string]> 
   ["POST", "/repos/{owner}/{repo}/pulls"],
   ["GET", "/repos/{owner}/{repo}/pulls/{pull_number}/files"],
   ["GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}"],
+  // A merge queue's group: its commits and the pull requests they belong to.
+  ["GET", "/repos/{owner}/{repo}/compare/{basehead}"],
+  ["GET", "/repos/{owner}/{repo}/commits/{commit_sha}/pulls"],
   ["POST", "/repos/{owner}/{repo}/check-runs"],
   ["PATCH", "/repos/{owner}/{repo}/check-runs/{check_run_id}"],
   ["GET", "/repos/{owner}/{repo}/check-runs/{check_run_id}"],

@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import type { Database } from "./db/database.ts";
-import { openDatabase, storageSettings } from "./db/open.ts";
+import { openDatabase } from "./db/open.ts";
+import { readSettings, type Settings } from "./config/settings.ts";
 import { migrate } from "./db/migrate.ts";
 import { GateError } from "./errors.ts";
 import { EXIT, type CliContext } from "./cli/context.ts";
@@ -14,12 +15,14 @@ export const VERSION = (JSON.parse(readFileSync(new URL("../package.json", impor
 /** Build the `agent-gate` program; `main` runs it. Tests drive it as a child process. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const opened: Database[] = [];
+  let settings: Settings | undefined;
   const ctx: CliContext = {
     env,
+    settings: () => (settings ??= readSettings(env)),
     openDb: () =>
       openOrUnavailable(async () => {
         // Never creates one: a mistyped DATABASE_URL or data dir is refused, naming what was looked for.
-        const db = await openDatabase(storageSettings(env));
+        const db = await openDatabase(ctx.settings().storage);
         opened.push(db);
         await migrate(db);
         return db;

@@ -1,9 +1,9 @@
 import type { Probot } from "probot";
-import { registerDeployGate } from "./github/deploy-gate.ts";
-import { registerInstallationEvents } from "./github/installation-events.ts";
-import { registerPullRequestGates } from "./github/pull-gates.ts";
-import { registerMergeQueue } from "./github/merge-queue.ts";
-import type { GateDeps } from "./github/gate-deps.ts";
+import { registerDeployGate } from "./gates/deploy-gate.ts";
+import { registerInstallationEvents } from "./gates/installation-events.ts";
+import { registerPullRequestGates } from "./gates/pull-gates.ts";
+import { registerMergeQueue } from "./gates/merge-queue.ts";
+import type { GateDeps } from "./gates/gate-deps.ts";
 
 /**
  * The Probot app: wires the gates' webhook handlers and nothing else.

@@ -1,3 +1,4 @@
+import type { Settings } from "./config/settings.ts";
 import pino, { type Logger } from "pino";
 
 /**
@@ -41,11 +42,11 @@ export const REDACT_PATHS = [
   "*.text",
 ];
 
-export function createLogger(env: NodeJS.ProcessEnv, destination?: pino.DestinationStream): Logger {
+export function createLogger(settings: Pick<Settings, "logLevel">, destination?: pino.DestinationStream): Logger {
   return pino(
     {
       name: "agent-gate",
-      level: env.LOG_LEVEL || "info",
+      level: settings.logLevel,
       redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     },
     destination,

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { Database } from "./db/database.ts";
-import { WEBHOOK_PATH } from "./github/ingest.ts";
+import { WEBHOOK_PATH } from "./webhooks/receive.ts";
 import type { RateLimits } from "./github/rate-limit.ts";
 import { addOpsMetrics, type OpsMetrics } from "./ops-metrics.ts";
 import type { DeliveryQueue } from "./queues.ts";

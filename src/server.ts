@@ -6,18 +6,18 @@ import type { Database } from "./db/database.ts";
 import { Router } from "./api/router.ts";
 import { healthRoutes } from "./api/health-routes.ts";
 import { sendError } from "./api/http.ts";
-import { webhookHandler } from "./github/ingest.ts";
-import { OutboxWorker } from "./github/outbox-worker.ts";
-import { AgentHints } from "./github/agent-hints.ts";
+import { webhookHandler } from "./webhooks/receive.ts";
+import { OutboxWorker } from "./outbox/worker.ts";
+import { AgentHints } from "./gates/agent-hints.ts";
 import { InboxWriter } from "./webhooks/inbox.ts";
 import { InboxProcessor } from "./webhooks/processor.ts";
 import { RefusalLog } from "./webhooks/refusals.ts";
 import { pipelineMetrics } from "./webhooks/webhook-metrics.ts";
 import { reconcilePending, startReconcile, type ReconcileResult } from "./webhooks/reconcile.ts";
 import { startRecovery, sweepDeliveryLog, type AppClient, type RecoveryDeps, type SweepResult } from "./webhooks/recover.ts";
-import { pipelineSettings, type PipelineSettings } from "./webhooks/settings.ts";
+import type { PipelineSettings, Settings } from "./config/settings.ts";
 import type { GitHubClient } from "./github/client.ts";
-import { expireDue } from "./github/expiry.ts";
+import { expireDue } from "./gates/expiry.ts";
 import { agentGate } from "./index.ts";
 import { apiRoutes } from "./api/routes.ts";
 import { keysRoutes } from "./api/keys-routes.ts";
@@ -28,7 +28,7 @@ import { requireAdmin } from "./api/auth.ts";
 import { DecisionWaiter } from "./proposals/wait.ts";
 import { parseKeyring, type Keyring } from "./crypto/keyring.ts";
 import { currentSigner } from "./keys/store.ts";
-import { createResolver, resolverSettings } from "./sites/dns-check.ts";
+import { createResolver } from "./sites/dns-check.ts";
 import { startSiteRecheck } from "./sites/recheck-timer.ts";
 import { GateError } from "./errors.ts";
 import { countDelivery, createMetrics, instrumentGitHub, type GateMetrics } from "./metrics.ts";
@@ -42,7 +42,7 @@ import { logDecisionsTo } from "./audit/decision-log.ts";
 import { RateLimits } from "./github/rate-limit.ts";
 import { watchGitHub } from "./github/watch-calls.ts";
 import { inboxState } from "./webhooks/inbox.ts";
-import { WEBHOOK_PATH } from "./github/ingest.ts";
+import { WEBHOOK_PATH } from "./webhooks/receive.ts";
 import { startMetricsServer } from "./api/metrics-server.ts";
 import { startReplicaHeartbeat } from "./keys/replicas.ts";
 import { missingKeyIds } from "./keys/in-use.ts";
@@ -53,7 +53,8 @@ export interface GateServerOptions {
   probot: Probot;
   appId: number;
   secret: string;
-  env: NodeJS.ProcessEnv;
+  /** The app's settings, read from the environment once (src/config/settings.ts). */
+  settings: Settings;
   log: Logger;
   now?: () => Date;
   port?: number;
@@ -66,7 +67,7 @@ export interface GateServerOptions {
   keyring?: Keyring;
   /** Whether this process processes the inbox (default true); off, deliveries are only recorded. */
   startProcessor?: boolean;
-  /** Inbox processing, refusal counting, delivery recovery and reconciliation (defaults: from env, else built in). */
+  /** Inbox processing, refusal counting, delivery recovery and reconciliation (defaults: the settings' pipeline). */
   pipeline?: Partial<PipelineSettings>;
   /** Prometheus metrics; a fresh registry per server when absent. */
   metrics?: GateMetrics;
@@ -102,7 +103,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   const now = o.now ?? (() => new Date());
   const port = o.port ?? 3000;
   const host = o.host ?? "0.0.0.0";
-  let publicUrl = o.env.AGENT_GATE_PUBLIC_URL || "";
+  let publicUrl = o.settings.publicUrl ?? "";
 
   let waiting = () => 0;
   const rateLimits = o.rateLimits ?? new RateLimits({ now: () => now().getTime() });
@@ -137,7 +138,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
       return publicUrl;
     },
     // The app's keyring (start.ts resolves it, PGlite's data dir included), else the environment's.
-    keyring: o.keyring ?? (o.env.AGENT_GATE_KEYS ? parseKeyring(o.env.AGENT_GATE_KEYS) : null),
+    keyring: o.keyring ?? (o.settings.keys ? parseKeyring(o.settings.keys) : null),
     ...(o.paceMs === undefined ? {} : { paceMs: o.paceMs }),
     ...(o.retryBaseMs === undefined ? {} : { retryBaseMs: o.retryBaseMs }),
   });
@@ -177,29 +178,29 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     onError: (error) => o.log.error({ err: error }, "writing denied token uses failed"),
   });
   deniedUses.start();
-  const authDeps = { db: o.db, now, env: o.env, deniedUses };
+  const authDeps = { db: o.db, now, settings: o.settings, deniedUses };
   const admin = async (req: import("node:http").IncomingMessage) => {
     const principal = await requireAdmin(authDeps, req);
     return { installationId: principal.installationId, actor: principal.actor };
   };
-  const resolver = createResolver(resolverSettings(o.env));
-  const reviewKeyring = o.keyring ?? (o.env.AGENT_GATE_KEYS ? parseKeyring(o.env.AGENT_GATE_KEYS) : undefined);
+  const resolver = createResolver(o.settings.dns);
+  const reviewKeyring = o.keyring ?? (o.settings.keys ? parseKeyring(o.settings.keys) : undefined);
   const signer = async () => {
     if (!o.keyring) throw new GateError("keyring_missing", "No keyring is configured: set AGENT_GATE_KEYS.", { status: 503 });
     return currentSigner(o.db, o.keyring, now());
   };
   router.add(
     ...healthRoutes({ db: o.db, worker, ...(o.keyring ? { missingKeys: () => missingKeyIds(o.db, o.keyring!) } : {}) }),
-    ...apiRoutes({ db: o.db, now, env: o.env, deniedUses, waiter, log: o.log, publicUrl: () => publicUrl, ...(o.keyring ? { keyring: o.keyring } : {}) }),
-    ...mcpRoutes({ db: o.db, now, env: o.env, deniedUses, waiter, log: o.log, publicUrl: () => publicUrl, ...(o.keyring ? { keyring: o.keyring } : {}) }),
+    ...apiRoutes({ db: o.db, now, settings: o.settings, deniedUses, waiter, log: o.log, publicUrl: () => publicUrl, ...(o.keyring ? { keyring: o.keyring } : {}) }),
+    ...mcpRoutes({ db: o.db, now, settings: o.settings, deniedUses, waiter, log: o.log, publicUrl: () => publicUrl, ...(o.keyring ? { keyring: o.keyring } : {}) }),
     ...keysRoutes(o.db),
     ...sitesRoutes({ db: o.db, now, requireAdmin: admin, resolver }),
     ...auditRoutes({ db: o.db, now, signer, requireAdmin: admin }),
-    ...(o.env.AGENT_GATE_METRICS_PORT ? [] : metricsRoutes(metrics.registry)),
+    ...(o.settings.metricsPort !== undefined ? [] : metricsRoutes(metrics.registry)),
     ...explainRoutes({ db: o.db, requireAdmin: admin }),
     ...reviewRoutes({
       db: o.db,
-      env: o.env,
+      settings: o.settings,
       now,
       log: o.log.child({ name: "review" }),
       publicUrl: () => publicUrl,
@@ -209,7 +210,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   );
 
   // Acknowledged = durably recorded: the endpoint records, the processor decides after the 200.
-  const settings = { ...pipelineSettings(o.env), ...o.pipeline };
+  const settings = { ...o.settings.pipeline, ...o.pipeline };
   const pipeline = pipelineMetrics(metrics.registry, o.db, now);
   const inbox = new InboxWriter(o.db, o.appId);
   const refusals = new RefusalLog({ db: o.db, now, log: o.log.child({ name: "webhooks" }), metrics: pipeline, intervalMs: settings.refusalIntervalMs });
@@ -259,7 +260,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
-  const metricsServer = o.env.AGENT_GATE_METRICS_PORT ? await startMetricsServer(metrics.registry, Number(o.env.AGENT_GATE_METRICS_PORT), host) : undefined;
+  const metricsServer = o.settings.metricsPort !== undefined ? await startMetricsServer(metrics.registry, o.settings.metricsPort, host) : undefined;
   const url = `http://${host === "0.0.0.0" ? "localhost" : host}:${address.port}`;
   if (!publicUrl) publicUrl = url;
   // This replica's key ids, so `keys rotate` can refuse while it lacks the new key.
@@ -290,7 +291,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   }
   if (o.startWorker !== false) {
     await worker.start();
-    const every = Number(o.env.AGENT_GATE_SWEEP_INTERVAL_MS || 30_000);
+    const every = o.settings.sweepIntervalMs;
     sweep = setInterval(() => {
       expireDue(o.db, now()).catch((error: unknown) => o.log.error({ err: error }, "expiry sweep failed"));
     }, every);

@@ -1,12 +1,11 @@
 import { GateOctokit, gateFetch } from "./github/octokit.ts";
-import { readFileSync } from "node:fs";
 import { Probot } from "probot";
-import { openDatabase, storageSettings } from "./db/open.ts";
+import { openDatabase } from "./db/open.ts";
+import { readSettings, type Settings } from "./config/settings.ts";
 import { migrate } from "./db/migrate.ts";
 import { createLogger } from "./log.ts";
 import { startGateServer } from "./server.ts";
 import { resolveKeyring } from "./crypto/keyring.ts";
-import { githubUrls } from "./github/urls.ts";
 import { startSetupServer } from "./setup/server.ts";
 
 /**
@@ -17,25 +16,22 @@ import { startSetupServer } from "./setup/server.ts";
  * SIGINT and SIGTERM close the server, the worker and the database, then exit 0.
  */
 export async function start(env: NodeJS.ProcessEnv): Promise<void> {
-  const privateKey = env.PRIVATE_KEY || (env.PRIVATE_KEY_PATH ? readFileSync(env.PRIVATE_KEY_PATH, "utf8") : "");
-  const log = createLogger(env);
-  const port = Number(env.PORT || 3000);
-  if (!env.APP_ID || !privateKey) {
-    const setup = await startSetupServer({ env, log, port, ...(env.HOST ? { host: env.HOST } : {}) });
+  // The environment is read and checked once, here; everything below gets its part of the settings.
+  const settings = readSettings(env);
+  const log = createLogger(settings);
+  if (settings.appId === undefined || !settings.privateKey) {
+    const setup = await startSetupServer({ settings, log, port: settings.port, ...(settings.host ? { host: settings.host } : {}) });
     stopOnSignals(log, () => setup.close());
     return;
   }
-  if (!env.WEBHOOK_SECRET) {
+  if (!settings.webhookSecret) {
     throw new Error("WEBHOOK_SECRET is not set: set it to the webhook secret of the GitHub App so deliveries can be verified.");
   }
-  const appId = Number(env.APP_ID);
-  if (!Number.isSafeInteger(appId) || appId <= 0) throw new Error("APP_ID must be the numeric id of the GitHub App.");
 
-  const settings = storageSettings(env);
   // The app owns an embedded database: a second app on its data dir is refused; CLI commands go through its socket.
-  const db = await openDatabase(settings, { create: true, serve: true });
+  const db = await openDatabase(settings.storage, { create: true, serve: true });
   try {
-    await serve(env, log, db, settings, appId, privateKey, port);
+    await serve(settings, log, db, settings.appId, settings.privateKey, settings.webhookSecret);
   } catch (error) {
     await db.close().catch(() => {});
     throw error;
@@ -43,30 +39,29 @@ export async function start(env: NodeJS.ProcessEnv): Promise<void> {
 }
 
 async function serve(
-  env: NodeJS.ProcessEnv,
+  settings: Settings,
   log: ReturnType<typeof createLogger>,
   db: Awaited<ReturnType<typeof openDatabase>>,
-  settings: ReturnType<typeof storageSettings>,
   appId: number,
   privateKey: string,
-  port: number,
+  secret: string,
 ): Promise<void> {
   const applied = await migrate(db);
   // Refuses to start on PostgreSQL without AGENT_GATE_KEYS; creates one for the embedded default.
-  const keyring = resolveKeyring(env, {
-    dataDir: settings.dataDir,
-    embedded: !settings.databaseUrl,
+  const keyring = resolveKeyring(settings.keys, {
+    dataDir: settings.storage.dataDir,
+    embedded: !settings.storage.databaseUrl,
     log: (message) => log.info(message),
   });
 
-  log.info({ storage: settings.databaseUrl ? "postgresql" : `pglite:${settings.dataDir}`, applied }, "database ready");
+  log.info({ storage: settings.storage.databaseUrl ? "postgresql" : `pglite:${settings.storage.dataDir}`, applied }, "database ready");
 
-  const github = githubUrls(env);
+  const github = settings.github;
   const baseUrl = github.enterprise ? github.api : undefined;
   const probot = new Probot({
     appId,
-    privateKey: privateKey.replace(/\\n/g, "\n"),
-    secret: env.WEBHOOK_SECRET!,
+    privateKey,
+    secret,
     log,
     // The outbox retries and paces GitHub writes itself, across processes.
     Octokit: GateOctokit,
@@ -77,15 +72,15 @@ async function serve(
     db,
     probot,
     appId,
-    secret: env.WEBHOOK_SECRET!,
-    env,
+    secret,
+    settings,
     log,
     keyring,
-    port,
-    ...(env.HOST ? { host: env.HOST } : {}),
-    ...(env.AGENT_GATE_WRITE_INTERVAL_MS ? { paceMs: Number(env.AGENT_GATE_WRITE_INTERVAL_MS) } : {}),
+    port: settings.port,
+    ...(settings.host ? { host: settings.host } : {}),
+    ...(settings.writeIntervalMs === undefined ? {} : { paceMs: settings.writeIntervalMs }),
   });
-  const smee = env.WEBHOOK_PROXY_URL ? await forwardFromProxy(env.WEBHOOK_PROXY_URL, server.port, env.HOST, log) : null;
+  const smee = settings.webhookProxyUrl ? await forwardFromProxy(settings.webhookProxyUrl, server.port, settings.host, log) : null;
   stopOnSignals(log, async () => {
     await smee?.stop();
     await server.close();

@@ -4,6 +4,7 @@ import { deniedUsesFor, type DeniedUses } from "./denied-uses.ts";
 import { GateError, UnauthorizedError, UnavailableError, isGateError } from "../errors.ts";
 import { isWellFormedToken, tokenSha256, TOKEN_PREFIX } from "./tokens.ts";
 import { oidcVerifierFor } from "./oidc.ts";
+import type { Settings } from "../config/settings.ts";
 
 /** Who is calling the API, and what they may touch. */
 export interface Principal {
@@ -24,7 +25,8 @@ export interface Principal {
 export interface AuthDeps {
   db: Database;
   now: () => Date;
-  env: NodeJS.ProcessEnv;
+  /** OIDC is on when the settings name an audience. */
+  settings: Pick<Settings, "oidc">;
   /** Where denied uses of known tokens are gathered (one per process, flushed by a timer). */
   deniedUses?: DeniedUses;
 }
@@ -110,7 +112,7 @@ async function tokenPrincipal(deps: AuthDeps, token: string): Promise<Principal>
 }
 
 async function oidcPrincipal(deps: AuthDeps, jwt: string): Promise<Principal> {
-  const verifier = oidcVerifierFor(deps.env);
+  const verifier = oidcVerifierFor(deps.settings.oidc);
   if (!verifier) throw new UnauthorizedError();
   const claims = await verifier.verify(jwt, deps.now());
   const [repo] = await deps.db.query<{ installation_id: number; full_name: string }>(

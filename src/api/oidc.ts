@@ -1,7 +1,9 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload } from "jose";
 import { UnauthorizedError, UnavailableError } from "../errors.ts";
 
-export const GITHUB_ACTIONS_ISSUER = "https://token.actions.githubusercontent.com";
+import type { OidcSettings } from "../config/settings.ts";
+
+export { GITHUB_ACTIONS_ISSUER, type OidcSettings } from "../config/settings.ts";
 
 /** The claims of a GitHub Actions OIDC token the gate relies on. */
 export interface ActionsClaims {
@@ -14,19 +16,6 @@ export interface ActionsClaims {
   ref: string;
   sha: string;
   run_id: string;
-}
-
-export interface OidcSettings {
-  issuer: string;
-  audience: string;
-}
-
-/** OIDC settings from the environment, or null when no audience is set (OIDC off). */
-export function oidcSettings(env: NodeJS.ProcessEnv): OidcSettings | null {
-  const audience = env.AGENT_GATE_OIDC_AUDIENCE?.trim();
-  if (!audience) return null;
-  const issuer = (env.AGENT_GATE_OIDC_ISSUER?.trim() || GITHUB_ACTIONS_ISSUER).replace(/\/+$/, "");
-  return { issuer, audience };
 }
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
@@ -103,8 +92,7 @@ function actionsClaims(payload: JWTPayload): ActionsClaims {
 const verifiers = new Map<string, OidcVerifier>();
 
 /** One verifier per issuer and audience, so the key set is cached across requests. */
-export function oidcVerifierFor(env: NodeJS.ProcessEnv): OidcVerifier | null {
-  const settings = oidcSettings(env);
+export function oidcVerifierFor(settings: OidcSettings | null): OidcVerifier | null {
   if (!settings) return null;
   const key = `${settings.issuer}\n${settings.audience}`;
   let verifier = verifiers.get(key);

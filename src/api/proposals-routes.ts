@@ -10,6 +10,7 @@ import type { DeniedUses } from "./denied-uses.ts";
 import { assertKind, authenticate, guardStorage, resolveRepo, type Principal } from "./auth.ts";
 import { readBody, readJson, sendJson } from "./http.ts";
 import { receiptSigner } from "./receipt-for.ts";
+import type { Settings } from "../config/settings.ts";
 import type { Route } from "./router.ts";
 
 export interface ApiLog {
@@ -20,7 +21,7 @@ export interface ApiLog {
 export interface ApiDeps {
   db: Database;
   now: () => Date;
-  env: NodeJS.ProcessEnv;
+  settings: Settings;
   waiter: DecisionWaiter;
   log?: ApiLog;
   /** The keyring holding the receipt-signing key; without one (and no AGENT_GATE_KEYS) receipts are null. */
@@ -43,7 +44,7 @@ const RECHECK_MS = 5_000;
 
 export function proposalRoutes(deps: ApiDeps): Route[] {
   const signer = receiptSigner(deps);
-  const keyring = deps.keyring ?? (deps.env.AGENT_GATE_KEYS ? parseKeyring(deps.env.AGENT_GATE_KEYS) : null);
+  const keyring = deps.keyring ?? (deps.settings.keys ? parseKeyring(deps.settings.keys) : null);
   return [
     {
       method: "POST",
@@ -191,8 +192,8 @@ async function readProposal(req: import("node:http").IncomingMessage): Promise<u
 }
 
 /** The review page of a proposal, on the app's public URL (the same link its check run carries). */
-export function reviewPageUrl(deps: Pick<ApiDeps, "env" | "publicUrl">, id: string): string {
-  const configured = deps.publicUrl?.() || deps.env.AGENT_GATE_PUBLIC_URL || `http://localhost:${deps.env.PORT || 3000}`;
+export function reviewPageUrl(deps: Pick<ApiDeps, "settings" | "publicUrl">, id: string): string {
+  const configured = deps.publicUrl?.() || deps.settings.publicUrl || `http://localhost:${deps.settings.port}`;
   return `${configured.replace(/\/+$/, "")}/proposals/${encodeURIComponent(id)}`;
 }
 

@@ -3,11 +3,12 @@ import { parseKeyring, type Keyring } from "../crypto/keyring.ts";
 import type { Signer } from "../crypto/signer.ts";
 import { UnavailableError } from "../errors.ts";
 import { currentSigner } from "../keys/store.ts";
+import type { Settings } from "../config/settings.ts";
 
 export interface ReceiptDeps {
   db: Database;
   now: () => Date;
-  env: NodeJS.ProcessEnv;
+  settings: Pick<Settings, "keys">;
   /** The keyring the app resolved at start; else AGENT_GATE_KEYS; else no receipts, and so no redemptions. */
   keyring?: Keyring;
 }
@@ -20,7 +21,7 @@ export type ReceiptSigner = () => Promise<Signer>;
  * redemption is refused with 503 and the approval is not used up.
  */
 export function receiptSigner(deps: ReceiptDeps): ReceiptSigner {
-  const keyring = deps.keyring ?? (deps.env.AGENT_GATE_KEYS ? parseKeyring(deps.env.AGENT_GATE_KEYS) : null);
+  const keyring = deps.keyring ?? (deps.settings.keys ? parseKeyring(deps.settings.keys) : null);
   return async () => {
     if (!keyring) {
       throw new UnavailableError("No receipt-signing key is configured (set AGENT_GATE_KEYS); nothing was redeemed.");

@@ -9,7 +9,7 @@ import { rotateToken, tokenState } from "./token-store.ts";
  * caller's own installation. A token of another installation is the same 404
  * as one that does not exist.
  */
-export function tokensRoutes(deps: Pick<ApiDeps, "db" | "now" | "env">): Route[] {
+export function tokensRoutes(deps: Pick<ApiDeps, "db" | "now" | "settings">): Route[] {
   return [
     {
       method: "POST",

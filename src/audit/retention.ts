@@ -2,19 +2,7 @@ import type { Database } from "../db/database.ts";
 import { ValidationError } from "../errors.ts";
 import { appendAudit } from "./log.ts";
 
-export const DEFAULT_RETENTION_DAYS = 90;
 const DAY_MS = 86_400_000;
-
-/** AGENT_GATE_RETENTION_DAYS, a whole number of days of at least 1; default 90. */
-export function retentionDays(env: NodeJS.ProcessEnv): number {
-  const raw = env.AGENT_GATE_RETENTION_DAYS;
-  if (raw === undefined || raw.trim() === "") return DEFAULT_RETENTION_DAYS;
-  const days = Number(raw);
-  if (!Number.isSafeInteger(days) || days < 1) {
-    throw new ValidationError([{ field: "AGENT_GATE_RETENTION_DAYS", message: "must be a whole number of days, at least 1" }]);
-  }
-  return days;
-}
 
 export function retentionCutoff(now: Date, days: number): Date {
   return new Date(now.getTime() - days * DAY_MS);

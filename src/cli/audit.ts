@@ -3,7 +3,6 @@ import type { Command } from "commander";
 import type { Database } from "../db/database.ts";
 import { EXIT, type CliContext } from "./context.ts";
 import { GateError, ValidationError } from "../errors.ts";
-import { storageSettings } from "../db/open.ts";
 import { resolveKeyring } from "../crypto/keyring.ts";
 import { parsePublishedKeys } from "../crypto/receipts.ts";
 import { currentSigner } from "../keys/store.ts";
@@ -12,7 +11,7 @@ import { exportAudit } from "../audit/export.ts";
 import { writeExportFile } from "../audit/export-file.ts";
 import { parseExportRequest } from "../audit/filters.ts";
 import type { Manifest } from "../audit/manifest.ts";
-import { pruneAudit, retentionCutoff, retentionDays, setRetentionFloor } from "../audit/retention.ts";
+import { pruneAudit, retentionCutoff, setRetentionFloor } from "../audit/retention.ts";
 import { verifyExportFile } from "../audit/verify-stream.ts";
 import { jsonOutput } from "./snake-json.ts";
 
@@ -78,8 +77,8 @@ function writeOut(chunk: string): Promise<void> {
 
 /** The app's current signing key, from the key store under the configured keyring. */
 function loadSigner(db: Database, ctx: CliContext) {
-  const settings = storageSettings(ctx.env);
-  const keyring = resolveKeyring(ctx.env, {
+  const settings = ctx.settings().storage;
+  const keyring = resolveKeyring(ctx.settings().keys, {
     dataDir: settings.dataDir,
     embedded: !settings.databaseUrl,
     log: (msg) => ctx.err(msg),
@@ -186,13 +185,13 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     .action(async (flags: { installation: string; before?: string; json?: boolean }) => {
       const id = installationId(flags.installation);
       const now = ctx.now();
-      const before = flags.before ? new Date(flags.before) : retentionCutoff(now, retentionDays(ctx.env));
+      const before = flags.before ? new Date(flags.before) : retentionCutoff(now, ctx.settings().retentionDays);
       if (Number.isNaN(before.getTime())) {
         throw new ValidationError([{ field: "--before", message: "must be an ISO 8601 time, e.g. 2026-08-01T00:00:00Z" }]);
       }
       const db = await ctx.openDb();
       // The database keeps the retention period as its pruning floor.
-      await setRetentionFloor(db, retentionDays(ctx.env));
+      await setRetentionFloor(db, ctx.settings().retentionDays);
       const result = await pruneAudit(db, id, before, now);
       ctx.out(flags.json ? jsonOutput(result) : `pruned ${result.pruned_count} events before ${before.toISOString()}`);
     });

@@ -1,8 +1,11 @@
 import type { Database } from "../db/database.ts";
+import type { Settings } from "../config/settings.ts";
 
 /** What every CLI command gets: state passed in, no singletons. */
 export interface CliContext {
   env: NodeJS.ProcessEnv;
+  /** The environment read and checked once (on first use), as the app reads it; a bad value is refused naming it. */
+  settings(): Settings;
   /** Opens the configured database, migrated; closed by the CLI when the command ends. */
   openDb(): Promise<Database>;
   out(text: string): void;

@@ -1,6 +1,6 @@
 import { createPrivateKey } from "node:crypto";
 import { SignJWT } from "jose";
-import { githubUrls } from "../github/urls.ts";
+import { settingsOf } from "../config/settings.ts";
 import type { CheckResult } from "./doctor.ts";
 
 /** The App's private key from PRIVATE_KEY or PRIVATE_KEY_PATH's file contents (already read). */
@@ -15,7 +15,7 @@ export interface AppCredentials {
  */
 export async function checkGitHubApp(env: NodeJS.ProcessEnv, credentials: AppCredentials, fetchImpl: typeof fetch = fetch): Promise<CheckResult> {
   const name = "github_app";
-  const { api } = githubUrls(env);
+  const { api } = settingsOf(env, ["GHE_HOST", "GHE_PROTOCOL"]).github;
   if (!credentials.appId || !/^[1-9][0-9]{0,15}$/.test(credentials.appId) || !credentials.pem) {
     return { name, ok: false, detail: "not checked: APP_ID and the private key must be valid first", fix: "Fix app_id and private_key above." };
   }

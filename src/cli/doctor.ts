@@ -3,11 +3,13 @@ import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { EXIT, type CliContext } from "./context.ts";
 import type { Database } from "../db/database.ts";
-import { openDatabase, storageSettings } from "../db/open.ts";
+import { openDatabase } from "../db/open.ts";
+import { readSettings, settingsOf } from "../config/settings.ts";
+import { ValidationError } from "../errors.ts";
 import { pendingMigrations } from "../db/migrate.ts";
 import { inboxState } from "../webhooks/inbox.ts";
 import { parseKeyring } from "../crypto/keyring.ts";
-import { createResolver, resolverSettings, type TxtResolver } from "../sites/dns-check.ts";
+import { createResolver, type TxtResolver } from "../sites/dns-check.ts";
 import { checkGitHubApp, checkOAuthClient, checkPublicUrl, checkWebhookSecret } from "./doctor-github.ts";
 import { missingKeyIds } from "../keys/in-use.ts";
 import { jsonOutput } from "./snake-json.ts";
@@ -43,6 +45,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv, deps: DoctorDeps = {}): 
   results.push(checkWebhookSecret(env), checkOAuthClient(env), checkPublicUrl(env), checkKeyring(env));
   results.push(...(await checkDatabase(env, deps)));
   results.push(await checkDns(env, deps));
+  results.push(checkSettings(env, results));
   return results;
 }
 
@@ -98,8 +101,34 @@ function checkKeyring(env: NodeJS.ProcessEnv): CheckResult {
   }
 }
 
+/** Every variable as the app reads it at start-up: one line per value it would refuse. */
+function checkSettings(env: NodeJS.ProcessEnv, earlier: CheckResult[]): CheckResult {
+  try {
+    readSettings(env);
+    return { name: "settings", ok: true, detail: "every variable set has a value the app accepts" };
+  } catch (error) {
+    const issues = error instanceof ValidationError ? error.issues : [{ field: "environment", message: (error as Error).message }];
+    // A variable a failed check above already diagnoses is not reported twice.
+    const failed = new Set(earlier.filter((r) => !r.ok).map((r) => r.name));
+    const left = issues.filter((i) => !failed.has(DIAGNOSED_BY[i.field] ?? ""));
+    if (left.length === 0) return { name: "settings", ok: false, detail: "not checked: the variables at fault are diagnosed above", fix: "Fix the checks above." };
+    return { name: "settings", ok: false, detail: left.map((i) => `${i.field} ${i.message}`).join("; "), fix: "Correct the variables named; the app refuses to start with them." };
+  }
+}
+
+/** The check above that diagnoses a variable in detail. */
+const DIAGNOSED_BY: Record<string, string> = {
+  APP_ID: "app_id",
+  PRIVATE_KEY_PATH: "private_key",
+  AGENT_GATE_PUBLIC_URL: "public_url",
+  AGENT_GATE_DNS_TIMEOUT_MS: "dns",
+  AGENT_GATE_DNS_SERVERS: "dns",
+  DATABASE_URL: "database",
+  AGENT_GATE_DATA_DIR: "database",
+};
+
 async function checkDatabase(env: NodeJS.ProcessEnv, deps: DoctorDeps): Promise<CheckResult[]> {
-  const settings = storageSettings(env);
+  const settings = settingsOf(env, ["DATABASE_URL", "AGENT_GATE_DATA_DIR"]).storage;
   const where = settings.databaseUrl ? "PostgreSQL (DATABASE_URL)" : `embedded PGlite in ${settings.dataDir}`;
   let db: Database;
   try {
@@ -189,7 +218,8 @@ async function checkDns(env: NodeJS.ProcessEnv, deps: DoctorDeps): Promise<Check
   const servers = env.AGENT_GATE_DNS_SERVERS || "the system's resolvers";
   let resolver: TxtResolver;
   try {
-    resolver = deps.resolver ?? createResolver({ ...resolverSettings(env), tries: 1, timeoutMs: Math.min(resolverSettings(env).timeoutMs ?? 2000, 2000) });
+    const dns = settingsOf(env, ["AGENT_GATE_DNS_SERVERS", "AGENT_GATE_DNS_TIMEOUT_MS"]).dns;
+    resolver = deps.resolver ?? createResolver({ ...dns, tries: 1, timeoutMs: Math.min(dns.timeoutMs ?? 2000, 2000) });
   } catch (error) {
     return { name: "dns", ok: false, detail: (error as Error).message, fix };
   }

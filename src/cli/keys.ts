@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import type { CliContext } from "./context.ts";
 import { generateKeyEntry, newKeyId, resolveKeyring } from "../crypto/keyring.ts";
-import { storageSettings } from "../db/open.ts";
 import { publishedKeys, reencryptSealed, rotateSigningKey } from "../keys/store.ts";
 import { describeReplica, replicasWithout } from "../keys/replicas.ts";
 import { EXIT } from "./context.ts";
@@ -61,9 +60,9 @@ export function registerKeys(program: Command, ctx: CliContext): void {
       ].join("\n"),
     )
     .action(async (options: { json?: boolean }) => {
-      const settings = storageSettings(ctx.env);
+      const settings = ctx.settings().storage;
       const db = await ctx.openDb();
-      const keyring = resolveKeyring(ctx.env, {
+      const keyring = resolveKeyring(ctx.settings().keys, {
         dataDir: settings.dataDir,
         embedded: !settings.databaseUrl,
         log: (msg) => ctx.err(msg),

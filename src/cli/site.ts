@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { EXIT, type CliContext } from "./context.ts";
 import { ValidationError } from "../errors.ts";
-import { createResolver, resolverSettings } from "../sites/dns-check.ts";
+import { createResolver } from "../sites/dns-check.ts";
 import { addSite, listSites, recheckSites, verifySite, type SiteView } from "../sites/service.ts";
 import type { Challenge } from "../sites/challenge.ts";
 import { jsonOutput } from "./snake-json.ts";
@@ -70,7 +70,7 @@ export function registerSite(program: Command, ctx: CliContext): void {
     .action(async (domain: string, flags: { installation: string; json?: boolean }) => {
       const id = installationId(flags.installation);
       const db = await ctx.openDb();
-      const deps = { resolver: createResolver(resolverSettings(ctx.env)) };
+      const deps = { resolver: createResolver(ctx.settings().dns) };
       const result = await verifySite(db, deps, id, domain, ACTOR, ctx.now());
       ctx.out(flags.json ? jsonOutput(result) : result.message);
       if (result.outcome !== "verified") process.exitCode = EXIT.failed;
@@ -94,7 +94,7 @@ export function registerSite(program: Command, ctx: CliContext): void {
     .option("--json", "print the summary as JSON")
     .action(async (flags: { json?: boolean }) => {
       const db = await ctx.openDb();
-      const summary = await recheckSites(db, { resolver: createResolver(resolverSettings(ctx.env)) }, ctx.now());
+      const summary = await recheckSites(db, { resolver: createResolver(ctx.settings().dns) }, ctx.now());
       ctx.out(
         flags.json
           ? jsonOutput(summary)

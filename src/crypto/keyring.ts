@@ -156,8 +156,8 @@ export interface ResolveKeyringOptions {
  * keyring file beside the data, created on first use. With DATABASE_URL set
  * and no keyring, refuse: replicas must share one configured keyring.
  */
-export function resolveKeyring(env: NodeJS.ProcessEnv, opts: ResolveKeyringOptions): Keyring {
-  if (env.AGENT_GATE_KEYS) return parseKeyring(env.AGENT_GATE_KEYS);
+export function resolveKeyring(keys: string | undefined, opts: ResolveKeyringOptions): Keyring {
+  if (keys) return parseKeyring(keys);
   if (!opts.embedded) {
     throw new GateError(
       "keyring_missing",

@@ -2,20 +2,9 @@ import { resolve, join } from "node:path";
 import type { Database } from "./database.ts";
 import { GateError } from "../errors.ts";
 import { takeLock } from "./lock.ts";
+import type { StorageSettings } from "../config/settings.ts";
 
-export interface StorageSettings {
-  /** PostgreSQL connection string; unset means embedded PGlite. */
-  databaseUrl?: string | undefined;
-  /** Where PGlite keeps its data when DATABASE_URL is unset. */
-  dataDir: string;
-}
-
-export function storageSettings(env: NodeJS.ProcessEnv): StorageSettings {
-  return {
-    databaseUrl: env.DATABASE_URL || undefined,
-    dataDir: env.AGENT_GATE_DATA_DIR || ".agent-gate/data",
-  };
-}
+export type { StorageSettings } from "../config/settings.ts";
 
 export interface OpenOptions {
   /** Create the database when it does not exist yet (`serve`, `migrate`); otherwise a missing one is refused. */

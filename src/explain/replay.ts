@@ -2,7 +2,7 @@ import { canonicalJson } from "../canonical-json.ts";
 import { configDigest, DEFAULT_CONFIG, type GateConfig } from "../policy/config.ts";
 import { decideCommit, factsDigest, type CommitDecision, type CommitFacts } from "../policy/decision.ts";
 
-/** What a commit proposal recorded in `proposals.state` (see src/github/commit-gate.ts). */
+/** What a commit proposal recorded in `proposals.state` (see src/gates/commit-gate.ts). */
 export interface RecordedCommitState {
   decision?: CommitDecision;
   facts?: CommitFacts | null;

@@ -54,6 +54,18 @@ export const OPERATIONS = {
     permissions: { pull_requests: "read" },
     why: "Reads the changed files of an agent's pull request when approval rules match paths or need code owners.",
   },
+  "repos.compareCommitsWithBasehead": {
+    method: "GET",
+    route: "/repos/{owner}/{repo}/compare/{basehead}",
+    permissions: { contents: "read" },
+    why: "Lists the commits a merge queue's group adds to its base, to find every pull request in the group.",
+  },
+  "repos.listPullRequestsAssociatedWithCommit": {
+    method: "GET",
+    route: "/repos/{owner}/{repo}/commits/{commit_sha}/pulls",
+    permissions: { contents: "read", pull_requests: "read" },
+    why: "Finds the pull requests a commit of a merge queue's group belongs to, so each is checked for its approval.",
+  },
   "checks.listForRef": {
     method: "GET",
     route: "/repos/{owner}/{repo}/commits/{ref}/check-runs",

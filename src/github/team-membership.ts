@@ -21,14 +21,32 @@ export async function teamMemberships(
   context: EventContext | Context,
   teams: readonly string[],
   logins: readonly string[],
-  client?: () => Promise<GitHubClient>,
-): Promise<{ memberships: MembershipFact[]; teamErrors: TeamError[] }> {
+): Promise<TeamMemberships> {
+  return teamMembershipsWith(() => narrowedForEvent(context, ["teams.getMembershipForUserInOrg"]), teams, logins);
+}
+
+export interface TeamMemberships {
+  memberships: MembershipFact[];
+  teamErrors: TeamError[];
+}
+
+/**
+ * The same, with the client made by `client` (outside a webhook: a token
+ * narrowed from the installation's client to `teams.getMembershipForUserInOrg`
+ * and the proposal's repository). The client is made only when there is a
+ * team and a login to ask about.
+ */
+export async function teamMembershipsWith(
+  client: () => Promise<GitHubClient>,
+  teams: readonly string[],
+  logins: readonly string[],
+): Promise<TeamMemberships> {
   const memberships: MembershipFact[] = [];
   const teamErrors: TeamError[] = [];
   if (teams.length === 0 || logins.length === 0) return { memberships, teamErrors };
   let reader: GitHubClient;
   try {
-    reader = client ? await client() : await narrowedForEvent(context, ["teams.getMembershipForUserInOrg"]);
+    reader = await client();
   } catch (error) {
     if (statusOf(error) === 422 || statusOf(error) === 403) {
       return { memberships, teamErrors: teams.map((team) => ({ team, reason: "no_permission" as const })) };

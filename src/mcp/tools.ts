@@ -40,7 +40,7 @@ const stored = <T>(fn: () => Promise<T>) => guardStorage(fn, "Storage is unavail
 /** The tools an agent may call, bound to the app's dependencies. */
 export function mcpTools(deps: ApiDeps): Tool[] {
   const signer = receiptSigner(deps);
-  const keyring = deps.keyring ?? (deps.env.AGENT_GATE_KEYS ? parseKeyring(deps.env.AGENT_GATE_KEYS) : null);
+  const keyring = deps.keyring ?? (deps.settings.keys ? parseKeyring(deps.settings.keys) : null);
   const url = (id: string) => reviewPageUrl(deps, id);
 
   async function submit(principal: Principal, body: ProposalBody) {
@@ -49,7 +49,8 @@ export function mcpTools(deps: ApiDeps): Tool[] {
     const submitter = {
       installationId: principal.installationId,
       actor: principal.actor,
-      triggeredBy: principal.oidc?.actor ?? null,
+      // Whoever triggered this run (a re-run included) is excluded from approving it, as over the HTTP API.
+      triggeredBy: principal.oidc?.triggering_actor ?? null,
       via: principal.kind,
       ...(principal.tokenName ? { tokenName: principal.tokenName } : {}),
     };

@@ -1,4 +1,7 @@
 import type { ProposalRow } from "../proposals/store.ts";
+import type { RuleResult } from "../policy/decide-rules.ts";
+import { escapeMarkdown } from "../outbox/render-check.ts";
+import { rulesTable } from "../outbox/render-rules.ts";
 import { renderOutreachBody, type OutreachView } from "./render.ts";
 
 export const OUTREACH_CHECK_NAME = "Agent Gate: outreach";
@@ -15,6 +18,8 @@ const MAX_SHOWN_BODY = 50_000;
 interface StoredDecision {
   title?: string;
   refused?: { login: string; reason: string }[];
+  /** The table of rules, when the repository has any. */
+  rules?: RuleResult[];
 }
 
 /**
@@ -42,6 +47,7 @@ export function renderOutreachCheck(proposal: ProposalRow, publicUrl: string, vi
   ];
   for (const refusal of state.decision?.refused ?? []) lines.push(`- not counted: ${refusal.login.replace(/[^A-Za-z0-9_.\[\]-]/g, "")}: ${refusal.reason.replace(/[<>`*_[\]()\\]/g, "")}`);
   if (proposal.status !== "pending" && proposal.reason) lines.push("", `**Reason:** ${proposal.reason.replace(/[<>`*_[\]()\\]/g, "")}`);
+  lines.push(...rulesTable(state.decision?.rules, escapeMarkdown));
   lines.push("", `[review page](${url})`);
   const base = {
     name: OUTREACH_CHECK_NAME,

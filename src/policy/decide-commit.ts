@@ -112,6 +112,7 @@ export function decideCommit(facts: CommitFacts, config: GateConfig, configPrese
   }
   const context = {
     author: facts.author,
+    pusher: facts.pusher?.login ?? null,
     config,
     configPresent,
     directors: recognition.directors,

@@ -9,6 +9,8 @@ export interface OutreachReviewFacts {
   author: string;
   /** The user whose workflow run submitted it, when there is one. */
   triggeredBy: string | null;
+  /** Who pushed the checked head, when it is not the head published (a push that kept the proposal file). */
+  pusher?: string | null;
   /** The pull request head whose proposal file was checked against the stored proposal. */
   headSha: string;
   reviews: ReviewFact[];
@@ -32,7 +34,7 @@ const OUTREACH_REVIEW_WORDING: Wording = {
  * request rejects it.
  */
 export function decideOutreachReviews(facts: OutreachReviewFacts, config: GateConfig, configPresent: boolean): Decision {
-  const context = { author: facts.author, triggeredBy: facts.triggeredBy, config, configPresent, expired: facts.expired ?? false, deadline: facts.deadline ?? null };
+  const context = { author: facts.author, triggeredBy: facts.triggeredBy, pusher: facts.pusher ?? null, config, configPresent, expired: facts.expired ?? false, deadline: facts.deadline ?? null };
   const { votes, refused, notes } = reviewVotes(facts.reviews, facts.headSha, context);
   return applyRules(tallyVotes(votes, context, OUTREACH_REVIEW_WORDING, { refused, notes }), votes, context, facts.rules, "outreach");
 }

@@ -60,8 +60,9 @@ type Tri = true | false | "unknown";
 
 /**
  * Evaluates each rule against the approving votes. Self-approval rules apply
- * to every rule (eligibility.ts: never the author, the user who triggered the
- * run, a configured agent or a bot); a rule's `min_permission` replaces
+ * to every rule (eligibility.ts: never the author, the pusher of the head,
+ * the user who triggered the run, a configured agent or a bot, whatever the
+ * rule lists: users, teams, code owners); a rule's `min_permission` replaces
  * `approvals.min_permission` for its own count. A rule that needs a fact not
  * gathered (changed files, CODEOWNERS, a team's members) is an error: it is
  * never satisfied.

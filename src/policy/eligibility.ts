@@ -16,6 +16,8 @@ export interface ApproverContext {
   author: string;
   /** The user who triggered the workflow run, when there is one. */
   triggeredBy?: string | null;
+  /** Who pushed the head being decided (a pull request's latest push), when known. */
+  pusher?: string | null;
   config: GateConfig;
   configPresent: boolean;
   /** Humans who directed the agent's work; they may not approve it unless approvals.allow_directing_human. */
@@ -43,6 +45,9 @@ export function checkApprover(actor: Actor, context: ApproverContext): Eligibili
   }
   if (sameLogin(actor.login, context.triggeredBy)) {
     return { eligible: false, reason: "the user who triggered the run cannot approve it" };
+  }
+  if (sameLogin(actor.login, context.pusher)) {
+    return { eligible: false, reason: "the user who pushed the head cannot approve it" };
   }
   if (agentEntryOf({ login: actor.login }, config, true)) {
     return { eligible: false, reason: "a configured agent cannot approve" };

@@ -1,15 +1,20 @@
 /**
- * A merge queue's group, as the commit gate sees it. GitHub builds one group
- * per queued pull request, on a branch named
- * `gh-readonly-queue/<base>/pr-<number>-<head sha>`: the base, the pull
- * requests ahead of it in the queue, and this one, at the head that entered
- * the queue. Each group waits for its own required checks, so checking the
- * pull request a group's branch names covers every pull request in the queue:
- * the ones ahead were checked on their own groups.
+ * A merge queue's group, as the commit gate sees it. GitHub builds each
+ * group on a branch named `gh-readonly-queue/<base>/pr-<number>-<head sha>`:
+ * the base, the pull requests queued before it in the same group, and the
+ * one the branch names, each at the head that entered the queue. The branch
+ * names only the last; the others are found from the group's commits
+ * (src/github/merge-group-pulls.ts). The group passes only when every one
+ * of them was approved.
  */
 export interface QueuedPull {
   number: number;
   headSha: string;
+}
+
+/** A pull request of a group, and how it was found: the queue's branch, a commit of the group, or a GitHub-made commit's message. */
+export interface GroupPull extends QueuedPull {
+  foundBy: "branch" | "commit" | "message";
 }
 
 const QUEUE_REF = /^(?:refs\/heads\/)?gh-readonly-queue\/(.+)\/pr-(\d+)-([0-9a-f]{40})$/;
@@ -19,6 +24,19 @@ export function queuedPullOf(headRef: string): (QueuedPull & { base: string }) |
   const match = QUEUE_REF.exec(headRef);
   if (!match) return null;
   return { base: match[1]!, number: Number(match[2]), headSha: match[3]! };
+}
+
+const MERGE_MESSAGE = /^Merge pull request #(\d+) from /;
+const SQUASH_MESSAGE = /\(#(\d+)\)$/;
+
+/**
+ * The pull request a merge or squash commit made by GitHub names in its first
+ * line: "Merge pull request #12 from owner/branch" or "Title (#12)".
+ */
+export function pullsNamedBy(message: string): number[] {
+  const first = message.split("\n", 1)[0]!.trim();
+  const match = MERGE_MESSAGE.exec(first) ?? SQUASH_MESSAGE.exec(first);
+  return match ? [Number(match[1])] : [];
 }
 
 /** What the gate recorded for a queued pull request at the head that entered the queue. */
@@ -37,20 +55,25 @@ export interface MergeGroupDecision {
 /**
  * Success when every pull request of the group was approved (under its
  * rules) or exempt (not an agent's) at the head that entered the queue;
- * otherwise failure naming the first that was not. No pull request found is
- * a failure: nothing is approved by default.
+ * otherwise failure naming the first that was not. No pull request found, or
+ * a group whose pull requests could not all be found (`problem`), is a
+ * failure: nothing is approved by default.
  */
-export function decideMergeGroup(pulls: readonly QueuedPullState[]): MergeGroupDecision {
+export function decideMergeGroup(pulls: readonly QueuedPullState[], problem: string | null = null): MergeGroupDecision {
+  if (problem) {
+    return { conclusion: "failure", title: "The merge group's pull requests cannot be checked", summary: `This merge group is not approved: ${problem}.` };
+  }
   if (pulls.length === 0) {
     return { conclusion: "failure", title: "No pull request found for this merge group", summary: "The merge group's branch names no pull request Agent Gate can check, so it is not approved." };
   }
   const lines = pulls.map((pull) => `- #${pull.number} at \`${pull.headSha.slice(0, 7)}\`: ${pull.status ?? "no decision recorded"}${pull.title ? ` (${pull.title})` : ""}`);
   const blocked = pulls.find((pull) => pull.status !== "approved" && pull.status !== "exempt");
   if (blocked) {
+    const others = pulls.length > 1 ? ` (one of the ${pulls.length} pull requests in the group)` : "";
     return {
       conclusion: "failure",
       title: `Pull request #${blocked.number} is not approved at ${blocked.headSha.slice(0, 7)}`,
-      summary: [`Pull request #${blocked.number} was not approved by Agent Gate at the head that entered the queue (\`${blocked.headSha}\`), so this merge group is not.`, "", ...lines].join("\n"),
+      summary: [`Pull request #${blocked.number}${others} was not approved by Agent Gate at the head that entered the queue (\`${blocked.headSha}\`), so this merge group is not.`, "", ...lines].join("\n"),
     };
   }
   return {

@@ -47,9 +47,36 @@ export interface RuleSubject {
   baseBranch?: string | null;
   /** The pull request's changed files (renames give both names); null: not read. */
   changedFiles?: string[] | null;
+  /** Set when GitHub listed fewer changed files than the pull request has (it lists at most 3,000). */
+  unlistedFiles?: UnlistedFiles | null;
   environment?: string | null;
   site?: string | null;
   channel?: string | null;
+}
+
+/** GitHub lists at most this many files of a pull request (GET /pulls/{n}/files). */
+export const LISTED_FILES_CAP = 3000;
+
+export interface UnlistedFiles {
+  /** Files GitHub listed. */
+  listed: number;
+  /** Files the pull request changes (its `changed_files`); null: not known. */
+  total: number | null;
+}
+
+/**
+ * Whether GitHub's listing of changed files is short of the pull request:
+ * fewer files listed than it changes, or the listing at GitHub's cap with
+ * no count to tell that nothing is missing.
+ */
+export function unlistedFiles(listed: number, total: number | null): UnlistedFiles | null {
+  if (total !== null) return total > listed ? { listed, total } : null;
+  return listed >= LISTED_FILES_CAP ? { listed, total: null } : null;
+}
+
+function unlistedWhy(unlisted: UnlistedFiles): string {
+  const changes = unlisted.total === null ? "may change more" : `changes ${unlisted.total.toLocaleString("en-US")}`;
+  return `GitHub lists ${unlisted.listed.toLocaleString("en-US")} changed files (at most ${LISTED_FILES_CAP.toLocaleString("en-US")}) and this pull request ${changes}, so the files it did not list cannot be checked against path rules; split the pull request`;
 }
 
 /**
@@ -117,11 +144,17 @@ export function matchRule(rule: Rule, subject: RuleSubject): RuleMatch {
     if (subject.kind !== "commit") return { applies: false, why: `a ${subject.kind} changes no files` };
     if (!changed) return { applies: "unknown", why: "the changed files were not read" };
     files = changed.filter(pathFilter(when.paths));
+    // A listed file that matches decides that the rule applies; none matching decides nothing when files are unlisted.
+    if (files.length === 0 && subject.unlistedFiles) return { applies: "unknown", why: unlistedWhy(subject.unlistedFiles) };
     if (files.length === 0) return { applies: false, why: "no changed file matches" };
     why.push(`changed ${listed(files)}`);
   }
   if (rule.require.codeowners && subject.kind === "commit" && !changed) {
     return { applies: "unknown", why: "the changed files were not read" };
+  }
+  // Code owners are needed for every changed file: an unlisted one has owners nobody can ask for.
+  if (rule.require.codeowners && subject.kind === "commit" && subject.unlistedFiles) {
+    return { applies: "unknown", why: unlistedWhy(subject.unlistedFiles) };
   }
   return { applies: true, why: why.length ? why : ["always"], files };
 }
@@ -138,4 +171,14 @@ export function needsCodeowners(rules: readonly Rule[]): boolean {
 /** The teams named by rules (lower case, org/slug). */
 export function ruleTeams(rules: readonly Rule[]): string[] {
   return [...new Set(rules.flatMap((rule) => rule.require.teams ?? []))];
+}
+
+/**
+ * The teams whose members must be asked of GitHub to decide a subject: those
+ * named by the rules that apply to it (or might: a rule that cannot be
+ * matched yet still counts). Lower case, sorted.
+ */
+export function teamsToAsk(rules: readonly Rule[], subject: RuleSubject): string[] {
+  const teams = rules.filter((rule) => matchRule(rule, subject).applies !== false).flatMap((rule) => rule.require.teams ?? []);
+  return [...new Set(teams)].sort();
 }

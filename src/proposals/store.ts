@@ -1,4 +1,8 @@
 import type { Queryable } from "../db/database.ts";
+import type { OutboxJob } from "../outbox/queue.ts";
+
+// The outbox's queue, where the recorder and the gates queue GitHub writes (its SQL is the outbox's).
+export { enqueue, OUTBOX_CHANNEL, type OutboxJob } from "../outbox/queue.ts";
 
 export type ProposalKind = "commit" | "deploy" | "outreach";
 export type ProposalStatus = "pending" | "approved" | "rejected" | "expired" | "superseded" | "exempt";
@@ -32,7 +36,6 @@ export interface ProposalRow {
 /** Channel on which decisions are announced (payload: proposal id). */
 export const DECIDED_CHANNEL = "agent_gate_decided";
 /** Channel that wakes outbox workers. */
-export const OUTBOX_CHANNEL = "agent_gate_outbox";
 
 type Stored = ProposalRow & Record<string, unknown>;
 
@@ -201,27 +204,6 @@ export async function supersedeOtherHeads(
     [installationId, repo, prNumber, headSha, now, DECIDED_CHANNEL],
   );
   return rows.map(({ announced: _announced, ...row }) => row as Stored);
-}
-
-export interface OutboxJob {
-  installationId: number;
-  operation: string;
-  coalesceKey: string | null;
-  /** 0 = decisions (sent first), 1 = progress text */
-  priority: 0 | 1;
-  payload: Record<string, unknown>;
-}
-
-/** Queue a GitHub write in the caller's transaction; workers are woken on commit. */
-export async function enqueue(tx: Queryable, job: OutboxJob): Promise<void> {
-  // Queued and announced (delivered to listeners at commit) in one round trip.
-  await tx.query(
-    `WITH queued AS (
-       INSERT INTO outbox (installation_id, operation, coalesce_key, priority, payload) VALUES ($1, $2, $3, $4, $5)
-       RETURNING installation_id)
-     SELECT pg_notify($6, installation_id::text) FROM queued`,
-    [job.installationId, job.operation, job.coalesceKey, job.priority, JSON.stringify(job.payload), OUTBOX_CHANNEL],
-  );
 }
 
 /** The check run of a proposal is brought to the proposal's current state by the outbox worker. */

@@ -4,7 +4,7 @@ import { SetupError } from "./setup-error.ts";
 import type { Keyring } from "../crypto/keyring.ts";
 import type { Database } from "../db/database.ts";
 import type { GitHubFactory } from "../github/narrowed.ts";
-import { githubUrls } from "../github/urls.ts";
+import type { Settings } from "../config/settings.ts";
 import { githubAvatars } from "./avatars.ts";
 import type { OAuthSettings } from "./oauth.ts";
 import { reviewPages, type Pages } from "./respond.ts";
@@ -13,7 +13,7 @@ import { pageSigner, type PageSigner } from "./signing.ts";
 
 export interface ReviewDeps {
   db: Database;
-  env: NodeJS.ProcessEnv;
+  settings: Pick<Settings, "github" | "oauth">;
   now: () => Date;
   log: Logger;
   /** The app's public base URL (read when a request comes, as it may be known only once listening). */
@@ -40,7 +40,7 @@ export function reviewContext(deps: ReviewDeps): ReviewContext {
   const base = () => deps.publicUrl().replace(/\/+$/, "");
   const secure = () => base().startsWith("https:");
   const signer = deps.keyring ? pageSigner(deps.keyring) : null;
-  const urls = githubUrls(deps.env);
+  const urls = deps.settings.github;
   const sessions = deps.keyring && signer ? new Sessions({ db: deps.db, keyring: deps.keyring, signer, now: deps.now, secure }) : null;
   const viewerOf = async (req: IncomingMessage) => {
     const session = sessions ? await sessions.current(req) : null;
@@ -55,8 +55,7 @@ export function reviewContext(deps: ReviewDeps): ReviewContext {
     secure,
     base,
     oauth: () => {
-      const clientId = deps.env.GITHUB_CLIENT_ID ?? "";
-      const clientSecret = deps.env.GITHUB_CLIENT_SECRET ?? "";
+      const { clientId, clientSecret } = deps.settings.oauth;
       if (!clientId || !clientSecret) {
         throw new SetupError("sign_in_unconfigured", "GitHub sign-in is not configured: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET to the GitHub App's client id and a client secret.");
       }

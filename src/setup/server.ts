@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import { z } from "zod";
-import { githubUrls } from "../github/urls.ts";
+import type { Settings } from "../config/settings.ts";
 import { appManifest } from "./manifest.ts";
 import { writeDotEnv } from "./env-file.ts";
 
@@ -17,7 +17,7 @@ export interface SetupServer {
 }
 
 export interface SetupOptions {
-  env: NodeJS.ProcessEnv;
+  settings: Pick<Settings, "github" | "publicUrl" | "webhookProxyUrl" | "org">;
   log: Logger;
   port: number;
   host?: string;
@@ -44,9 +44,9 @@ function page(title: string, body: string): string {
 }
 
 export async function startSetupServer(o: SetupOptions): Promise<SetupServer> {
-  const github = githubUrls(o.env);
+  const github = o.settings.github;
   const envFile = o.envFile ?? ".env";
-  let publicUrl = o.env.AGENT_GATE_PUBLIC_URL || "";
+  let publicUrl = o.settings.publicUrl ?? "";
 
   const server: Server = createServer((req, res) => {
     void (async () => {
@@ -55,8 +55,8 @@ export async function startSetupServer(o: SetupOptions): Promise<SetupServer> {
         res.writeHead(status, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" }).end(html);
       try {
         if (req.method === "GET" && (url.pathname === "/" || url.pathname === "/probot")) {
-          const manifest = appManifest({ publicUrl, webhookProxyUrl: o.env.WEBHOOK_PROXY_URL });
-          const org = o.env.GH_ORG ? `/organizations/${encodeURIComponent(o.env.GH_ORG)}` : "";
+          const manifest = appManifest({ publicUrl, webhookProxyUrl: o.settings.webhookProxyUrl });
+          const org = o.settings.org ? `/organizations/${encodeURIComponent(o.settings.org)}` : "";
           send(
             200,
             page(

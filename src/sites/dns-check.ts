@@ -1,5 +1,6 @@
 import { Resolver } from "node:dns/promises";
 import { ValidationError } from "../errors.ts";
+import type { ResolverSettings } from "../config/settings.ts";
 import type { CheckResult } from "./check-result.ts";
 import { RECORD_PREFIX, RECORD_VALUE_PREFIX } from "./challenge.ts";
 
@@ -8,22 +9,7 @@ export interface TxtResolver {
   resolveTxt(name: string): Promise<string[][]>;
 }
 
-export interface ResolverSettings {
-  /** `AGENT_GATE_DNS_SERVERS`: comma-separated `ip` or `ip:port`; unset means the system's. */
-  servers?: string;
-  /** Per-try timeout in milliseconds (`AGENT_GATE_DNS_TIMEOUT_MS`), default 2000. */
-  timeoutMs?: number;
-  /** Attempts per server, default 2. */
-  tries?: number;
-}
-
-export function resolverSettings(env: NodeJS.ProcessEnv): ResolverSettings {
-  const timeout = Number(env.AGENT_GATE_DNS_TIMEOUT_MS);
-  return {
-    servers: env.AGENT_GATE_DNS_SERVERS,
-    timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : undefined,
-  };
-}
+export type { ResolverSettings } from "../config/settings.ts";
 
 export function createResolver(settings: ResolverSettings = {}): TxtResolver {
   const resolver = new Resolver({ timeout: settings.timeoutMs ?? 2000, tries: settings.tries ?? 2 });

@@ -3,7 +3,7 @@ import type { Logger } from "pino";
 import type { Database } from "../db/database.ts";
 import { appendAudit } from "../audit/log.ts";
 import { GateError } from "../errors.ts";
-import { DuplicateDelivery, recordDelivery, type Delivery } from "../github/deliveries.ts";
+import { DuplicateDelivery, recordDelivery, type Delivery } from "./ledger.ts";
 import {
   INBOX_CHANNEL,
   claimDeliveries,

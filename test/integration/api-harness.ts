@@ -6,6 +6,7 @@ import { createToken, type TokenScope } from "../../src/api/token-store.ts";
 import type { Database } from "../../src/db/database.ts";
 import { recordInstallation, recordRepositories } from "../../src/installations/store.ts";
 import { DecisionWaiter } from "../../src/proposals/wait.ts";
+import { readSettings } from "../../src/config/settings.ts";
 
 /** A fixed, movable clock. */
 export class Clock {
@@ -26,8 +27,10 @@ export interface ApiServer {
 }
 
 /** The API routes on a node:http server on loopback, as the app wires them. */
-export async function startApi(deps: Omit<ApiDeps, "waiter"> & { waiter?: DecisionWaiter }): Promise<ApiServer> {
-  const full: ApiDeps = { ...deps, waiter: deps.waiter ?? new DecisionWaiter(deps.db) };
+export async function startApi(o: Omit<ApiDeps, "waiter" | "settings"> & { waiter?: DecisionWaiter; env: NodeJS.ProcessEnv }): Promise<ApiServer> {
+  const { env, ...deps } = o;
+  // The environment as the app reads it, once, into its settings.
+  const full: ApiDeps = { ...deps, settings: readSettings(env), waiter: deps.waiter ?? new DecisionWaiter(deps.db) };
   const router = new Router().add(...apiRoutes(full));
   const server: Server = createServer((req, res) => {
     void router.handle(req, res).then((handled) => {

@@ -4,7 +4,7 @@ import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from "j
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeInstallation, recordInstallation, recordRepositories } from "../../src/installations/store.ts";
 import { readAudit } from "../../src/audit/log.ts";
-import { castVote, type VoteSources } from "../../src/github/vote.ts";
+import { castVote, type VoteSources } from "../../src/gates/vote.ts";
 import { configDigest, DEFAULT_CONFIG } from "../../src/policy/config.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { Clock, bearer, seedInstallations, startApi, verifySite, type ApiServer } from "./api-harness.ts";
@@ -103,6 +103,10 @@ describe("GitHub Actions OIDC bearer", () => {
     const sources: VoteSources = {
       config: async () => ({ ok: true, config: DEFAULT_CONFIG, present: false, digest: configDigest(DEFAULT_CONFIG) }),
       permission: async () => "write",
+      // DEFAULT_CONFIG has no rules, so no team is ever asked about.
+      memberships: async () => {
+        throw new Error("no rule names a team here");
+      },
     };
     const vote = (login: string) =>
       castVote({ db: t.db, now: clock.now }, sources, {

@@ -7,6 +7,7 @@ import { recordRepositories, suspendInstallation, unsuspendInstallation } from "
 import { DecisionWaiter } from "../../src/proposals/wait.ts";
 import { createHash } from "node:crypto";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+import { readSettings } from "../../src/config/settings.ts";
 import { Clock, bearer, issueToken, seedInstallations, startApi, verifySite, type ApiServer } from "./api-harness.ts";
 
 let t: TestDatabase;
@@ -234,7 +235,7 @@ describe("installation lifecycle", () => {
 
 describe("OpenAPI description", () => {
   it("describes exactly the routes apiRoutes serves", async () => {
-    const routes = apiRoutes({ db: t.db, now: clock.now, env: {}, waiter: new DecisionWaiter(t.db) });
+    const routes = apiRoutes({ db: t.db, now: clock.now, settings: readSettings({}), waiter: new DecisionWaiter(t.db) });
     const served = routes.map((route) => `${route.method} ${route.path.replace(/:([a-z_]+)/g, "{$1}")}`).sort();
     const described = Object.entries(openApiDocument.paths)
       .flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`))

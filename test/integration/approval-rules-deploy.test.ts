@@ -7,6 +7,8 @@ import { deploymentProtectionRule, requestedAction } from "../support/fixtures.t
 const REPO = "Codertocat/Hello-World";
 const SHA = "d".repeat(40);
 const CALLBACK = "/repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule";
+const MEMBERSHIP = "/orgs/{org}/teams/{team_slug}/memberships/{username}";
+const TOKENS = "/app/installations/{installation_id}/access_tokens";
 let installationId = 5200;
 
 let t: TestDatabase;
@@ -39,8 +41,8 @@ afterEach(async () => {
   await fake.close();
 });
 
-async function requestDeploy(environment: string) {
-  const res = await app.deliver("deployment_protection_rule", deploymentProtectionRule({ installationId, environment, sha: SHA, runId: 77, sender: "runner" }));
+async function requestDeploy(environment: string, o: { creator?: string } = {}) {
+  const res = await app.deliver("deployment_protection_rule", deploymentProtectionRule({ installationId, environment, sha: SHA, runId: 77, sender: "runner", ...o }));
   expect(res.status).toBe(200);
   await app.server.worker.drain();
   return fake.checkRuns(REPO).find((r) => r.name === `Agent Gate: deploy to ${environment}`)!;
@@ -78,5 +80,62 @@ describe("approval rules on the deploy gate", () => {
     const current = fake.checkRuns(REPO).find((r) => r.id === run.id)!;
     expect(current.conclusion).toBe("success");
     expect(current.output.summary).toContain("| production needs two | ➖ does not apply |");
+  });
+
+  it("a team rule on production is satisfied by a member, asked of GitHub before the vote is recorded", async () => {
+    fake.setFile(REPO, ".github/agent-gate.yml", "agents: [deploy-agent]\nrules:\n  - name: release team\n    if: { environments: [production] }\n    require: { teams: [octo-org/release] }\n");
+    fake.setTeam("octo-org/release", ["bob"]);
+    fake.setInstallation(installationId, { permissions: { ...fake.state.installation(installationId).permissions, members: "read" } });
+    const run = await requestDeploy("production");
+
+    await click(run, "alice"); // eligible, but not in the team
+    let current = fake.checkRuns(REPO).find((r) => r.id === run.id)!;
+    expect(current.output.title).toBe('Waiting for rule "release team"');
+    expect(current.output.summary).toContain("| release team | ⏳ waiting | environment production |");
+    expect(fake.callsTo("POST", CALLBACK)).toHaveLength(0);
+
+    await click(run, "bob");
+    current = fake.checkRuns(REPO).find((r) => r.id === run.id)!;
+    expect(current.conclusion).toBe("success");
+    expect(current.output.summary).toContain("| release team | ✅ satisfied |");
+    expect(fake.callsTo("POST", CALLBACK).map((call) => (call.body as { state: string }).state)).toEqual(["approved"]);
+    // Each vote asked about everyone approving so far, with a token holding members: read and nothing else.
+    expect(fake.callsTo("GET", MEMBERSHIP).map((call) => call.path)).toEqual([
+      "/orgs/octo-org/teams/release/memberships/alice",
+      "/orgs/octo-org/teams/release/memberships/alice",
+      "/orgs/octo-org/teams/release/memberships/bob",
+    ]);
+    const membersTokens = fake.callsTo("POST", TOKENS).filter((call) => "members" in ((call.body as { permissions?: object }).permissions ?? {}));
+    expect(membersTokens.map((call) => (call.body as { permissions: object }).permissions)).toEqual([{ members: "read" }]);
+  });
+
+  it("a team rule on production without members: read fails closed and names the permission to add", async () => {
+    fake.setFile(REPO, ".github/agent-gate.yml", "agents: [deploy-agent]\nrules:\n  - name: release team\n    if: { environments: [production] }\n    require: { teams: [octo-org/release] }\n");
+    fake.setTeam("octo-org/release", ["bob"]);
+    const run = await requestDeploy("production");
+    await click(run, "bob");
+    const current = fake.checkRuns(REPO).find((r) => r.id === run.id)!;
+    expect(current.conclusion).toBe("action_required"); // still waiting, buttons shown
+    expect(current.output.title).toBe('Cannot evaluate rule "release team"');
+    expect(current.output.summary).toMatch(/organization permission "members: read"/);
+    expect(current.output.summary).toContain("| release team | ⛔ cannot evaluate |");
+    expect(fake.callsTo("GET", MEMBERSHIP)).toHaveLength(0); // the narrowed token was refused
+    expect(fake.callsTo("POST", CALLBACK)).toHaveLength(0);
+    app.server.deniedUses.flush();
+  });
+
+  it("the run's actor and the user who triggered it never count, under a users: rule either", async () => {
+    fake.setFile(REPO, ".github/agent-gate.yml", "agents: [deploy-agent]\nrules:\n  - name: named deployers\n    if: { environments: [production] }\n    require: { users: [runner, carol, alice] }\n");
+    fake.setPermission(REPO, "carol", "admin");
+    const run = await requestDeploy("production", { creator: "carol" }); // carol's run, re-run by runner
+    await click(run, "carol");
+    await click(run, "runner");
+    let current = fake.checkRuns(REPO).find((r) => r.id === run.id)!;
+    expect(current.output.title).toBe("Waiting for approval (0/1)");
+    expect(current.output.summary).toContain("| named deployers | ⏳ waiting |");
+    await click(run, "alice");
+    current = fake.checkRuns(REPO).find((r) => r.id === run.id)!;
+    expect(current.conclusion).toBe("success");
+    expect(current.output.summary).toMatch(/\| named deployers \| ✅ satisfied \|[^\n]*@alice/);
   });
 });

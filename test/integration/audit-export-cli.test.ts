@@ -8,7 +8,8 @@ import { appendAudit } from "../../src/audit/log.ts";
 import { exportAudit, type AuditExport } from "../../src/audit/export.ts";
 import { writeExportFile } from "../../src/audit/export-file.ts";
 import { migrate } from "../../src/db/migrate.ts";
-import { openDatabase, storageSettings } from "../../src/db/open.ts";
+import { openDatabase } from "../../src/db/open.ts";
+import { readSettings } from "../../src/config/settings.ts";
 import { signCheckpoint } from "../../src/audit/checkpoint.ts";
 import { toBase64url } from "../../src/crypto/base64url.ts";
 import type { PublishedKeys, Signer } from "../../src/crypto/signer.ts";
@@ -177,7 +178,7 @@ describe("agent-gate audit export --output", { timeout: 120_000 }, () => {
       return;
     }
     Object.assign(env, { AGENT_GATE_DATA_DIR: join(dir, "data") });
-    const db = await openDatabase(storageSettings(env), { create: true });
+    const db = await openDatabase(readSettings(env).storage, { create: true });
     try {
       await migrate(db);
       for (let i = 0; i < 12; i += 1) await db.tenant(61, (tx) => appendAudit(tx, 61, { action: "test.cli", outcome: "ok", data: { i } }, now));

@@ -3,7 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appendAudit, readAudit } from "../../src/audit/log.ts";
 import { exportAudit } from "../../src/audit/export.ts";
 import { verifyExport } from "../../src/audit/verify-file.ts";
-import { pruneAudit, retentionCutoff, retentionDays, setRetentionFloor } from "../../src/audit/retention.ts";
+import { pruneAudit, retentionCutoff, setRetentionFloor } from "../../src/audit/retention.ts";
+import { readSettings } from "../../src/config/settings.ts";
+
+const retentionDays = (env: NodeJS.ProcessEnv) => readSettings(env).retentionDays;
 import { toBase64url } from "../../src/crypto/base64url.ts";
 import type { PublishedKeys, Signer } from "../../src/crypto/signer.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";

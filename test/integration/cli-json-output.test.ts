@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateKeyEntry } from "../../src/crypto/keyring.ts";
 import { migrate } from "../../src/db/migrate.ts";
-import { openDatabase, storageSettings } from "../../src/db/open.ts";
+import { openDatabase } from "../../src/db/open.ts";
+import { readSettings } from "../../src/config/settings.ts";
 import { recordInstallation } from "../../src/installations/store.ts";
 import { backend, createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { startDnsServer, type TestDnsServer } from "../support/dns-server.ts";
@@ -72,7 +73,7 @@ beforeAll(async () => {
     await recordInstallation(t.db, { id: 7, account: "acme" }, new Date());
   } else {
     storage = { AGENT_GATE_DATA_DIR: join(tmp, "data") };
-    const db = await openDatabase(storageSettings(storage), { create: true });
+    const db = await openDatabase(readSettings(storage).storage, { create: true });
     try {
       await migrate(db);
       await recordInstallation(db, { id: 7, account: "acme" }, new Date());

@@ -9,7 +9,8 @@ import { Router } from "../../src/api/router.ts";
 import { keysRoutes } from "../../src/api/keys-routes.ts";
 import { generateKeyEntry, parseKeyring, resolveKeyring } from "../../src/crypto/keyring.ts";
 import { signReceipt, type ReceiptPayload } from "../../src/crypto/receipts.ts";
-import { openDatabase, storageSettings } from "../../src/db/open.ts";
+import { openDatabase } from "../../src/db/open.ts";
+import { readSettings } from "../../src/config/settings.ts";
 import { currentSigner } from "../../src/keys/store.ts";
 import { backend, createTestDatabase, type TestDatabase } from "../support/database.ts";
 
@@ -75,7 +76,7 @@ function decision(expires: string): Omit<ReceiptPayload, "kid"> {
 
 /** Sign with the key the CLI stored, opening the same storage in this process once the child is done. */
 async function signWithStoredKey(keys: string, expires: string): Promise<string> {
-  const db = await openDatabase(storageSettings(storage));
+  const db = await openDatabase(readSettings(storage).storage);
   try {
     return signReceipt(decision(expires), await currentSigner(db, parseKeyring(keys), new Date()));
   } finally {
@@ -156,7 +157,7 @@ describe("agent-gate keys", slow, () => {
     expect(result.code).toBe(0);
     expect(result.stderr).toContain(join(dataDir, "keyring"));
     expect(result.stdout).toMatch(/new signing key: sk\d{8}-/);
-    const ring = resolveKeyring({}, { dataDir, embedded: true });
+    const ring = resolveKeyring(undefined, { dataDir, embedded: true });
     const again = await run(["keys", "rotate", "--json"], { AGENT_GATE_DATA_DIR: dataDir });
     expect(JSON.parse(again.stdout)).toMatchObject({ keyring_key: ring.current.id, resealed: 0 });
   });
@@ -207,7 +208,7 @@ describe("agent-gate receipt verify", slow, () => {
   });
 
   it("fetches the keys from the app's keys.json URL", async () => {
-    const db = await openDatabase(storageSettings(storage));
+    const db = await openDatabase(readSettings(storage).storage);
     const router = new Router().add(...keysRoutes(db));
     server = createServer((req, res) => {
       void router.handle(req, res).then((handled) => {

@@ -236,7 +236,7 @@ describe("commit gate", () => {
   it("refuses a re-serialised body whose bytes differ from what was signed", async () => {
     const payload = agentPr("opened", SHA_A);
     const signedBody = JSON.stringify(payload);
-    const { sign } = await import("../../src/github/signature.ts");
+    const { sign } = await import("../../src/webhooks/signature.ts");
     const res = await app.deliver("pull_request", payload, {
       rawBody: JSON.stringify(payload, null, 2),
       signature: sign("test-webhook-secret-do-not-use", signedBody),

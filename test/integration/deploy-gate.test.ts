@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { readAudit } from "../../src/audit/log.ts";
-import { expireDue } from "../../src/github/expiry.ts";
+import { expireDue } from "../../src/gates/expiry.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { GitHubFake } from "../support/github-fake.ts";
 import { startTestApp, TEST_APP_ID, type TestApp } from "../support/app.ts";

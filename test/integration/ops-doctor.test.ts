@@ -46,7 +46,7 @@ describe("agent-gate doctor", { timeout: 120_000 }, () => {
     expect(results.filter((r) => !r.ok)).toEqual([]);
     expect(results.map((r) => r.name)).toEqual([
       "app_id", "private_key", "github_app", "webhook_secret", "oauth_client", "public_url", "keyring",
-      "database", "migrations", "row_level_security", "key_ids", "webhook_inbox", "dns",
+      "database", "migrations", "row_level_security", "key_ids", "webhook_inbox", "dns", "settings",
     ]);
     expect(byName(results).github_app!.detail).toContain("GitHub accepts the credentials of App 4242");
     expect(fake.callsTo("GET", "/app").length).toBeGreaterThan(0);
@@ -73,6 +73,15 @@ describe("agent-gate doctor", { timeout: 120_000 }, () => {
     for (const dependent of failed.slice(1)) expect(dependent.detail).toMatch(/^not checked/);
     expect(failed[0]!.fix).toMatch(fix);
     expect(renderChecks(results)).toContain(`FAIL ${check}`);
+  });
+
+  it("fails when a variable holds a value the app refuses at start-up, naming it", async () => {
+    const results = await runDoctor({ ...env, LOG_LEVEL: "loud", AGENT_GATE_INBOX_RETRY_MS: "soon" } as unknown as NodeJS.ProcessEnv, { openDb: async () => t.db });
+    expect(results.filter((r) => !r.ok).map((r) => r.name)).toEqual(["settings"]);
+    const settings = byName(results).settings!;
+    expect(settings.detail).toContain("LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent");
+    expect(settings.detail).toContain("AGENT_GATE_INBOX_RETRY_MS must be a non-negative integer");
+    expect(renderChecks(results)).toContain("FAIL settings");
   });
 
   it("fails when GitHub refuses the App's credentials, or they belong to another App", async () => {
@@ -147,7 +156,8 @@ describe("agent-gate doctor", { timeout: 120_000 }, () => {
     expect(result.code).toBe(1);
     const report = JSON.parse(result.stdout) as { ok: boolean; checks: CheckResult[] };
     expect(report.ok).toBe(false);
-    expect(report.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(["app_id", "github_app"]);
+    expect(report.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(["app_id", "github_app", "settings"]);
+    expect(report.checks.find((c) => c.name === "settings")?.detail).toMatch(/^not checked/);
     for (const check of report.checks) for (const key of Object.keys(check)) expect(key).toMatch(/^[a-z_]+$/);
     expect(JSON.stringify(report)).not.toContain("s3cret");
     expect(JSON.stringify(report)).not.toContain("oauth-client-secret-must-not-leak");

@@ -204,13 +204,17 @@ describe("outreach proposals as pull requests", () => {
     const p = await publish();
     const oldHead = p.pull.head.sha;
     const moved = fake.pushFile(REPO, p.pull.head.ref, "notes.txt", "unrelated\n");
-    await deliver("pull_request", pullEvent("synchronize", p, { sha: moved }));
+    await deliver("pull_request", pullEvent("synchronize", p, { sha: moved, sender: "second-maintainer" }));
     expect((await status(p.id)).status).toBe("pending");
     expect(outreachChecks(moved)).toHaveLength(1);
 
     await review(p, "maintainer", "APPROVED", { commitId: oldHead, head: moved });
     expect((await status(p.id)).status).toBe("pending");
     expect(outreachChecks(moved)[0]?.output.summary).toMatch(/older commit/);
+    // The user who pushed the new head never approves it.
+    await review(p, "second-maintainer", "APPROVED", { commitId: moved, head: moved });
+    expect((await status(p.id)).status).toBe("pending");
+    expect(outreachChecks(moved)[0]?.output.summary).toMatch(/the user who pushed the head cannot approve it/);
     await review(p, "maintainer", "APPROVED", { commitId: moved, head: moved });
     expect((await status(p.id)).status).toBe("approved");
   });

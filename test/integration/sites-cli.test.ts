@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { backend, createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { startDnsServer, type TestDnsServer } from "../support/dns-server.ts";
-import { openDatabase, storageSettings } from "../../src/db/open.ts";
+import { openDatabase } from "../../src/db/open.ts";
+import { readSettings } from "../../src/config/settings.ts";
 import { migrate } from "../../src/db/migrate.ts";
 
 interface Run {
@@ -42,7 +43,7 @@ beforeAll(async () => {
   } else {
     storage = { AGENT_GATE_DATA_DIR: join(tmp, "data") };
     // The CLI never creates a database: `migrate` (or the app's first start) does.
-    const db = await openDatabase(storageSettings(storage), { create: true });
+    const db = await openDatabase(readSettings(storage).storage, { create: true });
     await migrate(db);
     await db.close();
   }

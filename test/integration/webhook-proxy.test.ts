@@ -8,7 +8,7 @@ import { backend } from "../support/database.ts";
 import { GitHubFake } from "../support/github-fake.ts";
 import { startProcessApp, type ProcessApp } from "../support/process-app.ts";
 import { TEST_APP_ID, TEST_SECRET } from "../support/app.ts";
-import { sign } from "../../src/github/signature.ts";
+import { sign } from "../../src/webhooks/signature.ts";
 import { agentPullRequest, shaFor } from "../support/pulls.ts";
 
 // WEBHOOK_PROXY_URL: GitHub delivers to a smee.io channel and the app, on a laptop, receives the deliveries

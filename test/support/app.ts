@@ -8,11 +8,12 @@ import pino from "pino";
 import type { Keyring } from "../../src/crypto/keyring.ts";
 import type { Database } from "../../src/db/database.ts";
 import { startGateServer, type GateServer } from "../../src/server.ts";
-import type { PipelineSettings } from "../../src/webhooks/settings.ts";
+import type { PipelineSettings } from "../../src/config/settings.ts";
 import { REDACT_PATHS } from "../../src/log.ts";
 import type { GitHubFake } from "./github-fake.ts";
 import { deliverTo, type DeliverOptions } from "./deliver.ts";
 import { deliverySettled } from "./inbox.ts";
+import { readSettings } from "../../src/config/settings.ts";
 import { randomUUID } from "node:crypto";
 
 export const TEST_APP_ID = 4242;
@@ -77,7 +78,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     probot,
     appId: TEST_APP_ID,
     secret: TEST_SECRET,
-    env: { AGENT_GATE_PUBLIC_URL: "https://gate.example.test", ...options.env },
+    settings: readSettings({ AGENT_GATE_PUBLIC_URL: "https://gate.example.test", ...options.env }),
     log,
     ...(options.now ? { now: options.now } : {}),
     port: 0,

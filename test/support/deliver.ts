@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { sign } from "../../src/github/signature.ts";
+import { sign } from "../../src/webhooks/signature.ts";
 
 export interface DeliverOptions {
   id?: string;

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { Conformance } from "./github-fake/conformance.ts";
 import { compileRoute, matchRoute, type Route } from "./github-fake/route-match.ts";
 import { defaultRoutes, webFlowProblems, webRoutes, type RouteContext } from "./github-fake/routes.ts";
-import { GitHubState, type Permission, type StoredCheckRun } from "./github-fake/state.ts";
+import { GitHubState, type HistoryCommit, type Permission, type StoredCheckRun } from "./github-fake/state.ts";
 import type { LoggedDelivery } from "./github-fake/hook-log.ts";
 
 // A GitHub stand-in on loopback. The app reaches it as GitHub Enterprise
@@ -38,6 +38,8 @@ export class GitHubFake {
   now: () => Date = () => new Date();
   /** Every API read (GET) is answered after this many milliseconds: a slow GitHub. */
   readDelayMs = 0;
+  private readOutage: number | null = null;
+  private readStall: Promise<void> | null = null;
   /** Called after each reply with one line: method, path, status and any problems (for the CLI). */
   log: ((line: string) => void) | null = null;
   private readonly routes: Route[] = defaultRoutes.map((r) => compileRoute(r.method, r.route));
@@ -112,6 +114,21 @@ export class GitHubFake {
     this.lostAnswers.set(key(method, route), { times, status });
   }
 
+  /** While set, every API read (GET) is answered with this status, as GitHub answers in an outage; null ends it. */
+  failReads(status: number | null): void {
+    this.readOutage = status;
+  }
+
+  /** Every API read (GET) from now on waits, unanswered, until the returned function is called: a GitHub that stalls. */
+  stallReads(): () => void {
+    let release!: () => void;
+    this.readStall = new Promise<void>((resolve) => (release = resolve));
+    return () => {
+      this.readStall = null;
+      release();
+    };
+  }
+
   /** From now on, every answer says this many calls remain until `resetEpochSeconds`. */
   rateLimit(remaining: number, resetEpochSeconds: number): void {
     this.rateLimitHeaders = { "x-ratelimit-remaining": String(remaining), "x-ratelimit-reset": String(resetEpochSeconds) };
@@ -149,6 +166,16 @@ export class GitHubFake {
         return to ? { filename: to, previous_filename: from! } : { filename: file };
       }),
     );
+  }
+
+  /** The commits GET /compare/{base}...{head} lists between two commits (oldest first). */
+  setHistory(repo: string, base: string, head: string, commits: HistoryCommit[]): void {
+    this.state.history.set(`${repo}\0${base}...${head}`, structuredClone(commits));
+  }
+
+  /** The pull requests (numbers of ones set with setPullRequest) GET /commits/{sha}/pulls lists for a commit. */
+  setCommitPulls(repo: string, sha: string, pulls: number[]): void {
+    this.state.commitPulls.set(`${repo}\0${sha}`, [...pulls]);
   }
 
   /** An organization team's active members. */
@@ -252,6 +279,12 @@ export class GitHubFake {
       return send(res, { status: 404, body: { message: "Not Found", documentation_url: "https://docs.github.com/rest" } });
     }
     if (this.readDelayMs > 0 && call.method === "GET" && !call.web) await new Promise((resolve) => setTimeout(resolve, this.readDelayMs));
+    if (call.method === "GET" && !call.web) {
+      if (this.readStall) await this.readStall;
+      if (this.readOutage !== null) {
+        return send(res, { status: this.readOutage, headers: this.rateLimitHeaders, body: { message: `Injected outage ${this.readOutage}`, documentation_url: "https://docs.github.com/rest" } });
+      }
+    }
     const k = key(call.method, found.route.route);
     const failure = this.failures.get(k);
     if (failure && failure.times > 0) {

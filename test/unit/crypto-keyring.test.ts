@@ -112,12 +112,12 @@ describe("seal and open", () => {
 
 describe("resolveKeyring", () => {
   it("prefers AGENT_GATE_KEYS", () => {
-    const ring = resolveKeyring({ AGENT_GATE_KEYS: `a:${KEY_A}` }, { dataDir: "/nonexistent", embedded: false });
+    const ring = resolveKeyring(`a:${KEY_A}`, { dataDir: "/nonexistent", embedded: false });
     expect(ring.current.id).toBe("a");
   });
 
   it("refuses to start on PostgreSQL without a keyring and says what to set", () => {
-    const error = refusal(() => resolveKeyring({ DATABASE_URL: "postgres://x" }, { dataDir: "/nonexistent", embedded: false }));
+    const error = refusal(() => resolveKeyring(undefined, { dataDir: "/nonexistent", embedded: false }));
     expect(error.code).toBe("keyring_missing");
     expect(error.message).toMatch(/AGENT_GATE_KEYS/);
     expect(error.message).toMatch(/agent-gate keys generate/);
@@ -126,12 +126,12 @@ describe("resolveKeyring", () => {
   it("creates a 0600 keyring file for the embedded database once, then reuses it", () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), "agent-gate-keyring-")), "nested", "data");
     const logs: string[] = [];
-    const first = resolveKeyring({}, { dataDir, embedded: true, log: (msg) => logs.push(msg), now: new Date("2026-11-23T00:00:00Z") });
+    const first = resolveKeyring(undefined, { dataDir, embedded: true, log: (msg) => logs.push(msg), now: new Date("2026-11-23T00:00:00Z") });
     const file = join(dataDir, "keyring");
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(first.current.id).toMatch(/^k20261123-[0-9a-f]{6}$/);
     expect(logs[0]).toContain(file);
-    const second = resolveKeyring({}, { dataDir, embedded: true, log: (msg) => logs.push(msg) });
+    const second = resolveKeyring(undefined, { dataDir, embedded: true, log: (msg) => logs.push(msg) });
     expect(second.current).toEqual(first.current);
     expect(readFileSync(file, "utf8").trim()).toBe(formatKeyring(first));
     expect(logs[1]).toContain(file);
@@ -142,7 +142,7 @@ describe("resolveKeyring with a damaged file", () => {
   it("names the file and hides its content", () => {
     const dataDir = mkdtempSync(join(tmpdir(), "agent-gate-keyring-bad-"));
     writeFileSync(join(dataDir, "keyring"), `a:${KEY_A.slice(0, 20)}\n`);
-    const error = refusal(() => resolveKeyring({}, { dataDir, embedded: true }));
+    const error = refusal(() => resolveKeyring(undefined, { dataDir, embedded: true }));
     expect(error.code).toBe("keyring_invalid");
     expect(error.message).toContain(join(dataDir, "keyring"));
     expect(error.message).not.toContain(KEY_A.slice(0, 20));

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { Probot } from "probot";
 import { agentGate } from "../../src/index.ts";
 import { ALWAYS_DELIVERED_EVENTS, EVENT_PERMISSIONS, HANDLED_EVENTS, OPERATIONS, OPTIONAL_OPERATIONS, permissionsFor, requiredPermissions } from "../../src/github/operations.ts";
-import type { GateDeps } from "../../src/github/gate-deps.ts";
+import type { GateDeps } from "../../src/gates/gate-deps.ts";
 
 const manifest = parse(readFileSync(new URL("../../app.yml", import.meta.url), "utf8")) as {
   default_permissions: Record<string, string>;

@@ -7,6 +7,9 @@ import type { CliContext } from "../../src/cli/context.ts";
 
 const ctx: CliContext = {
   env: {},
+  settings: () => {
+    throw new Error("help needs no settings");
+  },
   openDb: () => Promise.reject(new Error("help needs no database")),
   out: () => {},
   err: () => {},

@@ -24,7 +24,7 @@ function capture(): { lines: string[]; log: ReturnType<typeof createLogger> } {
       done();
     },
   });
-  return { lines, log: createLogger({ LOG_LEVEL: "trace" }, sink) };
+  return { lines, log: createLogger({ logLevel: "trace" }, sink) };
 }
 
 describe("log redaction", () => {

@@ -1,7 +1,9 @@
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG, parseConfig, type GateConfig, type Permission } from "../../src/policy/config.ts";
 import { decideCommit, decideVotes, type CommitFacts, type ReviewFact, type RuleFacts } from "../../src/policy/decision.ts";
-import { matchRule, pathFilter, type Rule } from "../../src/policy/rules.ts";
+import { matchRule, pathFilter, teamsToAsk, unlistedFiles, type Rule } from "../../src/policy/rules.ts";
 
 const HEAD = "c".repeat(40);
 const AGENT = "seo-agent";
@@ -49,8 +51,45 @@ describe("rule matching", () => {
     ["site and channel together", { sites: ["example.com"], channels: ["email"] }, { kind: "outreach", site: "example.com", channel: "email" }, true],
     ["site matches, channel not", { sites: ["example.com"], channels: ["email"] }, { kind: "outreach", site: "example.com", channel: "post" }, false],
     ["always", {}, { kind: "outreach", site: "example.com", channel: "post" }, true],
+    ["GitHub listed fewer files than changed, none matching", { paths: ["infra/**"] }, { kind: "commit", changedFiles: ["src/a.ts"], unlistedFiles: { listed: 3000, total: 3200 } }, "unknown"],
+    ["GitHub listed fewer files than changed, one matching", { paths: ["infra/**"] }, { kind: "commit", changedFiles: ["infra/a.tf"], unlistedFiles: { listed: 3000, total: 3200 } }, true],
+    ["unlisted files do not matter to a rule without paths", { branches: ["main"] }, { kind: "commit", baseBranch: "main", changedFiles: ["src/a.ts"], unlistedFiles: { listed: 3000, total: null } }, true],
   ])("%s", (_name, when, subject, applies) => {
     expect(matchRule(rule(when), subject).applies).toBe(applies);
+  });
+
+  it("code owners of a pull request with unlisted files cannot be checked, and the message says why", () => {
+    const owners: Rule = { name: "owners", if: {}, require: { approvals: 1, codeowners: true } };
+    const match = matchRule(owners, { kind: "commit", changedFiles: ["src/a.ts"], unlistedFiles: { listed: 3000, total: 4100 } });
+    expect(match).toEqual({
+      applies: "unknown",
+      why: "GitHub lists 3,000 changed files (at most 3,000) and this pull request changes 4,100, so the files it did not list cannot be checked against path rules; split the pull request",
+    });
+  });
+
+  it.each<[number, number | null, boolean]>([
+    [120, 120, false],
+    [2999, null, false],
+    [3000, 3000, false],
+    [3000, null, true],
+    [3000, 3001, true],
+    [40, 41, true],
+  ])("%i files listed of %s changed: short of the pull request: %s", (listed, total, short) => {
+    expect(unlistedFiles(listed, total) !== null).toBe(short);
+  });
+
+  it("teamsToAsk names the teams of the rules that apply to a deploy, an outreach or a commit whose files are not read", () => {
+    const team = (name: string, when: Rule["if"], teams: string[]): Rule => ({ name, if: when, require: { approvals: 1, teams, codeowners: false } });
+    const rules = [
+      team("prod", { environments: ["production"] }, ["my-org/release"]),
+      team("email", { channels: ["email"] }, ["my-org/comms"]),
+      team("auth", { paths: ["auth/**"] }, ["my-org/security"]),
+      team("always", {}, ["my-org/release", "my-org/leads"]),
+    ];
+    expect(teamsToAsk(rules, { kind: "deploy", environment: "production" })).toEqual(["my-org/leads", "my-org/release"]);
+    expect(teamsToAsk(rules, { kind: "outreach", channel: "email" })).toEqual(["my-org/comms", "my-org/leads", "my-org/release"]);
+    expect(teamsToAsk(rules, { kind: "commit", changedFiles: null })).toEqual(["my-org/leads", "my-org/release", "my-org/security"]);
+    expect(teamsToAsk(rules, { kind: "commit", changedFiles: ["src/a.ts"] })).toEqual(["my-org/leads", "my-org/release"]);
   });
 
   it("pathFilter takes positive and negative globs", () => {
@@ -161,6 +200,18 @@ describe("rule tally (decideCommit with rules)", () => {
 });
 
 describe("rules in .github/agent-gate.yml", () => {
+  const recipes = (file: string) =>
+    [...readFileSync(new URL(`../../${file}`, import.meta.url), "utf8").matchAll(/```yaml\n(rules:\n[\s\S]*?)```/g)].map((m) => m[1]!);
+  it.each([["README.md"], ["docs/config.md"]])("every rules: recipe in %s is a valid config", (file) => {
+    const blocks = recipes(file);
+    expect(blocks.length).toBeGreaterThan(0);
+    for (const block of blocks) {
+      const parsed = parseConfig(parse(block), true);
+      expect(parsed.ok ? [] : parsed.errors, block).toEqual([]);
+      if (parsed.ok) expect(parsed.config.rules?.length).toBeGreaterThan(0);
+    }
+  });
+
   it.each<[string, unknown, string]>([
     ["an unknown key in require", [{ name: "x", require: { admins: 1 } }], "rules[0].require.admins"],
     ["a rule without a name", [{ require: { approvals: 2 } }], "rules[0].name"],
@@ -172,5 +223,82 @@ describe("rules in .github/agent-gate.yml", () => {
     const parsed = parseConfig({ rules }, true);
     expect(parsed.ok).toBe(false);
     if (!parsed.ok) expect(parsed.errors.map((e) => e.path)).toContain(path);
+  });
+});
+
+describe("self-approval under every rule", () => {
+  // Each rule names the login under test (as a user, a team member or a code
+  // owner), so only the self-approval rules can keep it from counting.
+  const TEAM = "my-org/approvers";
+  const ruleKinds = (login: string) => [
+    ["a count", { name: "rule", require: { approvals: 1 } }],
+    ["a minimum permission", { name: "rule", require: { min_permission: "admin" } }],
+    ["listed users", { name: "rule", require: { users: [login] } }],
+    ["a team", { name: "rule", require: { teams: [TEAM] } }],
+    ["code owners (a user)", { name: "rule", require: { codeowners: true } }],
+    ["code owners (a team)", { name: "rule", require: { codeowners: true } }],
+  ] as const;
+  const codeowners = (kind: string, login: string) =>
+    kind === "code owners (a team)" ? `* @${TEAM}\n` : `* @${login.replace(/\[bot\]$/, "")}\n`;
+  const commitCases = [
+    ["the author", AGENT, "User"],
+    ["the pusher", "pushy", "User"],
+    ["a configured agent", "helper-agent", "User"],
+    ["a bot", "ci[bot]", "Bot"],
+  ] as const;
+
+  const commitDecision = (kind: string, rule: object, login: string, type: string) =>
+    decideCommit(
+      {
+        ...facts([approval(login, "admin", type)], {
+          files: ["src/a.ts"],
+          codeowners: { path: ".github/CODEOWNERS", text: codeowners(kind, login) },
+          memberships: [{ team: TEAM, login, member: true }],
+        }),
+        pusher: { login: "pushy", type: "User" },
+      },
+      configWith({ agents: [AGENT, "helper-agent"], rules: [rule] }),
+      true,
+    );
+
+  for (const [who, login, type] of commitCases) {
+    it.each(ruleKinds(login))(`commit: ${who} never satisfies %s`, (kind, rule) => {
+      const decision = commitDecision(kind, rule, login, type);
+      expect(decision.status).toBe("pending");
+      const row = decision.rules?.find((r) => r.name === "rule");
+      expect(row?.status).toBe("pending");
+      expect(row?.approvedBy).toEqual([]);
+      expect(decision.refused.map((r) => r.login)).toContain(login);
+    });
+  }
+
+  it.each(ruleKinds("rita"))("commit: an eligible person named the same way satisfies %s (the control)", (kind, rule) => {
+    const decision = commitDecision(kind, rule, "rita", "User");
+    expect(decision.status).toBe("approved");
+    expect(decision.rules?.find((r) => r.name === "rule")).toMatchObject({ status: "satisfied", approvedBy: ["rita"] });
+  });
+
+  const deployCases = [
+    ["the run's actor (the proposal's author)", "carol", "User"],
+    ["the user who triggered the run (a re-run)", "runner", "User"],
+    ["a configured agent", "helper-agent", "User"],
+    ["a bot", "deployer[bot]", "Bot"],
+  ] as const;
+  const deployDecision = (rule: object, login: string, type: string) =>
+    decideVotes(
+      [{ actor: { login, type, permission: "admin" }, vote: "approve", at: "2026-01-01T00:00:00Z" }],
+      { author: "carol", triggeredBy: "runner", config: configWith({ agents: [AGENT, "helper-agent"], rules: [rule] }), configPresent: true },
+      { subject: { kind: "deploy", environment: "production", site: "example.com" }, memberships: [{ team: TEAM, login, member: true }] },
+    );
+  for (const [who, login, type] of deployCases) {
+    it.each(ruleKinds(login).slice(0, 4))(`deploy: ${who} never satisfies %s`, (_kind, rule) => {
+      const decision = deployDecision(rule, login, type);
+      expect(decision.status).toBe("pending");
+      expect(decision.rules?.find((r) => r.name === "rule")).toMatchObject({ status: "pending", approvedBy: [] });
+      expect(decision.refused.map((r) => r.login)).toContain(login);
+    });
+  }
+  it.each(ruleKinds("rita").slice(0, 4))("deploy: an eligible person satisfies %s (the control)", (_kind, rule) => {
+    expect(deployDecision(rule, "rita", "User")).toMatchObject({ status: "approved" });
   });
 });

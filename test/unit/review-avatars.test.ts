@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { githubAvatars } from "../../src/review/avatars.ts";
 import { personHtml } from "../../src/review/html.ts";
 import { pageHeaders } from "../../src/review/respond.ts";
-import { githubUrls } from "../../src/github/urls.ts";
+import { readSettings } from "../../src/config/settings.ts";
+
+const githubUrls = (env: NodeJS.ProcessEnv) => readSettings(env).github;
 
 describe("GitHub avatars on the review page", () => {
   it.each([

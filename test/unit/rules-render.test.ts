@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { RuleResult } from "../../src/policy/decide-rules.ts";
-import { escapeMarkdown } from "../../src/github/render-check.ts";
-import { rulesTable } from "../../src/github/render-rules.ts";
+import { escapeMarkdown } from "../../src/outbox/render-check.ts";
+import { rulesTable } from "../../src/outbox/render-rules.ts";
 import { rulesTableHtml } from "../../src/review/rules-table.ts";
 import { renderExplanation } from "../../src/explain/render.ts";
 

@@ -39,6 +39,14 @@ export function fakeSha(seed: string): string {
   return createHash("sha1").update(seed).digest("hex");
 }
 
+/** A commit as GET /compare lists it: its sha, message, parents and (optionally) the account that committed it. */
+export interface HistoryCommit {
+  sha: string;
+  message: string;
+  parents?: string[];
+  committer?: string | null;
+}
+
 export class GitHubState {
   readonly repos = new Map<string, RepoSettings>();
   readonly files = new Map<string, string>(); // repo \0 branch \0 path → text
@@ -50,6 +58,8 @@ export class GitHubState {
   readonly pulls = new Map<string, Record<string, any>>(); // repo \0 number
   readonly refs = new Map<string, string>(); // repo \0 "refs/heads/x" → sha
   readonly commits = new Map<string, Map<string, string>>(); // repo \0 commit sha → path → text
+  readonly history = new Map<string, HistoryCommit[]>(); // repo \0 "base...head" → the commits GET /compare lists, oldest first
+  readonly commitPulls = new Map<string, number[]>(); // repo \0 commit sha → the pull requests GET /commits/{sha}/pulls lists
   readonly checkRuns: StoredCheckRun[] = [];
   readonly installations = new Map<number, InstallationSettings>();
   /** The App's webhook delivery log, and where webhooks are sent. */

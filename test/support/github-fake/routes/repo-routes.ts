@@ -125,7 +125,63 @@ export const repoRoutes: DefaultRoute[] = [
           ...(file.previous_filename ? { previous_filename: file.previous_filename } : {}),
         };
       });
-      return paginate(call, files, api);
+      // GitHub lists at most 3,000 files of a pull request, however many it changes.
+      return paginate(call, files.slice(0, 3000), api);
+    },
+  },
+  {
+    // Two commits compared: the commits between them, oldest first, paged (per_page, page) as GitHub pages them.
+    method: "GET",
+    route: "/repos/{owner}/{repo}/compare/{basehead}",
+    handle: (call, params, { state, api }) => {
+      const repo = repoOf(params);
+      const commits = state.history.get(`${repo}\0${params.basehead}`);
+      if (!commits) return notFound;
+      const web = api.replace(/\/api\/v3$/, "");
+      const shaped = commits.map((commit) => ({
+        sha: commit.sha,
+        node_id: `C_${commit.sha.slice(0, 12)}`,
+        url: `${api}/repos/${repo}/commits/${commit.sha}`,
+        html_url: `${web}/${repo}/commit/${commit.sha}`,
+        commit: {
+          message: commit.message,
+          author: { name: "Monalisa Octocat", email: "octocat@github.com", date: "2026-11-23T10:00:00Z" },
+          committer: { name: commit.committer === "web-flow" ? "GitHub" : "Monalisa Octocat", email: commit.committer === "web-flow" ? "noreply@github.com" : "octocat@github.com", date: "2026-11-23T10:00:00Z" },
+          tree: { sha: fakeSha(`${commit.sha}:tree`), url: `${api}/repos/${repo}/git/trees/${fakeSha(`${commit.sha}:tree`)}` },
+        },
+        author: userShape(api, "octocat"),
+        committer: commit.committer ? userShape(api, commit.committer) : null,
+        parents: (commit.parents ?? []).map((sha) => ({ sha, url: `${api}/repos/${repo}/commits/${sha}` })),
+      }));
+      const perPage = Math.min(Math.max(Number(call.query.get("per_page") ?? 250) || 250, 1), 250);
+      const page = Math.max(Number(call.query.get("page") ?? 1) || 1, 1);
+      return {
+        status: 200,
+        body: {
+          url: `${api}/repos/${repo}/compare/${params.basehead}`,
+          html_url: `${web}/${repo}/compare/${params.basehead}`,
+          status: "ahead",
+          ahead_by: commits.length,
+          behind_by: 0,
+          total_commits: commits.length,
+          commits: shaped.slice((page - 1) * perPage, page * perPage),
+          files: [],
+        },
+      };
+    },
+  },
+  {
+    // The pull requests a commit belongs to.
+    method: "GET",
+    route: "/repos/{owner}/{repo}/commits/{commit_sha}/pulls",
+    handle: (call, params, { state, api }) => {
+      const repo = repoOf(params);
+      const numbers = state.commitPulls.get(`${repo}\0${params.commit_sha}`) ?? [];
+      const pulls = numbers.flatMap((number) => {
+        const pull = state.pulls.get(`${repo}\0${number}`);
+        return pull ? [pullShape(api, state, repo, pull)] : [];
+      });
+      return paginate(call, pulls, api);
     },
   },
   {

@@ -1,13 +1,17 @@
-import { narrowedClients, type GitHubFactory } from "./narrowed.ts";
-import { permissionWith } from "./permissions.ts";
-import { readRepoConfig } from "./repo-config.ts";
+import { narrowedClients, narrowFrom, type GitHubFactory } from "../github/narrowed.ts";
+import { teamMembershipsWith } from "../github/team-membership.ts";
+import { permissionWith } from "../github/permissions.ts";
+import { readRepoConfig } from "../github/repo-config.ts";
 import type { VoteSources } from "./vote.ts";
 
 /**
  * A vote's facts outside a webhook (the review page), asked of GitHub with
  * narrowed tokens exactly as the check-run handler asks them: the config with
  * `contents: read` tokens (src/github/repo-config.ts), the permission with a
- * token narrowed to the repository and `repos.getCollaboratorPermissionLevel`.
+ * token narrowed to the repository and `repos.getCollaboratorPermissionLevel`,
+ * team memberships with one narrowed to `teams.getMembershipForUserInOrg`
+ * (members: read; refused when the installation lacks it, and then a team
+ * rule fails closed naming the permission).
  */
 export function installationVoteSources(
   github: GitHubFactory,
@@ -29,5 +33,13 @@ export function installationVoteSources(
       const octokit = await narrowedClients(github, { now })(installationId, proposal.repo_id, ["repos.getCollaboratorPermissionLevel"]);
       return permissionWith(octokit, { owner, repo }, login);
     },
+    memberships: (teams, logins) =>
+      teamMembershipsWith(async () => {
+        if (!proposal.repo_id) throw new Error(`proposal ${proposal.id} has no repository id: team memberships cannot be asked`);
+        return narrowFrom(await github(installationId), installationId, proposal.repo_id, ["teams.getMembershipForUserInOrg"], {
+          now,
+          ...(github.decorate ? { decorate: github.decorate } : {}),
+        });
+      }, teams, logins),
   };
 }

@@ -14,16 +14,16 @@ import {
   updateProposal,
   type ProposalStatus,
 } from "../proposals/store.ts";
-import { claimDelivery } from "./deliveries.ts";
+import { claimDelivery } from "../webhooks/ledger.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
 import { gatherCommitFacts, type PullFacts, type PullPayload } from "./commit-facts.ts";
 import { finalReason, ignoredEvent } from "./commit-final.ts";
-import { gatherPullCommits } from "./pull-commits.ts";
+import { gatherPullCommits } from "../github/pull-commits.ts";
 import { headStanding } from "./pull-head.ts";
-import { loadRepoConfig, type RepoConfig } from "./repo-config.ts";
-import { gatherReviews } from "./reviews.ts";
+import { loadRepoConfig, type RepoConfig } from "../github/repo-config.ts";
+import { gatherReviews } from "../github/reviews.ts";
 
-export { COMMIT_CHECK_NAME } from "./commit-gate-names.ts";
+export { COMMIT_CHECK_NAME } from "../policy/check-names.ts";
 
 type PrContext = Context;
 

@@ -1,7 +1,7 @@
 import type { Database } from "../db/database.ts";
 import { appendAudit } from "../audit/log.ts";
 import { enqueue, findProposal, syncCheckRun, updateProposal } from "../proposals/store.ts";
-import { reviewDeployment } from "./apply-decision.ts";
+import { reviewDeployment } from "../github/apply-decision.ts";
 
 const CLAIM_MS = 60_000;
 

@@ -3,11 +3,11 @@ import type { Logger } from "pino";
 import type { Keyring } from "../crypto/keyring.ts";
 import type { Database } from "../db/database.ts";
 import { appendAudit } from "../audit/log.ts";
-import { OUTBOX_CHANNEL } from "../proposals/store.ts";
-import type { GitHubClient } from "./client.ts";
-import { performJob, type JobRow } from "./outbox-jobs.ts";
+import { OUTBOX_CHANNEL } from "./queue.ts";
+import type { GitHubClient } from "../github/client.ts";
+import { performJob, type JobRow } from "./jobs.ts";
 import { JobConfigurationError, MalformedJobError } from "./job-kinds.ts";
-import { errorWaitMs } from "./rate-limit.ts";
+import { errorWaitMs } from "../github/rate-limit.ts";
 
 export interface OutboxWorkerOptions {
   db: Database;

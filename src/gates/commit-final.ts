@@ -1,6 +1,6 @@
 import type { AuditInput } from "../audit/log.ts";
 import type { ProposalRow } from "../proposals/store.ts";
-import type { Delivery } from "./deliveries.ts";
+import type { Delivery } from "../webhooks/ledger.ts";
 
 /** Why a commit proposal can no longer change: superseded by a newer head, or expired. Null while it can. */
 export function finalReason(proposal: Pick<ProposalRow, "status" | "reason">): "superseded" | "expired" | null {

@@ -1,5 +1,5 @@
 import type { ProposalRow } from "../proposals/store.ts";
-import { COMMIT_CHECK_NAME } from "./commit-gate-names.ts";
+import { COMMIT_CHECK_NAME } from "../policy/check-names.ts";
 import { renderOutreachCheck } from "../outreach/check.ts";
 import { proposerLabel } from "../proposals/proposer.ts";
 import { showInvisibleLine } from "../outreach/render.ts";

@@ -3,9 +3,9 @@ import type { Logger } from "pino";
 import { readBody, sendJson } from "../api/http.ts";
 import { GateError } from "../errors.ts";
 import { checkSignature } from "./signature.ts";
-import type { InboxWriter } from "../webhooks/inbox.ts";
-import type { RefusalLog, RefusalReason } from "../webhooks/refusals.ts";
-import { subjectOf } from "../webhooks/subject.ts";
+import type { InboxWriter } from "./inbox.ts";
+import type { RefusalLog, RefusalReason } from "./refusals.ts";
+import { subjectOf } from "./subject.ts";
 
 export const WEBHOOK_PATH = "/api/github/webhooks";
 /** GitHub caps webhook payloads at 25 MB. */

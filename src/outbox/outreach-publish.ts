@@ -3,14 +3,14 @@ import type { Keyring } from "../crypto/keyring.ts";
 import type { Database } from "../db/database.ts";
 import type { GitHubClient } from "../github/client.ts";
 import { narrowedClients, type GitHubFactory } from "../github/narrowed.ts";
-import { JobConfigurationError } from "../github/job-kinds.ts";
+import { JobConfigurationError } from "./job-kinds.ts";
 import { readRepoConfig } from "../github/repo-config.ts";
 import { enqueue, findProposal, syncCheckRun, type ProposalRow } from "../proposals/store.ts";
-import { renderOutreachCheck } from "./check.ts";
-import { outreachBranch, outreachPath } from "./names.ts";
-import { renderRedactedOutreach } from "./redacted.ts";
-import { renderOutreachFile } from "./render.ts";
-import { readOutreach, recordPublished } from "./store.ts";
+import { renderOutreachCheck } from "../outreach/check.ts";
+import { outreachBranch, outreachPath } from "../outreach/names.ts";
+import { renderRedactedOutreach } from "../outreach/redacted.ts";
+import { renderOutreachFile } from "../outreach/render.ts";
+import { readOutreach, recordPublished } from "../outreach/store.ts";
 
 export interface OutreachJobDeps {
   db: Database;

@@ -2,7 +2,7 @@ import type { Context } from "probot";
 import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import { recognizeAgent, type AgentFacts, type PullCommitFact } from "../policy/agent-recognition.ts";
 import type { CommitFacts } from "../policy/decision.ts";
-import type { RepoConfig } from "./repo-config.ts";
+import type { RepoConfig } from "../github/repo-config.ts";
 import { gatherCommitRuleFacts } from "./rule-facts.ts";
 
 /** The part of pull_request and pull_request_review payloads the gate reads (typed from @octokit/webhooks). */

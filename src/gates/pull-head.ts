@@ -1,7 +1,7 @@
 import type { Context } from "probot";
 import type { Queryable } from "../db/database.ts";
 import { knownHead } from "../proposals/store.ts";
-import { currentHead } from "./pull-commits.ts";
+import { currentHead } from "../github/pull-commits.ts";
 
 /** How an event's head stands against the newest head known for its pull request. */
 export type HeadStanding = (

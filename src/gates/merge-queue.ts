@@ -1,22 +1,22 @@
 import type { Context, Probot } from "probot";
 import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import { appendAudit } from "../audit/log.ts";
-import { decideMergeGroup, queuedPullOf, type QueuedPullState } from "../policy/merge-group.ts";
+import { decideMergeGroup, type QueuedPullState } from "../policy/merge-group.ts";
 import { enqueue, findCommitProposal } from "../proposals/store.ts";
-import { recordDelivery } from "./deliveries.ts";
+import { recordDelivery } from "../webhooks/ledger.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
-import { reportMergeGroup } from "./merge-group-job.ts";
+import { reportMergeGroup } from "../outbox/merge-group-job.ts";
+import { pullsOfMergeGroup } from "../github/merge-group-pulls.ts";
 
 type ChecksRequested = EmitterWebhookEvent<"merge_group.checks_requested">["payload"];
 
 /**
  * The merge queue: GitHub waits for every required check on the head of each
  * merge group it builds, so `Agent Gate` is reported there too. The group's
- * branch (`gh-readonly-queue/<base>/pr-<number>-<sha>`) names the pull
- * request it adds and the head that entered the queue; the group passes when
- * the proposal stored for that pull request at that head was approved (under
- * its rules) or exempt. The pull requests ahead of it in the queue each have
- * their own group, checked the same way.
+ * pull requests are found first (the one its branch names, at the head that
+ * entered the queue, and those queued before it in the same group:
+ * merge-group-pulls.ts); the group passes when the proposal stored for each
+ * of them at its head was approved (under its rules) or exempt.
  */
 export function registerMergeQueue(app: Probot, deps: GateDeps): void {
   app.on("merge_group.checks_requested", (context) => onChecksRequested(context as unknown as Context, deps));
@@ -34,23 +34,32 @@ async function onChecksRequested(context: Context, deps: GateDeps): Promise<void
   }
   const repo = repository.full_name;
   const group = payload.merge_group;
-  const queued = queuedPullOf(group.head_ref);
+  // 1. Gather: the group's pull requests, asked of GitHub before the transaction.
+  const found = await pullsOfMergeGroup(context, group);
   await deps.db.tenant(installationId, async (tx) => {
     await recordDelivery(tx, delivery, now);
-    const pulls: QueuedPullState[] = [];
-    if (queued) {
-      const proposal = await findCommitProposal(tx, installationId, repo, queued.number, queued.headSha);
+    const pulls: (QueuedPullState & { foundBy: string })[] = [];
+    for (const pull of found.pulls) {
+      const proposal = await findCommitProposal(tx, installationId, repo, pull.number, pull.headSha);
       const title = (proposal?.state as { decision?: { title?: string } } | undefined)?.decision?.title ?? null;
-      pulls.push({ number: queued.number, headSha: queued.headSha, status: proposal?.status ?? null, title });
+      pulls.push({ ...pull, status: proposal?.status ?? null, title });
     }
-    const decision = decideMergeGroup(pulls);
+    // 2. Decide, 3. record (the check-run write is queued with the decision).
+    const decision = decideMergeGroup(pulls, found.problem);
     await appendAudit(tx, installationId, {
       action: "merge_group.decided",
       outcome: decision.conclusion,
       actor: payload.sender?.login ?? null,
       repo,
       subject: `merge_group:${group.head_sha}`,
-      data: { head_sha: group.head_sha, head_ref: group.head_ref, base_ref: group.base_ref, pulls: pulls.map(({ number, headSha, status }) => ({ number, head_sha: headSha, status })) },
+      data: {
+        head_sha: group.head_sha,
+        head_ref: group.head_ref,
+        base_sha: group.base_sha,
+        base_ref: group.base_ref,
+        pulls: pulls.map(({ number, headSha, status, foundBy }) => ({ number, head_sha: headSha, status, found_by: foundBy })),
+        problem: found.problem,
+      },
     }, now);
     await enqueue(tx, reportMergeGroup(installationId, { repo, repo_id: repository.id, head_sha: group.head_sha, decision }));
   });

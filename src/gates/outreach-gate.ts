@@ -3,16 +3,18 @@ import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import { appendAudit } from "../audit/log.ts";
 import type { Queryable } from "../db/database.ts";
 import { decideOutreachReviews, factsDigest, type OutreachReviewFacts } from "../policy/decision.ts";
+import type { GateConfig } from "../policy/config.ts";
 import { findProposal, type ProposalRow } from "../proposals/store.ts";
-import { storeDecision } from "./apply-decision.ts";
+import { storeDecision } from "../github/apply-decision.ts";
 import { proposalOfBranch } from "../outreach/names.ts";
 import { findOutreachByPull, rejectOutreach } from "../outreach/store.ts";
-import { recordDelivery } from "./deliveries.ts";
+import { recordDelivery } from "../webhooks/ledger.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
-import { narrowedForEvent } from "./narrowed.ts";
-import { loadRepoConfig } from "./repo-config.ts";
-import { gatherReviews } from "./reviews.ts";
-import { proposalRuleFacts } from "./proposal-rule-facts.ts";
+import { narrowedForEvent } from "../github/narrowed.ts";
+import { loadRepoConfig } from "../github/repo-config.ts";
+import { gatherReviews } from "../github/reviews.ts";
+import { gatherProposalMemberships, proposalRuleFacts, proposalRuleSubject } from "./proposal-rule-facts.ts";
+import { teamMemberships, type TeamMemberships } from "../github/team-membership.ts";
 
 type PullPayload = Pick<EmitterWebhookEvent<"pull_request.closed">["payload"], "installation" | "repository" | "pull_request" | "sender" | "action">;
 
@@ -21,6 +23,8 @@ export const CONTENT_CHANGED = "content changed";
 interface PublishedState {
   path?: string;
   file_sha?: string | null;
+  /** Who pushed the head the proposal was last decided on (a push that kept the proposal file). */
+  pushed?: { head: string; login: string } | null;
 }
 
 /**
@@ -66,17 +70,23 @@ export async function evaluateOutreachPull(context: Context, deps: GateDeps, pro
   const unchanged = !moved || (await fileUnchanged(context, headSha, proposal.state as PublishedState));
   const config = unchanged ? await loadRepoConfig(context) : null;
   const details = proposal.details as { triggered_by?: string | null };
+  const pushed = (proposal.state as PublishedState).pushed;
+  const pusher = payload.action === "synchronize" && payload.sender ? payload.sender.login : pushed?.head === headSha ? pushed.login : null;
   const facts: OutreachReviewFacts | null =
     unchanged && config?.ok
       ? {
           author: proposal.author ?? "",
           triggeredBy: details.triggered_by ?? null,
+          pusher,
           headSha,
           reviews: await gatherReviews(context, context.repo(), pr.number, proposal.author ?? ""),
           expired: deps.now().getTime() >= proposal.expires_at.getTime(),
           deadline: proposal.expires_at.toISOString(),
         }
       : null;
+
+  // The team memberships the rules need, asked now with a token narrowed to members: read (never under the row lock).
+  const asked = facts && config?.ok && config.config.rules?.length ? await outreachMemberships(context, deps, proposal, config.config, facts) : undefined;
 
   // 2. Decide, 3. record (the check-run write is queued with the decision).
   const now = deps.now();
@@ -104,17 +114,38 @@ export async function evaluateOutreachPull(context: Context, deps: GateDeps, pro
       await ignored(tx, current, sender, "configuration error in .github/agent-gate.yml", now);
       return;
     }
-    const rules = config.config.rules?.length ? await proposalRuleFacts(tx, current) : undefined;
+    const rules = config.config.rules?.length ? await proposalRuleFacts(tx, current, asked) : undefined;
     const decision = decideOutreachReviews(rules ? { ...facts, rules } : facts, config.config, config.present);
     if (moved) await tx.query("UPDATE proposals SET head_sha = $2, check_run_id = NULL WHERE id = $1", [current.id, headSha]);
     await storeDecision(tx, current, decision, {
-      state: { ...current.state, decision, required: decision.required, min_permission: config.config.approvals.minPermission },
+      state: {
+        ...current.state,
+        decision,
+        required: decision.required,
+        min_permission: config.config.approvals.minPermission,
+        pushed: pusher ? { head: headSha, login: pusher } : null,
+      },
       actor: sender,
       actorIsBot: payload.sender?.type === "Bot",
       data: { head: headSha, facts_digest: factsDigest(rules ? { ...facts, rules } : facts), config_digest: config.digest },
       summary: { refused: decision.refused },
     }, now);
   });
+}
+
+/** Of the reviewers approving the checked head, who belongs to the teams the applying rules name. */
+async function outreachMemberships(
+  context: Context,
+  deps: GateDeps,
+  proposal: ProposalRow,
+  config: GateConfig,
+  facts: OutreachReviewFacts,
+): Promise<TeamMemberships> {
+  const subject = await deps.db.tenant(proposal.installation_id, (tx) => proposalRuleSubject(tx, proposal));
+  const approvers = facts.reviews
+    .filter((review) => review.state === "APPROVED" && review.commitId?.toLowerCase() === facts.headSha.toLowerCase())
+    .map((review) => review.reviewer.login);
+  return gatherProposalMemberships(config, subject, approvers, (teams, logins) => teamMemberships(context, teams, logins));
 }
 
 /** Whether the proposal file at `sha` is byte for byte the one published (same blob). */

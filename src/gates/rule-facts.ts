@@ -3,10 +3,10 @@ import { ownersOf, parseCodeowners } from "../policy/codeowners.ts";
 import type { GateConfig } from "../policy/config.ts";
 import type { ReviewFact, RuleFacts } from "../policy/decision.ts";
 import { isBotAccount, sameLogin } from "../policy/logins.ts";
-import { matchRule, needsChangedFiles, type RuleSubject } from "../policy/rules.ts";
-import { changedFilesOf } from "./changed-files.ts";
-import { readCodeowners } from "./codeowners-read.ts";
-import { teamMemberships } from "./team-membership.ts";
+import { LISTED_FILES_CAP, matchRule, needsChangedFiles, unlistedFiles, type RuleSubject } from "../policy/rules.ts";
+import { changedFilesCount, changedFilesOf } from "../github/changed-files.ts";
+import { readCodeowners } from "../github/codeowners-read.ts";
+import { teamMemberships } from "../github/team-membership.ts";
 
 export interface RulePull {
   number: number;
@@ -31,10 +31,16 @@ export async function gatherCommitRuleFacts(
   const rules = config.rules ?? [];
   if (rules.length === 0) return undefined;
   const repo = context.repo();
+  const listing = needsChangedFiles(rules) ? await changedFilesOf(context, repo, pull.number) : null;
+  // GitHub lists at most 3,000 files: a listing that may be short is compared with the pull request's count.
+  const unlisted = listing && listing.listed >= LISTED_FILES_CAP
+    ? unlistedFiles(listing.listed, await changedFilesCount(context, repo, pull.number, pull.headSha))
+    : null;
   const subject: RuleSubject = {
     kind: "commit",
     baseBranch: pull.baseRef,
-    changedFiles: needsChangedFiles(rules) ? await changedFilesOf(context, repo, pull.number) : null,
+    changedFiles: listing?.files ?? null,
+    ...(unlisted ? { unlistedFiles: unlisted } : {}),
   };
   const applying = rules.flatMap((rule) => {
     const match = matchRule(rule, subject);

@@ -1,10 +1,10 @@
 import type { Keyring } from "../crypto/keyring.ts";
 import type { Database } from "../db/database.ts";
-import { openOutreachJob } from "../outreach/publish.ts";
+import { openOutreachJob } from "./outreach-publish.ts";
 import { appendAudit } from "../audit/log.ts";
 import { findProposal } from "../proposals/store.ts";
-import { narrowedClients, type GitHubFactory } from "./narrowed.ts";
-import type { NarrowedClient } from "./operations.ts";
+import { narrowedClients, type GitHubFactory } from "../github/narrowed.ts";
+import type { NarrowedClient } from "../github/operations.ts";
 import { renderCheckRun } from "./render-check.ts";
 import { parseJob } from "./job-kinds.ts";
 import { performMergeGroupReport } from "./merge-group-job.ts";
@@ -42,7 +42,7 @@ function repoIdOf(proposal: { id: string; repo_id: number | null }): number {
 /**
  * Perform one queued GitHub write; throws to retry. A job that does not parse
  * throws MalformedJobError and a configuration problem JobConfigurationError
- * (src/github/job-kinds.ts), which the worker ends instead of retrying.
+ * (src/outbox/job-kinds.ts), which the worker ends instead of retrying.
  */
 export async function performJob(job: JobRow, deps: JobDeps): Promise<{ outcome: string }> {
   const typed = parseJob(job.operation, job.payload);

@@ -1,9 +1,9 @@
 import type { Context } from "probot";
 import type { Logger } from "pino";
 import type { Database } from "../db/database.ts";
-import type { Delivery } from "./deliveries.ts";
+import type { Delivery } from "../webhooks/ledger.ts";
 import type { AgentHints } from "./agent-hints.ts";
-import type { CommittedDeliveries } from "./deliveries.ts";
+import type { CommittedDeliveries } from "../webhooks/ledger.ts";
 
 /** What every webhook handler gets, passed in explicitly. */
 export interface GateDeps {

@@ -1,8 +1,8 @@
 import { appendAudit } from "../audit/log.ts";
 import type { OutboxJob } from "../proposals/store.ts";
-import { COMMIT_CHECK_NAME } from "./commit-gate-names.ts";
-import type { JobDeps, JobRow } from "./outbox-jobs.ts";
-import { narrowedClients } from "./narrowed.ts";
+import { COMMIT_CHECK_NAME } from "../policy/check-names.ts";
+import type { JobDeps, JobRow } from "./jobs.ts";
+import { narrowedClients } from "../github/narrowed.ts";
 import type { MergeGroupDecision } from "../policy/merge-group.ts";
 
 export interface MergeGroupReport {

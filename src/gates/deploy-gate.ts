@@ -15,12 +15,13 @@ import {
   syncCheckRun,
 } from "../proposals/store.ts";
 import { assertSiteVerified } from "../sites/verified.ts";
-import { recordDelivery } from "./deliveries.ts";
+import { recordDelivery } from "../webhooks/ledger.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
-import { loadRepoConfig } from "./repo-config.ts";
-import { permissionOf } from "./permissions.ts";
-import { reviewDeployment } from "./apply-decision.ts";
+import { loadRepoConfig } from "../github/repo-config.ts";
+import { permissionOf } from "../github/permissions.ts";
+import { reviewDeployment } from "../github/apply-decision.ts";
 import { castVote } from "./vote.ts";
+import { teamMemberships } from "../github/team-membership.ts";
 
 type RuleRequested = EmitterWebhookEvent<"deployment_protection_rule.requested">["payload"];
 type RequestedAction = EmitterWebhookEvent<"check_run.requested_action">["payload"];
@@ -150,7 +151,11 @@ async function onRequestedAction(context: Context, deps: GateDeps): Promise<void
   }
   await castVote(
     deps,
-    { config: () => loadRepoConfig(context), permission: (login) => permissionOf(context, context.repo(), login) },
+    {
+      config: () => loadRepoConfig(context),
+      permission: (login) => permissionOf(context, context.repo(), login),
+      memberships: (teams, logins) => teamMemberships(context, teams, logins),
+    },
     {
       installationId,
       proposalId,
@@ -162,4 +167,4 @@ async function onRequestedAction(context: Context, deps: GateDeps): Promise<void
   );
 }
 
-export { applyDecision, reviewDeployment } from "./apply-decision.ts";
+export { applyDecision, reviewDeployment } from "../github/apply-decision.ts";

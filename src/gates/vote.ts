@@ -4,10 +4,11 @@ import type { Permission } from "../policy/config.ts";
 import { decideVotes, type Vote } from "../policy/decision.ts";
 import { isAgent } from "../policy/eligibility.ts";
 import { findProposal, type ProposalRow, type ProposalStatus } from "../proposals/store.ts";
-import { applyDecision } from "./apply-decision.ts";
-import { proposalRuleFacts } from "./proposal-rule-facts.ts";
-import { recordDelivery, type Delivery } from "./deliveries.ts";
-import type { RepoConfig } from "./repo-config.ts";
+import { applyDecision } from "../github/apply-decision.ts";
+import { gatherProposalMemberships, proposalRuleFacts, proposalRuleSubject } from "./proposal-rule-facts.ts";
+import type { TeamMemberships } from "../github/team-membership.ts";
+import { recordDelivery, type Delivery } from "../webhooks/ledger.ts";
+import type { RepoConfig } from "../github/repo-config.ts";
 
 /** Where a vote was cast: a check run's button or the review page. */
 export type VoteChannel = "check_run" | "review_page";
@@ -18,6 +19,8 @@ export interface VoteSources {
   config(): Promise<RepoConfig>;
   /** The voter's permission on the repository. */
   permission(login: string): Promise<Permission>;
+  /** Whether each login is an active member of each team (org/slug), asked with a token narrowed to members: read. */
+  memberships(teams: readonly string[], logins: readonly string[]): Promise<TeamMemberships>;
 }
 
 export interface VoteRequest {
@@ -62,6 +65,7 @@ export async function castVote(deps: { db: Database; now: () => Date }, sources:
   const { voter, installationId, identifier, via } = request;
   const config = await sources.config();
   const permission: Permission = voter.type === "Bot" ? "none" : await sources.permission(voter.login);
+  const asked = config.ok && config.config.rules?.length ? await membershipsFor(deps.db, sources, request, config) : undefined;
 
   return deps.db.tenant(installationId, async (tx) => {
     if (request.delivery) await recordDelivery(tx, request.delivery, now);
@@ -93,7 +97,7 @@ export async function castVote(deps: { db: Database; now: () => Date }, sources:
       config: config.config,
       configPresent: config.present,
       deadline: current.expires_at.toISOString(),
-    }, config.config.rules?.length ? await proposalRuleFacts(tx, current) : undefined);
+    }, config.config.rules?.length ? await proposalRuleFacts(tx, current, asked) : undefined);
     const refused = decision.refused.find((r) => r.login.toLowerCase() === voter.login.toLowerCase());
     await appendAudit(tx, installationId, {
       action: "vote.recorded",
@@ -108,6 +112,24 @@ export async function castVote(deps: { db: Database; now: () => Date }, sources:
     await applyDecision(tx, current, decision, votes, now);
     return { outcome: refused ? "refused" : "counted", status: decision.status, reason: refused?.reason ?? null };
   });
+}
+
+/**
+ * The team memberships the repository's rules need for this vote, asked of
+ * GitHub before the vote's transaction (no network call holds the row lock):
+ * of everyone whose latest vote approves, the voter included.
+ */
+async function membershipsFor(db: Database, sources: VoteSources, request: VoteRequest, config: Extract<RepoConfig, { ok: true }>): Promise<TeamMemberships | undefined> {
+  const seen = await db.tenant(request.installationId, async (tx) => {
+    const proposal = await findProposal(tx, request.proposalId);
+    return proposal ? { subject: await proposalRuleSubject(tx, proposal), votes: (proposal.state.votes as Vote[] | undefined) ?? [] } : undefined;
+  });
+  if (!seen) return undefined;
+  const latest = new Map<string, { login: string; approves: boolean }>();
+  for (const vote of seen.votes) latest.set(vote.actor.login.toLowerCase(), { login: vote.actor.login, approves: vote.vote === "approve" });
+  latest.set(request.voter.login.toLowerCase(), { login: request.voter.login, approves: request.identifier === "approve" });
+  const approvers = [...latest.values()].filter((entry) => entry.approves).map((entry) => entry.login);
+  return gatherProposalMemberships(config.config, seen.subject, approvers, (teams, logins) => sources.memberships(teams, logins));
 }
 
 function ignoredBecause(current: ProposalRow, vote: Vote | null, config: RepoConfig, digest: string | undefined, now: Date): string | null {
