@@ -29,6 +29,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       }),
     out: (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),
     err: (text) => process.stderr.write(text.endsWith("\n") ? text : `${text}\n`),
+    stderrIsTTY: () => process.stderr.isTTY === true,
     now: () => new Date(),
   };
   const program = new Command("agent-gate")

@@ -26,6 +26,8 @@ export interface AuditExport {
   manifest: Promise<Manifest>;
   /** The chain head the export stops at, known once the first chunk is read. */
   throughSeq(): number | undefined;
+  /** Events in the chunks read so far (the CSV header is not one). */
+  eventsRead(): number;
 }
 
 /**
@@ -143,5 +145,5 @@ export function exportAudit(db: Database, options: ExportOptions, signer: Signer
     }
   }
 
-  return { body: body(), manifest, throughSeq: () => through };
+  return { body: body(), manifest, throughSeq: () => through, eventsRead: () => tally.count };
 }

@@ -8,10 +8,12 @@ import { parsePublishedKeys } from "../crypto/receipts.ts";
 import { currentSigner } from "../keys/store.ts";
 import { chainCheckpoint, verifyCheckpoint } from "../audit/checkpoint.ts";
 import { exportAudit } from "../audit/export.ts";
+import { writeExportFile } from "../audit/export-file.ts";
 import { parseExportRequest } from "../audit/filters.ts";
 import type { Manifest } from "../audit/manifest.ts";
 import { pruneAudit, retentionCutoff, setRetentionFloor } from "../audit/retention.ts";
 import { verifyExportFile } from "../audit/verify-stream.ts";
+import { jsonOutput } from "./snake-json.ts";
 
 interface ExportFlags {
   installation: string;
@@ -21,6 +23,27 @@ interface ExportFlags {
   action?: string;
   format?: string;
   manifest: string;
+  output?: string;
+}
+
+/**
+ * A progress line on the terminal, rewritten in place at most ten times a
+ * second; `null` ends it (the last text shown, then a newline).
+ */
+function progressLine(ctx: CliContext): (text: string | null) => void {
+  let shown = 0;
+  let last = "";
+  return (text) => {
+    if (text === null) {
+      if (last) ctx.err(`\r${last}`);
+      return;
+    }
+    last = text;
+    const at = Date.now();
+    if (at - shown < 100) return;
+    shown = at;
+    process.stderr.write(`\r${text}`);
+  };
 }
 
 function installationId(text: string): number {
@@ -69,7 +92,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
 
   audit
     .command("export")
-    .description("Stream one installation's events to stdout (JSONL or CSV) and write the signed manifest to a file.")
+    .description("Stream one installation's events (JSONL or CSV) to stdout or --output FILE, and write the signed manifest to a file; progress on a terminal.")
     .requiredOption("--installation <id>", "installation id")
     .requiredOption("--manifest <file>", "where to write the signed manifest (JSON)")
     .option("--since <time>", "ISO 8601, inclusive")
@@ -77,26 +100,29 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     .option("--repo <owner/name>", "only events of this repository (exact match)")
     .option("--action <action>", "only events with this action (exact match)")
     .option("--format <format>", "jsonl or csv", "jsonl")
+    .option("--output <file>", "write the body to this file instead of stdout (atomically: a temporary file beside it, renamed into place)")
     .action(async (flags: ExportFlags) => {
       const id = installationId(flags.installation);
       const { filters, format } = parseExportRequest(flags);
       const db = await ctx.openDb();
       const signer = await loadSigner(db, ctx);
       const out = exportAudit(db, { installationId: id, format, ...filters }, signer, ctx.now());
-      const progress = process.stderr.isTTY === true;
-      let bytes = 0;
-      let lines = 0;
-      for await (const chunk of out.body) {
-        await writeOut(chunk);
-        if (!progress) continue;
-        bytes += Buffer.byteLength(chunk);
-        lines += chunk.split("\n").length - 1;
-        process.stderr.write(`\rexported ${lines} lines, ${(bytes / 1e6).toFixed(1)} MB`);
+      const progress = ctx.stderrIsTTY() ? progressLine(ctx) : null;
+      let manifest: Manifest;
+      if (flags.output) {
+        manifest = await writeExportFile(out, flags.output, (events) => progress?.(`wrote ${events} events to ${flags.output}`));
+      } else {
+        let bytes = 0;
+        for await (const chunk of out.body) {
+          await writeOut(chunk);
+          bytes += Buffer.byteLength(chunk);
+          progress?.(`exported ${out.eventsRead()} events, ${(bytes / 1e6).toFixed(1)} MB`);
+        }
+        manifest = await out.manifest;
       }
-      const manifest = await out.manifest;
-      if (progress) process.stderr.write("\n");
+      progress?.(null);
       await writeFile(flags.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
-      ctx.err(`exported ${manifest.count} events; manifest in ${flags.manifest} (key ${manifest.kid})`);
+      ctx.err(`exported ${manifest.count} events${flags.output ? ` to ${flags.output}` : ""}; manifest in ${flags.manifest} (key ${manifest.kid})`);
     });
 
   audit
@@ -115,7 +141,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       } catch (error) {
         throw new GateError("file_unreadable", `Could not read the export file ${file}.`, { status: 400, cause: error });
       }
-      if (flags.json) ctx.out(JSON.stringify(result));
+      if (flags.json) ctx.out(jsonOutput(result));
       if (result.ok) {
         if (!flags.json) ctx.out(`ok: ${result.count} events verified (${manifest.format}, key ${manifest.kid})`);
         return;
@@ -167,6 +193,6 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       // The database keeps the retention period as its pruning floor.
       await setRetentionFloor(db, ctx.settings().retentionDays);
       const result = await pruneAudit(db, id, before, now);
-      ctx.out(flags.json ? JSON.stringify(result) : `pruned ${result.pruned_count} events before ${before.toISOString()}`);
+      ctx.out(flags.json ? jsonOutput(result) : `pruned ${result.pruned_count} events before ${before.toISOString()}`);
     });
 }

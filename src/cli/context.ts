@@ -10,6 +10,8 @@ export interface CliContext {
   openDb(): Promise<Database>;
   out(text: string): void;
   err(text: string): void;
+  /** Whether stderr is a terminal: progress is shown there only then. */
+  stderrIsTTY(): boolean;
   now(): Date;
 }
 

@@ -12,6 +12,7 @@ import { parseKeyring } from "../crypto/keyring.ts";
 import { createResolver, type TxtResolver } from "../sites/dns-check.ts";
 import { checkGitHubApp, checkOAuthClient, checkPublicUrl, checkWebhookSecret } from "./doctor-github.ts";
 import { missingKeyIds } from "../keys/in-use.ts";
+import { jsonOutput } from "./snake-json.ts";
 
 export interface CheckResult {
   name: string;
@@ -253,7 +254,7 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
     .addHelpText("after", "\nExit codes: 0 every check passed, 1 at least one failed, 2 usage error, 3 the database is unreachable.")
     .action(async (options: { json?: boolean }) => {
       const results = await runDoctor(ctx.env);
-      ctx.out(options.json ? JSON.stringify({ ok: results.every((r) => r.ok), checks: results }, null, 2) : renderChecks(results));
+      ctx.out(options.json ? jsonOutput({ ok: results.every((r) => r.ok), checks: results }, 2) : renderChecks(results));
       process.exitCode = doctorExitCode(results);
     });
 }

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { snakeKeys } from "./snake-json.ts";
+import { jsonOutput } from "./snake-json.ts";
 import { EXIT, type CliContext } from "./context.ts";
 import { ValidationError } from "../errors.ts";
 import { explainCommit } from "../explain/replay.ts";
@@ -23,7 +23,7 @@ export function registerExplain(program: Command, ctx: CliContext): void {
       const [recorded] = await installationsOfRepo(db, repo);
       const installation = options.installation ? Number(options.installation) : recorded;
       const explanation = explainCommit(await loadLatestCommitProposal(db, repo, pr, installation));
-      ctx.out(options.json ? JSON.stringify(snakeKeys(explanation), null, 2) : renderExplanation(explanation));
+      ctx.out(options.json ? jsonOutput(explanation, 2) : renderExplanation(explanation));
       if (explanation.matches !== true) process.exitCode = EXIT.failed;
     });
 }

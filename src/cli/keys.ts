@@ -5,6 +5,7 @@ import { publishedKeys, reencryptSealed, rotateSigningKey } from "../keys/store.
 import { describeReplica, replicasWithout } from "../keys/replicas.ts";
 import { EXIT } from "./context.ts";
 import { renderTable } from "./table.ts";
+import { jsonOutput } from "./snake-json.ts";
 
 export function registerKeys(program: Command, ctx: CliContext): void {
   const keys = program
@@ -27,7 +28,7 @@ export function registerKeys(program: Command, ctx: CliContext): void {
       const db = await ctx.openDb();
       const published = await publishedKeys(db);
       if (options.json) {
-        ctx.out(JSON.stringify(published));
+        ctx.out(jsonOutput(published));
         return;
       }
       if (published.keys.length === 0) {
@@ -83,7 +84,7 @@ export function registerKeys(program: Command, ctx: CliContext): void {
       const signer = await rotateSigningKey(db, keyring, ctx.now());
       const retired = (await publishedKeys(db)).keys.filter((key) => key.status === "retired").map((key) => key.kid);
       if (options.json) {
-        ctx.out(JSON.stringify({ signing_key: signer.keyId, retired, resealed, keyring_key: keyring.current.id }));
+        ctx.out(jsonOutput({ signing_key: signer.keyId, retired, resealed, keyring_key: keyring.current.id }));
         return;
       }
       ctx.out(`new signing key: ${signer.keyId}`);

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import type { CliContext } from "./context.ts";
 import { openDatabase } from "../db/open.ts";
 import { migrate } from "../db/migrate.ts";
+import { jsonOutput } from "./snake-json.ts";
 
 export function registerMigrate(program: Command, ctx: CliContext): void {
   program
@@ -12,7 +13,7 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
       const db = await openDatabase(ctx.settings().storage, { create: true });
       try {
         const applied = await migrate(db);
-        ctx.out(options.json ? JSON.stringify({ applied }) : applied.length ? `applied: ${applied.join(", ")}` : "schema is current");
+        ctx.out(options.json ? jsonOutput({ applied }) : applied.length ? `applied: ${applied.join(", ")}` : "schema is current");
       } finally {
         await db.close();
       }

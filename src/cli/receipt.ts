@@ -4,6 +4,7 @@ import { EXIT, type CliContext } from "./context.ts";
 import { GateError, UnavailableError, ValidationError } from "../errors.ts";
 import { parsePublishedKeys, ReceiptError, verifyReceipt, type ReceiptExpectation } from "../crypto/receipts.ts";
 import type { PublishedKeys } from "../crypto/signer.ts";
+import { jsonOutput } from "./snake-json.ts";
 
 /** keys.json from a file, or from the app's URL (…/.well-known/agent-gate/keys.json). */
 async function loadKeys(source: string): Promise<PublishedKeys> {
@@ -74,12 +75,12 @@ export function registerReceipt(program: Command, ctx: CliContext): void {
         const payload = verifyReceipt(text, keys, expected, ctx.now());
         ctx.out(
           options.json
-            ? JSON.stringify({ valid: true, payload })
+            ? jsonOutput({ valid: true, payload })
             : `valid: ${payload.decision} ${payload.kind} ${payload.repo} proposal ${payload.proposal_id} by ${payload.approvers.join(", ")}, redeemed ${payload.redeemed_at} (${payload.redemption_id}), expires ${payload.expires_at}, key ${payload.kid}`,
         );
       } catch (error) {
         if (!(error instanceof ReceiptError)) throw error;
-        if (options.json) ctx.out(JSON.stringify({ valid: false, code: error.code, message: error.message }));
+        if (options.json) ctx.out(jsonOutput({ valid: false, code: error.code, message: error.message }));
         ctx.err(`invalid: ${error.message} (${error.code})`);
         process.exitCode = EXIT.failed;
       }

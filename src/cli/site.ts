@@ -4,6 +4,7 @@ import { ValidationError } from "../errors.ts";
 import { createResolver } from "../sites/dns-check.ts";
 import { addSite, listSites, recheckSites, verifySite, type SiteView } from "../sites/service.ts";
 import type { Challenge } from "../sites/challenge.ts";
+import { jsonOutput } from "./snake-json.ts";
 
 const ACTOR = "cli";
 
@@ -58,7 +59,7 @@ export function registerSite(program: Command, ctx: CliContext): void {
       const id = installationId(flags.installation);
       const db = await ctx.openDb();
       const challenge = await addSite(db, id, domain, flags.method, ACTOR, ctx.now());
-      ctx.out(flags.json ? JSON.stringify(challenge) : describeChallenge(challenge, id));
+      ctx.out(flags.json ? jsonOutput(challenge) : describeChallenge(challenge, id));
     });
 
   site
@@ -71,7 +72,7 @@ export function registerSite(program: Command, ctx: CliContext): void {
       const db = await ctx.openDb();
       const deps = { resolver: createResolver(ctx.settings().dns) };
       const result = await verifySite(db, deps, id, domain, ACTOR, ctx.now());
-      ctx.out(flags.json ? JSON.stringify(result) : result.message);
+      ctx.out(flags.json ? jsonOutput(result) : result.message);
       if (result.outcome !== "verified") process.exitCode = EXIT.failed;
     });
 
@@ -84,7 +85,7 @@ export function registerSite(program: Command, ctx: CliContext): void {
       const id = flags.installation === undefined ? undefined : installationId(flags.installation);
       const db = await ctx.openDb();
       const sites = await listSites(db, id);
-      ctx.out(flags.json ? JSON.stringify({ sites }) : table(sites));
+      ctx.out(flags.json ? jsonOutput({ sites }) : table(sites));
     });
 
   site
@@ -96,7 +97,7 @@ export function registerSite(program: Command, ctx: CliContext): void {
       const summary = await recheckSites(db, { resolver: createResolver(ctx.settings().dns) }, ctx.now());
       ctx.out(
         flags.json
-          ? JSON.stringify(summary)
+          ? jsonOutput(summary)
           : `checked ${summary.checked}: ${summary.verified} verified, ${summary.failed} failed, ${summary.lapsed} lapsed`,
       );
     });

@@ -11,3 +11,8 @@ export function snakeKeys(value: unknown): unknown {
   }
   return value;
 }
+
+/** What every `--json` output prints: the value with snake_case keys at every depth, as JSON. */
+export function jsonOutput(value: unknown, indent?: number): string {
+  return JSON.stringify(snakeKeys(value), null, indent);
+}

@@ -4,6 +4,7 @@ import type { CliContext } from "./context.ts";
 import { ValidationError } from "../errors.ts";
 import { createToken, listTokens, revokeToken, rotateToken, tokenState, type TokenRow } from "../api/token-store.ts";
 import { tokenNameProblem } from "../api/tokens.ts";
+import { jsonOutput } from "./snake-json.ts";
 
 const KINDS = ["deploy", "commit", "outreach"];
 const REPO = /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/;
@@ -81,7 +82,7 @@ export function registerToken(program: Command, ctx: CliContext): void {
         now,
       );
       if (options.json) {
-        ctx.out(JSON.stringify({ token: secret, ...describe(row, now) }));
+        ctx.out(jsonOutput({ token: secret, ...describe(row, now) }));
         return;
       }
       ctx.out(secret);
@@ -98,7 +99,7 @@ export function registerToken(program: Command, ctx: CliContext): void {
       const now = ctx.now();
       const rows = (await listTokens(db, options.installation ? installationId(options.installation) : undefined)).map((row) => describe(row, now));
       if (options.json) {
-        ctx.out(JSON.stringify({ tokens: rows }));
+        ctx.out(jsonOutput({ tokens: rows }));
         return;
       }
       if (rows.length === 0) {
@@ -142,7 +143,7 @@ export function registerToken(program: Command, ctx: CliContext): void {
       const now = ctx.now();
       const { token: secret, row, previous } = await rotateToken(db, prefix, `cli:${ctx.env.USER ?? "unknown"}`, now);
       if (options.json) {
-        ctx.out(JSON.stringify({ token: secret, ...describe(row, now), rotated_from: previous.prefix }));
+        ctx.out(jsonOutput({ token: secret, ...describe(row, now), rotated_from: previous.prefix }));
         return;
       }
       ctx.out(secret);

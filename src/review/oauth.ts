@@ -42,6 +42,16 @@ export function checkState(signer: PageSigner, cookie: string | undefined, state
   return safeReturnPath(Buffer.from(encoded, "base64url").toString("utf8"));
 }
 
+/**
+ * Where a sign-in meant to return, from this browser's signed state cookie
+ * alone (whatever GitHub sent back): only to offer signing in again.
+ */
+export function intendedReturn(signer: PageSigner, cookie: string | undefined): string | null {
+  const [nonce, encoded, mac, extra] = (cookie ?? "").split(".");
+  if (!nonce || !encoded || !mac || extra !== undefined || !signer.verify("oauth_state", `${nonce}.${encoded}`, mac)) return null;
+  return safeReturnPath(Buffer.from(encoded, "base64url").toString("utf8"));
+}
+
 /** Constant-time equality of two secrets of any length. */
 function sameSecret(a: string, b: string): boolean {
   const digest = (text: string) => createHash("sha256").update(text, "utf8").digest();

@@ -13,8 +13,9 @@ import { installationOfProposal } from "../proposals/directory.ts";
 import { PROPOSAL_ID_PATTERN } from "../proposals/ids.ts";
 import { findProposal, type ProposalRow } from "../proposals/store.ts";
 import { repoAccessOf, SignedOutError } from "./github-user.ts";
+import { messagePage } from "./html.ts";
 import { renderProposalPage } from "./page.ts";
-import { htmlErrors, notFoundPage, redirect, sendPage } from "./respond.ts";
+import { redirect } from "./respond.ts";
 import { requireSessions, type ReviewContext } from "./review-deps.ts";
 import type { ReviewSession, Sessions } from "./session.ts";
 
@@ -35,6 +36,7 @@ const BANNERS: Record<string, string> = {
 /** The proposal page (GET) and its Approve / Reject form (POST), both behind GitHub sign-in. */
 export function pageRoutes(ctx: ReviewContext): Route[] {
   const { log, db, now, github, keyring } = ctx.deps;
+  const pages = ctx.pages;
 
   /** Sign-in ended at GitHub: the session goes, and the person is sent to sign in again. */
   async function signInAgain(res: ServerResponse, sessions: Sessions, session: ReviewSession, id: string): Promise<void> {
@@ -69,7 +71,7 @@ export function pageRoutes(ctx: ReviewContext): Route[] {
     {
       method: "GET",
       path: "/proposals/:id",
-      handler: htmlErrors(log, async ({ req, res, params, query }) => {
+      handler: pages.errors(async ({ req, res, params, query }) => {
         const { sessions } = requireSessions(ctx);
         const session = await sessions.current(req);
         if (!session) {
@@ -83,7 +85,9 @@ export function pageRoutes(ctx: ReviewContext): Route[] {
           if (error instanceof SignedOutError) return signInAgain(res, sessions, session, params.id ?? "");
           throw error;
         }
-        if (!viewed) return notFoundPage(res);
+        // A 404 names no page to come back to: a missing proposal and a hidden one look the same.
+        if (!viewed) return pages.notFound(res, { login: session.login, csrf: session.csrf });
+        const viewer = { login: session.login, csrf: session.csrf, returnTo: `/proposals/${viewed.proposal.id}` };
         const { installationId, proposal, access } = viewed;
         const [outreach, audit] = await db.tenant(installationId, async (tx) => [
           proposal.kind === "outreach" && keyring ? ((await readOutreach(tx, keyring, proposal.id)) ?? null) : null,
@@ -92,24 +96,29 @@ export function pageRoutes(ctx: ReviewContext): Route[] {
         const html = renderProposalPage({
           now: now(),
           proposal,
-          viewer: { login: session.login, csrf: session.csrf },
+          viewer,
+          avatars: pages.avatars,
           access,
           outreach,
           audit,
           githubWeb: ctx.github.web,
           banner: BANNERS[query.get("vote") ?? ""] ?? null,
         });
-        sendPage(res, 200, html);
+        pages.send(res, 200, html);
       }),
     },
     {
       method: "POST",
       path: "/proposals/:id/decision",
-      handler: htmlErrors(log, async ({ req, res, params }) => {
+      handler: pages.errors(async ({ req, res, params }) => {
         const { sessions } = requireSessions(ctx);
         const session = await sessions.current(req);
         const form = new URLSearchParams((await readBody(req, 8 * 1024)).toString("utf8"));
-        if (!session) throw new GateError("signed_out", "Sign in first: open the proposal's page, then decide. Nothing was recorded.", { status: 403 });
+        if (!session) {
+          const again = PROPOSAL_ID_PATTERN.test(params.id ?? "") ? `/proposals/${params.id}` : null;
+          pages.send(res, 403, messagePage("Request refused", "Sign in first: open the proposal's page, then decide. Nothing was recorded.", pages.frame(), again));
+          return;
+        }
         if (!sessions.csrfValid(session, form.get("csrf"))) {
           log.warn({ login: session.login }, "review page decision refused: CSRF token missing or wrong");
           throw new GateError("csrf", "The form did not come from this app's page (CSRF token missing or wrong). Nothing was recorded; reload the page and decide again.", { status: 403 });
@@ -130,7 +139,7 @@ export function pageRoutes(ctx: ReviewContext): Route[] {
           if (error instanceof SignedOutError) return signInAgain(res, sessions, session, id);
           throw error;
         }
-        if (!viewed) return notFoundPage(res);
+        if (!viewed) return pages.notFound(res, { login: session.login, csrf: session.csrf });
         // The same decision path as a check-run button: eligibility asked of GitHub now, tally, audit.
         const outcome = await castVote({ db, now }, viewed.sources, {
           installationId: viewed.installationId,

@@ -4,7 +4,8 @@ import { redactOutreach } from "../outreach/redacted.ts";
 import type { PageAccess } from "../policy/review-access.ts";
 import type { ProposalRow } from "../proposals/store.ts";
 import { proposerLabel } from "../proposals/proposer.ts";
-import { escapeHtml as e, layout, shownHtml, type Viewer } from "./html.ts";
+import type { Avatars } from "./avatars.ts";
+import { escapeHtml as e, layout, personHtml, shownHtml, type Viewer } from "./html.ts";
 import type { RuleResult } from "../policy/decide-rules.ts";
 import { rulesTableHtml } from "./rules-table.ts";
 import { shortHex, timeTag } from "./time.ts";
@@ -12,6 +13,8 @@ import { shortHex, timeTag } from "./time.ts";
 export interface ProposalPageModel {
   proposal: ProposalRow;
   viewer: Viewer;
+  /** Where the pictures of the proposer, the voters and the audit trail's people come from. */
+  avatars: Avatars;
   access: PageAccess;
   /** The opened outreach content (outreach proposals only). */
   outreach: OutreachContent | null;
@@ -67,13 +70,13 @@ export function renderProposalPage(m: ProposalPageModel): string {
     `<h2 id="rules">Rules</h2>`,
     rules(p, m.now ?? new Date()),
     `<h2 id="approvals">Approvals so far</h2>`,
-    approvals(p, decision, m.now ?? new Date()),
+    approvals(p, decision, m.avatars, m.now ?? new Date()),
     `<h2 id="decide">Decide</h2>`,
     decide(m),
     `<h2 id="audit">Audit trail</h2>`,
-    auditTrail(m.audit, m.now ?? new Date()),
+    auditTrail(m, m.now ?? new Date()),
   ];
-  return layout(title, body.join("\n"), m.viewer);
+  return layout(title, body.join("\n"), { viewer: m.viewer, avatars: m.avatars });
 }
 
 function whatWillHappen(m: ProposalPageModel): string {
@@ -83,7 +86,7 @@ function whatWillHappen(m: ProposalPageModel): string {
   const rows = [row("Repository", link(repoUrl, e(p.repo)))];
   if (p.kind === "deploy") {
     rows.push(
-      row("Commit", p.head_sha ? link(`${repoUrl}/commit/${p.head_sha}`, `<code>${e(p.head_sha)}</code>`) : "unknown"),
+      row("Commit", p.head_sha ? link(`${repoUrl}/commit/${p.head_sha}`, shortHex(p.head_sha)) : "unknown"),
       row("Environment", shownHtml(p.environment ?? "")),
       row("Site", shownHtml(p.site ?? "none")),
     );
@@ -93,13 +96,14 @@ function whatWillHappen(m: ProposalPageModel): string {
     const sha = p.head_sha ?? "";
     rows.push(
       row("Pull request", p.pr_number ? link(`${repoUrl}/pull/${p.pr_number}`, `#${p.pr_number}`) : "none"),
-      row("Commit range", `<code>${e(details.base ?? "base")}</code>…<code>${e(sha)}</code> (${link(`${repoUrl}/pull/${p.pr_number}/files`, "changes")})`),
+      row("Commit range", `${details.base ? shortHex(details.base) : "<code>base</code>"}…${shortHex(sha)} (${link(`${repoUrl}/pull/${p.pr_number}/files`, "changes")})`),
     );
   } else {
     rows.push(row("Site", shownHtml(p.site ?? "")));
     if (p.pr_number) rows.push(row("Pull request", link(`${repoUrl}/pull/${p.pr_number}`, `#${p.pr_number}`)));
   }
-  rows.push(row("Proposed by", e(proposerLabel(p.author, p.details).text)));
+  const proposer = proposerLabel(p.author, p.details);
+  rows.push(row("Proposed by", proposer.isLogin ? personHtml(m.avatars, p.author ?? "", proposer.text) : `<span class="person">${e(proposer.text)}</span>`));
   if (details.summary) rows.push(row("Summary", `<pre>${shownHtml(details.summary)}</pre>`));
   const parts = [`<dl>${rows.join("")}</dl>`];
   if (p.kind === "outreach" && m.outreach) parts.push(m.access.fullContent ? outreachFull(m.outreach) : outreachRedacted(m.outreach));
@@ -154,9 +158,9 @@ function rules(p: ProposalRow, now: Date): string {
   ].join("\n");
 }
 
-function approvals(p: ProposalRow, decision: StoredDecision, now: Date): string {
+function approvals(p: ProposalRow, decision: StoredDecision, avatars: Avatars, now: Date): string {
   const votes = ((p.state.votes as StoredVote[] | undefined) ?? []).filter((v) => v.actor?.login);
-  const names = (list: string[] | undefined) => (list && list.length ? list.map(e).join(", ") : "none");
+  const names = (list: string[] | undefined) => (list && list.length ? list.map((login) => personHtml(avatars, login)).join(", ") : "none");
   const parts = [
     `<dl>`,
     row("Approved by", names(p.approvers)),
@@ -173,7 +177,7 @@ function approvals(p: ProposalRow, decision: StoredDecision, now: Date): string 
   if (votes.length) {
     parts.push(
       `<div class="scroll"><table><thead><tr><th>Who</th><th>Vote</th><th>Permission</th><th>When</th><th>Where</th></tr></thead><tbody>`,
-      ...votes.map((v) => `<tr><td>${e(v.actor?.login ?? "")}</td><td>${e(v.vote ?? "")}</td><td>${e(v.actor?.permission ?? "")}</td><td>${v.at ? timeTag(v.at, now) : ""}</td><td>${e((v.via ?? "check_run").replace("_", " "))}</td></tr>`),
+      ...votes.map((v) => `<tr><td>${personHtml(avatars, v.actor?.login ?? "")}</td><td>${e(v.vote ?? "")}</td><td>${e(v.actor?.permission ?? "")}</td><td>${v.at ? timeTag(v.at, now) : ""}</td><td>${e((v.via ?? "check_run").replace("_", " "))}</td></tr>`),
       `</tbody></table></div>`,
     );
   }
@@ -191,11 +195,18 @@ function decide(m: ProposalPageModel): string {
 </form>`;
 }
 
-function auditTrail(events: AuditEvent[], now: Date): string {
+/** An audit event's actor: a person with their picture, the proposal's own token by its name, anything else as recorded. */
+function actorHtml(m: ProposalPageModel, actor: string): string {
+  if (actor === m.proposal.author && actor.startsWith("token:")) return `<span class="person">${e(proposerLabel(actor, m.proposal.details).text)}</span>`;
+  return personHtml(m.avatars, actor);
+}
+
+function auditTrail(m: ProposalPageModel, now: Date): string {
+  const events = m.audit;
   if (events.length === 0) return `<p class="note">No events.</p>`;
   const items = events.map(
     (ev) =>
-      `<li><p><strong>#${ev.seq} ${e(ev.action)}</strong> · ${e(ev.outcome)}${ev.actor ? ` · ${e(ev.actor)}` : ""} · ${timeTag(ev.created_at, now)}</p>
+      `<li><p><strong>#${ev.seq} ${e(ev.action)}</strong> · ${e(ev.outcome)}${ev.actor ? ` · ${actorHtml(m, ev.actor)}` : ""} · ${timeTag(ev.created_at, now)}</p>
 <details><summary>hash ${shortHex(ev.hash)}</summary><dl><dt>hash</dt><dd><code>${e(ev.hash)}</code></dd><dt>previous</dt><dd><code>${e(ev.prev_hash)}</code></dd></dl></details></li>`,
   );
   return [

@@ -1,10 +1,13 @@
+import type { IncomingMessage } from "node:http";
 import type { Logger } from "pino";
 import { SetupError } from "./setup-error.ts";
 import type { Keyring } from "../crypto/keyring.ts";
 import type { Database } from "../db/database.ts";
 import type { GitHubFactory } from "../github/narrowed.ts";
 import type { Settings } from "../config/settings.ts";
+import { githubAvatars } from "./avatars.ts";
 import type { OAuthSettings } from "./oauth.ts";
+import { reviewPages, type Pages } from "./respond.ts";
 import { Sessions } from "./session.ts";
 import { pageSigner, type PageSigner } from "./signing.ts";
 
@@ -26,6 +29,8 @@ export interface ReviewContext {
   signer: PageSigner | null;
   sessions: Sessions | null;
   github: { web: string; api: string };
+  /** Pages with this app's headers (its CSP allows GitHub's avatars), frame and errors. */
+  pages: Pages;
   secure: () => boolean;
   oauth: () => OAuthSettings;
   base: () => string;
@@ -36,11 +41,17 @@ export function reviewContext(deps: ReviewDeps): ReviewContext {
   const secure = () => base().startsWith("https:");
   const signer = deps.keyring ? pageSigner(deps.keyring) : null;
   const urls = deps.settings.github;
+  const sessions = deps.keyring && signer ? new Sessions({ db: deps.db, keyring: deps.keyring, signer, now: deps.now, secure }) : null;
+  const viewerOf = async (req: IncomingMessage) => {
+    const session = sessions ? await sessions.current(req) : null;
+    return session ? { login: session.login, csrf: session.csrf } : null;
+  };
   return {
     deps,
     signer,
-    sessions: deps.keyring && signer ? new Sessions({ db: deps.db, keyring: deps.keyring, signer, now: deps.now, secure }) : null,
+    sessions,
     github: urls,
+    pages: reviewPages(deps.log, githubAvatars(urls), viewerOf),
     secure,
     base,
     oauth: () => {

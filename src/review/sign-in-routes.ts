@@ -4,8 +4,8 @@ import { GateError, ValidationError } from "../errors.ts";
 import { cookieHeader, readCookies } from "./cookies.ts";
 import { signedInUser } from "./github-user.ts";
 import { messagePage } from "./html.ts";
-import { authorizeUrl, beginSignIn, CALLBACK_PATH, checkState, exchangeCode, safeReturnPath, SIGN_IN_SECONDS } from "./oauth.ts";
-import { htmlErrors, redirect, sendPage } from "./respond.ts";
+import { authorizeUrl, beginSignIn, CALLBACK_PATH, checkState, exchangeCode, intendedReturn, safeReturnPath, SIGN_IN_SECONDS } from "./oauth.ts";
+import { redirect } from "./respond.ts";
 import { requireSessions, type ReviewContext } from "./review-deps.ts";
 
 function stateCookieName(ctx: ReviewContext): string {
@@ -19,11 +19,12 @@ function stateCookie(ctx: ReviewContext, value: string, maxAge: number): string 
 /** Sign in with GitHub (the App's user-to-server OAuth), and sign out. */
 export function signInRoutes(ctx: ReviewContext): Route[] {
   const log = ctx.deps.log;
+  const pages = ctx.pages;
   return [
     {
       method: "GET",
       path: "/login",
-      handler: htmlErrors(log, async ({ res, query }) => {
+      handler: pages.errors(async ({ res, query }) => {
         const { signer } = requireSessions(ctx);
         const settings = ctx.oauth();
         const returnTo = safeReturnPath(query.get("return_to"));
@@ -35,18 +36,22 @@ export function signInRoutes(ctx: ReviewContext): Route[] {
     {
       method: "GET",
       path: CALLBACK_PATH,
-      handler: htmlErrors(log, async ({ req, res, query }) => {
+      handler: pages.errors(async ({ req, res, query }) => {
         const { sessions, signer } = requireSessions(ctx);
         const settings = ctx.oauth();
         const clear = stateCookie(ctx, "", 0);
+        const stateCookieValue = readCookies(req).get(stateCookieName(ctx));
+        // Not signed in: the way back is the page the sign-in was for, when this browser's cookie still says which.
+        const again = intendedReturn(signer, stateCookieValue);
         if (query.get("error")) {
-          sendPage(res, 403, messagePage("Not signed in", "The sign-in was cancelled on GitHub. Open the proposal's link to start again."), { "set-cookie": clear });
+          pages.send(res, 403, messagePage("Not signed in", "The sign-in was cancelled on GitHub.", pages.frame(), again), { "set-cookie": clear });
           return;
         }
-        const returnTo = checkState(signer, readCookies(req).get(stateCookieName(ctx)), query.get("state"));
+        const returnTo = checkState(signer, stateCookieValue, query.get("state"));
         const code = query.get("code");
         if (!returnTo || !code) {
-          sendPage(res, 400, messagePage("Not signed in", "This sign-in did not start in this browser, or took longer than 10 minutes (the state does not match). Open the proposal's link to start again."), { "set-cookie": clear });
+          const message = "This sign-in did not start in this browser, or took longer than 10 minutes (the state does not match).";
+          pages.send(res, 400, messagePage("Not signed in", again ? message : `${message} Open the proposal's link to start again.`, pages.frame(), again), { "set-cookie": clear });
           return;
         }
         const { token, expiresIn } = await exchangeCode(settings, code, `${ctx.base()}${CALLBACK_PATH}`);
@@ -60,14 +65,15 @@ export function signInRoutes(ctx: ReviewContext): Route[] {
     {
       method: "POST",
       path: "/logout",
-      handler: htmlErrors(log, async ({ req, res }) => {
+      handler: pages.errors(async ({ req, res }) => {
         const { sessions } = requireSessions(ctx);
         const session = await sessions.current(req);
         const form = new URLSearchParams((await readBody(req, 8 * 1024)).toString("utf8"));
         if (session && !sessions.csrfValid(session, form.get("csrf"))) {
           throw new GateError("csrf", "The form did not come from this app's page (CSRF token missing or wrong); you are still signed in.", { status: 403 });
         }
-        sendPage(res, 200, messagePage("Signed out", "You are signed out, and your GitHub token is deleted from Agent Gate."), { "set-cookie": await sessions.end(session) });
+        const signedOut = messagePage("Signed out", "You are signed out, and your GitHub token is deleted from Agent Gate.", pages.frame(), safeReturnPath(form.get("return_to")));
+        pages.send(res, 200, signedOut, { "set-cookie": await sessions.end(session) });
       }),
     },
   ];

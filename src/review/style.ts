@@ -35,5 +35,10 @@ ol.audit { list-style: none; padding: 0; margin: 0; }
 ol.audit li { border-bottom: 1px solid var(--line); padding: .5rem 0; }
 ol.audit p { margin: 0 0 .25rem; }
 ol.audit dl { grid-template-columns: max-content 1fr; font-size: .85rem; }
+.person { display: inline-flex; align-items: center; gap: .3rem; }
+img.avatar { width: 20px; height: 20px; border-radius: 50%; flex: none; }
+.viewer { display: inline-flex; align-items: center; gap: .3rem; }
+.signin { margin: 1rem 0; }
+a.button { display: inline-flex; align-items: center; min-height: 2.75rem; padding: .5rem 1.25rem; border-radius: 6px; background: var(--fg); color: var(--bg); font-weight: 600; text-decoration: none; }
 .banner { border: 1px solid var(--line); border-left: 4px solid #0969da; background: var(--box); padding: .5rem .75rem; border-radius: 6px; }
 `;

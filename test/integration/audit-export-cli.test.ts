@@ -1,16 +1,20 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import nacl from "tweetnacl";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appendAudit } from "../../src/audit/log.ts";
-import { exportAudit } from "../../src/audit/export.ts";
+import { exportAudit, type AuditExport } from "../../src/audit/export.ts";
+import { writeExportFile } from "../../src/audit/export-file.ts";
+import { migrate } from "../../src/db/migrate.ts";
+import { openDatabase } from "../../src/db/open.ts";
+import { readSettings } from "../../src/config/settings.ts";
 import { signCheckpoint } from "../../src/audit/checkpoint.ts";
 import { toBase64url } from "../../src/crypto/base64url.ts";
 import type { PublishedKeys, Signer } from "../../src/crypto/signer.ts";
 import { publishedKeys } from "../../src/keys/store.ts";
-import { createTestDatabase, type TestDatabase } from "../support/database.ts";
+import { backend, createTestDatabase, type TestDatabase } from "../support/database.ts";
 
 const now = new Date("2026-11-23T10:00:00.000Z");
 const pair = nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(5));
@@ -119,5 +123,95 @@ describe.skipIf(!process.env.TEST_DATABASE_URL || process.env.TEST_BACKEND !== "
     const bad = await cli(["audit", "export", "--installation", "61", "--manifest", file("x.json"), "--since", "soon"], { DATABASE_URL: t.url });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("since");
+  });
+});
+
+describe("writing an export to a file", () => {
+  it("writes the body atomically, mode 0600, telling the events written chunk by chunk; audit verify accepts it", async () => {
+    for (let i = 0; i < 130; i += 1) {
+      await t.db.tenant(62, (tx) => appendAudit(tx, 62, { action: "test.file", outcome: "ok", data: { i } }, now));
+    }
+    const target = file("62.jsonl");
+    const heard: number[] = [];
+    const manifest = await writeExportFile(exportAudit(t.db, { installationId: 62, format: "jsonl" }, signer, now), target, (events) => heard.push(events));
+    expect(heard).toEqual([64, 128, 130]);
+    expect(manifest.count).toBe(130);
+    expect(statSync(target).mode & 0o777).toBe(0o600);
+    expect(readFileSync(target, "utf8").split("\n")).toHaveLength(131);
+    expect(readdirSync(dir).filter((name) => name.endsWith(".tmp"))).toEqual([]);
+    writeFileSync(file("62-manifest.json"), JSON.stringify(manifest));
+    const verify = await cli(["audit", "verify", target, "--manifest", file("62-manifest.json"), "--keys", file("keys.json")]);
+    expect(verify).toMatchObject({ code: 0 });
+    expect(verify.stdout).toContain("ok: 130 events verified");
+  });
+
+  it("leaves the file as it was and no temporary file when the export fails part-way", async () => {
+    const target = file("kept.jsonl");
+    writeFileSync(target, "the previous export\n");
+    const real = exportAudit(t.db, { installationId: 62, format: "jsonl" }, signer, now);
+    // The database goes away after the first chunk.
+    const failing: AuditExport = {
+      ...real,
+      body: (async function* () {
+        for await (const chunk of real.body) {
+          yield chunk;
+          throw new Error("connection lost");
+        }
+      })(),
+    };
+    await expect(writeExportFile(failing, target)).rejects.toThrow("connection lost");
+    expect(readFileSync(target, "utf8")).toBe("the previous export\n");
+    expect(readdirSync(dir).filter((name) => name.endsWith(".tmp"))).toEqual([]);
+    await expect(writeExportFile(exportAudit(t.db, { installationId: 62, format: "jsonl" }, signer, now), join(dir, "missing", "x.jsonl"))).rejects.toThrow(
+      "check that its directory exists",
+    );
+  });
+});
+
+// The CLI as a child process on the same kind of storage as the other CLI tests: a PGlite data dir, or PostgreSQL.
+describe("agent-gate audit export --output", { timeout: 120_000 }, () => {
+  // The keyring of the export tests above: on PostgreSQL they share the database and its signing key.
+  const env: NodeJS.ProcessEnv = { AGENT_GATE_KEYS: `k1:${Buffer.from(new Uint8Array(32).fill(1)).toString("base64")}` };
+  beforeAll(async () => {
+    if (backend() === "postgres") {
+      Object.assign(env, { DATABASE_URL: t.url });
+      return;
+    }
+    Object.assign(env, { AGENT_GATE_DATA_DIR: join(dir, "data") });
+    const db = await openDatabase(readSettings(env).storage, { create: true });
+    try {
+      await migrate(db);
+      for (let i = 0; i < 12; i += 1) await db.tenant(61, (tx) => appendAudit(tx, 61, { action: "test.cli", outcome: "ok", data: { i } }, now));
+    } finally {
+      await db.close();
+    }
+  }, 120_000);
+
+  it("writes the body to the file, nothing to stdout and no progress when stderr is not a terminal; audit verify verifies it", async () => {
+    const run = await cli(["audit", "export", "--installation", "61", "--manifest", file("out-manifest.json"), "--output", file("out.jsonl")], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toBe(`exported 12 events to ${file("out.jsonl")}; manifest in ${file("out-manifest.json")} (key ${JSON.parse(readFileSync(file("out-manifest.json"), "utf8")).kid})\n`);
+    expect(statSync(file("out.jsonl")).mode & 0o777).toBe(0o600);
+    const keysRun = await cli(["keys", "list", "--json"], env);
+    writeFileSync(file("out-keys.json"), keysRun.stdout);
+    const verify = await cli(["audit", "verify", file("out.jsonl"), "--manifest", file("out-manifest.json"), "--keys", file("out-keys.json")]);
+    expect(verify).toMatchObject({ code: 0 });
+    expect(verify.stdout).toContain("ok: 12 events verified");
+  });
+
+  it.skipIf(!existsSync("/usr/bin/script"))("shows the events written on stderr when it is a terminal (script(1) gives it one)", async () => {
+    const command = [process.execPath, BIN, "audit", "export", "--installation", "61", "--manifest", file("tty-manifest.json"), "--output", file("tty.jsonl")]
+      .map((arg) => `'${arg}'`)
+      .join(" ");
+    const run = await new Promise<{ code: number; stdout: string }>((resolve) => {
+      execFile("script", ["-qec", command, "/dev/null"], { env: { PATH: process.env.PATH, ...env } }, (error, stdout) => {
+        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout });
+      });
+    });
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.stdout).toContain(`\rwrote 12 events to ${file("tty.jsonl")}`);
+    expect(run.stdout).toContain("exported 12 events to");
+    expect(readFileSync(file("tty.jsonl"), "utf8").split("\n")).toHaveLength(13);
   });
 });

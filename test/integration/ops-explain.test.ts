@@ -115,5 +115,12 @@ describe("explain", { timeout: 120_000 }, () => {
     expect(missing.stderr).toMatch(/not found/);
     // Another installation's proposals stay out of reach, as in the API.
     expect((await run([`${REPO}#${PR}`, "--installation", String(INSTALLATION + 1)])).code).toBe(2);
+    // A recorded decision that no longer follows from its facts: exit 1, saying so.
+    await t.db.tenant(INSTALLATION, (tx) =>
+      tx.query(`UPDATE proposals SET state = jsonb_set(state, '{decision,approvers}', '["someone-else"]'::jsonb) WHERE kind = 'commit' AND pr_number = $1`, [PR]),
+    );
+    const differs = await run([`${REPO}#${PR}`, "--json"]);
+    expect(differs.code).toBe(1);
+    expect(JSON.parse(differs.stdout)).toMatchObject({ matches: false });
   });
 });

@@ -11,6 +11,8 @@ export const REPO_ID = 11;
 export const INSTALLATION = 1;
 /** A public repository whose outreach goes to a check run. */
 export const PUBLIC_REPO = "acme/site";
+/** The agent token's name. */
+export const TOKEN_NAME = "deploy-bot";
 
 export interface ReviewWorld {
   fake: GitHubFake;
@@ -47,7 +49,8 @@ export async function startReviewWorld(t: TestDatabase, now: () => Date): Promis
   await recordInstallation(t.db, { id: INSTALLATION, account: "acme" }, start);
   await recordRepositories(t.db, INSTALLATION, [{ id: REPO_ID, full_name: REPO }, { id: 13, full_name: PUBLIC_REPO }], [], start);
   await verifySite(t.db, INSTALLATION, "example.com", start);
-  const agentToken = await issueToken(t.db, start);
+  // Named as `token create --name` names it: check runs and the review page show the name as the proposer.
+  const agentToken = await issueToken(t.db, start, { name: TOKEN_NAME });
   const app = await startTestApp({
     db: t.db,
     fake,

@@ -8,7 +8,8 @@ import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { run } from "../../action/src/main.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
-import { DEPLOY, INSTALLATION, REPO, startReviewWorld, submit, type ReviewWorld } from "./review-harness.ts";
+import { startTestApp } from "../support/app.ts";
+import { DEPLOY, INSTALLATION, REPO, startReviewWorld, submit, TOKEN_NAME, type ReviewWorld } from "./review-harness.ts";
 
 // The review page in headless Chromium (Debian's package, driven by
 // playwright-core) against the app and the GitHub fake on loopback. One
@@ -76,7 +77,10 @@ describe.skipIf(!available)("the review page in Chromium", () => {
     expect(w.fake.calls.slice(before).map((c) => `${c.method} ${c.path}`)).toEqual(["GET /login/oauth/authorize"]);
     expect(response?.status()).toBe(403);
     expect(await page.locator("h1").textContent()).toBe("Not signed in");
-    expect(await page.content()).not.toContain(id);
+    // Nothing of the proposal; only the way back in, to the page the visitor asked for.
+    const html = await page.content();
+    for (const shown of [DEPLOY.summary, REPO, DEPLOY.environment, DEPLOY.sha.slice(0, 12)]) expect(html).not.toContain(shown);
+    expect(await page.getByRole("link", { name: "Sign in with GitHub" }).getAttribute("href")).toBe(`/login?return_to=${encodeURIComponent(`/proposals/${id}`)}`);
   });
 
   it("signs a reader in and shows the proposal without Approve or Reject", async () => {
@@ -219,5 +223,176 @@ describe.skipIf(!available)("the review page in Chromium", () => {
     await mkdir(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect((await stat(SCREENSHOT)).size).toBeGreaterThan(10_000);
+  });
+});
+
+/** Where the screenshots of each state of the page are written (git-ignored), for a person to look at. */
+export const STATES_DIR = path.resolve("test-results/review-page-states");
+const VIEWPORT = { width: 390, height: 844 };
+
+/**
+ * A screenshot of the viewport, written for a person to look at, checked to
+ * be a PNG (signature and IHDR) of the viewport's size with something in it.
+ */
+async function screenshot(state: string): Promise<void> {
+  const file = path.join(STATES_DIR, `${state}.png`);
+  await mkdir(STATES_DIR, { recursive: true });
+  await page.screenshot({ path: file });
+  const png = await readFile(file);
+  expect(png.subarray(0, 8).toString("hex"), `${state}: PNG signature`).toBe("89504e470d0a1a0a");
+  expect(png.subarray(12, 16).toString("ascii"), `${state}: IHDR first`).toBe("IHDR");
+  expect({ width: png.readUInt32BE(16), height: png.readUInt32BE(20) }, `${state}: the viewport's size`).toEqual(VIEWPORT);
+  expect(png.length, `${state}: not blank`).toBeGreaterThan(5_000);
+}
+
+/** The natural widths of the images `selector` finds, once loaded (0: broken). (A string: it runs in the page.) */
+function loadedWidths(selector: string): Promise<number[]> {
+  return page.evaluate(`[...document.querySelectorAll(${JSON.stringify(selector)})].map((img) => (img.complete ? img.naturalWidth : -1))`) as Promise<number[]>;
+}
+
+/** The header's signed-in user: their login, and their GitHub picture, loaded from GitHub's host. */
+async function expectSignedInAs(login: string): Promise<void> {
+  expect(await page.locator("header .viewer").textContent()).toBe(`Signed in as ${login}`);
+  const avatar = page.locator("header img.avatar");
+  expect(await avatar.getAttribute("src")).toBe(`${w.fake.url}/${login}.png?size=40`);
+  expect(await loadedWidths("header img.avatar")).toEqual([40]);
+  expect(await page.getByRole("button", { name: "Sign out" }).count()).toBe(1);
+  expect(await page.getByRole("link", { name: "Sign in with GitHub" }).count()).toBe(0);
+}
+
+/** Nobody signed in: no user, no sign-out; a sign-in link back to `returnTo` when given. */
+async function expectSignedOut(returnTo: string | null): Promise<void> {
+  expect(await page.locator("header .viewer").count()).toBe(0);
+  expect(await page.getByRole("button", { name: "Sign out" }).count()).toBe(0);
+  const signIn = page.getByRole("link", { name: "Sign in with GitHub" });
+  if (returnTo === null) expect(await signIn.count()).toBe(0);
+  else expect(await signIn.getAttribute("href")).toBe(`/login?return_to=${encodeURIComponent(returnTo)}`);
+}
+
+/** Every relative time shows words, with the exact UTC time of its datetime in its title. */
+async function expectRelativeTimes(): Promise<void> {
+  const times = (await page.evaluate("[...document.querySelectorAll('time')].map((el) => [el.textContent, el.getAttribute('datetime'), el.getAttribute('title')])")) as [string, string, string][];
+  expect(times.length).toBeGreaterThan(0);
+  for (const [text, datetime, title] of times) {
+    expect(text).toMatch(/^(just now|in \d+ (minute|hour|day)s?|\d+ (minute|hour|day)s? ago)$/);
+    expect(title).toBe(new Date(datetime).toISOString().replace("T", " ").replace(/\.\d{3}Z$/, " UTC"));
+  }
+}
+
+describe.skipIf(!available)("each state of the review page, in Chromium, with a screenshot", () => {
+  const violations: string[] = [];
+  beforeAll(() => {
+    page.on("console", (message) => {
+      if (/Content Security Policy|Refused to/i.test(message.text())) violations.push(message.text());
+    });
+  });
+
+  it("signed out, declined at GitHub: no one shown, a way to sign in again to the same page", async () => {
+    const { id } = await submit(w, DEPLOY);
+    await as(null);
+    const response = await page.goto(`${w.app.url}/proposals/${id}`);
+    expect(response?.status()).toBe(403);
+    expect(await page.locator("h1").textContent()).toBe("Not signed in");
+    await expectSignedOut(`/proposals/${id}`);
+    await screenshot("signed-out");
+  });
+
+  it("sign-in not set up: the reviewer is told whom to ask, with no way to sign in and no detail", async () => {
+    const { id } = await submit(w, DEPLOY);
+    const unset = await startTestApp({ db: t.db, fake: w.fake, now: () => new Date(), env: { AGENT_GATE_KEYS: w.keys, AGENT_GATE_PUBLIC_URL: "", GHE_HOST: new URL(w.fake.url).host, GHE_PROTOCOL: "http" } });
+    try {
+      await as("rita");
+      const response = await page.goto(`${unset.url}/proposals/${id}`);
+      expect(response?.status()).toBe(503);
+      expect(await page.locator("h1").textContent()).toBe("Sign-in is not set up");
+      expect(await page.locator("main p").textContent()).toBe("Sign-in is not set up for this app; ask its administrator.");
+      expect(await page.content()).not.toContain("GITHUB_CLIENT");
+      await expectSignedOut(null);
+      await screenshot("sign-in-not-set-up");
+    } finally {
+      await unset.close();
+    }
+  });
+
+  it("a signed-in reader: their picture and login, the proposer by its token name, relative times, no buttons", async () => {
+    const { id } = await submit(w, DEPLOY);
+    await as("rita");
+    const response = await page.goto(`${w.app.url}/proposals/${id}`);
+    expect(response?.status()).toBe(200);
+    // Images from the app and the GitHub host the app uses, nothing else.
+    expect(response?.headers()["content-security-policy"]).toContain(`img-src 'self' ${w.fake.url};`);
+    await expectSignedInAs("rita");
+    // The proposer by the token's name, here and on the check run.
+    const proposer = new RegExp(`^${TOKEN_NAME} \\(token agt_\\w{4}\\)$`);
+    expect(await page.locator("dt:text-is('Proposed by') + dd").textContent()).toMatch(proposer);
+    await w.app.server.worker.drain();
+    const summary = String(w.fake.checkRuns(REPO).find((run) => run.external_id === id)?.output?.summary ?? "");
+    // (markdown-escaped on the check run)
+    expect(summary).toContain(`**Requested by:** ${TOKEN_NAME} \\(token agt\\_`);
+    // The commit shown short, the whole of it on hover.
+    expect(await page.locator("dt:text-is('Commit') + dd code").textContent()).toBe(DEPLOY.sha.slice(0, 12));
+    expect(await page.locator("dt:text-is('Commit') + dd code").getAttribute("title")).toBe(DEPLOY.sha);
+    await expectRelativeTimes();
+    expect(await page.getByRole("button", { name: "Approve" }).count()).toBe(0);
+    await screenshot("signed-in-reader");
+  });
+
+  it("an eligible approver with a pending proposal, then approved: the buttons, then the approver with their picture", async () => {
+    const { id } = await submit(w, DEPLOY);
+    await as("alice");
+    await page.goto(`${w.app.url}/proposals/${id}`);
+    await expectSignedInAs("alice");
+    expect(await page.locator(".status").textContent()).toBe("pending");
+    expect(await page.getByRole("button", { name: "Approve" }).count()).toBe(1);
+    expect(await page.getByRole("button", { name: "Reject" }).count()).toBe(1);
+    await screenshot("approver-pending");
+
+    await Promise.all([page.waitForURL(`${w.app.url}/proposals/${id}?vote=counted`), page.getByRole("button", { name: "Approve" }).click()]);
+    expect(await page.locator(".status").textContent()).toBe("approved");
+    const approver = page.locator("dt:text-is('Approved by') + dd .person");
+    expect(await approver.textContent()).toBe("alice");
+    expect(await loadedWidths("#approvals + dl > dd:first-of-type img.avatar")).toEqual([40]);
+    expect(await page.getByRole("button", { name: "Approve" }).count()).toBe(0);
+    await expectRelativeTimes();
+    await screenshot("approved");
+  });
+
+  it("rejected: the status, the rejecting person with their picture, no buttons", async () => {
+    const { id } = await submit(w, DEPLOY);
+    await as("alice");
+    await page.goto(`${w.app.url}/proposals/${id}`);
+    await Promise.all([page.waitForURL(`${w.app.url}/proposals/${id}?vote=counted`), page.getByRole("button", { name: "Reject" }).click()]);
+    expect(await page.locator(".status").textContent()).toBe("rejected");
+    expect(await page.locator("dt:text-is('Rejected by') + dd .person").textContent()).toBe("alice");
+    expect(await page.getByRole("button", { name: "Reject" }).count()).toBe(0);
+    await expectSignedInAs("alice");
+    await screenshot("rejected");
+  });
+
+  it("not found (or not theirs to see): the 404, still showing who is signed in", async () => {
+    await as("rita");
+    await page.goto(`${w.app.url}/proposals/${(await submit(w, DEPLOY)).id}`);
+    const response = await page.goto(`${w.app.url}/proposals/prp_00000000000000000000`);
+    expect(response?.status()).toBe(404);
+    expect(await page.locator("h1").textContent()).toBe("Not found");
+    await expectSignedInAs("rita");
+    await screenshot("not-found");
+  });
+
+  it("signed out from a proposal: the session is gone, and a way to sign in again to it", async () => {
+    const { id } = await submit(w, DEPLOY);
+    await as("rita");
+    await page.goto(`${w.app.url}/proposals/${id}`);
+    await Promise.all([page.waitForURL(`${w.app.url}/logout`), page.getByRole("button", { name: "Sign out" }).click()]);
+    expect(await page.locator("h1").textContent()).toBe("Signed out");
+    await expectSignedOut(`/proposals/${id}`);
+    await screenshot("signed-out-after-sign-out");
+    // The link signs in again and comes back to the proposal.
+    await Promise.all([page.waitForURL(`${w.app.url}/proposals/${id}`), page.getByRole("link", { name: "Sign in with GitHub" }).click()]);
+    await expectSignedInAs("rita");
+  });
+
+  it("broke no Content-Security-Policy rule in any state", () => {
+    expect(violations).toEqual([]);
   });
 });

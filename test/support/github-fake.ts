@@ -334,9 +334,9 @@ function send(res: ServerResponse, reply: Reply): void {
     "x-ratelimit-resource": "core",
     ...lowerKeys(reply.headers ?? {}),
   };
-  let payload = "";
+  let payload: string | Buffer = "";
   if (reply.body !== undefined && status !== 204 && status !== 304) {
-    if (typeof reply.body === "string" && headers["content-type"]) payload = reply.body;
+    if ((typeof reply.body === "string" || Buffer.isBuffer(reply.body)) && headers["content-type"]) payload = reply.body;
     else {
       payload = JSON.stringify(reply.body);
       headers["content-type"] ??= "application/json; charset=utf-8";

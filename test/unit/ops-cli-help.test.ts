@@ -13,6 +13,7 @@ const ctx: CliContext = {
   openDb: () => Promise.reject(new Error("help needs no database")),
   out: () => {},
   err: () => {},
+  stderrIsTTY: () => false,
   now: () => new Date(0),
 };
 

@@ -14,9 +14,11 @@ export function compileRoute(method: string, route: string): Route {
   const segments = route.split("/");
   const source = segments
     .map((segment, index) => {
-      const param = /^\{(\w+)\}$/.exec(segment);
+      // A parameter is a whole segment, or a segment with a file extension after it ("/{login}.png").
+      const param = /^\{(\w+)\}((?:\.\w+)?)$/.exec(segment);
       if (!param) return segment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
       names.push(param[1]!);
+      if (param[2]) return `([^/]+?)${param[2].replace(".", "\\.")}`;
       // A trailing file path or git ref spans several segments.
       const greedy = index === segments.length - 1 && (param[1] === "path" || param[1] === "ref");
       return greedy ? "(.+)" : "([^/]+)";
