@@ -1,7 +1,6 @@
 import type { Database } from "../db/database.ts";
-import { appendAudit } from "../audit/log.ts";
-import { enqueue, findProposal, syncCheckRun, updateProposal } from "../proposals/store.ts";
-import { reviewDeployment } from "../github/apply-decision.ts";
+import { recordDecision } from "../proposals/recorder.ts";
+import { findProposal } from "../proposals/store.ts";
 
 const CLAIM_MS = 60_000;
 
@@ -28,30 +27,7 @@ export async function expireDue(db: Database, now: Date, limit = 100): Promise<n
       const proposal = await findProposal(tx, id, true);
       await tx.query("DELETE FROM proposal_deadlines WHERE proposal_id = $1", [id]);
       if (!proposal || proposal.status !== "pending" || proposal.expires_at.getTime() > now.getTime()) return false;
-      const previous = (proposal.state.decision ?? {}) as Record<string, unknown>;
-      await updateProposal(tx, id, {
-        status: "rejected",
-        state: { ...proposal.state, decision: { ...previous, status: "rejected", title: "Expired without a decision" } },
-        approvers: proposal.approvers,
-        reason: "expired",
-        decidedAt: now,
-        now,
-      });
-      await appendAudit(
-        tx,
-        installationId,
-        {
-          action: "proposal.expired",
-          outcome: "rejected",
-          repo: proposal.repo,
-          subject: id,
-          data: { kind: proposal.kind, digest: proposal.digest, expires_at: proposal.expires_at.toISOString() },
-        },
-        now,
-      );
-      const rejected = { ...proposal, status: "rejected" as const };
-      if ((proposal.details as { run_id?: number }).run_id) await enqueue(tx, reviewDeployment(rejected));
-      await enqueue(tx, syncCheckRun(rejected));
+      await recordDecision(tx, proposal, { type: "expired" }, now);
       return true;
     });
     if (changed) expired += 1;
