@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { readAudit } from "../../src/audit/log.ts";
+import { expireDue } from "../../src/github/expiry.ts";
 import { findProposal } from "../../src/proposals/store.ts";
 import { ProposalStateError } from "../../src/proposals/state.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
@@ -130,5 +131,27 @@ describe("an unreadable proposal state", () => {
     const runs = fake.checkRuns(REPO).filter((r) => r.head_sha === SHA && r.name === "Agent Gate");
     expect(runs).toHaveLength(1);
     expect(runs[0]!.status).toBe("in_progress");
+  });
+
+  it("is not expired, and does not hold up the expiry of the others", async () => {
+    // Earlier tests' deadlines must not expire into this test's fake.
+    await t.db.query("DELETE FROM proposal_deadlines");
+    for (const runId of [77, 78]) {
+      const payload = deploymentProtectionRule({ installationId, environment: "production", sha: SHA, runId, sender: "runner" });
+      expect((await app.deliver("deployment_protection_rule", payload)).status).toBe(200);
+    }
+    await app.server.worker.drain();
+    const runs = fake.checkRuns(REPO).filter((r) => r.name === "Agent Gate: deploy to production");
+    expect(runs).toHaveLength(2);
+    const [damaged, sound] = [runs[0]!.external_id!, runs[1]!.external_id!];
+    await corrupt(damaged, { decision: "expired" });
+
+    const later = new Date(Date.now() + 365 * 86_400_000);
+    await expect(expireDue(t.db, later)).rejects.toThrow(ProposalStateError);
+    expect(await expireDue(t.db, later)).toBe(0);
+    await app.server.worker.drain();
+    const rows = await t.db.query<{ id: string; status: string; reason: string | null }>("SELECT id, status, reason FROM proposals WHERE id = ANY($1) ORDER BY id", [[damaged, sound]]);
+    expect(Object.fromEntries(rows.map((row) => [row.id, [row.status, row.reason]]))).toEqual({ [damaged]: ["pending", null], [sound]: ["rejected", "expired"] });
+    expect(fake.callsTo("POST", CALLBACK).map((call) => (call.body as { state: string }).state)).toEqual(["rejected"]);
   });
 });
