@@ -31,9 +31,10 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   installationId += 1;
-  heard = [];
   await recordInstallation(t.db, { id: installationId, account: `account-${installationId}` }, T0);
   await recordRepositories(t.db, installationId, [{ id: installationId, full_name: REPO }], [], T0);
+  // What earlier tests announced has been heard before this one starts.
+  await forgetAnnounced();
 });
 
 function create<K extends ProposalKind>(kind: K, more: Partial<NewProposal<K>> = {}): Promise<ProposalOf<K>> {
@@ -78,6 +79,12 @@ async function announced(): Promise<string[]> {
   for (let i = 0; i < 200 && !heard.includes(marker); i += 1) await new Promise((resolve) => setTimeout(resolve, 10));
   expect(heard).toContain(marker);
   return heard.filter((id) => !id.startsWith("marker-"));
+}
+
+/** Forget what was announced so far (the inserts of decided rows), once it has all been heard. */
+async function forgetAnnounced(): Promise<void> {
+  await announced();
+  heard = [];
 }
 
 function decision(status: Decision["status"], approvers: string[] = []): Decision {
@@ -145,7 +152,7 @@ describe("the decision recorder", () => {
 
   it("records a commit evaluation into the caller's events, keeping the first decision time", async () => {
     const p = await create("commit", { status: "rejected", decidedAt: T0, reason: "changes requested" });
-    heard = [];
+    await forgetAnnounced();
     const gathered: AuditInput[] = [];
     const state = { decision: { ...decision("approved", ["bob"]), agentProposed: true }, facts_digest: "f".repeat(64), config_digest: "c".repeat(64), required: 1 };
     await t.db.tenant(installationId, (tx) =>
@@ -255,7 +262,7 @@ describe("the decision recorder", () => {
     const oldApproved = await create("commit", { headSha: "2".repeat(40), status: "approved", decidedAt: T0 });
     const current = await create("commit", { headSha: "3".repeat(40) });
     const otherPull = await create("commit", { headSha: "4".repeat(40), prNumber: 8 });
-    heard = [];
+    await forgetAnnounced();
     const superseded = await t.db.tenant(installationId, (tx) =>
       recordSuperseded(tx, { installationId, repo: REPO, prNumber: 7, headSha: "3".repeat(40) }, "pusher", LATER),
     );
@@ -275,7 +282,7 @@ describe("the decision recorder", () => {
     const pending = await create("deploy");
     const decided = await create("deploy", { status: "approved", decidedAt: T0 });
     const elsewhere = await create("deploy", { repo: "Codertocat/Other" });
-    heard = [];
+    await forgetAnnounced();
     const count = await t.db.tenant(installationId, (tx) => recordUninstalled(tx, installationId, ["codertocat/hello-world"], LATER));
     expect(count).toBe(1);
     expect(await reread(pending.id)).toMatchObject({ status: "rejected", reason: "uninstalled", decided_at: LATER });
