@@ -56,7 +56,7 @@ const storedDecision = z.object({
   recognition: z.array(policyObject<AgentFinding>("an agent finding")).optional(),
 });
 
-/** A commit proposal's state (src/github/commit-gate.ts): the decision and what it was decided under. */
+/** A commit proposal's state (src/gates/commit-gate.ts): the decision and what it was decided under. */
 export const commitStateSchema = z.looseObject({
   decision: storedDecision.optional(),
   config_errors: z.array(configError).optional(),
@@ -69,7 +69,7 @@ export const commitStateSchema = z.looseObject({
   min_permission: permission.optional(),
 });
 
-/** A deploy proposal's state (src/github/deploy-gate.ts, the API): the votes, their tally and the config digest. */
+/** A deploy proposal's state (src/gates/deploy-gate.ts, the API): the votes, their tally and the config digest. */
 export const deployStateSchema = z.looseObject({
   votes: z.array(storedVote).optional(),
   decision: storedDecision.optional(),
@@ -79,7 +79,7 @@ export const deployStateSchema = z.looseObject({
   config_digest: z.string().nullable().optional(),
 });
 
-/** An outreach proposal's state (src/outreach/publish.ts): how it was published, the votes or reviews' decision, a config error. */
+/** An outreach proposal's state (src/outbox/outreach-publish.ts): how it was published, the votes or reviews' decision, a config error. */
 export const outreachStateSchema = z.looseObject({
   mode: z.enum(["check_run", "pull_request"]).optional(),
   redacted: z.boolean().optional(),

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { readAudit } from "../../src/audit/log.ts";
-import { expireDue } from "../../src/github/expiry.ts";
+import { expireDue } from "../../src/gates/expiry.ts";
 import { findProposal } from "../../src/proposals/store.ts";
 import { ProposalStateError } from "../../src/proposals/state.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
