@@ -91,6 +91,8 @@ export const outreachStateSchema = z.looseObject({
   required: z.number().int().nonnegative().optional(),
   min_permission: permission.optional(),
   config_error: z.string().optional(),
+  /** Who pushed the head last reviewed, from its synchronize event (src/gates/outreach-gate.ts). */
+  pushed: z.object({ head: z.string(), login: z.string() }).nullable().optional(),
 });
 
 export type StoredDecision = z.infer<typeof storedDecision>;

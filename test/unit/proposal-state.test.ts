@@ -8,7 +8,7 @@ describe("proposal state schemas", () => {
     expect(parseState("prp_1", "deploy", {})).toEqual({});
     const deploy = { votes: [vote], required: 1, min_permission: "write", decision: { title: "Waiting for approval (0/1)", approvers: [], refused: [], reasons: [] }, config_errors: [], config_digest: null };
     expect(parseState("prp_1", "deploy", deploy)).toEqual(deploy);
-    const outreach = { mode: "pull_request", branch: "agent-gate/outreach/prp_2", path: "outreach/prp_2.md", file_sha: null, redacted: false, config_error: "no keyring", later_key: 1 };
+    const outreach = { mode: "pull_request", branch: "agent-gate/outreach/prp_2", path: "outreach/prp_2.md", file_sha: null, redacted: false, config_error: "no keyring", pushed: { head: "b".repeat(40), login: "agent" }, later_key: 1 };
     expect(parseState("prp_2", "outreach", outreach)).toEqual(outreach);
     const commit = {
       decision: { status: "approved", required: 1, approvers: ["bob"], rejectedBy: [], refused: [{ login: "x", reason: "a bot" }], reasons: [], title: "Approved by bob", agentProposed: true, recognition: [{ rule: "author" }] },
@@ -33,6 +33,7 @@ describe("proposal state schemas", () => {
     ["commit", { facts: { reviews: [] } }, /facts: expected the gathered facts/],
     ["outreach", { mode: "email" }, /mode: /],
     ["outreach", { file_sha: 12 }, /file_sha: /],
+    ["outreach", { pushed: { head: "b".repeat(40) } }, /pushed\.login: /],
     ["deploy", null, /state: /],
     ["deploy", [], /state: /],
   ] as const)("refuses a %s state %j, naming the field", (kind, state, field) => {
