@@ -4,16 +4,8 @@ import { isAgent } from "../policy/eligibility.ts";
 import { decideCommit, factsDigest, type CommitFacts, type Decision } from "../policy/decision.ts";
 import { DEFAULT_CONFIG } from "../policy/config.ts";
 import { newProposalId } from "../proposals/ids.ts";
-import {
-  enqueue,
-  findCommitProposal,
-  insertProposal,
-  newestCommitHead,
-  supersedeOtherHeads,
-  syncCheckRun,
-  updateProposal,
-  type ProposalStatus,
-} from "../proposals/store.ts";
+import { recordDecision, recordSuperseded } from "../proposals/recorder.ts";
+import { findCommitProposal, insertProposal, newestCommitHead, type ProposalStatus } from "../proposals/store.ts";
 import { claimDelivery } from "../webhooks/ledger.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
 import { gatherCommitFacts, type PullFacts, type PullPayload } from "./commit-facts.ts";
@@ -108,18 +100,9 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
     const approvers = decision?.approvers ?? [];
 
     // 3. Record (the GitHub write is queued in the same transaction and published by the outbox)
-    const superseded = await supersedeOtherHeads(tx, installationId, fullName, pull.number, pull.headSha, now);
-    for (const old of superseded) {
-      audit.push({
-        action: "proposal.invalidated",
-        outcome: "superseded",
-        actor: delivery.sender?.login ?? null,
-        repo: fullName,
-        subject: old.id,
-        data: { kind: "commit", old_head: old.head_sha, new_head: pull.headSha, pr: pull.number },
-      });
-    }
+    await recordSuperseded(tx, { installationId, repo: fullName, prNumber: pull.number, headSha: pull.headSha }, delivery.sender?.login ?? null, now, { events: audit });
     const decided = status !== "pending";
+    const inserted = !proposal;
     if (!proposal) {
       proposal = await insertProposal(tx, {
         id: newProposalId(),
@@ -151,36 +134,20 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
         subject: proposal.id,
         data: { kind: "commit", digest: pull.headSha, pr: pull.number },
       });
-    } else {
-      await updateProposal(tx, proposal.id, {
-        status,
-        state,
-        approvers,
-        reason,
-        decidedAt: decided ? (proposal.decided_at ?? now) : null,
-        now,
-      });
     }
-    audit.push({
-      action: "decision.recorded",
-      outcome: status,
+    await recordDecision(tx, proposal, {
+      type: "evaluated",
+      status,
+      state,
+      approvers,
+      reason,
       actor: delivery.sender?.login ?? null,
       actorIsBot: delivery.sender?.type === "Bot",
       actorIsAgent: config.ok && delivery.sender ? isAgent(delivery.sender.login, delivery.sender.type, config.config, config.present) : false,
-      repo: fullName,
-      subject: proposal.id,
-      data: {
-        kind: "commit",
-        digest: pull.headSha,
-        facts_digest: state.facts_digest,
-        config_digest: state.config_digest,
-        decision: { status, title: state.decision.title, approvers, refused: state.decision.refused },
-      },
-    });
-    await enqueue(tx, syncCheckRun({ id: proposal.id, installation_id: installationId, status }));
+      inserted,
+    }, now, { events: audit });
     await appendAudits(tx, installationId, audit, now);
   });
-  deps.committed?.note(delivery.id);
   deps.queued?.();
 }
 

@@ -1,14 +1,17 @@
 import type { Database } from "../db/database.ts";
-import { appendAudit } from "../audit/log.ts";
-import { enqueue, findProposal, syncCheckRun, updateProposal } from "../proposals/store.ts";
-import { reviewDeployment } from "../github/apply-decision.ts";
+import { recordDecision } from "../proposals/recorder.ts";
+import { ProposalStateError } from "../proposals/state.ts";
+import { findProposal } from "../proposals/store.ts";
 
 const CLAIM_MS = 60_000;
 
 /**
  * Reject every pending proposal past its expiry with reason "expired". Safe
  * with several processes: due deadlines are claimed with FOR UPDATE SKIP
- * LOCKED, and each proposal is re-read under lock before it changes.
+ * LOCKED, and each proposal is re-read under lock before it changes. A
+ * proposal whose stored state is unreadable stays as it is (neither decided
+ * nor approvable) and does not hold up the others: the sweep expires the rest,
+ * then throws its ProposalStateError for the caller to log.
  */
 export async function expireDue(db: Database, now: Date, limit = 100): Promise<number> {
   const due = await db.transaction((tx) =>
@@ -23,38 +26,21 @@ export async function expireDue(db: Database, now: Date, limit = 100): Promise<n
     ),
   );
   let expired = 0;
+  const unreadable: ProposalStateError[] = [];
   for (const { proposal_id: id, installation_id: installationId } of due) {
     const changed = await db.tenant(installationId, async (tx) => {
       const proposal = await findProposal(tx, id, true);
       await tx.query("DELETE FROM proposal_deadlines WHERE proposal_id = $1", [id]);
       if (!proposal || proposal.status !== "pending" || proposal.expires_at.getTime() > now.getTime()) return false;
-      const previous = (proposal.state.decision ?? {}) as Record<string, unknown>;
-      await updateProposal(tx, id, {
-        status: "rejected",
-        state: { ...proposal.state, decision: { ...previous, status: "rejected", title: "Expired without a decision" } },
-        approvers: proposal.approvers,
-        reason: "expired",
-        decidedAt: now,
-        now,
-      });
-      await appendAudit(
-        tx,
-        installationId,
-        {
-          action: "proposal.expired",
-          outcome: "rejected",
-          repo: proposal.repo,
-          subject: id,
-          data: { kind: proposal.kind, digest: proposal.digest, expires_at: proposal.expires_at.toISOString() },
-        },
-        now,
-      );
-      const rejected = { ...proposal, status: "rejected" as const };
-      if ((proposal.details as { run_id?: number }).run_id) await enqueue(tx, reviewDeployment(rejected));
-      await enqueue(tx, syncCheckRun(rejected));
+      await recordDecision(tx, proposal, { type: "expired" }, now);
       return true;
+    }).catch((error: unknown) => {
+      if (!(error instanceof ProposalStateError)) throw error;
+      unreadable.push(error);
+      return false;
     });
     if (changed) expired += 1;
   }
+  if (unreadable.length > 0) throw unreadable[0];
   return expired;
 }

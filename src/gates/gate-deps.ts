@@ -3,7 +3,6 @@ import type { Logger } from "pino";
 import type { Database } from "../db/database.ts";
 import type { Delivery } from "../webhooks/ledger.ts";
 import type { AgentHints } from "./agent-hints.ts";
-import type { CommittedDeliveries } from "../webhooks/ledger.ts";
 
 /** What every webhook handler gets, passed in explicitly. */
 export interface GateDeps {
@@ -17,8 +16,6 @@ export interface GateDeps {
   agentHints?: AgentHints;
   /** Called once a handler's transaction that queued GitHub writes has committed. */
   queued?: () => void;
-  /** Where a handler notes a delivery it recorded, once committed (the webhook endpoint reads it). */
-  committed?: CommittedDeliveries;
 }
 
 export function deliveryOf(context: Context, appId: number): Delivery {

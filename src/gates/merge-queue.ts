@@ -41,7 +41,7 @@ async function onChecksRequested(context: Context, deps: GateDeps): Promise<void
     const pulls: (QueuedPullState & { foundBy: string })[] = [];
     for (const pull of found.pulls) {
       const proposal = await findCommitProposal(tx, installationId, repo, pull.number, pull.headSha);
-      const title = (proposal?.state as { decision?: { title?: string } } | undefined)?.decision?.title ?? null;
+      const title = proposal?.state.decision?.title ?? null;
       pulls.push({ ...pull, status: proposal?.status ?? null, title });
     }
     // 2. Decide, 3. record (the check-run write is queued with the decision).
@@ -63,6 +63,5 @@ async function onChecksRequested(context: Context, deps: GateDeps): Promise<void
     }, now);
     await enqueue(tx, reportMergeGroup(installationId, { repo, repo_id: repository.id, head_sha: group.head_sha, decision }));
   });
-  deps.committed?.note(delivery.id);
   deps.queued?.();
 }

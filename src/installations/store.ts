@@ -1,6 +1,7 @@
-import type { Database, Queryable } from "../db/database.ts";
+import type { Database } from "../db/database.ts";
 import { enterTenant } from "../db/tenant.ts";
 import { appendAudit } from "../audit/log.ts";
+import { recordUninstalled } from "../proposals/recorder.ts";
 
 export interface InstallationRef {
   id: number;
@@ -67,7 +68,8 @@ export async function recordRepositories(
         outcome: "ok",
         data: { repos: removed.map((repo) => repo.full_name) },
       }, now);
-      await rejectPending(tx, installationId, removed.map((repo) => repo.full_name), now);
+      // Their pending proposals are rejected with reason "uninstalled" (src/proposals/recorder.ts).
+      await recordUninstalled(tx, installationId, removed.map((repo) => repo.full_name), now);
     }
   });
 }
@@ -103,31 +105,6 @@ async function markInstallation(
     await tx.query(sql, [installationId, now]);
     await enterTenant(tx, installationId);
     await appendAudit(tx, installationId, { action, outcome: "ok" }, now);
-    await rejectPending(tx, installationId, null, now);
+    await recordUninstalled(tx, installationId, null, now);
   });
-}
-
-/**
- * Reject the pending proposals of the installation (or of the named
- * repositories only) with reason "uninstalled", inside a tenant transaction,
- * and wake whoever long-polls them.
- */
-async function rejectPending(tx: Queryable, installationId: number, repos: string[] | null, now: Date): Promise<void> {
-  const rejected = await tx.query<{ id: string; repo: string; kind: string; digest: string }>(
-    `UPDATE proposals SET status = 'rejected', reason = 'uninstalled', decided_at = $3, updated_at = $3
-      WHERE installation_id = $1 AND status = 'pending'
-        AND ($2::text[] IS NULL OR lower(repo) = ANY (SELECT lower(name) FROM unnest($2::text[]) AS name))
-      RETURNING id, repo, kind, digest`,
-    [installationId, repos, now],
-  );
-  for (const proposal of rejected) {
-    await appendAudit(tx, installationId, {
-      action: "proposal.rejected",
-      outcome: "rejected",
-      repo: proposal.repo,
-      subject: proposal.id,
-      data: { reason: "uninstalled", kind: proposal.kind, digest: proposal.digest },
-    }, now);
-    await tx.query("SELECT pg_notify('agent_gate_decided', $1)", [proposal.id]);
-  }
 }

@@ -1,4 +1,5 @@
 import { appendAudit } from "../audit/log.ts";
+import { recordDecision } from "../proposals/recorder.ts";
 import type { Keyring } from "../crypto/keyring.ts";
 import type { Database } from "../db/database.ts";
 import type { GitHubClient } from "../github/client.ts";
@@ -74,7 +75,7 @@ export async function openOutreachJob(job: Job, id: string, deps: OutreachJobDep
   const common = { votes: [], required, min_permission: config.approvals.minPermission, decision: { title: `Waiting for approval (0/${required})`, approvers: [], refused: [], reasons: [] } };
 
   if (config.outreach.mode === "check_run") {
-    const published = { ...proposal, head_sha: ref.object.sha, state: { ...proposal.state, ...common, mode: "check_run", redacted: shown !== undefined } };
+    const published = { ...proposal, head_sha: ref.object.sha, state: { ...proposal.state, ...common, mode: "check_run" as const, redacted: shown !== undefined } };
     const checks = await narrowed(installationId, repoId, ["checks.create"]);
     const { data: run } = await checks.request("POST /repos/{owner}/{repo}/check-runs", {
       owner,
@@ -82,7 +83,7 @@ export async function openOutreachJob(job: Job, id: string, deps: OutreachJobDep
       ...renderOutreachCheck(published, deps.publicUrl, view, shown),
     });
     await deps.db.tenant(installationId, async (tx) => {
-      await recordPublished(tx, id, { prNumber: null, headSha: ref.object.sha, state: published.state, expiresAt });
+      await recordPublished(tx, proposal, { prNumber: null, headSha: ref.object.sha, state: published.state, expiresAt }, deps.now());
       await tx.query("UPDATE proposals SET check_run_id = $2 WHERE id = $1", [id, run.id]);
       await audit(tx, installationId, proposal, { operation: "checks.create", check_run_id: run.id, mode: "check_run" }, deps.now());
     });
@@ -119,12 +120,12 @@ export async function openOutreachJob(job: Job, id: string, deps: OutreachJobDep
   });
   const put = { commit: { sha: file.commitSha }, content: { sha: file.blobSha } };
   await deps.db.tenant(installationId, async (tx) => {
-    await recordPublished(tx, id, {
+    await recordPublished(tx, proposal, {
       prNumber: pull.number,
       headSha: put.commit.sha ?? "",
       state: { ...common, mode: "pull_request", branch, path, file_sha: put.content?.sha ?? null, redacted: shown !== undefined },
       expiresAt,
-    });
+    }, deps.now());
     await audit(tx, installationId, proposal, { operation: "outreach.pull_request", pr: pull.number, branch, path }, deps.now());
     await enqueue(tx, syncCheckRun(proposal));
   });
@@ -133,20 +134,7 @@ export async function openOutreachJob(job: Job, id: string, deps: OutreachJobDep
 
 /** Report a configuration problem on the proposal and its audit trail, then end the job. */
 async function configurationError(deps: OutreachJobDeps, proposal: ProposalRow, message: string): Promise<never> {
-  await deps.db.tenant(proposal.installation_id, async (tx) => {
-    await tx.query("UPDATE proposals SET state = state || jsonb_build_object('config_error', $2::text), updated_at = $3 WHERE id = $1", [
-      proposal.id,
-      message,
-      deps.now(),
-    ]);
-    await appendAudit(tx, proposal.installation_id, {
-      action: "outreach.config_error",
-      outcome: "failed",
-      repo: proposal.repo,
-      subject: proposal.id,
-      data: { error: message },
-    }, deps.now());
-  });
+  await deps.db.tenant(proposal.installation_id, (tx) => recordDecision(tx, proposal, { type: "config_error", message }, deps.now()));
   throw new JobConfigurationError(message);
 }
 

@@ -1,10 +1,10 @@
-import type { ProposalRow } from "../proposals/store.ts";
+import type { StoredDecision } from "../proposals/state.ts";
+import type { ProposalOf, ProposalRow } from "../proposals/store.ts";
 import { COMMIT_CHECK_NAME } from "../policy/check-names.ts";
 import { renderOutreachCheck } from "../outreach/check.ts";
 import { proposerLabel } from "../proposals/proposer.ts";
 import { showInvisibleLine } from "../outreach/render.ts";
 import { hiddenCharacterProblem } from "../policy/reviewer-text.ts";
-import type { RuleResult } from "../policy/decide-rules.ts";
 import { rulesTable } from "./render-rules.ts";
 
 export interface CheckRunState {
@@ -16,15 +16,6 @@ export interface CheckRunState {
   conclusion?: "success" | "failure" | "action_required" | "neutral";
   output: { title: string; summary: string };
   actions?: { label: string; description: string; identifier: string }[];
-}
-
-interface StoredDecision {
-  title?: string;
-  approvers?: string[];
-  refused?: { login: string; reason: string }[];
-  reasons?: string[];
-  required?: number;
-  rules?: RuleResult[];
 }
 
 /**
@@ -45,10 +36,10 @@ export function renderCheckRun(proposal: ProposalRow, publicUrl: string): CheckR
   if (proposal.kind === "deploy") return renderDeployCheck(proposal, publicUrl);
   if (proposal.kind === "outreach") return renderOutreachCheck(proposal, publicUrl);
   if (proposal.kind !== "commit") {
-    throw new Error(`no check-run rendering for ${proposal.kind} proposals yet`);
+    throw new Error(`no check-run rendering for ${(proposal as { kind: string }).kind} proposals yet`);
   }
-  const state = proposal.state as { decision?: StoredDecision; required?: number; min_permission?: string; config_errors?: { path: string; message: string }[] };
-  const decision = state.decision ?? {};
+  const state = proposal.state;
+  const decision: StoredDecision = state.decision ?? {};
   const required = state.required ?? 1;
   const approvers = proposal.approvers ?? [];
   const url = proposalUrl(publicUrl, proposal.id);
@@ -124,9 +115,9 @@ export const DEPLOY_ACTIONS = [
   { label: "Reject", description: "Reject this deployment", identifier: "reject" },
 ];
 
-function renderDeployCheck(proposal: ProposalRow, publicUrl: string): CheckRunState {
-  const state = proposal.state as { decision?: StoredDecision; required?: number; min_permission?: string };
-  const decision = state.decision ?? {};
+function renderDeployCheck(proposal: ProposalOf<"deploy">, publicUrl: string): CheckRunState {
+  const state = proposal.state;
+  const decision: StoredDecision = state.decision ?? {};
   const required = state.required ?? 1;
   const details = proposal.details as { ref?: string | null; summary?: string; triggered_by?: string | null };
   const url = proposalUrl(publicUrl, proposal.id);

@@ -1,5 +1,4 @@
-import type { ProposalRow } from "../proposals/store.ts";
-import type { RuleResult } from "../policy/decide-rules.ts";
+import type { ProposalOf } from "../proposals/store.ts";
 import { escapeMarkdown } from "../outbox/render-check.ts";
 import { rulesTable } from "../outbox/render-rules.ts";
 import { renderOutreachBody, type OutreachView } from "./render.ts";
@@ -15,13 +14,6 @@ export const OUTREACH_ACTIONS = [
 /** Check runs hold 65,535 characters per field; the body shown is cut well below that. */
 const MAX_SHOWN_BODY = 50_000;
 
-interface StoredDecision {
-  title?: string;
-  refused?: { login: string; reason: string }[];
-  /** The table of rules, when the repository has any. */
-  rules?: RuleResult[];
-}
-
 /**
  * An outreach proposal's check run. `view` (the opened content) is given when
  * the run is created: the text then goes into the run's `text`. Later updates
@@ -29,8 +21,8 @@ interface StoredDecision {
  * text (the redacted lines of a public repository). A proposal published as a
  * pull request is decided by reviews, so its run offers no buttons.
  */
-export function renderOutreachCheck(proposal: ProposalRow, publicUrl: string, view?: OutreachView, shown?: string[]) {
-  const state = proposal.state as { decision?: StoredDecision; required?: number; min_permission?: string; mode?: string };
+export function renderOutreachCheck(proposal: ProposalOf<"outreach">, publicUrl: string, view?: OutreachView, shown?: string[]) {
+  const state = proposal.state;
   const byReview = state.mode === "pull_request";
   const required = state.required ?? 1;
   const approvers = proposal.approvers ?? [];

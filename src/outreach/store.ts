@@ -1,7 +1,8 @@
 import type { Queryable } from "../db/database.ts";
 import { openText, seal, type Keyring } from "../crypto/keyring.ts";
-import { appendAudit } from "../audit/log.ts";
-import { enqueue, findProposal, syncCheckRun, updateProposal, type ProposalRow } from "../proposals/store.ts";
+import { recordDecision } from "../proposals/recorder.ts";
+import type { OutreachState } from "../proposals/state.ts";
+import { findProposal, readProposal, type ProposalOf, type ProposalRow, type StoredRow } from "../proposals/store.ts";
 import type { OutreachContent } from "./content.ts";
 
 export const OUTREACH_PURPOSE = "outreach";
@@ -44,14 +45,11 @@ export async function readOutreach(tx: Queryable, keyring: Keyring, proposalId: 
  */
 export async function recordPublished(
   tx: Queryable,
-  id: string,
-  published: { prNumber: number | null; headSha: string; state: Record<string, unknown>; expiresAt: Date },
+  proposal: ProposalRow,
+  published: { prNumber: number | null; headSha: string; state: OutreachState; expiresAt: Date },
+  now: Date,
 ): Promise<void> {
-  await tx.query(
-    `UPDATE proposals SET pr_number = $2, head_sha = $3, state = state || $4::jsonb, expires_at = $5, status = status
-      WHERE id = $1 AND status = 'pending'`,
-    [id, published.prNumber, published.headSha, JSON.stringify(published.state), published.expiresAt],
-  );
+  await recordDecision(tx, proposal, { type: "published", ...published }, now);
 }
 
 /** Reject a pending outreach proposal with `reason`, audited; the GitHub side follows through the outbox. */
@@ -64,33 +62,17 @@ export async function rejectOutreach(
 ): Promise<void> {
   const current = await findProposal(tx, proposal.id, true);
   if (!current || current.status !== "pending") return;
-  await updateProposal(tx, current.id, {
-    status: "rejected",
-    state: { ...current.state, decision: { ...(current.state.decision as object), title: `Rejected: ${reason.split(":")[0]}`, reasons: [reason] } },
-    approvers: [],
-    reason,
-    decidedAt: now,
-    now,
-  });
-  await appendAudit(tx, current.installation_id, {
-    action: "decision.recorded",
-    outcome: "rejected",
-    actor,
-    repo: current.repo,
-    subject: current.id,
-    data: { kind: "outreach", digest: current.digest, decision: { status: "rejected", reason } },
-  }, now);
-  if (current.state.mode) await enqueue(tx, syncCheckRun({ ...current, status: "rejected" }));
+  await recordDecision(tx, current, { type: "outreach_rejected", reason, actor }, now);
 }
 
 /** Outreach proposal `id` when it was published as pull request `prNumber` of `repo`; undefined otherwise. */
-export async function findOutreachByPull(tx: Queryable, id: string, repo: string, prNumber: number): Promise<ProposalRow | undefined> {
-  const [row] = await tx.query<ProposalRow & Record<string, unknown>>(
+export async function findOutreachByPull(tx: Queryable, id: string, repo: string, prNumber: number): Promise<ProposalOf<"outreach"> | undefined> {
+  const [row] = await tx.query<StoredRow>(
     `SELECT * FROM proposals
       WHERE id = $1 AND kind = 'outreach' AND repo = $2 AND pr_number = $3 AND state->>'mode' = 'pull_request'`,
     [id, repo, prNumber],
   );
-  return row;
+  return row && (readProposal(row) as ProposalOf<"outreach">);
 }
 
 /** The channel of an outreach proposal (kept in the clear beside the sealed text), for approval rules. */

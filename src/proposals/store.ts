@@ -1,5 +1,6 @@
 import type { Queryable } from "../db/database.ts";
 import type { OutboxJob } from "../outbox/queue.ts";
+import { parseState, type StateOfKind } from "./state.ts";
 
 // The outbox's queue, where the recorder and the gates queue GitHub writes (its SQL is the outbox's).
 export { enqueue, OUTBOX_CHANNEL, type OutboxJob } from "../outbox/queue.ts";
@@ -7,12 +8,12 @@ export { enqueue, OUTBOX_CHANNEL, type OutboxJob } from "../outbox/queue.ts";
 export type ProposalKind = "commit" | "deploy" | "outreach";
 export type ProposalStatus = "pending" | "approved" | "rejected" | "expired" | "superseded" | "exempt";
 
-export interface ProposalRow {
+/** The columns of a proposal row but its kind and state. */
+export interface ProposalColumns {
   id: string;
   installation_id: number;
   repo: string;
   repo_id: number | null;
-  kind: ProposalKind;
   status: ProposalStatus;
   digest: string;
   head_sha: string | null;
@@ -22,7 +23,6 @@ export interface ProposalRow {
   site: string | null;
   summary: string;
   details: Record<string, unknown>;
-  state: Record<string, unknown>;
   reason: string | null;
   approvers: string[];
   check_run_id: number | null;
@@ -37,14 +37,31 @@ export interface ProposalRow {
 export const DECIDED_CHANNEL = "agent_gate_decided";
 /** Channel that wakes outbox workers. */
 
-type Stored = ProposalRow & Record<string, unknown>;
+/** A proposal of one kind, with that kind's typed state. */
+export type ProposalOf<K extends ProposalKind> = ProposalColumns & { kind: K; state: StateOfKind[K] };
+
+/** A proposal as read: a union by kind, its state checked against the kind's schema. */
+export type ProposalRow = ProposalOf<"commit"> | ProposalOf<"deploy"> | ProposalOf<"outreach">;
+
+/** A row as the database returns it, before its state is checked. */
+export type StoredRow = ProposalColumns & { kind: string; state: unknown } & Record<string, unknown>;
+
+/**
+ * A proposal row read from the database, its state checked against its
+ * kind's schema. An unreadable state throws ProposalStateError: whoever reads
+ * the row to decide, vote or approve stops there, and the gate stays closed.
+ */
+export function readProposal(row: StoredRow): ProposalRow {
+  const kind = row.kind as ProposalKind;
+  return { ...row, kind, state: parseState(row.id, kind, row.state) } as ProposalRow;
+}
 
 export async function findProposal(tx: Queryable, id: string, forUpdate = false): Promise<ProposalRow | undefined> {
-  const [row] = await tx.query<Stored>(
+  const [row] = await tx.query<StoredRow>(
     `SELECT * FROM proposals WHERE id = $1${forUpdate ? " FOR UPDATE" : ""}`,
     [id],
   );
-  return row;
+  return row && readProposal(row);
 }
 
 export async function findCommitProposal(
@@ -53,22 +70,22 @@ export async function findCommitProposal(
   repo: string,
   prNumber: number,
   headSha: string,
-): Promise<ProposalRow | undefined> {
-  const [row] = await tx.query<Stored>(
+): Promise<ProposalOf<"commit"> | undefined> {
+  const [row] = await tx.query<StoredRow>(
     `SELECT * FROM proposals
       WHERE installation_id = $1 AND repo = $2 AND pr_number = $3 AND head_sha = $4 AND kind = 'commit'
       ORDER BY created_at DESC LIMIT 1 FOR UPDATE`,
     [installationId, repo, prNumber, headSha],
   );
-  return row;
+  return row && (readProposal(row) as ProposalOf<"commit">);
 }
 
-export interface NewProposal {
+export interface NewProposal<K extends ProposalKind = ProposalKind> {
   id: string;
   installationId: number;
   repo: string;
   repoId: number | null;
-  kind: ProposalKind;
+  kind: K;
   status: ProposalStatus;
   digest: string;
   headSha: string | null;
@@ -78,7 +95,7 @@ export interface NewProposal {
   site?: string | null;
   summary: string;
   details: Record<string, unknown>;
-  state: Record<string, unknown>;
+  state: StateOfKind[K];
   approvers?: string[];
   reason?: string | null;
   decidedAt?: Date | null;
@@ -86,8 +103,9 @@ export interface NewProposal {
   now: Date;
 }
 
-export async function insertProposal(tx: Queryable, p: NewProposal): Promise<ProposalRow> {
-  const [row] = await tx.query<Stored>(
+/** The one INSERT of a proposal; a proposal decided at creation is announced. Later changes go through src/proposals/recorder.ts. */
+export async function insertProposal<K extends ProposalKind>(tx: Queryable, p: NewProposal<K>): Promise<ProposalOf<K>> {
+  const [row] = await tx.query<StoredRow>(
     `INSERT INTO proposals (id, installation_id, repo, repo_id, kind, status, digest, head_sha, pr_number,
        author, environment, site, summary, details, state, approvers, reason, decided_at,
        created_at, updated_at, expires_at)
@@ -118,37 +136,7 @@ export async function insertProposal(tx: Queryable, p: NewProposal): Promise<Pro
   );
   if (!row) throw new Error("proposal insert returned no row");
   if (p.status !== "pending") await announceDecision(tx, row.id);
-  return row;
-}
-
-export interface ProposalUpdate {
-  status: ProposalStatus;
-  state: Record<string, unknown>;
-  approvers: string[];
-  reason: string | null;
-  decidedAt: Date | null;
-  now: Date;
-}
-
-/** Update a proposal's state; announces a decision on DECIDED_CHANNEL when it leaves pending. */
-export async function updateProposal(tx: Queryable, id: string, update: ProposalUpdate): Promise<void> {
-  // Updated and, once decided, announced (to long polls, at commit) in one round trip.
-  await tx.query(
-    `WITH updated AS (
-       UPDATE proposals SET status = $2, state = $3, approvers = $4, reason = $5, decided_at = $6, updated_at = $7
-        WHERE id = $1 RETURNING id, status)
-     SELECT pg_notify($8, id) FROM updated WHERE status <> 'pending'`,
-    [
-      id,
-      update.status,
-      JSON.stringify(update.state),
-      JSON.stringify(update.approvers),
-      update.reason,
-      update.decidedAt,
-      update.now,
-      DECIDED_CHANNEL,
-    ],
-  );
+  return readProposal(row) as ProposalOf<K>;
 }
 
 export async function announceDecision(tx: Queryable, id: string): Promise<void> {
@@ -182,28 +170,6 @@ export async function knownHead(
     [installationId, repo, prNumber, headSha],
   );
   return { newest: row?.newest ?? null, pusher: row?.pusher ?? null };
-}
-
-/** Commit proposals of a PR for other heads: a push invalidates them. */
-export async function supersedeOtherHeads(
-  tx: Queryable,
-  installationId: number,
-  repo: string,
-  prNumber: number,
-  headSha: string,
-  now: Date,
-): Promise<ProposalRow[]> {
-  // Superseded and announced in one round trip.
-  const rows = await tx.query<Stored & { announced?: unknown }>(
-    `WITH superseded AS (
-       UPDATE proposals SET status = 'superseded', reason = 'a new commit was pushed', updated_at = $5
-        WHERE installation_id = $1 AND repo = $2 AND pr_number = $3 AND kind = 'commit'
-          AND head_sha <> $4 AND status IN ('pending', 'approved', 'rejected')
-        RETURNING *)
-     SELECT superseded.*, pg_notify($6, superseded.id) AS announced FROM superseded`,
-    [installationId, repo, prNumber, headSha, now, DECIDED_CHANNEL],
-  );
-  return rows.map(({ announced: _announced, ...row }) => row as Stored);
 }
 
 /** The check run of a proposal is brought to the proposal's current state by the outbox worker. */

@@ -56,22 +56,3 @@ export async function deliverySeen(db: Queryable, appId: number, id: string): Pr
   return rows.length > 0;
 }
 
-/**
- * Deliveries whose handler has committed their ledger row, so the endpoint
- * need not ask the database again before acknowledging. One per app: a
- * handler notes a delivery only after its transaction committed; the
- * endpoint takes the note when the handlers return and asks the database for
- * any delivery without one.
- */
-export class CommittedDeliveries {
-  readonly #ids = new Set<string>();
-
-  note(id: string): void {
-    this.#ids.add(id);
-  }
-
-  /** Whether a handler noted the delivery as committed; the note is removed. */
-  take(id: string): boolean {
-    return this.#ids.delete(id);
-  }
-}
