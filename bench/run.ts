@@ -535,3 +535,4 @@ main().catch((error: unknown) => {
   console.error(error);
   process.exit(1);
 });
+

@@ -19,7 +19,7 @@ import { recordDelivery } from "../webhooks/ledger.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
 import { loadRepoConfig } from "../github/repo-config.ts";
 import { permissionOf } from "../github/permissions.ts";
-import { reviewDeployment } from "../github/apply-decision.ts";
+import { reviewDeployment } from "../proposals/apply-decision.ts";
 import { castVote } from "./vote.ts";
 import { teamMemberships } from "../github/team-membership.ts";
 
@@ -167,4 +167,4 @@ async function onRequestedAction(context: Context, deps: GateDeps): Promise<void
   );
 }
 
-export { applyDecision, reviewDeployment } from "../github/apply-decision.ts";
+export { applyDecision, reviewDeployment } from "../proposals/apply-decision.ts";

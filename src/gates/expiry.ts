@@ -1,7 +1,7 @@
 import type { Database } from "../db/database.ts";
 import { recordDecision } from "../proposals/recorder.ts";
 import { ProposalStateError } from "../proposals/state.ts";
-import { findProposal } from "../proposals/store.ts";
+import { claimDueDeadlines, dropDeadline, findProposal } from "../proposals/store.ts";
 
 const CLAIM_MS = 60_000;
 
@@ -14,23 +14,13 @@ const CLAIM_MS = 60_000;
  * then throws its ProposalStateError for the caller to log.
  */
 export async function expireDue(db: Database, now: Date, limit = 100): Promise<number> {
-  const due = await db.transaction((tx) =>
-    tx.query<{ proposal_id: string; installation_id: number }>(
-      `UPDATE proposal_deadlines SET claimed_until = $2
-        WHERE proposal_id IN (
-          SELECT proposal_id FROM proposal_deadlines
-           WHERE expires_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1)
-           ORDER BY expires_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-        RETURNING proposal_id, installation_id`,
-      [now, new Date(now.getTime() + CLAIM_MS), limit],
-    ),
-  );
+  const due = await db.transaction((tx) => claimDueDeadlines(tx, now, CLAIM_MS, limit));
   let expired = 0;
   const unreadable: ProposalStateError[] = [];
   for (const { proposal_id: id, installation_id: installationId } of due) {
     const changed = await db.tenant(installationId, async (tx) => {
       const proposal = await findProposal(tx, id, true);
-      await tx.query("DELETE FROM proposal_deadlines WHERE proposal_id = $1", [id]);
+      await dropDeadline(tx, id);
       if (!proposal || proposal.status !== "pending" || proposal.expires_at.getTime() > now.getTime()) return false;
       await recordDecision(tx, proposal, { type: "expired" }, now);
       return true;

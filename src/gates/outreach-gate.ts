@@ -4,8 +4,8 @@ import { appendAudit } from "../audit/log.ts";
 import type { Queryable } from "../db/database.ts";
 import { decideOutreachReviews, factsDigest, type OutreachReviewFacts } from "../policy/decision.ts";
 import type { GateConfig } from "../policy/config.ts";
-import { findProposal, type ProposalRow } from "../proposals/store.ts";
-import { storeDecision } from "../github/apply-decision.ts";
+import { findProposal, moveOutreachHead, type ProposalRow } from "../proposals/store.ts";
+import { storeDecision } from "../proposals/apply-decision.ts";
 import { proposalOfBranch } from "../outreach/names.ts";
 import { findOutreachByPull, rejectOutreach } from "../outreach/store.ts";
 import { recordDelivery } from "../webhooks/ledger.ts";
@@ -116,7 +116,7 @@ export async function evaluateOutreachPull(context: Context, deps: GateDeps, pro
     }
     const rules = config.config.rules?.length ? await proposalRuleFacts(tx, current, asked) : undefined;
     const decision = decideOutreachReviews(rules ? { ...facts, rules } : facts, config.config, config.present);
-    if (moved) await tx.query("UPDATE proposals SET head_sha = $2, check_run_id = NULL WHERE id = $1", [current.id, headSha]);
+    if (moved) await moveOutreachHead(tx, current.id, headSha);
     await storeDecision(tx, current, decision, {
       state: {
         ...current.state,

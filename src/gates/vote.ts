@@ -4,7 +4,7 @@ import type { Permission } from "../policy/config.ts";
 import { decideVotes, type Vote } from "../policy/decision.ts";
 import { isAgent } from "../policy/eligibility.ts";
 import { findProposal, type ProposalRow, type ProposalStatus } from "../proposals/store.ts";
-import { applyDecision } from "../github/apply-decision.ts";
+import { applyDecision } from "../proposals/apply-decision.ts";
 import { gatherProposalMemberships, proposalRuleFacts, proposalRuleSubject } from "./proposal-rule-facts.ts";
 import type { TeamMemberships } from "../github/team-membership.ts";
 import { recordDelivery, type Delivery } from "../webhooks/ledger.ts";

@@ -2,7 +2,7 @@ import type { Keyring } from "../crypto/keyring.ts";
 import type { Database } from "../db/database.ts";
 import { openOutreachJob } from "./outreach-publish.ts";
 import { appendAudit } from "../audit/log.ts";
-import { findProposal } from "../proposals/store.ts";
+import { findProposal, recordCheckRunId } from "../proposals/store.ts";
 import { narrowedClients, type GitHubFactory } from "../github/narrowed.ts";
 import type { NarrowedClient } from "../github/operations.ts";
 import { renderCheckRun } from "./render-check.ts";
@@ -101,10 +101,7 @@ async function syncCheckRun(job: JobRow, id: string, deps: JobDeps): Promise<{ o
   }
   const now = deps.now();
   await deps.db.tenant(job.installation_id, async (tx) => {
-    await tx.query("UPDATE proposals SET check_run_id = $2 WHERE id = $1 AND check_run_id IS DISTINCT FROM $2", [
-      proposal.id,
-      checkRunId,
-    ]);
+    await recordCheckRunId(tx, proposal.id, checkRunId);
     await appendAudit(
       tx,
       job.installation_id,

@@ -6,8 +6,8 @@ import type { GitHubClient } from "../github/client.ts";
 import { narrowedClients, type GitHubFactory } from "../github/narrowed.ts";
 import { JobConfigurationError } from "./job-kinds.ts";
 import { readRepoConfig } from "../github/repo-config.ts";
-import { enqueue, findProposal, syncCheckRun, type ProposalRow } from "../proposals/store.ts";
-import { renderOutreachCheck } from "../outreach/check.ts";
+import { enqueue, findProposal, recordCheckRunId, syncCheckRun, type ProposalRow } from "../proposals/store.ts";
+import { renderOutreachCheck } from "./outreach-check.ts";
 import { outreachBranch, outreachPath } from "../outreach/names.ts";
 import { renderRedactedOutreach } from "../outreach/redacted.ts";
 import { renderOutreachFile } from "../outreach/render.ts";
@@ -84,7 +84,7 @@ export async function openOutreachJob(job: Job, id: string, deps: OutreachJobDep
     });
     await deps.db.tenant(installationId, async (tx) => {
       await recordPublished(tx, proposal, { prNumber: null, headSha: ref.object.sha, state: published.state, expiresAt }, deps.now());
-      await tx.query("UPDATE proposals SET check_run_id = $2 WHERE id = $1", [id, run.id]);
+      await recordCheckRunId(tx, id, Number(run.id));
       await audit(tx, installationId, proposal, { operation: "checks.create", check_run_id: run.id, mode: "check_run" }, deps.now());
     });
     return { outcome: "check_run" };

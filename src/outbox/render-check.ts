@@ -1,7 +1,7 @@
 import type { StoredDecision } from "../proposals/state.ts";
 import type { ProposalOf, ProposalRow } from "../proposals/store.ts";
 import { COMMIT_CHECK_NAME } from "../policy/check-names.ts";
-import { renderOutreachCheck } from "../outreach/check.ts";
+import { renderOutreachCheck } from "./outreach-check.ts";
 import { proposerLabel } from "../proposals/proposer.ts";
 import { showInvisibleLine } from "../outreach/render.ts";
 import { hiddenCharacterProblem } from "../policy/reviewer-text.ts";

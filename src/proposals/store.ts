@@ -182,3 +182,31 @@ export function syncCheckRun(proposal: { id: string; installation_id: number; st
     payload: { proposal_id: proposal.id },
   };
 }
+
+/** The check run GitHub created for a proposal, kept so later writes update it (unchanged when already known). */
+export async function recordCheckRunId(tx: Queryable, id: string, checkRunId: number): Promise<void> {
+  await tx.query("UPDATE proposals SET check_run_id = $2 WHERE id = $1 AND check_run_id IS DISTINCT FROM $2", [id, checkRunId]);
+}
+
+/** An outreach pull request moved to a new head that keeps the file: the proposal follows it, with a check run of its own to come. */
+export async function moveOutreachHead(tx: Queryable, id: string, headSha: string): Promise<void> {
+  await tx.query("UPDATE proposals SET head_sha = $2, check_run_id = NULL WHERE id = $1", [id, headSha]);
+}
+
+/** Claim up to `limit` due deadlines for `claimMs` (FOR UPDATE SKIP LOCKED: each goes to one process). */
+export async function claimDueDeadlines(tx: Queryable, now: Date, claimMs: number, limit: number): Promise<{ proposal_id: string; installation_id: number }[]> {
+  return tx.query<{ proposal_id: string; installation_id: number }>(
+    `UPDATE proposal_deadlines SET claimed_until = $2
+      WHERE proposal_id IN (
+        SELECT proposal_id FROM proposal_deadlines
+         WHERE expires_at <= $1 AND (claimed_until IS NULL OR claimed_until < $1)
+         ORDER BY expires_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+      RETURNING proposal_id, installation_id`,
+    [now, new Date(now.getTime() + claimMs), limit],
+  );
+}
+
+/** A claimed deadline is done with (the proposal expired, or was decided or moved meanwhile). */
+export async function dropDeadline(tx: Queryable, id: string): Promise<void> {
+  await tx.query("DELETE FROM proposal_deadlines WHERE proposal_id = $1", [id]);
+}

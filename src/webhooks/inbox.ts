@@ -121,16 +121,31 @@ export async function insertDeliveries(db: Queryable, appId: number, entries: re
  */
 export async function claimDeliveries(db: Database, o: { now: Date; leaseMs: number; holder: string; limit: number }): Promise<InboxRow[]> {
   if (o.limit <= 0) return [];
-  return db.transaction((tx) =>
-    tx.query<InboxRow & Record<string, unknown>>(
-      `WITH candidate AS (
+  // The front of the queue holds every earlier delivery of each subject it holds, so the head of a
+  // subject (its oldest open delivery) is found there; the whole queue is read only when the front
+  // has nothing ready (a long run of one subject waiting behind a retry).
+  const params = [o.now, new Date(o.now.getTime() + o.leaseMs), o.holder, o.limit, CLAIM_FRONT];
+  const front = await db.transaction((tx) => tx.query<InboxRow & Record<string, unknown>>(CLAIM_FROM_FRONT, params));
+  if (front.length > 0) return front;
+  const [queued] = await db.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM (SELECT 1 FROM webhook_inbox WHERE processed_at IS NULL AND set_aside_at IS NULL ORDER BY id LIMIT $1) f",
+    [CLAIM_FRONT],
+  );
+  if (Number(queued?.n ?? 0) < CLAIM_FRONT) return [];
+  return db.transaction((tx) => tx.query<InboxRow & Record<string, unknown>>(CLAIM_FROM_ALL, params));
+}
+
+/** How many of the oldest open deliveries a claim looks at first. */
+const CLAIM_FRONT = 256;
+
+/** The ready heads of subjects, oldest first, leased to the holder. */
+const CLAIM_CANDIDATES = `
+       candidate AS (
          SELECT i.id FROM webhook_inbox i
-          WHERE i.processed_at IS NULL AND i.set_aside_at IS NULL
+          WHERE i.id IN (SELECT id FROM heads)
+            AND i.processed_at IS NULL AND i.set_aside_at IS NULL
             AND (i.run_after IS NULL OR i.run_after <= $1)
             AND (i.locked_until IS NULL OR i.locked_until < $1)
-            AND NOT EXISTS (SELECT 1 FROM webhook_inbox e
-                             WHERE e.subject = i.subject AND e.id < i.id
-                               AND e.processed_at IS NULL AND e.set_aside_at IS NULL)
           ORDER BY i.id
           LIMIT $4
           FOR UPDATE SKIP LOCKED)
@@ -138,11 +153,22 @@ export async function claimDeliveries(db: Database, o: { now: Date; leaseMs: num
          FROM candidate WHERE webhook_inbox.id = candidate.id
        RETURNING webhook_inbox.id, webhook_inbox.app_id, webhook_inbox.delivery_id, webhook_inbox.event,
                  webhook_inbox.action, webhook_inbox.installation_id, webhook_inbox.subject,
-                 webhook_inbox.payload, webhook_inbox.received_at, webhook_inbox.attempts`,
-      [o.now, new Date(o.now.getTime() + o.leaseMs), o.holder, o.limit],
-    ),
-  );
-}
+                 webhook_inbox.payload, webhook_inbox.received_at, webhook_inbox.attempts`;
+
+/** Heads found among the $5 oldest open deliveries (webhook_inbox_open_order). */
+const CLAIM_FROM_FRONT =
+  `WITH open AS (
+         SELECT id, subject FROM webhook_inbox
+          WHERE processed_at IS NULL AND set_aside_at IS NULL
+          ORDER BY id LIMIT $5),
+       heads AS (SELECT DISTINCT ON (subject) id FROM open ORDER BY subject, id),` + CLAIM_CANDIDATES;
+
+/** Heads found in the whole queue ($5 unused but typed, so both statements take the same parameters). */
+const CLAIM_FROM_ALL =
+  `WITH heads AS (
+         SELECT DISTINCT ON (subject) id FROM webhook_inbox
+          WHERE processed_at IS NULL AND set_aside_at IS NULL AND $5::int > 0
+          ORDER BY subject, id),` + CLAIM_CANDIDATES;
 
 /** Extend the leases of deliveries still being processed by this holder. */
 export async function renewLeases(db: Queryable, ids: readonly number[], until: Date, holder: string): Promise<void> {

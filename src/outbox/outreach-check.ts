@@ -1,7 +1,7 @@
 import type { ProposalOf } from "../proposals/store.ts";
-import { escapeMarkdown } from "../outbox/render-check.ts";
-import { rulesTable } from "../outbox/render-rules.ts";
-import { renderOutreachBody, type OutreachView } from "./render.ts";
+import { escapeMarkdown } from "./render-check.ts";
+import { rulesTable } from "./render-rules.ts";
+import { renderOutreachBody, type OutreachView } from "../outreach/render.ts";
 
 export const OUTREACH_CHECK_NAME = "Agent Gate: outreach";
 

@@ -1,7 +1,7 @@
 import type { Queryable } from "../db/database.ts";
 import type { Decision, Vote } from "../policy/decision.ts";
-import { recordDecision, reviewDeployment, type TallyChange } from "../proposals/recorder.ts";
-import type { ProposalRow } from "../proposals/store.ts";
+import { recordDecision, reviewDeployment, type TallyChange } from "./recorder.ts";
+import type { ProposalRow } from "./store.ts";
 
 export { reviewDeployment };
 

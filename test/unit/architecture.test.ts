@@ -1,0 +1,180 @@
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+// The rooms of src/ and who may import whom, as DESIGN.md's layout draws
+// them: webhooks/ receives and hands deliveries to gates/ (through Probot's
+// dispatch); gates/ gather facts, decide with policy/ and record through
+// proposals/; only outbox/ writes to GitHub; policy/ is pure.
+
+const ROOT = join(import.meta.dirname, "..", "..");
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sources(path);
+    return path.endsWith(".ts") ? [path] : [];
+  });
+}
+
+const at = (path: string) => relative(ROOT, path).split("\\").join("/");
+/** `src/gates/vote.ts` → `gates`; a file directly in src/ is its own room (`errors.ts`). */
+const roomOf = (path: string) => {
+  const parts = at(path).split("/");
+  return parts[0] === "src" ? (parts.length > 2 ? parts[1]! : parts[1]!) : parts[0]!;
+};
+/** Code without comments, so a comment that names a module or a table is not an import or a write. */
+const codeOf = (path: string) => readFileSync(path, "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+
+interface Import {
+  from: string;
+  to: string;
+  specifier: string;
+}
+
+function importsOf(files: string[]): Import[] {
+  return files.flatMap((file) =>
+    [...codeOf(file).matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|\bimport\s+)"([^"]+)"/g)].map((m) => {
+      const specifier = m[1]!;
+      return { from: file, to: specifier.startsWith(".") ? resolve(dirname(file), specifier) : specifier, specifier };
+    }),
+  );
+}
+
+const SRC = sources(join(ROOT, "src"));
+const IMPORTS = importsOf(SRC);
+const SHARED = ["errors.ts", "canonical-json.ts"];
+
+/** For each room, the rooms of src/ it may import (besides itself and the shared errors and canonical JSON). */
+const MAY_IMPORT: Record<string, string[]> = {
+  config: [],
+  policy: [],
+  crypto: [],
+  db: ["config"],
+  audit: ["db", "crypto"],
+  keys: ["db", "crypto"],
+  installations: ["db", "audit", "proposals"],
+  sites: ["db", "audit", "config"],
+  github: ["policy"],
+  proposals: ["db", "audit", "crypto", "policy", "outreach", "sites", "outbox"],
+  outreach: ["db", "audit", "crypto", "policy", "proposals"],
+  outbox: ["db", "audit", "crypto", "policy", "proposals", "github", "outreach"],
+  gates: ["db", "audit", "policy", "proposals", "github", "outbox", "outreach", "sites", "installations", "webhooks"],
+  webhooks: ["db", "audit", "github", "api", "config"],
+  explain: ["db", "policy"],
+  api: ["db", "audit", "crypto", "config", "keys", "proposals", "sites", "explain", "policy"],
+  mcp: ["api", "crypto", "outreach", "proposals", "sites", "config"],
+  review: ["db", "audit", "crypto", "config", "policy", "proposals", "gates", "github", "outreach", "api"],
+  setup: ["config"],
+};
+
+describe("who may import whom", () => {
+  it.each(Object.entries(MAY_IMPORT))("%s imports only what it may", (room, allowed) => {
+    const wrong = IMPORTS.filter((i) => roomOf(i.from) === room && i.specifier.startsWith("."))
+      .filter((i) => {
+        const target = roomOf(i.to);
+        return target !== room && !allowed.includes(target) && !SHARED.includes(target);
+      })
+      .map((i) => `${at(i.from)} → ${at(i.to)}`);
+    expect(wrong).toEqual([]);
+  });
+
+  it("puts every file of src/ in a room with rules, or is an entry point that wires them", () => {
+    const entries = ["cli", "cli.ts", "main.ts", "start.ts", "server.ts", "index.ts", "metrics.ts", "ops-metrics.ts", "queues.ts", "log.ts", "version.ts", ...SHARED];
+    const unruled = [...new Set(SRC.map(roomOf))].filter((room) => !(room in MAY_IMPORT) && !entries.includes(room));
+    expect(unruled).toEqual([]);
+  });
+
+  it("keeps policy/ pure: no storage, GitHub, HTTP, file or clock of its own", () => {
+    const impure = IMPORTS.filter((i) => roomOf(i.from) === "policy" && !i.specifier.startsWith("."))
+      .filter((i) => /^(node:(fs|http|https|net|dns|child_process)|pg$|@electric-sql|probot|@octokit|octokit)/.test(i.specifier))
+      .map((i) => `${at(i.from)} → ${i.specifier}`);
+    expect(impure).toEqual([]);
+  });
+
+  it("keeps the Action to its own code: it talks to the app over HTTP only", () => {
+    const action = importsOf(sources(join(ROOT, "action", "src")));
+    const outside = action.filter((i) => i.specifier.startsWith(".") && !at(i.to).startsWith("action/src/")).map((i) => `${at(i.from)} → ${at(i.to)}`);
+    expect(outside).toEqual([]);
+  });
+});
+
+describe("GitHub writes", () => {
+  // Writes to repositories go through the outbox (paced, retried, idempotent). Two calls are not
+  // repository writes: minting a narrowed installation token, and asking GitHub to redeliver a delivery.
+  const EXCEPTIONS: Record<string, string> = {
+    "src/github/narrowed.ts": "POST /app/installations/{id}/access_tokens mints the narrowed token every call runs with",
+    "src/webhooks/recover.ts": "POST /app/hook/deliveries/{id}/attempts asks GitHub to send a failed delivery again",
+  };
+  it("happen only in outbox/", () => {
+    const writers = SRC.filter((file) => roomOf(file) !== "outbox")
+      .filter((file) => /\.request\(\s*"(POST|PATCH|PUT|DELETE) |\.rest\.[A-Za-z]+\.(create|update|delete|merge|add|remove|set|submit)[A-Za-z]*\(/.test(codeOf(file)))
+      .map(at);
+    expect(writers.filter((file) => !(file in EXCEPTIONS))).toEqual([]);
+  });
+});
+
+describe("SQL", () => {
+  /** Statements that write a table: INSERT INTO t, UPDATE t, DELETE FROM t (in SQL strings). */
+  const writes = SRC.flatMap((file) =>
+    [...codeOf(file).matchAll(/["'`][^"'`]*?\b(?:INSERT INTO|UPDATE|DELETE FROM)\s+([a-z_]+)\b/g)]
+      .filter((m) => !/FOR (NO KEY )?UPDATE|DO UPDATE|ON UPDATE/.test(m[0].slice(-40)))
+      .map((m) => ({ file: at(file), room: roomOf(file), table: m[1]! })),
+  );
+
+  /** Each table and the room that writes it; no other room does. */
+  const OWNER: Record<string, string> = {
+    agent_tokens: "api",
+    audit_events: "audit",
+    audit_heads: "audit",
+    audit_retention_policy: "audit",
+    installations: "installations",
+    installation_repositories: "installations",
+    outbox: "outbox",
+    outbox_pace: "outbox",
+    proposals: "proposals",
+    proposal_deadlines: "proposals",
+    proposals_outreach: "outreach",
+    redemptions: "proposals",
+    replica_keys: "keys",
+    signing_keys: "keys",
+    review_sessions: "review",
+    schema_migrations: "db",
+    sites: "sites",
+    sweep_leases: "webhooks",
+    webhook_deliveries: "webhooks",
+    webhook_inbox: "webhooks",
+    webhook_recovery: "webhooks",
+  };
+
+  it("finds the writes it checks", () => {
+    expect(new Set(writes.map((w) => w.table)).size).toBeGreaterThan(10);
+  });
+
+  it("writes each table only from the room that owns it", () => {
+    const wrong = writes.filter((w) => OWNER[w.table] !== w.room).map((w) => `${w.file} writes ${w.table} (owned by ${OWNER[w.table] ?? "nobody"})`);
+    expect([...new Set(wrong)]).toEqual([]);
+  });
+
+  it("holds each room's writes of a table in one module", () => {
+    const modules = new Map<string, Set<string>>();
+    for (const w of writes) modules.set(w.table, (modules.get(w.table) ?? new Set()).add(w.file));
+    const spread = [...modules].filter(([, files]) => files.size > 1).map(([table, files]) => `${table}: ${[...files].sort().join(", ")}`);
+    // Two modules of one room where a table has two jobs: the outbox's queue and its worker; the
+    // proposal store (insert, check-run id, deadlines) and the one recorder of every status and state.
+    const TWO_JOBS = [/^outbox: src\/outbox\/queue\.ts, src\/outbox\/worker\.ts$/, /^proposals: src\/proposals\/recorder\.ts, src\/proposals\/store\.ts$/];
+    expect(spread.filter((line) => !TWO_JOBS.some((ok) => ok.test(line)))).toEqual([]);
+  });
+
+  it("builds no statement from values: only column lists, identifiers from a fixed registry and a lock clause are spliced in", () => {
+    const ALLOWED = /^(COLUMNS|[A-Z][A-Z_]*|ident\([^)]*\)|lock \? " FOR UPDATE" : ""|forUpdate \? " FOR UPDATE" : ""|installation)$/;
+    const spliced = SRC.flatMap((file) =>
+      [...codeOf(file).matchAll(/`[^`]*\b(?:SELECT|INSERT INTO|UPDATE|DELETE FROM)\b[^`]*`/g)].flatMap((m) =>
+        [...m[0].matchAll(/\$\{([^}]*(?:\}[^`$]*?)?)\}/g)].map((x) => ({ file: at(file), expr: x[1]!.trim() })),
+      ),
+    );
+    // The tenant's id goes into the two statements of db/tenant.ts as a number checked to be an integer first.
+    const tenant = (s: { file: string; expr: string }) => s.file === "src/db/tenant.ts" && /^(installationId|APP_ROLE)$/.test(s.expr);
+    expect(spliced.filter((s) => !ALLOWED.test(s.expr) && !tenant(s)).map((s) => `${s.file}: \${${s.expr}}`)).toEqual([]);
+  });
+});
