@@ -59,7 +59,7 @@ export async function openDatabase(settings: StorageSettings, options: OpenOptio
     }
     // The app owns it: work through the app's socket, so what this command writes is the app's data at once.
     const { openPg } = await import("./pg.ts");
-    return openPg({ host: dataDir, port: SOCKET_PORT, max: 2 });
+    return openPg({ host: dataDir, port: SOCKET_PORT, max: 2, prepare: false });
   }
   try {
     const db = await openPglite({ dataDir });

@@ -30,10 +30,10 @@ function statementName(sql: string): string | undefined {
   return name;
 }
 
-function wrap(client: { query: pg.Pool["query"] | pg.PoolClient["query"] }): Queryable {
+function wrap(client: { query: pg.Pool["query"] | pg.PoolClient["query"] }, prepare: boolean): Queryable {
   return {
     async query<T extends Row>(sql: string, params: readonly unknown[] = []) {
-      const name = params.length > 0 ? statementName(sql) : undefined;
+      const name = prepare && params.length > 0 ? statementName(sql) : undefined;
       const config: pg.QueryConfig = name ? { name, text: sql, values: params as unknown[] } : { text: sql, values: params as unknown[] };
       const result = await (client.query as (config: pg.QueryConfig) => Promise<pg.QueryResult>)(config);
       return result.rows as T[];
@@ -50,6 +50,12 @@ export interface PgOptions {
   host?: string;
   port?: number;
   max?: number;
+  /**
+   * Keep statements prepared per connection (default true). Off for the embedded database's socket: the
+   * app and every CLI command share PGlite's one session there, so one's named statement would be
+   * "already exists" to another.
+   */
+  prepare?: boolean;
 }
 
 function connectionOf(options: PgOptions): pg.ClientConfig {
@@ -67,7 +73,8 @@ export function openPg(options: PgOptions): Database {
   });
   // An idle client that loses its server must not crash the process.
   pool.on("error", () => {});
-  const direct = wrap(pool);
+  const prepare = options.prepare ?? true;
+  const direct = wrap(pool, prepare);
 
   async function transaction<T>(fn: (tx: Queryable) => Promise<T>, installationId?: number): Promise<T> {
     const client = await pool.connect();
@@ -79,7 +86,7 @@ export function openPg(options: PgOptions): Database {
     };
     client.on("error", onError);
     try {
-      const tx = installationId === undefined ? wrap(client) : guardTenantQueries(wrap(client));
+      const tx = installationId === undefined ? wrap(client, prepare) : guardTenantQueries(wrap(client, prepare));
       // A tenant transaction begins and enters its tenant in one round trip,
       // and checks its role and tenant in the round trip that commits.
       await client.query(installationId === undefined ? "BEGIN" : `BEGIN; ${enterTenantSql(installationId)}`);
