@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { run } from "../../action/src/main.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { startTestApp } from "../support/app.ts";
+import { expireDue } from "../../src/gates/expiry.ts";
 import { DEPLOY, INSTALLATION, REPO, startReviewWorld, submit, TOKEN_NAME, type ReviewWorld } from "./review-harness.ts";
 
 // The review page in headless Chromium (Debian's package, driven by
@@ -367,6 +368,23 @@ describe.skipIf(!available)("each state of the review page, in Chromium, with a 
     expect(await page.getByRole("button", { name: "Reject" }).count()).toBe(0);
     await expectSignedInAs("alice");
     await screenshot("rejected");
+  });
+
+  it("expired without a decision: the status and why, no buttons for an eligible approver", async () => {
+    const { id } = await submit(w, DEPLOY);
+    // Its deadline passes (moved into the past), and the app's expiry sweep runs.
+    await t.db.tenant(INSTALLATION, (tx) => tx.query("UPDATE proposals SET expires_at = now() - interval '1 minute', status = status WHERE id = $1", [id]));
+    expect(await expireDue(t.db, new Date())).toBeGreaterThanOrEqual(1);
+    expect(await statusOf(id)).toBe("rejected");
+    await as("alice");
+    await page.goto(`${w.app.url}/proposals/${id}`);
+    expect(await page.locator(".status").textContent()).toBe("rejected");
+    expect(await page.locator("main").textContent()).toContain("Expired without a decision");
+    expect(await page.getByRole("button", { name: "Approve" }).count()).toBe(0);
+    expect(await page.getByRole("button", { name: "Reject" }).count()).toBe(0);
+    await expectSignedInAs("alice");
+    await expectRelativeTimes();
+    await screenshot("expired");
   });
 
   it("not found (or not theirs to see): the 404, still showing who is signed in", async () => {
