@@ -19,6 +19,7 @@ export async function start(env: NodeJS.ProcessEnv): Promise<void> {
   // The environment is read and checked once, here; everything below gets its part of the settings.
   const settings = readSettings(env);
   const log = createLogger(settings);
+  // readSettings refuses half a pair of credentials; with neither, the setup page registers the App.
   if (settings.appId === undefined || !settings.privateKey) {
     const setup = await startSetupServer({ settings, log, port: settings.port, ...(settings.host ? { host: settings.host } : {}) });
     stopOnSignals(log, () => setup.close());

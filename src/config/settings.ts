@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { checkAppKey } from "./app-key.ts";
 import { inspect } from "node:util";
 import { ValidationError } from "../errors.ts";
 
@@ -171,11 +172,37 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { readFile?: (path
     }
   }
 
+  const keyVariable = !env.PRIVATE_KEY && keyPath ? "PRIVATE_KEY_PATH" : "PRIVATE_KEY";
+  if (privateKey) {
+    const problem = checkAppKey(privateKey.replace(/\\n/g, "\n"));
+    if (problem) issues.push({ field: keyVariable, message: problem });
+  }
+  // Credentials come as a pair; half of them is a mistake, never a reason to fall back to the setup page.
+  if (appId !== undefined && !privateKey && !issues.some((issue) => issue.field === "PRIVATE_KEY_PATH")) {
+    issues.push({
+      field: "PRIVATE_KEY",
+      message: `is required with APP_ID=${appId}: set PRIVATE_KEY (or PRIVATE_KEY_PATH) to the App's private key (.pem), or remove APP_ID to register a new App from the setup page`,
+    });
+  }
+  if (privateKey && text("APP_ID") === undefined) {
+    issues.push({ field: "APP_ID", message: `is required with ${keyVariable}: set it to the App's numeric id (the "App ID" on the App's settings page)` });
+  }
+
   const level = (text("LOG_LEVEL") ?? "info").toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(level)) issues.push({ field: "LOG_LEVEL", message: `must be one of ${LOG_LEVELS.join(", ")}; got ${JSON.stringify(env.LOG_LEVEL)}` });
 
-  const gheHost = text("GHE_HOST");
+  let gheHost = text("GHE_HOST");
   const protocol = text("GHE_PROTOCOL") ?? "https";
+  if (gheHost !== undefined && !/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/.test(gheHost)) {
+    const withScheme = /^(https?):\/\/([^/]+)\/*$/.exec(gheHost);
+    issues.push({
+      field: "GHE_HOST",
+      message: withScheme
+        ? `must be a host name (and port) without a scheme; got ${JSON.stringify(gheHost)}: set GHE_HOST=${withScheme[2]} GHE_PROTOCOL=${withScheme[1]}`
+        : `must be a host name (and port) only, such as github.example.com or 127.0.0.1:3999; got ${JSON.stringify(gheHost)}`,
+    });
+    gheHost = undefined;
+  }
   if (protocol !== "https" && protocol !== "http") issues.push({ field: "GHE_PROTOCOL", message: `must be https or http; got ${JSON.stringify(protocol)}` });
   const web = gheHost ? `${protocol}://${gheHost}` : "https://github.com";
   const github: GitHubUrls = gheHost ? { web, api: `${web}/api/v3`, enterprise: true } : { web, api: "https://api.github.com", enterprise: false };
