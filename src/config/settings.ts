@@ -99,6 +99,8 @@ export interface Settings {
   publicUrl: string | undefined;
   /** LOG_LEVEL, default info. */
   logLevel: (typeof LOG_LEVELS)[number];
+  /** LOG_FORMAT: json (default, one JSON object per line) or pretty (pino-pretty, for a terminal). */
+  logFormat: "json" | "pretty";
   /** GHE_HOST, GHE_PROTOCOL. */
   github: GitHubUrls;
   /** GH_ORG: the organization the setup page registers the App under. */
@@ -191,6 +193,8 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { readFile?: (path
   const level = (text("LOG_LEVEL") ?? "info").toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(level)) issues.push({ field: "LOG_LEVEL", message: `must be one of ${LOG_LEVELS.join(", ")}; got ${JSON.stringify(env.LOG_LEVEL)}` });
 
+  const format = (text("LOG_FORMAT") ?? "json").toLowerCase();
+  if (format !== "json" && format !== "pretty") issues.push({ field: "LOG_FORMAT", message: `must be json or pretty; got ${JSON.stringify(env.LOG_FORMAT)}` });
   let gheHost = text("GHE_HOST");
   const protocol = text("GHE_PROTOCOL") ?? "https";
   if (gheHost !== undefined && !/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/.test(gheHost)) {
@@ -224,6 +228,7 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { readFile?: (path
     host: text("HOST"),
     publicUrl: url("AGENT_GATE_PUBLIC_URL"),
     logLevel: level as Settings["logLevel"],
+    logFormat: format === "pretty" ? "pretty" : "json",
     github,
     org: text("GH_ORG"),
     oauth: { clientId: text("GITHUB_CLIENT_ID") ?? "", clientSecret: env.GITHUB_CLIENT_SECRET?.trim() ?? "" },
