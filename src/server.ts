@@ -175,6 +175,9 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     db: o.db,
     now,
     count: (reason) => metrics.tokenDenied.inc({ reason }),
+    // The 401 is the same for unknown, revoked and expired tokens; only the operator's log says which.
+    logged: (use) =>
+      o.log.info({ installation_id: use.installationId, token_prefix: use.prefix, reason: use.reason }, `agent token refused (401): it is ${use.reason}`),
     onError: (error) => o.log.error({ err: error }, "writing denied token uses failed"),
   });
   deniedUses.start();
