@@ -16,18 +16,24 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 
 FROM node:24-bookworm-slim
+# HOST=0.0.0.0: port mappings reach the app (and, before the App is registered, the setup page, which still
+# asks for the setup code printed in `docker logs`). /data is the working directory and the volume: the
+# setup page writes .env there, the app loads it from there at the next start, and the embedded database
+# (when DATABASE_URL is unset) lives in /data/db.
 ENV NODE_ENV=production \
     PORT=3000 \
-    AGENT_GATE_DATA_DIR=/data
+    HOST=0.0.0.0 \
+    AGENT_GATE_DATA_DIR=/data/db
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json app.yml ./
 COPY bin ./bin
 
-# The image's unprivileged "node" user (uid 1000); /data holds the embedded database when DATABASE_URL is unset.
-RUN mkdir -p /data && chown node:node /data
+# The image's unprivileged "node" user (uid 1000) owns /data, so it can write .env and the database there.
+RUN mkdir -p /data && chown node:node /data && chmod 0700 /data
 USER node
+WORKDIR /data
 VOLUME ["/data"]
 EXPOSE 3000
 
@@ -35,5 +41,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 
 # node is PID 1 itself, no npm or shell in between: SIGTERM reaches the app, which closes cleanly and exits 0.
-ENTRYPOINT ["node", "bin/agent-gate.js"]
+ENTRYPOINT ["node", "/app/bin/agent-gate.js"]
 CMD ["serve"]

@@ -1,5 +1,6 @@
 import type { Settings } from "./config/settings.ts";
 import pino, { type Logger } from "pino";
+import pinoPretty from "pino-pretty";
 
 /**
  * Paths that never reach a log line: authorization headers, tokens, keys,
@@ -42,13 +43,40 @@ export const REDACT_PATHS = [
   "*.text",
 ];
 
-export function createLogger(settings: Pick<Settings, "logLevel">, destination?: pino.DestinationStream): Logger {
-  return pino(
+/**
+ * The app's logger: JSON lines by default (for collectors), LOG_FORMAT=pretty for a person at a terminal.
+ * A child named again (`http`, `outbox`, Probot's `probot`) replaces the parent's name in its lines,
+ * so no line holds the "name" key twice.
+ */
+export function createLogger(settings: Pick<Settings, "logLevel"> & Partial<Pick<Settings, "logFormat">>, destination?: pino.DestinationStream): Logger {
+  const stream = destination ?? (settings.logFormat === "pretty" ? pinoPretty({ colorize: process.stdout.isTTY === true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname", sync: true }) : undefined);
+  const root = pino(
     {
       name: "agent-gate",
       level: settings.logLevel,
       redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     },
-    destination,
+    stream,
   );
+  const makeChild = root.child;
+  // Children are made with Object.create(parent): set here, this applies to every descendant.
+  root.child = function child(this: Logger, bindings, options) {
+    const made = makeChild.call(this, bindings, options);
+    if (bindings && Object.hasOwn(bindings, "name")) lastNameOnly(made);
+    return made;
+  } as Logger["child"];
+  return root;
+}
+
+const CHINDINGS = pino.symbols.chindingsSym;
+
+/** Keeps only the last "name" of a child's serialised bindings. */
+function lastNameOnly(logger: object): void {
+  const holder = logger as Record<symbol, string>;
+  const serialised = holder[CHINDINGS] ?? "";
+  const names = [...serialised.matchAll(/,"name":"(?:[^"\\]|\\.)*"/g)];
+  if (names.length < 2) return;
+  let kept = serialised;
+  for (const name of names.slice(0, -1)) kept = kept.replace(name[0], "");
+  holder[CHINDINGS] = kept;
 }

@@ -46,6 +46,7 @@ import { WEBHOOK_PATH } from "./webhooks/receive.ts";
 import { startMetricsServer } from "./api/metrics-server.ts";
 import { startReplicaHeartbeat } from "./keys/replicas.ts";
 import { missingKeyIds } from "./keys/in-use.ts";
+import { AppCredentials } from "./github/app-credentials.ts";
 
 export interface GateServerOptions {
   db: Database;
@@ -175,6 +176,9 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     db: o.db,
     now,
     count: (reason) => metrics.tokenDenied.inc({ reason }),
+    // The 401 is the same for unknown, revoked and expired tokens; only the operator's log says which.
+    logged: (use) =>
+      o.log.info({ installation_id: use.installationId, token_prefix: use.prefix, reason: use.reason }, `agent token refused (401): it is ${use.reason}`),
     onError: (error) => o.log.error({ err: error }, "writing denied token uses failed"),
   });
   deniedUses.start();
@@ -184,13 +188,15 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     return { installationId: principal.installationId, actor: principal.actor };
   };
   const resolver = createResolver(o.settings.dns);
+  // A key GitHub refuses (another App's, or revoked) is not ready: the delivery-log sweep asks GitHub as the App.
+  const appCredentials = new AppCredentials();
   const reviewKeyring = o.keyring ?? (o.settings.keys ? parseKeyring(o.settings.keys) : undefined);
   const signer = async () => {
     if (!o.keyring) throw new GateError("keyring_missing", "No keyring is configured: set AGENT_GATE_KEYS.", { status: 503 });
     return currentSigner(o.db, o.keyring, now());
   };
   router.add(
-    ...healthRoutes({ db: o.db, worker, ...(o.keyring ? { missingKeys: () => missingKeyIds(o.db, o.keyring!) } : {}) }),
+    ...healthRoutes({ db: o.db, worker, githubApp: () => appCredentials.refused ?? "ok", ...(o.keyring ? { missingKeys: () => missingKeyIds(o.db, o.keyring!) } : {}) }),
     ...apiRoutes({ db: o.db, now, settings: o.settings, deniedUses, waiter, log: o.log, publicUrl: () => publicUrl, ...(o.keyring ? { keyring: o.keyring } : {}) }),
     ...mcpRoutes({ db: o.db, now, settings: o.settings, deniedUses, waiter, log: o.log, publicUrl: () => publicUrl, ...(o.keyring ? { keyring: o.keyring } : {}) }),
     ...keysRoutes(o.db),
@@ -275,7 +281,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   const recovery: RecoveryDeps = {
     db: o.db,
     appId: o.appId,
-    app: async () => instrumentGitHub((await o.probot.auth()) as unknown as AppClient & GitHubClient, metrics),
+    app: async () => instrumentGitHub(appCredentials.watch((await o.probot.auth()) as unknown as AppClient & GitHubClient), metrics),
     now,
     log: o.log.child({ name: "recovery" }),
     holder: `recovery-${process.pid}-${Math.random().toString(36).slice(2, 10)}`,

@@ -7,6 +7,7 @@ import { createLogger } from "./log.ts";
 import { startGateServer } from "./server.ts";
 import { resolveKeyring } from "./crypto/keyring.ts";
 import { startSetupServer } from "./setup/server.ts";
+import { openOrUnavailable } from "./cli/database-unavailable.ts";
 
 /**
  * Starts the app (`npm start`, `agent-gate serve`): Probot's variables (APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH,
@@ -19,6 +20,7 @@ export async function start(env: NodeJS.ProcessEnv): Promise<void> {
   // The environment is read and checked once, here; everything below gets its part of the settings.
   const settings = readSettings(env);
   const log = createLogger(settings);
+  // readSettings refuses half a pair of credentials; with neither, the setup page registers the App.
   if (settings.appId === undefined || !settings.privateKey) {
     const setup = await startSetupServer({ settings, log, port: settings.port, ...(settings.host ? { host: settings.host } : {}) });
     stopOnSignals(log, () => setup.close());
@@ -29,7 +31,7 @@ export async function start(env: NodeJS.ProcessEnv): Promise<void> {
   }
 
   // The app owns an embedded database: a second app on its data dir is refused; CLI commands go through its socket.
-  const db = await openDatabase(settings.storage, { create: true, serve: true });
+  const db = await openOrUnavailable(() => openDatabase(settings.storage, { create: true, serve: true }));
   try {
     await serve(settings, log, db, settings.appId, settings.privateKey, settings.webhookSecret);
   } catch (error) {
@@ -46,7 +48,7 @@ async function serve(
   privateKey: string,
   secret: string,
 ): Promise<void> {
-  const applied = await migrate(db);
+  const applied = await openOrUnavailable(() => migrate(db));
   // Refuses to start on PostgreSQL without AGENT_GATE_KEYS; creates one for the embedded default.
   const keyring = resolveKeyring(settings.keys, {
     dataDir: settings.storage.dataDir,

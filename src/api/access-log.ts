@@ -7,6 +7,13 @@ import type { Logger } from "pino";
 export type RouteOf = (req: IncomingMessage) => string;
 
 const DELIVERY_ID = /^[A-Za-z0-9-]{1,64}$/;
+const EVENT_NAME = /^[a-z_]{1,64}$/;
+
+/** The webhook event a request carries (X-GitHub-Event), when it is well formed. */
+function eventOf(req: IncomingMessage): string | undefined {
+  const event = req.headers["x-github-event"];
+  return typeof event === "string" && EVENT_NAME.test(event) ? event : undefined;
+}
 
 /** The request id: GitHub's delivery id for a webhook, else a fresh UUID. */
 export function requestId(req: IncomingMessage): string {
@@ -16,13 +23,14 @@ export function requestId(req: IncomingMessage): string {
 
 /**
  * One access line per HTTP request (pino-http): request id, method, route
- * pattern, status and duration. The line is built from these fields alone, so
+ * pattern, the webhook event (X-GitHub-Event) when there is one, status and duration. The line is built from these fields alone, so
  * no query string, header or body can reach it.
  */
 export function accessLog(log: Logger, routeOf: RouteOf): (req: IncomingMessage, res: ServerResponse) => void {
   const line = (req: IncomingMessage, res: ServerResponse, durationMs: number) => ({
     method: req.method ?? "",
     route: routeOf(req),
+    ...(eventOf(req) ? { event: eventOf(req) } : {}),
     status: res.statusCode,
     duration_ms: durationMs,
   });

@@ -23,6 +23,8 @@ export interface DeniedUsesOptions {
   schedule?: Schedule;
   /** Counts every denied use, by reason (the agent_gate_token_denied_total metric). */
   count?: (reason: DeniedReason) => void;
+  /** Tells the operator's log why a known token was refused (the caller's 401 never says). */
+  logged?: (use: DeniedUse) => void;
   onError?: (error: unknown) => void;
 }
 
@@ -68,6 +70,7 @@ export class DeniedUses {
   /** Records a denied use in memory only; constant work whatever the token. */
   note(use: DeniedUse): void {
     this.#o.count?.(use.reason);
+    this.#o.logged?.(use);
     const key = `${use.installationId}:${use.sha256}`;
     let tally = this.#tallies.get(key);
     const at = this.#o.now();

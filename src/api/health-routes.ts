@@ -3,12 +3,17 @@ import { pendingMigrations } from "../db/migrate.ts";
 import { sendJson } from "./http.ts";
 import type { Route } from "./router.ts";
 
-/** /healthz: the process is up. /readyz: the database answers, migrations are current, the worker runs. */
+/**
+ * /healthz: the process is up. /readyz: the database answers, migrations are current, the worker runs, and
+ * GitHub did not refuse the App's credentials when last asked.
+ */
 export function healthRoutes(deps: {
   db: Database;
   worker: { lastBeat: Date | undefined };
   /** Key ids some stored value is sealed under that this process's keyring lacks. */
   missingKeys?: () => Promise<string[]>;
+  /** "ok", or why GitHub refused the App's own credentials the last time it was asked. */
+  githubApp?: () => string;
 }): Route[] {
   return [
     {
@@ -35,6 +40,7 @@ export function healthRoutes(deps: {
           checks.database = "unreachable";
         }
         checks.outbox_worker = deps.worker.lastBeat ? "ok" : "not started";
+        if (deps.githubApp) checks.github_app = deps.githubApp();
         const ready = Object.values(checks).every((value) => value === "ok");
         sendJson(res, ready ? 200 : 503, { status: ready ? "ready" : "not ready", checks });
       },

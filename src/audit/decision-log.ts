@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { Logger } from "pino";
 
 /** What the decision line says: which proposal, its kind and repository, the outcome and how many approved. */
@@ -8,6 +9,15 @@ export interface DecisionLine {
   repo: string | null;
   outcome: string;
   approvers: number;
+  /** The webhook delivery that led to the decision; null for the API, the review page and the sweep. */
+  delivery: string | null;
+}
+
+const delivery = new AsyncLocalStorage<string>();
+
+/** Runs the handling of one webhook delivery: decisions recorded meanwhile name it in their log line. */
+export function inDelivery<T>(deliveryId: string, handle: () => Promise<T>): Promise<T> {
+  return delivery.run(deliveryId, handle);
 }
 
 const loggers = new Set<Logger>();
@@ -45,5 +55,6 @@ export function decisionLine(
     repo: event.repo ?? null,
     outcome: event.outcome,
     approvers: Array.isArray(decision.approvers) ? decision.approvers.length : 0,
+    delivery: delivery.getStore() ?? null,
   };
 }

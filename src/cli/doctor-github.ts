@@ -15,7 +15,13 @@ export interface AppCredentials {
  */
 export async function checkGitHubApp(env: NodeJS.ProcessEnv, credentials: AppCredentials, fetchImpl: typeof fetch = fetch): Promise<CheckResult> {
   const name = "github_app";
-  const { api } = settingsOf(env, ["GHE_HOST", "GHE_PROTOCOL"]).github;
+  let api: string;
+  try {
+    api = settingsOf(env, ["GHE_HOST", "GHE_PROTOCOL"]).github.api;
+  } catch (error) {
+    // GHE_HOST with a scheme, or a bad GHE_PROTOCOL: the settings' message names the variables to set.
+    return { name, ok: false, detail: `not checked: ${(error as Error).message}`, fix: "Set GHE_HOST to the host (and :port) only, and GHE_PROTOCOL to http or https." };
+  }
   if (!credentials.appId || !/^[1-9][0-9]{0,15}$/.test(credentials.appId) || !credentials.pem) {
     return { name, ok: false, detail: "not checked: APP_ID and the private key must be valid first", fix: "Fix app_id and private_key above." };
   }

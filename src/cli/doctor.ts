@@ -119,7 +119,9 @@ function checkSettings(env: NodeJS.ProcessEnv, earlier: CheckResult[]): CheckRes
 /** The check above that diagnoses a variable in detail. */
 const DIAGNOSED_BY: Record<string, string> = {
   APP_ID: "app_id",
+  PRIVATE_KEY: "private_key",
   PRIVATE_KEY_PATH: "private_key",
+  GHE_HOST: "github_app",
   AGENT_GATE_PUBLIC_URL: "public_url",
   AGENT_GATE_DNS_TIMEOUT_MS: "dns",
   AGENT_GATE_DNS_SERVERS: "dns",

@@ -5,17 +5,23 @@ import { ValidationError } from "../errors.ts";
 import { createToken, listTokens, revokeToken, rotateToken, tokenState, type TokenRow } from "../api/token-store.ts";
 import { tokenNameProblem } from "../api/tokens.ts";
 import { jsonOutput } from "./snake-json.ts";
+import { parseDuration } from "../policy/duration.ts";
 
 const KINDS = ["deploy", "commit", "outreach"];
 const REPO = /^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/;
-const UNITS: Record<string, number> = { h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** `30d`, `12h`, `2w` → milliseconds. */
+/**
+ * `30d`, `12h`, `90m`, `1d12h` → milliseconds: the same durations as the config's `expiry` (one parser,
+ * policy/duration.ts), at least one minute.
+ */
 export function parseExpiry(text: string): number {
-  const match = /^(\d{1,5})([hdw])$/.exec(text.trim());
-  const amount = match ? Number(match[1]) : 0;
-  if (!match || amount <= 0) throw new ValidationError([{ field: "--expires", message: "must be a duration such as 12h, 30d or 2w" }]);
-  return amount * (UNITS[match[2] ?? "d"] ?? 0);
+  let ms: number;
+  try {
+    ms = parseDuration(text);
+  } catch (error) {
+    throw new ValidationError([{ field: "--expires", message: `must be a duration such as 90m, 12h, 30d or 1d12h: ${(error as Error).message}` }]);
+  }
+  if (ms < 60_000) throw new ValidationError([{ field: "--expires", message: `must be at least 1m; got ${JSON.stringify(text)}` }]);
+  return ms;
 }
 
 function installationId(text: string): number {
@@ -54,7 +60,7 @@ export function registerToken(program: Command, ctx: CliContext): void {
     .option("--name <name>", "what check runs and the review page show as the proposer, e.g. release-bot (default: the token's prefix)")
     .option("--repo <owner/name>", "limit to a repository (repeatable; default: every repository of the installation)", collect)
     .option("--kind <kind>", "limit to a proposal kind: deploy, commit, outreach (repeatable)", collect)
-    .option("--expires <duration>", "expire after a duration such as 30d, 12h or 2w (default: never)")
+    .option("--expires <duration>", "expire after a duration such as 90m, 12h, 30d or 1d12h, as the config's expiry is written (default: never)")
     .option("--admin", "allow admin routes (audit export, sites)")
     .option("--json", "print the token and its scope as JSON")
     .action(async (options: { installation: string; name?: string; repo?: string[]; kind?: string[]; expires?: string; admin?: boolean; json?: boolean }) => {

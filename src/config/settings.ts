@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { checkAppKey } from "./app-key.ts";
 import { inspect } from "node:util";
 import { ValidationError } from "../errors.ts";
 
@@ -98,6 +99,8 @@ export interface Settings {
   publicUrl: string | undefined;
   /** LOG_LEVEL, default info. */
   logLevel: (typeof LOG_LEVELS)[number];
+  /** LOG_FORMAT: json (default, one JSON object per line) or pretty (pino-pretty, for a terminal). */
+  logFormat: "json" | "pretty";
   /** GHE_HOST, GHE_PROTOCOL. */
   github: GitHubUrls;
   /** GH_ORG: the organization the setup page registers the App under. */
@@ -171,11 +174,39 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { readFile?: (path
     }
   }
 
+  const keyVariable = !env.PRIVATE_KEY && keyPath ? "PRIVATE_KEY_PATH" : "PRIVATE_KEY";
+  if (privateKey) {
+    const problem = checkAppKey(privateKey.replace(/\\n/g, "\n"));
+    if (problem) issues.push({ field: keyVariable, message: problem });
+  }
+  // Credentials come as a pair; half of them is a mistake, never a reason to fall back to the setup page.
+  if (appId !== undefined && !privateKey && !issues.some((issue) => issue.field === "PRIVATE_KEY_PATH")) {
+    issues.push({
+      field: "PRIVATE_KEY",
+      message: `is required with APP_ID=${appId}: set PRIVATE_KEY (or PRIVATE_KEY_PATH) to the App's private key (.pem), or remove APP_ID to register a new App from the setup page`,
+    });
+  }
+  if (privateKey && text("APP_ID") === undefined) {
+    issues.push({ field: "APP_ID", message: `is required with ${keyVariable}: set it to the App's numeric id (the "App ID" on the App's settings page)` });
+  }
+
   const level = (text("LOG_LEVEL") ?? "info").toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(level)) issues.push({ field: "LOG_LEVEL", message: `must be one of ${LOG_LEVELS.join(", ")}; got ${JSON.stringify(env.LOG_LEVEL)}` });
 
-  const gheHost = text("GHE_HOST");
+  const format = (text("LOG_FORMAT") ?? "json").toLowerCase();
+  if (format !== "json" && format !== "pretty") issues.push({ field: "LOG_FORMAT", message: `must be json or pretty; got ${JSON.stringify(env.LOG_FORMAT)}` });
+  let gheHost = text("GHE_HOST");
   const protocol = text("GHE_PROTOCOL") ?? "https";
+  if (gheHost !== undefined && !/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/.test(gheHost)) {
+    const withScheme = /^(https?):\/\/([^/]+)\/*$/.exec(gheHost);
+    issues.push({
+      field: "GHE_HOST",
+      message: withScheme
+        ? `must be a host name (and port) without a scheme; got ${JSON.stringify(gheHost)}: set GHE_HOST=${withScheme[2]} GHE_PROTOCOL=${withScheme[1]}`
+        : `must be a host name (and port) only, such as github.example.com or 127.0.0.1:3999; got ${JSON.stringify(gheHost)}`,
+    });
+    gheHost = undefined;
+  }
   if (protocol !== "https" && protocol !== "http") issues.push({ field: "GHE_PROTOCOL", message: `must be https or http; got ${JSON.stringify(protocol)}` });
   const web = gheHost ? `${protocol}://${gheHost}` : "https://github.com";
   const github: GitHubUrls = gheHost ? { web, api: `${web}/api/v3`, enterprise: true } : { web, api: "https://api.github.com", enterprise: false };
@@ -197,6 +228,7 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { readFile?: (path
     host: text("HOST"),
     publicUrl: url("AGENT_GATE_PUBLIC_URL"),
     logLevel: level as Settings["logLevel"],
+    logFormat: format === "pretty" ? "pretty" : "json",
     github,
     org: text("GH_ORG"),
     oauth: { clientId: text("GITHUB_CLIENT_ID") ?? "", clientSecret: env.GITHUB_CLIENT_SECRET?.trim() ?? "" },

@@ -12,6 +12,8 @@ import { fromBase64, fromBase64url, toBase64url } from "./base64url.ts";
 export interface Keyring {
   current: { id: string; key: Uint8Array };
   keys: Map<string, Uint8Array>;
+  /** Where a key this keyring lacks may be found, and how to add it (the embedded database's keyring file). */
+  missingKeyHint?: string;
 }
 
 /** What a sealed value belongs to; sealed inside the plaintext and checked on open. */
@@ -121,7 +123,7 @@ export function open(keyring: Keyring, binding: SealBinding, sealed: string): Ui
   const key = keyring.keys.get(kid);
   if (!key) {
     throw mismatch(
-      `The sealed ${binding.purpose} of ${binding.rowId} uses key ${kid}, which is not in AGENT_GATE_KEYS; add that key back to the keyring.`,
+      `The sealed ${binding.purpose} of ${binding.rowId} uses key ${kid}, which is not in AGENT_GATE_KEYS; ${keyring.missingKeyHint ?? "add that key back to the keyring."}`,
     );
   }
   const message = nacl.secretbox.open(
@@ -157,7 +159,21 @@ export interface ResolveKeyringOptions {
  * and no keyring, refuse: replicas must share one configured keyring.
  */
 export function resolveKeyring(keys: string | undefined, opts: ResolveKeyringOptions): Keyring {
-  if (keys) return parseKeyring(keys);
+  const file = resolve(join(opts.dataDir, "keyring"));
+  if (keys) {
+    const keyring = parseKeyring(keys);
+    if (!opts.embedded || !existsSync(file)) return keyring;
+    // AGENT_GATE_KEYS replaces the embedded database's keyring file: say so wherever a key of the file is missing.
+    const fromFile = readKeyringFile(file);
+    const left = [...fromFile.keys.keys()].filter((id) => !keyring.keys.has(id));
+    if (left.length === 0) return keyring;
+    const hint =
+      `the embedded database's key ${left.join(", ")} is in ${file}, and AGENT_GATE_KEYS replaces that file. ` +
+      `To keep both keys, set AGENT_GATE_KEYS to your key followed by the file's line (current key first: AGENT_GATE_KEYS=<your key>,<the line in ${file}>); ` +
+      `or unset AGENT_GATE_KEYS to use the file alone.`;
+    opts.log?.(`AGENT_GATE_KEYS is set and replaces ${file}: ${hint}`);
+    return { ...keyring, missingKeyHint: hint };
+  }
   if (!opts.embedded) {
     throw new GateError(
       "keyring_missing",
@@ -165,7 +181,6 @@ export function resolveKeyring(keys: string | undefined, opts: ResolveKeyringOpt
         "generate one with `agent-gate keys generate` and give every replica the same value.",
     );
   }
-  const file = resolve(join(opts.dataDir, "keyring"));
   if (existsSync(file)) {
     const keyring = readKeyringFile(file);
     opts.log?.(`using the keyring in ${file} (set AGENT_GATE_KEYS to manage it yourself)`);

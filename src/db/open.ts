@@ -31,7 +31,8 @@ export async function openDatabase(settings: StorageSettings, options: OpenOptio
   if (settings.databaseUrl) {
     const { openPg } = await import("./pg.ts");
     const db = openPg({ connectionString: settings.databaseUrl });
-    if (!options.create) await requireSchema(db, describeUrl(settings.databaseUrl)).catch(async (error: unknown) => {
+    const check = options.create ? requireDatabase(db, describeUrl(settings.databaseUrl)) : requireSchema(db, describeUrl(settings.databaseUrl));
+    await check.catch(async (error: unknown) => {
       await db.close();
       throw error;
     });
@@ -87,6 +88,24 @@ function describeUrl(url: string): string {
     return `"${decodeURIComponent(parsed.pathname.slice(1)) || "(default)"}" on ${parsed.hostname || "localhost"}${parsed.port ? `:${parsed.port}` : ""}`;
   } catch {
     return "named in DATABASE_URL";
+  }
+}
+
+/**
+ * `serve` and `migrate` create the schema, never the PostgreSQL database itself: a missing one is refused
+ * with its name and the command that creates it.
+ */
+async function requireDatabase(db: Database, name: string): Promise<void> {
+  try {
+    await db.query("SELECT 1");
+  } catch (error) {
+    if ((error as { code?: string }).code === "3D000") {
+      throw unavailable(
+        `The PostgreSQL database ${name} (DATABASE_URL) does not exist: create it (\`createdb\` or CREATE DATABASE, as a user allowed to), then start again; the app and \`agent-gate migrate\` create the schema in it, not the database.`,
+        error,
+      );
+    }
+    throw error;
   }
 }
 

@@ -1,4 +1,5 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { parseEnv } from "node:util";
 
 /**
  * Loads `.env` (from the working directory) into process.env before anything reads it, as `npm start` and
@@ -38,4 +39,11 @@ export function writeDotEnv(values: Record<string, string>, file = ".env"): void
   const added = Object.entries(values).map(([name, value]) => `${name}=${quote(value)}`);
   writeFileSync(file, `${[...kept, ...added].join("\n")}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
+}
+
+/** Whether the env file already holds an App's credentials (APP_ID, PRIVATE_KEY or WEBHOOK_SECRET set). */
+export function credentialsIn(file = ".env"): boolean {
+  if (!existsSync(file)) return false;
+  const values = parseEnv(readFileSync(file, "utf8"));
+  return ["APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET"].some((name) => (values[name] ?? "").trim() !== "");
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { inDelivery } from "../audit/decision-log.ts";
 import type { Logger } from "pino";
 import type { Database } from "../db/database.ts";
 import { appendAudit } from "../audit/log.ts";
@@ -129,7 +130,7 @@ export class InboxProcessor {
     const delivery = describe(row, payload ?? {});
     try {
       if (!payload) throw new Error("inbox row without a JSON object payload");
-      await this.#o.dispatch({ id: row.delivery_id, name: row.event, payload });
+      await inDelivery(row.delivery_id, () => this.#o.dispatch({ id: row.delivery_id, name: row.event, payload }));
       // A handler that acted recorded the delivery with its consequences; any other is recorded here.
       if (!(await isProcessed(this.#o.db, row.id))) {
         await this.#o.db.tenant(delivery.installationId ?? 0, (tx) => recordDelivery(tx, delivery, this.#o.now(), "no_action"));

@@ -37,6 +37,7 @@ export interface IngestDeps {
  * delivery-log sweep asks for it again.
  */
 export function webhookHandler(deps: IngestDeps) {
+  const hint = mismatchHint(deps.log);
   return async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
     const path = (req.url ?? "").split("?")[0];
     if (path !== WEBHOOK_PATH) return false;
@@ -44,12 +45,12 @@ export function webhookHandler(deps: IngestDeps) {
       res.writeHead(405, { allow: "POST" }).end();
       return true;
     }
-    await ingest(deps, req, res);
+    await ingest(deps, req, res, hint);
     return true;
   };
 }
 
-async function ingest(deps: IngestDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function ingest(deps: IngestDeps, req: IncomingMessage, res: ServerResponse, hint: (delivery: string, event: string) => void): Promise<void> {
   const rawId = header(req, "x-github-delivery");
   const deliveryId = rawId && DELIVERY_ID.test(rawId) ? rawId : null;
   const rawEvent = header(req, "x-github-event");
@@ -69,6 +70,7 @@ async function ingest(deps: IngestDeps, req: IncomingMessage, res: ServerRespons
   }
   const signature = checkSignature(deps.secret, body, req.headers["x-hub-signature-256"]);
   if (!signature.ok) {
+    if (signature.code === "signature_mismatch") hint(deliveryId, event);
     refuse(deps, res, 400, signature.code, signature.reason);
     return;
   }
@@ -108,6 +110,31 @@ function refuse(deps: IngestDeps, res: ServerResponse, status: number, reason: R
   deps.log.debug({ reason, status }, "webhook refused");
   deps.refusals.refuse(reason);
   sendJson(res, status, { error: { code: "webhook_refused", message } });
+}
+
+/** Past this many hints a minute, further mismatches are only counted (a flood of forged deliveries). */
+const HINTS_PER_MINUTE = 10;
+
+/**
+ * A warning naming the delivery whose signature did not match, with what to check: a wrong WEBHOOK_SECRET
+ * refuses every delivery, and the access line alone ("400") does not say why.
+ */
+function mismatchHint(log: Logger): (delivery: string, event: string) => void {
+  let windowStart = 0;
+  let given = 0;
+  return (delivery, event) => {
+    const now = Date.now();
+    if (now - windowStart > 60_000) {
+      windowStart = now;
+      given = 0;
+    }
+    given += 1;
+    if (given > HINTS_PER_MINUTE) return;
+    log.warn(
+      { delivery, event },
+      "webhook refused: the X-Hub-Signature-256 signature did not match; verify that the webhook secret matches the App's (WEBHOOK_SECRET, and the App's settings on GitHub)",
+    );
+  };
 }
 
 function header(req: IncomingMessage, name: string): string | null {

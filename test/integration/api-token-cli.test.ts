@@ -97,7 +97,21 @@ describe("agent-gate token", { timeout: 120_000 }, () => {
     expect(badKind.code).toBe(2);
     expect(badKind.stderr).toContain("--kind: delete is not one of deploy, commit, outreach");
     const badExpiry = await run(["create", "--installation", "7", "--expires", "soon"]);
-    expect(badExpiry.stderr).toContain("--expires: must be a duration such as 12h, 30d or 2w");
+    expect(badExpiry.stderr).toContain("--expires: must be a duration such as 90m, 12h, 30d or 1d12h");
+    const tooShort = await run(["create", "--installation", "7", "--expires", "30s"]);
+    expect(tooShort.code).toBe(2);
+    expect(tooShort.stderr).toContain("--expires: must be at least 1m");
+  });
+
+  it("accepts the durations the config accepts: 1m, 90m, 1d12h", async () => {
+    for (const [text, ms] of [["1m", 60_000], ["90m", 5_400_000], ["1d12h", 129_600_000]] as const) {
+      const before = Date.now();
+      const created = await run(["create", "--installation", "7", "--expires", text, "--json"]);
+      expect(created.code, created.stderr).toBe(0);
+      const expires = Date.parse((JSON.parse(created.stdout) as { expires_at: string }).expires_at);
+      expect(expires - before).toBeGreaterThanOrEqual(ms - 1000);
+      expect(expires - before).toBeLessThan(ms + 30_000);
+    }
   });
 
   it("names a token with --name and rotates it: same scope and name, the old one revoked at once", async () => {

@@ -9,13 +9,11 @@ import { freePort } from "../support/process-app.ts";
 import { deliverTo } from "../support/deliver.ts";
 import { agentPullRequest, shaFor } from "../support/pulls.ts";
 import { npmStartCommand, ROOT, run, waitFor, type Running } from "../support/dist-app.ts";
+import { registerAtGitHub, setupCodeIn, startRegistration } from "../support/setup-flow.ts";
 
 // A new user's first run, with what `npm start` runs (the compiled app): no credentials → the setup page →
 // GitHub's manifest flow (the fake) → credentials in .env → `npm start` again with nothing else in the
 // environment → ready, and an agent's pull request gets its check run. The embedded database: once is enough.
-
-const decodeHtml = (text: string) =>
-  text.replace(/&(quot|#39|lt|gt|amp);/g, (_m, name: string) => ({ quot: '"', "#39": "'", lt: "<", gt: ">", amp: "&" })[name]!);
 
 describe.runIf(backend() === "pglite")("first run: npm start, register the App, npm start again", { timeout: 180_000 }, () => {
   let fake: GitHubFake;
@@ -40,18 +38,20 @@ describe.runIf(backend() === "pglite")("first run: npm start, register the App, 
     writeFileSync(join(cwd, ".env"), `# mine\nGHE_HOST=${github.host}\nGHE_PROTOCOL=http\nPORT=${port}\nHOST=127.0.0.1\nLOG_LEVEL=warn\n`);
     const env = { PATH: process.env.PATH, HOME: process.env.HOME };
     expect(npmStartCommand()).toEqual([process.execPath, `${ROOT}dist/main.js`]);
+    expect(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts.start).toBe("exec node dist/main.js");
 
     const setup = run(npmStartCommand(), cwd, env);
     running.push(setup);
     await waitFor(`${url}/`, 200, setup);
-    expect((await fetch(`${url}/readyz`)).status).toBe(404);
+    // Unregistered: alive for a container's health check, not ready, with the reason.
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${url}/readyz`)).status).toBe(503);
 
-    // The page's form, as a browser submits it.
-    const html = await (await fetch(`${url}/`)).text();
-    const action = /<form action="([^"]+)" method="post">/.exec(html)?.[1];
-    const value = /<input type="hidden" name="manifest" value="([^"]*)">/.exec(html)?.[1];
-    expect(action && decodeHtml(action)).toBe(`${fake.url}/settings/apps/new`);
-    const manifest = JSON.parse(decodeHtml(value!)) as Record<string, any>;
+    // The setup code from the app's log (LOG_LEVEL=warn prints it too), then the page's forms, as a browser submits them.
+    const registration = await startRegistration(url, setupCodeIn(setup.output.join("")));
+    expect(registration.status).toBe(200);
+    expect(registration.action).toBe(`${fake.url}/settings/apps/new?state=${registration.state}`);
+    const manifest = JSON.parse(registration.manifest) as Record<string, any>;
     const appYml = parse(readFileSync(join(ROOT, "app.yml"), "utf8")) as Record<string, any>;
     expect(manifest).toEqual({
       name: appYml.name,
@@ -66,24 +66,18 @@ describe.runIf(backend() === "pglite")("first run: npm start, register the App, 
     });
     expect(manifest.description).toContain("maintainer's approval");
 
-    const registered = await fetch(action!.replace(/&amp;/g, "&"), {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ manifest: decodeHtml(value!) }).toString(),
-      redirect: "manual",
-    });
-    expect(registered.status).toBe(302);
-    const callback = registered.headers.get("location")!;
-    expect(callback).toMatch(new RegExp(`^${url}/probot/setup\\?code=[0-9a-f]+$`));
-    const done = await fetch(callback);
+    const callback = await registerAtGitHub(registration);
+    expect(callback).toMatch(new RegExp(`^${url}/probot/setup\\?code=[0-9a-f]+&state=[A-Za-z0-9_-]+$`));
+    const done = await fetch(callback, { headers: { cookie: registration.cookie } });
     const donePage = await done.text();
     expect(done.status, donePage).toBe(200);
     expect(fake.callsTo("POST", "/app-manifests/{code}/conversions")).toHaveLength(1);
     const created = fake.state.createdApps[0]!;
     expect(donePage).toContain(`${fake.url}/apps/${created.slug}/installations/new`);
     expect(donePage).not.toContain(created.client_secret);
-    // A code works once.
-    expect((await fetch(callback)).status).toBe(502);
+    // Accepted once: the same callback again is refused without asking GitHub.
+    expect((await fetch(callback, { headers: { cookie: registration.cookie } })).status).toBe(409);
+    expect(fake.callsTo("POST", "/app-manifests/{code}/conversions")).toHaveLength(1);
 
     const dotenv = readFileSync(join(cwd, ".env"), "utf8");
     expect(statSync(join(cwd, ".env")).mode & 0o777).toBe(0o600);

@@ -65,6 +65,7 @@ describe("agent-gate doctor", { timeout: 120_000 }, () => {
     ["the public URL is missing", { AGENT_GATE_PUBLIC_URL: "" }, "public_url", /AGENT_GATE_PUBLIC_URL/],
     ["the keyring does not parse", { AGENT_GATE_KEYS: "k1:short" }, "keyring", /keys generate/],
     ["PostgreSQL without a keyring", { AGENT_GATE_KEYS: "", DATABASE_URL: "postgres://unused" }, "keyring", /AGENT_GATE_KEYS/],
+    ["GHE_HOST has a scheme", { GHE_HOST: "http://127.0.0.1:3999", GHE_PROTOCOL: "" }, "github_app", /GHE_HOST to the host \(and :port\) only/],
   ])("fails when %s, with a fix", async (_name, override, check, fix) => {
     const results = await runDoctor({ ...env, ...override }, { openDb: async () => t.db });
     const failed = results.filter((r) => !r.ok);
@@ -73,6 +74,7 @@ describe("agent-gate doctor", { timeout: 120_000 }, () => {
     for (const dependent of failed.slice(1)) expect(dependent.detail).toMatch(/^not checked/);
     expect(failed[0]!.fix).toMatch(fix);
     expect(renderChecks(results)).toContain(`FAIL ${check}`);
+    expect(renderChecks(results)).not.toContain("http://http://");
   });
 
   it("fails when a variable holds a value the app refuses at start-up, naming it", async () => {

@@ -55,9 +55,11 @@ describe("logs of a pull request's flow", () => {
     expect(access[1]).toMatchObject({ request_id: "delivery-review-2", method: "POST", route: "/api/github/webhooks", status: 200 });
     expect(access[2]).toMatchObject({ method: "GET", route: "/api/v1/proposals/:id", status: 401 });
     expect(String(access[2]!.request_id)).toMatch(/^[0-9a-f-]{36}$/);
+    expect([access[0]!.event, access[1]!.event, access[2]!.event]).toEqual(["pull_request", "pull_request_review", undefined]);
     for (const line of access) {
       expect(typeof line.duration_ms).toBe("number");
-      expect(Object.keys(line).sort()).toEqual(["duration_ms", "hostname", "level", "method", "msg", "name", "pid", "request_id", "route", "status", "time"]);
+      const keys = ["duration_ms", "hostname", "level", "method", "msg", "name", "pid", "request_id", "route", "status", "time"];
+      expect(Object.keys(line).sort()).toEqual((line.event ? [...keys, "event"] : keys).sort());
     }
 
     const decisions = lines().filter((line) => line.msg === "decision recorded");
@@ -66,6 +68,7 @@ describe("logs of a pull request's flow", () => {
       ["commit", REPO, "approved", 1],
     ]);
     expect(String(decisions[0]!.proposal)).toMatch(/^prp_/);
+    expect(decisions.map((line) => line.delivery)).toEqual(["delivery-opened-1", "delivery-review-2"]);
 
     const all = app.logs.join("\n");
     expect(all).not.toContain("must-not-leak-0123");

@@ -11,8 +11,9 @@ export const BIN = `${ROOT}bin/agent-gate.js`;
 /** `npm start`'s command (package.json scripts.start), with dist/ made absolute so it runs from any directory. */
 export function npmStartCommand(): string[] {
   const script = (JSON.parse(readFileSync(`${ROOT}package.json`, "utf8")) as { scripts: { start: string } }).scripts.start;
-  const [command, ...args] = script.split(" ");
-  if (command !== "node" || args.length !== 1) throw new Error(`npm start is not \`node <file>\`: ${script}`);
+  // `exec`: the shell npm runs the script in becomes node, so npm's signals reach the app itself.
+  const [command, ...args] = script.replace(/^exec /, "").split(" ");
+  if (command !== "node" || args.length !== 1) throw new Error(`npm start is not \`exec node <file>\`: ${script}`);
   return [process.execPath, `${ROOT}${args[0]}`];
 }
 

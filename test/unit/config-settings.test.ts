@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
+import { generateKeyPairSync } from "node:crypto";
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
 import { PIPELINE_DEFAULTS, readSettings, settingsOf } from "../../src/config/settings.ts";
@@ -14,6 +15,10 @@ const refusal = (env: Record<string, string>): ValidationError => {
   }
   throw new Error("the settings were accepted");
 };
+
+// Keys made at run time: no key material stands in the repository.
+const RSA_PEM = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+const EC_PEM = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
 
 describe("the app's settings, read once from the environment", () => {
   it("has a default for everything an empty environment leaves unset", () => {
@@ -47,10 +52,10 @@ describe("the app's settings, read once from the environment", () => {
         AGENT_GATE_INBOX_RETRY_MS: "50",
         AGENT_GATE_METRICS_PORT: "9464",
       },
-      { readFile: (path) => `key at ${path}\\nsecond line` },
+      { readFile: (path) => (path === "/keys/app.pem" ? RSA_PEM.trim().replace(/\n/g, "\\n") : "") },
     );
     expect(settings.appId).toBe(123);
-    expect(settings.privateKey).toBe("key at /keys/app.pem\nsecond line");
+    expect(settings.privateKey).toBe(RSA_PEM.trim());
     expect(settings.github).toEqual({ web: "http://127.0.0.1:3999", api: "http://127.0.0.1:3999/api/v3", enterprise: true });
     expect(settings.oidc).toEqual({ audience: "agent-gate", issuer: "https://issuer.example.test" });
     expect(settings.pipeline.retryBaseMs).toBe(50);
@@ -83,14 +88,48 @@ describe("the app's settings, read once from the environment", () => {
   });
 
   it("never shows a secret in its JSON or inspected form", () => {
-    const secrets = { PRIVATE_KEY: `-----BEGIN RSA ${"PRIVATE"} KEY-----abc`, WEBHOOK_SECRET: "whsec-0123456789", AGENT_GATE_KEYS: "k1:c2VjcmV0LWtleS1ieXRlcw==", GITHUB_CLIENT_SECRET: "oauth-secret-42" };
-    const settings = readSettings({ ...secrets, DATABASE_URL: "postgres://app:db-password-7@db.example.test/gate", GITHUB_CLIENT_ID: "Iv1.abc" });
+    const secrets = { PRIVATE_KEY: RSA_PEM, WEBHOOK_SECRET: "whsec-0123456789", AGENT_GATE_KEYS: "k1:c2VjcmV0LWtleS1ieXRlcw==", GITHUB_CLIENT_SECRET: "oauth-secret-42" };
+    const settings = readSettings({ ...secrets, APP_ID: "7", DATABASE_URL: "postgres://app:db-password-7@db.example.test/gate", GITHUB_CLIENT_ID: "Iv1.abc" });
     expect(settings.webhookSecret).toBe(secrets.WEBHOOK_SECRET);
     for (const shown of [JSON.stringify(settings), inspect(settings, { depth: 5 }), `${JSON.stringify({ settings })}`]) {
-      for (const secret of [...Object.values(secrets), "db-password-7"]) expect(shown).not.toContain(secret);
+      for (const secret of [...Object.values(secrets), "db-password-7", RSA_PEM.split("\n")[1]!]) expect(shown).not.toContain(secret);
       expect(shown).toContain("Iv1.abc");
       expect(shown).toContain("db.example.test");
     }
+  });
+
+  it("refuses a private key that does not parse or cannot sign GitHub's RS256, naming the variable and the fix, never the key", () => {
+    const garbage = refusal({ APP_ID: "1", PRIVATE_KEY: "not a key" });
+    expect(garbage.issues).toEqual([{ field: "PRIVATE_KEY", message: expect.stringMatching(/^is not a PEM private key .*paste the whole \.pem file GitHub generated for the App/) }]);
+    const ec = refusal({ APP_ID: "1", PRIVATE_KEY: EC_PEM });
+    expect(ec.issues).toEqual([{ field: "PRIVATE_KEY", message: expect.stringContaining("is a ec key, and GitHub Apps sign with RS256") }]);
+    expect(ec.message).not.toContain(EC_PEM.split("\n")[1]!);
+    const fromFile = (() => {
+      try {
+        readSettings({ APP_ID: "1", PRIVATE_KEY_PATH: "/keys/app.pem" }, { readFile: () => "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n" });
+      } catch (error) {
+        return error as ValidationError;
+      }
+      throw new Error("accepted");
+    })();
+    expect(fromFile.issues.map((issue) => issue.field)).toEqual(["PRIVATE_KEY_PATH"]);
+  });
+
+  it("refuses half of the App's credentials instead of falling back to the setup page", () => {
+    expect(refusal({ APP_ID: "42" }).issues).toEqual([
+      { field: "PRIVATE_KEY", message: expect.stringContaining("is required with APP_ID=42: set PRIVATE_KEY (or PRIVATE_KEY_PATH)") },
+    ]);
+    expect(refusal({ APP_ID: "42", PRIVATE_KEY: "" }).issues.map((issue) => issue.field)).toEqual(["PRIVATE_KEY"]);
+    expect(refusal({ PRIVATE_KEY: RSA_PEM }).issues).toEqual([{ field: "APP_ID", message: expect.stringContaining("is required with PRIVATE_KEY") }]);
+  });
+
+  it("refuses a GHE_HOST with a scheme or a path, saying which two variables to set", () => {
+    expect(refusal({ GHE_HOST: "http://127.0.0.1:3999" }).issues).toEqual([
+      { field: "GHE_HOST", message: 'must be a host name (and port) without a scheme; got "http://127.0.0.1:3999": set GHE_HOST=127.0.0.1:3999 GHE_PROTOCOL=http' },
+    ]);
+    expect(refusal({ GHE_HOST: "https://github.example.com/" }).message).toContain("set GHE_HOST=github.example.com GHE_PROTOCOL=https");
+    expect(refusal({ GHE_HOST: "github.example.com/api/v3" }).issues[0]!.field).toBe("GHE_HOST");
+    expect(readSettings({ GHE_HOST: "[::1]:3999", GHE_PROTOCOL: "http" }).github.api).toBe("http://[::1]:3999/api/v3");
   });
 
   it("reads a part alone when another part of the environment is wrong (doctor's diagnosis)", () => {

@@ -54,6 +54,9 @@ export const webFlowRoutes: DefaultRoute[] = [
       state.manifestCodes.set(code, { manifest, expiresAt: now().getTime() + 3600_000 });
       const target = new URL(typeof manifest.redirect_url === "string" ? manifest.redirect_url : manifest.url);
       target.searchParams.set("code", code);
+      // GitHub hands the `state` of the form's action back unchanged, as the web flow does.
+      const given = call.query.get("state");
+      if (given !== null) target.searchParams.set("state", given);
       return { status: 302, headers: { location: target.toString() } };
     },
   },
