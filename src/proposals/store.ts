@@ -150,7 +150,8 @@ export async function newestCommitHead(tx: Queryable, installationId: number, re
 
 /**
  * In one round trip: the newest head known for a pull request (its latest
- * commit proposal not superseded) and the pusher recorded for `headSha`.
+ * commit proposal not superseded), and the pusher and the base recorded for
+ * `headSha` (the base its decision was made for).
  */
 export async function knownHead(
   tx: Queryable,
@@ -158,18 +159,21 @@ export async function knownHead(
   repo: string,
   prNumber: number,
   headSha: string,
-): Promise<{ newest: string | null; pusher: unknown }> {
-  const [row] = await tx.query<{ newest: string | null; pusher: unknown }>(
+): Promise<{ newest: string | null; pusher: unknown; base: string | null }> {
+  const [row] = await tx.query<{ newest: string | null; pusher: unknown; base: string | null }>(
     `SELECT
        (SELECT head_sha FROM proposals
          WHERE installation_id = $1 AND repo = $2 AND pr_number = $3 AND kind = 'commit' AND status <> 'superseded'
          ORDER BY created_at DESC LIMIT 1) AS newest,
-       (SELECT state->'facts'->'pusher' FROM proposals
-         WHERE installation_id = $1 AND repo = $2 AND pr_number = $3 AND kind = 'commit' AND head_sha = $4
-         ORDER BY created_at DESC LIMIT 1) AS pusher`,
+       recorded.pusher, recorded.base
+       FROM (SELECT 1) AS one
+       LEFT JOIN LATERAL (
+         SELECT state->'facts'->'pusher' AS pusher, coalesce(state->'facts'->>'base', details->>'base') AS base FROM proposals
+          WHERE installation_id = $1 AND repo = $2 AND pr_number = $3 AND kind = 'commit' AND head_sha = $4
+          ORDER BY created_at DESC LIMIT 1) AS recorded ON true`,
     [installationId, repo, prNumber, headSha],
   );
-  return { newest: row?.newest ?? null, pusher: row?.pusher ?? null };
+  return { newest: row?.newest ?? null, pusher: row?.pusher ?? null, base: row?.base ?? null };
 }
 
 /** The check run of a proposal is brought to the proposal's current state by the outbox worker. */

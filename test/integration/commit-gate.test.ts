@@ -176,7 +176,7 @@ describe("commit gate", () => {
     await push(SHA_B);
     await settle();
     // The old head's approval no longer applies to anything.
-    expect(latestCheck(SHA_A).conclusion).toBe("neutral");
+    expect(latestCheck(SHA_A)).toMatchObject({ conclusion: "cancelled", output: { title: `Superseded by ${SHA_B.slice(0, 7)}` } });
     const fresh = latestCheck(SHA_B);
     expect(fresh.status).toBe("in_progress");
     expect(fresh.output.title).toBe("Waiting for approval (0/1)");
