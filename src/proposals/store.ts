@@ -192,6 +192,26 @@ export async function recordCheckRunId(tx: Queryable, id: string, checkRunId: nu
   await tx.query("UPDATE proposals SET check_run_id = $2 WHERE id = $1 AND check_run_id IS DISTINCT FROM $2", [id, checkRunId]);
 }
 
+/**
+ * A check run is about to be created for the proposal on `headSha`: recorded
+ * (and committed) before GitHub is asked, so that when the answer is lost
+ * with a crash or a dropped connection, the next try knows the outcome is
+ * unknown and looks for the run first.
+ */
+export async function recordCheckRunCreating(tx: Queryable, id: string, headSha: string, now: Date): Promise<void> {
+  await tx.query(
+    `UPDATE proposals SET github = github || jsonb_build_object('check_run_create', jsonb_build_object('head_sha', $2::text, 'at', $3::timestamptz))
+      WHERE id = $1`,
+    [id, headSha, now],
+  );
+}
+
+/** Whether a check-run create was ever tried for the proposal on `headSha` (see recordCheckRunCreating). */
+export function checkRunCreateTried(proposal: Pick<ProposalColumns, "github">, headSha: string): boolean {
+  const tried = (proposal.github as { check_run_create?: { head_sha?: unknown } } | null)?.check_run_create;
+  return typeof tried?.head_sha === "string" && tried.head_sha === headSha;
+}
+
 /** An outreach pull request moved to a new head that keeps the file: the proposal follows it, with a check run of its own to come. */
 export async function moveOutreachHead(tx: Queryable, id: string, headSha: string): Promise<void> {
   await tx.query("UPDATE proposals SET head_sha = $2, check_run_id = NULL WHERE id = $1", [id, headSha]);

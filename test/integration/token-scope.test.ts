@@ -79,14 +79,15 @@ beforeAll(async () => {
   await recordRepositories(t.db, INSTALLATION, [{ id: REPO_ID, full_name: REPO }, { id: 77, full_name: OTHER_REPO }], [], now);
   await verifySite(t.db, INSTALLATION, "example.com", now);
   const scope = { installationId: INSTALLATION, repos: null, kinds: null, admin: false, expiresAt: null, createdBy: "test" };
-  for (const [name, extra] of [
+  const scopes: [string, { kinds?: string[]; repos?: string[]; admin?: boolean }][] = [
     ["deployer", {}],
     ["sibling", {}],
     ["outreach-only", { kinds: ["outreach"] }],
     ["other-repo", { repos: [OTHER_REPO] }],
     ["admin", { admin: true }],
     ["admin-other-repo", { repos: [OTHER_REPO], admin: true }],
-  ] as const) {
+  ];
+  for (const [name, extra] of scopes) {
     keys[name] = (await createToken(t.db, { ...scope, ...extra, name }, now)).token;
   }
   fake.setFile(REPO, ".github/agent-gate.yml", "agents: [deploy-agent]\napprovals: { required: 1 }\n");
