@@ -185,7 +185,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   const authDeps = { db: o.db, now, settings: o.settings, deniedUses };
   const admin = async (req: import("node:http").IncomingMessage) => {
     const principal = await requireAdmin(authDeps, req);
-    return { installationId: principal.installationId, actor: principal.actor };
+    return { installationId: principal.installationId, actor: principal.actor, repos: principal.repos, kinds: principal.kinds };
   };
   const resolver = createResolver(o.settings.dns);
   // A key GitHub refuses (another App's, or revoked) is not ready: the delivery-log sweep asks GitHub as the App.

@@ -16,6 +16,11 @@ export interface Principal {
   kinds: string[] | null;
   /** "token:agt_abcd" or the OIDC actor */
   actor: string;
+  /**
+   * Who proposes, as redemption checks it: a token's lineage (`token-lineage:<id>`, shared by its
+   * rotation successors), or a workflow's OIDC identity (`oidc:<repository>:<workflow ref>`).
+   */
+  identity: string;
   tokenPrefix?: string;
   /** The agent token's name, shown as the proposer. */
   tokenName?: string;
@@ -65,6 +70,7 @@ interface TokenLookup {
   kinds: string[] | null;
   admin: boolean;
   name: string;
+  lineage: number;
   expires_at: Date | null;
   revoked_at: Date | null;
   live: boolean;
@@ -73,7 +79,7 @@ interface TokenLookup {
 async function tokenPrincipal(deps: AuthDeps, token: string): Promise<Principal> {
   if (!isWellFormedToken(token)) throw new UnauthorizedError();
   const [row] = await deps.db.query<TokenLookup & Record<string, unknown>>(
-    `SELECT t.installation_id, t.prefix, t.sha256, t.repos, t.kinds, t.admin, t.name, t.expires_at, t.revoked_at,
+    `SELECT t.installation_id, t.prefix, t.sha256, t.repos, t.kinds, t.admin, t.name, t.lineage, t.expires_at, t.revoked_at,
             (i.id IS NOT NULL AND i.deleted_at IS NULL AND i.suspended_at IS NULL) AS live
        FROM agent_tokens t LEFT JOIN installations i ON i.id = t.installation_id
       WHERE t.sha256 = $1`,
@@ -106,6 +112,7 @@ async function tokenPrincipal(deps: AuthDeps, token: string): Promise<Principal>
     repos: row.repos,
     kinds: row.kinds,
     actor: `token:${row.prefix}`,
+    identity: `token-lineage:${row.lineage}`,
     tokenPrefix: row.prefix,
     tokenName: row.name,
   };
@@ -132,6 +139,8 @@ async function oidcPrincipal(deps: AuthDeps, jwt: string): Promise<Principal> {
     repos: [repo.full_name],
     kinds: null,
     actor: claims.actor,
+    // The same workflow of the same repository (without a workflow ref: the same run).
+    identity: `oidc:${repo.full_name.toLowerCase()}:${claims.workflow_ref ?? `run:${claims.run_id}`}`,
     oidc: {
       repository: repo.full_name,
       actor: claims.actor,
@@ -172,6 +181,19 @@ export async function resolveRepo(
   );
   if (!row) throw notFound;
   return row;
+}
+
+/**
+ * Whether a proposal is within the principal's scope: its installation, and
+ * the repositories and kinds the key is limited to. Reads, waits and
+ * redemptions answer a proposal out of scope with the same 404 as none.
+ */
+export function inScope(principal: Principal, proposal: { installation_id: number; repo: string; kind: string }): boolean {
+  return (
+    proposal.installation_id === principal.installationId &&
+    (!principal.repos || principal.repos.some((repo) => repo.toLowerCase() === proposal.repo.toLowerCase())) &&
+    (!principal.kinds || principal.kinds.includes(proposal.kind))
+  );
 }
 
 /** A kind outside the token's kinds is refused with 403. */

@@ -16,6 +16,8 @@ export interface ActionsClaims {
   ref: string;
   sha: string;
   run_id: string;
+  /** The workflow file and ref the run belongs to (`owner/repo/.github/workflows/x.yml@refs/heads/main`); null when absent. */
+  workflow_ref: string | null;
 }
 
 type KeySet = ReturnType<typeof createRemoteJWKSet>;
@@ -86,6 +88,7 @@ function actionsClaims(payload: JWTPayload): ActionsClaims {
     ref: text("ref"),
     sha: text("sha"),
     run_id: text("run_id"),
+    workflow_ref: typeof payload.workflow_ref === "string" && payload.workflow_ref !== "" ? payload.workflow_ref : null,
   };
 }
 

@@ -4,10 +4,10 @@ import { GateError, NotFoundError, UnavailableError, ValidationError } from "../
 import { appendAudit } from "../audit/log.ts";
 import { findProposal, type ProposalRow } from "../proposals/store.ts";
 import { parseProposalBody, submitProposal, type ProposalBody } from "../proposals/submit.ts";
-import { approverLogins, findRedemption, redeemProposal } from "../proposals/redeem.ts";
+import { approverLogins, findRedemption, redeemProposal, type Redeemer } from "../proposals/redeem.ts";
 import type { DecisionWaiter } from "../proposals/wait.ts";
 import type { DeniedUses } from "./denied-uses.ts";
-import { assertKind, authenticate, guardStorage, resolveRepo, type Principal } from "./auth.ts";
+import { assertKind, authenticate, guardStorage, inScope, resolveRepo, type Principal } from "./auth.ts";
 import { readBody, readJson, sendJson } from "./http.ts";
 import { receiptSigner } from "./receipt-for.ts";
 import type { Settings } from "../config/settings.ts";
@@ -63,6 +63,7 @@ export function proposalRoutes(deps: ApiDeps): Route[] {
             // (a re-run included) is excluded from approving it too.
             triggeredBy: principal.oidc?.triggering_actor ?? null,
             via: principal.kind,
+            identity: principal.identity,
             ...(principal.tokenName ? { tokenName: principal.tokenName } : {}),
           },
           body,
@@ -132,7 +133,7 @@ export function proposalRoutes(deps: ApiDeps): Route[] {
         const key = await stored(signer);
         const redeemed = await stored(() => redeemProposal(
           deps.db,
-          { installationId: principal.installationId, actor: principal.actor, repos: principal.repos },
+          redeemerOf(principal),
           params.id ?? "",
           digest,
           deps.now(),
@@ -197,6 +198,16 @@ export function reviewPageUrl(deps: Pick<ApiDeps, "settings" | "publicUrl">, id:
   return `${configured.replace(/\/+$/, "")}/proposals/${encodeURIComponent(id)}`;
 }
 
+/** Who redeems, and which proposals they may touch: their scope, and only what they proposed. */
+export function redeemerOf(principal: Principal): Redeemer {
+  return {
+    installationId: principal.installationId,
+    actor: principal.actor,
+    identity: principal.identity,
+    inScope: (proposal) => inScope(principal, proposal),
+  };
+}
+
 /** A storage failure is a 503 saying nothing was changed; the gate stays closed. */
 function stored<T>(fn: () => Promise<T>): Promise<T> {
   return guardStorage(fn, "Storage is unavailable; nothing was changed. Try again.");
@@ -222,11 +233,7 @@ export async function readVisible(deps: ApiDeps, principal: Principal, id: strin
     return row ? { row, redemption: row.status === "approved" ? await findRedemption(tx, row.id) : null } : undefined;
   }));
   const row = found?.row;
-  const inScope =
-    row &&
-    row.installation_id === principal.installationId &&
-    (!principal.repos || principal.repos.some((repo) => repo.toLowerCase() === row.repo.toLowerCase()));
-  if (!found || !row || !inScope) throw new NotFoundError(`Proposal ${id}`);
+  if (!found || !row || !inScope(principal, row)) throw new NotFoundError(`Proposal ${id}`);
   return { row, redeemedAt: found.redemption?.redeemed_at ?? null };
 }
 

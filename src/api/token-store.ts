@@ -83,10 +83,12 @@ export async function createToken(db: Database, scope: TokenScope, now: Date): P
   return { token, row };
 }
 
-async function insertToken(tx: Queryable, token: string, scope: TokenScope & { name: string }, now: Date): Promise<TokenRow> {
+/** A new token row; `lineage` is the replaced token's on a rotation, else the new token starts its own. */
+async function insertToken(tx: Queryable, token: string, scope: TokenScope & { name: string; lineage?: number }, now: Date): Promise<TokenRow> {
   const [inserted] = await tx.query<TokenRow & Record<string, unknown>>(
-    `INSERT INTO agent_tokens (installation_id, sha256, prefix, repos, kinds, admin, created_at, expires_at, created_by, name)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING ${COLUMNS}`,
+    `WITH next AS (SELECT nextval('agent_tokens_id_seq') AS id)
+     INSERT INTO agent_tokens (id, installation_id, sha256, prefix, repos, kinds, admin, created_at, expires_at, created_by, name, lineage)
+     SELECT next.id, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11::bigint, next.id) FROM next RETURNING ${COLUMNS}`,
     [
       scope.installationId,
       tokenSha256(token),
@@ -98,6 +100,7 @@ async function insertToken(tx: Queryable, token: string, scope: TokenScope & { n
       scope.expiresAt,
       scope.createdBy,
       scope.name,
+      scope.lineage ?? null,
     ],
   );
   if (!inserted) throw new Error("token row was not written");
@@ -114,7 +117,7 @@ export async function listTokens(db: Queryable, installationId?: number): Promis
 /** Revoke the one live token with this display prefix; effective on the next request. */
 export async function revokeToken(db: Database, prefix: string, actor: string, now: Date): Promise<TokenRow> {
   return db.transaction(async (tx) => {
-    const rows = await tx.query<TokenRow & { sha256: string } & Record<string, unknown>>(
+    const rows = await tx.query<TokenRow & { sha256: string; lineage: number } & Record<string, unknown>>(
       `SELECT ${COLUMNS}, sha256 FROM agent_tokens WHERE prefix = $1 AND revoked_at IS NULL FOR UPDATE`,
       [prefix],
     );
@@ -159,8 +162,8 @@ export async function rotateToken(
 ): Promise<{ token: string; row: TokenRow; previous: TokenRow }> {
   const token = generateToken();
   return db.transaction(async (tx) => {
-    const rows = await tx.query<TokenRow & { sha256: string } & Record<string, unknown>>(
-      `SELECT ${COLUMNS}, sha256 FROM agent_tokens
+    const rows = await tx.query<TokenRow & { sha256: string; lineage: number } & Record<string, unknown>>(
+      `SELECT ${COLUMNS}, sha256, lineage FROM agent_tokens
         WHERE prefix = $1 AND revoked_at IS NULL AND ($2::bigint IS NULL OR installation_id = $2) FOR UPDATE`,
       [prefix, options.installationId ?? null],
     );
@@ -168,7 +171,7 @@ export async function rotateToken(
     if (rows.length > 1) {
       throw new GateError("ambiguous_prefix", `${rows.length} live tokens share the prefix ${prefix}; nothing was rotated.`, { status: 409 });
     }
-    const old = rows[0] as TokenRow & { sha256: string };
+    const old = rows[0] as TokenRow & { sha256: string; lineage: number };
     if (old.expires_at && old.expires_at.getTime() <= now.getTime()) {
       throw new GateError("token_expired", `The token ${prefix} has expired; create a new token instead of rotating it.`, { status: 409 });
     }
@@ -179,7 +182,7 @@ export async function rotateToken(
     const row = await insertToken(
       tx,
       token,
-      { installationId: old.installation_id, repos: old.repos, kinds: old.kinds, admin: old.admin, expiresAt: old.expires_at, createdBy: actor, name: old.name },
+      { installationId: old.installation_id, repos: old.repos, kinds: old.kinds, admin: old.admin, expiresAt: old.expires_at, createdBy: actor, name: old.name, lineage: old.lineage },
       now,
     );
     await enterTenant(tx, old.installation_id);

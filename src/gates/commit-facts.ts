@@ -48,10 +48,10 @@ export async function gatherCommitFacts(
     assignees: logins(pr.assignees),
     requestedReviewers: logins(pr.requested_reviewers as ReadonlyArray<{ login?: string }> | undefined),
   };
-  const base = { ...agent, headSha: pull.headSha, reviews: [] };
-  if (!recognizeAgent(agent, config.config, config.present).agentProposed) return base;
+  const facts = { ...agent, headSha: pull.headSha, base: pull.baseRef, reviews: [] };
+  if (!recognizeAgent(agent, config.config, config.present).agentProposed) return facts;
   const read = await reviews();
   // What the repository's rules need (changed files, CODEOWNERS, team memberships); nothing is read without rules.
   const rules = await gatherCommitRuleFacts(context, config.config, { ...pull, author: pull.author.login }, read);
-  return { ...base, reviews: read, ...(rules ? { rules } : {}) };
+  return { ...facts, reviews: read, ...(rules ? { rules } : {}) };
 }

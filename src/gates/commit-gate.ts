@@ -12,6 +12,7 @@ import { gatherCommitFacts, type PullFacts, type PullPayload } from "./commit-fa
 import { finalReason, ignoredEvent } from "./commit-final.ts";
 import { gatherPullCommits } from "../github/pull-commits.ts";
 import { headStanding } from "./pull-head.ts";
+import { currentBase } from "../github/pull-base.ts";
 import { loadRepoConfig, type RepoConfig } from "../github/repo-config.ts";
 import { gatherReviews } from "../github/reviews.ts";
 
@@ -51,6 +52,10 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
   commits.catch(() => {});
   configRead.catch(() => {});
   const standing = await headStanding(context, (fn) => deps.db.tenant(installationId, fn), where, pull.headSha);
+  // A base other than the one this head was decided for (an edit, or an event older than it) is asked of GitHub.
+  if (standing.kind !== "stale" && standing.recordedBase !== null && standing.recordedBase !== pull.baseRef) {
+    pull.baseRef = await currentBase(context, repo, pull.number);
+  }
   const config = standing.kind === "stale" ? null : await configRead;
   if (config?.ok) deps.agentHints?.remember(installationId, fullName, config);
   const gathered =
@@ -95,6 +100,7 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
       config_present: config.ok ? config.present : true,
       required: config.ok ? config.config.approvals.required : DEFAULT_CONFIG.approvals.required,
       min_permission: config.ok ? config.config.approvals.minPermission : DEFAULT_CONFIG.approvals.minPermission,
+      ...(status === "pending" && proposal && (proposal.status !== "pending" || proposal.state.reopened) ? { reopened: true } : {}),
     };
     const reason = !decision ? "configuration error" : decision.expired ? "expired" : status === "rejected" ? "changes requested" : null;
     const approvers = decision?.approvers ?? [];
@@ -116,7 +122,7 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
         prNumber: pull.number,
         author: pull.author.login,
         summary: `Pull request #${pull.number} at ${pull.headSha.slice(0, 7)}`,
-        details: { pr_title_length: pr.title.length, author_type: pull.author.type, base: pr.base.ref },
+        details: { pr_title_length: pr.title.length, author_type: pull.author.type, base: pull.baseRef },
         state,
         approvers,
         reason,

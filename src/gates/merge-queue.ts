@@ -2,7 +2,7 @@ import type { Context, Probot } from "probot";
 import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import { appendAudit } from "../audit/log.ts";
 import { decideMergeGroup, type QueuedPullState } from "../policy/merge-group.ts";
-import { enqueue, findCommitProposal } from "../proposals/store.ts";
+import { enqueue, findCommitProposal, type ProposalOf } from "../proposals/store.ts";
 import { recordDelivery } from "../webhooks/ledger.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
 import { reportMergeGroup } from "../outbox/merge-group-job.ts";
@@ -42,10 +42,10 @@ async function onChecksRequested(context: Context, deps: GateDeps): Promise<void
     for (const pull of found.pulls) {
       const proposal = await findCommitProposal(tx, installationId, repo, pull.number, pull.headSha);
       const title = proposal?.state.decision?.title ?? null;
-      pulls.push({ ...pull, status: proposal?.status ?? null, title });
+      pulls.push({ ...pull, status: proposal?.status ?? null, title, decidedBase: proposal ? decidedBase(proposal) : null });
     }
     // 2. Decide, 3. record (the check-run write is queued with the decision).
-    const decision = decideMergeGroup(pulls, found.problem);
+    const decision = decideMergeGroup(pulls, found.problem, group.base_ref);
     await appendAudit(tx, installationId, {
       action: "merge_group.decided",
       outcome: decision.conclusion,
@@ -57,11 +57,23 @@ async function onChecksRequested(context: Context, deps: GateDeps): Promise<void
         head_ref: group.head_ref,
         base_sha: group.base_sha,
         base_ref: group.base_ref,
-        pulls: pulls.map(({ number, headSha, status, foundBy }) => ({ number, head_sha: headSha, status, found_by: foundBy })),
+        pulls: pulls.map(({ number, headSha, status, foundBy, decidedBase: base }) => ({ number, head_sha: headSha, status, found_by: foundBy, decided_base: base })),
         problem: found.problem,
       },
     }, now);
     await enqueue(tx, reportMergeGroup(installationId, { repo, repo_id: repository.id, head_sha: group.head_sha, decision }));
   });
   deps.queued?.();
+}
+
+/**
+ * The base a commit proposal was decided for: its facts' base, or, for a
+ * decision recorded before facts held it, the base its pull request had when
+ * the proposal was created.
+ */
+function decidedBase(proposal: ProposalOf<"commit">): string | null {
+  const fromFacts = proposal.state.facts?.base;
+  if (typeof fromFacts === "string") return fromFacts;
+  const fromDetails = (proposal.details as { base?: unknown }).base;
+  return typeof fromDetails === "string" ? fromDetails : null;
 }

@@ -17,6 +17,8 @@ export type HeadStanding = (
    * push stays an agent's push.
    */
   pusher: { login: string; type: string } | null;
+  /** The base this head's decision was made for, as recorded; null when none was. */
+  recordedBase: string | null;
 };
 
 function pusherOf(value: unknown): { login: string; type: string } | null {
@@ -39,7 +41,8 @@ export async function headStanding(
 ): Promise<HeadStanding> {
   const known = await read((tx) => knownHead(tx, where.installationId, where.repo, where.prNumber, eventHead));
   const pusher = pusherOf(known.pusher);
-  if (known.newest === null || known.newest === eventHead) return { kind: "newest", pusher };
+  const recordedBase = known.base;
+  if (known.newest === null || known.newest === eventHead) return { kind: "newest", pusher, recordedBase };
   const current = await currentHead(context, context.repo(), where.prNumber);
-  return current === eventHead ? { kind: "confirmed", pusher } : { kind: "stale", current, pusher };
+  return current === eventHead ? { kind: "confirmed", pusher, recordedBase } : { kind: "stale", current, pusher, recordedBase };
 }

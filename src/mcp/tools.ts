@@ -1,7 +1,7 @@
 import type { z } from "zod";
 import type { Principal } from "../api/auth.ts";
 import { assertKind, guardStorage, resolveRepo } from "../api/auth.ts";
-import { proposalView, readVisible, reviewPageUrl, type ApiDeps } from "../api/proposals-routes.ts";
+import { proposalView, readVisible, redeemerOf, reviewPageUrl, type ApiDeps } from "../api/proposals-routes.ts";
 import { receiptSigner } from "../api/receipt-for.ts";
 import { parseKeyring } from "../crypto/keyring.ts";
 import { UnavailableError } from "../errors.ts";
@@ -52,6 +52,7 @@ export function mcpTools(deps: ApiDeps): Tool[] {
       // Whoever triggered this run (a re-run included) is excluded from approving it, as over the HTTP API.
       triggeredBy: principal.oidc?.triggering_actor ?? null,
       via: principal.kind,
+      identity: principal.identity,
       ...(principal.tokenName ? { tokenName: principal.tokenName } : {}),
     };
     const row = await stored(() => submitProposal(deps.db, submitter, body, repo, deps.now(), keyring));
@@ -172,7 +173,7 @@ export function mcpTools(deps: ApiDeps): Tool[] {
       async run({ principal }, args) {
         const key = await stored(signer);
         const redeemed = await stored(() =>
-          redeemProposal(deps.db, { installationId: principal.installationId, actor: principal.actor, repos: principal.repos }, args.id, args.digest, deps.now(), key),
+          redeemProposal(deps.db, redeemerOf(principal), args.id, args.digest, deps.now(), key),
         );
         return {
           id: redeemed.proposal.id,

@@ -6,6 +6,7 @@ import { findProposal, recordCheckRunId } from "../proposals/store.ts";
 import { narrowedClients, type GitHubFactory } from "../github/narrowed.ts";
 import type { NarrowedClient } from "../github/operations.ts";
 import { renderCheckRun } from "./render-check.ts";
+import { createCheckRunOnce } from "./check-run-create.ts";
 import { parseJob } from "./job-kinds.ts";
 import { performMergeGroupReport } from "./merge-group-job.ts";
 
@@ -70,23 +71,16 @@ async function syncCheckRun(job: JobRow, id: string, deps: JobDeps): Promise<{ o
   ]);
 
   let checkRunId = proposal.check_run_id;
-  if (!checkRunId && (job.attempts > 1 || (await claimedBefore(job, deps)))) {
-    // A create may have reached GitHub from an earlier attempt, of this job or of
-    // another job of this check run whose process died before recording it: find it.
-    const { data } = await octokit.request("GET /repos/{owner}/{repo}/commits/{ref}/check-runs", {
-      owner,
-      repo,
-      ref: body.head_sha,
-      check_name: body.name,
-      filter: "all",
-      per_page: 100,
-    });
-    const found = data.check_runs.find((run) => run.external_id === proposal.id);
-    checkRunId = found ? Number(found.id) : null;
+  let method: "POST" | "PATCH" = "PATCH";
+  if (!checkRunId) {
+    // A create may have reached GitHub from an earlier try, of this job or of another job of this check
+    // run whose process died before recording it: createCheckRunOnce finds it by its external_id first.
+    const retried = job.attempts > 1 || (await claimedBefore(job, deps));
+    const made = await createCheckRunOnce(octokit, proposal, { owner, repo }, body, { db: deps.db, now: deps.now, installationId: job.installation_id, retried });
+    checkRunId = made.id;
+    method = made.created ? "POST" : "PATCH";
   }
-  let method: "POST" | "PATCH";
-  if (checkRunId) {
-    method = "PATCH";
+  if (method === "PATCH") {
     const { head_sha: _sha, ...update } = body;
     await octokit.request("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", {
       owner,
@@ -94,10 +88,6 @@ async function syncCheckRun(job: JobRow, id: string, deps: JobDeps): Promise<{ o
       check_run_id: checkRunId,
       ...update,
     });
-  } else {
-    method = "POST";
-    const { data } = await octokit.request("POST /repos/{owner}/{repo}/check-runs", { owner, repo, ...body });
-    checkRunId = Number(data.id);
   }
   const now = deps.now();
   await deps.db.tenant(job.installation_id, async (tx) => {

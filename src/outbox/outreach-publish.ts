@@ -1,3 +1,4 @@
+import { createCheckRunOnce } from "./check-run-create.ts";
 import { appendAudit } from "../audit/log.ts";
 import { recordDecision } from "../proposals/recorder.ts";
 import type { Keyring } from "../crypto/keyring.ts";
@@ -76,11 +77,13 @@ export async function openOutreachJob(job: Job, id: string, deps: OutreachJobDep
 
   if (config.outreach.mode === "check_run") {
     const published = { ...proposal, head_sha: ref.object.sha, state: { ...proposal.state, ...common, mode: "check_run" as const, redacted: shown !== undefined } };
-    const checks = await narrowed(installationId, repoId, ["checks.create"]);
-    const { data: run } = await checks.request("POST /repos/{owner}/{repo}/check-runs", {
-      owner,
-      repo,
-      ...renderOutreachCheck(published, deps.publicUrl, view, shown),
+    const checks = await narrowed(installationId, repoId, ["checks.listForRef", "checks.create"]);
+    // A retry after a lost answer or a crash finds the run an earlier try made instead of making a second.
+    const run = await createCheckRunOnce(checks, published, { owner, repo }, renderOutreachCheck(published, deps.publicUrl, view, shown), {
+      db: deps.db,
+      now: deps.now,
+      installationId,
+      retried: job.attempts > 1,
     });
     await deps.db.tenant(installationId, async (tx) => {
       await recordPublished(tx, proposal, { prNumber: null, headSha: ref.object.sha, state: published.state, expiresAt }, deps.now());

@@ -13,7 +13,8 @@ export interface CheckRunState {
   external_id: string;
   details_url: string;
   status: "in_progress" | "completed";
-  conclusion?: "success" | "failure" | "action_required" | "neutral";
+  /** Never `neutral` or `skipped`: GitHub's required checks pass on those as on `success`. */
+  conclusion?: "success" | "failure" | "action_required" | "cancelled";
   output: { title: string; summary: string };
   actions?: { label: string; description: string; identifier: string }[];
 }
@@ -78,20 +79,30 @@ export function renderCheckRun(proposal: ProposalRow, publicUrl: string): CheckR
   };
   switch (proposal.status) {
     case "pending":
-      return { ...base, status: "in_progress" };
+      // GitHub keeps a completed run's conclusion when it is set back to in progress: a head decided
+      // before (and so completed, perhaps as success) waits as action_required.
+      return state.reopened ? { ...base, status: "completed", conclusion: "action_required" } : { ...base, status: "in_progress" };
     case "approved":
     case "exempt":
       return { ...base, status: "completed", conclusion: "success" };
     case "superseded":
+      // A failing conclusion: the old head was not approved as the pull request's head, and a required
+      // check must not pass on it wherever it is pushed or merged.
       return {
         ...base,
-        output: { ...base.output, title: "Superseded: a newer commit was pushed" },
+        output: { ...base.output, title: supersededTitle(state.superseded_by) },
         status: "completed",
-        conclusion: "neutral",
+        conclusion: "cancelled",
       };
     default:
       return { ...base, status: "completed", conclusion: "failure" };
   }
+}
+
+function supersededTitle(newHead: unknown): string {
+  return typeof newHead === "string" && /^[0-9a-f]{7,64}$/i.test(newHead)
+    ? `Superseded by ${newHead.slice(0, 7)}`
+    : "Superseded by a newer commit";
 }
 
 function titleFor(status: string, count: number, required: number): string {

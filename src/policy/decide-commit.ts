@@ -15,6 +15,8 @@ export interface ReviewFact {
 /** Everything the commit gate needs to decide a pull request: who and what made the head (see AgentFacts), and its reviews. */
 export interface CommitFacts extends AgentFacts {
   headSha: string;
+  /** The pull request's base branch the head was decided for (an approval holds for that base only). */
+  base?: string;
   reviews: ReviewFact[];
   /** The proposal's expiry (ISO 8601): a review submitted after it never counts. */
   deadline?: string | null;

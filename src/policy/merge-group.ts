@@ -44,6 +44,8 @@ export interface QueuedPullState extends QueuedPull {
   /** The stored commit proposal's status at that head; null: none recorded. */
   status: string | null;
   title?: string | null;
+  /** The base branch the stored decision was made for (its facts, or the pull request's base when it was recorded). */
+  decidedBase?: string | null;
 }
 
 export interface MergeGroupDecision {
@@ -59,7 +61,7 @@ export interface MergeGroupDecision {
  * a group whose pull requests could not all be found (`problem`), is a
  * failure: nothing is approved by default.
  */
-export function decideMergeGroup(pulls: readonly QueuedPullState[], problem: string | null = null): MergeGroupDecision {
+export function decideMergeGroup(pulls: readonly QueuedPullState[], problem: string | null, base: string): MergeGroupDecision {
   if (problem) {
     return { conclusion: "failure", title: "The merge group's pull requests cannot be checked", summary: `This merge group is not approved: ${problem}.` };
   }
@@ -67,6 +69,16 @@ export function decideMergeGroup(pulls: readonly QueuedPullState[], problem: str
     return { conclusion: "failure", title: "No pull request found for this merge group", summary: "The merge group's branch names no pull request Agent Gate can check, so it is not approved." };
   }
   const lines = pulls.map((pull) => `- #${pull.number} at \`${pull.headSha.slice(0, 7)}\`: ${pull.status ?? "no decision recorded"}${pull.title ? ` (${pull.title})` : ""}`);
+  // An approval counts for the base it was given for: rules and code owners are read at the base.
+  const elsewhere = pulls.find((pull) => pull.status === "approved" && !sameBranch(pull.decidedBase, base));
+  if (elsewhere) {
+    const given = elsewhere.decidedBase ? `\`${elsewhere.decidedBase}\`` : "an unrecorded base";
+    return {
+      conclusion: "failure",
+      title: `Pull request #${elsewhere.number} was approved for another base`,
+      summary: [`Pull request #${elsewhere.number} was approved for ${given}, but this merge group merges into \`${base}\`: its rules and code owners there were not checked, so this merge group is not approved.`, "", ...lines].join("\n"),
+    };
+  }
   const blocked = pulls.find((pull) => pull.status !== "approved" && pull.status !== "exempt");
   if (blocked) {
     const others = pulls.length > 1 ? ` (one of the ${pulls.length} pull requests in the group)` : "";
@@ -81,4 +93,9 @@ export function decideMergeGroup(pulls: readonly QueuedPullState[], problem: str
     title: pulls.length === 1 ? `Pull request #${pulls[0]!.number} approved` : `All ${pulls.length} pull requests approved`,
     summary: ["Every pull request in this merge group was approved (or needed no approval) at the head that entered the queue.", "", ...lines].join("\n"),
   };
+}
+
+function sameBranch(a: string | null | undefined, b: string): boolean {
+  const branch = (ref: string) => ref.replace(/^refs\/heads\//, "");
+  return typeof a === "string" && branch(a) === branch(b);
 }

@@ -295,7 +295,8 @@ export async function recordSuperseded(
   // Superseded and announced in one round trip; the old rows' state is not read.
   const rows = await tx.query<{ id: string; head_sha: string | null; announced?: unknown }>(
     `WITH superseded AS (
-       UPDATE proposals SET status = 'superseded', reason = 'a new commit was pushed', updated_at = $5
+       UPDATE proposals SET status = 'superseded', reason = 'a new commit was pushed', updated_at = $5,
+              state = state || jsonb_build_object('superseded_by', $4::text)
         WHERE installation_id = $1 AND repo = $2 AND pr_number = $3 AND kind = 'commit'
           AND head_sha <> $4 AND status IN ('pending', 'approved', 'rejected')
         RETURNING id, head_sha)

@@ -19,8 +19,23 @@ const MESSAGES: Record<RedeemRefusal, string> = {
 export interface Redeemer {
   installationId: number;
   actor: string;
-  /** When set, only proposals of these repositories are visible. */
-  repos: string[] | null;
+  /** The redeemer's identity, compared with the one that proposed (Submitter.identity). */
+  identity: string;
+  /** Whether the proposal is within the redeemer's scope (installation, repositories, kinds). */
+  inScope: (proposal: ProposalRow) => boolean;
+}
+
+/**
+ * Whether the redeemer proposed this: the identity recorded at submission,
+ * or, for a proposal recorded before identities were, the same actor. A
+ * proposal no agent submitted (a pull request, a deployment GitHub asked
+ * about) has neither and is redeemed by nobody.
+ */
+function proposedBy(proposal: ProposalRow, redeemer: Redeemer): boolean {
+  const recorded = (proposal.details as { proposer_identity?: unknown; submitted_by?: unknown }).proposer_identity;
+  if (typeof recorded === "string") return recorded === redeemer.identity;
+  const submittedBy = (proposal.details as { submitted_by?: unknown }).submitted_by;
+  return typeof submittedBy === "string" && submittedBy === redeemer.actor && proposal.author === redeemer.actor;
 }
 
 export interface Redemption {
@@ -50,11 +65,21 @@ export async function redeemProposal(
 ): Promise<Redemption> {
   const outcome = await db.tenant(redeemer.installationId, async (tx) => {
     const proposal = await findProposal(tx, id, true);
-    const visible =
-      proposal &&
-      proposal.installation_id === redeemer.installationId &&
-      (!redeemer.repos || redeemer.repos.some((repo) => repo.toLowerCase() === proposal.repo.toLowerCase()));
-    if (!proposal || !visible) return { refusal: "not_found" as const, proposal: null, redemptionId: "" };
+    // Out of scope, or proposed by someone else: the same answer as no proposal at all, and nothing used up.
+    if (!proposal || proposal.installation_id !== redeemer.installationId) return { refusal: "not_found" as const, proposal: null, redemptionId: "" };
+    const scoped = redeemer.inScope(proposal);
+    if (!scoped || !proposedBy(proposal, redeemer)) {
+      // Audited (an agent reaching for what is not its own), answered as if it did not exist.
+      await appendAudit(tx, redeemer.installationId, {
+        action: "proposal.redeem",
+        outcome: scoped ? "not_proposer" : "out_of_scope",
+        actor: redeemer.actor,
+        repo: proposal.repo,
+        subject: proposal.id,
+        data: { kind: proposal.kind, digest: proposal.digest, status: proposal.status },
+      }, now);
+      return { refusal: "not_found" as const, proposal: null, redemptionId: "" };
+    }
     let refusal: RedeemRefusal | null = null;
     const redemptionId = `rdm_${randomBase62(24)}`;
     if (proposal.status !== "approved") refusal = "not_approved";

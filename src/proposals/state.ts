@@ -67,6 +67,13 @@ export const commitStateSchema = z.looseObject({
   config_present: z.boolean().optional(),
   required: z.number().int().nonnegative().optional(),
   min_permission: permission.optional(),
+  /**
+   * Pending again after a decision (a new base, a dismissed review): GitHub does not move a completed
+   * check run back to in progress, so the run is completed as action_required instead.
+   */
+  reopened: z.boolean().optional(),
+  /** The head that superseded this one (recordSuperseded). */
+  superseded_by: z.string().optional(),
 });
 
 /** A deploy proposal's state (src/gates/deploy-gate.ts, the API): the votes, their tally and the config digest. */

@@ -150,7 +150,8 @@ export async function newestCommitHead(tx: Queryable, installationId: number, re
 
 /**
  * In one round trip: the newest head known for a pull request (its latest
- * commit proposal not superseded) and the pusher recorded for `headSha`.
+ * commit proposal not superseded), and the pusher and the base recorded for
+ * `headSha` (the base its decision was made for).
  */
 export async function knownHead(
   tx: Queryable,
@@ -158,18 +159,21 @@ export async function knownHead(
   repo: string,
   prNumber: number,
   headSha: string,
-): Promise<{ newest: string | null; pusher: unknown }> {
-  const [row] = await tx.query<{ newest: string | null; pusher: unknown }>(
+): Promise<{ newest: string | null; pusher: unknown; base: string | null }> {
+  const [row] = await tx.query<{ newest: string | null; pusher: unknown; base: string | null }>(
     `SELECT
        (SELECT head_sha FROM proposals
          WHERE installation_id = $1 AND repo = $2 AND pr_number = $3 AND kind = 'commit' AND status <> 'superseded'
          ORDER BY created_at DESC LIMIT 1) AS newest,
-       (SELECT state->'facts'->'pusher' FROM proposals
-         WHERE installation_id = $1 AND repo = $2 AND pr_number = $3 AND kind = 'commit' AND head_sha = $4
-         ORDER BY created_at DESC LIMIT 1) AS pusher`,
+       recorded.pusher, recorded.base
+       FROM (SELECT 1) AS one
+       LEFT JOIN LATERAL (
+         SELECT state->'facts'->'pusher' AS pusher, coalesce(state->'facts'->>'base', details->>'base') AS base FROM proposals
+          WHERE installation_id = $1 AND repo = $2 AND pr_number = $3 AND kind = 'commit' AND head_sha = $4
+          ORDER BY created_at DESC LIMIT 1) AS recorded ON true`,
     [installationId, repo, prNumber, headSha],
   );
-  return { newest: row?.newest ?? null, pusher: row?.pusher ?? null };
+  return { newest: row?.newest ?? null, pusher: row?.pusher ?? null, base: row?.base ?? null };
 }
 
 /** The check run of a proposal is brought to the proposal's current state by the outbox worker. */
@@ -186,6 +190,26 @@ export function syncCheckRun(proposal: { id: string; installation_id: number; st
 /** The check run GitHub created for a proposal, kept so later writes update it (unchanged when already known). */
 export async function recordCheckRunId(tx: Queryable, id: string, checkRunId: number): Promise<void> {
   await tx.query("UPDATE proposals SET check_run_id = $2 WHERE id = $1 AND check_run_id IS DISTINCT FROM $2", [id, checkRunId]);
+}
+
+/**
+ * A check run is about to be created for the proposal on `headSha`: recorded
+ * (and committed) before GitHub is asked, so that when the answer is lost
+ * with a crash or a dropped connection, the next try knows the outcome is
+ * unknown and looks for the run first.
+ */
+export async function recordCheckRunCreating(tx: Queryable, id: string, headSha: string, now: Date): Promise<void> {
+  await tx.query(
+    `UPDATE proposals SET github = github || jsonb_build_object('check_run_create', jsonb_build_object('head_sha', $2::text, 'at', $3::timestamptz))
+      WHERE id = $1`,
+    [id, headSha, now],
+  );
+}
+
+/** Whether a check-run create was ever tried for the proposal on `headSha` (see recordCheckRunCreating). */
+export function checkRunCreateTried(proposal: Pick<ProposalColumns, "github">, headSha: string): boolean {
+  const tried = (proposal.github as { check_run_create?: { head_sha?: unknown } } | null)?.check_run_create;
+  return typeof tried?.head_sha === "string" && tried.head_sha === headSha;
 }
 
 /** An outreach pull request moved to a new head that keeps the file: the proposal follows it, with a check run of its own to come. */

@@ -114,6 +114,8 @@ export interface Submitter {
    */
   triggeredBy: string | null;
   via: "token" | "oidc";
+  /** Who may redeem the approval: the proposing key's lineage or the workflow's OIDC identity (src/api/auth.ts). */
+  identity: string;
   /** The agent token's name, shown as the proposer beside its prefix. */
   tokenName?: string;
 }
@@ -192,6 +194,7 @@ async function createProposal(
         submitted_by: submitter.actor,
         via: submitter.via,
         triggered_by: submitter.triggeredBy,
+        proposer_identity: submitter.identity,
         ...(submitter.tokenName ? { token_name: submitter.tokenName } : {}),
       },
       state: {},

@@ -231,6 +231,8 @@ describe("bearer authentication", () => {
       repos: ["acme/web"],
       kinds: ["deploy"],
       actor: `token:${scoped.slice(0, 8)}`,
+      // The token's lineage (its first token's id), kept by a rotation: who may redeem what it proposed.
+      identity: expect.stringMatching(/^token-lineage:\d+$/),
       tokenPrefix: scoped.slice(0, 8),
       // Unnamed tokens are named after their prefix.
       tokenName: scoped.slice(0, 8),

@@ -355,8 +355,8 @@ describe("merge queue", () => {
     expect(fake.callsTo("GET", "/repos/{owner}/{repo}/pulls/{pull_number}").map((call) => call.path)).toContain(`/repos/${REPO}/pulls/3`);
     const decided = (await t.db.tenant(installationId, (tx) => readAudit(tx, installationId))).filter((event) => event.action === "merge_group.decided");
     expect((decided.at(-1)!.data as { pulls: object[] }).pulls).toEqual([
-      { number: 3, head_sha: SHA_C, status: "pending", found_by: "message" },
-      { number: PR, head_sha: SHA_A, status: "approved", found_by: "branch" },
+      { number: 3, head_sha: SHA_C, status: "pending", found_by: "message", decided_base: "master" },
+      { number: PR, head_sha: SHA_A, status: "approved", found_by: "branch", decided_base: "master" },
     ]);
   });
 

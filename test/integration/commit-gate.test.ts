@@ -176,7 +176,7 @@ describe("commit gate", () => {
     await push(SHA_B);
     await settle();
     // The old head's approval no longer applies to anything.
-    expect(latestCheck(SHA_A).conclusion).toBe("neutral");
+    expect(latestCheck(SHA_A)).toMatchObject({ conclusion: "cancelled", output: { title: `Superseded by ${SHA_B.slice(0, 7)}` } });
     const fresh = latestCheck(SHA_B);
     expect(fresh.status).toBe("in_progress");
     expect(fresh.output.title).toBe("Waiting for approval (0/1)");
@@ -193,8 +193,9 @@ describe("commit gate", () => {
     fake.setReviews(REPO, PR, [reviewObject("maintainer", "DISMISSED", SHA_A, "User", 1)]);
     await app.deliver("pull_request_review", review("maintainer", "DISMISSED", SHA_A));
     await settle();
+    // GitHub keeps a completed run's conclusion when it is set back to in progress: it waits as action_required.
     const check = latestCheck(SHA_A);
-    expect(check.status).toBe("in_progress");
+    expect([check.status, check.conclusion]).toEqual(["completed", "action_required"]);
     expect(check.output.title).toBe("Waiting for approval (0/1)");
   });
 

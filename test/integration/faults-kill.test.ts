@@ -8,6 +8,7 @@ import { secretsIn } from "../support/secret-scan.ts";
 import { agentPullRequest, listedApproval, reviewSubmitted, shaFor } from "../support/pulls.ts";
 import { chainOf, sendMany, statusOf } from "../support/fault-checks.ts";
 import { inboxDrained } from "../support/inbox.ts";
+import { checkRunShape } from "../support/github-fake/shapes.ts";
 
 // kill -9 of the app (its own process, as `npm start` runs it) in the middle of
 // a burst of 200 deliveries GitHub sends (the fake logs each attempt with the
@@ -167,3 +168,84 @@ async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+// 60 agent pull requests queued, the app killed while GitHub has made check
+// runs it never answered for, restarted on the same database and GitHub, and
+// every delivery sent again: each head still has one `Agent Gate` run.
+describe.skipIf(backend() === "pglite")("kill -9 while check runs are being created, then every delivery sent again", () => {
+  const QUEUED = 60;
+  const BASE_INSTALLATION = 7200;
+  let t: TestDatabase;
+  let fake: GitHubFake;
+  let app: ProcessApp | undefined;
+  let port = 0;
+  const start = () =>
+    startProcessApp({
+      appId: TEST_APP_ID,
+      secret: TEST_SECRET,
+      githubUrl: fake.url,
+      databaseUrl: t.url!,
+      env: { PORT: String(port), AGENT_GATE_KEYS: KEYS, AGENT_GATE_WRITE_INTERVAL_MS: "5", AGENT_GATE_INBOX_LEASE_MS: "2000", AGENT_GATE_RECOVERY_INTERVAL_MS: "1000", AGENT_GATE_INBOX_RETRY_MS: "50" },
+    });
+  const opened = (n: number) => agentPullRequest({ installationId: BASE_INSTALLATION, number: n, sha: shaFor(n, 7), agent: AGENT });
+
+  beforeAll(async () => {
+    t = await createTestDatabase();
+    fake = await GitHubFake.start();
+    port = await freePort();
+    fake.sendWebhooksTo(`http://127.0.0.1:${port}`, TEST_SECRET);
+    fake.setFile(REPO, ".github/agent-gate.yml", `agents: [${AGENT}]\n`);
+  });
+  afterAll(async () => {
+    await app?.stop("SIGKILL");
+    await fake?.close();
+    await t?.drop();
+  });
+
+  it("makes no second check run for a head whose create GitHub performed but never answered", async () => {
+    // GitHub makes each run at once and answers it late: the kill lands between the two.
+    let made = 0;
+    fake.on("POST", "/repos/{owner}/{repo}/check-runs", async (call) => {
+      const run = fake.state.addCheckRun(REPO, call.body as Record<string, unknown>, new Date());
+      made += 1;
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      return { status: 201, body: checkRunShape(fake.apiUrl, run) };
+    });
+    app = await start();
+    const first = app;
+    for (let n = 1; n <= QUEUED; n += 1) expect((await fake.sendWebhook("pull_request", opened(n), { guid: `queued-${n}` })).status_code).toBe(200);
+    await until(async () => made > 0, 60_000);
+    await first.stop("SIGKILL");
+    const madeBeforeKill = made;
+    expect(madeBeforeKill).toBeGreaterThan(0);
+
+    // Restarted on the same database and GitHub; every delivery is sent again (new delivery ids).
+    fake.on("POST", "/repos/{owner}/{repo}/check-runs", (call) => {
+      const run = fake.state.addCheckRun(REPO, call.body as Record<string, unknown>, new Date());
+      made += 1;
+      return { status: 201, body: checkRunShape(fake.apiUrl, run) };
+    });
+    app = await start();
+    for (let n = 1; n <= QUEUED; n += 1) expect((await fake.sendWebhook("pull_request", opened(n), { guid: `again-${n}` })).status_code).toBe(200);
+    await until(async () => {
+      const [row] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM webhook_deliveries WHERE app_id = $1", [TEST_APP_ID]);
+      return row?.n === 2 * QUEUED;
+    }, 90_000);
+    await inboxDrained(t.db);
+    await app.stop("SIGTERM");
+    // The killed process's leased writes come free after their lease (60 s): a survivor past it performs them.
+    const survivor = await startTestApp({ db: t.db, fake, now: () => new Date(Date.now() + 61_000) });
+    try {
+      await survivor.server.worker.drain(60_000);
+    } finally {
+      await survivor.close();
+    }
+    const runs = fake.checkRuns(REPO).filter((run) => run.name === "Agent Gate" && parseInt(run.head_sha, 16) >= 7_000_000);
+    const perHead = new Map<string, number>();
+    for (const run of runs) perHead.set(run.head_sha, (perHead.get(run.head_sha) ?? 0) + 1);
+    expect([...perHead.values()].filter((count) => count > 1)).toEqual([]);
+    expect(perHead.size).toBe(QUEUED);
+    const [left] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM outbox WHERE done_at IS NULL");
+    expect(left?.n).toBe(0);
+  }, 300_000);
+});
