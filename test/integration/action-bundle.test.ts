@@ -142,7 +142,7 @@ async function runStep(inputs: Record<string, string>, extraEnv: NodeJS.ProcessE
   const all = { "server-url": app.url, token, "timeout-minutes": "2", "wait-seconds": "5", ...inputs };
   for (const [name, value] of Object.entries(all)) env[`INPUT_${name.toUpperCase()}`] = value;
   const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) => {
-    execFile(process.execPath, [bundle], { env, cwd: dir, timeout: 90_000 }, (error, out) => {
+    execFile(process.execPath, [bundle], { env, cwd: dir, timeout: 150_000 }, (error, out) => {
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout: out });
     });
   });
@@ -220,7 +220,7 @@ async function verifiedReceipt(result: StepResult) {
   return verifyReceipt(result.outputs.receipt!, await publishedKeys(t.db), { digest: row!.digest, repo: row!.repo, kind: row!.kind });
 }
 
-describe("the committed Action bundle against the running app: outreach", { timeout: 120_000 }, () => {
+describe("the committed Action bundle against the running app: outreach", { timeout: 200_000 }, () => {
   it("channel, recipients (commas and newlines) and subject inputs, the text in content: approved on the outreach pull request", async () => {
     const step = runStep({
       kind: "outreach",
@@ -313,7 +313,7 @@ describe("the committed Action bundle against the running app: outreach", { time
   });
 });
 
-describe("the committed Action bundle against the running app: deploy and authentication", { timeout: 120_000 }, () => {
+describe("the committed Action bundle against the running app: deploy and authentication", { timeout: 200_000 }, () => {
   it("takes the receipt only from its own redemption: deploy approved on the check run, the receipt verifies, the token is masked", async () => {
     const step = runStep({ kind: "deploy", environment: "production", site: "example.com", summary: "Deploy v1.4 to production" });
     const id = await click("approve");
@@ -346,8 +346,8 @@ describe("the committed Action bundle against the running app: deploy and authen
     await click("approve");
     const result = await step;
 
-    expect(failure(result)).toBeUndefined();
-    expect(result.outputs.decision).toBe("approved");
+    expect(failure(result), result.stdout).toBeUndefined();
+    expect(result.outputs.decision, result.stdout).toBe("approved");
     expect(issued.length).toBeGreaterThan(0);
     expect(result.stdout).toContain(`::add-mask::${issued[0]}`);
   });
