@@ -41987,7 +41987,7 @@ var GateClient = class {
   }
   /** Long-polls: the server holds the request up to `waitSeconds` while pending. */
   get(id, waitSeconds) {
-    const path = `/api/v1/proposals/${encodeURIComponent(id)}?wait=${waitSeconds}`;
+    const path = `/api/v1/proposals/${encodeURIComponent(id)}?wait_seconds=${waitSeconds}`;
     return this.request("GET", path, proposalStateSchema, void 0, waitSeconds + SLACK_SECONDS);
   }
   redeem(id, digest) {

@@ -39,7 +39,7 @@ export class GateClient {
 
   /** Long-polls: the server holds the request up to `waitSeconds` while pending. */
   get(id: string, waitSeconds: number): Promise<ProposalState> {
-    const path = `/api/v1/proposals/${encodeURIComponent(id)}?wait=${waitSeconds}`;
+    const path = `/api/v1/proposals/${encodeURIComponent(id)}?wait_seconds=${waitSeconds}`;
     return this.request("GET", path, proposalStateSchema, undefined, waitSeconds + SLACK_SECONDS);
   }
 
