@@ -11,6 +11,7 @@ import { registerDoctor } from "./doctor.ts";
 import { registerServe } from "./serve.ts";
 import { registerMcp } from "./mcp.ts";
 import { registerInstallation } from "./installation.ts";
+import { registerConfig } from "./config.ts";
 
 /** Every command group, registered in one place. */
 export function registerCommands(program: Command, ctx: CliContext): void {
@@ -25,6 +26,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerKeys(program, ctx);
   registerReceipt(program, ctx);
   registerInstallation(program, ctx);
+  registerConfig(program, ctx);
   registerToken(program, ctx);
   registerAudit(program, ctx);
   registerSite(program, ctx);
