@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { createToken, revokeToken } from "../../src/api/token-store.ts";
 import { generateKeyEntry, parseKeyring } from "../../src/crypto/keyring.ts";
 import { verifyReceipt } from "../../src/crypto/receipts.ts";
-import { recordInstallation, recordRepositories } from "../../src/installations/store.ts";
+import { recordInstallation, recordRepositories, removeInstallation } from "../../src/installations/store.ts";
 import { publishedKeys } from "../../src/keys/store.ts";
 import { readOutreach } from "../../src/outreach/store.ts";
 import { example, startTestApp, TEST_APP_ID, type TestApp } from "../support/app.ts";
@@ -109,6 +109,9 @@ beforeEach(async () => {
   tokenPrefix = created.row.prefix;
 });
 afterEach(async () => {
+  // Each test has its own installation of the one example repository; the
+  // last one is uninstalled, so an OIDC token's repository names one live installation.
+  await removeInstallation(t.db, installationId, new Date());
   await app.server.worker.drain();
   await app.close();
   fake.assertClean();
