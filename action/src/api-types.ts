@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { OutreachContent } from "./outreach.ts";
 
 /**
  * Shapes of the Agent Gate HTTP API (`/api/v1/proposals`) as the Action sees
@@ -17,7 +18,7 @@ export interface CreateProposalRequest {
   environment?: string;
   site?: string;
   summary: string;
-  content?: string;
+  content?: OutreachContent;
 }
 
 export const createdProposalSchema = z.object({

@@ -29,6 +29,8 @@ export class GateClient {
     private readonly serverUrl: string,
     private readonly bearer: () => Promise<string>,
     private readonly transport: Transport,
+    /** Names the input a refused field came from (`content.recipients.0` → input 'recipients' item 1). */
+    private readonly fieldName: (field: string) => string = (field) => field,
   ) {}
 
   create(body: CreateProposalRequest): Promise<CreatedProposal> {
@@ -37,7 +39,7 @@ export class GateClient {
 
   /** Long-polls: the server holds the request up to `waitSeconds` while pending. */
   get(id: string, waitSeconds: number): Promise<ProposalState> {
-    const path = `/api/v1/proposals/${encodeURIComponent(id)}?wait=${waitSeconds}`;
+    const path = `/api/v1/proposals/${encodeURIComponent(id)}?wait_seconds=${waitSeconds}`;
     return this.request("GET", path, proposalStateSchema, undefined, waitSeconds + SLACK_SECONDS);
   }
 
@@ -72,7 +74,7 @@ export class GateClient {
       throw new NetworkError(`Could not reach Agent Gate at ${this.serverUrl} (${describe(cause)})`, { cause });
     }
     const json = parseJson(response.text);
-    if (response.status < 200 || response.status > 299) throw toApiError(method, path, response.status, json);
+    if (response.status < 200 || response.status > 299) throw toApiError(method, path, response.status, json, this.fieldName);
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
       throw new ApiError(response.status, "bad_response", `Agent Gate answered ${method} ${stripQuery(path)} with an unexpected body`, {
@@ -83,13 +85,17 @@ export class GateClient {
   }
 }
 
-function toApiError(method: string, path: string, status: number, json: unknown): ApiError {
+function toApiError(method: string, path: string, status: number, json: unknown, fieldName: (field: string) => string): ApiError {
   const body = apiErrorBodySchema.safeParse(json);
   const code = body.success ? body.data.error.code : "http_error";
-  let detail = body.success ? body.data.error.message : `HTTP ${status}`;
-  for (const field of body.success ? (body.data.error.fields ?? []) : []) {
-    detail += `; ${field.field}: ${field.message}`;
-  }
+  const fields = body.success ? (body.data.error.fields ?? []) : [];
+  // The app's message already lists the fields; they are said once, in the workflow's words.
+  const detail =
+    fields.length > 0
+      ? fields.map((field) => `${fieldName(field.field)}: ${field.message}`).join("; ")
+      : body.success
+        ? body.data.error.message
+        : `HTTP ${status}`;
   const hint = statusHints[status];
   const message = `Agent Gate refused ${method} ${stripQuery(path)} (${status} ${code}): ${detail}${hint ? ` — ${hint}` : ""}`;
   return new ApiError(status, code, message);

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { proposalKinds } from "./api-types.ts";
 import { ActionError } from "./errors.ts";
+import { contentIsJson, outreachContent, type OutreachContent } from "./outreach.ts";
 
 /** Names of the inputs in action.yml; every one is read, none forgotten. */
 export const inputNames = [
@@ -9,6 +10,9 @@ export const inputNames = [
   "environment",
   "site",
   "summary",
+  "channel",
+  "recipients",
+  "subject",
   "content",
   "token",
   "audience",
@@ -57,6 +61,9 @@ const inputSchema = z
     environment: optionalText,
     site: optionalText,
     summary: z.string().min(1, "is required").max(1000, "must be at most 1000 characters"),
+    channel: optionalText,
+    recipients: optionalText,
+    subject: optionalText,
     content: optionalText,
     token: optionalText,
     audience: withDefault(inputDefaults.audience),
@@ -67,10 +74,15 @@ const inputSchema = z
     if (input.kind === "deploy" && input.environment === undefined) {
       ctx.addIssue({ code: "custom", path: ["environment"], message: "is required when kind is deploy" });
     }
-    if (input.kind === "outreach" && input.content === undefined) {
-      ctx.addIssue({ code: "custom", path: ["content"], message: "is required when kind is outreach" });
+    if (input.kind !== "outreach") {
+      for (const name of outreachOnly) {
+        if (input[name] !== undefined) ctx.addIssue({ code: "custom", path: [name], message: "is only for kind outreach" });
+      }
     }
   });
+
+/** The inputs that say what an outreach sends (checked in outreach.ts). */
+const outreachOnly = ["channel", "recipients", "subject", "content"] as const;
 
 export interface Inputs {
   serverUrl: string;
@@ -78,7 +90,10 @@ export interface Inputs {
   environment?: string;
   site?: string;
   summary: string;
-  content?: string;
+  /** What an outreach sends, checked before it is sent. */
+  outreach?: OutreachContent;
+  /** Whether `content` was given as the JSON object (errors then name its fields). */
+  contentIsJson: boolean;
   token?: string;
   audience: string;
   timeoutMinutes: number;
@@ -103,7 +118,8 @@ export function readInputs(read: (name: InputName) => string): Inputs {
     environment: input.environment,
     site: input.site,
     summary: input.summary,
-    content: input.content,
+    ...(input.kind === "outreach" ? { outreach: outreachContent(input) } : {}),
+    contentIsJson: input.kind === "outreach" && contentIsJson(input),
     token: input.token,
     audience: input.audience,
     timeoutMinutes: input["timeout-minutes"],

@@ -6,6 +6,7 @@ import { GateClient } from "./client.ts";
 import { systemClock, type Clock } from "./clock.ts";
 import { ActionError, failureMessage } from "./errors.ts";
 import { runnerTransport, type Transport } from "./transport.ts";
+import { inputForField } from "./outreach.ts";
 import { readInputs, readWorkflow, type Inputs, type Workflow } from "./inputs.ts";
 import { waitForDecision, type DecidedState } from "./wait.ts";
 import { writeJobSummary, type SummaryFacts } from "./summary.ts";
@@ -54,7 +55,7 @@ async function gate(deps: RunDeps): Promise<void> {
 
   // 2. Propose.
   const bearer = bearerSource(inputs.token, inputs.audience, deps.getIDToken, clock);
-  const client = new GateClient(inputs.serverUrl, bearer, deps.transport);
+  const client = new GateClient(inputs.serverUrl, bearer, deps.transport, (field) => inputForField(field, inputs.contentIsJson));
   const onRetry = (error: unknown, delayMs: number): void =>
     core.warning(`${failureMessage(error)}; retrying in ${Math.ceil(delayMs / 1000)} s`);
   const proposal = await withRetry(() => client.create(proposalBody(inputs, workflow)), { clock, deadline, onRetry });
@@ -121,7 +122,7 @@ function proposalBody(inputs: Inputs, workflow: Workflow) {
     summary: inputs.summary,
     ...(inputs.environment === undefined ? {} : { environment: inputs.environment }),
     ...(inputs.site === undefined ? {} : { site: inputs.site }),
-    ...(inputs.content === undefined ? {} : { content: inputs.content }),
+    ...(inputs.outreach === undefined ? {} : { content: inputs.outreach }),
   };
 }
 

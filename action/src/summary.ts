@@ -36,7 +36,13 @@ export async function writeJobSummary(summary: SummaryBuilder, file: string, fac
   if (inputs.environment !== undefined) rows.push(["Environment", inputs.environment]);
   if (inputs.site !== undefined) rows.push(["Site", inputs.site]);
   rows.push(["Summary", inputs.summary]);
-  if (inputs.content !== undefined) rows.push(["Content", `${inputs.content.length} characters (not shown)`]);
+  if (inputs.outreach !== undefined) {
+    const { channel, recipients, subject, body } = inputs.outreach;
+    rows.push(["Channel", channel]);
+    rows.push(["Recipients", `${recipients.length} (not shown)`]);
+    if (subject !== undefined) rows.push(["Subject", `${subject.length} characters (not shown)`]);
+    rows.push(["Content", `${body.length} characters (not shown)`]);
+  }
   rows.push(["Digest", proposal.digest]);
   rows.push(["Decision", facts.decision]);
   if (state && state.approvers.length > 0) rows.push(["Decided by", state.approvers.join(", ")]);
@@ -51,8 +57,9 @@ export async function writeJobSummary(summary: SummaryBuilder, file: string, fac
     .addRaw(`<p>Proposal <a href="${escapeHtml(safeLink(proposal.url))}">${escapeHtml(proposal.id)}</a></p>`, true)
     .addTable([
       [
+        // core.summary leaves a cell with empty text unclosed (`<th>`): every header has text.
         { data: "Asked", header: true },
-        { data: "", header: true },
+        { data: "Value", header: true },
       ],
       ...rows.map(([name, value]) => [{ data: escapeHtml(name) }, { data: escapeHtml(value) }]),
     ])

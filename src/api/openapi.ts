@@ -184,11 +184,12 @@ export const openApiDocument = {
         operationId: "getProposal",
         parameters: [
           idParameter,
-          { name: "wait", in: "query", required: false, schema: { type: "integer", minimum: 0, maximum: 60 }, description: "seconds to hold while pending" },
+          { name: "wait_seconds", in: "query", required: false, schema: { type: "integer", minimum: 0, maximum: 60 }, description: "seconds to hold while pending (as MCP's get_proposal names it)" },
+          { name: "wait", in: "query", required: false, schema: { type: "integer", minimum: 0, maximum: 60 }, description: "alias of wait_seconds, kept for existing callers; not both" },
         ],
         responses: {
           "200": { description: "The proposal, decided or still pending after the wait", content: { "application/json": { schema: { $ref: "#/components/schemas/Proposal" } } } },
-          "400": errorResponse("wait is not 0..60"),
+          "400": errorResponse("wait_seconds (or wait) is not 0..60, or both are given"),
           "401": errorResponse("No valid bearer token, also when the token was revoked or expired during the wait"),
           "404": errorResponse("No such proposal in the caller's scope"),
         },

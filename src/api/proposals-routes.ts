@@ -91,7 +91,7 @@ export function proposalRoutes(deps: ApiDeps): Route[] {
       path: "/api/v1/proposals/:id",
       handler: async ({ req, res, params, query }) => {
         const principal = await authenticate(deps, req);
-        const waitMs = parseWait(query.get("wait")) * 1000;
+        const waitMs = parseWait(query) * 1000;
         const id = params.id ?? "";
         const started = performance.now();
         if (waitMs > 0) await deps.waiter.start().catch((error: unknown) => {
@@ -213,10 +213,16 @@ function stored<T>(fn: () => Promise<T>): Promise<T> {
   return guardStorage(fn, "Storage is unavailable; nothing was changed. Try again.");
 }
 
-function parseWait(value: string | null): number {
+/** `wait_seconds`, as MCP's get_proposal names it; `wait` is kept as an alias. */
+function parseWait(query: URLSearchParams): number {
+  const field = query.has("wait_seconds") ? "wait_seconds" : "wait";
+  const value = query.get(field);
   if (value === null || value === "") return 0;
+  if (query.has("wait_seconds") && query.has("wait")) {
+    throw new ValidationError([{ field: "wait", message: "give wait_seconds or its alias wait, not both" }]);
+  }
   if (!/^\d{1,2}$/.test(value) || Number(value) > MAX_WAIT_SECONDS) {
-    throw new ValidationError([{ field: "wait", message: `must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}` }]);
+    throw new ValidationError([{ field, message: `must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}` }]);
   }
   return Number(value);
 }

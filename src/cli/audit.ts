@@ -1,5 +1,6 @@
 import { readFile, writeFile } from "node:fs/promises";
 import type { Command } from "commander";
+import { checkInstallationForm, INSTALLATION_ARG, resolveInstallation } from "./installation-ref.ts";
 import type { Database } from "../db/database.ts";
 import { EXIT, type CliContext } from "./context.ts";
 import { GateError, ValidationError } from "../errors.ts";
@@ -46,14 +47,6 @@ function progressLine(ctx: CliContext): (text: string | null) => void {
   };
 }
 
-function installationId(text: string): number {
-  const id = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(id)) {
-    throw new ValidationError([{ field: "--installation", message: "must be a numeric installation id" }]);
-  }
-  return id;
-}
-
 async function readJsonFile(path: string, what: string): Promise<unknown> {
   let text: string;
   try {
@@ -93,7 +86,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
   audit
     .command("export")
     .description("Stream one installation's events (JSONL or CSV) to stdout or --output FILE, and write the signed manifest to a file; progress on a terminal.")
-    .requiredOption("--installation <id>", "installation id")
+    .requiredOption(`--installation ${INSTALLATION_ARG}`, "installation id or account login")
     .requiredOption("--manifest <file>", "where to write the signed manifest (JSON)")
     .option("--since <time>", "ISO 8601, inclusive")
     .option("--until <time>", "ISO 8601, exclusive")
@@ -102,9 +95,10 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     .option("--format <format>", "jsonl or csv", "jsonl")
     .option("--output <file>", "write the body to this file instead of stdout (atomically: a temporary file beside it, renamed into place)")
     .action(async (flags: ExportFlags) => {
-      const id = installationId(flags.installation);
+      checkInstallationForm(flags.installation);
       const { filters, format } = parseExportRequest(flags);
       const db = await ctx.openDb();
+      const id = await resolveInstallation(db, flags.installation);
       const signer = await loadSigner(db, ctx);
       const out = exportAudit(db, { installationId: id, format, ...filters }, signer, ctx.now());
       const progress = ctx.stderrIsTTY() ? progressLine(ctx) : null;
@@ -153,7 +147,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
   audit
     .command("checkpoint")
     .description("Print a signed checkpoint of the chain head (C2SP signed note), or check one with --verify.")
-    .option("--installation <id>", "installation id (to sign a checkpoint)")
+    .option(`--installation ${INSTALLATION_ARG}`, "installation id or account login (to sign a checkpoint)")
     .option("--verify <file>", "a checkpoint note to check against --keys")
     .option("--keys <file>", "keys.json, with --verify")
     .action(async (flags: { installation?: string; verify?: string; keys?: string }) => {
@@ -170,8 +164,9 @@ export function registerAudit(program: Command, ctx: CliContext): void {
         return;
       }
       if (!flags.installation) throw new ValidationError([{ field: "--installation", message: "is required" }]);
-      const id = installationId(flags.installation);
+      checkInstallationForm(flags.installation);
       const db = await ctx.openDb();
+      const id = await resolveInstallation(db, flags.installation);
       const signer = await loadSigner(db, ctx);
       process.stdout.write(await db.tenant(id, (tx) => chainCheckpoint(tx, id, signer)));
     });
@@ -179,17 +174,18 @@ export function registerAudit(program: Command, ctx: CliContext): void {
   audit
     .command("prune")
     .description("Delete events older than the retention period behind an audit.pruned checkpoint.")
-    .requiredOption("--installation <id>", "installation id")
+    .requiredOption(`--installation ${INSTALLATION_ARG}`, "installation id or account login")
     .option("--before <time>", "ISO 8601 cutoff (default: now minus AGENT_GATE_RETENTION_DAYS, 90)")
     .option("--json", "print the result as JSON")
     .action(async (flags: { installation: string; before?: string; json?: boolean }) => {
-      const id = installationId(flags.installation);
+      checkInstallationForm(flags.installation);
       const now = ctx.now();
       const before = flags.before ? new Date(flags.before) : retentionCutoff(now, ctx.settings().retentionDays);
       if (Number.isNaN(before.getTime())) {
         throw new ValidationError([{ field: "--before", message: "must be an ISO 8601 time, e.g. 2026-08-01T00:00:00Z" }]);
       }
       const db = await ctx.openDb();
+      const id = await resolveInstallation(db, flags.installation);
       // The database keeps the retention period as its pruning floor.
       await setRetentionFloor(db, ctx.settings().retentionDays);
       const result = await pruneAudit(db, id, before, now);

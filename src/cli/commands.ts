@@ -10,6 +10,8 @@ import { registerExplain } from "./explain.ts";
 import { registerDoctor } from "./doctor.ts";
 import { registerServe } from "./serve.ts";
 import { registerMcp } from "./mcp.ts";
+import { registerInstallation } from "./installation.ts";
+import { registerConfig } from "./config.ts";
 
 /** Every command group, registered in one place. */
 export function registerCommands(program: Command, ctx: CliContext): void {
@@ -23,6 +25,8 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerMigrate(program, ctx);
   registerKeys(program, ctx);
   registerReceipt(program, ctx);
+  registerInstallation(program, ctx);
+  registerConfig(program, ctx);
   registerToken(program, ctx);
   registerAudit(program, ctx);
   registerSite(program, ctx);

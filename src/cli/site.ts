@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { checkInstallationForm, INSTALLATION_ARG, resolveInstallation } from "./installation-ref.ts";
 import { EXIT, type CliContext } from "./context.ts";
 import { ValidationError } from "../errors.ts";
 import { createResolver } from "../sites/dns-check.ts";
@@ -7,14 +8,6 @@ import type { Challenge } from "../sites/challenge.ts";
 import { jsonOutput } from "./snake-json.ts";
 
 const ACTOR = "cli";
-
-function installationId(text: string): number {
-  const id = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(id)) {
-    throw new ValidationError([{ field: "--installation", message: "must be a numeric installation id" }]);
-  }
-  return id;
-}
 
 function describeChallenge(challenge: Challenge, installation: number): string {
   const publish =
@@ -52,12 +45,13 @@ export function registerSite(program: Command, ctx: CliContext): void {
   site
     .command("add <domain>")
     .description("Register a site and print the DNS record or file that proves ownership.")
-    .requiredOption("--installation <id>", "installation id")
+    .requiredOption(`--installation ${INSTALLATION_ARG}`, "installation id or account login")
     .option("--method <method>", "dns (TXT record) or file (well-known HTTPS file); default dns, or the site's current method")
     .option("--json", "print the challenge as JSON")
     .action(async (domain: string, flags: { installation: string; method?: string; json?: boolean }) => {
-      const id = installationId(flags.installation);
+      checkInstallationForm(flags.installation);
       const db = await ctx.openDb();
+      const id = await resolveInstallation(db, flags.installation);
       const challenge = await addSite(db, id, domain, flags.method, ACTOR, ctx.now());
       ctx.out(flags.json ? jsonOutput(challenge) : describeChallenge(challenge, id));
     });
@@ -65,11 +59,12 @@ export function registerSite(program: Command, ctx: CliContext): void {
   site
     .command("verify <domain>")
     .description("Check the site's record or file now; exit 0 when verified, 1 when not.")
-    .requiredOption("--installation <id>", "installation id")
+    .requiredOption(`--installation ${INSTALLATION_ARG}`, "installation id or account login")
     .option("--json", "print the result as JSON")
     .action(async (domain: string, flags: { installation: string; json?: boolean }) => {
-      const id = installationId(flags.installation);
+      checkInstallationForm(flags.installation);
       const db = await ctx.openDb();
+      const id = await resolveInstallation(db, flags.installation);
       const deps = { resolver: createResolver(ctx.settings().dns) };
       const result = await verifySite(db, deps, id, domain, ACTOR, ctx.now());
       ctx.out(flags.json ? jsonOutput(result) : result.message);
@@ -79,11 +74,12 @@ export function registerSite(program: Command, ctx: CliContext): void {
   site
     .command("list")
     .description("Show each site's state, method and last check.")
-    .option("--installation <id>", "only this installation's sites")
+    .option(`--installation ${INSTALLATION_ARG}`, "only this installation's sites (id or account login)")
     .option("--json", "print the sites as JSON")
     .action(async (flags: { installation?: string; json?: boolean }) => {
-      const id = flags.installation === undefined ? undefined : installationId(flags.installation);
+      if (flags.installation !== undefined) checkInstallationForm(flags.installation);
       const db = await ctx.openDb();
+      const id = flags.installation === undefined ? undefined : await resolveInstallation(db, flags.installation);
       const sites = await listSites(db, id);
       ctx.out(flags.json ? jsonOutput({ sites }) : table(sites));
     });

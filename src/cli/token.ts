@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { checkInstallationForm, INSTALLATION_ARG, resolveInstallation } from "./installation-ref.ts";
 import { renderTable } from "./table.ts";
 import type { CliContext } from "./context.ts";
 import { ValidationError } from "../errors.ts";
@@ -22,14 +23,6 @@ export function parseExpiry(text: string): number {
   }
   if (ms < 60_000) throw new ValidationError([{ field: "--expires", message: `must be at least 1m; got ${JSON.stringify(text)}` }]);
   return ms;
-}
-
-function installationId(text: string): number {
-  const id = Number(text);
-  if (!/^\d{1,15}$/.test(text) || !Number.isSafeInteger(id)) {
-    throw new ValidationError([{ field: "--installation", message: "must be a numeric installation id" }]);
-  }
-  return id;
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -56,7 +49,7 @@ export function registerToken(program: Command, ctx: CliContext): void {
   token
     .command("create")
     .description("Create a token and print it once; only its SHA-256 and first 8 characters are stored.")
-    .requiredOption("--installation <id>", "installation the token belongs to")
+    .requiredOption(`--installation ${INSTALLATION_ARG}`, "installation the token belongs to: its id or account login")
     .option("--name <name>", "what check runs and the review page show as the proposer, e.g. release-bot (default: the token's prefix)")
     .option("--repo <owner/name>", "limit to a repository (repeatable; default: every repository of the installation)", collect)
     .option("--kind <kind>", "limit to a proposal kind: deploy, commit, outreach (repeatable)", collect)
@@ -71,13 +64,14 @@ export function registerToken(program: Command, ctx: CliContext): void {
         ...(options.kind ?? []).filter((kind) => !KINDS.includes(kind)).map((kind) => ({ field: "--kind", message: `${kind} is not one of ${KINDS.join(", ")}` })),
       ];
       if (issues.length > 0) throw new ValidationError(issues);
+      checkInstallationForm(options.installation);
       const now = ctx.now();
       const expiresAt = options.expires ? new Date(now.getTime() + parseExpiry(options.expires)) : null;
       const db = await ctx.openDb();
       const { token: secret, row } = await createToken(
         db,
         {
-          installationId: installationId(options.installation),
+          installationId: await resolveInstallation(db, options.installation),
           repos: options.repo?.length ? options.repo : null,
           kinds: options.kind?.length ? [...new Set(options.kind)] : null,
           admin: options.admin ?? false,
@@ -98,12 +92,13 @@ export function registerToken(program: Command, ctx: CliContext): void {
   token
     .command("list")
     .description("List tokens by prefix, scope and state (never the token or its hash).")
-    .option("--installation <id>", "only this installation's tokens")
+    .option(`--installation ${INSTALLATION_ARG}`, "only this installation's tokens (id or account login)")
     .option("--json", "print as JSON")
     .action(async (options: { installation?: string; json?: boolean }) => {
+      if (options.installation !== undefined) checkInstallationForm(options.installation);
       const db = await ctx.openDb();
       const now = ctx.now();
-      const rows = (await listTokens(db, options.installation ? installationId(options.installation) : undefined)).map((row) => describe(row, now));
+      const rows = (await listTokens(db, options.installation ? await resolveInstallation(db, options.installation) : undefined)).map((row) => describe(row, now));
       if (options.json) {
         ctx.out(jsonOutput({ tokens: rows }));
         return;

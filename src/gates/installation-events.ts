@@ -25,10 +25,17 @@ export function registerInstallationEvents(app: Probot, deps: GateDeps): void {
     const now = deps.now();
     switch (payload.action) {
       case "created":
-      case "new_permissions_accepted":
-        await recordInstallation(deps.db, installation, now);
-        await recordRepositories(deps.db, installation.id, repos(payload.repositories), [], now);
+      case "new_permissions_accepted": {
+        const added = repos(payload.repositories);
+        // Who installed it (the sender) is the actor of the audit event.
+        await recordInstallation(deps.db, installation, now, payload.sender.login);
+        await recordRepositories(deps.db, installation.id, added, [], now);
+        context.log.info(
+          { installation: installation.id, account: installation.account, repositories: added.length, sender: payload.sender.login },
+          `installation ${installation.id} recorded for ${installation.account} (${added.length} repositories); use --installation ${installation.id} or --installation ${installation.account} with the agent-gate CLI`,
+        );
         return;
+      }
       case "deleted":
         await removeInstallation(deps.db, installation.id, now);
         return;
@@ -43,7 +50,7 @@ export function registerInstallationEvents(app: Probot, deps: GateDeps): void {
   app.on("installation_repositories", async (context) => {
     const payload = (context as unknown as Context).payload as unknown as RepositoriesPayload;
     const now = deps.now();
-    await recordInstallation(deps.db, { id: payload.installation.id, account: accountOf(payload.installation.account) }, now);
+    await recordInstallation(deps.db, { id: payload.installation.id, account: accountOf(payload.installation.account) }, now, payload.sender.login);
     await recordRepositories(deps.db, payload.installation.id, repos(payload.repositories_added), repos(payload.repositories_removed), now);
   });
 }

@@ -1,6 +1,7 @@
 import type { Context } from "probot";
 import type { GitHubClient } from "./client.ts";
 import { narrowFrom, narrowFromNamed, type NarrowOptions } from "./narrowed.ts";
+import { yamlProblem } from "./config-text.ts";
 import { configDigest, parseConfig, type GateConfig, type ConfigError } from "../policy/config.ts";
 
 export const CONFIG_FILE = "agent-gate.yml";
@@ -91,7 +92,7 @@ async function parseRepoConfig(read: () => Promise<unknown>): Promise<RepoConfig
     raw = await read();
   } catch (error) {
     if (error instanceof Error && /could not be parsed|invalid|is not support/i.test(error.message) && !("status" in error)) {
-      return { ok: false, errors: [{ path: "(file)", message: "the YAML could not be parsed" }] };
+      return { ok: false, errors: [yamlProblem(error.cause)] };
     }
     throw error;
   }

@@ -20,7 +20,7 @@ export interface RepositoryRef {
  * authentication checks that the installation and repository are live, the
  * tokens for that scope stop working on the next request.
  */
-export async function recordInstallation(db: Database, installation: InstallationRef, now: Date): Promise<void> {
+export async function recordInstallation(db: Database, installation: InstallationRef, now: Date, actor: string | null = null): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.query(
       `INSERT INTO installations (id, account, created_at) VALUES ($1, $2, $3)
@@ -28,7 +28,7 @@ export async function recordInstallation(db: Database, installation: Installatio
       [installation.id, installation.account, now],
     );
     await enterTenant(tx, installation.id);
-    await appendAudit(tx, installation.id, { action: "installation.created", outcome: "ok", subject: installation.account }, now);
+    await appendAudit(tx, installation.id, { action: "installation.created", outcome: "ok", subject: installation.account, actor }, now);
   });
 }
 

@@ -1,4 +1,5 @@
 import { Server } from "@modelcontextprotocol/sdk/server/index.js";
+import { appVersion } from "../version.ts";
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { Principal } from "../api/auth.ts";
@@ -6,7 +7,8 @@ import type { ApiLog } from "../api/proposals-routes.ts";
 import { ConflictError, GateError, ValidationError } from "../errors.ts";
 import type { Tool } from "./tools.ts";
 
-export const MCP_SERVER_INFO = { name: "agent-gate", version: "1.0.0" };
+/** The server names itself with the package's version (package.json), as the app does everywhere. */
+export const MCP_SERVER_INFO = { name: "agent-gate", version: appVersion() };
 
 const INSTRUCTIONS =
   "Agent Gate makes you ask a person before you deploy or send outreach. " +

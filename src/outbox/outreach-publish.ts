@@ -105,7 +105,7 @@ export async function openOutreachJob(job: Job, id: string, deps: OutreachJobDep
     path,
     retry,
     message: `Outreach proposal ${id} (digest ${proposal.digest.slice(0, 12)})`,
-    text: renderOutreachFile(view, shown),
+    text: renderOutreachFile(view, shown ? { shown, reviewUrl } : undefined),
   });
   const pull = await ensurePull(writer, {
     owner,
@@ -115,7 +115,9 @@ export async function openOutreachJob(job: Job, id: string, deps: OutreachJobDep
     retry,
     title: `Outreach proposal ${id}: ${content.channel} to ${content.recipients.length} recipient${content.recipients.length === 1 ? "" : "s"}`,
     body: [
-      `An agent asks to send the ${content.channel} in \`${path}\`. Approve this pull request to approve sending exactly that text; request changes or close it to reject.`,
+      shown
+        ? `An agent asks to send the ${content.channel} summarised in \`${path}\`; read the recipients and the text on the [review page](${reviewUrl}). Approve this pull request to approve sending exactly that text; request changes or close it to reject.`
+        : `An agent asks to send the ${content.channel} in \`${path}\`. Approve this pull request to approve sending exactly that text; request changes or close it to reject.`,
       "",
       ...(shown ? [...shown, ""] : []),
       `Digest \`${proposal.digest}\` · proposal \`${id}\` · [review page](${reviewUrl})`,

@@ -28,6 +28,20 @@ export function escapeMarkdown(text: string): string {
   return text.replace(/[\\`*_{}[\]()!|<>~&@]/g, (c) => `\\${c}`);
 }
 
+/**
+ * Text as a markdown code span, shown as it is: inside a code span a backslash
+ * escape would show its backslash, so none is added; the fence is one backtick
+ * longer than any run of backticks inside, so the text cannot close it, and a
+ * line break cannot end it either.
+ */
+export function codeSpan(text: string): string {
+  const flat = text.replace(/[\r\n]+/g, " ");
+  const longest = Math.max(0, ...[...flat.matchAll(/`+/g)].map((m) => m[0].length));
+  const fence = "`".repeat(longest + 1);
+  const pad = flat.startsWith("`") || flat.endsWith("`") ? " " : "";
+  return `${fence}${pad}${flat}${pad}${fence}`;
+}
+
 export function proposalUrl(publicUrl: string, id: string): string {
   return `${publicUrl.replace(/\/$/, "")}/proposals/${id}`;
 }
@@ -51,7 +65,7 @@ export function renderCheckRun(proposal: ProposalRow, publicUrl: string): CheckR
     lines.push(`The author of pull request #${proposal.pr_number}, @${escapeMarkdown(proposal.author ?? "")}, is not a configured agent, so Agent Gate does not hold it.`);
   } else if (state.config_errors && state.config_errors.length > 0) {
     lines.push("`.github/agent-gate.yml` is invalid, so the gate stays closed until it is fixed:", "");
-    for (const error of state.config_errors) lines.push(`- \`${escapeMarkdown(error.path)}\`: ${escapeMarkdown(error.message)}`);
+    for (const error of state.config_errors) lines.push(`- ${codeSpan(error.path)}: ${escapeMarkdown(error.message)}`);
   } else {
     lines.push(
       `**Proposed:** commit \`${sha}\` by @${escapeMarkdown(proposal.author ?? "")} (pull request #${proposal.pr_number})`,

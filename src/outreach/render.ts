@@ -47,13 +47,16 @@ export interface OutreachView {
  * sent, shown so it cannot disguise itself; or, in a public repository, the
  * redacted lines given as `shown`.
  */
-export function renderOutreachFile(view: OutreachView, shown: string[] = renderOutreachBody(view)): string {
+export function renderOutreachFile(view: OutreachView, redacted?: { shown: string[]; reviewUrl: string }): string {
+  const approve = redacted
+    ? `Read the recipients and the text on the [review page](${redacted.reviewUrl}) first: approving this pull request approves sending exactly what that page shows (digest \`${view.digest}\`).`
+    : "Approve this pull request to approve sending exactly this text.";
   return [
     `# Outreach proposal ${view.id}`,
     "",
-    ...shown,
+    ...(redacted?.shown ?? renderOutreachBody(view)),
     "",
-    "Approve this pull request to approve sending exactly this text. Closing it unmerged rejects it; any change to this file rejects it.",
+    `${approve} Closing it unmerged rejects it; any change to this file rejects it.`,
     "",
   ].join("\n");
 }

@@ -95,6 +95,20 @@ describe("long-poll", () => {
     expect(() => verifyReceipt(redeemed.receipt.receipt, keys, { digest: "f".repeat(64), repo: "acme/web" }, clock.now())).toThrow(/digest/);
   });
 
+  it("takes wait_seconds as MCP names it (wait stays an alias), and refuses both at once or out of range, naming the field", async () => {
+    const { id } = await propose();
+    const started = Date.now();
+    const res = await fetch(`${api.url}/api/v1/proposals/${id}?wait_seconds=1`, { headers: bearer(token) });
+    expect(res.status).toBe(200);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    expect(await res.json()).toMatchObject({ id, status: "pending" });
+    const outOfRange = await fetch(`${api.url}/api/v1/proposals/${id}?wait_seconds=61`, { headers: bearer(token) });
+    expect(outOfRange.status).toBe(400);
+    expect(await outOfRange.json()).toMatchObject({ error: { fields: [{ field: "wait_seconds" }] } });
+    const both = await fetch(`${api.url}/api/v1/proposals/${id}?wait_seconds=1&wait=1`, { headers: bearer(token) });
+    expect(both.status).toBe(400);
+  });
+
   it("returns the pending state after the wait when nothing is decided", async () => {
     const { id } = await propose();
     const res = await fetch(`${api.url}/api/v1/proposals/${id}?wait=1`, { headers: bearer(token) });

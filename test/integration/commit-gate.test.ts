@@ -313,6 +313,17 @@ describe("commit gate", () => {
     expect(check.output.summary).toContain("approvals");
   });
 
+  it("shows a YAML error on the check with its line and column, and keeps the gate closed", async () => {
+    fake.setFile(REPO, ".github/agent-gate.yml", "agents: [x]\napprovals:\n  required: 1\n   min_permission: write\n");
+    await app.deliver("pull_request", agentPr("opened", SHA_A));
+    await settle();
+    const check = latestCheck(SHA_A);
+    expect(check.conclusion).toBe("failure");
+    expect(check.output.summary).toContain("- `(file)`: the YAML could not be parsed at line 3, column 13: Nested mappings are not allowed in compact mappings");
+    // Code spans show their text as it is: no backslash escapes inside them.
+    expect(check.output.summary).not.toMatch(/`[^`]*\\[^`]*`/);
+  });
+
   it("records each decision with its facts and config digests in one unbroken chain", async () => {
     await app.deliver("pull_request", agentPr("opened", SHA_A));
     fake.setReviews(REPO, PR, [reviewObject("maintainer", "APPROVED", SHA_A)]);

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -133,8 +134,80 @@ describe("agent-gate mcp (stdio bridge)", { timeout: 120_000 }, () => {
     expect(secretsIn(stderr.join(""), [revoked, key])).toEqual([]);
   });
 
+  it("names itself with the package's version", async () => {
+    const { client, transport } = bridge({ AGENT_GATE_URL: app.url, AGENT_GATE_TOKEN: key });
+    await client.connect(transport);
+    expect(client.getServerVersion()).toEqual({ name: "agent-gate", version: "0.1.0" });
+    await client.close();
+  });
+
+  it("stdin closed while a request is in flight: the request finishes and its answer is written, not reported unreachable", async () => {
+    const created = await (await fetch(`${app.url}/api/v1/proposals`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ kind: "deploy", repo: REPO, sha: SHA, environment: "staging", site: "example.com", summary: "in flight" }),
+    })).json() as { id: string };
+    const env: NodeJS.ProcessEnv = { ...process.env, AGENT_GATE_URL: app.url, AGENT_GATE_TOKEN: key };
+    delete env.DATABASE_URL;
+    const child = spawn(process.execPath, [BIN, "mcp"], { env, stdio: ["pipe", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString("utf8")));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    const send = (message: object) => child.stdin.write(`${JSON.stringify(message)}\n`);
+    send({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } } });
+    await vi.waitFor(() => expect(out).toContain('"id":1'), { timeout: 30_000 });
+    send({ jsonrpc: "2.0", method: "notifications/initialized" });
+    // A wait of 3 s, and the client hangs up its end at once.
+    send({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "get_proposal", arguments: { id: created.id, wait_seconds: 3 } } });
+    child.stdin.end();
+
+    expect(await exited).toBe(0);
+    const answer = out.split("\n").filter(Boolean).map((line) => JSON.parse(line) as { id?: number; result?: CallToolResult }).find((message) => message.id === 2);
+    expect(answer?.result).toBeDefined();
+    expect(bodyOf(answer!.result!)).toMatchObject({ id: created.id, status: "pending" });
+    expect(err).not.toContain("could not be reached");
+  });
+
+  it.each([
+    ["http://gate.example.com", true],
+    ["http://10.0.0.5:3000", true],
+    ["http://127.0.0.2:3000", false],
+    ["http://localhost:3000", false],
+    ["http://[::1]:3000", false],
+  ])("AGENT_GATE_URL=%s: plain http refused except to loopback (%s)", async (url, refused) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, AGENT_GATE_URL: url, AGENT_GATE_TOKEN: key };
+    delete env.DATABASE_URL;
+    const child = spawn(process.execPath, [BIN, "mcp"], { env, stdio: ["pipe", "pipe", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString("utf8")));
+    const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+    if (!refused) {
+      await vi.waitFor(() => expect(err).toContain("bridging stdio to"), { timeout: 30_000 });
+      child.stdin.end();
+      expect(await exited).toBe(0);
+      return;
+    }
+    expect(await exited).toBe(2);
+    expect(err).toContain("AGENT_GATE_URL: must use https");
+    expect(err).toContain("http is accepted only for loopback (127.0.0.0/8, ::1, localhost)");
+    expect(secretsIn(err, [key])).toEqual([]);
+  });
+
+  it("a malformed key is reported as malformed, not as missing", async () => {
+    const { client, transport } = bridge({ AGENT_GATE_URL: app.url, AGENT_GATE_TOKEN: `${key.slice(0, -2)}zz` });
+    const exited = new Promise<void>((resolve) => (transport.onclose = resolve));
+    const before = stderr.length;
+    await client.connect(transport).catch(() => undefined);
+    await exited;
+    const text = stderr.slice(before).join("");
+    expect(text).toContain("AGENT_GATE_TOKEN: is malformed");
+    expect(text).not.toContain("AGENT_GATE_TOKEN: is required");
+  });
+
   it("refuses to start without AGENT_GATE_URL and AGENT_GATE_TOKEN, naming both", async () => {
-    const { client, transport } = bridge({ AGENT_GATE_URL: "", AGENT_GATE_TOKEN: "agt_not-a-key" });
+    const { client, transport } = bridge({ AGENT_GATE_URL: "", AGENT_GATE_TOKEN: "" });
     const exited = new Promise<void>((resolve) => (transport.onclose = resolve));
     await client.connect(transport).catch(() => undefined);
     await exited;

@@ -79,6 +79,9 @@ it("in a public repository, sends GitHub only the redacted summary and the revie
     expect(shown).toContain("**Subject:** 12 characters · **Body:** 45 bytes");
     expect(shown).toContain(review);
   }
+  // The file says where the text is read, and never asks to approve text it does not show.
+  expect(file).toContain(`Read the recipients and the text on the [review page](${review}) first`);
+  expect(file).not.toContain("sending exactly this text");
   // Nothing sent to GitHub holds an address, the subject or the body.
   const sent = JSON.stringify(fake.calls.slice(before).map((call) => call.body)) + file;
   for (const secret of ["jane.doe", "ops@", "Secret plans", "Dear Jane", "OFR-4711-ZK"]) expect(sent).not.toContain(secret);

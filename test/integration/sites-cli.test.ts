@@ -122,7 +122,8 @@ describe("agent-gate site", { timeout: 120_000 }, () => {
 
   it.each([
     [["add", "co.uk", "--installation", "5"], "public suffix"],
-    [["add", "example.org", "--installation", "five"], "--installation: must be a numeric installation id"],
+    [["add", "example.org", "--installation", "five"], "--installation: no installation on the account five is recorded"],
+    [["add", "example.org", "--installation", "5.5"], "--installation: must be an installation id (a number) or the account login"],
     [["add", "example.org", "--installation", "5", "--method", "email"], 'method: must be "dns" or "file"'],
   ])("refuses %j with exit 2", async (args, message) => {
     const result = await run(args);

@@ -43,9 +43,9 @@ function importsOf(files: string[]): Import[] {
 
 const SRC = sources(join(ROOT, "src"));
 const IMPORTS = importsOf(SRC);
-const SHARED = ["errors.ts", "canonical-json.ts"];
+const SHARED = ["errors.ts", "canonical-json.ts", "version.ts"];
 
-/** For each room, the rooms of src/ it may import (besides itself and the shared errors and canonical JSON). */
+/** For each room, the rooms of src/ it may import (besides itself and the shared errors, canonical JSON and package version). */
 const MAY_IMPORT: Record<string, string[]> = {
   config: [],
   policy: [],
