@@ -27,6 +27,8 @@ export const OPERATIONS: ReadonlyArray<readonly [method: string, path: string]> 
   ["GET", "/repos/{owner}/{repo}/pulls/{pull_number}/commits"],
   ["POST", "/repos/{owner}/{repo}/pulls"],
   ["GET", "/repos/{owner}/{repo}/pulls/{pull_number}/files"],
+  // Requesting the reviews a waiting agent's pull request needs.
+  ["POST", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers"],
   ["GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}"],
   // A merge queue's group: its commits and the pull requests they belong to.
   ["GET", "/repos/{owner}/{repo}/compare/{basehead}"],

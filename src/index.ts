@@ -3,6 +3,7 @@ import { registerDeployGate } from "./gates/deploy-gate.ts";
 import { registerInstallationEvents } from "./gates/installation-events.ts";
 import { registerPullRequestGates } from "./gates/pull-gates.ts";
 import { registerMergeQueue } from "./gates/merge-queue.ts";
+import { registerRerun } from "./gates/rerun.ts";
 import type { GateDeps } from "./gates/gate-deps.ts";
 
 /**
@@ -14,6 +15,7 @@ export function agentGate(deps: GateDeps) {
     registerPullRequestGates(app, deps);
     registerDeployGate(app, deps);
     registerMergeQueue(app, deps);
+    registerRerun(app, deps);
     registerInstallationEvents(app, deps);
   };
 }

@@ -3,6 +3,8 @@ import { appendAudits, type AuditInput } from "../audit/log.ts";
 import { isAgent } from "../policy/eligibility.ts";
 import { decideCommit, factsDigest, type CommitFacts, type Decision } from "../policy/decision.ts";
 import { DEFAULT_CONFIG } from "../policy/config.ts";
+import { reviewersToRequest } from "../policy/reviewer-requests.ts";
+import { recognizeAgent } from "../policy/agent-recognition.ts";
 import { newProposalId } from "../proposals/ids.ts";
 import { recordDecision, recordSuperseded } from "../proposals/recorder.ts";
 import { findCommitProposal, insertProposal, newestCommitHead, type ProposalStatus } from "../proposals/store.ts";
@@ -104,6 +106,18 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
     };
     const reason = !decision ? "configuration error" : decision.expired ? "expired" : status === "rejected" ? "changes requested" : null;
     const approvers = decision?.approvers ?? [];
+    // Whose review could satisfy what is unmet, while the head waits (requested once per head by the recorder).
+    const reviewers = decision && facts && status === "pending" && config.ok
+      ? reviewersToRequest({
+          decision,
+          config: config.config,
+          owner: repo.owner,
+          author: pull.author.login,
+          pusher: facts.pusher?.login ?? null,
+          directors: recognizeAgent(facts, config.config, config.present).directors,
+          ...(facts.rules ? { rules: facts.rules } : {}),
+        })
+      : undefined;
 
     // 3. Record (the GitHub write is queued in the same transaction and published by the outbox)
     await recordSuperseded(tx, { installationId, repo: fullName, prNumber: pull.number, headSha: pull.headSha }, delivery.sender?.login ?? null, now, { events: audit });
@@ -151,6 +165,7 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
       actorIsBot: delivery.sender?.type === "Bot",
       actorIsAgent: config.ok && delivery.sender ? isAgent(delivery.sender.login, delivery.sender.type, config.config, config.present) : false,
       inserted,
+      ...(reviewers ? { reviewers } : {}),
     }, now, { events: audit });
     await appendAudits(tx, installationId, audit, now);
   });

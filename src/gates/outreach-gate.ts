@@ -15,6 +15,7 @@ import { loadRepoConfig } from "../github/repo-config.ts";
 import { gatherReviews } from "../github/reviews.ts";
 import { gatherProposalMemberships, proposalRuleFacts, proposalRuleSubject } from "./proposal-rule-facts.ts";
 import { teamMemberships, type TeamMemberships } from "../github/team-membership.ts";
+import { reviewersToRequest } from "../policy/reviewer-requests.ts";
 
 type PullPayload = Pick<EmitterWebhookEvent<"pull_request.closed">["payload"], "installation" | "repository" | "pull_request" | "sender" | "action">;
 
@@ -117,7 +118,18 @@ export async function evaluateOutreachPull(context: Context, deps: GateDeps, pro
     const rules = config.config.rules?.length ? await proposalRuleFacts(tx, current, asked) : undefined;
     const decision = decideOutreachReviews(rules ? { ...facts, rules } : facts, config.config, config.present);
     if (moved) await moveOutreachHead(tx, current.id, headSha);
-    await storeDecision(tx, current, decision, {
+    // Whose review could satisfy what is unmet while it waits (asked once per head by the recorder).
+    const reviewers = reviewersToRequest({
+      decision,
+      config: config.config,
+      owner: context.repo().owner,
+      author: proposal.author ?? "",
+      pusher,
+      triggeredBy: details.triggered_by ?? null,
+      ...(rules ? { rules } : {}),
+    });
+    // The decision is on the checked head (moved above): the reviewer request is recorded for it.
+    await storeDecision(tx, moved ? { ...current, head_sha: headSha } : current, decision, {
       state: {
         ...current.state,
         decision,
@@ -129,6 +141,7 @@ export async function evaluateOutreachPull(context: Context, deps: GateDeps, pro
       actorIsBot: payload.sender?.type === "Bot",
       data: { head: headSha, facts_digest: factsDigest(rules ? { ...facts, rules } : facts), config_digest: config.digest },
       summary: { refused: decision.refused },
+      reviewers,
     }, now);
   });
 }

@@ -54,6 +54,12 @@ export const OPERATIONS = {
     permissions: { pull_requests: "read" },
     why: "Reads the changed files of an agent's pull request when approval rules match paths or need code owners.",
   },
+  "pulls.requestReviewers": {
+    method: "POST",
+    route: "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
+    permissions: { pull_requests: "write" },
+    why: "Requests reviews of a waiting agent pull request (or outreach pull request) from the code owners, rule users and teams and notify.reviewers who can satisfy what is unmet, once per head.",
+  },
   "repos.compareCommitsWithBasehead": {
     method: "GET",
     route: "/repos/{owner}/{repo}/compare/{basehead}",

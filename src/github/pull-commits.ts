@@ -49,3 +49,10 @@ export async function currentHead(context: Context, repo: { owner: string; repo:
   const { data } = await reader.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", { ...repo, pull_number: pullNumber });
   return data.head.sha;
 }
+
+/** The pull request as GitHub has it now (a re-run re-evaluates it as if an event had just named it). */
+export async function pullRequestNow(context: Context, repo: { owner: string; repo: string }, pullNumber: number) {
+  const reader = await narrowedForEvent(context, ["pulls.get"]);
+  const { data } = await reader.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", { ...repo, pull_number: pullNumber });
+  return data;
+}

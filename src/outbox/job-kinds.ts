@@ -1,12 +1,15 @@
 import { z } from "zod";
 import { GateError } from "../errors.ts";
 import { PROPOSAL_ID_PATTERN } from "../proposals/ids.ts";
+import type { OutboxJob } from "./queue.ts";
 
 /**
  * The outbox's job kinds, one zod schema each. A job is parsed where the
  * worker reads it; a row that does not parse is never performed or retried.
  */
-const proposalJob = z.strictObject({ proposal_id: z.string().regex(PROPOSAL_ID_PATTERN, "a proposal id (prp_ and 20 letters or digits)") });
+const proposalId = z.string().regex(PROPOSAL_ID_PATTERN, "a proposal id (prp_ and 20 letters or digits)");
+const proposalJob = z.strictObject({ proposal_id: proposalId });
+const headSha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "a commit SHA");
 
 export const JOB_SCHEMAS = {
   "check_run.sync": proposalJob,
@@ -15,9 +18,20 @@ export const JOB_SCHEMAS = {
   "merge_group.report": z.strictObject({
     repo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "owner/name"),
     repo_id: z.number().int().positive(),
-    head_sha: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "a commit SHA"),
+    head_sha: headSha,
     decision: z.strictObject({ conclusion: z.enum(["success", "failure"]), title: z.string().max(1024), summary: z.string().max(65535) }),
   }),
+  /** Reviews requested on a waiting head's pull request (src/policy/reviewer-requests.ts decides whom). */
+  "reviewers.request": z
+    .strictObject({
+      proposal_id: proposalId,
+      pr_number: z.number().int().positive(),
+      head_sha: headSha,
+      reviewers: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{0,38}$/, "a GitHub login")).max(15),
+      team_reviewers: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "a team slug")).max(15),
+    })
+    .refine((p) => p.reviewers.length + p.team_reviewers.length > 0, "names at least one reviewer or team")
+    .refine((p) => p.reviewers.length + p.team_reviewers.length <= 15, "names at most 15 reviewers and teams together"),
 } as const;
 
 export type JobKind = keyof typeof JOB_SCHEMAS;
@@ -51,4 +65,23 @@ export function parseJob(operation: string, payload: unknown): TypedJob {
     throw new MalformedJobError(`outbox job ${kind} has a malformed payload: ${issues}`);
   }
   return { kind, payload: parsed.data } as TypedJob;
+}
+
+/**
+ * The request for reviews of a waiting head: progress, not a decision, so it
+ * goes after decisions; one job per proposal (a head's request is made once,
+ * src/proposals/reviewer-requests.ts).
+ */
+export function reviewerRequestJob(
+  proposal: { id: string; installation_id: number },
+  request: { prNumber: number; headSha: string; reviewers: string[]; teamReviewers: string[] },
+): OutboxJob {
+  const payload: z.input<(typeof JOB_SCHEMAS)["reviewers.request"]> = {
+    proposal_id: proposal.id,
+    pr_number: request.prNumber,
+    head_sha: request.headSha,
+    reviewers: request.reviewers,
+    team_reviewers: request.teamReviewers,
+  };
+  return { installationId: proposal.installation_id, operation: "reviewers.request", coalesceKey: `reviewers:${proposal.id}`, priority: 1, payload };
 }

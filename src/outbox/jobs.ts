@@ -9,6 +9,7 @@ import { renderCheckRun } from "./render-check.ts";
 import { createCheckRunOnce } from "./check-run-create.ts";
 import { parseJob } from "./job-kinds.ts";
 import { performMergeGroupReport } from "./merge-group-job.ts";
+import { performReviewerRequest } from "./reviewer-request-job.ts";
 
 export interface JobRow {
   id: number;
@@ -56,6 +57,8 @@ export async function performJob(job: JobRow, deps: JobDeps): Promise<{ outcome:
       return openOutreachJob(job, typed.payload.proposal_id, deps);
     case "merge_group.report":
       return performMergeGroupReport(job, typed.payload, deps);
+    case "reviewers.request":
+      return performReviewerRequest(job, typed.payload, deps);
   }
 }
 

@@ -24,6 +24,11 @@ export interface GateConfig {
   expiryMs: number;
   deploy: { environments: Record<string, string> };
   outreach: { mode: "pull_request" | "check_run" };
+  /** Who is told that a proposal waits. Absent when nothing is set (so the digest of a config without it is unchanged). */
+  notify?: {
+    /** Logins and "@org/team" slugs whose review is requested on a waiting agent pull request. */
+    reviewers?: string[];
+  };
 }
 
 export type ParsedConfig =
@@ -47,6 +52,7 @@ function fromFile(file: ConfigFile): GateConfig {
     expiryMs: parseDuration(file.expiry),
     deploy: { environments: { ...file.deploy.environments } },
     outreach: { mode: file.outreach.mode },
+    ...(file.notify.reviewers.length ? { notify: { reviewers: [...file.notify.reviewers] } } : {}),
   };
 }
 

@@ -1,6 +1,8 @@
 import { appendAudit, type AuditInput } from "../audit/log.ts";
 import type { Queryable } from "../db/database.ts";
 import type { Decision } from "../policy/decision.ts";
+import type { ReviewerRequest } from "../policy/reviewer-requests.ts";
+import { queueReviewerRequest } from "./reviewer-requests.ts";
 import { parseState, type CommitState, type OutreachState, type ProposalState } from "./state.ts";
 import { DECIDED_CHANNEL, enqueue, syncCheckRun, type OutboxJob, type ProposalRow, type ProposalStatus } from "./store.ts";
 
@@ -29,6 +31,8 @@ export interface TallyChange {
   data?: Record<string, unknown>;
   /** More of the decision as the audit event shows it (who rejected, who was refused). */
   summary?: Record<string, unknown>;
+  /** Whose review to request while it waits (an outreach pull request); asked once per head. */
+  reviewers?: ReviewerRequest;
 }
 
 /** The commit gate's evaluation of a pull request's head: `decision.recorded`, gathered with the gate's other events. */
@@ -44,6 +48,8 @@ export interface EvaluationChange {
   actorIsAgent: boolean;
   /** The row was inserted with this status and state just now: only its event and check run follow. */
   inserted?: boolean;
+  /** Whose review to request while the head waits; asked once per head. */
+  reviewers?: ReviewerRequest;
 }
 
 /** The proposal's expiry passed undecided: rejected with reason "expired", `proposal.expired`. */
@@ -139,6 +145,7 @@ export async function recordDecision(
         },
       });
       await queueWrites(tx, proposal, decision.status, decided);
+      if (change.reviewers && decision.status === "pending") await queueReviewerRequest(tx, proposal, change.reviewers, now, emit);
       return decision.status;
     }
     case "evaluated": {
@@ -171,6 +178,7 @@ export async function recordDecision(
         },
       });
       await enqueue(tx, syncCheckRun({ id: proposal.id, installation_id: proposal.installation_id, status }));
+      if (change.reviewers && status === "pending") await queueReviewerRequest(tx, proposal, change.reviewers, now, emit);
       return status;
     }
     case "expired": {

@@ -40,5 +40,13 @@ img.avatar { width: 20px; height: 20px; border-radius: 50%; flex: none; }
 .viewer { display: inline-flex; align-items: center; gap: .3rem; }
 .signin { margin: 1rem 0; }
 a.button { display: inline-flex; align-items: center; min-height: 2.75rem; padding: .5rem 1.25rem; border-radius: 6px; background: var(--fg); color: var(--bg); font-weight: 600; text-decoration: none; }
+@media (max-width: 30rem) {
+  main { padding: .75rem; }
+  h1 { font-size: 1.3rem; }
+  .bar { padding: .5rem .75rem; }
+  .decide button { flex: 1 1 8rem; }
+  ol.audit dl { grid-template-columns: 1fr; }
+  th, td { padding: .3rem .35rem; }
+}
 .banner { border: 1px solid var(--line); border-left: 4px solid #0969da; background: var(--box); padding: .5rem .75rem; border-radius: 6px; }
 `;

@@ -2,7 +2,7 @@
  * The subject a delivery is about: deliveries of one subject are processed in
  * the order they arrived, different subjects in parallel.
  * - a pull request (its events and reviews): `pull:<installation>:<repo id>:<number>`
- * - a check run of the app (button votes): `proposal:<external id>` when it names one
+ * - a check run of the app (button votes): `proposal:<external id>` when it names one; a re-run of one on a pull request: the pull request
  * - a deployment protection rule: `deploy:<installation>:<repo id>:<run url>`
  * - the installation's own lifecycle: `installation:<id>`
  * - anything else: the delivery itself (nothing to order it against)
@@ -20,6 +20,9 @@ export function subjectOf(event: string, deliveryId: string, payload: Record<str
       break;
     }
     case "check_run": {
+      // A re-run evaluates its pull request again: ordered with the pull request's own events.
+      const pull = at(payload, "check_run", "pull_requests", "0", "number");
+      if (payload.action === "rerequested" && typeof pull === "number" && Number.isSafeInteger(pull)) return `pull:${installation ?? 0}:${repoId ?? 0}:${pull}`;
       const external = stringAt(payload, "check_run", "external_id");
       if (external) return `proposal:${installation ?? 0}:${external}`;
       const id = numberAt(payload, "check_run", "id");

@@ -155,6 +155,20 @@ describe("outreach proposals as pull requests", () => {
     expect(decision?.data).toMatchObject({ kind: "outreach", digest: p.digest, head: p.pull.head.sha, facts_digest: expect.any(String) });
   });
 
+  it("requests reviews of its pull request once per head, from notify.reviewers, never the agent that proposed it", async () => {
+    fake.setFile(REPO, ".github/agent-gate.yml", 'agents: [seo-agent]\nnotify:\n  reviewers: [maintainer, seo-agent, "@acme/comms"]\n');
+    const p = await publish();
+    await deliver("pull_request", pullEvent("opened", p));
+    await deliver("pull_request", pullEvent("reopened", p));
+    const calls = fake.callsTo("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers");
+    expect(calls.map((call) => [call.path, call.body])).toEqual([
+      [`/repos/${REPO}/pulls/${p.pull.number}/requested_reviewers`, { reviewers: ["maintainer"], team_reviewers: ["comms"] }],
+    ]);
+    const queued = (await audit(p.id)).filter((event) => event.action === "reviewers.requested");
+    expect(queued).toHaveLength(1);
+    expect(queued[0]!.data).toMatchObject({ kind: "outreach", head: p.pull.head.sha, left_out: [{ who: "seo-agent", reason: expect.stringMatching(/author|agent/) }] });
+  });
+
   it.each([
     ["a bot", "helper[bot]", "Bot", /bot/],
     ["a configured agent", "seo-agent", "User", /agent/],

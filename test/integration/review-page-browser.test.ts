@@ -42,7 +42,10 @@ beforeAll(async () => {
     executablePath: CHROMIUM,
     headless: true,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-    viewport: { width: 390, height: 844 },
+    // A phone: 375 CSS pixels wide, the narrowest common one, with its meta viewport honoured.
+    viewport: { width: 375, height: 812 },
+    isMobile: true,
+    hasTouch: true,
   });
   page = browser.pages()[0] ?? (await browser.newPage());
   page.on("dialog", (dialog) => {
@@ -220,6 +223,7 @@ describe.skipIf(!available)("the review page in Chromium", () => {
     // Readable on a phone: nothing wider than the screen.
     // (A string, as this project's TypeScript has no DOM types; it runs in the page.)
     expect(await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")).toBe(true);
+    await expectFitsThePhone("outreach", false);
 
     await mkdir(path.dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
@@ -229,13 +233,14 @@ describe.skipIf(!available)("the review page in Chromium", () => {
 
 /** Where the screenshots of each state of the page are written (git-ignored), for a person to look at. */
 export const STATES_DIR = path.resolve("test-results/review-page-states");
-const VIEWPORT = { width: 390, height: 844 };
+const VIEWPORT = { width: 375, height: 812 };
 
 /**
  * A screenshot of the viewport, written for a person to look at, checked to
  * be a PNG (signature and IHDR) of the viewport's size with something in it.
  */
-async function screenshot(state: string): Promise<void> {
+async function screenshot(state: string, o: { decide?: boolean } = {}): Promise<void> {
+  await expectFitsThePhone(state, o.decide ?? false);
   const file = path.join(STATES_DIR, `${state}.png`);
   await mkdir(STATES_DIR, { recursive: true });
   await page.screenshot({ path: file });
@@ -244,6 +249,28 @@ async function screenshot(state: string): Promise<void> {
   expect(png.subarray(12, 16).toString("ascii"), `${state}: IHDR first`).toBe("IHDR");
   expect({ width: png.readUInt32BE(16), height: png.readUInt32BE(20) }, `${state}: the viewport's size`).toEqual(VIEWPORT);
   expect(png.length, `${state}: not blank`).toBeGreaterThan(5_000);
+}
+
+/**
+ * The page fits a 375 px phone: nothing scrolls sideways, and, where the
+ * viewer may decide, Approve and Reject are visible, wholly on the screen's
+ * width and large enough to tap.
+ */
+async function expectFitsThePhone(state: string, decide: boolean): Promise<void> {
+  const scrollWidth = (await page.evaluate("document.scrollingElement.scrollWidth")) as number;
+  expect(scrollWidth, `${state}: no horizontal overflow at ${VIEWPORT.width} px`).toBeLessThanOrEqual(VIEWPORT.width);
+  if (!decide) return;
+  for (const name of ["Approve", "Reject"]) {
+    const button = page.getByRole("button", { name });
+    await button.scrollIntoViewIfNeeded();
+    expect(await button.isVisible(), `${state}: ${name} visible`).toBe(true);
+    const box = (await button.boundingBox())!;
+    expect(box.x, `${state}: ${name} starts on screen`).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width, `${state}: ${name} ends on screen`).toBeLessThanOrEqual(VIEWPORT.width);
+    expect(box.height, `${state}: ${name} tall enough to tap`).toBeGreaterThanOrEqual(40);
+    expect(box.y + box.height, `${state}: ${name} within the screen's height`).toBeLessThanOrEqual(VIEWPORT.height);
+  }
+  // The screenshot that follows shows the page where the viewer decides.
 }
 
 /** The natural widths of the images `selector` finds, once loaded (0: broken). (A string: it runs in the page.) */
@@ -346,7 +373,7 @@ describe.skipIf(!available)("each state of the review page, in Chromium, with a 
     expect(await page.locator(".status").textContent()).toBe("pending");
     expect(await page.getByRole("button", { name: "Approve" }).count()).toBe(1);
     expect(await page.getByRole("button", { name: "Reject" }).count()).toBe(1);
-    await screenshot("approver-pending");
+    await screenshot("approver-pending", { decide: true });
 
     await Promise.all([page.waitForURL(`${w.app.url}/proposals/${id}?vote=counted`), page.getByRole("button", { name: "Approve" }).click()]);
     expect(await page.locator(".status").textContent()).toBe("approved");

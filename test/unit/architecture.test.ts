@@ -136,6 +136,7 @@ describe("SQL", () => {
     proposal_deadlines: "proposals",
     proposals_outreach: "outreach",
     redemptions: "proposals",
+    reviewer_requests: "proposals",
     replica_keys: "keys",
     signing_keys: "keys",
     review_sessions: "review",

@@ -77,11 +77,25 @@ describe("parseConfig defaults", () => {
   });
 });
 
+describe("notify.reviewers", () => {
+  it("takes logins and @org/team slugs, and leaves the config (and its digest) unchanged when empty", () => {
+    const result = parseConfig({ notify: { reviewers: ["alice", "@acme/release"] } }, true);
+    expect(result.ok && result.config.notify).toEqual({ reviewers: ["alice", "@acme/release"] });
+    const empty = parseConfig({ notify: { reviewers: [] } }, true);
+    expect(empty.ok && configDigest(empty.config)).toBe(configDigest(DEFAULT_CONFIG));
+    expect(empty.ok && "notify" in empty.config).toBe(false);
+  });
+});
+
 describe("parseConfig errors name the path and the fix", () => {
   it.each<[string, unknown, string, RegExp]>([
     ["unknown top-level key", { agent: ["x"] }, "agent", /unknown key "agent"\. Did you mean "agents"\?/],
     ["unknown nested key", { approvals: { requird: 2 } }, "approvals.requird", /Did you mean "required"\?.*required, min_permission/],
-    ["unrelated key", { colour: "blue" }, "colour", /^unknown key "colour"\. Allowed keys here: agents, approvals, rules, expiry, deploy, outreach\.$/],
+    ["unrelated key", { colour: "blue" }, "colour", /^unknown key "colour"\. Allowed keys here: agents, approvals, rules, expiry, deploy, outreach, notify\.$/],
+    ["notify.reviewers not a list", { notify: { reviewers: "alice" } }, "notify.reviewers", /list of logins and teams/],
+    ["notify.reviewers with a bot", { notify: { reviewers: ["deploy-bot[bot]"] } }, "notify.reviewers[0]", /GitHub login such as "alice" or an organization team such as "@acme\/release"/],
+    ["notify.reviewers team without @", { notify: { reviewers: ["acme/release"] } }, "notify.reviewers[0]", /organization team such as "@acme\/release"/],
+    ["notify with an unknown key", { notify: { reviewer: ["alice"] } }, "notify.reviewer", /unknown key "reviewer". Did you mean "reviewers"/],
     ["agents not a list", { agents: "seo-agent" }, "agents", /list of GitHub logins.*found a string/],
     ["agent with a space", { agents: ["ok", "bad name"] }, "agents[1]", /GitHub login/],
     ["an exclusion without a name", { agents: ["known", "!"] }, "agents[1]", /exclusion such as "!my-agent\[bot\]"/],
@@ -207,6 +221,7 @@ describe("configSchemaDescription", () => {
       ["expiry", "duration (e.g. 72h, 3d, 1d12h)", "72h"],
       ["deploy.environments", "map of name → domain", "{}"],
       ["outreach.mode", "one of: pull_request, check_run", "pull_request"],
+      ["notify.reviewers", "list of string", "[]"],
     ]);
     for (const row of rows) expect(row.description.length).toBeGreaterThan(20);
   });

@@ -77,6 +77,36 @@ export const repoRoutes: DefaultRoute[] = [
     },
   },
   {
+    // Requesting reviews: GitHub refuses the pull request's author and anyone who is not a collaborator (422).
+    method: "POST",
+    route: "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers",
+    handle: (call, params, { state, api }) => {
+      const repo = repoOf(params);
+      const key = `${repo}\0${Number(params.pull_number)}`;
+      const body = bodyOf(call);
+      const logins: string[] = Array.isArray(body.reviewers) ? body.reviewers.map(String) : [];
+      const slugs: string[] = Array.isArray(body.team_reviewers) ? body.team_reviewers.map(String) : [];
+      const stored = state.pulls.get(key);
+      const pull = stored ?? { number: Number(params.pull_number) };
+      const author = String(pull.user?.login ?? "").toLowerCase();
+      if (logins.some((login) => login.toLowerCase() === author)) {
+        return { status: 422, body: { message: "Review cannot be requested from pull request author." } };
+      }
+      const outsider = logins.find((login) => state.permissions.get(`${repo}\0${login}`) === "none");
+      if (outsider) {
+        return { status: 422, body: { message: `Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the ${repo} repository.` } };
+      }
+      const users = [...(pull.requested_reviewers ?? [])];
+      for (const login of logins) if (!users.some((u: { login: string }) => u.login.toLowerCase() === login.toLowerCase())) users.push(userShape(api, login));
+      const teams = [...(pull.requested_teams ?? [])];
+      for (const slug of slugs) if (!teams.some((t: { slug: string }) => t.slug === slug)) teams.push({ id: teams.length + 1, slug, name: slug });
+      const updated = { ...pull, requested_reviewers: users, requested_teams: teams };
+      // Only a pull request a test set is kept: others stay unknown to GET, as they were.
+      if (stored) state.pulls.set(key, updated);
+      return { status: 201, body: pullShape(api, state, repo, updated) };
+    },
+  },
+  {
     method: "GET",
     route: "/repos/{owner}/{repo}/pulls/{pull_number}/reviews",
     handle: (call, params, { state, api }) =>
