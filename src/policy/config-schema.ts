@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { rulesSchema } from "./rules-schema.ts";
+import { notifySchema } from "./notify-schema.ts";
 
 export const MIN_EXPIRY_MS = 60_000;
 export const MAX_EXPIRY_MS = 90 * 86_400_000;
@@ -104,6 +105,7 @@ export const configFileSchema = z
         "must be a mapping with the key mode",
       )
       .prefault({}),
-  }, "the file must be a mapping of keys (agents, approvals, rules, expiry, deploy, outreach)");
+    notify: notifySchema,
+  }, "the file must be a mapping of keys (agents, approvals, rules, expiry, deploy, outreach, notify)");
 
 export type ConfigFile = z.output<typeof configFileSchema>;

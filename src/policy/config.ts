@@ -4,6 +4,7 @@ import { toConfigErrors, type ConfigError } from "./config-errors.ts";
 import { parseDuration } from "./duration.ts";
 import type { Permission } from "./permission.ts";
 import { ruleFromFile, type Rule } from "./rules.ts";
+import { notifyFromFile, type NotifyConfig } from "./notify-schema.ts";
 
 export type { Permission } from "./permission.ts";
 export type { ConfigError } from "./config-errors.ts";
@@ -24,6 +25,8 @@ export interface GateConfig {
   expiryMs: number;
   deploy: { environments: Record<string, string> };
   outreach: { mode: "pull_request" | "check_run" };
+  /** `notify:`: channels, routes, escalation, reminders. Absent when the file has none (so earlier digests are unchanged). */
+  notify?: NotifyConfig;
 }
 
 export type ParsedConfig =
@@ -47,6 +50,7 @@ function fromFile(file: ConfigFile): GateConfig {
     expiryMs: parseDuration(file.expiry),
     deploy: { environments: { ...file.deploy.environments } },
     outreach: { mode: file.outreach.mode },
+    ...(file.notify ? { notify: notifyFromFile(file.notify) } : {}),
   };
 }
 
