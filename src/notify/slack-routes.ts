@@ -103,7 +103,7 @@ export function slackRoutes(deps: SlackRouteDeps): Route[] {
           try {
             await web.chat.postEphemeral({ channel: parsed.channel.id, user: parsed.user.id, text });
           } catch (error) {
-            deps.log.warn({ err: error }, "Slack ephemeral answer failed");
+            deps.log.warn({ err: error, cause: (error as { original?: unknown }).original }, "Slack ephemeral answer failed");
           }
         };
         if (action !== "approve" && action !== "reject") {
@@ -116,9 +116,9 @@ export function slackRoutes(deps: SlackRouteDeps): Route[] {
             await appendAudit(tx, installationId, { action: "slack.click_refused", outcome: "unlinked", subject: value.p, data: { action, reason: "the Slack user has not linked a GitHub login" } }, now);
             return issueLinkToken(tx, installationId, slackUser.team, slackUser.user, now);
           });
-          sendJson(res, 200, {});
           const link = `${deps.publicUrl().replace(/\/+$/, "")}/slack/link/${token}`;
           await tell(`Nothing was recorded: link your GitHub account first. Open ${link} within ${LINK_SECONDS / 60} minutes and sign in with GitHub, then click again.`);
+          sendJson(res, 200, {});
           return;
         }
         const proposal = await deps.db.tenant(installationId, (tx) => findProposal(tx, value.p));
@@ -132,8 +132,8 @@ export function slackRoutes(deps: SlackRouteDeps): Route[] {
           digest: value.d,
         });
         deps.kick();
-        sendJson(res, 200, {});
         if (outcome.outcome !== "counted") await tell(`Your ${action} as ${login} was not counted: ${outcome.reason ?? outcome.outcome}.`);
+        sendJson(res, 200, {});
       },
     },
   ];
