@@ -81,7 +81,7 @@ describe("parseConfig errors name the path and the fix", () => {
   it.each<[string, unknown, string, RegExp]>([
     ["unknown top-level key", { agent: ["x"] }, "agent", /unknown key "agent"\. Did you mean "agents"\?/],
     ["unknown nested key", { approvals: { requird: 2 } }, "approvals.requird", /Did you mean "required"\?.*required, min_permission/],
-    ["unrelated key", { colour: "blue" }, "colour", /^unknown key "colour"\. Allowed keys here: agents, approvals, rules, expiry, deploy, outreach\.$/],
+    ["unrelated key", { colour: "blue" }, "colour", /^unknown key "colour"\. Allowed keys here: agents, approvals, rules, expiry, deploy, outreach, notify\.$/],
     ["agents not a list", { agents: "seo-agent" }, "agents", /list of GitHub logins.*found a string/],
     ["agent with a space", { agents: ["ok", "bad name"] }, "agents[1]", /GitHub login/],
     ["an exclusion without a name", { agents: ["known", "!"] }, "agents[1]", /exclusion such as "!my-agent\[bot\]"/],
@@ -207,6 +207,14 @@ describe("configSchemaDescription", () => {
       ["expiry", "duration (e.g. 72h, 3d, 1d12h)", "72h"],
       ["deploy.environments", "map of name → domain", "{}"],
       ["outreach.mode", "one of: pull_request, check_run", "pull_request"],
+      ["notify.channels", "list of string", "[]"],
+      ["notify.routes", "list of mappings", "[]"],
+      ["notify.routes[].kinds", "list of one of: commit, deploy, outreach", ""],
+      ["notify.routes[].environments", "list of string", ""],
+      ["notify.routes[].channels", "list of string", ""],
+      ["notify.escalate_after", "duration (e.g. 72h, 3d, 1d12h)", ""],
+      ["notify.escalate_to", "list of string", "[]"],
+      ["notify.remind_every", "duration (e.g. 72h, 3d, 1d12h)", ""],
     ]);
     for (const row of rows) expect(row.description.length).toBeGreaterThan(20);
   });
