@@ -50,6 +50,7 @@ import { Notifier } from "./notify/notifier.ts";
 import { installationVoteSources } from "./gates/vote-sources.ts";
 import { notifyMetrics } from "./notify/notify-metrics.ts";
 import { slackRoutes } from "./notify/slack-routes.ts";
+import { channelRoutes } from "./notify/channel-routes.ts";
 
 export interface GateServerOptions {
   db: Database;
@@ -221,6 +222,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     ...auditRoutes({ db: o.db, now, signer, requireAdmin: admin }),
     ...(o.settings.metricsPort !== undefined ? [] : metricsRoutes(metrics.registry)),
     ...explainRoutes({ db: o.db, requireAdmin: admin }),
+    ...channelRoutes({ db: o.db, now, keyring: notifyKeyring, requireAdmin: admin }),
     ...slackRoutes({ db: o.db, now, log: o.log.child({ name: "slack" }), keyring: notifyKeyring, github, publicUrl: () => publicUrl, kick: () => notifier.kick(), slackApiUrl: o.settings.slackApiUrl }),
     ...reviewRoutes({
       db: o.db,
