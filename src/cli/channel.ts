@@ -4,6 +4,8 @@ import { resolveKeyring } from "../crypto/keyring.ts";
 import type { Database } from "../db/database.ts";
 import { ValidationError } from "../errors.ts";
 import { addChannel, listChannels, removeChannel, type ChannelView } from "../notify/channels.ts";
+import { testChannel } from "../notify/channel-test.ts";
+import { EXIT } from "./context.ts";
 import type { CliContext } from "./context.ts";
 import { jsonOutput } from "./snake-json.ts";
 
@@ -109,6 +111,26 @@ export function registerChannel(program: Command, ctx: CliContext): void {
       const db = await ctx.openDb();
       const channels = await listChannels(db, await installationOf(db, flags.installation));
       ctx.out(flags.json ? jsonOutput({ channels }) : table(channels));
+    });
+
+  channel
+    .command("test <name>")
+    .description("Send a test message to a channel now; exit 0 when it was accepted, 1 when not.")
+    .requiredOption("--installation <id or login>", "installation id or account login")
+    .action(async (name: string, flags: { installation: string }) => {
+      const db = await ctx.openDb();
+      const settings = ctx.settings();
+      const result = await testChannel(db, keyring(), await installationOf(db, flags.installation), name, {
+        actor: ACTOR,
+        now: ctx.now(),
+        publicUrl: settings.publicUrl ?? "http://localhost:3000",
+        slackApiUrl: settings.slackApiUrl,
+      });
+      if (result.ok) ctx.out(`test message sent to ${name}`);
+      else {
+        ctx.err(`test message to ${name} failed: ${result.error ?? "error"}`);
+        process.exitCode = EXIT.failed;
+      }
     });
 
   channel

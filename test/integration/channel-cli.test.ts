@@ -10,6 +10,7 @@ import { readSettings } from "../../src/config/settings.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { dumpAllRows } from "../support/db-scan.ts";
 import { readAudit } from "../../src/audit/log.ts";
+import { startWebhookReceiver } from "../support/notify-standins.ts";
 
 interface Run {
   code: number;
@@ -115,5 +116,24 @@ describe("agent-gate channel", { timeout: 180_000 }, () => {
     const unknown = await run(["list", "--installation", "nobody"]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("--installation");
+  });
+
+  it("tests a channel: a signed message reaches the receiver (exit 0); a refusal exits 1 naming the status", async () => {
+    const receiver = await startWebhookReceiver();
+    try {
+      const added = await run(["add", "webhook", "probe", "--installation", "42", "--url", receiver.url, "--json"]);
+      expect(added.code).toBe(0);
+      receiver.setSecret((JSON.parse(added.stdout) as { signing_secret: string }).signing_secret);
+      const ok = await run(["test", "probe", "--installation", "42"]);
+      expect(ok).toMatchObject({ code: 0, stdout: "test message sent to probe\n" });
+      expect(receiver.received).toHaveLength(1);
+      expect(receiver.received[0]!.body.type).toBe("proposal.pending");
+      receiver.setSecret(`whsec_${randomBytes(32).toString("base64")}`);
+      const refused = await run(["test", "probe", "--installation", "42"]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain("test message to probe failed: HTTP 401");
+    } finally {
+      await receiver.close();
+    }
   });
 });
