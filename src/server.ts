@@ -47,6 +47,11 @@ import { startMetricsServer } from "./api/metrics-server.ts";
 import { startReplicaHeartbeat } from "./keys/replicas.ts";
 import { missingKeyIds } from "./keys/in-use.ts";
 import { AppCredentials } from "./github/app-credentials.ts";
+import { Notifier } from "./notify/notifier.ts";
+import { installationVoteSources } from "./gates/vote-sources.ts";
+import { notifyMetrics } from "./notify/notify-metrics.ts";
+import { slackRoutes } from "./notify/slack-routes.ts";
+import { channelRoutes } from "./notify/channel-routes.ts";
 
 export interface GateServerOptions {
   db: Database;
@@ -74,12 +79,16 @@ export interface GateServerOptions {
   metrics?: GateMetrics;
   /** GitHub's rate limits as answered (a clock and sleeper of the test's own in tests). */
   rateLimits?: RateLimits;
+  /** Gap between two messages to one channel, by channel type (defaults: Slack 1 s, Teams 0.5 s, email 0.2 s, webhooks none). */
+  notifyPaceMs?: Partial<Record<"slack" | "teams" | "email" | "webhook", number>>;
 }
 
 export interface GateServer {
   url: string;
   port: number;
   worker: OutboxWorker;
+  /** The notifications worker: its own queue, apart from GitHub writes. */
+  notifier: Notifier;
   processor: InboxProcessor;
   refusals: RefusalLog;
   /** Denied uses of known tokens, gathered and written once per token per interval. */
@@ -144,6 +153,21 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     ...(o.retryBaseMs === undefined ? {} : { retryBaseMs: o.retryBaseMs }),
   });
 
+  const notifyKeyring = o.keyring ?? (o.settings.keys ? parseKeyring(o.settings.keys) : null);
+  const sentOrFailed = notifyMetrics(metrics.registry, o.db);
+  const notifier = new Notifier({
+    db: o.db,
+    keyring: notifyKeyring,
+    now,
+    log: o.log.child({ name: "notify" }),
+    publicUrl: () => publicUrl,
+    slackApiUrl: o.settings.slackApiUrl,
+    readConfig: (installationId, proposal) => installationVoteSources(github, now, installationId, proposal).config(),
+    count: sentOrFailed,
+    ...(o.retryBaseMs === undefined ? {} : { retryBaseMs: o.retryBaseMs }),
+    ...(o.notifyPaceMs ? { paceMs: o.notifyPaceMs } : {}),
+  });
+
   const deps = {
     db: o.db,
     appId: o.appId,
@@ -204,6 +228,8 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     ...auditRoutes({ db: o.db, now, signer, requireAdmin: admin }),
     ...(o.settings.metricsPort !== undefined ? [] : metricsRoutes(metrics.registry)),
     ...explainRoutes({ db: o.db, requireAdmin: admin }),
+    ...channelRoutes({ db: o.db, now, keyring: notifyKeyring, requireAdmin: admin }),
+    ...slackRoutes({ db: o.db, now, log: o.log.child({ name: "slack" }), keyring: notifyKeyring, github, publicUrl: () => publicUrl, kick: () => notifier.kick(), slackApiUrl: o.settings.slackApiUrl }),
     ...reviewRoutes({
       db: o.db,
       settings: o.settings,
@@ -297,6 +323,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   }
   if (o.startWorker !== false) {
     await worker.start();
+    await notifier.start();
     const every = o.settings.sweepIntervalMs;
     sweep = setInterval(() => {
       expireDue(o.db, now()).catch((error: unknown) => o.log.error({ err: error }, "expiry sweep failed"));
@@ -313,6 +340,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     url,
     port: address.port,
     worker,
+    notifier,
     processor,
     refusals,
     deniedUses,
@@ -334,6 +362,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
       await processor.stop();
       await refusals.stop();
       await worker.stop();
+      await notifier.stop();
       await waiter.close();
       await deniedUses.stop().catch((error: unknown) => o.log.error({ err: error }, "writing denied token uses failed"));
       await closed;

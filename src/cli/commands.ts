@@ -6,6 +6,7 @@ import { registerReceipt } from "./receipt.ts";
 import { registerToken } from "./token.ts";
 import { registerAudit } from "./audit.ts";
 import { registerSite } from "./site.ts";
+import { registerChannel } from "./channel.ts";
 import { registerExplain } from "./explain.ts";
 import { registerDoctor } from "./doctor.ts";
 import { registerServe } from "./serve.ts";
@@ -30,6 +31,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerToken(program, ctx);
   registerAudit(program, ctx);
   registerSite(program, ctx);
+  registerChannel(program, ctx);
   registerExplain(program, ctx);
   registerDoctor(program, ctx);
   registerServe(program, ctx);

@@ -9,6 +9,7 @@ import { ValidationError } from "../errors.ts";
 import { pendingMigrations } from "../db/migrate.ts";
 import { inboxState } from "../webhooks/inbox.ts";
 import { parseKeyring } from "../crypto/keyring.ts";
+import { notifyQueueState } from "../notify/jobs.ts";
 import { createResolver, type TxtResolver } from "../sites/dns-check.ts";
 import { checkGitHubApp, checkOAuthClient, checkPublicUrl, checkWebhookSecret } from "./doctor-github.ts";
 import { missingKeyIds } from "../keys/in-use.ts";
@@ -150,6 +151,7 @@ async function checkDatabase(env: NodeJS.ProcessEnv, deps: DoctorDeps): Promise<
     results.push(await checkRole(db, deps.appRole ?? APP_ROLE));
     if (pending.length === 0) results.push(await checkKeyIds(env, db));
     if (pending.length === 0) results.push(await checkInbox(db));
+    if (pending.length === 0) results.push(await checkNotifications(db));
     return results;
   } finally {
     if (!deps.openDb) await db.close();
@@ -197,6 +199,19 @@ async function checkRole(db: Database, role: string): Promise<CheckResult> {
     };
   }
   return { name: "row_level_security", ok: true, detail: `the role ${role} is bound by row level security${connecting}` };
+}
+
+/** Notifications that failed for good: audited as notification.failed, listed here without secrets. */
+async function checkNotifications(db: Database): Promise<CheckResult> {
+  const state = await notifyQueueState(db);
+  if (state.failed === 0) return { name: "notifications", ok: true, detail: `no message failed for good; ${state.depth} queued` };
+  const listed = state.recentFailures.map((f) => `${f.proposal_id} ${f.event} (${f.last_error ?? "error"})`).join(", ");
+  return {
+    name: "notifications",
+    ok: false,
+    detail: `${state.failed} message(s) failed for good: ${listed}${state.failed > state.recentFailures.length ? ", …" : ""}`,
+    fix: "Check the channel with `agent-gate channel list` (a revoked Slack token, a removed channel, a refused SMTP login); the audit log's notification.failed events name the channel.",
+  };
 }
 
 /** Deliveries set aside after failing every try: acknowledged to GitHub, never decided. */

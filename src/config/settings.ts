@@ -126,6 +126,8 @@ export interface Settings {
   metricsPort: number | undefined;
   /** WEBHOOK_PROXY_URL: a smee.io channel GitHub's deliveries are forwarded from. */
   webhookProxyUrl: string | undefined;
+  /** AGENT_GATE_SLACK_API_URL: the Slack Web API base (default Slack's own, https://slack.com/api/). */
+  slackApiUrl: string;
 }
 
 const SECRET_KEYS = ["privateKey", "webhookSecret", "keys"] as const;
@@ -242,6 +244,7 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { readFile?: (path
     sweepIntervalMs: integer("AGENT_GATE_SWEEP_INTERVAL_MS", { min: 1 }, "a positive number of milliseconds") ?? 30_000,
     metricsPort: integer("AGENT_GATE_METRICS_PORT", { min: 0, max: 65_535 }, "a TCP port (0 to 65535; 0 picks a free one)"),
     webhookProxyUrl: url("WEBHOOK_PROXY_URL"),
+    slackApiUrl: url("AGENT_GATE_SLACK_API_URL") ?? "https://slack.com/api/",
   };
   if (issues.length) throw new ValidationError(issues);
   return guarded(settings);

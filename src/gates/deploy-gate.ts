@@ -21,6 +21,7 @@ import { loadRepoConfig } from "../github/repo-config.ts";
 import { permissionOf } from "../github/permissions.ts";
 import { reviewDeployment } from "../proposals/apply-decision.ts";
 import { castVote } from "./vote.ts";
+import { recordWaiting } from "../proposals/recorder.ts";
 import { teamMemberships } from "../github/team-membership.ts";
 
 type RuleRequested = EmitterWebhookEvent<"deployment_protection_rule.requested">["payload"];
@@ -123,6 +124,7 @@ async function onRuleRequested(context: Context, deps: GateDeps): Promise<void> 
     );
     await enqueue(tx, syncCheckRun(row));
     if (refusal) await enqueue(tx, reviewDeployment(row));
+    await recordWaiting(tx, row, now);
   });
 }
 

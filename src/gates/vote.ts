@@ -10,8 +10,8 @@ import type { TeamMemberships } from "../github/team-membership.ts";
 import { recordDelivery, type Delivery } from "../webhooks/ledger.ts";
 import type { RepoConfig } from "../github/repo-config.ts";
 
-/** Where a vote was cast: a check run's button or the review page. */
-export type VoteChannel = "check_run" | "review_page";
+/** Where a vote was cast: a check run's button, the review page or a Slack message's button. */
+export type VoteChannel = "check_run" | "review_page" | "slack";
 
 /** The facts a vote needs from GitHub, asked at decision time. */
 export interface VoteSources {

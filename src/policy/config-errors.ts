@@ -25,7 +25,7 @@ function unwrap(schema: AnySchema): AnySchema {
   let current = schema;
   for (;;) {
     const def = current._zod.def as { type: string; innerType?: AnySchema };
-    if ((def.type === "default" || def.type === "prefault") && def.innerType) current = def.innerType;
+    if ((def.type === "default" || def.type === "prefault" || def.type === "optional") && def.innerType) current = def.innerType;
     else return current;
   }
 }

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { formatDuration, parseDuration } from "./duration.ts";
 import { rulesSchema } from "./rules-schema.ts";
+import { notifySchema } from "./notify-schema.ts";
 
 export const MIN_EXPIRY_MS = 60_000;
 export const MAX_EXPIRY_MS = 90 * 86_400_000;
@@ -9,8 +10,6 @@ export const MAX_EXPIRY_MS = 90 * 86_400_000;
 const AGENT_ENTRY = /^!?[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/;
 const AGENT_ENTRY_MESSAGE = 'must be known, a GitHub login such as "seo-agent" or "my-agent[bot]", or an exclusion such as "!my-agent[bot]"';
 
-/** A `notify.reviewers` entry: a person's login, or an organization team written "@org/team-slug". */
-const REVIEWER_ENTRY = /^(?:[A-Za-z0-9][A-Za-z0-9-]{0,38}|@[A-Za-z0-9][A-Za-z0-9-]*\/[A-Za-z0-9][A-Za-z0-9._-]*)$/;
 
 /** A bare domain name: no scheme, port, path or spaces. */
 const DOMAIN = /^[^\s/:@?#]+\.[^\s/:@?#]+$/;
@@ -107,24 +106,7 @@ export const configFileSchema = z
         "must be a mapping with the key mode",
       )
       .prefault({}),
-    notify: z
-      .strictObject(
-        {
-          reviewers: z
-            .array(
-              z.string().regex(REVIEWER_ENTRY, 'must be a GitHub login such as "alice" or an organization team such as "@acme/release"'),
-              'must be a list of logins and teams, e.g. [alice, "@acme/release"]',
-            )
-            .max(50, "must hold at most 50 entries")
-            .default([])
-            .describe(
-              'People (logins) and teams ("@org/team-slug", of the repository\'s organization) whose review is requested on GitHub when an agent\'s pull request waits, besides the code owners and the users and teams of the rules it still needs. The agent, the author, the pusher and whoever directed the agent are never requested.',
-            ),
-        },
-        "must be a mapping with the key reviewers",
-      )
-      .prefault({})
-      .describe("Who is told that a proposal waits."),
+    notify: notifySchema,
   }, "the file must be a mapping of keys (agents, approvals, rules, expiry, deploy, outreach, notify)");
 
 export type ConfigFile = z.output<typeof configFileSchema>;

@@ -4,6 +4,7 @@ import { toConfigErrors, type ConfigError } from "./config-errors.ts";
 import { parseDuration } from "./duration.ts";
 import type { Permission } from "./permission.ts";
 import { ruleFromFile, type Rule } from "./rules.ts";
+import { notifyFromFile, type NotifyConfig } from "./notify-schema.ts";
 
 export type { Permission } from "./permission.ts";
 export type { ConfigError } from "./config-errors.ts";
@@ -24,11 +25,8 @@ export interface GateConfig {
   expiryMs: number;
   deploy: { environments: Record<string, string> };
   outreach: { mode: "pull_request" | "check_run" };
-  /** Who is told that a proposal waits. Absent when nothing is set (so the digest of a config without it is unchanged). */
-  notify?: {
-    /** Logins and "@org/team" slugs whose review is requested on a waiting agent pull request. */
-    reviewers?: string[];
-  };
+  /** `notify:`: channels, routes, escalation, reminders. Absent when the file has none (so earlier digests are unchanged). */
+  notify?: NotifyConfig;
 }
 
 export type ParsedConfig =
@@ -52,7 +50,7 @@ function fromFile(file: ConfigFile): GateConfig {
     expiryMs: parseDuration(file.expiry),
     deploy: { environments: { ...file.deploy.environments } },
     outreach: { mode: file.outreach.mode },
-    ...(file.notify.reviewers.length ? { notify: { reviewers: [...file.notify.reviewers] } } : {}),
+    ...(file.notify ? { notify: notifyFromFile(file.notify) } : {}),
   };
 }
 

@@ -4,6 +4,8 @@ import type { Decision } from "../policy/decision.ts";
 import type { ReviewerRequest } from "../policy/reviewer-requests.ts";
 import { queueReviewerRequest } from "./reviewer-requests.ts";
 import { parseState, type CommitState, type OutreachState, type ProposalState } from "./state.ts";
+import { queueNotification } from "../notify/jobs.ts";
+import type { NotifyEvent } from "../notify/message.ts";
 import { DECIDED_CHANNEL, enqueue, syncCheckRun, type OutboxJob, type ProposalRow, type ProposalStatus } from "./store.ts";
 
 /**
@@ -15,6 +17,10 @@ import { DECIDED_CHANNEL, enqueue, syncCheckRun, type OutboxJob, type ProposalRo
  * recordUninstalled), in the caller's transaction: the row is updated, the
  * audit events appended, the GitHub writes queued in the outbox and a
  * decision announced on DECIDED_CHANNEL (delivered to long polls at commit).
+ * It also queues the notifications (src/notify/): when a proposal starts
+ * waiting (recordWaiting, or a commit's first evaluation, or an outreach
+ * proposal's publication) and when it is decided, expires or is superseded;
+ * they go to their own queue and never hold up the decision.
  * test/unit/architecture-recorder.test.ts fails when SQL elsewhere writes
  * `proposals.status` or `proposals.state`.
  */
@@ -146,6 +152,7 @@ export async function recordDecision(
       });
       await queueWrites(tx, proposal, decision.status, decided);
       if (change.reviewers && decision.status === "pending") await queueReviewerRequest(tx, proposal, change.reviewers, now, emit);
+      if (decided) await notify(tx, proposal, "decided", now);
       return decision.status;
     }
     case "evaluated": {
@@ -179,6 +186,8 @@ export async function recordDecision(
       });
       await enqueue(tx, syncCheckRun({ id: proposal.id, installation_id: proposal.installation_id, status }));
       if (change.reviewers && status === "pending") await queueReviewerRequest(tx, proposal, change.reviewers, now, emit);
+      if (change.inserted && status === "pending") await notify(tx, proposal, "pending", now);
+      else if (decided && (change.inserted || proposal.status === "pending")) await notify(tx, proposal, "decided", now);
       return status;
     }
     case "expired": {
@@ -199,6 +208,7 @@ export async function recordDecision(
         data: { kind: proposal.kind, digest: proposal.digest, expires_at: proposal.expires_at.toISOString() },
       });
       await queueWrites(tx, proposal, "rejected", true);
+      await notify(tx, proposal, "expired", now);
       return "rejected";
     }
     case "outreach_rejected": {
@@ -221,6 +231,7 @@ export async function recordDecision(
       });
       // A proposal not yet published has no check run to bring up to date.
       if (proposal.kind === "outreach" && proposal.state.mode) await enqueue(tx, syncCheckRun({ ...proposal, status: "rejected" }));
+      await notify(tx, proposal, "decided", now);
       return "rejected";
     }
     case "published": {
@@ -230,6 +241,7 @@ export async function recordDecision(
           WHERE id = $1 AND status = 'pending'`,
         [proposal.id, change.prNumber, change.headSha, JSON.stringify(change.state), change.expiresAt],
       );
+      if (proposal.status === "pending") await notify(tx, proposal, "pending", now);
       return proposal.status;
     }
     case "config_error": {
@@ -281,6 +293,20 @@ async function writeRow(tx: Queryable, proposal: ProposalRow, update: RowWrite):
   );
 }
 
+/** A proposal's notifications: queued in the decision's transaction, sent by the notifier (src/notify/notifier.ts). */
+async function notify(tx: Queryable, proposal: Pick<ProposalRow, "id" | "installation_id">, event: NotifyEvent, now: Date): Promise<void> {
+  await queueNotification(tx, { installationId: proposal.installation_id, proposalId: proposal.id, event }, now);
+}
+
+/**
+ * A proposal inserted pending (a deploy from GitHub or the API) starts
+ * waiting: its channels are told. Commits are told at their first evaluation,
+ * outreach at its publication.
+ */
+export async function recordWaiting(tx: Queryable, proposal: Pick<ProposalRow, "id" | "installation_id" | "status">, now: Date): Promise<void> {
+  if (proposal.status === "pending") await notify(tx, proposal, "pending", now);
+}
+
 /** The GitHub writes of a change: a decided deployment's callback ahead of the check-run text. */
 async function queueWrites(tx: Queryable, proposal: ProposalRow, status: ProposalStatus, decided: boolean): Promise<void> {
   const updated = { ...proposal, status };
@@ -323,6 +349,7 @@ export async function recordSuperseded(
     };
     if (options.events) options.events.push(event);
     else await appendAudit(tx, pull.installationId, event, now);
+    await notify(tx, { id: old.id, installation_id: pull.installationId }, "superseded", now);
   }
   return superseded;
 }

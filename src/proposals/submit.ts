@@ -13,6 +13,7 @@ import { assertSiteVerified } from "../sites/verified.ts";
 import { newProposalId } from "./ids.ts";
 import { hiddenCharacterProblem } from "../policy/reviewer-text.ts";
 import { enqueue, insertProposal, syncCheckRun, type ProposalRow } from "./store.ts";
+import { recordWaiting } from "./recorder.ts";
 
 export const PROPOSAL_TTL_MS = 72 * 60 * 60 * 1000;
 
@@ -222,6 +223,7 @@ async function createProposal(
       await enqueue(tx, openOutreach(row));
     } else {
       await enqueue(tx, syncCheckRun(row));
+      await recordWaiting(tx, row, now);
     }
     return row;
   });

@@ -19,6 +19,8 @@ export const SIGN_IN_SECONDS = 600;
 /** Only proposal pages are places to return to after signing in: never another site. */
 export function safeReturnPath(value: string | null): string | null {
   if (!value) return null;
+  // A Slack user's one-time link page (src/review/slack-link-routes.ts).
+  if (/^\/slack\/link\/[A-Za-z0-9_-]{20,64}$/.test(value)) return value;
   const match = /^\/proposals\/([^/?#]+)$/.exec(value);
   return match && PROPOSAL_ID_PATTERN.test(match[1]!) ? value : null;
 }

@@ -2,6 +2,7 @@ import type { Route } from "../api/router.ts";
 import { pageRoutes } from "./page-routes.ts";
 import { reviewContext, type ReviewDeps } from "./review-deps.ts";
 import { signInRoutes } from "./sign-in-routes.ts";
+import { slackLinkRoutes } from "./slack-link-routes.ts";
 import { REVIEW_CSS } from "./style.ts";
 
 export type { ReviewDeps } from "./review-deps.ts";
@@ -12,6 +13,7 @@ export function reviewRoutes(deps: ReviewDeps): Route[] {
   return [
     ...signInRoutes(ctx),
     ...pageRoutes(ctx),
+    ...slackLinkRoutes(ctx),
     {
       method: "GET",
       path: "/review.css",

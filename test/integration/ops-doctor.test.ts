@@ -46,12 +46,28 @@ describe("agent-gate doctor", { timeout: 120_000 }, () => {
     expect(results.filter((r) => !r.ok)).toEqual([]);
     expect(results.map((r) => r.name)).toEqual([
       "app_id", "private_key", "github_app", "webhook_secret", "oauth_client", "public_url", "keyring",
-      "database", "migrations", "row_level_security", "key_ids", "webhook_inbox", "dns", "settings",
+      "database", "migrations", "row_level_security", "key_ids", "webhook_inbox", "notifications", "dns", "settings",
     ]);
     expect(byName(results).github_app!.detail).toContain("GitHub accepts the credentials of App 4242");
     expect(fake.callsTo("GET", "/app").length).toBeGreaterThan(0);
     expect(fake.callsTo("GET", "/app").at(-1)!.headers.authorization).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
     expect(byName(results).row_level_security!.detail).toMatch(/agent_gate_app is bound by row level security \(the app connects as /);
+  });
+
+  it("lists messages that failed for good, without secrets, and fails", async () => {
+    await t.db.query(
+      `INSERT INTO notify_jobs (installation_id, proposal_id, event, channel_id, dedupe_key, created_at, done_at, outcome, last_error)
+       VALUES (1, 'prp_DOCTORDOCTORDOCTOR00', 'pending', 'chn_DOCTORDOCTORDOCTOR0', 'doctor-test', now(), now(), 'failed', 'slack: invalid_auth')`,
+    );
+    try {
+      const results = await runDoctor(env, { openDb: async () => t.db });
+      const check = byName(results).notifications!;
+      expect(check.ok).toBe(false);
+      expect(check.detail).toContain("1 message(s) failed for good: prp_DOCTORDOCTORDOCTOR00 pending (slack: invalid_auth)");
+      expect(check.fix).toContain("agent-gate channel list");
+    } finally {
+      await t.db.query("DELETE FROM notify_jobs WHERE dedupe_key = 'doctor-test'");
+    }
   });
 
   it.each([

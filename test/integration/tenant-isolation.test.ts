@@ -179,6 +179,7 @@ const OWNER_ONLY: Record<string, string> = {
   webhook_recovery: "the App's delivery-log cursor: one per app, no installation data",
   sweep_leases: "which replica runs a background sweep; no installation data",
   replica_keys: "the key ids each running replica holds; no installation data",
+  slack_replays: "hashes of Slack interaction requests already taken, checked before a tenant is known; no installation data",
 };
 
 /** Tables the app role may read that hold no installation's data. */

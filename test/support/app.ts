@@ -52,6 +52,8 @@ export interface TestAppOptions {
   logLevel?: string;
   /** GitHub rate-limit state with the test's own clock and sleeper. */
   rateLimits?: RateLimits;
+  /** Gap between two messages to one channel (tests default to none). */
+  notifyPaceMs?: Partial<Record<"slack" | "teams" | "email" | "webhook", number>>;
 }
 
 /** The whole app on loopback, talking to the GitHub fake as GitHub Enterprise. */
@@ -90,6 +92,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     pipeline: { retryBaseMs: 5, pollMs: 50, leaseMs: 5_000, recoveryIntervalMs: 0, reconcileIntervalMs: 0, ...options.pipeline },
     ...(options.startProcessor === undefined ? {} : { startProcessor: options.startProcessor }),
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
+    notifyPaceMs: options.notifyPaceMs ?? { slack: 0, teams: 0, email: 0, webhook: 0 },
   });
   return {
     server,

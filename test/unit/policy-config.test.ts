@@ -78,12 +78,14 @@ describe("parseConfig defaults", () => {
 });
 
 describe("notify.reviewers", () => {
-  it("takes logins and @org/team slugs, and leaves the config (and its digest) unchanged when empty", () => {
+  it("takes logins and @org/team slugs; a config without notify keeps its digest", () => {
     const result = parseConfig({ notify: { reviewers: ["alice", "@acme/release"] } }, true);
-    expect(result.ok && result.config.notify).toEqual({ reviewers: ["alice", "@acme/release"] });
+    expect(result.ok && result.config.notify).toMatchObject({ reviewers: ["alice", "@acme/release"] });
     const empty = parseConfig({ notify: { reviewers: [] } }, true);
-    expect(empty.ok && configDigest(empty.config)).toBe(configDigest(DEFAULT_CONFIG));
-    expect(empty.ok && "notify" in empty.config).toBe(false);
+    expect(empty.ok && empty.config.notify && "reviewers" in empty.config.notify).toBe(false);
+    const none = parseConfig({}, true);
+    expect(none.ok && configDigest(none.config)).toBe(configDigest(DEFAULT_CONFIG));
+    expect(none.ok && "notify" in none.config).toBe(false);
   });
 });
 
@@ -221,7 +223,15 @@ describe("configSchemaDescription", () => {
       ["expiry", "duration (e.g. 72h, 3d, 1d12h)", "72h"],
       ["deploy.environments", "map of name → domain", "{}"],
       ["outreach.mode", "one of: pull_request, check_run", "pull_request"],
-      ["notify.reviewers", "list of string", "[]"],
+            ["notify.reviewers", "list of string", "[]"],
+      ["notify.channels", "list of string", "[]"],
+      ["notify.routes", "list of mappings", "[]"],
+      ["notify.routes[].kinds", "list of one of: commit, deploy, outreach", ""],
+      ["notify.routes[].environments", "list of string", ""],
+      ["notify.routes[].channels", "list of string", ""],
+      ["notify.escalate_after", "duration (e.g. 72h, 3d, 1d12h)", ""],
+      ["notify.escalate_to", "list of string", "[]"],
+      ["notify.remind_every", "duration (e.g. 72h, 3d, 1d12h)", ""],
     ]);
     for (const row of rows) expect(row.description.length).toBeGreaterThan(20);
   });

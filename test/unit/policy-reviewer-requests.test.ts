@@ -16,7 +16,7 @@ function pendingRule(name: string, approvedBy: string[] = []): RuleResult {
 
 const facts = (over: Partial<ReviewerRequestFacts>): ReviewerRequestFacts => ({
   decision: waiting,
-  config: config({ notify: { reviewers: ["alice", "@acme/release"] } }),
+  config: config({ notify: { reviewers: ["alice", "@acme/release"], channels: [], routes: [], escalateTo: [] } }),
   owner: "acme",
   author: "seo-agent",
   ...over,
@@ -33,11 +33,11 @@ describe("reviewersToRequest", () => {
     ["never a director", { directors: ["alice"] }, { reviewers: [], teamReviewers: ["release"] }],
     [
       "a director when allow_directing_human",
-      { directors: ["alice"], config: config({ notify: { reviewers: ["alice"] }, approvals: { required: 1, minPermission: "write", allowDirectingHuman: true } }) },
+      { directors: ["alice"], config: config({ notify: { reviewers: ["alice"], channels: [], routes: [], escalateTo: [] }, approvals: { required: 1, minPermission: "write", allowDirectingHuman: true } }) },
       { reviewers: ["alice"], teamReviewers: [] },
     ],
-    ["never a configured agent", { config: config({ notify: { reviewers: ["seo-agent", "bob"] } }), author: "someone" }, { reviewers: ["bob"], teamReviewers: [] }],
-    ["never a known agent", { config: config({ knownAgents: true, notify: { reviewers: ["copilot", "bob"] } }) }, { reviewers: ["bob"], teamReviewers: [] }],
+    ["never a configured agent", { config: config({ notify: { reviewers: ["seo-agent", "bob"], channels: [], routes: [], escalateTo: [] } }), author: "someone" }, { reviewers: ["bob"], teamReviewers: [] }],
+    ["never a known agent", { config: config({ knownAgents: true, notify: { reviewers: ["copilot", "bob"], channels: [], routes: [], escalateTo: [] } }) }, { reviewers: ["bob"], teamReviewers: [] }],
     ["never who already approved", { decision: { ...waiting, approvers: ["alice"] } }, { reviewers: [], teamReviewers: ["release"] }],
     ["never a team of another organization", { owner: "other" }, { reviewers: ["alice"], teamReviewers: [] }],
     [
@@ -73,7 +73,7 @@ describe("reviewersToRequest", () => {
 
   it("asks at most GitHub's 15, people first, and says who was left out", () => {
     const many = Array.from({ length: 14 }, (_, i) => `user${String(i).padStart(2, "0")}`);
-    const result = reviewersToRequest(facts({ config: config({ notify: { reviewers: [...many, "@acme/a", "@acme/b"] } }) }));
+    const result = reviewersToRequest(facts({ config: config({ notify: { reviewers: [...many, "@acme/a", "@acme/b"], channels: [], routes: [], escalateTo: [] } }) }));
     expect(result.reviewers).toHaveLength(14);
     expect(result.teamReviewers).toEqual(["a"]);
     expect(result.leftOut).toEqual([{ who: "@acme/b", reason: "over GitHub's limit of 15 requested reviewers" }]);
