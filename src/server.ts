@@ -41,6 +41,8 @@ import { accessLog } from "./api/access-log.ts";
 import { logDecisionsTo } from "./audit/decision-log.ts";
 import { RateLimits } from "./github/rate-limit.ts";
 import { watchGitHub } from "./github/watch-calls.ts";
+import { conditionalReads } from "./github/conditional-reads.ts";
+import { databaseEtagStore, type EtagStore } from "./github/etag-store.ts";
 import { inboxState } from "./webhooks/inbox.ts";
 import { WEBHOOK_PATH } from "./webhooks/receive.ts";
 import { startMetricsServer } from "./api/metrics-server.ts";
@@ -73,6 +75,8 @@ export interface GateServerOptions {
   metrics?: GateMetrics;
   /** GitHub's rate limits as answered (a clock and sleeper of the test's own in tests). */
   rateLimits?: RateLimits;
+  /** Where conditional reads keep GitHub's answers (default: the database). */
+  etags?: EtagStore;
 }
 
 export interface GateServer {
@@ -114,7 +118,13 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   };
   const metrics = o.metrics ?? createMetrics({ db: o.db, now, waiters: () => waiting(), rateLimits, deliveries: inboxQueue });
   const countCall = (call: { operation: string; status: number }) => metrics.ops.githubCalls.inc({ operation: call.operation, status: String(call.status) });
-  const watch = (client: GitHubClient, installationId: number) => watchGitHub(instrumentGitHub(client, metrics), installationId, rateLimits, countCall);
+  // Every read conditional (ETag), its answers kept in the database for every replica (docs/rate-limit.md).
+  const etags = o.etags ?? databaseEtagStore(o.db, { now });
+  const etagLog = o.log.child({ name: "github-etags" });
+  const conditional = (client: GitHubClient, installationId: number) =>
+    conditionalReads(client, installationId, etags, { onStoreError: (error) => etagLog.warn({ err: error }, "the ETag store failed; the read went without a condition") });
+  const watch = (client: GitHubClient, installationId: number) =>
+    watchGitHub(instrumentGitHub(conditional(client, installationId), metrics), installationId, rateLimits, countCall);
   // One installation client per installation: its auth hook renews the installation token itself.
   const installationClients = new Map<number, Promise<GitHubClient>>();
   const installationClient = (installationId: number): Promise<GitHubClient> => {
