@@ -43,6 +43,7 @@ import { RateLimits } from "./github/rate-limit.ts";
 import { watchGitHub } from "./github/watch-calls.ts";
 import { conditionalReads } from "./github/conditional-reads.ts";
 import { databaseEtagStore, type EtagStore } from "./github/etag-store.ts";
+import { saveRateWindows } from "./github/rate-limit-store.ts";
 import { inboxState } from "./webhooks/inbox.ts";
 import { WEBHOOK_PATH } from "./webhooks/receive.ts";
 import { startMetricsServer } from "./api/metrics-server.ts";
@@ -97,6 +98,9 @@ export interface GateServer {
   metricsUrl?: string;
   close(): Promise<void>;
 }
+
+/** How often the rate-limit windows are written to the database. */
+const RATE_WINDOWS_SAVE_MS = 15_000;
 
 /**
  * One HTTP server for webhooks and the app's own routes. Webhooks go to our
@@ -291,7 +295,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     holder: `recovery-${process.pid}-${Math.random().toString(36).slice(2, 10)}`,
     metrics: pipeline,
   };
-  const reconciliation = { db: o.db, appId: o.appId, github: installationClient, now, log: o.log.child({ name: "reconcile" }) };
+  const reconciliation = { db: o.db, appId: o.appId, github: installationClient, now, log: o.log.child({ name: "reconcile" }), rateLimits };
   if (o.startProcessor !== false) {
     await processor.start();
     // GitHub does not redeliver failed deliveries: read the App's delivery log at start-up and every interval.
@@ -311,6 +315,10 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
       onError: (error) => o.log.error({ err: error }, "site re-check sweep failed"),
     });
   }
+  // GitHub's rate-limit windows as this process saw them, kept in the database for `agent-gate doctor`.
+  const saveWindows = () => saveRateWindows(o.db, rateLimits.windows(), now()).catch((error: unknown) => o.log.warn({ err: error }, "recording GitHub's rate-limit windows failed; tried again shortly"));
+  const windowsTimer = setInterval(() => void saveWindows(), RATE_WINDOWS_SAVE_MS);
+  windowsTimer.unref();
   o.log.info({ url }, "Agent Gate is listening");
 
   return {
@@ -327,6 +335,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
     async close() {
       stopDecisionLog();
+      clearInterval(windowsTimer);
       await heartbeat?.stop();
       await metricsServer?.close();
       if (sweep) clearInterval(sweep);
@@ -340,6 +349,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
       await worker.stop();
       await waiter.close();
       await deniedUses.stop().catch((error: unknown) => o.log.error({ err: error }, "writing denied token uses failed"));
+      await saveWindows();
       await closed;
     },
   };

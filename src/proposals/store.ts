@@ -150,7 +150,9 @@ export async function newestCommitHead(tx: Queryable, installationId: number, re
 
 /**
  * In one round trip: the newest head known for a pull request (its latest
- * commit proposal not superseded) and the pusher recorded for `headSha`.
+ * commit proposal not superseded), the pusher recorded for `headSha`, and the
+ * commits recorded with `headSha` and with `before` (the head a push moved
+ * from): a head's commits are read from GitHub once and kept with it.
  */
 export async function knownHead(
   tx: Queryable,
@@ -158,18 +160,23 @@ export async function knownHead(
   repo: string,
   prNumber: number,
   headSha: string,
-): Promise<{ newest: string | null; pusher: unknown }> {
-  const [row] = await tx.query<{ newest: string | null; pusher: unknown }>(
-    `SELECT
+  before: string | null = null,
+): Promise<{ newest: string | null; pusher: unknown; commits: unknown; beforeCommits: unknown }> {
+  const [row] = await tx.query<{ newest: string | null; pusher: unknown; commits: unknown; before_commits: unknown }>(
+    `WITH heads AS (
+       SELECT DISTINCT ON (head_sha) head_sha, state->'facts' AS facts FROM proposals
+        WHERE installation_id = $1 AND repo = $2 AND pr_number = $3 AND kind = 'commit' AND head_sha IN ($4, $5)
+        ORDER BY head_sha, created_at DESC)
+     SELECT
        (SELECT head_sha FROM proposals
          WHERE installation_id = $1 AND repo = $2 AND pr_number = $3 AND kind = 'commit' AND status <> 'superseded'
          ORDER BY created_at DESC LIMIT 1) AS newest,
-       (SELECT state->'facts'->'pusher' FROM proposals
-         WHERE installation_id = $1 AND repo = $2 AND pr_number = $3 AND kind = 'commit' AND head_sha = $4
-         ORDER BY created_at DESC LIMIT 1) AS pusher`,
-    [installationId, repo, prNumber, headSha],
+       (SELECT facts->'pusher' FROM heads WHERE head_sha = $4) AS pusher,
+       (SELECT facts->'commits' FROM heads WHERE head_sha = $4) AS commits,
+       (SELECT facts->'commits' FROM heads WHERE head_sha = $5) AS before_commits`,
+    [installationId, repo, prNumber, headSha, before ?? headSha],
   );
-  return { newest: row?.newest ?? null, pusher: row?.pusher ?? null };
+  return { newest: row?.newest ?? null, pusher: row?.pusher ?? null, commits: row?.commits ?? null, beforeCommits: before ? (row?.before_commits ?? null) : null };
 }
 
 /** The check run of a proposal is brought to the proposal's current state by the outbox worker. */

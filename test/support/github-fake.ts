@@ -162,7 +162,17 @@ export class GitHubFake {
 
   setReviews(repo: string, pull: number, reviews: object[]): void {
     this.state.reviews.set(`${repo}\0${pull}`, reviews);
+    this.touchPull(repo, pull);
   }
+
+  /** As on GitHub, a review (or a push) moves the pull request's updated_at, so its ETag changes. */
+  private touchPull(repo: string, pull: number): void {
+    const stored = this.state.pulls.get(`${repo}\0${pull}`);
+    if (!stored) return;
+    this.touches += 1;
+    stored.updated_at = new Date(this.now().getTime() + this.touches).toISOString();
+  }
+  private touches = 0;
 
   /** The files a pull request changes, as GET .../pulls/{n}/files lists them (a rename: "old -> new"). */
   setPullFiles(repo: string, pull: number, files: string[]): void {
