@@ -15,9 +15,9 @@ interface Answer {
 }
 interface Conditional {
   hook: { wrap(name: "request", fn: (request: (options: RequestOptions) => Promise<Answer>, options: RequestOptions) => Promise<Answer>): void };
-  request: { endpoint: { parse(options: RequestOptions): { method: string; url: string; headers: Record<string, string | undefined> } } };
-  auth(options?: { type: "installation" }): Promise<unknown>;
 }
+
+const made = new WeakSet<object>();
 
 /** Headers of a 200 a caller reads again from a 304's reuse (pagination, dates). */
 const KEPT_HEADERS = ["link", "last-modified", "content-type"] as const;
@@ -37,10 +37,15 @@ export interface ConditionalOptions {
 /** Whether a read's answer may be kept: GETs of the installation's repositories, not the App's own routes, not other files. */
 export function cacheable(options: RequestOptions): boolean {
   if (options.method.toUpperCase() !== "GET") return false;
-  if (/^\/app(\/|$)/.test(options.url) || /^https?:/.test(options.url)) return false;
-  if (options.url.includes("/contents/")) return typeof options.path === "string" && KEPT_FILES.test(options.path);
+  // A next page of a listing comes as an absolute URL: judged by its path (GitHub Enterprise's under /api/v3).
+  const path = /^https?:/.test(options.url) ? new URL(options.url).pathname.replace(/^\/api\/v3(?=\/)/, "") : options.url;
+  if (/^\/app(\/|$)/.test(path)) return false;
+  if (path.includes("/contents/")) return !/^https?:/.test(options.url) && typeof options.path === "string" && KEPT_FILES.test(options.path);
   return true;
 }
+
+/** Set by the conditional fetch on an answer rebuilt from a 304; removed before a caller sees the answer. */
+const NOT_MODIFIED = "x-agent-gate-not-modified";
 
 /**
  * Every cacheable read of an installation's client is sent conditionally:
@@ -51,55 +56,71 @@ export function cacheable(options: RequestOptions): boolean {
  * without GitHub's 304: a decision rests on GitHub's word of now.
  *
  * GitHub's ETags are specific to the token that asked (docs/rate-limit.md),
- * so the key holds a fingerprint of the token (SHA-256, never the token) with
- * the method, URL and Accept header. Narrowed tokens are reused per
- * installation, repository and permission set for their hour, so their reads
- * earn 304s for that hour.
+ * so the key holds a fingerprint of the Authorization header as sent
+ * (SHA-256, never the token) with the method, URL and Accept header: the
+ * cache works at the request's fetch, where the token is known whatever the
+ * client's authentication. Narrowed tokens are reused per installation,
+ * repository and permission set for their hour, so their reads earn 304s for
+ * that hour.
  */
 export function conditionalReads<T>(client: T, installationId: number, store: EtagStore, options: ConditionalOptions = {}): T {
   const octokit = client as unknown as Conditional;
+  // A client decorated twice (an installation client that is also a handler's base) is made conditional once.
+  if (made.has(octokit)) return client;
+  made.add(octokit);
   octokit.hook.wrap("request", async (request, requestOptions) => {
     if (!cacheable(requestOptions)) return request(requestOptions);
-    const token = await tokenOf(octokit);
-    if (token === undefined) return request(requestOptions);
-    const parsed = octokit.request.endpoint.parse(requestOptions);
+    const sent = requestOptions.request as { fetch?: typeof fetch } | undefined;
+    // In place: before-after-hook hands the inner hooks the options object it was given, not one passed on.
+    requestOptions.request = { ...sent, fetch: conditionalFetch(sent?.fetch ?? fetch, installationId, store, options) };
+    const answer = await request(requestOptions);
+    if (answer.headers[NOT_MODIFIED] === undefined) return answer;
+    const { [NOT_MODIFIED]: _marker, ...headers } = answer.headers;
+    return { ...answer, status: 304, headers };
+  });
+  return client;
+}
+
+/** A fetch that sends a GET with the kept ETag and answers a 304 with the kept body (marked); a fresh 200 with an ETag is kept. */
+function conditionalFetch(inner: typeof fetch, installationId: number, store: EtagStore, options: ConditionalOptions): typeof fetch {
+  return (async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+    const headers = new Headers(init.headers);
+    const authorization = headers.get("authorization");
+    const method = (init.method ?? "GET").toUpperCase();
+    if (!authorization || method !== "GET" || input instanceof Request) return inner(input, init);
+    const url = String(input);
     const key = createHash("sha256")
-      .update(JSON.stringify([createHash("sha256").update(token).digest("hex"), parsed.method, parsed.url, parsed.headers.accept ?? ""]))
+      .update(JSON.stringify([createHash("sha256").update(authorization).digest("hex"), method, url, headers.get("accept") ?? ""]))
       .digest("hex");
     let kept: Awaited<ReturnType<EtagStore["get"]>>;
     try {
       kept = await store.get(installationId, key);
     } catch (error) {
       options.onStoreError?.(error);
-      return request(requestOptions);
+      return inner(input, init);
     }
-    const asked = kept ? { ...requestOptions, headers: { ...requestOptions.headers, "if-none-match": kept.etag } } : requestOptions;
-    let answer: Answer;
-    try {
-      answer = await request(asked);
-    } catch (error) {
-      const e = error as { status?: unknown; response?: { headers?: Answer["headers"]; url?: string } };
-      if (e.status !== 304 || !kept) throw error;
-      return { status: 304, url: e.response?.url ?? parsed.url, headers: { ...kept.headers, ...(e.response?.headers ?? {}) }, data: kept.data };
+    if (kept) headers.set("if-none-match", kept.etag);
+    const response = await inner(input, { ...init, headers: Object.fromEntries(headers.entries()) });
+    if (response.status === 304 && kept) {
+      const replayed = new Headers(kept.headers);
+      response.headers.forEach((value, name) => replayed.set(name, value));
+      replayed.set(NOT_MODIFIED, "1");
+      return withUrl(new Response(typeof kept.data === "string" ? kept.data : "", { status: 200, headers: replayed }), response.url || url);
     }
-    const etag = answer.headers.etag;
-    if (answer.status === 200 && typeof etag === "string" && etag) {
-      const headers: Record<string, string> = {};
-      for (const name of KEPT_HEADERS) if (answer.headers[name] !== undefined) headers[name] = String(answer.headers[name]);
-      await store.put(installationId, key, { etag, headers, data: answer.data }).catch((error: unknown) => options.onStoreError?.(error));
+    const etag = response.headers.get("etag");
+    if (response.status !== 200 || !etag) return response;
+    const body = await response.text();
+    const keptHeaders: Record<string, string> = {};
+    for (const name of KEPT_HEADERS) {
+      const value = response.headers.get(name);
+      if (value !== null) keptHeaders[name] = value;
     }
-    return answer;
-  });
-  return client;
+    await store.put(installationId, key, { etag, headers: keptHeaders, data: body }).catch((error: unknown) => options.onStoreError?.(error));
+    return withUrl(new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers }), response.url || url);
+  }) as typeof fetch;
 }
 
-/** The client's installation token; undefined when it has none (the request itself then meets the auth error, if any). */
-async function tokenOf(octokit: Conditional): Promise<string | undefined> {
-  let auth: { token?: unknown };
-  try {
-    auth = (await octokit.auth({ type: "installation" })) as { token?: unknown };
-  } catch {
-    return undefined;
-  }
-  return typeof auth?.token === "string" && auth.token ? auth.token : undefined;
+function withUrl(response: Response, url: string): Response {
+  Object.defineProperty(response, "url", { value: url });
+  return response;
 }

@@ -1,6 +1,6 @@
 import type { Database } from "../db/database.ts";
 
-/** What GitHub last answered 200 to one request with one token: its ETag, the headers a caller reads again (link) and the body. */
+/** What GitHub last answered 200 to one request with one token: its ETag, the headers a caller reads again (link, content type) and the body as sent. */
 export interface EtagEntry {
   etag: string;
   headers: Record<string, string>;

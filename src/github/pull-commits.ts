@@ -59,7 +59,15 @@ const COMPARE_MAX = 250;
  */
 export async function pushedCommits(context: Context, repo: { owner: string; repo: string }, before: string, after: string): Promise<PullCommitFact[] | undefined> {
   const reader = await narrowedForEvent(context, ["repos.compareCommitsWithBasehead"]);
-  const { data } = await reader.request("GET /repos/{owner}/{repo}/compare/{basehead}", { ...repo, basehead: `${before}...${after}`, per_page: COMPARE_MAX });
+  let data;
+  try {
+    ({ data } = await reader.request("GET /repos/{owner}/{repo}/compare/{basehead}", { ...repo, basehead: `${before}...${after}`, per_page: COMPARE_MAX }));
+  } catch (error) {
+    // `before` is gone from the repository (a force push, garbage-collected): the whole list instead.
+    const status = (error as { status?: unknown }).status;
+    if (status === 404 || status === 422) return undefined;
+    throw error;
+  }
   const commits = data.commits as ListedCommit[];
   if (data.status !== "ahead" || data.total_commits !== commits.length || commits.length > COMPARE_MAX) return undefined;
   return commits.map(factOf);

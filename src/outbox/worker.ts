@@ -251,7 +251,8 @@ export class OutboxWorker {
     const backoff = Math.min(MAX_BACKOFF_MS, this.#o.retryBaseMs * 2 ** Math.max(0, job.attempts - 1));
     // A rate-limit refusal (retry-after, an exhausted window until its reset, a secondary limit) waits at least that long.
     const limited = errorWaitMs(error, this.#o.now().getTime());
-    const delay = limited === undefined ? backoff : Math.max(limited, backoff);
+    // A rate-limit refusal waits as long as GitHub asked: it is not the job's failure, so its backoff does not grow.
+    const delay = limited ?? backoff;
     const summary = error instanceof Error ? `${error.name}${status ? `:${status}` : ""}` : "unknown error";
     // A rate-limit refusal is not the job's failure: it never counts toward giving up, so nothing is lost to it.
     const giveUp = limited === undefined && job.attempts >= MAX_ATTEMPTS;
