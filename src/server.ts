@@ -42,7 +42,7 @@ import { logDecisionsTo } from "./audit/decision-log.ts";
 import { RateLimits } from "./github/rate-limit.ts";
 import { watchGitHub } from "./github/watch-calls.ts";
 import { conditionalReads } from "./github/conditional-reads.ts";
-import { databaseEtagStore, type EtagStore } from "./github/etag-store.ts";
+import { databaseEtagStore, layeredEtagStore, memoryEtagStore, type EtagStore } from "./github/etag-store.ts";
 import { saveRateWindows } from "./github/rate-limit-store.ts";
 import { inboxState } from "./webhooks/inbox.ts";
 import { WEBHOOK_PATH } from "./webhooks/receive.ts";
@@ -123,7 +123,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   const metrics = o.metrics ?? createMetrics({ db: o.db, now, waiters: () => waiting(), rateLimits, deliveries: inboxQueue });
   const countCall = (call: { operation: string; status: number }) => metrics.ops.githubCalls.inc({ operation: call.operation, status: String(call.status) });
   // Every read conditional (ETag), its answers kept in the database for every replica (docs/rate-limit.md).
-  const etags = o.etags ?? databaseEtagStore(o.db, { now });
+  const etags = o.etags ?? layeredEtagStore(memoryEtagStore(), databaseEtagStore(o.db, { now }));
   const etagLog = o.log.child({ name: "github-etags" });
   const conditional = (client: GitHubClient, installationId: number) =>
     conditionalReads(client, installationId, etags, { onStoreError: (error) => etagLog.warn({ err: error }, "the ETag store failed; the read went without a condition") });

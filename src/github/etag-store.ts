@@ -15,8 +15,12 @@ export interface EtagStore {
 
 /** Rows kept per installation: past this, the least recently used are pruned. */
 export const ETAG_ROWS_PER_INSTALLATION = 5000;
+/** Entries kept in a process's memory per installation. */
+export const MEMORY_ROWS_PER_INSTALLATION = 1000;
 /** A body larger than this is not kept: it is read again in full. */
 export const ETAG_MAX_BODY_CHARS = 1_000_000;
+/** An entry read is marked used again only when its mark is older than this. */
+const TOUCH_AFTER_MS = 10 * 60_000;
 /** Prune an installation's rows once every this many stored answers. */
 const PRUNE_EVERY = 200;
 
@@ -33,12 +37,17 @@ export function databaseEtagStore(db: Database, options: { now?: () => Date; max
   return {
     async get(installationId, key) {
       const [row] = await db.tenant(installationId, (tx) =>
-        tx.query<{ etag: string; headers: Record<string, string>; body: string }>(
-          "UPDATE github_etags SET used_at = $3 WHERE installation_id = $1 AND key = $2 RETURNING etag, headers, body",
-          [installationId, key, now()],
+        tx.query<{ etag: string; headers: Record<string, string>; body: string; used_at: Date }>(
+          "SELECT etag, headers, body, used_at FROM github_etags WHERE installation_id = $1 AND key = $2",
+          [installationId, key],
         ),
       );
-      return row ? { etag: row.etag, headers: row.headers, data: JSON.parse(row.body) as unknown } : undefined;
+      if (!row) return undefined;
+      // Marked used at most every few minutes: a read stays a read.
+      if (now().getTime() - new Date(row.used_at).getTime() > TOUCH_AFTER_MS) {
+        await db.tenant(installationId, (tx) => tx.query("UPDATE github_etags SET used_at = $3 WHERE installation_id = $1 AND key = $2", [installationId, key, now()]));
+      }
+      return { etag: row.etag, headers: row.headers, data: JSON.parse(row.body) as unknown };
     },
     async put(installationId, key, entry) {
       const body = JSON.stringify(entry.data ?? null);
@@ -64,7 +73,7 @@ export function databaseEtagStore(db: Database, options: { now?: () => Date; max
 }
 
 /** The answers in this process's memory, at most `maxRows` per installation (tests, and a client made without a database). */
-export function memoryEtagStore(maxRows = ETAG_ROWS_PER_INSTALLATION): EtagStore {
+export function memoryEtagStore(maxRows = MEMORY_ROWS_PER_INSTALLATION): EtagStore {
   const installations = new Map<number, Map<string, string>>();
   return {
     async get(installationId, key) {
@@ -83,6 +92,28 @@ export function memoryEtagStore(maxRows = ETAG_ROWS_PER_INSTALLATION): EtagStore
       rows.delete(key);
       rows.set(key, text);
       while (rows.size > maxRows) rows.delete(rows.keys().next().value!);
+    },
+  };
+}
+
+/**
+ * This process's memory in front of the database: an answer this process
+ * kept or found is served from memory (still only on GitHub's 304); the
+ * database is asked on a miss, and every answer is written through to it for
+ * the other replicas.
+ */
+export function layeredEtagStore(near: EtagStore, far: EtagStore): EtagStore {
+  return {
+    async get(installationId, key) {
+      const hit = await near.get(installationId, key);
+      if (hit) return hit;
+      const found = await far.get(installationId, key);
+      if (found) await near.put(installationId, key, found);
+      return found;
+    },
+    async put(installationId, key, entry) {
+      await near.put(installationId, key, entry);
+      await far.put(installationId, key, entry);
     },
   };
 }
