@@ -76,6 +76,16 @@ export function addOpsMetrics(registry: Registry, sources: OpsMetricSources): Op
     },
   });
   new Gauge({
+    name: "agent_gate_github_rate_remaining",
+    help: "GitHub API calls left in the installation's rate-limit window (x-ratelimit-remaining), as GitHub last answered; below a tenth of the limit, reconciliation waits for the reset.",
+    labelNames: ["installation"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const { installationId, remaining } of sources.rateLimits?.known() ?? []) this.set({ installation: String(installationId) }, remaining);
+    },
+  });
+  new Gauge({
     name: "agent_gate_build_info",
     help: "The running build: 1, labelled with the app's version and Node's.",
     labelNames: ["version", "node_version"] as const,

@@ -41,6 +41,9 @@ import { accessLog } from "./api/access-log.ts";
 import { logDecisionsTo } from "./audit/decision-log.ts";
 import { RateLimits } from "./github/rate-limit.ts";
 import { watchGitHub } from "./github/watch-calls.ts";
+import { conditionalReads } from "./github/conditional-reads.ts";
+import { databaseEtagStore, layeredEtagStore, memoryEtagStore, type EtagStore } from "./github/etag-store.ts";
+import { saveRateWindows } from "./github/rate-limit-store.ts";
 import { inboxState } from "./webhooks/inbox.ts";
 import { WEBHOOK_PATH } from "./webhooks/receive.ts";
 import { startMetricsServer } from "./api/metrics-server.ts";
@@ -81,6 +84,8 @@ export interface GateServerOptions {
   rateLimits?: RateLimits;
   /** Gap between two messages to one channel, by channel type (defaults: Slack 1 s, Teams 0.5 s, email 0.2 s, webhooks none). */
   notifyPaceMs?: Partial<Record<"slack" | "teams" | "email" | "webhook", number>>;
+  /** Where conditional reads keep GitHub's answers (default: the database). */
+  etags?: EtagStore;
 }
 
 export interface GateServer {
@@ -104,6 +109,9 @@ export interface GateServer {
   close(): Promise<void>;
 }
 
+/** How often the rate-limit windows are written to the database. */
+const RATE_WINDOWS_SAVE_MS = 15_000;
+
 /**
  * One HTTP server for webhooks and the app's own routes. Webhooks go to our
  * ingest (signature, ledger, audit) which hands them to Probot's handlers;
@@ -124,7 +132,13 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   };
   const metrics = o.metrics ?? createMetrics({ db: o.db, now, waiters: () => waiting(), rateLimits, deliveries: inboxQueue });
   const countCall = (call: { operation: string; status: number }) => metrics.ops.githubCalls.inc({ operation: call.operation, status: String(call.status) });
-  const watch = (client: GitHubClient, installationId: number) => watchGitHub(instrumentGitHub(client, metrics), installationId, rateLimits, countCall);
+  // Every read conditional (ETag), its answers kept in the database for every replica (docs/rate-limit.md).
+  const etags = o.etags ?? layeredEtagStore(memoryEtagStore(), databaseEtagStore(o.db, { now }));
+  const etagLog = o.log.child({ name: "github-etags" });
+  const conditional = (client: GitHubClient, installationId: number) =>
+    conditionalReads(client, installationId, etags, { onStoreError: (error) => etagLog.warn({ err: error }, "the ETag store failed; the read went without a condition") });
+  const watch = (client: GitHubClient, installationId: number) =>
+    watchGitHub(instrumentGitHub(conditional(client, installationId), metrics), installationId, rateLimits, countCall);
   // One installation client per installation: its auth hook renews the installation token itself.
   const installationClients = new Map<number, Promise<GitHubClient>>();
   const installationClient = (installationId: number): Promise<GitHubClient> => {
@@ -313,7 +327,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     holder: `recovery-${process.pid}-${Math.random().toString(36).slice(2, 10)}`,
     metrics: pipeline,
   };
-  const reconciliation = { db: o.db, appId: o.appId, github: installationClient, now, log: o.log.child({ name: "reconcile" }) };
+  const reconciliation = { db: o.db, appId: o.appId, github: installationClient, now, log: o.log.child({ name: "reconcile" }), rateLimits };
   if (o.startProcessor !== false) {
     await processor.start();
     // GitHub does not redeliver failed deliveries: read the App's delivery log at start-up and every interval.
@@ -334,6 +348,10 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
       onError: (error) => o.log.error({ err: error }, "site re-check sweep failed"),
     });
   }
+  // GitHub's rate-limit windows as this process saw them, kept in the database for `agent-gate doctor`.
+  const saveWindows = () => saveRateWindows(o.db, rateLimits.windows(), now()).catch((error: unknown) => o.log.warn({ err: error }, "recording GitHub's rate-limit windows failed; tried again shortly"));
+  const windowsTimer = setInterval(() => void saveWindows(), RATE_WINDOWS_SAVE_MS);
+  windowsTimer.unref();
   o.log.info({ url }, "Agent Gate is listening");
 
   return {
@@ -351,6 +369,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
     async close() {
       stopDecisionLog();
+      clearInterval(windowsTimer);
       await heartbeat?.stop();
       await metricsServer?.close();
       if (sweep) clearInterval(sweep);
@@ -365,6 +384,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
       await notifier.stop();
       await waiter.close();
       await deniedUses.stop().catch((error: unknown) => o.log.error({ err: error }, "writing denied token uses failed"));
+      await saveWindows();
       await closed;
     },
   };

@@ -14,6 +14,7 @@ import { createResolver, type TxtResolver } from "../sites/dns-check.ts";
 import { checkGitHubApp, checkOAuthClient, checkPublicUrl, checkWebhookSecret } from "./doctor-github.ts";
 import { missingKeyIds } from "../keys/in-use.ts";
 import { jsonOutput } from "./snake-json.ts";
+import { readRateWindows } from "../github/rate-limit-store.ts";
 
 export interface CheckResult {
   name: string;
@@ -152,10 +153,29 @@ async function checkDatabase(env: NodeJS.ProcessEnv, deps: DoctorDeps): Promise<
     if (pending.length === 0) results.push(await checkKeyIds(env, db));
     if (pending.length === 0) results.push(await checkInbox(db));
     if (pending.length === 0) results.push(await checkNotifications(db));
+    if (pending.length === 0) results.push(await checkRateLimits(db));
     return results;
   } finally {
     if (!deps.openDb) await db.close();
   }
+}
+
+/**
+ * GitHub's rate limit per installation as the app last recorded it: the
+ * installation with the smallest share left. Below a tenth of its limit
+ * (before its reset), reconciliation and other non-urgent reads wait.
+ */
+async function checkRateLimits(db: Database): Promise<CheckResult> {
+  const name = "github_rate_limit";
+  const [lowest, ...rest] = await readRateWindows(db);
+  if (!lowest) return { name, ok: true, detail: "no GitHub answer recorded yet" };
+  const limit = lowest.limit ?? 5000;
+  const reset = lowest.resetAt ? ` until ${lowest.resetAt.toISOString()}` : "";
+  const detail = `installation ${lowest.installationId}: ${lowest.remaining} of ${limit} left${reset}${lowest.used !== null ? ` (${lowest.used} used)` : ""}; ${rest.length} other installation(s) above it`;
+  const low = lowest.remaining < limit * 0.1 && (lowest.resetAt === null || lowest.resetAt.getTime() > Date.now());
+  return low
+    ? { name, ok: false, detail, fix: "Below a tenth of the limit, reconciliation waits for the reset and decisions go first. See docs/rate-limit.md for what costs requests." }
+    : { name, ok: true, detail };
 }
 
 /** Every key id a stored value is sealed under is in AGENT_GATE_KEYS, or the app could not open it. */

@@ -9,7 +9,7 @@ import { gatherCommitRuleFacts } from "./rule-facts.ts";
 export type PullPayload = Pick<
   EmitterWebhookEvent<"pull_request.opened">["payload"],
   "installation" | "repository" | "pull_request" | "sender"
-> & { action?: string };
+> & { action?: string; before?: string };
 
 export interface PullFacts {
   number: number;

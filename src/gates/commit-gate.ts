@@ -12,9 +12,9 @@ import { claimDelivery } from "../webhooks/ledger.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
 import { gatherCommitFacts, type PullFacts, type PullPayload } from "./commit-facts.ts";
 import { finalReason, ignoredEvent } from "./commit-final.ts";
-import { gatherPullCommits } from "../github/pull-commits.ts";
 import { headStanding } from "./pull-head.ts";
 import { currentBase } from "../github/pull-base.ts";
+import { headCommits } from "./head-commits.ts";
 import { loadRepoConfig, type RepoConfig } from "../github/repo-config.ts";
 import { gatherReviews } from "../github/reviews.ts";
 
@@ -48,16 +48,18 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
   early?.catch(() => {});
   const where = { installationId, repo: fullName, prNumber: pull.number };
   // An event older than the newest head known moves nothing (GitHub is asked when in doubt).
-  // The known head, the commit list and the config are read at once; a stale event uses none of them.
-  const commits = gatherPullCommits(context, repo, pull.number);
+  // The known head and the config are read at once; a stale event uses neither. A head's commits
+  // are read once (kept with the head; a push reads only the commits it added).
+  const before = payload.action === "synchronize" && typeof payload.before === "string" ? payload.before : null;
   const configRead = loadRepoConfig(context);
-  commits.catch(() => {});
   configRead.catch(() => {});
-  const standing = await headStanding(context, (fn) => deps.db.tenant(installationId, fn), where, pull.headSha);
+  const standing = await headStanding(context, (fn) => deps.db.tenant(installationId, fn), where, pull.headSha, before);
   // A base other than the one this head was decided for (an edit, or an event older than it) is asked of GitHub.
   if (standing.kind !== "stale" && standing.recordedBase !== null && standing.recordedBase !== pull.baseRef) {
     pull.baseRef = await currentBase(context, repo, pull.number);
   }
+  const commits = standing.kind === "stale" ? Promise.resolve([]) : headCommits(context, repo, { number: pull.number, headSha: pull.headSha, commitCount: pr.commits }, standing, before);
+  commits.catch(() => {});
   const config = standing.kind === "stale" ? null : await configRead;
   if (config?.ok) deps.agentHints?.remember(installationId, fullName, config);
   const gathered =
@@ -72,10 +74,11 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
     const audit: AuditInput[] = [await claimDelivery(tx, delivery, now)];
     let proposal = await findCommitProposal(tx, installationId, fullName, pull.number, pull.headSha);
     // Re-checked under the transaction: a newer head recorded meanwhile also makes this event stale.
-    const newest = standing.kind === "confirmed" ? pull.headSha : await newestCommitHead(tx, installationId, fullName, pull.number);
+    const moved = standing.kind === "confirmed" || standing.kind === "pushed";
+    const newest = moved ? pull.headSha : await newestCommitHead(tx, installationId, fullName, pull.number);
     const stale = standing.kind === "stale" ? standing.current : newest !== null && newest !== pull.headSha ? newest : null;
     const final = proposal ? finalReason(proposal) : null;
-    if (stale !== null || !config || (final && !(final === "superseded" && standing.kind === "confirmed"))) {
+    if (stale !== null || !config || (final && !(final === "superseded" && moved))) {
       const why = stale !== null ? "stale" : (final ?? "stale");
       audit.push(ignoredEvent(delivery, fullName, proposal?.id ?? null, { why, pr: pull.number, head: pull.headSha, current: stale }));
       await appendAudits(tx, installationId, audit, now);

@@ -64,7 +64,7 @@ export const OPERATIONS = {
     method: "GET",
     route: "/repos/{owner}/{repo}/compare/{basehead}",
     permissions: { contents: "read" },
-    why: "Lists the commits a merge queue's group adds to its base, to find every pull request in the group.",
+    why: "Lists the commits a push adds to an agent's pull request (only those: the head's earlier commits are kept), and the commits a merge queue's group adds to its base, to find every pull request in the group.",
   },
   "repos.listPullRequestsAssociatedWithCommit": {
     method: "GET",

@@ -1,4 +1,5 @@
 import type { Context } from "probot";
+import { z } from "zod";
 import type { GitIdentity, PullCommitFact } from "../policy/agent-recognition.ts";
 import { narrowedForEvent } from "./narrowed.ts";
 
@@ -22,6 +23,15 @@ function identity(account: ListedIdentity | null, git: { name?: string | null; e
   return { login: account?.login ?? null, type: account?.type ?? null, name: git?.name ?? null, email: git?.email ?? null };
 }
 
+function factOf(commit: ListedCommit): PullCommitFact {
+  return {
+    sha: commit.sha,
+    author: identity(commit.author, commit.commit.author),
+    committer: identity(commit.committer, commit.commit.committer),
+    message: commit.commit.message,
+  };
+}
+
 /**
  * A pull request's commits as agent recognition reads them: each commit's
  * author and committer (the GitHub account and the name and email written)
@@ -35,12 +45,41 @@ export async function gatherPullCommits(context: Context, repo: { owner: string;
     pull_number: pullNumber,
     per_page: 100,
   })) as ListedCommit[];
-  return commits.map((commit) => ({
-    sha: commit.sha,
-    author: identity(commit.author, commit.commit.author),
-    committer: identity(commit.committer, commit.commit.committer),
-    message: commit.commit.message,
-  }));
+  return commits.map(factOf);
+}
+
+/** The most commits GET /compare lists in one answer. */
+const COMPARE_MAX = 250;
+
+/**
+ * The commits a push added, `before` (exclusive) to `after`: one
+ * `GET /compare/{before}...{after}`. Undefined when the push is not a plain
+ * fast-forward (a force push, a rewritten history) or adds more commits than
+ * one answer lists: the caller then reads the pull request's whole list.
+ */
+export async function pushedCommits(context: Context, repo: { owner: string; repo: string }, before: string, after: string): Promise<PullCommitFact[] | undefined> {
+  const reader = await narrowedForEvent(context, ["repos.compareCommitsWithBasehead"]);
+  let data;
+  try {
+    ({ data } = await reader.request("GET /repos/{owner}/{repo}/compare/{basehead}", { ...repo, basehead: `${before}...${after}`, per_page: COMPARE_MAX }));
+  } catch (error) {
+    // `before` is gone from the repository (a force push, garbage-collected): the whole list instead.
+    const status = (error as { status?: unknown }).status;
+    if (status === 404 || status === 422) return undefined;
+    throw error;
+  }
+  const commits = data.commits as ListedCommit[];
+  if (data.status !== "ahead" || data.total_commits !== commits.length || commits.length > COMPARE_MAX) return undefined;
+  return commits.map(factOf);
+}
+
+const identitySchema = z.object({ login: z.string().nullable(), type: z.string().nullable(), name: z.string().nullable(), email: z.string().nullable() });
+const storedCommits = z.array(z.object({ sha: z.string(), author: identitySchema, committer: identitySchema, message: z.string() }));
+
+/** Commits recorded with a head (a proposal's facts), or undefined when none are recorded or they do not read as commits. */
+export function recordedCommits(value: unknown): PullCommitFact[] | undefined {
+  const parsed = storedCommits.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
 }
 
 /** The pull request's head as GitHub has it now: asked when an event's head is not the newest one known. */

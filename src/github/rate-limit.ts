@@ -26,10 +26,26 @@ export interface RateLimitAnswer {
 }
 
 interface Window {
+  /** The window's size (x-ratelimit-limit). */
+  limit: number | undefined;
+  /** Calls counted in the window so far (x-ratelimit-used). */
+  used: number | undefined;
   remaining: number | undefined;
   resetAt: number | undefined;
   /** No call before this time (a refusal or an exhausted window). */
   pausedUntil: number;
+}
+
+/** Below this share of its limit left, an installation's non-urgent reads (reconciliation) wait for the reset. */
+export const LOW_SHARE = 0.1;
+
+/** One installation's window as GitHub last answered. */
+export interface WindowState {
+  installationId: number;
+  limit: number | undefined;
+  remaining: number;
+  used: number | undefined;
+  resetAt: Date | undefined;
 }
 
 /** A secondary limit without retry-after: GitHub asks to wait at least a minute. */
@@ -52,6 +68,30 @@ export class RateLimits {
   /** Calls left in the current window for an installation, as GitHub last said; undefined before the first answer. */
   remaining(installationId: number): number | undefined {
     return this.#windows.get(installationId)?.remaining;
+  }
+
+  /** Every known window, with its limit, use and reset (for the metrics, the database and `doctor`). */
+  windows(): WindowState[] {
+    return [...this.#windows].flatMap(([installationId, w]) =>
+      w.remaining === undefined
+        ? []
+        : [{ installationId, limit: w.limit, remaining: w.remaining, used: w.used, resetAt: w.resetAt === undefined ? undefined : new Date(w.resetAt) }],
+    );
+  }
+
+  /**
+   * Until when non-urgent reads of an installation wait: its reset, while
+   * less than LOW_SHARE of its limit remains (or it is paused by a refusal);
+   * undefined when they may go now. Decisions and writes are not deferred.
+   */
+  deferUntil(installationId: number): Date | undefined {
+    const w = this.#windows.get(installationId);
+    if (!w) return undefined;
+    const now = this.#clock.now();
+    if (w.pausedUntil > now) return new Date(w.pausedUntil);
+    if (w.remaining === undefined || w.resetAt === undefined || w.resetAt <= now) return undefined;
+    const limit = w.limit ?? 5000;
+    return w.remaining < limit * LOW_SHARE ? new Date(w.resetAt) : undefined;
   }
 
   /** Every installation with a known window (for the metrics). */
@@ -79,9 +119,13 @@ export class RateLimits {
 
   /** Record what an answer (success or refusal) said about the limits. */
   observe(installationId: number, answer: RateLimitAnswer): void {
-    const w = this.#windows.get(installationId) ?? { remaining: undefined, resetAt: undefined, pausedUntil: 0 };
+    const w = this.#windows.get(installationId) ?? { limit: undefined, used: undefined, remaining: undefined, resetAt: undefined, pausedUntil: 0 };
     const remaining = numberHeader(answer.headers["x-ratelimit-remaining"]);
     const reset = numberHeader(answer.headers["x-ratelimit-reset"]);
+    const limit = numberHeader(answer.headers["x-ratelimit-limit"]);
+    const used = numberHeader(answer.headers["x-ratelimit-used"]);
+    if (limit !== undefined) w.limit = limit;
+    if (used !== undefined) w.used = used;
     if (remaining !== undefined) w.remaining = remaining;
     if (reset !== undefined) w.resetAt = reset * 1000;
     const wait = refusalWaitMs(answer, this.#clock.now());

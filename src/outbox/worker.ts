@@ -251,19 +251,30 @@ export class OutboxWorker {
     const backoff = Math.min(MAX_BACKOFF_MS, this.#o.retryBaseMs * 2 ** Math.max(0, job.attempts - 1));
     // A rate-limit refusal (retry-after, an exhausted window until its reset, a secondary limit) waits at least that long.
     const limited = errorWaitMs(error, this.#o.now().getTime());
-    const delay = limited === undefined ? backoff : Math.max(limited, backoff);
+    // A rate-limit refusal waits as long as GitHub asked: it is not the job's failure, so its backoff does not grow.
+    const delay = limited ?? backoff;
     const summary = error instanceof Error ? `${error.name}${status ? `:${status}` : ""}` : "unknown error";
-    const giveUp = job.attempts >= MAX_ATTEMPTS;
+    // A rate-limit refusal is not the job's failure: it never counts toward giving up, so nothing is lost to it.
+    const giveUp = limited === undefined && job.attempts >= MAX_ATTEMPTS;
     this.#o.log.warn({ job: job.id, operation: job.operation, attempts: job.attempts, status, retry_in_ms: delay, rate_limited: limited !== undefined }, "GitHub write failed; retrying with backoff");
     const now = this.#o.now();
     await this.#o.db.transaction(async (tx) => {
       await tx.query(
         `UPDATE outbox SET locked_until = NULL, run_after = $2, last_error = $3,
                 done_at = CASE WHEN $4 THEN $5::timestamptz ELSE NULL END,
-                outcome = CASE WHEN $4 THEN 'failed' ELSE NULL END
+                outcome = CASE WHEN $4 THEN 'failed' ELSE NULL END,
+                attempts = CASE WHEN $6 THEN greatest(attempts - 1, 0) ELSE attempts END
           WHERE id = $1`,
-        [job.id, new Date(now.getTime() + delay), summary, giveUp, now],
+        [job.id, new Date(now.getTime() + delay), summary, giveUp, now, limited !== undefined],
       );
+      if (limited !== undefined) {
+        // GitHub asked this installation to wait (a secondary limit, or an exhausted window): every write of it waits, in every process.
+        await tx.query(
+          `INSERT INTO outbox_pace (installation_id, next_at) VALUES ($1, $2)
+           ON CONFLICT (installation_id) DO UPDATE SET next_at = greatest(outbox_pace.next_at, EXCLUDED.next_at)`,
+          [job.installation_id, new Date(now.getTime() + limited)],
+        );
+      }
     });
     await this.#o.db
       .tenant(job.installation_id, (tx) =>

@@ -150,8 +150,10 @@ export async function newestCommitHead(tx: Queryable, installationId: number, re
 
 /**
  * In one round trip: the newest head known for a pull request (its latest
- * commit proposal not superseded), and the pusher and the base recorded for
- * `headSha` (the base its decision was made for).
+ * commit proposal not superseded), the pusher and the base recorded for
+ * `headSha` (the base its decision was made for), and the commits recorded
+ * with `headSha` and with `before` (the head a push moved from): a head's
+ * commits are read from GitHub once and kept with it.
  */
 export async function knownHead(
   tx: Queryable,
@@ -159,21 +161,30 @@ export async function knownHead(
   repo: string,
   prNumber: number,
   headSha: string,
-): Promise<{ newest: string | null; pusher: unknown; base: string | null }> {
-  const [row] = await tx.query<{ newest: string | null; pusher: unknown; base: string | null }>(
-    `SELECT
+  before: string | null = null,
+): Promise<{ newest: string | null; pusher: unknown; base: string | null; commits: unknown; beforeCommits: unknown }> {
+  const [row] = await tx.query<{ newest: string | null; pusher: unknown; base: string | null; commits: unknown; before_commits: unknown }>(
+    `WITH heads AS (
+       SELECT DISTINCT ON (head_sha) head_sha, state->'facts' AS facts, coalesce(state->'facts'->>'base', details->>'base') AS base FROM proposals
+        WHERE installation_id = $1 AND repo = $2 AND pr_number = $3 AND kind = 'commit' AND head_sha IN ($4, $5)
+        ORDER BY head_sha, created_at DESC)
+     SELECT
        (SELECT head_sha FROM proposals
          WHERE installation_id = $1 AND repo = $2 AND pr_number = $3 AND kind = 'commit' AND status <> 'superseded'
          ORDER BY created_at DESC LIMIT 1) AS newest,
-       recorded.pusher, recorded.base
-       FROM (SELECT 1) AS one
-       LEFT JOIN LATERAL (
-         SELECT state->'facts'->'pusher' AS pusher, coalesce(state->'facts'->>'base', details->>'base') AS base FROM proposals
-          WHERE installation_id = $1 AND repo = $2 AND pr_number = $3 AND kind = 'commit' AND head_sha = $4
-          ORDER BY created_at DESC LIMIT 1) AS recorded ON true`,
-    [installationId, repo, prNumber, headSha],
+       (SELECT facts->'pusher' FROM heads WHERE head_sha = $4) AS pusher,
+       (SELECT base FROM heads WHERE head_sha = $4) AS base,
+       (SELECT facts->'commits' FROM heads WHERE head_sha = $4) AS commits,
+       (SELECT facts->'commits' FROM heads WHERE head_sha = $5) AS before_commits`,
+    [installationId, repo, prNumber, headSha, before ?? headSha],
   );
-  return { newest: row?.newest ?? null, pusher: row?.pusher ?? null, base: row?.base ?? null };
+  return {
+    newest: row?.newest ?? null,
+    pusher: row?.pusher ?? null,
+    base: row?.base ?? null,
+    commits: row?.commits ?? null,
+    beforeCommits: before ? (row?.before_commits ?? null) : null,
+  };
 }
 
 /** The check run of a proposal is brought to the proposal's current state by the outbox worker. */

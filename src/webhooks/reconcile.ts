@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { Database } from "../db/database.ts";
 import type { GitHubClient } from "../github/client.ts";
+import type { RateLimits } from "../github/rate-limit.ts";
 import { insertDeliveries, pruneProcessed } from "./inbox.ts";
 import { RETENTION_MS } from "./recover.ts";
 import { subjectOf } from "./subject.ts";
@@ -15,11 +16,17 @@ export interface ReconcileDeps {
   log: Logger;
   /** Pull requests read from GitHub per sweep at most (reads are cheap; the writes they cause go through the paced outbox). */
   limit?: number;
+  /** GitHub's rate-limit windows: an installation low on its limit is not reconciled until its reset. */
+  rateLimits?: RateLimits;
 }
 
 export interface ReconcileResult {
   read: number;
   queued: number;
+  /** Pull requests GitHub answered 304 Not Modified: unchanged since the last sweep, nothing queued, nothing counted. */
+  unchanged: number;
+  /** Installations left for a later sweep because less than a tenth of their rate limit remains. */
+  deferred: number;
 }
 
 /** Who a reconciliation delivery comes from, in the audit trail. */
@@ -36,7 +43,9 @@ interface PendingPull {
 /**
  * A delivery lost beyond GitHub's delivery log still converges: every pending
  * proposal decided on a pull request (commit, outreach pull request) is read
- * again from GitHub (the pull request's current head and state) and a
+ * again from GitHub (the pull request's current head and state), conditionally:
+ * a pull request GitHub answers 304 has not changed since the last sweep read
+ * it, costs nothing against the rate limit and queues nothing. Otherwise a
  * `pull_request` delivery built from that state is recorded in the inbox, in
  * the pull request's subject. The processor hands it to the same gate the
  * webhook path uses, in order with the real deliveries, exactly once: the gate
@@ -47,8 +56,17 @@ export async function reconcilePending(deps: ReconcileDeps): Promise<ReconcileRe
   const limit = deps.limit ?? 100;
   let read = 0;
   let queued = 0;
+  let unchanged = 0;
+  let deferred = 0;
   for (const installationId of await knownInstallations(deps.db)) {
     if (read >= limit) break;
+    // Reconciliation is not urgent: an installation low on its rate limit keeps what is left for decisions.
+    const until = deps.rateLimits?.deferUntil(installationId);
+    if (until) {
+      deferred += 1;
+      deps.log.info({ installation: installationId, until: until.toISOString() }, "reconciliation deferred until the rate limit resets");
+      continue;
+    }
     const pending = await deps.db.tenant(installationId, (tx) =>
       tx.query<PendingPull & Record<string, unknown>>(
         `SELECT id, repo, pr_number, head_sha, kind FROM proposals
@@ -64,7 +82,13 @@ export async function reconcilePending(deps: ReconcileDeps): Promise<ReconcileRe
       const [owner, repo] = proposal.repo.split("/") as [string, string];
       let pull: Record<string, any>;
       try {
-        pull = (await github.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", { owner, repo, pull_number: proposal.pr_number })).data as Record<string, any>;
+        // Conditional (the client's ETag cache): 304 means nothing changed since the last sweep read it.
+        const answer = await github.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", { owner, repo, pull_number: proposal.pr_number });
+        if ((answer.status as number) === 304) {
+          unchanged += 1;
+          continue;
+        }
+        pull = answer.data as Record<string, any>;
       } catch (error) {
         deps.log.warn({ err: error, proposal: proposal.id }, "reconciliation could not read the pull request; tried at the next sweep");
         continue;
@@ -96,7 +120,7 @@ export async function reconcilePending(deps: ReconcileDeps): Promise<ReconcileRe
   }
   // Processed deliveries past GitHub's redelivery window are no longer needed to recognise a redelivery.
   await pruneProcessed(deps.db, new Date(deps.now().getTime() - 2 * RETENTION_MS));
-  return { read, queued };
+  return { read, queued, unchanged, deferred };
 }
 
 /** Installations the app knows of: recorded by installation events, or seen in the inbox. */

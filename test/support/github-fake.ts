@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Conformance } from "./github-fake/conformance.ts";
@@ -53,6 +54,12 @@ export class GitHubFake {
   /** Rate-limit headers sent on every answer instead of the defaults (see rateLimit). */
   private rateLimitHeaders: Record<string, string> = {};
   private readonly problems: { call: GitHubCall; problems: string[] }[] = [];
+  /** Answers counted against the installations' rate limit: every API answer but a 304 and the App's own (JWT) calls. */
+  readonly rateLimited: GitHubCall[] = [];
+  /** Conditional reads answered 304 Not Modified (free, as on GitHub). */
+  readonly notModified: GitHubCall[] = [];
+  /** The budget of the window (x-ratelimit-limit); remaining counts down from it as calls are counted. */
+  rateLimitBudget = 5000;
 
   private constructor(
     private readonly server: Server,
@@ -155,7 +162,17 @@ export class GitHubFake {
 
   setReviews(repo: string, pull: number, reviews: object[]): void {
     this.state.reviews.set(`${repo}\0${pull}`, reviews);
+    this.touchPull(repo, pull);
   }
+
+  /** As on GitHub, a review (or a push) moves the pull request's updated_at, so its ETag changes. */
+  private touchPull(repo: string, pull: number): void {
+    const stored = this.state.pulls.get(`${repo}\0${pull}`);
+    if (!stored) return;
+    this.touches += 1;
+    stored.updated_at = new Date(this.now().getTime() + this.touches).toISOString();
+  }
+  private touches = 0;
 
   /** The files a pull request changes, as GET .../pulls/{n}/files lists them (a rename: "old -> new"). */
   setPullFiles(repo: string, pull: number, files: string[]): void {
@@ -276,33 +293,67 @@ export class GitHubFake {
     });
     if (!found) {
       this.unmatched.push(call);
-      return send(res, { status: 404, body: { message: "Not Found", documentation_url: "https://docs.github.com/rest" } });
+      return this.answer(call, res, { status: 404, body: { message: "Not Found", documentation_url: "https://docs.github.com/rest" } });
     }
     if (this.readDelayMs > 0 && call.method === "GET" && !call.web) await new Promise((resolve) => setTimeout(resolve, this.readDelayMs));
     if (call.method === "GET" && !call.web) {
       if (this.readStall) await this.readStall;
       if (this.readOutage !== null) {
-        return send(res, { status: this.readOutage, headers: this.rateLimitHeaders, body: { message: `Injected outage ${this.readOutage}`, documentation_url: "https://docs.github.com/rest" } });
+        return this.answer(call, res, { status: this.readOutage, headers: this.rateLimitHeaders, body: { message: `Injected outage ${this.readOutage}`, documentation_url: "https://docs.github.com/rest" } });
       }
     }
     const k = key(call.method, found.route.route);
     const failure = this.failures.get(k);
     if (failure && failure.times > 0) {
       failure.times -= 1;
-      return send(res, { status: failure.status, headers: { ...this.rateLimitHeaders, ...failure.headers }, body: { message: `Injected failure ${failure.status}`, documentation_url: "https://docs.github.com/rest" } });
+      return this.answer(call, res, { status: failure.status, headers: { ...this.rateLimitHeaders, ...failure.headers }, body: { message: `Injected failure ${failure.status}`, documentation_url: "https://docs.github.com/rest" } });
     }
     const override = call.web ? undefined : this.overrides.get(k);
     const limited = (reply: Reply): Reply => ({ ...reply, headers: { ...this.rateLimitHeaders, ...reply.headers } });
-    if (override) return send(res, limited(await override(call)));
+    if (override) return this.answer(call, res, limited(await override(call)));
     const handler = (call.web ? this.webHandlers : this.handlers).get(k);
     const ctx: RouteContext = { state: this.state, api: this.apiUrl, now: this.now };
     const reply = handler!(call, found.params, ctx);
     const lost = this.lostAnswers.get(k);
     if (lost && lost.times > 0 && (reply.status ?? 200) < 300) {
       lost.times -= 1;
-      return send(res, { status: lost.status, headers: this.rateLimitHeaders, body: { message: `Injected failure ${lost.status} after the call was performed`, documentation_url: "https://docs.github.com/rest" } });
+      return this.answer(call, res, { status: lost.status, headers: this.rateLimitHeaders, body: { message: `Injected failure ${lost.status} after the call was performed`, documentation_url: "https://docs.github.com/rest" } });
     }
-    return send(res, limited(reply));
+    return this.answer(call, res, limited(reply));
+  }
+
+  /**
+   * Sends a reply as GitHub would: a read answered 200 carries an ETag that
+   * depends on the body and on the token (GitHub's ETags are token specific),
+   * and a matching If-None-Match is answered 304 without a body. A 304 is
+   * free; every other answer to an installation counts against its limit
+   * (x-ratelimit-used / -remaining count it).
+   */
+  private answer(call: GitHubCall, res: ServerResponse, reply: Reply): void {
+    let out = reply;
+    const read = call.method === "GET" && !call.web;
+    if (read && (reply.status ?? 200) === 200 && reply.body !== undefined) {
+      const token = String(call.headers.authorization ?? "");
+      const etag = `W/"${createHash("sha256").update(token).update("\0").update(JSON.stringify(reply.body)).digest("hex").slice(0, 40)}"`;
+      const asked = String(call.headers["if-none-match"] ?? "");
+      const matches = asked.split(",").map((tag) => tag.trim()).includes(etag);
+      out = matches ? { status: 304, headers: { ...reply.headers, etag } } : { ...reply, headers: { etag, ...reply.headers } };
+    }
+    const appJwt = /^\/app(\/|$)/.test(call.path);
+    if (!call.web && !appJwt) {
+      if (out.status === 304) this.notModified.push(call);
+      else this.rateLimited.push(call);
+    }
+    const used = this.rateLimited.length;
+    return send(res, {
+      ...out,
+      headers: {
+        "x-ratelimit-limit": String(this.rateLimitBudget),
+        "x-ratelimit-used": String(used),
+        "x-ratelimit-remaining": String(Math.max(0, this.rateLimitBudget - used)),
+        ...out.headers,
+      },
+    });
   }
 }
 
