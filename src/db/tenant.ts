@@ -73,7 +73,7 @@ const REFUSED_CALLS = /\b(set_config|dblink\w*)\s*\(/;
  * keywords can be looked for; a dollar-quoted body is refused outright, as it
  * can only serve code the app does not send.
  */
-function strip(sql: string): string {
+export function strip(sql: string): string {
   let out = "";
   for (let i = 0; i < sql.length; ) {
     const c = sql[i]!;
