@@ -14,7 +14,7 @@ import { strip, TenantStatementRefused } from "./tenant.ts";
 
 /** Raised for a statement the embedded database's session may not run; nothing was sent to the database. */
 export class SessionStatementRefused extends Error {
-  constructor(what: string) {
+  constructor(readonly what: string) {
     super(`the embedded database's app session may not ${what} (run owner commands with the app stopped: docs/operations.md)`);
     this.name = "SessionStatementRefused";
   }

@@ -52,6 +52,11 @@ export function guardSocketMessage(bytes: Uint8Array): Uint8Array {
     const reason = error instanceof SessionStatementRefused ? error.message : "send this message";
     const sql = Buffer.from(`${failing(reason)}\0`, "utf8");
     if (type === "P") {
+      // Refused when parsed, so the Bind and Execute that follow are skipped up to the client's Sync, as after
+      // any failed Parse; the reason is the name of the relation that is not there (63 characters at most).
+      const what = error instanceof SessionStatementRefused ? error.what : "send this message";
+      const relation = `refused on the app's socket: ${what}`.replace(/[^A-Za-z0-9 ,.:()'_-]/g, " ").slice(0, 63);
+      const refused = Buffer.from(`SELECT * FROM "${relation}"\0`, "utf8");
       const name = (() => {
         try {
           return cstring(bytes, 5).text;
@@ -59,7 +64,7 @@ export function guardSocketMessage(bytes: Uint8Array): Uint8Array {
           return "";
         }
       })();
-      return message("P", Buffer.concat([Buffer.from(`${name}\0`, "utf8"), sql, Buffer.from([0, 0])]));
+      return message("P", Buffer.concat([Buffer.from(`${name}\0`, "utf8"), refused, Buffer.from([0, 0])]));
     }
     return message("Q", sql);
   }
