@@ -166,7 +166,7 @@ describe("retention", () => {
         const [pruned] = await tx.query<{ pruned_count: number }>("SELECT * FROM agent_gate_prune_audit(33, $1)", [cutoff]);
         expect(Number(pruned?.pruned_count)).toBe(1);
         const [flag] = await tx.query<{ v: string }>("SELECT current_setting('agent_gate.pruning', true) AS v");
-        expect(flag?.v ?? null).toBeNull();
+        expect(flag?.v || null).toBeNull();
         throw new Error("roll back");
       }),
     ).rejects.toThrow("roll back");
