@@ -2,6 +2,7 @@ import { resolve, join } from "node:path";
 import type { Database } from "./database.ts";
 import { GateError } from "../errors.ts";
 import { takeLock } from "./lock.ts";
+import { secureDataDir } from "./data-dir.ts";
 import { migrate, pendingMigrations } from "./migrate.ts";
 import type { StorageSettings } from "../config/settings.ts";
 
@@ -55,6 +56,7 @@ export async function openDatabase(settings: StorageSettings, options: OpenOptio
         "start the app there once (`npm start`) or run `agent-gate migrate` to create it, or set DATABASE_URL.",
     );
   }
+  secureDataDir(dataDir, { create: options.create === true });
   const socket = join(dataDir, `.s.PGSQL.${SOCKET_PORT}`);
   const lock = takeLock(dataDir, { pid: process.pid, ...(options.serve ? { socket } : {}) });
   if (!lock.taken) {
@@ -129,6 +131,7 @@ export async function openOwnerDatabase(settings: StorageSettings, command: stri
   if (!options.create && !pgliteDataExists(dataDir)) {
     throw unavailable(`No embedded database in ${dataDir} (AGENT_GATE_DATA_DIR, default .agent-gate/data, from ${process.cwd()}): start the app there once (\`npm start\`) or run \`agent-gate migrate\` to create it.`);
   }
+  secureDataDir(dataDir, { create: options.create === true });
   const lock = takeLock(dataDir, { pid: process.pid });
   if (!lock.taken) {
     throw new GateError(

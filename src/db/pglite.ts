@@ -69,7 +69,7 @@ class Turn {
 export async function openPglite(options: PgliteOptions = {}): Promise<PgliteDatabase> {
   let loadDataDir = options.loadDataDir;
   if (options.dataDir) {
-    mkdirSync(options.dataDir, { recursive: true });
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     if (!loadDataDir && options.template !== false && !pgliteDataExists(options.dataDir) && TEMPLATE) {
       loadDataDir = new Blob([readFileSync(TEMPLATE)]);
     }
