@@ -56,8 +56,12 @@ function restrictUmask(): void {
   }
 }
 
-/** Entries under the data dir that others may read or write are closed to them (sockets and links left as they are). */
-function closeToOthers(dir: string): void {
+/**
+ * Entries under the data dir that others may read or write are closed to them (sockets and links left as they
+ * are). Also run once PGlite has opened it: unpacking a data dir (the build's template) chmods each file to the
+ * mode it had in the archive, past the umask.
+ */
+export function closeToOthers(dir: string): void {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {

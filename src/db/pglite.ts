@@ -6,6 +6,7 @@ import { SERVICE_ROLE, toSafeNumber, type Database, type Queryable, type Row } f
 import { enterTenant, guardTenantQueries, tenantCommitCheck } from "./tenant.ts";
 import { guardSessionQueries } from "./session-guard.ts";
 import { guardSocketMessage } from "./socket-guard.ts";
+import { closeToOthers } from "./data-dir.ts";
 
 /**
  * A migrated data directory made at build time (scripts/build-dist.mjs), beside the compiled code; the
@@ -81,6 +82,8 @@ export async function openPglite(options: PgliteOptions = {}): Promise<PgliteDat
     ...(loadDataDir ? { loadDataDir } : {}),
     parsers: { [types.INT8]: (value: string) => toSafeNumber(value) },
   });
+  // Unpacking a data dir chmods its files to the archive's modes, past the umask: close them to others again.
+  if (options.dataDir) closeToOthers(options.dataDir);
   const turn = new Turn();
 
   const wrap = (client: Pick<PGlite, "query" | "exec">): Queryable => ({
