@@ -58,7 +58,7 @@ describe("POST /api/v1/proposals, kind outreach", () => {
     expect(row!.sealed).not.toContain("recipient-domain");
     expect(await t.db.tenant(1, (tx) => readOutreach(tx, keyring, created.id))).toEqual(content);
 
-    const outbox = await t.db.query("SELECT operation, payload FROM outbox WHERE coalesce_key = $1", [`outreach:${created.id}`]);
+    const outbox = await t.owner.query("SELECT operation, payload FROM outbox WHERE coalesce_key = $1", [`outreach:${created.id}`]);
     expect(outbox).toEqual([{ operation: "outreach.open", payload: { proposal_id: created.id } }]);
     const event = (await t.db.tenant(1, (tx) => readAudit(tx, 1))).find((e) => e.subject === created.id);
     expect(event?.data).toMatchObject({ kind: "outreach", digest: created.digest, channel: "email", recipients: 2, site: "example.com" });
@@ -67,7 +67,7 @@ describe("POST /api/v1/proposals, kind outreach", () => {
   it("refuses a ciphertext copied to another proposal's row", async () => {
     const a = (await (await post(outreach)).json()) as { id: string };
     const b = (await (await post({ ...outreach, content: { ...outreach.content, body: "other" } })).json()) as { id: string };
-    await t.db.query("UPDATE proposals_outreach SET sealed = (SELECT sealed FROM proposals_outreach WHERE proposal_id = $1) WHERE proposal_id = $2", [a.id, b.id]);
+    await t.owner.query("UPDATE proposals_outreach SET sealed = (SELECT sealed FROM proposals_outreach WHERE proposal_id = $1) WHERE proposal_id = $2", [a.id, b.id]);
     await expect(t.db.tenant(1, (tx) => readOutreach(tx, keyring, b.id))).rejects.toThrow();
   });
 
