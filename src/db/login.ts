@@ -28,7 +28,7 @@ export function ownerLoginProblem(login: LoginFacts): string | null {
   ];
   if (powers.length === 0) return null;
   return (
-    `the database login of DATABASE_URL (${login.name}) ${powers.join(" and ")}: it can switch off the audit log's ` +
+    `the database login of DATABASE_URL (${login.name}) ${powers.length > 1 ? `${powers.slice(0, -1).join(", ")} and ${powers.at(-1)}` : powers[0]}: it can switch off the audit log's ` +
     "append-only trigger and rewrite the chain, and row level security does not bind it"
   );
 }

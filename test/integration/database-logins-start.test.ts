@@ -27,6 +27,7 @@ describe.runIf(backend() === "postgres")("npm start with one or two database log
     fake = await GitHubFake.start();
     tmp = mkdtempSync(join(tmpdir(), "agent-gate-logins-"));
     const github = new URL(fake.url);
+    const keys = `k1:${randomBytes(32).toString("base64")}`;
     const key = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
     env = (storage, port) => ({
       PATH: process.env.PATH,
@@ -39,7 +40,7 @@ describe.runIf(backend() === "postgres")("npm start with one or two database log
       PORT: String(port),
       HOST: "127.0.0.1",
       LOG_LEVEL: "info",
-      AGENT_GATE_KEYS: `k1:${randomBytes(32).toString("base64")}`,
+      AGENT_GATE_KEYS: keys,
       AGENT_GATE_DNS_SERVERS: "127.0.0.1:1",
       ...storage,
     });
@@ -79,12 +80,12 @@ describe.runIf(backend() === "postgres")("npm start with one or two database log
     const app = start({ DATABASE_URL: t.ownerUrl }, port);
     await waitFor(`http://127.0.0.1:${port}/readyz`, 200, app);
     const said = app.output.join("");
-    expect(said).toContain("UNPROTECTED AUDIT LOG: the database login of DATABASE_URL (postgres) is a superuser and owns the schema");
+    expect(said).toContain("UNPROTECTED AUDIT LOG: the database login of DATABASE_URL (postgres) is a superuser, owns the schema");
     expect(said).toContain("AGENT_GATE_MIGRATION_DATABASE_URL");
     expect(await app.stop()).toBe(0);
     const doctor = await cli(["doctor"], tmp, env({ DATABASE_URL: t.ownerUrl }, 0));
     expect(doctor.code).toBe(1);
-    expect(doctor.stdout).toContain("FAIL database_login: the database login of DATABASE_URL (postgres) is a superuser and owns the schema");
+    expect(doctor.stdout).toContain("FAIL database_login: the database login of DATABASE_URL (postgres) is a superuser, owns the schema");
     expect(doctor.stdout).toContain("docs/operations.md");
   });
 
