@@ -210,7 +210,7 @@ describe("log output", () => {
   });
 
   it("leaves no token, webhook secret or key in any database row", async () => {
-    const rows = await dumpAllRows(t.db);
+    const rows = await dumpAllRows(t.owner);
     expect(rows).toContain("webhook.received");
     expect(secretsIn(rows, [TEST_SECRET, ...issued, ...[...keyring.keys.values()].map((key) => Buffer.from(key).toString("base64"))])).toEqual([]);
   });

@@ -72,13 +72,13 @@ describe("POST /api/v1/proposals, kind outreach", () => {
   });
 
   it("answers a 1 MB body with 413 and stores nothing", async () => {
-    const before = await dumpAllRows(t.db);
+    const before = await dumpAllRows(t.owner);
     const res = await post({ ...outreach, content: { ...outreach.content, body: "y".repeat(1024 * 1024) } });
     expect(res.status).toBe(413);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
     const justOver = await post({ ...outreach, content: { ...outreach.content, body: "y".repeat(256 * 1024 + 1) } });
     expect(justOver.status).toBe(413);
-    expect(await dumpAllRows(t.db)).toBe(before);
+    expect(await dumpAllRows(t.owner)).toBe(before);
   });
 
   it.each([
@@ -111,7 +111,7 @@ describe("POST /api/v1/proposals, kind outreach", () => {
   });
 
   it("leaves no recipient address and no body text in any log line or database row", async () => {
-    const rows = await dumpAllRows(t.db);
+    const rows = await dumpAllRows(t.owner);
     expect(rows).toContain("proposals_outreach");
     for (const secret of [SECRET_ADDRESS, "recipient-domain", SECRET_BODY, "OFR-4711-ZK", "y".repeat(64)]) {
       expect(rows).not.toContain(secret);
