@@ -50,7 +50,7 @@ describe("POST /api/v1/proposals, kind outreach", () => {
     const content = { channel: "email" as const, recipients: outreach.content.recipients, subject: "Offer", body: SECRET_BODY };
     expect(created).toMatchObject({ kind: "outreach", status: "pending", digest: outreachDigest("acme/web", "example.com", content) });
 
-    const [row] = await t.db.query<{ channel: string; recipient_count: number; sealed: string }>(
+    const [row] = await t.owner.query<{ channel: string; recipient_count: number; sealed: string }>(
       "SELECT channel, recipient_count, sealed FROM proposals_outreach WHERE proposal_id = $1",
       [created.id],
     );
