@@ -1,15 +1,7 @@
 import type { Command } from "commander";
 import type { CliContext } from "./context.ts";
-import {
-  generateKeyEntry,
-  newKeyId,
-  resolveKeyring,
-} from "../crypto/keyring.ts";
-import {
-  publishedKeys,
-  reencryptSealed,
-  rotateSigningKey,
-} from "../keys/store.ts";
+import { generateKeyEntry, newKeyId, resolveKeyring } from "../crypto/keyring.ts";
+import { publishedKeys, reencryptSealed, rotateSigningKey } from "../keys/store.ts";
 import { describeReplica, replicasWithout } from "../keys/replicas.ts";
 import { EXIT } from "./context.ts";
 import { renderTable } from "./table.ts";
@@ -21,28 +13,19 @@ import { migrate } from "../db/migrate.ts";
 export function registerKeys(program: Command, ctx: CliContext): void {
   const keys = program
     .command("keys")
-    .description(
-      "Keyring for encryption at rest (AGENT_GATE_KEYS) and receipt-signing keys.",
-    );
+    .description("Keyring for encryption at rest (AGENT_GATE_KEYS) and receipt-signing keys.");
 
   keys
     .command("generate")
-    .description(
-      "Print a new AGENT_GATE_KEYS entry (kid:base64key). Prepend it to AGENT_GATE_KEYS to make it current.",
-    )
-    .option(
-      "--kid <id>",
-      "key id: 1-32 letters, digits, _ or - (default: k<date>-<random>)",
-    )
+    .description("Print a new AGENT_GATE_KEYS entry (kid:base64key). Prepend it to AGENT_GATE_KEYS to make it current.")
+    .option("--kid <id>", "key id: 1-32 letters, digits, _ or - (default: k<date>-<random>)")
     .action((options: { kid?: string }) => {
       ctx.out(generateKeyEntry(options.kid ?? newKeyId(ctx.now())));
     });
 
   keys
     .command("list")
-    .description(
-      "List the receipt-signing keys: current, and retired ones still published for old receipts.",
-    )
+    .description("List the receipt-signing keys: current, and retired ones still published for old receipts.")
     .option("--json", "print the keys.json document")
     .action(async (options: { json?: boolean }) => {
       const db = await ctx.openDb();
@@ -52,22 +35,10 @@ export function registerKeys(program: Command, ctx: CliContext): void {
         return;
       }
       if (published.keys.length === 0) {
-        ctx.out(
-          "no signing keys yet (the first is created when the app signs its first receipt, or by `keys rotate`)",
-        );
+        ctx.out("no signing keys yet (the first is created when the app signs its first receipt, or by `keys rotate`)");
         return;
       }
-      ctx.out(
-        renderTable(
-          ["kid", "status", "created", "public key"],
-          published.keys.map((key) => [
-            key.kid,
-            key.status,
-            key.created_at,
-            key.public_key,
-          ]),
-        ),
-      );
+      ctx.out(renderTable(["kid", "status", "created", "public key"], published.keys.map((key) => [key.kid, key.status, key.created_at, key.public_key])));
     });
 
   keys
@@ -104,11 +75,7 @@ export function registerKeys(program: Command, ctx: CliContext): void {
       }
     });
 
-  async function rotate(
-    db: Database,
-    settings: StorageSettings,
-    options: { json?: boolean },
-  ): Promise<void> {
+  async function rotate(db: Database, settings: StorageSettings, options: { json?: boolean }): Promise<void> {
     const keyring = resolveKeyring(ctx.settings().keys, {
       dataDir: settings.dataDir,
       embedded: !settings.databaseUrl,
@@ -129,26 +96,13 @@ export function registerKeys(program: Command, ctx: CliContext): void {
     // Re-seal first: a keyring missing an old key fails here, before anything changes.
     const resealed = await reencryptSealed(db, keyring);
     const signer = await rotateSigningKey(db, keyring, ctx.now());
-    const retired = (await publishedKeys(db)).keys
-      .filter((key) => key.status === "retired")
-      .map((key) => key.kid);
+    const retired = (await publishedKeys(db)).keys.filter((key) => key.status === "retired").map((key) => key.kid);
     if (options.json) {
-      ctx.out(
-        jsonOutput({
-          signing_key: signer.keyId,
-          retired,
-          resealed,
-          keyring_key: keyring.current.id,
-        }),
-      );
+      ctx.out(jsonOutput({ signing_key: signer.keyId, retired, resealed, keyring_key: keyring.current.id }));
       return;
     }
     ctx.out(`new signing key: ${signer.keyId}`);
-    ctx.out(
-      `retired (still published): ${retired.length ? retired.join(", ") : "none"}`,
-    );
-    ctx.out(
-      `re-encrypted ${resealed} stored secret(s) under keyring key ${keyring.current.id}`,
-    );
+    ctx.out(`retired (still published): ${retired.length ? retired.join(", ") : "none"}`);
+    ctx.out(`re-encrypted ${resealed} stored secret(s) under keyring key ${keyring.current.id}`);
   }
 }
