@@ -22,7 +22,10 @@ export const SERVICE_ROLE = "agent_gate_service";
 
 export interface Database extends Queryable {
   readonly kind: "pg" | "pglite";
-  /** A transaction as the connecting (owner) role: migrations, admin and cross-tenant work. */
+  /**
+   * A transaction as the login itself: cross-tenant work as the app's login (agent_gate_service), or, on the
+   * owner's handle, migrations and the admin commands that need the owner.
+   */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /**
    * A transaction as the plain app role, bound to one installation by
