@@ -3,7 +3,6 @@ import { Command, CommanderError } from "commander";
 import type { Database } from "./db/database.ts";
 import { openDatabase } from "./db/open.ts";
 import { readSettings, type Settings } from "./config/settings.ts";
-import { migrate } from "./db/migrate.ts";
 import { GateError } from "./errors.ts";
 import { EXIT, type CliContext } from "./cli/context.ts";
 import { registerCommands } from "./cli/commands.ts";
@@ -22,9 +21,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     openDb: () =>
       openOrUnavailable(async () => {
         // Never creates one: a mistyped DATABASE_URL or data dir is refused, naming what was looked for.
-        const db = await openDatabase(ctx.settings().storage);
+        const db = await openDatabase(ctx.settings().storage, { migrate: () => {} });
         opened.push(db);
-        await migrate(db);
         return db;
       }),
     out: (text) => process.stdout.write(text.endsWith("\n") ? text : `${text}\n`),

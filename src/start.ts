@@ -2,7 +2,7 @@ import { GateOctokit, gateFetch } from "./github/octokit.ts";
 import { Probot } from "probot";
 import { openDatabase } from "./db/open.ts";
 import { readSettings, type Settings } from "./config/settings.ts";
-import { migrate } from "./db/migrate.ts";
+import { ownerLoginProblem, readLogin, TWO_LOGINS_FIX } from "./db/login.ts";
 import { createLogger } from "./log.ts";
 import { startGateServer } from "./server.ts";
 import { resolveKeyring } from "./crypto/keyring.ts";
@@ -31,9 +31,11 @@ export async function start(env: NodeJS.ProcessEnv): Promise<void> {
   }
 
   // The app owns an embedded database: a second app on its data dir is refused; CLI commands go through its socket.
-  const db = await openOrUnavailable(() => openDatabase(settings.storage, { create: true, serve: true }));
+  let applied: string[] = [];
+  const db = await openOrUnavailable(() => openDatabase(settings.storage, { create: true, serve: true, migrate: (names) => (applied = names) }));
   try {
-    await serve(settings, log, db, settings.appId, settings.privateKey, settings.webhookSecret);
+    await checkLogin(settings, log, db);
+    await serve(settings, log, db, applied, settings.appId, settings.privateKey, settings.webhookSecret);
   } catch (error) {
     await db.close().catch(() => {});
     throw error;
@@ -44,11 +46,11 @@ async function serve(
   settings: Settings,
   log: ReturnType<typeof createLogger>,
   db: Awaited<ReturnType<typeof openDatabase>>,
+  applied: string[],
   appId: number,
   privateKey: string,
   secret: string,
 ): Promise<void> {
-  const applied = await openOrUnavailable(() => migrate(db));
   // Refuses to start on PostgreSQL without AGENT_GATE_KEYS; creates one for the embedded default.
   const keyring = resolveKeyring(settings.keys, {
     dataDir: settings.storage.dataDir,
@@ -88,6 +90,22 @@ async function serve(
     await server.close();
     await db.close();
   });
+}
+
+/**
+ * The app's login must not own the schema: it could then cut or rewrite the audit log. With
+ * AGENT_GATE_MIGRATION_DATABASE_URL set the operator meant two logins, so one that does is refused; with
+ * DATABASE_URL alone (one login, as before two existed) the app starts and says so loudly, and
+ * `agent-gate doctor` fails.
+ */
+async function checkLogin(settings: Settings, log: ReturnType<typeof createLogger>, db: Awaited<ReturnType<typeof openDatabase>>): Promise<void> {
+  if (!settings.storage.databaseUrl) return;
+  const problem = ownerLoginProblem(await readLogin(db));
+  if (!problem) return;
+  if (settings.storage.migrationDatabaseUrl) {
+    throw new Error(`AGENT_GATE_MIGRATION_DATABASE_URL is set, but ${problem}. ${TWO_LOGINS_FIX}`);
+  }
+  log.warn({ fix: TWO_LOGINS_FIX }, `UNPROTECTED AUDIT LOG: ${problem}. ${TWO_LOGINS_FIX}`);
 }
 
 /** Deliveries GitHub sent to a smee.io channel, forwarded to this process's webhook path. */

@@ -18,6 +18,11 @@ export interface PruneResult {
  * Set the retention period the database enforces as the pruning floor. Only
  * the owner can (outside any tenant transaction); the app role may read it.
  */
+export async function mayAlterRetentionFloor(db: Database): Promise<boolean> {
+  const [row] = await db.query<{ may: boolean }>("SELECT has_table_privilege('audit_retention_policy', 'UPDATE') AS may");
+  return row?.may === true;
+}
+
 export async function setRetentionFloor(db: Database, days: number): Promise<void> {
   if (!Number.isSafeInteger(days) || days < 1) {
     throw new ValidationError([{ field: "AGENT_GATE_RETENTION_DAYS", message: "must be a whole number of days, at least 1" }]);

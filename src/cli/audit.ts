@@ -12,7 +12,7 @@ import { exportAudit } from "../audit/export.ts";
 import { writeExportFile } from "../audit/export-file.ts";
 import { parseExportRequest } from "../audit/filters.ts";
 import type { Manifest } from "../audit/manifest.ts";
-import { pruneAudit, retentionCutoff, setRetentionFloor } from "../audit/retention.ts";
+import { mayAlterRetentionFloor, pruneAudit, retentionCutoff, setRetentionFloor } from "../audit/retention.ts";
 import { verifyExportFile } from "../audit/verify-stream.ts";
 import { jsonOutput } from "./snake-json.ts";
 
@@ -186,8 +186,9 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       }
       const db = await ctx.openDb();
       const id = await resolveInstallation(db, flags.installation);
-      // The database keeps the retention period as its pruning floor.
-      await setRetentionFloor(db, ctx.settings().retentionDays);
+      // The database keeps the retention period as its pruning floor; the owner sets it (`agent-gate migrate`),
+      // and so does this command when it runs as the owner.
+      if (await mayAlterRetentionFloor(db)) await setRetentionFloor(db, ctx.settings().retentionDays);
       const result = await pruneAudit(db, id, before, now);
       ctx.out(flags.json ? jsonOutput(result) : `pruned ${result.pruned_count} events before ${before.toISOString()}`);
     });

@@ -2,7 +2,8 @@ import { createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { EXIT, type CliContext } from "./context.ts";
-import type { Database } from "../db/database.ts";
+import { APP_ROLE, SERVICE_ROLE, type Database } from "../db/database.ts";
+import { ownerLoginProblem, readLogin, TWO_LOGINS_FIX } from "../db/login.ts";
 import { openDatabase } from "../db/open.ts";
 import { readSettings, settingsOf } from "../config/settings.ts";
 import { ValidationError } from "../errors.ts";
@@ -36,7 +37,6 @@ export interface DoctorDeps {
   fetch?: typeof fetch;
 }
 
-const APP_ROLE = "agent_gate_app";
 /** A name with a TXT record under a stable zone; any answer (even NXDOMAIN) shows the server responds. */
 const DNS_PROBE = "_agent-gate.example.com";
 
@@ -150,6 +150,7 @@ async function checkDatabase(env: NodeJS.ProcessEnv, deps: DoctorDeps): Promise<
         : { name: "migrations", ok: false, detail: `pending: ${pending.join(", ")}`, fix: "Run `agent-gate migrate` (the app also migrates when it starts)." },
     );
     results.push(await checkRole(db, deps.appRole ?? APP_ROLE));
+    results.push(await checkLogin(db, settings.databaseUrl !== undefined));
     if (pending.length === 0) results.push(await checkKeyIds(env, db));
     if (pending.length === 0) results.push(await checkInbox(db));
     if (pending.length === 0) results.push(await checkNotifications(db));
@@ -231,6 +232,30 @@ async function checkNotifications(db: Database): Promise<CheckResult> {
     ok: false,
     detail: `${state.failed} message(s) failed for good: ${listed}${state.failed > state.recentFailures.length ? ", …" : ""}`,
     fix: "Check the channel with `agent-gate channel list` (a revoked Slack token, a removed channel, a refused SMTP login); the audit log's notification.failed events name the channel.",
+    };
+}
+
+/** The app's login must not own the schema (docs/operations.md, "Two database logins"). */
+async function checkLogin(db: Database, postgres: boolean): Promise<CheckResult> {
+  const login = await readLogin(db);
+  const problem = ownerLoginProblem(login);
+  if (problem) return { name: "database_login", ok: false, detail: problem, fix: TWO_LOGINS_FIX };
+  const [member] = await db.query<{ ok: boolean }>(`SELECT CASE WHEN (SELECT count(*) FROM pg_roles WHERE rolname IN ($1, $2)) = 2
+                 THEN pg_has_role(current_user, $1, 'MEMBER') AND pg_has_role(current_user, $2, 'MEMBER') ELSE false END AS ok`, [SERVICE_ROLE, APP_ROLE]);
+  if (!member?.ok) {
+    return {
+      name: "database_login",
+      ok: false,
+      detail: `the login ${login.name} does not hold ${SERVICE_ROLE} (and through it ${APP_ROLE})`,
+      fix: `As an admin: GRANT ${APP_ROLE} TO ${SERVICE_ROLE}; GRANT ${SERVICE_ROLE} TO ${login.name}; (docs/operations.md)`,
+    };
+  }
+  return {
+    name: "database_login",
+    ok: true,
+    detail: postgres
+      ? `the app logs in as ${login.name}, which holds ${SERVICE_ROLE} and owns nothing: it cannot switch off the audit log's protections`
+      : `the embedded database's app session acts as ${SERVICE_ROLE}; its socket lends nothing more`,
   };
 }
 

@@ -6,6 +6,9 @@ import { describeReplica, replicasWithout } from "../keys/replicas.ts";
 import { EXIT } from "./context.ts";
 import { renderTable } from "./table.ts";
 import { jsonOutput } from "./snake-json.ts";
+import type { Database } from "../db/database.ts";
+import { openOwnerDatabase, type StorageSettings } from "../db/open.ts";
+import { migrate } from "../db/migrate.ts";
 
 export function registerKeys(program: Command, ctx: CliContext): void {
   const keys = program
@@ -61,34 +64,45 @@ export function registerKeys(program: Command, ctx: CliContext): void {
     )
     .action(async (options: { json?: boolean }) => {
       const settings = ctx.settings().storage;
-      const db = await ctx.openDb();
-      const keyring = resolveKeyring(ctx.settings().keys, {
-        dataDir: settings.dataDir,
-        embedded: !settings.databaseUrl,
-        log: (msg) => ctx.err(msg),
-        now: ctx.now(),
-      });
-      // A live replica without the new key could not open what is about to be re-sealed under it.
-      const lacking = await replicasWithout(db, keyring.current.id, ctx.now());
-      if (lacking.length > 0) {
-        ctx.err(
-          `error: not rotating: ${lacking.length} running replica(s) do not hold key ${keyring.current.id}: ` +
-            `${lacking.map(describeReplica).join("; ")}. Add the new entry to AGENT_GATE_KEYS on every replica ` +
-            "(as a second entry is enough), restart them, then run `agent-gate keys rotate` again.",
-        );
-        process.exitCode = EXIT.failed;
-        return;
+      // Re-sealing reads every installation's secrets at once: the owner's work (AGENT_GATE_MIGRATION_DATABASE_URL;
+      // on the embedded database, with the app stopped), not the app login's.
+      const db = await openOwnerDatabase(settings, "keys rotate");
+      try {
+        await migrate(db);
+        await rotate(db, settings, options);
+      } finally {
+        await db.close();
       }
-      // Re-seal first: a keyring missing an old key fails here, before anything changes.
-      const resealed = await reencryptSealed(db, keyring);
-      const signer = await rotateSigningKey(db, keyring, ctx.now());
-      const retired = (await publishedKeys(db)).keys.filter((key) => key.status === "retired").map((key) => key.kid);
-      if (options.json) {
-        ctx.out(jsonOutput({ signing_key: signer.keyId, retired, resealed, keyring_key: keyring.current.id }));
-        return;
-      }
-      ctx.out(`new signing key: ${signer.keyId}`);
-      ctx.out(`retired (still published): ${retired.length ? retired.join(", ") : "none"}`);
-      ctx.out(`re-encrypted ${resealed} stored secret(s) under keyring key ${keyring.current.id}`);
     });
+
+  async function rotate(db: Database, settings: StorageSettings, options: { json?: boolean }): Promise<void> {
+    const keyring = resolveKeyring(ctx.settings().keys, {
+      dataDir: settings.dataDir,
+      embedded: !settings.databaseUrl,
+      log: (msg) => ctx.err(msg),
+      now: ctx.now(),
+    });
+    // A live replica without the new key could not open what is about to be re-sealed under it.
+    const lacking = await replicasWithout(db, keyring.current.id, ctx.now());
+    if (lacking.length > 0) {
+      ctx.err(
+        `error: not rotating: ${lacking.length} running replica(s) do not hold key ${keyring.current.id}: ` +
+          `${lacking.map(describeReplica).join("; ")}. Add the new entry to AGENT_GATE_KEYS on every replica ` +
+          "(as a second entry is enough), restart them, then run `agent-gate keys rotate` again.",
+      );
+      process.exitCode = EXIT.failed;
+      return;
+    }
+    // Re-seal first: a keyring missing an old key fails here, before anything changes.
+    const resealed = await reencryptSealed(db, keyring);
+    const signer = await rotateSigningKey(db, keyring, ctx.now());
+    const retired = (await publishedKeys(db)).keys.filter((key) => key.status === "retired").map((key) => key.kid);
+    if (options.json) {
+      ctx.out(jsonOutput({ signing_key: signer.keyId, retired, resealed, keyring_key: keyring.current.id }));
+      return;
+    }
+    ctx.out(`new signing key: ${signer.keyId}`);
+    ctx.out(`retired (still published): ${retired.length ? retired.join(", ") : "none"}`);
+    ctx.out(`re-encrypted ${resealed} stored secret(s) under keyring key ${keyring.current.id}`);
+  }
 }

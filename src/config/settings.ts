@@ -24,6 +24,11 @@ export interface GitHubUrls {
 export interface StorageSettings {
   /** PostgreSQL connection string; unset means embedded PGlite. */
   databaseUrl?: string | undefined;
+  /**
+   * AGENT_GATE_MIGRATION_DATABASE_URL: the login that owns the schema and runs migrations, when the app's own
+   * login (DATABASE_URL) holds only agent_gate_service. Unset: migrations run as the DATABASE_URL login.
+   */
+  migrationDatabaseUrl?: string | undefined;
   /** Where PGlite keeps its data when DATABASE_URL is unset. */
   dataDir: string;
 }
@@ -234,7 +239,11 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { readFile?: (path
     github,
     org: text("GH_ORG"),
     oauth: { clientId: text("GITHUB_CLIENT_ID") ?? "", clientSecret: env.GITHUB_CLIENT_SECRET?.trim() ?? "" },
-    storage: { databaseUrl: text("DATABASE_URL"), dataDir: text("AGENT_GATE_DATA_DIR") ?? DEFAULT_DATA_DIR },
+    storage: {
+      databaseUrl: text("DATABASE_URL"),
+      migrationDatabaseUrl: text("AGENT_GATE_MIGRATION_DATABASE_URL"),
+      dataDir: text("AGENT_GATE_DATA_DIR") ?? DEFAULT_DATA_DIR,
+    },
     keys: text("AGENT_GATE_KEYS"),
     oidc: audience ? { audience, issuer: (issuer ?? GITHUB_ACTIONS_ISSUER).replace(/\/+$/, "") } : null,
     dns: { servers: text("AGENT_GATE_DNS_SERVERS"), timeoutMs: integer("AGENT_GATE_DNS_TIMEOUT_MS", { min: 1 }, "a positive number of milliseconds") },
@@ -263,7 +272,12 @@ function guarded(settings: Settings): Settings {
   const shown = () => {
     const copy: Record<string, unknown> = { ...settings, oauth: { ...settings.oauth, clientSecret: settings.oauth.clientSecret ? "[redacted]" : "" } };
     for (const key of SECRET_KEYS) if (copy[key] !== undefined) copy[key] = "[redacted]";
-    const storage = settings.storage.databaseUrl ? { ...settings.storage, databaseUrl: redactUrl(settings.storage.databaseUrl) } : settings.storage;
+    const { databaseUrl, migrationDatabaseUrl } = settings.storage;
+    const storage = {
+      ...settings.storage,
+      ...(databaseUrl ? { databaseUrl: redactUrl(databaseUrl) } : {}),
+      ...(migrationDatabaseUrl ? { migrationDatabaseUrl: redactUrl(migrationDatabaseUrl) } : {}),
+    };
     return { ...copy, storage };
   };
   Object.defineProperty(settings, "toJSON", { value: shown, enumerable: false });

@@ -14,9 +14,18 @@ export interface Queryable {
 /** The plain role every tenant transaction runs as; it cannot bypass row level security. */
 export const APP_ROLE = "agent_gate_app";
 
+/**
+ * The role of the app's login across installations (migration 160): the inbox, the outbox worker, the sweeps,
+ * token and session look-ups. It owns nothing and may enter a tenant; the schema belongs to the migrating login.
+ */
+export const SERVICE_ROLE = "agent_gate_service";
+
 export interface Database extends Queryable {
   readonly kind: "pg" | "pglite";
-  /** A transaction as the connecting (owner) role: migrations, admin and cross-tenant work. */
+  /**
+   * A transaction as the login itself: cross-tenant work as the app's login (agent_gate_service), or, on the
+   * owner's handle, migrations and the admin commands that need the owner.
+   */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /**
    * A transaction as the plain app role, bound to one installation by

@@ -35,7 +35,7 @@ function readHolder(file: string): LockHolder | null {
  * whose process is gone, or that cannot be read, is stale and taken over; a live holder is returned instead.
  */
 export function takeLock(dataDir: string, holder: LockHolder): LockResult {
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const file = join(dataDir, LOCK_FILE);
   for (let attempt = 0; attempt < 3; attempt += 1) {
     try {

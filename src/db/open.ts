@@ -2,6 +2,8 @@ import { resolve, join } from "node:path";
 import type { Database } from "./database.ts";
 import { GateError } from "../errors.ts";
 import { takeLock } from "./lock.ts";
+import { secureDataDir } from "./data-dir.ts";
+import { migrate, pendingMigrations } from "./migrate.ts";
 import type { StorageSettings } from "../config/settings.ts";
 
 export type { StorageSettings } from "../config/settings.ts";
@@ -15,6 +17,12 @@ export interface OpenOptions {
    * opens the data dir itself when no app runs.
    */
   serve?: boolean;
+  /**
+   * Bring the schema up to date first, as the owner: on PostgreSQL the login of AGENT_GATE_MIGRATION_DATABASE_URL
+   * (DATABASE_URL's when unset), opened only when a migration is pending; on the embedded database before its
+   * session becomes the app's. Called with the names applied.
+   */
+  migrate?: (applied: string[]) => void;
 }
 
 /** Connections the app accepts on its socket: CLI commands, each with a pool of 2. */
@@ -31,11 +39,14 @@ export async function openDatabase(settings: StorageSettings, options: OpenOptio
   if (settings.databaseUrl) {
     const { openPg } = await import("./pg.ts");
     const db = openPg({ connectionString: settings.databaseUrl });
-    const check = options.create ? requireDatabase(db, describeUrl(settings.databaseUrl)) : requireSchema(db, describeUrl(settings.databaseUrl));
-    await check.catch(async (error: unknown) => {
+    try {
+      if (options.create) await requireDatabase(db, describeUrl(settings.databaseUrl));
+      else await requireSchema(db, describeUrl(settings.databaseUrl));
+      if (options.migrate && (await pendingMigrations(db)).length > 0) options.migrate(await migrateAsOwner(settings));
+    } catch (error) {
       await db.close();
       throw error;
-    });
+    }
     return db;
   }
   const dataDir = resolve(settings.dataDir);
@@ -46,6 +57,7 @@ export async function openDatabase(settings: StorageSettings, options: OpenOptio
         "start the app there once (`npm start`) or run `agent-gate migrate` to create it, or set DATABASE_URL.",
     );
   }
+  secureDataDir(dataDir, { create: options.create === true });
   const socket = join(dataDir, `.s.PGSQL.${SOCKET_PORT}`);
   const lock = takeLock(dataDir, { pid: process.pid, ...(options.serve ? { socket } : {}) });
   if (!lock.taken) {
@@ -59,11 +71,28 @@ export async function openDatabase(settings: StorageSettings, options: OpenOptio
       );
     }
     // The app owns it: work through the app's socket, so what this command writes is the app's data at once.
+    // The socket gives the app's login only (src/db/socket-guard.ts), never the owner.
     const { openPg } = await import("./pg.ts");
-    return openPg({ host: dataDir, port: SOCKET_PORT, max: 2, prepare: false });
+    const db = openPg({ host: dataDir, port: SOCKET_PORT, max: 2, prepare: false });
+    const pending = options.migrate ? await pendingMigrations(db).catch(async (error: unknown) => {
+      await db.close();
+      throw error;
+    }) : [];
+    if (pending.length > 0) {
+      await db.close();
+      throw unavailable(
+        `The app running on ${dataDir} (process ${holder.pid}) has not applied ${pending.join(", ")}: restart it, which migrates its database.`,
+      );
+    }
+    return db;
   }
   try {
-    const db = await openPglite({ dataDir });
+    const owner = await openPglite({ dataDir });
+    if (options.migrate || options.create) {
+      const applied = await migrate(owner);
+      options.migrate?.(applied);
+    }
+    const db = await owner.asService();
     const stopSocket = options.serve ? await db.serveSocket(socket, SOCKET_CONNECTIONS) : null;
     return {
       ...db,
@@ -79,6 +108,76 @@ export async function openDatabase(settings: StorageSettings, options: OpenOptio
   } catch (error) {
     lock.release();
     throw error;
+  }
+}
+
+/**
+ * The owner of the schema, for migrations and the few admin commands that need it (`agent-gate migrate`,
+ * `keys rotate`): on PostgreSQL the login of AGENT_GATE_MIGRATION_DATABASE_URL, or DATABASE_URL's when unset;
+ * on the embedded database the data dir itself, which a running app keeps to itself.
+ */
+export async function openOwnerDatabase(settings: StorageSettings, command: string, options: { create?: boolean } = {}): Promise<Database> {
+  if (settings.databaseUrl) {
+    const { openPg } = await import("./pg.ts");
+    const url = settings.migrationDatabaseUrl ?? settings.databaseUrl;
+    const db = openPg({ connectionString: url, max: 2 });
+    if (!options.create) await requireSchema(db, describeUrl(url)).catch(async (error: unknown) => {
+      await db.close();
+      throw error;
+    });
+    return db;
+  }
+  const dataDir = resolve(settings.dataDir);
+  const { openPglite, pgliteDataExists } = await import("./pglite.ts");
+  if (!options.create && !pgliteDataExists(dataDir)) {
+    throw unavailable(`No embedded database in ${dataDir} (AGENT_GATE_DATA_DIR, default .agent-gate/data, from ${process.cwd()}): start the app there once (\`npm start\`) or run \`agent-gate migrate\` to create it.`);
+  }
+  secureDataDir(dataDir, { create: options.create === true });
+  const lock = takeLock(dataDir, { pid: process.pid });
+  if (!lock.taken) {
+    throw new GateError(
+      "database_in_use",
+      `\`agent-gate ${command}\` needs the embedded database's owner, which the running app (process ${lock.holder.pid}) does not lend through its socket: ` +
+        "stop the app, run the command, then start the app again.",
+      { status: 503 },
+    );
+  }
+  try {
+    const db = await openPglite({ dataDir });
+    return {
+      ...db,
+      async close() {
+        try {
+          await db.close();
+        } finally {
+          lock.release();
+        }
+      },
+    };
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+/** Apply pending migrations as the owner of the PostgreSQL schema. */
+async function migrateAsOwner(settings: StorageSettings): Promise<string[]> {
+  const owner = await openOwnerDatabase(settings, "migrate", { create: true });
+  try {
+    return await migrate(owner);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === "42501" && !settings.migrationDatabaseUrl) {
+      throw new GateError(
+        "migration_refused",
+        `Migrations are pending and the login in DATABASE_URL may not apply them (${(error as Error).message}): ` +
+          "set AGENT_GATE_MIGRATION_DATABASE_URL to the login that owns the schema (docs/operations.md), or run `agent-gate migrate` with it.",
+        { status: 503, cause: error },
+      );
+    }
+    throw error;
+  } finally {
+    await owner.close();
   }
 }
 

@@ -2,8 +2,11 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PGlite, types } from "@electric-sql/pglite";
-import { toSafeNumber, type Database, type Queryable, type Row } from "./database.ts";
+import { SERVICE_ROLE, toSafeNumber, type Database, type Queryable, type Row } from "./database.ts";
 import { enterTenant, guardTenantQueries, tenantCommitCheck } from "./tenant.ts";
+import { guardSessionQueries } from "./session-guard.ts";
+import { guardSocketMessage } from "./socket-guard.ts";
+import { closeToOthers } from "./data-dir.ts";
 
 /**
  * A migrated data directory made at build time (scripts/build-dist.mjs), beside the compiled code; the
@@ -26,6 +29,13 @@ export interface PgliteDatabase extends Database {
   pglite: PGlite;
   /** Serve this database to other processes on a unix socket (PostgreSQL's wire protocol); resolves to a stop function. */
   serveSocket(path: string, maxConnections: number): Promise<() => Promise<void>>;
+  /**
+   * The same database as the app's login: from here on the session acts as agent_gate_service, and every
+   * statement of the returned handle and of its socket's clients is checked (session-guard.ts) so none
+   * can act as the owner again. This handle, the owner's, then runs each statement in a transaction that
+   * returns to the owner for its length: only the code that holds it (migrations, tests) can.
+   */
+  asService(): Promise<PgliteDatabase>;
 }
 
 /** A data dir holds a database once PostgreSQL's PG_VERSION file is in it. */
@@ -60,7 +70,7 @@ class Turn {
 export async function openPglite(options: PgliteOptions = {}): Promise<PgliteDatabase> {
   let loadDataDir = options.loadDataDir;
   if (options.dataDir) {
-    mkdirSync(options.dataDir, { recursive: true });
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
     if (!loadDataDir && options.template !== false && !pgliteDataExists(options.dataDir) && TEMPLATE) {
       loadDataDir = new Blob([readFileSync(TEMPLATE)]);
     }
@@ -72,6 +82,8 @@ export async function openPglite(options: PgliteOptions = {}): Promise<PgliteDat
     ...(loadDataDir ? { loadDataDir } : {}),
     parsers: { [types.INT8]: (value: string) => toSafeNumber(value) },
   });
+  // Unpacking a data dir chmods its files to the archive's modes, past the umask: close them to others again.
+  if (options.dataDir) closeToOthers(options.dataDir);
   const turn = new Turn();
 
   const wrap = (client: Pick<PGlite, "query" | "exec">): Queryable => ({
@@ -83,22 +95,59 @@ export async function openPglite(options: PgliteOptions = {}): Promise<PgliteDat
       await client.exec(sql);
     },
   });
-  const direct = wrap(pglite);
+  /** Set once the session acts as the service role: the owner's handle then re-enters the owner per transaction. */
+  let serving = false;
 
-  async function transaction<T>(fn: (tx: Queryable) => Promise<T>, installationId?: number): Promise<T> {
-    return turn.run(() =>
-      pglite.transaction(async (raw) => {
-        const tx = wrap(raw);
-        if (installationId === undefined) return fn(tx);
-        await enterTenant(tx, installationId);
-        const value = await fn(guardTenantQueries(tx));
-        await tx.query(tenantCommitCheck(installationId));
-        return value;
-      }),
-    );
+  function make(guarded: boolean): PgliteDatabase {
+    const asOwner = !guarded;
+    const open = (raw: Pick<PGlite, "query" | "exec">): Queryable => (guarded ? guardSessionQueries(wrap(raw)) : wrap(raw));
+    async function transaction<T>(fn: (tx: Queryable) => Promise<T>, installationId?: number): Promise<T> {
+      return turn.run(() =>
+        pglite.transaction(async (raw) => {
+          if (asOwner && serving) await raw.exec("SET LOCAL ROLE NONE");
+          const tx = open(raw);
+          if (installationId === undefined) return fn(tx);
+          await enterTenant(tx, installationId);
+          const value = await fn(guardTenantQueries(tx));
+          await tx.query(tenantCommitCheck(installationId));
+          return value;
+        }),
+      );
+    }
+    const direct = open(pglite);
+    const outside = {
+      query: <T extends Row>(sql: string, params?: readonly unknown[]) =>
+        asOwner && serving ? transaction((tx) => tx.query<T>(sql, params)) : turn.run(() => direct.query<T>(sql, params)),
+      exec: (sql: string) => (asOwner && serving ? transaction((tx) => tx.exec(sql)) : turn.run(() => direct.exec(sql))),
+    };
+    return {
+      kind: "pglite",
+      pglite,
+      serveSocket: (path, maxConnections) => serveSocket(path, maxConnections, guarded),
+      async asService() {
+        if (!serving) {
+          await turn.run(() => pglite.exec(`SET ROLE ${SERVICE_ROLE}`));
+          serving = true;
+        }
+        return make(true);
+      },
+      query: outside.query,
+      exec: outside.exec,
+      transaction: (fn) => transaction(fn),
+      tenant: (installationId, fn) => transaction(fn, installationId),
+      async listen(channel, onPayload) {
+        const unsubscribe = await turn.run(() => pglite.listen(channel, onPayload));
+        return async () => {
+          await turn.run(() => unsubscribe());
+        };
+      },
+      async close() {
+        if (!pglite.closed) await pglite.close();
+      },
+    };
   }
 
-  async function serveSocket(path: string, maxConnections: number): Promise<() => Promise<void>> {
+  async function serveSocket(path: string, maxConnections: number, guarded: boolean): Promise<() => Promise<void>> {
     const { PGLiteSocketServer } = await import("@electric-sql/pglite-socket");
     // A socket client keeps the turn from its BEGIN to its COMMIT or ROLLBACK (or its disconnect, which rolls back).
     let held: (() => void) | null = null;
@@ -117,7 +166,8 @@ export async function openPglite(options: PgliteOptions = {}): Promise<PgliteDat
     const served = {
       waitReady: pglite.waitReady,
       isInTransaction: () => pglite.isInTransaction(),
-      execProtocolRawStream: pglite.execProtocolRawStream.bind(pglite),
+      execProtocolRawStream: (message: Uint8Array, options: Parameters<PGlite["execProtocolRawStream"]>[1]) =>
+        pglite.execProtocolRawStream(guarded ? guardSocketMessage(message) : message, options),
       exec: (sql: string) => socketTurn(() => pglite.exec(sql)),
       runExclusive: <T>(fn: () => Promise<T>) => socketTurn(() => pglite.runExclusive(fn)),
     };
@@ -130,22 +180,5 @@ export async function openPglite(options: PgliteOptions = {}): Promise<PgliteDat
     };
   }
 
-  return {
-    kind: "pglite",
-    pglite,
-    serveSocket,
-    query: (sql, params) => turn.run(() => direct.query(sql, params)),
-    exec: (sql) => turn.run(() => direct.exec(sql)),
-    transaction: (fn) => transaction(fn),
-    tenant: (installationId, fn) => transaction(fn, installationId),
-    async listen(channel, onPayload) {
-      const unsubscribe = await turn.run(() => pglite.listen(channel, onPayload));
-      return async () => {
-        await turn.run(() => unsubscribe());
-      };
-    },
-    async close() {
-      if (!pglite.closed) await pglite.close();
-    },
-  };
+  return make(false);
 }

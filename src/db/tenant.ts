@@ -5,19 +5,21 @@ import { APP_ROLE, type Queryable, type Row } from "./database.ts";
  *
  * - The tenant is a row in `tenant_bindings` (migration 080), keyed by backend
  *   pid and top-level transaction id. Only the owner can write it, through
- *   `agent_gate_enter_tenant(id)` (SECURITY DEFINER, not executable by the app
- *   role), which refuses a second, different id in the same transaction.
+ *   `agent_gate_enter_tenant(id)` (SECURITY DEFINER, executable by the app's
+ *   login, agent_gate_service, not by the app role), which refuses a second, different id in the same transaction.
  *   Policies read it through `agent_gate_tenant()`; no setting is involved, so
  *   SET, set_config() or RESET of any setting changes nothing.
  * - A table holding installation data is ENABLE + FORCE ROW LEVEL SECURITY with
  *   `<table>_tenant` USING/WITH CHECK (installation_id = (SELECT agent_gate_tenant())).
  *   If background work reads it across installations, add
- *   `<table>_owner` USING (current_user <> 'agent_gate_app') and do that work on
- *   the owner connection (`db.transaction` / `db.query`), never inside
- *   `db.tenant`. test/integration/tenant-isolation.test.ts fails for a table
- *   with an installation_id and no FORCE'd row level security.
- * - A session that logged in as the owner can always RESET ROLE, which no SQL
- *   can forbid; so the statements of a tenant transaction go through
+ *   `<table>_owner` USING (current_user <> 'agent_gate_app'), grant the table to
+ *   agent_gate_service (the app's login, migration 160) and do that work
+ *   outside a tenant (`db.transaction` / `db.query`), never inside `db.tenant`.
+ *   test/integration/tenant-isolation.test.ts fails for a table with an
+ *   installation_id and no FORCE'd row level security, or granted nothing to
+ *   agent_gate_service.
+ * - A session can always RESET ROLE back to its login, which no SQL can
+ *   forbid; so the statements of a tenant transaction go through
  *   `guardTenantQueries`, which refuses those that change role, settings or
  *   transaction state, and `tenantCommitCheck` rolls the transaction back if
  *   it no longer runs as the app role in its tenant when it ends.
@@ -73,7 +75,7 @@ const REFUSED_CALLS = /\b(set_config|dblink\w*)\s*\(/;
  * keywords can be looked for; a dollar-quoted body is refused outright, as it
  * can only serve code the app does not send.
  */
-function strip(sql: string): string {
+export function strip(sql: string): string {
   let out = "";
   for (let i = 0; i < sql.length; ) {
     const c = sql[i]!;

@@ -115,7 +115,7 @@ describe("bearer authentication", () => {
     });
     const actions = events.map((event) => event.action);
     expect(actions).toEqual(expect.arrayContaining(["token.created", "token.revoked", "token.use_denied"]));
-    const everything = JSON.stringify(await t.db.query("SELECT * FROM audit_events")) + JSON.stringify(await t.db.query("SELECT * FROM agent_tokens"));
+    const everything = JSON.stringify(await t.owner.query("SELECT * FROM audit_events")) + JSON.stringify(await t.owner.query("SELECT * FROM agent_tokens"));
     expect(everything).not.toContain(token);
     expect(everything).not.toContain(token.slice(8));
   });
@@ -130,7 +130,7 @@ describe("bearer authentication", () => {
       const headers = [...res.headers.entries()].filter(([name]) => name !== "date");
       return { status: res.status, headers, body: await res.text() };
     };
-    const auditRows = async () => (await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM audit_events"))[0]?.n;
+    const auditRows = async () => (await t.owner.query<{ n: number }>("SELECT count(*)::int8 AS n FROM audit_events"))[0]?.n;
     const before = await auditRows();
     const fromUnknown = await answer(unknown);
     const fromRevoked = await answer(revoked);

@@ -51,7 +51,7 @@ describe("POST /api/v1/proposals", () => {
       expires_at: "2026-11-26T10:00:00.000Z",
       url: `https://gate.example/proposals/${created.id}`,
     });
-    const outbox = await t.db.query("SELECT installation_id, operation, coalesce_key, priority, payload FROM outbox WHERE coalesce_key = $1", [
+    const outbox = await t.owner.query("SELECT installation_id, operation, coalesce_key, priority, payload FROM outbox WHERE coalesce_key = $1", [
       `proposal:${created.id}`,
     ]);
     expect(outbox).toEqual([
@@ -122,14 +122,14 @@ describe("POST /api/v1/proposals", () => {
   });
 
   it("refuses a commit proposal (commit proposals come from pull requests only) with 400 naming kind, writes nothing and audits why", async () => {
-    const before = await t.db.query<{ p: number; o: number }>("SELECT (SELECT count(*) FROM proposals)::int8 AS p, (SELECT count(*) FROM outbox)::int8 AS o");
+    const before = await t.owner.query<{ p: number; o: number }>("SELECT (SELECT count(*) FROM proposals)::int8 AS p, (SELECT count(*) FROM outbox)::int8 AS o");
     const res = await post({ kind: "commit", repo: "acme/web", sha: SHA, summary: "fix" });
     expect(res.status).toBe(400);
     const answer = (await res.json()) as { error: { code: string; message: string; fields: { field: string; message: string }[] } };
     expect(answer.error.code).toBe("invalid_request");
     expect(answer.error.fields.map((f) => f.field)).toEqual(["kind"]);
     expect(answer.error.message).toMatch(/pull request/);
-    const after = await t.db.query<{ p: number; o: number }>("SELECT (SELECT count(*) FROM proposals)::int8 AS p, (SELECT count(*) FROM outbox)::int8 AS o");
+    const after = await t.owner.query<{ p: number; o: number }>("SELECT (SELECT count(*) FROM proposals)::int8 AS p, (SELECT count(*) FROM outbox)::int8 AS o");
     expect(after).toEqual(before);
     const events = await t.db.tenant(1, (tx) => readAudit(tx, 1));
     expect(events.at(-1)).toMatchObject({
@@ -146,11 +146,11 @@ describe("POST /api/v1/proposals", () => {
   });
 
   it("refuses a site not verified for this installation, writing nothing", async () => {
-    const before = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM outbox");
+    const before = await t.owner.query<{ n: number }>("SELECT count(*)::int8 AS n FROM outbox");
     const res = await post({ ...deploy, site: "other.example" });
     expect(res.status).toBe(422);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("site_not_verified");
-    const after = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM outbox");
+    const after = await t.owner.query<{ n: number }>("SELECT count(*)::int8 AS n FROM outbox");
     expect(after[0]?.n).toBe(before[0]?.n);
   });
 });

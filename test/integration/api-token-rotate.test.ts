@@ -55,10 +55,10 @@ describe("POST /api/v1/tokens/{prefix}/rotate", () => {
     expect(await status(agent)).toBe(401);
     expect(await status(body.token)).toBe(404);
 
-    const events = (await readAudit(t.db, 1)).filter((event) => event.action === "token.rotated");
+    const events = (await readAudit(t.owner, 1)).filter((event) => event.action === "token.rotated");
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ actor: `token:${admin.slice(0, 8)}`, subject: agent.slice(0, 8) });
-    expect(secretsIn(await dumpAllRows(t.db), [agent, body.token, admin])).toEqual([]);
+    expect(secretsIn(await dumpAllRows(t.owner), [agent, body.token, admin])).toEqual([]);
     const rows = (await listTokens(t.db, 1)).filter((row) => row.name === "release-bot");
     expect(rows.map((row) => row.revoked_at === null)).toEqual([false, true]);
   });

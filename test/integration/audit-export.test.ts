@@ -172,7 +172,7 @@ describe("audit export", () => {
     });
 
     it("leaves the table in place after hostile filters", async () => {
-      const [row] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM audit_events");
+      const [row] = await t.owner.query<{ n: number }>("SELECT count(*)::int8 AS n FROM audit_events");
       expect(row?.n).toBe(26);
     });
 

@@ -60,9 +60,9 @@ describe("audit log", () => {
       "DELETE FROM audit_events",
       "TRUNCATE audit_events",
     ]) {
-      await expect(t.db.transaction((tx) => tx.query(sql))).rejects.toThrow(/append-only/);
+      await expect(t.owner.transaction((tx) => tx.query(sql))).rejects.toThrow(/append-only/);
     }
-    const [row] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM audit_events");
+    const [row] = await t.owner.query<{ n: number }>("SELECT count(*)::int8 AS n FROM audit_events");
     expect(row?.n).toBeGreaterThan(0);
   });
 

@@ -69,7 +69,7 @@ beforeAll(async () => {
   dns = await startDnsServer();
   if (backend() === "postgres") {
     t = await createTestDatabase();
-    storage = { DATABASE_URL: t.url };
+    storage = { DATABASE_URL: t.url, AGENT_GATE_MIGRATION_DATABASE_URL: t.ownerUrl };
     await recordInstallation(t.db, { id: 7, account: "acme" }, new Date());
   } else {
     storage = { AGENT_GATE_DATA_DIR: join(tmp, "data") };

@@ -42,7 +42,7 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
 beforeAll(async () => {
   if (backend() === "postgres") {
     t = await createTestDatabase();
-    storage = { DATABASE_URL: t.url };
+    storage = { DATABASE_URL: t.url, AGENT_GATE_MIGRATION_DATABASE_URL: t.ownerUrl };
   } else {
     storage = { AGENT_GATE_DATA_DIR: join(tmp, "data") };
     // The CLI never creates a database: `migrate` (or the app's first start) does.

@@ -51,7 +51,7 @@ describe.skipIf(backend() === "pglite")("the app down while GitHub sends 20 deli
     });
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const [row] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM webhook_deliveries WHERE app_id = $1", [TEST_APP_ID]);
+      const [row] = await t.owner.query<{ n: number }>("SELECT count(*)::int8 AS n FROM webhook_deliveries WHERE app_id = $1", [TEST_APP_ID]);
       if (row?.n === DELIVERIES) break;
       if (Date.now() > deadline) throw new Error(`only ${row?.n} of ${DELIVERIES} deliveries processed`);
       await new Promise((resolve) => setTimeout(resolve, 50));

@@ -75,7 +75,7 @@ describe.skipIf(backend() === "pglite")("GitHub failing or stalling every read",
   };
 
   const undecided = async (installationId: number) => {
-    const [row] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM proposals WHERE installation_id = $1 AND status <> 'pending'", [installationId]);
+    const [row] = await t.owner.query<{ n: number }>("SELECT count(*)::int8 AS n FROM proposals WHERE installation_id = $1 AND status <> 'pending'", [installationId]);
     return Number(row?.n);
   };
 
@@ -83,7 +83,7 @@ describe.skipIf(backend() === "pglite")("GitHub failing or stalling every read",
   const converged = async (installationId: number, ids: string[]) => {
     const deadline = Date.now() + 90_000;
     for (;;) {
-      const [row] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM webhook_deliveries WHERE app_id = $1", [TEST_APP_ID]);
+      const [row] = await t.owner.query<{ n: number }>("SELECT count(*)::int8 AS n FROM webhook_deliveries WHERE app_id = $1", [TEST_APP_ID]);
       if (Number(row?.n) === ids.length) break;
       if (Date.now() > deadline) throw new Error(`only ${row?.n} of ${ids.length} deliveries processed`);
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -91,11 +91,11 @@ describe.skipIf(backend() === "pglite")("GitHub failing or stalling every read",
     await outboxDrained(t.db, 60_000);
     await fake.state.hooks.settled();
 
-    const received = await t.db.query<{ delivery_id: string }>("SELECT delivery_id FROM webhook_deliveries WHERE app_id = $1", [TEST_APP_ID]);
+    const received = await t.owner.query<{ delivery_id: string }>("SELECT delivery_id FROM webhook_deliveries WHERE app_id = $1", [TEST_APP_ID]);
     expect(received.map((r) => r.delivery_id).sort()).toEqual([...ids].sort());
     const [aside] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM webhook_inbox WHERE set_aside_at IS NOT NULL");
     expect(Number(aside?.n)).toBe(0);
-    const proposals = await t.db.query<{ pr_number: number; status: string }>("SELECT pr_number, status FROM proposals WHERE installation_id = $1 ORDER BY pr_number", [installationId]);
+    const proposals = await t.owner.query<{ pr_number: number; status: string }>("SELECT pr_number, status FROM proposals WHERE installation_id = $1 ORDER BY pr_number", [installationId]);
     expect(proposals.map((p) => p.pr_number)).toEqual(Array.from({ length: PULLS }, (_, i) => i + 1));
     for (const p of proposals) expect(p.status, `#${p.pr_number}`).toBe(p.pr_number <= APPROVED ? "approved" : "pending");
 
@@ -157,7 +157,7 @@ describe.skipIf(backend() === "pglite")("GitHub failing or stalling every read",
     await new Promise((resolve) => setTimeout(resolve, 5 * LEASE_MS));
     const stalled = fake.calls.filter((call) => call.method === "GET" && !call.web);
     expect(stalled.length).toBeGreaterThan(0);
-    const [processed] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM webhook_deliveries WHERE app_id = $1", [TEST_APP_ID]);
+    const [processed] = await t.owner.query<{ n: number }>("SELECT count(*)::int8 AS n FROM webhook_deliveries WHERE app_id = $1", [TEST_APP_ID]);
     expect(Number(processed?.n)).toBe(0);
     expect(await undecided(installationId)).toBe(0);
 

@@ -84,7 +84,7 @@ describe("GitHub failing writes", () => {
     for (let i = 1; i < attempts.length; i += 1) {
       expect(Date.parse(attempts[i]!.created_at) - Date.parse(attempts[i - 1]!.created_at)).toBeGreaterThanOrEqual(waitMs);
     }
-    const [left] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM outbox WHERE installation_id = $1 AND done_at IS NULL", [installationId]);
+    const [left] = await t.owner.query<{ n: number }>("SELECT count(*)::int8 AS n FROM outbox WHERE installation_id = $1 AND done_at IS NULL", [installationId]);
     expect(left?.n).toBe(0);
   });
 
@@ -98,9 +98,9 @@ describe("GitHub failing writes", () => {
     const id = `slow-${installationId}`;
     const res = await app.deliver("pull_request", agentPr(), { id, settle: false });
     expect(res.status).toBe(200);
-    const seen = () => t.db.query("SELECT 1 FROM webhook_deliveries WHERE delivery_id = $1", [id]);
+    const seen = () => t.owner.query("SELECT 1 FROM webhook_deliveries WHERE delivery_id = $1", [id]);
     expect(await seen()).toHaveLength(0);
-    const [none] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM proposals WHERE installation_id = $1", [installationId]);
+    const [none] = await t.owner.query<{ n: number }>("SELECT count(*)::int8 AS n FROM proposals WHERE installation_id = $1", [installationId]);
     expect(none?.n).toBe(0);
     // GitHub sends it again meanwhile: already held, acknowledged, not recorded twice.
     const again = await app.deliver("pull_request", agentPr(), { id, settle: false });

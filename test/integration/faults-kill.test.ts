@@ -107,7 +107,7 @@ describe.skipIf(backend() === "pglite")("kill -9 during a burst of 200 deliverie
     app = await start();
     const second = app;
     await until(async () => {
-      const [row] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM webhook_deliveries WHERE app_id = $1", [TEST_APP_ID]);
+      const [row] = await t.owner.query<{ n: number }>("SELECT count(*)::int8 AS n FROM webhook_deliveries WHERE app_id = $1", [TEST_APP_ID]);
       return row?.n === deliveries.length;
     }, 90_000);
     await inboxDrained(t.db);
@@ -126,9 +126,9 @@ describe.skipIf(backend() === "pglite")("kill -9 during a burst of 200 deliverie
       await survivor.close();
     }
 
-    const received = await t.db.query<{ delivery_id: string }>("SELECT delivery_id FROM webhook_deliveries WHERE app_id = $1", [TEST_APP_ID]);
+    const received = await t.owner.query<{ delivery_id: string }>("SELECT delivery_id FROM webhook_deliveries WHERE app_id = $1", [TEST_APP_ID]);
     expect(received.map((r) => r.delivery_id).sort()).toEqual(deliveries.map((d) => d.id).sort());
-    const proposals = await t.db.query<{ id: string; pr_number: number; status: string }>(
+    const proposals = await t.owner.query<{ id: string; pr_number: number; status: string }>(
       "SELECT id, pr_number, status FROM proposals WHERE installation_id = $1 ORDER BY pr_number",
       [INSTALLATION],
     );
@@ -153,7 +153,7 @@ describe.skipIf(backend() === "pglite")("kill -9 during a burst of 200 deliverie
       const n = parseInt(run.head_sha, 16);
       expect([run.status, run.conclusion], `#${n}`).toEqual(n <= APPROVED ? ["completed", "success"] : ["in_progress", null]);
     }
-    const [left] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM outbox WHERE done_at IS NULL");
+    const [left] = await t.owner.query<{ n: number }>("SELECT count(*)::int8 AS n FROM outbox WHERE done_at IS NULL");
     expect(left?.n).toBe(0);
     fake.assertClean();
     // Nothing secret in what either process logged.

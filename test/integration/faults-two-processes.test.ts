@@ -59,7 +59,7 @@ describe.skipIf(backend() === "pglite")("50 concurrent approvals across two app 
     // One pull request: its 50 deliveries are processed one after another (each asks for 50 reviewers' permissions).
     await outboxDrained(t.db, 180_000);
 
-    const proposals = await t.db.query<{ id: string; status: string; decided_at: Date }>("SELECT id, status, decided_at FROM proposals WHERE installation_id = $1", [INSTALLATION]);
+    const proposals = await t.owner.query<{ id: string; status: string; decided_at: Date }>("SELECT id, status, decided_at FROM proposals WHERE installation_id = $1", [INSTALLATION]);
     expect(proposals).toHaveLength(1);
     const [proposal] = proposals as [{ id: string; status: string; decided_at: Date }];
     expect(proposal.status).toBe("approved");

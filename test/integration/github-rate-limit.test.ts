@@ -84,7 +84,7 @@ describe("GitHub rate limits on writes", () => {
     await openAgentPr("5".repeat(40));
     fake.failNext("POST", "/repos/{owner}/{repo}/check-runs", 1, 429, { "retry-after": "120" });
     expect(await app.server.worker.runOnce()).toBe(true);
-    const [job] = await t.db.query<{ run_after: Date }>("SELECT run_after FROM outbox WHERE installation_id = $1 AND done_at IS NULL", [installationId]);
+    const [job] = await t.owner.query<{ run_after: Date }>("SELECT run_after FROM outbox WHERE installation_id = $1 AND done_at IS NULL", [installationId]);
     expect(job!.run_after.getTime()).toBe(T0.getTime() + 120_000);
   });
 });

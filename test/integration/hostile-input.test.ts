@@ -59,7 +59,7 @@ function auth(value: string): Record<string, string> {
 }
 
 async function proposalCount(): Promise<number> {
-  const [row] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM proposals");
+  const [row] = await t.owner.query<{ n: number }>("SELECT count(*)::int8 AS n FROM proposals");
   return row?.n ?? 0;
 }
 
@@ -80,7 +80,7 @@ describe("hostile webhook bodies", () => {
   it("refuses a malformed body with a wrong signature and records no delivery", async () => {
     const res = await app.deliver("pull_request", undefined, { rawBody: "{not json", secret: "wrong-secret", id: "hostile-bad-sig" });
     expect([400, 401]).toContain(res.status);
-    const rows = await t.db.query("SELECT 1 FROM webhook_deliveries WHERE delivery_id = $1 AND outcome = 'processed'", ["hostile-bad-sig"]).catch(() => []);
+    const rows = await t.owner.query("SELECT 1 FROM webhook_deliveries WHERE delivery_id = $1 AND outcome = 'processed'", ["hostile-bad-sig"]).catch(() => []);
     expect(rows).toHaveLength(0);
     expect(await proposalCount()).toBe(0);
   });
@@ -177,7 +177,7 @@ describe("hostile ids and filters in the API", () => {
   it("leaves the schema and the data intact after all of that", async () => {
     const [row] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM agent_tokens");
     expect(row?.n).toBe(3);
-    const sites = await t.db.query<{ domain: string }>("SELECT domain FROM sites");
+    const sites = await t.owner.query<{ domain: string }>("SELECT domain FROM sites");
     expect(sites.map((s) => s.domain)).toEqual(["example.com"]);
   });
 });
@@ -210,7 +210,7 @@ describe("log output", () => {
   });
 
   it("leaves no token, webhook secret or key in any database row", async () => {
-    const rows = await dumpAllRows(t.db);
+    const rows = await dumpAllRows(t.owner);
     expect(rows).toContain("webhook.received");
     expect(secretsIn(rows, [TEST_SECRET, ...issued, ...[...keyring.keys.values()].map((key) => Buffer.from(key).toString("base64"))])).toEqual([]);
   });

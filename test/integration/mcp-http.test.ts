@@ -240,7 +240,7 @@ describe("MCP over Streamable HTTP", { timeout: 60_000 }, () => {
     );
     const client = await connect(revoked);
     await revokeToken(t.db, revoked.slice(0, 8), "test", new Date());
-    const before = (await readAudit(t.db, INSTALLATION)).length;
+    const before = (await readAudit(t.owner, INSTALLATION)).length;
     await expect(client.callTool({ name: "propose_deploy", arguments: deployArgs })).rejects.toMatchObject({ code: 401 });
     await client.close();
 
@@ -252,9 +252,9 @@ describe("MCP over Streamable HTTP", { timeout: 60_000 }, () => {
     expect(mcp.headers.get("www-authenticate")).toBe("Bearer");
     expect(await mcp.text()).toBe(await api.text());
     // The refusals wrote nothing on the request path; the server's timer writes one event for the key with the count.
-    expect((await readAudit(t.db, INSTALLATION)).length).toBe(before);
+    expect((await readAudit(t.owner, INSTALLATION)).length).toBe(before);
     await app.server.deniedUses.flush();
-    const after = (await readAudit(t.db, INSTALLATION)).slice(before);
+    const after = (await readAudit(t.owner, INSTALLATION)).slice(before);
     expect(after.map((event) => event.action)).toEqual(["token.use_denied"]);
     expect(after[0]?.data).toMatchObject({ count: 3, reasons: { revoked: 3 }, prefix: revoked.slice(0, 8) });
   });
@@ -266,7 +266,7 @@ describe("MCP over Streamable HTTP", { timeout: 60_000 }, () => {
     for (const secret of [OUTREACH_BODY, ...RECIPIENTS, "Zephyrine", "zephyrine.quill"]) expect(text).not.toContain(secret);
     expect(app.logs.join("\n")).not.toContain(OUTREACH_BODY);
     expect(secretsIn(app.logs.join("\n"), [key, otherKey])).toEqual([]);
-    const rows = await dumpAllRows(t.db);
+    const rows = await dumpAllRows(t.owner);
     expect(secretsIn(rows, [key, otherKey])).toEqual([]);
     expect(rows).not.toContain(OUTREACH_BODY);
   });

@@ -46,7 +46,7 @@ describe("agent-gate doctor", { timeout: 120_000 }, () => {
     expect(results.filter((r) => !r.ok)).toEqual([]);
     expect(results.map((r) => r.name)).toEqual([
       "app_id", "private_key", "github_app", "webhook_secret", "oauth_client", "public_url", "keyring",
-      "database", "migrations", "row_level_security", "key_ids", "webhook_inbox", "notifications", "github_rate_limit", "dns", "settings",
+      "database", "migrations", "row_level_security", "database_login", "key_ids", "webhook_inbox", "notifications", "github_rate_limit", "dns", "settings",
     ]);
     expect(byName(results).github_app!.detail).toContain("GitHub accepts the credentials of App 4242");
     expect(fake.callsTo("GET", "/app").length).toBeGreaterThan(0);
@@ -122,7 +122,7 @@ describe("agent-gate doctor", { timeout: 120_000 }, () => {
     expect(byName(results).key_ids).toMatchObject({ ok: false, detail: expect.stringContaining("kgone") });
     expect(byName(await runDoctor({ ...env, AGENT_GATE_KEYS: `${env.AGENT_GATE_KEYS},${other}` }, { openDb: async () => t.db })).key_ids!.ok).toBe(true);
     // Re-seal everything under the current key for the other tests.
-    await reencryptSealed(t.db, parseKeyring(`${env.AGENT_GATE_KEYS},${other}`));
+    await reencryptSealed(t.owner, parseKeyring(`${env.AGENT_GATE_KEYS},${other}`));
   });
 
   it("fails when the DNS servers do not answer", async () => {
@@ -142,19 +142,30 @@ describe("agent-gate doctor", { timeout: 120_000 }, () => {
 
   // Roles are cluster-wide: instead of altering agent_gate_app (which other test files rely on), the
   // check runs against a throwaway role with the same grants problem, created and dropped here.
+  it("fails when the app's login owns the schema: one login for the app and its migrations", async () => {
+    const ok = byName(await runDoctor(env, { openDb: async () => t.db })).database_login!;
+    expect(ok).toMatchObject({ ok: true, detail: expect.stringMatching(/agent_gate_service/) });
+    const results = await runDoctor(env, { openDb: async () => t.owner });
+    const login = byName(results).database_login!;
+    expect(login.ok).toBe(false);
+    expect(login.detail).toMatch(/the database login of DATABASE_URL \(\w+\) (is a superuser|owns the schema).*append-only trigger/);
+    expect(login.fix).toContain("AGENT_GATE_MIGRATION_DATABASE_URL");
+    expect(login.fix).toContain("docs/operations.md");
+  });
+
   it("catches a tenant role that bypasses row level security", async () => {
     const role = `agent_gate_doctor_${randomBytes(4).toString("hex")}`;
-    await t.db.exec(`CREATE ROLE ${role} NOLOGIN BYPASSRLS`);
+    await t.owner.exec(`CREATE ROLE ${role} NOLOGIN BYPASSRLS`);
     try {
       const results = await runDoctor(env, { openDb: async () => t.db, appRole: role });
       const rls = byName(results).row_level_security!;
       expect(rls.ok).toBe(false);
       expect(rls.detail).toContain(`${role} has BYPASSRLS`);
       expect(rls.fix).toContain(`ALTER ROLE ${role} NOSUPERUSER NOBYPASSRLS`);
-      await t.db.exec(`ALTER ROLE ${role} NOBYPASSRLS SUPERUSER`);
+      await t.owner.exec(`ALTER ROLE ${role} NOBYPASSRLS SUPERUSER`);
       expect(byName(await runDoctor(env, { openDb: async () => t.db, appRole: role })).row_level_security!.detail).toMatch(/is a superuser/);
     } finally {
-      await t.db.exec(`DROP ROLE ${role}`);
+      await t.owner.exec(`DROP ROLE ${role}`);
     }
   });
 

@@ -50,7 +50,7 @@ describe("POST /api/v1/proposals, kind outreach", () => {
     const content = { channel: "email" as const, recipients: outreach.content.recipients, subject: "Offer", body: SECRET_BODY };
     expect(created).toMatchObject({ kind: "outreach", status: "pending", digest: outreachDigest("acme/web", "example.com", content) });
 
-    const [row] = await t.db.query<{ channel: string; recipient_count: number; sealed: string }>(
+    const [row] = await t.owner.query<{ channel: string; recipient_count: number; sealed: string }>(
       "SELECT channel, recipient_count, sealed FROM proposals_outreach WHERE proposal_id = $1",
       [created.id],
     );
@@ -58,7 +58,7 @@ describe("POST /api/v1/proposals, kind outreach", () => {
     expect(row!.sealed).not.toContain("recipient-domain");
     expect(await t.db.tenant(1, (tx) => readOutreach(tx, keyring, created.id))).toEqual(content);
 
-    const outbox = await t.db.query("SELECT operation, payload FROM outbox WHERE coalesce_key = $1", [`outreach:${created.id}`]);
+    const outbox = await t.owner.query("SELECT operation, payload FROM outbox WHERE coalesce_key = $1", [`outreach:${created.id}`]);
     expect(outbox).toEqual([{ operation: "outreach.open", payload: { proposal_id: created.id } }]);
     const event = (await t.db.tenant(1, (tx) => readAudit(tx, 1))).find((e) => e.subject === created.id);
     expect(event?.data).toMatchObject({ kind: "outreach", digest: created.digest, channel: "email", recipients: 2, site: "example.com" });
@@ -67,18 +67,18 @@ describe("POST /api/v1/proposals, kind outreach", () => {
   it("refuses a ciphertext copied to another proposal's row", async () => {
     const a = (await (await post(outreach)).json()) as { id: string };
     const b = (await (await post({ ...outreach, content: { ...outreach.content, body: "other" } })).json()) as { id: string };
-    await t.db.query("UPDATE proposals_outreach SET sealed = (SELECT sealed FROM proposals_outreach WHERE proposal_id = $1) WHERE proposal_id = $2", [a.id, b.id]);
+    await t.owner.query("UPDATE proposals_outreach SET sealed = (SELECT sealed FROM proposals_outreach WHERE proposal_id = $1) WHERE proposal_id = $2", [a.id, b.id]);
     await expect(t.db.tenant(1, (tx) => readOutreach(tx, keyring, b.id))).rejects.toThrow();
   });
 
   it("answers a 1 MB body with 413 and stores nothing", async () => {
-    const before = await dumpAllRows(t.db);
+    const before = await dumpAllRows(t.owner);
     const res = await post({ ...outreach, content: { ...outreach.content, body: "y".repeat(1024 * 1024) } });
     expect(res.status).toBe(413);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("payload_too_large");
     const justOver = await post({ ...outreach, content: { ...outreach.content, body: "y".repeat(256 * 1024 + 1) } });
     expect(justOver.status).toBe(413);
-    expect(await dumpAllRows(t.db)).toBe(before);
+    expect(await dumpAllRows(t.owner)).toBe(before);
   });
 
   it.each([
@@ -111,7 +111,7 @@ describe("POST /api/v1/proposals, kind outreach", () => {
   });
 
   it("leaves no recipient address and no body text in any log line or database row", async () => {
-    const rows = await dumpAllRows(t.db);
+    const rows = await dumpAllRows(t.owner);
     expect(rows).toContain("proposals_outreach");
     for (const secret of [SECRET_ADDRESS, "recipient-domain", SECRET_BODY, "OFR-4711-ZK", "y".repeat(64)]) {
       expect(rows).not.toContain(secret);

@@ -306,7 +306,7 @@ describe("outreach proposals as check runs (outreach.mode: check_run)", () => {
 });
 
 it("keeps recipient addresses and body text out of every log line and database row, and the chain verifies", async () => {
-  const rows = await dumpAllRows(t.db);
+  const rows = await dumpAllRows(t.owner);
   expect(rows).toContain("proposals_outreach");
   // Distinctive pieces only: a bare four-digit number turns up in random hex by chance.
   for (const secret of [ADDRESS, "customer-mail", BODY, "RNW-5821-QX", "renewal price"]) {

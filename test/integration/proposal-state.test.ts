@@ -47,7 +47,7 @@ afterEach(async () => {
 
 /** Overwrite a proposal's stored state as a damaged row or a bad migration would (owner role, outside the app). */
 async function corrupt(id: string, state: unknown): Promise<void> {
-  await t.db.query("UPDATE proposals SET state = $2 WHERE id = $1", [id, JSON.stringify(state)]);
+  await t.owner.query("UPDATE proposals SET state = $2 WHERE id = $1", [id, JSON.stringify(state)]);
 }
 
 /** Deliver without waiting for success, then wait until the processor's first try failed; returns the error it recorded. */
@@ -97,7 +97,7 @@ describe("an unreadable proposal state", () => {
     // The inbox keeps the error's code only.
     expect(error).toBe("proposal_state_unreadable");
     await app.server.worker.drain();
-    const [row] = await t.db.query<{ status: string; approvers: string[] }>("SELECT status, approvers FROM proposals WHERE id = $1", [id]);
+    const [row] = await t.owner.query<{ status: string; approvers: string[] }>("SELECT status, approvers FROM proposals WHERE id = $1", [id]);
     expect(row).toEqual({ status: "pending", approvers: [] });
     expect(await decisions(id)).toEqual([]);
     expect(fake.callsTo("POST", CALLBACK)).toEqual([]);
@@ -111,7 +111,7 @@ describe("an unreadable proposal state", () => {
     opened.sender = { ...opened.sender, login: AGENT, type: "User" };
     expect((await app.deliver("pull_request", opened)).status).toBe(200);
     await app.server.worker.drain();
-    const [proposal] = await t.db.query<{ id: string }>("SELECT id FROM proposals WHERE installation_id = $1 AND kind = 'commit'", [installationId]);
+    const [proposal] = await t.owner.query<{ id: string }>("SELECT id FROM proposals WHERE installation_id = $1 AND kind = 'commit'", [installationId]);
     await corrupt(proposal!.id, { decision: { status: "approved", approvers: "alice" } });
     const before = await decisions(proposal!.id);
 
@@ -125,7 +125,7 @@ describe("an unreadable proposal state", () => {
     await expect(t.db.tenant(installationId, (tx) => findProposal(tx, proposal!.id))).rejects.toThrow(/unreadable commit state \(decision\.approvers: /);
     await app.server.worker.drain();
 
-    const [row] = await t.db.query<{ status: string; approvers: string[] }>("SELECT status, approvers FROM proposals WHERE id = $1", [proposal!.id]);
+    const [row] = await t.owner.query<{ status: string; approvers: string[] }>("SELECT status, approvers FROM proposals WHERE id = $1", [proposal!.id]);
     expect(row).toEqual({ status: "pending", approvers: [] });
     expect(await decisions(proposal!.id)).toEqual(before);
     const runs = fake.checkRuns(REPO).filter((r) => r.head_sha === SHA && r.name === "Agent Gate");
@@ -150,7 +150,7 @@ describe("an unreadable proposal state", () => {
     await expect(expireDue(t.db, later)).rejects.toThrow(ProposalStateError);
     expect(await expireDue(t.db, later)).toBe(0);
     await app.server.worker.drain();
-    const rows = await t.db.query<{ id: string; status: string; reason: string | null }>("SELECT id, status, reason FROM proposals WHERE id = ANY($1) ORDER BY id", [[damaged, sound]]);
+    const rows = await t.owner.query<{ id: string; status: string; reason: string | null }>("SELECT id, status, reason FROM proposals WHERE id = ANY($1) ORDER BY id", [[damaged, sound]]);
     expect(Object.fromEntries(rows.map((row) => [row.id, [row.status, row.reason]]))).toEqual({ [damaged]: ["pending", null], [sound]: ["rejected", "expired"] });
     expect(fake.callsTo("POST", CALLBACK).map((call) => (call.body as { state: string }).state)).toEqual(["rejected"]);
   });

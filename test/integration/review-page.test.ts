@@ -328,7 +328,7 @@ describe("signing out and expiry", () => {
   it("key rotation re-seals session tokens; a token this process cannot open ends the session instead of failing", async () => {
     const cookie = await signIn("rita");
     const next = parseKeyring(`${generateKeyEntry("k2")},${w.keys}`);
-    expect(await reencryptSealed(t.db, next)).toBeGreaterThan(0);
+    expect(await reencryptSealed(t.owner, next)).toBeGreaterThan(0);
     const rows = await t.db.query<{ sealed_token: string }>("SELECT sealed_token FROM review_sessions");
     expect(rows.every((row) => row.sealed_token.startsWith("v1.k2."))).toBe(true);
     // This app still holds only k1: the session cannot be opened, so it ends and the visitor signs in again.

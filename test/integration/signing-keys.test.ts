@@ -111,10 +111,10 @@ describe("signing keys", () => {
 
   it("re-encrypts every stored secret under a new keyring key", async () => {
     const before = await currentSigner(t.db, ringA, day2);
-    expect(await reencryptSealed(t.db, ringBA)).toBe(2);
+    expect(await reencryptSealed(t.owner, ringBA)).toBe(2);
     const rows = await sealedRows(t.db);
     expect(rows.map((row) => sealedKeyId(row.sealed_secret))).toEqual(["kb", "kb"]);
-    expect(await reencryptSealed(t.db, ringBA)).toBe(0);
+    expect(await reencryptSealed(t.owner, ringBA)).toBe(0);
     const after = await currentSigner(t.db, ringB, day2);
     expect(after.keyId).toBe(before.keyId);
     expect(after.secretKey).toEqual(before.secretKey);
@@ -129,7 +129,7 @@ describe("signing keys", () => {
       code: "sealed_value_mismatch",
       message: expect.stringMatching(/another row or installation/),
     });
-    await expect(reencryptSealed(t.db, parseKeyring(`${generateKeyEntry("kc")},${entryB}`))).rejects.toMatchObject({
+    await expect(reencryptSealed(t.owner, parseKeyring(`${generateKeyEntry("kc")},${entryB}`))).rejects.toMatchObject({
       code: "sealed_value_mismatch",
     });
     expect((await sealedRows(t.db)).map((row) => sealedKeyId(row.sealed_secret))).toEqual(["kb", "kb"]);
@@ -150,15 +150,15 @@ describe("signing keys", () => {
   });
 
   it("re-seals installation-scoped columns bound to each row's own installation", async () => {
-    await t.db.exec("CREATE TABLE test_sealed (id text PRIMARY KEY, installation_id bigint NOT NULL, body text)");
+    await t.owner.exec("CREATE TABLE test_sealed (id text PRIMARY KEY, installation_id bigint NOT NULL, body text)");
     const column: SealedColumn = { table: "test_sealed", idColumn: "id", installationColumn: "installation_id", column: "body", purpose: "outreach_body" };
     for (const [id, installationId] of [["o1", 1], ["o2", 2]] as const) {
       const sealed = seal(ringA, { purpose: "outreach_body", rowId: id, installationId }, `body of ${id}`);
-      await t.db.query("INSERT INTO test_sealed VALUES ($1, $2, $3)", [id, installationId, sealed]);
+      await t.owner.query("INSERT INTO test_sealed VALUES ($1, $2, $3)", [id, installationId, sealed]);
     }
-    await t.db.query("INSERT INTO test_sealed VALUES ('o3', 3, NULL)");
-    expect(await reencryptSealed(t.db, ringBA, [column])).toBe(2);
-    const rows = await t.db.query<{ id: string; installation_id: number; body: string }>(
+    await t.owner.query("INSERT INTO test_sealed VALUES ('o3', 3, NULL)");
+    expect(await reencryptSealed(t.owner, ringBA, [column])).toBe(2);
+    const rows = await t.owner.query<{ id: string; installation_id: number; body: string }>(
       "SELECT id, installation_id, body FROM test_sealed WHERE body IS NOT NULL ORDER BY id",
     );
     expect(rows.map((row) => openText(ringB, { purpose: "outreach_body", rowId: row.id, installationId: row.installation_id }, row.body))).toEqual([
@@ -169,16 +169,16 @@ describe("signing keys", () => {
 
   it.runIf(backend() === "postgres")("refuses to re-seal a FORCE row-level-security table it cannot fully see", async () => {
     const role = `agent_gate_t_owner_${Date.now().toString(36)}`;
-    await t.db.exec(`CREATE ROLE ${role} LOGIN NOSUPERUSER NOBYPASSRLS`);
+    await t.owner.exec(`CREATE ROLE ${role} LOGIN NOSUPERUSER NOBYPASSRLS`);
     try {
-      await t.db.exec(`CREATE TABLE test_forced (id text PRIMARY KEY, installation_id bigint NOT NULL, body text);
+      await t.owner.exec(`CREATE TABLE test_forced (id text PRIMARY KEY, installation_id bigint NOT NULL, body text);
         ALTER TABLE test_forced OWNER TO ${role};
         ALTER TABLE test_forced ENABLE ROW LEVEL SECURITY;
         ALTER TABLE test_forced FORCE ROW LEVEL SECURITY;
         CREATE POLICY test_forced_tenant ON test_forced USING (installation_id = agent_gate_tenant())`);
       const sealed = seal(ringA, { purpose: "outreach_body", rowId: "f1", installationId: 5 }, "hidden");
-      await t.db.query("INSERT INTO test_forced VALUES ('f1', 5, $1)", [sealed]);
-      const url = new URL(t.url ?? "");
+      await t.owner.query("INSERT INTO test_forced VALUES ('f1', 5, $1)", [sealed]);
+      const url = new URL(t.ownerUrl ?? "");
       url.username = role;
       const owner = openPg({ connectionString: url.toString() });
       try {
@@ -187,10 +187,10 @@ describe("signing keys", () => {
       } finally {
         await owner.close();
       }
-      const [row] = await t.db.query<{ body: string }>("SELECT body FROM test_forced");
+      const [row] = await t.owner.query<{ body: string }>("SELECT body FROM test_forced");
       expect(row?.body).toBe(sealed);
     } finally {
-      await t.db.exec(`DROP TABLE IF EXISTS test_forced; DROP ROLE IF EXISTS ${role}`);
+      await t.owner.exec(`DROP TABLE IF EXISTS test_forced; DROP ROLE IF EXISTS ${role}`);
     }
   });
 });

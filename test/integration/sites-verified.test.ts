@@ -66,7 +66,7 @@ describe("assertSiteVerified", () => {
   it("keeps the app role to its own installation's rows, even when it opts into the sweep listing", async () => {
     // db.tenant refuses set_config before it reaches the database; the role
     // itself is tested here, entered the way db.tenant enters it.
-    const seen = await t.db.transaction(async (tx) => {
+    const seen = await t.owner.transaction(async (tx) => {
       await tx.query("SELECT agent_gate_enter_tenant(2), set_config('role', 'agent_gate_app', true)");
       await tx.query("SELECT set_config('agent_gate.site_sweep', 'on', true)");
       return tx.query<{ installation_id: number }>("SELECT installation_id FROM sites");

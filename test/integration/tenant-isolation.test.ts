@@ -43,7 +43,7 @@ const ONLY_71 = { audit_events: [71], outbox: [71], outbox_pace: [71], webhook_d
  * an owner transaction, so what the SQL itself can do is what is tested.
  */
 function asAppRole<T>(installationId: number, fn: (tx: Queryable) => Promise<T>): Promise<T> {
-  return t.db.transaction(async (tx) => {
+  return t.owner.transaction(async (tx) => {
     await tx.query(`SELECT agent_gate_enter_tenant(${installationId}), set_config('role', 'agent_gate_app', true)`);
     return fn(tx);
   });
@@ -174,6 +174,7 @@ const OWNER_ONLY: Record<string, string> = {
   agent_tokens: "looked up by token hash before any tenant is known",
   review_sessions: "one person reviews for many installations; read before a tenant is known",
   tenant_bindings: "the tenant of each transaction itself, written only by agent_gate_enter_tenant",
+  audit_prune_grants: "the rows the pruning function may delete, written only by agent_gate_prune_audit",
   schema_migrations: "the migrations applied; no installation data",
   webhook_inbox: "filled before a delivery's installation is trusted and claimed across installations by the processor (owner connection)",
   webhook_recovery: "the App's delivery-log cursor: one per app, no installation data",
@@ -187,6 +188,30 @@ const SHARED: Record<string, string> = {
   signing_keys: "one set of receipt-signing keys for every installation; the app role may only SELECT",
   audit_retention_policy: "the retention floor the pruning function enforces; the app role may only SELECT",
 };
+
+/** Tables the app's login (agent_gate_service) is granted nothing on: only the owner's definer functions write them. */
+const NOT_FOR_SERVICE = new Set(["tenant_bindings", "audit_prune_grants"]);
+
+describe("the app's login (agent_gate_service)", () => {
+  it("owns no table, may not change the audit tables, and is granted every other table it works with", async () => {
+    const tables = await t.owner.query<{ name: string; owned: boolean; access: boolean; audit_write: boolean }>(
+      `SELECT c.relname AS name, pg_has_role('agent_gate_service', c.relowner, 'USAGE') AS owned,
+              has_table_privilege('agent_gate_service', c.oid, 'SELECT, INSERT, UPDATE, DELETE') AS access,
+              has_table_privilege('agent_gate_service', c.oid, 'UPDATE, DELETE, TRUNCATE') AS audit_write
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY c.relname`,
+    );
+    const problems: string[] = [];
+    for (const table of tables) {
+      if (table.owned) problems.push(`agent_gate_service owns ${table.name}`);
+      if (table.name.startsWith("audit_") && table.name !== "audit_heads" && table.audit_write) problems.push(`agent_gate_service may change ${table.name}`);
+      if (!table.access && !NOT_FOR_SERVICE.has(table.name)) {
+        problems.push(`${table.name} grants nothing to agent_gate_service: grant what the app's work across installations needs in its migration, or list it in NOT_FOR_SERVICE`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+});
 
 describe("row level security covers every table", () => {
   it("fails for a table holding installation data without FORCE'd row level security", async () => {

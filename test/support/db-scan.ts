@@ -1,6 +1,6 @@
 import type { Database } from "../../src/db/database.ts";
 
-/** Every row of every table, as text, for scans that look for what must never be stored. */
+/** Every row of every table, as text, for scans that look for what must never be stored (pass the owner: it reads them all). */
 export async function dumpAllRows(db: Database): Promise<string> {
   const tables = await db.query<{ name: string }>(
     "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",

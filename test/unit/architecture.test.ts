@@ -187,6 +187,9 @@ describe("SQL", () => {
     );
     // The tenant's id goes into the two statements of db/tenant.ts as a number checked to be an integer first.
     const tenant = (s: { file: string; expr: string }) => s.file === "src/db/tenant.ts" && /^(installationId|APP_ROLE)$/.test(s.expr);
-    expect(spliced.filter((s) => !ALLOWED.test(s.expr) && !tenant(s)).map((s) => `${s.file}: \${${s.expr}}`)).toEqual([]);
+    // A refusal on the embedded database's socket names its reason in the statement that fails with it: text
+    // of the guard's own, reduced to letters, digits, spaces and a few marks (no quote, no dollar sign).
+    const refusal = (s: { file: string; expr: string }) => s.file === "src/db/socket-guard.ts" && /^(relation|text)$/.test(s.expr);
+    expect(spliced.filter((s) => !ALLOWED.test(s.expr) && !tenant(s) && !refusal(s)).map((s) => `${s.file}: \${${s.expr}}`)).toEqual([]);
   });
 });
