@@ -72,12 +72,12 @@ describe("agent-gate audit verify", () => {
   });
 
   it("checks a signed checkpoint note: exit 0 intact, 1 altered", async () => {
-    const note = signCheckpoint({ installationId: 61, seq: 12, hash: "ab".repeat(32) }, signer);
+    const note = signCheckpoint({ installationId: 61, size: 12, root: "ab".repeat(32) }, signer);
     writeFileSync(file("note.txt"), note);
     writeFileSync(file("forged.txt"), note.replace("\n12\n", "\n13\n"));
     const good = await cli(["audit", "checkpoint", "--verify", file("note.txt"), "--keys", file("keys.json")]);
     expect(good).toMatchObject({ code: 0 });
-    expect(good.stdout).toContain("seq 12");
+    expect(good.stdout).toContain("tree size 12");
     const forged = await cli(["audit", "checkpoint", "--verify", file("forged.txt"), "--keys", file("keys.json")]);
     expect(forged.code).toBe(1);
     expect(forged.stderr).toContain("does not verify");
