@@ -21,6 +21,8 @@ import { expireDue } from "./gates/expiry.ts";
 import { agentGate } from "./index.ts";
 import { apiRoutes } from "./api/routes.ts";
 import { keysRoutes } from "./api/keys-routes.ts";
+import { checkpointRoutes } from "./api/checkpoint-routes.ts";
+import { checkpointDue } from "./audit/checkpoint-store.ts";
 import { mcpRoutes } from "./mcp/routes.ts";
 import { sitesRoutes } from "./api/sites-routes.ts";
 import { auditRoutes } from "./api/audit-routes.ts";
@@ -238,6 +240,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     ...apiRoutes({ db: o.db, now, settings: o.settings, deniedUses, waiter, log: o.log, publicUrl: () => publicUrl, ...(o.keyring ? { keyring: o.keyring } : {}) }),
     ...mcpRoutes({ db: o.db, now, settings: o.settings, deniedUses, waiter, log: o.log, publicUrl: () => publicUrl, ...(o.keyring ? { keyring: o.keyring } : {}) }),
     ...keysRoutes(o.db),
+    ...checkpointRoutes(o.db),
     ...sitesRoutes({ db: o.db, now, requireAdmin: admin, resolver }),
     ...auditRoutes({ db: o.db, now, signer, requireAdmin: admin }),
     ...(o.settings.metricsPort !== undefined ? [] : metricsRoutes(metrics.registry)),
@@ -338,9 +341,11 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   if (o.startWorker !== false) {
     await worker.start();
     await notifier.start();
-    const every = o.settings.sweepIntervalMs;
+    // The same sweep signs a checkpoint of every tree that grew: at least one a minute while events are written.
+    const every = Math.min(o.settings.sweepIntervalMs, 60_000);
     sweep = setInterval(() => {
       expireDue(o.db, now()).catch((error: unknown) => o.log.error({ err: error }, "expiry sweep failed"));
+      if (o.keyring) checkpointDue(o.db, signer, now()).catch((error: unknown) => o.log.error({ err: error }, "checkpoint sweep failed"));
     }, every);
     sweep.unref();
     stopRecheck = startSiteRecheck(o.db, { resolver }, {

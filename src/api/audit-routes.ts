@@ -5,7 +5,7 @@ import { ValidationError } from "../errors.ts";
 import { exportAudit, type AuditExport } from "../audit/export.ts";
 import { parseExportRequest, type ExportFormat } from "../audit/filters.ts";
 import { appendAudit } from "../audit/log.ts";
-import { chainCheckpoint } from "../audit/checkpoint.ts";
+import { checkpointNow } from "../audit/checkpoint-store.ts";
 import { sendJson } from "./http.ts";
 import type { Route } from "./router.ts";
 
@@ -29,7 +29,7 @@ const CONTENT_TYPE: Record<ExportFormat, string> = {
  * GET /api/v1/audit/export streams the body; its manifest is served by
  * GET /api/v1/audit/export/manifest with the same filters plus through_seq
  * (from the export's x-agent-gate-through-seq header), computed the same way.
- * GET /api/v1/audit/checkpoint serves the signed head of the chain (C2SP signed note).
+ * GET /api/v1/audit/checkpoint signs and serves a checkpoint of the tree as it is now (C2SP signed note).
  */
 export function auditRoutes(deps: AuditRouteDeps): Route[] {
   return [
@@ -88,7 +88,7 @@ export function auditRoutes(deps: AuditRouteDeps): Route[] {
       async handler({ req, res }) {
         const admin = await deps.requireAdmin(req);
         const signer = await deps.signer();
-        const note = await deps.db.tenant(admin.installationId, (tx) => chainCheckpoint(tx, admin.installationId, signer));
+        const { note } = await deps.db.tenant(admin.installationId, (tx) => checkpointNow(tx, admin.installationId, signer, deps.now()));
         res.writeHead(200, {
           "content-type": "text/plain; charset=utf-8",
           "cache-control": "no-store",

@@ -1,91 +1,110 @@
-import { createHash } from "node:crypto";
-import nacl from "tweetnacl";
 import type { Queryable } from "../db/database.ts";
 import { fromBase64url } from "../crypto/base64url.ts";
 import type { PublishedKeys, Signer } from "../crypto/signer.ts";
-import { GENESIS_HASH } from "./chain.ts";
+import { openNote, signNote, type NoteVerifier } from "./note.ts";
 
 /**
- * A signed checkpoint of an installation's chain head in the C2SP signed-note
- * format (https://c2sp.org/signed-note), with a tlog-checkpoint-shaped body:
+ * A signed checkpoint of an installation's Merkle tree: a C2SP tlog-checkpoint
+ * (https://c2sp.org/tlog-checkpoint) in a C2SP signed note:
  *
  *   agent-gate/audit/<installation id>
- *   <seq of the head>
- *   <base64 of the head's 32-byte hash>
+ *   <tree size>
+ *   <base64 of the 32-byte RFC 6962 root hash>
  *
  *   — agent-gate/<kid> <base64(4-byte key id || Ed25519 signature)>
- *
- * The "root hash" is the head of a hash chain, not of a Merkle tree.
  */
 export interface Checkpoint {
   installationId: number;
-  seq: number;
-  hash: string;
+  size: number;
+  /** hex */
+  root: string;
 }
 
 const ORIGIN_PREFIX = "agent-gate/audit/";
-const ED25519 = 0x01;
 
-function keyName(kid: string): string {
+export function checkpointOrigin(installationId: number): string {
+  return `${ORIGIN_PREFIX}${installationId}`;
+}
+
+export function noteKeyName(kid: string): string {
   return `agent-gate/${kid}`;
 }
 
-/** C2SP key id: the first 4 bytes of SHA-256(name || "\n" || 0x01 || public key). */
-function keyId(name: string, publicKey: Uint8Array): Buffer {
-  return createHash("sha256")
-    .update(`${name}\n`)
-    .update(Uint8Array.of(ED25519))
-    .update(publicKey)
-    .digest()
-    .subarray(0, 4);
-}
-
-export function noteBody(checkpoint: Checkpoint): string {
-  return `${ORIGIN_PREFIX}${checkpoint.installationId}\n${checkpoint.seq}\n${Buffer.from(checkpoint.hash, "hex").toString("base64")}\n`;
+export function checkpointBody(checkpoint: Checkpoint): string {
+  return `${checkpointOrigin(checkpoint.installationId)}\n${checkpoint.size}\n${Buffer.from(checkpoint.root, "hex").toString("base64")}\n`;
 }
 
 export function signCheckpoint(checkpoint: Checkpoint, signer: Signer): string {
-  const body = noteBody(checkpoint);
-  const name = keyName(signer.keyId);
-  const signature = nacl.sign.detached(new TextEncoder().encode(body), signer.secretKey);
-  const blob = Buffer.concat([keyId(name, signer.publicKey), Buffer.from(signature)]).toString("base64");
-  return `${body}\n\u2014 ${name} ${blob}\n`;
+  return signNote(checkpointBody(checkpoint), noteKeyName(signer.keyId), signer.secretKey, signer.publicKey);
 }
 
-/** The current head of an installation's chain, signed; inside its tenant transaction. */
-export async function chainCheckpoint(tx: Queryable, installationId: number, signer: Signer): Promise<string> {
-  const [head] = await tx.query<{ seq: number; hash: string }>(
-    "SELECT seq, hash FROM audit_heads WHERE installation_id = $1",
+/** The app's published keys as signed-note verifiers. */
+export function noteVerifiers(keys: PublishedKeys): NoteVerifier[] {
+  const verifiers: NoteVerifier[] = [];
+  for (const key of keys.keys) {
+    const publicKey = fromBase64url(key.public_key);
+    if (key.alg === "Ed25519" && publicKey && publicKey.length === 32) verifiers.push({ name: noteKeyName(key.kid), publicKey });
+  }
+  return verifiers;
+}
+
+export function parseCheckpointBody(text: string): Checkpoint | null {
+  const lines = text.split("\n");
+  const match = /^agent-gate\/audit\/(\d+)$/.exec(lines[0] ?? "");
+  const root = Buffer.from(lines[2] ?? "", "base64");
+  if (lines.length < 4 || lines.at(-1) !== "" || !match || !/^(0|[1-9]\d*)$/.test(lines[1] ?? "") || root.length !== 32) return null;
+  if (root.toString("base64") !== lines[2]) return null;
+  const size = Number(lines[1]);
+  const installationId = Number(match[1]);
+  if (!Number.isSafeInteger(size) || !Number.isSafeInteger(installationId)) return null;
+  return { installationId, size, root: root.toString("hex") };
+}
+
+export type CheckpointCheck =
+  | { ok: true; checkpoint: Checkpoint; signedBy: string[]; otherSignatures: string[] }
+  | { ok: false; reason: string };
+
+/**
+ * Check a checkpoint note against the app's published keys (and, when given,
+ * other keys such as witnesses'): the checkpoint, or why not.
+ */
+export function verifyCheckpoint(note: string, keys: PublishedKeys, others: readonly NoteVerifier[] = []): CheckpointCheck {
+  const app = noteVerifiers(keys);
+  const opened = openNote(note, [...app, ...others]);
+  if (!opened.ok) return opened.reason === "no signature by a known key" ? { ok: false, reason: "no signature by a published key" } : opened;
+  const checkpoint = parseCheckpointBody(opened.text);
+  if (!checkpoint) return { ok: false, reason: "the note's body is not an Agent Gate audit checkpoint" };
+  const appNames = new Set(app.map((v) => v.name));
+  const signedBy = opened.verifiedBy.filter((name) => appNames.has(name));
+  if (signedBy.length === 0) return { ok: false, reason: "no signature by a published key" };
+  return {
+    ok: true,
+    checkpoint,
+    signedBy,
+    otherSignatures: opened.verifiedBy.filter((name) => !appNames.has(name)),
+  };
+}
+
+export interface StoredCheckpoint extends Checkpoint {
+  note: string;
+  created_at: Date;
+}
+
+/** The latest stored checkpoint of an installation, inside its tenant transaction. */
+export async function latestCheckpoint(tx: Queryable, installationId: number): Promise<StoredCheckpoint | null> {
+  const [row] = await tx.query<{ tree_size: number; root_hash: string; note: string; created_at: Date }>(
+    `SELECT tree_size, root_hash, note, created_at FROM audit_checkpoints
+      WHERE installation_id = $1 ORDER BY tree_size DESC LIMIT 1`,
     [installationId],
   );
-  return signCheckpoint({ installationId, seq: head?.seq ?? 0, hash: head?.hash ?? GENESIS_HASH }, signer);
+  return row ? { installationId, size: Number(row.tree_size), root: row.root_hash, note: row.note, created_at: row.created_at } : null;
 }
 
-/** Check a checkpoint note against the published keys: the checkpoint, or why not. */
-export function verifyCheckpoint(note: string, keys: PublishedKeys): { ok: true; checkpoint: Checkpoint } | { ok: false; reason: string } {
-  const split = note.lastIndexOf("\n\n");
-  if (split < 0 || !note.endsWith("\n")) return { ok: false, reason: "not a signed note" };
-  const body = note.slice(0, split + 1);
-  const lines = body.split("\n");
-  const match = /^agent-gate\/audit\/(\d+)$/.exec(lines[0] ?? "");
-  const seq = Number(lines[1]);
-  const hash = Buffer.from(lines[2] ?? "", "base64");
-  if (lines.length !== 4 || !match || !/^\d+$/.test(lines[1] ?? "") || hash.length !== 32) {
-    return { ok: false, reason: "the note's body is not an Agent Gate audit checkpoint" };
-  }
-  const message = new TextEncoder().encode(body);
-  for (const line of note.slice(split + 2, -1).split("\n")) {
-    const sig = /^\u2014 (\S+) ([A-Za-z0-9+/=]+)$/.exec(line);
-    if (!sig) return { ok: false, reason: "malformed signature line" };
-    const key = keys.keys.find((candidate) => keyName(candidate.kid) === sig[1]);
-    const publicKey = key ? fromBase64url(key.public_key) : null;
-    if (!key || !publicKey || publicKey.length !== 32) continue;
-    const blob = Buffer.from(sig[2]!, "base64");
-    if (blob.length !== 68 || !blob.subarray(0, 4).equals(keyId(sig[1]!, publicKey))) continue;
-    if (nacl.sign.detached.verify(message, blob.subarray(4), publicKey)) {
-      return { ok: true, checkpoint: { installationId: Number(match[1]), seq, hash: hash.toString("hex") } };
-    }
-    return { ok: false, reason: `signature by ${sig[1]} does not verify` };
-  }
-  return { ok: false, reason: "no signature by a published key" };
+/** A stored checkpoint of exactly this size, if one was signed. */
+export async function checkpointAt(tx: Queryable, installationId: number, size: number): Promise<StoredCheckpoint | null> {
+  const [row] = await tx.query<{ tree_size: number; root_hash: string; note: string; created_at: Date }>(
+    "SELECT tree_size, root_hash, note, created_at FROM audit_checkpoints WHERE installation_id = $1 AND tree_size = $2",
+    [installationId, size],
+  );
+  return row ? { installationId, size: Number(row.tree_size), root: row.root_hash, note: row.note, created_at: row.created_at } : null;
 }

@@ -6,6 +6,7 @@ import { batchParams, exportRange, jsonlBatch, rowsBatch, type BatchFilters } fr
 import { isContiguous, type ExportFilters, type ExportFormat } from "./filters.ts";
 import { toAuditEvent } from "./log.ts";
 import { signManifest, type Manifest } from "./manifest.ts";
+import { treeStart } from "./tree-start.ts";
 
 export interface ExportOptions {
   installationId: number;
@@ -115,6 +116,7 @@ export function exportAudit(db: Database, options: ExportOptions, signer: Signer
         digest.update(chunk);
         yield chunk;
       }
+      const tree = contiguous ? await db.tenant(options.installationId, (tx) => treeStart(tx, options.installationId, tally.firstSeq)) : null;
       settle.resolve(
         signManifest(
           {
@@ -130,6 +132,8 @@ export function exportAudit(db: Database, options: ExportOptions, signer: Signer
             first_hash: tally.firstHash,
             last_hash: tally.lastHash,
             body_sha256: digest.digest("hex"),
+            tree_first_seq: tree?.firstSeq ?? null,
+            tree_start_frontier: tree?.frontier ?? null,
             generated_at: now.toISOString(),
           },
           signer,

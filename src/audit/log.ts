@@ -1,6 +1,8 @@
 import type { Queryable } from "../db/database.ts";
 import { GENESIS_HASH, chainHash, eventBody, type AuditEvent, type AuditEventBody } from "./chain.ts";
 import { decisionLine, logDecision } from "./decision-log.ts";
+import { appendLeaf, eventLeaf } from "./merkle.ts";
+import { encodeFrontier, readTree, type HeadRow } from "./tree-state.ts";
 
 export interface AuditInput {
   action: string;
@@ -42,16 +44,19 @@ export async function appendAudits(
   now: Date,
 ): Promise<AuditEvent[]> {
   if (inputs.length === 0) return [];
-  // An upsert that changes nothing still locks the row, like SELECT ... FOR UPDATE.
-  const [head] = await tx.query<{ seq: number; hash: string }>(
-    `INSERT INTO audit_heads (installation_id, seq, hash) VALUES ($1, 0, $2)
-     ON CONFLICT (installation_id) DO UPDATE SET seq = audit_heads.seq
-     RETURNING seq, hash`,
+  // An upsert that locks the row, like SELECT ... FOR UPDATE. A chain begun
+  // before the tree existed starts its tree with its next event.
+  const [head] = await tx.query<HeadRow & Record<string, unknown>>(
+    `INSERT INTO audit_heads (installation_id, seq, hash, tree_first_seq) VALUES ($1, 0, $2, 1)
+     ON CONFLICT (installation_id) DO UPDATE SET tree_first_seq = COALESCE(audit_heads.tree_first_seq, audit_heads.seq + 1)
+     RETURNING seq, hash, tree_first_seq, tree_size, tree_frontier`,
     [installationId, GENESIS_HASH],
   );
   if (!head) throw new Error("audit head could not be read for this installation");
+  let tree = readTree(head);
   const events: AuditEvent[] = [];
-  let prev = head;
+  const nodes: { level: number; idx: number; hash: string }[] = [];
+  let prev = { seq: Number(head.seq), hash: head.hash };
   for (const input of inputs) {
     const body: AuditEventBody = eventBody({
       installation_id: installationId,
@@ -69,12 +74,29 @@ export async function appendAudits(
     const hash = chainHash(prev.hash, body);
     events.push({ ...body, prev_hash: prev.hash, hash });
     prev = { seq: body.seq, hash };
+    const step = appendLeaf(tree.frontier, tree.size, eventLeaf(hash));
+    for (const node of step.completed) nodes.push({ level: node.level, idx: node.index, hash: node.hash.toString("hex") });
+    tree = { size: tree.size + 1, frontier: step.frontier };
   }
   const last = events[events.length - 1]!;
-  // One row per event, passed as a JSON array and taken apart by PostgreSQL.
+  // One statement: the head and the tree move, the completed subtrees and the
+  // events are inserted (passed as JSON arrays and taken apart by PostgreSQL),
+  // and the installation is marked due for a checkpoint.
   const inserted = await tx.query(
     `WITH moved AS (
-       UPDATE audit_heads SET seq = $2, hash = $3 WHERE installation_id = $1 RETURNING installation_id
+       UPDATE audit_heads SET seq = $2, hash = $3, tree_size = $5, tree_frontier = $6
+        WHERE installation_id = $1 RETURNING installation_id
+     ), nodes AS (
+       INSERT INTO audit_tree_nodes (installation_id, level, idx, hash)
+       SELECT $1, n.level, n.idx, decode(n.hash, 'hex')
+         FROM jsonb_to_recordset($7::jsonb) AS n(level smallint, idx bigint, hash text)
+        WHERE EXISTS (SELECT 1 FROM moved)
+       RETURNING 1
+     ), due AS (
+       INSERT INTO audit_checkpoint_due (installation_id, tree_size)
+       SELECT $1, $5 WHERE EXISTS (SELECT 1 FROM moved)
+       ON CONFLICT (installation_id) DO UPDATE SET tree_size = EXCLUDED.tree_size
+       RETURNING 1
      )
      INSERT INTO audit_events (installation_id, seq, created_at, action, actor, actor_is_bot,
        actor_is_agent, repo, subject, outcome, data, prev_hash, hash)
@@ -86,7 +108,7 @@ export async function appendAudits(
       WHERE EXISTS (SELECT 1 FROM moved)
       ORDER BY e.seq
      RETURNING seq`,
-    [installationId, last.seq, last.hash, JSON.stringify(events)],
+    [installationId, last.seq, last.hash, JSON.stringify(events), tree.size, encodeFrontier(tree.frontier), JSON.stringify(nodes)],
   );
   if (inserted.length !== events.length) throw new Error("audit events could not be appended to this installation's chain");
   for (const input of inputs) {
@@ -140,4 +162,22 @@ export async function readSubjectAudit(tx: Queryable, installationId: number, su
     [installationId, subject, limit],
   );
   return rows.map(toAuditEvent);
+}
+
+/** Claim installations whose tree grew since their last checkpoint (owner connection, across replicas). */
+export function claimDueCheckpoints(tx: Queryable, until: Date, now: Date, limit: number) {
+  return tx.query<{ installation_id: number }>(
+    `UPDATE audit_checkpoint_due SET claimed_until = $1
+      WHERE installation_id IN (
+        SELECT installation_id FROM audit_checkpoint_due
+         WHERE claimed_until IS NULL OR claimed_until < $2
+         ORDER BY installation_id LIMIT $3 FOR UPDATE SKIP LOCKED)
+     RETURNING installation_id`,
+    [until, now, limit],
+  );
+}
+
+/** A checkpoint of `size` was signed: the installation is due again only if its tree grew past it meanwhile. */
+export async function clearDueCheckpoint(tx: Queryable, installationId: number, size: number): Promise<void> {
+  await tx.query("DELETE FROM audit_checkpoint_due WHERE installation_id = $1 AND tree_size <= $2", [installationId, size]);
 }

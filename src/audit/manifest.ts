@@ -22,6 +22,10 @@ export interface Manifest {
   first_hash: string | null;
   last_hash: string | null;
   body_sha256: string;
+  /** seq of the audit tree's leaf 0 (null for a filtered export) */
+  tree_first_seq?: number | null;
+  /** the tree's compact range before the export's first event, hex (null for a filtered export) */
+  tree_start_frontier?: string[] | null;
   generated_at: string;
   kid: string;
   signature: string;

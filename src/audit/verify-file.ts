@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
 import type { PublishedKeys } from "../crypto/signer.ts";
 import { GENESIS_HASH, chainHash, eventBody, type AuditEvent } from "./chain.ts";
+import type { Checkpoint } from "./checkpoint.ts";
 import { manifestSignatureFault, type Manifest } from "./manifest.ts";
+import { CheckpointExtension } from "./verify-tree.ts";
 
 /** `line` is 1-based; 0 means the manifest or the body as a whole. */
 export type VerifyResult = { ok: true; count: number } | { ok: false; line: number; reason: string };
@@ -23,10 +25,14 @@ export class ExportVerifier {
   #prevHash: string | null = null;
   #prevSeq = 0;
   readonly #vouched = new Map<number, string>();
+  readonly #extension: CheckpointExtension | null;
 
-  constructor(manifest: Manifest, keys: PublishedKeys) {
+  /** `held`: a checkpoint the verifier already has, which the export must extend. */
+  constructor(manifest: Manifest, keys: PublishedKeys, held?: Checkpoint) {
     this.#manifest = manifest;
     this.#fault = manifestShapeFault(manifest) ?? liftFault(manifestSignatureFault(manifest, keys));
+    this.#extension = held ? new CheckpointExtension(held, manifest) : null;
+    if (!this.#fault && this.#extension) this.#fault = liftFault(this.#extension.start());
   }
 
   /** Feed the body's bytes exactly as exported (for the digest). */
@@ -53,6 +59,10 @@ export class ExportVerifier {
         const reason = this.#originFault();
         if (reason) this.#fault = { line: 1, reason };
       }
+    }
+    if (!this.#fault && this.#extension) {
+      const reason = m.format === "jsonl" ? this.#extension.end() : "only a JSONL export can be held to a checkpoint";
+      if (reason) this.#fault = { line: 0, reason };
     }
     if (!this.#fault && this.#digest.digest("hex") !== m.body_sha256) {
       this.#fault = { line: 0, reason: "body SHA-256 differs from the manifest's body_sha256" };
@@ -95,6 +105,8 @@ export class ExportVerifier {
       const hash = event.data.last_pruned_hash;
       if (typeof seq === "number" && typeof hash === "string") this.#vouched.set(seq, hash);
     }
+    const extension = this.#extension?.event(event.seq, event.hash);
+    if (extension) return extension;
     this.#count += 1;
     this.#prevHash = event.hash;
     this.#prevSeq = event.seq;
@@ -128,8 +140,8 @@ export class ExportVerifier {
 }
 
 /** Verify a whole export held in memory: its text, or its lines without line feeds. */
-export function verifyExport(body: string | Iterable<string>, manifest: Manifest, keys: PublishedKeys): VerifyResult {
-  const verifier = new ExportVerifier(manifest, keys);
+export function verifyExport(body: string | Iterable<string>, manifest: Manifest, keys: PublishedKeys, held?: Checkpoint): VerifyResult {
+  const verifier = new ExportVerifier(manifest, keys, held);
   if (typeof body === "string") {
     verifier.bytes(body);
     const lines = body.split("\n");

@@ -7,7 +7,10 @@ import { GateError, ValidationError } from "../errors.ts";
 import { resolveKeyring } from "../crypto/keyring.ts";
 import { parsePublishedKeys } from "../crypto/receipts.ts";
 import { currentSigner } from "../keys/store.ts";
-import { chainCheckpoint, verifyCheckpoint } from "../audit/checkpoint.ts";
+import { verifyCheckpoint, type Checkpoint } from "../audit/checkpoint.ts";
+import { checkpointNow } from "../audit/checkpoint-store.ts";
+import { proveConsistency, proveInclusion, type InclusionProof } from "../audit/prove.ts";
+import { verifyInclusionProof } from "../audit/prove-verify.ts";
 import { exportAudit } from "../audit/export.ts";
 import { writeExportFile } from "../audit/export-file.ts";
 import { parseExportRequest } from "../audit/filters.ts";
@@ -59,6 +62,20 @@ async function readJsonFile(path: string, what: string): Promise<unknown> {
   } catch (error) {
     throw new GateError("file_malformed", `The ${what} file ${path} is not JSON.`, { status: 400, cause: error });
   }
+}
+
+async function readTextFile(path: string, what: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    throw new GateError("file_unreadable", `Could not read the ${what} file ${path}.`, { status: 400, cause: error });
+  }
+}
+
+function treeSize(text: string, field: string): number {
+  const size = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(size)) throw new ValidationError([{ field, message: "must be a tree size (a whole number)" }]);
+  return size;
 }
 
 /** Write to stdout, waiting when the pipe is full. */
@@ -125,19 +142,31 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     .argument("<file>", "the exported body")
     .requiredOption("--manifest <file>", "the signed manifest written with the export")
     .requiredOption("--keys <file>", "keys.json as the app serves it at /.well-known/agent-gate/keys.json")
+    .option("--checkpoint <file>", "a signed checkpoint kept earlier: the export must extend it (refused if the log was cut or rewritten)")
     .option("--json", "print the result as JSON")
-    .action(async (file: string, flags: { manifest: string; keys: string; json?: boolean }) => {
+    .action(async (file: string, flags: { manifest: string; keys: string; checkpoint?: string; json?: boolean }) => {
       const keys = parsePublishedKeys(await readJsonFile(flags.keys, "keys"));
       const manifest = (await readJsonFile(flags.manifest, "manifest")) as Manifest;
+      let held: Checkpoint | undefined;
+      if (flags.checkpoint) {
+        const checked = verifyCheckpoint(await readTextFile(flags.checkpoint, "checkpoint"), keys);
+        if (!checked.ok) {
+          ctx.err(`FAULT: the checkpoint ${flags.checkpoint} does not verify: ${checked.reason}`);
+          process.exitCode = EXIT.failed;
+          return;
+        }
+        held = checked.checkpoint;
+      }
       let result;
       try {
-        result = await verifyExportFile(file, manifest, keys);
+        result = await verifyExportFile(file, manifest, keys, held);
       } catch (error) {
         throw new GateError("file_unreadable", `Could not read the export file ${file}.`, { status: 400, cause: error });
       }
       if (flags.json) ctx.out(jsonOutput(result));
       if (result.ok) {
         if (!flags.json) ctx.out(`ok: ${result.count} events verified (${manifest.format}, key ${manifest.kid})`);
+        if (!flags.json && held) ctx.out(`ok: the log extends the checkpoint of tree size ${held.size}`);
         return;
       }
       ctx.err(result.line === 0 ? `FAULT: ${result.reason}` : `FAULT at line ${result.line}: ${result.reason}`);
@@ -146,7 +175,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
 
   audit
     .command("checkpoint")
-    .description("Print a signed checkpoint of the chain head (C2SP signed note), or check one with --verify.")
+    .description("Print a signed checkpoint of the installation's audit tree as it is now (C2SP tlog-checkpoint note), or check one with --verify.")
     .option(`--installation ${INSTALLATION_ARG}`, "installation id or account login (to sign a checkpoint)")
     .option("--verify <file>", "a checkpoint note to check against --keys")
     .option("--keys <file>", "keys.json, with --verify")
@@ -154,9 +183,9 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       if (flags.verify) {
         if (!flags.keys) throw new ValidationError([{ field: "--keys", message: "is required with --verify" }]);
         const keys = parsePublishedKeys(await readJsonFile(flags.keys, "keys"));
-        const result = verifyCheckpoint(await readFile(flags.verify, "utf8"), keys);
+        const result = verifyCheckpoint(await readTextFile(flags.verify, "checkpoint"), keys);
         if (result.ok) {
-          ctx.out(`ok: installation ${result.checkpoint.installationId}, seq ${result.checkpoint.seq}, head ${result.checkpoint.hash}`);
+          ctx.out(`ok: installation ${result.checkpoint.installationId}, tree size ${result.checkpoint.size}, root ${result.checkpoint.root}`);
         } else {
           ctx.err(`FAULT: ${result.reason}`);
           process.exitCode = EXIT.failed;
@@ -168,7 +197,51 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       const db = await ctx.openDb();
       const id = await resolveInstallation(db, flags.installation);
       const signer = await loadSigner(db, ctx);
-      process.stdout.write(await db.tenant(id, (tx) => chainCheckpoint(tx, id, signer)));
+      const checkpoint = await db.tenant(id, (tx) => checkpointNow(tx, id, signer, ctx.now()));
+      process.stdout.write(checkpoint.note);
+    });
+
+  audit
+    .command("prove")
+    .description("Print an inclusion proof of one event (--event) in a signed checkpoint, or a consistency proof between two tree sizes (--from, --to); check an inclusion proof with --verify.")
+    .option("--installation <id or login>", "installation id or account login")
+    .option("--event <hash>", "the event's chain hash (hex), e.g. a receipt's redemption event")
+    .option("--from <size>", "consistency proof: the earlier tree size")
+    .option("--to <size>", "consistency proof: the later tree size (default: a checkpoint of the tree now)")
+    .option("--verify <file>", "an inclusion proof to check offline against --keys")
+    .option("--keys <file>", "keys.json, with --verify")
+    .action(async (flags: { installation?: string; event?: string; from?: string; to?: string; verify?: string; keys?: string }) => {
+      if (flags.verify) {
+        if (!flags.keys) throw new ValidationError([{ field: "--keys", message: "is required with --verify" }]);
+        const keys = parsePublishedKeys(await readJsonFile(flags.keys, "keys"));
+        const result = verifyInclusionProof((await readJsonFile(flags.verify, "proof")) as InclusionProof, keys);
+        if (result.ok) {
+          ctx.out(`ok: leaf ${result.leafIndex} is in installation ${result.checkpoint.installationId}'s tree of size ${result.checkpoint.size}`);
+        } else {
+          ctx.err(`FAULT: ${result.reason}`);
+          process.exitCode = EXIT.failed;
+        }
+        return;
+      }
+      if (!flags.installation) throw new ValidationError([{ field: "--installation", message: "is required" }]);
+      if (!flags.event === (flags.from === undefined)) {
+        throw new ValidationError([{ field: "--event", message: "give either --event <hash> or --from <size>" }]);
+      }
+      const db = await ctx.openDb();
+      const id = await resolveInstallation(db, flags.installation);
+      const signer = await loadSigner(db, ctx);
+      const now = ctx.now();
+      const proof = await db.tenant(id, async (tx) => {
+        const checkpoint = await checkpointNow(tx, id, signer, now);
+        if (flags.event) return proveInclusion(tx, id, flags.event, checkpoint);
+        const from = treeSize(flags.from!, "--from");
+        const to = flags.to === undefined ? checkpoint.size : treeSize(flags.to, "--to");
+        if (from > to || to > checkpoint.size) {
+          throw new ValidationError([{ field: "--from", message: `must be at most --to, and --to at most the tree's size ${checkpoint.size}` }]);
+        }
+        return { ...(await proveConsistency(tx, id, from, to)), ...(to === checkpoint.size ? { checkpoint: checkpoint.note } : {}) };
+      });
+      ctx.out(JSON.stringify(proof, null, 2));
     });
 
   audit

@@ -72,12 +72,12 @@ describe("agent-gate audit verify", () => {
   });
 
   it("checks a signed checkpoint note: exit 0 intact, 1 altered", async () => {
-    const note = signCheckpoint({ installationId: 61, seq: 12, hash: "ab".repeat(32) }, signer);
+    const note = signCheckpoint({ installationId: 61, size: 12, root: "ab".repeat(32) }, signer);
     writeFileSync(file("note.txt"), note);
     writeFileSync(file("forged.txt"), note.replace("\n12\n", "\n13\n"));
     const good = await cli(["audit", "checkpoint", "--verify", file("note.txt"), "--keys", file("keys.json")]);
     expect(good).toMatchObject({ code: 0 });
-    expect(good.stdout).toContain("seq 12");
+    expect(good.stdout).toContain("tree size 12");
     const forged = await cli(["audit", "checkpoint", "--verify", file("forged.txt"), "--keys", file("keys.json")]);
     expect(forged.code).toBe(1);
     expect(forged.stderr).toContain("does not verify");
@@ -116,6 +116,35 @@ describe.skipIf(!process.env.TEST_DATABASE_URL || process.env.TEST_BACKEND !== "
     writeFileSync(file("head.txt"), run.stdout);
     const verify = await cli(["audit", "checkpoint", "--verify", file("head.txt"), "--keys", file("served-keys.json")]);
     expect(verify).toMatchObject({ code: 0 });
+  });
+
+  it("proves an event's inclusion, and verify --checkpoint refuses an export that no longer reaches a kept checkpoint", async () => {
+    const env = { DATABASE_URL: t.url, AGENT_GATE_KEYS: `k1:${Buffer.from(new Uint8Array(32).fill(1)).toString("base64")}` };
+    for (let i = 0; i < 5; i += 1) await t.db.tenant(64, (tx) => appendAudit(tx, 64, { action: "test.prove", outcome: "ok", data: { i } }, now));
+    const exported = await cli(["audit", "export", "--installation", "64", "--manifest", file("64-m.json"), "--output", file("64.jsonl")], env);
+    expect(exported.code).toBe(0);
+    const kept = await cli(["audit", "checkpoint", "--installation", "64"], env);
+    expect(kept.code).toBe(0);
+    writeFileSync(file("kept.txt"), kept.stdout);
+    const [event] = await t.db.tenant(64, (tx) => tx.query<{ hash: string }>("SELECT hash FROM audit_events WHERE installation_id = 64 AND seq = 3"));
+    const prove = await cli(["audit", "prove", "--installation", "64", "--event", event!.hash], env);
+    expect(prove.code).toBe(0);
+    writeFileSync(file("proof.json"), prove.stdout);
+    expect(JSON.parse(prove.stdout)).toMatchObject({ leaf_index: 2, event_hash: event!.hash });
+    writeFileSync(file("keys-64.json"), JSON.stringify(await publishedKeys(t.db)));
+    expect(await cli(["audit", "prove", "--verify", file("proof.json"), "--keys", file("keys-64.json")])).toMatchObject({ code: 0 });
+    const forged = JSON.parse(prove.stdout) as { leaf_index: number };
+    writeFileSync(file("forged-proof.json"), JSON.stringify({ ...forged, leaf_index: forged.leaf_index + 1 }));
+    expect((await cli(["audit", "prove", "--verify", file("forged-proof.json"), "--keys", file("keys-64.json")])).code).toBe(1);
+    const intact = await cli(["audit", "verify", file("64.jsonl"), "--manifest", file("64-m.json"), "--keys", file("keys-64.json"), "--checkpoint", file("kept.txt")]);
+    expect(intact.stdout).toContain("extends the checkpoint");
+    // An export that does not reach a checkpoint the verifier holds is refused (a cut tail looks like this).
+    await t.db.tenant(64, (tx) => appendAudit(tx, 64, { action: "test.prove", outcome: "ok" }, now));
+    const later = await cli(["audit", "checkpoint", "--installation", "64"], env);
+    writeFileSync(file("later.txt"), later.stdout);
+    const short = await cli(["audit", "verify", file("64.jsonl"), "--manifest", file("64-m.json"), "--keys", file("keys-64.json"), "--checkpoint", file("later.txt")]);
+    expect(short.code).toBe(1);
+    expect(short.stderr).toContain("does not extend the checkpoint");
   });
 
   it("refuses a missing --manifest and a bad filter with exit 2", async () => {

@@ -9,6 +9,7 @@ import type { Manifest } from "../../src/audit/manifest.ts";
 import { verifyExport } from "../../src/audit/verify-file.ts";
 import { verifyCheckpoint } from "../../src/audit/checkpoint.ts";
 import { toBase64url } from "../../src/crypto/base64url.ts";
+import { checkpointRoutes } from "../../src/api/checkpoint-routes.ts";
 import type { PublishedKeys, Signer } from "../../src/crypto/signer.ts";
 import { UnauthorizedError } from "../../src/errors.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
@@ -48,6 +49,7 @@ beforeAll(async () => {
         return admin;
       },
     }),
+    ...checkpointRoutes(t.db),
   );
   server = createServer((req, res) => {
     void router.handle(req, res).then((handled) => {
@@ -132,12 +134,17 @@ describe("audit export routes", () => {
     expect(body.error.fields.map((issue) => issue.field)).toEqual([field]);
   });
 
-  it("serves a signed checkpoint of the token's own chain head", async () => {
+  it("serves a signed checkpoint of the token's own tree, also at the public well-known URL", async () => {
     const res = await get("/api/v1/audit/checkpoint", "admin-b");
     expect(res.status).toBe(200);
     const result = verifyCheckpoint(await res.text(), keys);
-    const [head] = await t.db.tenant(72, (tx) => tx.query<{ seq: number; hash: string }>("SELECT seq, hash FROM audit_heads"));
-    expect(result).toEqual({ ok: true, checkpoint: { installationId: 72, seq: head?.seq, hash: head?.hash } });
+    const [head] = await t.db.tenant(72, (tx) => tx.query<{ tree_size: string }>("SELECT tree_size FROM audit_heads"));
+    expect(result).toMatchObject({ ok: true, checkpoint: { installationId: 72, size: Number(head?.tree_size) } });
+    const published = await fetch(`${base}/.well-known/agent-gate/checkpoints/72`);
+    expect(published.status).toBe(200);
+    expect(verifyCheckpoint(await published.text(), keys)).toMatchObject({ ok: true, checkpoint: { installationId: 72 } });
+    expect((await fetch(`${base}/.well-known/agent-gate/checkpoints/999999`)).status).toBe(404);
+    expect((await fetch(`${base}/.well-known/agent-gate/checkpoints/x`)).status).toBe(400);
   });
 
   it("requires through_seq for the manifest", async () => {
