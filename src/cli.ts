@@ -50,6 +50,6 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     ctx.err(`error: ${error instanceof Error ? error.message : String(error)}`);
     return EXIT.failed;
   } finally {
-    await Promise.all(opened.map((db) => db.close().catch(() => {})));
+    await Promise.all(opened.map((db) => db.close().catch((error: unknown) => process.stderr.write(`agent-gate: closing the database failed: ${error instanceof Error ? error.message : String(error)}\n`))));
   }
 }

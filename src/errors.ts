@@ -1,4 +1,17 @@
 /**
+ * A promise started early so that it runs beside other reads, and awaited later where its rejection is
+ * handled. Until then Node would report a rejection as unhandled and end the process; this marks it as
+ * handled without hiding it: the caller still awaits the same promise and meets the same error.
+ */
+export function awaitedLater(promise: Promise<unknown>): void {
+  promise.catch(handledWhereAwaited);
+}
+
+function handledWhereAwaited(): void {
+  // The rejection reaches the caller that awaits the promise; see awaitedLater.
+}
+
+/**
  * One error hierarchy. Each error carries a message a user can act on and keeps
  * its cause; only the edges (check-run text, HTTP response, CLI stderr, the
  * Action's setFailed) render it.

@@ -37,7 +37,7 @@ export async function start(env: NodeJS.ProcessEnv): Promise<void> {
     await checkLogin(settings, log, db);
     await serve(settings, log, db, applied, settings.appId, settings.privateKey, settings.webhookSecret);
   } catch (error) {
-    await db.close().catch(() => {});
+    await db.close().catch((error: unknown) => log.error({ err: error }, "closing the database after a failed start failed"));
     throw error;
   }
 }

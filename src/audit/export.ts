@@ -1,3 +1,4 @@
+import { awaitedLater } from "../errors.ts";
 import { createHash } from "node:crypto";
 import type { Database } from "../db/database.ts";
 import type { Signer } from "../crypto/signer.ts";
@@ -67,7 +68,7 @@ export function exportAudit(db: Database, options: ExportOptions, signer: Signer
   const manifest = new Promise<Manifest>((resolve, reject) => {
     settle = { resolve, reject };
   });
-  manifest.catch(() => {});
+  awaitedLater(manifest);
 
   const see = (row: { seq: number; prev_hash: string; hash: string }) => {
     if (tally.count === 0) {

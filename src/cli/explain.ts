@@ -2,7 +2,6 @@ import type { Command } from "commander";
 import { checkInstallationForm, INSTALLATION_ARG, resolveInstallation } from "./installation-ref.ts";
 import { jsonOutput } from "./snake-json.ts";
 import { EXIT, type CliContext } from "./context.ts";
-import { ValidationError } from "../errors.ts";
 import { explainCommit } from "../explain/replay.ts";
 import { installationsOfRepo, loadLatestCommitProposal, parsePullRef } from "../explain/load.ts";
 import { renderExplanation } from "../explain/render.ts";

@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { checkInstallationForm, INSTALLATION_ARG, resolveInstallation } from "./installation-ref.ts";
 import { EXIT, type CliContext } from "./context.ts";
-import { ValidationError } from "../errors.ts";
 import { createResolver } from "../sites/dns-check.ts";
 import { addSite, listSites, recheckSites, verifySite, type SiteView } from "../sites/service.ts";
 import type { Challenge } from "../sites/challenge.ts";

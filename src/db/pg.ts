@@ -122,6 +122,11 @@ export function openPg(options: PgOptions): Database {
 const RECONNECT_FIRST_MS = 100;
 const RECONNECT_MAX_MS = 5_000;
 
+/** Ending a LISTEN connection that failed or is no longer wanted can fail too; it is said, not hidden. */
+function warnListenEnd(error: unknown): void {
+  process.emitWarning(`ending a LISTEN connection failed: ${error instanceof Error ? error.message : String(error)}`);
+}
+
 /**
  * LISTEN on a connection of its own. When the server goes away (a restart, a
  * failover) it connects again with backoff and says so through
@@ -149,7 +154,8 @@ async function listenWithReconnect(
       await client.connect();
       await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
     } catch (error) {
-      await client.end().catch(() => {});
+      // The connection failed; its own error is the one thrown. An error while ending it adds nothing.
+      await client.end().catch((endError: unknown) => warnListenEnd(endError));
       throw error;
     }
     current = client;
@@ -161,7 +167,7 @@ async function listenWithReconnect(
       connect().then(
         () => {
           delay = RECONNECT_FIRST_MS;
-          if (stopped) void current?.end().catch(() => {});
+          if (stopped) void current?.end().catch((error: unknown) => warnListenEnd(error));
           else onResubscribed?.();
         },
         () => {
@@ -175,6 +181,6 @@ async function listenWithReconnect(
   await connect();
   return async () => {
     stopped = true;
-    await current?.end().catch(() => {});
+    await current?.end().catch((error: unknown) => warnListenEnd(error));
   };
 }

@@ -12,6 +12,7 @@ import { claimDelivery } from "../webhooks/ledger.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
 import { gatherCommitFacts, type PullFacts, type PullPayload } from "./commit-facts.ts";
 import { finalReason, ignoredEvent } from "./commit-final.ts";
+import { awaitedLater } from "../errors.ts";
 import { headStanding } from "./pull-head.ts";
 import { currentBase } from "../github/pull-base.ts";
 import { headCommits } from "./head-commits.ts";
@@ -45,21 +46,21 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
   // this repository names the author an agent; the decision uses only the
   // config read now, and reads the list after it when the guess was wrong.
   const early = deps.agentHints?.likelyAgent(installationId, fullName, pull.author) ? reviewsOf(context, repo, pull) : null;
-  early?.catch(() => {});
+  if (early) awaitedLater(early);
   const where = { installationId, repo: fullName, prNumber: pull.number };
   // An event older than the newest head known moves nothing (GitHub is asked when in doubt).
   // The known head and the config are read at once; a stale event uses neither. A head's commits
   // are read once (kept with the head; a push reads only the commits it added).
   const before = payload.action === "synchronize" && typeof payload.before === "string" ? payload.before : null;
   const configRead = loadRepoConfig(context);
-  configRead.catch(() => {});
+  awaitedLater(configRead);
   const standing = await headStanding(context, (fn) => deps.db.tenant(installationId, fn), where, pull.headSha, before);
   // A base other than the one this head was decided for (an edit, or an event older than it) is asked of GitHub.
   if (standing.kind !== "stale" && standing.recordedBase !== null && standing.recordedBase !== pull.baseRef) {
     pull.baseRef = await currentBase(context, repo, pull.number);
   }
   const commits = standing.kind === "stale" ? Promise.resolve([]) : headCommits(context, repo, { number: pull.number, headSha: pull.headSha, commitCount: pr.commits }, standing, before);
-  commits.catch(() => {});
+  awaitedLater(commits);
   const config = standing.kind === "stale" ? null : await configRead;
   if (config?.ok) deps.agentHints?.remember(installationId, fullName, config);
   const gathered =

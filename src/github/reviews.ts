@@ -1,3 +1,4 @@
+import { awaitedLater } from "../errors.ts";
 import type { Context } from "probot";
 import type { ReviewFact } from "../policy/decision.ts";
 import { isBotAccount, sameLogin } from "../policy/logins.ts";
@@ -49,7 +50,7 @@ export async function gatherReviews(
   };
   const expected = options.expectedReviewer;
   // Asked early; awaited only if the list holds this reviewer.
-  if (expected) ask(expected.login, expected.type).catch(() => {});
+  if (expected) awaitedLater(ask(expected.login, expected.type));
 
   const reader = await narrowedForEvent(context, ["pulls.listReviews"]);
   const reviews = await reader.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews", {

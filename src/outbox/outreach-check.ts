@@ -37,7 +37,7 @@ export function renderOutreachCheck(proposal: ProposalOf<"outreach">, publicUrl:
     }`,
     `**Approvals:** ${approvers.length}/${required}`,
   ];
-  for (const refusal of state.decision?.refused ?? []) lines.push(`- not counted: ${refusal.login.replace(/[^A-Za-z0-9_.\[\]-]/g, "")}: ${refusal.reason.replace(/[<>`*_[\]()\\]/g, "")}`);
+  for (const refusal of state.decision?.refused ?? []) lines.push(`- not counted: ${refusal.login.replace(/[^A-Za-z0-9_.[\]-]/g, "")}: ${refusal.reason.replace(/[<>`*_[\]()\\]/g, "")}`);
   if (proposal.status !== "pending" && proposal.reason) lines.push("", `**Reason:** ${proposal.reason.replace(/[<>`*_[\]()\\]/g, "")}`);
   lines.push(...rulesTable(state.decision?.rules, escapeMarkdown));
   lines.push("", `[review page](${url})`);

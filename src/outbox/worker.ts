@@ -61,7 +61,7 @@ export class OutboxWorker {
         .then((backlog) => {
           if (backlog.depth > 0) this.#o.log.info({ outbox_depth: backlog.depth, outbox_oldest_age_ms: backlog.oldestAgeMs }, "outbox backlog");
         })
-        .catch(() => {});
+        .catch((error: unknown) => this.#o.log.warn({ err: error }, "reading the outbox backlog failed"));
     }, 30_000);
     this.#report.unref();
     this.kick();
@@ -290,7 +290,9 @@ export class OutboxWorker {
           now,
         ),
       )
-      .catch(() => {});
+      .catch((error: unknown) =>
+        this.#o.log.error({ err: error, job: job.id, operation: job.operation }, "the audit event of a failed GitHub write could not be written"),
+      );
   }
 }
 

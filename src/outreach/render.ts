@@ -7,6 +7,7 @@ import type { OutreachContent } from "./content.ts";
  * other than U+0020, private-use, unassigned and lone surrogates, blank-looking
  * letters, and the marker's own bracket so a shown marker cannot be forged.
  */
+// eslint-disable-next-line no-misleading-character-class -- each invisible code point is listed on its own on purpose
 const HIDDEN = /(?!\n)[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u2800\u3164\uFE00-\uFE0F\uFFA0\u27E6\u27E7]|(?! )\p{Zs}/gu;
 
 /** `⟦U+202E⟧` for every character in HIDDEN; everything else unchanged. */

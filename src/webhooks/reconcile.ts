@@ -80,7 +80,7 @@ export async function reconcilePending(deps: ReconcileDeps): Promise<ReconcileRe
     for (const proposal of pending) {
       read += 1;
       const [owner, repo] = proposal.repo.split("/") as [string, string];
-      let pull: Record<string, any>;
+      let pull: Record<string, unknown> & { state?: unknown; number?: unknown; base?: { repo?: unknown } };
       try {
         // Conditional (the client's ETag cache): 304 means nothing changed since the last sweep read it.
         const answer = await github.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", { owner, repo, pull_number: proposal.pr_number });
@@ -88,7 +88,7 @@ export async function reconcilePending(deps: ReconcileDeps): Promise<ReconcileRe
           unchanged += 1;
           continue;
         }
-        pull = answer.data as Record<string, any>;
+        pull = answer.data as Record<string, unknown> & { state?: unknown; number?: unknown; base?: { repo?: unknown } };
       } catch (error) {
         deps.log.warn({ err: error, proposal: proposal.id }, "reconciliation could not read the pull request; tried at the next sweep");
         continue;

@@ -121,7 +121,7 @@ describe("approval rules on the deploy gate", () => {
     expect(current.output.summary).toContain("| release team | ⛔ cannot evaluate |");
     expect(fake.callsTo("GET", MEMBERSHIP)).toHaveLength(0); // the narrowed token was refused
     expect(fake.callsTo("POST", CALLBACK)).toHaveLength(0);
-    app.server.deniedUses.flush();
+    await app.server.deniedUses.flush();
   });
 
   it("the run's actor and the user who triggered it never count, under a users: rule either", async () => {

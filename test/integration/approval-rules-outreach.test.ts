@@ -138,7 +138,7 @@ describe("approval rules on the outreach gate", () => {
     expect(run.output.summary).toMatch(/organization permission "members: read"/);
     expect(run.output.summary).toContain("| comms team sends email | ⛔ cannot evaluate |");
     expect(fake.callsTo("GET", MEMBERSHIP)).toHaveLength(0);
-    app.server.deniedUses.flush();
+    await app.server.deniedUses.flush();
   });
 
   it("a post to another channel needs no team, and nobody is asked about", async () => {

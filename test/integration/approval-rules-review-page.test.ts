@@ -69,7 +69,7 @@ describe("a team rule on the review page", () => {
     expect(run().output.title).toBe('Cannot evaluate rule "release team deploys"');
     expect(run().output.summary).toMatch(/organization permission "members: read"/);
     expect(w.fake.callsTo("GET", MEMBERSHIP)).toHaveLength(0);
-    w.app.server.deniedUses.flush();
+    await w.app.server.deniedUses.flush();
 
     w.fake.setInstallation(INSTALLATION, { permissions: { ...w.fake.state.installation(INSTALLATION).permissions, members: "read" } });
     expect(await approveOnPage(cookie, id, digest)).toBe(`/proposals/${id}?vote=counted`);

@@ -182,7 +182,7 @@ describe("approval rules on the commit gate", () => {
     await deliver("pull_request_review", approve("alice", SHA_B));
     check = latestCheck(SHA_B);
     expect(check.conclusion).toBe("success");
-    expect(check.output.summary).toMatch(/\| release managers \| ✅ satisfied \|[^\n]*\| \@alice \|/);
+    expect(check.output.summary).toMatch(/\| release managers \| ✅ satisfied \|[^\n]*\| @alice \|/);
   });
 
   it("a pull request with more changed files than GitHub lists (3,000) cannot be checked against path rules: the gate stays closed", async () => {

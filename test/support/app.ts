@@ -3,7 +3,7 @@ import { GateOctokit, gateFetch } from "../../src/github/octokit.ts";
 import { generateKeyPairSync } from "node:crypto";
 import { createRequire } from "node:module";
 import { Writable } from "node:stream";
-import { Probot, ProbotOctokit } from "probot";
+import { Probot } from "probot";
 import pino from "pino";
 import type { Keyring } from "../../src/crypto/keyring.ts";
 import type { Database } from "../../src/db/database.ts";

@@ -73,7 +73,7 @@ async function createPostgres(): Promise<TestDatabase> {
       return other;
     },
     drop: async () => {
-      await Promise.all(handles.map((handle) => handle.close().catch(() => {})));
+      await Promise.all(handles.map((handle) => handle.close().catch((error: unknown) => console.warn(`closing a test database handle failed: ${String(error)}`))));
       const cleanup = new pg.Client({ connectionString: adminUrl });
       await cleanup.connect();
       await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

@@ -64,7 +64,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     start,
     stop,
     async destroy() {
-      await stop().catch(() => {});
+      await stop().catch((error: unknown) => console.warn(`stopping the private PostgreSQL failed: ${String(error)}`));
       rmSync(dir, { recursive: true, force: true });
     },
   };
