@@ -52,12 +52,10 @@ async function exported(id: number) {
 
 /** The owner login rewrites history: triggers off, rows changed, triggers on. */
 async function asOwner(sql: string[]) {
-  await t.db.transaction(async (tx) => {
-    await tx.query("ALTER TABLE audit_events DISABLE TRIGGER USER");
-    await tx.query("ALTER TABLE audit_tree_nodes DISABLE TRIGGER USER");
+  await t.owner.transaction(async (tx) => {
+    for (const table of ["audit_events", "audit_tree_nodes", "audit_heads"]) await tx.query(`ALTER TABLE ${table} DISABLE TRIGGER USER`);
     for (const statement of sql) await tx.query(statement);
-    await tx.query("ALTER TABLE audit_events ENABLE TRIGGER USER");
-    await tx.query("ALTER TABLE audit_tree_nodes ENABLE TRIGGER USER");
+    for (const table of ["audit_events", "audit_tree_nodes", "audit_heads"]) await tx.query(`ALTER TABLE ${table} ENABLE TRIGGER USER`);
   });
 }
 
