@@ -34,8 +34,8 @@ function unwrap(schema: AnySchema): AnySchema {
 export function allowedKeysAt(path: readonly PropertyKey[]): string[] {
   let schema: AnySchema | undefined = configFileSchema;
   for (const segment of path) {
-    const shape: Record<string, AnySchema> | undefined = (unwrap(schema)._zod.def as { shape?: Record<string, AnySchema> }).shape;
-    schema = shape?.[String(segment)];
+    const def = unwrap(schema)._zod.def as { type: string; shape?: Record<string, AnySchema>; element?: AnySchema };
+    schema = typeof segment === "number" && def.type === "array" ? def.element : def.shape?.[String(segment)];
     if (!schema) return [];
   }
   const shape = (unwrap(schema)._zod.def as { shape?: Record<string, AnySchema> }).shape;
@@ -59,7 +59,7 @@ function editDistance(a: string, b: string): number {
 function unknownKeyMessage(key: string, allowed: string[]): string {
   const near = allowed.find((candidate) => editDistance(key.toLowerCase(), candidate) <= 2);
   const hint = near ? ` Did you mean "${near}"?` : "";
-  return `unknown key "${key}".${hint} Allowed keys here: ${allowed.join(", ")}.`;
+  return allowed.length ? `unknown key "${key}".${hint} Allowed keys here: ${allowed.join(", ")}.` : `unknown key "${key}".`;
 }
 
 function kindOf(value: unknown): string {

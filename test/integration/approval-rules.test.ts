@@ -214,7 +214,7 @@ describe("approval rules on the commit gate", () => {
     await deliver("pull_request", agentPr("opened", SHA_A));
     const check = latestCheck(SHA_A);
     expect(check.conclusion).toBe("failure");
-    expect(check.output.summary).toContain("rules\\[0\\].require.admins");
+    expect(check.output.summary).toContain("`rules[0].require.admins`: unknown key \"admins\". Allowed keys here: ");
   });
 });
 

@@ -65,11 +65,11 @@ function expectReproduced(e: Explanation): void {
 
 describe("explain", { timeout: 120_000 }, () => {
   it("replays the recorded facts and config to the recorded decision", async () => {
-    expectReproduced(explainCommit(await loadLatestCommitProposal(t.db, REPO.toLowerCase(), PR)));
+    expectReproduced(explainCommit(await loadLatestCommitProposal(t.owner, REPO.toLowerCase(), PR)));
   });
 
   it("says when the recorded decision no longer follows from its facts", async () => {
-    const row = await loadLatestCommitProposal(t.db, REPO, PR, INSTALLATION);
+    const row = await loadLatestCommitProposal(t.owner, REPO, PR, INSTALLATION);
     const tampered = { ...row, state: { ...row.state, decision: { ...row.state.decision!, approvers: ["someone-else"] } } };
     expect(explainCommit(tampered).matches).toBe(false);
   });

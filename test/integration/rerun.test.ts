@@ -87,7 +87,7 @@ describe("Re-run on the Agent Gate check", () => {
     await deliver("check_run", rerequested(checkOf(SHA_A)));
     expect(checkOf(SHA_A).conclusion).toBe("success");
     expect(checkOf(SHA_A).output.title).toContain("maintainer");
-    const audit = await readAudit(t.db, installationId);
+    const audit = await readAudit(t.owner, installationId);
     const recorded = audit.filter((event) => event.action === "decision.recorded");
     expect(recorded.at(-1)).toMatchObject({ outcome: "approved", actor: "maintainer" });
   });
@@ -114,7 +114,7 @@ describe("Re-run on the Agent Gate check", () => {
     expect(checkOf(SHA_A)).toEqual(before);
     expect(checkOf(SHA_B).output.title).toBe("Waiting for approval (0/1)");
     expect(fake.calls.filter((call) => call.method !== "GET").length).toBe(writes);
-    const audit = await readAudit(t.db, installationId);
+    const audit = await readAudit(t.owner, installationId);
     expect(audit.at(-1)).toMatchObject({ action: "event.ignored", outcome: "stale", data: { event: "check_run", action: "rerequested", head: SHA_A, current_head: SHA_B } });
   });
 

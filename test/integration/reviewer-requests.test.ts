@@ -125,7 +125,7 @@ describe("reviewer requests on a waiting agent pull request", () => {
     expect(requests()).toHaveLength(2);
     expect(requests()[1]!.body).toEqual({ reviewers: ["alice", "lead", "rita", "sam"], team_reviewers: ["core", "release", "security"] });
 
-    const audit = await readAudit(t.db, installationId);
+    const audit = await readAudit(t.owner, installationId);
     const queued = audit.filter((event) => event.action === "reviewers.requested");
     expect(queued.map((event) => [event.outcome, (event.data as { head: string }).head])).toEqual([
       ["queued", SHA_A],
@@ -179,7 +179,7 @@ describe("reviewer requests on a waiting agent pull request", () => {
     fake.setPermission(REPO, "outsider", "none");
     await deliver("pull_request", pullEvent("opened", SHA_A));
     expect(requests()).toHaveLength(1);
-    const audit = await readAudit(t.db, installationId);
+    const audit = await readAudit(t.owner, installationId);
     const write = audit.find((event) => event.action === "github.write" && (event.data as { operation?: string }).operation === "pulls.request_reviewers");
     expect(write).toMatchObject({ outcome: "refused", data: { status: 422 } });
     const run = fake.checkRuns(REPO).find((r) => r.head_sha === SHA_A)!;
