@@ -21,6 +21,15 @@ import { mayAlterRetentionFloor, pruneAudit, retentionCutoff, setRetentionFloor 
 import { verifyExportFile } from "../audit/verify-stream.ts";
 import { jsonOutput } from "./snake-json.ts";
 
+/** `--witness` keys, in signed-note verifier form. */
+function witnessKeys(texts: string[] | undefined) {
+  return (texts ?? []).map((text) => {
+    const key = parseVerifierKey(text);
+    if (!key) throw new ValidationError([{ field: "--witness", message: "must be a verifier key in signed-note form: <name>+<hex key id>+<base64 key>" }]);
+    return key;
+  });
+}
+
 interface ExportFlags {
   installation: string;
   since?: string;
@@ -150,11 +159,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     .action(async (file: string, flags: { manifest: string; keys: string; checkpoint?: string; witness?: string[]; json?: boolean }) => {
       const keys = parsePublishedKeys(await readJsonFile(flags.keys, "keys"));
       const manifest = (await readJsonFile(flags.manifest, "manifest")) as Manifest;
-      const witnesses = (flags.witness ?? []).map((text) => {
-        const key = parseVerifierKey(text);
-        if (!key) throw new ValidationError([{ field: "--witness", message: "must be a verifier key in signed-note form: <name>+<hex key id>+<base64 key>" }]);
-        return key;
-      });
+      const witnesses = witnessKeys(flags.witness);
       let held: Checkpoint | undefined;
       let cosignedBy: string[] = [];
       if (flags.checkpoint) {
@@ -225,13 +230,15 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     .option("--to <size>", "consistency proof: the later tree size (default: a checkpoint of the tree now)")
     .option("--verify <file>", "an inclusion proof to check offline against --keys")
     .option("--keys <file>", "keys.json, with --verify")
-    .action(async (flags: { installation?: string; event?: string; from?: string; to?: string; verify?: string; keys?: string }) => {
+    .option("--witness <vkey>", "with --verify: a witness's verifier key (repeatable); report whether it cosigned the proof's checkpoint", (value: string, all: string[] = []) => [...all, value])
+    .action(async (flags: { installation?: string; event?: string; from?: string; to?: string; verify?: string; keys?: string; witness?: string[] }) => {
       if (flags.verify) {
         if (!flags.keys) throw new ValidationError([{ field: "--keys", message: "is required with --verify" }]);
         const keys = parsePublishedKeys(await readJsonFile(flags.keys, "keys"));
-        const result = verifyInclusionProof((await readJsonFile(flags.verify, "proof")) as InclusionProof, keys);
+        const result = verifyInclusionProof((await readJsonFile(flags.verify, "proof")) as InclusionProof, keys, witnessKeys(flags.witness));
         if (result.ok) {
           ctx.out(`ok: leaf ${result.leafIndex} is in installation ${result.checkpoint.installationId}'s tree of size ${result.checkpoint.size}`);
+          if (flags.witness) ctx.out(result.cosignedBy.length > 0 ? `witnesses: the checkpoint is cosigned by ${result.cosignedBy.join(", ")}` : "witnesses: no witness given with --witness cosigned the checkpoint");
         } else {
           ctx.err(`FAULT: ${result.reason}`);
           process.exitCode = EXIT.failed;
@@ -247,7 +254,9 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       const signer = await loadSigner(db, ctx);
       const now = ctx.now();
       const proof = await db.tenant(id, async (tx) => {
-        const checkpoint = await checkpointNow(tx, id, signer, now);
+        const signed = await checkpointNow(tx, id, signer, now);
+        // The note carries the cosignatures its witnesses answered, when they did already.
+        const checkpoint = { ...signed, note: signed.note + (await cosignaturesAt(tx, id, signed.size)).join("") };
         if (flags.event) return proveInclusion(tx, id, flags.event, checkpoint);
         const from = treeSize(flags.from!, "--from");
         const to = flags.to === undefined ? checkpoint.size : treeSize(flags.to, "--to");

@@ -34,7 +34,7 @@ afterAll(async () => {
   await t.drop();
 });
 
-describe.skipIf(!process.env.TEST_DATABASE_URL || process.env.TEST_BACKEND !== "postgres")("agent-gate witness and audit verify --witness", () => {
+describe.skipIf(!process.env.TEST_DATABASE_URL || process.env.TEST_BACKEND !== "postgres")("agent-gate witness and audit verify --witness", { timeout: 180_000 }, () => {
   it("adds a witness, sends it the checkpoint, and audit verify names the witness that cosigned", async () => {
     const env = { DATABASE_URL: t.url, AGENT_GATE_KEYS: `k1:${Buffer.from(new Uint8Array(32).fill(1)).toString("base64")}` };
     for (let i = 0; i < 6; i += 1) await t.db.tenant(91, (tx) => appendAudit(tx, 91, { action: "test.witness", outcome: "ok", data: { i } }, now));
@@ -71,6 +71,13 @@ describe.skipIf(!process.env.TEST_DATABASE_URL || process.env.TEST_BACKEND !== "
     const unnamed = await verify([]);
     expect(unnamed.stdout).toContain("witnesses: no witness given with --witness cosigned the checkpoint");
     expect((await verify(["--witness", "nonsense"])).code).toBe(2);
+
+    // An inclusion proof carries the cosigned checkpoint; prove --verify names the witness too.
+    const [event] = await t.db.tenant(91, (tx) => tx.query<{ hash: string }>("SELECT hash FROM audit_events WHERE installation_id = 91 AND seq = 2"));
+    const proof = await cli(["audit", "prove", "--installation", "91", "--event", event!.hash], env);
+    writeFileSync(file("proof.json"), proof.stdout);
+    const proven = await cli(["audit", "prove", "--verify", file("proof.json"), "--keys", file("keys.json"), "--witness", witness.vkey]);
+    expect(proven).toMatchObject({ code: 0, stdout: expect.stringContaining(`witnesses: the checkpoint is cosigned by ${witness.name}`) });
 
     expect(await cli(["witness", "remove", "w1", "--installation", "91"], env)).toMatchObject({ code: 0 });
     expect((await cli(["witness", "list", "--installation", "91"], env)).stdout).toContain("no witnesses");

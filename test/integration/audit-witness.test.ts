@@ -198,6 +198,21 @@ describe("witnesses of the audit log (C2SP tlog-witness)", () => {
     expect(actions).toEqual(expect.arrayContaining(["witness.refused", "witness.removed"]));
   });
 
+  it("keeps no cosignature that does not verify with the witness's key, and tries again later", async () => {
+    const impostor = await startWitness({ keyName: noteKeyName(signer.keyId), publicKey: pair.publicKey }, witness.name);
+    try {
+      // The configured key is the real witness's; the endpoint signs with another key under the same name.
+      await addWitness(t.db, 88, { name: "w1", url: impostor.url, vkey: witness.vkey }, "cli", now());
+      await append(88, 3);
+      const cp = await checkpoint(88);
+      expect(await sweep()).toEqual(["failed"]);
+      expect((await witnessesOf(t.db, 88))[0]).toMatchObject({ witnessed_size: 0, last_error: expect.stringContaining("not a cosignature by witness.test/w1") });
+      expect(await t.db.tenant(88, (tx) => cosignaturesAt(tx, 88, cp.size))).toEqual([]);
+    } finally {
+      await impostor.close();
+    }
+  });
+
   it("refuses a witness URL or key that is not one", async () => {
     const add = (url: string, vkey = witness.vkey, name = "w2") => addWitness(t.db, 86, { name, url, vkey }, "cli", now());
     await expect(add("http://witness.example.com")).rejects.toThrow(/--url: must be https/);
