@@ -23,6 +23,8 @@ import { apiRoutes } from "./api/routes.ts";
 import { keysRoutes } from "./api/keys-routes.ts";
 import { checkpointRoutes } from "./api/checkpoint-routes.ts";
 import { checkpointDue } from "./audit/checkpoint-store.ts";
+import { witnessDue } from "./audit/witness-sweep.ts";
+import { witnessMetrics } from "./audit/witness-metrics.ts";
 import { mcpRoutes } from "./mcp/routes.ts";
 import { sitesRoutes } from "./api/sites-routes.ts";
 import { auditRoutes } from "./api/audit-routes.ts";
@@ -171,6 +173,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
 
   const notifyKeyring = o.keyring ?? (o.settings.keys ? parseKeyring(o.settings.keys) : null);
   const sentOrFailed = notifyMetrics(metrics.registry, o.db);
+  const countWitness = witnessMetrics(metrics.registry, o.db);
   const notifier = new Notifier({
     db: o.db,
     keyring: notifyKeyring,
@@ -345,7 +348,13 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     const every = Math.min(o.settings.sweepIntervalMs, 60_000);
     sweep = setInterval(() => {
       expireDue(o.db, now()).catch((error: unknown) => o.log.error({ err: error }, "expiry sweep failed"));
-      if (o.keyring) checkpointDue(o.db, signer, now()).catch((error: unknown) => o.log.error({ err: error }, "checkpoint sweep failed"));
+      if (o.keyring) {
+        // Then each witness behind the latest checkpoint is sent it (with backoff when it was down).
+        checkpointDue(o.db, signer, now())
+          .catch((error: unknown) => o.log.error({ err: error }, "checkpoint sweep failed"))
+          .then(() => witnessDue({ db: o.db, fetch, now, count: countWitness }))
+          .catch((error: unknown) => o.log.error({ err: error }, "witness sweep failed"));
+      }
     }, every);
     sweep.unref();
     stopRecheck = startSiteRecheck(o.db, { resolver }, {

@@ -2,6 +2,7 @@ import type { Database, Queryable } from "../db/database.ts";
 import type { Signer } from "../crypto/signer.ts";
 import { checkpointAt, signCheckpoint, type StoredCheckpoint } from "./checkpoint.ts";
 import { claimDueCheckpoints, clearDueCheckpoint } from "./log.ts";
+import { raiseWitnessTargets } from "./witness-store.ts";
 import { readTree, treeRoot, type HeadRow } from "./tree-state.ts";
 
 export interface CurrentTree {
@@ -41,6 +42,7 @@ export async function checkpointNow(tx: Queryable, installationId: number, signe
     [installationId, tree.size, tree.root, note, now],
   );
   await clearDueCheckpoint(tx, installationId, tree.size);
+  await raiseWitnessTargets(tx, installationId, tree.size);
   const written = await checkpointAt(tx, installationId, tree.size);
   if (!written) throw new Error("the checkpoint could not be stored");
   if (written.root !== tree.root) throw new Error("a stored checkpoint of this size has another root: the log was rewritten");

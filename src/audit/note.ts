@@ -12,11 +12,15 @@ import nacl from "tweetnacl";
  * 0x01 being the Ed25519 signature type.
  */
 const ED25519 = 0x01;
+/** C2SP tlog-cosignature: a witness's timestamped cosignature of a checkpoint (https://c2sp.org/tlog-cosignature). */
+export const COSIGNATURE_V1 = 0x04;
 const DASH = "\u2014";
 
 export interface NoteVerifier {
   name: string;
   publicKey: Uint8Array;
+  /** the signature type: Ed25519 (0x01, the default) or cosignature/v1 (0x04) */
+  type?: number;
 }
 
 export interface NoteSignature {
@@ -25,8 +29,8 @@ export interface NoteSignature {
   signature: Buffer;
 }
 
-export function noteKeyId(name: string, publicKey: Uint8Array): Buffer {
-  return createHash("sha256").update(`${name}\n`).update(Uint8Array.of(ED25519)).update(publicKey).digest().subarray(0, 4);
+export function noteKeyId(name: string, publicKey: Uint8Array, type: number = ED25519): Buffer {
+  return createHash("sha256").update(`${name}\n`).update(Uint8Array.of(type)).update(publicKey).digest().subarray(0, 4);
 }
 
 /** The verifier key in the spec's text form: <name>+<hex key id>+<base64(0x01 || public key)>. */
@@ -38,10 +42,11 @@ export function parseVerifierKey(text: string): NoteVerifier | null {
   const match = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/=]+)$/.exec(text.trim());
   if (!match) return null;
   const blob = Buffer.from(match[3]!, "base64");
-  if (blob.length !== 33 || blob[0] !== ED25519) return null;
+  const type = blob[0];
+  if (blob.length !== 33 || (type !== ED25519 && type !== COSIGNATURE_V1)) return null;
   const publicKey = blob.subarray(1);
-  if (noteKeyId(match[1]!, publicKey).toString("hex") !== match[2]) return null;
-  return { name: match[1]!, publicKey };
+  if (noteKeyId(match[1]!, publicKey, type).toString("hex") !== match[2]) return null;
+  return { name: match[1]!, publicKey, type };
 }
 
 /** The signature line of `text` (which ends in a newline) by the named key. */
@@ -78,13 +83,24 @@ export function openNote(note: string, verifiers: readonly NoteVerifier[]): Open
     if (blob.length < 5) return { ok: false, reason: "malformed signature line" };
     const entry = { name: sig[1]!, keyId: blob.subarray(0, 4), signature: blob.subarray(4) };
     signatures.push(entry);
-    const key = verifiers.find((v) => v.name === entry.name && noteKeyId(v.name, v.publicKey).equals(entry.keyId));
+    const key = verifiers.find((v) => v.name === entry.name && noteKeyId(v.name, v.publicKey, v.type).equals(entry.keyId));
     if (!key) continue;
-    if (entry.signature.length !== 64 || !nacl.sign.detached.verify(message, entry.signature, key.publicKey)) {
-      return { ok: false, reason: `signature by ${entry.name} does not verify` };
-    }
+    if (!signatureVerifies(key, text, message, entry.signature)) return { ok: false, reason: `signature by ${entry.name} does not verify` };
     verifiedBy.push(entry.name);
   }
   if (verifiedBy.length === 0) return { ok: false, reason: "no signature by a known key" };
   return { ok: true, text, verifiedBy, signatures };
+}
+
+/**
+ * An Ed25519 note signature signs the text; a cosignature/v1 is an 8-byte
+ * big-endian timestamp and a signature over
+ * "cosignature/v1\ntime <timestamp>\n" followed by the text.
+ */
+function signatureVerifies(key: NoteVerifier, text: string, message: Uint8Array, signature: Buffer): boolean {
+  if ((key.type ?? ED25519) === ED25519) return signature.length === 64 && nacl.sign.detached.verify(message, signature, key.publicKey);
+  if (signature.length !== 72) return false;
+  const time = signature.readBigUInt64BE(0);
+  const signed = new TextEncoder().encode(`cosignature/v1\ntime ${time}\n${text}`);
+  return nacl.sign.detached.verify(signed, signature.subarray(8), key.publicKey);
 }

@@ -9,6 +9,8 @@ import { parsePublishedKeys } from "../crypto/receipts.ts";
 import { currentSigner } from "../keys/store.ts";
 import { verifyCheckpoint, type Checkpoint } from "../audit/checkpoint.ts";
 import { checkpointNow } from "../audit/checkpoint-store.ts";
+import { parseVerifierKey } from "../audit/note.ts";
+import { cosignaturesAt } from "../audit/witness-store.ts";
 import { proveConsistency, proveInclusion, type InclusionProof } from "../audit/prove.ts";
 import { verifyInclusionProof } from "../audit/prove-verify.ts";
 import { exportAudit } from "../audit/export.ts";
@@ -18,6 +20,15 @@ import type { Manifest } from "../audit/manifest.ts";
 import { mayAlterRetentionFloor, pruneAudit, retentionCutoff, setRetentionFloor } from "../audit/retention.ts";
 import { verifyExportFile } from "../audit/verify-stream.ts";
 import { jsonOutput } from "./snake-json.ts";
+
+/** `--witness` keys, in signed-note verifier form. */
+function witnessKeys(texts: string[] | undefined) {
+  return (texts ?? []).map((text) => {
+    const key = parseVerifierKey(text);
+    if (!key) throw new ValidationError([{ field: "--witness", message: "must be a verifier key in signed-note form: <name>+<hex key id>+<base64 key>" }]);
+    return key;
+  });
+}
 
 interface ExportFlags {
   installation: string;
@@ -143,19 +154,23 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     .requiredOption("--manifest <file>", "the signed manifest written with the export")
     .requiredOption("--keys <file>", "keys.json as the app serves it at /.well-known/agent-gate/keys.json")
     .option("--checkpoint <file>", "a signed checkpoint kept earlier: the export must extend it (refused if the log was cut or rewritten)")
+    .option("--witness <vkey>", "a witness's verifier key (repeatable): report whether it cosigned the --checkpoint", (value: string, all: string[] = []) => [...all, value])
     .option("--json", "print the result as JSON")
-    .action(async (file: string, flags: { manifest: string; keys: string; checkpoint?: string; json?: boolean }) => {
+    .action(async (file: string, flags: { manifest: string; keys: string; checkpoint?: string; witness?: string[]; json?: boolean }) => {
       const keys = parsePublishedKeys(await readJsonFile(flags.keys, "keys"));
       const manifest = (await readJsonFile(flags.manifest, "manifest")) as Manifest;
+      const witnesses = witnessKeys(flags.witness);
       let held: Checkpoint | undefined;
+      let cosignedBy: string[] = [];
       if (flags.checkpoint) {
-        const checked = verifyCheckpoint(await readTextFile(flags.checkpoint, "checkpoint"), keys);
+        const checked = verifyCheckpoint(await readTextFile(flags.checkpoint, "checkpoint"), keys, witnesses);
         if (!checked.ok) {
           ctx.err(`FAULT: the checkpoint ${flags.checkpoint} does not verify: ${checked.reason}`);
           process.exitCode = EXIT.failed;
           return;
         }
         held = checked.checkpoint;
+        cosignedBy = checked.otherSignatures;
       }
       let result;
       try {
@@ -163,10 +178,11 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       } catch (error) {
         throw new GateError("file_unreadable", `Could not read the export file ${file}.`, { status: 400, cause: error });
       }
-      if (flags.json) ctx.out(jsonOutput(result));
+      if (flags.json) ctx.out(jsonOutput(held ? { ...result, cosigned_by: cosignedBy } : result));
       if (result.ok) {
         if (!flags.json) ctx.out(`ok: ${result.count} events verified (${manifest.format}, key ${manifest.kid})`);
         if (!flags.json && held) ctx.out(`ok: the log extends the checkpoint of tree size ${held.size}`);
+        if (!flags.json && held) ctx.out(cosignedBy.length > 0 ? `witnesses: the checkpoint is cosigned by ${cosignedBy.join(", ")}` : "witnesses: no witness given with --witness cosigned the checkpoint");
         return;
       }
       ctx.err(result.line === 0 ? `FAULT: ${result.reason}` : `FAULT at line ${result.line}: ${result.reason}`);
@@ -197,8 +213,12 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       const db = await ctx.openDb();
       const id = await resolveInstallation(db, flags.installation);
       const signer = await loadSigner(db, ctx);
-      const checkpoint = await db.tenant(id, (tx) => checkpointNow(tx, id, signer, ctx.now()));
-      process.stdout.write(checkpoint.note);
+      // The note with the cosignatures its witnesses answered, when they did already.
+      const note = await db.tenant(id, async (tx) => {
+        const checkpoint = await checkpointNow(tx, id, signer, ctx.now());
+        return checkpoint.note + (await cosignaturesAt(tx, id, checkpoint.size)).join("");
+      });
+      process.stdout.write(note);
     });
 
   audit
@@ -210,13 +230,15 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     .option("--to <size>", "consistency proof: the later tree size (default: a checkpoint of the tree now)")
     .option("--verify <file>", "an inclusion proof to check offline against --keys")
     .option("--keys <file>", "keys.json, with --verify")
-    .action(async (flags: { installation?: string; event?: string; from?: string; to?: string; verify?: string; keys?: string }) => {
+    .option("--witness <vkey>", "with --verify: a witness's verifier key (repeatable); report whether it cosigned the proof's checkpoint", (value: string, all: string[] = []) => [...all, value])
+    .action(async (flags: { installation?: string; event?: string; from?: string; to?: string; verify?: string; keys?: string; witness?: string[] }) => {
       if (flags.verify) {
         if (!flags.keys) throw new ValidationError([{ field: "--keys", message: "is required with --verify" }]);
         const keys = parsePublishedKeys(await readJsonFile(flags.keys, "keys"));
-        const result = verifyInclusionProof((await readJsonFile(flags.verify, "proof")) as InclusionProof, keys);
+        const result = verifyInclusionProof((await readJsonFile(flags.verify, "proof")) as InclusionProof, keys, witnessKeys(flags.witness));
         if (result.ok) {
           ctx.out(`ok: leaf ${result.leafIndex} is in installation ${result.checkpoint.installationId}'s tree of size ${result.checkpoint.size}`);
+          if (flags.witness) ctx.out(result.cosignedBy.length > 0 ? `witnesses: the checkpoint is cosigned by ${result.cosignedBy.join(", ")}` : "witnesses: no witness given with --witness cosigned the checkpoint");
         } else {
           ctx.err(`FAULT: ${result.reason}`);
           process.exitCode = EXIT.failed;
@@ -232,7 +254,9 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       const signer = await loadSigner(db, ctx);
       const now = ctx.now();
       const proof = await db.tenant(id, async (tx) => {
-        const checkpoint = await checkpointNow(tx, id, signer, now);
+        const signed = await checkpointNow(tx, id, signer, now);
+        // The note carries the cosignatures its witnesses answered, when they did already.
+        const checkpoint = { ...signed, note: signed.note + (await cosignaturesAt(tx, id, signed.size)).join("") };
         if (flags.event) return proveInclusion(tx, id, flags.event, checkpoint);
         const from = treeSize(flags.from!, "--from");
         const to = flags.to === undefined ? checkpoint.size : treeSize(flags.to, "--to");

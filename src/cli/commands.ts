@@ -5,6 +5,7 @@ import { registerKeys } from "./keys.ts";
 import { registerReceipt } from "./receipt.ts";
 import { registerToken } from "./token.ts";
 import { registerAudit } from "./audit.ts";
+import { registerWitness } from "./witness.ts";
 import { registerSite } from "./site.ts";
 import { registerChannel } from "./channel.ts";
 import { registerExplain } from "./explain.ts";
@@ -30,6 +31,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerConfig(program, ctx);
   registerToken(program, ctx);
   registerAudit(program, ctx);
+  registerWitness(program, ctx);
   registerSite(program, ctx);
   registerChannel(program, ctx);
   registerExplain(program, ctx);

@@ -1,3 +1,4 @@
+import { refusedWitnesses } from "../audit/witness-store.ts";
 import { createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
@@ -154,6 +155,7 @@ async function checkDatabase(env: NodeJS.ProcessEnv, deps: DoctorDeps): Promise<
     if (pending.length === 0) results.push(await checkKeyIds(env, db));
     if (pending.length === 0) results.push(await checkInbox(db));
     if (pending.length === 0) results.push(await checkNotifications(db));
+    if (pending.length === 0) results.push(await checkWitnesses(db));
     if (pending.length === 0) results.push(await checkRateLimits(db));
     return results;
   } finally {
@@ -220,6 +222,18 @@ async function checkRole(db: Database, role: string): Promise<CheckResult> {
     };
   }
   return { name: "row_level_security", ok: true, detail: `the role ${role} is bound by row level security${connecting}` };
+}
+
+/** Audit witnesses that refused a checkpoint: the log they saw was cut or rewritten (docs/audit.md, "Witnesses"). */
+async function checkWitnesses(db: Database): Promise<CheckResult> {
+  const refused = await refusedWitnesses(db);
+  if (refused.length === 0) return { name: "audit_witnesses", ok: true, detail: "no witness refused a checkpoint" };
+  return {
+    name: "audit_witnesses",
+    ok: false,
+    detail: `witness(es) refused a checkpoint: ${refused.map((w) => `${w.name} of installation ${w.installation_id} at ${w.refused_at.toISOString()} (${w.refused_reason ?? "refused"})`).join("; ")}`,
+    fix: "The audit log no longer extends what the witness holds: investigate (the witness.refused audit event, `agent-gate audit verify --checkpoint` with the witness's latest checkpoint), then `agent-gate witness remove` and `add` to start the witness again.",
+  };
 }
 
 /** Notifications that failed for good: audited as notification.failed, listed here without secrets. */

@@ -5,6 +5,11 @@ import { exportAudit } from "../../src/audit/export.ts";
 import { verifyExport } from "../../src/audit/verify-file.ts";
 import { pruneAudit, retentionCutoff, setRetentionFloor } from "../../src/audit/retention.ts";
 import { readSettings } from "../../src/config/settings.ts";
+import { checkpointNow } from "../../src/audit/checkpoint-store.ts";
+import { checkpointAt } from "../../src/audit/checkpoint.ts";
+import { verifyConsistency } from "../../src/audit/merkle-verify.ts";
+import { proveConsistency, proveInclusion } from "../../src/audit/prove.ts";
+import { verifyInclusionProof } from "../../src/audit/prove-verify.ts";
 
 const retentionDays = (env: NodeJS.ProcessEnv) => readSettings(env).retentionDays;
 import { toBase64url } from "../../src/crypto/base64url.ts";
@@ -178,5 +183,37 @@ describe("retention", () => {
       t.db.tenant(33, (tx) => tx.query("SELECT * FROM agent_gate_prune_audit(34, $1)", [now.toISOString()])),
     ).rejects.toThrow(/not the tenant/);
     expect(await t.db.tenant(34, (tx) => readAudit(tx, 34))).toHaveLength(1);
+  });
+});
+
+describe("retention and the audit tree", () => {
+  it("after a prune, inclusion proofs of later events and consistency between kept checkpoints still verify", async () => {
+    await seed(38, [200, 150, 120, 100]);
+    const early = await t.db.tenant(38, (tx) => checkpointNow(tx, 38, signer, now));
+    await seed(38, [80, 10, 1]);
+    const middle = await t.db.tenant(38, (tx) => checkpointNow(tx, 38, signer, now));
+    const events = await t.db.tenant(38, (tx) => readAudit(tx, 38));
+
+    const result = await pruneAudit(t.db, 38, retentionCutoff(now, 90), now);
+    expect(result.pruned_count).toBe(4);
+    const kept = await t.db.tenant(38, (tx) => readAudit(tx, 38));
+    expect(kept[0]?.seq).toBe(5);
+    const latest = await t.db.tenant(38, (tx) => checkpointNow(tx, 38, signer, now));
+    expect(latest.size).toBe(events.length + 1);
+
+    // The checkpoints signed before the prune are kept, and the tree still proves the later ones extend them.
+    expect(await t.db.tenant(38, (tx) => checkpointAt(tx, 38, early.size))).toMatchObject({ note: early.note });
+    for (const [from, to] of [[early, middle], [early, latest], [middle, latest]] as const) {
+      const proof = await t.db.tenant(38, (tx) => proveConsistency(tx, 38, from.size, to.size));
+      const path = proof.consistency_path.map((p) => Buffer.from(p, "base64"));
+      expect(verifyConsistency(from.size, to.size, Buffer.from(from.root, "hex"), Buffer.from(to.root, "hex"), path)).toBe(true);
+    }
+    // Every event kept, the prune's own checkpoint event included, proves its inclusion in the latest checkpoint.
+    for (const event of kept) {
+      const proof = await t.db.tenant(38, (tx) => proveInclusion(tx, 38, event.hash, latest));
+      expect(verifyInclusionProof(proof, keys)).toMatchObject({ ok: true, leafIndex: event.seq - 1 });
+    }
+    // A pruned event can no longer be proven (it is gone), but nothing before it was needed for the others.
+    await expect(t.db.tenant(38, (tx) => proveInclusion(tx, 38, events[0]!.hash, latest))).rejects.toThrow(/not found|Audit event/i);
   });
 });

@@ -46,7 +46,7 @@ describe("agent-gate doctor", { timeout: 120_000 }, () => {
     expect(results.filter((r) => !r.ok)).toEqual([]);
     expect(results.map((r) => r.name)).toEqual([
       "app_id", "private_key", "github_app", "webhook_secret", "oauth_client", "public_url", "keyring",
-      "database", "migrations", "row_level_security", "database_login", "key_ids", "webhook_inbox", "notifications", "github_rate_limit", "dns", "settings",
+      "database", "migrations", "row_level_security", "database_login", "key_ids", "webhook_inbox", "notifications", "audit_witnesses", "github_rate_limit", "dns", "settings",
     ]);
     expect(byName(results).github_app!.detail).toContain("GitHub accepts the credentials of App 4242");
     expect(fake.callsTo("GET", "/app").length).toBeGreaterThan(0);

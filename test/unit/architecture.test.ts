@@ -131,6 +131,8 @@ describe("SQL", () => {
     audit_tree_nodes: "audit",
     audit_checkpoints: "audit",
     audit_checkpoint_due: "audit",
+    witnesses: "audit",
+    audit_cosignatures: "audit",
     audit_retention_policy: "audit",
     github_etags: "github",
     github_rate_limits: "github",
