@@ -183,6 +183,7 @@ export function mcpTools(deps: ApiDeps): Tool[] {
           redeemed_at: redeemed.redeemed_at.toISOString(),
           digest: redeemed.proposal.digest,
           receipt: { receipt: redeemed.receipt, kid: redeemed.kid },
+          attestation: redeemed.attestation,
           url: url(redeemed.proposal.id),
         };
       },
