@@ -48,7 +48,14 @@ export function registerAttestation(program: Command, ctx: CliContext): void {
         const { proposal, approvers, redemption } = statement.predicate;
         ctx.out(
           options.json
-            ? JSON.stringify({ valid: true, statement }) // the Statement's own keys (predicateType) as signed, not snake_cased
+            ? jsonOutput({
+                valid: true,
+                statement_type: statement._type,
+                predicate_type: statement.predicateType,
+                // Digest algorithms (gitCommit, sha256) as values: in-toto's names, kept as they are signed.
+                subject: statement.subject.map((s) => ({ name: s.name, digests: Object.entries(s.digest).map(([algorithm, value]) => `${algorithm}:${value}`) })),
+                predicate: statement.predicate,
+              })
             : `valid: approved ${proposal.kind} ${proposal.repo} proposal ${proposal.id} by ${approvers.map((a) => a.login).join(", ")}, redeemed ${redemption.redeemed_at} (${redemption.id}); subject ${statement.subject.map((s) => `${s.name} ${Object.entries(s.digest).map(([k, v]) => `${k}:${v}`).join(" ")}`).join("; ")}`,
         );
       } catch (error) {

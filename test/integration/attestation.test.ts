@@ -17,6 +17,7 @@ import { requestedAction } from "../support/fixtures.ts";
 import { GitHubFake } from "../support/github-fake.ts";
 import { secretsIn } from "../support/secret-scan.ts";
 import { sigstoreVerify } from "../support/sigstore-dsse.ts";
+import { predicateSchemaErrors } from "../support/predicate-schema.ts";
 import { verifySite } from "./api-harness.ts";
 
 // A redemption over HTTP against the whole app answers an attestation beside the receipt: checked by
@@ -120,6 +121,7 @@ describe("the attestation of a redemption over HTTP", { timeout: 60_000 }, () =>
       approvers: [{ login: "alice", permission: "maintain" }],
       redemption: { id: redeemed.redemption_id, redeemed_at: redeemed.redeemed_at },
     });
+    expect(predicateSchemaErrors(statement.predicate)).toEqual([]);
   });
 
   it("names the redemption's audit event, its leaf and the tree size that includes it", async () => {
@@ -164,7 +166,12 @@ describe("agent-gate attestation verify", { timeout: 120_000 }, () => {
     expect(result.stdout).toMatch(new RegExp(`^valid: approved deploy ${REPO} proposal ${created.id} by alice`));
     const json = await cli(["attestation", "verify", path, "--keys", join(tmp, "keys.json"), "--digest", created.digest, "--json"]);
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toMatchObject({ valid: true, statement: { predicateType: APPROVAL_PREDICATE_TYPE } });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      valid: true,
+      predicate_type: APPROVAL_PREDICATE_TYPE,
+      subject: [{ digests: [`gitCommit:${SHA}`] }],
+      predicate: { proposal: { id: created.id }, approvers: [{ login: "alice", permission: "maintain" }] },
+    });
   });
 
   it.each([

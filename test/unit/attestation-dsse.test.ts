@@ -7,6 +7,7 @@ import { approvalStatement, signAttestation, type AttestationInput } from "../..
 import type { ProposalRow } from "../../src/proposals/store.ts";
 import type { PublishedKeys, Signer } from "../../src/crypto/signer.ts";
 import { sigstoreVerify } from "../support/sigstore-dsse.ts";
+import { predicateSchemaErrors } from "../support/predicate-schema.ts";
 
 // DSSE's pre-authentication encoding and the approval attestation, checked against the spec's
 // vector and Sigstore's independent verifier (@sigstore/verify).
@@ -101,6 +102,14 @@ describe("the approval statement", () => {
     expect(statement.predicate.proposal).toMatchObject({ environment: "production", digest: "d".repeat(64), site: "example.com" });
   });
 
+  it("conforms to the published JSON Schema for every kind, and the schema refuses what is not a predicate", () => {
+    for (const kind of ["commit", "deploy", "outreach"] as const) expect(predicateSchemaErrors(approvalStatement(input(row(kind))).predicate)).toEqual([]);
+    const predicate = approvalStatement(input(row("deploy"))).predicate as unknown as Record<string, any>;
+    expect(predicateSchemaErrors({ ...predicate, decision: "rejected" })).not.toEqual([]);
+    expect(predicateSchemaErrors({ ...predicate, audit: { event_hash: "x", leaf_index: 1, tree_size: 2 } })).not.toEqual([]);
+    expect(predicateSchemaErrors({ ...predicate, extra: 1 })).not.toEqual([]);
+  });
+
   it("names outreach content by its sha256", () => {
     const statement = approvalStatement(input(row("outreach")));
     expect(statement.subject).toEqual([{ name: "acme/web outreach prop_outreach", digest: { sha256: "d".repeat(64) } }]);
@@ -120,6 +129,7 @@ describe("the approval statement", () => {
     const statement = approvalStatement(input(row("commit", { state } as Partial<ProposalRow>)));
     expect(statement.predicate.approvers).toEqual([{ login: "alice", permission: "maintain" }, { login: "bob", permission: null }]);
     expect(statement.predicate.rules_satisfied).toEqual([{ name: "backend", needed: "1 approval", approved_by: ["alice"] }]);
+    expect(predicateSchemaErrors(statement.predicate)).toEqual([]);
     expect(statement.predicate).toMatchObject({
       decision: "approved",
       redemption: { id: "rdm_abc", redeemed_at: NOW.toISOString() },
