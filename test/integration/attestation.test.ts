@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createToken } from "../../src/api/token-store.ts";
 import { readAudit } from "../../src/audit/log.ts";
 import { eventPosition } from "../../src/audit/prove.ts";
-import { APPROVAL_PREDICATE_TYPE, verifyAttestation } from "../../src/crypto/attestation.ts";
+import { APPROVAL_PREDICATE_TYPE, verifyAttestation, type ApprovalStatement } from "../../src/crypto/attestation.ts";
+import type { DsseEnvelope } from "../../src/crypto/dsse.ts";
 import { generateKeyEntry } from "../../src/crypto/keyring.ts";
 import { parsePublishedKeys } from "../../src/crypto/receipts.ts";
 import type { PublishedKeys } from "../../src/crypto/signer.ts";
@@ -36,7 +37,7 @@ let app: TestApp;
 let token: string;
 let keys: PublishedKeys;
 let tmp: string;
-let redeemed: Record<string, any>;
+let redeemed: Redeemed;
 let created: { id: string; digest: string };
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -47,8 +48,15 @@ function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: st
   });
 }
 
-function tampered(change: (statement: Record<string, any>) => void): Record<string, any> {
-  const statement = JSON.parse(Buffer.from(redeemed.attestation.payload, "base64").toString("utf8")) as Record<string, any>;
+interface Redeemed {
+  attestation: DsseEnvelope;
+  receipt: { receipt: string; kid: string };
+  redemption_id: string;
+  redeemed_at: string;
+}
+
+function tampered(change: (statement: ApprovalStatement) => void): DsseEnvelope {
+  const statement = JSON.parse(Buffer.from(redeemed.attestation.payload, "base64").toString("utf8")) as ApprovalStatement;
   change(statement);
   return { ...redeemed.attestation, payload: Buffer.from(JSON.stringify(statement)).toString("base64") };
 }
@@ -90,7 +98,7 @@ beforeAll(async () => {
   expect(approved.status).toBe(200);
   const redemption = await fetch(`${app.url}/api/v1/proposals/${created.id}/redeem`, { method: "POST", headers, body: JSON.stringify({ digest: created.digest }) });
   expect(redemption.status).toBe(200);
-  redeemed = (await redemption.json()) as Record<string, any>;
+  redeemed = (await redemption.json()) as Redeemed;
   keys = parsePublishedKeys(await (await fetch(`${app.url}/.well-known/agent-gate/keys.json`)).json());
   writeFileSync(join(tmp, "keys.json"), JSON.stringify(keys));
 }, 120_000);
@@ -136,13 +144,13 @@ describe("the attestation of a redemption over HTTP", { timeout: 60_000 }, () =>
 
   it("verifies with Sigstore's verifier, and a changed subject, predicate or signature is refused by it", () => {
     expect(() => sigstoreVerify(redeemed.attestation, keys)).not.toThrow();
-    const sig = redeemed.attestation.signatures[0];
+    const sig = redeemed.attestation.signatures[0]!;
     for (const changed of [
-      tampered((s) => (s.subject[0].digest.gitCommit = "d".repeat(40))),
-      tampered((s) => (s.predicate.approvers[0].login = "mallory")),
-      { ...redeemed.attestation, signatures: [{ ...sig, sig: Buffer.from(Buffer.from(sig.sig, "base64").map((b: number, i: number) => (i === 0 ? b ^ 1 : b))).toString("base64") }] },
+      tampered((s) => (s.subject[0]!.digest.gitCommit = "d".repeat(40))),
+      tampered((s) => (s.predicate.approvers[0]!.login = "mallory")),
+      { ...redeemed.attestation, signatures: [{ ...sig, sig: Buffer.from(Buffer.from(sig.sig, "base64").map((b, i) => (i === 0 ? b ^ 1 : b))).toString("base64") }] },
     ]) {
-      expect(() => sigstoreVerify(changed as never, keys)).toThrow(/signature verification failed/);
+      expect(() => sigstoreVerify(changed, keys)).toThrow(/signature verification failed/);
     }
   });
 
@@ -175,9 +183,9 @@ describe("agent-gate attestation verify", { timeout: 120_000 }, () => {
   });
 
   it.each([
-    ["a changed subject", () => tampered((s) => (s.subject[0].digest.gitCommit = "d".repeat(40))), [], "attestation_bad_signature"],
+    ["a changed subject", () => tampered((s) => (s.subject[0]!.digest.gitCommit = "d".repeat(40))), [], "attestation_bad_signature"],
     ["a changed predicate", () => tampered((s) => (s.predicate.proposal.repo = "evil/web")), [], "attestation_bad_signature"],
-    ["a changed signature", () => ({ ...redeemed.attestation, signatures: [{ ...redeemed.attestation.signatures[0], sig: Buffer.alloc(64, 7).toString("base64") }] }), [], "attestation_bad_signature"],
+    ["a changed signature", () => ({ ...redeemed.attestation, signatures: [{ ...redeemed.attestation.signatures[0]!, sig: Buffer.alloc(64, 7).toString("base64") }] }), [], "attestation_bad_signature"],
     ["another digest", () => redeemed.attestation, ["--digest", "e".repeat(64)], "attestation_digest_mismatch"],
     ["another repository (a fork)", () => redeemed.attestation, ["--repo", "fork/Hello-World"], "attestation_repo_mismatch"],
     ["a receipt instead of an envelope", () => redeemed.receipt, [], "attestation_malformed"],

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { dsse } from "@sigstore/core";
 import nacl from "tweetnacl";
 import { preAuthEncoding, signEnvelope, verifyEnvelopeSignature } from "../../src/crypto/dsse.ts";
-import { APPROVAL_PREDICATE_TYPE, AttestationError, IN_TOTO_PAYLOAD_TYPE, verifyAttestation } from "../../src/crypto/attestation.ts";
+import { APPROVAL_PREDICATE_TYPE, AttestationError, IN_TOTO_PAYLOAD_TYPE, verifyAttestation, type ApprovalStatement } from "../../src/crypto/attestation.ts";
 import { approvalStatement, signAttestation, type AttestationInput } from "../../src/proposals/attestation.ts";
 import type { ProposalRow } from "../../src/proposals/store.ts";
 import type { PublishedKeys, Signer } from "../../src/crypto/signer.ts";
@@ -104,7 +104,7 @@ describe("the approval statement", () => {
 
   it("conforms to the published JSON Schema for every kind, and the schema refuses what is not a predicate", () => {
     for (const kind of ["commit", "deploy", "outreach"] as const) expect(predicateSchemaErrors(approvalStatement(input(row(kind))).predicate)).toEqual([]);
-    const predicate = approvalStatement(input(row("deploy"))).predicate as unknown as Record<string, any>;
+    const predicate = approvalStatement(input(row("deploy"))).predicate;
     expect(predicateSchemaErrors({ ...predicate, decision: "rejected" })).not.toEqual([]);
     expect(predicateSchemaErrors({ ...predicate, audit: { event_hash: "x", leaf_index: 1, tree_size: 2 } })).not.toEqual([]);
     expect(predicateSchemaErrors({ ...predicate, extra: 1 })).not.toEqual([]);
@@ -143,8 +143,8 @@ describe("verifying an approval attestation", () => {
   const keys = keysOf(key);
   const envelope = signAttestation(input(row("deploy")), key);
 
-  function tamper(change: (statement: Record<string, any>) => void): typeof envelope {
-    const statement = JSON.parse(Buffer.from(envelope.payload, "base64").toString("utf8")) as Record<string, any>;
+  function tamper(change: (statement: ApprovalStatement) => void): typeof envelope {
+    const statement = JSON.parse(Buffer.from(envelope.payload, "base64").toString("utf8")) as ApprovalStatement;
     change(statement);
     return { ...envelope, payload: Buffer.from(JSON.stringify(statement)).toString("base64") };
   }
@@ -156,8 +156,8 @@ describe("verifying an approval attestation", () => {
   });
 
   it.each([
-    ["a changed subject", () => tamper((s) => (s.subject[0].digest.gitCommit = "f".repeat(40)))],
-    ["a changed predicate", () => tamper((s) => (s.predicate.approvers[0].login = "mallory"))],
+    ["a changed subject", () => tamper((s) => (s.subject[0]!.digest.gitCommit = "f".repeat(40)))],
+    ["a changed predicate", () => tamper((s) => (s.predicate.approvers[0]!.login = "mallory"))],
     ["a changed signature", () => ({ ...envelope, signatures: [{ ...envelope.signatures[0]!, sig: Buffer.alloc(64, 1).toString("base64") }] })],
     ["a changed payload type", () => ({ ...envelope, payloadType: "application/json" })],
   ])("refuses %s, as Sigstore's verifier does", (_what, make) => {
@@ -172,8 +172,8 @@ describe("verifying an approval attestation", () => {
     expect(() => verifyAttestation(envelope, keysOf(signer("k2")))).toThrow(/No signature/);
     expect(() => verifyAttestation(envelope, keys, { digest: "e".repeat(40) })).toThrow(/not e{40}/);
     expect(() => verifyAttestation(envelope, keys, { repo: "evil/web" })).toThrow(/not in evil\/web/);
-    const resign = (change: (s: Record<string, any>) => void) => {
-      const statement = approvalStatement(input(row("deploy"))) as unknown as Record<string, any>;
+    const resign = (change: (s: Record<string, unknown>) => void) => {
+      const statement: Record<string, unknown> = { ...approvalStatement(input(row("deploy"))) };
       change(statement);
       return signEnvelope(IN_TOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement)), key);
     };
