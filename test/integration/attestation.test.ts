@@ -5,13 +5,16 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createToken } from "../../src/api/token-store.ts";
 import { readAudit } from "../../src/audit/log.ts";
-import { eventPosition } from "../../src/audit/prove.ts";
+import { checkpointNow } from "../../src/audit/checkpoint-store.ts";
+import { eventPosition, proveInclusion } from "../../src/audit/prove.ts";
+import { verifyInclusionProof } from "../../src/audit/prove-verify.ts";
 import { APPROVAL_PREDICATE_TYPE, verifyAttestation, type ApprovalStatement } from "../../src/crypto/attestation.ts";
 import type { DsseEnvelope } from "../../src/crypto/dsse.ts";
-import { generateKeyEntry } from "../../src/crypto/keyring.ts";
+import { generateKeyEntry, parseKeyring } from "../../src/crypto/keyring.ts";
 import { parsePublishedKeys } from "../../src/crypto/receipts.ts";
 import type { PublishedKeys } from "../../src/crypto/signer.ts";
 import { recordInstallation, recordRepositories } from "../../src/installations/store.ts";
+import { currentSigner } from "../../src/keys/store.ts";
 import { startTestApp, TEST_APP_ID, type TestApp } from "../support/app.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { requestedAction } from "../support/fixtures.ts";
@@ -140,6 +143,11 @@ describe("the attestation of a redemption over HTTP", { timeout: 60_000 }, () =>
     expect(audit.event_hash).toBe(event!.hash);
     const position = await t.db.tenant(INSTALLATION, (tx) => eventPosition(tx, INSTALLATION, event!.hash));
     expect(audit).toEqual({ event_hash: event!.hash, leaf_index: position.leafIndex, tree_size: position.leafIndex + 1 });
+    // A signed checkpoint at least that large proves the event at that leaf, offline.
+    const signer = await currentSigner(t.db, parseKeyring(KEYS), new Date());
+    const proof = await t.db.tenant(INSTALLATION, async (tx) => proveInclusion(tx, INSTALLATION, audit.event_hash, await checkpointNow(tx, INSTALLATION, signer, new Date())));
+    expect(proof.tree_size).toBeGreaterThanOrEqual(audit.tree_size!);
+    expect(verifyInclusionProof(proof, keys)).toMatchObject({ ok: true, leafIndex: audit.leaf_index });
   });
 
   it("verifies with Sigstore's verifier, and a changed subject, predicate or signature is refused by it", () => {
