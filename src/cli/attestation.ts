@@ -13,11 +13,16 @@ function expectation(options: { digest?: string; repo?: string }): AttestationEx
   if (options.digest !== undefined && !/^[0-9a-fA-F]{40}([0-9a-fA-F]{24})?$/.test(options.digest.trim())) {
     throw new ValidationError([{ field: "--digest", message: "must be a hex SHA-256 (64) or commit SHA (40)" }]);
   }
-  return { ...(options.digest === undefined ? {} : { digest: options.digest }), ...(options.repo === undefined ? {} : { repo: options.repo }) };
+  return {
+    ...(options.digest === undefined ? {} : { digest: options.digest }),
+    ...(options.repo === undefined ? {} : { repo: options.repo }),
+  };
 }
 
 export function registerAttestation(program: Command, ctx: CliContext): void {
-  const attestation = program.command("attestation").description("Approval attestations: in-toto Statements in DSSE envelopes, signed by the app.");
+  const attestation = program
+    .command("attestation")
+    .description("Approval attestations: in-toto Statements in DSSE envelopes, signed by the app.");
   attestation
     .command("verify")
     .description(
@@ -25,7 +30,10 @@ export function registerAttestation(program: Command, ctx: CliContext): void {
     )
     .argument("<file>", "the DSSE envelope as JSON (the redemption answer's `attestation`)")
     .requiredOption("--keys <file-or-url>", "keys.json file, or the app's /.well-known/agent-gate/keys.json URL")
-    .option("--digest <sha256>", "what is about to be executed: a subject's digest (commit SHA or content SHA-256) or the approved digest")
+    .option(
+      "--digest <sha256>",
+      "what is about to be executed: a subject's digest (commit SHA or content SHA-256) or the approved digest",
+    )
     .option("--repo <owner/name>", "the repository it is about to be executed in (a fork's attestation is refused)")
     .option("--json", "print the result as JSON")
     .action(async (file: string, options: { keys: string; digest?: string; repo?: string; json?: boolean }) => {
@@ -34,7 +42,10 @@ export function registerAttestation(program: Command, ctx: CliContext): void {
       try {
         text = await readFile(file, "utf8");
       } catch (error) {
-        throw new GateError("attestation_unreadable", `Could not read the attestation file ${file}.`, { status: 400, cause: error });
+        throw new GateError("attestation_unreadable", `Could not read the attestation file ${file}.`, {
+          status: 400,
+          cause: error,
+        });
       }
       const keys = await loadKeys(options.keys);
       try {
@@ -53,10 +64,20 @@ export function registerAttestation(program: Command, ctx: CliContext): void {
                 statement_type: statement._type,
                 predicate_type: statement.predicateType,
                 // Digest algorithms (gitCommit, sha256) as values: in-toto's names, kept as they are signed.
-                subject: statement.subject.map((s) => ({ name: s.name, digests: Object.entries(s.digest).map(([algorithm, value]) => `${algorithm}:${value}`) })),
+                subject: statement.subject.map((s) => ({
+                  name: s.name,
+                  digests: Object.entries(s.digest).map(([algorithm, value]) => `${algorithm}:${value}`),
+                })),
                 predicate: statement.predicate,
               })
-            : `valid: approved ${proposal.kind} ${proposal.repo} proposal ${proposal.id} by ${approvers.map((a) => a.login).join(", ")}, redeemed ${redemption.redeemed_at} (${redemption.id}); subject ${statement.subject.map((s) => `${s.name} ${Object.entries(s.digest).map(([k, v]) => `${k}:${v}`).join(" ")}`).join("; ")}`,
+            : `valid: approved ${proposal.kind} ${proposal.repo} proposal ${proposal.id} by ${approvers.map((a) => a.login).join(", ")}, redeemed ${redemption.redeemed_at} (${redemption.id}); subject ${statement.subject
+                .map(
+                  (s) =>
+                    `${s.name} ${Object.entries(s.digest)
+                      .map(([k, v]) => `${k}:${v}`)
+                      .join(" ")}`,
+                )
+                .join("; ")}`,
         );
       } catch (error) {
         if (!(error instanceof AttestationError)) throw error;

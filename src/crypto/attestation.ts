@@ -62,9 +62,13 @@ const statementSchema = z.object({
   _type: z.string(),
   subject: z.array(z.object({ name: z.string(), digest: z.record(z.string(), z.string()) })).min(1),
   predicateType: z.string(),
-  predicate: z.object({
-    proposal: z.object({ id: z.string(), kind: z.string(), repo: z.string(), installation_id: z.number().int() }).loose(),
-  }).loose(),
+  predicate: z
+    .object({
+      proposal: z
+        .object({ id: z.string(), kind: z.string(), repo: z.string(), installation_id: z.number().int() })
+        .loose(),
+    })
+    .loose(),
 });
 
 export interface AttestationExpectation {
@@ -84,17 +88,31 @@ function decodeBase64(text: string): Buffer | null {
  * in keys.json, an in-toto Statement v1 of Agent Gate's approval predicate,
  * and (when given) the digest and the repository. Returns the Statement.
  */
-export function verifyAttestation(envelopeJson: unknown, keys: PublishedKeys, expected: AttestationExpectation = {}): ApprovalStatement {
+export function verifyAttestation(
+  envelopeJson: unknown,
+  keys: PublishedKeys,
+  expected: AttestationExpectation = {},
+): ApprovalStatement {
   const parsed = envelopeSchema.safeParse(envelopeJson);
   if (!parsed.success) {
-    throw new AttestationError("attestation_malformed", "The attestation is not a DSSE envelope ({payloadType, payload, signatures: [{keyid, sig}]}).");
+    throw new AttestationError(
+      "attestation_malformed",
+      "The attestation is not a DSSE envelope ({payloadType, payload, signatures: [{keyid, sig}]}).",
+    );
   }
-  const envelope: DsseEnvelope = { ...parsed.data, signatures: parsed.data.signatures.map((s) => ({ keyid: s.keyid ?? "", sig: s.sig })) };
+  const envelope: DsseEnvelope = {
+    ...parsed.data,
+    signatures: parsed.data.signatures.map((s) => ({ keyid: s.keyid ?? "", sig: s.sig })),
+  };
   if (envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
-    throw new AttestationError("attestation_payload_type", `The envelope's payloadType is ${JSON.stringify(envelope.payloadType)}, not ${IN_TOTO_PAYLOAD_TYPE}.`);
+    throw new AttestationError(
+      "attestation_payload_type",
+      `The envelope's payloadType is ${JSON.stringify(envelope.payloadType)}, not ${IN_TOTO_PAYLOAD_TYPE}.`,
+    );
   }
   const payload = decodeBase64(envelope.payload);
-  if (!payload || payload.length === 0) throw new AttestationError("attestation_malformed", "The envelope's payload is not standard base64.");
+  if (!payload || payload.length === 0)
+    throw new AttestationError("attestation_malformed", "The envelope's payload is not standard base64.");
   const verifiedBy = envelope.signatures.find((signature) => {
     const key = keys.keys.find((candidate) => candidate.kid === signature.keyid);
     const publicKey = key ? fromBase64url(key.public_key) : null;
@@ -103,7 +121,10 @@ export function verifyAttestation(envelopeJson: unknown, keys: PublishedKeys, ex
   });
   if (!verifiedBy) {
     const kids = envelope.signatures.map((signature) => signature.keyid || "(no keyid)").join(", ") || "none";
-    throw new AttestationError("attestation_bad_signature", `No signature over the envelope verifies under a key of keys.json (signatures by: ${kids}).`);
+    throw new AttestationError(
+      "attestation_bad_signature",
+      `No signature over the envelope verifies under a key of keys.json (signatures by: ${kids}).`,
+    );
   }
   let statementJson: unknown;
   try {
@@ -114,24 +135,42 @@ export function verifyAttestation(envelopeJson: unknown, keys: PublishedKeys, ex
   const statement = statementSchema.safeParse(statementJson);
   if (!statement.success) {
     const fields = [...new Set(statement.error.issues.map((issue) => issue.path.join(".") || "statement"))];
-    throw new AttestationError("attestation_malformed", `The signed payload is not an approval statement (${fields.join(", ")}).`);
+    throw new AttestationError(
+      "attestation_malformed",
+      `The signed payload is not an approval statement (${fields.join(", ")}).`,
+    );
   }
   if (statement.data._type !== STATEMENT_TYPE) {
-    throw new AttestationError("attestation_statement_type", `The statement's _type is ${JSON.stringify(statement.data._type)}, not ${STATEMENT_TYPE}.`);
+    throw new AttestationError(
+      "attestation_statement_type",
+      `The statement's _type is ${JSON.stringify(statement.data._type)}, not ${STATEMENT_TYPE}.`,
+    );
   }
   if (statement.data.predicateType !== APPROVAL_PREDICATE_TYPE) {
-    throw new AttestationError("attestation_predicate_type", `The predicateType is ${JSON.stringify(statement.data.predicateType)}, not ${APPROVAL_PREDICATE_TYPE}.`);
+    throw new AttestationError(
+      "attestation_predicate_type",
+      `The predicateType is ${JSON.stringify(statement.data.predicateType)}, not ${APPROVAL_PREDICATE_TYPE}.`,
+    );
   }
   const result = statementJson as ApprovalStatement;
   if (expected.digest !== undefined) {
     const wanted = expected.digest.trim().toLowerCase();
-    const digests = result.subject.flatMap((subject) => Object.values(subject.digest)).map((value) => value.toLowerCase());
-    const bound = typeof result.predicate.proposal.digest === "string" ? result.predicate.proposal.digest.toLowerCase() : null;
+    const digests = result.subject
+      .flatMap((subject) => Object.values(subject.digest))
+      .map((value) => value.toLowerCase());
+    const bound =
+      typeof result.predicate.proposal.digest === "string" ? result.predicate.proposal.digest.toLowerCase() : null;
     if (!digests.includes(wanted) && bound !== wanted) {
-      throw new AttestationError("attestation_digest_mismatch", `The attestation's subject is ${digests.join(", ")}, not ${wanted}.`);
+      throw new AttestationError(
+        "attestation_digest_mismatch",
+        `The attestation's subject is ${digests.join(", ")}, not ${wanted}.`,
+      );
     }
   }
-  if (expected.repo !== undefined && result.predicate.proposal.repo.toLowerCase() !== expected.repo.trim().toLowerCase()) {
+  if (
+    expected.repo !== undefined &&
+    result.predicate.proposal.repo.toLowerCase() !== expected.repo.trim().toLowerCase()
+  ) {
     throw new AttestationError(
       "attestation_repo_mismatch",
       `The attestation approves in ${result.predicate.proposal.repo}, not in ${expected.repo.trim()}; an approval of one repository is none for another (a fork included).`,

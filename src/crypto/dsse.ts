@@ -16,7 +16,12 @@ export interface DsseEnvelope {
  */
 export function preAuthEncoding(payloadType: string, payload: Uint8Array): Buffer {
   const type = Buffer.from(payloadType, "utf8");
-  return Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `, "ascii"), type, Buffer.from(` ${payload.length} `, "ascii"), payload]);
+  return Buffer.concat([
+    Buffer.from(`DSSEv1 ${type.length} `, "ascii"),
+    type,
+    Buffer.from(` ${payload.length} `, "ascii"),
+    payload,
+  ]);
 }
 
 /** Sign a payload into an envelope with the app's Ed25519 key; the keyid is the key's kid in keys.json. */
@@ -30,7 +35,12 @@ export function signEnvelope(payloadType: string, payload: Uint8Array, signer: S
 }
 
 /** Whether an Ed25519 signature (raw 64 bytes) over PAE(type, payload) verifies under a raw 32-byte public key. */
-export function verifyEnvelopeSignature(payloadType: string, payload: Uint8Array, sig: Uint8Array, publicKey: Uint8Array): boolean {
+export function verifyEnvelopeSignature(
+  payloadType: string,
+  payload: Uint8Array,
+  sig: Uint8Array,
+  publicKey: Uint8Array,
+): boolean {
   if (sig.length !== nacl.sign.signatureLength || publicKey.length !== nacl.sign.publicKeyLength) return false;
   return nacl.sign.detached.verify(preAuthEncoding(payloadType, payload), sig, publicKey);
 }

@@ -24,7 +24,12 @@ export interface AuditPosition {
  */
 export function approvalSubjects(proposal: ProposalRow): StatementSubject[] {
   if (proposal.kind === "commit") {
-    return [{ name: `${proposal.repo}@${proposal.head_sha ?? proposal.digest}`, digest: { gitCommit: (proposal.head_sha ?? proposal.digest).toLowerCase() } }];
+    return [
+      {
+        name: `${proposal.repo}@${proposal.head_sha ?? proposal.digest}`,
+        digest: { gitCommit: (proposal.head_sha ?? proposal.digest).toLowerCase() },
+      },
+    ];
   }
   if (proposal.kind === "deploy") {
     const sha = (proposal.head_sha ?? "").toLowerCase();
@@ -36,9 +41,13 @@ export function approvalSubjects(proposal: ProposalRow): StatementSubject[] {
 /** The approvers with the permission the decision recorded for them (votes, or the reviews it was decided on). */
 function approversWithPermission(proposal: ProposalRow, logins: string[]): ApprovalPredicate["approvers"] {
   const known = new Map<string, string>();
-  const state = proposal.state as { votes?: { actor: { login: string; permission: string } }[]; facts?: { reviews?: { reviewer?: { login?: string; permission?: string } }[] } | null };
+  const state = proposal.state as {
+    votes?: { actor: { login: string; permission: string } }[];
+    facts?: { reviews?: { reviewer?: { login?: string; permission?: string } }[] } | null;
+  };
   for (const review of state.facts?.reviews ?? []) {
-    if (review.reviewer?.login && review.reviewer.permission) known.set(review.reviewer.login.toLowerCase(), review.reviewer.permission);
+    if (review.reviewer?.login && review.reviewer.permission)
+      known.set(review.reviewer.login.toLowerCase(), review.reviewer.permission);
   }
   for (const vote of state.votes ?? []) known.set(vote.actor.login.toLowerCase(), vote.actor.permission);
   return logins.map((login) => ({ login, permission: known.get(login.toLowerCase()) ?? null }));

@@ -10,10 +10,18 @@ import type { PublishedKeys } from "../../src/crypto/signer.ts";
 const ED25519_SPKI_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 
 /** The envelope as a Sigstore bundle naming its key by keyid. */
-export function sigstoreBundle(envelope: { payloadType: string; payload: string; signatures: { keyid: string; sig: string }[] }) {
+export function sigstoreBundle(envelope: {
+  payloadType: string;
+  payload: string;
+  signatures: { keyid: string; sig: string }[];
+}) {
   return {
     mediaType: "application/vnd.dev.sigstore.bundle.v0.3+json",
-    verificationMaterial: { publicKey: { hint: envelope.signatures[0]?.keyid ?? "" }, tlogEntries: [], timestampVerificationData: { rfc3161Timestamps: [] } },
+    verificationMaterial: {
+      publicKey: { hint: envelope.signatures[0]?.keyid ?? "" },
+      tlogEntries: [],
+      timestampVerificationData: { rfc3161Timestamps: [] },
+    },
     dsseEnvelope: envelope,
   };
 }
@@ -29,7 +37,13 @@ export function sigstoreVerify(envelope: Parameters<typeof sigstoreBundle>[0], k
     ]),
   );
   // No certificate authority, log or timestamp authority is trusted: only the keys.
-  const root: Parameters<typeof toTrustMaterial>[0] = { mediaType: "", certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [] };
+  const root: Parameters<typeof toTrustMaterial>[0] = {
+    mediaType: "",
+    certificateAuthorities: [],
+    timestampAuthorities: [],
+    tlogs: [],
+    ctlogs: [],
+  };
   const trust = toTrustMaterial(root, trusted as Parameters<typeof toTrustMaterial>[1]);
   new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, tsaThreshold: 0 }).verify(toSignedEntity(bundle));
 }
