@@ -131,6 +131,30 @@ export const openApiDocument = {
           kid: { type: "string" },
         },
       },
+      Attestation: {
+        type: "object",
+        description:
+          "The approval as an in-toto Statement v1 (predicateType https://agent-gate.dev/approval/v1) in a DSSE envelope, signed with " +
+          "the same Ed25519 key as the receipt (keyid = kid in /.well-known/agent-gate/keys.json). The subject is the commit " +
+          "(digest.gitCommit; a deploy's names its environment) or the outreach content (digest.sha256). See docs/attestation.md; " +
+          "verify with `agent-gate attestation verify <file> --keys <keys.json> --digest --repo`.",
+        required: ["payloadType", "payload", "signatures"],
+        properties: {
+          payloadType: { type: "string", enum: ["application/vnd.in-toto+json"] },
+          payload: { type: "string", description: "standard base64 of the Statement's JSON" },
+          signatures: {
+            type: "array",
+            items: {
+              type: "object",
+              required: ["keyid", "sig"],
+              properties: {
+                keyid: { type: "string", description: "the kid of the signing key in keys.json" },
+                sig: { type: "string", description: "standard base64 Ed25519 signature over DSSE's PAE(payloadType, payload)" },
+              },
+            },
+          },
+        },
+      },
       RotatedToken: {
         type: "object",
         required: ["token", "prefix", "name", "installation_id", "repos", "kinds", "admin", "state", "expires_at", "rotated_from"],
@@ -149,7 +173,7 @@ export const openApiDocument = {
       },
       Redemption: {
         type: "object",
-        required: ["id", "status", "redeemed", "redemption_id", "redeemed_at", "digest", "receipt"],
+        required: ["id", "status", "redeemed", "redemption_id", "redeemed_at", "digest", "receipt", "attestation"],
         properties: {
           id: { type: "string" },
           status: { type: "string", enum: ["redeemed"] },
@@ -158,6 +182,7 @@ export const openApiDocument = {
           redeemed_at: { type: "string", format: "date-time" },
           digest: { type: "string" },
           receipt: { $ref: "#/components/schemas/Receipt" },
+          attestation: { $ref: "#/components/schemas/Attestation" },
         },
       },
     },

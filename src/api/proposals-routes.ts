@@ -147,6 +147,7 @@ export function proposalRoutes(deps: ApiDeps): Route[] {
           redeemed_at: redeemed.redeemed_at.toISOString(),
           digest: redeemed.proposal.digest,
           receipt: { receipt: redeemed.receipt, kid: redeemed.kid },
+          attestation: redeemed.attestation,
         });
       },
     },

@@ -3,6 +3,7 @@ import type { CliContext } from "./context.ts";
 import { registerMigrate } from "./migrate.ts";
 import { registerKeys } from "./keys.ts";
 import { registerReceipt } from "./receipt.ts";
+import { registerAttestation } from "./attestation.ts";
 import { registerToken } from "./token.ts";
 import { registerAudit } from "./audit.ts";
 import { registerWitness } from "./witness.ts";
@@ -27,6 +28,7 @@ export function registerCommands(program: Command, ctx: CliContext): void {
   registerMigrate(program, ctx);
   registerKeys(program, ctx);
   registerReceipt(program, ctx);
+  registerAttestation(program, ctx);
   registerInstallation(program, ctx);
   registerConfig(program, ctx);
   registerToken(program, ctx);

@@ -7,7 +7,7 @@ import type { PublishedKeys } from "../crypto/signer.ts";
 import { jsonOutput } from "./snake-json.ts";
 
 /** keys.json from a file, or from the app's URL (…/.well-known/agent-gate/keys.json). */
-async function loadKeys(source: string): Promise<PublishedKeys> {
+export async function loadKeys(source: string): Promise<PublishedKeys> {
   let text: string;
   if (/^https?:\/\//i.test(source)) {
     let response: Response;

@@ -166,7 +166,7 @@ export function mcpTools(deps: ApiDeps): Tool[] {
       description:
         "Use an approval once, right before executing: give the digest of exactly what you are about to execute. " +
         "It succeeds only if the proposal is approved, unexpired, not yet redeemed and the digest matches what was approved; " +
-        "the answer carries the signed receipt. If it fails, do not execute.",
+        "the answer carries the signed receipt and the same approval as an in-toto attestation (a DSSE envelope). If it fails, do not execute.",
       input: redeemApprovalInput,
       readOnly: false,
       link: (args) => url(args.id),
@@ -183,6 +183,7 @@ export function mcpTools(deps: ApiDeps): Tool[] {
           redeemed_at: redeemed.redeemed_at.toISOString(),
           digest: redeemed.proposal.digest,
           receipt: { receipt: redeemed.receipt, kid: redeemed.kid },
+          attestation: redeemed.attestation,
           url: url(redeemed.proposal.id),
         };
       },

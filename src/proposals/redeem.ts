@@ -1,9 +1,12 @@
 import { timingSafeEqual } from "node:crypto";
 import type { Database, Queryable } from "../db/database.ts";
 import { appendAudit } from "../audit/log.ts";
+import { currentTree } from "../audit/checkpoint-store.ts";
+import type { DsseEnvelope } from "../crypto/dsse.ts";
 import { signReceipt } from "../crypto/receipts.ts";
 import type { Signer } from "../crypto/signer.ts";
 import { ConflictError, NotFoundError } from "../errors.ts";
+import { signAttestation, type AuditPosition } from "./attestation.ts";
 import { randomBase62 } from "./ids.ts";
 import { findProposal, type ProposalRow } from "./store.ts";
 
@@ -45,6 +48,8 @@ export interface Redemption {
   /** The signed receipt: the only one there is for this approval. */
   receipt: string;
   kid: string;
+  /** The same approval as an in-toto Statement in a DSSE envelope (docs/attestation.md). */
+  attestation: DsseEnvelope;
 }
 
 /**
@@ -66,7 +71,7 @@ export async function redeemProposal(
   const outcome = await db.tenant(redeemer.installationId, async (tx) => {
     const proposal = await findProposal(tx, id, true);
     // Out of scope, or proposed by someone else: the same answer as no proposal at all, and nothing used up.
-    if (!proposal || proposal.installation_id !== redeemer.installationId) return { refusal: "not_found" as const, proposal: null, redemptionId: "" };
+    if (!proposal || proposal.installation_id !== redeemer.installationId) return { refusal: "not_found" as const, proposal: null, redemptionId: "", audit: null };
     const scoped = redeemer.inScope(proposal);
     if (!scoped || !proposedBy(proposal, redeemer)) {
       // Audited (an agent reaching for what is not its own), answered as if it did not exist.
@@ -78,7 +83,7 @@ export async function redeemProposal(
         subject: proposal.id,
         data: { kind: proposal.kind, digest: proposal.digest, status: proposal.status },
       }, now);
-      return { refusal: "not_found" as const, proposal: null, redemptionId: "" };
+      return { refusal: "not_found" as const, proposal: null, redemptionId: "", audit: null };
     }
     let refusal: RedeemRefusal | null = null;
     const redemptionId = `rdm_${randomBase62(24)}`;
@@ -93,7 +98,7 @@ export async function redeemProposal(
       );
       if (inserted.length === 0) refusal = "already_redeemed";
     }
-    await appendAudit(tx, redeemer.installationId, {
+    const event = await appendAudit(tx, redeemer.installationId, {
       action: "proposal.redeem",
       outcome: refusal ?? "redeemed",
       actor: redeemer.actor,
@@ -107,12 +112,24 @@ export async function redeemProposal(
         ...(refusal ? {} : { redemption_id: redemptionId, receipt_kid: signer.keyId }),
       },
     }, now);
-    return { refusal, proposal, redemptionId };
+    let audit: AuditPosition | null = null;
+    if (!refusal) {
+      // The tree was moved by this very append, so its size is the smallest that includes the event.
+      const tree = await currentTree(tx, redeemer.installationId);
+      const leafIndex = event.seq - tree.firstSeq;
+      audit = leafIndex >= 0 && leafIndex < tree.size
+        ? { event_hash: event.hash, leaf_index: leafIndex, tree_size: leafIndex + 1 }
+        : { event_hash: event.hash, leaf_index: null, tree_size: null };
+    }
+    return { refusal, proposal, redemptionId, audit };
   });
   if (outcome.refusal === "not_found" || !outcome.proposal) throw new NotFoundError(`Proposal ${id}`);
   if (outcome.refusal) throw new ConflictError(outcome.refusal, MESSAGES[outcome.refusal]);
   const proposal = outcome.proposal;
   const redemptionId = outcome.redemptionId;
+  if (!outcome.audit) throw new Error("a redemption without its audit event");
+  const approvers = approverLogins(proposal.approvers);
+  const decidedAt = proposal.decided_at ?? now;
   const receipt = signReceipt(
     {
       v: 2,
@@ -123,14 +140,18 @@ export async function redeemProposal(
       kind: proposal.kind,
       digest: proposal.digest,
       decision: "approved",
-      approvers: approverLogins(proposal.approvers),
-      decided_at: (proposal.decided_at ?? now).toISOString(),
+      approvers,
+      decided_at: decidedAt.toISOString(),
       redeemed_at: now.toISOString(),
       expires_at: proposal.expires_at.toISOString(),
     },
     signer,
   );
-  return { proposal, redemption_id: redemptionId, redeemed_at: now, receipt, kid: signer.keyId };
+  const attestation = signAttestation(
+    { proposal, approvers, redemptionId, redeemedAt: now, decidedAt, audit: outcome.audit },
+    signer,
+  );
+  return { proposal, redemption_id: redemptionId, redeemed_at: now, receipt, kid: signer.keyId, attestation };
 }
 
 /** When an approval was redeemed, or null while it was not; inside the caller's tenant transaction. */

@@ -119,6 +119,10 @@ describe("every --json output of the CLI", { timeout: 300_000 }, () => {
     expect(receipt.code).toBe(1);
     expect(snakeJson(receipt, "receipt verify")).toMatchObject({ valid: false });
 
+    const attestation = await run(["attestation", "verify", file("keys.json"), "--keys", file("keys.json"), "--json"]);
+    expect(attestation.code).toBe(1);
+    expect(snakeJson(attestation, "attestation verify")).toMatchObject({ valid: false, code: "attestation_malformed" });
+
     const doctor = await run(["doctor", "--json"]);
     expect(snakeJson(doctor, "doctor").checks).toEqual(expect.arrayContaining([expect.objectContaining({ name: "app_id", ok: false })]));
   });

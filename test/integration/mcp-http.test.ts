@@ -6,6 +6,7 @@ import { createToken, revokeToken } from "../../src/api/token-store.ts";
 import { readAudit } from "../../src/audit/log.ts";
 import { generateKeyEntry } from "../../src/crypto/keyring.ts";
 import { verifyReceipt } from "../../src/crypto/receipts.ts";
+import { verifyAttestation } from "../../src/crypto/attestation.ts";
 import { recordInstallation, recordRepositories } from "../../src/installations/store.ts";
 import { publishedKeys } from "../../src/keys/store.ts";
 import { startTestApp, TEST_APP_ID, type TestApp } from "../support/app.ts";
@@ -14,6 +15,7 @@ import { dumpAllRows } from "../support/db-scan.ts";
 import { requestedAction } from "../support/fixtures.ts";
 import { GitHubFake } from "../support/github-fake.ts";
 import { secretsIn } from "../support/secret-scan.ts";
+import { sigstoreVerify } from "../support/sigstore-dsse.ts";
 import { verifySite } from "./api-harness.ts";
 
 // The MCP server on /mcp driven by the SDK's own client over Streamable HTTP,
@@ -164,6 +166,11 @@ describe("MCP over Streamable HTTP", { timeout: 60_000 }, () => {
     expect(redeemed).toMatchObject({ id: created.id, status: "redeemed", redeemed: true, digest: created.digest, url: created.url });
     const payload = verifyReceipt(redeemed.receipt.receipt, await publishedKeys(t.db), { digest: created.digest, repo: REPO, kind: "deploy" });
     expect(payload).toMatchObject({ proposal_id: created.id, repo: REPO, kind: "deploy", decision: "approved", approvers: ["alice"], redemption_id: redeemed.redemption_id });
+    // Beside the receipt, the attestation: checked by Sigstore's verifier and by ours.
+    sigstoreVerify(redeemed.attestation, await publishedKeys(t.db));
+    const statement = verifyAttestation(redeemed.attestation, await publishedKeys(t.db), { digest: SHA, repo: REPO });
+    expect(statement.subject).toEqual([{ name: `${REPO}@${SHA} to production`, digest: { gitCommit: SHA } }]);
+    expect(statement.predicate).toMatchObject({ proposal: { id: created.id, kind: "deploy" }, redemption: { id: redeemed.redemption_id } });
 
     const { body: again } = await call(client, "redeem_approval", { id: created.id, digest: created.digest });
     expect(again.error.code).toBe("already_redeemed");

@@ -34,7 +34,7 @@ function commands(): Command[] {
 describe("agent-gate --help", () => {
   it("registers the operator commands", () => {
     const names = commands().map((c) => c.name());
-    for (const name of ["serve", "migrate", "doctor", "explain", "token", "site", "audit", "keys", "receipt"]) expect(names).toContain(name);
+    for (const name of ["serve", "migrate", "doctor", "explain", "token", "site", "audit", "keys", "receipt", "attestation"]) expect(names).toContain(name);
   });
 
   it.each(commands().map((c) => [c.name(), c] as const))("describes %s with help", (_name, command) => {
