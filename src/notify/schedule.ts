@@ -37,13 +37,13 @@ const EVENT_OF: Record<string, NotifyEvent> = { escalate: "escalated", remind: "
 /** Run due steps once (every replica may call it); returns how many messages were queued. */
 export async function sweepSchedule(db: Database, now: Date, limit = 100): Promise<number> {
   const due = await db.transaction((tx) =>
-    tx.query<{ installation_id: number; proposal_id: string; step: string; payload: unknown }>(
+    tx.query<{ installation_id: number; proposal_id: string; step: string; payload: unknown; due_at: Date }>(
       `WITH due AS (
          SELECT proposal_id, step FROM notify_schedule WHERE done_at IS NULL AND due_at <= $1
           ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED)
        UPDATE notify_schedule s SET done_at = $1 FROM due
         WHERE s.proposal_id = due.proposal_id AND s.step = due.step
-       RETURNING s.installation_id, s.proposal_id, s.step, s.payload`,
+       RETURNING s.installation_id, s.proposal_id, s.step, s.payload, s.due_at`,
       [now, limit],
     ),
   );
@@ -58,10 +58,13 @@ export async function sweepSchedule(db: Database, now: Date, limit = 100): Promi
       if (!proposal || proposal.status !== "pending" || proposal.expires_at.getTime() <= now.getTime()) return;
       await queueNotification(tx, { installationId: row.installation_id, proposalId: row.proposal_id, event, dedupeKey: `${row.step}:${row.proposal_id}`, payload: { channels: payload.data.channels } }, now);
       queued += 1;
-      // The next reminder, while the proposal still has time before its expiry.
+      // The next reminder, while the proposal still has time before its expiry. The cadence counts from
+      // the step's due time, not from when a sweep ran (a late sweep would push every later one back);
+      // after a long pause the missed ones are skipped, not sent in a burst.
       const every = payload.data.every_ms;
       if (kind === "remind" && every) {
-        const next = new Date(now.getTime() + every);
+        const due = new Date(row.due_at).getTime();
+        const next = new Date(due + every * Math.max(1, Math.floor((now.getTime() - due) / every) + 1));
         if (next.getTime() < proposal.expires_at.getTime()) {
           await scheduleSteps(tx, row.installation_id, row.proposal_id, [{ step: `remind:${Number(n ?? 1) + 1}`, dueAt: next, payload: payload.data }]);
         }

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { readAudit } from "../../src/audit/log.ts";
 import { parseKeyring } from "../../src/crypto/keyring.ts";
+import { expireDue } from "../../src/gates/expiry.ts";
 import { addChannel } from "../../src/notify/channels.ts";
 import { claimJob } from "../../src/notify/jobs.ts";
 import { redeemLinkToken } from "../../src/notify/links.ts";
@@ -264,5 +265,54 @@ describe("notifications, end to end", () => {
     expect(failed[0]!.data).toMatchObject({ channel: "gone", type: "slack", error: "slack: channel_not_found" });
     const metrics = await app.server.metrics.registry.getSingleMetricAsString("agent_gate_notifications_total");
     expect(metrics).toContain('type="slack",outcome="failed"} 1');
+  });
+});
+
+describe("reminders, the warning before expiry and the message at expiry", () => {
+  it("reminds at the notify.remind_every cadence, warns before expiry, tells at expiry, and approves nothing", async () => {
+    fake.setFile(REPO, ".github/agent-gate.yml", ["agents: [deploy-agent]", "approvals: { required: 1 }", "expiry: 2h", "notify:", "  channels: [hook]", "  remind_every: 30m", ""].join("\n"));
+    // Only this proposal's steps: the earlier tests' proposals (other installations) have theirs too.
+    await t.owner.query("UPDATE notify_schedule SET done_at = now() WHERE done_at IS NULL");
+    const proposal = await requestDeploy();
+    const sentEvents = async () =>
+      (await audit()).filter((e) => e.action === "notification.sent" && e.subject === proposal.id).map((e) => (e.data as { event: string }).event);
+    expect(await sentEvents()).toEqual(["pending"]);
+
+    // The cadence counts from the proposal, not from when a sweep happened to run.
+    const at = async (minutes: number) => {
+      offset = minutes * 60_000;
+      const queued = await app.server.notifier.sweep();
+      await settle();
+      return queued;
+    };
+    expect(await at(29)).toBe(0);
+    expect(await at(31)).toBe(1);
+    expect(await sentEvents()).toEqual(["pending", "reminder"]);
+    expect(await at(59)).toBe(0);
+    expect(await at(60.2)).toBe(1);
+    expect(await sentEvents()).toEqual(["pending", "reminder", "reminder"]);
+    // Half an hour before the 2 h expiry (a quarter of its life, at most an hour): the warning, and the third reminder.
+    expect(await at(90.2)).toBe(2);
+    expect((await sentEvents()).sort()).toEqual(["expiring", "pending", "reminder", "reminder", "reminder"]);
+    // No reminder at or after the expiry.
+    expect(await at(119.9)).toBe(0);
+
+    // At expiry the proposal is rejected ("expired"), GitHub is told rejected, and the channel hears it.
+    offset = 120.1 * 60_000;
+    expect(await expireDue(t.db, clock())).toBe(1);
+    await settle();
+    expect(await app.server.notifier.sweep()).toBe(0);
+    await settle();
+    const [row] = await t.db.tenant(installationId, (tx) => tx.query<{ status: string; reason: string }>("SELECT status, reason FROM proposals WHERE id = $1", [proposal.id]));
+    expect(row).toMatchObject({ status: "rejected", reason: "expired" });
+    expect(fake.callsTo("POST", CALLBACK).map((c) => (c.body as { state: string }).state)).toEqual(["rejected"]);
+    const types = hooks.received.map((h) => h.body.type);
+    expect(types.at(-1)).toBe("proposal.expired");
+    expect(types.filter((type) => type === "proposal.decided")).toEqual([]);
+    expect(hooks.refused).toBe(0);
+    // Nothing was ever approved: no approving vote, decision or redemption.
+    const events = await audit();
+    expect(events.filter((e) => e.action === "decision.recorded").map((e) => e.outcome)).not.toContain("approved");
+    expect(events.filter((e) => e.action === "vote.recorded")).toEqual([]);
   });
 });

@@ -35,8 +35,9 @@ export class TestDnsServer {
     return `127.0.0.1:${this.#port}`;
   }
 
-  async start(): Promise<this> {
-    await this.#server.listen(0, "127.0.0.1");
+  /** Listens on loopback UDP, on `port` (0: any free one). */
+  async start(port = 0): Promise<this> {
+    await this.#server.listen(port, "127.0.0.1");
     this.#port = this.#server.address().port;
     return this;
   }
