@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backend, createTestDatabase, type TestDatabase } from "../support/database.ts";
-import { openDatabase } from "../../src/db/open.ts";
+import { openDatabase, openOwnerDatabase } from "../../src/db/open.ts";
 import { readSettings } from "../../src/config/settings.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { dumpAllRows } from "../support/db-scan.ts";
@@ -88,7 +88,7 @@ describe("agent-gate channel", { timeout: 180_000 }, () => {
     expect(removed).toMatchObject({ code: 0, stdout: "channel oncall-hook removed\n" });
 
     // At rest: no secret in any row or audit event.
-    const db = await openDatabase(readSettings(storage).storage);
+    const db = await openOwnerDatabase(readSettings(storage).storage, "a test that reads every row");
     try {
       const rows = await dumpAllRows(db);
       for (const secret of [TOKEN, SIGNING, SMTP_PASS, added.signing_secret]) expect(rows).not.toContain(secret);
