@@ -44,7 +44,7 @@ function run(args: string[], input?: string): Promise<Run> {
 beforeAll(async () => {
   if (backend() === "postgres") {
     t = await createTestDatabase();
-    storage = { DATABASE_URL: t.url };
+    storage = { DATABASE_URL: t.url, AGENT_GATE_MIGRATION_DATABASE_URL: t.ownerUrl };
   } else {
     storage = { AGENT_GATE_DATA_DIR: join(tmp, "data") };
   }

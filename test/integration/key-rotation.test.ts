@@ -60,7 +60,7 @@ describe.skipIf(backend() === "pglite")("key rotation with two replicas running"
     // Step 1 of the procedure on the replica that lacked it: the new key as a second entry.
     await a!.stop();
     const a2 = await start(`${OLD},${NEW}`);
-    const rotated = await cli(["keys", "rotate", "--json"], { DATABASE_URL: t.url!, AGENT_GATE_KEYS: `${NEW},${OLD}` });
+    const rotated = await cli(["keys", "rotate", "--json"], { DATABASE_URL: t.url!, AGENT_GATE_MIGRATION_DATABASE_URL: t.ownerUrl!, AGENT_GATE_KEYS: `${NEW},${OLD}` });
     expect(rotated.code).toBe(0);
     expect(JSON.parse(rotated.stdout)).toMatchObject({ keyring_key: "knew" });
     expect((await keyIdsInUse(t.db)).has("knew")).toBe(true);
