@@ -121,7 +121,8 @@ export async function openOwnerDatabase(settings: StorageSettings, command: stri
     const { openPg } = await import("./pg.ts");
     const url = settings.migrationDatabaseUrl ?? settings.databaseUrl;
     const db = openPg({ connectionString: url, max: 2 });
-    if (!options.create) await requireSchema(db, describeUrl(url)).catch(async (error: unknown) => {
+    const check = options.create ? requireDatabase(db, describeUrl(url)) : requireSchema(db, describeUrl(url));
+    await check.catch(async (error: unknown) => {
       await db.close();
       throw error;
     });
