@@ -20,10 +20,13 @@ export async function start(env: NodeJS.ProcessEnv): Promise<void> {
   // The environment is read and checked once, here; everything below gets its part of the settings.
   const settings = readSettings(env);
   const log = createLogger(settings);
+  // Signals are caught from here on: one that comes while the app is still starting (its port may already
+  // answer) stops it cleanly as soon as there is something to close, rather than killing it mid-start.
+  const stopper = stopOnSignals(log);
   // readSettings refuses half a pair of credentials; with neither, the setup page registers the App.
   if (settings.appId === undefined || !settings.privateKey) {
     const setup = await startSetupServer({ settings, log, port: settings.port, ...(settings.host ? { host: settings.host } : {}) });
-    stopOnSignals(log, () => setup.close());
+    stopper.closeWith(() => setup.close());
     return;
   }
   if (!settings.webhookSecret) {
@@ -35,7 +38,7 @@ export async function start(env: NodeJS.ProcessEnv): Promise<void> {
   const db = await openOrUnavailable(() => openDatabase(settings.storage, { create: true, serve: true, migrate: (names) => (applied = names) }));
   try {
     await checkLogin(settings, log, db);
-    await serve(settings, log, db, applied, settings.appId, settings.privateKey, settings.webhookSecret);
+    stopper.closeWith(await serve(settings, log, db, applied, settings.appId, settings.privateKey, settings.webhookSecret));
   } catch (error) {
     await db.close().catch((error: unknown) => log.error({ err: error }, "closing the database after a failed start failed"));
     throw error;
@@ -50,7 +53,7 @@ async function serve(
   appId: number,
   privateKey: string,
   secret: string,
-): Promise<void> {
+): Promise<() => Promise<void>> {
   // Refuses to start on PostgreSQL without AGENT_GATE_KEYS; creates one for the embedded default.
   const keyring = resolveKeyring(settings.keys, {
     dataDir: settings.storage.dataDir,
@@ -85,11 +88,11 @@ async function serve(
     ...(settings.writeIntervalMs === undefined ? {} : { paceMs: settings.writeIntervalMs }),
   });
   const smee = settings.webhookProxyUrl ? await forwardFromProxy(settings.webhookProxyUrl, server.port, settings.host, log) : null;
-  stopOnSignals(log, async () => {
+  return async () => {
     await smee?.stop();
     await server.close();
     await db.close();
-  });
+  };
 }
 
 /**
@@ -128,13 +131,18 @@ async function forwardFromProxy(source: string, port: number, host: string | und
   return smee;
 }
 
-/** SIGINT / SIGTERM: stop once, exit 0 when everything closed (1 when closing failed). */
-function stopOnSignals(log: ReturnType<typeof createLogger>, close: () => Promise<void>): void {
+/**
+ * SIGINT / SIGTERM: stop once, exit 0 when everything closed (1 when closing failed). Caught from the start; a
+ * signal before `closeWith` is kept, and the close runs as soon as it is given.
+ */
+function stopOnSignals(log: ReturnType<typeof createLogger>): { closeWith(close: () => Promise<void>): void } {
+  let close: (() => Promise<void>) | undefined;
+  let signalled: NodeJS.Signals | undefined;
   let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
+  const stopNow = () => {
+    if (stopping || !close || !signalled) return;
     stopping = true;
-    log.info({ signal }, "stopping");
+    log.info({ signal: signalled }, "stopping");
     close().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -143,6 +151,21 @@ function stopOnSignals(log: ReturnType<typeof createLogger>, close: () => Promis
       },
     );
   };
-  process.on("SIGINT", stop);
-  process.on("SIGTERM", stop);
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!close && signalled) {
+      log.warn({ signal }, "a second signal while starting: stopping now");
+      process.exit(1);
+    }
+    signalled ??= signal;
+    if (!close) log.info({ signal }, "stopping once started (a second signal stops now)");
+    stopNow();
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return {
+    closeWith(given) {
+      close = given;
+      stopNow();
+    },
+  };
 }
