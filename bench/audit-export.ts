@@ -22,7 +22,8 @@ import type { PublishedKeys, Signer } from "../src/crypto/signer.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { openPg } from "../src/db/pg.ts";
 
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const ADMIN_URL =
+  process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const CHAIN = Number(process.env.BENCH_CHAIN ?? 100_000);
 const BIG = 1;
@@ -31,7 +32,15 @@ const CHAINED = 2;
 const pair = nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(1));
 const signer: Signer = { keyId: "bench", secretKey: pair.secretKey, publicKey: pair.publicKey };
 const keys: PublishedKeys = {
-  keys: [{ kid: "bench", alg: "Ed25519", public_key: toBase64url(pair.publicKey), status: "current", created_at: new Date().toISOString() }],
+  keys: [
+    {
+      kid: "bench",
+      alg: "Ed25519",
+      public_key: toBase64url(pair.publicKey),
+      status: "current",
+      created_at: new Date().toISOString(),
+    },
+  ],
 };
 
 /** Same lines as the export builds, for psql's COPY. */
@@ -77,7 +86,11 @@ async function seedBig(client: pg.Client): Promise<void> {
        FROM generate_series(1, $2::int) g`,
     [BIG, EVENTS],
   );
-  await client.query("INSERT INTO audit_heads (installation_id, seq, hash) VALUES ($1, $2, $3)", [BIG, EVENTS, "0".repeat(64)]);
+  await client.query("INSERT INTO audit_heads (installation_id, seq, hash) VALUES ($1, $2, $3)", [
+    BIG,
+    EVENTS,
+    "0".repeat(64),
+  ]);
 }
 
 async function seedChain(client: pg.Client): Promise<void> {
@@ -87,12 +100,30 @@ async function seedChain(client: pg.Client): Promise<void> {
     const cols: unknown[][] = Array.from({ length: 9 }, () => []);
     for (let seq = from; seq < Math.min(from + 5000, CHAIN + 1); seq += 1) {
       const body: AuditEventBody = {
-        installation_id: CHAINED, seq, created_at: new Date(start + seq * 1000).toISOString(), action: "proposal.decided",
-        actor: `maintainer-${seq % 50}`, actor_is_bot: false, actor_is_agent: seq % 7 === 0, repo: `acme/repo-${seq % 20}`,
-        subject: `proposal:${seq}`, outcome: "approved", data: { digest: createHash("sha256").update(String(seq)).digest("hex"), approvals: seq % 3 },
+        installation_id: CHAINED,
+        seq,
+        created_at: new Date(start + seq * 1000).toISOString(),
+        action: "proposal.decided",
+        actor: `maintainer-${seq % 50}`,
+        actor_is_bot: false,
+        actor_is_agent: seq % 7 === 0,
+        repo: `acme/repo-${seq % 20}`,
+        subject: `proposal:${seq}`,
+        outcome: "approved",
+        data: { digest: createHash("sha256").update(String(seq)).digest("hex"), approvals: seq % 3 },
       };
       const hash = chainHash(prev, body);
-      [seq, body.created_at, body.actor, body.actor_is_agent, body.repo, body.subject, JSON.stringify(body.data), prev, hash].forEach((v, i) => cols[i]!.push(v));
+      [
+        seq,
+        body.created_at,
+        body.actor,
+        body.actor_is_agent,
+        body.repo,
+        body.subject,
+        JSON.stringify(body.data),
+        prev,
+        hash,
+      ].forEach((v, i) => cols[i]!.push(v));
       prev = hash;
     }
     await client.query(
@@ -103,7 +134,11 @@ async function seedChain(client: pg.Client): Promise<void> {
       [CHAINED, ...cols],
     );
   }
-  await client.query("INSERT INTO audit_heads (installation_id, seq, hash) VALUES ($1, $2, $3)", [CHAINED, CHAIN, prev]);
+  await client.query("INSERT INTO audit_heads (installation_id, seq, hash) VALUES ($1, $2, $3)", [
+    CHAINED,
+    CHAIN,
+    prev,
+  ]);
 }
 
 async function main(): Promise<void> {
@@ -134,8 +169,12 @@ async function main(): Promise<void> {
       execFileSync(process.execPath, ["--import", "tsx", self, "--export-child", url.toString()], { encoding: "utf8" }),
     ) as { ms: number; bytes: number; count: number; maxRssKb: number };
     console.log(`\nJSONL export of ${child.count} events, ${(child.bytes / 1e6).toFixed(0)} MB`);
-    console.log(`  exportAudit : ${(child.ms / 1000).toFixed(2)} s, peak RSS ${(child.maxRssKb / 1024).toFixed(0)} MB (whole Node process)`);
-    console.log(`  psql COPY   : ${(copy.ms / 1000).toFixed(2)} s, peak RSS ${(copy.maxRssKb / 1024).toFixed(0)} MB (psql)`);
+    console.log(
+      `  exportAudit : ${(child.ms / 1000).toFixed(2)} s, peak RSS ${(child.maxRssKb / 1024).toFixed(0)} MB (whole Node process)`,
+    );
+    console.log(
+      `  psql COPY   : ${(copy.ms / 1000).toFixed(2)} s, peak RSS ${(copy.maxRssKb / 1024).toFixed(0)} MB (psql)`,
+    );
     console.log(`  ratio       : ${(child.ms / copy.ms).toFixed(2)}x COPY time`);
 
     const chainDb = openPg({ connectionString: url.toString() });
@@ -153,7 +192,9 @@ async function main(): Promise<void> {
     createHash("sha256").update(body).digest("hex");
     const shaMs = performance.now() - t0;
     console.log(`\nverify of a real chain of ${result.count} events, ${(bytes / 1e6).toFixed(1)} MB`);
-    console.log(`  verifyExport : ${(verifyMs / 1000).toFixed(2)} s, ${(bytes / 1e6 / (verifyMs / 1000)).toFixed(1)} MB/s, ${Math.round(result.count / (verifyMs / 1000))} events/s`);
+    console.log(
+      `  verifyExport : ${(verifyMs / 1000).toFixed(2)} s, ${(bytes / 1e6 / (verifyMs / 1000)).toFixed(1)} MB/s, ${Math.round(result.count / (verifyMs / 1000))} events/s`,
+    );
     console.log(`  raw SHA-256  : ${(shaMs / 1000).toFixed(3)} s, ${(bytes / 1e6 / (shaMs / 1000)).toFixed(0)} MB/s`);
     console.log(`  ratio        : ${(verifyMs / shaMs).toFixed(1)}x raw SHA-256 time`);
   } finally {

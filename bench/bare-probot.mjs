@@ -4,7 +4,9 @@ import { createServer } from "node:http";
 import { generateKeyPairSync } from "node:crypto";
 import { Probot, createNodeMiddleware } from "probot";
 
-const privateKey = process.env.PRIVATE_KEY ?? generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+const privateKey =
+  process.env.PRIVATE_KEY ??
+  generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
 const probot = new Probot({ appId: 1, privateKey, secret: "bench-secret" });
 const middleware = await createNodeMiddleware(() => {}, { probot });
 createServer(async (req, res) => {

@@ -23,7 +23,8 @@ import { GitHubFake, type GitHubCall } from "../test/support/github-fake.ts";
 import { example, startTestApp, type TestApp } from "../test/support/app.ts";
 import { inboxDrained } from "../test/support/inbox.ts";
 
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+const ADMIN_URL =
+  process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 const IDLE_PRS = Number(process.env.BENCH_IDLE_PRS ?? 20);
 const SWEEPS = Number(process.env.BENCH_SWEEPS ?? 3);
 const AGENT_PRS = 6;
@@ -79,7 +80,14 @@ class Mix {
     private readonly fake: GitHubFake,
   ) {}
 
-  private pull(action: string, pr: number, head: string, author: string, commits: number, extra: Record<string, unknown> = {}) {
+  private pull(
+    action: string,
+    pr: number,
+    head: string,
+    author: string,
+    commits: number,
+    extra: Record<string, unknown> = {},
+  ) {
     const payload = example("pull_request", action === "synchronize" ? "synchronize" : "opened", INSTALLATION);
     payload.action = action;
     payload.number = pr;
@@ -121,14 +129,27 @@ class Mix {
 
   async review(pr: number, author: string, head: string, state: "commented" | "approved"): Promise<void> {
     const list = this.reviews.get(pr) ?? [];
-    list.push({ id: list.length + 1, user: { login: "maintainer", id: 7, type: "User" }, state: state.toUpperCase(), commit_id: head, submitted_at: "2026-11-23T10:00:00Z", body: "" });
+    list.push({
+      id: list.length + 1,
+      user: { login: "maintainer", id: 7, type: "User" },
+      state: state.toUpperCase(),
+      commit_id: head,
+      submitted_at: "2026-11-23T10:00:00Z",
+      body: "",
+    });
     this.reviews.set(pr, list);
     this.fake.setReviews(REPO, pr, list);
     const payload = example("pull_request_review", "submitted", INSTALLATION);
     payload.pull_request.number = pr;
     payload.pull_request.user = { ...payload.pull_request.user, login: author, type: "User" };
     payload.pull_request.head.sha = head;
-    payload.review = { ...payload.review, id: pr * 100 + list.length, user: { ...payload.review.user, login: "maintainer", type: "User" }, state, commit_id: head };
+    payload.review = {
+      ...payload.review,
+      id: pr * 100 + list.length,
+      user: { ...payload.review.user, login: "maintainer", type: "User" },
+      state,
+      commit_id: head,
+    };
     payload.sender = { ...payload.sender, login: "maintainer", type: "User" };
     await this.send("pull_request_review", payload);
   }
@@ -144,7 +165,13 @@ class Mix {
     for (let job = 0; job < JOBS_PER_PUSH; job++) {
       for (const action of ["created", "completed"] as const) {
         const payload = example("check_run", action, INSTALLATION);
-        payload.check_run = { ...payload.check_run, id: Number.parseInt(head.slice(0, 6), 16) * 10 + job, head_sha: head, name: `ci / job ${job}`, app: { ...payload.check_run.app, id: 15368, slug: "github-actions" } };
+        payload.check_run = {
+          ...payload.check_run,
+          id: Number.parseInt(head.slice(0, 6), 16) * 10 + job,
+          head_sha: head,
+          name: `ci / job ${job}`,
+          app: { ...payload.check_run.app, id: 15368, slug: "github-actions" },
+        };
         await this.send("check_run", payload);
       }
     }
@@ -229,12 +256,32 @@ async function main(): Promise<void> {
     const perIdleSweep = (fake.rateLimited.length - sweepFrom) / (IDLE_PRS * SWEEPS);
 
     const rows: Array<[string, string, string]> = [
-      ["rate-limited requests per agent pull request (people's folded in)", (mixed.total / AGENT_PRS).toFixed(1), `floor ≈ ${FLOOR_PER_AGENT_PR}; goal ≤ 15`],
-      [`rate-limited requests per delivery (${mix.deliveries} deliveries)`, (mixed.total / mix.deliveries).toFixed(3), `floor ≈ ${((FLOOR_PER_AGENT_PR * AGENT_PRS) / mix.deliveries).toFixed(3)}`],
-      [`rate-limited requests per idle pending pull request per sweep (${IDLE_PRS} PRs, ${SWEEPS} sweeps)`, perIdleSweep.toFixed(2), "floor 0"],
-      [`other apps' check runs (${JOBS_PER_PUSH} jobs created and completed on one head)`, String(checksCost), "floor 0"],
+      [
+        "rate-limited requests per agent pull request (people's folded in)",
+        (mixed.total / AGENT_PRS).toFixed(1),
+        `floor ≈ ${FLOOR_PER_AGENT_PR}; goal ≤ 15`,
+      ],
+      [
+        `rate-limited requests per delivery (${mix.deliveries} deliveries)`,
+        (mixed.total / mix.deliveries).toFixed(3),
+        `floor ≈ ${((FLOOR_PER_AGENT_PR * AGENT_PRS) / mix.deliveries).toFixed(3)}`,
+      ],
+      [
+        `rate-limited requests per idle pending pull request per sweep (${IDLE_PRS} PRs, ${SWEEPS} sweeps)`,
+        perIdleSweep.toFixed(2),
+        "floor 0",
+      ],
+      [
+        `other apps' check runs (${JOBS_PER_PUSH} jobs created and completed on one head)`,
+        String(checksCost),
+        "floor 0",
+      ],
       ["answers 304 (not counted) during the mix", String(notModified), ""],
-      ["Agent Gate check runs: success / action_required or pending / failure", `${outcome("success")} / ${decided.length - outcome("success") - outcome("failure")} / ${outcome("failure")}`, "the same before and after"],
+      [
+        "Agent Gate check runs: success / action_required or pending / failure",
+        `${outcome("success")} / ${decided.length - outcome("success") - outcome("failure")} / ${outcome("failure")}`,
+        "the same before and after",
+      ],
     ];
     const width = Math.max(...rows.map((r) => r[0].length));
     console.log(`Agent Gate rate-limit benchmark, ${new Date().toISOString()}, node ${process.version}`);
@@ -242,7 +289,8 @@ async function main(): Promise<void> {
     console.log(`|${"-".repeat(width + 2)}|-------|--------------|`);
     for (const [measure, value, floor] of rows) console.log(`| ${measure.padEnd(width)} | ${value} | ${floor} |`);
     console.log("\nRate-limited requests of the mix by route:");
-    for (const [route, n] of [...mixed.byRoute].sort((a, b) => b[1] - a[1])) console.log(`  ${String(n).padStart(4)}  ${route}`);
+    for (const [route, n] of [...mixed.byRoute].sort((a, b) => b[1] - a[1]))
+      console.log(`  ${String(n).padStart(4)}  ${route}`);
   } finally {
     await app?.close();
     await fake.close();

@@ -16,15 +16,23 @@ const from = join(root, "src", "db", "migrations");
 const to = join(root, "dist", "db", "migrations");
 rmSync(to, { recursive: true, force: true });
 mkdirSync(to, { recursive: true });
-const migrations = readdirSync(from).filter((file) => file.endsWith(".sql")).sort();
+const migrations = readdirSync(from)
+  .filter((file) => file.endsWith(".sql"))
+  .sort();
 const digest = createHash("sha256");
 for (const file of migrations) {
   copyFileSync(join(from, file), join(to, file));
-  digest.update(file).update("\0").update(readFileSync(join(from, file))).update("\0");
+  digest
+    .update(file)
+    .update("\0")
+    .update(readFileSync(join(from, file)))
+    .update("\0");
 }
 
 // The template is rebuilt only when the migrations (or the PGlite version) change.
-const pgliteVersion = JSON.parse(readFileSync(join(root, "node_modules", "@electric-sql", "pglite", "package.json"), "utf8")).version;
+const pgliteVersion = JSON.parse(
+  readFileSync(join(root, "node_modules", "@electric-sql", "pglite", "package.json"), "utf8"),
+).version;
 const stamp = `${pgliteVersion}:${digest.digest("hex")}`;
 const template = join(root, "dist", "db", "pglite-template.tar.gz");
 const stampFile = `${template}.stamp`;

@@ -82,7 +82,9 @@ function resolve(spec: Json, node: Json, seen: string[] = []): Json {
     if (DOCUMENTATION.has(key)) continue;
     if (key === "properties" && value && typeof value === "object") {
       // Keys here are property names, not keywords: keep every one.
-      out.properties = Object.fromEntries(Object.entries(value).map(([name, schema]) => [name, resolve(spec, schema, seen)]));
+      out.properties = Object.fromEntries(
+        Object.entries(value).map(([name, schema]) => [name, resolve(spec, schema, seen)]),
+      );
     } else {
       out[key] = resolve(spec, value, seen);
     }
@@ -103,7 +105,11 @@ export function extract(spec: Json, source: string): OpenApiExtract {
     if (operation.requestBody) {
       const body = resolve(spec, operation.requestBody);
       const contentType = Object.keys(body.content ?? {})[0] ?? "application/json";
-      requestBody = { required: body.required === true, contentType, schema: body.content?.[contentType]?.schema ?? {} };
+      requestBody = {
+        required: body.required === true,
+        contentType,
+        schema: body.content?.[contentType]?.schema ?? {},
+      };
     }
     return { method, path, operationId: operation.operationId, parameters, requestBody };
   });

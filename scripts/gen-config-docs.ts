@@ -12,7 +12,9 @@ function cell(text: string): string {
 }
 
 export function renderConfigDocs(): string {
-  const rows = configSchemaDescription().map((d) => `| \`${d.key}\` | ${cell(d.type)} | \`${cell(d.default)}\` | ${cell(d.description)} |`);
+  const rows = configSchemaDescription().map(
+    (d) => `| \`${d.key}\` | ${cell(d.type)} | \`${cell(d.default)}\` | ${cell(d.description)} |`,
+  );
   return [
     "# `.github/agent-gate.yml` reference",
     "",
@@ -72,7 +74,7 @@ export function renderConfigDocs(): string {
     "rules:",
     "  # An agent's change to CI or infrastructure needs an admin.",
     "  - name: workflows and infra need an admin",
-    "    if: { paths: [\".github/workflows/**\", \"infra/**\", \"!infra/docs/**\"] }",
+    '    if: { paths: [".github/workflows/**", "infra/**", "!infra/docs/**"] }',
     "    require: { min_permission: admin }",
     "  # A deploy to production needs two people.",
     "  - name: production needs two",
@@ -84,11 +86,11 @@ export function renderConfigDocs(): string {
     "    require: { teams: [my-org/comms] }",
     "  # Every changed file needs an approval by one of its code owners (CODEOWNERS at the base).",
     "  - name: code owners",
-    "    if: { branches: [main, \"release/*\"] }",
+    '    if: { branches: [main, "release/*"] }',
     "    require: { codeowners: true }",
     "  # Named release managers for release branches.",
     "  - name: release managers",
-    "    if: { branches: [\"release/*\"] }",
+    '    if: { branches: ["release/*"] }',
     "    require: { users: [rita, ravi] }",
     "```",
     "",

@@ -9,7 +9,9 @@ import { registerCommands } from "./cli/commands.ts";
 import { openOrUnavailable } from "./cli/database-unavailable.ts";
 
 /** The package's version, from package.json beside src/ and dist/. */
-export const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }).version;
+export const VERSION = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
 
 /** Build the `agent-gate` program; `main` runs it. Tests drive it as a child process. */
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -50,6 +52,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     ctx.err(`error: ${error instanceof Error ? error.message : String(error)}`);
     return EXIT.failed;
   } finally {
-    await Promise.all(opened.map((db) => db.close().catch((error: unknown) => process.stderr.write(`agent-gate: closing the database failed: ${error instanceof Error ? error.message : String(error)}\n`))));
+    await Promise.all(
+      opened.map((db) =>
+        db
+          .close()
+          .catch((error: unknown) =>
+            process.stderr.write(
+              `agent-gate: closing the database failed: ${error instanceof Error ? error.message : String(error)}\n`,
+            ),
+          ),
+      ),
+    );
   }
 }

@@ -35,11 +35,9 @@ export class ValidationError extends GateError {
   readonly issues: { field: string; message: string }[];
 
   constructor(issues: { field: string; message: string }[], options: { status?: number } = {}) {
-    super(
-      "invalid_request",
-      issues.map((issue) => `${issue.field}: ${issue.message}`).join("; "),
-      { status: options.status ?? 400 },
-    );
+    super("invalid_request", issues.map((issue) => `${issue.field}: ${issue.message}`).join("; "), {
+      status: options.status ?? 400,
+    });
     this.issues = issues;
   }
 }

@@ -9,8 +9,8 @@ import pinoPretty from "pino-pretty";
 export const REDACT_PATHS = [
   "req.headers.authorization",
   "req.headers.cookie",
-  "req.headers[\"x-hub-signature-256\"]",
-  "req.headers[\"x-hub-signature\"]",
+  'req.headers["x-hub-signature-256"]',
+  'req.headers["x-hub-signature"]',
   "headers.authorization",
   "*.headers.authorization",
   "*.request.headers.authorization",
@@ -29,7 +29,7 @@ export const REDACT_PATHS = [
   "*.access_token",
   "client_secret",
   "*.client_secret",
-  "res.headers[\"set-cookie\"]",
+  'res.headers["set-cookie"]',
   "body",
   "*.body",
   "recipients",
@@ -48,8 +48,20 @@ export const REDACT_PATHS = [
  * A child named again (`http`, `outbox`, Probot's `probot`) replaces the parent's name in its lines,
  * so no line holds the "name" key twice.
  */
-export function createLogger(settings: Pick<Settings, "logLevel"> & Partial<Pick<Settings, "logFormat">>, destination?: pino.DestinationStream): Logger {
-  const stream = destination ?? (settings.logFormat === "pretty" ? pinoPretty({ colorize: process.stdout.isTTY === true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname", sync: true }) : undefined);
+export function createLogger(
+  settings: Pick<Settings, "logLevel"> & Partial<Pick<Settings, "logFormat">>,
+  destination?: pino.DestinationStream,
+): Logger {
+  const stream =
+    destination ??
+    (settings.logFormat === "pretty"
+      ? pinoPretty({
+          colorize: process.stdout.isTTY === true,
+          translateTime: "SYS:HH:MM:ss.l",
+          ignore: "pid,hostname",
+          sync: true,
+        })
+      : undefined);
   const root = pino(
     {
       name: "agent-gate",

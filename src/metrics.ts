@@ -67,7 +67,9 @@ export function createMetrics(sources: MetricsSources): GateMetrics {
     async collect() {
       // proposals has FORCED row level security: count per installation, as the app role.
       const counts = new Map<string, { kind: string; status: string; n: number }>();
-      const installations = await sources.db.query<{ id: number }>("SELECT id FROM installations WHERE deleted_at IS NULL");
+      const installations = await sources.db.query<{ id: number }>(
+        "SELECT id FROM installations WHERE deleted_at IS NULL",
+      );
       for (const { id } of installations) {
         const rows = await sources.db.tenant(id, (tx) =>
           tx.query<{ kind: string; status: string; n: number }>(
@@ -88,7 +90,9 @@ export function createMetrics(sources: MetricsSources): GateMetrics {
     help: "GitHub writes queued and not yet done.",
     registers: [registry],
     async collect() {
-      const [row] = await sources.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM outbox WHERE done_at IS NULL");
+      const [row] = await sources.db.query<{ n: number }>(
+        "SELECT count(*)::int8 AS n FROM outbox WHERE done_at IS NULL",
+      );
       this.set(row?.n ?? 0);
     },
   });
@@ -130,7 +134,11 @@ export function deliveryOutcome(status: number): "ok" | "refused" | "failed" {
 const EVENT_NAME = /^[a-z_]{1,64}$/;
 
 /** Count a finished request to the webhook path; an unknown-shaped event name is labelled "invalid". */
-export function countDelivery(metrics: GateMetrics, req: { url?: string | undefined; headers: Record<string, unknown> }, status: number): void {
+export function countDelivery(
+  metrics: GateMetrics,
+  req: { url?: string | undefined; headers: Record<string, unknown> },
+  status: number,
+): void {
   if ((req.url ?? "").split("?")[0] !== WEBHOOK_PATH) return;
   const event = req.headers["x-github-event"];
   const label = typeof event === "string" && EVENT_NAME.test(event) ? event : "invalid";
@@ -138,7 +146,12 @@ export function countDelivery(metrics: GateMetrics, req: { url?: string | undefi
 }
 
 interface HookableClient {
-  hook: { wrap(name: "request", fn: (request: (options: { method: string }) => Promise<unknown>, options: { method: string }) => Promise<unknown>): void };
+  hook: {
+    wrap(
+      name: "request",
+      fn: (request: (options: { method: string }) => Promise<unknown>, options: { method: string }) => Promise<unknown>,
+    ): void;
+  };
 }
 
 const instrumented = new WeakSet<object>();

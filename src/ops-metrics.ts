@@ -72,7 +72,8 @@ export function addOpsMetrics(registry: Registry, sources: OpsMetricSources): Op
     registers: [registry],
     collect() {
       this.reset();
-      for (const { installationId, remaining } of sources.rateLimits?.known() ?? []) this.set({ installation: String(installationId) }, remaining);
+      for (const { installationId, remaining } of sources.rateLimits?.known() ?? [])
+        this.set({ installation: String(installationId) }, remaining);
     },
   });
   new Gauge({
@@ -82,7 +83,8 @@ export function addOpsMetrics(registry: Registry, sources: OpsMetricSources): Op
     registers: [registry],
     collect() {
       this.reset();
-      for (const { installationId, remaining } of sources.rateLimits?.known() ?? []) this.set({ installation: String(installationId) }, remaining);
+      for (const { installationId, remaining } of sources.rateLimits?.known() ?? [])
+        this.set({ installation: String(installationId) }, remaining);
     },
   });
   new Gauge({

@@ -14,7 +14,13 @@ import { InboxProcessor } from "./webhooks/processor.ts";
 import { RefusalLog } from "./webhooks/refusals.ts";
 import { pipelineMetrics } from "./webhooks/webhook-metrics.ts";
 import { reconcilePending, startReconcile, type ReconcileResult } from "./webhooks/reconcile.ts";
-import { startRecovery, sweepDeliveryLog, type AppClient, type RecoveryDeps, type SweepResult } from "./webhooks/recover.ts";
+import {
+  startRecovery,
+  sweepDeliveryLog,
+  type AppClient,
+  type RecoveryDeps,
+  type SweepResult,
+} from "./webhooks/recover.ts";
 import type { PipelineSettings, Settings } from "./config/settings.ts";
 import type { GitHubClient } from "./github/client.ts";
 import { expireDue } from "./gates/expiry.ts";
@@ -134,13 +140,17 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     const state = await inboxState(o.db);
     return { depth: state.open, oldest: state.oldest ? new Date(state.oldest) : null, setAside: state.setAside };
   };
-  const metrics = o.metrics ?? createMetrics({ db: o.db, now, waiters: () => waiting(), rateLimits, deliveries: inboxQueue });
-  const countCall = (call: { operation: string; status: number }) => metrics.ops.githubCalls.inc({ operation: call.operation, status: String(call.status) });
+  const metrics =
+    o.metrics ?? createMetrics({ db: o.db, now, waiters: () => waiting(), rateLimits, deliveries: inboxQueue });
+  const countCall = (call: { operation: string; status: number }) =>
+    metrics.ops.githubCalls.inc({ operation: call.operation, status: String(call.status) });
   // Every read conditional (ETag), its answers kept in the database for every replica (docs/rate-limit.md).
   const etags = o.etags ?? layeredEtagStore(memoryEtagStore(), databaseEtagStore(o.db, { now }));
   const etagLog = o.log.child({ name: "github-etags" });
   const conditional = (client: GitHubClient, installationId: number) =>
-    conditionalReads(client, installationId, etags, { onStoreError: (error) => etagLog.warn({ err: error }, "the ETag store failed; the read went without a condition") });
+    conditionalReads(client, installationId, etags, {
+      onStoreError: (error) => etagLog.warn({ err: error }, "the ETag store failed; the read went without a condition"),
+    });
   const watch = (client: GitHubClient, installationId: number) =>
     watchGitHub(instrumentGitHub(conditional(client, installationId), metrics), installationId, rateLimits, countCall);
   // One installation client per installation: its auth hook renews the installation token itself.
@@ -203,7 +213,10 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
 
   const router = new Router((error, ctx) => {
     // The route pattern, never the raw path or query: either can hold an id or a code.
-    const request = { method: ctx.req.method, route: router.routeFor(new URL(ctx.req.url ?? "/", "http://localhost").pathname) };
+    const request = {
+      method: ctx.req.method,
+      route: router.routeFor(new URL(ctx.req.url ?? "/", "http://localhost").pathname),
+    };
     if (error instanceof GateError && error.status < 500) {
       o.log.debug({ ...request, code: error.code, status: error.status }, "API request refused");
     } else {
@@ -221,27 +234,59 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     count: (reason) => metrics.tokenDenied.inc({ reason }),
     // The 401 is the same for unknown, revoked and expired tokens; only the operator's log says which.
     logged: (use) =>
-      o.log.info({ installation_id: use.installationId, token_prefix: use.prefix, reason: use.reason }, `agent token refused (401): it is ${use.reason}`),
+      o.log.info(
+        { installation_id: use.installationId, token_prefix: use.prefix, reason: use.reason },
+        `agent token refused (401): it is ${use.reason}`,
+      ),
     onError: (error) => o.log.error({ err: error }, "writing denied token uses failed"),
   });
   deniedUses.start();
   const authDeps = { db: o.db, now, settings: o.settings, deniedUses };
   const admin = async (req: import("node:http").IncomingMessage) => {
     const principal = await requireAdmin(authDeps, req);
-    return { installationId: principal.installationId, actor: principal.actor, repos: principal.repos, kinds: principal.kinds };
+    return {
+      installationId: principal.installationId,
+      actor: principal.actor,
+      repos: principal.repos,
+      kinds: principal.kinds,
+    };
   };
   const resolver = createResolver(o.settings.dns);
   // A key GitHub refuses (another App's, or revoked) is not ready: the delivery-log sweep asks GitHub as the App.
   const appCredentials = new AppCredentials();
   const reviewKeyring = o.keyring ?? (o.settings.keys ? parseKeyring(o.settings.keys) : undefined);
   const signer = async () => {
-    if (!o.keyring) throw new GateError("keyring_missing", "No keyring is configured: set AGENT_GATE_KEYS.", { status: 503 });
+    if (!o.keyring)
+      throw new GateError("keyring_missing", "No keyring is configured: set AGENT_GATE_KEYS.", { status: 503 });
     return currentSigner(o.db, o.keyring, now());
   };
   router.add(
-    ...healthRoutes({ db: o.db, worker, githubApp: () => appCredentials.refused ?? "ok", ...(o.keyring ? { missingKeys: () => missingKeyIds(o.db, o.keyring!) } : {}) }),
-    ...apiRoutes({ db: o.db, now, settings: o.settings, deniedUses, waiter, log: o.log, publicUrl: () => publicUrl, ...(o.keyring ? { keyring: o.keyring } : {}) }),
-    ...mcpRoutes({ db: o.db, now, settings: o.settings, deniedUses, waiter, log: o.log, publicUrl: () => publicUrl, ...(o.keyring ? { keyring: o.keyring } : {}) }),
+    ...healthRoutes({
+      db: o.db,
+      worker,
+      githubApp: () => appCredentials.refused ?? "ok",
+      ...(o.keyring ? { missingKeys: () => missingKeyIds(o.db, o.keyring!) } : {}),
+    }),
+    ...apiRoutes({
+      db: o.db,
+      now,
+      settings: o.settings,
+      deniedUses,
+      waiter,
+      log: o.log,
+      publicUrl: () => publicUrl,
+      ...(o.keyring ? { keyring: o.keyring } : {}),
+    }),
+    ...mcpRoutes({
+      db: o.db,
+      now,
+      settings: o.settings,
+      deniedUses,
+      waiter,
+      log: o.log,
+      publicUrl: () => publicUrl,
+      ...(o.keyring ? { keyring: o.keyring } : {}),
+    }),
     ...keysRoutes(o.db),
     ...checkpointRoutes(o.db),
     ...sitesRoutes({ db: o.db, now, requireAdmin: admin, resolver }),
@@ -249,7 +294,16 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     ...(o.settings.metricsPort !== undefined ? [] : metricsRoutes(metrics.registry)),
     ...explainRoutes({ db: o.db, requireAdmin: admin }),
     ...channelRoutes({ db: o.db, now, keyring: notifyKeyring, requireAdmin: admin }),
-    ...slackRoutes({ db: o.db, now, log: o.log.child({ name: "slack" }), keyring: notifyKeyring, github, publicUrl: () => publicUrl, kick: () => notifier.kick(), slackApiUrl: o.settings.slackApiUrl }),
+    ...slackRoutes({
+      db: o.db,
+      now,
+      log: o.log.child({ name: "slack" }),
+      keyring: notifyKeyring,
+      github,
+      publicUrl: () => publicUrl,
+      kick: () => notifier.kick(),
+      slackApiUrl: o.settings.slackApiUrl,
+    }),
     ...reviewRoutes({
       db: o.db,
       settings: o.settings,
@@ -265,7 +319,13 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   const settings = { ...o.settings.pipeline, ...o.pipeline };
   const pipeline = pipelineMetrics(metrics.registry, o.db, now);
   const inbox = new InboxWriter(o.db, o.appId);
-  const refusals = new RefusalLog({ db: o.db, now, log: o.log.child({ name: "webhooks" }), metrics: pipeline, intervalMs: settings.refusalIntervalMs });
+  const refusals = new RefusalLog({
+    db: o.db,
+    now,
+    log: o.log.child({ name: "webhooks" }),
+    metrics: pipeline,
+    intervalMs: settings.refusalIntervalMs,
+  });
   const processor = new InboxProcessor({
     db: o.db,
     appId: o.appId,
@@ -279,7 +339,14 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     leaseMs: settings.leaseMs,
     pollMs: settings.pollMs,
   });
-  const webhooks = webhookHandler({ secret: o.secret, now, log: o.log, inbox, refusals, recorded: () => processor.kick() });
+  const webhooks = webhookHandler({
+    secret: o.secret,
+    now,
+    log: o.log,
+    inbox,
+    refusals,
+    recorded: () => processor.kick(),
+  });
   const routeOf = (req: import("node:http").IncomingMessage) => {
     const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
     return pathname === WEBHOOK_PATH ? WEBHOOK_PATH : (router.routeFor(pathname) ?? "unmatched");
@@ -293,12 +360,17 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
         const started = process.hrtime.bigint();
         res.once("close", () => {
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          metrics.ops.http.observe({ method: req.method ?? "", route: routeOf(req), status: String(res.statusCode) }, seconds);
+          metrics.ops.http.observe(
+            { method: req.method ?? "", route: routeOf(req), status: String(res.statusCode) },
+            seconds,
+          );
         });
         res.once("finish", () => countDelivery(metrics, req, res.statusCode));
         if (await webhooks(req, res)) return;
         if (await router.handle(req, res)) return;
-        res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: "not_found", message: "No such route." } }));
+        res
+          .writeHead(404, { "content-type": "application/json" })
+          .end(JSON.stringify({ error: { code: "not_found", message: "No such route." } }));
       } catch (error) {
         o.log.error({ err: error }, "request failed");
         sendError(res, error);
@@ -312,12 +384,18 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
     server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
-  const metricsServer = o.settings.metricsPort !== undefined ? await startMetricsServer(metrics.registry, o.settings.metricsPort, host) : undefined;
+  const metricsServer =
+    o.settings.metricsPort !== undefined
+      ? await startMetricsServer(metrics.registry, o.settings.metricsPort, host)
+      : undefined;
   const url = `http://${host === "0.0.0.0" ? "localhost" : host}:${address.port}`;
   if (!publicUrl) publicUrl = url;
   // This replica's key ids, so `keys rotate` can refuse while it lacks the new key.
   const heartbeat = o.keyring
-    ? await startReplicaHeartbeat(o.db, o.keyring, { now, onError: (error) => o.log.error({ err: error }, "replica heartbeat failed") })
+    ? await startReplicaHeartbeat(o.db, o.keyring, {
+        now,
+        onError: (error) => o.log.error({ err: error }, "replica heartbeat failed"),
+      })
     : undefined;
   let sweep: NodeJS.Timeout | undefined;
   let stopRecheck: (() => Promise<void>) | undefined;
@@ -327,19 +405,28 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   const recovery: RecoveryDeps = {
     db: o.db,
     appId: o.appId,
-    app: async () => instrumentGitHub(appCredentials.watch((await o.probot.auth()) as unknown as AppClient & GitHubClient), metrics),
+    app: async () =>
+      instrumentGitHub(appCredentials.watch((await o.probot.auth()) as unknown as AppClient & GitHubClient), metrics),
     now,
     log: o.log.child({ name: "recovery" }),
     holder: `recovery-${process.pid}-${Math.random().toString(36).slice(2, 10)}`,
     metrics: pipeline,
   };
-  const reconciliation = { db: o.db, appId: o.appId, github: installationClient, now, log: o.log.child({ name: "reconcile" }), rateLimits };
+  const reconciliation = {
+    db: o.db,
+    appId: o.appId,
+    github: installationClient,
+    now,
+    log: o.log.child({ name: "reconcile" }),
+    rateLimits,
+  };
   if (o.startProcessor !== false) {
     await processor.start();
     // GitHub does not redeliver failed deliveries: read the App's delivery log at start-up and every interval.
     if (settings.recoveryIntervalMs > 0) stopRecovery = startRecovery(recovery, settings.recoveryIntervalMs);
     // What is lost beyond GitHub's log still converges: pending proposals re-read from GitHub.
-    if (settings.reconcileIntervalMs > 0) stopReconcile = startReconcile(reconciliation, settings.reconcileIntervalMs, recovery.holder);
+    if (settings.reconcileIntervalMs > 0)
+      stopReconcile = startReconcile(reconciliation, settings.reconcileIntervalMs, recovery.holder);
   }
   if (o.startWorker !== false) {
     await worker.start();
@@ -357,13 +444,20 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
       }
     }, every);
     sweep.unref();
-    stopRecheck = startSiteRecheck(o.db, { resolver }, {
-      now,
-      onError: (error) => o.log.error({ err: error }, "site re-check sweep failed"),
-    });
+    stopRecheck = startSiteRecheck(
+      o.db,
+      { resolver },
+      {
+        now,
+        onError: (error) => o.log.error({ err: error }, "site re-check sweep failed"),
+      },
+    );
   }
   // GitHub's rate-limit windows as this process saw them, kept in the database for `agent-gate doctor`.
-  const saveWindows = () => saveRateWindows(o.db, rateLimits.windows(), now()).catch((error: unknown) => o.log.warn({ err: error }, "recording GitHub's rate-limit windows failed; tried again shortly"));
+  const saveWindows = () =>
+    saveRateWindows(o.db, rateLimits.windows(), now()).catch((error: unknown) =>
+      o.log.warn({ err: error }, "recording GitHub's rate-limit windows failed; tried again shortly"),
+    );
   const windowsTimer = setInterval(() => void saveWindows(), RATE_WINDOWS_SAVE_MS);
   windowsTimer.unref();
   o.log.info({ url }, "Agent Gate is listening");
@@ -397,7 +491,9 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
       await worker.stop();
       await notifier.stop();
       await waiter.close();
-      await deniedUses.stop().catch((error: unknown) => o.log.error({ err: error }, "writing denied token uses failed"));
+      await deniedUses
+        .stop()
+        .catch((error: unknown) => o.log.error({ err: error }, "writing denied token uses failed"));
       await saveWindows();
       await closed;
     },

@@ -25,22 +25,35 @@ export async function start(env: NodeJS.ProcessEnv): Promise<void> {
   const stopper = stopOnSignals(log);
   // readSettings refuses half a pair of credentials; with neither, the setup page registers the App.
   if (settings.appId === undefined || !settings.privateKey) {
-    const setup = await startSetupServer({ settings, log, port: settings.port, ...(settings.host ? { host: settings.host } : {}) });
+    const setup = await startSetupServer({
+      settings,
+      log,
+      port: settings.port,
+      ...(settings.host ? { host: settings.host } : {}),
+    });
     stopper.closeWith(() => setup.close());
     return;
   }
   if (!settings.webhookSecret) {
-    throw new Error("WEBHOOK_SECRET is not set: set it to the webhook secret of the GitHub App so deliveries can be verified.");
+    throw new Error(
+      "WEBHOOK_SECRET is not set: set it to the webhook secret of the GitHub App so deliveries can be verified.",
+    );
   }
 
   // The app owns an embedded database: a second app on its data dir is refused; CLI commands go through its socket.
   let applied: string[] = [];
-  const db = await openOrUnavailable(() => openDatabase(settings.storage, { create: true, serve: true, migrate: (names) => (applied = names) }));
+  const db = await openOrUnavailable(() =>
+    openDatabase(settings.storage, { create: true, serve: true, migrate: (names) => (applied = names) }),
+  );
   try {
     await checkLogin(settings, log, db);
-    stopper.closeWith(await serve(settings, log, db, applied, settings.appId, settings.privateKey, settings.webhookSecret));
+    stopper.closeWith(
+      await serve(settings, log, db, applied, settings.appId, settings.privateKey, settings.webhookSecret),
+    );
   } catch (error) {
-    await db.close().catch((error: unknown) => log.error({ err: error }, "closing the database after a failed start failed"));
+    await db
+      .close()
+      .catch((error: unknown) => log.error({ err: error }, "closing the database after a failed start failed"));
     throw error;
   }
 }
@@ -61,7 +74,10 @@ async function serve(
     log: (message) => log.info(message),
   });
 
-  log.info({ storage: settings.storage.databaseUrl ? "postgresql" : `pglite:${settings.storage.dataDir}`, applied }, "database ready");
+  log.info(
+    { storage: settings.storage.databaseUrl ? "postgresql" : `pglite:${settings.storage.dataDir}`, applied },
+    "database ready",
+  );
 
   const github = settings.github;
   const baseUrl = github.enterprise ? github.api : undefined;
@@ -87,7 +103,9 @@ async function serve(
     ...(settings.host ? { host: settings.host } : {}),
     ...(settings.writeIntervalMs === undefined ? {} : { paceMs: settings.writeIntervalMs }),
   });
-  const smee = settings.webhookProxyUrl ? await forwardFromProxy(settings.webhookProxyUrl, server.port, settings.host, log) : null;
+  const smee = settings.webhookProxyUrl
+    ? await forwardFromProxy(settings.webhookProxyUrl, server.port, settings.host, log)
+    : null;
   return async () => {
     await smee?.stop();
     await server.close();
@@ -101,7 +119,11 @@ async function serve(
  * DATABASE_URL alone (one login, as before two existed) the app starts and says so loudly, and
  * `agent-gate doctor` fails.
  */
-async function checkLogin(settings: Settings, log: ReturnType<typeof createLogger>, db: Awaited<ReturnType<typeof openDatabase>>): Promise<void> {
+async function checkLogin(
+  settings: Settings,
+  log: ReturnType<typeof createLogger>,
+  db: Awaited<ReturnType<typeof openDatabase>>,
+): Promise<void> {
   if (!settings.storage.databaseUrl) return;
   const problem = ownerLoginProblem(await readLogin(db));
   if (!problem) return;
@@ -112,20 +134,30 @@ async function checkLogin(settings: Settings, log: ReturnType<typeof createLogge
 }
 
 /** Deliveries GitHub sent to a smee.io channel, forwarded to this process's webhook path. */
-async function forwardFromProxy(source: string, port: number, host: string | undefined, log: ReturnType<typeof createLogger>) {
+async function forwardFromProxy(
+  source: string,
+  port: number,
+  host: string | undefined,
+  log: ReturnType<typeof createLogger>,
+) {
   const { SmeeClient } = await import("smee-client");
   const local = !host || host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
   const target = `http://${local.includes(":") ? `[${local}]` : local}:${port}/api/github/webhooks`;
   const smee = new SmeeClient({
     source,
     target,
-    logger: { info: (...args: unknown[]) => log.debug(args.join(" ")), error: (...args: unknown[]) => log.error(args.join(" ")) },
+    logger: {
+      info: (...args: unknown[]) => log.debug(args.join(" ")),
+      error: (...args: unknown[]) => log.error(args.join(" ")),
+    },
     maxConnectionTimeout: 15_000,
   });
   try {
     await smee.start();
   } catch (error) {
-    throw new Error(`WEBHOOK_PROXY_URL: could not connect to the webhook proxy (${error instanceof Error ? error.message : String(error)})`);
+    throw new Error(
+      `WEBHOOK_PROXY_URL: could not connect to the webhook proxy (${error instanceof Error ? error.message : String(error)})`,
+    );
   }
   log.info({ target }, "forwarding webhook deliveries from WEBHOOK_PROXY_URL");
   return smee;

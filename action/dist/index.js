@@ -42014,12 +42014,18 @@ var GateClient = class {
       throw new NetworkError(`Could not reach Agent Gate at ${this.serverUrl} (${describe3(cause)})`, { cause });
     }
     const json2 = parseJson(response.text);
-    if (response.status < 200 || response.status > 299) throw toApiError(method, path, response.status, json2, this.fieldName);
+    if (response.status < 200 || response.status > 299)
+      throw toApiError(method, path, response.status, json2, this.fieldName);
     const parsed = schema.safeParse(json2);
     if (!parsed.success) {
-      throw new ApiError(response.status, "bad_response", `Agent Gate answered ${method} ${stripQuery(path)} with an unexpected body`, {
-        cause: parsed.error
-      });
+      throw new ApiError(
+        response.status,
+        "bad_response",
+        `Agent Gate answered ${method} ${stripQuery(path)} with an unexpected body`,
+        {
+          cause: parsed.error
+        }
+      );
     }
     return parsed.data;
   }
@@ -42101,7 +42107,10 @@ function outreachContent(input2) {
     return void 0;
   };
   const requiredHint = "is required when kind is outreach";
-  if (input2.channel === void 0) problems.push(`input 'channel' ${requiredHint} (${outreachChannels.join(", ")}), or give 'content' as a JSON object {channel, recipients, subject?, body}`);
+  if (input2.channel === void 0)
+    problems.push(
+      `input 'channel' ${requiredHint} (${outreachChannels.join(", ")}), or give 'content' as a JSON object {channel, recipients, subject?, body}`
+    );
   if (input2.recipients === void 0) problems.push(`input 'recipients' ${requiredHint} (comma- or newline-separated)`);
   if (input2.content === void 0) problems.push(`input 'content' ${requiredHint}: the text to send`);
   const parsedChannel = input2.channel === void 0 ? void 0 : check2("channel", channel, input2.channel.trim());
@@ -42117,7 +42126,9 @@ function outreachContent(input2) {
 }
 function fromJson(input2) {
   if (input2.subject !== void 0) {
-    throw new ActionError("Invalid inputs: input 'subject' must be empty when 'content' is a JSON object (put the subject inside it)");
+    throw new ActionError(
+      "Invalid inputs: input 'subject' must be empty when 'content' is a JSON object (put the subject inside it)"
+    );
   }
   let value;
   try {
@@ -42134,7 +42145,9 @@ function fromJson(input2) {
       const field = issue2.path.length > 0 ? ` field '${issue2.path.join(".")}'` : "";
       return `input 'content'${field} ${issue2.message}`;
     });
-    throw new ActionError(`Invalid inputs: ${problems.join("; ")} (content must be a JSON object {channel, recipients, subject?, body})`);
+    throw new ActionError(
+      `Invalid inputs: ${problems.join("; ")} (content must be a JSON object {channel, recipients, subject?, body})`
+    );
   }
   return parsed.data;
 }
@@ -42197,7 +42210,8 @@ var inputSchema = external_exports.object({
   }
   if (input2.kind !== "outreach") {
     for (const name of outreachOnly) {
-      if (input2[name] !== void 0) ctx.addIssue({ code: "custom", path: [name], message: "is only for kind outreach" });
+      if (input2[name] !== void 0)
+        ctx.addIssue({ code: "custom", path: [name], message: "is only for kind outreach" });
     }
   }
 });
@@ -42341,7 +42355,12 @@ async function gate(deps) {
   const workflow = readWorkflow(env);
   const deadline = started + inputs.timeoutMinutes * 6e4;
   const bearer = bearerSource(inputs.token, inputs.audience, deps.getIDToken, clock);
-  const client = new GateClient(inputs.serverUrl, bearer, deps.transport, (field) => inputForField(field, inputs.contentIsJson));
+  const client = new GateClient(
+    inputs.serverUrl,
+    bearer,
+    deps.transport,
+    (field) => inputForField(field, inputs.contentIsJson)
+  );
   const onRetry = (error62, delayMs) => core.warning(`${failureMessage(error62)}; retrying in ${Math.ceil(delayMs / 1e3)} s`);
   const proposal = await withRetry(() => client.create(proposalBody(inputs, workflow)), { clock, deadline, onRetry });
   core.setOutput("proposal-id", proposal.id);
@@ -42371,7 +42390,9 @@ async function gate(deps) {
   }
   if (state.redeemed) {
     await summarise(facts, { decision: "approved", state });
-    throw new ActionError(`Proposal ${proposal.id} was approved but its approval was already redeemed; it is single-use, not proceeding`);
+    throw new ActionError(
+      `Proposal ${proposal.id} was approved but its approval was already redeemed; it is single-use, not proceeding`
+    );
   }
   const redeemDeadline = Math.max(deadline, clock.now() + REDEEM_GRACE_MS);
   const redeemed = await withRetry(() => client.redeem(proposal.id, proposal.digest), {
@@ -42380,7 +42401,9 @@ async function gate(deps) {
     onRetry
   });
   if (redeemed.digest !== proposal.digest) {
-    throw new ActionError(`Agent Gate redeemed digest ${redeemed.digest}, not the proposed ${proposal.digest}; refusing to continue`);
+    throw new ActionError(
+      `Agent Gate redeemed digest ${redeemed.digest}, not the proposed ${proposal.digest}; refusing to continue`
+    );
   }
   const receiptKid = redeemed.receipt.kid;
   core.setOutput("approvers", state.approvers.join(","));

@@ -12,7 +12,6 @@ import {
 import { ApiError, NetworkError } from "./errors.ts";
 import type { HttpResponse, Transport } from "./transport.ts";
 
-
 /** Seconds a request may take on top of the server's long-poll window. */
 const SLACK_SECONDS = 30;
 
@@ -74,18 +73,30 @@ export class GateClient {
       throw new NetworkError(`Could not reach Agent Gate at ${this.serverUrl} (${describe(cause)})`, { cause });
     }
     const json = parseJson(response.text);
-    if (response.status < 200 || response.status > 299) throw toApiError(method, path, response.status, json, this.fieldName);
+    if (response.status < 200 || response.status > 299)
+      throw toApiError(method, path, response.status, json, this.fieldName);
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
-      throw new ApiError(response.status, "bad_response", `Agent Gate answered ${method} ${stripQuery(path)} with an unexpected body`, {
-        cause: parsed.error,
-      });
+      throw new ApiError(
+        response.status,
+        "bad_response",
+        `Agent Gate answered ${method} ${stripQuery(path)} with an unexpected body`,
+        {
+          cause: parsed.error,
+        },
+      );
     }
     return parsed.data;
   }
 }
 
-function toApiError(method: string, path: string, status: number, json: unknown, fieldName: (field: string) => string): ApiError {
+function toApiError(
+  method: string,
+  path: string,
+  status: number,
+  json: unknown,
+  fieldName: (field: string) => string,
+): ApiError {
   const body = apiErrorBodySchema.safeParse(json);
   const code = body.success ? body.data.error.code : "http_error";
   const fields = body.success ? (body.data.error.fields ?? []) : [];

@@ -35,7 +35,7 @@ export function failureMessage(thrown: unknown): string {
   if (thrown instanceof Error) return `Unexpected error: ${thrown.message || thrown.name}`;
   let text: string;
   try {
-    text = typeof thrown === "string" ? thrown : JSON.stringify(thrown) ?? String(thrown);
+    text = typeof thrown === "string" ? thrown : (JSON.stringify(thrown) ?? String(thrown));
   } catch {
     text = String(thrown);
   }

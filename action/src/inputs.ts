@@ -76,7 +76,8 @@ const inputSchema = z
     }
     if (input.kind !== "outreach") {
       for (const name of outreachOnly) {
-        if (input[name] !== undefined) ctx.addIssue({ code: "custom", path: [name], message: "is only for kind outreach" });
+        if (input[name] !== undefined)
+          ctx.addIssue({ code: "custom", path: [name], message: "is only for kind outreach" });
       }
     }
   });

@@ -55,7 +55,9 @@ async function gate(deps: RunDeps): Promise<void> {
 
   // 2. Propose.
   const bearer = bearerSource(inputs.token, inputs.audience, deps.getIDToken, clock);
-  const client = new GateClient(inputs.serverUrl, bearer, deps.transport, (field) => inputForField(field, inputs.contentIsJson));
+  const client = new GateClient(inputs.serverUrl, bearer, deps.transport, (field) =>
+    inputForField(field, inputs.contentIsJson),
+  );
   const onRetry = (error: unknown, delayMs: number): void =>
     core.warning(`${failureMessage(error)}; retrying in ${Math.ceil(delayMs / 1000)} s`);
   const proposal = await withRetry(() => client.create(proposalBody(inputs, workflow)), { clock, deadline, onRetry });
@@ -91,7 +93,9 @@ async function gate(deps: RunDeps): Promise<void> {
   // An approval already used elsewhere cannot be used here.
   if (state.redeemed) {
     await summarise(facts, { decision: "approved", state });
-    throw new ActionError(`Proposal ${proposal.id} was approved but its approval was already redeemed; it is single-use, not proceeding`);
+    throw new ActionError(
+      `Proposal ${proposal.id} was approved but its approval was already redeemed; it is single-use, not proceeding`,
+    );
   }
   // The receipt is the answer of the redemption, for the digest this step is
   // about to execute: the one it proposed. An approval that arrives just
@@ -103,7 +107,9 @@ async function gate(deps: RunDeps): Promise<void> {
     onRetry,
   });
   if (redeemed.digest !== proposal.digest) {
-    throw new ActionError(`Agent Gate redeemed digest ${redeemed.digest}, not the proposed ${proposal.digest}; refusing to continue`);
+    throw new ActionError(
+      `Agent Gate redeemed digest ${redeemed.digest}, not the proposed ${proposal.digest}; refusing to continue`,
+    );
   }
   const receiptKid = redeemed.receipt.kid;
   core.setOutput("approvers", state.approvers.join(","));

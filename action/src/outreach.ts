@@ -35,7 +35,9 @@ const recipients = z
   })
   .min(1, "must name at least one recipient")
   .max(MAX_RECIPIENTS, `must name at most ${MAX_RECIPIENTS} recipients`);
-const subject = z.string({ message: "must be a string" }).max(MAX_SUBJECT_CHARS, `must be at most ${MAX_SUBJECT_CHARS} characters`);
+const subject = z
+  .string({ message: "must be a string" })
+  .max(MAX_SUBJECT_CHARS, `must be at most ${MAX_SUBJECT_CHARS} characters`);
 const body = z.string({ message: "must be a string: the text to send" }).min(1, "must not be empty");
 
 const jsonContent = z.strictObject({ channel, recipients, subject: subject.optional(), body });
@@ -50,7 +52,9 @@ export function splitRecipients(text: string): string[] {
 
 /** `content` is the JSON object form when no `channel` is given and it reads as an object. */
 function isJsonForm(input: OutreachInputs): boolean {
-  return input.channel === undefined && input.recipients === undefined && (input.content ?? "").trimStart().startsWith("{");
+  return (
+    input.channel === undefined && input.recipients === undefined && (input.content ?? "").trimStart().startsWith("{")
+  );
 }
 
 /** The outreach content of the inputs, or an ActionError naming every input at fault. */
@@ -64,11 +68,15 @@ export function outreachContent(input: OutreachInputs): OutreachContent {
     return undefined;
   };
   const requiredHint = "is required when kind is outreach";
-  if (input.channel === undefined) problems.push(`input 'channel' ${requiredHint} (${outreachChannels.join(", ")}), or give 'content' as a JSON object {channel, recipients, subject?, body}`);
+  if (input.channel === undefined)
+    problems.push(
+      `input 'channel' ${requiredHint} (${outreachChannels.join(", ")}), or give 'content' as a JSON object {channel, recipients, subject?, body}`,
+    );
   if (input.recipients === undefined) problems.push(`input 'recipients' ${requiredHint} (comma- or newline-separated)`);
   if (input.content === undefined) problems.push(`input 'content' ${requiredHint}: the text to send`);
   const parsedChannel = input.channel === undefined ? undefined : check("channel", channel, input.channel.trim());
-  const parsedRecipients = input.recipients === undefined ? undefined : check("recipients", recipients, splitRecipients(input.recipients));
+  const parsedRecipients =
+    input.recipients === undefined ? undefined : check("recipients", recipients, splitRecipients(input.recipients));
   const parsedSubject = input.subject === undefined ? undefined : check("subject", subject, input.subject);
   if (problems.length > 0) throw new ActionError(`Invalid inputs: ${problems.join("; ")}`);
   return {
@@ -81,7 +89,9 @@ export function outreachContent(input: OutreachInputs): OutreachContent {
 
 function fromJson(input: OutreachInputs): OutreachContent {
   if (input.subject !== undefined) {
-    throw new ActionError("Invalid inputs: input 'subject' must be empty when 'content' is a JSON object (put the subject inside it)");
+    throw new ActionError(
+      "Invalid inputs: input 'subject' must be empty when 'content' is a JSON object (put the subject inside it)",
+    );
   }
   let value: unknown;
   try {
@@ -98,7 +108,9 @@ function fromJson(input: OutreachInputs): OutreachContent {
       const field = issue.path.length > 0 ? ` field '${issue.path.join(".")}'` : "";
       return `input 'content'${field} ${issue.message}`;
     });
-    throw new ActionError(`Invalid inputs: ${problems.join("; ")} (content must be a JSON object {channel, recipients, subject?, body})`);
+    throw new ActionError(
+      `Invalid inputs: ${problems.join("; ")} (content must be a JSON object {channel, recipients, subject?, body})`,
+    );
   }
   return parsed.data;
 }

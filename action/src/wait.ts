@@ -5,9 +5,7 @@ import type { Clock } from "./clock.ts";
 
 export type DecidedState = ProposalState & { status: Exclude<ProposalState["status"], "pending"> };
 
-export type WaitResult =
-  | { outcome: "decided"; state: DecidedState }
-  | { outcome: "timeout"; lastError?: unknown };
+export type WaitResult = { outcome: "decided"; state: DecidedState } | { outcome: "timeout"; lastError?: unknown };
 
 export interface WaitOptions {
   clock: Clock;

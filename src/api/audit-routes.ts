@@ -40,7 +40,12 @@ export function auditRoutes(deps: AuditRouteDeps): Route[] {
         const admin = await deps.requireAdmin(req);
         const { filters, format } = parseExportRequest(read(query));
         const now = deps.now();
-        const out = exportAudit(deps.db, { installationId: admin.installationId, format, ...filters }, await deps.signer(), now);
+        const out = exportAudit(
+          deps.db,
+          { installationId: admin.installationId, format, ...filters },
+          await deps.signer(),
+          now,
+        );
         await stream(res, out, format);
         const manifest = await out.manifest;
         await deps.db.tenant(admin.installationId, (tx) =>
@@ -88,7 +93,9 @@ export function auditRoutes(deps: AuditRouteDeps): Route[] {
       async handler({ req, res }) {
         const admin = await deps.requireAdmin(req);
         const signer = await deps.signer();
-        const { note } = await deps.db.tenant(admin.installationId, (tx) => checkpointNow(tx, admin.installationId, signer, deps.now()));
+        const { note } = await deps.db.tenant(admin.installationId, (tx) =>
+          checkpointNow(tx, admin.installationId, signer, deps.now()),
+        );
         res.writeHead(200, {
           "content-type": "text/plain; charset=utf-8",
           "cache-control": "no-store",

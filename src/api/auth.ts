@@ -153,7 +153,10 @@ async function oidcPrincipal(deps: AuthDeps, jwt: string): Promise<Principal> {
 }
 
 /** Any failure that is not a decided answer becomes 503: the gate stays closed. */
-export async function guardStorage<T>(fn: () => Promise<T>, message = "Authentication could not be checked; try again."): Promise<T> {
+export async function guardStorage<T>(
+  fn: () => Promise<T>,
+  message = "Authentication could not be checked; try again.",
+): Promise<T> {
   try {
     return await fn();
   } catch (error) {
@@ -188,7 +191,10 @@ export async function resolveRepo(
  * the repositories and kinds the key is limited to. Reads, waits and
  * redemptions answer a proposal out of scope with the same 404 as none.
  */
-export function inScope(principal: Principal, proposal: { installation_id: number; repo: string; kind: string }): boolean {
+export function inScope(
+  principal: Principal,
+  proposal: { installation_id: number; repo: string; kind: string },
+): boolean {
   return (
     proposal.installation_id === principal.installationId &&
     (!principal.repos || principal.repos.some((repo) => repo.toLowerCase() === proposal.repo.toLowerCase())) &&

@@ -76,7 +76,15 @@ export class DeniedUses {
     const at = this.#o.now();
     if (!tally) {
       if (this.#tallies.size >= MAX_TOKENS_PER_INTERVAL) return;
-      tally = { installationId: use.installationId, prefix: use.prefix, sha256: use.sha256, count: 0, reasons: {}, firstAt: at, lastAt: at };
+      tally = {
+        installationId: use.installationId,
+        prefix: use.prefix,
+        sha256: use.sha256,
+        count: 0,
+        reasons: {},
+        firstAt: at,
+        lastAt: at,
+      };
       this.#tallies.set(key, tally);
     }
     tally.count += 1;
@@ -126,22 +134,27 @@ export class DeniedUses {
     for (const [index, tally] of taken.entries()) {
       try {
         await this.#o.db.tenant(tally.installationId, (tx) =>
-          appendAudit(tx, tally.installationId, {
-            action: "token.use_denied",
-            outcome: "denied",
-            actor: `token:${tally.prefix}`,
-            actorIsAgent: true,
-            subject: tally.prefix,
-            data: {
-              count: tally.count,
-              reasons: tally.reasons,
-              hashed_token: hashedTokenFromSha256(tally.sha256),
-              prefix: tally.prefix,
-              first_at: tally.firstAt.toISOString(),
-              last_at: tally.lastAt.toISOString(),
-              interval_seconds: Math.round(this.intervalMs / 1000),
+          appendAudit(
+            tx,
+            tally.installationId,
+            {
+              action: "token.use_denied",
+              outcome: "denied",
+              actor: `token:${tally.prefix}`,
+              actorIsAgent: true,
+              subject: tally.prefix,
+              data: {
+                count: tally.count,
+                reasons: tally.reasons,
+                hashed_token: hashedTokenFromSha256(tally.sha256),
+                prefix: tally.prefix,
+                first_at: tally.firstAt.toISOString(),
+                last_at: tally.lastAt.toISOString(),
+                interval_seconds: Math.round(this.intervalMs / 1000),
+              },
             },
-          }, now),
+            now,
+          ),
         );
         written += 1;
       } catch (error) {

@@ -22,7 +22,9 @@ export function explainRoutes(deps: ExplainDeps): Route[] {
         const principal = await deps.requireAdmin(req);
         const { repo, pr } = parsePullRef(`${query.get("repo") ?? ""}#${query.get("pr") ?? ""}`);
         // An admin key limited to other repositories or kinds reads none of this one's decisions: the same 404.
-        const scoped = (!principal.repos || principal.repos.some((name) => name.toLowerCase() === repo.toLowerCase())) && (!principal.kinds || principal.kinds.includes("commit"));
+        const scoped =
+          (!principal.repos || principal.repos.some((name) => name.toLowerCase() === repo.toLowerCase())) &&
+          (!principal.kinds || principal.kinds.includes("commit"));
         if (!scoped) throw new NotFoundError(`A commit decision for ${repo}#${pr}`);
         const row = await loadLatestCommitProposal(deps.db, repo, pr, principal.installationId);
         sendJson(res, 200, explainCommit(row));

@@ -6,8 +6,13 @@ import type { Registry } from "prom-client";
  * /metrics on a port of its own (AGENT_GATE_METRICS_PORT), so the scraper can
  * reach it without it being public; nothing else is served there.
  */
-export async function startMetricsServer(registry: Registry, port: number, host: string): Promise<{ url: string; close(): Promise<void> }> {
-  if (!Number.isSafeInteger(port) || port < 0 || port > 65535) throw new Error("AGENT_GATE_METRICS_PORT must be a port number (0-65535).");
+export async function startMetricsServer(
+  registry: Registry,
+  port: number,
+  host: string,
+): Promise<{ url: string; close(): Promise<void> }> {
+  if (!Number.isSafeInteger(port) || port < 0 || port > 65535)
+    throw new Error("AGENT_GATE_METRICS_PORT must be a port number (0-65535).");
   const server = createServer((req, res) => {
     if (req.method !== "GET" || new URL(req.url ?? "/", "http://localhost").pathname !== "/metrics") {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found\n");

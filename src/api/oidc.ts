@@ -47,7 +47,8 @@ export class OidcVerifier {
         clockTolerance: 30,
       }));
     } catch (error) {
-      if (error instanceof errors.JWKSTimeout) throw new UnavailableError("The OIDC issuer did not answer; try again.", error);
+      if (error instanceof errors.JWKSTimeout)
+        throw new UnavailableError("The OIDC issuer did not answer; try again.", error);
       if (error instanceof errors.JOSEError) throw new UnauthorizedError(error);
       throw new UnavailableError("The OIDC issuer's keys could not be read; try again.", error);
     }
@@ -84,7 +85,10 @@ function actionsClaims(payload: JWTPayload): ActionsClaims {
     repository: text("repository"),
     repository_id: typeof repositoryId === "string" ? repositoryId : null,
     actor: text("actor"),
-    triggering_actor: typeof payload.triggering_actor === "string" && payload.triggering_actor !== "" ? payload.triggering_actor : text("actor"),
+    triggering_actor:
+      typeof payload.triggering_actor === "string" && payload.triggering_actor !== ""
+        ? payload.triggering_actor
+        : text("actor"),
     ref: text("ref"),
     sha: text("sha"),
     run_id: text("run_id"),

@@ -14,7 +14,11 @@ const error = {
         message: { type: "string" },
         fields: {
           type: "array",
-          items: { type: "object", required: ["field", "message"], properties: { field: { type: "string" }, message: { type: "string" } } },
+          items: {
+            type: "object",
+            required: ["field", "message"],
+            properties: { field: { type: "string" }, message: { type: "string" } },
+          },
         },
       },
     },
@@ -26,7 +30,12 @@ const errorResponse = (description: string) => ({
   content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } },
 });
 
-const idParameter = { name: "id", in: "path", required: true, schema: { type: "string", pattern: "^prp_[0-9A-Za-z]{20}$" } };
+const idParameter = {
+  name: "id",
+  in: "path",
+  required: true,
+  schema: { type: "string", pattern: "^prp_[0-9A-Za-z]{20}$" },
+};
 
 export const openApiDocument = {
   openapi: "3.1.0",
@@ -57,10 +66,20 @@ export const openApiDocument = {
           sha: { type: "string", pattern: "^[0-9a-f]{40}([0-9a-f]{24})?$", description: "required for deploy" },
           environment: {
             type: "string",
-            description: "required for deploy; shown to reviewers, so control, format (bidirectional, zero-width) and line-separator characters are refused",
+            description:
+              "required for deploy; shown to reviewers, so control, format (bidirectional, zero-width) and line-separator characters are refused",
           },
-          site: { type: "string", description: "required for deploy and outreach: a site verified for the installation; the same characters are refused" },
-          summary: { type: "string", minLength: 1, maxLength: 2000, description: "one line shown to reviewers; the same characters (newlines included) are refused" },
+          site: {
+            type: "string",
+            description:
+              "required for deploy and outreach: a site verified for the installation; the same characters are refused",
+          },
+          summary: {
+            type: "string",
+            minLength: 1,
+            maxLength: 2000,
+            description: "one line shown to reviewers; the same characters (newlines included) are refused",
+          },
           content: { $ref: "#/components/schemas/OutreachContent" },
         },
       },
@@ -78,7 +97,8 @@ export const openApiDocument = {
             minItems: 1,
             maxItems: 1000,
             items: { type: "string" },
-            description: "email: addresses; api: https URLs without credentials; post, message: handles without whitespace or invisible characters",
+            description:
+              "email: addresses; api: https URLs without credentials; post, message: handles without whitespace or invisible characters",
           },
           subject: { type: ["string", "null"], maxLength: 998 },
           body: { type: "string", description: "at most 256 KB in UTF-8" },
@@ -91,7 +111,10 @@ export const openApiDocument = {
           id: { type: "string" },
           kind: { type: "string" },
           repo: { type: "string" },
-          digest: { type: "string", description: "deploy: SHA-256 of canonical {kind, repo, sha, environment, site}; commit: the head SHA" },
+          digest: {
+            type: "string",
+            description: "deploy: SHA-256 of canonical {kind, repo, sha, environment, site}; commit: the head SHA",
+          },
           status: { type: "string", enum: ["pending"] },
           expires_at: { type: "string", format: "date-time" },
           url: { type: "string", format: "uri" },
@@ -102,7 +125,19 @@ export const openApiDocument = {
         description:
           "A proposal's state. It never carries a receipt: a receipt exists only as the answer of the one successful redemption. " +
           "An approval reads status approved with redeemed false (approved, not yet redeemed) until it is redeemed.",
-        required: ["id", "status", "kind", "repo", "digest", "approvers", "decided_at", "reason", "expires_at", "redeemed", "redeemed_at"],
+        required: [
+          "id",
+          "status",
+          "kind",
+          "repo",
+          "digest",
+          "approvers",
+          "decided_at",
+          "reason",
+          "expires_at",
+          "redeemed",
+          "redeemed_at",
+        ],
         properties: {
           id: { type: "string" },
           status: { type: "string", enum: ["pending", "approved", "rejected", "expired", "superseded", "exempt"] },
@@ -149,7 +184,10 @@ export const openApiDocument = {
               required: ["keyid", "sig"],
               properties: {
                 keyid: { type: "string", description: "the kid of the signing key in keys.json" },
-                sig: { type: "string", description: "standard base64 Ed25519 signature over DSSE's PAE(payloadType, payload)" },
+                sig: {
+                  type: "string",
+                  description: "standard base64 Ed25519 signature over DSSE's PAE(payloadType, payload)",
+                },
               },
             },
           },
@@ -157,7 +195,18 @@ export const openApiDocument = {
       },
       RotatedToken: {
         type: "object",
-        required: ["token", "prefix", "name", "installation_id", "repos", "kinds", "admin", "state", "expires_at", "rotated_from"],
+        required: [
+          "token",
+          "prefix",
+          "name",
+          "installation_id",
+          "repos",
+          "kinds",
+          "admin",
+          "state",
+          "expires_at",
+          "rotated_from",
+        ],
         properties: {
           token: { type: "string", description: "the new token (agt_…); shown only in this answer" },
           prefix: { type: "string" },
@@ -178,7 +227,10 @@ export const openApiDocument = {
           id: { type: "string" },
           status: { type: "string", enum: ["redeemed"] },
           redeemed: { type: "boolean", enum: [true] },
-          redemption_id: { type: "string", description: "the id of this one redemption, also inside the signed receipt" },
+          redemption_id: {
+            type: "string",
+            description: "the id of this one redemption, also inside the signed receipt",
+          },
           redeemed_at: { type: "string", format: "date-time" },
           digest: { type: "string" },
           receipt: { $ref: "#/components/schemas/Receipt" },
@@ -191,9 +243,15 @@ export const openApiDocument = {
     "/api/v1/proposals": {
       post: {
         operationId: "createProposal",
-        requestBody: { required: true, content: { "application/json": { schema: { $ref: "#/components/schemas/NewProposal" } } } },
+        requestBody: {
+          required: true,
+          content: { "application/json": { schema: { $ref: "#/components/schemas/NewProposal" } } },
+        },
         responses: {
-          "201": { description: "Created, pending a decision", content: { "application/json": { schema: { $ref: "#/components/schemas/CreatedProposal" } } } },
+          "201": {
+            description: "Created, pending a decision",
+            content: { "application/json": { schema: { $ref: "#/components/schemas/CreatedProposal" } } },
+          },
           "400": errorResponse("The body is invalid; each field at fault is named"),
           "401": errorResponse("No valid bearer token"),
           "403": errorResponse("The token may not submit this kind"),
@@ -209,11 +267,26 @@ export const openApiDocument = {
         operationId: "getProposal",
         parameters: [
           idParameter,
-          { name: "wait_seconds", in: "query", required: false, schema: { type: "integer", minimum: 0, maximum: 60 }, description: "seconds to hold while pending (as MCP's get_proposal names it)" },
-          { name: "wait", in: "query", required: false, schema: { type: "integer", minimum: 0, maximum: 60 }, description: "alias of wait_seconds, kept for existing callers; not both" },
+          {
+            name: "wait_seconds",
+            in: "query",
+            required: false,
+            schema: { type: "integer", minimum: 0, maximum: 60 },
+            description: "seconds to hold while pending (as MCP's get_proposal names it)",
+          },
+          {
+            name: "wait",
+            in: "query",
+            required: false,
+            schema: { type: "integer", minimum: 0, maximum: 60 },
+            description: "alias of wait_seconds, kept for existing callers; not both",
+          },
         ],
         responses: {
-          "200": { description: "The proposal, decided or still pending after the wait", content: { "application/json": { schema: { $ref: "#/components/schemas/Proposal" } } } },
+          "200": {
+            description: "The proposal, decided or still pending after the wait",
+            content: { "application/json": { schema: { $ref: "#/components/schemas/Proposal" } } },
+          },
           "400": errorResponse("wait_seconds (or wait) is not 0..60, or both are given"),
           "401": errorResponse("No valid bearer token, also when the token was revoked or expired during the wait"),
           "404": errorResponse("No such proposal in the caller's scope"),
@@ -226,10 +299,17 @@ export const openApiDocument = {
         parameters: [idParameter],
         requestBody: {
           required: true,
-          content: { "application/json": { schema: { type: "object", required: ["digest"], properties: { digest: { type: "string" } } } } },
+          content: {
+            "application/json": {
+              schema: { type: "object", required: ["digest"], properties: { digest: { type: "string" } } },
+            },
+          },
         },
         responses: {
-          "200": { description: "Redeemed: execute exactly what was approved", content: { "application/json": { schema: { $ref: "#/components/schemas/Redemption" } } } },
+          "200": {
+            description: "Redeemed: execute exactly what was approved",
+            content: { "application/json": { schema: { $ref: "#/components/schemas/Redemption" } } },
+          },
           "400": errorResponse("digest is missing or malformed"),
           "401": errorResponse("No valid bearer token"),
           "404": errorResponse("No such proposal in the caller's scope"),
@@ -244,9 +324,20 @@ export const openApiDocument = {
         description:
           "Admin tokens only. Issues a new token with the same installation, scope, name and expiry and revokes the old one in the same transaction: " +
           "the old token fails from the next request on. The new token is in this answer only; it is stored only as its SHA-256.",
-        parameters: [{ name: "prefix", in: "path", required: true, schema: { type: "string", pattern: "^agt_[0-9A-Za-z]{4}$" }, description: "the token's first 8 characters" }],
+        parameters: [
+          {
+            name: "prefix",
+            in: "path",
+            required: true,
+            schema: { type: "string", pattern: "^agt_[0-9A-Za-z]{4}$" },
+            description: "the token's first 8 characters",
+          },
+        ],
         responses: {
-          "201": { description: "Rotated: the new token, shown once", content: { "application/json": { schema: { $ref: "#/components/schemas/RotatedToken" } } } },
+          "201": {
+            description: "Rotated: the new token, shown once",
+            content: { "application/json": { schema: { $ref: "#/components/schemas/RotatedToken" } } },
+          },
           "401": errorResponse("No valid bearer token"),
           "403": errorResponse("The bearer is not an admin token"),
           "404": errorResponse("No live token with this prefix in the caller's installation"),
@@ -259,7 +350,9 @@ export const openApiDocument = {
       get: {
         operationId: "getOpenApi",
         security: [],
-        responses: { "200": { description: "This document", content: { "application/json": { schema: { type: "object" } } } } },
+        responses: {
+          "200": { description: "This document", content: { "application/json": { schema: { type: "object" } } } },
+        },
       },
     },
   },

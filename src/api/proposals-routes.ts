@@ -54,25 +54,34 @@ export function proposalRoutes(deps: ApiDeps): Route[] {
         const body = await parseAudited(deps, principal, await readProposal(req));
         assertKind(principal, body.kind);
         const repo = await resolveRepo(deps, principal, body.repo);
-        const row = await stored(() => submitProposal(
-          deps.db,
-          {
-            installationId: principal.installationId,
-            actor: principal.actor,
-            // The run's actor is the proposer; whoever triggered this run
-            // (a re-run included) is excluded from approving it too.
-            triggeredBy: principal.oidc?.triggering_actor ?? null,
-            via: principal.kind,
-            identity: principal.identity,
-            ...(principal.tokenName ? { tokenName: principal.tokenName } : {}),
-          },
-          body,
-          repo,
-          deps.now(),
-          keyring,
-        ));
+        const row = await stored(() =>
+          submitProposal(
+            deps.db,
+            {
+              installationId: principal.installationId,
+              actor: principal.actor,
+              // The run's actor is the proposer; whoever triggered this run
+              // (a re-run included) is excluded from approving it too.
+              triggeredBy: principal.oidc?.triggering_actor ?? null,
+              via: principal.kind,
+              identity: principal.identity,
+              ...(principal.tokenName ? { tokenName: principal.tokenName } : {}),
+            },
+            body,
+            repo,
+            deps.now(),
+            keyring,
+          ),
+        );
         deps.log?.info(
-          { proposal: row.id, kind: row.kind, repo: row.repo, ...(body.outreach ? { channel: body.outreach.channel, recipients: body.outreach.recipients.length, digest: row.digest } : {}) },
+          {
+            proposal: row.id,
+            kind: row.kind,
+            repo: row.repo,
+            ...(body.outreach
+              ? { channel: body.outreach.channel, recipients: body.outreach.recipients.length, digest: row.digest }
+              : {}),
+          },
           "proposal created",
         );
         sendJson(res, 201, {
@@ -94,9 +103,10 @@ export function proposalRoutes(deps: ApiDeps): Route[] {
         const waitMs = parseWait(query) * 1000;
         const id = params.id ?? "";
         const started = performance.now();
-        if (waitMs > 0) await deps.waiter.start().catch((error: unknown) => {
-          throw new UnavailableError("Decisions cannot be awaited right now; poll without wait or try again.", error);
-        });
+        if (waitMs > 0)
+          await deps.waiter.start().catch((error: unknown) => {
+            throw new UnavailableError("Decisions cannot be awaited right now; poll without wait or try again.", error);
+          });
         const watch = deps.waiter.watch(id);
         const aborted = new AbortController();
         res.on("close", () => aborted.abort());
@@ -128,17 +138,14 @@ export function proposalRoutes(deps: ApiDeps): Route[] {
         const body = (await readJson(req, PROPOSAL_BODY_LIMIT)) as { digest?: unknown } | null;
         const digest = body && typeof body === "object" ? body.digest : undefined;
         if (typeof digest !== "string" || !/^[0-9a-fA-F]{40,64}$/.test(digest)) {
-          throw new ValidationError([{ field: "digest", message: "is required: the hex digest of what is about to be executed" }]);
+          throw new ValidationError([
+            { field: "digest", message: "is required: the hex digest of what is about to be executed" },
+          ]);
         }
         const key = await stored(signer);
-        const redeemed = await stored(() => redeemProposal(
-          deps.db,
-          redeemerOf(principal),
-          params.id ?? "",
-          digest,
-          deps.now(),
-          key,
-        ));
+        const redeemed = await stored(() =>
+          redeemProposal(deps.db, redeemerOf(principal), params.id ?? "", digest, deps.now(), key),
+        );
         sendJson(res, 200, {
           id: redeemed.proposal.id,
           status: "redeemed",
@@ -164,14 +171,23 @@ async function parseAudited(deps: ApiDeps, principal: Principal, value: unknown)
     if (kind) {
       const raw = value !== null && typeof value === "object" ? (value as { kind?: unknown; repo?: unknown }) : {};
       await deps.db.tenant(principal.installationId, (tx) =>
-        appendAudit(tx, principal.installationId, {
-          action: "proposal.refused",
-          outcome: "refused",
-          actor: principal.actor,
-          actorIsAgent: principal.kind === "token",
-          repo: typeof raw.repo === "string" && raw.repo.length <= 201 ? raw.repo : null,
-          data: { reason: "kind_not_accepted", kind: typeof raw.kind === "string" ? raw.kind.slice(0, 40) : null, via: principal.kind },
-        }, deps.now()),
+        appendAudit(
+          tx,
+          principal.installationId,
+          {
+            action: "proposal.refused",
+            outcome: "refused",
+            actor: principal.actor,
+            actorIsAgent: principal.kind === "token",
+            repo: typeof raw.repo === "string" && raw.repo.length <= 201 ? raw.repo : null,
+            data: {
+              reason: "kind_not_accepted",
+              kind: typeof raw.kind === "string" ? raw.kind.slice(0, 40) : null,
+              via: principal.kind,
+            },
+          },
+          deps.now(),
+        ),
       );
     }
     throw error;
@@ -235,10 +251,12 @@ export interface VisibleProposal {
 
 /** The proposal if the principal may see it; another installation's or repository's is the same 404 as none. */
 export async function readVisible(deps: ApiDeps, principal: Principal, id: string): Promise<VisibleProposal> {
-  const found = await stored(() => deps.db.tenant(principal.installationId, async (tx) => {
-    const row = await findProposal(tx, id);
-    return row ? { row, redemption: row.status === "approved" ? await findRedemption(tx, row.id) : null } : undefined;
-  }));
+  const found = await stored(() =>
+    deps.db.tenant(principal.installationId, async (tx) => {
+      const row = await findProposal(tx, id);
+      return row ? { row, redemption: row.status === "approved" ? await findRedemption(tx, row.id) : null } : undefined;
+    }),
+  );
   const row = found?.row;
   if (!found || !row || !inScope(principal, row)) throw new NotFoundError(`Proposal ${id}`);
   return { row, redeemedAt: found.redemption?.redeemed_at ?? null };

@@ -39,7 +39,14 @@ export function sitesRoutes(deps: SitesRouteDeps): Route[] {
       async handler({ req, res }) {
         const admin = await deps.requireAdmin(req);
         const body = parseBody(await readJson(req, 16 * 1024));
-        const challenge = await addSite(deps.db, admin.installationId, body.domain, body.method, admin.actor, deps.now());
+        const challenge = await addSite(
+          deps.db,
+          admin.installationId,
+          body.domain,
+          body.method,
+          admin.actor,
+          deps.now(),
+        );
         sendJson(res, 201, challenge);
       },
     },

@@ -2,7 +2,14 @@ import type { Database, Queryable } from "../db/database.ts";
 import { enterTenant } from "../db/tenant.ts";
 import { appendAudit } from "../audit/log.ts";
 import { GateError, NotFoundError, ValidationError } from "../errors.ts";
-import { displayPrefix, generateToken, hashedToken, hashedTokenFromSha256, tokenNameProblem, tokenSha256 } from "./tokens.ts";
+import {
+  displayPrefix,
+  generateToken,
+  hashedToken,
+  hashedTokenFromSha256,
+  tokenNameProblem,
+  tokenSha256,
+} from "./tokens.ts";
 
 export interface TokenScope {
   installationId: number;
@@ -37,10 +44,15 @@ export function tokenState(row: Pick<TokenRow, "expires_at" | "revoked_at">, now
   return "active";
 }
 
-const COLUMNS = "id, installation_id, prefix, repos, kinds, admin, created_at, expires_at, revoked_at, created_by, name";
+const COLUMNS =
+  "id, installation_id, prefix, repos, kinds, admin, created_at, expires_at, revoked_at, created_by, name";
 
 /** Create a token and record it; the plain token is returned once and stored nowhere. */
-export async function createToken(db: Database, scope: TokenScope, now: Date): Promise<{ token: string; row: TokenRow }> {
+export async function createToken(
+  db: Database,
+  scope: TokenScope,
+  now: Date,
+): Promise<{ token: string; row: TokenRow }> {
   const token = generateToken();
   const name = scope.name ?? displayPrefix(token);
   const problem = tokenNameProblem(name);
@@ -84,7 +96,12 @@ export async function createToken(db: Database, scope: TokenScope, now: Date): P
 }
 
 /** A new token row; `lineage` is the replaced token's on a rotation, else the new token starts its own. */
-async function insertToken(tx: Queryable, token: string, scope: TokenScope & { name: string; lineage?: number }, now: Date): Promise<TokenRow> {
+async function insertToken(
+  tx: Queryable,
+  token: string,
+  scope: TokenScope & { name: string; lineage?: number },
+  now: Date,
+): Promise<TokenRow> {
   const [inserted] = await tx.query<TokenRow & Record<string, unknown>>(
     `WITH next AS (SELECT nextval('agent_tokens_id_seq') AS id)
      INSERT INTO agent_tokens (id, installation_id, sha256, prefix, repos, kinds, admin, created_at, expires_at, created_by, name, lineage)
@@ -123,7 +140,11 @@ export async function revokeToken(db: Database, prefix: string, actor: string, n
     );
     if (rows.length === 0) throw new NotFoundError(`A live token with prefix ${prefix}`);
     if (rows.length > 1) {
-      throw new GateError("ambiguous_prefix", `${rows.length} live tokens share the prefix ${prefix}; nothing was revoked.`, { status: 409 });
+      throw new GateError(
+        "ambiguous_prefix",
+        `${rows.length} live tokens share the prefix ${prefix}; nothing was revoked.`,
+        { status: 409 },
+      );
     }
     const row = rows[0] as TokenRow & { sha256: string };
     const [revoked] = await tx.query<TokenRow & Record<string, unknown>>(
@@ -169,11 +190,19 @@ export async function rotateToken(
     );
     if (rows.length === 0) throw new NotFoundError(`A live token with prefix ${prefix}`);
     if (rows.length > 1) {
-      throw new GateError("ambiguous_prefix", `${rows.length} live tokens share the prefix ${prefix}; nothing was rotated.`, { status: 409 });
+      throw new GateError(
+        "ambiguous_prefix",
+        `${rows.length} live tokens share the prefix ${prefix}; nothing was rotated.`,
+        { status: 409 },
+      );
     }
     const old = rows[0] as TokenRow & { sha256: string; lineage: number };
     if (old.expires_at && old.expires_at.getTime() <= now.getTime()) {
-      throw new GateError("token_expired", `The token ${prefix} has expired; create a new token instead of rotating it.`, { status: 409 });
+      throw new GateError(
+        "token_expired",
+        `The token ${prefix} has expired; create a new token instead of rotating it.`,
+        { status: 409 },
+      );
     }
     const [revoked] = await tx.query<TokenRow & Record<string, unknown>>(
       `UPDATE agent_tokens SET revoked_at = $2 WHERE id = $1 RETURNING ${COLUMNS}`,
@@ -182,7 +211,16 @@ export async function rotateToken(
     const row = await insertToken(
       tx,
       token,
-      { installationId: old.installation_id, repos: old.repos, kinds: old.kinds, admin: old.admin, expiresAt: old.expires_at, createdBy: actor, name: old.name, lineage: old.lineage },
+      {
+        installationId: old.installation_id,
+        repos: old.repos,
+        kinds: old.kinds,
+        admin: old.admin,
+        expiresAt: old.expires_at,
+        createdBy: actor,
+        name: old.name,
+        lineage: old.lineage,
+      },
       now,
     );
     await enterTenant(tx, old.installation_id);

@@ -31,7 +31,12 @@ export async function currentTree(tx: Queryable, installationId: number): Promis
  * deterministic, so replicas signing the same size with the same key store
  * the same note.
  */
-export async function checkpointNow(tx: Queryable, installationId: number, signer: Signer, now: Date): Promise<StoredCheckpoint> {
+export async function checkpointNow(
+  tx: Queryable,
+  installationId: number,
+  signer: Signer,
+  now: Date,
+): Promise<StoredCheckpoint> {
   const tree = await currentTree(tx, installationId);
   const stored = await checkpointAt(tx, installationId, tree.size);
   if (stored) return stored;
@@ -45,7 +50,8 @@ export async function checkpointNow(tx: Queryable, installationId: number, signe
   await raiseWitnessTargets(tx, installationId, tree.size);
   const written = await checkpointAt(tx, installationId, tree.size);
   if (!written) throw new Error("the checkpoint could not be stored");
-  if (written.root !== tree.root) throw new Error("a stored checkpoint of this size has another root: the log was rewritten");
+  if (written.root !== tree.root)
+    throw new Error("a stored checkpoint of this size has another root: the log was rewritten");
   return written;
 }
 
@@ -57,7 +63,12 @@ const CLAIM_MS = 60_000;
  * that lapses), so each is signed once per round; one that fails is retried
  * when its claim lapses. Returns the checkpoints written.
  */
-export async function checkpointDue(db: Database, signer: () => Promise<Signer>, now: Date, limit = 100): Promise<StoredCheckpoint[]> {
+export async function checkpointDue(
+  db: Database,
+  signer: () => Promise<Signer>,
+  now: Date,
+  limit = 100,
+): Promise<StoredCheckpoint[]> {
   const due = await db.transaction((tx) => claimDueCheckpoints(tx, new Date(now.getTime() + CLAIM_MS), now, limit));
   if (due.length === 0) return [];
   const key = await signer();

@@ -44,7 +44,5 @@ export function csvHeader(): string {
 }
 
 export function csvEventRecord(event: AuditEvent): string {
-  return csvRecord(
-    CSV_COLUMNS.map((column) => (column === "data" ? canonicalJson(event.data) : event[column])),
-  );
+  return csvRecord(CSV_COLUMNS.map((column) => (column === "data" ? canonicalJson(event.data) : event[column])));
 }

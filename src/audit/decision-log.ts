@@ -43,7 +43,13 @@ export function logDecision(line: DecisionLine): void {
 /** The decision line of an audit event, or undefined when the event is not a decision. */
 export function decisionLine(
   installationId: number,
-  event: { action: string; outcome: string; repo?: string | null; subject?: string | null; data?: Record<string, unknown> },
+  event: {
+    action: string;
+    outcome: string;
+    repo?: string | null;
+    subject?: string | null;
+    data?: Record<string, unknown>;
+  },
 ): DecisionLine | undefined {
   if (event.action !== "decision.recorded") return undefined;
   const data = event.data ?? {};

@@ -11,13 +11,21 @@ import type { Manifest } from "./manifest.ts";
  * then renamed over `file`. A failure part-way removes the temporary file and
  * leaves `file` as it was. `onChunk` hears the number of events written so far.
  */
-export async function writeExportFile(out: AuditExport, file: string, onChunk?: (events: number) => void): Promise<Manifest> {
+export async function writeExportFile(
+  out: AuditExport,
+  file: string,
+  onChunk?: (events: number) => void,
+): Promise<Manifest> {
   const temp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
   let handle;
   try {
     handle = await open(temp, "wx", 0o600);
   } catch (error) {
-    throw new GateError("file_unwritable", `Could not create a file beside ${file}: check that its directory exists and is writable.`, { status: 400, cause: error });
+    throw new GateError(
+      "file_unwritable",
+      `Could not create a file beside ${file}: check that its directory exists and is writable.`,
+      { status: 400, cause: error },
+    );
   }
   try {
     for await (const chunk of out.body) {

@@ -94,7 +94,10 @@ export function exportAudit(db: Database, options: ExportOptions, signer: Signer
         ? async (params: unknown[]) =>
             (await db.tenant(id, (tx) => jsonlBatch(tx, params))).map((row) => ({ row, text: `${row.line}\n` }))
         : async (params: unknown[]) =>
-            (await db.tenant(id, (tx) => rowsBatch(tx, params))).map((row) => ({ row, text: csvEventRecord(toAuditEvent(row)) }));
+            (await db.tenant(id, (tx) => rowsBatch(tx, params))).map((row) => ({
+              row,
+              text: csvEventRecord(toAuditEvent(row)),
+            }));
     for (;;) {
       const batch = await fetchBatch(batchParams(id, after, range.through, applied, batchSize));
       for (let start = 0; start < batch.length; start += CHUNK_LINES) {
@@ -117,7 +120,9 @@ export function exportAudit(db: Database, options: ExportOptions, signer: Signer
         digest.update(chunk);
         yield chunk;
       }
-      const tree = contiguous ? await db.tenant(options.installationId, (tx) => treeStart(tx, options.installationId, tally.firstSeq)) : null;
+      const tree = contiguous
+        ? await db.tenant(options.installationId, (tx) => treeStart(tx, options.installationId, tally.firstSeq))
+        : null;
       settle.resolve(
         signManifest(
           {

@@ -47,7 +47,12 @@ export function parseExportRequest(raw: Raw): { filters: ExportFilters; format: 
     else return value;
     return null;
   };
-  const filters: ExportFilters = { since: time("since"), until: time("until"), repo: text("repo"), action: text("action") };
+  const filters: ExportFilters = {
+    since: time("since"),
+    until: time("until"),
+    repo: text("repo"),
+    action: text("action"),
+  };
   const format = raw.format === undefined || raw.format === null || raw.format === "" ? "jsonl" : raw.format;
   if (format !== "jsonl" && format !== "csv") issues.push({ field: "format", message: "must be jsonl or csv" });
   if (filters.since && filters.until && filters.since >= filters.until) {

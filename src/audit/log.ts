@@ -75,7 +75,8 @@ export async function appendAudits(
     events.push({ ...body, prev_hash: prev.hash, hash });
     prev = { seq: body.seq, hash };
     const step = appendLeaf(tree.frontier, tree.size, eventLeaf(hash));
-    for (const node of step.completed) nodes.push({ level: node.level, idx: node.index, hash: node.hash.toString("hex") });
+    for (const node of step.completed)
+      nodes.push({ level: node.level, idx: node.index, hash: node.hash.toString("hex") });
     tree = { size: tree.size + 1, frontier: step.frontier };
   }
   const last = events[events.length - 1]!;
@@ -108,9 +109,18 @@ export async function appendAudits(
       WHERE EXISTS (SELECT 1 FROM moved)
       ORDER BY e.seq
      RETURNING seq`,
-    [installationId, last.seq, last.hash, JSON.stringify(events), tree.size, encodeFrontier(tree.frontier), JSON.stringify(nodes)],
+    [
+      installationId,
+      last.seq,
+      last.hash,
+      JSON.stringify(events),
+      tree.size,
+      encodeFrontier(tree.frontier),
+      JSON.stringify(nodes),
+    ],
   );
-  if (inserted.length !== events.length) throw new Error("audit events could not be appended to this installation's chain");
+  if (inserted.length !== events.length)
+    throw new Error("audit events could not be appended to this installation's chain");
   for (const input of inputs) {
     const line = decisionLine(installationId, input);
     if (line) logDecision(line);
@@ -143,7 +153,12 @@ export function toAuditEvent(row: StoredEventRow): AuditEvent {
 }
 
 /** Events of the current tenant in chain order, optionally after a sequence number. */
-export async function readAudit(tx: Queryable, installationId: number, afterSeq = 0, limit = 1000): Promise<AuditEvent[]> {
+export async function readAudit(
+  tx: Queryable,
+  installationId: number,
+  afterSeq = 0,
+  limit = 1000,
+): Promise<AuditEvent[]> {
   const rows = await tx.query<StoredEventRow & Record<string, unknown>>(
     `SELECT installation_id, seq, created_at, action, actor, actor_is_bot, actor_is_agent, repo,
             subject, outcome, data, prev_hash, hash
@@ -154,7 +169,12 @@ export async function readAudit(tx: Queryable, installationId: number, afterSeq 
 }
 
 /** Events about one subject (a proposal id) in chain order, at most `limit`. */
-export async function readSubjectAudit(tx: Queryable, installationId: number, subject: string, limit = 500): Promise<AuditEvent[]> {
+export async function readSubjectAudit(
+  tx: Queryable,
+  installationId: number,
+  subject: string,
+  limit = 500,
+): Promise<AuditEvent[]> {
   const rows = await tx.query<StoredEventRow & Record<string, unknown>>(
     `SELECT installation_id, seq, created_at, action, actor, actor_is_bot, actor_is_agent, repo,
             subject, outcome, data, prev_hash, hash
@@ -179,5 +199,8 @@ export function claimDueCheckpoints(tx: Queryable, until: Date, now: Date, limit
 
 /** A checkpoint of `size` was signed: the installation is due again only if its tree grew past it meanwhile. */
 export async function clearDueCheckpoint(tx: Queryable, installationId: number, size: number): Promise<void> {
-  await tx.query("DELETE FROM audit_checkpoint_due WHERE installation_id = $1 AND tree_size <= $2", [installationId, size]);
+  await tx.query("DELETE FROM audit_checkpoint_due WHERE installation_id = $1 AND tree_size <= $2", [
+    installationId,
+    size,
+  ]);
 }

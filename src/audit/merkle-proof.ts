@@ -30,7 +30,8 @@ function subproof(node: NodeLookup, m: number, start: number, end: number, whole
 }
 
 export function inclusionPath(node: NodeLookup, leafIndex: number, treeSize: number): Buffer[] {
-  if (!(leafIndex >= 0 && leafIndex < treeSize)) throw new RangeError(`leaf ${leafIndex} is not in a tree of ${treeSize}`);
+  if (!(leafIndex >= 0 && leafIndex < treeSize))
+    throw new RangeError(`leaf ${leafIndex} is not in a tree of ${treeSize}`);
   return path(node, leafIndex, 0, treeSize);
 }
 

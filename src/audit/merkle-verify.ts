@@ -1,8 +1,15 @@
 import { nodeHash } from "./merkle.ts";
 
 /** RFC 9162 §2.1.3.2: does `path` prove leaf `leafIndex` (hash `leaf`) in the tree of `treeSize` with `root`? */
-export function verifyInclusion(leafIndex: number, treeSize: number, leaf: Buffer, path: readonly Buffer[], root: Buffer): boolean {
-  if (!(Number.isSafeInteger(leafIndex) && Number.isSafeInteger(treeSize) && leafIndex >= 0 && leafIndex < treeSize)) return false;
+export function verifyInclusion(
+  leafIndex: number,
+  treeSize: number,
+  leaf: Buffer,
+  path: readonly Buffer[],
+  root: Buffer,
+): boolean {
+  if (!(Number.isSafeInteger(leafIndex) && Number.isSafeInteger(treeSize) && leafIndex >= 0 && leafIndex < treeSize))
+    return false;
   let fn = leafIndex;
   let sn = treeSize - 1;
   let r = leaf;

@@ -36,7 +36,11 @@ export interface TreeNode {
  * subtrees, left to right (largest first), one per set bit of `size`.
  * Appending a leaf touches at most log2(size) of them.
  */
-export function appendLeaf(frontier: Buffer[], size: number, leaf: Buffer): { frontier: Buffer[]; completed: TreeNode[] } {
+export function appendLeaf(
+  frontier: Buffer[],
+  size: number,
+  leaf: Buffer,
+): { frontier: Buffer[]; completed: TreeNode[] } {
   const next = frontier.slice();
   const completed: TreeNode[] = [{ level: 0, index: size, hash: leaf }];
   let node = leaf;

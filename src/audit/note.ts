@@ -56,13 +56,13 @@ export function signatureLine(text: string, name: string, secretKey: Uint8Array,
 }
 
 export function signNote(text: string, name: string, secretKey: Uint8Array, publicKey: Uint8Array): string {
-  if (!text.endsWith("\n") || text.includes("\n\n")) throw new Error("a note's text ends in a newline and has no blank line");
+  if (!text.endsWith("\n") || text.includes("\n\n"))
+    throw new Error("a note's text ends in a newline and has no blank line");
   return `${text}\n${signatureLine(text, name, secretKey, publicKey)}`;
 }
 
 export type OpenedNote =
-  | { ok: true; text: string; verifiedBy: string[]; signatures: NoteSignature[] }
-  | { ok: false; reason: string };
+  { ok: true; text: string; verifiedBy: string[]; signatures: NoteSignature[] } | { ok: false; reason: string };
 
 /**
  * Split a note into its text and signatures, and check every signature by a
@@ -83,9 +83,12 @@ export function openNote(note: string, verifiers: readonly NoteVerifier[]): Open
     if (blob.length < 5) return { ok: false, reason: "malformed signature line" };
     const entry = { name: sig[1]!, keyId: blob.subarray(0, 4), signature: blob.subarray(4) };
     signatures.push(entry);
-    const key = verifiers.find((v) => v.name === entry.name && noteKeyId(v.name, v.publicKey, v.type).equals(entry.keyId));
+    const key = verifiers.find(
+      (v) => v.name === entry.name && noteKeyId(v.name, v.publicKey, v.type).equals(entry.keyId),
+    );
     if (!key) continue;
-    if (!signatureVerifies(key, text, message, entry.signature)) return { ok: false, reason: `signature by ${entry.name} does not verify` };
+    if (!signatureVerifies(key, text, message, entry.signature))
+      return { ok: false, reason: `signature by ${entry.name} does not verify` };
     verifiedBy.push(entry.name);
   }
   if (verifiedBy.length === 0) return { ok: false, reason: "no signature by a known key" };
@@ -98,7 +101,8 @@ export function openNote(note: string, verifiers: readonly NoteVerifier[]): Open
  * "cosignature/v1\ntime <timestamp>\n" followed by the text.
  */
 function signatureVerifies(key: NoteVerifier, text: string, message: Uint8Array, signature: Buffer): boolean {
-  if ((key.type ?? ED25519) === ED25519) return signature.length === 64 && nacl.sign.detached.verify(message, signature, key.publicKey);
+  if ((key.type ?? ED25519) === ED25519)
+    return signature.length === 64 && nacl.sign.detached.verify(message, signature, key.publicKey);
   if (signature.length !== 72) return false;
   const time = signature.readBigUInt64BE(0);
   const signed = new TextEncoder().encode(`cosignature/v1\ntime ${time}\n${text}`);

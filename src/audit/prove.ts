@@ -34,7 +34,11 @@ export interface ConsistencyProof {
 const HEX64 = /^[0-9a-f]{64}$/;
 
 /** The event with this chain hash, and where it sits in the tree. */
-export async function eventPosition(tx: Queryable, installationId: number, eventHash: string): Promise<{ seq: number; leafIndex: number }> {
+export async function eventPosition(
+  tx: Queryable,
+  installationId: number,
+  eventHash: string,
+): Promise<{ seq: number; leafIndex: number }> {
   const hash = eventHash.toLowerCase();
   if (!HEX64.test(hash)) throw new NotFoundError(`Audit event ${eventHash.slice(0, 80)}`);
   const [row] = await tx.query<{ seq: number | string }>(
@@ -56,7 +60,8 @@ export async function proveInclusion(
   checkpoint: StoredCheckpoint,
 ): Promise<InclusionProof> {
   const { seq, leafIndex } = await eventPosition(tx, installationId, eventHash);
-  if (leafIndex >= checkpoint.size) throw new Error(`the checkpoint of size ${checkpoint.size} does not include leaf ${leafIndex} yet`);
+  if (leafIndex >= checkpoint.size)
+    throw new Error(`the checkpoint of size ${checkpoint.size} does not include leaf ${leafIndex} yet`);
   const path = await withNodes(tx, installationId, (node) => inclusionPath(node, leafIndex, checkpoint.size));
   return {
     v: 1,
@@ -71,7 +76,18 @@ export async function proveInclusion(
 }
 
 /** Prove the tree of size `to` extends the tree of size `from`. */
-export async function proveConsistency(tx: Queryable, installationId: number, from: number, to: number): Promise<ConsistencyProof> {
+export async function proveConsistency(
+  tx: Queryable,
+  installationId: number,
+  from: number,
+  to: number,
+): Promise<ConsistencyProof> {
   const path = await withNodes(tx, installationId, (node) => consistencyPath(node, from, to));
-  return { v: 1, installation_id: installationId, from_size: from, to_size: to, consistency_path: path.map((p) => p.toString("base64")) };
+  return {
+    v: 1,
+    installation_id: installationId,
+    from_size: from,
+    to_size: to,
+    consistency_path: path.map((p) => p.toString("base64")),
+  };
 }

@@ -19,13 +19,17 @@ export interface PruneResult {
  * the owner can (outside any tenant transaction); the app role may read it.
  */
 export async function mayAlterRetentionFloor(db: Database): Promise<boolean> {
-  const [row] = await db.query<{ may: boolean }>("SELECT has_table_privilege('audit_retention_policy', 'UPDATE') AS may");
+  const [row] = await db.query<{ may: boolean }>(
+    "SELECT has_table_privilege('audit_retention_policy', 'UPDATE') AS may",
+  );
   return row?.may === true;
 }
 
 export async function setRetentionFloor(db: Database, days: number): Promise<void> {
   if (!Number.isSafeInteger(days) || days < 1) {
-    throw new ValidationError([{ field: "AGENT_GATE_RETENTION_DAYS", message: "must be a whole number of days, at least 1" }]);
+    throw new ValidationError([
+      { field: "AGENT_GATE_RETENTION_DAYS", message: "must be a whole number of days, at least 1" },
+    ]);
   }
   await db.query("UPDATE audit_retention_policy SET min_days = $1", [days]);
 }
@@ -49,11 +53,16 @@ export async function pruneAudit(db: Database, installationId: number, before: D
     if (!(error instanceof ValidationError)) throw error;
     // The prune rolled back; the refusal is recorded on its own.
     await db.tenant(installationId, (tx) =>
-      appendAudit(tx, installationId, {
-        action: "audit.prune_refused",
-        outcome: "refused",
-        data: { before: Number.isNaN(before.getTime()) ? null : before.toISOString(), reason: error.message },
-      }, now),
+      appendAudit(
+        tx,
+        installationId,
+        {
+          action: "audit.prune_refused",
+          outcome: "refused",
+          data: { before: Number.isNaN(before.getTime()) ? null : before.toISOString(), reason: error.message },
+        },
+        now,
+      ),
     );
     throw error;
   }
@@ -61,17 +70,26 @@ export async function pruneAudit(db: Database, installationId: number, before: D
 
 async function prunePrefix(db: Database, installationId: number, before: Date, now: Date): Promise<PruneResult> {
   return db.tenant(installationId, async (tx) => {
-    const [plan] = await tx.query<{ pruned_count: number; last_pruned_seq: number | null; last_pruned_hash: string | null }>(
-      "SELECT pruned_count, last_pruned_seq, last_pruned_hash FROM agent_gate_prune_plan($1, $2)",
-      [installationId, before.toISOString()],
-    );
+    const [plan] = await tx.query<{
+      pruned_count: number;
+      last_pruned_seq: number | null;
+      last_pruned_hash: string | null;
+    }>("SELECT pruned_count, last_pruned_seq, last_pruned_hash FROM agent_gate_prune_plan($1, $2)", [
+      installationId,
+      before.toISOString(),
+    ]);
     const result: PruneResult = {
       pruned_count: Number(plan?.pruned_count ?? 0),
       last_pruned_seq: plan?.last_pruned_seq == null ? null : Number(plan.last_pruned_seq),
       last_pruned_hash: plan?.last_pruned_hash ?? null,
     };
     if (result.pruned_count === 0) return result;
-    await appendAudit(tx, installationId, { action: "audit.pruned", outcome: "ok", data: { ...result, before: before.toISOString() } }, now);
+    await appendAudit(
+      tx,
+      installationId,
+      { action: "audit.pruned", outcome: "ok", data: { ...result, before: before.toISOString() } },
+      now,
+    );
     try {
       await tx.query("SELECT pruned_count FROM agent_gate_prune_audit($1, $2)", [installationId, before.toISOString()]);
     } catch (error) {

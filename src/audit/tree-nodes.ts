@@ -6,7 +6,11 @@ import { nodesRead, type NodeLookup } from "./merkle-proof.ts";
  * reads are found first, fetched in one indexed query, then it runs for real.
  * A node that is not stored fails it (the tree is incomplete or was cut).
  */
-export async function withNodes<T>(tx: Queryable, installationId: number, compute: (node: NodeLookup) => T): Promise<T> {
+export async function withNodes<T>(
+  tx: Queryable,
+  installationId: number,
+  compute: (node: NodeLookup) => T,
+): Promise<T> {
   const wanted = nodesRead(compute);
   const rows = await tx.query<{ level: number; idx: number | string; hash: Uint8Array }>(
     `SELECT n.level, n.idx, n.hash FROM audit_tree_nodes n

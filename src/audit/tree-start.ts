@@ -8,7 +8,11 @@ import { withNodes } from "./tree-nodes.ts";
  * leaf 0 and the compact range of the leaves before the export's first event
  * (hex), so a verifier can rebuild the tree from the export alone.
  */
-export async function treeStart(tx: Queryable, installationId: number, firstSeq: number | null): Promise<{ firstSeq: number; frontier: string[] }> {
+export async function treeStart(
+  tx: Queryable,
+  installationId: number,
+  firstSeq: number | null,
+): Promise<{ firstSeq: number; frontier: string[] }> {
   const tree = await currentTree(tx, installationId);
   const before = firstSeq === null ? 0 : Math.max(0, firstSeq - tree.firstSeq);
   if (before === 0) return { firstSeq: tree.firstSeq, frontier: [] };

@@ -52,7 +52,10 @@ export class ExportVerifier {
     const m = this.#manifest;
     if (!this.#fault && m.format === "jsonl") {
       if (this.#count < m.count) {
-        this.#fault = { line: this.#count + 1, reason: `export ends after ${this.#count} events; the manifest lists ${m.count}` };
+        this.#fault = {
+          line: this.#count + 1,
+          reason: `export ends after ${this.#count} events; the manifest lists ${m.count}`,
+        };
       } else if (this.#count > 0 && this.#prevHash !== m.last_hash) {
         this.#fault = { line: this.#count, reason: "last event's hash differs from the manifest's last_hash" };
       } else {
@@ -85,10 +88,12 @@ export class ExportVerifier {
     if (event.seq > m.filters.through_seq) return `seq ${event.seq} is past the manifest's through_seq`;
     if (chainHash(event.prev_hash, eventBody(event)) !== event.hash) return "hash does not match the event's content";
     if (this.#count === 0) {
-      if (event.seq !== m.first_seq || event.hash !== m.first_hash) return "first event differs from the manifest's first_seq/first_hash";
+      if (event.seq !== m.first_seq || event.hash !== m.first_hash)
+        return "first event differs from the manifest's first_seq/first_hash";
       if (event.prev_hash !== m.first_prev_hash) return "first event's prev_hash differs from the manifest";
     } else if (m.contiguous) {
-      if (event.prev_hash !== this.#prevHash) return "prev_hash does not link to the line before (a line deleted, moved or edited)";
+      if (event.prev_hash !== this.#prevHash)
+        return "prev_hash does not link to the line before (a line deleted, moved or edited)";
       if (event.seq !== this.#prevSeq + 1) return `sequence jumps from ${this.#prevSeq} to ${event.seq}`;
     } else if (event.seq <= this.#prevSeq) {
       return `seq ${event.seq} does not follow ${this.#prevSeq} (lines reordered or repeated)`;
@@ -140,7 +145,12 @@ export class ExportVerifier {
 }
 
 /** Verify a whole export held in memory: its text, or its lines without line feeds. */
-export function verifyExport(body: string | Iterable<string>, manifest: Manifest, keys: PublishedKeys, held?: Checkpoint): VerifyResult {
+export function verifyExport(
+  body: string | Iterable<string>,
+  manifest: Manifest,
+  keys: PublishedKeys,
+  held?: Checkpoint,
+): VerifyResult {
   const verifier = new ExportVerifier(manifest, keys, held);
   if (typeof body === "string") {
     verifier.bytes(body);
@@ -175,7 +185,8 @@ function manifestShapeFault(m: Manifest): { line: number; reason: string } | nul
 
 function eventShapeFault(e: AuditEvent): string | null {
   if (typeof e !== "object" || e === null || Array.isArray(e)) return "not a JSON object";
-  if (!Number.isSafeInteger(e.installation_id) || !Number.isSafeInteger(e.seq)) return "installation_id or seq is not an integer";
+  if (!Number.isSafeInteger(e.installation_id) || !Number.isSafeInteger(e.seq))
+    return "installation_id or seq is not an integer";
   if (typeof e.prev_hash !== "string" || typeof e.hash !== "string") return "prev_hash or hash is missing";
   if (typeof e.created_at !== "string" || typeof e.action !== "string" || typeof e.outcome !== "string") {
     return "created_at, action or outcome is missing";

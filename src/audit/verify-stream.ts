@@ -6,7 +6,12 @@ import type { Manifest } from "./manifest.ts";
 import { ExportVerifier, type VerifyResult } from "./verify-file.ts";
 
 /** Verify an export file of any size, reading it in chunks: memory stays flat. */
-export async function verifyExportFile(path: string, manifest: Manifest, keys: PublishedKeys, held?: Checkpoint): Promise<VerifyResult> {
+export async function verifyExportFile(
+  path: string,
+  manifest: Manifest,
+  keys: PublishedKeys,
+  held?: Checkpoint,
+): Promise<VerifyResult> {
   const verifier = new ExportVerifier(manifest, keys, held);
   const decoder = new StringDecoder("utf8");
   let pending = "";

@@ -26,7 +26,8 @@ export class CheckpointExtension {
     if (this.#held.installationId !== m.installation_id) {
       return `the checkpoint is of installation ${this.#held.installationId}, the export of ${m.installation_id}`;
     }
-    if (!m.contiguous) return "a filtered export (repo or action) cannot be held to a checkpoint: export the whole range";
+    if (!m.contiguous)
+      return "a filtered export (repo or action) cannot be held to a checkpoint: export the whole range";
     if (typeof m.tree_first_seq !== "number" || !Array.isArray(m.tree_start_frontier)) {
       return "the manifest does not place the export in the audit tree (exported by an older version)";
     }
@@ -59,7 +60,10 @@ export class CheckpointExtension {
 
   #begin(startSize: number): string | null {
     const frontier = this.#manifest.tree_start_frontier!;
-    if (frontier.length !== frontierLength(startSize) || !frontier.every((h) => typeof h === "string" && /^[0-9a-f]{64}$/.test(h))) {
+    if (
+      frontier.length !== frontierLength(startSize) ||
+      !frontier.every((h) => typeof h === "string" && /^[0-9a-f]{64}$/.test(h))
+    ) {
       return "the manifest's tree_start_frontier does not fit the export's first event";
     }
     if (this.#held.size < startSize) {

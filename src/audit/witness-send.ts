@@ -48,18 +48,26 @@ export async function sendCheckpoint(
     });
     text = (await response.text()).slice(0, 65_536);
   } catch (error) {
-    return { kind: "failed", reason: `no answer: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300) };
+    return {
+      kind: "failed",
+      reason: `no answer: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300),
+    };
   }
   if (response.status === 200) return cosignature(witness, note, text);
   if (response.status === 409) {
     const match = /^(0|[1-9]\d{0,15})\n?$/.exec(text);
     if (!match) return { kind: "failed", reason: "409 without the witness's size" };
     const size = Number(match[1]);
-    if (size > newSize) return { kind: "refused", reason: `the witness holds a tree of size ${size}, larger than this checkpoint's ${newSize}: the log was cut` };
+    if (size > newSize)
+      return {
+        kind: "refused",
+        reason: `the witness holds a tree of size ${size}, larger than this checkpoint's ${newSize}: the log was cut`,
+      };
     if (size === oldSize) return { kind: "failed", reason: `409 naming the size sent (${size})` };
     return { kind: "conflict", size };
   }
-  if (response.status === 422) return { kind: "refused", reason: "the witness found the checkpoint inconsistent with the tree it holds (422)" };
+  if (response.status === 422)
+    return { kind: "refused", reason: "the witness found the checkpoint inconsistent with the tree it holds (422)" };
   return { kind: "failed", reason: `answered ${response.status}` };
 }
 

@@ -26,10 +26,16 @@ type WitnessRow = Omit<Witness, "installation_id" | "target_size" | "witnessed_s
   witnessed_size: number | string;
 };
 
-const COLUMNS = "installation_id, name, url, vkey, created_at, target_size, witnessed_size, attempts, run_after, last_error, refused_at, refused_reason";
+const COLUMNS =
+  "installation_id, name, url, vkey, created_at, target_size, witnessed_size, attempts, run_after, last_error, refused_at, refused_reason";
 
 function witness(row: WitnessRow): Witness {
-  return { ...row, installation_id: Number(row.installation_id), target_size: Number(row.target_size), witnessed_size: Number(row.witnessed_size) };
+  return {
+    ...row,
+    installation_id: Number(row.installation_id),
+    target_size: Number(row.target_size),
+    witnessed_size: Number(row.witnessed_size),
+  };
 }
 
 /** Add a witness, due for the latest checkpoint at once; false when the name is taken. */
@@ -49,18 +55,26 @@ export async function insertWitness(
 }
 
 export async function deleteWitness(tx: Queryable, installationId: number, name: string): Promise<boolean> {
-  const rows = await tx.query("DELETE FROM witnesses WHERE installation_id = $1 AND name = $2 RETURNING name", [installationId, name]);
+  const rows = await tx.query("DELETE FROM witnesses WHERE installation_id = $1 AND name = $2 RETURNING name", [
+    installationId,
+    name,
+  ]);
   return rows.length === 1;
 }
 
 export async function listWitnesses(tx: Queryable, installationId: number): Promise<Witness[]> {
-  const rows = await tx.query<WitnessRow>(`SELECT ${COLUMNS} FROM witnesses WHERE installation_id = $1 ORDER BY name`, [installationId]);
+  const rows = await tx.query<WitnessRow>(`SELECT ${COLUMNS} FROM witnesses WHERE installation_id = $1 ORDER BY name`, [
+    installationId,
+  ]);
   return rows.map(witness);
 }
 
 /** A checkpoint of `size` was signed: every witness of the installation is due for it. */
 export async function raiseWitnessTargets(tx: Queryable, installationId: number, size: number): Promise<void> {
-  await tx.query("UPDATE witnesses SET target_size = GREATEST(target_size, $2) WHERE installation_id = $1", [installationId, size]);
+  await tx.query("UPDATE witnesses SET target_size = GREATEST(target_size, $2) WHERE installation_id = $1", [
+    installationId,
+    size,
+  ]);
 }
 
 /**
@@ -84,7 +98,14 @@ export async function claimWitnessSends(db: Database, now: Date, until: Date, li
 }
 
 /** The witness cosigned the checkpoint of `size`: its signature lines are kept. */
-export async function recordCosigned(tx: Queryable, installationId: number, name: string, size: number, signatures: string, now: Date): Promise<void> {
+export async function recordCosigned(
+  tx: Queryable,
+  installationId: number,
+  name: string,
+  size: number,
+  signatures: string,
+  now: Date,
+): Promise<void> {
   await tx.query(
     `INSERT INTO audit_cosignatures (installation_id, witness, tree_size, signatures, created_at)
      VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
@@ -98,7 +119,12 @@ export async function recordCosigned(tx: Queryable, installationId: number, name
 }
 
 /** The witness holds another size than we thought (a 409): the next send proves consistency from it. */
-export async function recordWitnessSize(tx: Queryable, installationId: number, name: string, size: number): Promise<void> {
+export async function recordWitnessSize(
+  tx: Queryable,
+  installationId: number,
+  name: string,
+  size: number,
+): Promise<void> {
   await tx.query(
     "UPDATE witnesses SET witnessed_size = $3, claimed_until = NULL, run_after = NULL WHERE installation_id = $1 AND name = $2",
     [installationId, name, size],
@@ -106,7 +132,13 @@ export async function recordWitnessSize(tx: Queryable, installationId: number, n
 }
 
 /** The send failed (down, timed out, an unexpected answer): tried again after `runAfter`. */
-export async function recordSendFailed(tx: Queryable, installationId: number, name: string, error: string, runAfter: Date): Promise<void> {
+export async function recordSendFailed(
+  tx: Queryable,
+  installationId: number,
+  name: string,
+  error: string,
+  runAfter: Date,
+): Promise<void> {
   await tx.query(
     `UPDATE witnesses SET attempts = attempts + 1, run_after = $4, last_error = $3, claimed_until = NULL
       WHERE installation_id = $1 AND name = $2`,
@@ -115,7 +147,13 @@ export async function recordSendFailed(tx: Queryable, installationId: number, na
 }
 
 /** The witness refused a checkpoint as inconsistent with what it holds: nothing more is sent to it. */
-export async function recordRefused(tx: Queryable, installationId: number, name: string, reason: string, now: Date): Promise<void> {
+export async function recordRefused(
+  tx: Queryable,
+  installationId: number,
+  name: string,
+  reason: string,
+  now: Date,
+): Promise<void> {
   await tx.query(
     `UPDATE witnesses SET refused_at = $4, refused_reason = $3, claimed_until = NULL
       WHERE installation_id = $1 AND name = $2`,
@@ -124,8 +162,15 @@ export async function recordRefused(tx: Queryable, installationId: number, name:
 }
 
 /** Witnesses that refused a checkpoint, across installations (for `doctor` and the metric). */
-export async function refusedWitnesses(db: Database): Promise<{ installation_id: number; name: string; refused_reason: string | null; refused_at: Date }[]> {
-  const rows = await db.query<{ installation_id: number | string; name: string; refused_reason: string | null; refused_at: Date }>(
+export async function refusedWitnesses(
+  db: Database,
+): Promise<{ installation_id: number; name: string; refused_reason: string | null; refused_at: Date }[]> {
+  const rows = await db.query<{
+    installation_id: number | string;
+    name: string;
+    refused_reason: string | null;
+    refused_at: Date;
+  }>(
     "SELECT installation_id, name, refused_reason, refused_at FROM witnesses WHERE refused_at IS NOT NULL ORDER BY refused_at DESC LIMIT 20",
   );
   return rows.map((r) => ({ ...r, installation_id: Number(r.installation_id) }));

@@ -3,7 +3,14 @@ import { latestCheckpoint } from "./checkpoint.ts";
 import { appendAudit } from "./log.ts";
 import { proveConsistency } from "./prove.ts";
 import { sendCheckpoint, type SendResult } from "./witness-send.ts";
-import { claimWitnessSends, recordCosigned, recordRefused, recordSendFailed, recordWitnessSize, type Witness } from "./witness-store.ts";
+import {
+  claimWitnessSends,
+  recordCosigned,
+  recordRefused,
+  recordSendFailed,
+  recordWitnessSize,
+  type Witness,
+} from "./witness-store.ts";
 
 const CLAIM_MS = 60_000;
 const BACKOFF_MS = [5_000, 15_000, 60_000, 300_000, 900_000];
@@ -36,13 +43,15 @@ export async function witnessDue(deps: WitnessSweepDeps, limit = 50): Promise<Se
 
 async function sendOne(deps: WitnessSweepDeps, w: Witness): Promise<SendResult["kind"]> {
   const id = w.installation_id;
-  const prepared = await deps.db.tenant(id, async (tx) => {
-    const checkpoint = await latestCheckpoint(tx, id);
-    if (!checkpoint) return null;
-    if (checkpoint.size < w.witnessed_size) return { checkpoint, proof: null };
-    const proof = await proveConsistency(tx, id, w.witnessed_size, checkpoint.size);
-    return { checkpoint, proof: proof.consistency_path.map((p) => Buffer.from(p, "base64")) };
-  }).catch((error: unknown) => ({ error: error instanceof Error ? error.message : String(error) }));
+  const prepared = await deps.db
+    .tenant(id, async (tx) => {
+      const checkpoint = await latestCheckpoint(tx, id);
+      if (!checkpoint) return null;
+      if (checkpoint.size < w.witnessed_size) return { checkpoint, proof: null };
+      const proof = await proveConsistency(tx, id, w.witnessed_size, checkpoint.size);
+      return { checkpoint, proof: proof.consistency_path.map((p) => Buffer.from(p, "base64")) };
+    })
+    .catch((error: unknown) => ({ error: error instanceof Error ? error.message : String(error) }));
   let result: SendResult;
   let size = 0;
   if (prepared === null) return "failed";
@@ -50,7 +59,10 @@ async function sendOne(deps: WitnessSweepDeps, w: Witness): Promise<SendResult["
     result = { kind: "failed", reason: `no consistency proof from size ${w.witnessed_size}: ${prepared.error}` };
   } else if (prepared.proof === null) {
     size = prepared.checkpoint.size;
-    result = { kind: "refused", reason: `the latest checkpoint (size ${size}) is smaller than the tree the witness holds (size ${w.witnessed_size}): the log was cut` };
+    result = {
+      kind: "refused",
+      reason: `the latest checkpoint (size ${size}) is smaller than the tree the witness holds (size ${w.witnessed_size}): the log was cut`,
+    };
   } else {
     size = prepared.checkpoint.size;
     result = await sendCheckpoint(deps.fetch, w, w.witnessed_size, prepared.proof, prepared.checkpoint.note, size);
@@ -64,11 +76,22 @@ async function sendOne(deps: WitnessSweepDeps, w: Witness): Promise<SendResult["
       await recordSendFailed(tx, id, w.name, result.reason, new Date(at.getTime() + delay));
     } else {
       await recordRefused(tx, id, w.name, result.reason, at);
-      await appendAudit(tx, id, {
-        action: "witness.refused",
-        outcome: "refused",
-        data: { witness: w.name, url: w.url, tree_size: size, witnessed_size: w.witnessed_size, reason: result.reason },
-      }, at);
+      await appendAudit(
+        tx,
+        id,
+        {
+          action: "witness.refused",
+          outcome: "refused",
+          data: {
+            witness: w.name,
+            url: w.url,
+            tree_size: size,
+            witnessed_size: w.witnessed_size,
+            reason: result.reason,
+          },
+        },
+        at,
+      );
     }
   });
   return result.kind;

@@ -25,7 +25,10 @@ import { jsonOutput } from "./snake-json.ts";
 function witnessKeys(texts: string[] | undefined) {
   return (texts ?? []).map((text) => {
     const key = parseVerifierKey(text);
-    if (!key) throw new ValidationError([{ field: "--witness", message: "must be a verifier key in signed-note form: <name>+<hex key id>+<base64 key>" }]);
+    if (!key)
+      throw new ValidationError([
+        { field: "--witness", message: "must be a verifier key in signed-note form: <name>+<hex key id>+<base64 key>" },
+      ]);
     return key;
   });
 }
@@ -85,7 +88,8 @@ async function readTextFile(path: string, what: string): Promise<string> {
 
 function treeSize(text: string, field: string): number {
   const size = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(size)) throw new ValidationError([{ field, message: "must be a tree size (a whole number)" }]);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(size))
+    throw new ValidationError([{ field, message: "must be a tree size (a whole number)" }]);
   return size;
 }
 
@@ -113,7 +117,9 @@ export function registerAudit(program: Command, ctx: CliContext): void {
 
   audit
     .command("export")
-    .description("Stream one installation's events (JSONL or CSV) to stdout or --output FILE, and write the signed manifest to a file; progress on a terminal.")
+    .description(
+      "Stream one installation's events (JSONL or CSV) to stdout or --output FILE, and write the signed manifest to a file; progress on a terminal.",
+    )
     .requiredOption(`--installation ${INSTALLATION_ARG}`, "installation id or account login")
     .requiredOption("--manifest <file>", "where to write the signed manifest (JSON)")
     .option("--since <time>", "ISO 8601, inclusive")
@@ -121,7 +127,10 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     .option("--repo <owner/name>", "only events of this repository (exact match)")
     .option("--action <action>", "only events with this action (exact match)")
     .option("--format <format>", "jsonl or csv", "jsonl")
-    .option("--output <file>", "write the body to this file instead of stdout (atomically: a temporary file beside it, renamed into place)")
+    .option(
+      "--output <file>",
+      "write the body to this file instead of stdout (atomically: a temporary file beside it, renamed into place)",
+    )
     .action(async (flags: ExportFlags) => {
       checkInstallationForm(flags.installation);
       const { filters, format } = parseExportRequest(flags);
@@ -132,7 +141,9 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       const progress = ctx.stderrIsTTY() ? progressLine(ctx) : null;
       let manifest: Manifest;
       if (flags.output) {
-        manifest = await writeExportFile(out, flags.output, (events) => progress?.(`wrote ${events} events to ${flags.output}`));
+        manifest = await writeExportFile(out, flags.output, (events) =>
+          progress?.(`wrote ${events} events to ${flags.output}`),
+        );
       } else {
         let bytes = 0;
         for await (const chunk of out.body) {
@@ -144,54 +155,80 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       }
       progress?.(null);
       await writeFile(flags.manifest, `${JSON.stringify(manifest, null, 2)}\n`);
-      ctx.err(`exported ${manifest.count} events${flags.output ? ` to ${flags.output}` : ""}; manifest in ${flags.manifest} (key ${manifest.kid})`);
+      ctx.err(
+        `exported ${manifest.count} events${flags.output ? ` to ${flags.output}` : ""}; manifest in ${flags.manifest} (key ${manifest.kid})`,
+      );
     });
 
   audit
     .command("verify")
-    .description("Check an export offline: every hash and link, the body digest and the manifest signature. Exit 0 ok, 1 fault.")
+    .description(
+      "Check an export offline: every hash and link, the body digest and the manifest signature. Exit 0 ok, 1 fault.",
+    )
     .argument("<file>", "the exported body")
     .requiredOption("--manifest <file>", "the signed manifest written with the export")
     .requiredOption("--keys <file>", "keys.json as the app serves it at /.well-known/agent-gate/keys.json")
-    .option("--checkpoint <file>", "a signed checkpoint kept earlier: the export must extend it (refused if the log was cut or rewritten)")
-    .option("--witness <vkey>", "a witness's verifier key (repeatable): report whether it cosigned the --checkpoint", (value: string, all: string[] = []) => [...all, value])
+    .option(
+      "--checkpoint <file>",
+      "a signed checkpoint kept earlier: the export must extend it (refused if the log was cut or rewritten)",
+    )
+    .option(
+      "--witness <vkey>",
+      "a witness's verifier key (repeatable): report whether it cosigned the --checkpoint",
+      (value: string, all: string[] = []) => [...all, value],
+    )
     .option("--json", "print the result as JSON")
-    .action(async (file: string, flags: { manifest: string; keys: string; checkpoint?: string; witness?: string[]; json?: boolean }) => {
-      const keys = parsePublishedKeys(await readJsonFile(flags.keys, "keys"));
-      const manifest = (await readJsonFile(flags.manifest, "manifest")) as Manifest;
-      const witnesses = witnessKeys(flags.witness);
-      let held: Checkpoint | undefined;
-      let cosignedBy: string[] = [];
-      if (flags.checkpoint) {
-        const checked = verifyCheckpoint(await readTextFile(flags.checkpoint, "checkpoint"), keys, witnesses);
-        if (!checked.ok) {
-          ctx.err(`FAULT: the checkpoint ${flags.checkpoint} does not verify: ${checked.reason}`);
-          process.exitCode = EXIT.failed;
+    .action(
+      async (
+        file: string,
+        flags: { manifest: string; keys: string; checkpoint?: string; witness?: string[]; json?: boolean },
+      ) => {
+        const keys = parsePublishedKeys(await readJsonFile(flags.keys, "keys"));
+        const manifest = (await readJsonFile(flags.manifest, "manifest")) as Manifest;
+        const witnesses = witnessKeys(flags.witness);
+        let held: Checkpoint | undefined;
+        let cosignedBy: string[] = [];
+        if (flags.checkpoint) {
+          const checked = verifyCheckpoint(await readTextFile(flags.checkpoint, "checkpoint"), keys, witnesses);
+          if (!checked.ok) {
+            ctx.err(`FAULT: the checkpoint ${flags.checkpoint} does not verify: ${checked.reason}`);
+            process.exitCode = EXIT.failed;
+            return;
+          }
+          held = checked.checkpoint;
+          cosignedBy = checked.otherSignatures;
+        }
+        let result;
+        try {
+          result = await verifyExportFile(file, manifest, keys, held);
+        } catch (error) {
+          throw new GateError("file_unreadable", `Could not read the export file ${file}.`, {
+            status: 400,
+            cause: error,
+          });
+        }
+        if (flags.json) ctx.out(jsonOutput(held ? { ...result, cosigned_by: cosignedBy } : result));
+        if (result.ok) {
+          if (!flags.json) ctx.out(`ok: ${result.count} events verified (${manifest.format}, key ${manifest.kid})`);
+          if (!flags.json && held) ctx.out(`ok: the log extends the checkpoint of tree size ${held.size}`);
+          if (!flags.json && held)
+            ctx.out(
+              cosignedBy.length > 0
+                ? `witnesses: the checkpoint is cosigned by ${cosignedBy.join(", ")}`
+                : "witnesses: no witness given with --witness cosigned the checkpoint",
+            );
           return;
         }
-        held = checked.checkpoint;
-        cosignedBy = checked.otherSignatures;
-      }
-      let result;
-      try {
-        result = await verifyExportFile(file, manifest, keys, held);
-      } catch (error) {
-        throw new GateError("file_unreadable", `Could not read the export file ${file}.`, { status: 400, cause: error });
-      }
-      if (flags.json) ctx.out(jsonOutput(held ? { ...result, cosigned_by: cosignedBy } : result));
-      if (result.ok) {
-        if (!flags.json) ctx.out(`ok: ${result.count} events verified (${manifest.format}, key ${manifest.kid})`);
-        if (!flags.json && held) ctx.out(`ok: the log extends the checkpoint of tree size ${held.size}`);
-        if (!flags.json && held) ctx.out(cosignedBy.length > 0 ? `witnesses: the checkpoint is cosigned by ${cosignedBy.join(", ")}` : "witnesses: no witness given with --witness cosigned the checkpoint");
-        return;
-      }
-      ctx.err(result.line === 0 ? `FAULT: ${result.reason}` : `FAULT at line ${result.line}: ${result.reason}`);
-      process.exitCode = EXIT.failed;
-    });
+        ctx.err(result.line === 0 ? `FAULT: ${result.reason}` : `FAULT at line ${result.line}: ${result.reason}`);
+        process.exitCode = EXIT.failed;
+      },
+    );
 
   audit
     .command("checkpoint")
-    .description("Print a signed checkpoint of the installation's audit tree as it is now (C2SP tlog-checkpoint note), or check one with --verify.")
+    .description(
+      "Print a signed checkpoint of the installation's audit tree as it is now (C2SP tlog-checkpoint note), or check one with --verify.",
+    )
     .option(`--installation ${INSTALLATION_ARG}`, "installation id or account login (to sign a checkpoint)")
     .option("--verify <file>", "a checkpoint note to check against --keys")
     .option("--keys <file>", "keys.json, with --verify")
@@ -201,7 +238,9 @@ export function registerAudit(program: Command, ctx: CliContext): void {
         const keys = parsePublishedKeys(await readJsonFile(flags.keys, "keys"));
         const result = verifyCheckpoint(await readTextFile(flags.verify, "checkpoint"), keys);
         if (result.ok) {
-          ctx.out(`ok: installation ${result.checkpoint.installationId}, tree size ${result.checkpoint.size}, root ${result.checkpoint.root}`);
+          ctx.out(
+            `ok: installation ${result.checkpoint.installationId}, tree size ${result.checkpoint.size}, root ${result.checkpoint.root}`,
+          );
         } else {
           ctx.err(`FAULT: ${result.reason}`);
           process.exitCode = EXIT.failed;
@@ -223,50 +262,82 @@ export function registerAudit(program: Command, ctx: CliContext): void {
 
   audit
     .command("prove")
-    .description("Print an inclusion proof of one event (--event) in a signed checkpoint, or a consistency proof between two tree sizes (--from, --to); check an inclusion proof with --verify.")
+    .description(
+      "Print an inclusion proof of one event (--event) in a signed checkpoint, or a consistency proof between two tree sizes (--from, --to); check an inclusion proof with --verify.",
+    )
     .option("--installation <id or login>", "installation id or account login")
     .option("--event <hash>", "the event's chain hash (hex), e.g. a receipt's redemption event")
     .option("--from <size>", "consistency proof: the earlier tree size")
     .option("--to <size>", "consistency proof: the later tree size (default: a checkpoint of the tree now)")
     .option("--verify <file>", "an inclusion proof to check offline against --keys")
     .option("--keys <file>", "keys.json, with --verify")
-    .option("--witness <vkey>", "with --verify: a witness's verifier key (repeatable); report whether it cosigned the proof's checkpoint", (value: string, all: string[] = []) => [...all, value])
-    .action(async (flags: { installation?: string; event?: string; from?: string; to?: string; verify?: string; keys?: string; witness?: string[] }) => {
-      if (flags.verify) {
-        if (!flags.keys) throw new ValidationError([{ field: "--keys", message: "is required with --verify" }]);
-        const keys = parsePublishedKeys(await readJsonFile(flags.keys, "keys"));
-        const result = verifyInclusionProof((await readJsonFile(flags.verify, "proof")) as InclusionProof, keys, witnessKeys(flags.witness));
-        if (result.ok) {
-          ctx.out(`ok: leaf ${result.leafIndex} is in installation ${result.checkpoint.installationId}'s tree of size ${result.checkpoint.size}`);
-          if (flags.witness) ctx.out(result.cosignedBy.length > 0 ? `witnesses: the checkpoint is cosigned by ${result.cosignedBy.join(", ")}` : "witnesses: no witness given with --witness cosigned the checkpoint");
-        } else {
-          ctx.err(`FAULT: ${result.reason}`);
-          process.exitCode = EXIT.failed;
+    .option(
+      "--witness <vkey>",
+      "with --verify: a witness's verifier key (repeatable); report whether it cosigned the proof's checkpoint",
+      (value: string, all: string[] = []) => [...all, value],
+    )
+    .action(
+      async (flags: {
+        installation?: string;
+        event?: string;
+        from?: string;
+        to?: string;
+        verify?: string;
+        keys?: string;
+        witness?: string[];
+      }) => {
+        if (flags.verify) {
+          if (!flags.keys) throw new ValidationError([{ field: "--keys", message: "is required with --verify" }]);
+          const keys = parsePublishedKeys(await readJsonFile(flags.keys, "keys"));
+          const result = verifyInclusionProof(
+            (await readJsonFile(flags.verify, "proof")) as InclusionProof,
+            keys,
+            witnessKeys(flags.witness),
+          );
+          if (result.ok) {
+            ctx.out(
+              `ok: leaf ${result.leafIndex} is in installation ${result.checkpoint.installationId}'s tree of size ${result.checkpoint.size}`,
+            );
+            if (flags.witness)
+              ctx.out(
+                result.cosignedBy.length > 0
+                  ? `witnesses: the checkpoint is cosigned by ${result.cosignedBy.join(", ")}`
+                  : "witnesses: no witness given with --witness cosigned the checkpoint",
+              );
+          } else {
+            ctx.err(`FAULT: ${result.reason}`);
+            process.exitCode = EXIT.failed;
+          }
+          return;
         }
-        return;
-      }
-      if (!flags.installation) throw new ValidationError([{ field: "--installation", message: "is required" }]);
-      if (!flags.event === (flags.from === undefined)) {
-        throw new ValidationError([{ field: "--event", message: "give either --event <hash> or --from <size>" }]);
-      }
-      const db = await ctx.openDb();
-      const id = await resolveInstallation(db, flags.installation);
-      const signer = await loadSigner(db, ctx);
-      const now = ctx.now();
-      const proof = await db.tenant(id, async (tx) => {
-        const signed = await checkpointNow(tx, id, signer, now);
-        // The note carries the cosignatures its witnesses answered, when they did already.
-        const checkpoint = { ...signed, note: signed.note + (await cosignaturesAt(tx, id, signed.size)).join("") };
-        if (flags.event) return proveInclusion(tx, id, flags.event, checkpoint);
-        const from = treeSize(flags.from!, "--from");
-        const to = flags.to === undefined ? checkpoint.size : treeSize(flags.to, "--to");
-        if (from > to || to > checkpoint.size) {
-          throw new ValidationError([{ field: "--from", message: `must be at most --to, and --to at most the tree's size ${checkpoint.size}` }]);
+        if (!flags.installation) throw new ValidationError([{ field: "--installation", message: "is required" }]);
+        if (!flags.event === (flags.from === undefined)) {
+          throw new ValidationError([{ field: "--event", message: "give either --event <hash> or --from <size>" }]);
         }
-        return { ...(await proveConsistency(tx, id, from, to)), ...(to === checkpoint.size ? { checkpoint: checkpoint.note } : {}) };
-      });
-      ctx.out(JSON.stringify(proof, null, 2));
-    });
+        const db = await ctx.openDb();
+        const id = await resolveInstallation(db, flags.installation);
+        const signer = await loadSigner(db, ctx);
+        const now = ctx.now();
+        const proof = await db.tenant(id, async (tx) => {
+          const signed = await checkpointNow(tx, id, signer, now);
+          // The note carries the cosignatures its witnesses answered, when they did already.
+          const checkpoint = { ...signed, note: signed.note + (await cosignaturesAt(tx, id, signed.size)).join("") };
+          if (flags.event) return proveInclusion(tx, id, flags.event, checkpoint);
+          const from = treeSize(flags.from!, "--from");
+          const to = flags.to === undefined ? checkpoint.size : treeSize(flags.to, "--to");
+          if (from > to || to > checkpoint.size) {
+            throw new ValidationError([
+              { field: "--from", message: `must be at most --to, and --to at most the tree's size ${checkpoint.size}` },
+            ]);
+          }
+          return {
+            ...(await proveConsistency(tx, id, from, to)),
+            ...(to === checkpoint.size ? { checkpoint: checkpoint.note } : {}),
+          };
+        });
+        ctx.out(JSON.stringify(proof, null, 2));
+      },
+    );
 
   audit
     .command("prune")
@@ -279,7 +350,9 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       const now = ctx.now();
       const before = flags.before ? new Date(flags.before) : retentionCutoff(now, ctx.settings().retentionDays);
       if (Number.isNaN(before.getTime())) {
-        throw new ValidationError([{ field: "--before", message: "must be an ISO 8601 time, e.g. 2026-08-01T00:00:00Z" }]);
+        throw new ValidationError([
+          { field: "--before", message: "must be an ISO 8601 time, e.g. 2026-08-01T00:00:00Z" },
+        ]);
       }
       const db = await ctx.openDb();
       const id = await resolveInstallation(db, flags.installation);

@@ -14,14 +14,29 @@ const ACTOR = "cli";
 /** `--installation` takes an id or the account login. */
 async function installationOf(db: Database, text: string): Promise<number> {
   if (/^\d+$/.test(text)) return Number(text);
-  const rows = await db.query<{ id: number }>("SELECT id FROM installations WHERE lower(account) = lower($1) AND deleted_at IS NULL", [text]);
-  if (rows.length !== 1) throw new ValidationError([{ field: "--installation", message: `must be an installation id or the login of an installed account; ${JSON.stringify(text)} matches ${rows.length}` }]);
+  const rows = await db.query<{ id: number }>(
+    "SELECT id FROM installations WHERE lower(account) = lower($1) AND deleted_at IS NULL",
+    [text],
+  );
+  if (rows.length !== 1)
+    throw new ValidationError([
+      {
+        field: "--installation",
+        message: `must be an installation id or the login of an installed account; ${JSON.stringify(text)} matches ${rows.length}`,
+      },
+    ]);
   return Number(rows[0]!.id);
 }
 
 /** A secret from its flag, its `--…-file`, or standard input when the flag is "-". */
-function secretOf(value: string | undefined, file: string | undefined, flag: string, stdin: () => string): string | undefined {
-  if (value !== undefined && file !== undefined) throw new ValidationError([{ field: flag, message: `give ${flag} or ${flag}-file, not both` }]);
+function secretOf(
+  value: string | undefined,
+  file: string | undefined,
+  flag: string,
+  stdin: () => string,
+): string | undefined {
+  if (value !== undefined && file !== undefined)
+    throw new ValidationError([{ field: flag, message: `give ${flag} or ${flag}-file, not both` }]);
   if (file !== undefined) return readFileSync(file, "utf8").trim();
   if (value === "-") return stdin();
   return value;
@@ -29,9 +44,28 @@ function secretOf(value: string | undefined, file: string | undefined, flag: str
 
 function table(channels: ChannelView[]): string {
   if (channels.length === 0) return "no channels";
-  const rows = [["NAME", "TYPE", "WHERE", "ADDED"], ...channels.map((c) => [c.name, c.type, String(c.settings.channel ?? c.settings.host ?? (Array.isArray(c.settings.to) ? `${c.settings.to.length} recipient(s)` : "")), c.created_at])];
+  const rows = [
+    ["NAME", "TYPE", "WHERE", "ADDED"],
+    ...channels.map((c) => [
+      c.name,
+      c.type,
+      String(
+        c.settings.channel ??
+          c.settings.host ??
+          (Array.isArray(c.settings.to) ? `${c.settings.to.length} recipient(s)` : ""),
+      ),
+      c.created_at,
+    ]),
+  ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 interface AddFlags {
@@ -52,10 +86,17 @@ interface AddFlags {
 
 /** `agent-gate channel add|list|remove`: where Agent Gate tells people a proposal waits. */
 export function registerChannel(program: Command, ctx: CliContext): void {
-  const channel = program.command("channel").description("Notification channels (Slack, Teams, email, signed webhooks) of an installation.");
+  const channel = program
+    .command("channel")
+    .description("Notification channels (Slack, Teams, email, signed webhooks) of an installation.");
   const keyring = () => {
     const storage = ctx.settings().storage;
-    return resolveKeyring(ctx.settings().keys, { dataDir: storage.dataDir, embedded: !storage.databaseUrl, log: (msg) => ctx.err(msg), now: ctx.now() });
+    return resolveKeyring(ctx.settings().keys, {
+      dataDir: storage.dataDir,
+      embedded: !storage.databaseUrl,
+      log: (msg) => ctx.err(msg),
+      now: ctx.now(),
+    });
   };
   let stdinRead = false;
   const stdin = () => {
@@ -66,7 +107,9 @@ export function registerChannel(program: Command, ctx: CliContext): void {
 
   channel
     .command("add <type> <name>")
-    .description("Add a channel: slack (--token, --signing-secret, --channel), teams (--url), email (--smtp-url, --from, --to), webhook (--url; prints its whsec_ signing secret once). A secret given as - is read from standard input.")
+    .description(
+      "Add a channel: slack (--token, --signing-secret, --channel), teams (--url), email (--smtp-url, --from, --to), webhook (--url; prints its whsec_ signing secret once). A secret given as - is read from standard input.",
+    )
     .requiredOption("--installation <id or login>", "installation id or account login")
     .option("--token <xoxb>", "Slack bot token")
     .option("--token-file <path>", "file holding the Slack bot token")
@@ -78,7 +121,13 @@ export function registerChannel(program: Command, ctx: CliContext): void {
     .option("--smtp-url <url>", "smtp[s]://user:pass@host:port")
     .option("--smtp-url-file <path>", "file holding the SMTP URL")
     .option("--from <address>", "sender address")
-    .option("--to <address>", "recipient (repeatable, or comma-separated)", (value: string, all: string[] = []) => [...all, ...value.split(",").map((v) => v.trim()).filter(Boolean)])
+    .option("--to <address>", "recipient (repeatable, or comma-separated)", (value: string, all: string[] = []) => [
+      ...all,
+      ...value
+        .split(",")
+        .map((v) => v.trim())
+        .filter(Boolean),
+    ])
     .option("--json", "print the channel as JSON")
     .action(async (type: string, name: string, flags: AddFlags) => {
       const input = {
@@ -95,7 +144,8 @@ export function registerChannel(program: Command, ctx: CliContext): void {
       const db = await ctx.openDb();
       const id = await installationOf(db, flags.installation);
       const added = await addChannel(db, keyring(), id, input, ACTOR, ctx.now());
-      if (flags.json) ctx.out(jsonOutput({ channel: added.channel, ...(added.secret ? { signing_secret: added.secret } : {}) }));
+      if (flags.json)
+        ctx.out(jsonOutput({ channel: added.channel, ...(added.secret ? { signing_secret: added.secret } : {}) }));
       else {
         ctx.out(`channel ${added.channel.name} (${added.channel.type}) added for installation ${id}`);
         if (added.secret) ctx.out(`signing secret (shown only this once; give it to the receiver): ${added.secret}`);

@@ -11,16 +11,25 @@ export function registerConfig(program: Command, ctx: CliContext): void {
   const config = program.command("config").description("The repository configuration, .github/agent-gate.yml.");
   config
     .command("check")
-    .description("Validate a config file locally, as the app reads it (YAML line and column, every unknown key and bad value). Exit 0 valid, 1 invalid.")
+    .description(
+      "Validate a config file locally, as the app reads it (YAML line and column, every unknown key and bad value). Exit 0 valid, 1 invalid.",
+    )
     .argument("[file]", "the file to check", DEFAULT_FILE)
     .option("--json", "print the result as JSON")
-    .addHelpText("after", "\n`_extends` and an organization's .github repository are resolved by the app on GitHub, not here: this checks the file itself.")
+    .addHelpText(
+      "after",
+      "\n`_extends` and an organization's .github repository are resolved by the app on GitHub, not here: this checks the file itself.",
+    )
     .action(async (file: string, options: { json?: boolean }) => {
       let text: string;
       try {
         text = await readFile(file, "utf8");
       } catch (error) {
-        throw new GateError("file_unreadable", `Could not read ${file}${(error as { code?: string }).code === "ENOENT" ? ": no such file" : ""}.`, { status: 400, cause: error });
+        throw new GateError(
+          "file_unreadable",
+          `Could not read ${file}${(error as { code?: string }).code === "ENOENT" ? ": no such file" : ""}.`,
+          { status: 400, cause: error },
+        );
       }
       const parsed = parseConfigText(text);
       if (options.json) {

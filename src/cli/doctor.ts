@@ -56,7 +56,12 @@ function checkAppId(env: NodeJS.ProcessEnv): CheckResult {
   const ok = /^[1-9][0-9]{0,15}$/.test(env.APP_ID ?? "");
   return ok
     ? { name: "app_id", ok, detail: `APP_ID is ${env.APP_ID}` }
-    : { name: "app_id", ok, detail: env.APP_ID ? "APP_ID is not a number" : "APP_ID is not set", fix: "Set APP_ID to the numeric App ID shown on the GitHub App's settings page." };
+    : {
+        name: "app_id",
+        ok,
+        detail: env.APP_ID ? "APP_ID is not a number" : "APP_ID is not set",
+        fix: "Set APP_ID to the numeric App ID shown on the GitHub App's settings page.",
+      };
 }
 
 function readPem(env: NodeJS.ProcessEnv): string | undefined {
@@ -70,19 +75,31 @@ function readPem(env: NodeJS.ProcessEnv): string | undefined {
 }
 
 function checkPrivateKey(env: NodeJS.ProcessEnv): CheckResult {
-  const fix = "Set PRIVATE_KEY to the App's PEM private key (or PRIVATE_KEY_PATH to its file); generate one on the App's settings page.";
+  const fix =
+    "Set PRIVATE_KEY to the App's PEM private key (or PRIVATE_KEY_PATH to its file); generate one on the App's settings page.";
   let pem = env.PRIVATE_KEY ?? "";
   if (!pem && env.PRIVATE_KEY_PATH) {
     try {
       pem = readFileSync(env.PRIVATE_KEY_PATH, "utf8");
     } catch {
-      return { name: "private_key", ok: false, detail: `PRIVATE_KEY_PATH (${env.PRIVATE_KEY_PATH}) cannot be read`, fix };
+      return {
+        name: "private_key",
+        ok: false,
+        detail: `PRIVATE_KEY_PATH (${env.PRIVATE_KEY_PATH}) cannot be read`,
+        fix,
+      };
     }
   }
   if (!pem) return { name: "private_key", ok: false, detail: "neither PRIVATE_KEY nor PRIVATE_KEY_PATH is set", fix };
   try {
     const key = createPrivateKey(pem.replace(/\\n/g, "\n"));
-    if (key.asymmetricKeyType !== "rsa") return { name: "private_key", ok: false, detail: `the key is ${key.asymmetricKeyType}, GitHub Apps use RSA`, fix };
+    if (key.asymmetricKeyType !== "rsa")
+      return {
+        name: "private_key",
+        ok: false,
+        detail: `the key is ${key.asymmetricKeyType}, GitHub Apps use RSA`,
+        fix,
+      };
     return { name: "private_key", ok: true, detail: "the private key parses as an RSA key" };
   } catch {
     return { name: "private_key", ok: false, detail: "the private key does not parse as a PEM key", fix };
@@ -90,11 +107,16 @@ function checkPrivateKey(env: NodeJS.ProcessEnv): CheckResult {
 }
 
 function checkKeyring(env: NodeJS.ProcessEnv): CheckResult {
-  const fix = "Set AGENT_GATE_KEYS=kid:base64key (generate one with `agent-gate keys generate`); every replica needs the same value.";
+  const fix =
+    "Set AGENT_GATE_KEYS=kid:base64key (generate one with `agent-gate keys generate`); every replica needs the same value.";
   if (!env.AGENT_GATE_KEYS) {
     return env.DATABASE_URL
       ? { name: "keyring", ok: false, detail: "AGENT_GATE_KEYS is not set and DATABASE_URL is", fix }
-      : { name: "keyring", ok: true, detail: "AGENT_GATE_KEYS is not set; the embedded database keeps a keyring file in its data directory" };
+      : {
+          name: "keyring",
+          ok: true,
+          detail: "AGENT_GATE_KEYS is not set; the embedded database keeps a keyring file in its data directory",
+        };
   }
   try {
     const keyring = parseKeyring(env.AGENT_GATE_KEYS);
@@ -110,12 +132,24 @@ function checkSettings(env: NodeJS.ProcessEnv, earlier: CheckResult[]): CheckRes
     readSettings(env);
     return { name: "settings", ok: true, detail: "every variable set has a value the app accepts" };
   } catch (error) {
-    const issues = error instanceof ValidationError ? error.issues : [{ field: "environment", message: (error as Error).message }];
+    const issues =
+      error instanceof ValidationError ? error.issues : [{ field: "environment", message: (error as Error).message }];
     // A variable a failed check above already diagnoses is not reported twice.
     const failed = new Set(earlier.filter((r) => !r.ok).map((r) => r.name));
     const left = issues.filter((i) => !failed.has(DIAGNOSED_BY[i.field] ?? ""));
-    if (left.length === 0) return { name: "settings", ok: false, detail: "not checked: the variables at fault are diagnosed above", fix: "Fix the checks above." };
-    return { name: "settings", ok: false, detail: left.map((i) => `${i.field} ${i.message}`).join("; "), fix: "Correct the variables named; the app refuses to start with them." };
+    if (left.length === 0)
+      return {
+        name: "settings",
+        ok: false,
+        detail: "not checked: the variables at fault are diagnosed above",
+        fix: "Fix the checks above.",
+      };
+    return {
+      name: "settings",
+      ok: false,
+      detail: left.map((i) => `${i.field} ${i.message}`).join("; "),
+      fix: "Correct the variables named; the app refuses to start with them.",
+    };
   }
 }
 
@@ -140,7 +174,15 @@ async function checkDatabase(env: NodeJS.ProcessEnv, deps: DoctorDeps): Promise<
     db = deps.openDb ? await deps.openDb() : await openDatabase(settings);
     await db.query("SELECT 1");
   } catch (error) {
-    return [{ name: "database", ok: false, unavailable: true, detail: `${where} is unreachable: ${(error as Error).message}`, fix: "Check DATABASE_URL (host, port, user, password, database) and that PostgreSQL is running." }];
+    return [
+      {
+        name: "database",
+        ok: false,
+        unavailable: true,
+        detail: `${where} is unreachable: ${(error as Error).message}`,
+        fix: "Check DATABASE_URL (host, port, user, password, database) and that PostgreSQL is running.",
+      },
+    ];
   }
   try {
     const results: CheckResult[] = [{ name: "database", ok: true, detail: `${where} answers` }];
@@ -148,7 +190,12 @@ async function checkDatabase(env: NodeJS.ProcessEnv, deps: DoctorDeps): Promise<
     results.push(
       pending.length === 0
         ? { name: "migrations", ok: true, detail: "every migration is applied" }
-        : { name: "migrations", ok: false, detail: `pending: ${pending.join(", ")}`, fix: "Run `agent-gate migrate` (the app also migrates when it starts)." },
+        : {
+            name: "migrations",
+            ok: false,
+            detail: `pending: ${pending.join(", ")}`,
+            fix: "Run `agent-gate migrate` (the app also migrates when it starts).",
+          },
     );
     results.push(await checkRole(db, deps.appRole ?? APP_ROLE));
     results.push(await checkLogin(db, settings.databaseUrl !== undefined));
@@ -177,14 +224,24 @@ async function checkRateLimits(db: Database): Promise<CheckResult> {
   const detail = `installation ${lowest.installationId}: ${lowest.remaining} of ${limit} left${reset}${lowest.used !== null ? ` (${lowest.used} used)` : ""}; ${rest.length} other installation(s) above it`;
   const low = lowest.remaining < limit * 0.1 && (lowest.resetAt === null || lowest.resetAt.getTime() > Date.now());
   return low
-    ? { name, ok: false, detail, fix: "Below a tenth of the limit, reconciliation waits for the reset and decisions go first. See docs/rate-limit.md for what costs requests." }
+    ? {
+        name,
+        ok: false,
+        detail,
+        fix: "Below a tenth of the limit, reconciliation waits for the reset and decisions go first. See docs/rate-limit.md for what costs requests.",
+      }
     : { name, ok: true, detail };
 }
 
 /** Every key id a stored value is sealed under is in AGENT_GATE_KEYS, or the app could not open it. */
 async function checkKeyIds(env: NodeJS.ProcessEnv, db: Database): Promise<CheckResult> {
   const name = "key_ids";
-  if (!env.AGENT_GATE_KEYS) return { name, ok: true, detail: "not checked here without AGENT_GATE_KEYS (the embedded keyring file is checked when the app starts)" };
+  if (!env.AGENT_GATE_KEYS)
+    return {
+      name,
+      ok: true,
+      detail: "not checked here without AGENT_GATE_KEYS (the embedded keyring file is checked when the app starts)",
+    };
   let keyring;
   try {
     keyring = parseKeyring(env.AGENT_GATE_KEYS);
@@ -211,8 +268,16 @@ async function checkRole(db: Database, role: string): Promise<CheckResult> {
   const [me] = await db.query<{ name: string; rolsuper: boolean; rolbypassrls: boolean }>(
     "SELECT current_user AS name, rolsuper, rolbypassrls FROM pg_roles WHERE rolname = current_user",
   );
-  const connecting = me ? ` (the app connects as ${me.name}${me.rolsuper ? ", a superuser" : ""}${me.rolbypassrls ? ", with BYPASSRLS" : ""}; tenant work runs as ${role})` : "";
-  if (!row) return { name: "row_level_security", ok: false, detail: `the role ${role} does not exist`, fix: "Run `agent-gate migrate`, which creates it." };
+  const connecting = me
+    ? ` (the app connects as ${me.name}${me.rolsuper ? ", a superuser" : ""}${me.rolbypassrls ? ", with BYPASSRLS" : ""}; tenant work runs as ${role})`
+    : "";
+  if (!row)
+    return {
+      name: "row_level_security",
+      ok: false,
+      detail: `the role ${role} does not exist`,
+      fix: "Run `agent-gate migrate`, which creates it.",
+    };
   if (row.rolsuper || row.rolbypassrls) {
     return {
       name: "row_level_security",
@@ -221,7 +286,11 @@ async function checkRole(db: Database, role: string): Promise<CheckResult> {
       fix: `Run \`ALTER ROLE ${role} NOSUPERUSER NOBYPASSRLS;\` as a superuser.`,
     };
   }
-  return { name: "row_level_security", ok: true, detail: `the role ${role} is bound by row level security${connecting}` };
+  return {
+    name: "row_level_security",
+    ok: true,
+    detail: `the role ${role} is bound by row level security${connecting}`,
+  };
 }
 
 /** Audit witnesses that refused a checkpoint: the log they saw was cut or rewritten (docs/audit.md, "Witnesses"). */
@@ -239,14 +308,15 @@ async function checkWitnesses(db: Database): Promise<CheckResult> {
 /** Notifications that failed for good: audited as notification.failed, listed here without secrets. */
 async function checkNotifications(db: Database): Promise<CheckResult> {
   const state = await notifyQueueState(db);
-  if (state.failed === 0) return { name: "notifications", ok: true, detail: `no message failed for good; ${state.depth} queued` };
+  if (state.failed === 0)
+    return { name: "notifications", ok: true, detail: `no message failed for good; ${state.depth} queued` };
   const listed = state.recentFailures.map((f) => `${f.proposal_id} ${f.event} (${f.last_error ?? "error"})`).join(", ");
   return {
     name: "notifications",
     ok: false,
     detail: `${state.failed} message(s) failed for good: ${listed}${state.failed > state.recentFailures.length ? ", …" : ""}`,
     fix: "Check the channel with `agent-gate channel list` (a revoked Slack token, a removed channel, a refused SMTP login); the audit log's notification.failed events name the channel.",
-    };
+  };
 }
 
 /** The app's login must not own the schema (docs/operations.md, "Two database logins"). */
@@ -254,8 +324,11 @@ async function checkLogin(db: Database, postgres: boolean): Promise<CheckResult>
   const login = await readLogin(db);
   const problem = ownerLoginProblem(login);
   if (problem) return { name: "database_login", ok: false, detail: problem, fix: TWO_LOGINS_FIX };
-  const [member] = await db.query<{ ok: boolean }>(`SELECT CASE WHEN (SELECT count(*) FROM pg_roles WHERE rolname IN ($1, $2)) = 2
-                 THEN pg_has_role(current_user, $1, 'MEMBER') AND pg_has_role(current_user, $2, 'MEMBER') ELSE false END AS ok`, [SERVICE_ROLE, APP_ROLE]);
+  const [member] = await db.query<{ ok: boolean }>(
+    `SELECT CASE WHEN (SELECT count(*) FROM pg_roles WHERE rolname IN ($1, $2)) = 2
+                 THEN pg_has_role(current_user, $1, 'MEMBER') AND pg_has_role(current_user, $2, 'MEMBER') ELSE false END AS ok`,
+    [SERVICE_ROLE, APP_ROLE],
+  );
   if (!member?.ok) {
     return {
       name: "database_login",
@@ -276,7 +349,8 @@ async function checkLogin(db: Database, postgres: boolean): Promise<CheckResult>
 /** Deliveries set aside after failing every try: acknowledged to GitHub, never decided. */
 async function checkInbox(db: Database): Promise<CheckResult> {
   const state = await inboxState(db);
-  if (state.setAside === 0) return { name: "webhook_inbox", ok: true, detail: `no delivery set aside; ${state.open} waiting to be processed` };
+  if (state.setAside === 0)
+    return { name: "webhook_inbox", ok: true, detail: `no delivery set aside; ${state.open} waiting to be processed` };
   const rows = await db.query<{ delivery_id: string; event: string; last_error: string | null }>(
     "SELECT delivery_id, event, last_error FROM webhook_inbox WHERE set_aside_at IS NOT NULL AND processed_at IS NULL ORDER BY id LIMIT 5",
   );
@@ -290,7 +364,8 @@ async function checkInbox(db: Database): Promise<CheckResult> {
 }
 
 async function checkDns(env: NodeJS.ProcessEnv, deps: DoctorDeps): Promise<CheckResult> {
-  const fix = "Set AGENT_GATE_DNS_SERVERS to resolvers reachable from here (e.g. 1.1.1.1,8.8.8.8) or allow outbound DNS.";
+  const fix =
+    "Set AGENT_GATE_DNS_SERVERS to resolvers reachable from here (e.g. 1.1.1.1,8.8.8.8) or allow outbound DNS.";
   const servers = env.AGENT_GATE_DNS_SERVERS || "the system's resolvers";
   let resolver: TxtResolver;
   try {
@@ -325,12 +400,19 @@ export function renderChecks(results: CheckResult[]): string {
 export function registerDoctor(program: Command, ctx: CliContext): void {
   program
     .command("doctor")
-    .description("Check the environment: App credentials against GitHub, webhook secret, OAuth client, public URL, keyring, database, migrations, row level security, key ids in use, DNS.")
+    .description(
+      "Check the environment: App credentials against GitHub, webhook secret, OAuth client, public URL, keyring, database, migrations, row level security, key ids in use, DNS.",
+    )
     .option("--json", "print the checks as JSON (snake_case)")
-    .addHelpText("after", "\nExit codes: 0 every check passed, 1 at least one failed, 2 usage error, 3 the database is unreachable.")
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 every check passed, 1 at least one failed, 2 usage error, 3 the database is unreachable.",
+    )
     .action(async (options: { json?: boolean }) => {
       const results = await runDoctor(ctx.env);
-      ctx.out(options.json ? jsonOutput({ ok: results.every((r) => r.ok), checks: results }, 2) : renderChecks(results));
+      ctx.out(
+        options.json ? jsonOutput({ ok: results.every((r) => r.ok), checks: results }, 2) : renderChecks(results),
+      );
       process.exitCode = doctorExitCode(results);
     });
 }

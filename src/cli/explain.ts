@@ -9,11 +9,19 @@ import { renderExplanation } from "../explain/render.ts";
 export function registerExplain(program: Command, ctx: CliContext): void {
   program
     .command("explain")
-    .description("Replay the latest recorded decision of a pull request through the policy and say why the gate is in its state.")
+    .description(
+      "Replay the latest recorded decision of a pull request through the policy and say why the gate is in its state.",
+    )
     .argument("<pull>", "the pull request, as owner/repo#number")
-    .option(`--installation ${INSTALLATION_ARG}`, "the installation the repository belongs to, by id or account login (default: as recorded from installation webhooks)")
+    .option(
+      `--installation ${INSTALLATION_ARG}`,
+      "the installation the repository belongs to, by id or account login (default: as recorded from installation webhooks)",
+    )
     .option("--json", "print the explanation as JSON")
-    .addHelpText("after", "\nExit codes: 0 replay matches the record, 1 replay differs or cannot run, 2 bad input or no such proposal, 3 database unavailable.")
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 replay matches the record, 1 replay differs or cannot run, 2 bad input or no such proposal, 3 database unavailable.",
+    )
     .action(async (pull: string, options: { json?: boolean; installation?: string }) => {
       const { repo, pr } = parsePullRef(pull);
       if (options.installation !== undefined) checkInstallationForm(options.installation);

@@ -22,7 +22,12 @@ export async function resolveInstallation(db: Database, text: string): Promise<n
     if (Number.isSafeInteger(id)) return id;
   }
   if (!LOGIN.test(value)) {
-    throw new ValidationError([{ field: "--installation", message: "must be an installation id (a number) or the account login it is installed on" }]);
+    throw new ValidationError([
+      {
+        field: "--installation",
+        message: "must be an installation id (a number) or the account login it is installed on",
+      },
+    ]);
   }
   const ids = await installationsOfAccount(db, value);
   if (ids.length === 1) return ids[0]!;
@@ -37,6 +42,11 @@ export async function resolveInstallation(db: Database, text: string): Promise<n
 export function checkInstallationForm(text: string): void {
   const value = text.trim();
   if (!(ID.test(value) && Number.isSafeInteger(Number(value))) && !LOGIN.test(value)) {
-    throw new ValidationError([{ field: "--installation", message: "must be an installation id (a number) or the account login it is installed on" }]);
+    throw new ValidationError([
+      {
+        field: "--installation",
+        message: "must be an installation id (a number) or the account login it is installed on",
+      },
+    ]);
   }
 }

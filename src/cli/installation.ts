@@ -21,7 +21,9 @@ export function registerInstallation(program: Command, ctx: CliContext): void {
 
   installation
     .command("list")
-    .description("List installations: id, account, repositories and when each was recorded. `--installation` of other commands takes the id or the account.")
+    .description(
+      "List installations: id, account, repositories and when each was recorded. `--installation` of other commands takes the id or the account.",
+    )
     .option("--json", "print as JSON")
     .action(async (options: { json?: boolean }) => {
       const db = await ctx.openDb();
@@ -31,7 +33,9 @@ export function registerInstallation(program: Command, ctx: CliContext): void {
         return;
       }
       if (rows.length === 0) {
-        ctx.out("no installations recorded yet: install the App on a repository (GitHub sends the installation webhook)");
+        ctx.out(
+          "no installations recorded yet: install the App on a repository (GitHub sends the installation webhook)",
+        );
         return;
       }
       ctx.out(

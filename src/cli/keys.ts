@@ -38,7 +38,12 @@ export function registerKeys(program: Command, ctx: CliContext): void {
         ctx.out("no signing keys yet (the first is created when the app signs its first receipt, or by `keys rotate`)");
         return;
       }
-      ctx.out(renderTable(["kid", "status", "created", "public key"], published.keys.map((key) => [key.kid, key.status, key.created_at, key.public_key])));
+      ctx.out(
+        renderTable(
+          ["kid", "status", "created", "public key"],
+          published.keys.map((key) => [key.kid, key.status, key.created_at, key.public_key]),
+        ),
+      );
     });
 
   keys

@@ -20,7 +20,13 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
         const applied = await openOrUnavailable(() => migrate(db));
         // The floor is the owner's to set: the app's login may only read it.
         await setRetentionFloor(db, ctx.settings().retentionDays);
-        ctx.out(options.json ? jsonOutput({ applied }) : applied.length ? `applied: ${applied.join(", ")}` : "schema is current");
+        ctx.out(
+          options.json
+            ? jsonOutput({ applied })
+            : applied.length
+              ? `applied: ${applied.join(", ")}`
+              : "schema is current",
+        );
       } finally {
         await db.close();
       }

@@ -36,7 +36,12 @@ export async function loadKeys(source: string): Promise<PublishedKeys> {
 const KINDS = ["commit", "deploy", "outreach"];
 
 /** The options as what the executor expects; a malformed option is a usage error naming it. */
-function receiptExpectation(options: { digest: string; repo: string; kind?: string; installation?: string }): ReceiptExpectation {
+function receiptExpectation(options: {
+  digest: string;
+  repo: string;
+  kind?: string;
+  installation?: string;
+}): ReceiptExpectation {
   if (!/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(options.repo.trim())) {
     throw new ValidationError([{ field: "--repo", message: "must be owner/name" }]);
   }
@@ -68,21 +73,26 @@ export function registerReceipt(program: Command, ctx: CliContext): void {
     .option("--kind <kind>", "the kind expected: commit, deploy or outreach")
     .option("--installation <id>", "the installation id expected")
     .option("--json", "print the result as JSON")
-    .action(async (text: string, options: { keys: string; digest: string; repo: string; kind?: string; installation?: string; json?: boolean }) => {
-      const expected = receiptExpectation(options);
-      const keys = await loadKeys(options.keys);
-      try {
-        const payload = verifyReceipt(text, keys, expected, ctx.now());
-        ctx.out(
-          options.json
-            ? jsonOutput({ valid: true, payload })
-            : `valid: ${payload.decision} ${payload.kind} ${payload.repo} proposal ${payload.proposal_id} by ${payload.approvers.join(", ")}, redeemed ${payload.redeemed_at} (${payload.redemption_id}), expires ${payload.expires_at}, key ${payload.kid}`,
-        );
-      } catch (error) {
-        if (!(error instanceof ReceiptError)) throw error;
-        if (options.json) ctx.out(jsonOutput({ valid: false, code: error.code, message: error.message }));
-        ctx.err(`invalid: ${error.message} (${error.code})`);
-        process.exitCode = EXIT.failed;
-      }
-    });
+    .action(
+      async (
+        text: string,
+        options: { keys: string; digest: string; repo: string; kind?: string; installation?: string; json?: boolean },
+      ) => {
+        const expected = receiptExpectation(options);
+        const keys = await loadKeys(options.keys);
+        try {
+          const payload = verifyReceipt(text, keys, expected, ctx.now());
+          ctx.out(
+            options.json
+              ? jsonOutput({ valid: true, payload })
+              : `valid: ${payload.decision} ${payload.kind} ${payload.repo} proposal ${payload.proposal_id} by ${payload.approvers.join(", ")}, redeemed ${payload.redeemed_at} (${payload.redemption_id}), expires ${payload.expires_at}, key ${payload.kid}`,
+          );
+        } catch (error) {
+          if (!(error instanceof ReceiptError)) throw error;
+          if (options.json) ctx.out(jsonOutput({ valid: false, code: error.code, message: error.message }));
+          ctx.err(`invalid: ${error.message} (${error.code})`);
+          process.exitCode = EXIT.failed;
+        }
+      },
+    );
 }

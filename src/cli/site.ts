@@ -12,7 +12,11 @@ function describeChallenge(challenge: Challenge, installation: number): string {
   const publish =
     challenge.method === "dns"
       ? [`Publish this DNS TXT record:`, `  ${challenge.record_name}  TXT  "${challenge.record_value}"`]
-      : [`Serve this file over HTTPS (no redirect to another host):`, `  ${challenge.file_url}`, `  containing: ${challenge.token}`];
+      : [
+          `Serve this file over HTTPS (no redirect to another host):`,
+          `  ${challenge.file_url}`,
+          `  containing: ${challenge.token}`,
+        ];
   return [
     `Site ${challenge.domain} added for installation ${installation} (method ${challenge.method}).`,
     ...publish,
@@ -34,7 +38,14 @@ function table(sites: SiteView[]): string {
     ]),
   ];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }
 
 /** `agent-gate site add|verify|list`: prove the installation owns a site before proposals may name it. */
@@ -45,7 +56,10 @@ export function registerSite(program: Command, ctx: CliContext): void {
     .command("add <domain>")
     .description("Register a site and print the DNS record or file that proves ownership.")
     .requiredOption(`--installation ${INSTALLATION_ARG}`, "installation id or account login")
-    .option("--method <method>", "dns (TXT record) or file (well-known HTTPS file); default dns, or the site's current method")
+    .option(
+      "--method <method>",
+      "dns (TXT record) or file (well-known HTTPS file); default dns, or the site's current method",
+    )
     .option("--json", "print the challenge as JSON")
     .action(async (domain: string, flags: { installation: string; method?: string; json?: boolean }) => {
       checkInstallationForm(flags.installation);
@@ -85,7 +99,9 @@ export function registerSite(program: Command, ctx: CliContext): void {
 
   site
     .command("recheck")
-    .description("Run the re-check sweep once: verified sites not checked for 24 h, all installations (e.g. from cron).")
+    .description(
+      "Run the re-check sweep once: verified sites not checked for 24 h, all installations (e.g. from cron).",
+    )
     .option("--json", "print the summary as JSON")
     .action(async (flags: { json?: boolean }) => {
       const db = await ctx.openDb();

@@ -2,5 +2,12 @@
 export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
   const all = [headers.map((h) => h.toUpperCase()), ...rows];
   const widths = headers.map((_, column) => Math.max(...all.map((row) => (row[column] ?? "").length)));
-  return all.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join("  ").trimEnd()).join("\n");
+  return all
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }

@@ -19,9 +19,12 @@ export function parseExpiry(text: string): number {
   try {
     ms = parseDuration(text);
   } catch (error) {
-    throw new ValidationError([{ field: "--expires", message: `must be a duration such as 90m, 12h, 30d or 1d12h: ${(error as Error).message}` }]);
+    throw new ValidationError([
+      { field: "--expires", message: `must be a duration such as 90m, 12h, 30d or 1d12h: ${(error as Error).message}` },
+    ]);
   }
-  if (ms < 60_000) throw new ValidationError([{ field: "--expires", message: `must be at least 1m; got ${JSON.stringify(text)}` }]);
+  if (ms < 60_000)
+    throw new ValidationError([{ field: "--expires", message: `must be at least 1m; got ${JSON.stringify(text)}` }]);
   return ms;
 }
 
@@ -44,50 +47,78 @@ function describe(row: TokenRow, now: Date): Record<string, unknown> {
 }
 
 export function registerToken(program: Command, ctx: CliContext): void {
-  const token = program.command("token").description("Agent tokens: bearer tokens for the API, scoped to one installation.");
+  const token = program
+    .command("token")
+    .description("Agent tokens: bearer tokens for the API, scoped to one installation.");
 
   token
     .command("create")
     .description("Create a token and print it once; only its SHA-256 and first 8 characters are stored.")
     .requiredOption(`--installation ${INSTALLATION_ARG}`, "installation the token belongs to: its id or account login")
-    .option("--name <name>", "what check runs and the review page show as the proposer, e.g. release-bot (default: the token's prefix)")
-    .option("--repo <owner/name>", "limit to a repository (repeatable; default: every repository of the installation)", collect)
+    .option(
+      "--name <name>",
+      "what check runs and the review page show as the proposer, e.g. release-bot (default: the token's prefix)",
+    )
+    .option(
+      "--repo <owner/name>",
+      "limit to a repository (repeatable; default: every repository of the installation)",
+      collect,
+    )
     .option("--kind <kind>", "limit to a proposal kind: deploy, commit, outreach (repeatable)", collect)
-    .option("--expires <duration>", "expire after a duration such as 90m, 12h, 30d or 1d12h, as the config's expiry is written (default: never)")
+    .option(
+      "--expires <duration>",
+      "expire after a duration such as 90m, 12h, 30d or 1d12h, as the config's expiry is written (default: never)",
+    )
     .option("--admin", "allow admin routes (audit export, sites)")
     .option("--json", "print the token and its scope as JSON")
-    .action(async (options: { installation: string; name?: string; repo?: string[]; kind?: string[]; expires?: string; admin?: boolean; json?: boolean }) => {
-      const nameProblem = options.name === undefined ? null : tokenNameProblem(options.name);
-      const issues = [
-        ...(nameProblem ? [{ field: "--name", message: nameProblem }] : []),
-        ...(options.repo ?? []).filter((repo) => !REPO.test(repo)).map((repo) => ({ field: "--repo", message: `${repo} is not owner/name` })),
-        ...(options.kind ?? []).filter((kind) => !KINDS.includes(kind)).map((kind) => ({ field: "--kind", message: `${kind} is not one of ${KINDS.join(", ")}` })),
-      ];
-      if (issues.length > 0) throw new ValidationError(issues);
-      checkInstallationForm(options.installation);
-      const now = ctx.now();
-      const expiresAt = options.expires ? new Date(now.getTime() + parseExpiry(options.expires)) : null;
-      const db = await ctx.openDb();
-      const { token: secret, row } = await createToken(
-        db,
-        {
-          installationId: await resolveInstallation(db, options.installation),
-          repos: options.repo?.length ? options.repo : null,
-          kinds: options.kind?.length ? [...new Set(options.kind)] : null,
-          admin: options.admin ?? false,
-          expiresAt,
-          createdBy: `cli:${ctx.env.USER ?? "unknown"}`,
-          ...(options.name === undefined ? {} : { name: options.name }),
-        },
-        now,
-      );
-      if (options.json) {
-        ctx.out(jsonOutput({ token: secret, ...describe(row, now) }));
-        return;
-      }
-      ctx.out(secret);
-      ctx.err(`token ${row.prefix}… (${row.name}) created for installation ${row.installation_id}; it is shown only this once.`);
-    });
+    .action(
+      async (options: {
+        installation: string;
+        name?: string;
+        repo?: string[];
+        kind?: string[];
+        expires?: string;
+        admin?: boolean;
+        json?: boolean;
+      }) => {
+        const nameProblem = options.name === undefined ? null : tokenNameProblem(options.name);
+        const issues = [
+          ...(nameProblem ? [{ field: "--name", message: nameProblem }] : []),
+          ...(options.repo ?? [])
+            .filter((repo) => !REPO.test(repo))
+            .map((repo) => ({ field: "--repo", message: `${repo} is not owner/name` })),
+          ...(options.kind ?? [])
+            .filter((kind) => !KINDS.includes(kind))
+            .map((kind) => ({ field: "--kind", message: `${kind} is not one of ${KINDS.join(", ")}` })),
+        ];
+        if (issues.length > 0) throw new ValidationError(issues);
+        checkInstallationForm(options.installation);
+        const now = ctx.now();
+        const expiresAt = options.expires ? new Date(now.getTime() + parseExpiry(options.expires)) : null;
+        const db = await ctx.openDb();
+        const { token: secret, row } = await createToken(
+          db,
+          {
+            installationId: await resolveInstallation(db, options.installation),
+            repos: options.repo?.length ? options.repo : null,
+            kinds: options.kind?.length ? [...new Set(options.kind)] : null,
+            admin: options.admin ?? false,
+            expiresAt,
+            createdBy: `cli:${ctx.env.USER ?? "unknown"}`,
+            ...(options.name === undefined ? {} : { name: options.name }),
+          },
+          now,
+        );
+        if (options.json) {
+          ctx.out(jsonOutput({ token: secret, ...describe(row, now) }));
+          return;
+        }
+        ctx.out(secret);
+        ctx.err(
+          `token ${row.prefix}… (${row.name}) created for installation ${row.installation_id}; it is shown only this once.`,
+        );
+      },
+    );
 
   token
     .command("list")
@@ -98,7 +129,9 @@ export function registerToken(program: Command, ctx: CliContext): void {
       if (options.installation !== undefined) checkInstallationForm(options.installation);
       const db = await ctx.openDb();
       const now = ctx.now();
-      const rows = (await listTokens(db, options.installation ? await resolveInstallation(db, options.installation) : undefined)).map((row) => describe(row, now));
+      const rows = (
+        await listTokens(db, options.installation ? await resolveInstallation(db, options.installation) : undefined)
+      ).map((row) => describe(row, now));
       if (options.json) {
         ctx.out(jsonOutput({ tokens: rows }));
         return;
@@ -136,7 +169,9 @@ export function registerToken(program: Command, ctx: CliContext): void {
 
   token
     .command("rotate")
-    .description("Issue a new token with the same scope, name and expiry and revoke the old one in the same transaction; the new one is printed once.")
+    .description(
+      "Issue a new token with the same scope, name and expiry and revoke the old one in the same transaction; the new one is printed once.",
+    )
     .argument("<prefix>", "the token's first 8 characters, as `token list` shows")
     .option("--json", "print the new token and its scope as JSON")
     .action(async (prefix: string, options: { json?: boolean }) => {
@@ -148,6 +183,8 @@ export function registerToken(program: Command, ctx: CliContext): void {
         return;
       }
       ctx.out(secret);
-      ctx.err(`token ${row.prefix}… (${row.name}) replaces ${previous.prefix}, revoked now; the new token is shown only this once.`);
+      ctx.err(
+        `token ${row.prefix}… (${row.name}) replaces ${previous.prefix}, revoked now; the new token is shown only this once.`,
+      );
     });
 }

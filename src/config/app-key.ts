@@ -1,6 +1,7 @@
 import { createPrivateKey, sign } from "node:crypto";
 
-const FIX = "paste the whole .pem file GitHub generated for the App (BEGIN and END lines included; on one line, newlines as \\n), or set PRIVATE_KEY_PATH to that file";
+const FIX =
+  "paste the whole .pem file GitHub generated for the App (BEGIN and END lines included; on one line, newlines as \\n), or set PRIVATE_KEY_PATH to that file";
 
 /**
  * Why a GitHub App private key cannot be used, or null when it signs: GitHub Apps sign their JWTs with

@@ -151,7 +151,12 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { readFile?: (path
     const raw = text(name);
     if (raw === undefined) return undefined;
     const value = Number(raw);
-    if (!/^[0-9]+$/.test(raw) || !Number.isSafeInteger(value) || value < check.min || (check.max !== undefined && value > check.max)) {
+    if (
+      !/^[0-9]+$/.test(raw) ||
+      !Number.isSafeInteger(value) ||
+      value < check.min ||
+      (check.max !== undefined && value > check.max)
+    ) {
       issues.push({ field: name, message: `must be ${what}; got ${JSON.stringify(raw)}` });
       return undefined;
     }
@@ -177,7 +182,10 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { readFile?: (path
     try {
       privateKey = (options.readFile ?? ((path) => readFileSync(path, "utf8")))(keyPath);
     } catch (error) {
-      issues.push({ field: "PRIVATE_KEY_PATH", message: `must name a readable file (${(error as NodeJS.ErrnoException).code ?? "unreadable"}): ${keyPath}` });
+      issues.push({
+        field: "PRIVATE_KEY_PATH",
+        message: `must name a readable file (${(error as NodeJS.ErrnoException).code ?? "unreadable"}): ${keyPath}`,
+      });
     }
   }
 
@@ -194,14 +202,22 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { readFile?: (path
     });
   }
   if (privateKey && text("APP_ID") === undefined) {
-    issues.push({ field: "APP_ID", message: `is required with ${keyVariable}: set it to the App's numeric id (the "App ID" on the App's settings page)` });
+    issues.push({
+      field: "APP_ID",
+      message: `is required with ${keyVariable}: set it to the App's numeric id (the "App ID" on the App's settings page)`,
+    });
   }
 
   const level = (text("LOG_LEVEL") ?? "info").toLowerCase();
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) issues.push({ field: "LOG_LEVEL", message: `must be one of ${LOG_LEVELS.join(", ")}; got ${JSON.stringify(env.LOG_LEVEL)}` });
+  if (!(LOG_LEVELS as readonly string[]).includes(level))
+    issues.push({
+      field: "LOG_LEVEL",
+      message: `must be one of ${LOG_LEVELS.join(", ")}; got ${JSON.stringify(env.LOG_LEVEL)}`,
+    });
 
   const format = (text("LOG_FORMAT") ?? "json").toLowerCase();
-  if (format !== "json" && format !== "pretty") issues.push({ field: "LOG_FORMAT", message: `must be json or pretty; got ${JSON.stringify(env.LOG_FORMAT)}` });
+  if (format !== "json" && format !== "pretty")
+    issues.push({ field: "LOG_FORMAT", message: `must be json or pretty; got ${JSON.stringify(env.LOG_FORMAT)}` });
   let gheHost = text("GHE_HOST");
   const protocol = text("GHE_PROTOCOL") ?? "https";
   if (gheHost !== undefined && !/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$/.test(gheHost)) {
@@ -214,9 +230,12 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { readFile?: (path
     });
     gheHost = undefined;
   }
-  if (protocol !== "https" && protocol !== "http") issues.push({ field: "GHE_PROTOCOL", message: `must be https or http; got ${JSON.stringify(protocol)}` });
+  if (protocol !== "https" && protocol !== "http")
+    issues.push({ field: "GHE_PROTOCOL", message: `must be https or http; got ${JSON.stringify(protocol)}` });
   const web = gheHost ? `${protocol}://${gheHost}` : "https://github.com";
-  const github: GitHubUrls = gheHost ? { web, api: `${web}/api/v3`, enterprise: true } : { web, api: "https://api.github.com", enterprise: false };
+  const github: GitHubUrls = gheHost
+    ? { web, api: `${web}/api/v3`, enterprise: true }
+    : { web, api: "https://api.github.com", enterprise: false };
 
   const audience = text("AGENT_GATE_OIDC_AUDIENCE");
   const issuer = url("AGENT_GATE_OIDC_ISSUER");
@@ -246,12 +265,20 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { readFile?: (path
     },
     keys: text("AGENT_GATE_KEYS"),
     oidc: audience ? { audience, issuer: (issuer ?? GITHUB_ACTIONS_ISSUER).replace(/\/+$/, "") } : null,
-    dns: { servers: text("AGENT_GATE_DNS_SERVERS"), timeoutMs: integer("AGENT_GATE_DNS_TIMEOUT_MS", { min: 1 }, "a positive number of milliseconds") },
-    retentionDays: integer("AGENT_GATE_RETENTION_DAYS", { min: 1 }, "a whole number of days, at least 1") ?? DEFAULT_RETENTION_DAYS,
+    dns: {
+      servers: text("AGENT_GATE_DNS_SERVERS"),
+      timeoutMs: integer("AGENT_GATE_DNS_TIMEOUT_MS", { min: 1 }, "a positive number of milliseconds"),
+    },
+    retentionDays:
+      integer("AGENT_GATE_RETENTION_DAYS", { min: 1 }, "a whole number of days, at least 1") ?? DEFAULT_RETENTION_DAYS,
     pipeline,
     writeIntervalMs: integer("AGENT_GATE_WRITE_INTERVAL_MS", { min: 0 }, "a non-negative number of milliseconds"),
     sweepIntervalMs: integer("AGENT_GATE_SWEEP_INTERVAL_MS", { min: 1 }, "a positive number of milliseconds") ?? 30_000,
-    metricsPort: integer("AGENT_GATE_METRICS_PORT", { min: 0, max: 65_535 }, "a TCP port (0 to 65535; 0 picks a free one)"),
+    metricsPort: integer(
+      "AGENT_GATE_METRICS_PORT",
+      { min: 0, max: 65_535 },
+      "a TCP port (0 to 65535; 0 picks a free one)",
+    ),
     webhookProxyUrl: url("WEBHOOK_PROXY_URL"),
     slackApiUrl: url("AGENT_GATE_SLACK_API_URL") ?? "https://slack.com/api/",
   };
@@ -264,13 +291,18 @@ export function readSettings(env: NodeJS.ProcessEnv, options: { readFile?: (path
  * diagnosis of one part while another part of the environment is wrong.
  */
 export function settingsOf(env: NodeJS.ProcessEnv, names: string[]): Settings {
-  return readSettings(Object.fromEntries(names.filter((name) => env[name] !== undefined).map((name) => [name, env[name]])));
+  return readSettings(
+    Object.fromEntries(names.filter((name) => env[name] !== undefined).map((name) => [name, env[name]])),
+  );
 }
 
 /** The settings with their secrets shown as "[redacted]" in JSON and in util.inspect (a log line, an error). */
 function guarded(settings: Settings): Settings {
   const shown = () => {
-    const copy: Record<string, unknown> = { ...settings, oauth: { ...settings.oauth, clientSecret: settings.oauth.clientSecret ? "[redacted]" : "" } };
+    const copy: Record<string, unknown> = {
+      ...settings,
+      oauth: { ...settings.oauth, clientSecret: settings.oauth.clientSecret ? "[redacted]" : "" },
+    };
     for (const key of SECRET_KEYS) if (copy[key] !== undefined) copy[key] = "[redacted]";
     const { databaseUrl, migrationDatabaseUrl } = settings.storage;
     const storage = {

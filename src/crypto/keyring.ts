@@ -29,7 +29,10 @@ const VERSION = "v1";
 
 /** Parse `kid:base64key,kid2:base64key`. Errors name the entry, never its key material. */
 export function parseKeyring(text: string): Keyring {
-  const entries = text.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "");
+  const entries = text
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
   if (entries.length === 0) {
     throw new ValidationError([{ field: FIELD, message: "holds no key; run `agent-gate keys generate` for one" }]);
   }
@@ -40,7 +43,10 @@ export function parseKeyring(text: string): Keyring {
     const colon = entry.indexOf(":");
     const kid = colon < 0 ? "" : entry.slice(0, colon);
     if (!KID.test(kid)) {
-      issues.push({ field: FIELD, message: `${where} must be kid:base64key with a kid of 1-32 letters, digits, _ or -` });
+      issues.push({
+        field: FIELD,
+        message: `${where} must be kid:base64key with a kid of 1-32 letters, digits, _ or -`,
+      });
       return;
     }
     const key = fromBase64(entry.slice(colon + 1));
@@ -205,8 +211,12 @@ function readKeyringFile(file: string): Keyring {
     return parseKeyring(readFileSync(file, "utf8"));
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
-    throw new GateError("keyring_invalid", `The keyring file ${file} is not valid (${error.message}); restore it from backup.`, {
-      cause: error,
-    });
+    throw new GateError(
+      "keyring_invalid",
+      `The keyring file ${file} is not valid (${error.message}); restore it from backup.`,
+      {
+        cause: error,
+      },
+    );
   }
 }

@@ -86,12 +86,21 @@ export class ReceiptError extends GateError {
  * installation when given). Returns the payload when the receipt is an
  * unexpired, redeemed approval of exactly that.
  */
-export function verifyReceipt(receipt: string, keys: PublishedKeys, expected: ReceiptExpectation, now: Date = new Date()): ReceiptPayload {
+export function verifyReceipt(
+  receipt: string,
+  keys: PublishedKeys,
+  expected: ReceiptExpectation,
+  now: Date = new Date(),
+): ReceiptPayload {
   const parts = receipt.trim().split(".");
   const bytes = parts.length === 2 ? fromBase64url(parts[0] ?? "") : null;
   const signature = parts.length === 2 ? fromBase64url(parts[1] ?? "") : null;
   if (!bytes || !signature || bytes.length === 0) {
-    throw new ReceiptError("receipt_malformed", "The receipt is not of the form base64url(payload).base64url(signature).", 400);
+    throw new ReceiptError(
+      "receipt_malformed",
+      "The receipt is not of the form base64url(payload).base64url(signature).",
+      400,
+    );
   }
   let parsed: unknown;
   try {
@@ -114,7 +123,10 @@ export function verifyReceipt(receipt: string, keys: PublishedKeys, expected: Re
   const key = keys.keys.find((candidate) => candidate.kid === payload.kid);
   const publicKey = key ? fromBase64url(key.public_key) : null;
   if (!key || !publicKey || publicKey.length !== nacl.sign.publicKeyLength) {
-    throw new ReceiptError("receipt_unknown_key", `The receipt is signed by key ${payload.kid}, which the published keys do not hold.`);
+    throw new ReceiptError(
+      "receipt_unknown_key",
+      `The receipt is signed by key ${payload.kid}, which the published keys do not hold.`,
+    );
   }
   if (signature.length !== nacl.sign.signatureLength || !nacl.sign.detached.verify(bytes, signature, publicKey)) {
     throw new ReceiptError("receipt_bad_signature", `The receipt signature does not verify under key ${payload.kid}.`);
@@ -147,9 +159,13 @@ export function verifyReceipt(receipt: string, keys: PublishedKeys, expected: Re
 export function parsePublishedKeys(value: unknown): PublishedKeys {
   const result = publishedKeysSchema.safeParse(value);
   if (!result.success) {
-    throw new GateError("keys_malformed", "The keys document is not an Agent Gate keys.json ({keys: [{kid, alg, public_key, status, created_at}]}).", {
-      status: 400,
-    });
+    throw new GateError(
+      "keys_malformed",
+      "The keys document is not an Agent Gate keys.json ({keys: [{kid, alg, public_key, status, created_at}]}).",
+      {
+        status: 400,
+      },
+    );
   }
   return result.data;
 }

@@ -39,7 +39,11 @@ export interface Database extends Queryable {
    * connection is re-established `onResubscribed` is called: notifications
    * sent in between are lost, so the caller re-reads what it waits for.
    */
-  listen(channel: string, onPayload: (payload: string) => void, onResubscribed?: () => void): Promise<() => Promise<void>>;
+  listen(
+    channel: string,
+    onPayload: (payload: string) => void,
+    onResubscribed?: () => void,
+  ): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

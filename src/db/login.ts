@@ -36,4 +36,4 @@ export function ownerLoginProblem(login: LoginFacts): string | null {
 /** What to do about it. */
 export const TWO_LOGINS_FIX =
   "Give the app a login that holds only agent_gate_service in DATABASE_URL and run migrations with the owner's " +
-  "login in AGENT_GATE_MIGRATION_DATABASE_URL (the SQL is in docs/operations.md, \"Two database logins\").";
+  'login in AGENT_GATE_MIGRATION_DATABASE_URL (the SQL is in docs/operations.md, "Two database logins").';

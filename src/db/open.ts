@@ -74,10 +74,12 @@ export async function openDatabase(settings: StorageSettings, options: OpenOptio
     // The socket gives the app's login only (src/db/socket-guard.ts), never the owner.
     const { openPg } = await import("./pg.ts");
     const db = openPg({ host: dataDir, port: SOCKET_PORT, max: 2, prepare: false });
-    const pending = options.migrate ? await pendingMigrations(db).catch(async (error: unknown) => {
-      await db.close();
-      throw error;
-    }) : [];
+    const pending = options.migrate
+      ? await pendingMigrations(db).catch(async (error: unknown) => {
+          await db.close();
+          throw error;
+        })
+      : [];
     if (pending.length > 0) {
       await db.close();
       throw unavailable(
@@ -116,7 +118,11 @@ export async function openDatabase(settings: StorageSettings, options: OpenOptio
  * `keys rotate`): on PostgreSQL the login of AGENT_GATE_MIGRATION_DATABASE_URL, or DATABASE_URL's when unset;
  * on the embedded database the data dir itself, which a running app keeps to itself.
  */
-export async function openOwnerDatabase(settings: StorageSettings, command: string, options: { create?: boolean } = {}): Promise<Database> {
+export async function openOwnerDatabase(
+  settings: StorageSettings,
+  command: string,
+  options: { create?: boolean } = {},
+): Promise<Database> {
   if (settings.databaseUrl) {
     const { openPg } = await import("./pg.ts");
     const url = settings.migrationDatabaseUrl ?? settings.databaseUrl;
@@ -131,7 +137,9 @@ export async function openOwnerDatabase(settings: StorageSettings, command: stri
   const dataDir = resolve(settings.dataDir);
   const { openPglite, pgliteDataExists } = await import("./pglite.ts");
   if (!options.create && !pgliteDataExists(dataDir)) {
-    throw unavailable(`No embedded database in ${dataDir} (AGENT_GATE_DATA_DIR, default .agent-gate/data, from ${process.cwd()}): start the app there once (\`npm start\`) or run \`agent-gate migrate\` to create it.`);
+    throw unavailable(
+      `No embedded database in ${dataDir} (AGENT_GATE_DATA_DIR, default .agent-gate/data, from ${process.cwd()}): start the app there once (\`npm start\`) or run \`agent-gate migrate\` to create it.`,
+    );
   }
   secureDataDir(dataDir, { create: options.create === true });
   const lock = takeLock(dataDir, { pid: process.pid });
@@ -213,14 +221,21 @@ async function requireDatabase(db: Database, name: string): Promise<void> {
 async function requireSchema(db: Database, name: string): Promise<void> {
   let rows: { present: boolean }[];
   try {
-    rows = await db.query<{ present: boolean }>("SELECT to_regclass('public.schema_migrations') IS NOT NULL AS present");
+    rows = await db.query<{ present: boolean }>(
+      "SELECT to_regclass('public.schema_migrations') IS NOT NULL AS present",
+    );
   } catch (error) {
     if ((error as { code?: string }).code === "3D000") {
-      throw unavailable(`The PostgreSQL database ${name} (DATABASE_URL) does not exist: create it, then run \`agent-gate migrate\`.`, error);
+      throw unavailable(
+        `The PostgreSQL database ${name} (DATABASE_URL) does not exist: create it, then run \`agent-gate migrate\`.`,
+        error,
+      );
     }
     throw error;
   }
   if (!rows[0]?.present) {
-    throw unavailable(`The PostgreSQL database ${name} (DATABASE_URL) has no Agent Gate schema: run \`agent-gate migrate\` (or start the app) first.`);
+    throw unavailable(
+      `The PostgreSQL database ${name} (DATABASE_URL) has no Agent Gate schema: run \`agent-gate migrate\` (or start the app) first.`,
+    );
   }
 }

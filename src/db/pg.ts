@@ -34,7 +34,9 @@ function wrap(client: { query: pg.Pool["query"] | pg.PoolClient["query"] }, prep
   return {
     async query<T extends Row>(sql: string, params: readonly unknown[] = []) {
       const name = prepare && params.length > 0 ? statementName(sql) : undefined;
-      const config: pg.QueryConfig = name ? { name, text: sql, values: params as unknown[] } : { text: sql, values: params as unknown[] };
+      const config: pg.QueryConfig = name
+        ? { name, text: sql, values: params as unknown[] }
+        : { text: sql, values: params as unknown[] };
       const result = await (client.query as (config: pg.QueryConfig) => Promise<pg.QueryResult>)(config);
       return result.rows as T[];
     },
@@ -112,7 +114,8 @@ export function openPg(options: PgOptions): Database {
     exec: direct.exec,
     transaction: (fn) => transaction(fn),
     tenant: (installationId, fn) => transaction(fn, installationId),
-    listen: (channel, onPayload, onResubscribed) => listenWithReconnect(connectionOf(options), channel, onPayload, onResubscribed),
+    listen: (channel, onPayload, onResubscribed) =>
+      listenWithReconnect(connectionOf(options), channel, onPayload, onResubscribed),
     async close() {
       await pool.end();
     },

@@ -12,7 +12,10 @@ import { closeToOthers } from "./data-dir.ts";
  * A migrated data directory made at build time (scripts/build-dist.mjs), beside the compiled code; the
  * sources (tsx) use the build's too when there is one. Migrations newer than it still run after it loads.
  */
-const TEMPLATE = [new URL("./pglite-template.tar.gz", import.meta.url), new URL("../../dist/db/pglite-template.tar.gz", import.meta.url)]
+const TEMPLATE = [
+  new URL("./pglite-template.tar.gz", import.meta.url),
+  new URL("../../dist/db/pglite-template.tar.gz", import.meta.url),
+]
   .map((url) => fileURLToPath(url))
   .find((path) => existsSync(path));
 
@@ -100,7 +103,8 @@ export async function openPglite(options: PgliteOptions = {}): Promise<PgliteDat
 
   function make(guarded: boolean): PgliteDatabase {
     const asOwner = !guarded;
-    const open = (raw: Pick<PGlite, "query" | "exec">): Queryable => (guarded ? guardSessionQueries(wrap(raw)) : wrap(raw));
+    const open = (raw: Pick<PGlite, "query" | "exec">): Queryable =>
+      guarded ? guardSessionQueries(wrap(raw)) : wrap(raw);
     async function transaction<T>(fn: (tx: Queryable) => Promise<T>, installationId?: number): Promise<T> {
       return turn.run(() =>
         pglite.transaction(async (raw) => {
@@ -117,8 +121,11 @@ export async function openPglite(options: PgliteOptions = {}): Promise<PgliteDat
     const direct = open(pglite);
     const outside = {
       query: <T extends Row>(sql: string, params?: readonly unknown[]) =>
-        asOwner && serving ? transaction((tx) => tx.query<T>(sql, params)) : turn.run(() => direct.query<T>(sql, params)),
-      exec: (sql: string) => (asOwner && serving ? transaction((tx) => tx.exec(sql)) : turn.run(() => direct.exec(sql))),
+        asOwner && serving
+          ? transaction((tx) => tx.query<T>(sql, params))
+          : turn.run(() => direct.query<T>(sql, params)),
+      exec: (sql: string) =>
+        asOwner && serving ? transaction((tx) => tx.exec(sql)) : turn.run(() => direct.exec(sql)),
     };
     return {
       kind: "pglite",

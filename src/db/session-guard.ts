@@ -15,15 +15,41 @@ import { strip, TenantStatementRefused } from "./tenant.ts";
 /** Raised for a statement the embedded database's session may not run; nothing was sent to the database. */
 export class SessionStatementRefused extends Error {
   constructor(readonly what: string) {
-    super(`the embedded database's app session may not ${what} (run owner commands with the app stopped: docs/operations.md)`);
+    super(
+      `the embedded database's app session may not ${what} (run owner commands with the app stopped: docs/operations.md)`,
+    );
     this.name = "SessionStatementRefused";
   }
 }
 
 const REFUSED_STATEMENTS = new Set([
-  "set", "reset", "discard", "do", "call", "prepare", "execute", "deallocate", "load", "create", "alter", "drop", "grant",
-  "revoke", "copy", "lock", "security", "import", "reassign", "truncate", "vacuum", "analyze", "cluster", "reindex",
-  "checkpoint", "comment", "refresh",
+  "set",
+  "reset",
+  "discard",
+  "do",
+  "call",
+  "prepare",
+  "execute",
+  "deallocate",
+  "load",
+  "create",
+  "alter",
+  "drop",
+  "grant",
+  "revoke",
+  "copy",
+  "lock",
+  "security",
+  "import",
+  "reassign",
+  "truncate",
+  "vacuum",
+  "analyze",
+  "cluster",
+  "reindex",
+  "checkpoint",
+  "comment",
+  "refresh",
 ]);
 
 /** The settings the app's statements make, as they are written in src/db/tenant.ts and src/sites/store.ts. */
@@ -35,9 +61,15 @@ const REFUSED_CALLS = /\b(set_config|dblink\w*|pg_read\w*|pg_ls_\w*|lo_\w+)\s*\(
 export function checkSessionStatement(sql: string): void {
   let text: string;
   try {
-    text = strip(ALLOWED_SETTINGS.reduce((rest, allowed) => rest.split(allowed).join("agent_gate_allowed_setting()"), sql));
+    text = strip(
+      ALLOWED_SETTINGS.reduce((rest, allowed) => rest.split(allowed).join("agent_gate_allowed_setting()"), sql),
+    );
   } catch (error) {
-    throw new SessionStatementRefused(error instanceof TenantStatementRefused ? error.message.replace(/^a tenant transaction may not /, "") : "send this text");
+    throw new SessionStatementRefused(
+      error instanceof TenantStatementRefused
+        ? error.message.replace(/^a tenant transaction may not /, "")
+        : "send this text",
+    );
   }
   for (const statement of text.split(";")) {
     const first = /^\s*\(*\s*([a-z_]+)/.exec(statement)?.[1];
@@ -71,4 +103,3 @@ export function guardSessionQueries(tx: Queryable): Queryable {
     },
   };
 }
-

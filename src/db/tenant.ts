@@ -62,9 +62,42 @@ export class TenantStatementRefused extends Error {
 
 /** Statements that change role, settings, session or transaction state, or run code of their own. */
 const REFUSED_STATEMENTS = new Set([
-  "set", "reset", "discard", "do", "call", "savepoint", "rollback", "release", "commit", "begin", "start", "end", "abort",
-  "prepare", "execute", "deallocate", "load", "create", "alter", "drop", "grant", "revoke", "copy", "listen", "unlisten",
-  "lock", "security", "import", "reassign", "truncate", "vacuum", "analyze", "cluster", "reindex", "checkpoint", "comment",
+  "set",
+  "reset",
+  "discard",
+  "do",
+  "call",
+  "savepoint",
+  "rollback",
+  "release",
+  "commit",
+  "begin",
+  "start",
+  "end",
+  "abort",
+  "prepare",
+  "execute",
+  "deallocate",
+  "load",
+  "create",
+  "alter",
+  "drop",
+  "grant",
+  "revoke",
+  "copy",
+  "listen",
+  "unlisten",
+  "lock",
+  "security",
+  "import",
+  "reassign",
+  "truncate",
+  "vacuum",
+  "analyze",
+  "cluster",
+  "reindex",
+  "checkpoint",
+  "comment",
 ]);
 
 /** Functions that change settings or the role from inside an ordinary query. */
@@ -77,7 +110,7 @@ const REFUSED_CALLS = /\b(set_config|dblink\w*)\s*\(/;
  */
 export function strip(sql: string): string {
   let out = "";
-  for (let i = 0; i < sql.length; ) {
+  for (let i = 0; i < sql.length;) {
     const c = sql[i]!;
     const next = sql[i + 1];
     if (c === "-" && next === "-") {

@@ -9,7 +9,9 @@ export function renderExplanation(e: Explanation): string {
   if (e.mayApprove) {
     lines.push(
       `May approve: ${e.mayApprove.required} distinct human(s) with ${e.mayApprove.minPermission} permission or more, not the author, not an agent or bot` +
-        (e.mayApprove.configPresent ? ` (agents: ${e.mayApprove.agents.join(", ") || "none listed"})` : " (no config file: every bot counts as an agent)"),
+        (e.mayApprove.configPresent
+          ? ` (agents: ${e.mayApprove.agents.join(", ") || "none listed"})`
+          : " (no config file: every bot counts as an agent)"),
     );
   }
   const decision = e.replayed ?? e.recorded;

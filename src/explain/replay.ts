@@ -14,7 +14,14 @@ export interface RecordedCommitState {
 }
 
 export interface Explanation {
-  proposal: { id: string; repo: string; pr: number | null; headSha: string | null; status: string; decidedAt: string | null };
+  proposal: {
+    id: string;
+    repo: string;
+    pr: number | null;
+    headSha: string | null;
+    status: string;
+    decidedAt: string | null;
+  };
   /** Who may approve under the recorded configuration. */
   mayApprove: { required: number; minPermission: string; agents: string[]; configPresent: boolean } | null;
   recorded: CommitDecision | null;
@@ -45,7 +52,12 @@ export function explainCommit(row: ProposalRow): Explanation {
   const problems: string[] = [];
   const config = recordedConfig(state, problems);
   const facts = state.facts ?? null;
-  if (!facts) problems.push(state.config_errors?.length ? "the configuration had errors, so no facts were gathered" : "no facts were recorded");
+  if (!facts)
+    problems.push(
+      state.config_errors?.length
+        ? "the configuration had errors, so no facts were gathered"
+        : "no facts were recorded",
+    );
   if (facts && state.facts_digest && factsDigest(facts) !== state.facts_digest) {
     problems.push("the recorded facts do not match their recorded digest");
   }

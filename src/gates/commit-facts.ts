@@ -42,7 +42,10 @@ export async function gatherCommitFacts(
   const agent: AgentFacts = {
     author: pull.author.login,
     authorType: pull.author.type,
-    pusher: payload.action === "synchronize" && payload.sender ? { login: payload.sender.login, type: payload.sender.type } : recordedPusher,
+    pusher:
+      payload.action === "synchronize" && payload.sender
+        ? { login: payload.sender.login, type: payload.sender.type }
+        : recordedPusher,
     commits,
     ...(typeof pr.commits === "number" ? { commitCount: pr.commits } : {}),
     assignees: logins(pr.assignees),

@@ -45,7 +45,9 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
   // The review list is read beside the config when the last config seen for
   // this repository names the author an agent; the decision uses only the
   // config read now, and reads the list after it when the guess was wrong.
-  const early = deps.agentHints?.likelyAgent(installationId, fullName, pull.author) ? reviewsOf(context, repo, pull) : null;
+  const early = deps.agentHints?.likelyAgent(installationId, fullName, pull.author)
+    ? reviewsOf(context, repo, pull)
+    : null;
   if (early) awaitedLater(early);
   const where = { installationId, repo: fullName, prNumber: pull.number };
   // An event older than the newest head known moves nothing (GitHub is asked when in doubt).
@@ -59,14 +61,29 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
   if (standing.kind !== "stale" && standing.recordedBase !== null && standing.recordedBase !== pull.baseRef) {
     pull.baseRef = await currentBase(context, repo, pull.number);
   }
-  const commits = standing.kind === "stale" ? Promise.resolve([]) : headCommits(context, repo, { number: pull.number, headSha: pull.headSha, commitCount: pr.commits }, standing, before);
+  const commits =
+    standing.kind === "stale"
+      ? Promise.resolve([])
+      : headCommits(
+          context,
+          repo,
+          { number: pull.number, headSha: pull.headSha, commitCount: pr.commits },
+          standing,
+          before,
+        );
   awaitedLater(commits);
   const config = standing.kind === "stale" ? null : await configRead;
   if (config?.ok) deps.agentHints?.remember(installationId, fullName, config);
-  const gathered =
-    config?.ok
-      ? await gatherCommitFacts(context, config, pull, () => early ?? reviewsOf(context, repo, pull), standing.pusher, commits)
-      : null;
+  const gathered = config?.ok
+    ? await gatherCommitFacts(
+        context,
+        config,
+        pull,
+        () => early ?? reviewsOf(context, repo, pull),
+        standing.pusher,
+        commits,
+      )
+    : null;
 
   const now = deps.now();
   const delivery = deliveryOf(context, deps.appId);
@@ -77,25 +94,32 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
     // Re-checked under the transaction: a newer head recorded meanwhile also makes this event stale.
     const moved = standing.kind === "confirmed" || standing.kind === "pushed";
     const newest = moved ? pull.headSha : await newestCommitHead(tx, installationId, fullName, pull.number);
-    const stale = standing.kind === "stale" ? standing.current : newest !== null && newest !== pull.headSha ? newest : null;
+    const stale =
+      standing.kind === "stale" ? standing.current : newest !== null && newest !== pull.headSha ? newest : null;
     const final = proposal ? finalReason(proposal) : null;
     if (stale !== null || !config || (final && !(final === "superseded" && moved))) {
       const why = stale !== null ? "stale" : (final ?? "stale");
-      audit.push(ignoredEvent(delivery, fullName, proposal?.id ?? null, { why, pr: pull.number, head: pull.headSha, current: stale }));
+      audit.push(
+        ignoredEvent(delivery, fullName, proposal?.id ?? null, {
+          why,
+          pr: pull.number,
+          head: pull.headSha,
+          current: stale,
+        }),
+      );
       await appendAudits(tx, installationId, audit, now);
       return;
     }
     if (final === "superseded") proposal = undefined; // the pull request is back on this head: a new proposal
 
     // 2. Decide, with the proposal's deadline: a review after it never counts.
-    const expiresAt = proposal?.expires_at ?? new Date(now.getTime() + (config.ok ? config.config.expiryMs : DEFAULT_CONFIG.expiryMs));
-    const facts = gathered ? { ...gathered, deadline: expiresAt.toISOString(), expired: now.getTime() >= expiresAt.getTime() } : null;
+    const expiresAt =
+      proposal?.expires_at ?? new Date(now.getTime() + (config.ok ? config.config.expiryMs : DEFAULT_CONFIG.expiryMs));
+    const facts = gathered
+      ? { ...gathered, deadline: expiresAt.toISOString(), expired: now.getTime() >= expiresAt.getTime() }
+      : null;
     const decision = config.ok && facts ? decideCommit(facts, config.config, config.present) : null;
-    const status: ProposalStatus = !decision
-      ? "rejected"
-      : !decision.agentProposed
-        ? "exempt"
-        : decision.status;
+    const status: ProposalStatus = !decision ? "rejected" : !decision.agentProposed ? "exempt" : decision.status;
     const state = {
       decision: decision ?? configErrorDecision(config),
       config_errors: config.ok ? [] : config.errors,
@@ -106,25 +130,40 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
       config_present: config.ok ? config.present : true,
       required: config.ok ? config.config.approvals.required : DEFAULT_CONFIG.approvals.required,
       min_permission: config.ok ? config.config.approvals.minPermission : DEFAULT_CONFIG.approvals.minPermission,
-      ...(status === "pending" && proposal && (proposal.status !== "pending" || proposal.state.reopened) ? { reopened: true } : {}),
+      ...(status === "pending" && proposal && (proposal.status !== "pending" || proposal.state.reopened)
+        ? { reopened: true }
+        : {}),
     };
-    const reason = !decision ? "configuration error" : decision.expired ? "expired" : status === "rejected" ? "changes requested" : null;
+    const reason = !decision
+      ? "configuration error"
+      : decision.expired
+        ? "expired"
+        : status === "rejected"
+          ? "changes requested"
+          : null;
     const approvers = decision?.approvers ?? [];
     // Whose review could satisfy what is unmet, while the head waits (requested once per head by the recorder).
-    const reviewers = decision && facts && status === "pending" && config.ok
-      ? reviewersToRequest({
-          decision,
-          config: config.config,
-          owner: repo.owner,
-          author: pull.author.login,
-          pusher: facts.pusher?.login ?? null,
-          directors: recognizeAgent(facts, config.config, config.present).directors,
-          ...(facts.rules ? { rules: facts.rules } : {}),
-        })
-      : undefined;
+    const reviewers =
+      decision && facts && status === "pending" && config.ok
+        ? reviewersToRequest({
+            decision,
+            config: config.config,
+            owner: repo.owner,
+            author: pull.author.login,
+            pusher: facts.pusher?.login ?? null,
+            directors: recognizeAgent(facts, config.config, config.present).directors,
+            ...(facts.rules ? { rules: facts.rules } : {}),
+          })
+        : undefined;
 
     // 3. Record (the GitHub write is queued in the same transaction and published by the outbox)
-    await recordSuperseded(tx, { installationId, repo: fullName, prNumber: pull.number, headSha: pull.headSha }, delivery.sender?.login ?? null, now, { events: audit });
+    await recordSuperseded(
+      tx,
+      { installationId, repo: fullName, prNumber: pull.number, headSha: pull.headSha },
+      delivery.sender?.login ?? null,
+      now,
+      { events: audit },
+    );
     const decided = status !== "pending";
     const inserted = !proposal;
     if (!proposal) {
@@ -159,25 +198,38 @@ export async function evaluatePull(context: PrContext, deps: GateDeps): Promise<
         data: { kind: "commit", digest: pull.headSha, pr: pull.number },
       });
     }
-    await recordDecision(tx, proposal, {
-      type: "evaluated",
-      status,
-      state,
-      approvers,
-      reason,
-      actor: delivery.sender?.login ?? null,
-      actorIsBot: delivery.sender?.type === "Bot",
-      actorIsAgent: config.ok && delivery.sender ? isAgent(delivery.sender.login, delivery.sender.type, config.config, config.present) : false,
-      inserted,
-      ...(reviewers ? { reviewers } : {}),
-    }, now, { events: audit });
+    await recordDecision(
+      tx,
+      proposal,
+      {
+        type: "evaluated",
+        status,
+        state,
+        approvers,
+        reason,
+        actor: delivery.sender?.login ?? null,
+        actorIsBot: delivery.sender?.type === "Bot",
+        actorIsAgent:
+          config.ok && delivery.sender
+            ? isAgent(delivery.sender.login, delivery.sender.type, config.config, config.present)
+            : false,
+        inserted,
+        ...(reviewers ? { reviewers } : {}),
+      },
+      now,
+      { events: audit },
+    );
     await appendAudits(tx, installationId, audit, now);
   });
   deps.queued?.();
 }
 
 /** The pull request's reviews; the author of an approval or change request an event reports is asked about at once. */
-function reviewsOf(context: PrContext, repo: { owner: string; repo: string }, pull: PullFacts): Promise<CommitFacts["reviews"]> {
+function reviewsOf(
+  context: PrContext,
+  repo: { owner: string; repo: string },
+  pull: PullFacts,
+): Promise<CommitFacts["reviews"]> {
   const payload = context.payload as { review?: { state?: string; user?: { login?: string; type?: string } | null } };
   const review = payload.review;
   const voted = review?.user?.login && review.state !== "commented";

@@ -8,12 +8,7 @@ import type { Decision } from "../policy/decision.ts";
 import { isAgent } from "../policy/eligibility.ts";
 import { newProposalId } from "../proposals/ids.ts";
 import { proposalDigest } from "../proposals/submit.ts";
-import {
-  enqueue,
-  findProposal,
-  insertProposal,
-  syncCheckRun,
-} from "../proposals/store.ts";
+import { enqueue, findProposal, insertProposal, syncCheckRun } from "../proposals/store.ts";
 import { assertSiteVerified } from "../sites/verified.ts";
 import { recordDelivery } from "../webhooks/ledger.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
@@ -62,7 +57,15 @@ async function onRuleRequested(context: Context, deps: GateDeps): Promise<void> 
     const expiryMs = config.ok ? config.config.expiryMs : 0;
     const required = config.ok ? config.config.approvals.required : 1;
     const decision: Decision | null = refusal
-      ? { status: "rejected", required, approvers: [], rejectedBy: [], refused: [], reasons: [refusal], title: `Rejected: ${refusal}` }
+      ? {
+          status: "rejected",
+          required,
+          approvers: [],
+          rejectedBy: [],
+          refused: [],
+          reasons: [refusal],
+          title: `Rejected: ${refusal}`,
+        }
       : null;
     const row = await insertProposal(tx, {
       id: newProposalId(),
@@ -89,7 +92,12 @@ async function onRuleRequested(context: Context, deps: GateDeps): Promise<void> 
         votes: [],
         required,
         min_permission: config.ok ? config.config.approvals.minPermission : "write",
-        decision: decision ?? { title: `Waiting for approval (0/${required})`, approvers: [], refused: [], reasons: [] },
+        decision: decision ?? {
+          title: `Waiting for approval (0/${required})`,
+          approvers: [],
+          refused: [],
+          reasons: [],
+        },
         config_errors: config.ok ? [] : config.errors,
         config_digest: config.ok ? config.digest : null,
       },
@@ -106,7 +114,10 @@ async function onRuleRequested(context: Context, deps: GateDeps): Promise<void> 
         outcome: row.status,
         actor: author,
         actorIsBot: payload.sender?.type === "Bot",
-        actorIsAgent: config.ok && triggeredBy ? isAgent(triggeredBy, payload.sender?.type ?? "User", config.config, config.present) : false,
+        actorIsAgent:
+          config.ok && triggeredBy
+            ? isAgent(triggeredBy, payload.sender?.type ?? "User", config.config, config.present)
+            : false,
         repo,
         subject: row.id,
         data: {
@@ -117,7 +128,9 @@ async function onRuleRequested(context: Context, deps: GateDeps): Promise<void> 
           run_id: Number(runId),
           reason: refusal,
           // GitHub accepted the name; the gate shows it visibly and says so.
-          ...(hiddenCharacterProblem(environment) ? { environment_hidden_characters: hiddenCharacterProblem(environment) } : {}),
+          ...(hiddenCharacterProblem(environment)
+            ? { environment_hidden_characters: hiddenCharacterProblem(environment) }
+            : {}),
         },
       },
       now,

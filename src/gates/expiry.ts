@@ -18,17 +18,19 @@ export async function expireDue(db: Database, now: Date, limit = 100): Promise<n
   let expired = 0;
   const unreadable: ProposalStateError[] = [];
   for (const { proposal_id: id, installation_id: installationId } of due) {
-    const changed = await db.tenant(installationId, async (tx) => {
-      const proposal = await findProposal(tx, id, true);
-      await dropDeadline(tx, id);
-      if (!proposal || proposal.status !== "pending" || proposal.expires_at.getTime() > now.getTime()) return false;
-      await recordDecision(tx, proposal, { type: "expired" }, now);
-      return true;
-    }).catch((error: unknown) => {
-      if (!(error instanceof ProposalStateError)) throw error;
-      unreadable.push(error);
-      return false;
-    });
+    const changed = await db
+      .tenant(installationId, async (tx) => {
+        const proposal = await findProposal(tx, id, true);
+        await dropDeadline(tx, id);
+        if (!proposal || proposal.status !== "pending" || proposal.expires_at.getTime() > now.getTime()) return false;
+        await recordDecision(tx, proposal, { type: "expired" }, now);
+        return true;
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof ProposalStateError)) throw error;
+        unreadable.push(error);
+        return false;
+      });
     if (changed) expired += 1;
   }
   if (unreadable.length > 0) throw unreadable[0];

@@ -31,7 +31,12 @@ export function registerInstallationEvents(app: Probot, deps: GateDeps): void {
         await recordInstallation(deps.db, installation, now, payload.sender.login);
         await recordRepositories(deps.db, installation.id, added, [], now);
         context.log.info(
-          { installation: installation.id, account: installation.account, repositories: added.length, sender: payload.sender.login },
+          {
+            installation: installation.id,
+            account: installation.account,
+            repositories: added.length,
+            sender: payload.sender.login,
+          },
           `installation ${installation.id} recorded for ${installation.account} (${added.length} repositories); use --installation ${installation.id} or --installation ${installation.account} with the agent-gate CLI`,
         );
         return;
@@ -50,8 +55,19 @@ export function registerInstallationEvents(app: Probot, deps: GateDeps): void {
   app.on("installation_repositories", async (context) => {
     const payload = (context as unknown as Context).payload as unknown as RepositoriesPayload;
     const now = deps.now();
-    await recordInstallation(deps.db, { id: payload.installation.id, account: accountOf(payload.installation.account) }, now, payload.sender.login);
-    await recordRepositories(deps.db, payload.installation.id, repos(payload.repositories_added), repos(payload.repositories_removed), now);
+    await recordInstallation(
+      deps.db,
+      { id: payload.installation.id, account: accountOf(payload.installation.account) },
+      now,
+      payload.sender.login,
+    );
+    await recordRepositories(
+      deps.db,
+      payload.installation.id,
+      repos(payload.repositories_added),
+      repos(payload.repositories_removed),
+      now,
+    );
   });
 }
 
@@ -62,6 +78,9 @@ function accountOf(account: unknown): string {
 
 function repos(list: { id?: number; full_name?: string }[] | undefined): { id: number; full_name: string }[] {
   return (list ?? [])
-    .filter((repo): repo is { id: number; full_name: string } => typeof repo.id === "number" && typeof repo.full_name === "string")
+    .filter(
+      (repo): repo is { id: number; full_name: string } =>
+        typeof repo.id === "number" && typeof repo.full_name === "string",
+    )
     .map((repo) => ({ id: repo.id, full_name: repo.full_name }));
 }

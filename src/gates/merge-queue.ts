@@ -42,26 +42,45 @@ async function onChecksRequested(context: Context, deps: GateDeps): Promise<void
     for (const pull of found.pulls) {
       const proposal = await findCommitProposal(tx, installationId, repo, pull.number, pull.headSha);
       const title = proposal?.state.decision?.title ?? null;
-      pulls.push({ ...pull, status: proposal?.status ?? null, title, decidedBase: proposal ? decidedBase(proposal) : null });
+      pulls.push({
+        ...pull,
+        status: proposal?.status ?? null,
+        title,
+        decidedBase: proposal ? decidedBase(proposal) : null,
+      });
     }
     // 2. Decide, 3. record (the check-run write is queued with the decision).
     const decision = decideMergeGroup(pulls, found.problem, group.base_ref);
-    await appendAudit(tx, installationId, {
-      action: "merge_group.decided",
-      outcome: decision.conclusion,
-      actor: payload.sender?.login ?? null,
-      repo,
-      subject: `merge_group:${group.head_sha}`,
-      data: {
-        head_sha: group.head_sha,
-        head_ref: group.head_ref,
-        base_sha: group.base_sha,
-        base_ref: group.base_ref,
-        pulls: pulls.map(({ number, headSha, status, foundBy, decidedBase: base }) => ({ number, head_sha: headSha, status, found_by: foundBy, decided_base: base })),
-        problem: found.problem,
+    await appendAudit(
+      tx,
+      installationId,
+      {
+        action: "merge_group.decided",
+        outcome: decision.conclusion,
+        actor: payload.sender?.login ?? null,
+        repo,
+        subject: `merge_group:${group.head_sha}`,
+        data: {
+          head_sha: group.head_sha,
+          head_ref: group.head_ref,
+          base_sha: group.base_sha,
+          base_ref: group.base_ref,
+          pulls: pulls.map(({ number, headSha, status, foundBy, decidedBase: base }) => ({
+            number,
+            head_sha: headSha,
+            status,
+            found_by: foundBy,
+            decided_base: base,
+          })),
+          problem: found.problem,
+        },
       },
-    }, now);
-    await enqueue(tx, reportMergeGroup(installationId, { repo, repo_id: repository.id, head_sha: group.head_sha, decision }));
+      now,
+    );
+    await enqueue(
+      tx,
+      reportMergeGroup(installationId, { repo, repo_id: repository.id, head_sha: group.head_sha, decision }),
+    );
   });
   deps.queued?.();
 }

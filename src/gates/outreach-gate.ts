@@ -17,7 +17,10 @@ import { gatherProposalMemberships, proposalRuleFacts, proposalRuleSubject } fro
 import { teamMemberships, type TeamMemberships } from "../github/team-membership.ts";
 import { reviewersToRequest } from "../policy/reviewer-requests.ts";
 
-type PullPayload = Pick<EmitterWebhookEvent<"pull_request.closed">["payload"], "installation" | "repository" | "pull_request" | "sender" | "action">;
+type PullPayload = Pick<
+  EmitterWebhookEvent<"pull_request.closed">["payload"],
+  "installation" | "repository" | "pull_request" | "sender" | "action"
+>;
 
 export const CONTENT_CHANGED = "content changed";
 
@@ -57,7 +60,9 @@ export async function evaluateOutreachPull(context: Context, deps: GateDeps, pro
   const pr = payload.pull_request;
 
   if (payload.action === "closed") {
-    const reason = pr.merged ? "the pull request was merged without an approval" : "the pull request was closed without merging";
+    const reason = pr.merged
+      ? "the pull request was merged without an approval"
+      : "the pull request was closed without merging";
     await deps.db.tenant(installationId, async (tx) => {
       await recordDelivery(tx, delivery, deps.now());
       await rejectOutreach(tx, proposal, reason, sender, deps.now());
@@ -72,7 +77,12 @@ export async function evaluateOutreachPull(context: Context, deps: GateDeps, pro
   const config = unchanged ? await loadRepoConfig(context) : null;
   const details = proposal.details as { triggered_by?: string | null };
   const pushed = (proposal.state as PublishedState).pushed;
-  const pusher = payload.action === "synchronize" && payload.sender ? payload.sender.login : pushed?.head === headSha ? pushed.login : null;
+  const pusher =
+    payload.action === "synchronize" && payload.sender
+      ? payload.sender.login
+      : pushed?.head === headSha
+        ? pushed.login
+        : null;
   const facts: OutreachReviewFacts | null =
     unchanged && config?.ok
       ? {
@@ -87,7 +97,10 @@ export async function evaluateOutreachPull(context: Context, deps: GateDeps, pro
       : null;
 
   // The team memberships the rules need, asked now with a token narrowed to members: read (never under the row lock).
-  const asked = facts && config?.ok && config.config.rules?.length ? await outreachMemberships(context, deps, proposal, config.config, facts) : undefined;
+  const asked =
+    facts && config?.ok && config.config.rules?.length
+      ? await outreachMemberships(context, deps, proposal, config.config, facts)
+      : undefined;
 
   // 2. Decide, 3. record (the check-run write is queued with the decision).
   const now = deps.now();
@@ -95,19 +108,32 @@ export async function evaluateOutreachPull(context: Context, deps: GateDeps, pro
     await recordDelivery(tx, delivery, now);
     const current = await findProposal(tx, proposal.id, true);
     if (!current || current.status !== "pending") {
-      const changed = unchanged ? "" : "; the proposal file on the new head differs, but the decision and its receipt stay bound to the digest reviewed";
+      const changed = unchanged
+        ? ""
+        : "; the proposal file on the new head differs, but the decision and its receipt stay bound to the digest reviewed";
       if (current) await ignored(tx, current, sender, `already ${current.status}${changed}`, now);
       return;
     }
     if (!unchanged) {
-      await appendAudit(tx, installationId, {
-        action: "proposal.invalidated",
-        outcome: "content_changed",
-        actor: sender,
-        repo: current.repo,
-        subject: current.id,
-        data: { kind: "outreach", digest: current.digest, old_head: current.head_sha, new_head: headSha, pr: pr.number },
-      }, now);
+      await appendAudit(
+        tx,
+        installationId,
+        {
+          action: "proposal.invalidated",
+          outcome: "content_changed",
+          actor: sender,
+          repo: current.repo,
+          subject: current.id,
+          data: {
+            kind: "outreach",
+            digest: current.digest,
+            old_head: current.head_sha,
+            new_head: headSha,
+            pr: pr.number,
+          },
+        },
+        now,
+      );
       await rejectOutreach(tx, current, CONTENT_CHANGED, sender, now);
       return;
     }
@@ -129,20 +155,30 @@ export async function evaluateOutreachPull(context: Context, deps: GateDeps, pro
       ...(rules ? { rules } : {}),
     });
     // The decision is on the checked head (moved above): the reviewer request is recorded for it.
-    await storeDecision(tx, moved ? { ...current, head_sha: headSha } : current, decision, {
-      state: {
-        ...current.state,
-        decision,
-        required: decision.required,
-        min_permission: config.config.approvals.minPermission,
-        pushed: pusher ? { head: headSha, login: pusher } : null,
+    await storeDecision(
+      tx,
+      moved ? { ...current, head_sha: headSha } : current,
+      decision,
+      {
+        state: {
+          ...current.state,
+          decision,
+          required: decision.required,
+          min_permission: config.config.approvals.minPermission,
+          pushed: pusher ? { head: headSha, login: pusher } : null,
+        },
+        actor: sender,
+        actorIsBot: payload.sender?.type === "Bot",
+        data: {
+          head: headSha,
+          facts_digest: factsDigest(rules ? { ...facts, rules } : facts),
+          config_digest: config.digest,
+        },
+        summary: { refused: decision.refused },
+        reviewers,
       },
-      actor: sender,
-      actorIsBot: payload.sender?.type === "Bot",
-      data: { head: headSha, facts_digest: factsDigest(rules ? { ...facts, rules } : facts), config_digest: config.digest },
-      summary: { refused: decision.refused },
-      reviewers,
-    }, now);
+      now,
+    );
   });
 }
 
@@ -158,7 +194,9 @@ async function outreachMemberships(
   const approvers = facts.reviews
     .filter((review) => review.state === "APPROVED" && review.commitId?.toLowerCase() === facts.headSha.toLowerCase())
     .map((review) => review.reviewer.login);
-  return gatherProposalMemberships(config, subject, approvers, (teams, logins) => teamMemberships(context, teams, logins));
+  return gatherProposalMemberships(config, subject, approvers, (teams, logins) =>
+    teamMemberships(context, teams, logins),
+  );
 }
 
 /** Whether the proposal file at `sha` is byte for byte the one published (same blob). */
@@ -166,7 +204,11 @@ async function fileUnchanged(context: Context, sha: string, state: PublishedStat
   if (!state.path || !state.file_sha) return false;
   const reader = await narrowedForEvent(context, ["repos.getContent"]);
   try {
-    const { data } = await reader.request("GET /repos/{owner}/{repo}/contents/{path}", { ...context.repo(), path: state.path, ref: sha });
+    const { data } = await reader.request("GET /repos/{owner}/{repo}/contents/{path}", {
+      ...context.repo(),
+      path: state.path,
+      ref: sha,
+    });
     return !Array.isArray(data) && data.sha === state.file_sha;
   } catch (error) {
     if ((error as { status?: number }).status === 404) return false;
@@ -174,13 +216,24 @@ async function fileUnchanged(context: Context, sha: string, state: PublishedStat
   }
 }
 
-async function ignored(tx: Queryable, proposal: ProposalRow, actor: string | null, reason: string, now: Date): Promise<void> {
-  await appendAudit(tx, proposal.installation_id, {
-    action: "review.ignored",
-    outcome: "ignored",
-    actor,
-    repo: proposal.repo,
-    subject: proposal.id,
-    data: { kind: "outreach", digest: proposal.digest, reason },
-  }, now);
+async function ignored(
+  tx: Queryable,
+  proposal: ProposalRow,
+  actor: string | null,
+  reason: string,
+  now: Date,
+): Promise<void> {
+  await appendAudit(
+    tx,
+    proposal.installation_id,
+    {
+      action: "review.ignored",
+      outcome: "ignored",
+      actor,
+      repo: proposal.repo,
+      subject: proposal.id,
+      data: { kind: "outreach", digest: proposal.digest, reason },
+    },
+    now,
+  );
 }

@@ -42,7 +42,11 @@ export async function gatherProposalMemberships(
  * Without them, a team rule that applies cannot be evaluated and keeps the
  * gate closed.
  */
-export async function proposalRuleFacts(tx: Queryable, proposal: ProposalRow, asked?: TeamMemberships): Promise<RuleFacts> {
+export async function proposalRuleFacts(
+  tx: Queryable,
+  proposal: ProposalRow,
+  asked?: TeamMemberships,
+): Promise<RuleFacts> {
   return {
     subject: await proposalRuleSubject(tx, proposal),
     ...(asked?.memberships.length ? { memberships: asked.memberships } : {}),

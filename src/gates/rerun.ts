@@ -29,14 +29,27 @@ async function onRerequested(context: Context, deps: GateDeps): Promise<void> {
   const installationId = payload.installation?.id;
   const run = payload.check_run;
   const proposalId = run.external_id ?? "";
-  if (installationId === undefined || run.app?.id !== deps.appId || !run.name.startsWith(COMMIT_CHECK_NAME) || !proposalId.startsWith("prp_")) {
+  if (
+    installationId === undefined ||
+    run.app?.id !== deps.appId ||
+    !run.name.startsWith(COMMIT_CHECK_NAME) ||
+    !proposalId.startsWith("prp_")
+  ) {
     return; // another app's check run: not ours to record
   }
   const delivery = deliveryOf(context, deps.appId);
   const proposal = await deps.db.tenant(installationId, (tx) => findProposal(tx, proposalId));
-  if (!proposal || proposal.repo !== payload.repository.full_name || proposal.kind !== "commit" || !proposal.pr_number || !proposal.head_sha) {
+  if (
+    !proposal ||
+    proposal.repo !== payload.repository.full_name ||
+    proposal.kind !== "commit" ||
+    !proposal.pr_number ||
+    !proposal.head_sha
+  ) {
     // Deploys and outreach are decided by votes and reviews as they arrive; there is no head to evaluate again.
-    await deps.db.tenant(installationId, (tx) => recordDelivery(tx, delivery, deps.now(), proposal ? "not_rerunnable" : "unknown_proposal"));
+    await deps.db.tenant(installationId, (tx) =>
+      recordDelivery(tx, delivery, deps.now(), proposal ? "not_rerunnable" : "unknown_proposal"),
+    );
     return;
   }
   const pull = await pullRequestNow(context, context.repo(), proposal.pr_number);
@@ -44,7 +57,17 @@ async function onRerequested(context: Context, deps: GateDeps): Promise<void> {
     const now = deps.now();
     await deps.db.tenant(installationId, async (tx) => {
       await recordDelivery(tx, delivery, now);
-      await appendAudit(tx, installationId, ignoredEvent(delivery, proposal.repo, proposal.id, { why: "stale", pr: proposal.pr_number!, head: run.head_sha, current: pull.head.sha }), now);
+      await appendAudit(
+        tx,
+        installationId,
+        ignoredEvent(delivery, proposal.repo, proposal.id, {
+          why: "stale",
+          pr: proposal.pr_number!,
+          head: run.head_sha,
+          current: pull.head.sha,
+        }),
+        now,
+      );
     });
     return;
   }

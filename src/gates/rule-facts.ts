@@ -33,9 +33,10 @@ export async function gatherCommitRuleFacts(
   const repo = context.repo();
   const listing = needsChangedFiles(rules) ? await changedFilesOf(context, repo, pull.number) : null;
   // GitHub lists at most 3,000 files: a listing that may be short is compared with the pull request's count.
-  const unlisted = listing && listing.listed >= LISTED_FILES_CAP
-    ? unlistedFiles(listing.listed, await changedFilesCount(context, repo, pull.number, pull.headSha))
-    : null;
+  const unlisted =
+    listing && listing.listed >= LISTED_FILES_CAP
+      ? unlistedFiles(listing.listed, await changedFilesCount(context, repo, pull.number, pull.headSha))
+      : null;
   const subject: RuleSubject = {
     kind: "commit",
     baseBranch: pull.baseRef,
@@ -46,7 +47,9 @@ export async function gatherCommitRuleFacts(
     const match = matchRule(rule, subject);
     return match.applies === true ? [{ rule, files: match.files ?? [] }] : [];
   });
-  const codeowners = applying.some(({ rule }) => rule.require.codeowners) ? await readCodeowners(context, repo, pull.baseRef) : undefined;
+  const codeowners = applying.some(({ rule }) => rule.require.codeowners)
+    ? await readCodeowners(context, repo, pull.baseRef)
+    : undefined;
   const teams = new Set(applying.flatMap(({ rule }) => rule.require.teams ?? []));
   if (codeowners) {
     const lookup = ownersOf(parseCodeowners(codeowners.text));
@@ -60,8 +63,14 @@ export async function gatherCommitRuleFacts(
   const approvers = [
     ...new Map(
       reviews
-        .filter((review) => review.state === "APPROVED" && review.commitId?.toLowerCase() === pull.headSha.toLowerCase())
-        .filter((review) => !isBotAccount(review.reviewer.login, review.reviewer.type) && !sameLogin(review.reviewer.login, pull.author))
+        .filter(
+          (review) => review.state === "APPROVED" && review.commitId?.toLowerCase() === pull.headSha.toLowerCase(),
+        )
+        .filter(
+          (review) =>
+            !isBotAccount(review.reviewer.login, review.reviewer.type) &&
+            !sameLogin(review.reviewer.login, pull.author),
+        )
         .map((review) => [review.reviewer.login.toLowerCase(), review.reviewer.login]),
     ).values(),
   ];

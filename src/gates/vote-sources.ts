@@ -23,23 +23,42 @@ export function installationVoteSources(
   return {
     config: async () => {
       if (!proposal.repo_id) throw new Error(`proposal ${proposal.id} has no repository id: its config cannot be read`);
-      return readRepoConfig(await github(installationId), installationId, { owner, repo, repoId: proposal.repo_id }, {
-        now,
-        ...(github.decorate ? { decorate: github.decorate } : {}),
-      });
+      return readRepoConfig(
+        await github(installationId),
+        installationId,
+        { owner, repo, repoId: proposal.repo_id },
+        {
+          now,
+          ...(github.decorate ? { decorate: github.decorate } : {}),
+        },
+      );
     },
     permission: async (login) => {
-      if (!proposal.repo_id) throw new Error(`proposal ${proposal.id} has no repository id: its permission cannot be asked`);
-      const octokit = await narrowedClients(github, { now })(installationId, proposal.repo_id, ["repos.getCollaboratorPermissionLevel"]);
+      if (!proposal.repo_id)
+        throw new Error(`proposal ${proposal.id} has no repository id: its permission cannot be asked`);
+      const octokit = await narrowedClients(github, { now })(installationId, proposal.repo_id, [
+        "repos.getCollaboratorPermissionLevel",
+      ]);
       return permissionWith(octokit, { owner, repo }, login);
     },
     memberships: (teams, logins) =>
-      teamMembershipsWith(async () => {
-        if (!proposal.repo_id) throw new Error(`proposal ${proposal.id} has no repository id: team memberships cannot be asked`);
-        return narrowFrom(await github(installationId), installationId, proposal.repo_id, ["teams.getMembershipForUserInOrg"], {
-          now,
-          ...(github.decorate ? { decorate: github.decorate } : {}),
-        });
-      }, teams, logins),
+      teamMembershipsWith(
+        async () => {
+          if (!proposal.repo_id)
+            throw new Error(`proposal ${proposal.id} has no repository id: team memberships cannot be asked`);
+          return narrowFrom(
+            await github(installationId),
+            installationId,
+            proposal.repo_id,
+            ["teams.getMembershipForUserInOrg"],
+            {
+              now,
+              ...(github.decorate ? { decorate: github.decorate } : {}),
+            },
+          );
+        },
+        teams,
+        logins,
+      ),
   };
 }

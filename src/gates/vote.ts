@@ -60,12 +60,17 @@ export function decidedByVotes(proposal: Pick<ProposalRow, "kind" | "state">): b
  * any decision is stored with its GitHub writes queued. Any error throws: no
  * approval comes from a failure.
  */
-export async function castVote(deps: { db: Database; now: () => Date }, sources: VoteSources, request: VoteRequest): Promise<VoteOutcome> {
+export async function castVote(
+  deps: { db: Database; now: () => Date },
+  sources: VoteSources,
+  request: VoteRequest,
+): Promise<VoteOutcome> {
   const now = deps.now();
   const { voter, installationId, identifier, via } = request;
   const config = await sources.config();
   const permission: Permission = voter.type === "Bot" ? "none" : await sources.permission(voter.login);
-  const asked = config.ok && config.config.rules?.length ? await membershipsFor(deps.db, sources, request, config) : undefined;
+  const asked =
+    config.ok && config.config.rules?.length ? await membershipsFor(deps.db, sources, request, config) : undefined;
 
   return deps.db.tenant(installationId, async (tx) => {
     if (request.delivery) await recordDelivery(tx, request.delivery, now);
@@ -78,37 +83,51 @@ export async function castVote(deps: { db: Database; now: () => Date }, sources:
     const why = ignoredBecause(current, vote, config, request.digest, now);
     if (why || !vote || !config.ok) {
       const reason = why ?? "unknown action";
-      await appendAudit(tx, installationId, {
-        action: "vote.ignored",
-        outcome: "ignored",
-        actor: voter.login,
-        actorIsBot: voter.type === "Bot",
-        repo: current.repo,
-        subject: current.id,
-        data: { identifier: identifier ?? null, reason, via },
-      }, now);
+      await appendAudit(
+        tx,
+        installationId,
+        {
+          action: "vote.ignored",
+          outcome: "ignored",
+          actor: voter.login,
+          actorIsBot: voter.type === "Bot",
+          repo: current.repo,
+          subject: current.id,
+          data: { identifier: identifier ?? null, reason, via },
+        },
+        now,
+      );
       return { outcome: "ignored", status: current.status, reason };
     }
     const votes = [...((current.state.votes as Vote[] | undefined) ?? []), vote];
     const details = current.details as { triggered_by?: string | null };
-    const decision = decideVotes(votes, {
-      author: current.author ?? "",
-      triggeredBy: details.triggered_by ?? null,
-      config: config.config,
-      configPresent: config.present,
-      deadline: current.expires_at.toISOString(),
-    }, config.config.rules?.length ? await proposalRuleFacts(tx, current, asked) : undefined);
+    const decision = decideVotes(
+      votes,
+      {
+        author: current.author ?? "",
+        triggeredBy: details.triggered_by ?? null,
+        config: config.config,
+        configPresent: config.present,
+        deadline: current.expires_at.toISOString(),
+      },
+      config.config.rules?.length ? await proposalRuleFacts(tx, current, asked) : undefined,
+    );
     const refused = decision.refused.find((r) => r.login.toLowerCase() === voter.login.toLowerCase());
-    await appendAudit(tx, installationId, {
-      action: "vote.recorded",
-      outcome: refused ? "refused" : "counted",
-      actor: voter.login,
-      actorIsBot: voter.type === "Bot",
-      actorIsAgent: isAgent(voter.login, voter.type, config.config, config.present),
-      repo: current.repo,
-      subject: current.id,
-      data: { vote: vote.vote, permission, reason: refused?.reason ?? null, via },
-    }, now);
+    await appendAudit(
+      tx,
+      installationId,
+      {
+        action: "vote.recorded",
+        outcome: refused ? "refused" : "counted",
+        actor: voter.login,
+        actorIsBot: voter.type === "Bot",
+        actorIsAgent: isAgent(voter.login, voter.type, config.config, config.present),
+        repo: current.repo,
+        subject: current.id,
+        data: { vote: vote.vote, permission, reason: refused?.reason ?? null, via },
+      },
+      now,
+    );
     await applyDecision(tx, current, decision, votes, now);
     return { outcome: refused ? "refused" : "counted", status: decision.status, reason: refused?.reason ?? null };
   });
@@ -119,20 +138,39 @@ export async function castVote(deps: { db: Database; now: () => Date }, sources:
  * GitHub before the vote's transaction (no network call holds the row lock):
  * of everyone whose latest vote approves, the voter included.
  */
-async function membershipsFor(db: Database, sources: VoteSources, request: VoteRequest, config: Extract<RepoConfig, { ok: true }>): Promise<TeamMemberships | undefined> {
+async function membershipsFor(
+  db: Database,
+  sources: VoteSources,
+  request: VoteRequest,
+  config: Extract<RepoConfig, { ok: true }>,
+): Promise<TeamMemberships | undefined> {
   const seen = await db.tenant(request.installationId, async (tx) => {
     const proposal = await findProposal(tx, request.proposalId);
-    return proposal ? { subject: await proposalRuleSubject(tx, proposal), votes: (proposal.state.votes as Vote[] | undefined) ?? [] } : undefined;
+    return proposal
+      ? { subject: await proposalRuleSubject(tx, proposal), votes: (proposal.state.votes as Vote[] | undefined) ?? [] }
+      : undefined;
   });
   if (!seen) return undefined;
   const latest = new Map<string, { login: string; approves: boolean }>();
-  for (const vote of seen.votes) latest.set(vote.actor.login.toLowerCase(), { login: vote.actor.login, approves: vote.vote === "approve" });
-  latest.set(request.voter.login.toLowerCase(), { login: request.voter.login, approves: request.identifier === "approve" });
+  for (const vote of seen.votes)
+    latest.set(vote.actor.login.toLowerCase(), { login: vote.actor.login, approves: vote.vote === "approve" });
+  latest.set(request.voter.login.toLowerCase(), {
+    login: request.voter.login,
+    approves: request.identifier === "approve",
+  });
   const approvers = [...latest.values()].filter((entry) => entry.approves).map((entry) => entry.login);
-  return gatherProposalMemberships(config.config, seen.subject, approvers, (teams, logins) => sources.memberships(teams, logins));
+  return gatherProposalMemberships(config.config, seen.subject, approvers, (teams, logins) =>
+    sources.memberships(teams, logins),
+  );
 }
 
-function ignoredBecause(current: ProposalRow, vote: Vote | null, config: RepoConfig, digest: string | undefined, now: Date): string | null {
+function ignoredBecause(
+  current: ProposalRow,
+  vote: Vote | null,
+  config: RepoConfig,
+  digest: string | undefined,
+  now: Date,
+): string | null {
   if (!vote) return "unknown action";
   if (current.status !== "pending") return `already ${current.status}`;
   if (!decidedByVotes(current)) return "decided by a pull request review";

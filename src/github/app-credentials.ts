@@ -8,7 +8,14 @@ export class AppCredentials {
   }
 
   /** Watches an App-authenticated client: a 401 marks the credentials refused, any success clears it. */
-  watch<T extends { hook: { after(name: "request", fn: () => void): void; error(name: "request", fn: (error: unknown) => unknown): void } }>(client: T): T {
+  watch<
+    T extends {
+      hook: {
+        after(name: "request", fn: () => void): void;
+        error(name: "request", fn: (error: unknown) => unknown): void;
+      };
+    },
+  >(client: T): T {
     client.hook.after("request", () => {
       this.#refused = null;
     });

@@ -8,9 +8,17 @@ import { narrowedForEvent } from "./narrowed.ts";
  * files: `listed` is how many it listed, for the caller to compare with the
  * pull request's `changed_files`. Any error is thrown (the gate stays closed).
  */
-export async function changedFilesOf(context: Context, repo: { owner: string; repo: string }, pullNumber: number): Promise<{ files: string[]; listed: number }> {
+export async function changedFilesOf(
+  context: Context,
+  repo: { owner: string; repo: string },
+  pullNumber: number,
+): Promise<{ files: string[]; listed: number }> {
   const reader = await narrowedForEvent(context, ["pulls.listFiles"]);
-  const files = await reader.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/files", { ...repo, pull_number: pullNumber, per_page: 100 });
+  const files = await reader.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/files", {
+    ...repo,
+    pull_number: pullNumber,
+    per_page: 100,
+  });
   const names = new Set<string>();
   for (const file of files) {
     names.add(file.filename);
@@ -26,10 +34,18 @@ export async function changedFilesOf(context: Context, repo: { owner: string; re
  * GitHub's pull request has moved on to another head: its count is not this
  * head's.
  */
-export async function changedFilesCount(context: Context, repo: { owner: string; repo: string }, pullNumber: number, headSha: string): Promise<number | null> {
+export async function changedFilesCount(
+  context: Context,
+  repo: { owner: string; repo: string },
+  pullNumber: number,
+  headSha: string,
+): Promise<number | null> {
   const pr = (context.payload as { pull_request?: { changed_files?: unknown; head?: { sha?: string } } }).pull_request;
   if (typeof pr?.changed_files === "number" && pr.head?.sha === headSha) return pr.changed_files;
   const reader = await narrowedForEvent(context, ["pulls.get"]);
-  const { data } = await reader.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", { ...repo, pull_number: pullNumber });
+  const { data } = await reader.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", {
+    ...repo,
+    pull_number: pullNumber,
+  });
   return data.head.sha === headSha ? data.changed_files : null;
 }

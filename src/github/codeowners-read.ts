@@ -7,7 +7,11 @@ import { narrowedForEvent } from "./narrowed.ts";
  * CODEOWNERS and docs/CODEOWNERS that exists; null when none does. Read at
  * the pull request's base, so a change cannot choose its own owners.
  */
-export async function readCodeowners(context: Context, repo: { owner: string; repo: string }, ref: string): Promise<{ path: string; text: string } | null> {
+export async function readCodeowners(
+  context: Context,
+  repo: { owner: string; repo: string },
+  ref: string,
+): Promise<{ path: string; text: string } | null> {
   const reader = await narrowedForEvent(context, ["repos.getContent"]);
   for (const path of CODEOWNERS_PATHS) {
     try {

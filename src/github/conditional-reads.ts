@@ -14,7 +14,12 @@ interface Answer {
   data: unknown;
 }
 interface Conditional {
-  hook: { wrap(name: "request", fn: (request: (options: RequestOptions) => Promise<Answer>, options: RequestOptions) => Promise<Answer>): void };
+  hook: {
+    wrap(
+      name: "request",
+      fn: (request: (options: RequestOptions) => Promise<Answer>, options: RequestOptions) => Promise<Answer>,
+    ): void;
+  };
 }
 
 const made = new WeakSet<object>();
@@ -38,9 +43,12 @@ export interface ConditionalOptions {
 export function cacheable(options: RequestOptions): boolean {
   if (options.method.toUpperCase() !== "GET") return false;
   // A next page of a listing comes as an absolute URL: judged by its path (GitHub Enterprise's under /api/v3).
-  const path = /^https?:/.test(options.url) ? new URL(options.url).pathname.replace(/^\/api\/v3(?=\/)/, "") : options.url;
+  const path = /^https?:/.test(options.url)
+    ? new URL(options.url).pathname.replace(/^\/api\/v3(?=\/)/, "")
+    : options.url;
   if (/^\/app(\/|$)/.test(path)) return false;
-  if (path.includes("/contents/")) return !/^https?:/.test(options.url) && typeof options.path === "string" && KEPT_FILES.test(options.path);
+  if (path.includes("/contents/"))
+    return !/^https?:/.test(options.url) && typeof options.path === "string" && KEPT_FILES.test(options.path);
   return true;
 }
 
@@ -63,7 +71,12 @@ const NOT_MODIFIED = "x-agent-gate-not-modified";
  * repository and permission set for their hour, so their reads earn 304s for
  * that hour.
  */
-export function conditionalReads<T>(client: T, installationId: number, store: EtagStore, options: ConditionalOptions = {}): T {
+export function conditionalReads<T>(
+  client: T,
+  installationId: number,
+  store: EtagStore,
+  options: ConditionalOptions = {},
+): T {
   const octokit = client as unknown as Conditional;
   // A client decorated twice (an installation client that is also a handler's base) is made conditional once.
   if (made.has(octokit)) return client;
@@ -82,7 +95,12 @@ export function conditionalReads<T>(client: T, installationId: number, store: Et
 }
 
 /** A fetch that sends a GET with the kept ETag and answers a 304 with the kept body (marked); a fresh 200 with an ETag is kept. */
-function conditionalFetch(inner: typeof fetch, installationId: number, store: EtagStore, options: ConditionalOptions): typeof fetch {
+function conditionalFetch(
+  inner: typeof fetch,
+  installationId: number,
+  store: EtagStore,
+  options: ConditionalOptions,
+): typeof fetch {
   return (async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const headers = new Headers(init.headers);
     const authorization = headers.get("authorization");
@@ -90,7 +108,14 @@ function conditionalFetch(inner: typeof fetch, installationId: number, store: Et
     if (!authorization || method !== "GET" || input instanceof Request) return inner(input, init);
     const url = String(input);
     const key = createHash("sha256")
-      .update(JSON.stringify([createHash("sha256").update(authorization).digest("hex"), method, url, headers.get("accept") ?? ""]))
+      .update(
+        JSON.stringify([
+          createHash("sha256").update(authorization).digest("hex"),
+          method,
+          url,
+          headers.get("accept") ?? "",
+        ]),
+      )
       .digest("hex");
     let kept: Awaited<ReturnType<EtagStore["get"]>>;
     try {
@@ -105,7 +130,10 @@ function conditionalFetch(inner: typeof fetch, installationId: number, store: Et
       const replayed = new Headers(kept.headers);
       response.headers.forEach((value, name) => replayed.set(name, value));
       replayed.set(NOT_MODIFIED, "1");
-      return withUrl(new Response(typeof kept.data === "string" ? kept.data : "", { status: 200, headers: replayed }), response.url || url);
+      return withUrl(
+        new Response(typeof kept.data === "string" ? kept.data : "", { status: 200, headers: replayed }),
+        response.url || url,
+      );
     }
     const etag = response.headers.get("etag");
     if (response.status !== 200 || !etag) return response;
@@ -115,8 +143,13 @@ function conditionalFetch(inner: typeof fetch, installationId: number, store: Et
       const value = response.headers.get(name);
       if (value !== null) keptHeaders[name] = value;
     }
-    await store.put(installationId, key, { etag, headers: keptHeaders, data: body }).catch((error: unknown) => options.onStoreError?.(error));
-    return withUrl(new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers }), response.url || url);
+    await store
+      .put(installationId, key, { etag, headers: keptHeaders, data: body })
+      .catch((error: unknown) => options.onStoreError?.(error));
+    return withUrl(
+      new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers }),
+      response.url || url,
+    );
   }) as typeof fetch;
 }
 

@@ -10,7 +10,12 @@ export function yamlProblem(error: unknown): ConfigError {
   if (error instanceof Error && error.name === "YAMLParseError") {
     const at = (error as { linePos?: { line: number; col: number }[] }).linePos?.[0];
     const reason = (error.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
-    return { path: "(file)", message: at ? `the YAML could not be parsed at line ${at.line}, column ${at.col}: ${reason}` : `the YAML could not be parsed: ${reason}` };
+    return {
+      path: "(file)",
+      message: at
+        ? `the YAML could not be parsed at line ${at.line}, column ${at.col}: ${reason}`
+        : `the YAML could not be parsed: ${reason}`,
+    };
   }
   return { path: "(file)", message: "the YAML could not be parsed" };
 }
@@ -26,6 +31,7 @@ export function parseConfigText(text: string): ParsedConfig {
   } catch (error) {
     return { ok: false, errors: [yamlProblem(error)] };
   }
-  if (typeof raw === "string") return { ok: false, errors: [{ path: "(file)", message: "the YAML is not a mapping of settings" }] };
+  if (typeof raw === "string")
+    return { ok: false, errors: [{ path: "(file)", message: "the YAML is not a mapping of settings" }] };
   return parseConfig(raw ?? null, true);
 }

@@ -45,7 +45,13 @@ export function databaseEtagStore(db: Database, options: { now?: () => Date; max
       if (!row) return undefined;
       // Marked used at most every few minutes: a read stays a read.
       if (now().getTime() - new Date(row.used_at).getTime() > TOUCH_AFTER_MS) {
-        await db.tenant(installationId, (tx) => tx.query("UPDATE github_etags SET used_at = $3 WHERE installation_id = $1 AND key = $2", [installationId, key, now()]));
+        await db.tenant(installationId, (tx) =>
+          tx.query("UPDATE github_etags SET used_at = $3 WHERE installation_id = $1 AND key = $2", [
+            installationId,
+            key,
+            now(),
+          ]),
+        );
       }
       return { etag: row.etag, headers: row.headers, data: JSON.parse(row.body) as unknown };
     },

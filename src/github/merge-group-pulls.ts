@@ -41,7 +41,10 @@ const branchOf = (ref: string) => ref.replace(/^refs\/heads\//, "");
  * Any error is thrown (the group is not approved); a group whose commits
  * cannot all be read is a problem, returned with why.
  */
-export async function pullsOfMergeGroup(context: Context, group: MergeGroupRefs): Promise<{ pulls: GroupPull[]; problem: string | null }> {
+export async function pullsOfMergeGroup(
+  context: Context,
+  group: MergeGroupRefs,
+): Promise<{ pulls: GroupPull[]; problem: string | null }> {
   const repo = context.repo();
   const base = branchOf(group.base_ref);
   const queued = queuedPullOf(group.head_ref);
@@ -57,7 +60,10 @@ export async function pullsOfMergeGroup(context: Context, group: MergeGroupRefs)
       page,
     });
     if (data.total_commits > MAX_GROUP_COMMITS) {
-      return { pulls: [], problem: `the merge group adds ${data.total_commits} commits to its base, more than the ${MAX_GROUP_COMMITS} Agent Gate reads to find its pull requests` };
+      return {
+        pulls: [],
+        problem: `the merge group adds ${data.total_commits} commits to its base, more than the ${MAX_GROUP_COMMITS} Agent Gate reads to find its pull requests`,
+      };
     }
     commits.push(...(data.commits as ListedCommit[]));
     if (data.commits.length === 0 || commits.length >= data.total_commits) break;
@@ -70,16 +76,27 @@ export async function pullsOfMergeGroup(context: Context, group: MergeGroupRefs)
   };
   const associated = await narrowedForEvent(context, ["repos.listPullRequestsAssociatedWithCommit"]);
   for (const commit of commits) {
-    const pulls = (await associated.paginate("GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls", { ...repo, commit_sha: commit.sha, per_page: 100 })) as ListedPull[];
+    const pulls = (await associated.paginate("GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls", {
+      ...repo,
+      commit_sha: commit.sha,
+      per_page: 100,
+    })) as ListedPull[];
     for (const pull of pulls) add(pull, "commit");
   }
   // The merge and squash commits GitHub made for the queue name the pull request they add.
-  const named = commits.filter((commit) => commit.committer?.login === "web-flow").flatMap((commit) => pullsNamedBy(commit.commit.message));
-  const reader = named.some((number) => !found.has(number) && number !== queued.number) ? await narrowedForEvent(context, ["pulls.get"]) : null;
+  const named = commits
+    .filter((commit) => commit.committer?.login === "web-flow")
+    .flatMap((commit) => pullsNamedBy(commit.commit.message));
+  const reader = named.some((number) => !found.has(number) && number !== queued.number)
+    ? await narrowedForEvent(context, ["pulls.get"])
+    : null;
   for (const number of new Set(named)) {
     if (found.has(number) || number === queued.number || !reader) continue;
     try {
-      const { data } = await reader.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", { ...repo, pull_number: number });
+      const { data } = await reader.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", {
+        ...repo,
+        pull_number: number,
+      });
       add(data as ListedPull, "message");
     } catch (error) {
       // A number that is no pull request (an issue; a message written in GitHub's web editor) adds none.
@@ -88,5 +105,8 @@ export async function pullsOfMergeGroup(context: Context, group: MergeGroupRefs)
   }
   // The pull request the branch names, at the head that entered the queue, last.
   found.delete(queued.number);
-  return { pulls: [...found.values(), { number: queued.number, headSha: queued.headSha, foundBy: "branch" }], problem: null };
+  return {
+    pulls: [...found.values(), { number: queued.number, headSha: queued.headSha, foundBy: "branch" }],
+    problem: null,
+  };
 }

@@ -49,11 +49,17 @@ function cacheOf(base: GitHubClient): Map<string, Slot> {
 const decorations = new WeakMap<object, (client: GitHubClient, installationId: number) => GitHubClient>();
 
 /** Decorate every client later narrowed from clients of this one's class, and the base clients when they mint. */
-export function decorateClientsOf(client: GitHubClient, decorate: (client: GitHubClient, installationId: number) => GitHubClient): void {
+export function decorateClientsOf(
+  client: GitHubClient,
+  decorate: (client: GitHubClient, installationId: number) => GitHubClient,
+): void {
   decorations.set(client.constructor, decorate);
 }
 
-function decorationOf(base: GitHubClient, options: NarrowOptions): ((client: GitHubClient, installationId: number) => GitHubClient) | undefined {
+function decorationOf(
+  base: GitHubClient,
+  options: NarrowOptions,
+): ((client: GitHubClient, installationId: number) => GitHubClient) | undefined {
   return options.decorate ?? decorations.get(base.constructor);
 }
 
@@ -80,8 +86,16 @@ export async function narrowFrom(
   operationNames: readonly AnyOperationName[],
   options: NarrowOptions = {},
 ): Promise<GitHubClient> {
-  if (!Number.isSafeInteger(repoId) || repoId <= 0) throw new Error(`a narrowed GitHub token needs a repository id, got ${String(repoId)}`);
-  return narrowed(base, installationId, { repository_ids: [repoId] }, tokenKey(installationId, repoId, permissionsFor(operationNames)), operationNames, options);
+  if (!Number.isSafeInteger(repoId) || repoId <= 0)
+    throw new Error(`a narrowed GitHub token needs a repository id, got ${String(repoId)}`);
+  return narrowed(
+    base,
+    installationId,
+    { repository_ids: [repoId] },
+    tokenKey(installationId, repoId, permissionsFor(operationNames)),
+    operationNames,
+    options,
+  );
 }
 
 /**
@@ -97,8 +111,16 @@ export async function narrowFromNamed(
   operationNames: readonly AnyOperationName[],
   options: NarrowOptions = {},
 ): Promise<GitHubClient> {
-  if (!/^[A-Za-z0-9._-]{1,100}$/.test(name)) throw new Error(`a narrowed GitHub token needs a repository name, got ${JSON.stringify(name)}`);
-  return narrowed(base, installationId, { repositories: [name] }, tokenKey(installationId, `name:${name.toLowerCase()}`, permissionsFor(operationNames)), operationNames, options);
+  if (!/^[A-Za-z0-9._-]{1,100}$/.test(name))
+    throw new Error(`a narrowed GitHub token needs a repository name, got ${JSON.stringify(name)}`);
+  return narrowed(
+    base,
+    installationId,
+    { repositories: [name] },
+    tokenKey(installationId, `name:${name.toLowerCase()}`, permissionsFor(operationNames)),
+    operationNames,
+    options,
+  );
 }
 
 async function narrowed(
@@ -112,7 +134,9 @@ async function narrowed(
   const permissions = permissionsFor(operationNames);
   const now = options.now ?? (() => new Date());
   const decorate = decorationOf(base, options);
-  const token = await cachedToken(cacheOf(base), key, now, () => mintToken(decorated(base, decorate, installationId), installationId, scope, permissions));
+  const token = await cachedToken(cacheOf(base), key, now, () =>
+    mintToken(decorated(base, decorate, installationId), installationId, scope, permissions),
+  );
   // One client per token (and decoration): building an Octokit is not free, and a token is reused for an hour.
   let made = clients.get(token);
   if (!made) {
@@ -159,7 +183,12 @@ export function narrowedClients(github: GitHubFactory, options: { now?: () => Da
     });
 }
 
-async function cachedToken(cache: Map<string, Slot>, key: string, now: () => Date, mint: () => Promise<Token>): Promise<Token> {
+async function cachedToken(
+  cache: Map<string, Slot>,
+  key: string,
+  now: () => Date,
+  mint: () => Promise<Token>,
+): Promise<Token> {
   let slot = cache.get(key);
   if (slot?.token && slot.token.expiresAt.getTime() - REFRESH_BEFORE_MS > now().getTime()) return slot.token;
   if (slot?.pending) return slot.pending;
@@ -206,10 +235,15 @@ export interface EventContext {
  * A narrowed client for a webhook handler's reads, for the event's own
  * installation and repository.
  */
-export async function narrowedForEvent(context: EventContext, operationNames: readonly AnyOperationName[], options: NarrowOptions = {}): Promise<GitHubClient> {
+export async function narrowedForEvent(
+  context: EventContext,
+  operationNames: readonly AnyOperationName[],
+  options: NarrowOptions = {},
+): Promise<GitHubClient> {
   const payload = context.payload as { installation?: { id?: number }; repository?: { id?: number } };
   const installationId = payload.installation?.id;
   const repoId = payload.repository?.id;
-  if (!installationId || !repoId) throw new Error("a narrowed GitHub token needs the event's installation and repository");
+  if (!installationId || !repoId)
+    throw new Error("a narrowed GitHub token needs the event's installation and repository");
   return narrowFrom(context.octokit as GitHubClient, installationId, repoId, operationNames, options);
 }

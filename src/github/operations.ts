@@ -155,7 +155,13 @@ export type OptionalOperationName = keyof typeof OPTIONAL_OPERATIONS;
 export type AnyOperationName = OperationName | OptionalOperationName;
 
 /** Events the app subscribes to (the manifest's default_events). */
-export const HANDLED_EVENTS = ["pull_request", "pull_request_review", "check_run", "deployment_protection_rule", "merge_group"] as const;
+export const HANDLED_EVENTS = [
+  "pull_request",
+  "pull_request_review",
+  "check_run",
+  "deployment_protection_rule",
+  "merge_group",
+] as const;
 
 /** Permissions GitHub requires of an app to receive an event, beyond its operations' (merge_group: Merge queues read). */
 export const EVENT_PERMISSIONS: Partial<Record<(typeof HANDLED_EVENTS)[number], PermissionSet>> = {
@@ -195,6 +201,10 @@ export function requiredPermissions(): Record<string, Access> {
  * repository. Get one with `narrowedClients(github)` from ./narrowed.ts, or
  * from `JobDeps` in an outbox job (`narrowedClientFor(deps)` in outbox-jobs.ts).
  */
-export type NarrowedClient = (installationId: number, repoId: number, operationNames: readonly OperationName[]) => Promise<GitHubClient>;
+export type NarrowedClient = (
+  installationId: number,
+  repoId: number,
+  operationNames: readonly OperationName[],
+) => Promise<GitHubClient>;
 
 export { narrowedClients, narrowFrom } from "./narrowed.ts";

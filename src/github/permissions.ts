@@ -22,7 +22,11 @@ export async function permissionOf(
 }
 
 /** The same question with a client already narrowed to `repos.getCollaboratorPermissionLevel` (the review page's). */
-export async function permissionWith(octokit: GitHubClient, repo: { owner: string; repo: string }, login: string): Promise<Permission> {
+export async function permissionWith(
+  octokit: GitHubClient,
+  repo: { owner: string; repo: string },
+  login: string,
+): Promise<Permission> {
   try {
     const { data } = await octokit.request("GET /repos/{owner}/{repo}/collaborators/{username}/permission", {
       ...repo,

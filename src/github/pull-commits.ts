@@ -19,8 +19,16 @@ interface ListedCommit {
   };
 }
 
-function identity(account: ListedIdentity | null, git: { name?: string | null; email?: string | null } | null): GitIdentity {
-  return { login: account?.login ?? null, type: account?.type ?? null, name: git?.name ?? null, email: git?.email ?? null };
+function identity(
+  account: ListedIdentity | null,
+  git: { name?: string | null; email?: string | null } | null,
+): GitIdentity {
+  return {
+    login: account?.login ?? null,
+    type: account?.type ?? null,
+    name: git?.name ?? null,
+    email: git?.email ?? null,
+  };
 }
 
 function factOf(commit: ListedCommit): PullCommitFact {
@@ -38,7 +46,11 @@ function factOf(commit: ListedCommit): PullCommitFact {
  * and its message, for `Co-authored-by:` trailers. Paged; needs only
  * pull_requests: read.
  */
-export async function gatherPullCommits(context: Context, repo: { owner: string; repo: string }, pullNumber: number): Promise<PullCommitFact[]> {
+export async function gatherPullCommits(
+  context: Context,
+  repo: { owner: string; repo: string },
+  pullNumber: number,
+): Promise<PullCommitFact[]> {
   const reader = await narrowedForEvent(context, ["pulls.listCommits"]);
   const commits = (await reader.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/commits", {
     ...repo,
@@ -57,11 +69,20 @@ const COMPARE_MAX = 250;
  * fast-forward (a force push, a rewritten history) or adds more commits than
  * one answer lists: the caller then reads the pull request's whole list.
  */
-export async function pushedCommits(context: Context, repo: { owner: string; repo: string }, before: string, after: string): Promise<PullCommitFact[] | undefined> {
+export async function pushedCommits(
+  context: Context,
+  repo: { owner: string; repo: string },
+  before: string,
+  after: string,
+): Promise<PullCommitFact[] | undefined> {
   const reader = await narrowedForEvent(context, ["repos.compareCommitsWithBasehead"]);
   let data;
   try {
-    ({ data } = await reader.request("GET /repos/{owner}/{repo}/compare/{basehead}", { ...repo, basehead: `${before}...${after}`, per_page: COMPARE_MAX }));
+    ({ data } = await reader.request("GET /repos/{owner}/{repo}/compare/{basehead}", {
+      ...repo,
+      basehead: `${before}...${after}`,
+      per_page: COMPARE_MAX,
+    }));
   } catch (error) {
     // `before` is gone from the repository (a force push, garbage-collected): the whole list instead.
     const status = (error as { status?: unknown }).status;
@@ -69,12 +90,20 @@ export async function pushedCommits(context: Context, repo: { owner: string; rep
     throw error;
   }
   const commits = data.commits as ListedCommit[];
-  if (data.status !== "ahead" || data.total_commits !== commits.length || commits.length > COMPARE_MAX) return undefined;
+  if (data.status !== "ahead" || data.total_commits !== commits.length || commits.length > COMPARE_MAX)
+    return undefined;
   return commits.map(factOf);
 }
 
-const identitySchema = z.object({ login: z.string().nullable(), type: z.string().nullable(), name: z.string().nullable(), email: z.string().nullable() });
-const storedCommits = z.array(z.object({ sha: z.string(), author: identitySchema, committer: identitySchema, message: z.string() }));
+const identitySchema = z.object({
+  login: z.string().nullable(),
+  type: z.string().nullable(),
+  name: z.string().nullable(),
+  email: z.string().nullable(),
+});
+const storedCommits = z.array(
+  z.object({ sha: z.string(), author: identitySchema, committer: identitySchema, message: z.string() }),
+);
 
 /** Commits recorded with a head (a proposal's facts), or undefined when none are recorded or they do not read as commits. */
 export function recordedCommits(value: unknown): PullCommitFact[] | undefined {
@@ -83,15 +112,25 @@ export function recordedCommits(value: unknown): PullCommitFact[] | undefined {
 }
 
 /** The pull request's head as GitHub has it now: asked when an event's head is not the newest one known. */
-export async function currentHead(context: Context, repo: { owner: string; repo: string }, pullNumber: number): Promise<string> {
+export async function currentHead(
+  context: Context,
+  repo: { owner: string; repo: string },
+  pullNumber: number,
+): Promise<string> {
   const reader = await narrowedForEvent(context, ["pulls.get"]);
-  const { data } = await reader.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", { ...repo, pull_number: pullNumber });
+  const { data } = await reader.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", {
+    ...repo,
+    pull_number: pullNumber,
+  });
   return data.head.sha;
 }
 
 /** The pull request as GitHub has it now (a re-run re-evaluates it as if an event had just named it). */
 export async function pullRequestNow(context: Context, repo: { owner: string; repo: string }, pullNumber: number) {
   const reader = await narrowedForEvent(context, ["pulls.get"]);
-  const { data } = await reader.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", { ...repo, pull_number: pullNumber });
+  const { data } = await reader.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", {
+    ...repo,
+    pull_number: pullNumber,
+  });
   return data;
 }

@@ -26,7 +26,14 @@ export async function saveRateWindows(db: Database, windows: readonly WindowStat
 
 /** Every installation's window as last recorded, lowest share left first. */
 export async function readRateWindows(db: Database): Promise<StoredWindow[]> {
-  const rows = await db.query<{ installation_id: string | number; rate_limit: number | null; remaining: number; used: number | null; reset_at: Date | null; observed_at: Date }>(
+  const rows = await db.query<{
+    installation_id: string | number;
+    rate_limit: number | null;
+    remaining: number;
+    used: number | null;
+    reset_at: Date | null;
+    observed_at: Date;
+  }>(
     `SELECT installation_id, rate_limit, remaining, used, reset_at, observed_at FROM github_rate_limits
       ORDER BY remaining::float / greatest(coalesce(rate_limit, 5000), 1), installation_id`,
   );

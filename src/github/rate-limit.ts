@@ -75,7 +75,15 @@ export class RateLimits {
     return [...this.#windows].flatMap(([installationId, w]) =>
       w.remaining === undefined
         ? []
-        : [{ installationId, limit: w.limit, remaining: w.remaining, used: w.used, resetAt: w.resetAt === undefined ? undefined : new Date(w.resetAt) }],
+        : [
+            {
+              installationId,
+              limit: w.limit,
+              remaining: w.remaining,
+              used: w.used,
+              resetAt: w.resetAt === undefined ? undefined : new Date(w.resetAt),
+            },
+          ],
     );
   }
 
@@ -96,7 +104,9 @@ export class RateLimits {
 
   /** Every installation with a known window (for the metrics). */
   known(): Array<{ installationId: number; remaining: number }> {
-    return [...this.#windows].flatMap(([installationId, w]) => (w.remaining === undefined ? [] : [{ installationId, remaining: w.remaining }]));
+    return [...this.#windows].flatMap(([installationId, w]) =>
+      w.remaining === undefined ? [] : [{ installationId, remaining: w.remaining }],
+    );
   }
 
   /** How long the next call of an installation should wait, in ms (0: go now). */
@@ -119,7 +129,13 @@ export class RateLimits {
 
   /** Record what an answer (success or refusal) said about the limits. */
   observe(installationId: number, answer: RateLimitAnswer): void {
-    const w = this.#windows.get(installationId) ?? { limit: undefined, used: undefined, remaining: undefined, resetAt: undefined, pausedUntil: 0 };
+    const w = this.#windows.get(installationId) ?? {
+      limit: undefined,
+      used: undefined,
+      remaining: undefined,
+      resetAt: undefined,
+      pausedUntil: 0,
+    };
     const remaining = numberHeader(answer.headers["x-ratelimit-remaining"]);
     const reset = numberHeader(answer.headers["x-ratelimit-reset"]);
     const limit = numberHeader(answer.headers["x-ratelimit-limit"]);
@@ -152,9 +168,16 @@ export function refusalWaitMs(answer: RateLimitAnswer, now: number): number | un
 
 /** The refusal wait of an Octokit error (RequestError carries status, response headers and message). */
 export function errorWaitMs(error: unknown, now: number): number | undefined {
-  const e = error as { status?: unknown; message?: unknown; response?: { headers?: Record<string, string | number | undefined> } };
+  const e = error as {
+    status?: unknown;
+    message?: unknown;
+    response?: { headers?: Record<string, string | number | undefined> };
+  };
   if (typeof e?.status !== "number") return undefined;
-  return refusalWaitMs({ status: e.status, headers: e.response?.headers ?? {}, message: typeof e.message === "string" ? e.message : "" }, now);
+  return refusalWaitMs(
+    { status: e.status, headers: e.response?.headers ?? {}, message: typeof e.message === "string" ? e.message : "" },
+    now,
+  );
 }
 
 function numberHeader(value: string | number | undefined): number | undefined {

@@ -7,8 +7,7 @@ import { configDigest, parseConfig, type GateConfig, type ConfigError } from "..
 export const CONFIG_FILE = "agent-gate.yml";
 
 export type RepoConfig =
-  | { ok: true; config: GateConfig; present: boolean; digest: string }
-  | { ok: false; errors: ConfigError[] };
+  { ok: true; config: GateConfig; present: boolean; digest: string } | { ok: false; errors: ConfigError[] };
 
 /** The repository whose config is read: names for the paths, the id for its narrowed token. */
 export interface ConfigRepo {
@@ -23,13 +22,21 @@ export interface ConfigRepo {
  * shown on the check; GitHub failing is thrown (fail closed, 5xx).
  */
 export async function loadRepoConfig(context: Context, options: NarrowOptions = {}): Promise<RepoConfig> {
-  const payload = context.payload as { installation?: { id?: number }; repository?: { id?: number; name?: string; owner?: { login?: string } } };
+  const payload = context.payload as {
+    installation?: { id?: number };
+    repository?: { id?: number; name?: string; owner?: { login?: string } };
+  };
   const installationId = payload.installation?.id;
   const repository = payload.repository;
   if (!installationId || !repository?.id || !repository.name || !repository.owner?.login) {
     throw new Error("the repository config is read for an event's installation and repository");
   }
-  return readRepoConfig(context.octokit as unknown as GitHubClient, installationId, { owner: repository.owner.login, repo: repository.name, repoId: repository.id }, options);
+  return readRepoConfig(
+    context.octokit as unknown as GitHubClient,
+    installationId,
+    { owner: repository.owner.login, repo: repository.name, repoId: repository.id },
+    options,
+  );
 }
 
 /**
@@ -48,7 +55,12 @@ export async function loadRepoConfig(context: Context, options: NarrowOptions = 
  *
  * `base` is an installation client, used only to ask for those tokens.
  */
-export async function readRepoConfig(base: GitHubClient, installationId: number, target: ConfigRepo, options: NarrowOptions = {}): Promise<RepoConfig> {
+export async function readRepoConfig(
+  base: GitHubClient,
+  installationId: number,
+  target: ConfigRepo,
+  options: NarrowOptions = {},
+): Promise<RepoConfig> {
   const own = () => narrowFrom(base, installationId, target.repoId, ["repos.getContent"], options);
   const clientFor = async (owner: string, repo: string): Promise<GitHubClient> => {
     const sameAccount = owner.toLowerCase() === target.owner.toLowerCase();
@@ -62,7 +74,11 @@ export async function readRepoConfig(base: GitHubClient, installationId: number,
   };
   const reader = routedReader(base, clientFor);
   return parseRepoConfig(async () => {
-    const { config, files } = await reader.config.get({ owner: target.owner, repo: target.repo, path: `.github/${CONFIG_FILE}` });
+    const { config, files } = await reader.config.get({
+      owner: target.owner,
+      repo: target.repo,
+      path: `.github/${CONFIG_FILE}`,
+    });
     return files.some((file) => file.config !== null) ? config : null;
   });
 }
@@ -72,12 +88,16 @@ export async function readRepoConfig(base: GitHubClient, installationId: number,
  * every request is sent by the narrowed client of the repository it names.
  * It holds no token of its own and sends nothing itself.
  */
-function routedReader(base: GitHubClient, clientFor: (owner: string, repo: string) => Promise<GitHubClient>): GitHubClient {
+function routedReader(
+  base: GitHubClient,
+  clientFor: (owner: string, repo: string) => Promise<GitHubClient>,
+): GitHubClient {
   const Client = base.constructor as new (options: { auth: { token: string } }) => GitHubClient;
   const reader = new Client({ auth: { token: "unused" } });
   reader.hook.wrap("request", async (_request, options) => {
     const { owner, repo } = options as { owner?: unknown; repo?: unknown };
-    if (typeof owner !== "string" || typeof repo !== "string") throw new Error("the config reader only reads repository files");
+    if (typeof owner !== "string" || typeof repo !== "string")
+      throw new Error("the config reader only reads repository files");
     const client = await clientFor(owner, repo);
     // Without `request`, which carries this reader's own hook.
     const { request: _ownHook, ...rest } = options as Record<string, unknown>;
@@ -91,7 +111,11 @@ async function parseRepoConfig(read: () => Promise<unknown>): Promise<RepoConfig
   try {
     raw = await read();
   } catch (error) {
-    if (error instanceof Error && /could not be parsed|invalid|is not support/i.test(error.message) && !("status" in error)) {
+    if (
+      error instanceof Error &&
+      /could not be parsed|invalid|is not support/i.test(error.message) &&
+      !("status" in error)
+    ) {
       return { ok: false, errors: [yamlProblem(error.cause)] };
     }
     throw error;

@@ -57,7 +57,11 @@ export async function teamMembershipsWith(
     const [org = "", slug = ""] = team.split("/");
     for (const login of logins) {
       try {
-        const { data } = await reader.request("GET /orgs/{org}/teams/{team_slug}/memberships/{username}", { org, team_slug: slug, username: login });
+        const { data } = await reader.request("GET /orgs/{org}/teams/{team_slug}/memberships/{username}", {
+          org,
+          team_slug: slug,
+          username: login,
+        });
         memberships.push({ team, login, member: data.state === "active" });
       } catch (error) {
         if (statusOf(error) === 404) {

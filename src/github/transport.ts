@@ -25,40 +25,61 @@ export function keepAliveFetch(options: TransportOptions = {}): typeof fetch {
   };
   const idleMs = options.idleMs ?? RESPONSE_IDLE_MS;
 
-  const send = (url: URL, method: string, headers: Record<string, string>, body: string | Uint8Array | undefined, signal: AbortSignal | undefined) =>
-    new Promise<{ status: number; statusText: string; headers: http.IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(abortError(signal));
-        return;
-      }
-      const transport = url.protocol === "https:" ? https : http;
-      const req = transport.request(url, { method, headers, agent: agents[url.protocol as "http:" | "https:"] }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () => {
+  const send = (
+    url: URL,
+    method: string,
+    headers: Record<string, string>,
+    body: string | Uint8Array | undefined,
+    signal: AbortSignal | undefined,
+  ) =>
+    new Promise<{ status: number; statusText: string; headers: http.IncomingHttpHeaders; body: Buffer }>(
+      (resolve, reject) => {
+        if (signal?.aborted) {
+          reject(abortError(signal));
+          return;
+        }
+        const transport = url.protocol === "https:" ? https : http;
+        const req = transport.request(
+          url,
+          { method, headers, agent: agents[url.protocol as "http:" | "https:"] },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on("data", (chunk: Buffer) => chunks.push(chunk));
+            res.on("end", () => {
+              signal?.removeEventListener("abort", onAbort);
+              resolve({
+                status: res.statusCode ?? 0,
+                statusText: res.statusMessage ?? "",
+                headers: res.headers,
+                body: Buffer.concat(chunks),
+              });
+            });
+            res.on("error", fail);
+          },
+        );
+        function fail(error: Error) {
           signal?.removeEventListener("abort", onAbort);
-          resolve({ status: res.statusCode ?? 0, statusText: res.statusMessage ?? "", headers: res.headers, body: Buffer.concat(chunks) });
-        });
-        res.on("error", fail);
-      });
-      function fail(error: Error) {
-        signal?.removeEventListener("abort", onAbort);
-        // A kept-alive connection the server closed as it was reused: nothing reached the server.
-        if (req.reusedSocket && STALE_SOCKET.has((error as NodeJS.ErrnoException).code ?? "")) (error as Error & { staleSocket?: boolean }).staleSocket = true;
-        reject(error);
-      }
-      function onAbort() {
-        req.destroy(abortError(signal!));
-      }
-      signal?.addEventListener("abort", onAbort, { once: true });
-      req.setTimeout(idleMs, () => req.destroy(new Error(`no response within ${idleMs} ms`)));
-      req.on("error", fail);
-      req.end(body);
-    });
+          // A kept-alive connection the server closed as it was reused: nothing reached the server.
+          if (req.reusedSocket && STALE_SOCKET.has((error as NodeJS.ErrnoException).code ?? ""))
+            (error as Error & { staleSocket?: boolean }).staleSocket = true;
+          reject(error);
+        }
+        function onAbort() {
+          req.destroy(abortError(signal!));
+        }
+        signal?.addEventListener("abort", onAbort, { once: true });
+        req.setTimeout(idleMs, () => req.destroy(new Error(`no response within ${idleMs} ms`)));
+        req.on("error", fail);
+        req.end(body);
+      },
+    );
 
   return (async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
     const body = init.body;
-    if (input instanceof Request || (body !== undefined && body !== null && typeof body !== "string" && !(body instanceof Uint8Array))) {
+    if (
+      input instanceof Request ||
+      (body !== undefined && body !== null && typeof body !== "string" && !(body instanceof Uint8Array))
+    ) {
       return fetch(input, init);
     }
     let url = new URL(String(input));
@@ -67,12 +88,14 @@ export function keepAliveFetch(options: TransportOptions = {}): typeof fetch {
     const headers = headerRecord(init.headers);
     const signal = init.signal ?? undefined;
     for (let hops = 0; ; hops += 1) {
-      if (url.protocol !== "http:" && url.protocol !== "https:") throw new TypeError("fetch failed", { cause: new Error(`unsupported protocol ${url.protocol}`) });
+      if (url.protocol !== "http:" && url.protocol !== "https:")
+        throw new TypeError("fetch failed", { cause: new Error(`unsupported protocol ${url.protocol}`) });
       let answer;
       try {
         answer = await send(url, method, headers, payload, signal).catch((error: Error & { staleSocket?: boolean }) => {
           // As browsers do: a read sent on a kept-alive connection that turned out closed is sent once more, on a new one.
-          if (error.staleSocket && (method === "GET" || method === "HEAD")) return send(url, method, headers, payload, signal);
+          if (error.staleSocket && (method === "GET" || method === "HEAD"))
+            return send(url, method, headers, payload, signal);
           throw error;
         });
       } catch (error) {
@@ -81,7 +104,8 @@ export function keepAliveFetch(options: TransportOptions = {}): typeof fetch {
       }
       const location = answer.headers.location;
       if ([301, 302, 303, 307, 308].includes(answer.status) && location && init.redirect !== "manual") {
-        if (init.redirect === "error") throw new TypeError("fetch failed", { cause: new Error("redirect not allowed") });
+        if (init.redirect === "error")
+          throw new TypeError("fetch failed", { cause: new Error("redirect not allowed") });
         if (hops >= MAX_REDIRECTS) throw new TypeError("fetch failed", { cause: new Error("too many redirects") });
         const next = new URL(location, url);
         if (next.origin !== url.origin) {
@@ -98,7 +122,8 @@ export function keepAliveFetch(options: TransportOptions = {}): typeof fetch {
         url = next;
         continue;
       }
-      if (answer.status < 200 || answer.status > 599) throw new TypeError("fetch failed", { cause: new Error(`unexpected status ${answer.status}`) });
+      if (answer.status < 200 || answer.status > 599)
+        throw new TypeError("fetch failed", { cause: new Error(`unexpected status ${answer.status}`) });
       const responseHeaders = new Headers();
       for (const [name, value] of Object.entries(answer.headers)) {
         if (value === undefined) continue;
@@ -118,7 +143,8 @@ export function keepAliveFetch(options: TransportOptions = {}): typeof fetch {
 function headerRecord(headers: ConstructorParameters<typeof Headers>[0] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
   if (!headers) return out;
-  const entries = headers instanceof Headers ? [...headers.entries()] : Array.isArray(headers) ? headers : Object.entries(headers);
+  const entries =
+    headers instanceof Headers ? [...headers.entries()] : Array.isArray(headers) ? headers : Object.entries(headers);
   for (const [name, value] of entries) out[name.toLowerCase()] = String(value);
   return out;
 }

@@ -37,7 +37,11 @@ export function watchGitHub<T>(client: T, installationId: number, limits: RateLi
     } catch (error) {
       const e = error as { status?: unknown; message?: unknown; response?: { headers?: Answer["headers"] } };
       const status = typeof e.status === "number" ? e.status : 0;
-      limits.observe(installationId, { status, headers: e.response?.headers ?? {}, message: typeof e.message === "string" ? e.message : "" });
+      limits.observe(installationId, {
+        status,
+        headers: e.response?.headers ?? {},
+        message: typeof e.message === "string" ? e.message : "",
+      });
       observe?.({ operation, status });
       throw error;
     }

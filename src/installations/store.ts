@@ -20,7 +20,12 @@ export interface RepositoryRef {
  * authentication checks that the installation and repository are live, the
  * tokens for that scope stop working on the next request.
  */
-export async function recordInstallation(db: Database, installation: InstallationRef, now: Date, actor: string | null = null): Promise<void> {
+export async function recordInstallation(
+  db: Database,
+  installation: InstallationRef,
+  now: Date,
+  actor: string | null = null,
+): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.query(
       `INSERT INTO installations (id, account, created_at) VALUES ($1, $2, $3)
@@ -28,7 +33,12 @@ export async function recordInstallation(db: Database, installation: Installatio
       [installation.id, installation.account, now],
     );
     await enterTenant(tx, installation.id);
-    await appendAudit(tx, installation.id, { action: "installation.created", outcome: "ok", subject: installation.account, actor }, now);
+    await appendAudit(
+      tx,
+      installation.id,
+      { action: "installation.created", outcome: "ok", subject: installation.account, actor },
+      now,
+    );
   });
 }
 
@@ -56,20 +66,35 @@ export async function recordRepositories(
     }
     await enterTenant(tx, installationId);
     if (added.length > 0) {
-      await appendAudit(tx, installationId, {
-        action: "installation.repositories_added",
-        outcome: "ok",
-        data: { repos: added.map((repo) => repo.full_name) },
-      }, now);
+      await appendAudit(
+        tx,
+        installationId,
+        {
+          action: "installation.repositories_added",
+          outcome: "ok",
+          data: { repos: added.map((repo) => repo.full_name) },
+        },
+        now,
+      );
     }
     if (removed.length > 0) {
-      await appendAudit(tx, installationId, {
-        action: "installation.repositories_removed",
-        outcome: "ok",
-        data: { repos: removed.map((repo) => repo.full_name) },
-      }, now);
+      await appendAudit(
+        tx,
+        installationId,
+        {
+          action: "installation.repositories_removed",
+          outcome: "ok",
+          data: { repos: removed.map((repo) => repo.full_name) },
+        },
+        now,
+      );
       // Their pending proposals are rejected with reason "uninstalled" (src/proposals/recorder.ts).
-      await recordUninstalled(tx, installationId, removed.map((repo) => repo.full_name), now);
+      await recordUninstalled(
+        tx,
+        installationId,
+        removed.map((repo) => repo.full_name),
+        now,
+      );
     }
   });
 }

@@ -15,8 +15,20 @@ export interface SealedColumn {
 /** Every sealed column in the schema. Add a table holding sealed values here. */
 export const SEALED_COLUMNS: readonly SealedColumn[] = [
   { table: "signing_keys", idColumn: "kid", installationColumn: null, column: "sealed_secret", purpose: "signing_key" },
-  { table: "proposals_outreach", idColumn: "proposal_id", installationColumn: "installation_id", column: "sealed", purpose: "outreach" },
-  { table: "review_sessions", idColumn: "id_hash", installationColumn: null, column: "sealed_token", purpose: "review_session" },
+  {
+    table: "proposals_outreach",
+    idColumn: "proposal_id",
+    installationColumn: "installation_id",
+    column: "sealed",
+    purpose: "outreach",
+  },
+  {
+    table: "review_sessions",
+    idColumn: "id_hash",
+    installationColumn: null,
+    column: "sealed_token",
+    purpose: "review_session",
+  },
 ];
 
 /**
@@ -74,7 +86,11 @@ async function reencryptColumn(tx: Queryable, keyring: Keyring, entry: SealedCol
  * transaction: either all move or none do. Returns how many were re-sealed;
  * values already under the current key are left as they are.
  */
-export async function reencryptSealed(db: Database, keyring: Keyring, columns: readonly SealedColumn[] = SEALED_COLUMNS): Promise<number> {
+export async function reencryptSealed(
+  db: Database,
+  keyring: Keyring,
+  columns: readonly SealedColumn[] = SEALED_COLUMNS,
+): Promise<number> {
   return db.transaction(async (tx) => {
     let total = 0;
     for (const entry of columns) total += await reencryptColumn(tx, keyring, entry);

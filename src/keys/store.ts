@@ -28,7 +28,11 @@ export function signingKeyBinding(kid: string): SealBinding {
 function toSigner(keyring: Keyring, row: SigningKeyRow): Signer {
   const secretKey = open(keyring, signingKeyBinding(row.kid), row.sealed_secret);
   const publicKey = fromBase64url(row.public_key);
-  if (secretKey.length !== nacl.sign.secretKeyLength || !publicKey || toBase64url(secretKey.subarray(32)) !== row.public_key) {
+  if (
+    secretKey.length !== nacl.sign.secretKeyLength ||
+    !publicKey ||
+    toBase64url(secretKey.subarray(32)) !== row.public_key
+  ) {
     throw new GateError("sealed_value_mismatch", `The stored signing key ${row.kid} does not match its public key.`);
   }
   return { keyId: row.kid, secretKey, publicKey };

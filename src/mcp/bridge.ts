@@ -23,7 +23,10 @@ export function bridgeSettings(env: NodeJS.ProcessEnv): BridgeSettings {
   try {
     endpoint = new URL(raw);
   } catch {
-    issues.push({ field: "AGENT_GATE_URL", message: "is required: the URL of a running Agent Gate, such as https://gate.example.com" });
+    issues.push({
+      field: "AGENT_GATE_URL",
+      message: "is required: the URL of a running Agent Gate, such as https://gate.example.com",
+    });
   }
   if (endpoint && endpoint.protocol !== "https:" && endpoint.protocol !== "http:") {
     issues.push({ field: "AGENT_GATE_URL", message: "must be an http or https URL" });
@@ -31,7 +34,8 @@ export function bridgeSettings(env: NodeJS.ProcessEnv): BridgeSettings {
   if (endpoint && endpoint.protocol === "http:" && !isLoopback(endpoint.hostname)) {
     issues.push({
       field: "AGENT_GATE_URL",
-      message: "must use https: over http:// the MCP key would cross the network readable by anyone on the way; http is accepted only for loopback (127.0.0.0/8, ::1, localhost)",
+      message:
+        "must use https: over http:// the MCP key would cross the network readable by anyone on the way; http is accepted only for loopback (127.0.0.0/8, ::1, localhost)",
     });
   }
   if (endpoint && (endpoint.username || endpoint.password)) {
@@ -39,11 +43,15 @@ export function bridgeSettings(env: NodeJS.ProcessEnv): BridgeSettings {
   }
   const token = env.AGENT_GATE_TOKEN ?? "";
   if (token === "") {
-    issues.push({ field: "AGENT_GATE_TOKEN", message: "is required: an Agent Gate MCP key (agt_…), as `agent-gate token create` prints it" });
+    issues.push({
+      field: "AGENT_GATE_TOKEN",
+      message: "is required: an Agent Gate MCP key (agt_…), as `agent-gate token create` prints it",
+    });
   } else if (!isWellFormedToken(token)) {
     issues.push({
       field: "AGENT_GATE_TOKEN",
-      message: "is malformed: an MCP key is agt_ followed by letters and digits ending in a checksum, and this one does not check out; copy it whole, as `agent-gate token create` printed it",
+      message:
+        "is malformed: an MCP key is agt_ followed by letters and digits ending in a checksum, and this one does not check out; copy it whole, as `agent-gate token create` printed it",
     });
   }
   if (issues.length > 0 || !endpoint) throw new ValidationError(issues);
@@ -111,9 +119,13 @@ export async function runBridge(
   remote.onerror = (error) => io.log(`agent-gate mcp: ${describe(error, where)}`);
   local.onmessage = (message) => {
     if (isJSONRPCRequest(message)) pending.set(message.id, message.method);
-    remote.send(message).catch((error: unknown) =>
-      forwardError(message, error).catch((failed: unknown) => io.log(`agent-gate mcp: could not write to stdout: ${String(failed)}`)),
-    );
+    remote
+      .send(message)
+      .catch((error: unknown) =>
+        forwardError(message, error).catch((failed: unknown) =>
+          io.log(`agent-gate mcp: could not write to stdout: ${String(failed)}`),
+        ),
+      );
   };
   local.onerror = (error) => io.log(`agent-gate mcp: bad input on stdin: ${error.message}`);
 
@@ -141,7 +153,8 @@ export async function runBridge(
 /** What went wrong talking to the app, without the key. */
 function describe(error: unknown, where: string): string {
   if (error instanceof StreamableHTTPError) {
-    if (error.code === 401) return `Agent Gate at ${where} refused the key (401): AGENT_GATE_TOKEN is unknown, revoked or expired.`;
+    if (error.code === 401)
+      return `Agent Gate at ${where} refused the key (401): AGENT_GATE_TOKEN is unknown, revoked or expired.`;
     if (error.code === 403) return `Agent Gate at ${where} refused the request (403).`;
     return `Agent Gate at ${where} answered ${error.code}; try again.`;
   }

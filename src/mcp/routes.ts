@@ -28,7 +28,11 @@ export function mcpRoutes(deps: ApiDeps): Route[] {
         try {
           message = JSON.parse(raw.toString("utf8")) as unknown;
         } catch {
-          sendJson(res, 400, { jsonrpc: "2.0", error: { code: -32700, message: "Parse error: the body must be a JSON-RPC message" }, id: null });
+          sendJson(res, 400, {
+            jsonrpc: "2.0",
+            error: { code: -32700, message: "Parse error: the body must be a JSON-RPC message" },
+            id: null,
+          });
           return;
         }
         const reauthenticate = async () => {

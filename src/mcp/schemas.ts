@@ -43,7 +43,9 @@ export const getProposalInput = z.strictObject({
     .min(0, `must be from 0 to ${MAX_WAIT_SECONDS}`)
     .max(MAX_WAIT_SECONDS, `must be from 0 to ${MAX_WAIT_SECONDS}`)
     .optional()
-    .describe(`Seconds to wait for a decision while the proposal is pending (0-${MAX_WAIT_SECONDS}, default 0). Progress is reported while waiting.`),
+    .describe(
+      `Seconds to wait for a decision while the proposal is pending (0-${MAX_WAIT_SECONDS}, default 0). Progress is reported while waiting.`,
+    ),
 });
 
 export const redeemApprovalInput = z.strictObject({
@@ -51,5 +53,7 @@ export const redeemApprovalInput = z.strictObject({
   digest: z
     .string({ error: "is required: the hex digest of what is about to be executed" })
     .regex(/^[0-9a-fA-F]{40,64}$/, "must be the hex digest of what is about to be executed")
-    .describe("The digest of exactly what you are about to execute, computed as the proposal's digest was; it must equal the approved digest."),
+    .describe(
+      "The digest of exactly what you are about to execute, computed as the proposal's digest was; it must equal the approved digest.",
+    ),
 });

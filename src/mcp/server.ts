@@ -22,7 +22,12 @@ const INSTRUCTIONS =
  * here, so a malformed call answers a tool error naming each field, in the
  * same words as the API's 400.
  */
-export function createMcpServer(tools: Tool[], principal: Principal, reauthenticate: () => Promise<void>, log?: ApiLog): Server {
+export function createMcpServer(
+  tools: Tool[],
+  principal: Principal,
+  reauthenticate: () => Promise<void>,
+  log?: ApiLog,
+): Server {
   const server = new Server(MCP_SERVER_INFO, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
   const byName = new Map(tools.map((t) => [t.name, t]));
 
@@ -32,13 +37,24 @@ export function createMcpServer(tools: Tool[], principal: Principal, reauthentic
       title: t.title,
       description: t.description,
       inputSchema: z.toJSONSchema(t.input, { io: "input" }) as { type: "object"; [key: string]: unknown },
-      annotations: { title: t.title, readOnlyHint: t.readOnly, destructiveHint: false, idempotentHint: t.readOnly, openWorldHint: false },
+      annotations: {
+        title: t.title,
+        readOnlyHint: t.readOnly,
+        destructiveHint: false,
+        idempotentHint: t.readOnly,
+        openWorldHint: false,
+      },
     })),
   }));
 
   server.setRequestHandler(CallToolRequestSchema, async (request, extra): Promise<CallToolResult> => {
     const t = byName.get(request.params.name);
-    if (!t) return toolError(new GateError("unknown_tool", `There is no tool named ${request.params.name}; call tools/list.`, { status: 404 }));
+    if (!t)
+      return toolError(
+        new GateError("unknown_tool", `There is no tool named ${request.params.name}; call tools/list.`, {
+          status: 404,
+        }),
+      );
     const args = request.params.arguments ?? {};
     const progressToken = request.params._meta?.progressToken;
     try {
@@ -53,14 +69,18 @@ export function createMcpServer(tools: Tool[], principal: Principal, reauthentic
             progressToken === undefined
               ? null
               : (progress, total, message) =>
-                  extra.sendNotification({ method: "notifications/progress", params: { progressToken, progress, total, message } }),
+                  extra.sendNotification({
+                    method: "notifications/progress",
+                    params: { progressToken, progress, total, message },
+                  }),
         },
         parsed.data,
       );
       log?.info({ tool: t.name, outcome: "ok" }, "MCP tool call");
       return { content: [{ type: "text", text: JSON.stringify(result) }], structuredContent: result };
     } catch (error) {
-      if (!(error instanceof GateError) || error.status >= 500) log?.warn({ tool: t.name, err: error }, "MCP tool call failed");
+      if (!(error instanceof GateError) || error.status >= 500)
+        log?.warn({ tool: t.name, err: error }, "MCP tool call failed");
       else log?.info({ tool: t.name, outcome: error.code }, "MCP tool call refused");
       // A conflict (not approved, expired, digest mismatch, already redeemed) is about a proposal the caller can see.
       const parsed = t.input.safeParse(args);
@@ -75,7 +95,8 @@ export function createMcpServer(tools: Tool[], principal: Principal, reauthentic
 function fieldIssues(error: z.ZodError): { field: string; message: string }[] {
   return error.issues.flatMap((issue) => {
     const at = issue.path.join(".");
-    if (issue.code === "unrecognized_keys") return issue.keys.map((key) => ({ field: at ? `${at}.${key}` : key, message: "is not a known field" }));
+    if (issue.code === "unrecognized_keys")
+      return issue.keys.map((key) => ({ field: at ? `${at}.${key}` : key, message: "is not a known field" }));
     return [{ field: at || "arguments", message: issue.message }];
   });
 }

@@ -9,7 +9,13 @@ import { redeemProposal } from "../proposals/redeem.ts";
 import { parseProposalBody, submitProposal, type ProposalBody } from "../proposals/submit.ts";
 import { listSites } from "../sites/service.ts";
 import { siteStanding } from "../sites/policy.ts";
-import { getProposalInput, listSitesInput, proposeDeployInput, proposeOutreachInput, redeemApprovalInput } from "./schemas.ts";
+import {
+  getProposalInput,
+  listSitesInput,
+  proposeDeployInput,
+  proposeOutreachInput,
+  redeemApprovalInput,
+} from "./schemas.ts";
 import { waitForDecision, type Progress } from "./wait.ts";
 
 /** What a tool call knows: who is calling, and how to report progress. */
@@ -75,8 +81,19 @@ export function mcpTools(deps: ApiDeps): Tool[] {
         const date = (value: string | null) => (value ? new Date(value) : null);
         return {
           sites: sites
-            .filter((site) => siteStanding({ state: site.state, verified_at: date(site.verified_at), failing_since: date(site.failing_since) }, now) === "verified")
-            .map((site) => ({ domain: site.domain, method: site.method, verified_at: site.verified_at, last_checked_at: site.last_checked_at })),
+            .filter(
+              (site) =>
+                siteStanding(
+                  { state: site.state, verified_at: date(site.verified_at), failing_since: date(site.failing_since) },
+                  now,
+                ) === "verified",
+            )
+            .map((site) => ({
+              domain: site.domain,
+              method: site.method,
+              verified_at: site.verified_at,
+              last_checked_at: site.last_checked_at,
+            })),
         };
       },
     }),
@@ -146,7 +163,10 @@ export function mcpTools(deps: ApiDeps): Tool[] {
         const waitMs = (args.wait_seconds ?? 0) * 1000;
         if (waitMs > 0) {
           await deps.waiter.start().catch((error: unknown) => {
-            throw new UnavailableError("Decisions cannot be awaited right now; call without wait_seconds or try again.", error);
+            throw new UnavailableError(
+              "Decisions cannot be awaited right now; call without wait_seconds or try again.",
+              error,
+            );
           });
         }
         const { view, waited } = await waitForDecision(

@@ -33,7 +33,12 @@ const AddBody = z.strictObject({
  */
 export function channelRoutes(deps: ChannelRouteDeps): Route[] {
   const keyring = () => {
-    if (!deps.keyring) throw new GateError("keyring_missing", "No keyring is configured: set AGENT_GATE_KEYS to store channel secrets.", { status: 503 });
+    if (!deps.keyring)
+      throw new GateError(
+        "keyring_missing",
+        "No keyring is configured: set AGENT_GATE_KEYS to store channel secrets.",
+        { status: 503 },
+      );
     return deps.keyring;
   };
   return [
@@ -43,9 +48,29 @@ export function channelRoutes(deps: ChannelRouteDeps): Route[] {
       async handler({ req, res }) {
         const admin = await deps.requireAdmin(req);
         const parsed = AddBody.safeParse(await readJson(req, 16 * 1024));
-        if (!parsed.success) throw new ValidationError(parsed.error.issues.map((i) => ({ field: i.path.join(".") || "body", message: i.message })));
+        if (!parsed.success)
+          throw new ValidationError(
+            parsed.error.issues.map((i) => ({ field: i.path.join(".") || "body", message: i.message })),
+          );
         const b = parsed.data;
-        const added = await addChannel(deps.db, keyring(), admin.installationId, { type: b.type, name: b.name, token: b.token, signingSecret: b.signing_secret, channel: b.channel, url: b.url, smtpUrl: b.smtp_url, from: b.from, to: b.to }, admin.actor, deps.now());
+        const added = await addChannel(
+          deps.db,
+          keyring(),
+          admin.installationId,
+          {
+            type: b.type,
+            name: b.name,
+            token: b.token,
+            signingSecret: b.signing_secret,
+            channel: b.channel,
+            url: b.url,
+            smtpUrl: b.smtp_url,
+            from: b.from,
+            to: b.to,
+          },
+          admin.actor,
+          deps.now(),
+        );
         sendJson(res, 201, { channel: added.channel, ...(added.secret ? { signing_secret: added.secret } : {}) });
       },
     },
@@ -62,7 +87,9 @@ export function channelRoutes(deps: ChannelRouteDeps): Route[] {
       path: "/api/v1/channels/:name",
       async handler({ req, res, params }) {
         const admin = await deps.requireAdmin(req);
-        sendJson(res, 200, { channel: await removeChannel(deps.db, admin.installationId, params.name ?? "", admin.actor, deps.now()) });
+        sendJson(res, 200, {
+          channel: await removeChannel(deps.db, admin.installationId, params.name ?? "", admin.actor, deps.now()),
+        });
       },
     },
   ];

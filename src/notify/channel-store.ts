@@ -23,9 +23,22 @@ const COLUMNS = "id, installation_id, name, type, settings, sealed_secret, creat
 export async function insertChannel(
   tx: Queryable,
   keyring: Keyring,
-  row: { id: string; installationId: number; name: string; type: ChannelType; settings: Record<string, unknown>; secret: Record<string, unknown>; createdBy: string; now: Date },
+  row: {
+    id: string;
+    installationId: number;
+    name: string;
+    type: ChannelType;
+    settings: Record<string, unknown>;
+    secret: Record<string, unknown>;
+    createdBy: string;
+    now: Date;
+  },
 ): Promise<void> {
-  const sealed = seal(keyring, { purpose: CHANNEL_PURPOSE, rowId: row.id, installationId: row.installationId }, JSON.stringify(row.secret));
+  const sealed = seal(
+    keyring,
+    { purpose: CHANNEL_PURPOSE, rowId: row.id, installationId: row.installationId },
+    JSON.stringify(row.secret),
+  );
   try {
     await tx.query(
       `INSERT INTO notify_channels (id, installation_id, name, type, settings, sealed_secret, created_by, created_at)
@@ -34,7 +47,11 @@ export async function insertChannel(
     );
   } catch (error) {
     if ((error as { code?: string }).code === "23505") {
-      throw new GateError("channel_exists", `A channel named ${row.name} already exists for installation ${row.installationId}; remove it first or pick another name.`, { status: 409 });
+      throw new GateError(
+        "channel_exists",
+        `A channel named ${row.name} already exists for installation ${row.installationId}; remove it first or pick another name.`,
+        { status: 409 },
+      );
     }
     throw error;
   }
@@ -45,18 +62,27 @@ export async function listChannelRows(tx: Queryable): Promise<ChannelRow[]> {
 }
 
 export async function findChannelByName(tx: Queryable, name: string): Promise<ChannelRow | undefined> {
-  const [row] = await tx.query<ChannelRow>(`SELECT ${COLUMNS} FROM notify_channels WHERE removed_at IS NULL AND lower(name) = lower($1)`, [name]);
+  const [row] = await tx.query<ChannelRow>(
+    `SELECT ${COLUMNS} FROM notify_channels WHERE removed_at IS NULL AND lower(name) = lower($1)`,
+    [name],
+  );
   return row;
 }
 
 export async function findChannel(tx: Queryable, id: string): Promise<ChannelRow | undefined> {
-  const [row] = await tx.query<ChannelRow>(`SELECT ${COLUMNS} FROM notify_channels WHERE removed_at IS NULL AND id = $1`, [id]);
+  const [row] = await tx.query<ChannelRow>(
+    `SELECT ${COLUMNS} FROM notify_channels WHERE removed_at IS NULL AND id = $1`,
+    [id],
+  );
   return row;
 }
 
 /** Mark a channel removed and erase its sealed secret; returns whether one was removed. */
 export async function removeChannelRow(tx: Queryable, id: string, now: Date): Promise<boolean> {
-  const rows = await tx.query("UPDATE notify_channels SET removed_at = $2, sealed_secret = '' WHERE id = $1 AND removed_at IS NULL RETURNING id", [id, now]);
+  const rows = await tx.query(
+    "UPDATE notify_channels SET removed_at = $2, sealed_secret = '' WHERE id = $1 AND removed_at IS NULL RETURNING id",
+    [id, now],
+  );
   return rows.length > 0;
 }
 
@@ -66,8 +92,19 @@ export async function removeChannelRow(tx: Queryable, id: string, now: Date): Pr
  * key the keyring lacks, throws (sealed_value_mismatch): nothing is sent.
  */
 export function openChannel(keyring: Keyring, row: ChannelRow): OpenChannel {
-  const text = openText(keyring, { purpose: CHANNEL_PURPOSE, rowId: row.id, installationId: row.installation_id }, row.sealed_secret);
+  const text = openText(
+    keyring,
+    { purpose: CHANNEL_PURPOSE, rowId: row.id, installationId: row.installation_id },
+    row.sealed_secret,
+  );
   const secret = SECRET_SCHEMAS[row.type].parse(JSON.parse(text));
   const settings = SETTINGS_SCHEMAS[row.type].parse(row.settings);
-  return { id: row.id, installationId: row.installation_id, name: row.name, type: row.type, settings, secret } as OpenChannel;
+  return {
+    id: row.id,
+    installationId: row.installation_id,
+    name: row.name,
+    type: row.type,
+    settings,
+    secret,
+  } as OpenChannel;
 }

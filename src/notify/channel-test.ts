@@ -39,15 +39,37 @@ export async function testChannel(
   options: { actor: string; now: Date; publicUrl: string; slackApiUrl: string },
 ): Promise<{ ok: boolean; error: string | null }> {
   const row = await db.tenant(installationId, (tx) => findChannelByName(tx, name));
-  if (!row) throw new GateError("channel_not_found", `No channel named ${name} for installation ${installationId}; see \`agent-gate channel list\`.`, { status: 404 });
+  if (!row)
+    throw new GateError(
+      "channel_not_found",
+      `No channel named ${name} for installation ${installationId}; see \`agent-gate channel list\`.`,
+      { status: 404 },
+    );
   let error: string | null = null;
   try {
-    await sendToChannel(openChannel(keyring, row), testMessage(options.publicUrl), null, `ntf_test_${options.now.getTime()}`, options.slackApiUrl);
+    await sendToChannel(
+      openChannel(keyring, row),
+      testMessage(options.publicUrl),
+      null,
+      `ntf_test_${options.now.getTime()}`,
+      options.slackApiUrl,
+    );
   } catch (cause) {
     error = classifyFailure(cause).summary;
   }
   await db.tenant(installationId, (tx) =>
-    appendAudit(tx, installationId, { action: "channel.tested", outcome: error ? "failed" : "ok", actor: options.actor, subject: row.id, data: { name: row.name, type: row.type, error } }, options.now),
+    appendAudit(
+      tx,
+      installationId,
+      {
+        action: "channel.tested",
+        outcome: error ? "failed" : "ok",
+        actor: options.actor,
+        subject: row.id,
+        data: { name: row.name, type: row.type, error },
+      },
+      options.now,
+    ),
   );
   return { ok: error === null, error };
 }

@@ -4,8 +4,21 @@ import type { Keyring } from "../crypto/keyring.ts";
 import type { Database } from "../db/database.ts";
 import { GateError, ValidationError } from "../errors.ts";
 import { randomBase62 } from "../proposals/ids.ts";
-import { CHANNEL_NAME, CHANNEL_NAME_MESSAGE, CHANNEL_TYPES, SECRET_SCHEMAS, SETTINGS_SCHEMAS, type ChannelType } from "./channel-kinds.ts";
-import { findChannelByName, insertChannel, listChannelRows, removeChannelRow, type ChannelRow } from "./channel-store.ts";
+import {
+  CHANNEL_NAME,
+  CHANNEL_NAME_MESSAGE,
+  CHANNEL_TYPES,
+  SECRET_SCHEMAS,
+  SETTINGS_SCHEMAS,
+  type ChannelType,
+} from "./channel-kinds.ts";
+import {
+  findChannelByName,
+  insertChannel,
+  listChannelRows,
+  removeChannelRow,
+  type ChannelRow,
+} from "./channel-store.ts";
 
 /** What an admin gives to add a channel (the CLI's flags, the API's body). */
 export interface ChannelInput {
@@ -58,12 +71,18 @@ function hostOf(url: string): string {
 }
 
 /** The type's secret and settings from the input, each checked; every problem at once. */
-function partsOf(input: ChannelInput, type: ChannelType): { secret: Record<string, unknown>; settings: Record<string, unknown>; shownOnce: string | null } {
+function partsOf(
+  input: ChannelInput,
+  type: ChannelType,
+): { secret: Record<string, unknown>; settings: Record<string, unknown>; shownOnce: string | null } {
   let raw: { secret: Record<string, unknown>; settings: Record<string, unknown> };
   let shownOnce: string | null = null;
   switch (type) {
     case "slack":
-      raw = { secret: { token: input.token, signing_secret: input.signingSecret }, settings: { channel: input.channel } };
+      raw = {
+        secret: { token: input.token, signing_secret: input.signingSecret },
+        settings: { channel: input.channel },
+      };
       break;
     case "teams":
       raw = { secret: { url: input.url }, settings: { host: hostOf(input.url ?? "") } };
@@ -78,7 +97,10 @@ function partsOf(input: ChannelInput, type: ChannelType): { secret: Record<strin
   }
   const secret = SECRET_SCHEMAS[type].safeParse(raw.secret);
   const settings = SETTINGS_SCHEMAS[type].safeParse(raw.settings);
-  const issues = [...(secret.success ? [] : issuesOf(secret.error)), ...(settings.success ? [] : issuesOf(settings.error))];
+  const issues = [
+    ...(secret.success ? [] : issuesOf(secret.error)),
+    ...(settings.success ? [] : issuesOf(settings.error)),
+  ];
   if (issues.length || !secret.success || !settings.success) throw new ValidationError(issues);
   return { secret: secret.data, settings: settings.data, shownOnce };
 }
@@ -109,15 +131,30 @@ export async function addChannel(
   now: Date,
 ): Promise<{ channel: ChannelView; secret: string | null }> {
   const issues: { field: string; message: string }[] = [];
-  if (!(CHANNEL_TYPES as readonly string[]).includes(input.type)) issues.push({ field: "type", message: `must be one of ${CHANNEL_TYPES.join(", ")}` });
+  if (!(CHANNEL_TYPES as readonly string[]).includes(input.type))
+    issues.push({ field: "type", message: `must be one of ${CHANNEL_TYPES.join(", ")}` });
   if (!CHANNEL_NAME.test(input.name)) issues.push({ field: "name", message: CHANNEL_NAME_MESSAGE });
   if (issues.length) throw new ValidationError(issues);
   const type = input.type as ChannelType;
   const { secret, settings, shownOnce } = partsOf(input, type);
   const id = `chn_${randomBase62(20)}`;
   await db.tenant(installationId, async (tx) => {
-    await insertChannel(tx, keyring, { id, installationId, name: input.name, type, settings, secret, createdBy: actor, now });
-    await appendAudit(tx, installationId, { action: "channel.added", outcome: "ok", actor, subject: id, data: { name: input.name, type } }, now);
+    await insertChannel(tx, keyring, {
+      id,
+      installationId,
+      name: input.name,
+      type,
+      settings,
+      secret,
+      createdBy: actor,
+      now,
+    });
+    await appendAudit(
+      tx,
+      installationId,
+      { action: "channel.added", outcome: "ok", actor, subject: id, data: { name: input.name, type } },
+      now,
+    );
   });
   const row = await db.tenant(installationId, (tx) => findChannelByName(tx, input.name));
   if (!row) throw new GateError("channel_missing", "The channel was added but cannot be read back.");
@@ -129,13 +166,28 @@ export async function listChannels(db: Database, installationId: number): Promis
 }
 
 /** Remove a channel by name: its secret erased, audited (`channel.removed`). */
-export async function removeChannel(db: Database, installationId: number, name: string, actor: string, now: Date): Promise<ChannelView> {
+export async function removeChannel(
+  db: Database,
+  installationId: number,
+  name: string,
+  actor: string,
+  now: Date,
+): Promise<ChannelView> {
   return db.tenant(installationId, async (tx) => {
     const row = await findChannelByName(tx, name);
     if (!row || !(await removeChannelRow(tx, row.id, now))) {
-      throw new GateError("channel_not_found", `No channel named ${name} for installation ${installationId}; see \`agent-gate channel list\`.`, { status: 404 });
+      throw new GateError(
+        "channel_not_found",
+        `No channel named ${name} for installation ${installationId}; see \`agent-gate channel list\`.`,
+        { status: 404 },
+      );
     }
-    await appendAudit(tx, installationId, { action: "channel.removed", outcome: "ok", actor, subject: row.id, data: { name: row.name, type: row.type } }, now);
+    await appendAudit(
+      tx,
+      installationId,
+      { action: "channel.removed", outcome: "ok", actor, subject: row.id, data: { name: row.name, type: row.type } },
+      now,
+    );
     return channelView(row);
   });
 }

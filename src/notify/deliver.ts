@@ -28,7 +28,13 @@ export class PermanentSendError extends GateError {
 }
 
 /** Send (or update) one message on one channel; returns what was done, for the job's outcome. */
-export async function sendToChannel(channel: OpenChannel, message: ProposalMessage, previous: MessageRef | null, messageId: string, slackApiUrl: string): Promise<{ ref: MessageRef; updated: boolean }> {
+export async function sendToChannel(
+  channel: OpenChannel,
+  message: ProposalMessage,
+  previous: MessageRef | null,
+  messageId: string,
+  slackApiUrl: string,
+): Promise<{ ref: MessageRef; updated: boolean }> {
   switch (channel.type) {
     case "slack":
       return sendSlack(channel, message, slackRefOf(previous), slackApiUrl);
@@ -51,7 +57,11 @@ export async function sendToChannel(channel: OpenChannel, message: ProposalMessa
  * or `notification.updated`: channel name and type, event, status; never a
  * secret, an address or outreach text).
  */
-export async function deliver(deps: DeliverDeps, job: NotifyJob & { channel_id: string }, now: () => Date): Promise<string> {
+export async function deliver(
+  deps: DeliverDeps,
+  job: NotifyJob & { channel_id: string },
+  now: () => Date,
+): Promise<string> {
   const { db } = deps;
   const read = await db.tenant(job.installation_id, async (tx) => ({
     row: await findChannel(tx, job.channel_id),
@@ -59,24 +69,49 @@ export async function deliver(deps: DeliverDeps, job: NotifyJob & { channel_id: 
     previous: await sentMessage(tx, job.proposal_id, job.channel_id),
   }));
   if (!read.row || !read.proposal) return "skipped";
-  if (!deps.keyring) throw new PermanentSendError("keyring_missing", "no keyring: set AGENT_GATE_KEYS to open the channel's secrets");
+  if (!deps.keyring)
+    throw new PermanentSendError("keyring_missing", "no keyring: set AGENT_GATE_KEYS to open the channel's secrets");
   let channel: OpenChannel;
   try {
     channel = openChannel(deps.keyring, read.row);
   } catch (error) {
-    throw new PermanentSendError("channel_unreadable", error instanceof GateError ? error.code : "the channel's stored settings do not parse");
+    throw new PermanentSendError(
+      "channel_unreadable",
+      error instanceof GateError ? error.code : "the channel's stored settings do not parse",
+    );
   }
   const message = proposalMessage(read.proposal, job.event, deps.publicUrl());
   const sent = await sendToChannel(channel, message, read.previous?.ref ?? null, `ntf_${job.id}`, deps.slackApiUrl);
   await db.tenant(job.installation_id, async (tx) => {
-    await recordMessage(tx, { installationId: job.installation_id, proposalId: job.proposal_id, channelId: channel.id, ref: sent.ref, digest: message.digest }, now());
-    await appendAudit(tx, job.installation_id, {
-      action: sent.updated ? "notification.updated" : "notification.sent",
-      outcome: "ok",
-      repo: message.repo,
-      subject: message.id,
-      data: { event: job.event, channel: channel.name, type: channel.type, status: message.status, digest: message.digest },
-    }, now());
+    await recordMessage(
+      tx,
+      {
+        installationId: job.installation_id,
+        proposalId: job.proposal_id,
+        channelId: channel.id,
+        ref: sent.ref,
+        digest: message.digest,
+      },
+      now(),
+    );
+    await appendAudit(
+      tx,
+      job.installation_id,
+      {
+        action: sent.updated ? "notification.updated" : "notification.sent",
+        outcome: "ok",
+        repo: message.repo,
+        subject: message.id,
+        data: {
+          event: job.event,
+          channel: channel.name,
+          type: channel.type,
+          status: message.status,
+          digest: message.digest,
+        },
+      },
+      now(),
+    );
   });
   return sent.updated ? "updated" : "sent";
 }

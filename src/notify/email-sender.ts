@@ -17,7 +17,15 @@ export function emailContent(m: ProposalMessage): { subject: string; text: strin
   ];
   const status = statusLine(m);
   const subject = `[Agent Gate] ${m.headline} in ${m.repo}: ${m.status === "pending" ? "approval needed" : m.status}`;
-  const text = [`${m.headline}`, status, "", ...lines.map(([k, v]) => `${k}: ${v}`), "", `Review and decide: ${m.reviewUrl}`, ""].join("\n");
+  const text = [
+    `${m.headline}`,
+    status,
+    "",
+    ...lines.map(([k, v]) => `${k}: ${v}`),
+    "",
+    `Review and decide: ${m.reviewUrl}`,
+    "",
+  ].join("\n");
   const body = [
     `<p><strong>${html(m.headline)}</strong></p>`,
     `<p>${html(status)}</p>`,
@@ -28,11 +36,25 @@ export function emailContent(m: ProposalMessage): { subject: string; text: strin
 }
 
 /** Send over SMTP; `messageId` is the job's, the same on a retry. */
-export async function sendEmail(channel: Extract<OpenChannel, { type: "email" }>, message: ProposalMessage, messageId: string): Promise<void> {
-  const transport = nodemailer.createTransport({ url: channel.secret.smtp_url, connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 20_000 });
+export async function sendEmail(
+  channel: Extract<OpenChannel, { type: "email" }>,
+  message: ProposalMessage,
+  messageId: string,
+): Promise<void> {
+  const transport = nodemailer.createTransport({
+    url: channel.secret.smtp_url,
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 20_000,
+  });
   try {
     const content = emailContent(message);
-    await transport.sendMail({ from: channel.settings.from, to: channel.settings.to, messageId: `<${messageId}@agent-gate>`, ...content });
+    await transport.sendMail({
+      from: channel.settings.from,
+      to: channel.settings.to,
+      messageId: `<${messageId}@agent-gate>`,
+      ...content,
+    });
   } finally {
     transport.close();
   }

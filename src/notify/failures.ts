@@ -12,15 +12,40 @@ export interface SendFailure {
 }
 
 /** Slack platform errors that a retry cannot fix. */
-const SLACK_PERMANENT = new Set(["channel_not_found", "invalid_auth", "not_authed", "not_in_channel", "account_inactive", "token_revoked", "token_expired", "is_archived", "missing_scope", "message_not_found", "cant_update_message", "invalid_blocks", "msg_too_long", "no_permission"]);
+const SLACK_PERMANENT = new Set([
+  "channel_not_found",
+  "invalid_auth",
+  "not_authed",
+  "not_in_channel",
+  "account_inactive",
+  "token_revoked",
+  "token_expired",
+  "is_archived",
+  "missing_scope",
+  "message_not_found",
+  "cant_update_message",
+  "invalid_blocks",
+  "msg_too_long",
+  "no_permission",
+]);
 
 export function classifyFailure(error: unknown): SendFailure {
   if (error instanceof PermanentSendError) return { summary: error.code, permanent: true };
   if (error instanceof ChannelHttpError) {
     const retry = error.status === 408 || error.status === 429 || error.status >= 500;
-    return { summary: `HTTP ${error.status}`, permanent: !retry, ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}) };
+    return {
+      summary: `HTTP ${error.status}`,
+      permanent: !retry,
+      ...(error.retryAfterMs !== undefined ? { retryAfterMs: error.retryAfterMs } : {}),
+    };
   }
-  const e = error as { code?: unknown; data?: { error?: unknown }; statusCode?: unknown; responseCode?: unknown; name?: unknown };
+  const e = error as {
+    code?: unknown;
+    data?: { error?: unknown };
+    statusCode?: unknown;
+    responseCode?: unknown;
+    name?: unknown;
+  };
   const code = typeof e.code === "string" ? e.code : "";
   if (code === "slack_webapi_rate_limited_error") {
     const after = slackRetryAfterMs(error);
@@ -32,7 +57,10 @@ export function classifyFailure(error: unknown): SendFailure {
   }
   if (code === "slack_webapi_http_error") {
     const status = typeof e.statusCode === "number" ? e.statusCode : 0;
-    return { summary: `slack: HTTP ${status}`, permanent: status >= 400 && status < 500 && status !== 408 && status !== 429 };
+    return {
+      summary: `slack: HTTP ${status}`,
+      permanent: status >= 400 && status < 500 && status !== 408 && status !== 429,
+    };
   }
   if (typeof e.responseCode === "number") {
     // SMTP: 5xx refuses for good, 4xx asks to try later.

@@ -15,7 +15,10 @@ export const NOTIFY_CHANNEL = "agent_gate_notify";
 
 /** A job's payload, parsed where the worker reads it: channels an escalation or reminder goes to. */
 export const jobPayloadSchema = z.strictObject({
-  channels: z.array(z.string().regex(/^chn_[A-Za-z0-9]{20}$/)).max(50).optional(),
+  channels: z
+    .array(z.string().regex(/^chn_[A-Za-z0-9]{20}$/))
+    .max(50)
+    .optional(),
 });
 export type JobPayload = z.infer<typeof jobPayloadSchema>;
 
@@ -54,7 +57,16 @@ export async function queueNotification(tx: Queryable, job: QueuedNotification, 
        ON CONFLICT (installation_id, dedupe_key) DO NOTHING
        RETURNING installation_id)
      SELECT pg_notify($8, installation_id::text) FROM queued`,
-    [job.installationId, job.proposalId, job.event, channelId, key, JSON.stringify(job.payload ?? {}), now, NOTIFY_CHANNEL],
+    [
+      job.installationId,
+      job.proposalId,
+      job.event,
+      channelId,
+      key,
+      JSON.stringify(job.payload ?? {}),
+      now,
+      NOTIFY_CHANNEL,
+    ],
   );
 }
 
@@ -63,7 +75,11 @@ export class MalformedNotifyJob extends Error {}
 
 function parseJob(row: JobRow): NotifyJob {
   const payload = jobPayloadSchema.safeParse(row.payload);
-  if (!(NOTIFY_EVENTS as readonly string[]).includes(row.event) || !PROPOSAL_ID_PATTERN.test(row.proposal_id) || !payload.success) {
+  if (
+    !(NOTIFY_EVENTS as readonly string[]).includes(row.event) ||
+    !PROPOSAL_ID_PATTERN.test(row.proposal_id) ||
+    !payload.success
+  ) {
     throw new MalformedNotifyJob(`notify job ${row.id} is malformed`);
   }
   return { ...row, event: row.event as NotifyEvent, payload: payload.data };
@@ -76,7 +92,13 @@ function parseJob(row: JobRow): NotifyJob {
  */
 export type Claimed = { job: NotifyJob } | { malformed: { id: number; installation_id: number; error: string } };
 
-export async function claimJob(db: Database, now: Date, leaseMs: number, worker: string, paceMs: (channelId: string) => number): Promise<Claimed | undefined> {
+export async function claimJob(
+  db: Database,
+  now: Date,
+  leaseMs: number,
+  worker: string,
+  paceMs: (channelId: string) => number,
+): Promise<Claimed | undefined> {
   return db.transaction(async (tx) => {
     const [row] = await tx.query<JobRow>(
       `WITH candidate AS (
@@ -111,7 +133,10 @@ export async function claimJob(db: Database, now: Date, leaseMs: number, worker:
 }
 
 export async function completeJob(db: Database, id: number, outcome: string, now: Date): Promise<void> {
-  await db.query("UPDATE notify_jobs SET done_at = $2, outcome = $3, locked_until = NULL, last_error = NULL WHERE id = $1", [id, now, outcome]);
+  await db.query(
+    "UPDATE notify_jobs SET done_at = $2, outcome = $3, locked_until = NULL, last_error = NULL WHERE id = $1",
+    [id, now, outcome],
+  );
 }
 
 /** Retry at `retryAt`, or end it as failed (`giveUp`); `error` is a summary without secrets. */
@@ -139,7 +164,13 @@ export interface NotifyQueueState {
   oldest: Date | null;
   failed: number;
   /** The latest messages that failed for good (no secrets: channel id, event, error summary). */
-  recentFailures: { proposal_id: string; channel_id: string | null; event: string; last_error: string | null; done_at: Date }[];
+  recentFailures: {
+    proposal_id: string;
+    channel_id: string | null;
+    event: string;
+    last_error: string | null;
+    done_at: Date;
+  }[];
 }
 
 export async function notifyQueueState(db: Queryable): Promise<NotifyQueueState> {
@@ -152,7 +183,12 @@ export async function notifyQueueState(db: Queryable): Promise<NotifyQueueState>
   const recentFailures = await db.query<NotifyQueueState["recentFailures"][number]>(
     "SELECT proposal_id, channel_id, event, last_error, done_at FROM notify_jobs WHERE outcome = 'failed' ORDER BY done_at DESC LIMIT 5",
   );
-  return { depth: Number(row?.depth ?? 0), oldest: row?.oldest ? new Date(row.oldest) : null, failed: Number(row?.failed ?? 0), recentFailures };
+  return {
+    depth: Number(row?.depth ?? 0),
+    oldest: row?.oldest ? new Date(row.oldest) : null,
+    failed: Number(row?.failed ?? 0),
+    recentFailures,
+  };
 }
 
 /** How many jobs are not done (tests' drain, the worker's report). */

@@ -3,7 +3,16 @@ import { proposerLabel } from "../proposals/proposer.ts";
 import type { ProposalRow } from "../proposals/store.ts";
 
 /** What happened to a proposal that a message tells. */
-export const NOTIFY_EVENTS = ["pending", "decided", "expired", "superseded", "escalated", "reminder", "expiring", "test"] as const;
+export const NOTIFY_EVENTS = [
+  "pending",
+  "decided",
+  "expired",
+  "superseded",
+  "escalated",
+  "reminder",
+  "expiring",
+  "test",
+] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 
 /**
@@ -58,7 +67,8 @@ export function proposalMessage(p: ProposalRow, event: NotifyEvent, publicUrl: s
   const required = p.state.required ?? decision.required ?? 1;
   const approvers = p.status === "pending" ? (decision.approvers ?? []) : p.approvers;
   const deciders = p.status === "approved" ? approvers : (decision.rejectedBy ?? []);
-  const viaOf = (login: string) => [...votes].reverse().find((v) => v.actor.login.toLowerCase() === login.toLowerCase())?.via ?? "github";
+  const viaOf = (login: string) =>
+    [...votes].reverse().find((v) => v.actor.login.toLowerCase() === login.toLowerCase())?.via ?? "github";
   return {
     event,
     id: p.id,
@@ -86,13 +96,22 @@ export function statusLine(m: ProposalMessage): string {
   switch (m.status) {
     case "pending": {
       const left = Math.max(0, m.required - m.approvals);
-      const lead = m.event === "escalated" ? "Still undecided (escalated): " : m.event === "expiring" ? `Expires ${m.expiresAt}: ` : m.event === "reminder" ? "Reminder: " : "";
+      const lead =
+        m.event === "escalated"
+          ? "Still undecided (escalated): "
+          : m.event === "expiring"
+            ? `Expires ${m.expiresAt}: `
+            : m.event === "reminder"
+              ? "Reminder: "
+              : "";
       return `${lead}waiting for approval — ${left} more approval${left === 1 ? "" : "s"} needed (${m.approvals}/${m.required})`;
     }
     case "approved":
       return `Approved${who ? ` by ${who}` : ""}`;
     case "rejected":
-      return m.reason === "expired" ? "Expired without a decision (a timeout never approves)" : `Rejected${who ? ` by ${who}` : m.reason ? `: ${m.reason}` : ""}`;
+      return m.reason === "expired"
+        ? "Expired without a decision (a timeout never approves)"
+        : `Rejected${who ? ` by ${who}` : m.reason ? `: ${m.reason}` : ""}`;
     case "superseded":
       return "Superseded: a new commit was pushed";
     default:
@@ -101,7 +120,9 @@ export function statusLine(m: ProposalMessage): string {
 }
 
 /** The webhook event type for a message. */
-export function webhookType(m: ProposalMessage): "proposal.pending" | "proposal.decided" | "proposal.expired" | "proposal.escalated" {
+export function webhookType(
+  m: ProposalMessage,
+): "proposal.pending" | "proposal.decided" | "proposal.expired" | "proposal.escalated" {
   if (m.event === "escalated") return "proposal.escalated";
   if (m.status === "pending") return "proposal.pending";
   if (m.status === "rejected" && m.reason === "expired") return "proposal.expired";

@@ -20,7 +20,11 @@ export async function sentMessages(tx: Queryable, proposalId: string): Promise<S
   return rows.map((row) => ({ channel_id: row.channel_id, digest: row.digest, ref: messageRefSchema.parse(row.ref) }));
 }
 
-export async function sentMessage(tx: Queryable, proposalId: string, channelId: string): Promise<SentMessage | undefined> {
+export async function sentMessage(
+  tx: Queryable,
+  proposalId: string,
+  channelId: string,
+): Promise<SentMessage | undefined> {
   return (await sentMessages(tx, proposalId)).find((m) => m.channel_id === channelId);
 }
 
@@ -38,8 +42,9 @@ export async function recordMessage(
   );
 }
 
-
 /** The Slack message a ref names, or null. */
 export function slackRefOf(ref: MessageRef | null | undefined): { channel: string; ts: string } | null {
-  return ref && "ts" in ref && typeof ref.ts === "string" && typeof ref.channel === "string" ? { channel: ref.channel, ts: ref.ts } : null;
+  return ref && "ts" in ref && typeof ref.ts === "string" && typeof ref.channel === "string"
+    ? { channel: ref.channel, ts: ref.ts }
+    : null;
 }

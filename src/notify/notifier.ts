@@ -59,7 +59,11 @@ export class Notifier {
 
   async start(): Promise<void> {
     this.#stopped = false;
-    this.#unlisten = await this.#o.db.listen(NOTIFY_CHANNEL, () => this.kick(), () => this.kick());
+    this.#unlisten = await this.#o.db.listen(
+      NOTIFY_CHANNEL,
+      () => this.kick(),
+      () => this.kick(),
+    );
     this.#timer = setInterval(() => this.kick(), 250);
     this.#timer.unref();
     this.#sweep = setInterval(() => {
@@ -149,7 +153,11 @@ export class Notifier {
       else {
         const channelJob = { ...job, channel_id: job.channel_id };
         type = await this.#typeOf(channelJob);
-        outcome = await deliver({ db: this.#o.db, keyring: this.#o.keyring, publicUrl: this.#o.publicUrl, slackApiUrl: this.#o.slackApiUrl }, channelJob, this.#o.now);
+        outcome = await deliver(
+          { db: this.#o.db, keyring: this.#o.keyring, publicUrl: this.#o.publicUrl, slackApiUrl: this.#o.slackApiUrl },
+          channelJob,
+          this.#o.now,
+        );
         if (type && outcome !== "skipped") this.#o.count?.(type, "sent");
       }
       await completeJob(this.#o.db, job.id, outcome, this.#o.now());
@@ -165,19 +173,46 @@ export class Notifier {
     const giveUp = failure.permanent || job.attempts >= (this.#o.maxAttempts ?? 10);
     const backoff = Math.min(MAX_BACKOFF_MS, (this.#o.retryBaseMs ?? 1000) * 2 ** Math.max(0, job.attempts - 1));
     const delay = Math.max(backoff, failure.retryAfterMs ?? 0);
-    this.#o.log.warn({ job: job.id, event: job.event, channel: job.channel_id, attempts: job.attempts, error: failure.summary, give_up: giveUp }, giveUp ? "notification failed for good" : "notification failed; retrying with backoff");
-    if (failure.retryAfterMs !== undefined && job.channel_id) await holdChannel(this.#o.db, job.channel_id, job.installation_id, new Date(now.getTime() + failure.retryAfterMs));
+    this.#o.log.warn(
+      {
+        job: job.id,
+        event: job.event,
+        channel: job.channel_id,
+        attempts: job.attempts,
+        error: failure.summary,
+        give_up: giveUp,
+      },
+      giveUp ? "notification failed for good" : "notification failed; retrying with backoff",
+    );
+    if (failure.retryAfterMs !== undefined && job.channel_id)
+      await holdChannel(
+        this.#o.db,
+        job.channel_id,
+        job.installation_id,
+        new Date(now.getTime() + failure.retryAfterMs),
+      );
     await failJob(this.#o.db, job.id, failure.summary, giveUp ? null : new Date(now.getTime() + delay), now);
     if (!giveUp) return;
     this.#o.count?.(type ?? "fanout", "failed");
     await this.#o.db.tenant(job.installation_id, async (tx) => {
       const channel = job.channel_id ? await findChannel(tx, job.channel_id) : undefined;
-      await appendAudit(tx, job.installation_id, {
-        action: "notification.failed",
-        outcome: "failed",
-        subject: job.proposal_id,
-        data: { event: job.event, channel: channel?.name ?? null, type: channel?.type ?? null, attempts: job.attempts, error: failure.summary },
-      }, now);
+      await appendAudit(
+        tx,
+        job.installation_id,
+        {
+          action: "notification.failed",
+          outcome: "failed",
+          subject: job.proposal_id,
+          data: {
+            event: job.event,
+            channel: channel?.name ?? null,
+            type: channel?.type ?? null,
+            attempts: job.attempts,
+            error: failure.summary,
+          },
+        },
+        now,
+      );
     });
   }
 }

@@ -57,13 +57,22 @@ export async function fanOut(db: Database, readConfig: ConfigReader, job: Notify
         const row = await findChannelByName(tx, name);
         if (row) found.push(row.id);
         else {
-          await appendAudit(tx, job.installation_id, {
-            action: "notification.failed",
-            outcome: "no_channel",
-            repo: proposal.repo,
-            subject: proposal.id,
-            data: { event: job.event, channel: name, error: "no channel of that name: add it with `agent-gate channel add`" },
-          }, now);
+          await appendAudit(
+            tx,
+            job.installation_id,
+            {
+              action: "notification.failed",
+              outcome: "no_channel",
+              repo: proposal.repo,
+              subject: proposal.id,
+              data: {
+                event: job.event,
+                channel: name,
+                error: "no channel of that name: add it with `agent-gate channel add`",
+              },
+            },
+            now,
+          );
         }
       }
       return found;
@@ -71,16 +80,46 @@ export async function fanOut(db: Database, readConfig: ConfigReader, job: Notify
     const targets = [...new Set([...ids, ...(await resolve(names))])];
     for (const channelId of targets) {
       if (!(await findChannel(tx, channelId))) continue;
-      await queueNotification(tx, { installationId: job.installation_id, proposalId: proposal.id, event: job.event, channelId, dedupeKey: `${job.dedupe_key}:${channelId}` }, now);
+      await queueNotification(
+        tx,
+        {
+          installationId: job.installation_id,
+          proposalId: proposal.id,
+          event: job.event,
+          channelId,
+          dedupeKey: `${job.dedupe_key}:${channelId}`,
+        },
+        now,
+      );
     }
     if (config?.config.notify) {
       const notify = config.config.notify;
       const steps: Step[] = [];
       const start = proposal.created_at.getTime();
-      if (notify.escalateAfterMs !== undefined) steps.push({ step: "escalate", dueAt: new Date(start + notify.escalateAfterMs), payload: { channels: await resolve(escalateTo) } });
-      if (notify.remindEveryMs !== undefined) steps.push({ step: "remind:1", dueAt: new Date(start + notify.remindEveryMs), payload: { channels: targets, every_ms: notify.remindEveryMs } });
-      if (targets.length) steps.push({ step: "expiring", dueAt: new Date(proposal.expires_at.getTime() - warningLeadMs(proposal)), payload: { channels: targets } });
-      await scheduleSteps(tx, job.installation_id, proposal.id, steps.filter((s) => s.dueAt.getTime() < proposal.expires_at.getTime() && s.payload.channels.length > 0));
+      if (notify.escalateAfterMs !== undefined)
+        steps.push({
+          step: "escalate",
+          dueAt: new Date(start + notify.escalateAfterMs),
+          payload: { channels: await resolve(escalateTo) },
+        });
+      if (notify.remindEveryMs !== undefined)
+        steps.push({
+          step: "remind:1",
+          dueAt: new Date(start + notify.remindEveryMs),
+          payload: { channels: targets, every_ms: notify.remindEveryMs },
+        });
+      if (targets.length)
+        steps.push({
+          step: "expiring",
+          dueAt: new Date(proposal.expires_at.getTime() - warningLeadMs(proposal)),
+          payload: { channels: targets },
+        });
+      await scheduleSteps(
+        tx,
+        job.installation_id,
+        proposal.id,
+        steps.filter((s) => s.dueAt.getTime() < proposal.expires_at.getTime() && s.payload.channels.length > 0),
+      );
     }
     return targets.length ? "planned" : "no_channels";
   });

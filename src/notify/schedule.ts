@@ -12,7 +12,10 @@ import type { NotifyEvent } from "./message.ts";
  * meanwhile sends nothing. Nothing here ever decides a proposal.
  */
 
-const stepPayload = z.strictObject({ channels: z.array(z.string().regex(/^chn_[A-Za-z0-9]{20}$/)).max(50), every_ms: z.number().int().positive().optional() });
+const stepPayload = z.strictObject({
+  channels: z.array(z.string().regex(/^chn_[A-Za-z0-9]{20}$/)).max(50),
+  every_ms: z.number().int().positive().optional(),
+});
 export type StepPayload = z.infer<typeof stepPayload>;
 
 export interface Step {
@@ -22,7 +25,12 @@ export interface Step {
   payload: StepPayload;
 }
 
-export async function scheduleSteps(tx: Queryable, installationId: number, proposalId: string, steps: Step[]): Promise<void> {
+export async function scheduleSteps(
+  tx: Queryable,
+  installationId: number,
+  proposalId: string,
+  steps: Step[],
+): Promise<void> {
   for (const s of steps) {
     await tx.query(
       `INSERT INTO notify_schedule (installation_id, proposal_id, step, due_at, payload) VALUES ($1, $2, $3, $4, $5)
@@ -56,7 +64,17 @@ export async function sweepSchedule(db: Database, now: Date, limit = 100): Promi
     await db.tenant(row.installation_id, async (tx) => {
       const proposal = await findProposal(tx, row.proposal_id);
       if (!proposal || proposal.status !== "pending" || proposal.expires_at.getTime() <= now.getTime()) return;
-      await queueNotification(tx, { installationId: row.installation_id, proposalId: row.proposal_id, event, dedupeKey: `${row.step}:${row.proposal_id}`, payload: { channels: payload.data.channels } }, now);
+      await queueNotification(
+        tx,
+        {
+          installationId: row.installation_id,
+          proposalId: row.proposal_id,
+          event,
+          dedupeKey: `${row.step}:${row.proposal_id}`,
+          payload: { channels: payload.data.channels },
+        },
+        now,
+      );
       queued += 1;
       // The next reminder, while the proposal still has time before its expiry. The cadence counts from
       // the step's due time, not from when a sweep ran (a late sweep would push every later one back);
@@ -66,7 +84,9 @@ export async function sweepSchedule(db: Database, now: Date, limit = 100): Promi
         const due = new Date(row.due_at).getTime();
         const next = new Date(due + every * Math.max(1, Math.floor((now.getTime() - due) / every) + 1));
         if (next.getTime() < proposal.expires_at.getTime()) {
-          await scheduleSteps(tx, row.installation_id, row.proposal_id, [{ step: `remind:${Number(n ?? 1) + 1}`, dueAt: next, payload: payload.data }]);
+          await scheduleSteps(tx, row.installation_id, row.proposal_id, [
+            { step: `remind:${Number(n ?? 1) + 1}`, dueAt: next, payload: payload.data },
+          ]);
         }
       }
     });

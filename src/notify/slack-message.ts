@@ -38,11 +38,28 @@ export function slackMessage(m: ProposalMessage): { text: string; blocks: SlackB
       elements: [
         ...(m.votable
           ? [
-              { type: "button" as const, action_id: "approve", style: "primary" as const, text: { type: "plain_text" as const, text: "Approve" }, value },
-              { type: "button" as const, action_id: "reject", style: "danger" as const, text: { type: "plain_text" as const, text: "Reject" }, value },
+              {
+                type: "button" as const,
+                action_id: "approve",
+                style: "primary" as const,
+                text: { type: "plain_text" as const, text: "Approve" },
+                value,
+              },
+              {
+                type: "button" as const,
+                action_id: "reject",
+                style: "danger" as const,
+                text: { type: "plain_text" as const, text: "Reject" },
+                value,
+              },
             ]
           : []),
-        { type: "button" as const, action_id: "open", text: { type: "plain_text" as const, text: "Open review page" }, url: m.reviewUrl },
+        {
+          type: "button" as const,
+          action_id: "open",
+          text: { type: "plain_text" as const, text: "Open review page" },
+          url: m.reviewUrl,
+        },
       ],
     },
   ];

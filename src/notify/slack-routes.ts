@@ -37,7 +37,10 @@ const interaction = z.object({
   channel: z.object({ id: z.string().max(32) }).optional(),
   actions: z.array(z.object({ action_id: z.string().max(64), value: z.string().max(2000).optional() })).min(1),
 });
-const buttonValue = z.strictObject({ p: z.string().regex(PROPOSAL_ID_PATTERN), d: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/) });
+const buttonValue = z.strictObject({
+  p: z.string().regex(PROPOSAL_ID_PATTERN),
+  d: z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/),
+});
 
 type SlackChannel = Extract<OpenChannel, { type: "slack" }>;
 
@@ -65,10 +68,20 @@ export function slackRoutes(deps: SlackRouteDeps): Route[] {
           deps.log.warn({ reason }, "Slack interaction refused");
           if (installationId !== undefined) {
             await deps.db.tenant(installationId, (tx) =>
-              appendAudit(tx, installationId, { action: "slack.interaction_refused", outcome: "refused", subject: proposalId, data: { reason } }, now),
+              appendAudit(
+                tx,
+                installationId,
+                { action: "slack.interaction_refused", outcome: "refused", subject: proposalId, data: { reason } },
+                now,
+              ),
             );
           }
-          sendJson(res, 401, { error: { code: "unauthorized", message: "The request's Slack signature is missing, wrong, stale or replayed." } });
+          sendJson(res, 401, {
+            error: {
+              code: "unauthorized",
+              message: "The request's Slack signature is missing, wrong, stale or replayed.",
+            },
+          });
         };
         // What the body claims, read only to find whose signing secret must verify it.
         let parsed: z.infer<typeof interaction> | null = null;
@@ -85,7 +98,8 @@ export function slackRoutes(deps: SlackRouteDeps): Route[] {
           parsed = null;
         }
         const installationId = value ? await installationOfProposal(deps.db, value.p) : undefined;
-        if (!parsed || !value || installationId === undefined || !deps.keyring) return refuse(installationId, "unusable payload", value?.p ?? null);
+        if (!parsed || !value || installationId === undefined || !deps.keyring)
+          return refuse(installationId, "unusable payload", value?.p ?? null);
         if (!slackTimestampFresh(timestamp, now)) return refuse(installationId, "stale timestamp", value.p);
         const keyring = deps.keyring;
         const channels = (await deps.db.tenant(installationId, (tx) => listChannelRows(tx)))
@@ -93,17 +107,24 @@ export function slackRoutes(deps: SlackRouteDeps): Route[] {
           .map((row) => openChannel(keyring, row) as SlackChannel);
         const channel = channels.find((c) => slackSignatureValid(c.secret.signing_secret, timestamp, raw, signature));
         if (!channel) return refuse(installationId, "bad signature", value.p);
-        if (!(await takeRequestOnce(deps.db, timestamp, signature, now))) return refuse(installationId, "replayed", value.p);
+        if (!(await takeRequestOnce(deps.db, timestamp, signature, now)))
+          return refuse(installationId, "replayed", value.p);
 
         const action = parsed.actions[0]!.action_id;
         const slackUser = { team: parsed.team.id, user: parsed.user.id };
-        const web = new WebClient(channel.secret.token, { slackApiUrl: withSlash(deps.slackApiUrl ?? "https://slack.com/api/"), retryConfig: { retries: 0 } });
+        const web = new WebClient(channel.secret.token, {
+          slackApiUrl: withSlash(deps.slackApiUrl ?? "https://slack.com/api/"),
+          retryConfig: { retries: 0 },
+        });
         const tell = async (text: string) => {
           if (!parsed?.channel) return;
           try {
             await web.chat.postEphemeral({ channel: parsed.channel.id, user: parsed.user.id, text });
           } catch (error) {
-            deps.log.warn({ err: error, cause: (error as { original?: unknown }).original }, "Slack ephemeral answer failed");
+            deps.log.warn(
+              { err: error, cause: (error as { original?: unknown }).original },
+              "Slack ephemeral answer failed",
+            );
           }
         };
         if (action !== "approve" && action !== "reject") {
@@ -113,26 +134,43 @@ export function slackRoutes(deps: SlackRouteDeps): Route[] {
         const login = await deps.db.tenant(installationId, (tx) => linkedLogin(tx, slackUser.team, slackUser.user));
         if (!login) {
           const token = await deps.db.tenant(installationId, async (tx) => {
-            await appendAudit(tx, installationId, { action: "slack.click_refused", outcome: "unlinked", subject: value.p, data: { action, reason: "the Slack user has not linked a GitHub login" } }, now);
+            await appendAudit(
+              tx,
+              installationId,
+              {
+                action: "slack.click_refused",
+                outcome: "unlinked",
+                subject: value.p,
+                data: { action, reason: "the Slack user has not linked a GitHub login" },
+              },
+              now,
+            );
             return issueLinkToken(tx, installationId, slackUser.team, slackUser.user, now);
           });
           const link = `${deps.publicUrl().replace(/\/+$/, "")}/slack/link/${token}`;
-          await tell(`Nothing was recorded: link your GitHub account first. Open ${link} within ${LINK_SECONDS / 60} minutes and sign in with GitHub, then click again.`);
+          await tell(
+            `Nothing was recorded: link your GitHub account first. Open ${link} within ${LINK_SECONDS / 60} minutes and sign in with GitHub, then click again.`,
+          );
           sendJson(res, 200, {});
           return;
         }
         const proposal = await deps.db.tenant(installationId, (tx) => findProposal(tx, value.p));
         if (!proposal) return refuse(installationId, "unknown proposal", value.p);
-        const outcome = await castVote({ db: deps.db, now: deps.now }, installationVoteSources(deps.github, deps.now, installationId, proposal), {
-          installationId,
-          proposalId: proposal.id,
-          voter: { login, type: "User" },
-          identifier: action,
-          via: "slack",
-          digest: value.d,
-        });
+        const outcome = await castVote(
+          { db: deps.db, now: deps.now },
+          installationVoteSources(deps.github, deps.now, installationId, proposal),
+          {
+            installationId,
+            proposalId: proposal.id,
+            voter: { login, type: "User" },
+            identifier: action,
+            via: "slack",
+            digest: value.d,
+          },
+        );
         deps.kick();
-        if (outcome.outcome !== "counted") await tell(`Your ${action} as ${login} was not counted: ${outcome.reason ?? outcome.outcome}.`);
+        if (outcome.outcome !== "counted")
+          await tell(`Your ${action} as ${login} was not counted: ${outcome.reason ?? outcome.outcome}.`);
         sendJson(res, 200, {});
       },
     },

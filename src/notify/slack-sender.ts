@@ -23,15 +23,27 @@ function client(channel: SlackChannel, apiUrl: string): WebClient {
 }
 
 /** Post the message, or update the one already posted (chat.update); returns where it is. */
-export async function sendSlack(channel: SlackChannel, message: ProposalMessage, posted: SlackRef | null, apiUrl: string): Promise<{ ref: SlackRef; updated: boolean }> {
+export async function sendSlack(
+  channel: SlackChannel,
+  message: ProposalMessage,
+  posted: SlackRef | null,
+  apiUrl: string,
+): Promise<{ ref: SlackRef; updated: boolean }> {
   const web = client(channel, apiUrl);
   const { text, blocks } = slackMessage(message);
   if (posted) {
     await web.chat.update({ channel: posted.channel, ts: posted.ts, text, blocks });
     return { ref: posted, updated: true };
   }
-  const result = await web.chat.postMessage({ channel: channel.settings.channel, text, blocks, unfurl_links: false, unfurl_media: false });
-  if (!result.ok || !result.ts || !result.channel) throw new Error("Slack accepted chat.postMessage without a channel and ts");
+  const result = await web.chat.postMessage({
+    channel: channel.settings.channel,
+    text,
+    blocks,
+    unfurl_links: false,
+    unfurl_media: false,
+  });
+  if (!result.ok || !result.ts || !result.channel)
+    throw new Error("Slack accepted chat.postMessage without a channel and ts");
   return { ref: { channel: result.channel, ts: result.ts }, updated: false };
 }
 

@@ -50,7 +50,10 @@ export async function expectOk(response: Response): Promise<void> {
   throw new ChannelHttpError(response.status, Number.isFinite(after) && after > 0 ? after * 1000 : undefined);
 }
 
-export async function sendTeams(channel: Extract<OpenChannel, { type: "teams" }>, message: ProposalMessage): Promise<void> {
+export async function sendTeams(
+  channel: Extract<OpenChannel, { type: "teams" }>,
+  message: ProposalMessage,
+): Promise<void> {
   const response = await fetch(channel.secret.url, {
     method: "POST",
     headers: { "content-type": "application/json" },

@@ -4,7 +4,11 @@ import { webhookType, type ProposalMessage } from "./message.ts";
 import { expectOk } from "./teams-sender.ts";
 
 /** The JSON body of a webhook delivery: the type and the proposal's identity, never outreach text. */
-export function webhookBody(m: ProposalMessage): { type: string; timestamp: string; proposal: Record<string, unknown> } {
+export function webhookBody(m: ProposalMessage): {
+  type: string;
+  timestamp: string;
+  proposal: Record<string, unknown>;
+} {
   return {
     type: webhookType(m),
     timestamp: new Date().toISOString(),
@@ -29,7 +33,11 @@ export function webhookBody(m: ProposalMessage): { type: string; timestamp: stri
  * id (the same on every retry, so a receiver drops a duplicate),
  * `webhook-timestamp` the time of sending, `webhook-signature` v1 HMAC.
  */
-export async function sendWebhook(channel: Extract<OpenChannel, { type: "webhook" }>, message: ProposalMessage, messageId: string): Promise<void> {
+export async function sendWebhook(
+  channel: Extract<OpenChannel, { type: "webhook" }>,
+  message: ProposalMessage,
+  messageId: string,
+): Promise<void> {
   const body = JSON.stringify(webhookBody(message));
   const sentAt = new Date();
   const signature = new Webhook(channel.secret.secret).sign(messageId, sentAt, body);

@@ -38,7 +38,11 @@ export async function createCheckRunOnce(
 }
 
 /** The run of this name on the head whose external_id is the proposal's, or null. */
-async function findByExternalId(octokit: GitHubClient, repo: { owner: string; repo: string }, body: CheckRunBody): Promise<number | null> {
+async function findByExternalId(
+  octokit: GitHubClient,
+  repo: { owner: string; repo: string },
+  body: CheckRunBody,
+): Promise<number | null> {
   for (let page = 1; page <= 10; page += 1) {
     const { data } = await octokit.request("GET /repos/{owner}/{repo}/commits/{ref}/check-runs", {
       ...repo,

@@ -19,7 +19,11 @@ export const JOB_SCHEMAS = {
     repo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "owner/name"),
     repo_id: z.number().int().positive(),
     head_sha: headSha,
-    decision: z.strictObject({ conclusion: z.enum(["success", "failure"]), title: z.string().max(1024), summary: z.string().max(65535) }),
+    decision: z.strictObject({
+      conclusion: z.enum(["success", "failure"]),
+      title: z.string().max(1024),
+      summary: z.string().max(65535),
+    }),
   }),
   /** Reviews requested on a waiting head's pull request (src/policy/reviewer-requests.ts decides whom). */
   "reviewers.request": z
@@ -57,11 +61,14 @@ export class JobConfigurationError extends GateError {
 }
 
 export function parseJob(operation: string, payload: unknown): TypedJob {
-  if (!Object.hasOwn(JOB_SCHEMAS, operation)) throw new MalformedJobError(`unknown outbox operation ${JSON.stringify(operation.slice(0, 64))}`);
+  if (!Object.hasOwn(JOB_SCHEMAS, operation))
+    throw new MalformedJobError(`unknown outbox operation ${JSON.stringify(operation.slice(0, 64))}`);
   const kind = operation as JobKind;
   const parsed = JOB_SCHEMAS[kind].safeParse(payload);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => `payload.${issue.path.join(".") || "(root)"}: ${issue.message}`).join("; ");
+    const issues = parsed.error.issues
+      .map((issue) => `payload.${issue.path.join(".") || "(root)"}: ${issue.message}`)
+      .join("; ");
     throw new MalformedJobError(`outbox job ${kind} has a malformed payload: ${issues}`);
   }
   return { kind, payload: parsed.data } as TypedJob;
@@ -83,5 +90,11 @@ export function reviewerRequestJob(
     reviewers: request.reviewers,
     team_reviewers: request.teamReviewers,
   };
-  return { installationId: proposal.installation_id, operation: "reviewers.request", coalesceKey: `reviewers:${proposal.id}`, priority: 1, payload };
+  return {
+    installationId: proposal.installation_id,
+    operation: "reviewers.request",
+    coalesceKey: `reviewers:${proposal.id}`,
+    priority: 1,
+    payload,
+  };
 }

@@ -37,7 +37,8 @@ export function narrowedClientFor(deps: Pick<JobDeps, "github" | "now">): Narrow
 }
 
 function repoIdOf(proposal: { id: string; repo_id: number | null }): number {
-  if (!proposal.repo_id) throw new Error(`proposal ${proposal.id} has no repository id: a narrowed token cannot be asked for`);
+  if (!proposal.repo_id)
+    throw new Error(`proposal ${proposal.id} has no repository id: a narrowed token cannot be asked for`);
   return proposal.repo_id;
 }
 
@@ -79,7 +80,12 @@ async function syncCheckRun(job: JobRow, id: string, deps: JobDeps): Promise<{ o
     // A create may have reached GitHub from an earlier try, of this job or of another job of this check
     // run whose process died before recording it: createCheckRunOnce finds it by its external_id first.
     const retried = job.attempts > 1 || (await claimedBefore(job, deps));
-    const made = await createCheckRunOnce(octokit, proposal, { owner, repo }, body, { db: deps.db, now: deps.now, installationId: job.installation_id, retried });
+    const made = await createCheckRunOnce(octokit, proposal, { owner, repo }, body, {
+      db: deps.db,
+      now: deps.now,
+      installationId: job.installation_id,
+      retried,
+    });
     checkRunId = made.id;
     method = made.created ? "POST" : "PATCH";
   }
@@ -133,11 +139,14 @@ async function claimedBefore(job: JobRow, deps: JobDeps): Promise<boolean> {
  */
 async function reviewDeployment(job: JobRow, id: string, deps: JobDeps): Promise<{ outcome: string }> {
   const proposal = await deps.db.tenant(job.installation_id, (tx) => findProposal(tx, id));
-  if (!proposal || (proposal.status !== "approved" && proposal.status !== "rejected")) return { outcome: "not_decided" };
+  if (!proposal || (proposal.status !== "approved" && proposal.status !== "rejected"))
+    return { outcome: "not_decided" };
   const runId = (proposal.details as { run_id?: number }).run_id;
   if (!runId) return { outcome: "no_run" };
   const [owner, repo] = proposal.repo.split("/") as [string, string];
-  const octokit = await narrowedClientFor(deps)(job.installation_id, repoIdOf(proposal), ["actions.reviewCustomGatesForRun"]);
+  const octokit = await narrowedClientFor(deps)(job.installation_id, repoIdOf(proposal), [
+    "actions.reviewCustomGatesForRun",
+  ]);
   const state = proposal.status === "approved" ? "approved" : "rejected";
   const comment =
     state === "approved"
@@ -166,7 +175,12 @@ async function reviewDeployment(job: JobRow, id: string, deps: JobDeps): Promise
         outcome: outcome === "done" ? "ok" : outcome,
         repo: proposal.repo,
         subject: proposal.id,
-        data: { operation: "deployments.review_protection_rule", run_id: runId, state, environment: proposal.environment },
+        data: {
+          operation: "deployments.review_protection_rule",
+          run_id: runId,
+          state,
+          environment: proposal.environment,
+        },
       },
       deps.now(),
     ),

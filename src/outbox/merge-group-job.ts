@@ -28,7 +28,11 @@ export function reportMergeGroup(installationId: number, report: MergeGroupRepor
  * run this app already made for the head (found by its external id) is
  * updated rather than made twice.
  */
-export async function performMergeGroupReport(job: JobRow, report: MergeGroupReport, deps: JobDeps): Promise<{ outcome: string }> {
+export async function performMergeGroupReport(
+  job: JobRow,
+  report: MergeGroupReport,
+  deps: JobDeps,
+): Promise<{ outcome: string }> {
   const [owner = "", repo = ""] = report.repo.split("/");
   const externalId = `merge_group:${report.head_sha}`;
   const octokit = await narrowedClients(deps.github, { now: deps.now })(job.installation_id, report.repo_id, [
@@ -55,19 +59,38 @@ export async function performMergeGroupReport(job: JobRow, report: MergeGroupRep
   let id: number;
   if (found) {
     id = Number(found.id);
-    await octokit.request("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", { owner, repo, check_run_id: id, ...body });
+    await octokit.request("PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}", {
+      owner,
+      repo,
+      check_run_id: id,
+      ...body,
+    });
   } else {
-    const created = await octokit.request("POST /repos/{owner}/{repo}/check-runs", { owner, repo, head_sha: report.head_sha, ...body });
+    const created = await octokit.request("POST /repos/{owner}/{repo}/check-runs", {
+      owner,
+      repo,
+      head_sha: report.head_sha,
+      ...body,
+    });
     id = Number(created.data.id);
   }
   await deps.db.tenant(job.installation_id, (tx) =>
-    appendAudit(tx, job.installation_id, {
-      action: "github.write",
-      outcome: "ok",
-      repo: report.repo,
-      subject: externalId,
-      data: { operation: found ? "checks.update" : "checks.create", check_run_id: id, conclusion: report.decision.conclusion },
-    }, deps.now()),
+    appendAudit(
+      tx,
+      job.installation_id,
+      {
+        action: "github.write",
+        outcome: "ok",
+        repo: report.repo,
+        subject: externalId,
+        data: {
+          operation: found ? "checks.update" : "checks.create",
+          check_run_id: id,
+          conclusion: report.decision.conclusion,
+        },
+      },
+      deps.now(),
+    ),
   );
   return { outcome: report.decision.conclusion };
 }

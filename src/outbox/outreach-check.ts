@@ -21,13 +21,20 @@ const MAX_SHOWN_BODY = 50_000;
  * text (the redacted lines of a public repository). A proposal published as a
  * pull request is decided by reviews, so its run offers no buttons.
  */
-export function renderOutreachCheck(proposal: ProposalOf<"outreach">, publicUrl: string, view?: OutreachView, shown?: string[]) {
+export function renderOutreachCheck(
+  proposal: ProposalOf<"outreach">,
+  publicUrl: string,
+  view?: OutreachView,
+  shown?: string[],
+) {
   const state = proposal.state;
   const byReview = state.mode === "pull_request";
   const required = state.required ?? 1;
   const approvers = proposal.approvers ?? [];
   const url = `${publicUrl.replace(/\/$/, "")}/proposals/${proposal.id}`;
-  const title = state.decision?.title ?? (proposal.status === "pending" ? `Waiting for approval (${approvers.length}/${required})` : proposal.status);
+  const title =
+    state.decision?.title ??
+    (proposal.status === "pending" ? `Waiting for approval (${approvers.length}/${required})` : proposal.status);
   const lines = [
     `**Outreach proposal** \`${proposal.id}\` · **Digest:** \`${proposal.digest}\` (the approval and the receipt are bound to it)`,
     `**Who may approve:** ${required} distinct user${required === 1 ? "" : "s"} with at least \`${state.min_permission ?? "write"}\` permission, other than the proposer, a configured agent or a bot. ${
@@ -37,8 +44,12 @@ export function renderOutreachCheck(proposal: ProposalOf<"outreach">, publicUrl:
     }`,
     `**Approvals:** ${approvers.length}/${required}`,
   ];
-  for (const refusal of state.decision?.refused ?? []) lines.push(`- not counted: ${refusal.login.replace(/[^A-Za-z0-9_.[\]-]/g, "")}: ${refusal.reason.replace(/[<>`*_[\]()\\]/g, "")}`);
-  if (proposal.status !== "pending" && proposal.reason) lines.push("", `**Reason:** ${proposal.reason.replace(/[<>`*_[\]()\\]/g, "")}`);
+  for (const refusal of state.decision?.refused ?? [])
+    lines.push(
+      `- not counted: ${refusal.login.replace(/[^A-Za-z0-9_.[\]-]/g, "")}: ${refusal.reason.replace(/[<>`*_[\]()\\]/g, "")}`,
+    );
+  if (proposal.status !== "pending" && proposal.reason)
+    lines.push("", `**Reason:** ${proposal.reason.replace(/[<>`*_[\]()\\]/g, "")}`);
   lines.push(...rulesTable(state.decision?.rules, escapeMarkdown));
   lines.push("", `[review page](${url})`);
   const base = {
@@ -53,7 +64,17 @@ export function renderOutreachCheck(proposal: ProposalOf<"outreach">, publicUrl:
     },
   };
   if (proposal.status === "pending") {
-    return { ...base, status: "completed" as const, conclusion: "action_required" as const, actions: byReview ? [] : OUTREACH_ACTIONS };
+    return {
+      ...base,
+      status: "completed" as const,
+      conclusion: "action_required" as const,
+      actions: byReview ? [] : OUTREACH_ACTIONS,
+    };
   }
-  return { ...base, status: "completed" as const, conclusion: proposal.status === "approved" ? ("success" as const) : ("failure" as const), actions: [] };
+  return {
+    ...base,
+    status: "completed" as const,
+    conclusion: proposal.status === "approved" ? ("success" as const) : ("failure" as const),
+    actions: [],
+  };
 }

@@ -57,43 +57,87 @@ export async function openOutreachJob(job: Job, id: string, deps: OutreachJobDep
   const [owner, repo] = proposal.repo.split("/") as [string, string];
   const reader = await narrowed(installationId, repoId, ["repos.get", "repos.getContent", "git.getRef"]);
   const { data: repository } = await reader.request("GET /repos/{owner}/{repo}", { owner, repo });
-  const read = await readRepoConfig(await deps.github(installationId), installationId, { owner, repo, repoId }, {
-    now: deps.now,
-    ...(deps.github.decorate ? { decorate: deps.github.decorate } : {}),
-  });
+  const read = await readRepoConfig(
+    await deps.github(installationId),
+    installationId,
+    { owner, repo, repoId },
+    {
+      now: deps.now,
+      ...(deps.github.decorate ? { decorate: deps.github.decorate } : {}),
+    },
+  );
   if (!read.ok) {
-    return configurationError(deps, proposal, `.github/agent-gate.yml is invalid: ${read.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`);
+    return configurationError(
+      deps,
+      proposal,
+      `.github/agent-gate.yml is invalid: ${read.errors.map((e) => `${e.path}: ${e.message}`).join("; ")}`,
+    );
   }
   const config = read.config;
   const base = repository.default_branch;
-  const { data: ref } = await reader.request("GET /repos/{owner}/{repo}/git/ref/{ref}", { owner, repo, ref: `heads/${base}` });
+  const { data: ref } = await reader.request("GET /repos/{owner}/{repo}/git/ref/{ref}", {
+    owner,
+    repo,
+    ref: `heads/${base}`,
+  });
   const view = { id, repo: proposal.repo, site: proposal.site ?? "", digest: proposal.digest, content };
   // A public repository is readable by anyone: it gets the redacted summary and the review page's link.
   const reviewUrl = `${deps.publicUrl.replace(/\/$/, "")}/proposals/${id}`;
   const shown = repository.private ? undefined : renderRedactedOutreach(view, reviewUrl);
   const required = config.approvals.required;
   const expiresAt = new Date(proposal.created_at.getTime() + config.expiryMs);
-  const common = { votes: [], required, min_permission: config.approvals.minPermission, decision: { title: `Waiting for approval (0/${required})`, approvers: [], refused: [], reasons: [] } };
+  const common = {
+    votes: [],
+    required,
+    min_permission: config.approvals.minPermission,
+    decision: { title: `Waiting for approval (0/${required})`, approvers: [], refused: [], reasons: [] },
+  };
 
   if (config.outreach.mode === "check_run") {
-    const published = { ...proposal, head_sha: ref.object.sha, state: { ...proposal.state, ...common, mode: "check_run" as const, redacted: shown !== undefined } };
+    const published = {
+      ...proposal,
+      head_sha: ref.object.sha,
+      state: { ...proposal.state, ...common, mode: "check_run" as const, redacted: shown !== undefined },
+    };
     const checks = await narrowed(installationId, repoId, ["checks.listForRef", "checks.create"]);
     // A retry after a lost answer or a crash finds the run an earlier try made instead of making a second.
-    const run = await createCheckRunOnce(checks, published, { owner, repo }, renderOutreachCheck(published, deps.publicUrl, view, shown), {
-      db: deps.db,
-      now: deps.now,
-      installationId,
-      retried: job.attempts > 1,
-    });
+    const run = await createCheckRunOnce(
+      checks,
+      published,
+      { owner, repo },
+      renderOutreachCheck(published, deps.publicUrl, view, shown),
+      {
+        db: deps.db,
+        now: deps.now,
+        installationId,
+        retried: job.attempts > 1,
+      },
+    );
     await deps.db.tenant(installationId, async (tx) => {
-      await recordPublished(tx, proposal, { prNumber: null, headSha: ref.object.sha, state: published.state, expiresAt }, deps.now());
+      await recordPublished(
+        tx,
+        proposal,
+        { prNumber: null, headSha: ref.object.sha, state: published.state, expiresAt },
+        deps.now(),
+      );
       await recordCheckRunId(tx, id, Number(run.id));
-      await audit(tx, installationId, proposal, { operation: "checks.create", check_run_id: run.id, mode: "check_run" }, deps.now());
+      await audit(
+        tx,
+        installationId,
+        proposal,
+        { operation: "checks.create", check_run_id: run.id, mode: "check_run" },
+        deps.now(),
+      );
     });
     return { outcome: "check_run" };
   }
 
-  const writer = await narrowed(installationId, repoId, ["git.createRef", "repos.createOrUpdateFileContents", "pulls.create", "pulls.list"]);
+  const writer = await narrowed(installationId, repoId, [
+    "git.createRef",
+    "repos.createOrUpdateFileContents",
+    "pulls.create",
+    "pulls.list",
+  ]);
   const branch = outreachBranch(id);
   const path = outreachPath(id);
   const retry = job.attempts > 1;
@@ -125,13 +169,31 @@ export async function openOutreachJob(job: Job, id: string, deps: OutreachJobDep
   });
   const put = { commit: { sha: file.commitSha }, content: { sha: file.blobSha } };
   await deps.db.tenant(installationId, async (tx) => {
-    await recordPublished(tx, proposal, {
-      prNumber: pull.number,
-      headSha: put.commit.sha ?? "",
-      state: { ...common, mode: "pull_request", branch, path, file_sha: put.content?.sha ?? null, redacted: shown !== undefined },
-      expiresAt,
-    }, deps.now());
-    await audit(tx, installationId, proposal, { operation: "outreach.pull_request", pr: pull.number, branch, path }, deps.now());
+    await recordPublished(
+      tx,
+      proposal,
+      {
+        prNumber: pull.number,
+        headSha: put.commit.sha ?? "",
+        state: {
+          ...common,
+          mode: "pull_request",
+          branch,
+          path,
+          file_sha: put.content?.sha ?? null,
+          redacted: shown !== undefined,
+        },
+        expiresAt,
+      },
+      deps.now(),
+    );
+    await audit(
+      tx,
+      installationId,
+      proposal,
+      { operation: "outreach.pull_request", pr: pull.number, branch, path },
+      deps.now(),
+    );
     await enqueue(tx, syncCheckRun(proposal));
   });
   return { outcome: "pull_request" };
@@ -139,20 +201,35 @@ export async function openOutreachJob(job: Job, id: string, deps: OutreachJobDep
 
 /** Report a configuration problem on the proposal and its audit trail, then end the job. */
 async function configurationError(deps: OutreachJobDeps, proposal: ProposalRow, message: string): Promise<never> {
-  await deps.db.tenant(proposal.installation_id, (tx) => recordDecision(tx, proposal, { type: "config_error", message }, deps.now()));
+  await deps.db.tenant(proposal.installation_id, (tx) =>
+    recordDecision(tx, proposal, { type: "config_error", message }, deps.now()),
+  );
   throw new JobConfigurationError(message);
 }
 
 const status = (error: unknown) => (error as { status?: unknown }).status;
 
 /** The outreach branch at the default branch's head, or the one an earlier try made. */
-async function ensureBranch(writer: GitHubClient, reader: GitHubClient, o: { owner: string; repo: string; branch: string; sha: string }): Promise<void> {
+async function ensureBranch(
+  writer: GitHubClient,
+  reader: GitHubClient,
+  o: { owner: string; repo: string; branch: string; sha: string },
+): Promise<void> {
   try {
-    await writer.request("POST /repos/{owner}/{repo}/git/refs", { owner: o.owner, repo: o.repo, ref: `refs/heads/${o.branch}`, sha: o.sha });
+    await writer.request("POST /repos/{owner}/{repo}/git/refs", {
+      owner: o.owner,
+      repo: o.repo,
+      ref: `refs/heads/${o.branch}`,
+      sha: o.sha,
+    });
   } catch (error) {
     // 422 "Reference already exists": made by an earlier try; it must be there now.
     if (status(error) !== 422) throw error;
-    await reader.request("GET /repos/{owner}/{repo}/git/ref/{ref}", { owner: o.owner, repo: o.repo, ref: `heads/${o.branch}` });
+    await reader.request("GET /repos/{owner}/{repo}/git/ref/{ref}", {
+      owner: o.owner,
+      repo: o.repo,
+      ref: `heads/${o.branch}`,
+    });
   }
 }
 
@@ -169,14 +246,24 @@ async function ensureFile(
   let existing: { sha: string; content: string } | undefined;
   if (o.retry) {
     try {
-      const { data } = await reader.request("GET /repos/{owner}/{repo}/contents/{path}", { owner: o.owner, repo: o.repo, path: o.path, ref: o.branch });
-      if (!Array.isArray(data) && data.type === "file") existing = { sha: data.sha, content: Buffer.from(data.content ?? "", "base64").toString("utf8") };
+      const { data } = await reader.request("GET /repos/{owner}/{repo}/contents/{path}", {
+        owner: o.owner,
+        repo: o.repo,
+        path: o.path,
+        ref: o.branch,
+      });
+      if (!Array.isArray(data) && data.type === "file")
+        existing = { sha: data.sha, content: Buffer.from(data.content ?? "", "base64").toString("utf8") };
     } catch (error) {
       if (status(error) !== 404) throw error;
     }
   }
   if (existing && existing.content === o.text) {
-    const { data: head } = await reader.request("GET /repos/{owner}/{repo}/git/ref/{ref}", { owner: o.owner, repo: o.repo, ref: `heads/${o.branch}` });
+    const { data: head } = await reader.request("GET /repos/{owner}/{repo}/git/ref/{ref}", {
+      owner: o.owner,
+      repo: o.repo,
+      ref: `heads/${o.branch}`,
+    });
     return { commitSha: head.object.sha, blobSha: existing.sha };
   }
   const { data: put } = await writer.request("PUT /repos/{owner}/{repo}/contents/{path}", {
@@ -197,7 +284,13 @@ async function ensurePull(
   o: { owner: string; repo: string; branch: string; base: string; retry: boolean; title: string; body: string },
 ): Promise<{ number: number }> {
   const find = async () => {
-    const { data } = await writer.request("GET /repos/{owner}/{repo}/pulls", { owner: o.owner, repo: o.repo, head: `${o.owner}:${o.branch}`, state: "open", per_page: 10 });
+    const { data } = await writer.request("GET /repos/{owner}/{repo}/pulls", {
+      owner: o.owner,
+      repo: o.repo,
+      head: `${o.owner}:${o.branch}`,
+      state: "open",
+      per_page: 10,
+    });
     return data.find((pull) => pull.head.ref === o.branch);
   };
   if (o.retry) {
@@ -205,7 +298,14 @@ async function ensurePull(
     if (found) return { number: found.number };
   }
   try {
-    const { data } = await writer.request("POST /repos/{owner}/{repo}/pulls", { owner: o.owner, repo: o.repo, head: o.branch, base: o.base, title: o.title, body: o.body });
+    const { data } = await writer.request("POST /repos/{owner}/{repo}/pulls", {
+      owner: o.owner,
+      repo: o.repo,
+      head: o.branch,
+      base: o.base,
+      title: o.title,
+      body: o.body,
+    });
     return { number: data.number };
   } catch (error) {
     // 422 "A pull request already exists": opened by a try whose answer was lost.
@@ -216,12 +316,23 @@ async function ensurePull(
   }
 }
 
-async function audit(tx: Parameters<Parameters<Database["tenant"]>[1]>[0], installationId: number, proposal: ProposalRow, data: Record<string, unknown>, now: Date) {
-  await appendAudit(tx, installationId, {
-    action: "github.write",
-    outcome: "ok",
-    repo: proposal.repo,
-    subject: proposal.id,
-    data: { ...data, digest: proposal.digest },
-  }, now);
+async function audit(
+  tx: Parameters<Parameters<Database["tenant"]>[1]>[0],
+  installationId: number,
+  proposal: ProposalRow,
+  data: Record<string, unknown>,
+  now: Date,
+) {
+  await appendAudit(
+    tx,
+    installationId,
+    {
+      action: "github.write",
+      outcome: "ok",
+      repo: proposal.repo,
+      subject: proposal.id,
+      data: { ...data, digest: proposal.digest },
+    },
+    now,
+  );
 }

@@ -62,7 +62,9 @@ export function renderCheckRun(proposal: ProposalRow, publicUrl: string): CheckR
   const lines: string[] = [];
 
   if (proposal.status === "exempt") {
-    lines.push(`The author of pull request #${proposal.pr_number}, @${escapeMarkdown(proposal.author ?? "")}, is not a configured agent, so Agent Gate does not hold it.`);
+    lines.push(
+      `The author of pull request #${proposal.pr_number}, @${escapeMarkdown(proposal.author ?? "")}, is not a configured agent, so Agent Gate does not hold it.`,
+    );
   } else if (state.config_errors && state.config_errors.length > 0) {
     lines.push("`.github/agent-gate.yml` is invalid, so the gate stays closed until it is fixed:", "");
     for (const error of state.config_errors) lines.push(`- ${codeSpan(error.path)}: ${escapeMarkdown(error.message)}`);
@@ -75,7 +77,8 @@ export function renderCheckRun(proposal: ProposalRow, publicUrl: string): CheckR
     );
     if (decision.refused && decision.refused.length > 0) {
       lines.push("", "**Not counted:**");
-      for (const refusal of decision.refused) lines.push(`- @${escapeMarkdown(refusal.login)}: ${escapeMarkdown(refusal.reason)}`);
+      for (const refusal of decision.refused)
+        lines.push(`- @${escapeMarkdown(refusal.login)}: ${escapeMarkdown(refusal.reason)}`);
     }
     if (decision.reasons && decision.reasons.length > 0) {
       lines.push("", ...decision.reasons.map((reason) => `- ${escapeMarkdown(reason)}`));
@@ -89,13 +92,18 @@ export function renderCheckRun(proposal: ProposalRow, publicUrl: string): CheckR
     head_sha: sha,
     external_id: proposal.id,
     details_url: url,
-    output: { title: decision.title ?? titleFor(proposal.status, approvers.length, required), summary: lines.join("\n") },
+    output: {
+      title: decision.title ?? titleFor(proposal.status, approvers.length, required),
+      summary: lines.join("\n"),
+    },
   };
   switch (proposal.status) {
     case "pending":
       // GitHub keeps a completed run's conclusion when it is set back to in progress: a head decided
       // before (and so completed, perhaps as success) waits as action_required.
-      return state.reopened ? { ...base, status: "completed", conclusion: "action_required" } : { ...base, status: "in_progress" };
+      return state.reopened
+        ? { ...base, status: "completed", conclusion: "action_required" }
+        : { ...base, status: "in_progress" };
     case "approved":
     case "exempt":
       return { ...base, status: "completed", conclusion: "success" };
@@ -151,7 +159,9 @@ function renderDeployCheck(proposal: ProposalOf<"deploy">, publicUrl: string): C
   const lines = [
     `**Deploy:** commit \`${proposal.head_sha ?? ""}\`${details.ref ? ` (${shown(details.ref)})` : ""} to environment **${shown(proposal.environment ?? "")}**${proposal.site ? ` on site **${shown(proposal.site)}**` : ""}`,
     ...(hiddenCharacterProblem(proposal.environment ?? "")
-      ? ["**Warning:** the environment name holds characters that are invisible or reorder text; they are shown as `⟦U+XXXX⟧`. Approve only if that is the environment you mean."]
+      ? [
+          "**Warning:** the environment name holds characters that are invisible or reorder text; they are shown as `⟦U+XXXX⟧`. Approve only if that is the environment you mean.",
+        ]
       : []),
     ...(details.summary ? [`**Summary:** ${shown(details.summary)}`] : []),
     `**Requested by:** ${requester.isLogin ? "@" : ""}${escapeMarkdown(requester.text)}${details.triggered_by && details.triggered_by !== proposal.author ? ` (run triggered by @${escapeMarkdown(details.triggered_by)})` : ""}`,
@@ -161,20 +171,30 @@ function renderDeployCheck(proposal: ProposalOf<"deploy">, publicUrl: string): C
   ];
   if (decision.refused && decision.refused.length > 0) {
     lines.push("", "**Not counted:**");
-    for (const refusal of decision.refused) lines.push(`- @${escapeMarkdown(refusal.login)}: ${escapeMarkdown(refusal.reason)}`);
+    for (const refusal of decision.refused)
+      lines.push(`- @${escapeMarkdown(refusal.login)}: ${escapeMarkdown(refusal.reason)}`);
   }
   lines.push(...rulesTable(decision.rules, escapeMarkdown));
-  if (proposal.status !== "pending" && proposal.reason) lines.push("", `**Reason:** ${escapeMarkdown(proposal.reason)}`);
+  if (proposal.status !== "pending" && proposal.reason)
+    lines.push("", `**Reason:** ${escapeMarkdown(proposal.reason)}`);
   lines.push("", `Proposal \`${proposal.id}\` · [review page](${url})`);
   const base = {
     name: deployCheckName(proposal.environment ?? ""),
     head_sha: proposal.head_sha ?? "",
     external_id: proposal.id,
     details_url: url,
-    output: { title: decision.title ?? titleFor(proposal.status, approvers.length, required), summary: lines.join("\n") },
+    output: {
+      title: decision.title ?? titleFor(proposal.status, approvers.length, required),
+      summary: lines.join("\n"),
+    },
   };
   if (proposal.status === "pending") {
     return { ...base, status: "completed", conclusion: "action_required", actions: DEPLOY_ACTIONS };
   }
-  return { ...base, status: "completed", conclusion: proposal.status === "approved" ? "success" : "failure", actions: [] };
+  return {
+    ...base,
+    status: "completed",
+    conclusion: proposal.status === "approved" ? "success" : "failure",
+    actions: [],
+  };
 }

@@ -24,17 +24,26 @@ const REFUSED = new Set([403, 404, 422]);
  * repository, the permission not granted) ends the job with an audit event
  * and never touches the decision; other failures are retried.
  */
-export async function performReviewerRequest(job: JobRow, payload: ReviewerRequestPayload, deps: JobDeps): Promise<{ outcome: string }> {
+export async function performReviewerRequest(
+  job: JobRow,
+  payload: ReviewerRequestPayload,
+  deps: JobDeps,
+): Promise<{ outcome: string }> {
   const proposal = await deps.db.tenant(job.installation_id, (tx) => findProposal(tx, payload.proposal_id));
   const audit = (outcome: string, data: Record<string, unknown>) =>
     deps.db.tenant(job.installation_id, (tx) =>
-      appendAudit(tx, job.installation_id, {
-        action: "github.write",
-        outcome,
-        repo: proposal?.repo ?? null,
-        subject: payload.proposal_id,
-        data: { operation: "pulls.request_reviewers", pr: payload.pr_number, head: payload.head_sha, ...data },
-      }, deps.now()),
+      appendAudit(
+        tx,
+        job.installation_id,
+        {
+          action: "github.write",
+          outcome,
+          repo: proposal?.repo ?? null,
+          subject: payload.proposal_id,
+          data: { operation: "pulls.request_reviewers", pr: payload.pr_number, head: payload.head_sha, ...data },
+        },
+        deps.now(),
+      ),
     );
   if (!proposal || proposal.status !== "pending" || proposal.head_sha !== payload.head_sha || !proposal.repo_id) {
     await audit("skipped", { reason: "the proposal no longer waits on this head" });
@@ -42,7 +51,9 @@ export async function performReviewerRequest(job: JobRow, payload: ReviewerReque
   }
   const [owner = "", repo = ""] = proposal.repo.split("/");
   try {
-    const octokit = await narrowedClients(deps.github, { now: deps.now })(job.installation_id, proposal.repo_id, ["pulls.requestReviewers"]);
+    const octokit = await narrowedClients(deps.github, { now: deps.now })(job.installation_id, proposal.repo_id, [
+      "pulls.requestReviewers",
+    ]);
     await octokit.request("POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers", {
       owner,
       repo,
@@ -53,7 +64,8 @@ export async function performReviewerRequest(job: JobRow, payload: ReviewerReque
   } catch (error) {
     const status = (error as { status?: number }).status;
     // A rate limit is waited out like any other write's; only GitHub's refusals end the job.
-    if (status === undefined || !REFUSED.has(status) || errorWaitMs(error, deps.now().getTime()) !== undefined) throw error;
+    if (status === undefined || !REFUSED.has(status) || errorWaitMs(error, deps.now().getTime()) !== undefined)
+      throw error;
     await audit("refused", { status, reviewers: payload.reviewers, team_reviewers: payload.team_reviewers });
     return { outcome: "refused" };
   }

@@ -53,13 +53,21 @@ export class OutboxWorker {
 
   async start(): Promise<void> {
     this.#stopped = false;
-    this.#unlisten = await this.#o.db.listen(OUTBOX_CHANNEL, () => this.kick(), () => this.kick());
+    this.#unlisten = await this.#o.db.listen(
+      OUTBOX_CHANNEL,
+      () => this.kick(),
+      () => this.kick(),
+    );
     this.#timer = setInterval(() => this.kick(), Math.max(50, Math.min(this.#o.paceMs, 250)));
     this.#timer.unref();
     this.#report = setInterval(() => {
       this.backlog()
         .then((backlog) => {
-          if (backlog.depth > 0) this.#o.log.info({ outbox_depth: backlog.depth, outbox_oldest_age_ms: backlog.oldestAgeMs }, "outbox backlog");
+          if (backlog.depth > 0)
+            this.#o.log.info(
+              { outbox_depth: backlog.depth, outbox_oldest_age_ms: backlog.oldestAgeMs },
+              "outbox backlog",
+            );
         })
         .catch((error: unknown) => this.#o.log.warn({ err: error }, "reading the outbox backlog failed"));
     }, 30_000);
@@ -160,7 +168,8 @@ export class OutboxWorker {
         }
       });
     } catch (error) {
-      if (error instanceof MalformedJobError || error instanceof JobConfigurationError) await this.#setAside(job, error);
+      if (error instanceof MalformedJobError || error instanceof JobConfigurationError)
+        await this.#setAside(job, error);
       else await this.#fail(job, error);
     }
     return true;
@@ -174,7 +183,10 @@ export class OutboxWorker {
    */
   async #setAside(job: JobRow, error: MalformedJobError | JobConfigurationError): Promise<void> {
     const outcome = error instanceof MalformedJobError ? "malformed" : "config_error";
-    this.#o.log.error({ job: job.id, operation: job.operation.slice(0, 64), outcome, err: error }, "outbox job set aside");
+    this.#o.log.error(
+      { job: job.id, operation: job.operation.slice(0, 64), outcome, err: error },
+      "outbox job set aside",
+    );
     const now = this.#o.now();
     await this.#o.db.transaction((tx) =>
       tx.query("UPDATE outbox SET done_at = $2, outcome = $3, locked_until = NULL, last_error = $4 WHERE id = $1", [
@@ -256,7 +268,17 @@ export class OutboxWorker {
     const summary = error instanceof Error ? `${error.name}${status ? `:${status}` : ""}` : "unknown error";
     // A rate-limit refusal is not the job's failure: it never counts toward giving up, so nothing is lost to it.
     const giveUp = limited === undefined && job.attempts >= MAX_ATTEMPTS;
-    this.#o.log.warn({ job: job.id, operation: job.operation, attempts: job.attempts, status, retry_in_ms: delay, rate_limited: limited !== undefined }, "GitHub write failed; retrying with backoff");
+    this.#o.log.warn(
+      {
+        job: job.id,
+        operation: job.operation,
+        attempts: job.attempts,
+        status,
+        retry_in_ms: delay,
+        rate_limited: limited !== undefined,
+      },
+      "GitHub write failed; retrying with backoff",
+    );
     const now = this.#o.now();
     await this.#o.db.transaction(async (tx) => {
       await tx.query(
@@ -291,7 +313,10 @@ export class OutboxWorker {
         ),
       )
       .catch((error: unknown) =>
-        this.#o.log.error({ err: error, job: job.id, operation: job.operation }, "the audit event of a failed GitHub write could not be written"),
+        this.#o.log.error(
+          { err: error, job: job.id, operation: job.operation },
+          "the audit event of a failed GitHub write could not be written",
+        ),
       );
   }
 }

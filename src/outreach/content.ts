@@ -29,7 +29,8 @@ export interface OutreachContent {
  *   format (bidi, zero-width) or unassigned characters, e.g. `@name`,
  *   `name@instance.example`, `#channel`.
  */
-const EMAIL = /^[^\s@\p{C}]{1,64}@(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/u;
+const EMAIL =
+  /^[^\s@\p{C}]{1,64}@(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/u;
 const HANDLE = /^[^\s\p{C}]{1,256}$/u;
 
 export function recipientProblem(channel: OutreachChannel, recipient: string): string | null {
@@ -43,7 +44,8 @@ export function recipientProblem(channel: OutreachChannel, recipient: string): s
     }
     if (url.protocol !== "https:") return "must be an https URL";
     if (url.username || url.password) return "must not carry credentials";
-    if (recipient.length > 2048 || /[\s\p{C}]/u.test(recipient)) return "must be an https URL of at most 2048 printable characters";
+    if (recipient.length > 2048 || /[\s\p{C}]/u.test(recipient))
+      return "must be an https URL of at most 2048 printable characters";
     return null;
   }
   return HANDLE.test(recipient) ? null : "must be a handle of 1-256 characters without spaces or invisible characters";
@@ -55,7 +57,10 @@ export const contentSchema = z.strictObject({
     .array(z.string({ error: "must be a string" }), { error: "must be a list of recipients" })
     .min(1, "must name at least one recipient")
     .max(MAX_RECIPIENTS, `must name at most ${MAX_RECIPIENTS} recipients`),
-  subject: z.string({ error: "must be a string" }).max(MAX_SUBJECT_CHARS, `must be at most ${MAX_SUBJECT_CHARS} characters`).optional(),
+  subject: z
+    .string({ error: "must be a string" })
+    .max(MAX_SUBJECT_CHARS, `must be at most ${MAX_SUBJECT_CHARS} characters`)
+    .optional(),
   body: z.string({ error: "is required: the text to send" }).min(1, "must not be empty"),
 });
 
@@ -68,14 +73,19 @@ export function parseOutreachContent(value: unknown): OutreachContent {
   if (value && typeof value === "object" && typeof (value as { body?: unknown }).body === "string") {
     const bytes = Buffer.byteLength((value as { body: string }).body, "utf8");
     if (bytes > MAX_BODY_BYTES) {
-      throw new GateError("payload_too_large", `content.body is ${bytes} bytes; outreach bodies are limited to ${MAX_BODY_BYTES} bytes.`, { status: 413 });
+      throw new GateError(
+        "payload_too_large",
+        `content.body is ${bytes} bytes; outreach bodies are limited to ${MAX_BODY_BYTES} bytes.`,
+        { status: 413 },
+      );
     }
   }
   const result = contentSchema.safeParse(value);
   if (!result.success) {
     throw new ValidationError(
       result.error.issues.flatMap((issue) => {
-        if (issue.code === "unrecognized_keys") return issue.keys.map((key) => ({ field: `content.${key}`, message: "is not a known field" }));
+        if (issue.code === "unrecognized_keys")
+          return issue.keys.map((key) => ({ field: `content.${key}`, message: "is not a known field" }));
         return [{ field: ["content", ...issue.path].join("."), message: issue.message }];
       }),
     );
@@ -86,7 +96,8 @@ export function parseOutreachContent(value: unknown): OutreachContent {
   recipients.forEach((recipient, index) => {
     const problem = recipientProblem(channel, recipient);
     if (problem) issues.push({ field: `content.recipients.${index}`, message: problem });
-    else if (seen.has(recipient.toLowerCase())) issues.push({ field: `content.recipients.${index}`, message: "appears twice" });
+    else if (seen.has(recipient.toLowerCase()))
+      issues.push({ field: `content.recipients.${index}`, message: "appears twice" });
     seen.add(recipient.toLowerCase());
   });
   const subjectProblem = subject === undefined ? null : hiddenCharacterProblem(subject);
@@ -110,6 +121,9 @@ export function outreachDigest(repo: string, site: string, content: OutreachCont
 }
 
 /** What audit events and logs may hold about an outreach proposal: never the text or the addresses. */
-export function outreachFacts(digest: string, content: OutreachContent): { digest: string; channel: OutreachChannel; recipients: number } {
+export function outreachFacts(
+  digest: string,
+  content: OutreachContent,
+): { digest: string; channel: OutreachChannel; recipients: number } {
   return { digest, channel: content.channel, recipients: content.recipients.length };
 }

@@ -44,9 +44,14 @@ export function redactOutreach(content: OutreachContent): RedactedOutreach {
  * recipient and no text, only the redacted facts, the digest and the review
  * page, where signed-in people with enough permission read the rest.
  */
-export function renderRedactedOutreach(view: { repo: string; site: string; digest: string; content: OutreachContent }, reviewUrl: string): string[] {
+export function renderRedactedOutreach(
+  view: { repo: string; site: string; digest: string; content: OutreachContent },
+  reviewUrl: string,
+): string[] {
   const facts = redactOutreach(view.content);
-  const domains = facts.domains.length ? facts.domains.map((d) => `\`${d.replace(/`/g, "")}\``).join(", ") : "none (handles without a domain)";
+  const domains = facts.domains.length
+    ? facts.domains.map((d) => `\`${d.replace(/`/g, "")}\``).join(", ")
+    : "none (handles without a domain)";
   return [
     `**Channel:** ${facts.channel} · **Site:** ${view.site} · **Repository:** ${view.repo}`,
     `**Digest:** \`${view.digest}\` (SHA-256 of the canonical proposal; the approval and the receipt are bound to it)`,

@@ -7,8 +7,9 @@ import type { OutreachContent } from "./content.ts";
  * other than U+0020, private-use, unassigned and lone surrogates, blank-looking
  * letters, and the marker's own bracket so a shown marker cannot be forged.
  */
-// eslint-disable-next-line no-misleading-character-class -- each invisible code point is listed on its own on purpose
-const HIDDEN = /(?!\n)[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u2800\u3164\uFE00-\uFE0F\uFFA0\u27E6\u27E7]|(?! )\p{Zs}/gu;
+const HIDDEN =
+  // eslint-disable-next-line no-misleading-character-class -- each invisible code point is listed on its own on purpose
+  /(?!\n)[\p{Cc}\p{Cf}\p{Co}\p{Cn}\p{Cs}\p{Zl}\p{Zp}\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u2800\u3164\uFE00-\uFE0F\uFFA0\u27E6\u27E7]|(?! )\p{Zs}/gu;
 
 /** `⟦U+202E⟧` for every character in HIDDEN; everything else unchanged. */
 export function showInvisible(text: string): string {
@@ -83,7 +84,13 @@ export function renderOutreachBody(view: OutreachView, maxBodyChars = Infinity):
     fenced(cut ? body.slice(0, maxBodyChars) : body),
     "",
   );
-  if (cut) lines.push(`The body is too long to show here in full: the first ${maxBodyChars} of ${body.length} characters are shown. Read it all on the review page before approving.`, "");
-  lines.push("Invisible and control characters are shown as `⟦U+XXXX⟧`; nothing inside the fenced blocks is rendered as markdown or HTML.");
+  if (cut)
+    lines.push(
+      `The body is too long to show here in full: the first ${maxBodyChars} of ${body.length} characters are shown. Read it all on the review page before approving.`,
+      "",
+    );
+  lines.push(
+    "Invisible and control characters are shown as `⟦U+XXXX⟧`; nothing inside the fenced blocks is rendered as markdown or HTML.",
+  );
   return lines;
 }

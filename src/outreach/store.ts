@@ -18,7 +18,12 @@ export async function insertOutreach(
   const sealed = seal(
     keyring,
     { purpose: OUTREACH_PURPOSE, rowId: proposal.id, installationId: proposal.installationId },
-    JSON.stringify({ channel: content.channel, recipients: content.recipients, subject: content.subject, body: content.body }),
+    JSON.stringify({
+      channel: content.channel,
+      recipients: content.recipients,
+      subject: content.subject,
+      body: content.body,
+    }),
   );
   await tx.query(
     `INSERT INTO proposals_outreach (proposal_id, installation_id, channel, recipient_count, sealed, created_at)
@@ -28,13 +33,21 @@ export async function insertOutreach(
 }
 
 /** The content of an outreach proposal, opened; undefined when there is none. A ciphertext moved to another row fails to open. */
-export async function readOutreach(tx: Queryable, keyring: Keyring, proposalId: string): Promise<OutreachContent | undefined> {
+export async function readOutreach(
+  tx: Queryable,
+  keyring: Keyring,
+  proposalId: string,
+): Promise<OutreachContent | undefined> {
   const [row] = await tx.query<{ installation_id: number; sealed: string }>(
     "SELECT installation_id, sealed FROM proposals_outreach WHERE proposal_id = $1",
     [proposalId],
   );
   if (!row) return undefined;
-  const text = openText(keyring, { purpose: OUTREACH_PURPOSE, rowId: proposalId, installationId: row.installation_id }, row.sealed);
+  const text = openText(
+    keyring,
+    { purpose: OUTREACH_PURPOSE, rowId: proposalId, installationId: row.installation_id },
+    row.sealed,
+  );
   return JSON.parse(text) as OutreachContent;
 }
 
@@ -66,7 +79,12 @@ export async function rejectOutreach(
 }
 
 /** Outreach proposal `id` when it was published as pull request `prNumber` of `repo`; undefined otherwise. */
-export async function findOutreachByPull(tx: Queryable, id: string, repo: string, prNumber: number): Promise<ProposalOf<"outreach"> | undefined> {
+export async function findOutreachByPull(
+  tx: Queryable,
+  id: string,
+  repo: string,
+  prNumber: number,
+): Promise<ProposalOf<"outreach"> | undefined> {
   const [row] = await tx.query<StoredRow>(
     `SELECT * FROM proposals
       WHERE id = $1 AND kind = 'outreach' AND repo = $2 AND pr_number = $3 AND state->>'mode' = 'pull_request'`,
@@ -77,6 +95,8 @@ export async function findOutreachByPull(tx: Queryable, id: string, repo: string
 
 /** The channel of an outreach proposal (kept in the clear beside the sealed text), for approval rules. */
 export async function outreachChannel(tx: Queryable, proposalId: string): Promise<string | null> {
-  const [row] = await tx.query<{ channel: string }>("SELECT channel FROM proposals_outreach WHERE proposal_id = $1", [proposalId]);
+  const [row] = await tx.query<{ channel: string }>("SELECT channel FROM proposals_outreach WHERE proposal_id = $1", [
+    proposalId,
+  ]);
   return row?.channel ?? null;
 }

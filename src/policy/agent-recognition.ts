@@ -82,7 +82,11 @@ interface Candidate {
  * its login), or, without a config file, any bot account. An excluded login
  * is never an agent.
  */
-export function agentEntryOf(candidate: Candidate, config: GateConfig, configPresent: boolean): KnownAgent | "configured agent" | "bot account" | null {
+export function agentEntryOf(
+  candidate: Candidate,
+  config: GateConfig,
+  configPresent: boolean,
+): KnownAgent | "configured agent" | "bot account" | null {
   const logins = [candidate.login, loginOfNoreply(candidate.email)].filter((login): login is string => Boolean(login));
   const email = candidate.email?.trim().toLowerCase() ?? "";
   for (const login of logins) {
@@ -118,15 +122,24 @@ export function recognizeAgent(facts: AgentFacts, config: GateConfig, configPres
     if (typeof entry !== "string" && entry.directed_by_assignment) assigned.value = true;
     return true;
   };
-  note("author", facts.author, agentEntryOf({ login: facts.author, type: facts.authorType }, config, configPresent), null);
+  note(
+    "author",
+    facts.author,
+    agentEntryOf({ login: facts.author, type: facts.authorType }, config, configPresent),
+    null,
+  );
   if (facts.pusher) note("pusher", facts.pusher.login, agentEntryOf(facts.pusher, config, configPresent), null);
 
   for (const commit of facts.commits ?? []) {
     const people: string[] = [];
     let agentCommit = false;
-    for (const [rule, identity] of [["commit_author", commit.author], ["committer", commit.committer]] as const) {
+    for (const [rule, identity] of [
+      ["commit_author", commit.author],
+      ["committer", commit.committer],
+    ] as const) {
       const entry = agentEntryOf(identity, config, configPresent);
-      if (note(rule, identity.login ?? identity.email ?? identity.name ?? "unknown", entry, commit.sha)) agentCommit = true;
+      if (note(rule, identity.login ?? identity.email ?? identity.name ?? "unknown", entry, commit.sha))
+        agentCommit = true;
       else if (identity.login && !sameLogin(identity.login, GITHUB_COMMITTER)) people.push(identity.login);
     }
     for (const coAuthor of coAuthorsOf(commit.message)) {
@@ -144,7 +157,12 @@ export function recognizeAgent(facts: AgentFacts, config: GateConfig, configPres
   // GitHub lists only the first 250 commits: an agent's commit past them cannot be ruled out, so the gate stays closed.
   const listed = facts.commits?.length ?? 0;
   if (facts.commits && facts.commitCount !== undefined && listed >= LISTED_COMMITS_CAP && facts.commitCount > listed) {
-    findings.push({ rule: "unlisted_commits", identity: `${facts.commitCount - listed} of ${facts.commitCount} commits`, entry: "not listed by GitHub", commit: null });
+    findings.push({
+      rule: "unlisted_commits",
+      identity: `${facts.commitCount - listed} of ${facts.commitCount} commits`,
+      entry: "not listed by GitHub",
+      commit: null,
+    });
   }
   if (assigned.value) {
     for (const login of [...(facts.assignees ?? []), ...(facts.requestedReviewers ?? [])]) {
@@ -161,7 +179,8 @@ const RULE_WORDS: Record<AgentRule, string> = {
   commit_author: "authored by",
   committer: "committed by",
   co_author_trailer: "co-authored (Co-authored-by trailer) by",
-  unlisted_commits: "held for approval: GitHub lists only its first 250 commits, so these could not be checked for an agent's work:",
+  unlisted_commits:
+    "held for approval: GitHub lists only its first 250 commits, so these could not be checked for an agent's work:",
 };
 
 /** One sentence per finding, e.g. "Commit abc1234 is co-authored (Co-authored-by trailer) by noreply@anthropic.com (Claude Code)." */

@@ -93,7 +93,7 @@ export function patternGlobs(pattern: string): string[] {
   if (directoryOnly) body = body.replace(/\/+$/, "");
   const anchored = body.startsWith("/") || body.includes("/");
   body = body.replace(/^\/+/, "");
-  if (body === "" ) return ["**"];
+  if (body === "") return ["**"];
   const base = anchored || body.startsWith("**") ? body : `**/${body}`;
   if (directoryOnly) return [`${base}/**`];
   const last = body.split("/").pop() ?? "";
@@ -104,7 +104,10 @@ export type OwnersLookup = (path: string) => { entry: CodeownersEntry | null };
 
 /** A lookup of each path's owners: the last matching pattern wins (GitHub's precedence). */
 export function ownersOf(file: CodeownersFile): OwnersLookup {
-  const matchers = file.entries.map((entry) => ({ entry, test: picomatch(patternGlobs(entry.pattern), { dot: true }) }));
+  const matchers = file.entries.map((entry) => ({
+    entry,
+    test: picomatch(patternGlobs(entry.pattern), { dot: true }),
+  }));
   return (path) => {
     const clean = path.replace(/^\/+/, "");
     for (let i = matchers.length - 1; i >= 0; i--) {

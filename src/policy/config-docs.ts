@@ -53,11 +53,21 @@ function walk(node: JsonSchemaNode, prefix: string, rows: ConfigKeyDoc[]): void 
     }
     if (child.type === "array" && child.items?.properties) {
       // A list of mappings (rules): the list, then each item's keys as key[].name.
-      rows.push({ key, type: "list of mappings", default: defaultText(child.default), description: child.description ?? "" });
+      rows.push({
+        key,
+        type: "list of mappings",
+        default: defaultText(child.default),
+        description: child.description ?? "",
+      });
       walk(child.items, `${key}[]`, rows);
       continue;
     }
-    rows.push({ key, type: typeText(child), default: defaultText(child.default), description: child.description ?? "" });
+    rows.push({
+      key,
+      type: typeText(child),
+      default: defaultText(child.default),
+      description: child.description ?? "",
+    });
   }
 }
 

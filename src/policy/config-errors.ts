@@ -25,7 +25,8 @@ function unwrap(schema: AnySchema): AnySchema {
   let current = schema;
   for (;;) {
     const def = current._zod.def as { type: string; innerType?: AnySchema };
-    if ((def.type === "default" || def.type === "prefault" || def.type === "optional") && def.innerType) current = def.innerType;
+    if ((def.type === "default" || def.type === "prefault" || def.type === "optional") && def.innerType)
+      current = def.innerType;
     else return current;
   }
 }
@@ -59,7 +60,9 @@ function editDistance(a: string, b: string): number {
 function unknownKeyMessage(key: string, allowed: string[]): string {
   const near = allowed.find((candidate) => editDistance(key.toLowerCase(), candidate) <= 2);
   const hint = near ? ` Did you mean "${near}"?` : "";
-  return allowed.length ? `unknown key "${key}".${hint} Allowed keys here: ${allowed.join(", ")}.` : `unknown key "${key}".`;
+  return allowed.length
+    ? `unknown key "${key}".${hint} Allowed keys here: ${allowed.join(", ")}.`
+    : `unknown key "${key}".`;
 }
 
 function kindOf(value: unknown): string {

@@ -8,8 +8,8 @@ export const MAX_EXPIRY_MS = 90 * 86_400_000;
 
 /** An `agents` entry: `known`, a login, or "!login" (an exclusion). */
 const AGENT_ENTRY = /^!?[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$/;
-const AGENT_ENTRY_MESSAGE = 'must be known, a GitHub login such as "seo-agent" or "my-agent[bot]", or an exclusion such as "!my-agent[bot]"';
-
+const AGENT_ENTRY_MESSAGE =
+  'must be known, a GitHub login such as "seo-agent" or "my-agent[bot]", or an exclusion such as "!my-agent[bot]"';
 
 /** A bare domain name: no scheme, port, path or spaces. */
 const DOMAIN = /^[^\s/:@?#]+\.[^\s/:@?#]+$/;
@@ -35,8 +35,8 @@ function checkExpiry(text: string, ctx: z.RefinementCtx): void {
  * case, durations as text). Strict: unknown keys are errors. The descriptions
  * are the documentation (see configSchemaDescription).
  */
-export const configFileSchema = z
-  .strictObject({
+export const configFileSchema = z.strictObject(
+  {
     agents: z
       .array(
         z.string().regex(AGENT_ENTRY, AGENT_ENTRY_MESSAGE),
@@ -107,6 +107,8 @@ export const configFileSchema = z
       )
       .prefault({}),
     notify: notifySchema,
-  }, "the file must be a mapping of keys (agents, approvals, rules, expiry, deploy, outreach, notify)");
+  },
+  "the file must be a mapping of keys (agents, approvals, rules, expiry, deploy, outreach, notify)",
+);
 
 export type ConfigFile = z.output<typeof configFileSchema>;

@@ -29,9 +29,7 @@ export interface GateConfig {
   notify?: NotifyConfig;
 }
 
-export type ParsedConfig =
-  | { ok: true; config: GateConfig; present: boolean }
-  | { ok: false; errors: ConfigError[] };
+export type ParsedConfig = { ok: true; config: GateConfig; present: boolean } | { ok: false; errors: ConfigError[] };
 
 /** The `agents` entry naming the built-in list of AI coding agents. */
 const KNOWN = "known";

@@ -107,7 +107,9 @@ export function decideCommit(facts: CommitFacts, config: GateConfig, configPrese
       approvers: [],
       rejectedBy: [],
       refused: [],
-      reasons: [`${facts.author} is not an agent, and no commit in this pull request is by an agent, so it needs no approval from Agent Gate.`],
+      reasons: [
+        `${facts.author} is not an agent, and no commit in this pull request is by an agent, so it needs no approval from Agent Gate.`,
+      ],
       title: "Not agent-proposed",
       agentProposed: false,
     };
@@ -124,5 +126,9 @@ export function decideCommit(facts: CommitFacts, config: GateConfig, configPrese
   const { votes, refused, notes } = reviewVotes(facts.reviews, facts.headSha, context);
   const agentNotes = recognition.findings.map(describeFinding);
   const tally = tallyVotes(votes, context, REVIEW_WORDING, { refused, notes: [...agentNotes, ...notes] });
-  return { ...applyRules(tally, votes, context, facts.rules, "commit"), agentProposed: true, recognition: recognition.findings };
+  return {
+    ...applyRules(tally, votes, context, facts.rules, "commit"),
+    agentProposed: true,
+    recognition: recognition.findings,
+  };
 }

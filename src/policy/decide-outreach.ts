@@ -23,7 +23,8 @@ export interface OutreachReviewFacts {
 
 const OUTREACH_REVIEW_WORDING: Wording = {
   rejectTitle: "Changes requested by",
-  rejectSentence: (logins) => `${logins} requested changes; a change request by an eligible reviewer rejects the outreach.`,
+  rejectSentence: (logins) =>
+    `${logins} requested changes; a change request by an eligible reviewer rejects the outreach.`,
 };
 
 /**
@@ -33,8 +34,26 @@ const OUTREACH_REVIEW_WORDING: Wording = {
  * agent or a bot; at least `approvals.min_permission`); an eligible change
  * request rejects it.
  */
-export function decideOutreachReviews(facts: OutreachReviewFacts, config: GateConfig, configPresent: boolean): Decision {
-  const context = { author: facts.author, triggeredBy: facts.triggeredBy, pusher: facts.pusher ?? null, config, configPresent, expired: facts.expired ?? false, deadline: facts.deadline ?? null };
+export function decideOutreachReviews(
+  facts: OutreachReviewFacts,
+  config: GateConfig,
+  configPresent: boolean,
+): Decision {
+  const context = {
+    author: facts.author,
+    triggeredBy: facts.triggeredBy,
+    pusher: facts.pusher ?? null,
+    config,
+    configPresent,
+    expired: facts.expired ?? false,
+    deadline: facts.deadline ?? null,
+  };
   const { votes, refused, notes } = reviewVotes(facts.reviews, facts.headSha, context);
-  return applyRules(tallyVotes(votes, context, OUTREACH_REVIEW_WORDING, { refused, notes }), votes, context, facts.rules, "outreach");
+  return applyRules(
+    tallyVotes(votes, context, OUTREACH_REVIEW_WORDING, { refused, notes }),
+    votes,
+    context,
+    facts.rules,
+    "outreach",
+  );
 }

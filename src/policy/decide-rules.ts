@@ -51,7 +51,11 @@ function teamErrorText(team: string, reason: "no_permission" | "unavailable"): s
 
 /** The approving votes of each person's latest vote, as actors. */
 function approvingActors(votes: readonly Vote[]): Actor[] {
-  return latestPerLogin(votes, (v) => v.actor.login, (v) => v.at)
+  return latestPerLogin(
+    votes,
+    (v) => v.actor.login,
+    (v) => v.at,
+  )
     .filter((vote) => vote.vote === "approve")
     .map((vote) => vote.actor);
 }
@@ -67,7 +71,12 @@ type Tri = true | false | "unknown";
  * gathered (changed files, CODEOWNERS, a team's members) is an error: it is
  * never satisfied.
  */
-export function evaluateRules(rules: readonly Rule[], votes: readonly Vote[], context: VoteContext, facts: RuleFacts): RuleResult[] {
+export function evaluateRules(
+  rules: readonly Rule[],
+  votes: readonly Vote[],
+  context: VoteContext,
+  facts: RuleFacts,
+): RuleResult[] {
   const approving = approvingActors(votes);
   const membership = (team: string, login: string): Tri => {
     const fact = facts.memberships?.find((m) => m.team === team && sameLogin(m.login, login));
@@ -89,10 +98,15 @@ export function evaluateRules(rules: readonly Rule[], votes: readonly Vote[], co
       ...(need.codeowners ? ["an approval by a code owner of every changed file"] : []),
     ];
     const base = { name: rule.name, needed: neededParts.join("; ") };
-    if (match.applies === false) return { ...base, status: "skipped", when: `does not apply: ${match.why}`, approvedBy: [], missing: null };
-    if (match.applies === "unknown") return { ...base, status: "error", when: "cannot tell", approvedBy: [], missing: match.why };
+    if (match.applies === false)
+      return { ...base, status: "skipped", when: `does not apply: ${match.why}`, approvedBy: [], missing: null };
+    if (match.applies === "unknown")
+      return { ...base, status: "error", when: "cannot tell", approvedBy: [], missing: match.why };
 
-    const eligibleContext = { ...context, config: { ...context.config, approvals: { ...context.config.approvals, minPermission: permission } } };
+    const eligibleContext = {
+      ...context,
+      config: { ...context.config, approvals: { ...context.config.approvals, minPermission: permission } },
+    };
     const eligible = approving.filter((actor) => checkApprover(actor, eligibleContext).eligible);
     const errors = new Set<string>();
     const listed = (actor: Actor): Tri => {
@@ -115,7 +129,9 @@ export function evaluateRules(rules: readonly Rule[], votes: readonly Vote[], co
     const missing: string[] = [];
     let blocked = false;
     if (counted.length < need.approvals) {
-      missing.push(`${need.approvals - counted.length} more approval${need.approvals - counted.length === 1 ? "" : "s"}${who.length ? ` from ${listLogins(who).replace(/ and /, " or ")}` : ""} with ${permission} or higher`);
+      missing.push(
+        `${need.approvals - counted.length} more approval${need.approvals - counted.length === 1 ? "" : "s"}${who.length ? ` from ${listLogins(who).replace(/ and /, " or ")}` : ""} with ${permission} or higher`,
+      );
       if (undecided) blocked = true;
     }
     const owners = new Set<string>();
@@ -130,8 +146,11 @@ export function evaluateRules(rules: readonly Rule[], votes: readonly Vote[], co
         if (found.undecided) blocked = true;
       }
     }
-    const approvedBy = [...new Set([...counted, ...owners])].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase()));
-    if (missing.length === 0) return { ...base, status: "satisfied", when: match.why.join("; "), approvedBy, missing: null };
+    const approvedBy = [...new Set([...counted, ...owners])].sort((a, b) =>
+      a.toLowerCase().localeCompare(b.toLowerCase()),
+    );
+    if (missing.length === 0)
+      return { ...base, status: "satisfied", when: match.why.join("; "), approvedBy, missing: null };
     const because = [...errors];
     return {
       ...base,
@@ -151,9 +170,15 @@ function ownersFor(
   teamError: (team: string) => string,
   errors: Set<string>,
 ): { error?: string; approvedBy: string[]; unowned: string[]; undecided: boolean } {
-  if (facts.codeowners === undefined) return { error: "CODEOWNERS was not read", approvedBy: [], unowned: [], undecided: false };
+  if (facts.codeowners === undefined)
+    return { error: "CODEOWNERS was not read", approvedBy: [], unowned: [], undecided: false };
   if (facts.codeowners === null) {
-    return { error: "no CODEOWNERS file at the base (.github/CODEOWNERS, CODEOWNERS or docs/CODEOWNERS)", approvedBy: [], unowned: [], undecided: false };
+    return {
+      error: "no CODEOWNERS file at the base (.github/CODEOWNERS, CODEOWNERS or docs/CODEOWNERS)",
+      approvedBy: [],
+      unowned: [],
+      undecided: false,
+    };
   }
   const lookup = ownersOf(parseCodeowners(facts.codeowners.text));
   const approvedBy = new Set<string>();
@@ -166,7 +191,8 @@ function ownersFor(
     let unknown = false;
     for (const actor of eligible) {
       for (const owner of entry.owners) {
-        const is: Tri = owner.kind === "user" ? sameLogin(owner.login, actor.login) : membership(owner.team, actor.login);
+        const is: Tri =
+          owner.kind === "user" ? sameLogin(owner.login, actor.login) : membership(owner.team, actor.login);
         if (is === true) {
           approved = true;
           approvedBy.add(actor.login);
@@ -237,11 +263,24 @@ export function withRules(decision: Decision, results: readonly RuleResult[], co
  * tally unchanged). Rules without gathered facts cannot be evaluated, so none
  * of them is satisfied: the gate stays closed.
  */
-export function applyRules(decision: Decision, votes: readonly Vote[], context: VoteContext, facts: RuleFacts | undefined, kind: RuleSubject["kind"]): Decision {
+export function applyRules(
+  decision: Decision,
+  votes: readonly Vote[],
+  context: VoteContext,
+  facts: RuleFacts | undefined,
+  kind: RuleSubject["kind"],
+): Decision {
   const rules = context.config.rules ?? [];
   if (rules.length === 0) return decision;
   const results: RuleResult[] = facts
     ? evaluateRules(rules, votes, context, facts)
-    : rules.map((rule) => ({ name: rule.name, status: "error", when: "cannot tell", needed: "", approvedBy: [], missing: `the facts this ${kind} rule needs were not gathered` }));
+    : rules.map((rule) => ({
+        name: rule.name,
+        status: "error",
+        when: "cannot tell",
+        needed: "",
+        approvedBy: [],
+        missing: `the facts this ${kind} rule needs were not gathered`,
+      }));
   return withRules(decision, results, context);
 }

@@ -13,17 +13,23 @@ export function parseDuration(text: string): number {
   const parts = [...trimmed.matchAll(/(\d+)([a-z]*)/g)];
   const rebuilt = parts.map((part) => part[0]).join("");
   if (trimmed === "" || parts.length === 0 || rebuilt !== trimmed) {
-    throw new RangeError(`"${text}" is not a duration: use a number and a unit (d, h, m, s), for example "72h", "3d" or "1d12h"`);
+    throw new RangeError(
+      `"${text}" is not a duration: use a number and a unit (d, h, m, s), for example "72h", "3d" or "1d12h"`,
+    );
   }
   let total = 0;
   let lastIndex = -1;
   for (const [, digits, unit] of parts) {
     const index = UNITS.indexOf(unit as Unit);
     if (unit === "" || index < 0) {
-      throw new RangeError(`"${text}" has ${unit === "" ? "a number without a unit" : `an unknown unit "${unit}"`}: use d, h, m or s, for example "72h"`);
+      throw new RangeError(
+        `"${text}" has ${unit === "" ? "a number without a unit" : `an unknown unit "${unit}"`}: use d, h, m or s, for example "72h"`,
+      );
     }
     if (index <= lastIndex) {
-      throw new RangeError(`"${text}" repeats or reorders units: write each of d, h, m, s at most once, largest first, like "1d12h"`);
+      throw new RangeError(
+        `"${text}" repeats or reorders units: write each of d, h, m, s at most once, largest first, like "1d12h"`,
+      );
     }
     lastIndex = index;
     total += Number(digits) * UNIT_MS[unit as Unit];

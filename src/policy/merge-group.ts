@@ -61,14 +61,29 @@ export interface MergeGroupDecision {
  * a group whose pull requests could not all be found (`problem`), is a
  * failure: nothing is approved by default.
  */
-export function decideMergeGroup(pulls: readonly QueuedPullState[], problem: string | null, base: string): MergeGroupDecision {
+export function decideMergeGroup(
+  pulls: readonly QueuedPullState[],
+  problem: string | null,
+  base: string,
+): MergeGroupDecision {
   if (problem) {
-    return { conclusion: "failure", title: "The merge group's pull requests cannot be checked", summary: `This merge group is not approved: ${problem}.` };
+    return {
+      conclusion: "failure",
+      title: "The merge group's pull requests cannot be checked",
+      summary: `This merge group is not approved: ${problem}.`,
+    };
   }
   if (pulls.length === 0) {
-    return { conclusion: "failure", title: "No pull request found for this merge group", summary: "The merge group's branch names no pull request Agent Gate can check, so it is not approved." };
+    return {
+      conclusion: "failure",
+      title: "No pull request found for this merge group",
+      summary: "The merge group's branch names no pull request Agent Gate can check, so it is not approved.",
+    };
   }
-  const lines = pulls.map((pull) => `- #${pull.number} at \`${pull.headSha.slice(0, 7)}\`: ${pull.status ?? "no decision recorded"}${pull.title ? ` (${pull.title})` : ""}`);
+  const lines = pulls.map(
+    (pull) =>
+      `- #${pull.number} at \`${pull.headSha.slice(0, 7)}\`: ${pull.status ?? "no decision recorded"}${pull.title ? ` (${pull.title})` : ""}`,
+  );
   // An approval counts for the base it was given for: rules and code owners are read at the base.
   const elsewhere = pulls.find((pull) => pull.status === "approved" && !sameBranch(pull.decidedBase, base));
   if (elsewhere) {
@@ -76,7 +91,11 @@ export function decideMergeGroup(pulls: readonly QueuedPullState[], problem: str
     return {
       conclusion: "failure",
       title: `Pull request #${elsewhere.number} was approved for another base`,
-      summary: [`Pull request #${elsewhere.number} was approved for ${given}, but this merge group merges into \`${base}\`: its rules and code owners there were not checked, so this merge group is not approved.`, "", ...lines].join("\n"),
+      summary: [
+        `Pull request #${elsewhere.number} was approved for ${given}, but this merge group merges into \`${base}\`: its rules and code owners there were not checked, so this merge group is not approved.`,
+        "",
+        ...lines,
+      ].join("\n"),
     };
   }
   const blocked = pulls.find((pull) => pull.status !== "approved" && pull.status !== "exempt");
@@ -85,13 +104,22 @@ export function decideMergeGroup(pulls: readonly QueuedPullState[], problem: str
     return {
       conclusion: "failure",
       title: `Pull request #${blocked.number} is not approved at ${blocked.headSha.slice(0, 7)}`,
-      summary: [`Pull request #${blocked.number}${others} was not approved by Agent Gate at the head that entered the queue (\`${blocked.headSha}\`), so this merge group is not.`, "", ...lines].join("\n"),
+      summary: [
+        `Pull request #${blocked.number}${others} was not approved by Agent Gate at the head that entered the queue (\`${blocked.headSha}\`), so this merge group is not.`,
+        "",
+        ...lines,
+      ].join("\n"),
     };
   }
   return {
     conclusion: "success",
-    title: pulls.length === 1 ? `Pull request #${pulls[0]!.number} approved` : `All ${pulls.length} pull requests approved`,
-    summary: ["Every pull request in this merge group was approved (or needed no approval) at the head that entered the queue.", "", ...lines].join("\n"),
+    title:
+      pulls.length === 1 ? `Pull request #${pulls[0]!.number} approved` : `All ${pulls.length} pull requests approved`,
+    summary: [
+      "Every pull request in this merge group was approved (or needed no approval) at the head that entered the queue.",
+      "",
+      ...lines,
+    ].join("\n"),
   };
 }
 

@@ -49,9 +49,10 @@ export function pageAccess(facts: PageFacts): PageAccess {
   if (facts.status !== "pending") note = `This proposal is ${facts.status}: there is nothing left to decide.`;
   else if (!facts.decidedByVotes) {
     const where = facts.prNumber === null ? "its pull request" : `pull request #${facts.prNumber}`;
-    note = facts.kind === "commit"
-      ? `Commits are decided by a pull request review of the head commit: review ${where} on GitHub.`
-      : `This proposal is decided by a review of ${where} on GitHub.`;
+    note =
+      facts.kind === "commit"
+        ? `Commits are decided by a pull request review of the head commit: review ${where} on GitHub.`
+        : `This proposal is decided by a review of ${where} on GitHub.`;
   } else if (!facts.eligibility) note = "Whether you may decide could not be checked.";
   else if (!facts.eligibility.eligible) note = `You cannot decide this proposal: ${facts.eligibility.reason}.`;
   return { visible, fullContent, buttons: note === "", note };

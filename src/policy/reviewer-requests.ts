@@ -69,7 +69,9 @@ function missingOwners(rule: Rule, result: RuleResult, facts: RuleFacts | undefi
     result.approvedBy.some((login) =>
       owner.kind === "user"
         ? sameLogin(owner.login, login)
-        : (facts.memberships ?? []).some((m) => m.member && m.team.toLowerCase() === owner.team.toLowerCase() && sameLogin(m.login, login)),
+        : (facts.memberships ?? []).some(
+            (m) => m.member && m.team.toLowerCase() === owner.team.toLowerCase() && sameLogin(m.login, login),
+          ),
     );
   const out: Candidate[] = [];
   for (const file of match.files ?? []) {
@@ -143,7 +145,8 @@ export function reviewersToRequest(facts: ReviewerRequestFacts): ReviewerRequest
       const name = `@${candidate.org}/${candidate.slug}`;
       const key = name.toLowerCase();
       if (teams.has(key) || leftOut.has(key)) continue;
-      if (candidate.org.toLowerCase() !== facts.owner.toLowerCase()) leftOut.set(key, { who: name, reason: `a team of another organization than ${facts.owner}` });
+      if (candidate.org.toLowerCase() !== facts.owner.toLowerCase())
+        leftOut.set(key, { who: name, reason: `a team of another organization than ${facts.owner}` });
       else teams.set(key, candidate.slug);
     }
   }
@@ -152,8 +155,15 @@ export function reviewersToRequest(facts: ReviewerRequestFacts): ReviewerRequest
   const reviewers = [...users.values()].sort(byName);
   const teamReviewers = [...teams.values()].sort(byName);
   const room = Math.max(0, MAX_REQUESTED_REVIEWERS - reviewers.length);
-  const over = [...reviewers.slice(MAX_REQUESTED_REVIEWERS), ...teamReviewers.slice(room).map((slug) => `@${facts.owner}/${slug}`)];
-  for (const who of over) leftOut.set(`over:${who.toLowerCase()}`, { who, reason: `over GitHub's limit of ${MAX_REQUESTED_REVIEWERS} requested reviewers` });
+  const over = [
+    ...reviewers.slice(MAX_REQUESTED_REVIEWERS),
+    ...teamReviewers.slice(room).map((slug) => `@${facts.owner}/${slug}`),
+  ];
+  for (const who of over)
+    leftOut.set(`over:${who.toLowerCase()}`, {
+      who,
+      reason: `over GitHub's limit of ${MAX_REQUESTED_REVIEWERS} requested reviewers`,
+    });
   return {
     reviewers: reviewers.slice(0, MAX_REQUESTED_REVIEWERS),
     teamReviewers: teamReviewers.slice(0, room),

@@ -10,37 +10,51 @@ function checkGlob(glob: string, ctx: z.RefinementCtx): void {
   try {
     picomatch.makeRe(glob.startsWith("!") ? glob.slice(1) : glob);
   } catch (error) {
-    ctx.addIssue({ code: "custom", message: `"${glob}" is not a glob picomatch can read: ${(error as Error).message}` });
+    ctx.addIssue({
+      code: "custom",
+      message: `"${glob}" is not a glob picomatch can read: ${(error as Error).message}`,
+    });
   }
   if (glob === "!" || glob === "") ctx.addIssue({ code: "custom", message: "a glob must not be empty" });
 }
 
 const globs = (what: string) =>
   z
-    .array(z.string("must be a glob such as \"src/**\"").superRefine(checkGlob), `must be a list of globs, e.g. ["${what}"]`)
+    .array(
+      z.string('must be a glob such as "src/**"').superRefine(checkGlob),
+      `must be a list of globs, e.g. ["${what}"]`,
+    )
     .min(1, "must list at least one glob");
 
 const names = (example: string) =>
-  z.array(z.string("must be a name").min(1, "must not be empty"), `must be a list, e.g. [${example}]`).min(1, "must list at least one name");
+  z
+    .array(z.string("must be a name").min(1, "must not be empty"), `must be a list, e.g. [${example}]`)
+    .min(1, "must list at least one name");
 
 const ruleIf = z
   .strictObject(
     {
       paths: globs(".github/workflows/**")
         .optional()
-        .describe('Changed files of the pull request (picomatch globs; a glob starting with "!" excludes). The rule applies when any changed file matches.'),
-      branches: globs("main")
-        .optional()
-        .describe("Base branches of the pull request (globs)."),
+        .describe(
+          'Changed files of the pull request (picomatch globs; a glob starting with "!" excludes). The rule applies when any changed file matches.',
+        ),
+      branches: globs("main").optional().describe("Base branches of the pull request (globs)."),
       kinds: z
-        .array(z.enum(["commit", "deploy", "outreach"], 'must be "commit", "deploy" or "outreach"'), "must be a list of kinds")
+        .array(
+          z.enum(["commit", "deploy", "outreach"], 'must be "commit", "deploy" or "outreach"'),
+          "must be a list of kinds",
+        )
         .min(1, "must list at least one kind")
         .optional()
         .describe("Proposal kinds: commit, deploy, outreach."),
       environments: names("production").optional().describe("Deploy environments (exact names)."),
       sites: names("example.com").optional().describe("Target sites of a deploy or outreach proposal (exact domains)."),
       channels: z
-        .array(z.enum(["email", "post", "message", "api"], 'must be one of "email", "post", "message" or "api"'), "must be a list of channels")
+        .array(
+          z.enum(["email", "post", "message", "api"], 'must be one of "email", "post", "message" or "api"'),
+          "must be a list of channels",
+        )
         .min(1, "must list at least one channel")
         .optional()
         .describe("Outreach channels: email, post, message, api."),
@@ -69,14 +83,21 @@ const ruleRequire = z
         .optional()
         .describe("Only these users count (with teams: members of either)."),
       teams: z
-        .array(z.string().regex(TEAM, 'must be an organization team such as "my-org/security"'), "must be a list of teams, e.g. [my-org/security]")
+        .array(
+          z.string().regex(TEAM, 'must be an organization team such as "my-org/security"'),
+          "must be a list of teams, e.g. [my-org/security]",
+        )
         .min(1, "must list at least one team")
         .optional()
-        .describe("Only members of these teams count (org/team-slug). Needs the organization permission members: read."),
+        .describe(
+          "Only members of these teams count (org/team-slug). Needs the organization permission members: read.",
+        ),
       codeowners: z
         .boolean("must be true or false")
         .default(false)
-        .describe("Every changed file needs an approval from one of its code owners (CODEOWNERS at the base; last matching pattern wins)."),
+        .describe(
+          "Every changed file needs an approval from one of its code owners (CODEOWNERS at the base; last matching pattern wins).",
+        ),
     },
     "must be a mapping with the keys approvals, min_permission, users, teams or codeowners",
   )
@@ -84,7 +105,12 @@ const ruleRequire = z
 
 export const ruleSchema = z.strictObject(
   {
-    name: z.string("must be a name for the rule").trim().min(1, "must not be empty").max(100, "must be at most 100 characters").describe("Shown in the table of rules."),
+    name: z
+      .string("must be a name for the rule")
+      .trim()
+      .min(1, "must not be empty")
+      .max(100, "must be at most 100 characters")
+      .describe("Shown in the table of rules."),
     if: ruleIf.optional(),
     require: ruleRequire.prefault({}),
   },
@@ -98,7 +124,12 @@ export const rulesSchema = z
     const seen = new Set<string>();
     rules.forEach((rule, index) => {
       const key = rule.name.toLowerCase();
-      if (seen.has(key)) ctx.addIssue({ code: "custom", path: [index, "name"], message: `"${rule.name}" names two rules; names must be unique` });
+      if (seen.has(key))
+        ctx.addIssue({
+          code: "custom",
+          path: [index, "name"],
+          message: `"${rule.name}" names two rules; names must be unique`,
+        });
       seen.add(key);
     });
   })

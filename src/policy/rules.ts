@@ -29,7 +29,11 @@ export function ruleFromFile(file: RuleFile): Rule {
   const need = file.require;
   return {
     name: file.name,
-    if: Object.fromEntries(Object.entries(when).filter(([, value]) => value !== undefined).map(([k, v]) => [k, [...(v as string[])]])),
+    if: Object.fromEntries(
+      Object.entries(when)
+        .filter(([, value]) => value !== undefined)
+        .map(([k, v]) => [k, [...(v as string[])]]),
+    ),
     require: {
       approvals: need.approvals,
       ...(need.min_permission ? { minPermission: need.min_permission } : {}),
@@ -104,7 +108,12 @@ function listed(items: readonly string[]): string {
   return items.length > MAX_LISTED ? `${shown} and ${items.length - MAX_LISTED} more` : shown;
 }
 
-function exact(key: string, wanted: readonly string[] | undefined, value: string | null | undefined, why: string[]): string | null {
+function exact(
+  key: string,
+  wanted: readonly string[] | undefined,
+  value: string | null | undefined,
+  why: string[],
+): string | null {
   if (!wanted) return null;
   if (!value) return `no ${key}`;
   if (!wanted.some((item) => item.toLowerCase() === value.toLowerCase())) return `${key} ${value} is not listed`;
@@ -127,7 +136,8 @@ export function matchRule(rule: Rule, subject: RuleSubject): RuleMatch {
   }
   if (when.branches) {
     if (!subject.baseBranch) return { applies: false, why: "no base branch" };
-    if (!pathFilter(when.branches)(subject.baseBranch)) return { applies: false, why: `base branch ${subject.baseBranch} does not match` };
+    if (!pathFilter(when.branches)(subject.baseBranch))
+      return { applies: false, why: `base branch ${subject.baseBranch} does not match` };
     why.push(`base branch ${subject.baseBranch}`);
   }
   for (const [key, wanted, value] of [
@@ -145,7 +155,8 @@ export function matchRule(rule: Rule, subject: RuleSubject): RuleMatch {
     if (!changed) return { applies: "unknown", why: "the changed files were not read" };
     files = changed.filter(pathFilter(when.paths));
     // A listed file that matches decides that the rule applies; none matching decides nothing when files are unlisted.
-    if (files.length === 0 && subject.unlistedFiles) return { applies: "unknown", why: unlistedWhy(subject.unlistedFiles) };
+    if (files.length === 0 && subject.unlistedFiles)
+      return { applies: "unknown", why: unlistedWhy(subject.unlistedFiles) };
     if (files.length === 0) return { applies: false, why: "no changed file matches" };
     why.push(`changed ${listed(files)}`);
   }
@@ -179,6 +190,8 @@ export function ruleTeams(rules: readonly Rule[]): string[] {
  * matched yet still counts). Lower case, sorted.
  */
 export function teamsToAsk(rules: readonly Rule[], subject: RuleSubject): string[] {
-  const teams = rules.filter((rule) => matchRule(rule, subject).applies !== false).flatMap((rule) => rule.require.teams ?? []);
+  const teams = rules
+    .filter((rule) => matchRule(rule, subject).applies !== false)
+    .flatMap((rule) => rule.require.teams ?? []);
   return [...new Set(teams)].sort();
 }

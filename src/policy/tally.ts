@@ -97,7 +97,12 @@ function byLogin(a: string, b: string): number {
  * eligible approvers approve, and an undecided proposal past its expiry is
  * rejected.
  */
-export function tallyVotes(votes: readonly Vote[], context: VoteContext, wording: Wording, extras: TallyExtras = {}): Decision {
+export function tallyVotes(
+  votes: readonly Vote[],
+  context: VoteContext,
+  wording: Wording,
+  extras: TallyExtras = {},
+): Decision {
   const required = context.config.approvals.required;
   const approvers: string[] = [];
   const rejectedBy: string[] = [];
@@ -107,10 +112,17 @@ export function tallyVotes(votes: readonly Vote[], context: VoteContext, wording
   const inTime = votes.filter((vote) => {
     const at = timeOf(vote.at);
     if (!context.deadline || (Number.isFinite(at) && at <= deadline)) return true;
-    refused.push({ login: vote.actor.login, reason: `voted at ${vote.at}, after the proposal expired at ${context.deadline}` });
+    refused.push({
+      login: vote.actor.login,
+      reason: `voted at ${vote.at}, after the proposal expired at ${context.deadline}`,
+    });
     return false;
   });
-  for (const vote of latestPerLogin(inTime, (v) => v.actor.login, (v) => v.at)) {
+  for (const vote of latestPerLogin(
+    inTime,
+    (v) => v.actor.login,
+    (v) => v.at,
+  )) {
     const eligibility = checkApprover(vote.actor, context);
     if (!eligibility.eligible) refused.push({ login: vote.actor.login, reason: eligibility.reason });
     else if (vote.vote === "approve") approvers.push(vote.actor.login);

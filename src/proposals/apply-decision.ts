@@ -14,14 +14,32 @@ export type DecisionRecord = Omit<TallyChange, "type" | "decision">;
  * transaction (src/proposals/recorder.ts); a decided deployment's callback
  * goes ahead of the check-run text.
  */
-export async function storeDecision(tx: Queryable, proposal: ProposalRow, decision: Decision, record: DecisionRecord, now: Date): Promise<void> {
+export async function storeDecision(
+  tx: Queryable,
+  proposal: ProposalRow,
+  decision: Decision,
+  record: DecisionRecord,
+  now: Date,
+): Promise<void> {
   await recordDecision(tx, proposal, { type: "tally", decision, ...record }, now);
 }
 
 /** Store a tally of votes (buttons, the review page): the decision with the votes it counted. */
-export async function applyDecision(tx: Queryable, proposal: ProposalRow, decision: Decision, votes: Vote[], now: Date): Promise<void> {
-  await storeDecision(tx, proposal, decision, {
-    state: { ...proposal.state, votes, decision, required: decision.required },
-    summary: { rejected_by: decision.rejectedBy },
-  }, now);
+export async function applyDecision(
+  tx: Queryable,
+  proposal: ProposalRow,
+  decision: Decision,
+  votes: Vote[],
+  now: Date,
+): Promise<void> {
+  await storeDecision(
+    tx,
+    proposal,
+    decision,
+    {
+      state: { ...proposal.state, votes, decision, required: decision.required },
+      summary: { rejected_by: decision.rejectedBy },
+    },
+    now,
+  );
 }

@@ -8,7 +8,10 @@ export function proposerLabel(author: string | null, details: unknown): { text: 
   const name = details && typeof details === "object" ? (details as { token_name?: unknown }).token_name : undefined;
   if (author?.startsWith("token:")) {
     const prefix = author.slice("token:".length);
-    return { text: typeof name === "string" && name !== prefix ? `${name} (token ${prefix})` : `token ${prefix}`, isLogin: false };
+    return {
+      text: typeof name === "string" && name !== prefix ? `${name} (token ${prefix})` : `token ${prefix}`,
+      isLogin: false,
+    };
   }
   return { text: author ?? "unknown", isLogin: author !== null };
 }

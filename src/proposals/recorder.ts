@@ -6,7 +6,14 @@ import { queueReviewerRequest } from "./reviewer-requests.ts";
 import { parseState, type CommitState, type OutreachState, type ProposalState } from "./state.ts";
 import { queueNotification } from "../notify/jobs.ts";
 import type { NotifyEvent } from "../notify/message.ts";
-import { DECIDED_CHANNEL, enqueue, syncCheckRun, type OutboxJob, type ProposalRow, type ProposalStatus } from "./store.ts";
+import {
+  DECIDED_CHANNEL,
+  enqueue,
+  syncCheckRun,
+  type OutboxJob,
+  type ProposalRow,
+  type ProposalStatus,
+} from "./store.ts";
 
 /**
  * The one writer of a proposal's status and state after its insert
@@ -89,7 +96,8 @@ export interface PublicationFailure {
   message: string;
 }
 
-export type DecisionChange = TallyChange | EvaluationChange | ExpiryChange | OutreachRejection | Publication | PublicationFailure;
+export type DecisionChange =
+  TallyChange | EvaluationChange | ExpiryChange | OutreachRejection | Publication | PublicationFailure;
 
 export interface RecordOptions {
   /**
@@ -123,7 +131,8 @@ export async function recordDecision(
   now: Date,
   options: RecordOptions = {},
 ): Promise<ProposalStatus> {
-  const emit = (event: AuditInput) => (options.events ? void options.events.push(event) : appendAudit(tx, proposal.installation_id, event, now));
+  const emit = (event: AuditInput) =>
+    options.events ? void options.events.push(event) : appendAudit(tx, proposal.installation_id, event, now);
   switch (change.type) {
     case "tally": {
       const { decision } = change;
@@ -147,11 +156,17 @@ export async function recordDecision(
           kind: proposal.kind,
           digest: proposal.digest,
           ...change.data,
-          decision: { status: decision.status, title: decision.title, approvers: decision.approvers, ...change.summary },
+          decision: {
+            status: decision.status,
+            title: decision.title,
+            approvers: decision.approvers,
+            ...change.summary,
+          },
         },
       });
       await queueWrites(tx, proposal, decision.status, decided);
-      if (change.reviewers && decision.status === "pending") await queueReviewerRequest(tx, proposal, change.reviewers, now, emit);
+      if (change.reviewers && decision.status === "pending")
+        await queueReviewerRequest(tx, proposal, change.reviewers, now, emit);
       if (decided) await notify(tx, proposal, "decided", now);
       return decision.status;
     }
@@ -185,16 +200,21 @@ export async function recordDecision(
         },
       });
       await enqueue(tx, syncCheckRun({ id: proposal.id, installation_id: proposal.installation_id, status }));
-      if (change.reviewers && status === "pending") await queueReviewerRequest(tx, proposal, change.reviewers, now, emit);
+      if (change.reviewers && status === "pending")
+        await queueReviewerRequest(tx, proposal, change.reviewers, now, emit);
       if (change.inserted && status === "pending") await notify(tx, proposal, "pending", now);
-      else if (decided && (change.inserted || proposal.status === "pending")) await notify(tx, proposal, "decided", now);
+      else if (decided && (change.inserted || proposal.status === "pending"))
+        await notify(tx, proposal, "decided", now);
       return status;
     }
     case "expired": {
       const previous = proposal.state.decision ?? {};
       await writeRow(tx, proposal, {
         status: "rejected",
-        state: { ...proposal.state, decision: { ...previous, status: "rejected", title: "Expired without a decision" } },
+        state: {
+          ...proposal.state,
+          decision: { ...previous, status: "rejected", title: "Expired without a decision" },
+        },
         approvers: proposal.approvers,
         reason: "expired",
         decidedAt: now,
@@ -215,7 +235,10 @@ export async function recordDecision(
       const { reason } = change;
       await writeRow(tx, proposal, {
         status: "rejected",
-        state: { ...proposal.state, decision: { ...proposal.state.decision, title: `Rejected: ${reason.split(":")[0]}`, reasons: [reason] } },
+        state: {
+          ...proposal.state,
+          decision: { ...proposal.state.decision, title: `Rejected: ${reason.split(":")[0]}`, reasons: [reason] },
+        },
         approvers: [],
         reason,
         decidedAt: now,
@@ -230,7 +253,8 @@ export async function recordDecision(
         data: { kind: "outreach", digest: proposal.digest, decision: { status: "rejected", reason } },
       });
       // A proposal not yet published has no check run to bring up to date.
-      if (proposal.kind === "outreach" && proposal.state.mode) await enqueue(tx, syncCheckRun({ ...proposal, status: "rejected" }));
+      if (proposal.kind === "outreach" && proposal.state.mode)
+        await enqueue(tx, syncCheckRun({ ...proposal, status: "rejected" }));
       await notify(tx, proposal, "decided", now);
       return "rejected";
     }
@@ -245,11 +269,10 @@ export async function recordDecision(
       return proposal.status;
     }
     case "config_error": {
-      await tx.query("UPDATE proposals SET state = state || jsonb_build_object('config_error', $2::text), updated_at = $3 WHERE id = $1", [
-        proposal.id,
-        change.message,
-        now,
-      ]);
+      await tx.query(
+        "UPDATE proposals SET state = state || jsonb_build_object('config_error', $2::text), updated_at = $3 WHERE id = $1",
+        [proposal.id, change.message, now],
+      );
       await emit({
         action: "outreach.config_error",
         outcome: "failed",
@@ -294,7 +317,12 @@ async function writeRow(tx: Queryable, proposal: ProposalRow, update: RowWrite):
 }
 
 /** A proposal's notifications: queued in the decision's transaction, sent by the notifier (src/notify/notifier.ts). */
-async function notify(tx: Queryable, proposal: Pick<ProposalRow, "id" | "installation_id">, event: NotifyEvent, now: Date): Promise<void> {
+async function notify(
+  tx: Queryable,
+  proposal: Pick<ProposalRow, "id" | "installation_id">,
+  event: NotifyEvent,
+  now: Date,
+): Promise<void> {
   await queueNotification(tx, { installationId: proposal.installation_id, proposalId: proposal.id, event }, now);
 }
 
@@ -303,12 +331,21 @@ async function notify(tx: Queryable, proposal: Pick<ProposalRow, "id" | "install
  * waiting: its channels are told. Commits are told at their first evaluation,
  * outreach at its publication.
  */
-export async function recordWaiting(tx: Queryable, proposal: Pick<ProposalRow, "id" | "installation_id" | "status">, now: Date): Promise<void> {
+export async function recordWaiting(
+  tx: Queryable,
+  proposal: Pick<ProposalRow, "id" | "installation_id" | "status">,
+  now: Date,
+): Promise<void> {
   if (proposal.status === "pending") await notify(tx, proposal, "pending", now);
 }
 
 /** The GitHub writes of a change: a decided deployment's callback ahead of the check-run text. */
-async function queueWrites(tx: Queryable, proposal: ProposalRow, status: ProposalStatus, decided: boolean): Promise<void> {
+async function queueWrites(
+  tx: Queryable,
+  proposal: ProposalRow,
+  status: ProposalStatus,
+  decided: boolean,
+): Promise<void> {
   const updated = { ...proposal, status };
   if (decided && (proposal.details as { run_id?: number }).run_id) await enqueue(tx, reviewDeployment(updated));
   await enqueue(tx, syncCheckRun(updated));
@@ -360,7 +397,12 @@ export async function recordSuperseded(
  * gets a `proposal.rejected` event and is announced to whoever long-polls it.
  * No GitHub write follows: the app has lost its access. Returns how many.
  */
-export async function recordUninstalled(tx: Queryable, installationId: number, repos: string[] | null, now: Date): Promise<number> {
+export async function recordUninstalled(
+  tx: Queryable,
+  installationId: number,
+  repos: string[] | null,
+  now: Date,
+): Promise<number> {
   const rejected = await tx.query<{ id: string; repo: string; kind: string; digest: string }>(
     `UPDATE proposals SET status = 'rejected', reason = 'uninstalled', decided_at = $3, updated_at = $3
       WHERE installation_id = $1 AND status = 'pending'
@@ -369,13 +411,18 @@ export async function recordUninstalled(tx: Queryable, installationId: number, r
     [installationId, repos, now],
   );
   for (const proposal of rejected) {
-    await appendAudit(tx, installationId, {
-      action: "proposal.rejected",
-      outcome: "rejected",
-      repo: proposal.repo,
-      subject: proposal.id,
-      data: { reason: "uninstalled", kind: proposal.kind, digest: proposal.digest },
-    }, now);
+    await appendAudit(
+      tx,
+      installationId,
+      {
+        action: "proposal.rejected",
+        outcome: "rejected",
+        repo: proposal.repo,
+        subject: proposal.id,
+        data: { reason: "uninstalled", kind: proposal.kind, digest: proposal.digest },
+      },
+      now,
+    );
     await tx.query("SELECT pg_notify($1, $2)", [DECIDED_CHANNEL, proposal.id]);
   }
   return rejected.length;

@@ -71,18 +71,24 @@ export async function redeemProposal(
   const outcome = await db.tenant(redeemer.installationId, async (tx) => {
     const proposal = await findProposal(tx, id, true);
     // Out of scope, or proposed by someone else: the same answer as no proposal at all, and nothing used up.
-    if (!proposal || proposal.installation_id !== redeemer.installationId) return { refusal: "not_found" as const, proposal: null, redemptionId: "", audit: null };
+    if (!proposal || proposal.installation_id !== redeemer.installationId)
+      return { refusal: "not_found" as const, proposal: null, redemptionId: "", audit: null };
     const scoped = redeemer.inScope(proposal);
     if (!scoped || !proposedBy(proposal, redeemer)) {
       // Audited (an agent reaching for what is not its own), answered as if it did not exist.
-      await appendAudit(tx, redeemer.installationId, {
-        action: "proposal.redeem",
-        outcome: scoped ? "not_proposer" : "out_of_scope",
-        actor: redeemer.actor,
-        repo: proposal.repo,
-        subject: proposal.id,
-        data: { kind: proposal.kind, digest: proposal.digest, status: proposal.status },
-      }, now);
+      await appendAudit(
+        tx,
+        redeemer.installationId,
+        {
+          action: "proposal.redeem",
+          outcome: scoped ? "not_proposer" : "out_of_scope",
+          actor: redeemer.actor,
+          repo: proposal.repo,
+          subject: proposal.id,
+          data: { kind: proposal.kind, digest: proposal.digest, status: proposal.status },
+        },
+        now,
+      );
       return { refusal: "not_found" as const, proposal: null, redemptionId: "", audit: null };
     }
     let refusal: RedeemRefusal | null = null;
@@ -98,28 +104,34 @@ export async function redeemProposal(
       );
       if (inserted.length === 0) refusal = "already_redeemed";
     }
-    const event = await appendAudit(tx, redeemer.installationId, {
-      action: "proposal.redeem",
-      outcome: refusal ?? "redeemed",
-      actor: redeemer.actor,
-      repo: proposal.repo,
-      subject: proposal.id,
-      data: {
-        kind: proposal.kind,
-        digest: proposal.digest,
-        digest_matches: sameDigest(proposal.digest, digest),
-        status: proposal.status,
-        ...(refusal ? {} : { redemption_id: redemptionId, receipt_kid: signer.keyId }),
+    const event = await appendAudit(
+      tx,
+      redeemer.installationId,
+      {
+        action: "proposal.redeem",
+        outcome: refusal ?? "redeemed",
+        actor: redeemer.actor,
+        repo: proposal.repo,
+        subject: proposal.id,
+        data: {
+          kind: proposal.kind,
+          digest: proposal.digest,
+          digest_matches: sameDigest(proposal.digest, digest),
+          status: proposal.status,
+          ...(refusal ? {} : { redemption_id: redemptionId, receipt_kid: signer.keyId }),
+        },
       },
-    }, now);
+      now,
+    );
     let audit: AuditPosition | null = null;
     if (!refusal) {
       // The tree was moved by this very append, so its size is the smallest that includes the event.
       const tree = await currentTree(tx, redeemer.installationId);
       const leafIndex = event.seq - tree.firstSeq;
-      audit = leafIndex >= 0 && leafIndex < tree.size
-        ? { event_hash: event.hash, leaf_index: leafIndex, tree_size: leafIndex + 1 }
-        : { event_hash: event.hash, leaf_index: null, tree_size: null };
+      audit =
+        leafIndex >= 0 && leafIndex < tree.size
+          ? { event_hash: event.hash, leaf_index: leafIndex, tree_size: leafIndex + 1 }
+          : { event_hash: event.hash, leaf_index: null, tree_size: null };
     }
     return { refusal, proposal, redemptionId, audit };
   });
@@ -156,7 +168,9 @@ export async function redeemProposal(
 
 /** When an approval was redeemed, or null while it was not; inside the caller's tenant transaction. */
 export async function findRedemption(tx: Queryable, proposalId: string): Promise<{ redeemed_at: Date } | null> {
-  const [row] = await tx.query<{ redeemed_at: Date }>("SELECT redeemed_at FROM redemptions WHERE proposal_id = $1", [proposalId]);
+  const [row] = await tx.query<{ redeemed_at: Date }>("SELECT redeemed_at FROM redemptions WHERE proposal_id = $1", [
+    proposalId,
+  ]);
   return row ?? null;
 }
 

@@ -40,7 +40,12 @@ export async function queueReviewerRequest(
   if (recorded.length === 0) return false;
   await enqueue(
     tx,
-    reviewerRequestJob(proposal, { prNumber: proposal.pr_number, headSha: proposal.head_sha, reviewers: request.reviewers, teamReviewers: request.teamReviewers }),
+    reviewerRequestJob(proposal, {
+      prNumber: proposal.pr_number,
+      headSha: proposal.head_sha,
+      reviewers: request.reviewers,
+      teamReviewers: request.teamReviewers,
+    }),
   );
   await emit({
     action: "reviewers.requested",

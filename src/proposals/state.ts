@@ -37,7 +37,10 @@ const storedVote = z.object({
 
 /** The facts a commit decision was made on (src/policy/decide-commit.ts `CommitFacts`). */
 const commitFacts = z.custom<CommitFacts>(
-  (value) => isObject(value) && typeof (value as { headSha?: unknown }).headSha === "string" && Array.isArray((value as { reviews?: unknown }).reviews),
+  (value) =>
+    isObject(value) &&
+    typeof (value as { headSha?: unknown }).headSha === "string" &&
+    Array.isArray((value as { reviews?: unknown }).reviews),
   "expected the gathered facts (headSha, reviews)",
 );
 

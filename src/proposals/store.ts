@@ -57,10 +57,9 @@ export function readProposal(row: StoredRow): ProposalRow {
 }
 
 export async function findProposal(tx: Queryable, id: string, forUpdate = false): Promise<ProposalRow | undefined> {
-  const [row] = await tx.query<StoredRow>(
-    `SELECT * FROM proposals WHERE id = $1${forUpdate ? " FOR UPDATE" : ""}`,
-    [id],
-  );
+  const [row] = await tx.query<StoredRow>(`SELECT * FROM proposals WHERE id = $1${forUpdate ? " FOR UPDATE" : ""}`, [
+    id,
+  ]);
   return row && readProposal(row);
 }
 
@@ -144,7 +143,12 @@ export async function announceDecision(tx: Queryable, id: string): Promise<void>
 }
 
 /** The head of a pull request's latest commit proposal not superseded, or null when it has none. */
-export async function newestCommitHead(tx: Queryable, installationId: number, repo: string, prNumber: number): Promise<string | null> {
+export async function newestCommitHead(
+  tx: Queryable,
+  installationId: number,
+  repo: string,
+  prNumber: number,
+): Promise<string | null> {
   return (await knownHead(tx, installationId, repo, prNumber, "")).newest;
 }
 
@@ -163,7 +167,13 @@ export async function knownHead(
   headSha: string,
   before: string | null = null,
 ): Promise<{ newest: string | null; pusher: unknown; base: string | null; commits: unknown; beforeCommits: unknown }> {
-  const [row] = await tx.query<{ newest: string | null; pusher: unknown; base: string | null; commits: unknown; before_commits: unknown }>(
+  const [row] = await tx.query<{
+    newest: string | null;
+    pusher: unknown;
+    base: string | null;
+    commits: unknown;
+    before_commits: unknown;
+  }>(
     `WITH heads AS (
        SELECT DISTINCT ON (head_sha) head_sha, state->'facts' AS facts, coalesce(state->'facts'->>'base', details->>'base') AS base FROM proposals
         WHERE installation_id = $1 AND repo = $2 AND pr_number = $3 AND kind = 'commit' AND head_sha IN ($4, $5)
@@ -200,7 +210,10 @@ export function syncCheckRun(proposal: { id: string; installation_id: number; st
 
 /** The check run GitHub created for a proposal, kept so later writes update it (unchanged when already known). */
 export async function recordCheckRunId(tx: Queryable, id: string, checkRunId: number): Promise<void> {
-  await tx.query("UPDATE proposals SET check_run_id = $2 WHERE id = $1 AND check_run_id IS DISTINCT FROM $2", [id, checkRunId]);
+  await tx.query("UPDATE proposals SET check_run_id = $2 WHERE id = $1 AND check_run_id IS DISTINCT FROM $2", [
+    id,
+    checkRunId,
+  ]);
 }
 
 /**
@@ -229,7 +242,12 @@ export async function moveOutreachHead(tx: Queryable, id: string, headSha: strin
 }
 
 /** Claim up to `limit` due deadlines for `claimMs` (FOR UPDATE SKIP LOCKED: each goes to one process). */
-export async function claimDueDeadlines(tx: Queryable, now: Date, claimMs: number, limit: number): Promise<{ proposal_id: string; installation_id: number }[]> {
+export async function claimDueDeadlines(
+  tx: Queryable,
+  now: Date,
+  claimMs: number,
+  limit: number,
+): Promise<{ proposal_id: string; installation_id: number }[]> {
   return tx.query<{ proposal_id: string; installation_id: number }>(
     `UPDATE proposal_deadlines SET claimed_until = $2
       WHERE proposal_id IN (

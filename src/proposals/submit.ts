@@ -35,15 +35,30 @@ export const proposalBodySchema = z
     repo: z
       .string({ error: "must be a string owner/name" })
       .regex(/^[A-Za-z0-9_.-]{1,100}\/[A-Za-z0-9_.-]{1,100}$/, "must be a repository as owner/name"),
-    sha: z.string({ error: "must be a string" }).regex(SHA, "must be a full commit SHA: 40 (or 64) lowercase hex characters").optional(),
-    environment: z.string({ error: "must be a string" }).trim().min(1, "must not be empty").max(255, "must be at most 255 characters").refine(NO_NUL, "must not contain a NUL character").optional(),
+    sha: z
+      .string({ error: "must be a string" })
+      .regex(SHA, "must be a full commit SHA: 40 (or 64) lowercase hex characters")
+      .optional(),
+    environment: z
+      .string({ error: "must be a string" })
+      .trim()
+      .min(1, "must not be empty")
+      .max(255, "must be at most 255 characters")
+      .refine(NO_NUL, "must not contain a NUL character")
+      .optional(),
     site: z.string({ error: "must be a string" }).max(253, "must be at most 253 characters").optional(),
-    summary: z.string({ error: "is required: a short text saying what the proposal does" }).trim().min(1, "must not be empty").max(2000, "must be at most 2000 characters").refine(NO_NUL, "must not contain a NUL character"),
+    summary: z
+      .string({ error: "is required: a short text saying what the proposal does" })
+      .trim()
+      .min(1, "must not be empty")
+      .max(2000, "must be at most 2000 characters")
+      .refine(NO_NUL, "must not contain a NUL character"),
     content: z.unknown().optional(),
   })
   .superRefine((body, ctx) => {
     const require = (field: "sha" | "environment" | "site", why: string) => {
-      if (body[field] === undefined) ctx.addIssue({ code: "custom", path: [field], message: `is required for ${body.kind} proposals: ${why}` });
+      if (body[field] === undefined)
+        ctx.addIssue({ code: "custom", path: [field], message: `is required for ${body.kind} proposals: ${why}` });
     };
     if (body.kind === "deploy") {
       require("sha", "the commit to deploy");
@@ -56,7 +71,12 @@ export const proposalBodySchema = z
     }
     if (body.kind === "outreach") {
       require("site", "the verified site the outreach is sent for");
-      if (body.content === undefined) ctx.addIssue({ code: "custom", path: ["content"], message: "is required for outreach proposals: {channel, recipients, subject?, body}" });
+      if (body.content === undefined)
+        ctx.addIssue({
+          code: "custom",
+          path: ["content"],
+          message: "is required for outreach proposals: {channel, recipients, subject?, body}",
+        });
     }
     // Every field a reviewer is shown must show what it holds.
     for (const field of ["environment", "summary", "site"] as const) {
@@ -77,7 +97,8 @@ export function parseProposalBody(value: unknown): ProposalBody {
   if (!result.success) {
     throw new ValidationError(
       result.error.issues.flatMap((issue) => {
-        if (issue.code === "unrecognized_keys") return issue.keys.map((key) => ({ field: key, message: "is not a known field" }));
+        if (issue.code === "unrecognized_keys")
+          return issue.keys.map((key) => ({ field: key, message: "is not a known field" }));
         return [{ field: issue.path.join(".") || "body", message: issue.message }];
       }),
     );
@@ -92,7 +113,9 @@ export function parseProposalBody(value: unknown): ProposalBody {
  * What an approval binds: a deploy's canonical {kind, repo, sha, environment, site};
  * a commit's head SHA; an outreach's canonical {kind, repo, channel, recipients, subject, body, site}.
  */
-export function proposalDigest(body: Pick<ProposalBody, "kind" | "repo" | "sha" | "environment" | "site" | "outreach">): string {
+export function proposalDigest(
+  body: Pick<ProposalBody, "kind" | "repo" | "sha" | "environment" | "site" | "outreach">,
+): string {
   if (body.kind === "commit") return body.sha ?? "";
   if (body.kind === "outreach" && body.outreach) return outreachDigest(body.repo, body.site ?? "", body.outreach);
   const canonical = canonicalJson({
@@ -138,27 +161,34 @@ export async function submitProposal(
   const bound = { ...body, repo: repo.full_name };
   const digest = proposalDigest(bound);
   if (bound.kind === "outreach" && !keyring) {
-    throw new UnavailableError("No keyring is configured, and outreach text is only stored encrypted: set AGENT_GATE_KEYS.");
+    throw new UnavailableError(
+      "No keyring is configured, and outreach text is only stored encrypted: set AGENT_GATE_KEYS.",
+    );
   }
   try {
     return await createProposal(db, submitter, bound, repo.repo_id, digest, now, keyring ?? null);
   } catch (error) {
     if (error instanceof GateError && error.code === "site_not_verified") {
       await db.tenant(submitter.installationId, (tx) =>
-        appendAudit(tx, submitter.installationId, {
-          action: "proposal.refused",
-          outcome: "refused",
-          actor: submitter.actor,
-          actorIsAgent: submitter.via === "token",
-          repo: bound.repo,
-          data: {
-            kind: bound.kind,
-            reason: "site_not_verified",
-            site: bound.site ?? null,
-            ...(bound.outreach ? outreachFacts(digest, bound.outreach) : { digest }),
-            via: submitter.via,
+        appendAudit(
+          tx,
+          submitter.installationId,
+          {
+            action: "proposal.refused",
+            outcome: "refused",
+            actor: submitter.actor,
+            actorIsAgent: submitter.via === "token",
+            repo: bound.repo,
+            data: {
+              kind: bound.kind,
+              reason: "site_not_verified",
+              site: bound.site ?? null,
+              ...(bound.outreach ? outreachFacts(digest, bound.outreach) : { digest }),
+              via: submitter.via,
+            },
           },
-        }, now),
+          now,
+        ),
       );
     }
     throw error;
@@ -175,7 +205,8 @@ async function createProposal(
   keyring: Keyring | null,
 ): Promise<ProposalRow> {
   return db.tenant(submitter.installationId, async (tx) => {
-    if (bound.kind === "deploy" || bound.kind === "outreach") await assertSiteVerified(tx, submitter.installationId, bound.site ?? "", now);
+    if (bound.kind === "deploy" || bound.kind === "outreach")
+      await assertSiteVerified(tx, submitter.installationId, bound.site ?? "", now);
     const row = await insertProposal(tx, {
       id: newProposalId(),
       installationId: submitter.installationId,
@@ -202,22 +233,27 @@ async function createProposal(
       expiresAt: new Date(now.getTime() + PROPOSAL_TTL_MS),
       now,
     });
-    await appendAudit(tx, submitter.installationId, {
-      action: "proposal.created",
-      outcome: "pending",
-      actor: submitter.actor,
-      actorIsAgent: submitter.via === "token",
-      repo: row.repo,
-      subject: row.id,
-      data: {
-        kind: row.kind,
-        digest,
-        environment: row.environment,
-        site: row.site,
-        via: submitter.via,
-        ...(bound.outreach ? outreachFacts(digest, bound.outreach) : {}),
+    await appendAudit(
+      tx,
+      submitter.installationId,
+      {
+        action: "proposal.created",
+        outcome: "pending",
+        actor: submitter.actor,
+        actorIsAgent: submitter.via === "token",
+        repo: row.repo,
+        subject: row.id,
+        data: {
+          kind: row.kind,
+          digest,
+          environment: row.environment,
+          site: row.site,
+          via: submitter.via,
+          ...(bound.outreach ? outreachFacts(digest, bound.outreach) : {}),
+        },
       },
-    }, now);
+      now,
+    );
     if (bound.outreach && keyring) {
       await insertOutreach(tx, keyring, { id: row.id, installationId: submitter.installationId }, bound.outreach, now);
       await enqueue(tx, openOutreach(row));

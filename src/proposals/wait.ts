@@ -25,10 +25,16 @@ export class DecisionWaiter {
   /** Start listening; idempotent. */
   async start(): Promise<void> {
     if (!this.#listening) {
-      this.#listening = this.#db.listen(DECIDED_CHANNEL, (id) => this.#wake(id), () => this.#wakeAll()).catch((error: unknown) => {
-        this.#listening = null;
-        throw error;
-      });
+      this.#listening = this.#db
+        .listen(
+          DECIDED_CHANNEL,
+          (id) => this.#wake(id),
+          () => this.#wakeAll(),
+        )
+        .catch((error: unknown) => {
+          this.#listening = null;
+          throw error;
+        });
     }
     await this.#listening;
   }

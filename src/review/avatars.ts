@@ -21,7 +21,8 @@ const LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
 export function githubAvatars(urls: { web: string; enterprise: boolean }): Avatars {
   if (!urls.enterprise) {
     return {
-      url: (login) => (LOGIN.test(login) ? `https://avatars.githubusercontent.com/${encodeURIComponent(login)}?s=40` : null),
+      url: (login) =>
+        LOGIN.test(login) ? `https://avatars.githubusercontent.com/${encodeURIComponent(login)}?s=40` : null,
       sources: ["https://avatars.githubusercontent.com"],
     };
   }

@@ -10,7 +10,12 @@ export class SignedOutError extends GateError {
 
 async function asUser(apiUrl: string, token: string, path: string): Promise<Response> {
   const response = await fetch(`${apiUrl.replace(/\/$/, "")}${path}`, {
-    headers: { accept: "application/vnd.github+json", authorization: `Bearer ${token}`, "x-github-api-version": "2022-11-28", "user-agent": "agent-gate" },
+    headers: {
+      accept: "application/vnd.github+json",
+      authorization: `Bearer ${token}`,
+      "x-github-api-version": "2022-11-28",
+      "user-agent": "agent-gate",
+    },
     signal: AbortSignal.timeout(10_000),
   });
   if (response.status === 401) throw new SignedOutError();
@@ -18,11 +23,18 @@ async function asUser(apiUrl: string, token: string, path: string): Promise<Resp
 }
 
 function unavailable(what: string, status: number): GateError {
-  return new GateError("github_unavailable", `GitHub did not answer ${what} (HTTP ${status}); nothing was changed. Try again.`, { status: 503 });
+  return new GateError(
+    "github_unavailable",
+    `GitHub did not answer ${what} (HTTP ${status}); nothing was changed. Try again.`,
+    { status: 503 },
+  );
 }
 
 /** GET /user with the user's token: who signed in. */
-export async function signedInUser(apiUrl: string, token: string): Promise<{ login: string; id: number; type: string }> {
+export async function signedInUser(
+  apiUrl: string,
+  token: string,
+): Promise<{ login: string; id: number; type: string }> {
   const response = await asUser(apiUrl, token, "/user");
   if (!response.ok) throw unavailable("who you are", response.status);
   const body = (await response.json()) as { login?: unknown; id?: unknown; type?: unknown };
@@ -48,6 +60,16 @@ export async function repoAccessOf(apiUrl: string, token: string, fullName: stri
   if (!response.ok) throw unavailable("whether you can read the repository", response.status);
   const body = (await response.json()) as { private?: unknown; permissions?: Record<string, unknown> };
   const p = body.permissions ?? {};
-  const permission: Permission = p.admin ? "admin" : p.maintain ? "maintain" : p.push ? "write" : p.triage ? "triage" : p.pull ? "read" : "none";
+  const permission: Permission = p.admin
+    ? "admin"
+    : p.maintain
+      ? "maintain"
+      : p.push
+        ? "write"
+        : p.triage
+          ? "triage"
+          : p.pull
+            ? "read"
+            : "none";
   return { private: body.private !== false, permission };
 }

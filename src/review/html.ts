@@ -12,7 +12,10 @@ export function escapeHtml(text: string): string {
  * themselves shown as markers when they occur in the text, so none can be forged.
  */
 export function shownHtml(text: string): string {
-  return escapeHtml(showInvisible(text)).replace(/⟦U\+[0-9A-F]{4,6}⟧/g, (marker) => `<mark class="hidden-char">${marker}</mark>`);
+  return escapeHtml(showInvisible(text)).replace(
+    /⟦U\+[0-9A-F]{4,6}⟧/g,
+    (marker) => `<mark class="hidden-char">${marker}</mark>`,
+  );
 }
 
 export interface Viewer {
@@ -31,7 +34,9 @@ export interface PageFrame {
 /** A person as the page shows them: their GitHub picture (when they are a GitHub user) and their name. */
 export function personHtml(avatars: Avatars, login: string, label: string = login): string {
   const src = avatars.url(login);
-  const picture = src ? `<img class="avatar" src="${escapeHtml(src)}" alt="" width="20" height="20" referrerpolicy="no-referrer">` : "";
+  const picture = src
+    ? `<img class="avatar" src="${escapeHtml(src)}" alt="" width="20" height="20" referrerpolicy="no-referrer">`
+    : "";
   return `<span class="person">${picture}${escapeHtml(label)}</span>`;
 }
 

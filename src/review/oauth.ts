@@ -50,7 +50,8 @@ export function checkState(signer: PageSigner, cookie: string | undefined, state
  */
 export function intendedReturn(signer: PageSigner, cookie: string | undefined): string | null {
   const [nonce, encoded, mac, extra] = (cookie ?? "").split(".");
-  if (!nonce || !encoded || !mac || extra !== undefined || !signer.verify("oauth_state", `${nonce}.${encoded}`, mac)) return null;
+  if (!nonce || !encoded || !mac || extra !== undefined || !signer.verify("oauth_state", `${nonce}.${encoded}`, mac))
+    return null;
   return safeReturnPath(Buffer.from(encoded, "base64url").toString("utf8"));
 }
 
@@ -73,17 +74,32 @@ export function authorizeUrl(settings: OAuthSettings, redirectUri: string, state
  * Exchange the code for a user-to-server token. GitHub answers a bad code with
  * 200 and an `error` field: that, like any failure, throws and signs no one in.
  */
-export async function exchangeCode(settings: OAuthSettings, code: string, redirectUri: string): Promise<{ token: string; expiresIn: number | null }> {
+export async function exchangeCode(
+  settings: OAuthSettings,
+  code: string,
+  redirectUri: string,
+): Promise<{ token: string; expiresIn: number | null }> {
   const response = await fetch(new URL("/login/oauth/access_token", settings.webUrl), {
     method: "POST",
     headers: { accept: "application/json", "content-type": "application/json" },
-    body: JSON.stringify({ client_id: settings.clientId, client_secret: settings.clientSecret, code, redirect_uri: redirectUri }),
+    body: JSON.stringify({
+      client_id: settings.clientId,
+      client_secret: settings.clientSecret,
+      code,
+      redirect_uri: redirectUri,
+    }),
     signal: AbortSignal.timeout(10_000),
   });
-  const body = (await response.json().catch(() => ({}))) as { access_token?: unknown; expires_in?: unknown; error?: unknown };
+  const body = (await response.json().catch(() => ({}))) as {
+    access_token?: unknown;
+    expires_in?: unknown;
+    error?: unknown;
+  };
   if (!response.ok || typeof body.access_token !== "string" || body.access_token === "") {
     const reason = typeof body.error === "string" ? body.error.replace(/[^a-z_]/g, "") : `HTTP ${response.status}`;
-    throw new GateError("sign_in_failed", `GitHub did not complete the sign-in (${reason}). Sign in again.`, { status: 502 });
+    throw new GateError("sign_in_failed", `GitHub did not complete the sign-in (${reason}). Sign in again.`, {
+      status: 502,
+    });
   }
   return { token: body.access_token, expiresIn: typeof body.expires_in === "number" ? body.expires_in : null };
 }

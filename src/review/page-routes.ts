@@ -39,8 +39,15 @@ export function pageRoutes(ctx: ReviewContext): Route[] {
   const pages = ctx.pages;
 
   /** Sign-in ended at GitHub: the session goes, and the person is sent to sign in again. */
-  async function signInAgain(res: ServerResponse, sessions: Sessions, session: ReviewSession, id: string): Promise<void> {
-    redirect(res, `/login?return_to=${encodeURIComponent(`/proposals/${id}`)}`, { "set-cookie": await sessions.end(session) });
+  async function signInAgain(
+    res: ServerResponse,
+    sessions: Sessions,
+    session: ReviewSession,
+    id: string,
+  ): Promise<void> {
+    redirect(res, `/login?return_to=${encodeURIComponent(`/proposals/${id}`)}`, {
+      "set-cookie": await sessions.end(session),
+    });
   }
 
   /** The proposal and what this person may do with it; null for a 404 (missing, or not theirs to see). */
@@ -59,10 +66,11 @@ export function pageRoutes(ctx: ReviewContext): Route[] {
       kind: proposal.kind,
       status: proposal.status,
       decidedByVotes: decidedByVotes(proposal),
-      minPermission: ((proposal.state.min_permission as Permission | undefined) ?? "write"),
+      minPermission: (proposal.state.min_permission as Permission | undefined) ?? "write",
       prNumber: proposal.pr_number,
     };
-    const eligibility = repo && askEligibility && needsEligibility(facts) ? await eligibilityOf(sources, proposal, session.login) : null;
+    const eligibility =
+      repo && askEligibility && needsEligibility(facts) ? await eligibilityOf(sources, proposal, session.login) : null;
     const access = pageAccess({ ...facts, eligibility });
     return access.visible ? { installationId, proposal, access, sources } : null;
   }
@@ -89,10 +97,14 @@ export function pageRoutes(ctx: ReviewContext): Route[] {
         if (!viewed) return pages.notFound(res, { login: session.login, csrf: session.csrf });
         const viewer = { login: session.login, csrf: session.csrf, returnTo: `/proposals/${viewed.proposal.id}` };
         const { installationId, proposal, access } = viewed;
-        const [outreach, audit] = await db.tenant(installationId, async (tx) => [
-          proposal.kind === "outreach" && keyring ? ((await readOutreach(tx, keyring, proposal.id)) ?? null) : null,
-          await readSubjectAudit(tx, installationId, proposal.id),
-        ] as const);
+        const [outreach, audit] = await db.tenant(
+          installationId,
+          async (tx) =>
+            [
+              proposal.kind === "outreach" && keyring ? ((await readOutreach(tx, keyring, proposal.id)) ?? null) : null,
+              await readSubjectAudit(tx, installationId, proposal.id),
+            ] as const,
+        );
         const html = renderProposalPage({
           now: now(),
           proposal,
@@ -116,18 +128,33 @@ export function pageRoutes(ctx: ReviewContext): Route[] {
         const form = new URLSearchParams((await readBody(req, 8 * 1024)).toString("utf8"));
         if (!session) {
           const again = PROPOSAL_ID_PATTERN.test(params.id ?? "") ? `/proposals/${params.id}` : null;
-          pages.send(res, 403, messagePage("Request refused", "Sign in first: open the proposal's page, then decide. Nothing was recorded.", pages.frame(), again));
+          pages.send(
+            res,
+            403,
+            messagePage(
+              "Request refused",
+              "Sign in first: open the proposal's page, then decide. Nothing was recorded.",
+              pages.frame(),
+              again,
+            ),
+          );
           return;
         }
         if (!sessions.csrfValid(session, form.get("csrf"))) {
           log.warn({ login: session.login }, "review page decision refused: CSRF token missing or wrong");
-          throw new GateError("csrf", "The form did not come from this app's page (CSRF token missing or wrong). Nothing was recorded; reload the page and decide again.", { status: 403 });
+          throw new GateError(
+            "csrf",
+            "The form did not come from this app's page (CSRF token missing or wrong). Nothing was recorded; reload the page and decide again.",
+            { status: 403 },
+          );
         }
         const vote = form.get("vote");
         const digest = form.get("digest") ?? "";
         const issues = [
           ...(vote === "approve" || vote === "reject" ? [] : [{ field: "vote", message: "must be approve or reject" }]),
-          ...(DIGEST.test(digest) ? [] : [{ field: "digest", message: "must be the proposal's digest shown on the page" }]),
+          ...(DIGEST.test(digest)
+            ? []
+            : [{ field: "digest", message: "must be the proposal's digest shown on the page" }]),
         ];
         if (issues.length) throw new ValidationError(issues);
         const id = params.id ?? "";
@@ -163,6 +190,11 @@ async function eligibilityOf(sources: VoteSources, proposal: ProposalRow, login:
   const details = proposal.details as { triggered_by?: string | null };
   return checkApprover(
     { login, type: "User", permission },
-    { author: proposal.author ?? "", triggeredBy: details.triggered_by ?? null, config: config.config, configPresent: config.present },
+    {
+      author: proposal.author ?? "",
+      triggeredBy: details.triggered_by ?? null,
+      config: config.config,
+      configPresent: config.present,
+    },
   );
 }

@@ -82,7 +82,13 @@ export function renderProposalPage(m: ProposalPageModel): string {
 function whatWillHappen(m: ProposalPageModel): string {
   const p = m.proposal;
   const repoUrl = `${m.githubWeb}/${p.repo}`;
-  const details = p.details as { ref?: string | null; run_id?: number; base?: string; summary?: string; triggered_by?: string | null };
+  const details = p.details as {
+    ref?: string | null;
+    run_id?: number;
+    base?: string;
+    summary?: string;
+    triggered_by?: string | null;
+  };
   const rows = [row("Repository", link(repoUrl, e(p.repo)))];
   if (p.kind === "deploy") {
     rows.push(
@@ -91,22 +97,34 @@ function whatWillHappen(m: ProposalPageModel): string {
       row("Site", shownHtml(p.site ?? "none")),
     );
     if (details.ref) rows.push(row("Ref", `<code>${shownHtml(details.ref)}</code>`));
-    if (details.run_id) rows.push(row("Workflow run", link(`${repoUrl}/actions/runs/${details.run_id}`, String(details.run_id))));
+    if (details.run_id)
+      rows.push(row("Workflow run", link(`${repoUrl}/actions/runs/${details.run_id}`, String(details.run_id))));
   } else if (p.kind === "commit") {
     const sha = p.head_sha ?? "";
     rows.push(
       row("Pull request", p.pr_number ? link(`${repoUrl}/pull/${p.pr_number}`, `#${p.pr_number}`) : "none"),
-      row("Commit range", `${details.base ? shortHex(details.base) : "<code>base</code>"}…${shortHex(sha)} (${link(`${repoUrl}/pull/${p.pr_number}/files`, "changes")})`),
+      row(
+        "Commit range",
+        `${details.base ? shortHex(details.base) : "<code>base</code>"}…${shortHex(sha)} (${link(`${repoUrl}/pull/${p.pr_number}/files`, "changes")})`,
+      ),
     );
   } else {
     rows.push(row("Site", shownHtml(p.site ?? "")));
     if (p.pr_number) rows.push(row("Pull request", link(`${repoUrl}/pull/${p.pr_number}`, `#${p.pr_number}`)));
   }
   const proposer = proposerLabel(p.author, p.details);
-  rows.push(row("Proposed by", proposer.isLogin ? personHtml(m.avatars, p.author ?? "", proposer.text) : `<span class="person">${e(proposer.text)}</span>`));
+  rows.push(
+    row(
+      "Proposed by",
+      proposer.isLogin
+        ? personHtml(m.avatars, p.author ?? "", proposer.text)
+        : `<span class="person">${e(proposer.text)}</span>`,
+    ),
+  );
   if (details.summary) rows.push(row("Summary", `<pre>${shownHtml(details.summary)}</pre>`));
   const parts = [`<dl>${rows.join("")}</dl>`];
-  if (p.kind === "outreach" && m.outreach) parts.push(m.access.fullContent ? outreachFull(m.outreach) : outreachRedacted(m.outreach));
+  if (p.kind === "outreach" && m.outreach)
+    parts.push(m.access.fullContent ? outreachFull(m.outreach) : outreachRedacted(m.outreach));
   return parts.join("\n");
 }
 
@@ -127,7 +145,10 @@ function outreachRedacted(c: OutreachContent): string {
   return [
     `<dl>`,
     row("Channel", e(facts.channel)),
-    row("Recipients", `${facts.recipients} (domains: ${facts.domains.map((d) => `<code>${e(d)}</code>`).join(", ") || "none"})`),
+    row(
+      "Recipients",
+      `${facts.recipients} (domains: ${facts.domains.map((d) => `<code>${e(d)}</code>`).join(", ") || "none"})`,
+    ),
     row("Subject", facts.subjectChars === null ? "none" : `${facts.subjectChars} characters`),
     row("Body", `${facts.bodyBytes} bytes`),
     `</dl>`,
@@ -146,7 +167,8 @@ function rules(p: ProposalRow, now: Date): string {
         ? "by a review of the outreach pull request"
         : "with Approve or Reject, here or on the check run";
   const excluded = [`the proposer (${e(proposerLabel(p.author, p.details).text)})`];
-  if (details.triggered_by && details.triggered_by !== p.author) excluded.push(`the user who triggered the run (${e(details.triggered_by)})`);
+  if (details.triggered_by && details.triggered_by !== p.author)
+    excluded.push(`the user who triggered the run (${e(details.triggered_by)})`);
   excluded.push("a configured agent", "a bot");
   return [
     `<ul>`,
@@ -160,7 +182,8 @@ function rules(p: ProposalRow, now: Date): string {
 
 function approvals(p: ProposalRow, decision: StoredDecision, avatars: Avatars, now: Date): string {
   const votes = ((p.state.votes as StoredVote[] | undefined) ?? []).filter((v) => v.actor?.login);
-  const names = (list: string[] | undefined) => (list && list.length ? list.map((login) => personHtml(avatars, login)).join(", ") : "none");
+  const names = (list: string[] | undefined) =>
+    list && list.length ? list.map((login) => personHtml(avatars, login)).join(", ") : "none";
   const parts = [
     `<dl>`,
     row("Approved by", names(p.approvers)),
@@ -168,7 +191,9 @@ function approvals(p: ProposalRow, decision: StoredDecision, avatars: Avatars, n
     `</dl>`,
   ];
   if (decision.refused && decision.refused.length) {
-    parts.push(`<p>Not counted:</p><ul>${decision.refused.map((r) => `<li>${e(r.login)}: ${e(r.reason)}</li>`).join("")}</ul>`);
+    parts.push(
+      `<p>Not counted:</p><ul>${decision.refused.map((r) => `<li>${e(r.login)}: ${e(r.reason)}</li>`).join("")}</ul>`,
+    );
   }
   if (decision.reasons && decision.reasons.length && p.kind === "commit") {
     parts.push(`<ul>${decision.reasons.map((r) => `<li>${e(r)}</li>`).join("")}</ul>`);
@@ -177,7 +202,10 @@ function approvals(p: ProposalRow, decision: StoredDecision, avatars: Avatars, n
   if (votes.length) {
     parts.push(
       `<div class="scroll"><table><thead><tr><th>Who</th><th>Vote</th><th>Permission</th><th>When</th><th>Where</th></tr></thead><tbody>`,
-      ...votes.map((v) => `<tr><td>${personHtml(avatars, v.actor?.login ?? "")}</td><td>${e(v.vote ?? "")}</td><td>${e(v.actor?.permission ?? "")}</td><td>${v.at ? timeTag(v.at, now) : ""}</td><td>${e((v.via ?? "check_run").replace("_", " "))}</td></tr>`),
+      ...votes.map(
+        (v) =>
+          `<tr><td>${personHtml(avatars, v.actor?.login ?? "")}</td><td>${e(v.vote ?? "")}</td><td>${e(v.actor?.permission ?? "")}</td><td>${v.at ? timeTag(v.at, now) : ""}</td><td>${e((v.via ?? "check_run").replace("_", " "))}</td></tr>`,
+      ),
       `</tbody></table></div>`,
     );
   }
@@ -197,7 +225,8 @@ function decide(m: ProposalPageModel): string {
 
 /** An audit event's actor: a person with their picture, the proposal's own token by its name, anything else as recorded. */
 function actorHtml(m: ProposalPageModel, actor: string): string {
-  if (actor === m.proposal.author && actor.startsWith("token:")) return `<span class="person">${e(proposerLabel(actor, m.proposal.details).text)}</span>`;
+  if (actor === m.proposal.author && actor.startsWith("token:"))
+    return `<span class="person">${e(proposerLabel(actor, m.proposal.details).text)}</span>`;
   return personHtml(m.avatars, actor);
 }
 

@@ -22,7 +22,12 @@ export function pageHeaders(avatars: Avatars): Record<string, string> {
 }
 
 /** 303 See Other (after a form) or 302 (to GitHub's sign-in). */
-export function redirect(res: ServerResponse, location: string, headers: Record<string, string | string[]> = {}, status = 303): void {
+export function redirect(
+  res: ServerResponse,
+  location: string,
+  headers: Record<string, string | string[]> = {},
+  status = 303,
+): void {
   res.writeHead(status, { location, "cache-control": "no-store", "referrer-policy": "no-referrer", ...headers }).end();
 }
 
@@ -41,7 +46,11 @@ export interface Pages {
   errors(handler: RouteHandler): RouteHandler;
 }
 
-export function reviewPages(log: Logger, avatars: Avatars, viewerOf: (req: IncomingMessage) => Promise<Viewer | null>): Pages {
+export function reviewPages(
+  log: Logger,
+  avatars: Avatars,
+  viewerOf: (req: IncomingMessage) => Promise<Viewer | null>,
+): Pages {
   const headers = pageHeaders(avatars);
   const frame = (viewer?: Viewer | null): PageFrame => ({ viewer: viewer ?? null, avatars });
   const send = (res: ServerResponse, status: number, html: string, extra: Record<string, string | string[]> = {}) => {
@@ -61,7 +70,15 @@ export function reviewPages(log: Logger, avatars: Avatars, viewerOf: (req: Incom
     frame,
     send,
     notFound(res, viewer) {
-      send(res, 404, messagePage("Not found", "There is no proposal here that you can see. Check the link, or sign in with an account that can read the repository.", frame(viewer)));
+      send(
+        res,
+        404,
+        messagePage(
+          "Not found",
+          "There is no proposal here that you can see. Check the link, or sign in with an account that can read the repository.",
+          frame(viewer),
+        ),
+      );
     },
     errors(handler) {
       return async (ctx) => {
@@ -87,7 +104,15 @@ export function reviewPages(log: Logger, avatars: Avatars, viewerOf: (req: Incom
             send(ctx.res, error.status, messagePage("Try again", error.message, frame(viewer)));
           } else {
             log.error({ err: error }, "review page request failed");
-            send(ctx.res, 500, messagePage("Something went wrong", "The request failed and nothing was changed. Try again.", frame(viewer)));
+            send(
+              ctx.res,
+              500,
+              messagePage(
+                "Something went wrong",
+                "The request failed and nothing was changed. Try again.",
+                frame(viewer),
+              ),
+            );
           }
         }
       };

@@ -41,7 +41,8 @@ export function reviewContext(deps: ReviewDeps): ReviewContext {
   const secure = () => base().startsWith("https:");
   const signer = deps.keyring ? pageSigner(deps.keyring) : null;
   const urls = deps.settings.github;
-  const sessions = deps.keyring && signer ? new Sessions({ db: deps.db, keyring: deps.keyring, signer, now: deps.now, secure }) : null;
+  const sessions =
+    deps.keyring && signer ? new Sessions({ db: deps.db, keyring: deps.keyring, signer, now: deps.now, secure }) : null;
   const viewerOf = async (req: IncomingMessage) => {
     const session = sessions ? await sessions.current(req) : null;
     return session ? { login: session.login, csrf: session.csrf } : null;
@@ -57,7 +58,10 @@ export function reviewContext(deps: ReviewDeps): ReviewContext {
     oauth: () => {
       const { clientId, clientSecret } = deps.settings.oauth;
       if (!clientId || !clientSecret) {
-        throw new SetupError("sign_in_unconfigured", "GitHub sign-in is not configured: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET to the GitHub App's client id and a client secret.");
+        throw new SetupError(
+          "sign_in_unconfigured",
+          "GitHub sign-in is not configured: set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET to the GitHub App's client id and a client secret.",
+        );
       }
       return { clientId, clientSecret, webUrl: urls.web };
     },

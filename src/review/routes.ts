@@ -18,7 +18,13 @@ export function reviewRoutes(deps: ReviewDeps): Route[] {
       method: "GET",
       path: "/review.css",
       handler: async ({ res }) => {
-        res.writeHead(200, { "content-type": "text/css; charset=utf-8", "cache-control": "public, max-age=300", "x-content-type-options": "nosniff" }).end(REVIEW_CSS);
+        res
+          .writeHead(200, {
+            "content-type": "text/css; charset=utf-8",
+            "cache-control": "public, max-age=300",
+            "x-content-type-options": "nosniff",
+          })
+          .end(REVIEW_CSS);
       },
     },
   ];

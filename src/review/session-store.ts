@@ -20,7 +20,10 @@ export async function insertSession(db: Queryable, row: SessionRow): Promise<voi
 
 /** The session with this id hash, if it has not expired; an expired one is deleted, token and all. */
 export async function findSession(db: Queryable, idHash: string, now: Date): Promise<SessionRow | undefined> {
-  const [row] = await db.query<SessionRow & Record<string, unknown>>("SELECT * FROM review_sessions WHERE id_hash = $1", [idHash]);
+  const [row] = await db.query<SessionRow & Record<string, unknown>>(
+    "SELECT * FROM review_sessions WHERE id_hash = $1",
+    [idHash],
+  );
   if (!row) return undefined;
   if (row.expires_at.getTime() <= now.getTime()) {
     await deleteSession(db, idHash);

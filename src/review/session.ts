@@ -53,7 +53,11 @@ export class Sessions {
   }
 
   csrfValid(session: ReviewSession, presented: string | null | undefined): boolean {
-    return typeof presented === "string" && presented.length > 0 && this.deps.signer.verify("csrf", session.idHash, presented);
+    return (
+      typeof presented === "string" &&
+      presented.length > 0 &&
+      this.deps.signer.verify("csrf", session.idHash, presented)
+    );
   }
 
   /** Store a new session and return its Set-Cookie header. */
@@ -87,14 +91,25 @@ export class Sessions {
     if (!row) return null;
     let token: string;
     try {
-      token = openText(this.deps.keyring, { purpose: SESSION_PURPOSE, rowId: idHash, installationId: 0 }, row.sealed_token);
+      token = openText(
+        this.deps.keyring,
+        { purpose: SESSION_PURPOSE, rowId: idHash, installationId: 0 },
+        row.sealed_token,
+      );
     } catch (error) {
       // Sealed under a key this process does not hold, or not this row's: no session, and the row goes.
       if (!(error instanceof GateError) || error.code !== "sealed_value_mismatch") throw error;
       await deleteSession(this.deps.db, idHash);
       return null;
     }
-    return { idHash, login: row.login, userId: row.user_id, token, csrf: this.csrfFor(idHash), expiresAt: row.expires_at };
+    return {
+      idHash,
+      login: row.login,
+      userId: row.user_id,
+      token,
+      csrf: this.csrfFor(idHash),
+      expiresAt: row.expires_at,
+    };
   }
 
   /** Delete the session (and its sealed token); returns the Set-Cookie header that clears the cookie. */

@@ -20,7 +20,8 @@ export function pageSigner(keyring: Keyring): PageSigner {
   const derive = (key: Uint8Array) => createHmac("sha256", key).update(LABEL).digest();
   const current = derive(keyring.current.key);
   const all = [...keyring.keys.values()].map(derive);
-  const mac = (key: Buffer, purpose: string, value: string) => createHmac("sha256", key).update(`${purpose}\0${value}`).digest();
+  const mac = (key: Buffer, purpose: string, value: string) =>
+    createHmac("sha256", key).update(`${purpose}\0${value}`).digest();
   return {
     sign: (purpose, value) => mac(current, purpose, value).toString("base64url"),
     verify(purpose, value, given) {

@@ -30,7 +30,12 @@ export function slackLinkRoutes(ctx: ReviewContext): Route[] {
         }
         const link = await findLinkToken(db, token, now());
         const viewer = { login: session.login, csrf: session.csrf };
-        if (!link) throw new GateError("link_invalid", "This link is used, expired or unknown. Click Approve or Reject in Slack again for a new one.", { status: 410 });
+        if (!link)
+          throw new GateError(
+            "link_invalid",
+            "This link is used, expired or unknown. Click Approve or Reject in Slack again for a new one.",
+            { status: 410 },
+          );
         const body = `<h1>Link Slack to GitHub</h1>
 <p>Slack user <code>${escapeHtml(link.userId)}</code> of workspace <code>${escapeHtml(link.teamId)}</code> will approve and reject as <strong>${escapeHtml(session.login)}</strong> for this installation.</p>
 <p>Confirm only if you clicked Approve or Reject in Slack yourself just now. Someone who sent you this link would act as you.</p>
@@ -49,7 +54,15 @@ export function slackLinkRoutes(ctx: ReviewContext): Route[] {
           throw new GateError("csrf", "Sign in and confirm from the link's page. Nothing was linked.", { status: 403 });
         }
         await redeemLinkToken(db, params.token ?? "", { login: session.login, id: session.userId }, now());
-        pages.send(res, 200, messagePage("Linked", `Your Slack user now acts as ${session.login}. Click Approve or Reject in Slack again; whether it counts is decided as for any review.`, pages.frame({ login: session.login, csrf: session.csrf })));
+        pages.send(
+          res,
+          200,
+          messagePage(
+            "Linked",
+            `Your Slack user now acts as ${session.login}. Click Approve or Reject in Slack again; whether it counts is decided as for any review.`,
+            pages.frame({ login: session.login, csrf: session.csrf }),
+          ),
+        );
       }),
     },
   ];

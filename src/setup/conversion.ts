@@ -13,7 +13,9 @@ const Conversion = z.object({
 });
 export type RegisteredApp = z.infer<typeof Conversion>;
 
-const GitHubError = z.object({ message: z.string().max(500), documentation_url: z.string().max(300).optional() }).passthrough();
+const GitHubError = z
+  .object({ message: z.string().max(500), documentation_url: z.string().max(300).optional() })
+  .passthrough();
 
 export type ConversionResult = { ok: true; app: RegisteredApp } | { ok: false; status: number | null; message: string };
 
@@ -26,12 +28,20 @@ export async function convertManifestCode(github: GitHubUrls, code: string): Pro
   try {
     reply = await fetch(`${github.api}/app-manifests/${encodeURIComponent(code)}/conversions`, {
       method: "POST",
-      headers: { accept: "application/vnd.github+json", "x-github-api-version": "2022-11-28", "user-agent": "agent-gate-setup" },
+      headers: {
+        accept: "application/vnd.github+json",
+        "x-github-api-version": "2022-11-28",
+        "user-agent": "agent-gate-setup",
+      },
       signal: AbortSignal.timeout(30_000),
     });
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    return { ok: false, status: null, message: `${github.api} could not be reached (${cause?.code ?? cause?.message ?? (error as Error).message})` };
+    return {
+      ok: false,
+      status: null,
+      message: `${github.api} could not be reached (${cause?.code ?? cause?.message ?? (error as Error).message})`,
+    };
   }
   const text = await reply.text();
   let body: unknown = null;
@@ -43,7 +53,11 @@ export async function convertManifestCode(github: GitHubUrls, code: string): Pro
   if (reply.status === 201) {
     const app = Conversion.safeParse(body);
     if (app.success) return { ok: true, app: app.data };
-    return { ok: false, status: reply.status, message: "GitHub's answer did not hold the App's id, key, webhook secret and OAuth client" };
+    return {
+      ok: false,
+      status: reply.status,
+      message: "GitHub's answer did not hold the App's id, key, webhook secret and OAuth client",
+    };
   }
   const error = GitHubError.safeParse(body);
   const said = error.success ? error.data.message : `${text.replace(/\s+/g, " ").slice(0, 200)}`;

@@ -45,5 +45,7 @@ export function writeDotEnv(values: Record<string, string>, file = ".env"): void
 export function credentialsIn(file = ".env"): boolean {
   if (!existsSync(file)) return false;
   const values = parseEnv(readFileSync(file, "utf8"));
-  return ["APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET"].some((name) => (values[name] ?? "").trim() !== "");
+  return ["APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET"].some(
+    (name) => (values[name] ?? "").trim() !== "",
+  );
 }

@@ -87,13 +87,16 @@ export async function startSetupServer(o: SetupOptions): Promise<SetupServer> {
   const codeForm = (req: IncomingMessage, problem?: string) => {
     const base = baseFor(req);
     const proxy = o.settings.webhookProxyUrl ?? "";
-    const otherHost = o.settings.publicUrl && req.headers.host && new URL(o.settings.publicUrl).host !== req.headers.host;
+    const otherHost =
+      o.settings.publicUrl && req.headers.host && new URL(o.settings.publicUrl).host !== req.headers.host;
     return page(
       "Register Agent Gate",
       (problem ? errorBox(problem) : "") +
         `<p>Registers a GitHub App from app.yml on ${escapeHtml(github.web)}; GitHub then sends you back here and the App's credentials are saved to ${escapeHtml(envFile)}.</p>` +
         listenNote(o.host, listening) +
-        (otherHost ? `<p class="warning">GitHub will send you back to <code>${escapeHtml(base)}</code> (AGENT_GATE_PUBLIC_URL): open this page there, so the browser that starts the registration is the one that finishes it.</p>` : "") +
+        (otherHost
+          ? `<p class="warning">GitHub will send you back to <code>${escapeHtml(base)}</code> (AGENT_GATE_PUBLIC_URL): open this page there, so the browser that starts the registration is the one that finishes it.</p>`
+          : "") +
         warningFor(webhookUrlOf(base, proxy || undefined)) +
         `<form action="/probot/start" method="post">` +
         `<label for="setup_code">Setup code</label><p>It is printed in the app's log at start: the line "setup code for the setup page".</p>` +
@@ -111,31 +114,54 @@ export async function startSetupServer(o: SetupOptions): Promise<SetupServer> {
           "content-type": "text/html; charset=utf-8",
           "cache-control": "no-store",
           "x-frame-options": "DENY",
-          "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' " + new URL(github.web).origin,
+          "content-security-policy":
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' " + new URL(github.web).origin,
           "referrer-policy": "no-referrer",
           ...headers,
         })
         .end(html);
     const json = (status: number, body: unknown) =>
-      res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store" }).end(JSON.stringify(body));
+      res
+        .writeHead(status, { "content-type": "application/json", "cache-control": "no-store" })
+        .end(JSON.stringify(body));
 
     if (req.method === "GET" && url.pathname === "/healthz") return json(200, { status: "ok" });
     if (req.method === "GET" && url.pathname === "/readyz") {
-      return json(503, { status: "not ready", checks: { github_app: "not registered: open the setup page (the setup code is in the app's log) or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET" } });
+      return json(503, {
+        status: "not ready",
+        checks: {
+          github_app:
+            "not registered: open the setup page (the setup code is in the app's log) or set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET",
+        },
+      });
     }
     if (req.method === "GET" && (url.pathname === "/" || url.pathname === "/probot")) {
-      if (registered) return send(200, page("Agent Gate is registered", `<p>Stop this process and run <code>npm start</code> again.</p>`));
+      if (registered)
+        return send(
+          200,
+          page("Agent Gate is registered", `<p>Stop this process and run <code>npm start</code> again.</p>`),
+        );
       return send(200, codeForm(req));
     }
     if (req.method === "POST" && url.pathname === "/probot/start") {
       const form = await readForm(req);
       if (!form || !setupCodeMatches(code, form.get("setup_code"))) {
         o.log.warn({ from: req.socket.remoteAddress }, "the setup page was given a wrong setup code");
-        return send(403, codeForm(req, "That is not the setup code. Copy it from the app's log (the line \"setup code for the setup page\") and try again."));
+        return send(
+          403,
+          codeForm(
+            req,
+            'That is not the setup code. Copy it from the app\'s log (the line "setup code for the setup page") and try again.',
+          ),
+        );
       }
       const rawProxy = form.get("webhook_proxy_url")?.trim() ?? "";
       const proxy = rawProxy ? ProxyUrl.safeParse(rawProxy) : null;
-      if (proxy && !proxy.success) return send(400, codeForm(req, "The webhook proxy URL must be an https:// URL, such as a channel from smee.io/new."));
+      if (proxy && !proxy.success)
+        return send(
+          400,
+          codeForm(req, "The webhook proxy URL must be an https:// URL, such as a channel from smee.io/new."),
+        );
       const state = randomBytes(32).toString("base64url");
       const base = baseFor(req);
       const now = Date.now();
@@ -156,14 +182,22 @@ export async function startSetupServer(o: SetupOptions): Promise<SetupServer> {
             `<input type="hidden" name="manifest" value="${escapeHtml(JSON.stringify(manifest))}">` +
             `<button type="submit">Register GitHub App</button></form>`,
         ),
-        { "set-cookie": `${COOKIE}=${state}; HttpOnly; SameSite=Lax; Path=/probot; Max-Age=${STATE_TTL_MS / 1000}${secure}` },
+        {
+          "set-cookie": `${COOKIE}=${state}; HttpOnly; SameSite=Lax; Path=/probot; Max-Age=${STATE_TTL_MS / 1000}${secure}`,
+        },
       );
     }
     if (req.method === "GET" && url.pathname === "/probot/setup") {
       // Refused before anything else, and before GitHub is asked: nothing is written twice.
       if (registered || busy || credentialsIn(envFile)) {
         o.log.warn("a setup callback arrived after the App was registered; refused, nothing written");
-        return send(409, page("Already registered", `<p>${escapeHtml(envFile)} already holds an App's credentials; nothing was changed. To register another App, remove APP_ID, PRIVATE_KEY and WEBHOOK_SECRET from it and restart.</p>`));
+        return send(
+          409,
+          page(
+            "Already registered",
+            `<p>${escapeHtml(envFile)} already holds an App's credentials; nothing was changed. To register another App, remove APP_ID, PRIVATE_KEY and WEBHOOK_SECRET from it and restart.</p>`,
+          ),
+        );
       }
       const state = url.searchParams.get("state") ?? "";
       const entry = started.get(state);
@@ -172,30 +206,50 @@ export async function startSetupServer(o: SetupOptions): Promise<SetupServer> {
         o.log.warn("a setup callback without this browser's setup state was refused; nothing written");
         return send(
           403,
-          page("Setup refused", `<p>This registration was not started from this browser's setup page, or it is over an hour old. Start again from <a href="/">the setup page</a>, with the setup code from the app's log.</p>`),
+          page(
+            "Setup refused",
+            `<p>This registration was not started from this browser's setup page, or it is over an hour old. Start again from <a href="/">the setup page</a>, with the setup code from the app's log.</p>`,
+          ),
         );
       }
       started.delete(state);
       const manifestCode = Code.safeParse(url.searchParams.get("code"));
       if (!manifestCode.success) {
-        return send(400, page("Setup failed", "<p>The query parameter <code>code</code> is missing or not a manifest code from GitHub. Start again from <a href=\"/\">the setup page</a>.</p>"));
+        return send(
+          400,
+          page(
+            "Setup failed",
+            '<p>The query parameter <code>code</code> is missing or not a manifest code from GitHub. Start again from <a href="/">the setup page</a>.</p>',
+          ),
+        );
       }
       busy = true;
       try {
         const result = await convertManifestCode(github, manifestCode.data);
         if (!result.ok) {
-          o.log.warn({ status: result.status, github_message: result.message }, "GitHub did not convert the manifest code");
+          o.log.warn(
+            { status: result.status, github_message: result.message },
+            "GitHub did not convert the manifest code",
+          );
           return send(
             502,
             page(
               "Setup failed",
-              errorBox(`GitHub ${result.status === null ? "was not reached" : `answered ${result.status}`}: ${escapeHtml(result.message)}`) +
+              errorBox(
+                `GitHub ${result.status === null ? "was not reached" : `answered ${result.status}`}: ${escapeHtml(result.message)}`,
+              ) +
                 `<p>Start again from <a href="/">the setup page</a> (a code from GitHub works once, for one hour).</p>`,
             ),
           );
         }
         if (credentialsIn(envFile)) {
-          return send(409, page("Already registered", `<p>${escapeHtml(envFile)} already holds an App's credentials; nothing was changed.</p>`));
+          return send(
+            409,
+            page(
+              "Already registered",
+              `<p>${escapeHtml(envFile)} already holds an App's credentials; nothing was changed.</p>`,
+            ),
+          );
         }
         const app = result.app;
         const web = new URL(github.web);
@@ -236,7 +290,9 @@ export async function startSetupServer(o: SetupOptions): Promise<SetupServer> {
     handle(req, res, url).catch((error: unknown) => {
       o.log.error({ err: error }, "setup request failed");
       if (!res.headersSent) {
-        res.writeHead(500, { "content-type": "text/html; charset=utf-8" }).end(page("Setup failed", errorBox(escapeHtml(error instanceof Error ? error.message : String(error)))));
+        res
+          .writeHead(500, { "content-type": "text/html; charset=utf-8" })
+          .end(page("Setup failed", errorBox(escapeHtml(error instanceof Error ? error.message : String(error)))));
       }
     });
   });

@@ -12,11 +12,13 @@ export function unreachableReason(url: string): string | null {
     return "it is not a URL";
   }
   if (host === "localhost" || host.endsWith(".localhost")) return `${host} is this machine`;
-  if (/\.(local|internal|lan|home\.arpa)$/.test(host) || (!host.includes(".") && isIP(host) === 0)) return `${host} is a name only your network knows`;
+  if (/\.(local|internal|lan|home\.arpa)$/.test(host) || (!host.includes(".") && isIP(host) === 0))
+    return `${host} is a name only your network knows`;
   if (isIP(host) === 4) {
     const [a, b] = host.split(".").map(Number) as [number, number];
     if (a === 127) return `${host} is this machine (loopback)`;
-    if (a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168)) return `${host} is a private address`;
+    if (a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168))
+      return `${host} is a private address`;
     if (a === 169 && b === 254) return `${host} is a link-local address`;
     if (a === 100 && b >= 64 && b <= 127) return `${host} is a carrier-grade NAT address`;
     if (a === 0) return `${host} is not an address others can reach`;

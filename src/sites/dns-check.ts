@@ -21,9 +21,12 @@ export function createResolver(settings: ResolverSettings = {}): TxtResolver {
     try {
       resolver.setServers(servers);
     } catch {
-      throw new ValidationError(
-        [{ field: "AGENT_GATE_DNS_SERVERS", message: `must be comma-separated IP addresses, each optionally with :port (got "${settings.servers}")` }],
-      );
+      throw new ValidationError([
+        {
+          field: "AGENT_GATE_DNS_SERVERS",
+          message: `must be comma-separated IP addresses, each optionally with :port (got "${settings.servers}")`,
+        },
+      ]);
     }
   }
   return resolver;

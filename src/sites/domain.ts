@@ -18,7 +18,8 @@ export function normalizeDomain(input: unknown, field = "domain"): string {
   if (typeof input !== "string" || input.trim() === "") return fail("must be a domain name such as example.com");
   let name = input.trim().toLowerCase();
   if (name.endsWith(".")) name = name.slice(0, -1);
-  if (/[/:@?#*\s\\]/.test(name)) return fail("must be a bare domain name such as example.com, without scheme, port, path or wildcard");
+  if (/[/:@?#*\s\\]/.test(name))
+    return fail("must be a bare domain name such as example.com, without scheme, port, path or wildcard");
   if (isIP(name) !== 0) return fail("must be a domain name, not an IP address");
   const ascii = domainToASCII(name);
   if (ascii === "" || ascii.length > 253) return fail("is not a valid domain name");

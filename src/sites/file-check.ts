@@ -2,7 +2,10 @@ import type { CheckResult } from "./check-result.ts";
 import { FILE_PATH, RECORD_VALUE_PREFIX } from "./challenge.ts";
 
 /** The subset of `fetch` the file check uses; injectable so tests reach a local HTTPS server. */
-export type FetchLike = (url: string, init: { redirect: "manual"; signal: AbortSignal; headers: Record<string, string> }) => Promise<Response>;
+export type FetchLike = (
+  url: string,
+  init: { redirect: "manual"; signal: AbortSignal; headers: Record<string, string> },
+) => Promise<Response>;
 
 export interface FileCheckOptions {
   timeoutMs?: number;
@@ -35,12 +38,17 @@ export async function checkFile(
       if (response.status >= 300 && response.status < 400) {
         await response.body?.cancel();
         const location = response.headers.get("location");
-        if (location === null) return { outcome: "not_found", reason: `${url} answered ${response.status} without a location` };
+        if (location === null)
+          return { outcome: "not_found", reason: `${url} answered ${response.status} without a location` };
         const next = new URL(location, url);
         if (next.protocol !== "https:" || next.hostname !== domain || next.port !== "") {
-          return { outcome: "refused", reason: `${url} redirects to ${next.origin}: only the same host over HTTPS counts` };
+          return {
+            outcome: "refused",
+            reason: `${url} redirects to ${next.origin}: only the same host over HTTPS counts`,
+          };
         }
-        if (redirects >= (options.maxRedirects ?? 3)) return { outcome: "refused", reason: `${url} redirects too many times` };
+        if (redirects >= (options.maxRedirects ?? 3))
+          return { outcome: "refused", reason: `${url} redirects too many times` };
         url = next;
         continue;
       }
@@ -64,7 +72,9 @@ export async function checkFile(
     const timedOut = signal.aborted;
     return {
       outcome: "could_not_check",
-      reason: timedOut ? `${url} did not answer in time; try again later` : `${url} could not be fetched (${describe(error)}); try again later`,
+      reason: timedOut
+        ? `${url} did not answer in time; try again later`
+        : `${url} could not be fetched (${describe(error)}); try again later`,
     };
   }
 }

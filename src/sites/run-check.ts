@@ -15,7 +15,10 @@ export interface SiteCheckDeps {
 }
 
 /** Run the check of the site's method. Never throws for network trouble: that is "could_not_check". */
-export async function runCheck(deps: SiteCheckDeps, site: Pick<SiteRow, "domain" | "method" | "token">): Promise<CheckResult> {
+export async function runCheck(
+  deps: SiteCheckDeps,
+  site: Pick<SiteRow, "domain" | "method" | "token">,
+): Promise<CheckResult> {
   if (site.method === "dns") return checkDns(deps.resolver, site.domain, site.token);
   return checkFile(deps.fetch ?? ((url, init) => fetch(url, init)), site.domain, site.token);
 }
@@ -46,7 +49,12 @@ export async function applyCheck(
   await appendAudit(
     tx,
     site.installation_id,
-    { ...base, action: result.outcome === "verified" ? "site.verified" : "site.check_failed", outcome: result.outcome, data },
+    {
+      ...base,
+      action: result.outcome === "verified" ? "site.verified" : "site.check_failed",
+      outcome: result.outcome,
+      data,
+    },
     now,
   );
   if (next.lapsed_now) {

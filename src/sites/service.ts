@@ -7,7 +7,15 @@ import type { CheckOutcome } from "./check-result.ts";
 import { normalizeDomain } from "./domain.ts";
 import { RECHECK_INTERVAL_MS, type SiteMethod, type SiteState } from "./policy.ts";
 import { applyCheck, runCheck, type SiteCheckDeps } from "./run-check.ts";
-import { claimDueSite, findSite, insertSite, selectDueSites, selectSites, setSiteMethod, type SiteRow } from "./store.ts";
+import {
+  claimDueSite,
+  findSite,
+  insertSite,
+  selectDueSites,
+  selectSites,
+  setSiteMethod,
+  type SiteRow,
+} from "./store.ts";
 
 export type { SiteCheckDeps } from "./run-check.ts";
 
@@ -36,11 +44,18 @@ export async function addSite(
     name = normalizeDomain(domain);
     chosen = method === undefined || method === null ? undefined : parseMethod(method);
   } catch (error) {
-    if (error instanceof ValidationError) await auditRefusal(db, installationId, "site.added", "refused", error.message, domain, actor, now);
+    if (error instanceof ValidationError)
+      await auditRefusal(db, installationId, "site.added", "refused", error.message, domain, actor, now);
     throw error;
   }
   return db.tenant(installationId, async (tx) => {
-    const created = await insertSite(tx, { installation_id: installationId, domain: name, method: chosen ?? "dns", token: newChallengeToken(), created_at: now });
+    const created = await insertSite(tx, {
+      installation_id: installationId,
+      domain: name,
+      method: chosen ?? "dns",
+      token: newChallengeToken(),
+      created_at: now,
+    });
     const site = created ?? (await findSite(tx, installationId, name, true));
     if (!site) throw new Error("site row vanished while being added");
     const method = chosen ?? site.method;
@@ -73,7 +88,9 @@ async function auditRefusal(
   actor: string,
   now: Date,
 ): Promise<void> {
-  const inputDigest = createHash("sha256").update(typeof input === "string" ? input : JSON.stringify(input) ?? "", "utf8").digest("hex");
+  const inputDigest = createHash("sha256")
+    .update(typeof input === "string" ? input : (JSON.stringify(input) ?? ""), "utf8")
+    .digest("hex");
   await db.tenant(installationId, (tx) =>
     appendAudit(tx, installationId, { action, outcome, actor, data: { reason, input_sha256: inputDigest } }, now),
   );
@@ -99,13 +116,25 @@ export async function verifySite(
   try {
     name = normalizeDomain(domain);
   } catch (error) {
-    if (error instanceof ValidationError) await auditRefusal(db, installationId, "site.check_failed", "refused", error.message, domain, actor, now);
+    if (error instanceof ValidationError)
+      await auditRefusal(db, installationId, "site.check_failed", "refused", error.message, domain, actor, now);
     throw error;
   }
   const site = await db.tenant(installationId, (tx) => findSite(tx, installationId, name));
   if (!site) {
-    await auditRefusal(db, installationId, "site.check_failed", "unknown_site", `${name} was never added`, name, actor, now);
-    throw new NotFoundError(`Site ${name} for installation ${installationId} (add it first with \`agent-gate site add ${name} --installation ${installationId}\`)`);
+    await auditRefusal(
+      db,
+      installationId,
+      "site.check_failed",
+      "unknown_site",
+      `${name} was never added`,
+      name,
+      actor,
+      now,
+    );
+    throw new NotFoundError(
+      `Site ${name} for installation ${installationId} (add it first with \`agent-gate site add ${name} --installation ${installationId}\`)`,
+    );
   }
   const result = await runCheck(deps, site);
   const state = await db.tenant(installationId, async (tx) => {
@@ -113,7 +142,10 @@ export async function verifySite(
     return applyCheck(tx, current, result, { actor, trigger: "verify" }, now);
   });
   const challenge = challengeFor(name, site.method, site.token);
-  const where = site.method === "dns" ? `TXT record ${challenge.record_name} = "${challenge.record_value}"` : `file ${challenge.file_url} holding ${challenge.token}`;
+  const where =
+    site.method === "dns"
+      ? `TXT record ${challenge.record_name} = "${challenge.record_value}"`
+      : `file ${challenge.file_url} holding ${challenge.token}`;
   const message =
     result.outcome === "verified"
       ? `${name} is verified for installation ${installationId}: ${result.reason}.`
@@ -170,7 +202,12 @@ export interface RecheckSummary {
  * in a short transaction before the network check, so no two processes check
  * the same site, and no transaction stays open across the network call.
  */
-export async function recheckSites(db: Database, deps: SiteCheckDeps, now: Date, options: { limit?: number } = {}): Promise<RecheckSummary> {
+export async function recheckSites(
+  db: Database,
+  deps: SiteCheckDeps,
+  now: Date,
+  options: { limit?: number } = {},
+): Promise<RecheckSummary> {
   const dueBefore = new Date(now.getTime() - RECHECK_INTERVAL_MS);
   const due = await db.transaction((tx) => selectDueSites(tx, dueBefore, options.limit ?? 500));
   const summary: RecheckSummary = { checked: 0, verified: 0, failed: 0, lapsed: 0 };
@@ -180,7 +217,9 @@ export async function recheckSites(db: Database, deps: SiteCheckDeps, now: Date,
     const result = await runCheck(deps, claimed);
     const state = await db.tenant(installationId, async (tx) => {
       const current = await findSite(tx, installationId, domain, true);
-      return current ? applyCheck(tx, current, result, { actor: "agent-gate[site-recheck]", trigger: "recheck" }, now) : undefined;
+      return current
+        ? applyCheck(tx, current, result, { actor: "agent-gate[site-recheck]", trigger: "recheck" }, now)
+        : undefined;
     });
     if (state === undefined) continue;
     summary.checked += 1;

@@ -17,7 +17,12 @@ export interface SiteRow {
 const COLUMNS = `installation_id, domain, method, token, state, verified_at, last_checked_at,
   last_outcome, failing_since, created_at`;
 
-export async function findSite(tx: Queryable, installationId: number, domain: string, lock = false): Promise<SiteRow | undefined> {
+export async function findSite(
+  tx: Queryable,
+  installationId: number,
+  domain: string,
+  lock = false,
+): Promise<SiteRow | undefined> {
   const [row] = await tx.query<SiteRow & Record<string, unknown>>(
     `SELECT ${COLUMNS} FROM sites WHERE installation_id = $1 AND domain = $2${lock ? " FOR UPDATE" : ""}`,
     [installationId, domain],
@@ -37,8 +42,17 @@ export async function insertSite(
   return row;
 }
 
-export async function setSiteMethod(tx: Queryable, installationId: number, domain: string, method: SiteMethod): Promise<void> {
-  await tx.query("UPDATE sites SET method = $3 WHERE installation_id = $1 AND domain = $2", [installationId, domain, method]);
+export async function setSiteMethod(
+  tx: Queryable,
+  installationId: number,
+  domain: string,
+  method: SiteMethod,
+): Promise<void> {
+  await tx.query("UPDATE sites SET method = $3 WHERE installation_id = $1 AND domain = $2", [
+    installationId,
+    domain,
+    method,
+  ]);
 }
 
 export async function recordCheck(
@@ -58,7 +72,13 @@ export async function recordCheck(
  * other process picks it up. A concurrent claim waits on the row lock, then
  * sees the bumped time and claims nothing.
  */
-export async function claimDueSite(tx: Queryable, installationId: number, domain: string, dueBefore: Date, now: Date): Promise<SiteRow | undefined> {
+export async function claimDueSite(
+  tx: Queryable,
+  installationId: number,
+  domain: string,
+  dueBefore: Date,
+  now: Date,
+): Promise<SiteRow | undefined> {
   const [row] = await tx.query<SiteRow & Record<string, unknown>>(
     `UPDATE sites SET last_checked_at = $4
       WHERE installation_id = $1 AND domain = $2 AND state IN ('verified', 'failing')
@@ -81,7 +101,11 @@ export async function selectSites(tx: Queryable, installationId?: number): Promi
   return tx.query<SiteRow & Record<string, unknown>>(`SELECT ${COLUMNS} FROM sites ORDER BY installation_id, domain`);
 }
 
-export async function selectDueSites(tx: Queryable, dueBefore: Date, limit: number): Promise<{ installation_id: number; domain: string }[]> {
+export async function selectDueSites(
+  tx: Queryable,
+  dueBefore: Date,
+  limit: number,
+): Promise<{ installation_id: number; domain: string }[]> {
   await enableSiteListing(tx);
   return tx.query<{ installation_id: number; domain: string }>(
     `SELECT installation_id, domain FROM sites

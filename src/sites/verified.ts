@@ -23,7 +23,10 @@ export async function assertSiteVerified(
     name = normalizeDomain(domain, "site");
   } catch (error) {
     const why = error instanceof ValidationError ? error.message : "site: is not a valid domain name";
-    throw notVerified(`${why}. Name a site verified with \`agent-gate site add DOMAIN --installation ${installationId}\` and \`agent-gate site verify DOMAIN --installation ${installationId}\`.`, error);
+    throw notVerified(
+      `${why}. Name a site verified with \`agent-gate site add DOMAIN --installation ${installationId}\` and \`agent-gate site verify DOMAIN --installation ${installationId}\`.`,
+      error,
+    );
   }
   const [site] = await tx.query<{ state: SiteState; verified_at: Date | null; failing_since: Date | null }>(
     "SELECT state, verified_at, failing_since FROM sites WHERE installation_id = $1 AND domain = $2",

@@ -68,9 +68,17 @@ export class InboxWriter {
         // Sorted by delivery id: two replicas writing batches that share deliveries (GitHub sending one
         // delivery to both) take the rows' locks in one order and cannot deadlock. The deliveries of one
         // batch arrived together, so no order among them is lost.
-        const batch = this.#queue.splice(0, this.#maxBatch).sort((a, b) => (a.entry.deliveryId < b.entry.deliveryId ? -1 : a.entry.deliveryId > b.entry.deliveryId ? 1 : 0));
+        const batch = this.#queue
+          .splice(0, this.#maxBatch)
+          .sort((a, b) =>
+            a.entry.deliveryId < b.entry.deliveryId ? -1 : a.entry.deliveryId > b.entry.deliveryId ? 1 : 0,
+          );
         try {
-          const fresh = await insertDeliveries(this.#db, this.#appId, batch.map((p) => p.entry));
+          const fresh = await insertDeliveries(
+            this.#db,
+            this.#appId,
+            batch.map((p) => p.entry),
+          );
           for (const p of batch) p.resolve(fresh.has(p.entry.deliveryId) && fresh.delete(p.entry.deliveryId));
         } catch (error) {
           for (const p of batch) p.reject(error);
@@ -87,7 +95,11 @@ export class InboxWriter {
  * order, those already held (in the inbox, processed or not) skipped; a
  * NOTIFY wakes the processors of every replica. Returns the new delivery ids.
  */
-export async function insertDeliveries(db: Queryable, appId: number, entries: readonly InboxEntry[]): Promise<Set<string>> {
+export async function insertDeliveries(
+  db: Queryable,
+  appId: number,
+  entries: readonly InboxEntry[],
+): Promise<Set<string>> {
   const rows = await db.query<{ delivery_id: string }>(
     `WITH input AS (
        SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::timestamptz[])
@@ -119,7 +131,10 @@ export async function insertDeliveries(db: Queryable, appId: number, entries: re
  * subjects in parallel, across every replica. A claim is a lease: a crashed
  * processor's deliveries are claimed again once it runs out.
  */
-export async function claimDeliveries(db: Database, o: { now: Date; leaseMs: number; holder: string; limit: number }): Promise<InboxRow[]> {
+export async function claimDeliveries(
+  db: Database,
+  o: { now: Date; leaseMs: number; holder: string; limit: number },
+): Promise<InboxRow[]> {
   if (o.limit <= 0) return [];
   // The front of the queue holds every earlier delivery of each subject it holds, so the head of a
   // subject (its oldest open delivery) is found there; the whole queue is read only when the front
@@ -189,12 +204,19 @@ export async function markProcessed(db: Queryable, id: number, now: Date): Promi
 
 /** Whether a delivery's processing committed (its ledger row's trigger marked it). */
 export async function isProcessed(db: Queryable, id: number): Promise<boolean> {
-  const [row] = await db.query<{ processed: boolean }>("SELECT processed_at IS NOT NULL AS processed FROM webhook_inbox WHERE id = $1", [id]);
+  const [row] = await db.query<{ processed: boolean }>(
+    "SELECT processed_at IS NOT NULL AS processed FROM webhook_inbox WHERE id = $1",
+    [id],
+  );
   return row?.processed ?? true;
 }
 
 /** A failed try: retried after `runAfter`, or set aside for good. */
-export async function failDelivery(db: Queryable, id: number, o: { runAfter: Date; error: string; setAside: Date | null }): Promise<void> {
+export async function failDelivery(
+  db: Queryable,
+  id: number,
+  o: { runAfter: Date; error: string; setAside: Date | null },
+): Promise<void> {
   await db.query(
     "UPDATE webhook_inbox SET locked_until = NULL, run_after = $2, last_error = $3, set_aside_at = $4 WHERE id = $1 AND processed_at IS NULL",
     [id, o.runAfter, o.error, o.setAside],
@@ -224,6 +246,9 @@ export async function heldDeliveries(db: Queryable, appId: number, ids: readonly
 
 /** Forget processed deliveries received before `before` (past GitHub's redelivery window). */
 export async function pruneProcessed(db: Queryable, before: Date): Promise<number> {
-  const rows = await db.query("DELETE FROM webhook_inbox WHERE processed_at IS NOT NULL AND received_at < $1 RETURNING id", [before]);
+  const rows = await db.query(
+    "DELETE FROM webhook_inbox WHERE processed_at IS NOT NULL AND received_at < $1 RETURNING id",
+    [before],
+  );
   return rows.length;
 }

@@ -24,7 +24,12 @@ export class DuplicateDelivery extends Error {
  * that commits its consequences. A second recording of the same (app, delivery)
  * throws DuplicateDelivery, which rolls back everything the handler did.
  */
-export async function recordDelivery(tx: Queryable, delivery: Delivery, now: Date, outcome = "accepted"): Promise<void> {
+export async function recordDelivery(
+  tx: Queryable,
+  delivery: Delivery,
+  now: Date,
+  outcome = "accepted",
+): Promise<void> {
   await appendAudit(tx, delivery.installationId ?? 0, await claimDelivery(tx, delivery, now, outcome), now);
 }
 
@@ -33,7 +38,12 @@ export async function recordDelivery(tx: Queryable, delivery: Delivery, now: Dat
  * returns the `webhook.received` event for the caller to append with the rest
  * of its transaction's events.
  */
-export async function claimDelivery(tx: Queryable, delivery: Delivery, now: Date, outcome = "accepted"): Promise<AuditInput> {
+export async function claimDelivery(
+  tx: Queryable,
+  delivery: Delivery,
+  now: Date,
+  outcome = "accepted",
+): Promise<AuditInput> {
   const inserted = await tx.query(
     `INSERT INTO webhook_deliveries (app_id, delivery_id, event, action, installation_id, received_at)
      VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING delivery_id`,
@@ -55,4 +65,3 @@ export async function deliverySeen(db: Queryable, appId: number, id: string): Pr
   const rows = await db.query("SELECT 1 FROM webhook_deliveries WHERE app_id = $1 AND delivery_id = $2", [appId, id]);
   return rows.length > 0;
 }
-

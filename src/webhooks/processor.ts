@@ -66,15 +66,22 @@ export class InboxProcessor {
 
   async start(): Promise<void> {
     this.#stopped = false;
-    this.#unlisten = await this.#o.db.listen(INBOX_CHANNEL, () => this.kick(), () => this.kick());
+    this.#unlisten = await this.#o.db.listen(
+      INBOX_CHANNEL,
+      () => this.kick(),
+      () => this.kick(),
+    );
     this.#poll = setInterval(() => this.kick(), this.#o.pollMs);
     this.#poll.unref();
-    this.#renew = setInterval(() => {
-      const until = new Date(this.#o.now().getTime() + this.#o.leaseMs);
-      renewLeases(this.#o.db, [...this.#inflight.keys()], until, this.#holder).catch((error: unknown) =>
-        this.#o.log.warn({ err: error }, "could not renew inbox leases; they run out and another process resumes"),
-      );
-    }, Math.max(50, Math.floor(this.#o.leaseMs / 3)));
+    this.#renew = setInterval(
+      () => {
+        const until = new Date(this.#o.now().getTime() + this.#o.leaseMs);
+        renewLeases(this.#o.db, [...this.#inflight.keys()], until, this.#holder).catch((error: unknown) =>
+          this.#o.log.warn({ err: error }, "could not renew inbox leases; they run out and another process resumes"),
+        );
+      },
+      Math.max(50, Math.floor(this.#o.leaseMs / 3)),
+    );
     this.#renew.unref();
     this.kick();
   }
@@ -102,7 +109,12 @@ export class InboxProcessor {
           this.#again = false;
           const free = this.#o.concurrency - this.#inflight.size;
           if (free <= 0) break;
-          const rows = await claimDeliveries(this.#o.db, { now: this.#o.now(), leaseMs: this.#o.leaseMs, holder: this.#holder, limit: free });
+          const rows = await claimDeliveries(this.#o.db, {
+            now: this.#o.now(),
+            leaseMs: this.#o.leaseMs,
+            holder: this.#holder,
+            limit: free,
+          });
           for (const row of rows) this.#start(row);
           if (rows.length === free) this.#again = true;
         } while (this.#again && !this.#stopped);
@@ -117,7 +129,12 @@ export class InboxProcessor {
 
   #start(row: InboxRow): void {
     const work = this.#process(row)
-      .catch((error: unknown) => this.#o.log.error({ err: error, delivery: row.delivery_id }, "inbox delivery could not be settled; its lease runs out and it is tried again"))
+      .catch((error: unknown) =>
+        this.#o.log.error(
+          { err: error, delivery: row.delivery_id },
+          "inbox delivery could not be settled; its lease runs out and it is tried again",
+        ),
+      )
       .finally(() => {
         this.#inflight.delete(row.id);
         this.kick();
@@ -133,7 +150,9 @@ export class InboxProcessor {
       await inDelivery(row.delivery_id, () => this.#o.dispatch({ id: row.delivery_id, name: row.event, payload }));
       // A handler that acted recorded the delivery with its consequences; any other is recorded here.
       if (!(await isProcessed(this.#o.db, row.id))) {
-        await this.#o.db.tenant(delivery.installationId ?? 0, (tx) => recordDelivery(tx, delivery, this.#o.now(), "no_action"));
+        await this.#o.db.tenant(delivery.installationId ?? 0, (tx) =>
+          recordDelivery(tx, delivery, this.#o.now(), "no_action"),
+        );
       }
       this.#o.metrics?.processed.inc({ outcome: "processed" });
     } catch (error) {
@@ -152,14 +171,19 @@ export class InboxProcessor {
     this.#o.metrics?.processed.inc({ outcome: "duplicate" });
     const installationId = delivery.installationId ?? 0;
     await this.#o.db.tenant(installationId, (tx) =>
-      appendAudit(tx, installationId, {
-        action: "webhook.duplicate",
-        outcome: "ignored",
-        actor: delivery.sender?.login ?? null,
-        repo: delivery.repo,
-        subject: delivery.id,
-        data: { event: delivery.event, action: delivery.action, delivery_id: delivery.id },
-      }, now),
+      appendAudit(
+        tx,
+        installationId,
+        {
+          action: "webhook.duplicate",
+          outcome: "ignored",
+          actor: delivery.sender?.login ?? null,
+          repo: delivery.repo,
+          subject: delivery.id,
+          data: { event: delivery.event, action: delivery.action, delivery_id: delivery.id },
+        },
+        now,
+      ),
     );
   }
 
@@ -168,25 +192,51 @@ export class InboxProcessor {
     const summary = errorName(error);
     const giveUp = row.attempts >= this.#o.maxAttempts;
     const backoff = Math.min(MAX_BACKOFF_MS, this.#o.retryBaseMs * 2 ** Math.max(0, row.attempts - 1));
-    const retryAfter = Number((error as { response?: { headers?: Record<string, string> } }).response?.headers?.["retry-after"]);
-    const delay = Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(MAX_BACKOFF_MS, Math.max(retryAfter * 1000, backoff)) : backoff;
+    const retryAfter = Number(
+      (error as { response?: { headers?: Record<string, string> } }).response?.headers?.["retry-after"],
+    );
+    const delay =
+      Number.isFinite(retryAfter) && retryAfter > 0
+        ? Math.min(MAX_BACKOFF_MS, Math.max(retryAfter * 1000, backoff))
+        : backoff;
     this.#o.log[giveUp ? "error" : "warn"](
       { err: error, delivery: row.delivery_id, event: row.event, attempts: row.attempts },
-      giveUp ? "webhook delivery set aside after failing every try; the gate stays closed" : "webhook delivery failed; it is tried again with backoff",
+      giveUp
+        ? "webhook delivery set aside after failing every try; the gate stays closed"
+        : "webhook delivery failed; it is tried again with backoff",
     );
-    await failDelivery(this.#o.db, row.id, { runAfter: new Date(now.getTime() + delay), error: summary, setAside: giveUp ? now : null });
+    await failDelivery(this.#o.db, row.id, {
+      runAfter: new Date(now.getTime() + delay),
+      error: summary,
+      setAside: giveUp ? now : null,
+    });
     this.#o.metrics?.processed.inc({ outcome: giveUp ? "set_aside" : "retried" });
     const installationId = delivery.installationId ?? 0;
-    await this.#o.db.tenant(installationId, (tx) =>
-      appendAudit(tx, installationId, {
-        action: giveUp ? "webhook.set_aside" : "webhook.failed",
-        outcome: giveUp ? "set_aside" : "retrying",
-        actor: delivery.sender?.login ?? null,
-        repo: delivery.repo,
-        subject: delivery.id,
-        data: { event: delivery.event, action: delivery.action, delivery_id: delivery.id, attempt: row.attempts, error: summary },
-      }, now),
-    ).catch((auditError: unknown) => this.#o.log.error({ err: auditError, delivery: row.delivery_id }, "could not audit a failed webhook delivery"));
+    await this.#o.db
+      .tenant(installationId, (tx) =>
+        appendAudit(
+          tx,
+          installationId,
+          {
+            action: giveUp ? "webhook.set_aside" : "webhook.failed",
+            outcome: giveUp ? "set_aside" : "retrying",
+            actor: delivery.sender?.login ?? null,
+            repo: delivery.repo,
+            subject: delivery.id,
+            data: {
+              event: delivery.event,
+              action: delivery.action,
+              delivery_id: delivery.id,
+              attempt: row.attempts,
+              error: summary,
+            },
+          },
+          now,
+        ),
+      )
+      .catch((auditError: unknown) =>
+        this.#o.log.error({ err: auditError, delivery: row.delivery_id }, "could not audit a failed webhook delivery"),
+      );
   }
 
   /** Deliveries being handled by this process now. */
@@ -199,7 +249,9 @@ function parsed(text: string | null): Record<string, unknown> | null {
   if (text === null) return null;
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : null;
   } catch {
     return null;
   }

@@ -50,7 +50,12 @@ export function webhookHandler(deps: IngestDeps) {
   };
 }
 
-async function ingest(deps: IngestDeps, req: IncomingMessage, res: ServerResponse, hint: (delivery: string, event: string) => void): Promise<void> {
+async function ingest(
+  deps: IngestDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  hint: (delivery: string, event: string) => void,
+): Promise<void> {
   const rawId = header(req, "x-github-delivery");
   const deliveryId = rawId && DELIVERY_ID.test(rawId) ? rawId : null;
   const rawEvent = header(req, "x-github-event");
@@ -61,7 +66,13 @@ async function ingest(deps: IngestDeps, req: IncomingMessage, res: ServerRespons
     body = await readBody(req, deps.maxBodyBytes ?? MAX_BODY);
   } catch (error) {
     const status = error instanceof GateError ? error.status : 400;
-    refuse(deps, res, status, status === 413 ? "body_too_large" : "body_unreadable", status === 413 ? "body too large" : "body could not be read");
+    refuse(
+      deps,
+      res,
+      status,
+      status === 413 ? "body_too_large" : "body_unreadable",
+      status === 413 ? "body too large" : "body could not be read",
+    );
     return;
   }
   if (!deliveryId || !event) {
@@ -92,14 +103,20 @@ async function ingest(deps: IngestDeps, req: IncomingMessage, res: ServerRespons
       deliveryId,
       event,
       action: typeof payload.action === "string" ? payload.action : null,
-      installationId: typeof installation?.id === "number" && Number.isSafeInteger(installation.id) ? installation.id : null,
+      installationId:
+        typeof installation?.id === "number" && Number.isSafeInteger(installation.id) ? installation.id : null,
       subject: subjectOf(event, deliveryId, payload),
       payload: text,
       receivedAt: deps.now(),
     });
   } catch (error) {
-    deps.log.error({ err: error, delivery: deliveryId, event }, "webhook delivery could not be recorded; answered 503 and recovered from GitHub's delivery log");
-    sendJson(res, 503, { error: { code: "webhook_not_recorded", message: "The delivery could not be recorded; redeliver it." } });
+    deps.log.error(
+      { err: error, delivery: deliveryId, event },
+      "webhook delivery could not be recorded; answered 503 and recovered from GitHub's delivery log",
+    );
+    sendJson(res, 503, {
+      error: { code: "webhook_not_recorded", message: "The delivery could not be recorded; redeliver it." },
+    });
     return;
   }
   if (fresh) deps.recorded?.();

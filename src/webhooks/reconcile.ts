@@ -64,7 +64,10 @@ export async function reconcilePending(deps: ReconcileDeps): Promise<ReconcileRe
     const until = deps.rateLimits?.deferUntil(installationId);
     if (until) {
       deferred += 1;
-      deps.log.info({ installation: installationId, until: until.toISOString() }, "reconciliation deferred until the rate limit resets");
+      deps.log.info(
+        { installation: installationId, until: until.toISOString() },
+        "reconciliation deferred until the rate limit resets",
+      );
       continue;
     }
     const pending = await deps.db.tenant(installationId, (tx) =>
@@ -83,14 +86,25 @@ export async function reconcilePending(deps: ReconcileDeps): Promise<ReconcileRe
       let pull: Record<string, unknown> & { state?: unknown; number?: unknown; base?: { repo?: unknown } };
       try {
         // Conditional (the client's ETag cache): 304 means nothing changed since the last sweep read it.
-        const answer = await github.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", { owner, repo, pull_number: proposal.pr_number });
+        const answer = await github.request("GET /repos/{owner}/{repo}/pulls/{pull_number}", {
+          owner,
+          repo,
+          pull_number: proposal.pr_number,
+        });
         if ((answer.status as number) === 304) {
           unchanged += 1;
           continue;
         }
-        pull = answer.data as Record<string, unknown> & { state?: unknown; number?: unknown; base?: { repo?: unknown } };
+        pull = answer.data as Record<string, unknown> & {
+          state?: unknown;
+          number?: unknown;
+          base?: { repo?: unknown };
+        };
       } catch (error) {
-        deps.log.warn({ err: error, proposal: proposal.id }, "reconciliation could not read the pull request; tried at the next sweep");
+        deps.log.warn(
+          { err: error, proposal: proposal.id },
+          "reconciliation could not read the pull request; tried at the next sweep",
+        );
         continue;
       }
       // A closed pull request matters only to an outreach proposal (closing it withdraws the proposal).
@@ -134,7 +148,14 @@ async function knownInstallations(db: Database): Promise<number[]> {
 }
 
 /** Run `fn` only when this holder gets the named lease (one replica at a time); false when another holds it. */
-export async function underLease(db: Database, name: string, holder: string, now: Date, ms: number, fn: () => Promise<unknown>): Promise<boolean> {
+export async function underLease(
+  db: Database,
+  name: string,
+  holder: string,
+  now: Date,
+  ms: number,
+  fn: () => Promise<unknown>,
+): Promise<boolean> {
   const taken = await db.query(
     `INSERT INTO sweep_leases (name, holder, lease_until) VALUES ($1, $2, $3)
      ON CONFLICT (name) DO UPDATE SET holder = EXCLUDED.holder, lease_until = EXCLUDED.lease_until
@@ -155,7 +176,9 @@ export async function underLease(db: Database, name: string, holder: string, now
 export function startReconcile(deps: ReconcileDeps, intervalMs: number, holder: string): () => Promise<void> {
   let running: Promise<unknown> = Promise.resolve();
   const run = () => {
-    running = underLease(deps.db, "reconcile", holder, deps.now(), 10 * 60_000, () => reconcilePending(deps)).catch((error: unknown) => deps.log.error({ err: error }, "reconciliation failed; it runs again at the next interval"));
+    running = underLease(deps.db, "reconcile", holder, deps.now(), 10 * 60_000, () => reconcilePending(deps)).catch(
+      (error: unknown) => deps.log.error({ err: error }, "reconciliation failed; it runs again at the next interval"),
+    );
   };
   run();
   const timer = setInterval(run, intervalMs);

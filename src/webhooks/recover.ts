@@ -5,7 +5,10 @@ import type { PipelineMetrics } from "./webhook-metrics.ts";
 
 /** What the sweep needs of GitHub, authenticated as the App (JWT). */
 export interface AppClient {
-  request(route: string, parameters?: Record<string, unknown>): Promise<{ data: unknown; headers: Record<string, string | number | undefined> }>;
+  request(
+    route: string,
+    parameters?: Record<string, unknown>,
+  ): Promise<{ data: unknown; headers: Record<string, string | number | undefined> }>;
 }
 
 /** One attempt in the App's delivery log (GET /app/hook/deliveries). */
@@ -62,7 +65,10 @@ export async function sweepDeliveryLog(deps: RecoveryDeps): Promise<SweepResult>
     const attempts = new Map<string, LoggedAttempt[]>();
     let cursor: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
-      const response = await client.request("GET /app/hook/deliveries", { per_page: 100, ...(cursor ? { cursor } : {}) });
+      const response = await client.request("GET /app/hook/deliveries", {
+        per_page: 100,
+        ...(cursor ? { cursor } : {}),
+      });
       const items = response.data as LoggedAttempt[];
       let reachedEnd = false;
       for (const item of items) {
@@ -84,7 +90,11 @@ export async function sweepDeliveryLog(deps: RecoveryDeps): Promise<SweepResult>
       if (reachedEnd || !cursor || items.length === 0) break;
     }
     const failed = [...attempts.entries()].filter(([, list]) => list.every((a) => !succeeded(a)));
-    const held = await heldDeliveries(deps.db, deps.appId, failed.map(([guid]) => guid));
+    const held = await heldDeliveries(
+      deps.db,
+      deps.appId,
+      failed.map(([guid]) => guid),
+    );
     for (const [guid, list] of failed) {
       if (held.has(guid)) continue;
       const latest = list.reduce((a, b) => (a.id > b.id ? a : b));
@@ -144,7 +154,9 @@ export function startRecovery(deps: RecoveryDeps, intervalMs: number): () => Pro
     if (busy) return; // the last sweep is still paging
     busy = true;
     running = sweepDeliveryLog(leased)
-      .catch((error: unknown) => deps.log.error({ err: error }, "delivery-log sweep failed; it runs again at the next interval"))
+      .catch((error: unknown) =>
+        deps.log.error({ err: error }, "delivery-log sweep failed; it runs again at the next interval"),
+      )
       .finally(() => (busy = false));
   };
   run();

@@ -72,11 +72,16 @@ export class RefusalLog {
     const count = [...counts.values()].reduce((sum, n) => sum + n, 0);
     try {
       await this.#o.db.tenant(0, (tx) =>
-        appendAudit(tx, 0, {
-          action: "webhook.refused",
-          outcome: "refused",
-          data: { count, reasons, from: since.toISOString(), to: now.toISOString() },
-        }, now),
+        appendAudit(
+          tx,
+          0,
+          {
+            action: "webhook.refused",
+            outcome: "refused",
+            data: { count, reasons, from: since.toISOString(), to: now.toISOString() },
+          },
+          now,
+        ),
       );
     } catch (error) {
       // Counted again at the next flush rather than lost.

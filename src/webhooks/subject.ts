@@ -22,7 +22,8 @@ export function subjectOf(event: string, deliveryId: string, payload: Record<str
     case "check_run": {
       // A re-run evaluates its pull request again: ordered with the pull request's own events.
       const pull = at(payload, "check_run", "pull_requests", "0", "number");
-      if (payload.action === "rerequested" && typeof pull === "number" && Number.isSafeInteger(pull)) return `pull:${installation ?? 0}:${repoId ?? 0}:${pull}`;
+      if (payload.action === "rerequested" && typeof pull === "number" && Number.isSafeInteger(pull))
+        return `pull:${installation ?? 0}:${repoId ?? 0}:${pull}`;
       const external = stringAt(payload, "check_run", "external_id");
       if (external) return `proposal:${installation ?? 0}:${external}`;
       const id = numberAt(payload, "check_run", "id");

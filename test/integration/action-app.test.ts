@@ -102,7 +102,8 @@ afterEach(async () => {
 async function outputs(): Promise<Record<string, string>> {
   const text = await readFile(path.join(dir, "output"), "utf8");
   const found: Record<string, string> = {};
-  for (const match of text.matchAll(/^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n\2$/gm)) found[match[1]!] = match[3]!;
+  for (const match of text.matchAll(/^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n\2$/gm))
+    found[match[1]!] = match[3]!;
   return found;
 }
 
@@ -123,7 +124,14 @@ async function click(identifier: "approve" | "reject", clicker: string): Promise
   );
   const res = await app.deliver(
     "check_run",
-    requestedAction({ installationId, appId: TEST_APP_ID, proposalId: checkRun.external_id!, checkRunId: checkRun.id, identifier, clicker }),
+    requestedAction({
+      installationId,
+      appId: TEST_APP_ID,
+      proposalId: checkRun.external_id!,
+      checkRunId: checkRun.id,
+      identifier,
+      clicker,
+    }),
   );
   expect(res.status).toBe(200);
   await app.server.worker.drain();
@@ -139,10 +147,21 @@ describe("the Action against the app", () => {
     expect(failure()).toBeUndefined();
     const out = await outputs();
     expect(out).toMatchObject({ "proposal-id": id, decision: "approved", approvers: "alice" });
-    const [proposal] = await t.db.tenant(installationId, (tx) => tx.query<{ digest: string; repo: string; kind: string }>("SELECT digest, repo, kind FROM proposals WHERE id = $1", [id]));
-    const payload = verifyReceipt(out.receipt!, await publishedKeys(t.db), { digest: proposal!.digest, repo: proposal!.repo, kind: proposal!.kind });
+    const [proposal] = await t.db.tenant(installationId, (tx) =>
+      tx.query<{ digest: string; repo: string; kind: string }>(
+        "SELECT digest, repo, kind FROM proposals WHERE id = $1",
+        [id],
+      ),
+    );
+    const payload = verifyReceipt(out.receipt!, await publishedKeys(t.db), {
+      digest: proposal!.digest,
+      repo: proposal!.repo,
+      kind: proposal!.kind,
+    });
     expect(payload).toMatchObject({ proposal_id: id, repo: REPO, kind: "deploy", decision: "approved" });
-    const [redeemed] = await t.db.tenant(installationId, (tx) => tx.query("SELECT proposal_id FROM redemptions WHERE proposal_id = $1", [id]));
+    const [redeemed] = await t.db.tenant(installationId, (tx) =>
+      tx.query("SELECT proposal_id FROM redemptions WHERE proposal_id = $1", [id]),
+    );
     expect(redeemed).toEqual({ proposal_id: id });
     expect(await readFile(path.join(dir, "summary"), "utf8")).toContain("alice");
   });
@@ -155,7 +174,9 @@ describe("the Action against the app", () => {
     expect(process.exitCode).toBe(1);
     expect(failure()).toContain(`Proposal ${id} was rejected`);
     expect((await outputs()).decision).toBe("rejected");
-    const rows = await t.db.tenant(installationId, (tx) => tx.query("SELECT 1 FROM redemptions WHERE proposal_id = $1", [id]));
+    const rows = await t.db.tenant(installationId, (tx) =>
+      tx.query("SELECT 1 FROM redemptions WHERE proposal_id = $1", [id]),
+    );
     expect(rows).toEqual([]);
   });
 
@@ -173,7 +194,9 @@ describe("the Action against the app", () => {
 
     expect(process.exitCode).toBe(1);
     expect(failure()).toContain("within 1 minute(s) (timeout-minutes)");
-    const [row] = await t.db.tenant(installationId, (tx) => tx.query<{ status: string }>("SELECT status FROM proposals"));
+    const [row] = await t.db.tenant(installationId, (tx) =>
+      tx.query<{ status: string }>("SELECT status FROM proposals"),
+    );
     expect(row?.status).toBe("pending");
   });
 

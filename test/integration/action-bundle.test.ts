@@ -56,12 +56,22 @@ async function startIssuer(): Promise<void> {
   const jwk = { ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "RS256", use: "sig" };
   issuer = createServer((req, res) => {
     const url = new URL(req.url ?? "/", issuerUrl);
-    const json = (body: unknown) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
-    if (url.pathname === "/.well-known/openid-configuration") return json({ issuer: issuerUrl, jwks_uri: `${issuerUrl}/.well-known/jwks` });
+    const json = (body: unknown) =>
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(body));
+    if (url.pathname === "/.well-known/openid-configuration")
+      return json({ issuer: issuerUrl, jwks_uri: `${issuerUrl}/.well-known/jwks` });
     if (url.pathname === "/.well-known/jwks") return json({ keys: [jwk] });
     if (url.pathname === "/runner-token" && req.headers.authorization === `Bearer ${RUNTIME_TOKEN}`) {
       const iat = Math.floor(Date.now() / 1000);
-      void new SignJWT({ repository: REPO, repository_id: String(REPO_ID), actor: "deploy-agent", triggering_actor: "deploy-agent", ref: "refs/heads/main", sha: SHA, run_id: "42" })
+      void new SignJWT({
+        repository: REPO,
+        repository_id: String(REPO_ID),
+        actor: "deploy-agent",
+        triggering_actor: "deploy-agent",
+        ref: "refs/heads/main",
+        sha: SHA,
+        run_id: "42",
+      })
         .setProtectedHeader({ alg: "RS256", kid: "k1" })
         .setIssuer(issuerUrl)
         .setAudience(url.searchParams.get("audience") ?? "")
@@ -99,12 +109,20 @@ beforeEach(async () => {
   fake.setRef(REPO, "heads/main", "a".repeat(40));
   fake.setFile(REPO, ".github/agent-gate.yml", "agents: [deploy-agent]\napprovals: { required: 1 }\n");
   fake.setPermission(REPO, "alice", "write");
-  app = await startTestApp({ db: t.db, fake, env: { AGENT_GATE_KEYS: KEYS, AGENT_GATE_OIDC_ISSUER: issuerUrl, AGENT_GATE_OIDC_AUDIENCE: "agent-gate" } });
+  app = await startTestApp({
+    db: t.db,
+    fake,
+    env: { AGENT_GATE_KEYS: KEYS, AGENT_GATE_OIDC_ISSUER: issuerUrl, AGENT_GATE_OIDC_AUDIENCE: "agent-gate" },
+  });
   issued = [];
   await recordInstallation(t.db, { id: installationId, account: "Codertocat" }, now);
   await recordRepositories(t.db, installationId, [{ id: REPO_ID, full_name: REPO }], [], now);
   await verifySite(t.db, installationId, "example.com", now);
-  const created = await createToken(t.db, { installationId, repos: null, kinds: null, admin: false, expiresAt: null, createdBy: "test" }, now);
+  const created = await createToken(
+    t.db,
+    { installationId, repos: null, kinds: null, admin: false, expiresAt: null, createdBy: "test" },
+    now,
+  );
   ({ token } = created);
   tokenPrefix = created.row.prefix;
 });
@@ -150,7 +168,9 @@ async function runStep(inputs: Record<string, string>, extraEnv: NodeJS.ProcessE
     });
   });
   const outputs: Record<string, string> = {};
-  for (const match of (await readFile(output, "utf8")).matchAll(/^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n\2$/gm)) {
+  for (const match of (await readFile(output, "utf8")).matchAll(
+    /^([\w-]+)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n\2$/gm,
+  )) {
     outputs[match[1]!] = match[3]!;
   }
   return { code, stdout, outputs, summary: await readFile(summary, "utf8") };
@@ -161,7 +181,9 @@ function failure(result: StepResult): string | undefined {
 }
 
 async function proposalCount(): Promise<number> {
-  const rows = await t.db.tenant(installationId, (tx) => tx.query<{ n: string }>("SELECT count(*)::text AS n FROM proposals"));
+  const rows = await t.db.tenant(installationId, (tx) =>
+    tx.query<{ n: string }>("SELECT count(*)::text AS n FROM proposals"),
+  );
   return Number(rows[0]?.n);
 }
 
@@ -178,7 +200,14 @@ async function click(identifier: "approve" | "reject", clicker = "alice"): Promi
   );
   const res = await app.deliver(
     "check_run",
-    requestedAction({ installationId, appId: TEST_APP_ID, proposalId: checkRun.external_id!, checkRunId: checkRun.id, identifier, clicker }),
+    requestedAction({
+      installationId,
+      appId: TEST_APP_ID,
+      proposalId: checkRun.external_id!,
+      checkRunId: checkRun.id,
+      identifier,
+      clicker,
+    }),
   );
   expect(res.status).toBe(200);
   await app.server.worker.drain();
@@ -198,7 +227,14 @@ async function approvePull(reviewer = "alice"): Promise<void> {
   );
   const headSha = String(pull.head.sha);
   fake.setReviews(REPO, Number(pull.number), [
-    { id: 501, user: { login: reviewer, id: 501, type: "User" }, state: "APPROVED", commit_id: headSha, submitted_at: now.toISOString(), body: "" },
+    {
+      id: 501,
+      user: { login: reviewer, id: 501, type: "User" },
+      state: "APPROVED",
+      commit_id: headSha,
+      submitted_at: now.toISOString(),
+      body: "",
+    },
   ]);
   const payload = example("pull_request_review", "submitted", installationId);
   const base = example("pull_request", "opened", installationId).repository;
@@ -206,7 +242,12 @@ async function approvePull(reviewer = "alice"): Promise<void> {
   payload.pull_request.number = pull.number;
   payload.pull_request.head = { ...payload.pull_request.head, ref: pull.head.ref, sha: headSha };
   payload.pull_request.user = { ...payload.pull_request.user, login: "agent-gate[bot]", type: "Bot" };
-  payload.review = { ...payload.review, user: { ...payload.review.user, login: reviewer, type: "User" }, state: "approved", commit_id: headSha };
+  payload.review = {
+    ...payload.review,
+    user: { ...payload.review.user, login: reviewer, type: "User" },
+    state: "approved",
+    commit_id: headSha,
+  };
   payload.sender = { ...payload.sender, login: reviewer, type: "User" };
   const res = await app.deliver("pull_request_review", payload);
   expect(res.status).toBe(200);
@@ -219,8 +260,16 @@ async function storedOutreach(id: string) {
 
 async function verifiedReceipt(result: StepResult) {
   const id = result.outputs["proposal-id"]!;
-  const [row] = await t.db.tenant(installationId, (tx) => tx.query<{ digest: string; repo: string; kind: string }>("SELECT digest, repo, kind FROM proposals WHERE id = $1", [id]));
-  return verifyReceipt(result.outputs.receipt!, await publishedKeys(t.db), { digest: row!.digest, repo: row!.repo, kind: row!.kind });
+  const [row] = await t.db.tenant(installationId, (tx) =>
+    tx.query<{ digest: string; repo: string; kind: string }>("SELECT digest, repo, kind FROM proposals WHERE id = $1", [
+      id,
+    ]),
+  );
+  return verifyReceipt(result.outputs.receipt!, await publishedKeys(t.db), {
+    digest: row!.digest,
+    repo: row!.repo,
+    kind: row!.kind,
+  });
 }
 
 describe("the committed Action bundle against the running app: outreach", { timeout: 200_000 }, () => {
@@ -256,8 +305,17 @@ describe("the committed Action bundle against the running app: outreach", { time
 
   it("content as the JSON object {channel, recipients, subject?, body}: approved on the check run", async () => {
     fake.setFile(REPO, ".github/agent-gate.yml", "agents: [deploy-agent]\noutreach: { mode: check_run }\n");
-    const content = { channel: "post", recipients: ["@gate@social.example"], body: "Agent Gate 1.4: ask before you act." };
-    const step = runStep({ kind: "outreach", site: "example.com", summary: "Post the release note", content: JSON.stringify(content) });
+    const content = {
+      channel: "post",
+      recipients: ["@gate@social.example"],
+      body: "Agent Gate 1.4: ask before you act.",
+    };
+    const step = runStep({
+      kind: "outreach",
+      site: "example.com",
+      summary: "Post the release note",
+      content: JSON.stringify(content),
+    });
     const id = await click("approve");
     const result = await step;
 
@@ -269,7 +327,14 @@ describe("the committed Action bundle against the running app: outreach", { time
 
   it("rejected on the check run: the step fails and nothing is redeemed", async () => {
     fake.setFile(REPO, ".github/agent-gate.yml", "agents: [deploy-agent]\noutreach: { mode: check_run }\n");
-    const step = runStep({ kind: "outreach", site: "example.com", summary: "s", channel: "email", recipients: "ann@partner.example", content: "Hello" });
+    const step = runStep({
+      kind: "outreach",
+      site: "example.com",
+      summary: "s",
+      channel: "email",
+      recipients: "ann@partner.example",
+      content: "Hello",
+    });
     const id = await click("reject");
     const result = await step;
 
@@ -281,14 +346,38 @@ describe("the committed Action bundle against the running app: outreach", { time
 
   it.each([
     [{ content: "Hello" }, "input 'channel' is required when kind is outreach"],
-    [{ channel: "email", content: "Hello" }, "input 'recipients' is required when kind is outreach (comma- or newline-separated)"],
-    [{ channel: "email", recipients: "a@b.example" }, "input 'content' is required when kind is outreach: the text to send"],
-    [{ channel: "fax", recipients: "a@b.example", content: "Hello" }, "input 'channel' must be one of: email, post, message, api"],
-    [{ channel: "email", recipients: " , \n ", content: "Hello" }, "input 'recipients' must name at least one recipient"],
-    [{ content: '{"channel": "email", "recipients": ["a@b.example"]' }, "input 'content' starts with '{' but is not valid JSON"],
-    [{ content: '{"channel": "email", "recipients": "a@b.example", "body": "Hi"}' }, "input 'content' field 'recipients' must be a list of recipients"],
-    [{ content: '{"channel": "email", "recipients": ["a@b.example"], "body": "Hi", "bcc": []}' }, "input 'content' has unknown field(s) bcc"],
-    [{ content: '{"channel": "email", "recipients": ["a@b.example"], "body": "Hi"}', subject: "S" }, "input 'subject' must be empty when 'content' is a JSON object"],
+    [
+      { channel: "email", content: "Hello" },
+      "input 'recipients' is required when kind is outreach (comma- or newline-separated)",
+    ],
+    [
+      { channel: "email", recipients: "a@b.example" },
+      "input 'content' is required when kind is outreach: the text to send",
+    ],
+    [
+      { channel: "fax", recipients: "a@b.example", content: "Hello" },
+      "input 'channel' must be one of: email, post, message, api",
+    ],
+    [
+      { channel: "email", recipients: " , \n ", content: "Hello" },
+      "input 'recipients' must name at least one recipient",
+    ],
+    [
+      { content: '{"channel": "email", "recipients": ["a@b.example"]' },
+      "input 'content' starts with '{' but is not valid JSON",
+    ],
+    [
+      { content: '{"channel": "email", "recipients": "a@b.example", "body": "Hi"}' },
+      "input 'content' field 'recipients' must be a list of recipients",
+    ],
+    [
+      { content: '{"channel": "email", "recipients": ["a@b.example"], "body": "Hi", "bcc": []}' },
+      "input 'content' has unknown field(s) bcc",
+    ],
+    [
+      { content: '{"channel": "email", "recipients": ["a@b.example"], "body": "Hi"}', subject: "S" },
+      "input 'subject' must be empty when 'content' is a JSON object",
+    ],
   ])("refuses bad outreach inputs before sending anything: %j", async (inputs, message) => {
     const result = await runStep({ kind: "outreach", site: "example.com", summary: "s", ...inputs });
 
@@ -298,27 +387,50 @@ describe("the committed Action bundle against the running app: outreach", { time
   });
 
   it("a recipient the app refuses is named by its input and position, once", async () => {
-    const result = await runStep({ kind: "outreach", site: "example.com", summary: "s", channel: "email", recipients: "ann@partner.example, not-an-address", content: "Hello" });
+    const result = await runStep({
+      kind: "outreach",
+      site: "example.com",
+      summary: "s",
+      channel: "email",
+      recipients: "ann@partner.example, not-an-address",
+      content: "Hello",
+    });
 
     expect(result.code).toBe(1);
     const message = failure(result)!;
-    expect(message).toContain("(400 invalid_request): input 'recipients' item 2: must be an email address local@domain");
+    expect(message).toContain(
+      "(400 invalid_request): input 'recipients' item 2: must be an email address local@domain",
+    );
     expect(message.split("must be an email address")).toHaveLength(2);
     expect(message).not.toContain("not-an-address");
   });
 
   it("outreach inputs on a deploy are refused, not silently dropped", async () => {
-    const result = await runStep({ kind: "deploy", environment: "production", site: "example.com", summary: "s", channel: "email", content: "Hello" });
+    const result = await runStep({
+      kind: "deploy",
+      environment: "production",
+      site: "example.com",
+      summary: "s",
+      channel: "email",
+      content: "Hello",
+    });
 
     expect(result.code).toBe(1);
-    expect(failure(result)).toContain("input 'channel' is only for kind outreach; input 'content' is only for kind outreach");
+    expect(failure(result)).toContain(
+      "input 'channel' is only for kind outreach; input 'content' is only for kind outreach",
+    );
     expect(await proposalCount()).toBe(0);
   });
 });
 
 describe("the committed Action bundle against the running app: deploy and authentication", { timeout: 200_000 }, () => {
   it("takes the receipt only from its own redemption: deploy approved on the check run, the receipt verifies, the token is masked", async () => {
-    const step = runStep({ kind: "deploy", environment: "production", site: "example.com", summary: "Deploy v1.4 to production" });
+    const step = runStep({
+      kind: "deploy",
+      environment: "production",
+      site: "example.com",
+      summary: "Deploy v1.4 to production",
+    });
     const id = await click("approve");
     const result = await step;
 
@@ -344,8 +456,14 @@ describe("the committed Action bundle against the running app: deploy and authen
   });
 
   it("without a token: a GitHub Actions OIDC token for the audience, which the app verifies", async () => {
-    const oidcEnv = { ACTIONS_ID_TOKEN_REQUEST_URL: `${issuerUrl}/runner-token?api-version=2.0`, ACTIONS_ID_TOKEN_REQUEST_TOKEN: RUNTIME_TOKEN };
-    const step = runStep({ kind: "deploy", environment: "production", site: "example.com", summary: "s", token: "" }, oidcEnv);
+    const oidcEnv = {
+      ACTIONS_ID_TOKEN_REQUEST_URL: `${issuerUrl}/runner-token?api-version=2.0`,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: RUNTIME_TOKEN,
+    };
+    const step = runStep(
+      { kind: "deploy", environment: "production", site: "example.com", summary: "s", token: "" },
+      oidcEnv,
+    );
     await click("approve");
     const result = await step;
 
@@ -356,7 +474,13 @@ describe("the committed Action bundle against the running app: deploy and authen
   });
 
   it("without a token and without id-token permission: fails saying what to do, sends nothing", async () => {
-    const result = await runStep({ kind: "deploy", environment: "production", site: "example.com", summary: "s", token: "" });
+    const result = await runStep({
+      kind: "deploy",
+      environment: "production",
+      site: "example.com",
+      summary: "s",
+      token: "",
+    });
 
     expect(result.code).toBe(1);
     expect(failure(result)).toContain("give the job `permissions: id-token: write`, or set the token input");
@@ -374,7 +498,13 @@ describe("the committed Action bundle against the running app: deploy and authen
     [{ summary: "" }, "input 'summary' is required"],
     [{ environment: "" }, "input 'environment' is required when kind is deploy"],
   ])("a bad input %j fails naming it, before sending anything", async (inputs, message) => {
-    const result = await runStep({ kind: "deploy", environment: "production", site: "example.com", summary: "s", ...inputs });
+    const result = await runStep({
+      kind: "deploy",
+      environment: "production",
+      site: "example.com",
+      summary: "s",
+      ...inputs,
+    });
 
     expect(result.code).toBe(1);
     expect(failure(result)).toContain(message);

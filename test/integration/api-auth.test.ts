@@ -6,7 +6,12 @@ import { generateToken, hashedToken, tokenChecksum } from "../../src/api/tokens.
 import { readAudit } from "../../src/audit/log.ts";
 import { DeniedUses, type DeniedReason } from "../../src/api/denied-uses.ts";
 import { openPg } from "../../src/db/pg.ts";
-import { removeInstallation, suspendInstallation, recordInstallation, recordRepositories } from "../../src/installations/store.ts";
+import {
+  removeInstallation,
+  suspendInstallation,
+  recordInstallation,
+  recordRepositories,
+} from "../../src/installations/store.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { Clock, bearer, issueToken, seedInstallations, startApi, type ApiServer } from "./api-harness.ts";
 
@@ -93,7 +98,9 @@ describe("bearer authentication", () => {
         body: first.body,
       });
     }
-    expect(JSON.parse(first.body)).toEqual({ error: { code: "unauthorized", message: "A valid bearer token is required." } });
+    expect(JSON.parse(first.body)).toEqual({
+      error: { code: "unauthorized", message: "A valid bearer token is required." },
+    });
   });
 
   it("records a denied use with the hashed token and prefix, never the token", async () => {
@@ -115,7 +122,9 @@ describe("bearer authentication", () => {
     });
     const actions = events.map((event) => event.action);
     expect(actions).toEqual(expect.arrayContaining(["token.created", "token.revoked", "token.use_denied"]));
-    const everything = JSON.stringify(await t.owner.query("SELECT * FROM audit_events")) + JSON.stringify(await t.owner.query("SELECT * FROM agent_tokens"));
+    const everything =
+      JSON.stringify(await t.owner.query("SELECT * FROM audit_events")) +
+      JSON.stringify(await t.owner.query("SELECT * FROM agent_tokens"));
     expect(everything).not.toContain(token);
     expect(everything).not.toContain(token.slice(8));
   });
@@ -130,7 +139,8 @@ describe("bearer authentication", () => {
       const headers = [...res.headers.entries()].filter(([name]) => name !== "date");
       return { status: res.status, headers, body: await res.text() };
     };
-    const auditRows = async () => (await t.owner.query<{ n: number }>("SELECT count(*)::int8 AS n FROM audit_events"))[0]?.n;
+    const auditRows = async () =>
+      (await t.owner.query<{ n: number }>("SELECT count(*)::int8 AS n FROM audit_events"))[0]?.n;
     const before = await auditRows();
     const fromUnknown = await answer(unknown);
     const fromRevoked = await answer(revoked);
@@ -146,14 +156,19 @@ describe("bearer authentication", () => {
     await deniedUses.flush();
     const revoked = await issueToken(t.db, clock.now(), { installationId: 2 });
     await revokeToken(t.db, revoked.slice(0, 8), "test", clock.now());
-    const expired = await issueToken(t.db, clock.now(), { installationId: 2, expiresAt: new Date(clock.now().getTime() + 1) });
+    const expired = await issueToken(t.db, clock.now(), {
+      installationId: 2,
+      expiresAt: new Date(clock.now().getTime() + 1),
+    });
     clock.advance(1000);
     const countedBefore = counted.length;
     for (let i = 0; i < 40; i += 1) expect((await getProposal(revoked)).status).toBe(401);
     for (let i = 0; i < 3; i += 1) expect((await getProposal(expired)).status).toBe(401);
     expect(counted.length - countedBefore).toBe(43);
     const deniedOf = async (prefix: string) =>
-      (await t.db.tenant(2, (tx) => readAudit(tx, 2))).filter((event) => event.action === "token.use_denied" && event.subject === prefix);
+      (await t.db.tenant(2, (tx) => readAudit(tx, 2))).filter(
+        (event) => event.action === "token.use_denied" && event.subject === prefix,
+      );
     expect(await deniedOf(revoked.slice(0, 8))).toHaveLength(0);
     expect(ticks).toHaveLength(1);
     ticks[0]!();
@@ -183,7 +198,9 @@ describe("bearer authentication", () => {
     await revokeToken(t.db, revoked.slice(0, 8), "test", clock.now());
     try {
       for (let i = 0; i < 7; i += 1) {
-        const res = await fetch(`${server.url}/api/v1/proposals/prp_00000000000000000000`, { headers: { authorization: `Bearer ${revoked}` } });
+        const res = await fetch(`${server.url}/api/v1/proposals/prp_00000000000000000000`, {
+          headers: { authorization: `Bearer ${revoked}` },
+        });
         expect(res.status).toBe(401);
       }
     } finally {
@@ -214,7 +231,9 @@ describe("bearer authentication", () => {
         headers: { authorization: `Bearer ${generateToken()}` },
       });
       expect(res.status).toBe(503);
-      expect(await res.json()).toEqual({ error: { code: "unavailable", message: "Authentication could not be checked; try again." } });
+      expect(await res.json()).toEqual({
+        error: { code: "unavailable", message: "Authentication could not be checked; try again." },
+      });
     } finally {
       await unreachable.close();
       await down.close();

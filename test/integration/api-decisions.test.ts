@@ -42,14 +42,26 @@ async function propose(sha = SHA): Promise<{ id: string; digest: string }> {
   const res = await fetch(`${api.url}/api/v1/proposals`, {
     method: "POST",
     headers: bearer(token),
-    body: JSON.stringify({ kind: "deploy", repo: "acme/web", sha, environment: "production", site: "example.com", summary: "ship" }),
+    body: JSON.stringify({
+      kind: "deploy",
+      repo: "acme/web",
+      sha,
+      environment: "production",
+      site: "example.com",
+      summary: "ship",
+    }),
   });
   expect(res.status).toBe(201);
   return (await res.json()) as { id: string; digest: string };
 }
 
 /** A decision as a decision writer takes it: the update and the notification in one transaction. */
-async function decide(db: Database, id: string, status: "approved" | "rejected", approvers: string[] = ["alice"]): Promise<void> {
+async function decide(
+  db: Database,
+  id: string,
+  status: "approved" | "rejected",
+  approvers: string[] = ["alice"],
+): Promise<void> {
   await db.tenant(1, async (tx) => {
     await tx.query("UPDATE proposals SET status = $2, approvers = $3, decided_at = $4, updated_at = $4 WHERE id = $1", [
       id,
@@ -62,7 +74,11 @@ async function decide(db: Database, id: string, status: "approved" | "rejected",
 }
 
 async function redeem(id: string, digest: string): Promise<Response> {
-  return fetch(`${api.url}/api/v1/proposals/${id}/redeem`, { method: "POST", headers: bearer(token), body: JSON.stringify({ digest }) });
+  return fetch(`${api.url}/api/v1/proposals/${id}/redeem`, {
+    method: "POST",
+    headers: bearer(token),
+    body: JSON.stringify({ digest }),
+  });
 }
 
 describe("long-poll", () => {
@@ -74,7 +90,14 @@ describe("long-poll", () => {
     const res = await polling;
     expect(res.status).toBe(200);
     const body = (await res.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ id, status: "approved", redeemed: false, approvers: ["alice", "bob"], decided_at: clock.now().toISOString(), digest });
+    expect(body).toMatchObject({
+      id,
+      status: "approved",
+      redeemed: false,
+      approvers: ["alice", "bob"],
+      decided_at: clock.now().toISOString(),
+      digest,
+    });
     expect(body).not.toHaveProperty("receipt");
     expect(api.deps.waiter.watching).toBe(0);
   });
@@ -92,7 +115,9 @@ describe("long-poll", () => {
     const tampered = `${Buffer.from(JSON.stringify(forged)).toString("base64url")}.${signature}`;
     const keys = await publishedKeys(t.db);
     expect(() => verifyReceipt(tampered, keys, { digest, repo: "acme/api" }, clock.now())).toThrow(/signature/);
-    expect(() => verifyReceipt(redeemed.receipt.receipt, keys, { digest: "f".repeat(64), repo: "acme/web" }, clock.now())).toThrow(/digest/);
+    expect(() =>
+      verifyReceipt(redeemed.receipt.receipt, keys, { digest: "f".repeat(64), repo: "acme/web" }, clock.now()),
+    ).toThrow(/digest/);
   });
 
   it("takes wait_seconds as MCP names it (wait stays an alias), and refuses both at once or out of range, naming the field", async () => {
@@ -118,37 +143,50 @@ describe("long-poll", () => {
   });
 
   it.each([
-    ["revoked", async (caller: string) => {
-      await revokeToken(t.db, caller.slice(0, 8), "admin", clock.now());
-    }],
-    ["expired", async () => {
-      clock.advance(2 * 60_000);
-    }],
-  ] as const)("answers a long poll whose token was %s during the wait with the common 401, never the decision", async (reason, spoil) => {
-    const caller = await issueToken(t.db, clock.now(), { expiresAt: new Date(clock.now().getTime() + 60_000) });
-    const { id } = await propose();
-    const started = clock.now();
-    try {
-      const polling = fetch(`${api.url}/api/v1/proposals/${id}?wait=60`, { headers: bearer(caller) });
-      await vi.waitFor(() => expect(api.deps.waiter.watching).toBe(1), { timeout: 10_000, interval: 10 });
-      await spoil(caller);
-      await decide(decider, id, "approved");
-      const res = await polling;
-      expect(res.status).toBe(401);
-      expect(await res.json()).toEqual({ error: { code: "unauthorized", message: "A valid bearer token is required." } });
-    } finally {
-      clock.current = started;
-    }
-    // Nothing was redeemed, and the refusal is in the chain with its reason.
-    const redemptions = await t.db.tenant(1, (tx) => tx.query("SELECT 1 FROM redemptions WHERE proposal_id = $1", [id]));
-    expect(redemptions).toEqual([]);
-    // Denied uses are gathered per token and written by a timer, not on the request path: flush them now.
-    await deniedUsesFor(t.db, clock.now).flush();
-    const denied = (await t.db.tenant(1, (tx) => readAudit(tx, 1, 0, 10_000))).filter(
-      (e) => e.action === "token.use_denied" && e.subject === caller.slice(0, 8),
-    );
-    expect(denied.map((e) => e.data.reasons)).toEqual([{ [reason]: 1 }]);
-  });
+    [
+      "revoked",
+      async (caller: string) => {
+        await revokeToken(t.db, caller.slice(0, 8), "admin", clock.now());
+      },
+    ],
+    [
+      "expired",
+      async () => {
+        clock.advance(2 * 60_000);
+      },
+    ],
+  ] as const)(
+    "answers a long poll whose token was %s during the wait with the common 401, never the decision",
+    async (reason, spoil) => {
+      const caller = await issueToken(t.db, clock.now(), { expiresAt: new Date(clock.now().getTime() + 60_000) });
+      const { id } = await propose();
+      const started = clock.now();
+      try {
+        const polling = fetch(`${api.url}/api/v1/proposals/${id}?wait=60`, { headers: bearer(caller) });
+        await vi.waitFor(() => expect(api.deps.waiter.watching).toBe(1), { timeout: 10_000, interval: 10 });
+        await spoil(caller);
+        await decide(decider, id, "approved");
+        const res = await polling;
+        expect(res.status).toBe(401);
+        expect(await res.json()).toEqual({
+          error: { code: "unauthorized", message: "A valid bearer token is required." },
+        });
+      } finally {
+        clock.current = started;
+      }
+      // Nothing was redeemed, and the refusal is in the chain with its reason.
+      const redemptions = await t.db.tenant(1, (tx) =>
+        tx.query("SELECT 1 FROM redemptions WHERE proposal_id = $1", [id]),
+      );
+      expect(redemptions).toEqual([]);
+      // Denied uses are gathered per token and written by a timer, not on the request path: flush them now.
+      await deniedUsesFor(t.db, clock.now).flush();
+      const denied = (await t.db.tenant(1, (tx) => readAudit(tx, 1, 0, 10_000))).filter(
+        (e) => e.action === "token.use_denied" && e.subject === caller.slice(0, 8),
+      );
+      expect(denied.map((e) => e.data.reasons)).toEqual([{ [reason]: 1 }]);
+    },
+  );
 
   it("wakes only the watchers of the decided proposal", async () => {
     const waiter = new DecisionWaiter(t.db);
@@ -176,16 +214,40 @@ describe("redeem", () => {
     const answers = await Promise.all(Array.from({ length: 20 }, () => redeem(id, digest)));
     const statuses = answers.map((res) => res.status).sort();
     const winner = answers.find((res) => res.status === 200);
-    const redeemed = (await winner?.json()) as { redeemed: boolean; status: string; digest: string; receipt: { receipt: string } };
-    expect(redeemed).toMatchObject({ id, redeemed: true, status: "redeemed", digest, redeemed_at: clock.now().toISOString() });
-    expect(verifyReceipt(redeemed.receipt.receipt, await publishedKeys(t.db), { digest, repo: "acme/web" }, clock.now()).proposal_id).toBe(id);
+    const redeemed = (await winner?.json()) as {
+      redeemed: boolean;
+      status: string;
+      digest: string;
+      receipt: { receipt: string };
+    };
+    expect(redeemed).toMatchObject({
+      id,
+      redeemed: true,
+      status: "redeemed",
+      digest,
+      redeemed_at: clock.now().toISOString(),
+    });
+    expect(
+      verifyReceipt(redeemed.receipt.receipt, await publishedKeys(t.db), { digest, repo: "acme/web" }, clock.now())
+        .proposal_id,
+    ).toBe(id);
     expect(statuses).toEqual([200, ...Array.from({ length: 19 }, () => 409)]);
-    const refusals = await Promise.all(answers.filter((res) => res.status === 409).map(async (res) => ((await res.json()) as { error: { code: string } }).error.code));
+    const refusals = await Promise.all(
+      answers
+        .filter((res) => res.status === 409)
+        .map(async (res) => ((await res.json()) as { error: { code: string } }).error.code),
+    );
     expect(new Set(refusals)).toEqual(new Set(["already_redeemed"]));
-    const rows = await t.db.tenant(1, (tx) => tx.query("SELECT proposal_id, actor FROM redemptions WHERE proposal_id = $1", [id]));
+    const rows = await t.db.tenant(1, (tx) =>
+      tx.query("SELECT proposal_id, actor FROM redemptions WHERE proposal_id = $1", [id]),
+    );
     expect(rows).toEqual([{ proposal_id: id, actor: `token:${token.slice(0, 8)}` }]);
-    const events = (await t.db.tenant(1, (tx) => readAudit(tx, 1, 0, 10_000))).filter((e) => e.subject === id && e.action === "proposal.redeem");
-    expect(events.map((e) => e.outcome).sort()).toEqual(["redeemed", ...Array.from({ length: 19 }, () => "already_redeemed")].sort());
+    const events = (await t.db.tenant(1, (tx) => readAudit(tx, 1, 0, 10_000))).filter(
+      (e) => e.subject === id && e.action === "proposal.redeem",
+    );
+    expect(events.map((e) => e.outcome).sort()).toEqual(
+      ["redeemed", ...Array.from({ length: 19 }, () => "already_redeemed")].sort(),
+    );
   });
 
   it.each([
@@ -204,14 +266,20 @@ describe("redeem", () => {
     } finally {
       clock.advance(-advance);
     }
-    const [event] = (await t.db.tenant(1, (tx) => readAudit(tx, 1, 0, 10_000))).filter((e) => e.subject === id && e.action === "proposal.redeem");
+    const [event] = (await t.db.tenant(1, (tx) => readAudit(tx, 1, 0, 10_000))).filter(
+      (e) => e.subject === id && e.action === "proposal.redeem",
+    );
     expect(event?.outcome).toBe(code);
   });
 
   it("hands out a receipt only as the answer of the one redemption: the status route has none, before or after", async () => {
     const { id, digest } = await propose();
     await decide(t.db, id, "approved");
-    const status = async () => (await (await fetch(`${api.url}/api/v1/proposals/${id}`, { headers: bearer(token) })).json()) as Record<string, unknown>;
+    const status = async () =>
+      (await (await fetch(`${api.url}/api/v1/proposals/${id}`, { headers: bearer(token) })).json()) as Record<
+        string,
+        unknown
+      >;
 
     const before = await status();
     expect(before).toMatchObject({ id, status: "approved", redeemed: false, redeemed_at: null });
@@ -220,9 +288,24 @@ describe("redeem", () => {
     const res = await redeem(id, digest);
     expect(res.status).toBe(200);
     const body = (await res.json()) as { redemption_id: string; receipt: { receipt: string; kid: string } };
-    const payload = verifyReceipt(body.receipt.receipt, await publishedKeys(t.db), { digest, repo: "acme/web", kind: "deploy", installationId: 1 }, clock.now());
-    expect(payload).toMatchObject({ v: 2, proposal_id: id, redemption_id: body.redemption_id, installation_id: 1, repo: "acme/web", kind: "deploy", decision: "approved" });
-    const [row] = await t.db.tenant(1, (tx) => tx.query<{ id: string }>("SELECT id FROM redemptions WHERE proposal_id = $1", [id]));
+    const payload = verifyReceipt(
+      body.receipt.receipt,
+      await publishedKeys(t.db),
+      { digest, repo: "acme/web", kind: "deploy", installationId: 1 },
+      clock.now(),
+    );
+    expect(payload).toMatchObject({
+      v: 2,
+      proposal_id: id,
+      redemption_id: body.redemption_id,
+      installation_id: 1,
+      repo: "acme/web",
+      kind: "deploy",
+      decision: "approved",
+    });
+    const [row] = await t.db.tenant(1, (tx) =>
+      tx.query<{ id: string }>("SELECT id FROM redemptions WHERE proposal_id = $1", [id]),
+    );
     expect(row?.id).toBe(body.redemption_id);
 
     const after = await status();
@@ -231,8 +314,13 @@ describe("redeem", () => {
     expect(JSON.stringify(after)).not.toContain(body.receipt.receipt.split(".")[1]!);
     expect((await redeem(id, digest)).status).toBe(409);
 
-    const events = (await t.db.tenant(1, (tx) => readAudit(tx, 1, 0, 10_000))).filter((e) => e.subject === id && e.action === "proposal.redeem");
-    expect(events.map((e) => [e.outcome, e.data.redemption_id ?? null])).toEqual([["redeemed", body.redemption_id], ["already_redeemed", null]]);
+    const events = (await t.db.tenant(1, (tx) => readAudit(tx, 1, 0, 10_000))).filter(
+      (e) => e.subject === id && e.action === "proposal.redeem",
+    );
+    expect(events.map((e) => [e.outcome, e.data.redemption_id ?? null])).toEqual([
+      ["redeemed", body.redemption_id],
+      ["already_redeemed", null],
+    ]);
   });
 
   it("refuses to redeem without a receipt-signing key, using nothing up", async () => {
@@ -240,10 +328,18 @@ describe("redeem", () => {
     try {
       const { id, digest } = await propose();
       await decide(t.db, id, "approved");
-      const res = await fetch(`${keyless.url}/api/v1/proposals/${id}/redeem`, { method: "POST", headers: bearer(token), body: JSON.stringify({ digest }) });
+      const res = await fetch(`${keyless.url}/api/v1/proposals/${id}/redeem`, {
+        method: "POST",
+        headers: bearer(token),
+        body: JSON.stringify({ digest }),
+      });
       expect(res.status).toBe(503);
-      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/AGENT_GATE_KEYS.*nothing was redeemed/);
-      expect(await t.db.tenant(1, (tx) => tx.query("SELECT 1 FROM redemptions WHERE proposal_id = $1", [id]))).toEqual([]);
+      expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
+        /AGENT_GATE_KEYS.*nothing was redeemed/,
+      );
+      expect(await t.db.tenant(1, (tx) => tx.query("SELECT 1 FROM redemptions WHERE proposal_id = $1", [id]))).toEqual(
+        [],
+      );
       expect((await redeem(id, digest)).status).toBe(200);
     } finally {
       await keyless.close();
@@ -254,9 +350,17 @@ describe("redeem", () => {
     const { id, digest } = await propose();
     await decide(t.db, id, "approved");
     const stranger = await issueToken(t.db, clock.now(), { installationId: 2 });
-    const res = await fetch(`${api.url}/api/v1/proposals/${id}/redeem`, { method: "POST", headers: bearer(stranger), body: JSON.stringify({ digest }) });
+    const res = await fetch(`${api.url}/api/v1/proposals/${id}/redeem`, {
+      method: "POST",
+      headers: bearer(stranger),
+      body: JSON.stringify({ digest }),
+    });
     expect(res.status).toBe(404);
-    const missing = await fetch(`${api.url}/api/v1/proposals/${id}/redeem`, { method: "POST", headers: bearer(token), body: "{}" });
+    const missing = await fetch(`${api.url}/api/v1/proposals/${id}/redeem`, {
+      method: "POST",
+      headers: bearer(token),
+      body: "{}",
+    });
     expect(missing.status).toBe(400);
     expect((await redeem(id, digest)).status).toBe(200);
   });

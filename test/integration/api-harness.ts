@@ -27,7 +27,9 @@ export interface ApiServer {
 }
 
 /** The API routes on a node:http server on loopback, as the app wires them. */
-export async function startApi(o: Omit<ApiDeps, "waiter" | "settings"> & { waiter?: DecisionWaiter; env: NodeJS.ProcessEnv }): Promise<ApiServer> {
+export async function startApi(
+  o: Omit<ApiDeps, "waiter" | "settings"> & { waiter?: DecisionWaiter; env: NodeJS.ProcessEnv },
+): Promise<ApiServer> {
   const { env, ...deps } = o;
   // The environment as the app reads it, once, into its settings.
   const full: ApiDeps = { ...deps, settings: readSettings(env), waiter: deps.waiter ?? new DecisionWaiter(deps.db) };
@@ -53,7 +55,16 @@ export async function startApi(o: Omit<ApiDeps, "waiter" | "settings"> & { waite
 /** Installation 1 (acme: web, api) and installation 2 (other: app). */
 export async function seedInstallations(db: Database, now: Date): Promise<void> {
   await recordInstallation(db, { id: 1, account: "acme" }, now);
-  await recordRepositories(db, 1, [{ id: 11, full_name: "acme/web" }, { id: 12, full_name: "acme/api" }], [], now);
+  await recordRepositories(
+    db,
+    1,
+    [
+      { id: 11, full_name: "acme/web" },
+      { id: 12, full_name: "acme/api" },
+    ],
+    [],
+    now,
+  );
   await recordInstallation(db, { id: 2, account: "other" }, now);
   await recordRepositories(db, 2, [{ id: 21, full_name: "other/app" }], [], now);
 }

@@ -14,7 +14,9 @@ async function startIssuer(jwk: JWK): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     if (req.url === "/.well-known/openid-configuration") {
-      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ issuer: base, jwks_uri: `${base}/.well-known/jwks` }));
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ issuer: base, jwks_uri: `${base}/.well-known/jwks` }));
     } else if (req.url === "/.well-known/jwks") {
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] }));
     } else {
@@ -34,9 +36,20 @@ const clock = new Clock("2026-11-23T10:00:00.000Z");
 const AUDIENCE = "https://agent-gate.example";
 const SHA = "a".repeat(40);
 
-async function idToken(claims: Record<string, unknown>, options: { key?: CryptoKey; audience?: string; issuer?: string } = {}): Promise<string> {
+async function idToken(
+  claims: Record<string, unknown>,
+  options: { key?: CryptoKey; audience?: string; issuer?: string } = {},
+): Promise<string> {
   const iat = Math.floor(clock.now().getTime() / 1000);
-  return new SignJWT({ repository: "acme/web", repository_id: "11", actor: "octocat", ref: "refs/heads/main", sha: SHA, run_id: "42", ...claims })
+  return new SignJWT({
+    repository: "acme/web",
+    repository_id: "11",
+    actor: "octocat",
+    ref: "refs/heads/main",
+    sha: SHA,
+    run_id: "42",
+    ...claims,
+  })
     .setProtectedHeader({ alg: "RS256", kid: "k1" })
     .setIssuer(options.issuer ?? issuer.url)
     .setAudience(options.audience ?? AUDIENCE)
@@ -50,7 +63,14 @@ async function submit(token: string, repo = "acme/web"): Promise<Response> {
   return fetch(`${api.url}/api/v1/proposals`, {
     method: "POST",
     headers: bearer(token),
-    body: JSON.stringify({ kind: "deploy", repo, sha: SHA, environment: "production", site: "example.com", summary: "release 1.2" }),
+    body: JSON.stringify({
+      kind: "deploy",
+      repo,
+      sha: SHA,
+      environment: "production",
+      site: "example.com",
+      summary: "release 1.2",
+    }),
   });
 }
 
@@ -82,8 +102,12 @@ describe("GitHub Actions OIDC bearer", () => {
     expect(res.status).toBe(201);
     const created = (await res.json()) as { id: string; repo: string };
     expect(created.repo).toBe("acme/web");
-    const [row] = await t.db.tenant(1, (tx) => tx.query<{ author: string; details: Record<string, unknown> }>(
-      "SELECT author, details FROM proposals WHERE id = $1", [created.id]));
+    const [row] = await t.db.tenant(1, (tx) =>
+      tx.query<{ author: string; details: Record<string, unknown> }>(
+        "SELECT author, details FROM proposals WHERE id = $1",
+        [created.id],
+      ),
+    );
     expect(row?.author).toBe("octocat");
     expect(row?.details).toMatchObject({ via: "oidc", triggered_by: "octocat" });
   });
@@ -94,8 +118,12 @@ describe("GitHub Actions OIDC bearer", () => {
     const res = await submit(await idToken({ actor: "octocat", triggering_actor: "rerunner" }));
     expect(res.status).toBe(201);
     const { id } = (await res.json()) as { id: string };
-    const [row] = await t.db.tenant(1, (tx) => tx.query<{ author: string; details: Record<string, unknown> }>(
-      "SELECT author, details FROM proposals WHERE id = $1", [id]));
+    const [row] = await t.db.tenant(1, (tx) =>
+      tx.query<{ author: string; details: Record<string, unknown> }>(
+        "SELECT author, details FROM proposals WHERE id = $1",
+        [id],
+      ),
+    );
     expect(row).toMatchObject({ author: "octocat", details: { triggered_by: "rerunner" } });
 
     // The vote path the check-run buttons and the review page take; GitHub's
@@ -110,14 +138,33 @@ describe("GitHub Actions OIDC bearer", () => {
     };
     const vote = (login: string) =>
       castVote({ db: t.db, now: clock.now }, sources, {
-        installationId: 1, proposalId: id, voter: { login, type: "User" }, identifier: "approve", via: "check_run",
+        installationId: 1,
+        proposalId: id,
+        voter: { login, type: "User" },
+        identifier: "approve",
+        via: "check_run",
       });
-    expect(await vote("rerunner")).toEqual({ outcome: "refused", status: "pending", reason: "the user who triggered the run cannot approve it" });
-    expect(await vote("OctoCat")).toEqual({ outcome: "refused", status: "pending", reason: "the author cannot approve their own proposal" });
-    const [after] = await t.db.tenant(1, (tx) => tx.query<{ status: string }>("SELECT status FROM proposals WHERE id = $1", [id]));
+    expect(await vote("rerunner")).toEqual({
+      outcome: "refused",
+      status: "pending",
+      reason: "the user who triggered the run cannot approve it",
+    });
+    expect(await vote("OctoCat")).toEqual({
+      outcome: "refused",
+      status: "pending",
+      reason: "the author cannot approve their own proposal",
+    });
+    const [after] = await t.db.tenant(1, (tx) =>
+      tx.query<{ status: string }>("SELECT status FROM proposals WHERE id = $1", [id]),
+    );
     expect(after?.status).toBe("pending");
-    const votes = (await t.db.tenant(1, (tx) => readAudit(tx, 1, 0, 10_000))).filter((e) => e.subject === id && e.action === "vote.recorded");
-    expect(votes.map((e) => [e.actor, e.outcome])).toEqual([["rerunner", "refused"], ["OctoCat", "refused"]]);
+    const votes = (await t.db.tenant(1, (tx) => readAudit(tx, 1, 0, 10_000))).filter(
+      (e) => e.subject === id && e.action === "vote.recorded",
+    );
+    expect(votes.map((e) => [e.actor, e.outcome])).toEqual([
+      ["rerunner", "refused"],
+      ["OctoCat", "refused"],
+    ]);
     expect(await vote("maintainer")).toMatchObject({ outcome: "counted", status: "approved" });
   });
 

@@ -15,7 +15,14 @@ let api: ApiServer;
 let token: string;
 const clock = new Clock("2026-11-23T10:00:00.000Z");
 const SHA = "0123456789abcdef0123456789abcdef01234567";
-const deploy = { kind: "deploy", repo: "acme/web", sha: SHA, environment: "production", site: "example.com", summary: "release 1.2" };
+const deploy = {
+  kind: "deploy",
+  repo: "acme/web",
+  sha: SHA,
+  environment: "production",
+  site: "example.com",
+  summary: "release 1.2",
+};
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -31,7 +38,11 @@ afterAll(async () => {
 });
 
 async function post(body: unknown, as = token, path = "/api/v1/proposals"): Promise<Response> {
-  return fetch(`${api.url}${path}`, { method: "POST", headers: bearer(as), body: typeof body === "string" ? body : JSON.stringify(body) });
+  return fetch(`${api.url}${path}`, {
+    method: "POST",
+    headers: bearer(as),
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
 }
 
 describe("POST /api/v1/proposals", () => {
@@ -40,7 +51,9 @@ describe("POST /api/v1/proposals", () => {
     expect(res.status).toBe(201);
     const created = (await res.json()) as Record<string, string>;
     const digest = createHash("sha256")
-      .update(canonicalJson({ kind: "deploy", repo: "acme/web", sha: SHA, environment: "production", site: "example.com" }))
+      .update(
+        canonicalJson({ kind: "deploy", repo: "acme/web", sha: SHA, environment: "production", site: "example.com" }),
+      )
       .digest("hex");
     expect(created).toEqual({
       id: expect.stringMatching(/^prp_[0-9A-Za-z]{20}$/),
@@ -51,15 +64,27 @@ describe("POST /api/v1/proposals", () => {
       expires_at: "2026-11-26T10:00:00.000Z",
       url: `https://gate.example/proposals/${created.id}`,
     });
-    const outbox = await t.owner.query("SELECT installation_id, operation, coalesce_key, priority, payload FROM outbox WHERE coalesce_key = $1", [
-      `proposal:${created.id}`,
-    ]);
+    const outbox = await t.owner.query(
+      "SELECT installation_id, operation, coalesce_key, priority, payload FROM outbox WHERE coalesce_key = $1",
+      [`proposal:${created.id}`],
+    );
     expect(outbox).toEqual([
-      { installation_id: 1, operation: "check_run.sync", coalesce_key: `proposal:${created.id}`, priority: 1, payload: { proposal_id: created.id } },
+      {
+        installation_id: 1,
+        operation: "check_run.sync",
+        coalesce_key: `proposal:${created.id}`,
+        priority: 1,
+        payload: { proposal_id: created.id },
+      },
     ]);
     const events = await t.db.tenant(1, (tx) => readAudit(tx, 1));
     const event = events.find((e) => e.subject === created.id);
-    expect(event).toMatchObject({ action: "proposal.created", outcome: "pending", actor: `token:${token.slice(0, 8)}`, repo: "acme/web" });
+    expect(event).toMatchObject({
+      action: "proposal.created",
+      outcome: "pending",
+      actor: `token:${token.slice(0, 8)}`,
+      repo: "acme/web",
+    });
     expect(event?.data).toMatchObject({ digest, site: "example.com", environment: "production" });
   });
 
@@ -68,11 +93,22 @@ describe("POST /api/v1/proposals", () => {
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; fields: { field: string }[] } };
     expect(body.error.code).toBe("invalid_request");
-    expect(body.error.fields.map((f) => f.field).sort()).toEqual(["environment", "extra", "repo", "sha", "site", "summary"]);
+    expect(body.error.fields.map((f) => f.field).sort()).toEqual([
+      "environment",
+      "extra",
+      "repo",
+      "sha",
+      "site",
+      "summary",
+    ]);
   });
 
   it.each([
-    ["deploy without environment and site", { kind: "deploy", repo: "acme/web", sha: SHA, summary: "x" }, ["environment", "site"]],
+    [
+      "deploy without environment and site",
+      { kind: "deploy", repo: "acme/web", sha: SHA, summary: "x" },
+      ["environment", "site"],
+    ],
     ["an unknown kind", { kind: "delete", repo: "acme/web", summary: "x" }, ["kind"]],
     ["outreach without a site", { kind: "outreach", repo: "acme/web", summary: "x", content: "hi" }, ["site"]],
     ["a public suffix as site", { ...deploy, site: "co.uk" }, ["site"]],
@@ -107,11 +143,17 @@ describe("POST /api/v1/proposals", () => {
       post({ ...deploy, repo: "other/app" }, token), // another installation's repository
       post({ ...deploy, repo: "acme/nothing" }, token), // no such repository
     ]);
-    const bodies = await Promise.all(answers.map(async (res) => ({ status: res.status, body: (await res.json()) as { error: { code: string } } })));
+    const bodies = await Promise.all(
+      answers.map(async (res) => ({ status: res.status, body: (await res.json()) as { error: { code: string } } })),
+    );
     for (const answer of bodies) expect(answer.status).toBe(404);
     expect(bodies[0]?.body.error.code).toBe("not_found");
-    expect(JSON.stringify(bodies[1]?.body).replace("other/app", "R")).toBe(JSON.stringify(bodies[2]?.body).replace("acme/nothing", "R"));
-    expect(JSON.stringify(bodies[0]?.body).replace("acme/web", "R")).toBe(JSON.stringify(bodies[2]?.body).replace("acme/nothing", "R"));
+    expect(JSON.stringify(bodies[1]?.body).replace("other/app", "R")).toBe(
+      JSON.stringify(bodies[2]?.body).replace("acme/nothing", "R"),
+    );
+    expect(JSON.stringify(bodies[0]?.body).replace("acme/web", "R")).toBe(
+      JSON.stringify(bodies[2]?.body).replace("acme/nothing", "R"),
+    );
   });
 
   it("refuses a kind outside the token's kinds with 403", async () => {
@@ -122,14 +164,20 @@ describe("POST /api/v1/proposals", () => {
   });
 
   it("refuses a commit proposal (commit proposals come from pull requests only) with 400 naming kind, writes nothing and audits why", async () => {
-    const before = await t.owner.query<{ p: number; o: number }>("SELECT (SELECT count(*) FROM proposals)::int8 AS p, (SELECT count(*) FROM outbox)::int8 AS o");
+    const before = await t.owner.query<{ p: number; o: number }>(
+      "SELECT (SELECT count(*) FROM proposals)::int8 AS p, (SELECT count(*) FROM outbox)::int8 AS o",
+    );
     const res = await post({ kind: "commit", repo: "acme/web", sha: SHA, summary: "fix" });
     expect(res.status).toBe(400);
-    const answer = (await res.json()) as { error: { code: string; message: string; fields: { field: string; message: string }[] } };
+    const answer = (await res.json()) as {
+      error: { code: string; message: string; fields: { field: string; message: string }[] };
+    };
     expect(answer.error.code).toBe("invalid_request");
     expect(answer.error.fields.map((f) => f.field)).toEqual(["kind"]);
     expect(answer.error.message).toMatch(/pull request/);
-    const after = await t.owner.query<{ p: number; o: number }>("SELECT (SELECT count(*) FROM proposals)::int8 AS p, (SELECT count(*) FROM outbox)::int8 AS o");
+    const after = await t.owner.query<{ p: number; o: number }>(
+      "SELECT (SELECT count(*) FROM proposals)::int8 AS p, (SELECT count(*) FROM outbox)::int8 AS o",
+    );
     expect(after).toEqual(before);
     const events = await t.db.tenant(1, (tx) => readAudit(tx, 1));
     expect(events.at(-1)).toMatchObject({
@@ -140,7 +188,11 @@ describe("POST /api/v1/proposals", () => {
       repo: "acme/web",
       data: { reason: "kind_not_accepted", kind: "commit", via: "token" },
     });
-    const kind = (openApiDocument as unknown as { components: { schemas: { NewProposal: { properties: { kind: { enum: string[]; description: string } } } } } }).components.schemas.NewProposal.properties.kind;
+    const kind = (
+      openApiDocument as unknown as {
+        components: { schemas: { NewProposal: { properties: { kind: { enum: string[]; description: string } } } } };
+      }
+    ).components.schemas.NewProposal.properties.kind;
     expect(kind.enum).toEqual(["deploy", "outreach"]);
     expect(kind.description).toMatch(/commit is refused/);
   });
@@ -162,16 +214,20 @@ describe("reviewer-visible text", () => {
     ["summary", { summary: "line one\u2028line two" }, "U+2028"],
     ["summary", { summary: "two\nlines" }, "U+000A"],
     ["site", { site: "exa\u200Dmple.com" }, "U+200D"],
-  ] as const)("refuses a control or format character in %s with 400 naming the field, storing nothing", async (field, change, code) => {
-    const count = async () => (await t.db.tenant(1, (tx) => tx.query<{ n: number }>("SELECT count(*)::int AS n FROM proposals")))[0]?.n;
-    const before = await count();
-    const res = await post({ ...deploy, ...change });
-    expect(res.status).toBe(400);
-    const body = (await res.json()) as { error: { code: string; fields: { field: string; message: string }[] } };
-    expect(body.error.code).toBe("invalid_request");
-    expect(body.error.fields).toContainEqual({ field, message: expect.stringContaining(`found ${code}`) });
-    expect(await count()).toBe(before);
-  });
+  ] as const)(
+    "refuses a control or format character in %s with 400 naming the field, storing nothing",
+    async (field, change, code) => {
+      const count = async () =>
+        (await t.db.tenant(1, (tx) => tx.query<{ n: number }>("SELECT count(*)::int AS n FROM proposals")))[0]?.n;
+      const before = await count();
+      const res = await post({ ...deploy, ...change });
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: { code: string; fields: { field: string; message: string }[] } };
+      expect(body.error.code).toBe("invalid_request");
+      expect(body.error.fields).toContainEqual({ field, message: expect.stringContaining(`found ${code}`) });
+      expect(await count()).toBe(before);
+    },
+  );
 });
 
 describe("GET /api/v1/proposals/:id", () => {
@@ -196,11 +252,15 @@ describe("GET /api/v1/proposals/:id", () => {
     const other = await fetch(`${api.url}/api/v1/proposals/${created.id}`, { headers: bearer(stranger) });
     expect(other.status).toBe(404);
     const outOfRepoScope = await issueToken(t.db, clock.now(), { repos: ["acme/api"] });
-    expect((await fetch(`${api.url}/api/v1/proposals/${created.id}`, { headers: bearer(outOfRepoScope) })).status).toBe(404);
+    expect((await fetch(`${api.url}/api/v1/proposals/${created.id}`, { headers: bearer(outOfRepoScope) })).status).toBe(
+      404,
+    );
   });
 
   it.each(["61", "-1", "abc", "1.5", "100"])("refuses wait=%s with 400 naming wait", async (wait) => {
-    const res = await fetch(`${api.url}/api/v1/proposals/prp_00000000000000000000?wait=${wait}`, { headers: bearer(token) });
+    const res = await fetch(`${api.url}/api/v1/proposals/prp_00000000000000000000?wait=${wait}`, {
+      headers: bearer(token),
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { fields: { field: string }[] } }).error.fields[0]?.field).toBe("wait");
   });
@@ -212,7 +272,11 @@ describe("installation lifecycle", () => {
     const kept = (await (await post(deploy)).json()) as { id: string };
     await recordRepositories(t.db, 1, [], [{ id: 12, full_name: "acme/api" }], clock.now());
     const res = await fetch(`${api.url}/api/v1/proposals/${created.id}`, { headers: bearer(token) });
-    expect(await res.json()).toMatchObject({ status: "rejected", reason: "uninstalled", decided_at: clock.now().toISOString() });
+    expect(await res.json()).toMatchObject({
+      status: "rejected",
+      reason: "uninstalled",
+      decided_at: clock.now().toISOString(),
+    });
     const still = await fetch(`${api.url}/api/v1/proposals/${kept.id}`, { headers: bearer(token) });
     expect(await still.json()).toMatchObject({ status: "pending" });
     expect((await post({ ...deploy, repo: "acme/api" })).status).toBe(404);
@@ -235,7 +299,12 @@ describe("installation lifecycle", () => {
 
 describe("OpenAPI description", () => {
   it("describes exactly the routes apiRoutes serves", async () => {
-    const routes = apiRoutes({ db: t.db, now: clock.now, settings: readSettings({}), waiter: new DecisionWaiter(t.db) });
+    const routes = apiRoutes({
+      db: t.db,
+      now: clock.now,
+      settings: readSettings({}),
+      waiter: new DecisionWaiter(t.db),
+    });
     const served = routes.map((route) => `${route.method} ${route.path.replace(/:([a-z_]+)/g, "{$1}")}`).sort();
     const described = Object.entries(openApiDocument.paths)
       .flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`))

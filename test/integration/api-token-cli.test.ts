@@ -26,9 +26,14 @@ function run(args: string[]): Promise<Run> {
   delete base.DATABASE_URL;
   delete base.AGENT_GATE_DATA_DIR;
   return new Promise((resolve) => {
-    execFile("node", [BIN, "token", ...args], { env: { ...base, ...storage }, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
-    });
+    execFile(
+      "node",
+      [BIN, "token", ...args],
+      { env: { ...base, ...storage }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -60,11 +65,34 @@ afterAll(async () => {
 
 describe("agent-gate token", { timeout: 120_000 }, () => {
   it("creates a token shown once, lists it without hash, and revokes it by prefix", async () => {
-    const created = await run(["create", "--installation", "7", "--repo", "acme/web", "--kind", "deploy", "--expires", "30d", "--json"]);
+    const created = await run([
+      "create",
+      "--installation",
+      "7",
+      "--repo",
+      "acme/web",
+      "--kind",
+      "deploy",
+      "--expires",
+      "30d",
+      "--json",
+    ]);
     expect(created.code).toBe(0);
-    const token = JSON.parse(created.stdout) as { token: string; prefix: string; repos: string[]; kinds: string[]; state: string; expires_at: string };
+    const token = JSON.parse(created.stdout) as {
+      token: string;
+      prefix: string;
+      repos: string[];
+      kinds: string[];
+      state: string;
+      expires_at: string;
+    };
     expect(isWellFormedToken(token.token)).toBe(true);
-    expect(token).toMatchObject({ prefix: token.token.slice(0, 8), repos: ["acme/web"], kinds: ["deploy"], state: "active" });
+    expect(token).toMatchObject({
+      prefix: token.token.slice(0, 8),
+      repos: ["acme/web"],
+      kinds: ["deploy"],
+      state: "active",
+    });
 
     const listed = await run(["list", "--installation", "7", "--json"]);
     expect(listed.code).toBe(0);
@@ -77,7 +105,9 @@ describe("agent-gate token", { timeout: 120_000 }, () => {
     const revoked = await run(["revoke", token.prefix]);
     expect(revoked).toMatchObject({ code: 0, stdout: `revoked ${token.prefix} (installation 7)\n` });
     const after = await run(["list", "--json"]);
-    expect((JSON.parse(after.stdout) as { tokens: { state: string }[] }).tokens.map((row) => row.state)).toEqual(["revoked"]);
+    expect((JSON.parse(after.stdout) as { tokens: { state: string }[] }).tokens.map((row) => row.state)).toEqual([
+      "revoked",
+    ]);
     const again = await run(["revoke", token.prefix]);
     expect(again.code).toBe(2);
   });
@@ -104,7 +134,11 @@ describe("agent-gate token", { timeout: 120_000 }, () => {
   });
 
   it("accepts the durations the config accepts: 1m, 90m, 1d12h", async () => {
-    for (const [text, ms] of [["1m", 60_000], ["90m", 5_400_000], ["1d12h", 129_600_000]] as const) {
+    for (const [text, ms] of [
+      ["1m", 60_000],
+      ["90m", 5_400_000],
+      ["1d12h", 129_600_000],
+    ] as const) {
       const before = Date.now();
       const created = await run(["create", "--installation", "7", "--expires", text, "--json"]);
       expect(created.code, created.stderr).toBe(0);
@@ -118,16 +152,41 @@ describe("agent-gate token", { timeout: 120_000 }, () => {
     const badName = await run(["create", "--installation", "7", "--name", "release bot"]);
     expect(badName.code).toBe(2);
     expect(badName.stderr).toContain("--name: must be 1-64 characters");
-    const created = await run(["create", "--installation", "7", "--name", "release-bot", "--kind", "deploy", "--expires", "30d", "--json"]);
+    const created = await run([
+      "create",
+      "--installation",
+      "7",
+      "--name",
+      "release-bot",
+      "--kind",
+      "deploy",
+      "--expires",
+      "30d",
+      "--json",
+    ]);
     expect(created.code).toBe(0);
     const old = JSON.parse(created.stdout) as { token: string; prefix: string; name: string; expires_at: string };
     expect(old.name).toBe("release-bot");
 
     const rotated = await run(["rotate", old.prefix, "--json"]);
     expect(rotated.code).toBe(0);
-    const fresh = JSON.parse(rotated.stdout) as { token: string; prefix: string; name: string; kinds: string[]; expires_at: string; rotated_from: string; state: string };
+    const fresh = JSON.parse(rotated.stdout) as {
+      token: string;
+      prefix: string;
+      name: string;
+      kinds: string[];
+      expires_at: string;
+      rotated_from: string;
+      state: string;
+    };
     expect(isWellFormedToken(fresh.token)).toBe(true);
-    expect(fresh).toMatchObject({ name: "release-bot", kinds: ["deploy"], expires_at: old.expires_at, rotated_from: old.prefix, state: "active" });
+    expect(fresh).toMatchObject({
+      name: "release-bot",
+      kinds: ["deploy"],
+      expires_at: old.expires_at,
+      rotated_from: old.prefix,
+      state: "active",
+    });
     expect(fresh.token).not.toBe(old.token);
 
     const listed = await run(["list", "--installation", "7", "--json"]);

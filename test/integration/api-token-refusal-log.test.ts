@@ -33,14 +33,20 @@ const get = async (token: string) => {
 
 describe("a refused agent token's reason, in the log only", () => {
   it("answers expired, revoked and unknown tokens alike, and logs why a known one was refused", async () => {
-    const expired = await createToken(t.db, { ...scope, expiresAt: new Date(Date.now() - 1000) }, new Date(Date.now() - 120_000));
+    const expired = await createToken(
+      t.db,
+      { ...scope, expiresAt: new Date(Date.now() - 1000) },
+      new Date(Date.now() - 120_000),
+    );
     const revoked = await createToken(t.db, { ...scope, expiresAt: null }, new Date());
     await revokeToken(t.db, revoked.row.prefix, "test", new Date());
     const answers = [await get(expired.token), await get(revoked.token), await get(generateToken())];
     expect(answers.map((a) => a.status)).toEqual([401, 401, 401]);
     expect(new Set(answers.map((a) => a.body)).size).toBe(1);
 
-    const lines = app.logs.map((text) => JSON.parse(text) as Record<string, unknown>).filter((line) => String(line.msg).startsWith("agent token refused"));
+    const lines = app.logs
+      .map((text) => JSON.parse(text) as Record<string, unknown>)
+      .filter((line) => String(line.msg).startsWith("agent token refused"));
     expect(lines.map((line) => [line.msg, line.reason, line.token_prefix, line.installation_id])).toEqual([
       ["agent token refused (401): it is expired", "expired", expired.row.prefix, 61],
       ["agent token refused (401): it is revoked", "revoked", revoked.row.prefix, 61],

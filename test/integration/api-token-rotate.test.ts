@@ -28,14 +28,24 @@ afterAll(async () => {
 });
 
 const rotate = (prefix: string, bearer: string) =>
-  fetch(`${api.url}/api/v1/tokens/${encodeURIComponent(prefix)}/rotate`, { method: "POST", headers: { authorization: `Bearer ${bearer}` } });
+  fetch(`${api.url}/api/v1/tokens/${encodeURIComponent(prefix)}/rotate`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${bearer}` },
+  });
 const status = (bearer: string) =>
-  fetch(`${api.url}/api/v1/proposals/prp_${"A".repeat(20)}`, { headers: { authorization: `Bearer ${bearer}` } }).then((res) => res.status);
+  fetch(`${api.url}/api/v1/proposals/prp_${"A".repeat(20)}`, { headers: { authorization: `Bearer ${bearer}` } }).then(
+    (res) => res.status,
+  );
 
 describe("POST /api/v1/tokens/{prefix}/rotate", () => {
   it("issues a token with the same scope, name and expiry and revokes the old one in the same transaction", async () => {
     const expiresAt = new Date(clock.now().getTime() + 86_400_000);
-    const agent = await issueToken(t.db, clock.now(), { repos: ["acme/web"], kinds: ["deploy"], expiresAt, name: "release-bot" });
+    const agent = await issueToken(t.db, clock.now(), {
+      repos: ["acme/web"],
+      kinds: ["deploy"],
+      expiresAt,
+      name: "release-bot",
+    });
     expect(await status(agent)).toBe(404);
 
     const res = await rotate(agent.slice(0, 8), admin);
@@ -69,7 +79,9 @@ describe("POST /api/v1/tokens/{prefix}/rotate", () => {
     const missing = await rotate("agt_zzzz", otherAdmin);
     expect(foreign.status).toBe(404);
     expect(missing.status).toBe(404);
-    expect((await foreign.json()) as unknown).toEqual({ error: { code: "not_found", message: `A live token with prefix ${agent.slice(0, 8)} was not found.` } });
+    expect((await foreign.json()) as unknown).toEqual({
+      error: { code: "not_found", message: `A live token with prefix ${agent.slice(0, 8)} was not found.` },
+    });
     const notAdmin = await rotate(agent.slice(0, 8), agent);
     expect(notAdmin.status).toBe(403);
     expect(await status(agent)).toBe(404);

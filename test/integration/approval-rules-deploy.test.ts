@@ -42,7 +42,10 @@ afterEach(async () => {
 });
 
 async function requestDeploy(environment: string, o: { creator?: string } = {}) {
-  const res = await app.deliver("deployment_protection_rule", deploymentProtectionRule({ installationId, environment, sha: SHA, runId: 77, sender: "runner", ...o }));
+  const res = await app.deliver(
+    "deployment_protection_rule",
+    deploymentProtectionRule({ installationId, environment, sha: SHA, runId: 77, sender: "runner", ...o }),
+  );
   expect(res.status).toBe(200);
   await app.server.worker.drain();
   return fake.checkRuns(REPO).find((r) => r.name === `Agent Gate: deploy to ${environment}`)!;
@@ -51,7 +54,15 @@ async function requestDeploy(environment: string, o: { creator?: string } = {}) 
 async function click(run: { id: number; external_id?: string }, clicker: string) {
   const res = await app.deliver(
     "check_run",
-    requestedAction({ installationId, appId: TEST_APP_ID, proposalId: run.external_id!, checkRunId: run.id, identifier: "approve", clicker, clickerType: "User" }),
+    requestedAction({
+      installationId,
+      appId: TEST_APP_ID,
+      proposalId: run.external_id!,
+      checkRunId: run.id,
+      identifier: "approve",
+      clicker,
+      clickerType: "User",
+    }),
   );
   expect(res.status).toBe(200);
   await app.server.worker.drain();
@@ -83,9 +94,15 @@ describe("approval rules on the deploy gate", () => {
   });
 
   it("a team rule on production is satisfied by a member, asked of GitHub before the vote is recorded", async () => {
-    fake.setFile(REPO, ".github/agent-gate.yml", "agents: [deploy-agent]\nrules:\n  - name: release team\n    if: { environments: [production] }\n    require: { teams: [octo-org/release] }\n");
+    fake.setFile(
+      REPO,
+      ".github/agent-gate.yml",
+      "agents: [deploy-agent]\nrules:\n  - name: release team\n    if: { environments: [production] }\n    require: { teams: [octo-org/release] }\n",
+    );
     fake.setTeam("octo-org/release", ["bob"]);
-    fake.setInstallation(installationId, { permissions: { ...fake.state.installation(installationId).permissions, members: "read" } });
+    fake.setInstallation(installationId, {
+      permissions: { ...fake.state.installation(installationId).permissions, members: "read" },
+    });
     const run = await requestDeploy("production");
 
     await click(run, "alice"); // eligible, but not in the team
@@ -105,12 +122,20 @@ describe("approval rules on the deploy gate", () => {
       "/orgs/octo-org/teams/release/memberships/alice",
       "/orgs/octo-org/teams/release/memberships/bob",
     ]);
-    const membersTokens = fake.callsTo("POST", TOKENS).filter((call) => "members" in ((call.body as { permissions?: object }).permissions ?? {}));
-    expect(membersTokens.map((call) => (call.body as { permissions: object }).permissions)).toEqual([{ members: "read" }]);
+    const membersTokens = fake
+      .callsTo("POST", TOKENS)
+      .filter((call) => "members" in ((call.body as { permissions?: object }).permissions ?? {}));
+    expect(membersTokens.map((call) => (call.body as { permissions: object }).permissions)).toEqual([
+      { members: "read" },
+    ]);
   });
 
   it("a team rule on production without members: read fails closed and names the permission to add", async () => {
-    fake.setFile(REPO, ".github/agent-gate.yml", "agents: [deploy-agent]\nrules:\n  - name: release team\n    if: { environments: [production] }\n    require: { teams: [octo-org/release] }\n");
+    fake.setFile(
+      REPO,
+      ".github/agent-gate.yml",
+      "agents: [deploy-agent]\nrules:\n  - name: release team\n    if: { environments: [production] }\n    require: { teams: [octo-org/release] }\n",
+    );
     fake.setTeam("octo-org/release", ["bob"]);
     const run = await requestDeploy("production");
     await click(run, "bob");
@@ -125,7 +150,11 @@ describe("approval rules on the deploy gate", () => {
   });
 
   it("the run's actor and the user who triggered it never count, under a users: rule either", async () => {
-    fake.setFile(REPO, ".github/agent-gate.yml", "agents: [deploy-agent]\nrules:\n  - name: named deployers\n    if: { environments: [production] }\n    require: { users: [runner, carol, alice] }\n");
+    fake.setFile(
+      REPO,
+      ".github/agent-gate.yml",
+      "agents: [deploy-agent]\nrules:\n  - name: named deployers\n    if: { environments: [production] }\n    require: { users: [runner, carol, alice] }\n",
+    );
     fake.setPermission(REPO, "carol", "admin");
     const run = await requestDeploy("production", { creator: "carol" }); // carol's run, re-run by runner
     await click(run, "carol");

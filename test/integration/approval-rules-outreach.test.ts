@@ -55,7 +55,12 @@ interface Published {
 async function publish(channel = "email"): Promise<Published> {
   const content =
     channel === "email"
-      ? { channel, recipients: ["jane@customer-mail.example"], subject: "Renewal", body: "Dear Jane, your renewal is due." }
+      ? {
+          channel,
+          recipients: ["jane@customer-mail.example"],
+          subject: "Renewal",
+          body: "Dear Jane, your renewal is due.",
+        }
       : { channel, recipients: ["https://example.com/forum"], body: "Our renewal offer is out." };
   const res = await fetch(`${app.url}/api/v1/proposals`, {
     method: "POST",
@@ -81,14 +86,26 @@ async function approve(p: Published, reviewer: string): Promise<void> {
   const id = listed.length + 1;
   fake.setReviews(REPO, p.pull.number, [
     ...listed,
-    { id, user: { login: reviewer, id: 900 + id, type: "User" }, state: "APPROVED", commit_id: p.pull.head.sha, submitted_at: "2026-11-23T10:01:00Z", body: "" },
+    {
+      id,
+      user: { login: reviewer, id: 900 + id, type: "User" },
+      state: "APPROVED",
+      commit_id: p.pull.head.sha,
+      submitted_at: "2026-11-23T10:01:00Z",
+      body: "",
+    },
   ]);
   const payload = example("pull_request_review", "submitted", 1);
   payload.repository = repository();
   payload.pull_request.number = p.pull.number;
   payload.pull_request.head = { ...payload.pull_request.head, ref: p.pull.head.ref, sha: p.pull.head.sha };
   payload.pull_request.user = { ...payload.pull_request.user, login: "agent-gate[bot]", type: "Bot" };
-  payload.review = { ...payload.review, user: { ...payload.review.user, login: reviewer, type: "User" }, state: "approved", commit_id: p.pull.head.sha };
+  payload.review = {
+    ...payload.review,
+    user: { ...payload.review.user, login: reviewer, type: "User" },
+    state: "approved",
+    commit_id: p.pull.head.sha,
+  };
   payload.sender = { ...payload.sender, login: reviewer, type: "User" };
   const res = await app.deliver("pull_request_review", payload);
   expect(res.status).toBe(200);
@@ -101,7 +118,9 @@ async function status(id: string): Promise<{ status: string; approvers: string[]
 }
 
 function check(p: Published) {
-  const runs = fake.checkRuns(REPO).filter((run) => run.name === "Agent Gate: outreach" && run.head_sha === p.pull.head.sha);
+  const runs = fake
+    .checkRuns(REPO)
+    .filter((run) => run.name === "Agent Gate: outreach" && run.head_sha === p.pull.head.sha);
   expect(runs).toHaveLength(1);
   return runs[0]!;
 }
@@ -124,8 +143,12 @@ describe("approval rules on the outreach gate", () => {
       "/orgs/acme/teams/comms/memberships/maintainer",
       "/orgs/acme/teams/comms/memberships/writer",
     ]);
-    const membersTokens = fake.callsTo("POST", TOKENS).filter((call) => "members" in ((call.body as { permissions?: object }).permissions ?? {}));
-    expect(membersTokens.map((call) => (call.body as { permissions: object }).permissions)).toEqual([{ members: "read" }]);
+    const membersTokens = fake
+      .callsTo("POST", TOKENS)
+      .filter((call) => "members" in ((call.body as { permissions?: object }).permissions ?? {}));
+    expect(membersTokens.map((call) => (call.body as { permissions: object }).permissions)).toEqual([
+      { members: "read" },
+    ]);
   });
 
   it("without members: read the team rule fails closed and the check run names the permission to add", async () => {

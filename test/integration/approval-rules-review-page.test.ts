@@ -15,7 +15,11 @@ let w: ReviewWorld;
 beforeAll(async () => {
   t = await createTestDatabase();
   w = await startReviewWorld(t, clock.now);
-  w.fake.setFile(REPO, ".github/agent-gate.yml", "agents: [deploy-agent]\nrules:\n  - name: release team deploys\n    if: { kinds: [deploy] }\n    require: { teams: [acme/release] }\n");
+  w.fake.setFile(
+    REPO,
+    ".github/agent-gate.yml",
+    "agents: [deploy-agent]\nrules:\n  - name: release team deploys\n    if: { kinds: [deploy] }\n    require: { teams: [acme/release] }\n",
+  );
   w.fake.setTeam("acme/release", ["alice"]);
 });
 afterAll(async () => {
@@ -71,11 +75,15 @@ describe("a team rule on the review page", () => {
     expect(w.fake.callsTo("GET", MEMBERSHIP)).toHaveLength(0);
     await w.app.server.deniedUses.flush();
 
-    w.fake.setInstallation(INSTALLATION, { permissions: { ...w.fake.state.installation(INSTALLATION).permissions, members: "read" } });
+    w.fake.setInstallation(INSTALLATION, {
+      permissions: { ...w.fake.state.installation(INSTALLATION).permissions, members: "read" },
+    });
     expect(await approveOnPage(cookie, id, digest)).toBe(`/proposals/${id}?vote=counted`);
     expect(run().conclusion).toBe("success");
     expect(run().output.summary).toMatch(/\| release team deploys \| ✅ satisfied \|[^\n]*@alice/);
-    expect(w.fake.callsTo("GET", MEMBERSHIP).map((call) => call.path)).toEqual(["/orgs/acme/teams/release/memberships/alice"]);
+    expect(w.fake.callsTo("GET", MEMBERSHIP).map((call) => call.path)).toEqual([
+      "/orgs/acme/teams/release/memberships/alice",
+    ]);
     w.fake.assertClean();
   });
 });

@@ -55,7 +55,12 @@ function approve(reviewer: string, sha: string) {
   const payload = example("pull_request_review", "submitted", installationId);
   payload.pull_request.user = { ...payload.pull_request.user, login: AGENT, type: "User" };
   payload.pull_request.head.sha = sha;
-  payload.review = { ...payload.review, user: { ...payload.review.user, login: reviewer, type: "User" }, state: "approved", commit_id: sha };
+  payload.review = {
+    ...payload.review,
+    user: { ...payload.review.user, login: reviewer, type: "User" },
+    state: "approved",
+    commit_id: sha,
+  };
   payload.sender = { ...payload.sender, login: reviewer, type: "User" };
   return payload;
 }
@@ -65,7 +70,14 @@ function approvals(sha: string, ...reviewers: string[]) {
   fake.setReviews(
     REPO,
     PR,
-    reviewers.map((login) => ({ id: reviewId++, user: { login, id: reviewId, type: "User" }, state: "APPROVED", commit_id: sha, submitted_at: "2026-11-23T10:00:00Z", body: "" })),
+    reviewers.map((login) => ({
+      id: reviewId++,
+      user: { login, id: reviewId, type: "User" },
+      state: "APPROVED",
+      commit_id: sha,
+      submitted_at: "2026-11-23T10:00:00Z",
+      body: "",
+    })),
   );
 }
 
@@ -83,7 +95,9 @@ async function deliver(event: string, payload: object): Promise<void> {
 
 describe("approval rules on the commit gate", () => {
   it("a workflow-file change needs an admin; a push that changes only other files needs no admin", async () => {
-    config("  - name: workflows need an admin\n    if: { paths: [\".github/workflows/**\"] }\n    require: { min_permission: admin }\n");
+    config(
+      '  - name: workflows need an admin\n    if: { paths: [".github/workflows/**"] }\n    require: { min_permission: admin }\n',
+    );
     fake.setPullFiles(REPO, PR, [".github/workflows/ci.yml", "src/app.ts"]);
     await deliver("pull_request", agentPr("opened", SHA_A));
     expect(fake.callsTo("GET", FILES)).toHaveLength(1);
@@ -134,7 +148,8 @@ describe("approval rules on the commit gate", () => {
     check = latestCheck(SHA_A);
     expect(check.conclusion).toBe("success");
     // CODEOWNERS was read at the base branch, from .github/ first.
-    const reads = fake.callsTo("GET", CONTENTS)
+    const reads = fake
+      .callsTo("GET", CONTENTS)
       .map((call) => ({ path: decodeURIComponent(call.path), ref: call.query.get("ref") }))
       .filter((call) => call.path.endsWith("CODEOWNERS"));
     expect(reads.length).toBeGreaterThan(0);
@@ -142,7 +157,7 @@ describe("approval rules on the commit gate", () => {
   });
 
   it("a team rule without members: read fails closed and names the permission; with it, a member approves", async () => {
-    config("  - name: security team\n    if: { paths: [\"auth/**\"] }\n    require: { teams: [octo-org/security] }\n");
+    config('  - name: security team\n    if: { paths: ["auth/**"] }\n    require: { teams: [octo-org/security] }\n');
     fake.setPullFiles(REPO, PR, ["auth/login.ts"]);
     fake.setTeam("octo-org/security", ["alice"]);
     await deliver("pull_request", agentPr("opened", SHA_A));
@@ -156,11 +171,15 @@ describe("approval rules on the commit gate", () => {
     expect(fake.callsTo("GET", MEMBERSHIP)).toHaveLength(0); // the narrowed token was refused
 
     // The organization grants members: read: the next event asks GitHub and the member's approval counts.
-    fake.setInstallation(installationId, { permissions: { ...fake.state.installation(installationId).permissions, members: "read" } });
+    fake.setInstallation(installationId, {
+      permissions: { ...fake.state.installation(installationId).permissions, members: "read" },
+    });
     await deliver("pull_request_review", approve("alice", SHA_A));
     check = latestCheck(SHA_A);
     expect(check.conclusion).toBe("success");
-    expect(fake.callsTo("GET", MEMBERSHIP).map((call) => call.path)).toEqual(["/orgs/octo-org/teams/security/memberships/alice"]);
+    expect(fake.callsTo("GET", MEMBERSHIP).map((call) => call.path)).toEqual([
+      "/orgs/octo-org/teams/security/memberships/alice",
+    ]);
   });
 
   it("the pusher listed in users: never approves their own push; another listed user does", async () => {
@@ -186,9 +205,14 @@ describe("approval rules on the commit gate", () => {
   });
 
   it("a pull request with more changed files than GitHub lists (3,000) cannot be checked against path rules: the gate stays closed", async () => {
-    config("  - name: workflows need an admin\n    if: { paths: [\".github/workflows/**\"] }\n    require: { min_permission: admin }\n");
+    config(
+      '  - name: workflows need an admin\n    if: { paths: [".github/workflows/**"] }\n    require: { min_permission: admin }\n',
+    );
     // 3,001 files; the workflow change sorts last, past what GitHub lists.
-    const files = [...Array.from({ length: 3000 }, (_, i) => `src/generated/file-${String(i).padStart(4, "0")}.ts`), "zz/.github/workflows/ci.yml"];
+    const files = [
+      ...Array.from({ length: 3000 }, (_, i) => `src/generated/file-${String(i).padStart(4, "0")}.ts`),
+      "zz/.github/workflows/ci.yml",
+    ];
     fake.setPullFiles(REPO, PR, files);
     const opened = agentPr("opened", SHA_A);
     opened.pull_request.changed_files = files.length;
@@ -204,7 +228,9 @@ describe("approval rules on the commit gate", () => {
     expect(check.status).toBe("in_progress");
     expect(check.output.title).toBe('Cannot evaluate rule "workflows need an admin"');
     expect(check.output.summary).toContain("| workflows need an admin | ⛔ cannot evaluate |");
-    expect(check.output.summary).toContain("and this pull request changes 3,001, so the files it did not list cannot be checked against path rules; split the pull request");
+    expect(check.output.summary).toContain(
+      "and this pull request changes 3,001, so the files it did not list cannot be checked against path rules; split the pull request",
+    );
     expect(fake.callsTo("GET", "/repos/{owner}/{repo}/pulls/{pull_number}")).toHaveLength(1);
     expect(fake.callsTo("GET", FILES)).toHaveLength(60);
   });
@@ -214,7 +240,7 @@ describe("approval rules on the commit gate", () => {
     await deliver("pull_request", agentPr("opened", SHA_A));
     const check = latestCheck(SHA_A);
     expect(check.conclusion).toBe("failure");
-    expect(check.output.summary).toContain("`rules[0].require.admins`: unknown key \"admins\". Allowed keys here: ");
+    expect(check.output.summary).toContain('`rules[0].require.admins`: unknown key "admins". Allowed keys here: ');
   });
 });
 
@@ -246,9 +272,19 @@ describe("merge queue", () => {
       if (method === "merge") {
         history.push({ sha: pull.head, message: `Change for #${pull.number}`, parents: [BASE_SHA], committer: AGENT });
         fake.setCommitPulls(REPO, pull.head, [pull.number]);
-        history.push({ sha: made, message: `Merge pull request #${pull.number} from Codertocat/change-${pull.number}\n\nA change`, parents: [tip, pull.head], committer: "web-flow" });
+        history.push({
+          sha: made,
+          message: `Merge pull request #${pull.number} from Codertocat/change-${pull.number}\n\nA change`,
+          parents: [tip, pull.head],
+          committer: "web-flow",
+        });
       } else {
-        history.push({ sha: made, message: `A change (#${pull.number})\n\nSquashed`, parents: [tip], committer: "web-flow" });
+        history.push({
+          sha: made,
+          message: `A change (#${pull.number})\n\nSquashed`,
+          parents: [tip],
+          committer: "web-flow",
+        });
       }
       tip = made;
     }
@@ -267,7 +303,8 @@ describe("merge queue", () => {
     return payload;
   }
 
-  const groupRuns = (sha: string) => fake.checkRuns(REPO).filter((run) => run.head_sha === sha && run.name === "Agent Gate");
+  const groupRuns = (sha: string) =>
+    fake.checkRuns(REPO).filter((run) => run.head_sha === sha && run.name === "Agent Gate");
 
   function pullEvent(number: number, sha: string) {
     const payload = agentPr("opened", sha);
@@ -286,12 +323,23 @@ describe("merge queue", () => {
   async function agentPull(number: number, sha: string, reviewer: string) {
     fake.setPullFiles(REPO, number, [".github/workflows/ci.yml"]);
     await deliver("pull_request", pullEvent(number, sha));
-    fake.setReviews(REPO, number, [{ id: reviewId++, user: { login: reviewer, id: 4, type: "User" }, state: "APPROVED", commit_id: sha, submitted_at: "2026-11-23T10:00:00Z", body: "" }]);
+    fake.setReviews(REPO, number, [
+      {
+        id: reviewId++,
+        user: { login: reviewer, id: 4, type: "User" },
+        state: "APPROVED",
+        commit_id: sha,
+        submitted_at: "2026-11-23T10:00:00Z",
+        body: "",
+      },
+    ]);
     await deliver("pull_request_review", reviewOf(number, reviewer, sha));
   }
 
   beforeEach(() => {
-    config("  - name: workflows need an admin\n    if: { paths: [\".github/workflows/**\"] }\n    require: { min_permission: admin }\n");
+    config(
+      '  - name: workflows need an admin\n    if: { paths: [".github/workflows/**"] }\n    require: { min_permission: admin }\n',
+    );
   });
 
   it("reports success on the group's head when the queued pull request was approved at the head that entered the queue", async () => {
@@ -302,8 +350,14 @@ describe("merge queue", () => {
     await deliver("merge_group", group);
     const runs = groupRuns(group.merge_group.head_sha);
     expect(runs).toHaveLength(1);
-    expect(runs[0]).toMatchObject({ status: "completed", conclusion: "success", output: { title: `Pull request #${PR} approved` } });
-    expect(fake.callsTo("GET", COMPARE).map((call) => decodeURIComponent(call.path))).toEqual([`/repos/${REPO}/compare/${BASE_SHA}...${group.merge_group.head_sha}`]);
+    expect(runs[0]).toMatchObject({
+      status: "completed",
+      conclusion: "success",
+      output: { title: `Pull request #${PR} approved` },
+    });
+    expect(fake.callsTo("GET", COMPARE).map((call) => decodeURIComponent(call.path))).toEqual([
+      `/repos/${REPO}/compare/${BASE_SHA}...${group.merge_group.head_sha}`,
+    ]);
     expect(fake.callsTo("GET", COMMIT_PULLS)).toHaveLength(2);
     // A redelivery of the event is not processed twice, and no second run is made.
     await deliver("merge_group", group);
@@ -316,22 +370,37 @@ describe("merge queue", () => {
     const group = buildGroup([{ number: PR, head: SHA_A }], "merge");
     await deliver("merge_group", group);
     const [run] = groupRuns(group.merge_group.head_sha);
-    expect(run).toMatchObject({ conclusion: "failure", output: { title: `Pull request #${PR} is not approved at ${SHA_A.slice(0, 7)}` } });
+    expect(run).toMatchObject({
+      conclusion: "failure",
+      output: { title: `Pull request #${PR} is not approved at ${SHA_A.slice(0, 7)}` },
+    });
     expect(run!.output.summary).toContain('Waiting for rule "workflows need an admin"');
 
     // A head the gate never saw is not approved either.
     const unknown = buildGroup([{ number: 77, head: "d".repeat(40) }], "merge");
     await deliver("merge_group", unknown);
-    expect(groupRuns(unknown.merge_group.head_sha)[0]).toMatchObject({ conclusion: "failure", output: { title: "Pull request #77 is not approved at ddddddd" } });
+    expect(groupRuns(unknown.merge_group.head_sha)[0]).toMatchObject({
+      conclusion: "failure",
+      output: { title: "Pull request #77 is not approved at ddddddd" },
+    });
   });
 
   it("a group of two pull requests, merged: the one queued first is found from the group's commits, and its missing approval fails the group", async () => {
     await agentPull(3, SHA_C, "maintainer"); // queued first, not approved under the rule
     await agentPull(PR, SHA_A, "boss"); // the last, which the branch names: approved
-    const group = buildGroup([{ number: 3, head: SHA_C }, { number: PR, head: SHA_A }], "merge");
+    const group = buildGroup(
+      [
+        { number: 3, head: SHA_C },
+        { number: PR, head: SHA_A },
+      ],
+      "merge",
+    );
     await deliver("merge_group", group);
     const [run] = groupRuns(group.merge_group.head_sha);
-    expect(run).toMatchObject({ conclusion: "failure", output: { title: `Pull request #3 is not approved at ${SHA_C.slice(0, 7)}` } });
+    expect(run).toMatchObject({
+      conclusion: "failure",
+      output: { title: `Pull request #3 is not approved at ${SHA_C.slice(0, 7)}` },
+    });
     expect(run!.output.summary).toContain("one of the 2 pull requests in the group");
     expect(run!.output.summary).toContain(`- #${PR} at \`${SHA_A.slice(0, 7)}\`: approved`);
   });
@@ -339,21 +408,43 @@ describe("merge queue", () => {
   it("a group of two pull requests, both approved, passes", async () => {
     await agentPull(3, SHA_C, "boss");
     await agentPull(PR, SHA_A, "boss");
-    const group = buildGroup([{ number: 3, head: SHA_C }, { number: PR, head: SHA_A }], "merge");
+    const group = buildGroup(
+      [
+        { number: 3, head: SHA_C },
+        { number: PR, head: SHA_A },
+      ],
+      "merge",
+    );
     await deliver("merge_group", group);
-    expect(groupRuns(group.merge_group.head_sha)[0]).toMatchObject({ conclusion: "success", output: { title: "All 2 pull requests approved" } });
+    expect(groupRuns(group.merge_group.head_sha)[0]).toMatchObject({
+      conclusion: "success",
+      output: { title: "All 2 pull requests approved" },
+    });
   });
 
   it("a squashed group of two: GitHub's squash commits name the pull requests, and the unapproved one fails the group", async () => {
     await agentPull(3, SHA_C, "maintainer");
     await agentPull(PR, SHA_A, "boss");
-    const group = buildGroup([{ number: 3, head: SHA_C }, { number: PR, head: SHA_A }], "squash");
+    const group = buildGroup(
+      [
+        { number: 3, head: SHA_C },
+        { number: PR, head: SHA_A },
+      ],
+      "squash",
+    );
     await deliver("merge_group", group);
     const [run] = groupRuns(group.merge_group.head_sha);
-    expect(run).toMatchObject({ conclusion: "failure", output: { title: `Pull request #3 is not approved at ${SHA_C.slice(0, 7)}` } });
+    expect(run).toMatchObject({
+      conclusion: "failure",
+      output: { title: `Pull request #3 is not approved at ${SHA_C.slice(0, 7)}` },
+    });
     // No commit of a squashed group belongs to a pull request: #3 was asked of GitHub for its head.
-    expect(fake.callsTo("GET", "/repos/{owner}/{repo}/pulls/{pull_number}").map((call) => call.path)).toContain(`/repos/${REPO}/pulls/3`);
-    const decided = (await t.db.tenant(installationId, (tx) => readAudit(tx, installationId))).filter((event) => event.action === "merge_group.decided");
+    expect(fake.callsTo("GET", "/repos/{owner}/{repo}/pulls/{pull_number}").map((call) => call.path)).toContain(
+      `/repos/${REPO}/pulls/3`,
+    );
+    const decided = (await t.db.tenant(installationId, (tx) => readAudit(tx, installationId))).filter(
+      (event) => event.action === "merge_group.decided",
+    );
     expect((decided.at(-1)!.data as { pulls: object[] }).pulls).toEqual([
       { number: 3, head_sha: SHA_C, status: "pending", found_by: "message", decided_base: "master" },
       { number: PR, head_sha: SHA_A, status: "approved", found_by: "branch", decided_base: "master" },
@@ -363,11 +454,17 @@ describe("merge queue", () => {
   it("a group adding more commits than Agent Gate reads fails closed, saying why", async () => {
     await agentPull(PR, SHA_A, "boss");
     const group = buildGroup([{ number: PR, head: SHA_A }], "squash");
-    fake.on("GET", COMPARE, () => ({ status: 200, body: { status: "ahead", ahead_by: 1001, behind_by: 0, total_commits: 1001, commits: [], files: [] } }));
+    fake.on("GET", COMPARE, () => ({
+      status: 200,
+      body: { status: "ahead", ahead_by: 1001, behind_by: 0, total_commits: 1001, commits: [], files: [] },
+    }));
     await deliver("merge_group", group);
     expect(groupRuns(group.merge_group.head_sha)[0]).toMatchObject({
       conclusion: "failure",
-      output: { title: "The merge group's pull requests cannot be checked", summary: expect.stringContaining("adds 1001 commits to its base") },
+      output: {
+        title: "The merge group's pull requests cannot be checked",
+        summary: expect.stringContaining("adds 1001 commits to its base"),
+      },
     });
   });
 });

@@ -18,7 +18,15 @@ const now = new Date("2026-11-23T10:00:00.000Z");
 const pair = nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(3));
 const signer: Signer = { keyId: "route-key", secretKey: pair.secretKey, publicKey: pair.publicKey };
 const keys: PublishedKeys = {
-  keys: [{ kid: "route-key", alg: "Ed25519", public_key: toBase64url(pair.publicKey), status: "current", created_at: now.toISOString() }],
+  keys: [
+    {
+      kid: "route-key",
+      alg: "Ed25519",
+      public_key: toBase64url(pair.publicKey),
+      status: "current",
+      created_at: now.toISOString(),
+    },
+  ],
 };
 // Admin tokens of two installations; the installation comes from the token only.
 const ADMINS: Record<string, { installationId: number; actor: string }> = {
@@ -34,10 +42,17 @@ beforeAll(async () => {
   t = await createTestDatabase();
   for (let i = 0; i < 30; i += 1) {
     await t.db.tenant(71, (tx) =>
-      appendAudit(tx, 71, { action: "proposal.created", outcome: "ok", repo: i % 2 ? "acme/web" : "=cmd|'/C calc'!A0", data: { i } }, now),
+      appendAudit(
+        tx,
+        71,
+        { action: "proposal.created", outcome: "ok", repo: i % 2 ? "acme/web" : "=cmd|'/C calc'!A0", data: { i } },
+        now,
+      ),
     );
   }
-  await t.db.tenant(72, (tx) => appendAudit(tx, 72, { action: "proposal.created", outcome: "ok", repo: "other/secret-repo" }, now));
+  await t.db.tenant(72, (tx) =>
+    appendAudit(tx, 72, { action: "proposal.created", outcome: "ok", repo: "other/secret-repo" }, now),
+  );
   const router = new Router().add(
     ...auditRoutes({
       db: t.db,
@@ -142,7 +157,10 @@ describe("audit export routes", () => {
     expect(result).toMatchObject({ ok: true, checkpoint: { installationId: 72, size: Number(head?.tree_size) } });
     const published = await fetch(`${base}/.well-known/agent-gate/checkpoints/72`);
     expect(published.status).toBe(200);
-    expect(verifyCheckpoint(await published.text(), keys)).toMatchObject({ ok: true, checkpoint: { installationId: 72 } });
+    expect(verifyCheckpoint(await published.text(), keys)).toMatchObject({
+      ok: true,
+      checkpoint: { installationId: 72 },
+    });
     expect((await fetch(`${base}/.well-known/agent-gate/checkpoints/999999`)).status).toBe(404);
     expect((await fetch(`${base}/.well-known/agent-gate/checkpoints/x`)).status).toBe(400);
   });

@@ -15,7 +15,15 @@ const now = new Date("2026-11-23T10:00:00.000Z");
 const pair = nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(7));
 const signer: Signer = { keyId: "audit-test", secretKey: pair.secretKey, publicKey: pair.publicKey };
 const keys: PublishedKeys = {
-  keys: [{ kid: "audit-test", alg: "Ed25519", public_key: toBase64url(pair.publicKey), status: "current", created_at: now.toISOString() }],
+  keys: [
+    {
+      kid: "audit-test",
+      alg: "Ed25519",
+      public_key: toBase64url(pair.publicKey),
+      status: "current",
+      created_at: now.toISOString(),
+    },
+  ],
 };
 
 let t: TestDatabase;
@@ -25,10 +33,27 @@ beforeAll(async () => {
   for (let i = 0; i < 25; i += 1) {
     const at = new Date(now.getTime() + i * 60_000);
     await t.db.tenant(A, (tx) =>
-      appendAudit(tx, A, { action: i % 3 === 0 ? "proposal.created" : "decision.recorded", outcome: "ok", repo: repos[i % 5], data: { i } }, at),
+      appendAudit(
+        tx,
+        A,
+        {
+          action: i % 3 === 0 ? "proposal.created" : "decision.recorded",
+          outcome: "ok",
+          repo: repos[i % 5],
+          data: { i },
+        },
+        at,
+      ),
     );
   }
-  await t.db.tenant(B, (tx) => appendAudit(tx, B, { action: "proposal.created", outcome: "ok", repo: "acme/web", data: { secretless: true } }, now));
+  await t.db.tenant(B, (tx) =>
+    appendAudit(
+      tx,
+      B,
+      { action: "proposal.created", outcome: "ok", repo: "acme/web", data: { secretless: true } },
+      now,
+    ),
+  );
 });
 afterAll(async () => {
   await t.drop();
@@ -48,7 +73,9 @@ function lines(body: string): string[] {
 describe("audit export", () => {
   it("exports the whole chain as JSONL with a signed manifest that verifies", async () => {
     const { body, manifest } = await run({ installationId: A });
-    const events = lines(body).map((line) => JSON.parse(line) as { seq: number; prev_hash: string; hash: string; data: unknown });
+    const events = lines(body).map(
+      (line) => JSON.parse(line) as { seq: number; prev_hash: string; hash: string; data: unknown },
+    );
     expect(events.map((event) => event.seq)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
     expect(events[0]?.prev_hash).toBe(GENESIS_HASH);
     expect(events[3]?.data).toEqual({ i: 3 });
@@ -72,7 +99,9 @@ describe("audit export", () => {
   it("contains nothing of another installation", async () => {
     const { body, manifest } = await run({ installationId: A });
     expect(body).not.toContain("secretless");
-    expect(lines(body).every((line) => (JSON.parse(line) as { installation_id: number }).installation_id === A)).toBe(true);
+    expect(lines(body).every((line) => (JSON.parse(line) as { installation_id: number }).installation_id === A)).toBe(
+      true,
+    );
     const other = await run({ installationId: B });
     expect(other.manifest.count).toBe(1);
     expect(other.body).toContain("secretless");
@@ -202,11 +231,16 @@ describe("audit export", () => {
   it("exports CSV whose digest and signature verify", async () => {
     const { body, manifest } = await run({ installationId: A, format: "csv", repo: "o'; DROP TABLE audit_events;--" });
     const rows = body.split("\r\n");
-    expect(rows[0]).toBe("installation_id,seq,created_at,action,actor,actor_is_bot,actor_is_agent,repo,subject,outcome,data,prev_hash,hash");
+    expect(rows[0]).toBe(
+      "installation_id,seq,created_at,action,actor,actor_is_bot,actor_is_agent,repo,subject,outcome,data,prev_hash,hash",
+    );
     expect(rows).toHaveLength(7);
     expect(rows[1]).toContain(`,o'; DROP TABLE audit_events;--,`);
     expect(verifyExport(body, manifest, keys)).toEqual({ ok: true, count: 5 });
-    expect(verifyExport(body.replace("acme", "acmf").replace(",ok,", ",no,"), manifest, keys)).toMatchObject({ ok: false, line: 0 });
+    expect(verifyExport(body.replace("acme", "acmf").replace(",ok,", ",no,"), manifest, keys)).toMatchObject({
+      ok: false,
+      line: 0,
+    });
   });
 
   it("exports an installation without events as an empty body that verifies", async () => {
@@ -214,7 +248,9 @@ describe("audit export", () => {
     expect(body).toBe("");
     expect(manifest).toMatchObject({ count: 0, first_seq: null, last_hash: null, filters: { through_seq: 0 } });
     expect(verifyExport(body, manifest, keys)).toEqual({ ok: true, count: 0 });
-    expect(verifyExport(lines((await run({ installationId: B })).body).join("\n") + "\n", manifest, keys)).toMatchObject({ ok: false, line: 1 });
+    expect(
+      verifyExport(lines((await run({ installationId: B })).body).join("\n") + "\n", manifest, keys),
+    ).toMatchObject({ ok: false, line: 1 });
   });
 
   it("stops at the head seen when it began", async () => {

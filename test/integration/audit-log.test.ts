@@ -16,9 +16,7 @@ const now = new Date("2026-11-23T10:00:00.000Z");
 describe("audit log", () => {
   it("chains events per installation from the genesis hash", async () => {
     await t.db.tenant(101, (tx) => appendAudit(tx, 101, { action: "test.one", outcome: "ok" }, now));
-    await t.db.tenant(101, (tx) =>
-      appendAudit(tx, 101, { action: "test.two", outcome: "ok", data: { n: 2 } }, now),
-    );
+    await t.db.tenant(101, (tx) => appendAudit(tx, 101, { action: "test.two", outcome: "ok", data: { n: 2 } }, now));
     const events = await t.db.tenant(101, (tx) => readAudit(tx, 101));
     expect(events.map((event) => event.seq)).toEqual([1, 2]);
     expect(events[0]?.prev_hash).toBe(GENESIS_HASH);

@@ -22,7 +22,9 @@ const now = new Date();
 beforeAll(async () => {
   t = await createTestDatabase();
   for (let i = 0; i < 22; i += 1) {
-    await t.db.tenant(INSTALLATION, (tx) => appendAudit(tx, INSTALLATION, { action: "test.event", outcome: "ok", data: { i } }, now));
+    await t.db.tenant(INSTALLATION, (tx) =>
+      appendAudit(tx, INSTALLATION, { action: "test.event", outcome: "ok", data: { i } }, now),
+    );
   }
 });
 afterAll(async () => {
@@ -33,7 +35,11 @@ async function chainIsWhole(): Promise<void> {
   const events = await t.db.tenant(INSTALLATION, (tx) => readAudit(tx, INSTALLATION));
   expect(events).toHaveLength(22);
   expect(verifyChain(events, GENESIS_HASH)).toBeNull();
-  const [head] = await t.db.tenant(INSTALLATION, (tx) => tx.query<{ seq: number; hash: string }>("SELECT seq, hash FROM audit_heads WHERE installation_id = $1", [INSTALLATION]));
+  const [head] = await t.db.tenant(INSTALLATION, (tx) =>
+    tx.query<{ seq: number; hash: string }>("SELECT seq, hash FROM audit_heads WHERE installation_id = $1", [
+      INSTALLATION,
+    ]),
+  );
   expect(head).toEqual({ seq: 22, hash: events[21]!.hash });
 }
 
@@ -59,27 +65,34 @@ describe("the app's database login cannot cut or rewrite the audit chain", () =>
   });
 
   it("refuses the pruning setting followed by a DELETE, outside and inside a tenant transaction", async () => {
-    await expect(t.db.transaction(async (tx) => {
-      for (const sql of CUT_THE_TAIL) await tx.query(sql);
-    })).rejects.toThrow();
-    await expect(t.db.tenant(INSTALLATION, async (tx) => {
-      await tx.query(`DELETE FROM audit_events WHERE installation_id = ${INSTALLATION} AND seq > 19`);
-    })).rejects.toThrow();
+    await expect(
+      t.db.transaction(async (tx) => {
+        for (const sql of CUT_THE_TAIL) await tx.query(sql);
+      }),
+    ).rejects.toThrow();
+    await expect(
+      t.db.tenant(INSTALLATION, async (tx) => {
+        await tx.query(`DELETE FROM audit_events WHERE installation_id = ${INSTALLATION} AND seq > 19`);
+      }),
+    ).rejects.toThrow();
     await chainIsWhole();
   });
 
   it("refuses ALTER TABLE … DISABLE TRIGGER, and UPDATE, DELETE and TRUNCATE of the events", async () => {
-    await refusedOutside((sql) => t.db.transaction((tx) => tx.query(sql)), [
-      "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update",
-      "ALTER TABLE audit_events DISABLE TRIGGER ALL",
-      "ALTER TABLE audit_heads DISABLE TRIGGER ALL",
-      "ALTER TABLE audit_events NO FORCE ROW LEVEL SECURITY",
-      "DROP TRIGGER audit_events_no_delete ON audit_events",
-      "UPDATE audit_events SET outcome = 'forged'",
-      "DELETE FROM audit_events",
-      "TRUNCATE audit_events",
-      "TRUNCATE audit_heads",
-    ]);
+    await refusedOutside(
+      (sql) => t.db.transaction((tx) => tx.query(sql)),
+      [
+        "ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update",
+        "ALTER TABLE audit_events DISABLE TRIGGER ALL",
+        "ALTER TABLE audit_heads DISABLE TRIGGER ALL",
+        "ALTER TABLE audit_events NO FORCE ROW LEVEL SECURITY",
+        "DROP TRIGGER audit_events_no_delete ON audit_events",
+        "UPDATE audit_events SET outcome = 'forged'",
+        "DELETE FROM audit_events",
+        "TRUNCATE audit_events",
+        "TRUNCATE audit_heads",
+      ],
+    );
     // A GRANT by a role without the grant option only warns: what matters is that nothing was granted.
     await t.db.query("GRANT DELETE, UPDATE, TRUNCATE ON audit_events TO agent_gate_app").catch(() => []);
     const [rights] = await t.db.query<{ any: boolean }>(
@@ -93,29 +106,45 @@ describe("the app's database login cannot cut or rewrite the audit chain", () =>
       "DELETE FROM audit_events WHERE seq > 19",
       "DELETE FROM audit_heads",
     ]) {
-      await expect(t.db.tenant(INSTALLATION, (tx) => tx.query(sql)), sql).rejects.toThrow();
+      await expect(
+        t.db.tenant(INSTALLATION, (tx) => tx.query(sql)),
+        sql,
+      ).rejects.toThrow();
     }
     await chainIsWhole();
   });
 
   it("refuses to rewind the chain's head, or to move it onto an event that is not there", async () => {
     const events = await t.db.tenant(INSTALLATION, (tx) => readAudit(tx, INSTALLATION));
-    const rewind = (tx: Queryable) => tx.query("UPDATE audit_heads SET seq = 19, hash = $2 WHERE installation_id = $1", [INSTALLATION, events[18]!.hash]);
+    const rewind = (tx: Queryable) =>
+      tx.query("UPDATE audit_heads SET seq = 19, hash = $2 WHERE installation_id = $1", [
+        INSTALLATION,
+        events[18]!.hash,
+      ]);
     await expect(t.db.tenant(INSTALLATION, rewind)).rejects.toThrow(/moves forward only/);
-    await expect(t.db.tenant(INSTALLATION, (tx) => tx.query("UPDATE audit_heads SET seq = 40, hash = $2 WHERE installation_id = $1", [INSTALLATION, "f".repeat(64)]))).rejects.toThrow(
-      /names no event/,
-    );
+    await expect(
+      t.db.tenant(INSTALLATION, (tx) =>
+        tx.query("UPDATE audit_heads SET seq = 40, hash = $2 WHERE installation_id = $1", [
+          INSTALLATION,
+          "f".repeat(64),
+        ]),
+      ),
+    ).rejects.toThrow(/names no event/);
     // Even its owner cannot rewind it without first switching the trigger off.
-    await expect(t.owner.transaction(async (tx) => {
-      await tx.query("SELECT agent_gate_enter_tenant($1)", [INSTALLATION]);
-      await rewind(tx);
-    })).rejects.toThrow(/moves forward only/);
+    await expect(
+      t.owner.transaction(async (tx) => {
+        await tx.query("SELECT agent_gate_enter_tenant($1)", [INSTALLATION]);
+        await rewind(tx);
+      }),
+    ).rejects.toThrow(/moves forward only/);
     await chainIsWhole();
   });
 
   it("refuses the pruning function with a future cutoff, or one inside the retention floor", async () => {
     const prune = (cutoff: Date) =>
-      t.db.tenant(INSTALLATION, (tx) => tx.query("SELECT * FROM agent_gate_prune_audit($1, $2::timestamptz)", [INSTALLATION, cutoff.toISOString()]));
+      t.db.tenant(INSTALLATION, (tx) =>
+        tx.query("SELECT * FROM agent_gate_prune_audit($1, $2::timestamptz)", [INSTALLATION, cutoff.toISOString()]),
+      );
     await expect(prune(new Date(now.getTime() + 365 * DAY))).rejects.toThrow(/retention floor/);
     await expect(prune(new Date(now.getTime() - DAY))).rejects.toThrow(/retention floor/);
     await chainIsWhole();
@@ -123,11 +152,13 @@ describe("the app's database login cannot cut or rewrite the audit chain", () =>
 
   it("no session setting opens the append-only trigger, even for the owner", async () => {
     // Today's attack as the owner: the setting no longer lets a DELETE through; only the pruning function deletes.
-    await expect(t.owner.transaction(async (tx) => {
-      await tx.query("SELECT agent_gate_enter_tenant($1)", [INSTALLATION]);
-      await tx.query("SELECT set_config('agent_gate.pruning', 'on', true)");
-      await tx.query(`DELETE FROM audit_events WHERE installation_id = ${INSTALLATION} AND seq > 19`);
-    })).rejects.toThrow(/append-only/);
+    await expect(
+      t.owner.transaction(async (tx) => {
+        await tx.query("SELECT agent_gate_enter_tenant($1)", [INSTALLATION]);
+        await tx.query("SELECT set_config('agent_gate.pruning', 'on', true)");
+        await tx.query(`DELETE FROM audit_events WHERE installation_id = ${INSTALLATION} AND seq > 19`);
+      }),
+    ).rejects.toThrow(/append-only/);
     await chainIsWhole();
   });
 });
@@ -175,17 +206,23 @@ describe.runIf(backend() === "pglite")("the embedded database's socket lends the
     }
     // Inside its tenant, the head still only moves forward.
     await client.query(`BEGIN; SELECT agent_gate_enter_tenant(${INSTALLATION})`);
-    await expect(client.query(`UPDATE audit_heads SET seq = 19 WHERE installation_id = ${INSTALLATION}`)).rejects.toThrow(/moves forward only/);
+    await expect(
+      client.query(`UPDATE audit_heads SET seq = 19 WHERE installation_id = ${INSTALLATION}`),
+    ).rejects.toThrow(/moves forward only/);
     await client.query("ROLLBACK");
     // Extended protocol (a parameterised statement) is checked the same way.
-    await expect(client.query("SELECT set_config('role', $1, false)", ["postgres"])).rejects.toThrow(/refused on the app.s socket: call set_config/);
+    await expect(client.query("SELECT set_config('role', $1, false)", ["postgres"])).rejects.toThrow(
+      /refused on the app.s socket: call set_config/,
+    );
     const { rows } = await client.query("SELECT current_user AS name");
     expect(rows).toEqual([{ name: "agent_gate_service" }]);
     await chainIsWhole();
   });
 
   it("still serves the app's own statements: a tenant transaction, as the CLI sends it", async () => {
-    await client.query(`BEGIN; SELECT agent_gate_enter_tenant(${INSTALLATION}), set_config('role', 'agent_gate_app', true)`);
+    await client.query(
+      `BEGIN; SELECT agent_gate_enter_tenant(${INSTALLATION}), set_config('role', 'agent_gate_app', true)`,
+    );
     const { rows } = await client.query("SELECT count(*)::int AS n FROM audit_events");
     await client.query(`SELECT agent_gate_check_tenant(${INSTALLATION}); COMMIT`);
     expect(rows).toEqual([{ n: 22 }]);

@@ -21,7 +21,15 @@ const DAY = 86_400_000;
 const pair = nacl.sign.keyPair.fromSeed(new Uint8Array(32).fill(9));
 const signer: Signer = { keyId: "k1", secretKey: pair.secretKey, publicKey: pair.publicKey };
 const keys: PublishedKeys = {
-  keys: [{ kid: "k1", alg: "Ed25519", public_key: toBase64url(pair.publicKey), status: "current", created_at: now.toISOString() }],
+  keys: [
+    {
+      kid: "k1",
+      alg: "Ed25519",
+      public_key: toBase64url(pair.publicKey),
+      status: "current",
+      created_at: now.toISOString(),
+    },
+  ],
 };
 
 let t: TestDatabase;
@@ -35,7 +43,12 @@ afterAll(async () => {
 async function seed(installationId: number, ages: number[]) {
   for (const days of ages) {
     await t.db.tenant(installationId, (tx) =>
-      appendAudit(tx, installationId, { action: "test.event", outcome: "ok", data: { days } }, new Date(now.getTime() - days * DAY)),
+      appendAudit(
+        tx,
+        installationId,
+        { action: "test.event", outcome: "ok", data: { days } },
+        new Date(now.getTime() - days * DAY),
+      ),
     );
   }
 }
@@ -65,7 +78,10 @@ describe("retention", () => {
     const after = await t.db.tenant(31, (tx) => readAudit(tx, 31));
     expect(after.map((event) => event.seq)).toEqual([5, 6, 7, 8]);
     expect(after[0]?.prev_hash).toBe(before[3]?.hash);
-    expect(after[3]).toMatchObject({ action: "audit.pruned", data: { pruned_count: 4, last_pruned_seq: 4, last_pruned_hash: before[3]?.hash } });
+    expect(after[3]).toMatchObject({
+      action: "audit.pruned",
+      data: { pruned_count: 4, last_pruned_seq: 4, last_pruned_hash: before[3]?.hash },
+    });
 
     const { body, manifest } = await exportAll(31);
     expect(manifest).toMatchObject({ count: 4, first_seq: 5, first_prev_hash: before[3]?.hash });
@@ -98,21 +114,28 @@ describe("retention", () => {
   it("refuses, as the app's own role, a cutoff of infinity, in the future or inside the retention period, and a prune without its checkpoint, losing nothing", async () => {
     await seed(35, [400, 300, 5, 1]);
     const before = await t.db.tenant(35, (tx) => readAudit(tx, 35));
-    const direct = (cutoff: string) => t.db.tenant(35, (tx) => tx.query("SELECT * FROM agent_gate_prune_audit(35, $1::timestamptz)", [cutoff]));
+    const direct = (cutoff: string) =>
+      t.db.tenant(35, (tx) => tx.query("SELECT * FROM agent_gate_prune_audit(35, $1::timestamptz)", [cutoff]));
     await expect(direct("infinity")).rejects.toThrow(/finite/);
     await expect(direct("2999-01-01T00:00:00Z")).rejects.toThrow(/retention floor/);
     await expect(direct(new Date(now.getTime() - 10 * DAY).toISOString())).rejects.toThrow(/retention floor/);
     // Old enough, but the chain's last event is not this prune's checkpoint.
     await expect(direct(new Date(now.getTime() - 200 * DAY).toISOString())).rejects.toThrow(/checkpoint of this prune/);
     // The role cannot move the floor either.
-    await expect(t.db.tenant(35, (tx) => tx.query("UPDATE audit_retention_policy SET min_days = 1"))).rejects.toThrow(/permission denied/);
+    await expect(t.db.tenant(35, (tx) => tx.query("UPDATE audit_retention_policy SET min_days = 1"))).rejects.toThrow(
+      /permission denied/,
+    );
     expect(await t.db.tenant(35, (tx) => readAudit(tx, 35))).toEqual(before);
 
     // Through the app's own prune, a cutoff past the floor is refused and the refusal is in the chain.
-    await expect(pruneAudit(t.db, 35, new Date(now.getTime() - 10 * DAY), now)).rejects.toThrow(/before: cutoff .* is newer than the retention floor/);
+    await expect(pruneAudit(t.db, 35, new Date(now.getTime() - 10 * DAY), now)).rejects.toThrow(
+      /before: cutoff .* is newer than the retention floor/,
+    );
     const after = await t.db.tenant(35, (tx) => readAudit(tx, 35));
     expect(after.slice(0, before.length)).toEqual(before);
-    expect(after.slice(before.length)).toMatchObject([{ action: "audit.prune_refused", outcome: "refused", data: { reason: expect.stringMatching(/retention floor/) } }]);
+    expect(after.slice(before.length)).toMatchObject([
+      { action: "audit.prune_refused", outcome: "refused", data: { reason: expect.stringMatching(/retention floor/) } },
+    ]);
     const { body, manifest } = await exportAll(35);
     expect(verifyExport(body, manifest, keys)).toEqual({ ok: true, count: before.length + 1 });
   });
@@ -128,7 +151,10 @@ describe("retention", () => {
     });
     const { body, manifest } = await exportAll(36);
     expect(manifest).toMatchObject({ count: 0, filters: { through_seq: 2 } });
-    expect(verifyExport(body, manifest, keys)).toMatchObject({ ok: false, reason: expect.stringMatching(/no events, but the chain's head is at seq 2/) });
+    expect(verifyExport(body, manifest, keys)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/no events, but the chain's head is at seq 2/),
+    });
   });
 
   it("does nothing and writes nothing when no event is old enough", async () => {
@@ -156,9 +182,7 @@ describe("retention", () => {
         await tx.query("DELETE FROM audit_events WHERE installation_id = 33");
       }),
     ).rejects.toThrow(/permission denied|app session may not call set_config/);
-    await expect(
-      t.db.tenant(33, (tx) => tx.query("TRUNCATE audit_events")),
-    ).rejects.toThrow();
+    await expect(t.db.tenant(33, (tx) => tx.query("TRUNCATE audit_events"))).rejects.toThrow();
     expect(await t.db.tenant(33, (tx) => readAudit(tx, 33))).toHaveLength(2);
   });
 
@@ -168,7 +192,9 @@ describe("retention", () => {
         const cutoff = new Date(now.getTime() - 250 * DAY).toISOString();
         const [plan] = await tx.query<Record<string, unknown>>("SELECT * FROM agent_gate_prune_plan(33, $1)", [cutoff]);
         await appendAudit(tx, 33, { action: "audit.pruned", outcome: "ok", data: { ...plan, before: cutoff } }, now);
-        const [pruned] = await tx.query<{ pruned_count: number }>("SELECT * FROM agent_gate_prune_audit(33, $1)", [cutoff]);
+        const [pruned] = await tx.query<{ pruned_count: number }>("SELECT * FROM agent_gate_prune_audit(33, $1)", [
+          cutoff,
+        ]);
         expect(Number(pruned?.pruned_count)).toBe(1);
         const [flag] = await tx.query<{ v: string }>("SELECT current_setting('agent_gate.pruning', true) AS v");
         expect(flag?.v || null).toBeNull();
@@ -203,10 +229,16 @@ describe("retention and the audit tree", () => {
 
     // The checkpoints signed before the prune are kept, and the tree still proves the later ones extend them.
     expect(await t.db.tenant(38, (tx) => checkpointAt(tx, 38, early.size))).toMatchObject({ note: early.note });
-    for (const [from, to] of [[early, middle], [early, latest], [middle, latest]] as const) {
+    for (const [from, to] of [
+      [early, middle],
+      [early, latest],
+      [middle, latest],
+    ] as const) {
       const proof = await t.db.tenant(38, (tx) => proveConsistency(tx, 38, from.size, to.size));
       const path = proof.consistency_path.map((p) => Buffer.from(p, "base64"));
-      expect(verifyConsistency(from.size, to.size, Buffer.from(from.root, "hex"), Buffer.from(to.root, "hex"), path)).toBe(true);
+      expect(
+        verifyConsistency(from.size, to.size, Buffer.from(from.root, "hex"), Buffer.from(to.root, "hex"), path),
+      ).toBe(true);
     }
     // Every event kept, the prune's own checkpoint event included, proves its inclusion in the latest checkpoint.
     for (const event of kept) {
@@ -214,6 +246,8 @@ describe("retention and the audit tree", () => {
       expect(verifyInclusionProof(proof, keys)).toMatchObject({ ok: true, leafIndex: event.seq - 1 });
     }
     // A pruned event can no longer be proven (it is gone), but nothing before it was needed for the others.
-    await expect(t.db.tenant(38, (tx) => proveInclusion(tx, 38, events[0]!.hash, latest))).rejects.toThrow(/not found|Audit event/i);
+    await expect(t.db.tenant(38, (tx) => proveInclusion(tx, 38, events[0]!.hash, latest))).rejects.toThrow(
+      /not found|Audit event/i,
+    );
   });
 });

@@ -18,7 +18,15 @@ const now = new Date("2026-11-23T10:00:00.000Z");
 const pair = nacl.sign.keyPair.fromSeed(new Uint8Array(randomBytes(32)));
 const signer: Signer = { keyId: "tree-key", secretKey: pair.secretKey, publicKey: pair.publicKey };
 const keys: PublishedKeys = {
-  keys: [{ kid: "tree-key", alg: "Ed25519", public_key: toBase64url(pair.publicKey), status: "current", created_at: now.toISOString() }],
+  keys: [
+    {
+      kid: "tree-key",
+      alg: "Ed25519",
+      public_key: toBase64url(pair.publicKey),
+      status: "current",
+      created_at: now.toISOString(),
+    },
+  ],
 };
 
 let t: TestDatabase;
@@ -39,7 +47,9 @@ function mth(leaves: Buffer[]): Buffer {
 
 async function append(id: number, n: number, from = 0, who = "alice") {
   for (let i = from; i < from + n; i += 1) {
-    await t.db.tenant(id, (tx) => appendAudit(tx, id, { action: "test.tree", outcome: "ok", actor: i === 3 ? who : "bob", data: { i } }, now));
+    await t.db.tenant(id, (tx) =>
+      appendAudit(tx, id, { action: "test.tree", outcome: "ok", actor: i === 3 ? who : "bob", data: { i } }, now),
+    );
   }
 }
 
@@ -53,9 +63,11 @@ async function exported(id: number) {
 /** The owner login rewrites history: triggers off, rows changed, triggers on. */
 async function asOwner(sql: string[]) {
   await t.owner.transaction(async (tx) => {
-    for (const table of ["audit_events", "audit_tree_nodes", "audit_heads"]) await tx.query(`ALTER TABLE ${table} DISABLE TRIGGER USER`);
+    for (const table of ["audit_events", "audit_tree_nodes", "audit_heads"])
+      await tx.query(`ALTER TABLE ${table} DISABLE TRIGGER USER`);
     for (const statement of sql) await tx.query(statement);
-    for (const table of ["audit_events", "audit_tree_nodes", "audit_heads"]) await tx.query(`ALTER TABLE ${table} ENABLE TRIGGER USER`);
+    for (const table of ["audit_events", "audit_tree_nodes", "audit_heads"])
+      await tx.query(`ALTER TABLE ${table} ENABLE TRIGGER USER`);
   });
 }
 
@@ -71,7 +83,10 @@ describe("the audit log as a Merkle tree", () => {
     expect(second.size).toBe(20);
     expect(second.root).toBe(mth(leaves).toString("hex"));
     expect(first.root).toBe(mth(leaves.slice(0, 10)).toString("hex"));
-    expect(verifyCheckpoint(second.note, keys)).toMatchObject({ ok: true, checkpoint: { installationId: 71, size: 20 } });
+    expect(verifyCheckpoint(second.note, keys)).toMatchObject({
+      ok: true,
+      checkpoint: { installationId: 71, size: 20 },
+    });
   });
 
   it("proves any event's inclusion and the consistency of two checkpoints", async () => {
@@ -85,7 +100,9 @@ describe("the audit log as a Merkle tree", () => {
     const first = (await t.db.tenant(71, (tx) => checkpointAt(tx, 71, 10)))!;
     const cons = await t.db.tenant(71, (tx) => proveConsistency(tx, 71, 10, 20));
     const path = cons.consistency_path.map((p) => Buffer.from(p, "base64"));
-    expect(verifyConsistency(10, 20, Buffer.from(first.root, "hex"), Buffer.from(checkpoint.root, "hex"), path)).toBe(true);
+    expect(verifyConsistency(10, 20, Buffer.from(first.root, "hex"), Buffer.from(checkpoint.root, "hex"), path)).toBe(
+      true,
+    );
   });
 
   it("a sweep signs a checkpoint for each installation whose tree grew, once", async () => {
@@ -116,7 +133,10 @@ describe("the audit log as a Merkle tree", () => {
     ]);
     const { body, manifest } = await exported(73);
     expect(verifyExport(body, manifest, keys)).toMatchObject({ ok: true });
-    expect(verifyExport(body, manifest, keys, held)).toMatchObject({ ok: false, reason: expect.stringContaining("the tail was cut") });
+    expect(verifyExport(body, manifest, keys, held)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("the tail was cut"),
+    });
   });
 
   it("catches the owner editing an event and re-hashing the chain and the tree", async () => {
@@ -131,6 +151,9 @@ describe("the audit log as a Merkle tree", () => {
     const { body, manifest } = await exported(74);
     expect(body).toContain("mallory");
     expect(verifyExport(body, manifest, keys)).toMatchObject({ ok: true });
-    expect(verifyExport(body, manifest, keys, held)).toMatchObject({ ok: false, reason: expect.stringContaining("another root") });
+    expect(verifyExport(body, manifest, keys, held)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining("another root"),
+    });
   });
 });

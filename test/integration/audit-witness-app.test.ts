@@ -20,7 +20,13 @@ beforeAll(async () => {
   fake = await GitHubFake.start();
   const signer = await currentSigner(t.db, keyring, new Date());
   witness = await startWitness({ keyName: noteKeyName(signer.keyId), publicKey: signer.publicKey });
-  app = await startTestApp({ db: t.db, fake, keyring, startWorker: true, env: { AGENT_GATE_SWEEP_INTERVAL_MS: "100" } });
+  app = await startTestApp({
+    db: t.db,
+    fake,
+    keyring,
+    startWorker: true,
+    env: { AGENT_GATE_SWEEP_INTERVAL_MS: "100" },
+  });
 });
 afterAll(async () => {
   await app.close();
@@ -41,8 +47,15 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, ms 
 describe("the running app's sweep", { timeout: 90_000 }, () => {
   it("signs a checkpoint of a tree that grew and sends it to the installation's witness, which cosigns it", async () => {
     await addWitness(t.db, 95, { name: "w1", url: witness.url, vkey: witness.vkey }, "cli", new Date());
-    for (let i = 0; i < 4; i += 1) await t.db.tenant(95, (tx) => appendAudit(tx, 95, { action: "test.app", outcome: "ok", data: { i } }, new Date()));
-    const [w] = await until(() => witnessesOf(t.db, 95), (list) => list[0]?.witnessed_size === 5, 50_000);
+    for (let i = 0; i < 4; i += 1)
+      await t.db.tenant(95, (tx) =>
+        appendAudit(tx, 95, { action: "test.app", outcome: "ok", data: { i } }, new Date()),
+      );
+    const [w] = await until(
+      () => witnessesOf(t.db, 95),
+      (list) => list[0]?.witnessed_size === 5,
+      50_000,
+    );
     expect(w).toMatchObject({ witnessed_size: 5, refused_at: null });
     const latest = await t.db.tenant(95, (tx) => latestCheckpoint(tx, 95));
     expect(witness.held.get("agent-gate/audit/95")).toEqual({ size: 5, root: Buffer.from(latest!.root, "hex") });

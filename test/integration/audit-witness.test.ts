@@ -21,7 +21,15 @@ const pair = nacl.sign.keyPair.fromSeed(new Uint8Array(randomBytes(32)));
 const signer: Signer = { keyId: "wit-key", secretKey: pair.secretKey, publicKey: pair.publicKey };
 const start = new Date("2026-11-23T10:00:00.000Z");
 const keys: PublishedKeys = {
-  keys: [{ kid: "wit-key", alg: "Ed25519", public_key: toBase64url(pair.publicKey), status: "current", created_at: start.toISOString() }],
+  keys: [
+    {
+      kid: "wit-key",
+      alg: "Ed25519",
+      public_key: toBase64url(pair.publicKey),
+      status: "current",
+      created_at: start.toISOString(),
+    },
+  ],
 };
 
 let t: TestDatabase;
@@ -41,7 +49,9 @@ afterAll(async () => {
 
 async function append(id: number, n: number, who = "bob") {
   for (let i = 0; i < n; i += 1) {
-    await t.db.tenant(id, (tx) => appendAudit(tx, id, { action: "test.witness", outcome: "ok", actor: i === 3 ? who : "bob", data: { i } }, now()));
+    await t.db.tenant(id, (tx) =>
+      appendAudit(tx, id, { action: "test.witness", outcome: "ok", actor: i === 3 ? who : "bob", data: { i } }, now()),
+    );
   }
 }
 const checkpoint = (id: number) => t.db.tenant(id, (tx) => checkpointNow(tx, id, signer, now()));
@@ -92,14 +102,20 @@ describe("witnesses of the audit log (C2SP tlog-witness)", () => {
     const second = await checkpoint(81);
     expect(await sweep()).toEqual(["cosigned"]);
     expect(await sweep()).toEqual([]);
-    expect(witness.requests.filter((r) => r.status === 200).map((r) => [r.old, r.size])).toEqual([[0, 6], [6, second.size]]);
+    expect(witness.requests.filter((r) => r.status === 200).map((r) => [r.old, r.size])).toEqual([
+      [0, 6],
+      [6, second.size],
+    ]);
 
     const cosigned = second.note + (await t.db.tenant(81, (tx) => cosignaturesAt(tx, 81, second.size))).join("");
     const witnessKey = parseVerifierKey(witness.vkey)!;
     expect(verifyCheckpoint(cosigned, keys, [witnessKey])).toMatchObject({ ok: true, otherSignatures: [witness.name] });
     // Without the witness's cosignature, or with a forged one, the note names no witness.
     expect(verifyCheckpoint(second.note, keys, [witnessKey])).toMatchObject({ ok: true, otherSignatures: [] });
-    const forged = cosigned.replace(/(\u2014 witness\.test\/w1 \S{40})(\S)/, (_, a: string, b: string) => a + (b === "A" ? "B" : "A"));
+    const forged = cosigned.replace(
+      /(\u2014 witness\.test\/w1 \S{40})(\S)/,
+      (_, a: string, b: string) => a + (b === "A" ? "B" : "A"),
+    );
     expect(forged).not.toBe(cosigned);
     const check = verifyCheckpoint(forged, keys, [witnessKey]);
     expect(check.ok && check.otherSignatures.includes(witness.name)).toBe(false);
@@ -118,7 +134,11 @@ describe("witnesses of the audit log (C2SP tlog-witness)", () => {
     const latest = await checkpoint(82);
     clock += 10_000;
     expect(await sweep()).toEqual(["failed"]);
-    expect((await witnessesOf(t.db, 82))[0]).toMatchObject({ attempts: 2, witnessed_size: 0, last_error: expect.stringContaining("no answer") });
+    expect((await witnessesOf(t.db, 82))[0]).toMatchObject({
+      attempts: 2,
+      witnessed_size: 0,
+      last_error: expect.stringContaining("no answer"),
+    });
     await witness.up();
     clock += 20_000;
     expect(await sweep()).toEqual(["cosigned"]);
@@ -199,14 +219,20 @@ describe("witnesses of the audit log (C2SP tlog-witness)", () => {
   });
 
   it("keeps no cosignature that does not verify with the witness's key, and tries again later", async () => {
-    const impostor = await startWitness({ keyName: noteKeyName(signer.keyId), publicKey: pair.publicKey }, witness.name);
+    const impostor = await startWitness(
+      { keyName: noteKeyName(signer.keyId), publicKey: pair.publicKey },
+      witness.name,
+    );
     try {
       // The configured key is the real witness's; the endpoint signs with another key under the same name.
       await addWitness(t.db, 88, { name: "w1", url: impostor.url, vkey: witness.vkey }, "cli", now());
       await append(88, 3);
       const cp = await checkpoint(88);
       expect(await sweep()).toEqual(["failed"]);
-      expect((await witnessesOf(t.db, 88))[0]).toMatchObject({ witnessed_size: 0, last_error: expect.stringContaining("not a cosignature by witness.test/w1") });
+      expect((await witnessesOf(t.db, 88))[0]).toMatchObject({
+        witnessed_size: 0,
+        last_error: expect.stringContaining("not a cosignature by witness.test/w1"),
+      });
       expect(await t.db.tenant(88, (tx) => cosignaturesAt(tx, 88, cp.size))).toEqual([]);
     } finally {
       await impostor.close();
@@ -214,7 +240,8 @@ describe("witnesses of the audit log (C2SP tlog-witness)", () => {
   });
 
   it("refuses a witness URL or key that is not one", async () => {
-    const add = (url: string, vkey = witness.vkey, name = "w2") => addWitness(t.db, 86, { name, url, vkey }, "cli", now());
+    const add = (url: string, vkey = witness.vkey, name = "w2") =>
+      addWitness(t.db, 86, { name, url, vkey }, "cli", now());
     await expect(add("http://witness.example.com")).rejects.toThrow(/--url: must be https/);
     await expect(add("https://user:pw@witness.example.com")).rejects.toThrow(/--url: must carry no user/);
     await expect(add("https://witness.example.com", "not-a-key")).rejects.toThrow(/--key/);

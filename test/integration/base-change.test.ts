@@ -69,7 +69,12 @@ function approve(reviewer: string, base: string) {
   payload.pull_request.user = { ...payload.pull_request.user, login: AGENT, type: "User" };
   payload.pull_request.head.sha = SHA_A;
   payload.pull_request.base = { ...payload.pull_request.base, ref: base };
-  payload.review = { ...payload.review, user: { ...payload.review.user, login: reviewer, type: "User" }, state: "approved", commit_id: SHA_A };
+  payload.review = {
+    ...payload.review,
+    user: { ...payload.review.user, login: reviewer, type: "User" },
+    state: "approved",
+    commit_id: SHA_A,
+  };
   payload.sender = { ...payload.sender, login: reviewer, type: "User" };
   return payload;
 }
@@ -79,7 +84,14 @@ function approvals(...reviewers: string[]) {
   fake.setReviews(
     REPO,
     PR,
-    reviewers.map((login) => ({ id: reviewId++, user: { login, id: reviewId, type: "User" }, state: "APPROVED", commit_id: SHA_A, submitted_at: "2026-11-23T10:00:00Z", body: "" })),
+    reviewers.map((login) => ({
+      id: reviewId++,
+      user: { login, id: reviewId, type: "User" },
+      state: "APPROVED",
+      commit_id: SHA_A,
+      submitted_at: "2026-11-23T10:00:00Z",
+      body: "",
+    })),
   );
 }
 
@@ -102,7 +114,10 @@ async function deliver(event: string, payload: object): Promise<void> {
 
 async function proposalState() {
   const [row] = await t.db.tenant(installationId, (tx) =>
-    tx.query<{ status: string; state: { facts?: { base?: string } } }>("SELECT status, state FROM proposals WHERE installation_id = $1 AND kind = 'commit'", [installationId]),
+    tx.query<{ status: string; state: { facts?: { base?: string } } }>(
+      "SELECT status, state FROM proposals WHERE installation_id = $1 AND kind = 'commit'",
+      [installationId],
+    ),
   );
   return row!;
 }
@@ -125,13 +140,21 @@ describe("a change of the pull request's base", () => {
     await deliver("pull_request", baseEdited("dev", "main", "maintainer"));
     // GitHub does not move a completed run back to in progress: it is completed again, as action_required.
     const run = check();
-    expect(run).toMatchObject({ status: "completed", conclusion: "action_required", output: { title: 'Waiting for rule "main needs two"' } });
+    expect(run).toMatchObject({
+      status: "completed",
+      conclusion: "action_required",
+      output: { title: 'Waiting for rule "main needs two"' },
+    });
     const row = await proposalState();
     expect(row.status).toBe("pending");
     expect(row.state.facts?.base).toBe("main");
     // The re-evaluation is in the audit trail, with what it was decided on.
     const events = await t.db.tenant(installationId, (tx) => readAudit(tx, installationId));
-    expect(events.filter((event) => event.action === "decision.recorded").map((event) => event.outcome)).toEqual(["pending", "approved", "pending"]);
+    expect(events.filter((event) => event.action === "decision.recorded").map((event) => event.outcome)).toEqual([
+      "pending",
+      "approved",
+      "pending",
+    ]);
 
     // A second eligible approval satisfies the rule for main.
     approvals("maintainer", "alice");
@@ -172,7 +195,11 @@ describe("a change of the pull request's base", () => {
   });
 
   it("code owners are read at the new base", async () => {
-    fake.setFile(REPO, ".github/agent-gate.yml", `agents: [${AGENT}]\nrules:\n  - name: owners approve their code\n    require: { codeowners: true }\n`);
+    fake.setFile(
+      REPO,
+      ".github/agent-gate.yml",
+      `agents: [${AGENT}]\nrules:\n  - name: owners approve their code\n    require: { codeowners: true }\n`,
+    );
     fake.setFile(REPO, ".github/CODEOWNERS", "* @maintainer\n");
     fake.setPullFiles(REPO, PR, ["src/app.ts"]);
     onGitHub("dev");
@@ -181,7 +208,8 @@ describe("a change of the pull request's base", () => {
     await deliver("pull_request_review", approve("maintainer", "dev"));
     onGitHub("main");
     await deliver("pull_request", baseEdited("dev", "main"));
-    const refs = fake.callsTo("GET", CONTENTS)
+    const refs = fake
+      .callsTo("GET", CONTENTS)
       .filter((call) => decodeURIComponent(call.path).endsWith("CODEOWNERS"))
       .map((call) => call.query.get("ref"));
     expect(refs.at(0)).toBe("dev");
@@ -198,7 +226,12 @@ describe("the merge queue and the base an approval was given for", () => {
     fake.setCommitPulls(REPO, SHA_A, [PR]);
     fake.setHistory(REPO, BASE_SHA, merge, [
       { sha: SHA_A, message: "A change", parents: [BASE_SHA], committer: AGENT },
-      { sha: merge, message: `Merge pull request #${PR} from Codertocat/change\n\nA change`, parents: [BASE_SHA, SHA_A], committer: "web-flow" },
+      {
+        sha: merge,
+        message: `Merge pull request #${PR} from Codertocat/change\n\nA change`,
+        parents: [BASE_SHA, SHA_A],
+        committer: "web-flow",
+      },
     ]);
     const payload = example("merge_group", "checks_requested", installationId);
     payload.repository = example("pull_request", "opened", installationId).repository;
@@ -213,7 +246,8 @@ describe("the merge queue and the base an approval was given for", () => {
     return payload;
   }
 
-  const groupRun = (sha: string) => fake.checkRuns(REPO).filter((run) => run.head_sha === sha && run.name === "Agent Gate");
+  const groupRun = (sha: string) =>
+    fake.checkRuns(REPO).filter((run) => run.head_sha === sha && run.name === "Agent Gate");
 
   it("refuses a queued pull request whose approval was given for another base", async () => {
     await approvedOnDev();
@@ -222,7 +256,11 @@ describe("the merge queue and the base an approval was given for", () => {
     const payload = group("main");
     await deliver("merge_group", payload);
     const [run] = groupRun(payload.merge_group.head_sha);
-    expect(run).toMatchObject({ status: "completed", conclusion: "failure", output: { title: `Pull request #${PR} was approved for another base` } });
+    expect(run).toMatchObject({
+      status: "completed",
+      conclusion: "failure",
+      output: { title: `Pull request #${PR} was approved for another base` },
+    });
     expect(run!.output.summary).toContain("`dev`");
     expect(fake.callsTo("GET", COMMIT_PULLS).length).toBeGreaterThan(0);
   });

@@ -50,7 +50,9 @@ beforeAll(async () => {
   }
   const db = await openDatabase(readSettings(storage).storage, { create: true });
   await migrate(db);
-  await db.query("INSERT INTO installations (id, account, created_at) VALUES (42, 'acme', now()) ON CONFLICT DO NOTHING");
+  await db.query(
+    "INSERT INTO installations (id, account, created_at) VALUES (42, 'acme', now()) ON CONFLICT DO NOTHING",
+  );
   await db.close();
 }, 180_000);
 afterAll(async () => {
@@ -60,16 +62,52 @@ afterAll(async () => {
 
 describe("agent-gate channel", { timeout: 180_000 }, () => {
   it("adds Slack (token from standard input), email (SMTP URL from a file) and a webhook (its secret printed once), lists them without secrets, removes one", async () => {
-    const slack = await run(["add", "slack", "deploys", "--installation", "acme", "--token", "-", "--signing-secret", SIGNING, "--channel", "#deploys"], `${TOKEN}\n`);
+    const slack = await run(
+      [
+        "add",
+        "slack",
+        "deploys",
+        "--installation",
+        "acme",
+        "--token",
+        "-",
+        "--signing-secret",
+        SIGNING,
+        "--channel",
+        "#deploys",
+      ],
+      `${TOKEN}\n`,
+    );
     expect(slack).toMatchObject({ code: 0 });
     expect(slack.stdout).toContain("channel deploys (slack) added for installation 42");
 
     const file = join(tmp, "smtp-url");
     writeFileSync(file, `smtps://gate:${SMTP_PASS}@mail.example.test:465\n`, { mode: 0o600 });
-    const email = await run(["add", "email", "oncall-mail", "--installation", "42", "--smtp-url-file", file, "--from", "gate@example.test", "--to", "a@example.test,b@example.test"]);
+    const email = await run([
+      "add",
+      "email",
+      "oncall-mail",
+      "--installation",
+      "42",
+      "--smtp-url-file",
+      file,
+      "--from",
+      "gate@example.test",
+      "--to",
+      "a@example.test,b@example.test",
+    ]);
     expect(email.code).toBe(0);
 
-    const hook = await run(["add", "webhook", "oncall-hook", "--installation", "42", "--url", "https://hooks.example.test/agent-gate", "--json"]);
+    const hook = await run([
+      "add",
+      "webhook",
+      "oncall-hook",
+      "--installation",
+      "42",
+      "--url",
+      "https://hooks.example.test/agent-gate",
+      "--json",
+    ]);
     expect(hook.code).toBe(0);
     const added = JSON.parse(hook.stdout) as { channel: { name: string }; signing_secret: string };
     expect(added.signing_secret).toMatch(/^whsec_[A-Za-z0-9+/=]{40,}$/);
@@ -77,10 +115,22 @@ describe("agent-gate channel", { timeout: 180_000 }, () => {
     const list = await run(["list", "--installation", "acme", "--json"]);
     expect(list.code).toBe(0);
     const listed = JSON.parse(list.stdout) as { channels: { name: string; type: string }[] };
-    expect(listed.channels.map((c) => [c.name, c.type])).toEqual([["deploys", "slack"], ["oncall-hook", "webhook"], ["oncall-mail", "email"]]);
+    expect(listed.channels.map((c) => [c.name, c.type])).toEqual([
+      ["deploys", "slack"],
+      ["oncall-hook", "webhook"],
+      ["oncall-mail", "email"],
+    ]);
     for (const secret of [TOKEN, SIGNING, SMTP_PASS, added.signing_secret]) expect(list.stdout).not.toContain(secret);
 
-    const duplicate = await run(["add", "webhook", "oncall-hook", "--installation", "42", "--url", "https://hooks.example.test/x"]);
+    const duplicate = await run([
+      "add",
+      "webhook",
+      "oncall-hook",
+      "--installation",
+      "42",
+      "--url",
+      "https://hooks.example.test/x",
+    ]);
     expect(duplicate.code).not.toBe(0);
     expect(duplicate.stderr).toContain("already exists");
 
@@ -93,7 +143,9 @@ describe("agent-gate channel", { timeout: 180_000 }, () => {
       const rows = await dumpAllRows(db);
       for (const secret of [TOKEN, SIGNING, SMTP_PASS, added.signing_secret]) expect(rows).not.toContain(secret);
       const events = await db.tenant(42, (tx) => readAudit(tx, 42));
-      expect(events.filter((e) => e.action.startsWith("channel.")).map((e) => [e.action, (e.data as { name: string }).name])).toEqual([
+      expect(
+        events.filter((e) => e.action.startsWith("channel.")).map((e) => [e.action, (e.data as { name: string }).name]),
+      ).toEqual([
         ["channel.added", "deploys"],
         ["channel.added", "oncall-mail"],
         ["channel.added", "oncall-hook"],
@@ -105,7 +157,17 @@ describe("agent-gate channel", { timeout: 180_000 }, () => {
   });
 
   it("refuses bad input naming the flag, and adds nothing", async () => {
-    const bad = await run(["add", "slack", "deploys2", "--installation", "42", "--token", "not-a-token", "--channel", "deploys"]);
+    const bad = await run([
+      "add",
+      "slack",
+      "deploys2",
+      "--installation",
+      "42",
+      "--token",
+      "not-a-token",
+      "--channel",
+      "deploys",
+    ]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--token");
     expect(bad.stderr).toContain("--signing-secret");

@@ -57,7 +57,13 @@ describe("check-run creation after an unknown outcome", () => {
     const res = await fetch(`${app.url}/api/v1/proposals`, {
       method: "POST",
       headers: bearer(token),
-      body: JSON.stringify({ kind: "outreach", repo: REPO, site: "example.com", summary: "s", content: { channel: "email", recipients: ["x@y.example"], body: "hello" } }),
+      body: JSON.stringify({
+        kind: "outreach",
+        repo: REPO,
+        site: "example.com",
+        summary: "s",
+        content: { channel: "email", recipients: ["x@y.example"], body: "hello" },
+      }),
     });
     expect(res.status).toBe(201);
     const { id } = (await res.json()) as { id: string };
@@ -77,12 +83,20 @@ describe("check-run creation after an unknown outcome", () => {
     fake.setFile(REPO, ".github/agent-gate.yml", "agents: [seo-agent]\n");
     fake.loseAnswerOfNext("POST", CREATE, 1, 502);
     const payload = example("pull_request", "opened", 1);
-    payload.repository = { ...payload.repository, id: 11, name: "web", full_name: REPO, owner: { ...payload.repository.owner, login: "acme" } };
+    payload.repository = {
+      ...payload.repository,
+      id: 11,
+      name: "web",
+      full_name: REPO,
+      owner: { ...payload.repository.owner, login: "acme" },
+    };
     payload.pull_request.user = { ...payload.pull_request.user, login: "seo-agent", type: "User" };
     payload.sender = { ...payload.sender, login: "seo-agent", type: "User" };
     expect((await app.deliver("pull_request", payload)).status).toBe(200);
     await app.server.worker.drain();
-    const [proposal] = await t.db.tenant(1, (tx) => tx.query<{ id: string; check_run_id: number }>("SELECT id, check_run_id FROM proposals WHERE kind = 'commit'"));
+    const [proposal] = await t.db.tenant(1, (tx) =>
+      tx.query<{ id: string; check_run_id: number }>("SELECT id, check_run_id FROM proposals WHERE kind = 'commit'"),
+    );
     const runs = runsOf(proposal!.id);
     expect(runs).toHaveLength(1);
     expect(fake.callsTo("POST", CREATE)).toHaveLength(1);

@@ -31,7 +31,15 @@ let storage: NodeJS.ProcessEnv;
 
 function run(args: string[]): Promise<Run> {
   const base = { ...process.env };
-  for (const name of ["DATABASE_URL", "AGENT_GATE_DATA_DIR", "APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET"]) delete base[name];
+  for (const name of [
+    "DATABASE_URL",
+    "AGENT_GATE_DATA_DIR",
+    "APP_ID",
+    "PRIVATE_KEY",
+    "PRIVATE_KEY_PATH",
+    "WEBHOOK_SECRET",
+  ])
+    delete base[name];
   const env = { ...base, ...storage, AGENT_GATE_KEYS: KEYS };
   return new Promise((resolve) => {
     execFile("node", [BIN, ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
@@ -45,7 +53,16 @@ const recorded = new Date("2026-11-20T09:00:00.000Z");
 beforeAll(async () => {
   const seed = async (db: Parameters<typeof recordInstallation>[0]) => {
     await recordInstallation(db, { id: 7, account: "acme" }, recorded, "octocat");
-    await recordRepositories(db, 7, [{ id: 11, full_name: "acme/web" }, { id: 12, full_name: "acme/api" }], [], recorded);
+    await recordRepositories(
+      db,
+      7,
+      [
+        { id: 11, full_name: "acme/web" },
+        { id: 12, full_name: "acme/api" },
+      ],
+      [],
+      recorded,
+    );
     await recordInstallation(db, { id: 9, account: "Other-Org" }, recorded);
     await recordInstallation(db, { id: 10, account: "gone" }, recorded);
     await removeInstallation(db, 10, recorded);
@@ -76,7 +93,9 @@ describe("agent-gate installation list", { timeout: 120_000 }, () => {
     expect(result.code, result.stderr).toBe(0);
     const lines = result.stdout.trim().split("\n");
     expect(lines[0]).toMatch(/^ID\s+ACCOUNT\s+STATE\s+REPOSITORIES\s+RECORDED$/);
-    expect(lines.find((line) => line.startsWith("7 "))).toMatch(/^7\s+acme\s+active\s+acme\/api,acme\/web\s+2026-11-20T09:00:00.000Z$/);
+    expect(lines.find((line) => line.startsWith("7 "))).toMatch(
+      /^7\s+acme\s+active\s+acme\/api,acme\/web\s+2026-11-20T09:00:00.000Z$/,
+    );
     expect(lines.find((line) => line.startsWith("10 "))).toMatch(/^10\s+gone\s+deleted\s+none/);
   });
 
@@ -101,7 +120,9 @@ describe("--installation takes the id or the account login", { timeout: 180_000 
     expect(created.code, created.stderr).toBe(0);
     expect(JSON.parse(created.stdout)).toMatchObject({ installation_id: 9 });
     const listed = await run(["token", "list", "--installation", "other-org", "--json"]);
-    expect((JSON.parse(listed.stdout) as { tokens: { installation_id: number }[] }).tokens.map((row) => row.installation_id)).toEqual([9]);
+    expect(
+      (JSON.parse(listed.stdout) as { tokens: { installation_id: number }[] }).tokens.map((row) => row.installation_id),
+    ).toEqual([9]);
     const byId = await run(["token", "list", "--installation", "9", "--json"]);
     expect(JSON.parse(byId.stdout)).toEqual(JSON.parse(listed.stdout));
   });
@@ -110,18 +131,33 @@ describe("--installation takes the id or the account login", { timeout: 180_000 
     const site = await run(["site", "add", "example.com", "--installation", "acme", "--json"]);
     expect(site.code, site.stderr).toBe(0);
     const sites = await run(["site", "list", "--installation", "acme", "--json"]);
-    expect((JSON.parse(sites.stdout) as { sites: { installation_id: number }[] }).sites.map((row) => row.installation_id)).toEqual([7]);
+    expect(
+      (JSON.parse(sites.stdout) as { sites: { installation_id: number }[] }).sites.map((row) => row.installation_id),
+    ).toEqual([7]);
     const exported = await run(["audit", "export", "--installation", "acme", "--manifest", join(tmp, "manifest.json")]);
     expect(exported.code, exported.stderr).toBe(0);
-    const first = JSON.parse(exported.stdout.split("\n")[0]!) as { installation_id: number; action: string; actor: string | null };
+    const first = JSON.parse(exported.stdout.split("\n")[0]!) as {
+      installation_id: number;
+      action: string;
+      actor: string | null;
+    };
     expect(first).toMatchObject({ installation_id: 7, action: "installation.created", actor: "octocat" });
   });
 
   it.each([
-    [["token", "create", "--installation", "nobody"], "--installation: no installation on the account nobody is recorded; `agent-gate installation list` shows"],
+    [
+      ["token", "create", "--installation", "nobody"],
+      "--installation: no installation on the account nobody is recorded; `agent-gate installation list` shows",
+    ],
     [["token", "list", "--installation", "gone"], "--installation: no installation on the account gone is recorded"],
-    [["site", "list", "--installation", "not a login!"], "--installation: must be an installation id (a number) or the account login it is installed on"],
-    [["audit", "export", "--installation", "-1", "--manifest", "m.json"], "--installation: must be an installation id (a number) or the account login"],
+    [
+      ["site", "list", "--installation", "not a login!"],
+      "--installation: must be an installation id (a number) or the account login it is installed on",
+    ],
+    [
+      ["audit", "export", "--installation", "-1", "--manifest", "m.json"],
+      "--installation: must be an installation id (a number) or the account login",
+    ],
   ])("%j is refused naming the option (exit 2)", async (args, message) => {
     const result = await run(args);
     expect(result.code).toBe(2);
@@ -142,12 +178,17 @@ describe("an installation recorded from GitHub's webhook", { timeout: 120_000 },
       const res = await app.deliver("installation", payload);
       expect(res.status).toBe(200);
 
-      const line = app.logs.map((text) => JSON.parse(text) as Record<string, unknown>).find((entry) => entry.installation === 4321);
+      const line = app.logs
+        .map((text) => JSON.parse(text) as Record<string, unknown>)
+        .find((entry) => entry.installation === 4321);
       expect(line).toMatchObject({ level: 30, account: "newco", sender: "installer-jane" });
       expect(String(line?.msg)).toContain("installation 4321 recorded for newco");
       expect(String(line?.msg)).toContain("--installation newco");
       const events = await db.tenant(4321, (tx) => readAudit(tx, 4321));
-      expect(events.find((event) => event.action === "installation.created")).toMatchObject({ actor: "installer-jane", subject: "newco" });
+      expect(events.find((event) => event.action === "installation.created")).toMatchObject({
+        actor: "installer-jane",
+        subject: "newco",
+      });
     } finally {
       await app.close();
       await fake.close();

@@ -31,8 +31,24 @@ let storage: NodeJS.ProcessEnv;
 
 function run(args: string[]): Promise<Run> {
   const base = { ...process.env };
-  for (const name of ["DATABASE_URL", "AGENT_GATE_DATA_DIR", "APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET", "GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET"]) delete base[name];
-  const env = { ...base, ...storage, AGENT_GATE_KEYS: KEYS, AGENT_GATE_DNS_SERVERS: dns.address, AGENT_GATE_DNS_TIMEOUT_MS: "200" };
+  for (const name of [
+    "DATABASE_URL",
+    "AGENT_GATE_DATA_DIR",
+    "APP_ID",
+    "PRIVATE_KEY",
+    "PRIVATE_KEY_PATH",
+    "WEBHOOK_SECRET",
+    "GITHUB_CLIENT_ID",
+    "GITHUB_CLIENT_SECRET",
+  ])
+    delete base[name];
+  const env = {
+    ...base,
+    ...storage,
+    AGENT_GATE_KEYS: KEYS,
+    AGENT_GATE_DNS_SERVERS: dns.address,
+    AGENT_GATE_DNS_TIMEOUT_MS: "200",
+  };
   return new Promise((resolve) => {
     execFile("node", [BIN, ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
@@ -61,7 +77,18 @@ function snakeJson(result: Run, command: string): Record<string, unknown> {
   }
   const keys = keysOf(parsed);
   expect(keys.length, `${command} printed no keys`).toBeGreaterThan(0);
-  expect(keys.filter((path) => !SNAKE.test(path.split(".").at(-1)!.replace(/\[\d+\]$/, ""))), command).toEqual([]);
+  expect(
+    keys.filter(
+      (path) =>
+        !SNAKE.test(
+          path
+            .split(".")
+            .at(-1)!
+            .replace(/\[\d+\]$/, ""),
+        ),
+    ),
+    command,
+  ).toEqual([]);
   return parsed as Record<string, unknown>;
 }
 
@@ -91,7 +118,10 @@ describe("every --json output of the CLI", { timeout: 300_000 }, () => {
   it("uses snake_case keys at every depth, command by command", async () => {
     snakeJson(await run(["migrate", "--json"]), "migrate");
 
-    const created = snakeJson(await run(["token", "create", "--installation", "7", "--name", "release-bot", "--repo", "acme/web", "--json"]), "token create");
+    const created = snakeJson(
+      await run(["token", "create", "--installation", "7", "--name", "release-bot", "--repo", "acme/web", "--json"]),
+      "token create",
+    );
     expect(created).toMatchObject({ name: "release-bot", installation_id: 7, repos: ["acme/web"] });
     const listed = snakeJson(await run(["token", "list", "--json"]), "token list");
     expect(listed.tokens).toHaveLength(1);
@@ -109,13 +139,48 @@ describe("every --json output of the CLI", { timeout: 300_000 }, () => {
     snakeJson(keys, "keys list");
     writeFileSync(file("keys.json"), keys.stdout);
 
-    const exported = await run(["audit", "export", "--installation", "7", "--manifest", file("manifest.json"), "--output", file("audit.jsonl")]);
+    const exported = await run([
+      "audit",
+      "export",
+      "--installation",
+      "7",
+      "--manifest",
+      file("manifest.json"),
+      "--output",
+      file("audit.jsonl"),
+    ]);
     expect(exported.code, exported.stderr).toBe(0);
-    const verified = snakeJson(await run(["audit", "verify", file("audit.jsonl"), "--manifest", file("manifest.json"), "--keys", file("keys.json"), "--json"]), "audit verify");
+    const verified = snakeJson(
+      await run([
+        "audit",
+        "verify",
+        file("audit.jsonl"),
+        "--manifest",
+        file("manifest.json"),
+        "--keys",
+        file("keys.json"),
+        "--json",
+      ]),
+      "audit verify",
+    );
     expect(verified.ok).toBe(true);
-    snakeJson(await run(["audit", "prune", "--installation", "7", "--before", "2000-01-01T00:00:00Z", "--json"]), "audit prune");
+    snakeJson(
+      await run(["audit", "prune", "--installation", "7", "--before", "2000-01-01T00:00:00Z", "--json"]),
+      "audit prune",
+    );
 
-    const receipt = await run(["receipt", "verify", "not.a-receipt", "--keys", file("keys.json"), "--digest", "a".repeat(40), "--repo", "acme/web", "--json"]);
+    const receipt = await run([
+      "receipt",
+      "verify",
+      "not.a-receipt",
+      "--keys",
+      file("keys.json"),
+      "--digest",
+      "a".repeat(40),
+      "--repo",
+      "acme/web",
+      "--json",
+    ]);
     expect(receipt.code).toBe(1);
     expect(snakeJson(receipt, "receipt verify")).toMatchObject({ valid: false });
 
@@ -124,6 +189,8 @@ describe("every --json output of the CLI", { timeout: 300_000 }, () => {
     expect(snakeJson(attestation, "attestation verify")).toMatchObject({ valid: false, code: "attestation_malformed" });
 
     const doctor = await run(["doctor", "--json"]);
-    expect(snakeJson(doctor, "doctor").checks).toEqual(expect.arrayContaining([expect.objectContaining({ name: "app_id", ok: false })]));
+    expect(snakeJson(doctor, "doctor").checks).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: "app_id", ok: false })]),
+    );
   });
 });

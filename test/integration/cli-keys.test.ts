@@ -32,10 +32,15 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   delete base.AGENT_GATE_KEYS;
   delete base.AGENT_GATE_DATA_DIR;
   return new Promise((resolve) => {
-    execFile("node", [BIN, ...args], { env: { ...base, ...storage, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    execFile(
+      "node",
+      [BIN, ...args],
+      { env: { ...base, ...storage, ...env }, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -116,7 +121,12 @@ describe("agent-gate keys", slow, () => {
   it("rotates signing keys and moves stored secrets to a prepended keyring key", async () => {
     const first = await run(["keys", "rotate", "--json"], { AGENT_GATE_KEYS: ENTRY_A });
     expect(first.code).toBe(0);
-    const one = JSON.parse(first.stdout) as { signing_key: string; retired: string[]; resealed: number; keyring_key: string };
+    const one = JSON.parse(first.stdout) as {
+      signing_key: string;
+      retired: string[];
+      resealed: number;
+      keyring_key: string;
+    };
     expect(one).toMatchObject({ retired: [], resealed: 0, keyring_key: "ka" });
 
     const second = await run(["keys", "rotate", "--json"], { AGENT_GATE_KEYS: `${ENTRY_B},${ENTRY_A}` });
@@ -135,7 +145,9 @@ describe("agent-gate keys", slow, () => {
     const text = await run(["keys", "list"], { AGENT_GATE_KEYS: ENTRY_B });
     const lines = text.stdout.trimEnd().split("\n");
     expect(lines[0]).toMatch(/^KID +STATUS +CREATED +PUBLIC KEY$/);
-    expect(lines.find((line) => line.startsWith(one.signing_key))).toMatch(new RegExp(`^${one.signing_key} +retired +`));
+    expect(lines.find((line) => line.startsWith(one.signing_key))).toMatch(
+      new RegExp(`^${one.signing_key} +retired +`),
+    );
 
     // Every secret now opens under the new keyring key alone; the old key alone no longer suffices.
     const stale = await run(["keys", "rotate"], { AGENT_GATE_KEYS: ENTRY_A });
@@ -144,11 +156,14 @@ describe("agent-gate keys", slow, () => {
     expect(stale.stderr).not.toContain(ENTRY_A.split(":")[1]);
   });
 
-  it.runIf(backend() === "postgres")("refuses to rotate on PostgreSQL without a keyring, saying what to set", async () => {
-    const result = await run(["keys", "rotate"]);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/AGENT_GATE_KEYS is not set.*agent-gate keys generate/);
-  });
+  it.runIf(backend() === "postgres")(
+    "refuses to rotate on PostgreSQL without a keyring, saying what to set",
+    async () => {
+      const result = await run(["keys", "rotate"]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/AGENT_GATE_KEYS is not set.*agent-gate keys generate/);
+    },
+  );
 
   it.runIf(backend() === "pglite")("creates a keyring file for the embedded database and says where", async () => {
     const dataDir = join(tmp, "fresh");
@@ -181,11 +196,32 @@ describe("agent-gate receipt verify", slow, () => {
   });
 
   it("exits 0 for a valid receipt", async () => {
-    const result = await run(["receipt", "verify", valid, "--keys", keysFile, "--digest", digest, "--repo", "octo/web"]);
+    const result = await run([
+      "receipt",
+      "verify",
+      valid,
+      "--keys",
+      keysFile,
+      "--digest",
+      digest,
+      "--repo",
+      "octo/web",
+    ]);
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^valid: approved deploy octo\/web proposal prop_cli by maintainer/);
-    const json = await run(["receipt", "verify", valid, "--keys", keysFile, "--digest", digest, "--repo", "octo/web", "--json"]);
+    const json = await run([
+      "receipt",
+      "verify",
+      valid,
+      "--keys",
+      keysFile,
+      "--digest",
+      digest,
+      "--repo",
+      "octo/web",
+      "--json",
+    ]);
     expect(JSON.parse(json.stdout)).toMatchObject({ valid: true, payload: { proposal_id: "prop_cli", digest } });
   });
 
@@ -196,13 +232,40 @@ describe("agent-gate receipt verify", slow, () => {
     ["garbage", () => ["not-a-receipt", digest], "receipt_malformed"],
     ["the same digest in a fork", () => [valid, digest, "mallory/web"], "receipt_repo_mismatch"],
     ["another kind", () => [valid, digest, "octo/web", "--kind", "outreach"], "receipt_kind_mismatch"],
-    ["another installation", () => [valid, digest, "octo/web", "--installation", "10"], "receipt_installation_mismatch"],
+    [
+      "another installation",
+      () => [valid, digest, "octo/web", "--installation", "10"],
+      "receipt_installation_mismatch",
+    ],
   ])("exits 1 for %s with the reason on stderr", async (_name, make, code) => {
     const [receipt, given, repo = "octo/web", ...rest] = make() as string[];
-    const result = await run(["receipt", "verify", receipt!, "--keys", keysFile, "--digest", given!, "--repo", repo, ...rest]);
+    const result = await run([
+      "receipt",
+      "verify",
+      receipt!,
+      "--keys",
+      keysFile,
+      "--digest",
+      given!,
+      "--repo",
+      repo,
+      ...rest,
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`(${code})`);
-    const json = await run(["receipt", "verify", receipt!, "--keys", keysFile, "--digest", given!, "--repo", repo, ...rest, "--json"]);
+    const json = await run([
+      "receipt",
+      "verify",
+      receipt!,
+      "--keys",
+      keysFile,
+      "--digest",
+      given!,
+      "--repo",
+      repo,
+      ...rest,
+      "--json",
+    ]);
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({ valid: false, code });
   });
@@ -230,7 +293,17 @@ describe("agent-gate receipt verify", slow, () => {
   });
 
   it("exits 2 when the keys file cannot be read", async () => {
-    const result = await run(["receipt", "verify", valid, "--keys", join(tmp, "missing.json"), "--digest", digest, "--repo", "octo/web"]);
+    const result = await run([
+      "receipt",
+      "verify",
+      valid,
+      "--keys",
+      join(tmp, "missing.json"),
+      "--digest",
+      digest,
+      "--repo",
+      "octo/web",
+    ]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/Could not read the keys file/);
   });

@@ -61,7 +61,12 @@ function reviewEvent(reviewer: string, commitId: string, eventHead: string, auth
   const payload = example("pull_request_review", "submitted", installationId);
   payload.pull_request.user = { ...payload.pull_request.user, login: author, type: "User" };
   payload.pull_request.head.sha = eventHead;
-  payload.review = { ...payload.review, user: { ...payload.review.user, login: reviewer, type: "User" }, state: "approved", commit_id: commitId };
+  payload.review = {
+    ...payload.review,
+    user: { ...payload.review.user, login: reviewer, type: "User" },
+    state: "approved",
+    commit_id: commitId,
+  };
   payload.sender = { ...payload.sender, login: reviewer, type: "User" };
   return payload;
 }
@@ -72,13 +77,24 @@ function readable(summary: string): string {
 }
 
 function listedApproval(reviewer: string, commitId: string, at: string, id = 1) {
-  return { id, user: { login: reviewer, id, type: "User" }, state: "APPROVED", commit_id: commitId, submitted_at: at, body: "" };
+  return {
+    id,
+    user: { login: reviewer, id, type: "User" },
+    state: "APPROVED",
+    commit_id: commitId,
+    submitted_at: at,
+    body: "",
+  };
 }
 
-function listedCommit(sha: string, o: { author?: [string | null, string, string]; committer?: [string | null, string, string]; message?: string }) {
+function listedCommit(
+  sha: string,
+  o: { author?: [string | null, string, string]; committer?: [string | null, string, string]; message?: string },
+) {
   const [authorLogin, authorName, authorEmail] = o.author ?? [HUMAN, "Human Dev", "human@example.com"];
   const [committerLogin, committerName, committerEmail] = o.committer ?? ["web-flow", "GitHub", "noreply@github.com"];
-  const account = (login: string | null) => (login ? { login, id: 7, type: login.endsWith("[bot]") ? "Bot" : "User" } : null);
+  const account = (login: string | null) =>
+    login ? { login, id: 7, type: login.endsWith("[bot]") ? "Bot" : "User" } : null;
   return {
     sha,
     commit: {
@@ -127,8 +143,14 @@ describe("an expired commit proposal stays expired", () => {
     expect(check(SHA_A).conclusion).toBe("failure");
     const ignored = (await audit()).filter((event) => event.action === "event.ignored");
     expect(ignored).toHaveLength(1);
-    expect(ignored[0]).toMatchObject({ outcome: "expired", actor: "maintainer", data: { pr: PR, head: SHA_A, reason: expect.stringMatching(/expiry is final/) } });
-    expect((await audit()).filter((event) => event.action === "decision.recorded").map((event) => event.outcome)).toEqual(["pending"]);
+    expect(ignored[0]).toMatchObject({
+      outcome: "expired",
+      actor: "maintainer",
+      data: { pr: PR, head: SHA_A, reason: expect.stringMatching(/expiry is final/) },
+    });
+    expect(
+      (await audit()).filter((event) => event.action === "decision.recorded").map((event) => event.outcome),
+    ).toEqual(["pending"]);
   });
 
   it("an approval given after the deadline, before the sweep has run, never counts: the proposal is rejected as expired", async () => {
@@ -168,27 +190,43 @@ describe("an agent's commit on a person's pull request is gated", () => {
     await app.deliver("pull_request_review", reviewEvent(HUMAN, SHA_B, SHA_B, HUMAN));
     await settle();
     expect(check(SHA_B).output.title).toBe("Waiting for approval (0/1)");
-    fake.setReviews(REPO, PR, [listedApproval(HUMAN, SHA_B, clock.now().toISOString(), 1), listedApproval("maintainer", SHA_B, clock.now().toISOString(), 2)]);
+    fake.setReviews(REPO, PR, [
+      listedApproval(HUMAN, SHA_B, clock.now().toISOString(), 1),
+      listedApproval("maintainer", SHA_B, clock.now().toISOString(), 2),
+    ]);
     await app.deliver("pull_request_review", reviewEvent("maintainer", SHA_B, SHA_B, HUMAN));
     await settle();
     expect(check(SHA_B).conclusion).toBe("success");
-    const decided = (await audit()).filter((event) => event.action === "decision.recorded").map((event) => event.outcome);
+    const decided = (await audit())
+      .filter((event) => event.action === "decision.recorded")
+      .map((event) => event.outcome);
     expect(decided).toEqual(["exempt", "pending", "pending", "approved"]);
   });
 
   it.each([
-    ["authored by", { author: [AGENT, "SEO Agent", "seo@example.com"] as [string, string, string] }, `authored by ${AGENT}`],
-    ["committed by", { committer: [AGENT, "SEO Agent", "seo@example.com"] as [string, string, string] }, `committed by ${AGENT}`],
-  ])("a commit %s a configured agent makes the person's pull request agent-proposed", async (_name, identities, said) => {
-    fake.setPullCommits(REPO, PR, [listedCommit("1".repeat(40), {}), listedCommit("2".repeat(40), identities)]);
-    await app.deliver("pull_request", pullEvent("opened", SHA_A, HUMAN));
-    await settle();
-    const run = check(SHA_A);
-    expect(run.output.title).toBe("Waiting for approval (0/1)");
-    expect(readable(run.output.summary)).toContain(`Commit 2222222 is ${said}`);
-    const [created] = (await audit()).filter((event) => event.action === "proposal.created");
-    expect(created).toMatchObject({ outcome: "pending", actor_is_agent: true });
-  });
+    [
+      "authored by",
+      { author: [AGENT, "SEO Agent", "seo@example.com"] as [string, string, string] },
+      `authored by ${AGENT}`,
+    ],
+    [
+      "committed by",
+      { committer: [AGENT, "SEO Agent", "seo@example.com"] as [string, string, string] },
+      `committed by ${AGENT}`,
+    ],
+  ])(
+    "a commit %s a configured agent makes the person's pull request agent-proposed",
+    async (_name, identities, said) => {
+      fake.setPullCommits(REPO, PR, [listedCommit("1".repeat(40), {}), listedCommit("2".repeat(40), identities)]);
+      await app.deliver("pull_request", pullEvent("opened", SHA_A, HUMAN));
+      await settle();
+      const run = check(SHA_A);
+      expect(run.output.title).toBe("Waiting for approval (0/1)");
+      expect(readable(run.output.summary)).toContain(`Commit 2222222 is ${said}`);
+      const [created] = (await audit()).filter((event) => event.action === "proposal.created");
+      expect(created).toMatchObject({ outcome: "pending", actor_is_agent: true });
+    },
+  );
 
   it("a person's pull request gaining one commit co-authored by a known agent waits for approval, and a human co-author of it cannot approve", async () => {
     fake.setFile(REPO, ".github/agent-gate.yml", null); // no config: the known agents and every bot
@@ -199,7 +237,8 @@ describe("an agent's commit on a person's pull request is gated", () => {
     fake.setPullCommits(REPO, PR, [
       listedCommit(SHA_A, {}),
       listedCommit(SHA_B, {
-        message: "Fix the parser\n\nCo-Authored-By: Claude <noreply@anthropic.com>\nco-authored-by: Rita <4242+rita@users.noreply.github.com>\n",
+        message:
+          "Fix the parser\n\nCo-Authored-By: Claude <noreply@anthropic.com>\nco-authored-by: Rita <4242+rita@users.noreply.github.com>\n",
       }),
     ]);
     await app.deliver("pull_request", pullEvent("synchronize", SHA_B, HUMAN));
@@ -207,7 +246,9 @@ describe("an agent's commit on a person's pull request is gated", () => {
     const run = check(SHA_B);
     expect(run.status).toBe("in_progress");
     expect(run.output.title).toBe("Waiting for approval (0/1)");
-    expect(readable(run.output.summary)).toContain("Commit bbbbbbb is co-authored (Co-authored-by trailer) by noreply@anthropic.com (Claude Code)");
+    expect(readable(run.output.summary)).toContain(
+      "Commit bbbbbbb is co-authored (Co-authored-by trailer) by noreply@anthropic.com (Claude Code)",
+    );
     fake.setReviews(REPO, PR, [listedApproval("rita", SHA_B, clock.now().toISOString())]);
     await app.deliver("pull_request_review", reviewEvent("rita", SHA_B, SHA_B, HUMAN));
     await settle();
@@ -227,8 +268,13 @@ describe("a stale event never moves the gate backwards", () => {
     // Made before the push, delivered after it.
     expect((await app.deliver("pull_request_review", reviewEvent("maintainer", SHA_A, SHA_A))).status).toBe(200);
     // A redelivery of the first event ("Recent Deliveries"), with a new delivery id.
-    expect((await app.deliver("pull_request", pullEvent("opened", SHA_A), { id: "redelivered-opened" })).status).toBe(200);
-    fake.setReviews(REPO, PR, [listedApproval("maintainer", SHA_A, clock.now().toISOString(), 1), listedApproval("rita", SHA_B, clock.now().toISOString(), 2)]);
+    expect((await app.deliver("pull_request", pullEvent("opened", SHA_A), { id: "redelivered-opened" })).status).toBe(
+      200,
+    );
+    fake.setReviews(REPO, PR, [
+      listedApproval("maintainer", SHA_A, clock.now().toISOString(), 1),
+      listedApproval("rita", SHA_B, clock.now().toISOString(), 2),
+    ]);
     await app.deliver("pull_request_review", reviewEvent("rita", SHA_B, SHA_B));
     await settle();
     expect(await proposals()).toEqual([

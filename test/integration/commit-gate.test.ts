@@ -47,13 +47,31 @@ function review(reviewer: string, state: string, commitId: string, type = "User"
   const payload = example("pull_request_review", state === "DISMISSED" ? "dismissed" : "submitted", installationId);
   payload.pull_request.user = { ...payload.pull_request.user, login: author, type: "User" };
   payload.pull_request.head.sha = SHA_A;
-  payload.review = { ...payload.review, user: { ...payload.review.user, login: reviewer, type }, state: state.toLowerCase(), commit_id: commitId };
+  payload.review = {
+    ...payload.review,
+    user: { ...payload.review.user, login: reviewer, type },
+    state: state.toLowerCase(),
+    commit_id: commitId,
+  };
   payload.sender = { ...payload.sender, login: reviewer, type };
   return payload;
 }
 
-function reviewObject(reviewer: string, state: string, commitId: string, type = "User", id = Math.floor(Math.random() * 1e9)) {
-  return { id, user: { login: reviewer, id, type }, state, commit_id: commitId, submitted_at: "2026-11-23T10:00:00Z", body: "" };
+function reviewObject(
+  reviewer: string,
+  state: string,
+  commitId: string,
+  type = "User",
+  id = Math.floor(Math.random() * 1e9),
+) {
+  return {
+    id,
+    user: { login: reviewer, id, type },
+    state,
+    commit_id: commitId,
+    submitted_at: "2026-11-23T10:00:00Z",
+    body: "",
+  };
 }
 
 const PR = 2; // the pull request number in GitHub's example payloads
@@ -162,7 +180,10 @@ describe("commit gate", () => {
     fake.setReviews(REPO, PR, [reviewObject("reader", "COMMENTED", SHA_A)]);
     await app.deliver("pull_request_review", review("reader", "COMMENTED", SHA_A));
     expect(fake.callsTo("GET", PERMISSION)).toEqual([]);
-    fake.setReviews(REPO, PR, [reviewObject("reader", "COMMENTED", SHA_A), reviewObject("maintainer", "APPROVED", SHA_A)]);
+    fake.setReviews(REPO, PR, [
+      reviewObject("reader", "COMMENTED", SHA_A),
+      reviewObject("maintainer", "APPROVED", SHA_A),
+    ]);
     await app.deliver("pull_request_review", review("maintainer", "APPROVED", SHA_A));
     await settle();
     expect(fake.callsTo("GET", PERMISSION).map((call) => call.path.split("/").at(-2))).toEqual(["maintainer"]);
@@ -176,7 +197,10 @@ describe("commit gate", () => {
     await push(SHA_B);
     await settle();
     // The old head's approval no longer applies to anything.
-    expect(latestCheck(SHA_A)).toMatchObject({ conclusion: "cancelled", output: { title: `Superseded by ${SHA_B.slice(0, 7)}` } });
+    expect(latestCheck(SHA_A)).toMatchObject({
+      conclusion: "cancelled",
+      output: { title: `Superseded by ${SHA_B.slice(0, 7)}` },
+    });
     const fresh = latestCheck(SHA_B);
     expect(fresh.status).toBe("in_progress");
     expect(fresh.output.title).toBe("Waiting for approval (0/1)");
@@ -319,7 +343,9 @@ describe("commit gate", () => {
     await settle();
     const check = latestCheck(SHA_A);
     expect(check.conclusion).toBe("failure");
-    expect(check.output.summary).toContain("- `(file)`: the YAML could not be parsed at line 3, column 13: Nested mappings are not allowed in compact mappings");
+    expect(check.output.summary).toContain(
+      "- `(file)`: the YAML could not be parsed at line 3, column 13: Nested mappings are not allowed in compact mappings",
+    );
     // Code spans show their text as it is: no backslash escapes inside them.
     expect(check.output.summary).not.toMatch(/`[^`]*\\[^`]*`/);
   });

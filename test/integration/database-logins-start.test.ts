@@ -28,7 +28,9 @@ describe.runIf(backend() === "postgres")("npm start with one or two database log
     tmp = mkdtempSync(join(tmpdir(), "agent-gate-logins-"));
     const github = new URL(fake.url);
     const keys = `k1:${randomBytes(32).toString("base64")}`;
-    const key = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+    const key = generateKeyPairSync("rsa", { modulusLength: 2048 })
+      .privateKey.export({ type: "pkcs1", format: "pem" })
+      .toString();
     env = (storage, port) => ({
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -72,7 +74,9 @@ describe.runIf(backend() === "postgres")("npm start with one or two database log
     expect(app.output.join("")).not.toContain("UNPROTECTED AUDIT LOG");
     expect(await app.stop()).toBe(0);
     const doctor = await cli(["doctor"], tmp, env({ DATABASE_URL: t.url }, 0));
-    expect(doctor.stdout).toMatch(/ok {3}database_login: the app logs in as \w+, which holds agent_gate_service and owns nothing/);
+    expect(doctor.stdout).toMatch(
+      /ok {3}database_login: the app logs in as \w+, which holds agent_gate_service and owns nothing/,
+    );
   });
 
   it("DATABASE_URL alone naming the owner: starts, warns loudly, and doctor fails", async () => {
@@ -80,19 +84,25 @@ describe.runIf(backend() === "postgres")("npm start with one or two database log
     const app = start({ DATABASE_URL: t.ownerUrl }, port);
     await waitFor(`http://127.0.0.1:${port}/readyz`, 200, app);
     const said = app.output.join("");
-    expect(said).toContain("UNPROTECTED AUDIT LOG: the database login of DATABASE_URL (postgres) is a superuser, owns the schema");
+    expect(said).toContain(
+      "UNPROTECTED AUDIT LOG: the database login of DATABASE_URL (postgres) is a superuser, owns the schema",
+    );
     expect(said).toContain("AGENT_GATE_MIGRATION_DATABASE_URL");
     expect(await app.stop()).toBe(0);
     const doctor = await cli(["doctor"], tmp, env({ DATABASE_URL: t.ownerUrl }, 0));
     expect(doctor.code).toBe(1);
-    expect(doctor.stdout).toContain("FAIL database_login: the database login of DATABASE_URL (postgres) is a superuser, owns the schema");
+    expect(doctor.stdout).toContain(
+      "FAIL database_login: the database login of DATABASE_URL (postgres) is a superuser, owns the schema",
+    );
     expect(doctor.stdout).toContain("docs/operations.md");
   });
 
   it("AGENT_GATE_MIGRATION_DATABASE_URL set while DATABASE_URL is still the owner: refuses to start", async () => {
     const app = start({ DATABASE_URL: t.ownerUrl, AGENT_GATE_MIGRATION_DATABASE_URL: t.ownerUrl }, await freePort());
     expect(await app.exited).toBe(1);
-    expect(app.output.join("")).toContain("AGENT_GATE_MIGRATION_DATABASE_URL is set, but the database login of DATABASE_URL (postgres) is a superuser");
+    expect(app.output.join("")).toContain(
+      "AGENT_GATE_MIGRATION_DATABASE_URL is set, but the database login of DATABASE_URL (postgres) is a superuser",
+    );
   });
 
   it("a new database and the app's login alone: refuses, saying which login migrates; with it, migrates and starts", async () => {
@@ -111,10 +121,16 @@ describe.runIf(backend() === "postgres")("npm start with one or two database log
 
     const refused = start({ DATABASE_URL: app.toString() }, await freePort());
     expect(await refused.exited).toBe(1);
-    expect(refused.output.join("")).toContain("Migrations are pending and the login in DATABASE_URL may not apply them");
+    expect(refused.output.join("")).toContain(
+      "Migrations are pending and the login in DATABASE_URL may not apply them",
+    );
     expect(refused.output.join("")).toContain("AGENT_GATE_MIGRATION_DATABASE_URL");
 
-    const migrated = await cli(["migrate"], tmp, env({ DATABASE_URL: app.toString(), AGENT_GATE_MIGRATION_DATABASE_URL: owner.toString() }, 0));
+    const migrated = await cli(
+      ["migrate"],
+      tmp,
+      env({ DATABASE_URL: app.toString(), AGENT_GATE_MIGRATION_DATABASE_URL: owner.toString() }, 0),
+    );
     expect(migrated.code, migrated.stderr).toBe(0);
     const port = await freePort();
     const started = start({ DATABASE_URL: app.toString() }, port);

@@ -57,22 +57,43 @@ async function requestDeploy(environment = "production", sender = "runner") {
   return run!;
 }
 
-async function click(run: { id: number; external_id?: string }, clicker: string, identifier = "approve", clickerType = "User") {
+async function click(
+  run: { id: number; external_id?: string },
+  clicker: string,
+  identifier = "approve",
+  clickerType = "User",
+) {
   const res = await app.deliver(
     "check_run",
-    requestedAction({ installationId, appId: TEST_APP_ID, proposalId: run.external_id!, checkRunId: run.id, identifier, clicker, clickerType }),
+    requestedAction({
+      installationId,
+      appId: TEST_APP_ID,
+      proposalId: run.external_id!,
+      checkRunId: run.id,
+      identifier,
+      clicker,
+      clickerType,
+    }),
   );
   expect(res.status).toBe(200);
   await app.server.worker.drain();
 }
 
 function callbacks() {
-  return fake.callsTo("POST", CALLBACK).map((call) => call.body as { state: string; environment_name: string; comment: string });
+  return fake
+    .callsTo("POST", CALLBACK)
+    .map((call) => call.body as { state: string; environment_name: string; comment: string });
 }
 
 describe("deploy gate", () => {
   it("builds a fixture that GitHub's webhook schema accepts", () => {
-    const payload = deploymentProtectionRule({ installationId: 1, environment: "production", sha: SHA, runId: 1, sender: "x" });
+    const payload = deploymentProtectionRule({
+      installationId: 1,
+      environment: "production",
+      sha: SHA,
+      runId: 1,
+      sender: "x",
+    });
     expect(webhookSchemaProblems("webhook-deployment-protection-rule-requested", payload)).toEqual([]);
   });
 
@@ -109,14 +130,23 @@ describe("deploy gate", () => {
     const run = runs[0]!;
     expect(run.conclusion).toBe("action_required");
     expect(run.output.summary).toContain(`**${shown}**`);
-    expect(run.output.summary).toContain("**Warning:** the environment name holds characters that are invisible or reorder text");
+    expect(run.output.summary).toContain(
+      "**Warning:** the environment name holds characters that are invisible or reorder text",
+    );
     expect(JSON.stringify(runs)).not.toMatch(/[\u202E\u200B]/);
     expect(callbacks()).toEqual([]);
 
-    const [row] = await t.db.tenant(installationId, (tx) => tx.query<{ status: string }>("SELECT status FROM proposals WHERE id = $1", [run.external_id]));
+    const [row] = await t.db.tenant(installationId, (tx) =>
+      tx.query<{ status: string }>("SELECT status FROM proposals WHERE id = $1", [run.external_id]),
+    );
     expect(row?.status).toBe("pending");
-    const [created] = (await t.db.tenant(installationId, (tx) => readAudit(tx, installationId))).filter((e) => e.action === "proposal.created");
-    expect(created?.data).toMatchObject({ environment, environment_hidden_characters: expect.stringMatching(/found U\+202E at position 4/) });
+    const [created] = (await t.db.tenant(installationId, (tx) => readAudit(tx, installationId))).filter(
+      (e) => e.action === "proposal.created",
+    );
+    expect(created?.data).toMatchObject({
+      environment,
+      environment_hidden_characters: expect.stringMatching(/found U\+202E at position 4/),
+    });
   });
 
   it("rejects on one eligible Reject", async () => {
@@ -168,7 +198,11 @@ describe("deploy gate", () => {
     await click(run, "alice");
     const attempts = fake.callsTo("POST", CALLBACK);
     expect(attempts).toHaveLength(3);
-    expect(attempts.map((call) => (call.body as { state: string }).state)).toEqual(["approved", "approved", "approved"]);
+    expect(attempts.map((call) => (call.body as { state: string }).state)).toEqual([
+      "approved",
+      "approved",
+      "approved",
+    ]);
     const [row] = await t.db.query<{ n: number }>(
       "SELECT count(*)::int8 AS n FROM outbox WHERE installation_id = $1 AND operation = 'deployment.review' AND outcome = 'done'",
       [installationId],
@@ -181,7 +215,14 @@ describe("deploy gate", () => {
     // The click is committed, then the process dies before the outbox runs.
     await app.deliver(
       "check_run",
-      requestedAction({ installationId, appId: TEST_APP_ID, proposalId: run.external_id!, checkRunId: run.id, identifier: "approve", clicker: "alice" }),
+      requestedAction({
+        installationId,
+        appId: TEST_APP_ID,
+        proposalId: run.external_id!,
+        checkRunId: run.id,
+        identifier: "approve",
+        clicker: "alice",
+      }),
     );
     await app.close();
     expect(callbacks()).toEqual([]);
@@ -191,7 +232,11 @@ describe("deploy gate", () => {
   });
 
   it("rejects a deploy to an environment mapped to an unverified site, telling the admin what to fix", async () => {
-    fake.setFile(REPO, ".github/agent-gate.yml", "agents: [deploy-agent]\ndeploy:\n  environments: { production: example.com }\n");
+    fake.setFile(
+      REPO,
+      ".github/agent-gate.yml",
+      "agents: [deploy-agent]\ndeploy:\n  environments: { production: example.com }\n",
+    );
     const run = await requestDeploy();
     expect(run.conclusion).toBe("failure");
     expect(run.output.summary).toMatch(/example\.com/);

@@ -25,99 +25,107 @@ function openToOthers(dir: string): string[] {
   return found;
 }
 
-describe.runIf(backend() === "pglite")("the embedded database's files are its user's alone", { timeout: 240_000 }, () => {
-  let fake: GitHubFake;
-  let tmp: string;
-  const running: Running[] = [];
-  let env: (dataDir: string, port: number) => NodeJS.ProcessEnv;
+describe.runIf(backend() === "pglite")(
+  "the embedded database's files are its user's alone",
+  { timeout: 240_000 },
+  () => {
+    let fake: GitHubFake;
+    let tmp: string;
+    const running: Running[] = [];
+    let env: (dataDir: string, port: number) => NodeJS.ProcessEnv;
 
-  beforeAll(async () => {
-    fake = await GitHubFake.start();
-    tmp = mkdtempSync(join(tmpdir(), "agent-gate-modes-"));
-    const github = new URL(fake.url);
-    const key = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
-    env = (dataDir, port) => ({
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      APP_ID: "4242",
-      PRIVATE_KEY: key,
-      WEBHOOK_SECRET: "modes-secret",
-      GHE_HOST: github.host,
-      GHE_PROTOCOL: "http",
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      LOG_LEVEL: "warn",
-      AGENT_GATE_DATA_DIR: dataDir,
+    beforeAll(async () => {
+      fake = await GitHubFake.start();
+      tmp = mkdtempSync(join(tmpdir(), "agent-gate-modes-"));
+      const github = new URL(fake.url);
+      const key = generateKeyPairSync("rsa", { modulusLength: 2048 })
+        .privateKey.export({ type: "pkcs1", format: "pem" })
+        .toString();
+      env = (dataDir, port) => ({
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        APP_ID: "4242",
+        PRIVATE_KEY: key,
+        WEBHOOK_SECRET: "modes-secret",
+        GHE_HOST: github.host,
+        GHE_PROTOCOL: "http",
+        PORT: String(port),
+        HOST: "127.0.0.1",
+        LOG_LEVEL: "warn",
+        AGENT_GATE_DATA_DIR: dataDir,
+      });
     });
-  });
-  afterAll(async () => {
-    await Promise.all(running.map((r) => r.stop("SIGKILL")));
-    await fake?.close();
-    rmSync(tmp, { recursive: true, force: true });
-  });
+    afterAll(async () => {
+      await Promise.all(running.map((r) => r.stop("SIGKILL")));
+      await fake?.close();
+      rmSync(tmp, { recursive: true, force: true });
+    });
 
-  it("npm start creates the data dir 0700, its files and its socket closed to other users", async () => {
-    const dataDir = join(tmp, "started", "data");
-    const port = await freePort();
-    const app = run(npmStartCommand(), tmp, env(dataDir, port));
-    running.push(app);
-    await waitFor(`http://127.0.0.1:${port}/readyz`, 200, app);
-    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
-    expect(statSync(join(tmp, "started")).mode & 0o777).toBe(0o700);
-    const socket = lstatSync(join(dataDir, ".s.PGSQL.5432"));
-    expect(socket.isSocket()).toBe(true);
-    expect(readdirSync(dataDir).length).toBeGreaterThan(10);
-    expect(openToOthers(dataDir)).toEqual([]);
-    // A CLI command through the app's socket works, and leaves nothing open either.
-    const listed = await cli(["token", "list", "--installation", "7"], tmp, env(dataDir, 0));
-    expect(listed.code, listed.stderr).toBe(0);
-    expect(openToOthers(dataDir)).toEqual([]);
-    expect(await app.stop()).toBe(0);
-    expect(openToOthers(dataDir)).toEqual([]);
-  });
+    it("npm start creates the data dir 0700, its files and its socket closed to other users", async () => {
+      const dataDir = join(tmp, "started", "data");
+      const port = await freePort();
+      const app = run(npmStartCommand(), tmp, env(dataDir, port));
+      running.push(app);
+      await waitFor(`http://127.0.0.1:${port}/readyz`, 200, app);
+      expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+      expect(statSync(join(tmp, "started")).mode & 0o777).toBe(0o700);
+      const socket = lstatSync(join(dataDir, ".s.PGSQL.5432"));
+      expect(socket.isSocket()).toBe(true);
+      expect(readdirSync(dataDir).length).toBeGreaterThan(10);
+      expect(openToOthers(dataDir)).toEqual([]);
+      // A CLI command through the app's socket works, and leaves nothing open either.
+      const listed = await cli(["token", "list", "--installation", "7"], tmp, env(dataDir, 0));
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(openToOthers(dataDir)).toEqual([]);
+      expect(await app.stop()).toBe(0);
+      expect(openToOthers(dataDir)).toEqual([]);
+    });
 
-  it("the CLI creates the data dir the same way", async () => {
-    const dataDir = join(tmp, "migrated", "data");
-    const migrated = await cli(["migrate"], tmp, env(dataDir, 0));
-    expect(migrated.code, migrated.stderr).toBe(0);
-    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
-    expect(readdirSync(dataDir).length).toBeGreaterThan(10);
-    expect(openToOthers(dataDir)).toEqual([]);
-  });
+    it("the CLI creates the data dir the same way", async () => {
+      const dataDir = join(tmp, "migrated", "data");
+      const migrated = await cli(["migrate"], tmp, env(dataDir, 0));
+      expect(migrated.code, migrated.stderr).toBe(0);
+      expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+      expect(readdirSync(dataDir).length).toBeGreaterThan(10);
+      expect(openToOthers(dataDir)).toEqual([]);
+    });
 
-  it("refuses a data dir other users can write, naming it and the chmod that fixes it; then starts once fixed", async () => {
-    const dataDir = join(tmp, "shared");
-    mkdirSync(dataDir);
-    chmodSync(dataDir, 0o777);
-    const port = await freePort();
-    const app = run(npmStartCommand(), tmp, env(dataDir, port));
-    running.push(app);
-    expect(await app.exited).toBe(1);
-    const said = app.output.join("");
-    expect(said).toContain(`The embedded database's data directory ${dataDir} can be written by other users (mode 0777)`);
-    expect(said).toContain(`chmod 700 ${dataDir}`);
-    expect(readdirSync(dataDir)).toEqual([]);
+    it("refuses a data dir other users can write, naming it and the chmod that fixes it; then starts once fixed", async () => {
+      const dataDir = join(tmp, "shared");
+      mkdirSync(dataDir);
+      chmodSync(dataDir, 0o777);
+      const port = await freePort();
+      const app = run(npmStartCommand(), tmp, env(dataDir, port));
+      running.push(app);
+      expect(await app.exited).toBe(1);
+      const said = app.output.join("");
+      expect(said).toContain(
+        `The embedded database's data directory ${dataDir} can be written by other users (mode 0777)`,
+      );
+      expect(said).toContain(`chmod 700 ${dataDir}`);
+      expect(readdirSync(dataDir)).toEqual([]);
 
-    const listed = await cli(["migrate"], tmp, env(dataDir, 0));
-    expect(listed.code).not.toBe(0);
-    expect(listed.stderr).toContain(`chmod 700 ${dataDir}`);
-    expect(readdirSync(dataDir)).toEqual([]);
+      const listed = await cli(["migrate"], tmp, env(dataDir, 0));
+      expect(listed.code).not.toBe(0);
+      expect(listed.stderr).toContain(`chmod 700 ${dataDir}`);
+      expect(readdirSync(dataDir)).toEqual([]);
 
-    chmodSync(dataDir, 0o700);
-    const fixed = await cli(["migrate"], tmp, env(dataDir, 0));
-    expect(fixed.code, fixed.stderr).toBe(0);
-  });
+      chmodSync(dataDir, 0o700);
+      const fixed = await cli(["migrate"], tmp, env(dataDir, 0));
+      expect(fixed.code, fixed.stderr).toBe(0);
+    });
 
-  it("closes to other users the files an older version left open (0666 in a 0755 data dir)", async () => {
-    const dataDir = join(tmp, "migrated", "data");
-    chmodSync(dataDir, 0o755);
-    const stray = join(dataDir, "base");
-    for (const entry of readdirSync(stray)) chmodSync(join(stray, entry), 0o777);
-    writeFileSync(join(dataDir, "old-file"), "x", { mode: 0o666 });
-    chmodSync(join(dataDir, "old-file"), 0o666);
-    expect(openToOthers(dataDir).length).toBeGreaterThan(1);
-    const listed = await cli(["token", "list", "--installation", "7"], tmp, env(dataDir, 0));
-    expect(listed.code, listed.stderr).toBe(0);
-    expect(openToOthers(dataDir)).toEqual([]);
-  });
-});
+    it("closes to other users the files an older version left open (0666 in a 0755 data dir)", async () => {
+      const dataDir = join(tmp, "migrated", "data");
+      chmodSync(dataDir, 0o755);
+      const stray = join(dataDir, "base");
+      for (const entry of readdirSync(stray)) chmodSync(join(stray, entry), 0o777);
+      writeFileSync(join(dataDir, "old-file"), "x", { mode: 0o666 });
+      chmodSync(join(dataDir, "old-file"), 0o666);
+      expect(openToOthers(dataDir).length).toBeGreaterThan(1);
+      const listed = await cli(["token", "list", "--installation", "7"], tmp, env(dataDir, 0));
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(openToOthers(dataDir)).toEqual([]);
+    });
+  },
+);

@@ -29,7 +29,9 @@ describe.runIf(backend() === "pglite")("the embedded database has one owner", { 
     tmp = mkdtempSync(join(tmpdir(), "agent-gate-owner-"));
     dataDir = join(tmp, "data");
     const github = new URL(fake.url);
-    const key = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+    const key = generateKeyPairSync("rsa", { modulusLength: 2048 })
+      .privateKey.export({ type: "pkcs1", format: "pem" })
+      .toString();
     env = (port) => ({
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -57,7 +59,11 @@ describe.runIf(backend() === "pglite")("the embedded database has one owner", { 
     return app;
   };
   const accepted = async (port: number, token: string) =>
-    (await fetch(`http://127.0.0.1:${port}/api/v1/proposals/prp_00000000000000000000`, { headers: { authorization: `Bearer ${token}` } })).status;
+    (
+      await fetch(`http://127.0.0.1:${port}/api/v1/proposals/prp_00000000000000000000`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).status;
 
   it("a CLI command refuses to create the database and names the one it looked for", async () => {
     const listed = await cli(["token", "list"], tmp, env(0));
@@ -69,7 +75,10 @@ describe.runIf(backend() === "pglite")("the embedded database has one owner", { 
   it("keeps what the CLI writes while the app runs, across a restart, and refuses a second app", async () => {
     const port = await freePort();
     const app = await start(port);
-    expect((await deliverTo(`http://127.0.0.1:${port}`, SECRET, "installation", example("installation", "created", 7))).status).toBe(200);
+    expect(
+      (await deliverTo(`http://127.0.0.1:${port}`, SECRET, "installation", example("installation", "created", 7)))
+        .status,
+    ).toBe(200);
 
     const created = await cli(["token", "create", "--installation", "7", "--json"], tmp, env(0));
     expect(created.code, created.stderr).toBe(0);
@@ -88,7 +97,9 @@ describe.runIf(backend() === "pglite")("the embedded database has one owner", { 
     const second = run(npmStartCommand(), tmp, env(await freePort()));
     running.push(second);
     expect(await second.exited).toBe(1);
-    expect(second.output.join("")).toContain(`The embedded database in ${dataDir} is in use by process ${app.child.pid}`);
+    expect(second.output.join("")).toContain(
+      `The embedded database in ${dataDir} is in use by process ${app.child.pid}`,
+    );
 
     expect(await app.stop("SIGTERM")).toBe(0);
     expect(existsSync(join(dataDir, "agent-gate.lock"))).toBe(false);
@@ -96,14 +107,18 @@ describe.runIf(backend() === "pglite")("the embedded database has one owner", { 
     // No app: the CLI opens the data dir itself.
     const listed = await cli(["token", "list", "--json"], tmp, env(0));
     expect(listed.code, listed.stderr).toBe(0);
-    expect((JSON.parse(listed.stdout) as { tokens: { prefix: string }[] }).tokens.map((row) => row.prefix)).toContain(token.slice(0, 8));
+    expect((JSON.parse(listed.stdout) as { tokens: { prefix: string }[] }).tokens.map((row) => row.prefix)).toContain(
+      token.slice(0, 8),
+    );
 
     // A lock left by a process that is gone is taken over.
     const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" });
     writeFileSync(join(dataDir, "agent-gate.lock"), JSON.stringify({ pid: Number(dead.stdout) }));
     const restarted = await start(port);
     expect(await accepted(port, token)).toBe(404);
-    expect(JSON.parse(readFileSync(join(dataDir, "agent-gate.lock"), "utf8"))).toMatchObject({ pid: restarted.child.pid });
+    expect(JSON.parse(readFileSync(join(dataDir, "agent-gate.lock"), "utf8"))).toMatchObject({
+      pid: restarted.child.pid,
+    });
     // A second token through the restarted app, and it is usable at once too.
     const again = await cli(["token", "create", "--installation", "7", "--json"], tmp, env(0));
     expect(again.code, again.stderr).toBe(0);

@@ -38,7 +38,11 @@ describe.skipIf(backend() === "pglite")("the app down while GitHub sends 20 deli
     const port = await freePort();
     fake.sendWebhooksTo(`http://127.0.0.1:${port}`, TEST_SECRET);
     for (let n = 1; n <= DELIVERIES; n += 1) {
-      const logged = await fake.sendWebhook("pull_request", agentPullRequest({ installationId: INSTALLATION, number: n, sha: shaFor(n), agent: AGENT }), { guid: `down-${n}` });
+      const logged = await fake.sendWebhook(
+        "pull_request",
+        agentPullRequest({ installationId: INSTALLATION, number: n, sha: shaFor(n), agent: AGENT }),
+        { guid: `down-${n}` },
+      );
       expect(logged.status_code).toBe(0);
     }
 
@@ -51,7 +55,10 @@ describe.skipIf(backend() === "pglite")("the app down while GitHub sends 20 deli
     });
     const deadline = Date.now() + 60_000;
     for (;;) {
-      const [row] = await t.owner.query<{ n: number }>("SELECT count(*)::int8 AS n FROM webhook_deliveries WHERE app_id = $1", [TEST_APP_ID]);
+      const [row] = await t.owner.query<{ n: number }>(
+        "SELECT count(*)::int8 AS n FROM webhook_deliveries WHERE app_id = $1",
+        [TEST_APP_ID],
+      );
       if (row?.n === DELIVERIES) break;
       if (Date.now() > deadline) throw new Error(`only ${row?.n} of ${DELIVERIES} deliveries processed`);
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -59,14 +66,18 @@ describe.skipIf(backend() === "pglite")("the app down while GitHub sends 20 deli
     await outboxDrained(t.db, 60_000);
 
     const redelivered = fake.deliveryLog().filter((e) => e.redelivery);
-    expect(redelivered.map((e) => e.guid).sort()).toEqual(Array.from({ length: DELIVERIES }, (_, i) => `down-${i + 1}`).sort());
+    expect(redelivered.map((e) => e.guid).sort()).toEqual(
+      Array.from({ length: DELIVERIES }, (_, i) => `down-${i + 1}`).sort(),
+    );
     expect(redelivered.every((e) => e.status_code === 200)).toBe(true);
     const chain = await chainOf(t.db, INSTALLATION);
     expect(chain.broken).toBeNull();
     expect(chain.of("webhook.received")).toHaveLength(DELIVERIES);
     expect(chain.of("proposal.created")).toHaveLength(DELIVERIES);
     const runs = fake.checkRuns(REPO).filter((run) => run.name === "Agent Gate");
-    expect(runs.map((run) => run.head_sha).sort()).toEqual(Array.from({ length: DELIVERIES }, (_, i) => shaFor(i + 1)).sort());
+    expect(runs.map((run) => run.head_sha).sort()).toEqual(
+      Array.from({ length: DELIVERIES }, (_, i) => shaFor(i + 1)).sort(),
+    );
     fake.assertClean();
   }, 120_000);
 });

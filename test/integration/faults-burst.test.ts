@@ -53,7 +53,9 @@ describe.skipIf(backend() === "pglite")("a burst of 200 agent pull requests, the
   });
 
   it("acknowledges every delivery at once, writes the decision first and the backlog at pace, losing nothing", async () => {
-    const burst = await sendMany(PULLS, 10, (i) => deliverTo(app.url, TEST_SECRET, "pull_request", agentPullRequest(pull(i + 1)), { id: `burst-open-${i + 1}` }));
+    const burst = await sendMany(PULLS, 10, (i) =>
+      deliverTo(app.url, TEST_SECRET, "pull_request", agentPullRequest(pull(i + 1)), { id: `burst-open-${i + 1}` }),
+    );
     expect(burst.map(statusOf)).toEqual(Array(PULLS).fill(200));
     // Acknowledged without waiting for GitHub: most check runs are still queued.
     expect(fake.callsTo("POST", "/repos/{owner}/{repo}/check-runs").length).toBeLessThan(PULLS / 2);
@@ -61,13 +63,24 @@ describe.skipIf(backend() === "pglite")("a burst of 200 agent pull requests, the
     for (const sent of burst) expect(sent!.ms).toBeLessThan(5_000);
 
     fake.setReviews(REPO, 1, [listedApproval("maintainer", shaFor(1))]);
-    const approval = await deliverTo(app.url, TEST_SECRET, "pull_request_review", reviewSubmitted({ ...pull(1), reviewer: "maintainer" }), { id: "burst-approval" });
+    const approval = await deliverTo(
+      app.url,
+      TEST_SECRET,
+      "pull_request_review",
+      reviewSubmitted({ ...pull(1), reviewer: "maintainer" }),
+      { id: "burst-approval" },
+    );
     expect(approval.status).toBe(200);
     // Counted from when the approval is processed: its decision committed and queued behind the backlog.
     await deliverySettled(t.db, TEST_APP_ID, "burst-approval", 60_000);
     const acked = fake.calls.length;
     const queuedAtApproval = new Set(
-      Array.from({ length: PULLS }, (_, i) => shaFor(i + 1)).filter((sha) => !fake.callsTo("POST", "/repos/{owner}/{repo}/check-runs").some((c) => (c.body as { head_sha: string }).head_sha === sha)),
+      Array.from({ length: PULLS }, (_, i) => shaFor(i + 1)).filter(
+        (sha) =>
+          !fake
+            .callsTo("POST", "/repos/{owner}/{repo}/check-runs")
+            .some((c) => (c.body as { head_sha: string }).head_sha === sha),
+      ),
     );
     expect(queuedAtApproval.size).toBeGreaterThan(0);
 
@@ -79,15 +92,27 @@ describe.skipIf(backend() === "pglite")("a burst of 200 agent pull requests, the
     const decisionAt = writes.findIndex((c) => (c.body as { conclusion?: string }).conclusion === "success");
     expect(decisionAt).toBeGreaterThanOrEqual(0);
     expect(decisionAt).toBeLessThanOrEqual(1);
-    expect(writes[decisionAt]!.path.endsWith(`/${firstRun.id}`) || (writes[decisionAt]!.body as { head_sha?: string }).head_sha === shaFor(1)).toBe(true);
-    const backlogWrites = writes.slice(decisionAt + 1).filter((c) => queuedAtApproval.has((c.body as { head_sha?: string }).head_sha ?? ""));
+    expect(
+      writes[decisionAt]!.path.endsWith(`/${firstRun.id}`) ||
+        (writes[decisionAt]!.body as { head_sha?: string }).head_sha === shaFor(1),
+    ).toBe(true);
+    const backlogWrites = writes
+      .slice(decisionAt + 1)
+      .filter((c) => queuedAtApproval.has((c.body as { head_sha?: string }).head_sha ?? ""));
     expect(backlogWrites.length).toBeGreaterThanOrEqual(queuedAtApproval.size - 2);
 
     // Nothing lost, nothing twice: one check run per head, each created once, the first approved.
-    const creates = fake.callsTo("POST", "/repos/{owner}/{repo}/check-runs").map((c) => (c.body as { head_sha: string }).head_sha);
+    const creates = fake
+      .callsTo("POST", "/repos/{owner}/{repo}/check-runs")
+      .map((c) => (c.body as { head_sha: string }).head_sha);
     expect(creates.sort()).toEqual(Array.from({ length: PULLS }, (_, i) => shaFor(i + 1)).sort());
     expect([firstRun.status, firstRun.conclusion]).toEqual(["completed", "success"]);
-    expect(fake.checkRuns(REPO).filter((run) => run.head_sha !== shaFor(1)).every((run) => run.status === "in_progress")).toBe(true);
+    expect(
+      fake
+        .checkRuns(REPO)
+        .filter((run) => run.head_sha !== shaFor(1))
+        .every((run) => run.status === "in_progress"),
+    ).toBe(true);
 
     // Written at the installation's pace: each write reserves its slot before calling GitHub.
     const chain = await chainOf(t.db, INSTALLATION);

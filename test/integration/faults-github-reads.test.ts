@@ -31,7 +31,14 @@ function deliveries(installationId: number) {
     ...Array.from({ length: APPROVED }, (_, i) => ({
       id: `reads-${installationId}-review-${i + 1}`,
       event: "pull_request_review",
-      payload: reviewSubmitted({ installationId, number: i + 1, sha: shaFor(i + 1), agent: AGENT, reviewer: "maintainer", reviewId: i + 1 }),
+      payload: reviewSubmitted({
+        installationId,
+        number: i + 1,
+        sha: shaFor(i + 1),
+        agent: AGENT,
+        reviewer: "maintainer",
+        reviewId: i + 1,
+      }),
     })),
   ];
 }
@@ -55,7 +62,15 @@ describe.skipIf(backend() === "pglite")("GitHub failing or stalling every read",
       githubUrl: fake.url,
       databaseUrl: t.url!,
       // Retries soon, a short inbox lease (renewed while a delivery waits on GitHub), and no sweep of the delivery log: what converges here converges from the inbox.
-      env: { PORT: String(port), AGENT_GATE_KEYS: KEYS, AGENT_GATE_WRITE_INTERVAL_MS: "5", AGENT_GATE_INBOX_RETRY_MS: "100", AGENT_GATE_INBOX_POLL_MS: "50", AGENT_GATE_INBOX_LEASE_MS: String(LEASE_MS), AGENT_GATE_RECOVERY_INTERVAL_MS: "0" },
+      env: {
+        PORT: String(port),
+        AGENT_GATE_KEYS: KEYS,
+        AGENT_GATE_WRITE_INTERVAL_MS: "5",
+        AGENT_GATE_INBOX_RETRY_MS: "100",
+        AGENT_GATE_INBOX_POLL_MS: "50",
+        AGENT_GATE_INBOX_LEASE_MS: String(LEASE_MS),
+        AGENT_GATE_RECOVERY_INTERVAL_MS: "0",
+      },
     });
   });
   afterEach(async () => {
@@ -75,7 +90,10 @@ describe.skipIf(backend() === "pglite")("GitHub failing or stalling every read",
   };
 
   const undecided = async (installationId: number) => {
-    const [row] = await t.owner.query<{ n: number }>("SELECT count(*)::int8 AS n FROM proposals WHERE installation_id = $1 AND status <> 'pending'", [installationId]);
+    const [row] = await t.owner.query<{ n: number }>(
+      "SELECT count(*)::int8 AS n FROM proposals WHERE installation_id = $1 AND status <> 'pending'",
+      [installationId],
+    );
     return Number(row?.n);
   };
 
@@ -83,7 +101,10 @@ describe.skipIf(backend() === "pglite")("GitHub failing or stalling every read",
   const converged = async (installationId: number, ids: string[]) => {
     const deadline = Date.now() + 90_000;
     for (;;) {
-      const [row] = await t.owner.query<{ n: number }>("SELECT count(*)::int8 AS n FROM webhook_deliveries WHERE app_id = $1", [TEST_APP_ID]);
+      const [row] = await t.owner.query<{ n: number }>(
+        "SELECT count(*)::int8 AS n FROM webhook_deliveries WHERE app_id = $1",
+        [TEST_APP_ID],
+      );
       if (Number(row?.n) === ids.length) break;
       if (Date.now() > deadline) throw new Error(`only ${row?.n} of ${ids.length} deliveries processed`);
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -91,25 +112,43 @@ describe.skipIf(backend() === "pglite")("GitHub failing or stalling every read",
     await outboxDrained(t.db, 60_000);
     await fake.state.hooks.settled();
 
-    const received = await t.owner.query<{ delivery_id: string }>("SELECT delivery_id FROM webhook_deliveries WHERE app_id = $1", [TEST_APP_ID]);
+    const received = await t.owner.query<{ delivery_id: string }>(
+      "SELECT delivery_id FROM webhook_deliveries WHERE app_id = $1",
+      [TEST_APP_ID],
+    );
     expect(received.map((r) => r.delivery_id).sort()).toEqual([...ids].sort());
-    const [aside] = await t.db.query<{ n: number }>("SELECT count(*)::int8 AS n FROM webhook_inbox WHERE set_aside_at IS NOT NULL");
+    const [aside] = await t.db.query<{ n: number }>(
+      "SELECT count(*)::int8 AS n FROM webhook_inbox WHERE set_aside_at IS NOT NULL",
+    );
     expect(Number(aside?.n)).toBe(0);
-    const proposals = await t.owner.query<{ pr_number: number; status: string }>("SELECT pr_number, status FROM proposals WHERE installation_id = $1 ORDER BY pr_number", [installationId]);
+    const proposals = await t.owner.query<{ pr_number: number; status: string }>(
+      "SELECT pr_number, status FROM proposals WHERE installation_id = $1 ORDER BY pr_number",
+      [installationId],
+    );
     expect(proposals.map((p) => p.pr_number)).toEqual(Array.from({ length: PULLS }, (_, i) => i + 1));
-    for (const p of proposals) expect(p.status, `#${p.pr_number}`).toBe(p.pr_number <= APPROVED ? "approved" : "pending");
+    for (const p of proposals)
+      expect(p.status, `#${p.pr_number}`).toBe(p.pr_number <= APPROVED ? "approved" : "pending");
 
     const chain = await chainOf(t.db, installationId);
     expect(chain.broken).toBeNull();
-    expect(chain.of("webhook.received").map((e) => e.subject).sort()).toEqual([...ids].sort());
+    expect(
+      chain
+        .of("webhook.received")
+        .map((e) => e.subject)
+        .sort(),
+    ).toEqual([...ids].sort());
     expect(chain.of("proposal.created")).toHaveLength(PULLS);
     // One decision per delivery, each recorded once (an opening reads the reviews GitHub lists by then).
     expect(chain.of("decision.recorded")).toHaveLength(ids.length);
     const runs = fake.checkRuns(REPO).filter((run) => run.name === "Agent Gate");
-    expect(runs.map((run) => run.head_sha).sort()).toEqual(Array.from({ length: PULLS }, (_, i) => shaFor(i + 1)).sort());
+    expect(runs.map((run) => run.head_sha).sort()).toEqual(
+      Array.from({ length: PULLS }, (_, i) => shaFor(i + 1)).sort(),
+    );
     for (const run of runs) {
       const n = parseInt(run.head_sha, 16);
-      expect([run.status, run.conclusion], `#${n}`).toEqual(n <= APPROVED ? ["completed", "success"] : ["in_progress", null]);
+      expect([run.status, run.conclusion], `#${n}`).toEqual(
+        n <= APPROVED ? ["completed", "success"] : ["in_progress", null],
+      );
     }
     fake.assertClean();
     expect(secretsIn(app!.output.join(""), [TEST_SECRET, KEYS.split(":")[1]!])).toEqual([]);
@@ -120,7 +159,9 @@ describe.skipIf(backend() === "pglite")("GitHub failing or stalling every read",
     fake.failReads(502);
     const { all, sent } = await send(installationId);
     // Acknowledged as usual: GitHub's log records a 200 for each, and nobody has to redeliver.
-    expect(fake.deliveryLog().map((e) => [e.guid, e.status_code])).toEqual(expect.arrayContaining(all.map((d) => [d.id, 200])));
+    expect(fake.deliveryLog().map((e) => [e.guid, e.status_code])).toEqual(
+      expect.arrayContaining(all.map((d) => [d.id, 200])),
+    );
     expect(sent.every((s) => s && "status" in s && s.status === 200)).toBe(true);
 
     // Every opening has been tried against the outage and failed (to be retried, not set aside); each
@@ -134,14 +175,19 @@ describe.skipIf(backend() === "pglite")("GitHub failing or stalling every read",
       if (Date.now() > deadline) throw new Error(`only ${row?.n} of ${PULLS} openings tried during the outage`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const reviews = await t.db.query<{ attempts: number; processed_at: unknown }>("SELECT attempts, processed_at FROM webhook_inbox WHERE event = 'pull_request_review'");
+    const reviews = await t.db.query<{ attempts: number; processed_at: unknown }>(
+      "SELECT attempts, processed_at FROM webhook_inbox WHERE event = 'pull_request_review'",
+    );
     expect(reviews).toHaveLength(APPROVED);
     expect(reviews.every((r) => r.attempts === 0 && r.processed_at === null)).toBe(true);
     expect(await undecided(installationId)).toBe(0);
     expect(fake.checkRuns(REPO).filter((run) => run.conclusion === "success")).toHaveLength(0);
 
     fake.failReads(null);
-    await converged(installationId, all.map((d) => d.id));
+    await converged(
+      installationId,
+      all.map((d) => d.id),
+    );
     const retried = (await chainOf(t.db, installationId)).of("webhook.failed", "retrying");
     expect(retried.length).toBeGreaterThanOrEqual(PULLS);
   }, 180_000);
@@ -151,17 +197,29 @@ describe.skipIf(backend() === "pglite")("GitHub failing or stalling every read",
     const release = fake.stallReads();
     const { all, sent } = await send(installationId);
     expect(sent.every((s) => s && "status" in s && s.status === 200)).toBe(true);
-    expect(fake.deliveryLog().filter((e) => e.status_code === 200).map((e) => e.guid).sort()).toEqual(all.map((d) => d.id).sort());
+    expect(
+      fake
+        .deliveryLog()
+        .filter((e) => e.status_code === 200)
+        .map((e) => e.guid)
+        .sort(),
+    ).toEqual(all.map((d) => d.id).sort());
     // The reads are in flight at GitHub, unanswered, for several leases' time: nothing is processed twice
     // or given up, nothing is decided.
     await new Promise((resolve) => setTimeout(resolve, 5 * LEASE_MS));
     const stalled = fake.calls.filter((call) => call.method === "GET" && !call.web);
     expect(stalled.length).toBeGreaterThan(0);
-    const [processed] = await t.owner.query<{ n: number }>("SELECT count(*)::int8 AS n FROM webhook_deliveries WHERE app_id = $1", [TEST_APP_ID]);
+    const [processed] = await t.owner.query<{ n: number }>(
+      "SELECT count(*)::int8 AS n FROM webhook_deliveries WHERE app_id = $1",
+      [TEST_APP_ID],
+    );
     expect(Number(processed?.n)).toBe(0);
     expect(await undecided(installationId)).toBe(0);
 
     release();
-    await converged(installationId, all.map((d) => d.id));
+    await converged(
+      installationId,
+      all.map((d) => d.id),
+    );
   }, 180_000);
 });

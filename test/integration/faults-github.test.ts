@@ -50,7 +50,12 @@ function approval() {
   const payload = example("pull_request_review", "submitted", installationId);
   payload.pull_request.user = { ...payload.pull_request.user, login: AGENT, type: "User" };
   payload.pull_request.head.sha = SHA;
-  payload.review = { ...payload.review, user: { ...payload.review.user, login: "maintainer", type: "User" }, state: "approved", commit_id: SHA };
+  payload.review = {
+    ...payload.review,
+    user: { ...payload.review.user, login: "maintainer", type: "User" },
+    state: "approved",
+    commit_id: SHA,
+  };
   payload.sender = { ...payload.sender, login: "maintainer", type: "User" };
   return payload;
 }
@@ -61,32 +66,57 @@ describe("GitHub failing writes", () => {
     ["502", 502, {}, 0],
     // Probot's own throttling, left on, held this request in the process instead of failing it to the outbox.
     // The window it names resets at once: what holds the retry back is retry-after, not an hour-long primary window.
-    ["403 rate limit with retry-after: 1", 403, { "retry-after": "1", "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(Math.floor(Date.now() / 1000)) }, 1000],
-  ] as const)("answers %s twice to the decision's check-run update: retried, right in the end, one decision", async (_name, status, headers, waitMs) => {
-    expect((await app.deliver("pull_request", agentPr())).status).toBe(200);
-    await app.server.worker.drain();
-    fake.setReviews(REPO, PR, [{ id: 1, user: { login: "maintainer", id: 7, type: "User" }, state: "APPROVED", commit_id: SHA, submitted_at: "2026-11-23T10:00:00Z", body: "" }]);
-    fake.failNext("PATCH", CHECK_RUN, 2, status, headers);
-    expect((await app.deliver("pull_request_review", approval())).status).toBe(200);
-    await app.server.worker.drain(20_000);
+    [
+      "403 rate limit with retry-after: 1",
+      403,
+      { "retry-after": "1", "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(Math.floor(Date.now() / 1000)) },
+      1000,
+    ],
+  ] as const)(
+    "answers %s twice to the decision's check-run update: retried, right in the end, one decision",
+    async (_name, status, headers, waitMs) => {
+      expect((await app.deliver("pull_request", agentPr())).status).toBe(200);
+      await app.server.worker.drain();
+      fake.setReviews(REPO, PR, [
+        {
+          id: 1,
+          user: { login: "maintainer", id: 7, type: "User" },
+          state: "APPROVED",
+          commit_id: SHA,
+          submitted_at: "2026-11-23T10:00:00Z",
+          body: "",
+        },
+      ]);
+      fake.failNext("PATCH", CHECK_RUN, 2, status, headers);
+      expect((await app.deliver("pull_request_review", approval())).status).toBe(200);
+      await app.server.worker.drain(20_000);
 
-    const patches = fake.callsTo("PATCH", CHECK_RUN);
-    expect(patches.length).toBeGreaterThanOrEqual(3);
-    const runs = fake.checkRuns(REPO).filter((run) => run.head_sha === SHA && run.name === "Agent Gate");
-    expect(runs).toHaveLength(1);
-    expect(runs[0]!.conclusion).toBe("success");
-    const events = await t.db.tenant(installationId, (tx) => readAudit(tx, installationId));
-    expect(events.filter((e) => e.action === "decision.recorded").map((e) => e.outcome)).toEqual(["pending", "approved"]);
-    expect(verifyChain(events, GENESIS_HASH)).toBeNull();
-    // Each retry waited at least what GitHub asked for (the backoff floor otherwise).
-    const attempts = events.filter((e) => e.action === "github.write" && e.data.operation !== "checks.create");
-    expect(attempts.map((e) => e.outcome)).toEqual(["retrying", "retrying", "ok"]);
-    for (let i = 1; i < attempts.length; i += 1) {
-      expect(Date.parse(attempts[i]!.created_at) - Date.parse(attempts[i - 1]!.created_at)).toBeGreaterThanOrEqual(waitMs);
-    }
-    const [left] = await t.owner.query<{ n: number }>("SELECT count(*)::int8 AS n FROM outbox WHERE installation_id = $1 AND done_at IS NULL", [installationId]);
-    expect(left?.n).toBe(0);
-  });
+      const patches = fake.callsTo("PATCH", CHECK_RUN);
+      expect(patches.length).toBeGreaterThanOrEqual(3);
+      const runs = fake.checkRuns(REPO).filter((run) => run.head_sha === SHA && run.name === "Agent Gate");
+      expect(runs).toHaveLength(1);
+      expect(runs[0]!.conclusion).toBe("success");
+      const events = await t.db.tenant(installationId, (tx) => readAudit(tx, installationId));
+      expect(events.filter((e) => e.action === "decision.recorded").map((e) => e.outcome)).toEqual([
+        "pending",
+        "approved",
+      ]);
+      expect(verifyChain(events, GENESIS_HASH)).toBeNull();
+      // Each retry waited at least what GitHub asked for (the backoff floor otherwise).
+      const attempts = events.filter((e) => e.action === "github.write" && e.data.operation !== "checks.create");
+      expect(attempts.map((e) => e.outcome)).toEqual(["retrying", "retrying", "ok"]);
+      for (let i = 1; i < attempts.length; i += 1) {
+        expect(Date.parse(attempts[i]!.created_at) - Date.parse(attempts[i - 1]!.created_at)).toBeGreaterThanOrEqual(
+          waitMs,
+        );
+      }
+      const [left] = await t.owner.query<{ n: number }>(
+        "SELECT count(*)::int8 AS n FROM outbox WHERE installation_id = $1 AND done_at IS NULL",
+        [installationId],
+      );
+      expect(left?.n).toBe(0);
+    },
+  );
 
   it("acknowledges at once while a slow GitHub read holds the decision, approves nothing meanwhile, and decides once when GitHub answers", async () => {
     let release!: () => void;
@@ -100,7 +130,10 @@ describe("GitHub failing writes", () => {
     expect(res.status).toBe(200);
     const seen = () => t.owner.query("SELECT 1 FROM webhook_deliveries WHERE delivery_id = $1", [id]);
     expect(await seen()).toHaveLength(0);
-    const [none] = await t.owner.query<{ n: number }>("SELECT count(*)::int8 AS n FROM proposals WHERE installation_id = $1", [installationId]);
+    const [none] = await t.owner.query<{ n: number }>(
+      "SELECT count(*)::int8 AS n FROM proposals WHERE installation_id = $1",
+      [installationId],
+    );
     expect(none?.n).toBe(0);
     // GitHub sends it again meanwhile: already held, acknowledged, not recorded twice.
     const again = await app.deliver("pull_request", agentPr(), { id, settle: false });

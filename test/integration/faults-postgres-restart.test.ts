@@ -47,7 +47,13 @@ describe.skipIf(backend() === "pglite")("PostgreSQL restarted during a burst", (
     fake = await GitHubFake.start();
     fake.setFile(REPO, ".github/agent-gate.yml", `agents: [${AGENT}]\n`);
     fake.setPermission(REPO, "maintainer", "write");
-    app = await startProcessApp({ appId: TEST_APP_ID, secret: TEST_SECRET, githubUrl: fake.url, databaseUrl: pg.url, env: { AGENT_GATE_KEYS: KEYS, AGENT_GATE_WRITE_INTERVAL_MS: "5" } });
+    app = await startProcessApp({
+      appId: TEST_APP_ID,
+      secret: TEST_SECRET,
+      githubUrl: fake.url,
+      databaseUrl: pg.url,
+      env: { AGENT_GATE_KEYS: KEYS, AGENT_GATE_WRITE_INTERVAL_MS: "5" },
+    });
     db = openPg({ connectionString: pg.url });
   });
   afterAll(async () => {
@@ -60,14 +66,29 @@ describe.skipIf(backend() === "pglite")("PostgreSQL restarted during a burst", (
   // The review exists on GitHub from the moment it is submitted.
   const approve = (n: number) => {
     fake.setReviews(REPO, n, [listedApproval("maintainer", shaFor(n), n)]);
-    return deliverTo(app.url, TEST_SECRET, "pull_request_review", reviewSubmitted({ ...pull(n), reviewer: "maintainer", reviewId: n }), { id: approvalId(n) });
+    return deliverTo(
+      app.url,
+      TEST_SECRET,
+      "pull_request_review",
+      reviewSubmitted({ ...pull(n), reviewer: "maintainer", reviewId: n }),
+      { id: approvalId(n) },
+    );
   };
   const statuses = async () =>
-    new Map((await db.query<{ pr_number: number; status: string }>("SELECT pr_number, status FROM proposals WHERE installation_id = $1", [INSTALLATION])).map((r) => [r.pr_number, r.status]));
+    new Map(
+      (
+        await db.query<{ pr_number: number; status: string }>(
+          "SELECT pr_number, status FROM proposals WHERE installation_id = $1",
+          [INSTALLATION],
+        )
+      ).map((r) => [r.pr_number, r.status]),
+    );
 
   it("answers 5xx during the outage, approves nothing then, and converges after redelivery", async () => {
     // Agent PRs opened, the first approvals arrive and are written to GitHub.
-    const opened = await sendMany(PULLS, 5, (i) => deliverTo(app.url, TEST_SECRET, "pull_request", agentPullRequest(pull(i + 1)), { id: `restart-open-${i + 1}` }));
+    const opened = await sendMany(PULLS, 5, (i) =>
+      deliverTo(app.url, TEST_SECRET, "pull_request", agentPullRequest(pull(i + 1)), { id: `restart-open-${i + 1}` }),
+    );
     expect(opened.map(statusOf)).toEqual(Array(PULLS).fill(200));
     // Acknowledged is not yet decided: the openings are processed before the first review is submitted,
     // so each pull request is decided approved once, by its review's delivery.
@@ -79,7 +100,11 @@ describe.skipIf(backend() === "pglite")("PostgreSQL restarted during a burst", (
     // A listener (what wakes long polls and the outbox) on a connection of its own.
     const heard: string[] = [];
     let resubscribed = 0;
-    const unlisten = await db.listen("agent_gate_restart_probe", (payload) => heard.push(payload), () => (resubscribed += 1));
+    const unlisten = await db.listen(
+      "agent_gate_restart_probe",
+      (payload) => heard.push(payload),
+      () => (resubscribed += 1),
+    );
 
     // The outage: every delivery is refused with a 5xx (GitHub will redeliver), readiness says so.
     await pg.stop();
@@ -100,9 +125,16 @@ describe.skipIf(backend() === "pglite")("PostgreSQL restarted during a burst", (
     // Nothing of the outage's deliveries took effect.
     const afterOutage = await statuses();
     for (let n = 1; n <= PULLS; n += 1) expect(afterOutage.get(n), `#${n}`).toBe(n <= BEFORE ? "approved" : "pending");
-    const recorded = await db.query<{ delivery_id: string }>("SELECT delivery_id FROM webhook_deliveries WHERE delivery_id LIKE 'restart-review-%'");
-    expect(recorded.map((r) => r.delivery_id).sort()).toEqual(Array.from({ length: BEFORE }, (_, i) => approvalId(i + 1)).sort());
-    const early = fake.checkRuns(REPO).filter((run) => run.conclusion === "success").map((run) => parseInt(run.head_sha, 16));
+    const recorded = await db.query<{ delivery_id: string }>(
+      "SELECT delivery_id FROM webhook_deliveries WHERE delivery_id LIKE 'restart-review-%'",
+    );
+    expect(recorded.map((r) => r.delivery_id).sort()).toEqual(
+      Array.from({ length: BEFORE }, (_, i) => approvalId(i + 1)).sort(),
+    );
+    const early = fake
+      .checkRuns(REPO)
+      .filter((run) => run.conclusion === "success")
+      .map((run) => parseInt(run.head_sha, 16));
     expect(early.sort((a, b) => a - b)).toEqual(Array.from({ length: BEFORE }, (_, i) => i + 1));
 
     // GitHub redelivers the refused ones; the rest of the burst follows.

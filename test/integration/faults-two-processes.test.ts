@@ -33,7 +33,13 @@ describe.skipIf(backend() === "pglite")("50 concurrent approvals across two app 
     fake.setFile(REPO, ".github/agent-gate.yml", `agents: [${AGENT}]\n`);
     for (let i = 0; i < APPROVALS; i += 1) fake.setPermission(REPO, reviewer(i), "write");
     const start = () =>
-      startProcessApp({ appId: TEST_APP_ID, secret: TEST_SECRET, githubUrl: fake.url, databaseUrl: t.url!, env: { AGENT_GATE_KEYS: KEYS, AGENT_GATE_WRITE_INTERVAL_MS: "5" } });
+      startProcessApp({
+        appId: TEST_APP_ID,
+        secret: TEST_SECRET,
+        githubUrl: fake.url,
+        databaseUrl: t.url!,
+        env: { AGENT_GATE_KEYS: KEYS, AGENT_GATE_WRITE_INTERVAL_MS: "5" },
+      });
     // Both at once, as replicas start: their migrations of the one database take turns on an advisory lock.
     apps.push(...(await Promise.all([start(), start()])));
   });
@@ -45,10 +51,16 @@ describe.skipIf(backend() === "pglite")("50 concurrent approvals across two app 
 
   it("records one decision in one unbroken chain and writes one check run", async () => {
     const [a, b] = apps as [ProcessApp, ProcessApp];
-    expect((await deliverTo(a.url, TEST_SECRET, "pull_request", agentPullRequest(PR), { id: "race-open" })).status).toBe(200);
+    expect(
+      (await deliverTo(a.url, TEST_SECRET, "pull_request", agentPullRequest(PR), { id: "race-open" })).status,
+    ).toBe(200);
     await outboxDrained(t.db);
 
-    fake.setReviews(REPO, 1, Array.from({ length: APPROVALS }, (_, i) => listedApproval(reviewer(i), PR.sha, i + 1)));
+    fake.setReviews(
+      REPO,
+      1,
+      Array.from({ length: APPROVALS }, (_, i) => listedApproval(reviewer(i), PR.sha, i + 1)),
+    );
     // Delivery i goes to both processes at the same moment: 100 requests, 50 deliveries.
     const sent = await sendMany(2 * APPROVALS, 2 * APPROVALS, (k) => {
       const i = k >> 1;
@@ -59,7 +71,10 @@ describe.skipIf(backend() === "pglite")("50 concurrent approvals across two app 
     // One pull request: its 50 deliveries are processed one after another (each asks for 50 reviewers' permissions).
     await outboxDrained(t.db, 180_000);
 
-    const proposals = await t.owner.query<{ id: string; status: string; decided_at: Date }>("SELECT id, status, decided_at FROM proposals WHERE installation_id = $1", [INSTALLATION]);
+    const proposals = await t.owner.query<{ id: string; status: string; decided_at: Date }>(
+      "SELECT id, status, decided_at FROM proposals WHERE installation_id = $1",
+      [INSTALLATION],
+    );
     expect(proposals).toHaveLength(1);
     const [proposal] = proposals as [{ id: string; status: string; decided_at: Date }];
     expect(proposal.status).toBe("approved");
@@ -69,7 +84,9 @@ describe.skipIf(backend() === "pglite")("50 concurrent approvals across two app 
     expect(chain.events.map((e) => e.seq)).toEqual(chain.events.map((_, i) => i + 1));
     expect(chain.of("webhook.received")).toHaveLength(1 + APPROVALS);
     // Each delivery reached both processes: one recorded it, the other found it held.
-    const duplicates = sent.filter((r) => r && "body" in r && (JSON.parse(r.body) as { duplicate?: boolean }).duplicate === true);
+    const duplicates = sent.filter(
+      (r) => r && "body" in r && (JSON.parse(r.body) as { duplicate?: boolean }).duplicate === true,
+    );
     expect(duplicates).toHaveLength(APPROVALS);
     // The two processors took the pull request's deliveries one at a time, in the order they were recorded.
     const recorded = await t.db.query<{ delivery_id: string }>(

@@ -59,13 +59,25 @@ function reviewEvent(reviewer: string, head: string, state = "approved") {
   const payload = example("pull_request_review", "submitted", installationId);
   payload.pull_request.user = { ...payload.pull_request.user, login: AGENT, type: "User" };
   payload.pull_request.head.sha = head;
-  payload.review = { ...payload.review, user: { ...payload.review.user, login: reviewer, type: "User" }, state, commit_id: head };
+  payload.review = {
+    ...payload.review,
+    user: { ...payload.review.user, login: reviewer, type: "User" },
+    state,
+    commit_id: head,
+  };
   payload.sender = { ...payload.sender, login: reviewer, type: "User" };
   return payload;
 }
 
 function approval(reviewer: string, head: string, id = 1) {
-  return { id, user: { login: reviewer, id, type: "User" }, state: "APPROVED", commit_id: head, submitted_at: "2026-11-23T10:00:00Z", body: "" };
+  return {
+    id,
+    user: { login: reviewer, id, type: "User" },
+    state: "APPROVED",
+    commit_id: head,
+    submitted_at: "2026-11-23T10:00:00Z",
+    body: "",
+  };
 }
 
 function listedCommit(commitSha: string, login: string) {
@@ -92,7 +104,8 @@ function check(head: string) {
 function counted(from: number, filter: (call: GitHubCall) => boolean = () => true): GitHubCall[] {
   return fake.rateLimited.slice(from).filter(filter);
 }
-const route = (method: string, template: string) => (call: GitHubCall) => call.method === method && call.route === template;
+const route = (method: string, template: string) => (call: GitHubCall) =>
+  call.method === method && call.route === template;
 
 describe("facts read once per state that can change them", () => {
   it("revalidates the config with 304 while it is unchanged, and sees a change on the default branch at the next event", async () => {
@@ -170,7 +183,14 @@ describe("facts read once per state that can change them", () => {
     await app.server.worker.drain();
     fake.on("GET", "/repos/{owner}/{repo}/compare/{basehead}", () => ({
       status: 200,
-      body: { status: "diverged", ahead_by: 1, behind_by: 1, total_commits: 1, commits: [listedCommit(rewritten, HUMAN)], files: [] },
+      body: {
+        status: "diverged",
+        ahead_by: 1,
+        behind_by: 1,
+        total_commits: 1,
+        commits: [listedCommit(rewritten, HUMAN)],
+        files: [],
+      },
     }));
     fake.setPullCommits(REPO, PR, [listedCommit(rewritten, AGENT)]);
     fake.setPullRequest(REPO, { number: PR, head: { sha: rewritten } });
@@ -236,7 +256,9 @@ describe("reconciliation through conditional requests", () => {
     clock.advance(601_000);
     const after = fake.calls.length;
     await app.server.reconcile();
-    expect(fake.calls.slice(after).filter((call) => call.path === `/repos/${REPO}/pulls/${PR}`).length).toBeGreaterThanOrEqual(1);
+    expect(
+      fake.calls.slice(after).filter((call) => call.path === `/repos/${REPO}/pulls/${PR}`).length,
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it("keeps each installation's window (limit, remaining, used) for the gauge and the database", async () => {
@@ -248,8 +270,15 @@ describe("reconciliation through conditional requests", () => {
     const mine = gauge.values.find((v) => v.labels.installation === String(installationId));
     expect(mine?.value).toBe(5000 - fake.rateLimited.length);
     await app.close();
-    const [row] = await t.db.query<{ remaining: number; rate_limit: number; used: number }>("SELECT remaining, rate_limit, used FROM github_rate_limits WHERE installation_id = $1", [installationId]);
-    expect(row).toMatchObject({ rate_limit: 5000, remaining: 5000 - fake.rateLimited.length, used: fake.rateLimited.length });
+    const [row] = await t.db.query<{ remaining: number; rate_limit: number; used: number }>(
+      "SELECT remaining, rate_limit, used FROM github_rate_limits WHERE installation_id = $1",
+      [installationId],
+    );
+    expect(row).toMatchObject({
+      rate_limit: 5000,
+      remaining: 5000 - fake.rateLimited.length,
+      used: fake.rateLimited.length,
+    });
     app = await startTestApp({ db: t.db, fake, now: clock.now });
   });
 });
@@ -278,9 +307,13 @@ describe("secondary limits on writes", () => {
     expect(open[0]!.attempts).toBe(24);
     clock.advance(61_000);
     await app.server.worker.drain();
-    expect(fake.calls.filter(creates).filter((call) => heads.includes((call.body as { head_sha: string }).head_sha)).length).toBe(3);
+    expect(
+      fake.calls.filter(creates).filter((call) => heads.includes((call.body as { head_sha: string }).head_sha)).length,
+    ).toBe(3);
     for (const head of heads) expect(check(head).status).not.toBe("completed");
-    const done = await t.db.query<{ outcome: string | null }>("SELECT outcome FROM outbox WHERE installation_id = $1", [installationId]);
+    const done = await t.db.query<{ outcome: string | null }>("SELECT outcome FROM outbox WHERE installation_id = $1", [
+      installationId,
+    ]);
     expect(done.every((job) => job.outcome !== "failed")).toBe(true);
   });
 });

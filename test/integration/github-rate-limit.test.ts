@@ -21,7 +21,11 @@ beforeAll(async () => {
   fake.setFile(REPO, ".github/agent-gate.yml", `agents: [${AGENT}]\n`);
   slept = [];
   // The clock stands still and the sleeper only records: what is asserted is how long the app asked to wait.
-  const rateLimits = new RateLimits({ now: () => T0.getTime(), sleep: async (ms) => void slept.push(ms), threshold: 100 });
+  const rateLimits = new RateLimits({
+    now: () => T0.getTime(),
+    sleep: async (ms) => void slept.push(ms),
+    threshold: 100,
+  });
   app = await startTestApp({ db: t.db, fake, now: () => T0, rateLimits });
 });
 afterAll(async () => {
@@ -46,7 +50,11 @@ describe("GitHub rate limits on writes", () => {
     fake.rateLimit(0, resetIn(60));
     await openAgentPr("1".repeat(40));
     await app.server.worker.drain();
-    expect(fake.callsTo("POST", "/repos/{owner}/{repo}/check-runs").filter((c) => (c.body as { head_sha: string }).head_sha === "1".repeat(40))).toHaveLength(1);
+    expect(
+      fake
+        .callsTo("POST", "/repos/{owner}/{repo}/check-runs")
+        .filter((c) => (c.body as { head_sha: string }).head_sha === "1".repeat(40)),
+    ).toHaveLength(1);
     expect(slept.length).toBeGreaterThan(0);
     expect(new Set(slept)).toEqual(new Set([60_000]));
   });
@@ -69,7 +77,10 @@ describe("GitHub rate limits on writes", () => {
   it("retries a write refused by the rate limit (403, nothing remaining) no earlier than the reset", async () => {
     fake.rateLimit(4000, resetIn(3600));
     await openAgentPr("4".repeat(40));
-    fake.failNext("POST", "/repos/{owner}/{repo}/check-runs", 1, 403, { "x-ratelimit-remaining": "0", "x-ratelimit-reset": String(resetIn(900)) });
+    fake.failNext("POST", "/repos/{owner}/{repo}/check-runs", 1, 403, {
+      "x-ratelimit-remaining": "0",
+      "x-ratelimit-reset": String(resetIn(900)),
+    });
     expect(await app.server.worker.runOnce()).toBe(true);
     const [job] = await t.db.query<{ run_after: Date; last_error: string }>(
       "SELECT run_after, last_error FROM outbox WHERE installation_id = $1 AND done_at IS NULL",
@@ -84,7 +95,10 @@ describe("GitHub rate limits on writes", () => {
     await openAgentPr("5".repeat(40));
     fake.failNext("POST", "/repos/{owner}/{repo}/check-runs", 1, 429, { "retry-after": "120" });
     expect(await app.server.worker.runOnce()).toBe(true);
-    const [job] = await t.owner.query<{ run_after: Date }>("SELECT run_after FROM outbox WHERE installation_id = $1 AND done_at IS NULL", [installationId]);
+    const [job] = await t.owner.query<{ run_after: Date }>(
+      "SELECT run_after FROM outbox WHERE installation_id = $1 AND done_at IS NULL",
+      [installationId],
+    );
     expect(job!.run_after.getTime()).toBe(T0.getTime() + 120_000);
   });
 });

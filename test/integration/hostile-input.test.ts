@@ -40,9 +40,25 @@ beforeAll(async () => {
   fake = await GitHubFake.start();
   await seedInstallations(t.db, now);
   await verifySite(t.db, 1, "example.com", now);
-  token = (await createToken(t.db, { installationId: 1, repos: null, kinds: null, admin: false, expiresAt: null, createdBy: "test" }, now)).token;
-  admin = (await createToken(t.db, { installationId: 1, repos: null, kinds: null, admin: true, expiresAt: null, createdBy: "test" }, now)).token;
-  const gone = await createToken(t.db, { installationId: 1, repos: null, kinds: null, admin: false, expiresAt: null, createdBy: "test" }, now);
+  token = (
+    await createToken(
+      t.db,
+      { installationId: 1, repos: null, kinds: null, admin: false, expiresAt: null, createdBy: "test" },
+      now,
+    )
+  ).token;
+  admin = (
+    await createToken(
+      t.db,
+      { installationId: 1, repos: null, kinds: null, admin: true, expiresAt: null, createdBy: "test" },
+      now,
+    )
+  ).token;
+  const gone = await createToken(
+    t.db,
+    { installationId: 1, repos: null, kinds: null, admin: false, expiresAt: null, createdBy: "test" },
+    now,
+  );
   revoked = gone.token;
   await revokeToken(t.db, gone.row.prefix, "test", now);
   issued.push(token, admin, revoked);
@@ -78,32 +94,44 @@ describe("hostile webhook bodies", () => {
   });
 
   it("refuses a malformed body with a wrong signature and records no delivery", async () => {
-    const res = await app.deliver("pull_request", undefined, { rawBody: "{not json", secret: "wrong-secret", id: "hostile-bad-sig" });
+    const res = await app.deliver("pull_request", undefined, {
+      rawBody: "{not json",
+      secret: "wrong-secret",
+      id: "hostile-bad-sig",
+    });
     expect([400, 401]).toContain(res.status);
-    const rows = await t.owner.query("SELECT 1 FROM webhook_deliveries WHERE delivery_id = $1 AND outcome = 'processed'", ["hostile-bad-sig"]).catch(() => []);
+    const rows = await t.owner
+      .query("SELECT 1 FROM webhook_deliveries WHERE delivery_id = $1 AND outcome = 'processed'", ["hostile-bad-sig"])
+      .catch(() => []);
     expect(rows).toHaveLength(0);
     expect(await proposalCount()).toBe(0);
   });
 });
 
 describe("hostile ids and filters in the API", () => {
-  it.each(HOSTILE.map((v) => [v.length > 80 ? `${v.length} chars` : v, v]))("GET /proposals/:id with %j is a 4xx, never a 5xx or a row", async (_label, id) => {
-    const res = await fetch(`${app.url}/api/v1/proposals/${encodeURIComponent(id)}`, { headers: auth(token) });
-    expect(res.status).toBeGreaterThanOrEqual(400);
-    expect(res.status).toBeLessThan(500);
-    const text = await res.text();
-    expect(text).not.toMatch(/agt_|syntax error|relation|at .*\.ts:/i);
-  });
+  it.each(HOSTILE.map((v) => [v.length > 80 ? `${v.length} chars` : v, v]))(
+    "GET /proposals/:id with %j is a 4xx, never a 5xx or a row",
+    async (_label, id) => {
+      const res = await fetch(`${app.url}/api/v1/proposals/${encodeURIComponent(id)}`, { headers: auth(token) });
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+      const text = await res.text();
+      expect(text).not.toMatch(/agt_|syntax error|relation|at .*\.ts:/i);
+    },
+  );
 
-  it.each(HOSTILE.map((v) => [v.length > 80 ? `${v.length} chars` : v, v]))("POST /proposals/:id/redeem with %j is a 4xx", async (_label, id) => {
-    const res = await fetch(`${app.url}/api/v1/proposals/${encodeURIComponent(id)}/redeem`, {
-      method: "POST",
-      headers: auth(token),
-      body: JSON.stringify({ digest: id }),
-    });
-    expect(res.status).toBeGreaterThanOrEqual(400);
-    expect(res.status).toBeLessThan(500);
-  });
+  it.each(HOSTILE.map((v) => [v.length > 80 ? `${v.length} chars` : v, v]))(
+    "POST /proposals/:id/redeem with %j is a 4xx",
+    async (_label, id) => {
+      const res = await fetch(`${app.url}/api/v1/proposals/${encodeURIComponent(id)}/redeem`, {
+        method: "POST",
+        headers: auth(token),
+        body: JSON.stringify({ digest: id }),
+      });
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      expect(res.status).toBeLessThan(500);
+    },
+  );
 
   it.each([
     ["GET", "/api/v1/proposals/prp_%00null"],
@@ -111,11 +139,18 @@ describe("hostile ids and filters in the API", () => {
     ["GET", "/api/v1/proposals/prp_%E0%A4%A"],
     ["POST", "/api/v1/proposals/prp_%00null/redeem"],
     ["POST", "/api/v1/sites/example.com%00.evil/verify"],
-  ])("%s %s (NUL, control character, broken percent-encoding) is a 400 before storage is touched", async (method, path) => {
-    const res = await fetch(`${app.url}${path}`, { method, headers: auth(method === "GET" ? token : admin), ...(method === "POST" ? { body: JSON.stringify({ digest: "a".repeat(40) }) } : {}) });
-    expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_request");
-  });
+  ])(
+    "%s %s (NUL, control character, broken percent-encoding) is a 400 before storage is touched",
+    async (method, path) => {
+      const res = await fetch(`${app.url}${path}`, {
+        method,
+        headers: auth(method === "GET" ? token : admin),
+        ...(method === "POST" ? { body: JSON.stringify({ digest: "a".repeat(40) }) } : {}),
+      });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_request");
+    },
+  );
 
   it("a NUL byte inside a proposal body is a 4xx, never a 5xx or a row", async () => {
     const before = await proposalCount();
@@ -136,7 +171,11 @@ describe("hostile ids and filters in the API", () => {
   });
 
   it("a raw ../ path does not reach another route or file", async () => {
-    for (const path of ["/api/v1/proposals/../../../etc/passwd", "/api/v1/proposals/%2e%2e/%2e%2e/openapi.json", "/api/v1/proposals/..%2f..%2fsites"]) {
+    for (const path of [
+      "/api/v1/proposals/../../../etc/passwd",
+      "/api/v1/proposals/%2e%2e/%2e%2e/openapi.json",
+      "/api/v1/proposals/..%2f..%2fsites",
+    ]) {
       const res = await fetch(`${app.url}${path}`, { headers: auth(token) });
       const text = await res.text();
       expect(res.status, path).toBeGreaterThanOrEqual(400);
@@ -145,13 +184,24 @@ describe("hostile ids and filters in the API", () => {
     }
   });
 
-  it.each(HOSTILE.map((v) => [v.length > 80 ? `${v.length} chars` : v, v]))("POST /sites/:domain/verify and POST /sites with %j are 4xx", async (_label, domain) => {
-    const verify = await fetch(`${app.url}/api/v1/sites/${encodeURIComponent(domain)}/verify`, { method: "POST", headers: auth(admin), body: "{}" });
-    expect(verify.status).toBeGreaterThanOrEqual(400);
-    expect(verify.status).toBeLessThan(500);
-    const add = await fetch(`${app.url}/api/v1/sites`, { method: "POST", headers: auth(admin), body: JSON.stringify({ domain, method: "dns" }) });
-    expect(add.status).toBe(400);
-  });
+  it.each(HOSTILE.map((v) => [v.length > 80 ? `${v.length} chars` : v, v]))(
+    "POST /sites/:domain/verify and POST /sites with %j are 4xx",
+    async (_label, domain) => {
+      const verify = await fetch(`${app.url}/api/v1/sites/${encodeURIComponent(domain)}/verify`, {
+        method: "POST",
+        headers: auth(admin),
+        body: "{}",
+      });
+      expect(verify.status).toBeGreaterThanOrEqual(400);
+      expect(verify.status).toBeLessThan(500);
+      const add = await fetch(`${app.url}/api/v1/sites`, {
+        method: "POST",
+        headers: auth(admin),
+        body: JSON.stringify({ domain, method: "dns" }),
+      });
+      expect(add.status).toBe(400);
+    },
+  );
 
   it.each(["repo", "action"])("audit export filter %s with injection strings matches nothing", async (field) => {
     // The test app runs without a keyring (the route would answer 503), so the export is driven directly.
@@ -168,7 +218,9 @@ describe("hostile ids and filters in the API", () => {
 
   it.each(["since", "until"])("audit export route refuses injection strings in %s with 400", async (field) => {
     for (const value of HOSTILE.slice(0, 6)) {
-      const res = await fetch(`${app.url}/api/v1/audit/export?${field}=${encodeURIComponent(value)}`, { headers: auth(admin) });
+      const res = await fetch(`${app.url}/api/v1/audit/export?${field}=${encodeURIComponent(value)}`, {
+        headers: auth(admin),
+      });
       expect(res.status, value).toBe(400);
       await res.text();
     }
@@ -212,6 +264,12 @@ describe("log output", () => {
   it("leaves no token, webhook secret or key in any database row", async () => {
     const rows = await dumpAllRows(t.owner);
     expect(rows).toContain("webhook.received");
-    expect(secretsIn(rows, [TEST_SECRET, ...issued, ...[...keyring.keys.values()].map((key) => Buffer.from(key).toString("base64"))])).toEqual([]);
+    expect(
+      secretsIn(rows, [
+        TEST_SECRET,
+        ...issued,
+        ...[...keyring.keys.values()].map((key) => Buffer.from(key).toString("base64")),
+      ]),
+    ).toEqual([]);
   });
 });

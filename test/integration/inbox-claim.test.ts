@@ -47,12 +47,20 @@ describe("claiming deliveries from the inbox", () => {
   it("finds a ready subject behind a long run of one subject waiting for its retry", async () => {
     // 300 deliveries of one pull request, its head waiting for a retry: more than the front a claim reads first.
     await queue("pull:busy#1", 300);
-    await t.db.query("UPDATE webhook_inbox SET run_after = $1, attempts = 1, last_error = 'GitHub answered 502' WHERE delivery_id = 'pull:busy#1-1'", [LATER]);
+    await t.db.query(
+      "UPDATE webhook_inbox SET run_after = $1, attempts = 1, last_error = 'GitHub answered 502' WHERE delivery_id = 'pull:busy#1-1'",
+      [LATER],
+    );
     await queue("pull:quiet#2", 1);
     const rows = await claim(8);
     expect(rows.map((r) => r.delivery_id)).toEqual(["pull:quiet#2-1"]);
     // Once the retry is due, the busy subject's head comes first again, and only it.
-    const due = await claimDeliveries(t.db, { now: new Date(LATER.getTime() + 1), leaseMs: 30_000, holder: "p1", limit: 8 });
+    const due = await claimDeliveries(t.db, {
+      now: new Date(LATER.getTime() + 1),
+      leaseMs: 30_000,
+      holder: "p1",
+      limit: 8,
+    });
     expect(due.map((r) => r.delivery_id)).toEqual(["pull:busy#1-1"]);
   });
 

@@ -39,7 +39,13 @@ describe.skipIf(backend() === "pglite")("key rotation with two replicas running"
   });
 
   const start = (keys: string) =>
-    startProcessApp({ appId: TEST_APP_ID, secret: TEST_SECRET, githubUrl: fake.url, databaseUrl: t.url!, env: { AGENT_GATE_KEYS: keys } }).then((app) => {
+    startProcessApp({
+      appId: TEST_APP_ID,
+      secret: TEST_SECRET,
+      githubUrl: fake.url,
+      databaseUrl: t.url!,
+      env: { AGENT_GATE_KEYS: keys },
+    }).then((app) => {
       running.push(app);
       return app;
     });
@@ -60,7 +66,11 @@ describe.skipIf(backend() === "pglite")("key rotation with two replicas running"
     // Step 1 of the procedure on the replica that lacked it: the new key as a second entry.
     await a!.stop();
     const a2 = await start(`${OLD},${NEW}`);
-    const rotated = await cli(["keys", "rotate", "--json"], { DATABASE_URL: t.url!, AGENT_GATE_MIGRATION_DATABASE_URL: t.ownerUrl!, AGENT_GATE_KEYS: `${NEW},${OLD}` });
+    const rotated = await cli(["keys", "rotate", "--json"], {
+      DATABASE_URL: t.url!,
+      AGENT_GATE_MIGRATION_DATABASE_URL: t.ownerUrl!,
+      AGENT_GATE_KEYS: `${NEW},${OLD}`,
+    });
     expect(rotated.code).toBe(0);
     expect(JSON.parse(rotated.stdout)).toMatchObject({ keyring_key: "knew" });
     expect((await keyIdsInUse(t.db)).has("knew")).toBe(true);
@@ -88,7 +98,9 @@ describe("/readyz and the keyring", () => {
   it("is not ready when a key id some stored value is sealed under is missing from the keyring", async () => {
     const app = await startTestApp({ db: t.db, fake, keyring: parseKeyring(OLD) });
     try {
-      expect(((await (await fetch(`${app.url}/readyz`)).json()) as { checks: Record<string, string> }).checks.keyring).toBe("ok");
+      expect(
+        ((await (await fetch(`${app.url}/readyz`)).json()) as { checks: Record<string, string> }).checks.keyring,
+      ).toBe("ok");
       // A rotation run elsewhere while this replica still runs with the old keyring alone.
       await rotateSigningKey(t.db, parseKeyring(`${NEW},${OLD}`), new Date());
       const res = await fetch(`${app.url}/readyz`);

@@ -17,7 +17,13 @@ let t: TestDatabase;
 let fake: GitHubFake;
 let app: TestApp;
 /** Each token the fake minted, with what was asked for it. */
-let minted: Map<string, { installationId: number; body: { permissions?: Record<string, string>; repository_ids?: number[]; repositories?: string[] } }>;
+let minted: Map<
+  string,
+  {
+    installationId: number;
+    body: { permissions?: Record<string, string>; repository_ids?: number[]; repositories?: string[] };
+  }
+>;
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -33,7 +39,11 @@ beforeEach(async () => {
   minted = new Map();
   fake.on("POST", TOKENS, (call) => {
     const id = Number(call.path.split("/")[3]);
-    const body = (call.body ?? {}) as { permissions?: Record<string, string>; repository_ids?: number[]; repositories?: string[] };
+    const body = (call.body ?? {}) as {
+      permissions?: Record<string, string>;
+      repository_ids?: number[];
+      repositories?: string[];
+    };
     const granted = requiredPermissions() as Record<string, string>;
     for (const [permission, access] of Object.entries(body.permissions ?? {})) {
       if (!granted[permission] || (access === "write" && granted[permission] !== "write")) {
@@ -44,7 +54,12 @@ beforeEach(async () => {
     minted.set(token, { installationId: id, body });
     return {
       status: 201,
-      body: { token, expires_at: new Date(Date.now() + 3600_000).toISOString(), permissions: body.permissions ?? granted, repository_selection: body.repository_ids ? "selected" : "all" },
+      body: {
+        token,
+        expires_at: new Date(Date.now() + 3600_000).toISOString(),
+        permissions: body.permissions ?? granted,
+        repository_selection: body.repository_ids ? "selected" : "all",
+      },
     };
   });
   app = await startTestApp({ db: t.db, fake });
@@ -94,7 +109,14 @@ describe("least privilege, end to end", () => {
     fake.setFile(REPO, ".github/agent-gate.yml", "agents: [seo-agent]\n");
     fake.setPermission(REPO, "maintainer", "write");
     fake.setReviews(REPO, 2, [
-      { id: 1, user: { login: "maintainer", id: 1, type: "User" }, state: "APPROVED", commit_id: SHA, submitted_at: "2026-11-23T10:00:00Z", body: "" },
+      {
+        id: 1,
+        user: { login: "maintainer", id: 1, type: "User" },
+        state: "APPROVED",
+        commit_id: SHA,
+        submitted_at: "2026-11-23T10:00:00Z",
+        body: "",
+      },
     ]);
     const payload = example("pull_request", "opened", installationId);
     payload.pull_request.user = { ...payload.pull_request.user, login: "seo-agent", type: "User" };
@@ -108,7 +130,12 @@ describe("least privilege, end to end", () => {
     expectNarrowed("repos.getCollaboratorPermissionLevel");
     expectNarrowed("checks.create");
     // One token per permission set: reviews, permission, check runs.
-    expect(fake.callsTo("POST", TOKENS).map((call) => call.body).filter((body) => body)).toEqual(
+    expect(
+      fake
+        .callsTo("POST", TOKENS)
+        .map((call) => call.body)
+        .filter((body) => body),
+    ).toEqual(
       expect.arrayContaining([
         { repository_ids: [repoId()], permissions: { pull_requests: "read" } },
         { repository_ids: [repoId()], permissions: { metadata: "read" } },
@@ -117,7 +144,9 @@ describe("least privilege, end to end", () => {
     );
     // No call on the installation's own token, the config read included.
     expectNarrowed("repos.getContent");
-    const unnarrowed = repositoryCalls().filter((use) => !use.token?.body.repository_ids && !use.token?.body.repositories);
+    const unnarrowed = repositoryCalls().filter(
+      (use) => !use.token?.body.repository_ids && !use.token?.body.repositories,
+    );
     expect(unnarrowed).toEqual([]);
   });
 
@@ -146,9 +175,13 @@ describe("least privilege, end to end", () => {
     for (const read of reads) expect(read.token?.installationId).toBe(installationId);
     expect(repositoryCalls().filter((use) => !use.token)).toEqual([]);
     // Every read, the webhook handler's narrowed ones included, is in the GitHub metrics.
-    const histogram = (await app.server.metrics.registry.getSingleMetric("agent_gate_github_request_duration_seconds")!.get()).values;
+    const histogram = (
+      await app.server.metrics.registry.getSingleMetric("agent_gate_github_request_duration_seconds")!.get()
+    ).values;
     const counted = histogram
-      .filter((value) => (value as { metricName?: string }).metricName?.endsWith("_count") && value.labels.method === "GET")
+      .filter(
+        (value) => (value as { metricName?: string }).metricName?.endsWith("_count") && value.labels.method === "GET",
+      )
       .reduce((sum, value) => sum + value.value, 0);
     const gets = fake.calls.filter((call) => call.method === "GET" && !call.web);
     expect(counted, gets.map((call) => call.path).join(", ")).toBe(gets.length);
@@ -157,18 +190,41 @@ describe("least privilege, end to end", () => {
   it("the deploy gate answers the protection rule with a deployments-only token", async () => {
     fake.setFile(REPO, ".github/agent-gate.yml", "agents: [deploy-agent]\napprovals: { required: 1 }\n");
     fake.setPermission(REPO, "alice", "write");
-    const rule = deploymentProtectionRule({ installationId, environment: "production", sha: "d".repeat(40), runId: 77, sender: "runner" });
+    const rule = deploymentProtectionRule({
+      installationId,
+      environment: "production",
+      sha: "d".repeat(40),
+      runId: 77,
+      sender: "runner",
+    });
     expect((await app.deliver("deployment_protection_rule", rule)).status).toBe(200);
     await app.server.worker.drain();
     const run = fake.checkRuns(REPO).find((r) => r.name === "Agent Gate: deploy to production")!;
-    const click = requestedAction({ installationId, appId: TEST_APP_ID, proposalId: run.external_id!, checkRunId: run.id, identifier: "approve", clicker: "alice" });
+    const click = requestedAction({
+      installationId,
+      appId: TEST_APP_ID,
+      proposalId: run.external_id!,
+      checkRunId: run.id,
+      identifier: "approve",
+      clicker: "alice",
+    });
     expect((await app.deliver("check_run", click)).status).toBe(200);
     await app.server.worker.drain();
 
-    expect(fake.callsTo("POST", "/repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule")).toHaveLength(1);
+    expect(fake.callsTo("POST", "/repos/{owner}/{repo}/actions/runs/{run_id}/deployment_protection_rule")).toHaveLength(
+      1,
+    );
     expectNarrowed("actions.reviewCustomGatesForRun");
     expectNarrowed("repos.getCollaboratorPermissionLevel");
     expectNarrowed("checks.update");
-    expect(fake.callsTo("POST", TOKENS).some((call) => JSON.stringify(call.body) === JSON.stringify({ repository_ids: [repoId()], permissions: { deployments: "write" } }))).toBe(true);
+    expect(
+      fake
+        .callsTo("POST", TOKENS)
+        .some(
+          (call) =>
+            JSON.stringify(call.body) ===
+            JSON.stringify({ repository_ids: [repoId()], permissions: { deployments: "write" } }),
+        ),
+    ).toBe(true);
   });
 });

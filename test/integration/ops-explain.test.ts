@@ -24,7 +24,11 @@ beforeAll(async () => {
   t = await createTestDatabase();
   fake = await GitHubFake.start();
   app = await startTestApp({ db: t.db, fake });
-  fake.setFile(REPO, ".github/agent-gate.yml", `agents: [${AGENT}]\napprovals:\n  required: 1\n  min_permission: maintain\n`);
+  fake.setFile(
+    REPO,
+    ".github/agent-gate.yml",
+    `agents: [${AGENT}]\napprovals:\n  required: 1\n  min_permission: maintain\n`,
+  );
   fake.setPermission(REPO, "maintainer", "maintain");
   fake.setPermission(REPO, "writer", "write");
   await recordInstallation(t.db, { id: INSTALLATION, account: "Codertocat" }, new Date());
@@ -37,12 +41,24 @@ beforeAll(async () => {
   opened.pull_request.head.sha = SHA;
   opened.sender = { ...opened.sender, login: AGENT, type: "User" };
   expect((await app.deliver("pull_request", opened)).status).toBe(200);
-  const review = (login: string, id: number) => ({ id, user: { login, id, type: "User" }, state: "APPROVED", commit_id: SHA, submitted_at: `2026-11-23T10:0${id}:00Z`, body: "" });
+  const review = (login: string, id: number) => ({
+    id,
+    user: { login, id, type: "User" },
+    state: "APPROVED",
+    commit_id: SHA,
+    submitted_at: `2026-11-23T10:0${id}:00Z`,
+    body: "",
+  });
   fake.setReviews(REPO, PR, [review("writer", 1), review("maintainer", 2)]);
   const submitted = example("pull_request_review", "submitted", INSTALLATION);
   submitted.pull_request.user = { ...submitted.pull_request.user, login: AGENT, type: "User" };
   submitted.pull_request.head.sha = SHA;
-  submitted.review = { ...submitted.review, user: { ...submitted.review.user, login: "maintainer", type: "User" }, state: "approved", commit_id: SHA };
+  submitted.review = {
+    ...submitted.review,
+    user: { ...submitted.review.user, login: "maintainer", type: "User" },
+    state: "approved",
+    commit_id: SHA,
+  };
   submitted.sender = { ...submitted.sender, login: "maintainer", type: "User" };
   expect((await app.deliver("pull_request_review", submitted)).status).toBe(200);
   await app.server.worker.drain();
@@ -70,15 +86,30 @@ describe("explain", { timeout: 120_000 }, () => {
 
   it("says when the recorded decision no longer follows from its facts", async () => {
     const row = await loadLatestCommitProposal(t.owner, REPO, PR, INSTALLATION);
-    const tampered = { ...row, state: { ...row.state, decision: { ...row.state.decision!, approvers: ["someone-else"] } } };
+    const tampered = {
+      ...row,
+      state: { ...row.state, decision: { ...row.state.decision!, approvers: ["someone-else"] } },
+    };
     expect(explainCommit(tampered).matches).toBe(false);
   });
 
   it("answers GET /api/v1/explain for an admin token of the installation only", async () => {
     const now = new Date();
-    const admin = await createToken(t.db, { installationId: INSTALLATION, repos: null, kinds: null, admin: true, expiresAt: null, createdBy: "test" }, now);
-    const plain = await createToken(t.db, { installationId: INSTALLATION, repos: null, kinds: null, admin: false, expiresAt: null, createdBy: "test" }, now);
-    const other = await createToken(t.db, { installationId: INSTALLATION + 1, repos: null, kinds: null, admin: true, expiresAt: null, createdBy: "test" }, now);
+    const admin = await createToken(
+      t.db,
+      { installationId: INSTALLATION, repos: null, kinds: null, admin: true, expiresAt: null, createdBy: "test" },
+      now,
+    );
+    const plain = await createToken(
+      t.db,
+      { installationId: INSTALLATION, repos: null, kinds: null, admin: false, expiresAt: null, createdBy: "test" },
+      now,
+    );
+    const other = await createToken(
+      t.db,
+      { installationId: INSTALLATION + 1, repos: null, kinds: null, admin: true, expiresAt: null, createdBy: "test" },
+      now,
+    );
     const url = `${app.url}/api/v1/explain?repo=${encodeURIComponent(REPO)}&pr=${PR}`;
     const get = (token: string) => fetch(url, { headers: { authorization: `Bearer ${token}` } });
 
@@ -88,7 +119,10 @@ describe("explain", { timeout: 120_000 }, () => {
     expect((await get(plain.token)).status).toBe(403);
     expect((await get(other.token)).status).toBe(404);
     expect((await fetch(url)).status).toBe(401);
-    expect((await fetch(`${app.url}/api/v1/explain?repo=nope&pr=x`, { headers: { authorization: `Bearer ${admin.token}` } })).status).toBe(400);
+    expect(
+      (await fetch(`${app.url}/api/v1/explain?repo=nope&pr=x`, { headers: { authorization: `Bearer ${admin.token}` } }))
+        .status,
+    ).toBe(400);
   });
 
   // The child process needs a database it can open: the PostgreSQL test database.
@@ -108,7 +142,11 @@ describe("explain", { timeout: 120_000 }, () => {
     const json = await run([`${REPO}#${PR}`, "--json", "--installation", String(INSTALLATION)]);
     // The CLI prints snake_case keys, as every --json output does.
     const printed = JSON.parse(json.stdout) as Record<string, unknown>;
-    expect(printed).toMatchObject({ matches: true, proposal: { head_sha: SHA, decided_at: expect.any(String) }, may_approve: { min_permission: "maintain", config_present: true } });
+    expect(printed).toMatchObject({
+      matches: true,
+      proposal: { head_sha: SHA, decided_at: expect.any(String) },
+      may_approve: { min_permission: "maintain", config_present: true },
+    });
     expect(json.stdout).not.toMatch(/"[a-z]+[A-Z][A-Za-z]*":/);
     const missing = await run([`${REPO}#999`]);
     expect(missing.code).toBe(2);
@@ -117,7 +155,10 @@ describe("explain", { timeout: 120_000 }, () => {
     expect((await run([`${REPO}#${PR}`, "--installation", String(INSTALLATION + 1)])).code).toBe(2);
     // A recorded decision that no longer follows from its facts: exit 1, saying so.
     await t.db.tenant(INSTALLATION, (tx) =>
-      tx.query(`UPDATE proposals SET state = jsonb_set(state, '{decision,approvers}', '["someone-else"]'::jsonb) WHERE kind = 'commit' AND pr_number = $1`, [PR]),
+      tx.query(
+        `UPDATE proposals SET state = jsonb_set(state, '{decision,approvers}', '["someone-else"]'::jsonb) WHERE kind = 'commit' AND pr_number = $1`,
+        [PR],
+      ),
     );
     const differs = await run([`${REPO}#${PR}`, "--json"]);
     expect(differs.code).toBe(1);

@@ -41,9 +41,23 @@ describe("logs of a pull request's flow", () => {
     const review = example("pull_request_review", "submitted", INSTALLATION);
     review.pull_request.user = { ...review.pull_request.user, login: AGENT, type: "User" };
     review.pull_request.head.sha = SHA;
-    review.review = { ...review.review, user: { ...review.review.user, login: "maintainer", type: "User" }, state: "approved", commit_id: SHA };
+    review.review = {
+      ...review.review,
+      user: { ...review.review.user, login: "maintainer", type: "User" },
+      state: "approved",
+      commit_id: SHA,
+    };
     review.sender = { ...review.sender, login: "maintainer", type: "User" };
-    fake.setReviews(REPO, 2, [{ id: 5, user: { login: "maintainer", id: 5, type: "User" }, state: "APPROVED", commit_id: SHA, submitted_at: "2026-11-23T10:00:00Z", body: "" }]);
+    fake.setReviews(REPO, 2, [
+      {
+        id: 5,
+        user: { login: "maintainer", id: 5, type: "User" },
+        state: "APPROVED",
+        commit_id: SHA,
+        submitted_at: "2026-11-23T10:00:00Z",
+        body: "",
+      },
+    ]);
     expect((await app.deliver("pull_request_review", review, { id: "delivery-review-2" })).status).toBe(200);
     // A query string that looks like a secret never reaches a line.
     expect((await fetch(`${app.url}/api/v1/proposals/prp_x?access_token=must-not-leak-0123`)).status).toBe(401);
@@ -51,14 +65,40 @@ describe("logs of a pull request's flow", () => {
 
     const access = lines().filter((line) => line.msg === "request completed" || line.msg === "request failed");
     expect(access).toHaveLength(3);
-    expect(access[0]).toMatchObject({ request_id: "delivery-opened-1", method: "POST", route: "/api/github/webhooks", status: 200 });
-    expect(access[1]).toMatchObject({ request_id: "delivery-review-2", method: "POST", route: "/api/github/webhooks", status: 200 });
+    expect(access[0]).toMatchObject({
+      request_id: "delivery-opened-1",
+      method: "POST",
+      route: "/api/github/webhooks",
+      status: 200,
+    });
+    expect(access[1]).toMatchObject({
+      request_id: "delivery-review-2",
+      method: "POST",
+      route: "/api/github/webhooks",
+      status: 200,
+    });
     expect(access[2]).toMatchObject({ method: "GET", route: "/api/v1/proposals/:id", status: 401 });
     expect(String(access[2]!.request_id)).toMatch(/^[0-9a-f-]{36}$/);
-    expect([access[0]!.event, access[1]!.event, access[2]!.event]).toEqual(["pull_request", "pull_request_review", undefined]);
+    expect([access[0]!.event, access[1]!.event, access[2]!.event]).toEqual([
+      "pull_request",
+      "pull_request_review",
+      undefined,
+    ]);
     for (const line of access) {
       expect(typeof line.duration_ms).toBe("number");
-      const keys = ["duration_ms", "hostname", "level", "method", "msg", "name", "pid", "request_id", "route", "status", "time"];
+      const keys = [
+        "duration_ms",
+        "hostname",
+        "level",
+        "method",
+        "msg",
+        "name",
+        "pid",
+        "request_id",
+        "route",
+        "status",
+        "time",
+      ];
       expect(Object.keys(line).sort()).toEqual((line.event ? [...keys, "event"] : keys).sort());
     }
 
@@ -76,7 +116,13 @@ describe("logs of a pull request's flow", () => {
   });
 
   it("names the method and route of an API request that failed", async () => {
-    app.server.router.add({ method: "GET", path: "/api/v1/ops-test/:id", handler: async () => { throw new Error("boom"); } });
+    app.server.router.add({
+      method: "GET",
+      path: "/api/v1/ops-test/:id",
+      handler: async () => {
+        throw new Error("boom");
+      },
+    });
     expect((await fetch(`${app.url}/api/v1/ops-test/42?token=abc`)).status).toBe(500);
     const failed = lines().find((line) => line.msg === "API request failed");
     expect(failed).toMatchObject({ method: "GET", route: "/api/v1/ops-test/:id" });

@@ -41,7 +41,8 @@ function parseMetrics(text: string): { samples: Sample[]; types: Map<string, str
     const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!match) throw new Error(`not a sample line: ${line}`);
     const labels: Record<string, string> = {};
-    for (const pair of (match[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) labels[pair[1]!] = pair[2]!;
+    for (const pair of (match[2] ?? "").matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g))
+      labels[pair[1]!] = pair[2]!;
     samples.push({ name: match[1]!, labels, value: Number(match[3]) });
   }
   return { samples, types };
@@ -69,11 +70,15 @@ describe("/metrics", () => {
     await app.server.worker.drain();
     const { samples, types } = parseMetrics(await (await fetch(`${app.url}/metrics`)).text());
     expect(value(samples, "agent_gate_webhook_deliveries_total", { event: "pull_request", outcome: "ok" })).toBe(1);
-    expect(value(samples, "agent_gate_webhook_deliveries_total", { event: "pull_request", outcome: "refused" })).toBe(1);
+    expect(value(samples, "agent_gate_webhook_deliveries_total", { event: "pull_request", outcome: "refused" })).toBe(
+      1,
+    );
     expect(value(samples, "agent_gate_proposals", { kind: "commit", status: "pending" })).toBe(1);
     expect(value(samples, "agent_gate_outbox_depth")).toBe(0);
     expect(value(samples, "agent_gate_outbox_oldest_age_seconds")).toBe(0);
-    expect(value(samples, "agent_gate_github_request_duration_seconds_count", { method: "POST", outcome: "ok" })).toBeGreaterThanOrEqual(1);
+    expect(
+      value(samples, "agent_gate_github_request_duration_seconds_count", { method: "POST", outcome: "ok" }),
+    ).toBeGreaterThanOrEqual(1);
     expect(value(samples, "agent_gate_long_poll_waiters")).toBe(0);
     expect(types.get("agent_gate_github_request_duration_seconds")).toBe("histogram");
     expect(types.get("agent_gate_github_request_errors_total")).toBe("counter");
@@ -81,14 +86,37 @@ describe("/metrics", () => {
     expect(value(samples, "process_cpu_user_seconds_total")).toBeGreaterThan(0);
     expect(samples.some((s) => s.name === "nodejs_heap_size_used_bytes")).toBe(true);
     // HTTP durations by route pattern and status; the queues; GitHub calls by operation; the build.
-    expect(value(samples, "agent_gate_http_request_duration_seconds_count", { method: "POST", route: "/api/github/webhooks", status: "200" })).toBe(1);
-    expect(value(samples, "agent_gate_http_request_duration_seconds_count", { method: "POST", route: "/api/github/webhooks", status: "400" })).toBe(1);
-    expect(value(samples, "agent_gate_http_request_duration_seconds_count", { method: "GET", route: "/metrics", status: "200" })).toBe(1);
+    expect(
+      value(samples, "agent_gate_http_request_duration_seconds_count", {
+        method: "POST",
+        route: "/api/github/webhooks",
+        status: "200",
+      }),
+    ).toBe(1);
+    expect(
+      value(samples, "agent_gate_http_request_duration_seconds_count", {
+        method: "POST",
+        route: "/api/github/webhooks",
+        status: "400",
+      }),
+    ).toBe(1);
+    expect(
+      value(samples, "agent_gate_http_request_duration_seconds_count", {
+        method: "GET",
+        route: "/metrics",
+        status: "200",
+      }),
+    ).toBe(1);
     expect(value(samples, "agent_gate_queue_depth", { queue: "github_writes" })).toBe(0);
     expect(value(samples, "agent_gate_queue_depth", { queue: "deliveries" })).toBe(0);
     expect(value(samples, "agent_gate_queue_oldest_age_seconds", { queue: "github_writes" })).toBe(0);
     expect(value(samples, "agent_gate_queue_set_aside", { queue: "github_writes" })).toBe(0);
-    expect(value(samples, "agent_gate_github_calls_total", { operation: "POST /repos/{owner}/{repo}/check-runs", status: "201" })).toBe(1);
+    expect(
+      value(samples, "agent_gate_github_calls_total", {
+        operation: "POST /repos/{owner}/{repo}/check-runs",
+        status: "201",
+      }),
+    ).toBe(1);
     // The stand-in counts its window down from 5,000 as GitHub does (a 304 is free).
     const remaining = value(samples, "agent_gate_github_rate_remaining", { installation: "7001" });
     expect(remaining).toBeGreaterThan(4900);
@@ -104,8 +132,20 @@ describe("/metrics", () => {
     await fetch(`${app.url}/no/such/place?x=1`);
     const text = await (await fetch(`${app.url}/metrics`)).text();
     const { samples } = parseMetrics(text);
-    expect(value(samples, "agent_gate_http_request_duration_seconds_count", { method: "GET", route: "/api/v1/proposals/:id", status: "401" })).toBe(1);
-    expect(value(samples, "agent_gate_http_request_duration_seconds_count", { method: "GET", route: "unmatched", status: "404" })).toBe(1);
+    expect(
+      value(samples, "agent_gate_http_request_duration_seconds_count", {
+        method: "GET",
+        route: "/api/v1/proposals/:id",
+        status: "401",
+      }),
+    ).toBe(1);
+    expect(
+      value(samples, "agent_gate_http_request_duration_seconds_count", {
+        method: "GET",
+        route: "unmatched",
+        status: "404",
+      }),
+    ).toBe(1);
     expect(text).not.toContain("prp_secret_looking_id");
     expect(text).not.toContain("token=abc");
   });

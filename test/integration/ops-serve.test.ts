@@ -20,7 +20,9 @@ function baseEnv(port: number): NodeJS.ProcessEnv {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     APP_ID: "4242",
-    PRIVATE_KEY: generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
+    PRIVATE_KEY: generateKeyPairSync("rsa", { modulusLength: 2048 })
+      .privateKey.export({ type: "pkcs1", format: "pem" })
+      .toString(),
     WEBHOOK_SECRET: "serve-test-secret",
     GHE_HOST: "127.0.0.1:9",
     GHE_PROTOCOL: "http",
@@ -36,7 +38,10 @@ function baseEnv(port: number): NodeJS.ProcessEnv {
 describe.runIf(backend() === "postgres")("agent-gate serve", { timeout: 120_000 }, () => {
   it("serves health, readiness and metrics, and exits 0 on SIGTERM", async () => {
     // PORT=0: the system picks a free port, which the app logs when it listens.
-    const child = spawn("node", [BIN, "serve"], { env: { ...baseEnv(0), LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("node", [BIN, "serve"], {
+      env: { ...baseEnv(0), LOG_LEVEL: "info" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     const output: string[] = [];
     child.stdout.on("data", (chunk: Buffer) => output.push(chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => output.push(chunk.toString()));
@@ -46,7 +51,11 @@ describe.runIf(backend() === "postgres")("agent-gate serve", { timeout: 120_000 
       let ready = false;
       for (let i = 0; i < 600 && !ready && child.exitCode === null; i += 1) {
         url ??= /"url":"(http:\/\/127\.0\.0\.1:\d+)","msg":"Agent Gate is listening"/.exec(output.join(""))?.[1];
-        if (url) ready = await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false);
+        if (url)
+          ready = await fetch(`${url}/readyz`).then(
+            (r) => r.status === 200,
+            () => false,
+          );
         if (!ready) await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(ready, output.join("")).toBe(true);

@@ -86,11 +86,23 @@ describe("outbox under a burst", () => {
     fake.setPermission(REPO, "maintainer", "write");
     const first = agentPr(81, 400);
     fake.setReviews(REPO, 400, [
-      { id: 1, user: { login: "maintainer", id: 1, type: "User" }, state: "APPROVED", commit_id: first.pull_request.head.sha, submitted_at: "2026-11-23T10:00:00Z", body: "" },
+      {
+        id: 1,
+        user: { login: "maintainer", id: 1, type: "User" },
+        state: "APPROVED",
+        commit_id: first.pull_request.head.sha,
+        submitted_at: "2026-11-23T10:00:00Z",
+        body: "",
+      },
     ]);
     const review = example("pull_request_review", "submitted", 81);
     review.pull_request = first.pull_request;
-    review.review = { ...review.review, user: { ...review.review.user, login: "maintainer" }, state: "approved", commit_id: first.pull_request.head.sha };
+    review.review = {
+      ...review.review,
+      user: { ...review.review.user, login: "maintainer" },
+      state: "approved",
+      commit_id: first.pull_request.head.sha,
+    };
     review.sender = { ...review.sender, login: "maintainer" };
     expect((await app.deliver("pull_request_review", review)).status).toBe(200);
     const before = fake.callsTo("POST", "/repos/{owner}/{repo}/check-runs").length;

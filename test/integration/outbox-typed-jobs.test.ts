@@ -54,7 +54,13 @@ async function propose(): Promise<string> {
   const res = await fetch(`${app.url}/api/v1/proposals`, {
     method: "POST",
     headers: bearer(token),
-    body: JSON.stringify({ kind: "outreach", repo: REPO, site: "example.com", summary: "s", content: { channel: "email", recipients: ["x@y.example"], body: "hello" } }),
+    body: JSON.stringify({
+      kind: "outreach",
+      repo: REPO,
+      site: "example.com",
+      summary: "s",
+      content: { channel: "email", recipients: ["x@y.example"], body: "hello" },
+    }),
   });
   expect(res.status).toBe(201);
   return ((await res.json()) as { id: string }).id;
@@ -119,9 +125,15 @@ describe("typed outbox jobs", () => {
     expect(jobs[0]?.last_error).toContain("payload.proposal_id");
     expect(jobs[1]?.last_error).toContain("extra");
     expect(jobs[2]?.last_error).toContain("unknown outbox operation");
-    const refused = (await t.db.tenant(1, (tx) => readAudit(tx, 1))).filter((event) => event.action === "outbox.job_refused");
+    const refused = (await t.db.tenant(1, (tx) => readAudit(tx, 1))).filter(
+      (event) => event.action === "outbox.job_refused",
+    );
     expect(refused).toHaveLength(3);
-    expect(refused.map((event) => (event.data as { operation: string }).operation)).toEqual(["check_run.sync", "outreach.open", "repos.delete"]);
+    expect(refused.map((event) => (event.data as { operation: string }).operation)).toEqual([
+      "check_run.sync",
+      "outreach.open",
+      "repos.delete",
+    ]);
     // No GitHub call was made for them.
     expect(fake.calls.filter((call) => call.path.startsWith("/repos/"))).toEqual([]);
   });
@@ -136,7 +148,9 @@ describe("typed outbox jobs", () => {
     );
     expect(job).toEqual({ outcome: "config_error", attempts: 1 });
     const proposal = await t.db.tenant(1, (tx) => findProposal(tx, id));
-    expect((proposal?.state as { config_error?: string }).config_error).toMatch(/agent-gate\.yml is invalid: approvals\.required/);
+    expect((proposal?.state as { config_error?: string }).config_error).toMatch(
+      /agent-gate\.yml is invalid: approvals\.required/,
+    );
     const events = (await t.db.tenant(1, (tx) => readAudit(tx, 1))).filter((event) => event.subject === id);
     expect(events.map((event) => event.action)).toContain("outreach.config_error");
     expect(events.filter((event) => event.action === "github.write" && event.outcome === "retrying")).toEqual([]);

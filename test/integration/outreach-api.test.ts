@@ -16,7 +16,12 @@ const outreach = {
   repo: "acme/web",
   site: "example.com",
   summary: "newsletter to one customer",
-  content: { channel: "email", recipients: [SECRET_ADDRESS, "second@recipient-domain.example"], subject: "Offer", body: SECRET_BODY },
+  content: {
+    channel: "email",
+    recipients: [SECRET_ADDRESS, "second@recipient-domain.example"],
+    subject: "Offer",
+    body: SECRET_BODY,
+  },
 };
 
 let t: TestDatabase;
@@ -24,14 +29,22 @@ let api: ApiServer;
 let token: string;
 const logs: string[] = [];
 const clock = new Clock("2026-11-23T10:00:00.000Z");
-const log = { info: (obj: object, msg?: string) => logs.push(JSON.stringify({ ...obj, msg })), warn: (obj: object, msg?: string) => logs.push(JSON.stringify({ ...obj, msg })) };
+const log = {
+  info: (obj: object, msg?: string) => logs.push(JSON.stringify({ ...obj, msg })),
+  warn: (obj: object, msg?: string) => logs.push(JSON.stringify({ ...obj, msg })),
+};
 
 beforeAll(async () => {
   t = await createTestDatabase();
   await seedInstallations(t.db, clock.now());
   await verifySite(t.db, 1, "example.com", clock.now());
   token = await issueToken(t.db, clock.now());
-  api = await startApi({ db: t.db, now: clock.now, env: { AGENT_GATE_PUBLIC_URL: "https://gate.example/", AGENT_GATE_KEYS: KEYS }, log });
+  api = await startApi({
+    db: t.db,
+    now: clock.now,
+    env: { AGENT_GATE_PUBLIC_URL: "https://gate.example/", AGENT_GATE_KEYS: KEYS },
+    log,
+  });
 });
 afterAll(async () => {
   await api?.close();
@@ -47,8 +60,17 @@ describe("POST /api/v1/proposals, kind outreach", () => {
     const res = await post(outreach);
     expect(res.status).toBe(201);
     const created = (await res.json()) as { id: string; digest: string; status: string; kind: string };
-    const content = { channel: "email" as const, recipients: outreach.content.recipients, subject: "Offer", body: SECRET_BODY };
-    expect(created).toMatchObject({ kind: "outreach", status: "pending", digest: outreachDigest("acme/web", "example.com", content) });
+    const content = {
+      channel: "email" as const,
+      recipients: outreach.content.recipients,
+      subject: "Offer",
+      body: SECRET_BODY,
+    };
+    expect(created).toMatchObject({
+      kind: "outreach",
+      status: "pending",
+      digest: outreachDigest("acme/web", "example.com", content),
+    });
 
     const [row] = await t.owner.query<{ channel: string; recipient_count: number; sealed: string }>(
       "SELECT channel, recipient_count, sealed FROM proposals_outreach WHERE proposal_id = $1",
@@ -58,16 +80,29 @@ describe("POST /api/v1/proposals, kind outreach", () => {
     expect(row!.sealed).not.toContain("recipient-domain");
     expect(await t.db.tenant(1, (tx) => readOutreach(tx, keyring, created.id))).toEqual(content);
 
-    const outbox = await t.owner.query("SELECT operation, payload FROM outbox WHERE coalesce_key = $1", [`outreach:${created.id}`]);
+    const outbox = await t.owner.query("SELECT operation, payload FROM outbox WHERE coalesce_key = $1", [
+      `outreach:${created.id}`,
+    ]);
     expect(outbox).toEqual([{ operation: "outreach.open", payload: { proposal_id: created.id } }]);
     const event = (await t.db.tenant(1, (tx) => readAudit(tx, 1))).find((e) => e.subject === created.id);
-    expect(event?.data).toMatchObject({ kind: "outreach", digest: created.digest, channel: "email", recipients: 2, site: "example.com" });
+    expect(event?.data).toMatchObject({
+      kind: "outreach",
+      digest: created.digest,
+      channel: "email",
+      recipients: 2,
+      site: "example.com",
+    });
   });
 
   it("refuses a ciphertext copied to another proposal's row", async () => {
     const a = (await (await post(outreach)).json()) as { id: string };
-    const b = (await (await post({ ...outreach, content: { ...outreach.content, body: "other" } })).json()) as { id: string };
-    await t.owner.query("UPDATE proposals_outreach SET sealed = (SELECT sealed FROM proposals_outreach WHERE proposal_id = $1) WHERE proposal_id = $2", [a.id, b.id]);
+    const b = (await (await post({ ...outreach, content: { ...outreach.content, body: "other" } })).json()) as {
+      id: string;
+    };
+    await t.owner.query(
+      "UPDATE proposals_outreach SET sealed = (SELECT sealed FROM proposals_outreach WHERE proposal_id = $1) WHERE proposal_id = $2",
+      [a.id, b.id],
+    );
     await expect(t.db.tenant(1, (tx) => readOutreach(tx, keyring, b.id))).rejects.toThrow();
   });
 
@@ -83,8 +118,16 @@ describe("POST /api/v1/proposals, kind outreach", () => {
 
   it.each([
     ["no site and no content", { kind: "outreach", repo: "acme/web", summary: "x" }, ["content", "site"]],
-    ["a bad address", { ...outreach, content: { ...outreach.content, recipients: ["nope"] } }, ["content.recipients.0"]],
-    ["a non-https API endpoint", { ...outreach, content: { ...outreach.content, channel: "api", recipients: ["http://x.example/"] } }, ["content.recipients.0"]],
+    [
+      "a bad address",
+      { ...outreach, content: { ...outreach.content, recipients: ["nope"] } },
+      ["content.recipients.0"],
+    ],
+    [
+      "a non-https API endpoint",
+      { ...outreach, content: { ...outreach.content, channel: "api", recipients: ["http://x.example/"] } },
+      ["content.recipients.0"],
+    ],
   ])("refuses %s with 400", async (_name, body, fields) => {
     const res = await post(body);
     expect(res.status).toBe(400);
@@ -97,13 +140,23 @@ describe("POST /api/v1/proposals, kind outreach", () => {
     expect(res.status).toBe(422);
     const events = await t.db.tenant(1, (tx) => readAudit(tx, 1));
     expect(events.at(-1)).toMatchObject({ action: "proposal.refused", outcome: "refused", repo: "acme/web" });
-    expect(events.at(-1)?.data).toMatchObject({ kind: "outreach", reason: "site_not_verified", site: "unverified.example", channel: "email", recipients: 2 });
+    expect(events.at(-1)?.data).toMatchObject({
+      kind: "outreach",
+      reason: "site_not_verified",
+      site: "unverified.example",
+      channel: "email",
+      recipients: 2,
+    });
   });
 
   it("refuses outreach with 503 when no keyring is configured", async () => {
     const bare = await startApi({ db: t.db, now: clock.now, env: {} });
     try {
-      const res = await fetch(`${bare.url}/api/v1/proposals`, { method: "POST", headers: bearer(token), body: JSON.stringify(outreach) });
+      const res = await fetch(`${bare.url}/api/v1/proposals`, {
+        method: "POST",
+        headers: bearer(token),
+        body: JSON.stringify(outreach),
+      });
       expect(res.status).toBe(503);
     } finally {
       await bare.close();

@@ -32,7 +32,13 @@ it("opens a pull request on agent-gate/outreach/<id> adding the rendered file", 
   const res = await fetch(`${app.url}/api/v1/proposals`, {
     method: "POST",
     headers: bearer(token),
-    body: JSON.stringify({ kind: "outreach", repo: "acme/web", site: "example.com", summary: "s", content: { channel: "email", recipients: ["x@y.example"], body: "hi \u202Ethere" } }),
+    body: JSON.stringify({
+      kind: "outreach",
+      repo: "acme/web",
+      site: "example.com",
+      summary: "s",
+      content: { channel: "email", recipients: ["x@y.example"], body: "hi \u202Ethere" },
+    }),
   });
   expect(res.status).toBe(201);
   const { id, digest } = (await res.json()) as { id: string; digest: string };
@@ -59,14 +65,21 @@ it("in a public repository, sends GitHub only the redacted summary and the revie
       repo: "acme/api",
       site: "example.com",
       summary: "s",
-      content: { channel: "email", recipients: ["jane.doe@private.example", "ops@corp.example"], subject: "Secret plans", body: "Dear Jane, the unlisted offer is OFR-4711-ZK." },
+      content: {
+        channel: "email",
+        recipients: ["jane.doe@private.example", "ops@corp.example"],
+        subject: "Secret plans",
+        body: "Dear Jane, the unlisted offer is OFR-4711-ZK.",
+      },
     }),
   });
   expect(res.status).toBe(201);
   const { id, digest } = (await res.json()) as { id: string; digest: string };
   await app.server.worker.drain();
 
-  const view = (await (await fetch(`${app.url}/api/v1/proposals/${id}`, { headers: bearer(token) })).json()) as { status: string };
+  const view = (await (await fetch(`${app.url}/api/v1/proposals/${id}`, { headers: bearer(token) })).json()) as {
+    status: string;
+  };
   expect(view.status).toBe("pending");
   const [pull] = fake.pullRequests("acme/api");
   expect(pull?.head.ref).toBe(`agent-gate/outreach/${id}`);
@@ -84,5 +97,6 @@ it("in a public repository, sends GitHub only the redacted summary and the revie
   expect(file).not.toContain("sending exactly this text");
   // Nothing sent to GitHub holds an address, the subject or the body.
   const sent = JSON.stringify(fake.calls.slice(before).map((call) => call.body)) + file;
-  for (const secret of ["jane.doe", "ops@", "Secret plans", "Dear Jane", "OFR-4711-ZK"]) expect(sent).not.toContain(secret);
+  for (const secret of ["jane.doe", "ops@", "Secret plans", "Dear Jane", "OFR-4711-ZK"])
+    expect(sent).not.toContain(secret);
 });

@@ -60,7 +60,13 @@ async function propose(body = BODY): Promise<{ id: string; digest: string; url: 
   const res = await fetch(`${app.url}/api/v1/proposals`, {
     method: "POST",
     headers: bearer(token),
-    body: JSON.stringify({ kind: "outreach", repo: REPO, site: "example.com", summary: "renewal", content: { channel: "email", recipients: [ADDRESS], subject: "Renewal", body } }),
+    body: JSON.stringify({
+      kind: "outreach",
+      repo: REPO,
+      site: "example.com",
+      summary: "renewal",
+      content: { channel: "email", recipients: [ADDRESS], subject: "Renewal", body },
+    }),
   });
   expect(res.status).toBe(201);
   const created = (await res.json()) as { id: string; digest: string; url: string };
@@ -95,19 +101,39 @@ function pullEvent(action: string, p: Published, o: { sha?: string; sender?: str
 
 function reviewObject(reviewer: string, state: string, commitId: string, type = "User") {
   const id = Math.floor(Math.random() * 1e9);
-  return { id, user: { login: reviewer, id, type }, state, commit_id: commitId, submitted_at: "2026-11-23T10:01:00Z", body: "" };
+  return {
+    id,
+    user: { login: reviewer, id, type },
+    state,
+    commit_id: commitId,
+    submitted_at: "2026-11-23T10:01:00Z",
+    body: "",
+  };
 }
 
 /** A review is submitted: GitHub lists it from then on, and the webhook arrives. */
-async function review(p: Published, reviewer: string, state: string, o: { commitId?: string; type?: string; head?: string } = {}) {
+async function review(
+  p: Published,
+  reviewer: string,
+  state: string,
+  o: { commitId?: string; type?: string; head?: string } = {},
+) {
   const listed = fake.state.reviews.get(`${REPO}\0${p.pull.number}`) ?? [];
-  fake.setReviews(REPO, p.pull.number, [...listed, reviewObject(reviewer, state, o.commitId ?? p.pull.head.sha, o.type)]);
+  fake.setReviews(REPO, p.pull.number, [
+    ...listed,
+    reviewObject(reviewer, state, o.commitId ?? p.pull.head.sha, o.type),
+  ]);
   const payload = example("pull_request_review", "submitted", 1);
   payload.repository = repository();
   payload.pull_request.number = p.pull.number;
   payload.pull_request.head = { ...payload.pull_request.head, ref: p.pull.head.ref, sha: o.head ?? p.pull.head.sha };
   payload.pull_request.user = { ...payload.pull_request.user, login: "agent-gate[bot]", type: "Bot" };
-  payload.review = { ...payload.review, user: { ...payload.review.user, login: reviewer, type: o.type ?? "User" }, state: state.toLowerCase(), commit_id: o.commitId ?? p.pull.head.sha };
+  payload.review = {
+    ...payload.review,
+    user: { ...payload.review.user, login: reviewer, type: o.type ?? "User" },
+    state: state.toLowerCase(),
+    commit_id: o.commitId ?? p.pull.head.sha,
+  };
   payload.sender = { ...payload.sender, login: reviewer, type: o.type ?? "User" };
   const res = await app.deliver("pull_request_review", payload);
   expect(res.status).toBe(200);
@@ -146,27 +172,55 @@ describe("outreach proposals as pull requests", () => {
     expect(check).toMatchObject({ conclusion: "success", actions: [] });
     expect(check?.output.title).toBe("Approved by maintainer");
 
-    const wrong = await fetch(`${app.url}/api/v1/proposals/${p.id}/redeem`, { method: "POST", headers: bearer(token), body: JSON.stringify({ digest: "0".repeat(64) }) });
+    const wrong = await fetch(`${app.url}/api/v1/proposals/${p.id}/redeem`, {
+      method: "POST",
+      headers: bearer(token),
+      body: JSON.stringify({ digest: "0".repeat(64) }),
+    });
     expect(wrong.status).toBe(409);
-    const redeemed = await fetch(`${app.url}/api/v1/proposals/${p.id}/redeem`, { method: "POST", headers: bearer(token), body: JSON.stringify({ digest: p.digest }) });
+    const redeemed = await fetch(`${app.url}/api/v1/proposals/${p.id}/redeem`, {
+      method: "POST",
+      headers: bearer(token),
+      body: JSON.stringify({ digest: p.digest }),
+    });
     expect(redeemed.status).toBe(200);
-    expect(await redeemed.json()).toMatchObject({ redeemed: true, digest: p.digest, receipt: { receipt: expect.any(String) } });
+    expect(await redeemed.json()).toMatchObject({
+      redeemed: true,
+      digest: p.digest,
+      receipt: { receipt: expect.any(String) },
+    });
     const decision = (await audit(p.id)).find((e) => e.action === "decision.recorded" && e.outcome === "approved");
-    expect(decision?.data).toMatchObject({ kind: "outreach", digest: p.digest, head: p.pull.head.sha, facts_digest: expect.any(String) });
+    expect(decision?.data).toMatchObject({
+      kind: "outreach",
+      digest: p.digest,
+      head: p.pull.head.sha,
+      facts_digest: expect.any(String),
+    });
   });
 
   it("requests reviews of its pull request once per head, from notify.reviewers, never the agent that proposed it", async () => {
-    fake.setFile(REPO, ".github/agent-gate.yml", 'agents: [seo-agent]\nnotify:\n  reviewers: [maintainer, seo-agent, "@acme/comms"]\n');
+    fake.setFile(
+      REPO,
+      ".github/agent-gate.yml",
+      'agents: [seo-agent]\nnotify:\n  reviewers: [maintainer, seo-agent, "@acme/comms"]\n',
+    );
     const p = await publish();
     await deliver("pull_request", pullEvent("opened", p));
     await deliver("pull_request", pullEvent("reopened", p));
     const calls = fake.callsTo("POST", "/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers");
     expect(calls.map((call) => [call.path, call.body])).toEqual([
-      [`/repos/${REPO}/pulls/${p.pull.number}/requested_reviewers`, { reviewers: ["maintainer"], team_reviewers: ["comms"] }],
+      [
+        `/repos/${REPO}/pulls/${p.pull.number}/requested_reviewers`,
+        { reviewers: ["maintainer"], team_reviewers: ["comms"] },
+      ],
     ]);
     const queued = (await audit(p.id)).filter((event) => event.action === "reviewers.requested");
     expect(queued).toHaveLength(1);
-    expect(queued[0]!.data).toMatchObject({ kind: "outreach", head: p.pull.head.sha, left_out: [{ who: "seo-agent", reason: expect.stringMatching(/author|agent/) }] });
+    expect(queued[0]!.data).toMatchObject({
+      kind: "outreach",
+      head: p.pull.head.sha,
+      left_out: [{ who: "seo-agent", reason: expect.stringMatching(/author|agent/) }],
+    });
   });
 
   it.each([
@@ -189,21 +243,32 @@ describe("outreach proposals as pull requests", () => {
     expect((await status(p.id)).status).toBe("rejected");
     await review(p, "second-maintainer", "APPROVED");
     expect((await status(p.id)).status).toBe("rejected");
-    expect((await audit(p.id)).at(-1)).toMatchObject({ action: "review.ignored", data: { reason: "already rejected" } });
+    expect((await audit(p.id)).at(-1)).toMatchObject({
+      action: "review.ignored",
+      data: { reason: "already rejected" },
+    });
   });
 
-  it("rejects with reason \"content changed\" when a push changes the proposal file, and nothing approves it after", async () => {
+  it('rejects with reason "content changed" when a push changes the proposal file, and nothing approves it after', async () => {
     const p = await publish();
     const tampered = fake.pushFile(REPO, p.pull.head.ref, p.path, "Send to: attacker@evil.example\n");
     await deliver("pull_request", pullEvent("synchronize", p, { sha: tampered, sender: "mallory" }));
     expect(await status(p.id)).toMatchObject({ status: "rejected", reason: "content changed" });
     const events = await audit(p.id);
-    expect(events.find((e) => e.action === "proposal.invalidated")).toMatchObject({ outcome: "content_changed", actor: "mallory", data: { new_head: tampered } });
+    expect(events.find((e) => e.action === "proposal.invalidated")).toMatchObject({
+      outcome: "content_changed",
+      actor: "mallory",
+      data: { new_head: tampered },
+    });
     expect(outreachChecks(p.pull.head.sha)[0]).toMatchObject({ conclusion: "failure" });
 
     await review(p, "maintainer", "APPROVED", { commitId: tampered, head: tampered });
     expect((await status(p.id)).status).toBe("rejected");
-    const redeem = await fetch(`${app.url}/api/v1/proposals/${p.id}/redeem`, { method: "POST", headers: bearer(token), body: JSON.stringify({ digest: p.digest }) });
+    const redeem = await fetch(`${app.url}/api/v1/proposals/${p.id}/redeem`, {
+      method: "POST",
+      headers: bearer(token),
+      body: JSON.stringify({ digest: p.digest }),
+    });
     expect(redeem.status).toBe(409);
   });
 
@@ -236,17 +301,28 @@ describe("outreach proposals as pull requests", () => {
   it("expires as the repository's expiry says, counted from the proposal's creation", async () => {
     fake.setFile(REPO, ".github/agent-gate.yml", "agents: [seo-agent]\nexpiry: 1h\n");
     const p = await publish();
-    const view = (await (await fetch(`${app.url}/api/v1/proposals/${p.id}`, { headers: bearer(token) })).json()) as { expires_at: string };
+    const view = (await (await fetch(`${app.url}/api/v1/proposals/${p.id}`, { headers: bearer(token) })).json()) as {
+      expires_at: string;
+    };
     expect(view.expires_at).toBe(new Date(now.getTime() + 3_600_000).toISOString());
-    const [deadline] = await t.db.query<{ expires_at: Date }>("SELECT expires_at FROM proposal_deadlines WHERE proposal_id = $1", [p.id]);
+    const [deadline] = await t.db.query<{ expires_at: Date }>(
+      "SELECT expires_at FROM proposal_deadlines WHERE proposal_id = $1",
+      [p.id],
+    );
     expect(deadline?.expires_at.toISOString()).toBe(view.expires_at);
   });
 
   it("rejects when the pull request is closed without merging", async () => {
     const p = await publish();
     await deliver("pull_request", pullEvent("closed", p, { sender: "maintainer" }));
-    expect(await status(p.id)).toMatchObject({ status: "rejected", reason: "the pull request was closed without merging" });
-    expect((await audit(p.id)).find((e) => e.action === "decision.recorded")).toMatchObject({ outcome: "rejected", actor: "maintainer" });
+    expect(await status(p.id)).toMatchObject({
+      status: "rejected",
+      reason: "the pull request was closed without merging",
+    });
+    expect((await audit(p.id)).find((e) => e.action === "decision.recorded")).toMatchObject({
+      outcome: "rejected",
+      actor: "maintainer",
+    });
     expect(outreachChecks(p.pull.head.sha)[0]).toMatchObject({ conclusion: "failure" });
   });
 
@@ -260,18 +336,32 @@ describe("outreach proposals as pull requests", () => {
   it("ignores check-run buttons on a proposal decided by reviews", async () => {
     const p = await publish();
     const run = outreachChecks(p.pull.head.sha)[0]!;
-    const click = requestedAction({ installationId: 1, appId: TEST_APP_ID, proposalId: p.id, checkRunId: run.id, identifier: "approve", clicker: "maintainer" });
+    const click = requestedAction({
+      installationId: 1,
+      appId: TEST_APP_ID,
+      proposalId: p.id,
+      checkRunId: run.id,
+      identifier: "approve",
+      clicker: "maintainer",
+    });
     click.repository = repository();
     await deliver("check_run", click);
     expect((await status(p.id)).status).toBe("pending");
-    expect((await audit(p.id)).at(-1)).toMatchObject({ action: "vote.ignored", data: { reason: expect.stringMatching(/pull request review/) } });
+    expect((await audit(p.id)).at(-1)).toMatchObject({
+      action: "vote.ignored",
+      data: { reason: expect.stringMatching(/pull request review/) },
+    });
   });
 
   it("sends a look-alike branch that is no proposal's pull request to the commit gate", async () => {
     const payload = example("pull_request", "opened", 1);
     payload.repository = repository();
     payload.pull_request.number = 77;
-    payload.pull_request.head = { ...payload.pull_request.head, ref: "agent-gate/outreach/prp_AAAAAAAAAAAAAAAAAAAA", sha: "c".repeat(40) };
+    payload.pull_request.head = {
+      ...payload.pull_request.head,
+      ref: "agent-gate/outreach/prp_AAAAAAAAAAAAAAAAAAAA",
+      sha: "c".repeat(40),
+    };
     payload.pull_request.user = { ...payload.pull_request.user, login: "seo-agent", type: "User" };
     await deliver("pull_request", payload);
     const [check] = fake.checkRuns(REPO).filter((run) => run.head_sha === "c".repeat(40));
@@ -285,14 +375,25 @@ describe("outreach proposals as check runs (outreach.mode: check_run)", () => {
     const { id, digest } = await propose("Hello \u202Edlrow\u200B **bold** <img src=x>");
     expect(fake.pullRequests(REPO)).toEqual([]);
     const [run] = fake.checkRuns(REPO).filter((r) => r.external_id === id);
-    expect(run).toMatchObject({ name: "Agent Gate: outreach", head_sha: "a".repeat(40), conclusion: "action_required" });
+    expect(run).toMatchObject({
+      name: "Agent Gate: outreach",
+      head_sha: "a".repeat(40),
+      conclusion: "action_required",
+    });
     expect(run?.actions.map((a: { identifier: string }) => a.identifier)).toEqual(["approve", "reject"]);
     expect(run?.output.text).toContain("⟦U+202E⟧dlrow⟦U+200B⟧");
     expect(run?.output.text).toMatch(/```+text\n[^`]*<img src=x>/);
     expect(run?.output.summary).toContain(digest);
 
     const click = (clicker: string) => {
-      const payload = requestedAction({ installationId: 1, appId: TEST_APP_ID, proposalId: id, checkRunId: run!.id, identifier: "approve", clicker });
+      const payload = requestedAction({
+        installationId: 1,
+        appId: TEST_APP_ID,
+        proposalId: id,
+        checkRunId: run!.id,
+        identifier: "approve",
+        clicker,
+      });
       payload.repository = repository();
       return payload;
     };

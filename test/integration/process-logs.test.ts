@@ -33,16 +33,23 @@ describe.runIf(backend() === "pglite")("the app's log lines, from its output", {
     const app = await startProcessApp({ appId: 4242, secret: SECRET, githubUrl: fake.url, env: { LOG_LEVEL: "info" } });
     apps.push(app);
     const payload = agentPullRequest({ installationId: 1, number: 7, sha: shaFor(7), agent: "log-agent" });
-    expect((await deliverTo(app.url, "the-wrong-secret", "pull_request", payload, { id: "wrong-secret-delivery-1" })).status).toBe(400);
+    expect(
+      (await deliverTo(app.url, "the-wrong-secret", "pull_request", payload, { id: "wrong-secret-delivery-1" })).status,
+    ).toBe(400);
     expect((await deliverTo(app.url, SECRET, "pull_request", payload, { id: "good-delivery-2" })).status).toBe(200);
     await settled(() => app.output.join("").includes('"msg":"decision recorded"'));
 
-    const raw = app.output.join("").split("\n").filter((line) => line.startsWith("{"));
+    const raw = app.output
+      .join("")
+      .split("\n")
+      .filter((line) => line.startsWith("{"));
     // JSON.parse keeps the last of two equal keys: count them in the text itself.
     for (const line of raw) expect((line.match(/"name":/g) ?? []).length, line).toBeLessThanOrEqual(1);
     const lines = raw.map((line) => JSON.parse(line) as Record<string, unknown>);
 
-    const hint = lines.find((line) => String(line.msg).startsWith("webhook refused: the X-Hub-Signature-256 signature did not match"));
+    const hint = lines.find((line) =>
+      String(line.msg).startsWith("webhook refused: the X-Hub-Signature-256 signature did not match"),
+    );
     expect(hint).toMatchObject({ level: 40, delivery: "wrong-secret-delivery-1", event: "pull_request" });
     expect(String(hint!.msg)).toContain("verify that the webhook secret matches the App's");
     expect(app.output.join("")).not.toContain(SECRET);
@@ -53,11 +60,22 @@ describe.runIf(backend() === "pglite")("the app's log lines, from its output", {
       ["good-delivery-2", "pull_request", 200],
     ]);
     const decision = lines.find((line) => line.msg === "decision recorded");
-    expect(decision).toMatchObject({ name: "decision", kind: "commit", repo: REPO, outcome: "pending", delivery: "good-delivery-2" });
+    expect(decision).toMatchObject({
+      name: "decision",
+      kind: "commit",
+      repo: REPO,
+      outcome: "pending",
+      delivery: "good-delivery-2",
+    });
   });
 
   it("writes readable lines with LOG_FORMAT=pretty", async () => {
-    const app = await startProcessApp({ appId: 4242, secret: SECRET, githubUrl: fake.url, env: { LOG_LEVEL: "info", LOG_FORMAT: "pretty" } });
+    const app = await startProcessApp({
+      appId: 4242,
+      secret: SECRET,
+      githubUrl: fake.url,
+      env: { LOG_LEVEL: "info", LOG_FORMAT: "pretty" },
+    });
     apps.push(app);
     const output = app.output.join("");
     expect(output).toMatch(/^\[\d{2}:\d{2}:\d{2}\.\d{3}\] INFO \(agent-gate\): Agent Gate is listening$/m);

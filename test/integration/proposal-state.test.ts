@@ -68,11 +68,19 @@ async function deliverFailing(event: string, payload: unknown): Promise<string> 
 }
 
 const decisions = async (id: string) =>
-  (await t.db.tenant(installationId, (tx) => readAudit(tx, installationId))).filter((e) => e.subject === id && e.action === "decision.recorded");
+  (await t.db.tenant(installationId, (tx) => readAudit(tx, installationId))).filter(
+    (e) => e.subject === id && e.action === "decision.recorded",
+  );
 
 describe("an unreadable proposal state", () => {
   it("is refused where the row is read, naming the field", async () => {
-    const payload = deploymentProtectionRule({ installationId, environment: "production", sha: SHA, runId: 77, sender: "runner" });
+    const payload = deploymentProtectionRule({
+      installationId,
+      environment: "production",
+      sha: SHA,
+      runId: 77,
+      sender: "runner",
+    });
     expect((await app.deliver("deployment_protection_rule", payload)).status).toBe(200);
     await app.server.worker.drain();
     const run = fake.checkRuns(REPO).find((r) => r.name === "Agent Gate: deploy to production")!;
@@ -83,21 +91,41 @@ describe("an unreadable proposal state", () => {
   });
 
   it("keeps a deploy pending when an eligible user clicks Approve: no decision, no callback", async () => {
-    const payload = deploymentProtectionRule({ installationId, environment: "production", sha: SHA, runId: 77, sender: "runner" });
+    const payload = deploymentProtectionRule({
+      installationId,
+      environment: "production",
+      sha: SHA,
+      runId: 77,
+      sender: "runner",
+    });
     expect((await app.deliver("deployment_protection_rule", payload)).status).toBe(200);
     await app.server.worker.drain();
     const run = fake.checkRuns(REPO).find((r) => r.name === "Agent Gate: deploy to production")!;
     const id = run.external_id!;
-    await corrupt(id, { votes: [{ actor: { login: "alice", type: "User", permission: "admin" }, vote: "approve" }], decision: { status: "approved" } });
+    await corrupt(id, {
+      votes: [{ actor: { login: "alice", type: "User", permission: "admin" }, vote: "approve" }],
+      decision: { status: "approved" },
+    });
 
     const error = await deliverFailing(
       "check_run",
-      requestedAction({ installationId, appId: TEST_APP_ID, proposalId: id, checkRunId: run.id, identifier: "approve", clicker: "alice", clickerType: "User" }),
+      requestedAction({
+        installationId,
+        appId: TEST_APP_ID,
+        proposalId: id,
+        checkRunId: run.id,
+        identifier: "approve",
+        clicker: "alice",
+        clickerType: "User",
+      }),
     );
     // The inbox keeps the error's code only.
     expect(error).toBe("proposal_state_unreadable");
     await app.server.worker.drain();
-    const [row] = await t.owner.query<{ status: string; approvers: string[] }>("SELECT status, approvers FROM proposals WHERE id = $1", [id]);
+    const [row] = await t.owner.query<{ status: string; approvers: string[] }>(
+      "SELECT status, approvers FROM proposals WHERE id = $1",
+      [id],
+    );
     expect(row).toEqual({ status: "pending", approvers: [] });
     expect(await decisions(id)).toEqual([]);
     expect(fake.callsTo("POST", CALLBACK)).toEqual([]);
@@ -111,21 +139,43 @@ describe("an unreadable proposal state", () => {
     opened.sender = { ...opened.sender, login: AGENT, type: "User" };
     expect((await app.deliver("pull_request", opened)).status).toBe(200);
     await app.server.worker.drain();
-    const [proposal] = await t.owner.query<{ id: string }>("SELECT id FROM proposals WHERE installation_id = $1 AND kind = 'commit'", [installationId]);
+    const [proposal] = await t.owner.query<{ id: string }>(
+      "SELECT id FROM proposals WHERE installation_id = $1 AND kind = 'commit'",
+      [installationId],
+    );
     await corrupt(proposal!.id, { decision: { status: "approved", approvers: "alice" } });
     const before = await decisions(proposal!.id);
 
-    fake.setReviews(REPO, PR, [{ id: 1, user: { login: "alice", id: 1, type: "User" }, state: "APPROVED", commit_id: SHA, submitted_at: "2026-11-23T10:00:00Z", body: "" }]);
+    fake.setReviews(REPO, PR, [
+      {
+        id: 1,
+        user: { login: "alice", id: 1, type: "User" },
+        state: "APPROVED",
+        commit_id: SHA,
+        submitted_at: "2026-11-23T10:00:00Z",
+        body: "",
+      },
+    ]);
     const submitted = example("pull_request_review", "submitted", installationId);
     submitted.pull_request.user = { ...submitted.pull_request.user, login: AGENT, type: "User" };
     submitted.pull_request.head.sha = SHA;
-    submitted.review = { ...submitted.review, user: { ...submitted.review.user, login: "alice", type: "User" }, state: "approved", commit_id: SHA };
+    submitted.review = {
+      ...submitted.review,
+      user: { ...submitted.review.user, login: "alice", type: "User" },
+      state: "approved",
+      commit_id: SHA,
+    };
     submitted.sender = { ...submitted.sender, login: "alice", type: "User" };
     expect(await deliverFailing("pull_request_review", submitted)).toBe("proposal_state_unreadable");
-    await expect(t.db.tenant(installationId, (tx) => findProposal(tx, proposal!.id))).rejects.toThrow(/unreadable commit state \(decision\.approvers: /);
+    await expect(t.db.tenant(installationId, (tx) => findProposal(tx, proposal!.id))).rejects.toThrow(
+      /unreadable commit state \(decision\.approvers: /,
+    );
     await app.server.worker.drain();
 
-    const [row] = await t.owner.query<{ status: string; approvers: string[] }>("SELECT status, approvers FROM proposals WHERE id = $1", [proposal!.id]);
+    const [row] = await t.owner.query<{ status: string; approvers: string[] }>(
+      "SELECT status, approvers FROM proposals WHERE id = $1",
+      [proposal!.id],
+    );
     expect(row).toEqual({ status: "pending", approvers: [] });
     expect(await decisions(proposal!.id)).toEqual(before);
     const runs = fake.checkRuns(REPO).filter((r) => r.head_sha === SHA && r.name === "Agent Gate");
@@ -137,7 +187,13 @@ describe("an unreadable proposal state", () => {
     // Earlier tests' deadlines must not expire into this test's fake.
     await t.db.query("DELETE FROM proposal_deadlines");
     for (const runId of [77, 78]) {
-      const payload = deploymentProtectionRule({ installationId, environment: "production", sha: SHA, runId, sender: "runner" });
+      const payload = deploymentProtectionRule({
+        installationId,
+        environment: "production",
+        sha: SHA,
+        runId,
+        sender: "runner",
+      });
       expect((await app.deliver("deployment_protection_rule", payload)).status).toBe(200);
     }
     await app.server.worker.drain();
@@ -150,8 +206,14 @@ describe("an unreadable proposal state", () => {
     await expect(expireDue(t.db, later)).rejects.toThrow(ProposalStateError);
     expect(await expireDue(t.db, later)).toBe(0);
     await app.server.worker.drain();
-    const rows = await t.owner.query<{ id: string; status: string; reason: string | null }>("SELECT id, status, reason FROM proposals WHERE id = ANY($1) ORDER BY id", [[damaged, sound]]);
-    expect(Object.fromEntries(rows.map((row) => [row.id, [row.status, row.reason]]))).toEqual({ [damaged]: ["pending", null], [sound]: ["rejected", "expired"] });
+    const rows = await t.owner.query<{ id: string; status: string; reason: string | null }>(
+      "SELECT id, status, reason FROM proposals WHERE id = ANY($1) ORDER BY id",
+      [[damaged, sound]],
+    );
+    expect(Object.fromEntries(rows.map((row) => [row.id, [row.status, row.reason]]))).toEqual({
+      [damaged]: ["pending", null],
+      [sound]: ["rejected", "expired"],
+    });
     expect(fake.callsTo("POST", CALLBACK).map((call) => (call.body as { state: string }).state)).toEqual(["rejected"]);
   });
 });

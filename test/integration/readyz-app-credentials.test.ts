@@ -32,12 +32,22 @@ describe("readiness and the App's credentials", () => {
     expect((await readiness()).body.checks.github_app).toBe("ok");
     let refuse = true;
     fake.on("GET", "/app/hook/deliveries", () =>
-      refuse ? { status: 401, body: { message: "A JSON web token could not be decoded", documentation_url: "https://docs.github.com/rest" } } : { status: 200, body: [] },
+      refuse
+        ? {
+            status: 401,
+            body: {
+              message: "A JSON web token could not be decoded",
+              documentation_url: "https://docs.github.com/rest",
+            },
+          }
+        : { status: 200, body: [] },
     );
     await app.server.recover().catch(() => undefined);
     const refused = await readiness();
     expect(refused.status).toBe(503);
-    expect(refused.body.checks.github_app).toMatch(/^GitHub refused the App's credentials \(401: A JSON web token could not be decoded.*\): check that APP_ID and PRIVATE_KEY belong to the same App$/);
+    expect(refused.body.checks.github_app).toMatch(
+      /^GitHub refused the App's credentials \(401: A JSON web token could not be decoded.*\): check that APP_ID and PRIVATE_KEY belong to the same App$/,
+    );
 
     refuse = false;
     await app.server.recover();

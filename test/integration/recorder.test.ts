@@ -4,7 +4,15 @@ import type { Decision } from "../../src/policy/decision.ts";
 import { newProposalId } from "../../src/proposals/ids.ts";
 import { recordDecision, recordSuperseded, recordUninstalled } from "../../src/proposals/recorder.ts";
 import { ProposalStateError } from "../../src/proposals/state.ts";
-import { announceDecision, DECIDED_CHANNEL, findProposal, insertProposal, type NewProposal, type ProposalKind, type ProposalOf } from "../../src/proposals/store.ts";
+import {
+  announceDecision,
+  DECIDED_CHANNEL,
+  findProposal,
+  insertProposal,
+  type NewProposal,
+  type ProposalKind,
+  type ProposalOf,
+} from "../../src/proposals/store.ts";
 import { recordInstallation, recordRepositories } from "../../src/installations/store.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 
@@ -61,7 +69,8 @@ function create<K extends ProposalKind>(kind: K, more: Partial<NewProposal<K>> =
 }
 
 const reread = async (id: string) => (await t.db.tenant(installationId, (tx) => findProposal(tx, id)))!;
-const events = async (subject: string) => (await t.db.tenant(installationId, (tx) => readAudit(tx, installationId))).filter((e) => e.subject === subject);
+const events = async (subject: string) =>
+  (await t.db.tenant(installationId, (tx) => readAudit(tx, installationId))).filter((e) => e.subject === subject);
 const jobs = (id: string) =>
   t.db.tenant(installationId, (tx) =>
     tx.query<{ operation: string; priority: number; coalesce_key: string }>(
@@ -70,7 +79,8 @@ const jobs = (id: string) =>
     ),
   );
 const deadline = async (id: string) =>
-  (await t.db.query<{ expires_at: Date }>("SELECT expires_at FROM proposal_deadlines WHERE proposal_id = $1", [id]))[0]?.expires_at ?? null;
+  (await t.db.query<{ expires_at: Date }>("SELECT expires_at FROM proposal_deadlines WHERE proposal_id = $1", [id]))[0]
+    ?.expires_at ?? null;
 
 /** The ids announced on DECIDED_CHANNEL up to now: a marker announced last is heard after everything before it. */
 async function announced(): Promise<string[]> {
@@ -95,18 +105,39 @@ function decision(status: Decision["status"], approvers: string[] = []): Decisio
     rejectedBy: status === "rejected" ? ["bob"] : [],
     refused: [],
     reasons: status === "rejected" ? ["bob rejected it"] : [],
-    title: status === "approved" ? `Approved by ${approvers.join(", ")}` : status === "rejected" ? "Rejected by bob" : "Waiting for approval (0/1)",
+    title:
+      status === "approved"
+        ? `Approved by ${approvers.join(", ")}`
+        : status === "rejected"
+          ? "Rejected by bob"
+          : "Waiting for approval (0/1)",
   };
 }
 
-const vote = { actor: { login: "alice", type: "User", permission: "write" as const }, vote: "approve" as const, at: LATER.toISOString(), via: "check_run" };
+const vote = {
+  actor: { login: "alice", type: "User", permission: "write" as const },
+  vote: "approve" as const,
+  at: LATER.toISOString(),
+  via: "check_run",
+};
 
 describe("the decision recorder", () => {
   it("records a pending tally: state and event, the check-run text queued as progress, nothing announced", async () => {
     const p = await create("deploy", { details: { run_id: 77 } });
     const pending = decision("pending");
     const status = await t.db.tenant(installationId, (tx) =>
-      recordDecision(tx, p, { type: "tally", decision: pending, state: { ...p.state, votes: [vote], decision: pending, required: 1 }, actor: "alice", actorIsBot: false }, LATER),
+      recordDecision(
+        tx,
+        p,
+        {
+          type: "tally",
+          decision: pending,
+          state: { ...p.state, votes: [vote], decision: pending, required: 1 },
+          actor: "alice",
+          actorIsBot: false,
+        },
+        LATER,
+      ),
     );
     expect(status).toBe("pending");
     const row = await reread(p.id);
@@ -120,7 +151,11 @@ describe("the decision recorder", () => {
       outcome: "pending",
       actor: "alice",
       repo: REPO,
-      data: { kind: "deploy", digest: p.digest, decision: { status: "pending", title: "Waiting for approval (0/1)", approvers: [] } },
+      data: {
+        kind: "deploy",
+        digest: p.digest,
+        decision: { status: "pending", title: "Waiting for approval (0/1)", approvers: [] },
+      },
     });
     expect(await jobs(p.id)).toEqual([{ operation: "check_run.sync", priority: 1, coalesce_key: `proposal:${p.id}` }]);
     expect(await announced()).toEqual([]);
@@ -130,11 +165,30 @@ describe("the decision recorder", () => {
     const p = await create("deploy", { details: { run_id: 77 } });
     const approved = decision("approved", ["alice"]);
     await t.db.tenant(installationId, (tx) =>
-      recordDecision(tx, p, { type: "tally", decision: approved, state: { votes: [vote], decision: approved }, summary: { rejected_by: [] } }, LATER),
+      recordDecision(
+        tx,
+        p,
+        {
+          type: "tally",
+          decision: approved,
+          state: { votes: [vote], decision: approved },
+          summary: { rejected_by: [] },
+        },
+        LATER,
+      ),
     );
-    expect(await reread(p.id)).toMatchObject({ status: "approved", approvers: ["alice"], decided_at: LATER, reason: null });
+    expect(await reread(p.id)).toMatchObject({
+      status: "approved",
+      approvers: ["alice"],
+      decided_at: LATER,
+      reason: null,
+    });
     const [event] = await events(p.id);
-    expect(event).toMatchObject({ action: "decision.recorded", outcome: "approved", data: { decision: { status: "approved", approvers: ["alice"], rejected_by: [] } } });
+    expect(event).toMatchObject({
+      action: "decision.recorded",
+      outcome: "approved",
+      data: { decision: { status: "approved", approvers: ["alice"], rejected_by: [] } },
+    });
     expect((await jobs(p.id)).map((job) => [job.operation, job.priority])).toEqual([
       ["deployment.review", 0],
       ["check_run.sync", 0],
@@ -144,7 +198,14 @@ describe("the decision recorder", () => {
 
   it("records a rejection with its first reason; no callback for a proposal without a run", async () => {
     const p = await create("deploy");
-    await t.db.tenant(installationId, (tx) => recordDecision(tx, p, { type: "tally", decision: decision("rejected"), state: { decision: decision("rejected") } }, LATER));
+    await t.db.tenant(installationId, (tx) =>
+      recordDecision(
+        tx,
+        p,
+        { type: "tally", decision: decision("rejected"), state: { decision: decision("rejected") } },
+        LATER,
+      ),
+    );
     expect(await reread(p.id)).toMatchObject({ status: "rejected", reason: "bob rejected it", decided_at: LATER });
     expect((await jobs(p.id)).map((job) => job.operation)).toEqual(["check_run.sync"]);
     expect(await announced()).toEqual([p.id]);
@@ -154,12 +215,26 @@ describe("the decision recorder", () => {
     const p = await create("commit", { status: "rejected", decidedAt: T0, reason: "changes requested" });
     await forgetAnnounced();
     const gathered: AuditInput[] = [];
-    const state = { decision: { ...decision("approved", ["bob"]), agentProposed: true }, facts_digest: "f".repeat(64), config_digest: "c".repeat(64), required: 1 };
+    const state = {
+      decision: { ...decision("approved", ["bob"]), agentProposed: true },
+      facts_digest: "f".repeat(64),
+      config_digest: "c".repeat(64),
+      required: 1,
+    };
     await t.db.tenant(installationId, (tx) =>
       recordDecision(
         tx,
         p,
-        { type: "evaluated", status: "approved", state, approvers: ["bob"], reason: null, actor: "bob", actorIsBot: false, actorIsAgent: false },
+        {
+          type: "evaluated",
+          status: "approved",
+          state,
+          approvers: ["bob"],
+          reason: null,
+          actor: "bob",
+          actorIsBot: false,
+          actorIsAgent: false,
+        },
         LATER,
         { events: gathered },
       ),
@@ -176,7 +251,13 @@ describe("the decision recorder", () => {
         actorIsAgent: false,
         repo: REPO,
         subject: p.id,
-        data: { kind: "commit", digest: p.digest, facts_digest: "f".repeat(64), config_digest: "c".repeat(64), decision: { status: "approved", title: "Approved by bob", approvers: ["bob"], refused: [] } },
+        data: {
+          kind: "commit",
+          digest: p.digest,
+          facts_digest: "f".repeat(64),
+          config_digest: "c".repeat(64),
+          decision: { status: "approved", title: "Approved by bob", approvers: ["bob"], refused: [] },
+        },
       },
     ]);
     expect(await jobs(p.id)).toEqual([{ operation: "check_run.sync", priority: 0, coalesce_key: `proposal:${p.id}` }]);
@@ -184,13 +265,33 @@ describe("the decision recorder", () => {
   });
 
   it("leaves a row just inserted as it is, adding its event and check run", async () => {
-    const state = { decision: { ...decision("pending"), agentProposed: true }, facts_digest: null, config_digest: null };
+    const state = {
+      decision: { ...decision("pending"), agentProposed: true },
+      facts_digest: null,
+      config_digest: null,
+    };
     const p = await create("commit", { state });
     const gathered: AuditInput[] = [];
     await t.db.tenant(installationId, (tx) =>
-      recordDecision(tx, p, { type: "evaluated", status: "pending", state, approvers: [], reason: null, actor: null, actorIsBot: false, actorIsAgent: false, inserted: true }, LATER, {
-        events: gathered,
-      }),
+      recordDecision(
+        tx,
+        p,
+        {
+          type: "evaluated",
+          status: "pending",
+          state,
+          approvers: [],
+          reason: null,
+          actor: null,
+          actorIsBot: false,
+          actorIsAgent: false,
+          inserted: true,
+        },
+        LATER,
+        {
+          events: gathered,
+        },
+      ),
     );
     expect((await reread(p.id)).updated_at).toEqual(T0);
     expect(gathered.map((event) => [event.action, event.outcome])).toEqual([["decision.recorded", "pending"]]);
@@ -199,31 +300,65 @@ describe("the decision recorder", () => {
 
   it("expires a proposal: rejected with reason expired, the earlier decision kept under a new title", async () => {
     const waiting = decision("pending");
-    const p = await create("deploy", { details: { run_id: 5 }, approvers: [], state: { votes: [], decision: waiting, required: 1 } });
+    const p = await create("deploy", {
+      details: { run_id: 5 },
+      approvers: [],
+      state: { votes: [], decision: waiting, required: 1 },
+    });
     await t.db.tenant(installationId, (tx) => recordDecision(tx, p, { type: "expired" }, LATER));
     const row = await reread(p.id);
     expect(row).toMatchObject({ status: "rejected", reason: "expired", decided_at: LATER });
     expect(row.state.decision).toEqual({ ...waiting, status: "rejected", title: "Expired without a decision" });
     expect(await events(p.id)).toMatchObject([
-      { action: "proposal.expired", outcome: "rejected", data: { kind: "deploy", digest: p.digest, expires_at: p.expires_at.toISOString() } },
+      {
+        action: "proposal.expired",
+        outcome: "rejected",
+        data: { kind: "deploy", digest: p.digest, expires_at: p.expires_at.toISOString() },
+      },
     ]);
     expect((await jobs(p.id)).map((job) => job.operation)).toEqual(["deployment.review", "check_run.sync"]);
     expect(await announced()).toEqual([p.id]);
   });
 
   it("rejects an outreach proposal; its check run is brought up to date only once it was published", async () => {
-    const published = await create("outreach", { state: { mode: "check_run", decision: { title: "Waiting for approval (0/1)", approvers: [], refused: [], reasons: [] } } });
+    const published = await create("outreach", {
+      state: {
+        mode: "check_run",
+        decision: { title: "Waiting for approval (0/1)", approvers: [], refused: [], reasons: [] },
+      },
+    });
     const unpublished = await create("outreach");
     for (const p of [published, unpublished]) {
       await t.db.tenant(installationId, (tx) =>
-        recordDecision(tx, p, { type: "outreach_rejected", reason: "the pull request was closed without merging", actor: "carol" }, LATER),
+        recordDecision(
+          tx,
+          p,
+          { type: "outreach_rejected", reason: "the pull request was closed without merging", actor: "carol" },
+          LATER,
+        ),
       );
     }
     const row = await reread(published.id);
-    expect(row).toMatchObject({ status: "rejected", reason: "the pull request was closed without merging", approvers: [], decided_at: LATER });
-    expect(row.state.decision).toMatchObject({ title: "Rejected: the pull request was closed without merging", reasons: ["the pull request was closed without merging"] });
+    expect(row).toMatchObject({
+      status: "rejected",
+      reason: "the pull request was closed without merging",
+      approvers: [],
+      decided_at: LATER,
+    });
+    expect(row.state.decision).toMatchObject({
+      title: "Rejected: the pull request was closed without merging",
+      reasons: ["the pull request was closed without merging"],
+    });
     expect(await events(published.id)).toMatchObject([
-      { action: "decision.recorded", outcome: "rejected", actor: "carol", data: { kind: "outreach", decision: { status: "rejected", reason: "the pull request was closed without merging" } } },
+      {
+        action: "decision.recorded",
+        outcome: "rejected",
+        actor: "carol",
+        data: {
+          kind: "outreach",
+          decision: { status: "rejected", reason: "the pull request was closed without merging" },
+        },
+      },
     ]);
     expect((await jobs(published.id)).map((job) => job.operation)).toEqual(["check_run.sync"]);
     expect(await jobs(unpublished.id)).toEqual([]);
@@ -235,7 +370,18 @@ describe("the decision recorder", () => {
     const p = await create("outreach");
     const expiresAt = new Date(T0.getTime() + 86_400_000);
     await t.db.tenant(installationId, (tx) =>
-      recordDecision(tx, p, { type: "published", prNumber: 12, headSha: "b".repeat(40), state: { mode: "pull_request", path: "outreach/x.md", file_sha: "e".repeat(40) }, expiresAt }, LATER),
+      recordDecision(
+        tx,
+        p,
+        {
+          type: "published",
+          prNumber: 12,
+          headSha: "b".repeat(40),
+          state: { mode: "pull_request", path: "outreach/x.md", file_sha: "e".repeat(40) },
+          expiresAt,
+        },
+        LATER,
+      ),
     );
     const row = await reread(p.id);
     expect(row).toMatchObject({ status: "pending", pr_number: 12, head_sha: "b".repeat(40), expires_at: expiresAt });
@@ -244,15 +390,34 @@ describe("the decision recorder", () => {
     expect(await events(p.id)).toEqual([]);
 
     const decided = await create("outreach", { status: "rejected", decidedAt: T0 });
-    await t.db.tenant(installationId, (tx) => recordDecision(tx, decided, { type: "published", prNumber: 13, headSha: "c".repeat(40), state: { mode: "pull_request" }, expiresAt }, LATER));
+    await t.db.tenant(installationId, (tx) =>
+      recordDecision(
+        tx,
+        decided,
+        { type: "published", prNumber: 13, headSha: "c".repeat(40), state: { mode: "pull_request" }, expiresAt },
+        LATER,
+      ),
+    );
     expect(await reread(decided.id)).toMatchObject({ status: "rejected", pr_number: null, state: {} });
   });
 
   it("reports an outreach configuration error on the proposal, which stays pending", async () => {
     const p = await create("outreach");
-    await t.db.tenant(installationId, (tx) => recordDecision(tx, p, { type: "config_error", message: ".github/agent-gate.yml is invalid: expiry: bad" }, LATER));
-    expect(await reread(p.id)).toMatchObject({ status: "pending", state: { config_error: ".github/agent-gate.yml is invalid: expiry: bad" }, updated_at: LATER });
-    expect(await events(p.id)).toMatchObject([{ action: "outreach.config_error", outcome: "failed", data: { error: ".github/agent-gate.yml is invalid: expiry: bad" } }]);
+    await t.db.tenant(installationId, (tx) =>
+      recordDecision(tx, p, { type: "config_error", message: ".github/agent-gate.yml is invalid: expiry: bad" }, LATER),
+    );
+    expect(await reread(p.id)).toMatchObject({
+      status: "pending",
+      state: { config_error: ".github/agent-gate.yml is invalid: expiry: bad" },
+      updated_at: LATER,
+    });
+    expect(await events(p.id)).toMatchObject([
+      {
+        action: "outreach.config_error",
+        outcome: "failed",
+        data: { error: ".github/agent-gate.yml is invalid: expiry: bad" },
+      },
+    ]);
     expect(await jobs(p.id)).toEqual([]);
     expect(await announced()).toEqual([]);
   });
@@ -268,9 +433,18 @@ describe("the decision recorder", () => {
     );
     expect(superseded.map((row) => row.id).sort()).toEqual([oldPending.id, oldApproved.id].sort());
     for (const old of [oldPending, oldApproved]) {
-      expect(await reread(old.id)).toMatchObject({ status: "superseded", reason: "a new commit was pushed", updated_at: LATER });
+      expect(await reread(old.id)).toMatchObject({
+        status: "superseded",
+        reason: "a new commit was pushed",
+        updated_at: LATER,
+      });
       expect(await events(old.id)).toMatchObject([
-        { action: "proposal.invalidated", outcome: "superseded", actor: "pusher", data: { kind: "commit", old_head: old.head_sha, new_head: "3".repeat(40), pr: 7 } },
+        {
+          action: "proposal.invalidated",
+          outcome: "superseded",
+          actor: "pusher",
+          data: { kind: "commit", old_head: old.head_sha, new_head: "3".repeat(40), pr: 7 },
+        },
       ]);
     }
     expect((await reread(current.id)).status).toBe("pending");
@@ -283,10 +457,18 @@ describe("the decision recorder", () => {
     const decided = await create("deploy", { status: "approved", decidedAt: T0 });
     const elsewhere = await create("deploy", { repo: "Codertocat/Other" });
     await forgetAnnounced();
-    const count = await t.db.tenant(installationId, (tx) => recordUninstalled(tx, installationId, ["codertocat/hello-world"], LATER));
+    const count = await t.db.tenant(installationId, (tx) =>
+      recordUninstalled(tx, installationId, ["codertocat/hello-world"], LATER),
+    );
     expect(count).toBe(1);
     expect(await reread(pending.id)).toMatchObject({ status: "rejected", reason: "uninstalled", decided_at: LATER });
-    expect(await events(pending.id)).toMatchObject([{ action: "proposal.rejected", outcome: "rejected", data: { reason: "uninstalled", kind: "deploy", digest: pending.digest } }]);
+    expect(await events(pending.id)).toMatchObject([
+      {
+        action: "proposal.rejected",
+        outcome: "rejected",
+        data: { reason: "uninstalled", kind: "deploy", digest: pending.digest },
+      },
+    ]);
     expect((await reread(decided.id)).status).toBe("approved");
     expect((await reread(elsewhere.id)).status).toBe("pending");
     expect(await jobs(pending.id)).toEqual([]);
@@ -301,7 +483,12 @@ describe("the decision recorder", () => {
     const approved = decision("approved", ["alice"]);
     await expect(
       t.db.tenant(installationId, (tx) =>
-        recordDecision(tx, p, { type: "tally", decision: approved, state: { votes: "alice" as never, decision: approved } }, LATER),
+        recordDecision(
+          tx,
+          p,
+          { type: "tally", decision: approved, state: { votes: "alice" as never, decision: approved } },
+          LATER,
+        ),
       ),
     ).rejects.toThrow(ProposalStateError);
     expect(await reread(p.id)).toMatchObject({ status: "pending", state: {} });

@@ -59,7 +59,15 @@ function rerequested(run: StoredCheckRun, appId = TEST_APP_ID) {
     head_sha: run.head_sha,
     external_id: run.external_id,
     app: { ...payload.check_run.app, id: appId },
-    pull_requests: [{ url: "", id: 1, number: PR, head: { ref: "feature", sha: run.head_sha, repo: { id: 1, url: "", name: "Hello-World" } }, base: { ref: "main", sha: "c".repeat(40), repo: { id: 1, url: "", name: "Hello-World" } } }],
+    pull_requests: [
+      {
+        url: "",
+        id: 1,
+        number: PR,
+        head: { ref: "feature", sha: run.head_sha, repo: { id: 1, url: "", name: "Hello-World" } },
+        base: { ref: "main", sha: "c".repeat(40), repo: { id: 1, url: "", name: "Hello-World" } },
+      },
+    ],
   };
   return payload;
 }
@@ -76,7 +84,14 @@ function checkOf(sha: string): StoredCheckRun {
   return runs[0]!;
 }
 
-const approval = (sha: string) => ({ id: 1, user: { login: "maintainer", id: 3, type: "User" }, state: "APPROVED", commit_id: sha, submitted_at: "2026-11-23T10:00:00Z", body: "" });
+const approval = (sha: string) => ({
+  id: 1,
+  user: { login: "maintainer", id: 3, type: "User" },
+  state: "APPROVED",
+  commit_id: sha,
+  submitted_at: "2026-11-23T10:00:00Z",
+  body: "",
+});
 
 describe("Re-run on the Agent Gate check", () => {
   it("evaluates the head again: an approval whose webhook never came is counted", async () => {
@@ -115,7 +130,11 @@ describe("Re-run on the Agent Gate check", () => {
     expect(checkOf(SHA_B).output.title).toBe("Waiting for approval (0/1)");
     expect(fake.calls.filter((call) => call.method !== "GET").length).toBe(writes);
     const audit = await readAudit(t.owner, installationId);
-    expect(audit.at(-1)).toMatchObject({ action: "event.ignored", outcome: "stale", data: { event: "check_run", action: "rerequested", head: SHA_A, current_head: SHA_B } });
+    expect(audit.at(-1)).toMatchObject({
+      action: "event.ignored",
+      outcome: "stale",
+      data: { event: "check_run", action: "rerequested", head: SHA_A, current_head: SHA_B },
+    });
   });
 
   it("another app's check run is not ours to re-run", async () => {

@@ -47,7 +47,16 @@ export async function startReviewWorld(t: TestDatabase, now: () => Date): Promis
   fake.setPermission(PUBLIC_REPO, "alice", "write");
   const start = now();
   await recordInstallation(t.db, { id: INSTALLATION, account: "acme" }, start);
-  await recordRepositories(t.db, INSTALLATION, [{ id: REPO_ID, full_name: REPO }, { id: 13, full_name: PUBLIC_REPO }], [], start);
+  await recordRepositories(
+    t.db,
+    INSTALLATION,
+    [
+      { id: REPO_ID, full_name: REPO },
+      { id: 13, full_name: PUBLIC_REPO },
+    ],
+    [],
+    start,
+  );
   await verifySite(t.db, INSTALLATION, "example.com", start);
   // Named as `token create --name` names it: check runs and the review page show the name as the proposer.
   const agentToken = await issueToken(t.db, start, { name: TOKEN_NAME });
@@ -77,10 +86,24 @@ export async function startReviewWorld(t: TestDatabase, now: () => Date): Promis
 }
 
 /** Submit a proposal through the agent API as the agent; returns its id and digest. */
-export async function submit(world: ReviewWorld, body: Record<string, unknown>): Promise<{ id: string; digest: string }> {
-  const res = await fetch(`${world.app.url}/api/v1/proposals`, { method: "POST", headers: bearer(world.agentToken), body: JSON.stringify(body) });
+export async function submit(
+  world: ReviewWorld,
+  body: Record<string, unknown>,
+): Promise<{ id: string; digest: string }> {
+  const res = await fetch(`${world.app.url}/api/v1/proposals`, {
+    method: "POST",
+    headers: bearer(world.agentToken),
+    body: JSON.stringify(body),
+  });
   if (res.status !== 201) throw new Error(`proposal refused: ${res.status} ${await res.text()}`);
   return (await res.json()) as { id: string; digest: string };
 }
 
-export const DEPLOY = { kind: "deploy", repo: REPO, sha: "b".repeat(40), environment: "production", site: "example.com", summary: "Deploy v2 to production" };
+export const DEPLOY = {
+  kind: "deploy",
+  repo: REPO,
+  sha: "b".repeat(40),
+  environment: "production",
+  site: "example.com",
+  summary: "Deploy v2 to production",
+};

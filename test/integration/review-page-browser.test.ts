@@ -10,7 +10,15 @@ import { run } from "../../action/src/main.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { startTestApp } from "../support/app.ts";
 import { expireDue } from "../../src/gates/expiry.ts";
-import { DEPLOY, INSTALLATION, REPO, startReviewWorld, submit, TOKEN_NAME, type ReviewWorld } from "./review-harness.ts";
+import {
+  DEPLOY,
+  INSTALLATION,
+  REPO,
+  startReviewWorld,
+  submit,
+  TOKEN_NAME,
+  type ReviewWorld,
+} from "./review-harness.ts";
 
 // The review page in headless Chromium (Debian's package, driven by
 // playwright-core) against the app and the GitHub fake on loopback. One
@@ -19,7 +27,9 @@ import { DEPLOY, INSTALLATION, REPO, startReviewWorld, submit, TOKEN_NAME, type 
 const CHROMIUM = "/usr/bin/chromium";
 const available = existsSync(CHROMIUM);
 if (!available && process.env.CI) {
-  throw new Error(`${CHROMIUM} is missing: CI installs Debian's chromium package (.ci/run); the review page's browser tests must run.`);
+  throw new Error(
+    `${CHROMIUM} is missing: CI installs Debian's chromium package (.ci/run); the review page's browser tests must run.`,
+  );
 }
 /** Where the screenshot of the hostile outreach page is written, for a person to look at. */
 export const SCREENSHOT = path.resolve("test-results/review-page-outreach.png");
@@ -41,7 +51,16 @@ beforeAll(async () => {
   browser = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-quic",
+    ],
     // A phone: 375 CSS pixels wide, the narrowest common one, with its meta viewport honoured.
     viewport: { width: 375, height: 812 },
     isMobile: true,
@@ -68,7 +87,9 @@ async function as(login: string | null): Promise<void> {
 }
 
 async function statusOf(id: string): Promise<string> {
-  const [row] = await t.db.tenant(INSTALLATION, (tx) => tx.query<{ status: string }>("SELECT status FROM proposals WHERE id = $1", [id]));
+  const [row] = await t.db.tenant(INSTALLATION, (tx) =>
+    tx.query<{ status: string }>("SELECT status FROM proposals WHERE id = $1", [id]),
+  );
   return row!.status;
 }
 
@@ -83,8 +104,11 @@ describe.skipIf(!available)("the review page in Chromium", () => {
     expect(await page.locator("h1").textContent()).toBe("Not signed in");
     // Nothing of the proposal; only the way back in, to the page the visitor asked for.
     const html = await page.content();
-    for (const shown of [DEPLOY.summary, REPO, DEPLOY.environment, DEPLOY.sha.slice(0, 12)]) expect(html).not.toContain(shown);
-    expect(await page.getByRole("link", { name: "Sign in with GitHub" }).getAttribute("href")).toBe(`/login?return_to=${encodeURIComponent(`/proposals/${id}`)}`);
+    for (const shown of [DEPLOY.summary, REPO, DEPLOY.environment, DEPLOY.sha.slice(0, 12)])
+      expect(html).not.toContain(shown);
+    expect(await page.getByRole("link", { name: "Sign in with GitHub" }).getAttribute("href")).toBe(
+      `/login?return_to=${encodeURIComponent(`/proposals/${id}`)}`,
+    );
   });
 
   it("signs a reader in and shows the proposal without Approve or Reject", async () => {
@@ -99,7 +123,9 @@ describe.skipIf(!available)("the review page in Chromium", () => {
     expect(await page.locator("#digest + p code").getAttribute("title")).toBe(digest);
     expect(await page.getByRole("button", { name: "Approve" }).count()).toBe(0);
     expect(await page.getByRole("button", { name: "Reject" }).count()).toBe(0);
-    expect(await page.locator("#decide + p").textContent()).toContain("read permission on the repository is not enough");
+    expect(await page.locator("#decide + p").textContent()).toContain(
+      "read permission on the repository is not enough",
+    );
   });
 
   it("refuses forged decisions: cross-site (no cookie) and same-site without the CSRF token", async () => {
@@ -110,9 +136,11 @@ describe.skipIf(!available)("the review page in Chromium", () => {
 
     // Another site (localhost is not the app's 127.0.0.1) posts a form to the app: SameSite keeps the cookie home.
     const attacker: Server = createServer((_req, res) => {
-      res.writeHead(200, { "content-type": "text/html" }).end(
-        `<form method="post" action="${w.app.url}/proposals/${id}/decision"><input name="vote" value="approve"><input name="digest" value="${digest}"></form><script>document.forms[0].submit()</script>`,
-      );
+      res
+        .writeHead(200, { "content-type": "text/html" })
+        .end(
+          `<form method="post" action="${w.app.url}/proposals/${id}/decision"><input name="vote" value="approve"><input name="digest" value="${digest}"></form><script>document.forms[0].submit()</script>`,
+        );
     });
     await new Promise<void>((resolve) => attacker.listen(0, "127.0.0.1", resolve));
     try {
@@ -125,7 +153,10 @@ describe.skipIf(!available)("the review page in Chromium", () => {
       attacker.close();
     }
     // The same browser, signed in, posting without the token.
-    const forged = await page.request.post(`${w.app.url}/proposals/${id}/decision`, { form: { vote: "approve", digest }, maxRedirects: 0 });
+    const forged = await page.request.post(`${w.app.url}/proposals/${id}/decision`, {
+      form: { vote: "approve", digest },
+      maxRedirects: 0,
+    });
     expect(forged.status()).toBe(403);
     expect(await forged.text()).toContain("CSRF token missing or wrong");
     expect(await statusOf(id)).toBe("pending");
@@ -159,17 +190,23 @@ describe.skipIf(!available)("the review page in Chromium", () => {
         "INPUT_WAIT-SECONDS": "20",
       });
       const step = run();
-      const id = await vi.waitFor(() => {
-        const found = /\/proposals\/(prp_\w{20})/.exec(stdout)?.[1];
-        if (!found) throw new Error("the Action has not printed its proposal link yet");
-        return found;
-      }, { timeout: 20_000, interval: 50 });
+      const id = await vi.waitFor(
+        () => {
+          const found = /\/proposals\/(prp_\w{20})/.exec(stdout)?.[1];
+          if (!found) throw new Error("the Action has not printed its proposal link yet");
+          return found;
+        },
+        { timeout: 20_000, interval: 50 },
+      );
       await w.app.server.worker.drain();
       expect(w.fake.checkRuns(REPO).find((r) => r.external_id === id)?.conclusion).toBe("action_required");
 
       await as("alice");
       await page.goto(`${w.app.url}/proposals/${id}`);
-      await Promise.all([page.waitForURL(`${w.app.url}/proposals/${id}?vote=counted`), page.getByRole("button", { name: "Approve" }).click()]);
+      await Promise.all([
+        page.waitForURL(`${w.app.url}/proposals/${id}?vote=counted`),
+        page.getByRole("button", { name: "Approve" }).click(),
+      ]);
       expect(await page.locator(".banner").textContent()).toBe("Your vote was recorded and counted.");
       expect(await page.locator(".status").textContent()).toBe("approved");
 
@@ -195,12 +232,18 @@ describe.skipIf(!available)("the review page in Chromium", () => {
       subject: 'Invoice <img src=x onerror=alert("subject")>',
       body: [
         "Hello <script>alert('body')</script> & welcome",
-        "Pay here: [bank.example](https://evil.example/phish) <a href=\"https://evil.example\">click</a>",
+        'Pay here: [bank.example](https://evil.example/phish) <a href="https://evil.example">click</a>',
         "Amount: \u202E0001\u202C EUR, reference\u200bX\u2066hidden\u2069",
         "</pre><h1>Approved already</h1><pre>",
       ].join("\n"),
     };
-    const { id } = await submit(w, { kind: "outreach", repo: REPO, site: "example.com", summary: "Send the invoice <b>now</b>", content: hostile });
+    const { id } = await submit(w, {
+      kind: "outreach",
+      repo: REPO,
+      site: "example.com",
+      summary: "Send the invoice <b>now</b>",
+      content: hostile,
+    });
     await w.app.server.worker.drain();
     await as("rita");
     await page.goto(`${w.app.url}/proposals/${id}`);
@@ -208,7 +251,7 @@ describe.skipIf(!available)("the review page in Chromium", () => {
     expect(await page.locator("pre.body").textContent()).toBe(
       [
         "Hello <script>alert('body')</script> & welcome",
-        "Pay here: [bank.example](https://evil.example/phish) <a href=\"https://evil.example\">click</a>",
+        'Pay here: [bank.example](https://evil.example/phish) <a href="https://evil.example">click</a>',
         "Amount: ⟦U+202E⟧0001⟦U+202C⟧ EUR, reference⟦U+200B⟧X⟦U+2066⟧hidden⟦U+2069⟧",
         "</pre><h1>Approved already</h1><pre>",
       ].join("\n"),
@@ -247,7 +290,9 @@ async function screenshot(state: string, o: { decide?: boolean } = {}): Promise<
   const png = await readFile(file);
   expect(png.subarray(0, 8).toString("hex"), `${state}: PNG signature`).toBe("89504e470d0a1a0a");
   expect(png.subarray(12, 16).toString("ascii"), `${state}: IHDR first`).toBe("IHDR");
-  expect({ width: png.readUInt32BE(16), height: png.readUInt32BE(20) }, `${state}: the viewport's size`).toEqual(VIEWPORT);
+  expect({ width: png.readUInt32BE(16), height: png.readUInt32BE(20) }, `${state}: the viewport's size`).toEqual(
+    VIEWPORT,
+  );
   expect(png.length, `${state}: not blank`).toBeGreaterThan(5_000);
 }
 
@@ -275,7 +320,9 @@ async function expectFitsThePhone(state: string, decide: boolean): Promise<void>
 
 /** The natural widths of the images `selector` finds, once loaded (0: broken). (A string: it runs in the page.) */
 function loadedWidths(selector: string): Promise<number[]> {
-  return page.evaluate(`[...document.querySelectorAll(${JSON.stringify(selector)})].map((img) => (img.complete ? img.naturalWidth : -1))`) as Promise<number[]>;
+  return page.evaluate(
+    `[...document.querySelectorAll(${JSON.stringify(selector)})].map((img) => (img.complete ? img.naturalWidth : -1))`,
+  ) as Promise<number[]>;
 }
 
 /** The header's signed-in user: their login, and their GitHub picture, loaded from GitHub's host. */
@@ -299,11 +346,18 @@ async function expectSignedOut(returnTo: string | null): Promise<void> {
 
 /** Every relative time shows words, with the exact UTC time of its datetime in its title. */
 async function expectRelativeTimes(): Promise<void> {
-  const times = (await page.evaluate("[...document.querySelectorAll('time')].map((el) => [el.textContent, el.getAttribute('datetime'), el.getAttribute('title')])")) as [string, string, string][];
+  const times = (await page.evaluate(
+    "[...document.querySelectorAll('time')].map((el) => [el.textContent, el.getAttribute('datetime'), el.getAttribute('title')])",
+  )) as [string, string, string][];
   expect(times.length).toBeGreaterThan(0);
   for (const [text, datetime, title] of times) {
     expect(text).toMatch(/^(just now|in \d+ (minute|hour|day)s?|\d+ (minute|hour|day)s? ago)$/);
-    expect(title).toBe(new Date(datetime).toISOString().replace("T", " ").replace(/\.\d{3}Z$/, " UTC"));
+    expect(title).toBe(
+      new Date(datetime)
+        .toISOString()
+        .replace("T", " ")
+        .replace(/\.\d{3}Z$/, " UTC"),
+    );
   }
 }
 
@@ -327,13 +381,25 @@ describe.skipIf(!available)("each state of the review page, in Chromium, with a 
 
   it("sign-in not set up: the reviewer is told whom to ask, with no way to sign in and no detail", async () => {
     const { id } = await submit(w, DEPLOY);
-    const unset = await startTestApp({ db: t.db, fake: w.fake, now: () => new Date(), env: { AGENT_GATE_KEYS: w.keys, AGENT_GATE_PUBLIC_URL: "", GHE_HOST: new URL(w.fake.url).host, GHE_PROTOCOL: "http" } });
+    const unset = await startTestApp({
+      db: t.db,
+      fake: w.fake,
+      now: () => new Date(),
+      env: {
+        AGENT_GATE_KEYS: w.keys,
+        AGENT_GATE_PUBLIC_URL: "",
+        GHE_HOST: new URL(w.fake.url).host,
+        GHE_PROTOCOL: "http",
+      },
+    });
     try {
       await as("rita");
       const response = await page.goto(`${unset.url}/proposals/${id}`);
       expect(response?.status()).toBe(503);
       expect(await page.locator("h1").textContent()).toBe("Sign-in is not set up");
-      expect(await page.locator("main p").textContent()).toBe("Sign-in is not set up for this app; ask its administrator.");
+      expect(await page.locator("main p").textContent()).toBe(
+        "Sign-in is not set up for this app; ask its administrator.",
+      );
       expect(await page.content()).not.toContain("GITHUB_CLIENT");
       await expectSignedOut(null);
       await screenshot("sign-in-not-set-up");
@@ -375,7 +441,10 @@ describe.skipIf(!available)("each state of the review page, in Chromium, with a 
     expect(await page.getByRole("button", { name: "Reject" }).count()).toBe(1);
     await screenshot("approver-pending", { decide: true });
 
-    await Promise.all([page.waitForURL(`${w.app.url}/proposals/${id}?vote=counted`), page.getByRole("button", { name: "Approve" }).click()]);
+    await Promise.all([
+      page.waitForURL(`${w.app.url}/proposals/${id}?vote=counted`),
+      page.getByRole("button", { name: "Approve" }).click(),
+    ]);
     expect(await page.locator(".status").textContent()).toBe("approved");
     const approver = page.locator("dt:text-is('Approved by') + dd .person");
     expect(await approver.textContent()).toBe("alice");
@@ -389,7 +458,10 @@ describe.skipIf(!available)("each state of the review page, in Chromium, with a 
     const { id } = await submit(w, DEPLOY);
     await as("alice");
     await page.goto(`${w.app.url}/proposals/${id}`);
-    await Promise.all([page.waitForURL(`${w.app.url}/proposals/${id}?vote=counted`), page.getByRole("button", { name: "Reject" }).click()]);
+    await Promise.all([
+      page.waitForURL(`${w.app.url}/proposals/${id}?vote=counted`),
+      page.getByRole("button", { name: "Reject" }).click(),
+    ]);
     expect(await page.locator(".status").textContent()).toBe("rejected");
     expect(await page.locator("dt:text-is('Rejected by') + dd .person").textContent()).toBe("alice");
     expect(await page.getByRole("button", { name: "Reject" }).count()).toBe(0);
@@ -400,7 +472,9 @@ describe.skipIf(!available)("each state of the review page, in Chromium, with a 
   it("expired without a decision: the status and why, no buttons for an eligible approver", async () => {
     const { id } = await submit(w, DEPLOY);
     // Its deadline passes (moved into the past), and the app's expiry sweep runs.
-    await t.db.tenant(INSTALLATION, (tx) => tx.query("UPDATE proposals SET expires_at = now() - interval '1 minute', status = status WHERE id = $1", [id]));
+    await t.db.tenant(INSTALLATION, (tx) =>
+      tx.query("UPDATE proposals SET expires_at = now() - interval '1 minute', status = status WHERE id = $1", [id]),
+    );
     expect(await expireDue(t.db, new Date())).toBeGreaterThanOrEqual(1);
     expect(await statusOf(id)).toBe("rejected");
     await as("alice");
@@ -433,7 +507,10 @@ describe.skipIf(!available)("each state of the review page, in Chromium, with a 
     await expectSignedOut(`/proposals/${id}`);
     await screenshot("signed-out-after-sign-out");
     // The link signs in again and comes back to the proposal.
-    await Promise.all([page.waitForURL(`${w.app.url}/proposals/${id}`), page.getByRole("link", { name: "Sign in with GitHub" }).click()]);
+    await Promise.all([
+      page.waitForURL(`${w.app.url}/proposals/${id}`),
+      page.getByRole("link", { name: "Sign in with GitHub" }).click(),
+    ]);
     await expectSignedInAs("rita");
   });
 

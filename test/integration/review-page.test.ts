@@ -6,7 +6,15 @@ import { startTestApp } from "../support/app.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { agentPullRequest } from "../support/pulls.ts";
 import { Clock, bearer } from "./api-harness.ts";
-import { DEPLOY, INSTALLATION, PUBLIC_REPO, REPO, startReviewWorld, submit, type ReviewWorld } from "./review-harness.ts";
+import {
+  DEPLOY,
+  INSTALLATION,
+  PUBLIC_REPO,
+  REPO,
+  startReviewWorld,
+  submit,
+  type ReviewWorld,
+} from "./review-harness.ts";
 
 // The review page over plain HTTP on both storage backends: GitHub sign-in
 // against the fake's web flow, sessions, read access, CSRF, and a decision
@@ -134,15 +142,29 @@ describe("signing in", () => {
 
 describe("sign-in not set up by the operator", () => {
   it("tells a reviewer whom to ask, and only the log what to set", async () => {
-    const bare = await startTestApp({ db: t.db, fake: w.fake, env: { AGENT_GATE_KEYS: w.keys, AGENT_GATE_PUBLIC_URL: "https://gate.example.test", GITHUB_CLIENT_ID: "", GITHUB_CLIENT_SECRET: "" } });
+    const bare = await startTestApp({
+      db: t.db,
+      fake: w.fake,
+      env: {
+        AGENT_GATE_KEYS: w.keys,
+        AGENT_GATE_PUBLIC_URL: "https://gate.example.test",
+        GITHUB_CLIENT_ID: "",
+        GITHUB_CLIENT_SECRET: "",
+      },
+    });
     try {
       const res = await fetch(`${bare.url}/login?return_to=/`, manual);
       expect(res.status).toBe(503);
       const html = await res.text();
       expect(html).toContain("Sign-in is not set up for this app; ask its administrator.");
       expect(html).not.toContain("GITHUB_CLIENT");
-      const logged = bare.logs.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line.msg === "review page is not set up");
-      expect(logged).toMatchObject({ code: "sign_in_unconfigured", problem: expect.stringContaining("GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET") });
+      const logged = bare.logs
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .find((line) => line.msg === "review page is not set up");
+      expect(logged).toMatchObject({
+        code: "sign_in_unconfigured",
+        problem: expect.stringContaining("GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET"),
+      });
     } finally {
       await bare.close();
     }
@@ -162,7 +184,9 @@ describe("the page", () => {
     expect(html).toContain("Needs <strong>1</strong> distinct approver with at least <strong>write</strong>");
     expect(html).toContain("You cannot decide this proposal: read permission on the repository is not enough");
     expect(html).not.toContain('value="approve"');
-    const [created] = await t.db.tenant(INSTALLATION, (tx) => readAudit(tx, INSTALLATION)).then((events) => events.filter((e) => e.subject === id));
+    const [created] = await t.db
+      .tenant(INSTALLATION, (tx) => readAudit(tx, INSTALLATION))
+      .then((events) => events.filter((e) => e.subject === id));
     expect(html).toContain(created!.hash);
     const calls = w.fake.calls.slice(before).map((c) => `${c.method} ${c.path}`);
     expect(calls).toContain(`GET /repos/${REPO}`);
@@ -194,7 +218,9 @@ describe("the page", () => {
       body: new URLSearchParams({ vote: "approve", digest, csrf: "A".repeat(43) }),
     });
     expect(wrong.status).toBe(403);
-    const [row] = await t.db.tenant(INSTALLATION, (tx) => tx.query<{ status: string }>("SELECT status FROM proposals WHERE id = $1", [id]));
+    const [row] = await t.db.tenant(INSTALLATION, (tx) =>
+      tx.query<{ status: string }>("SELECT status FROM proposals WHERE id = $1", [id]),
+    );
     expect(row!.status).toBe("pending");
   });
 
@@ -229,9 +255,15 @@ describe("the page", () => {
     const run = w.fake.checkRuns(REPO).find((r) => r.external_id === id)!;
     expect(run.conclusion).toBe("success");
     expect(run.details_url).toBe(`${w.app.url}/proposals/${id}`);
-    const events = (await t.db.tenant(INSTALLATION, (tx) => readAudit(tx, INSTALLATION))).filter((e) => e.subject === id);
+    const events = (await t.db.tenant(INSTALLATION, (tx) => readAudit(tx, INSTALLATION))).filter(
+      (e) => e.subject === id,
+    );
     const vote = events.find((e) => e.action === "vote.recorded")!;
-    expect(vote).toMatchObject({ actor: "alice", outcome: "counted", data: { vote: "approve", permission: "write", via: "review_page" } });
+    expect(vote).toMatchObject({
+      actor: "alice",
+      outcome: "counted",
+      data: { vote: "approve", permission: "write", via: "review_page" },
+    });
     expect(events.find((e) => e.action === "decision.recorded")?.outcome).toBe("approved");
     const after = await page(cookie);
     expect(after.html).toContain("This proposal is approved");
@@ -241,8 +273,19 @@ describe("the page", () => {
 
 describe("other kinds", () => {
   it("outreach in a public repository: GitHub gets the redacted summary, a reader the redacted page, an approver the text to approve", async () => {
-    const content = { channel: "email", recipients: ["jane@private.example"], subject: "Offer", body: "Dear Jane, the price is OFR-4711-ZK." };
-    const outreach = await submit(w, { kind: "outreach", repo: PUBLIC_REPO, site: "example.com", summary: "Send the offer", content });
+    const content = {
+      channel: "email",
+      recipients: ["jane@private.example"],
+      subject: "Offer",
+      body: "Dear Jane, the price is OFR-4711-ZK.",
+    };
+    const outreach = await submit(w, {
+      kind: "outreach",
+      repo: PUBLIC_REPO,
+      site: "example.com",
+      summary: "Send the offer",
+      content,
+    });
     await w.app.server.worker.drain();
     const run = () => w.fake.checkRuns(PUBLIC_REPO).find((r) => r.external_id === outreach.id)!;
     expect(run().output.text).toContain("**Recipients:** 1 · **Domains:** `private.example`");
@@ -250,14 +293,20 @@ describe("other kinds", () => {
 
     const reader = await page(await signIn("rita", `/proposals/${outreach.id}`), `/proposals/${outreach.id}`);
     expect(reader.status).toBe(200);
-    expect(reader.html).toContain("This repository is public: the recipients and the text are shown only to people with permission to approve.");
+    expect(reader.html).toContain(
+      "This repository is public: the recipients and the text are shown only to people with permission to approve.",
+    );
     expect(reader.html).not.toMatch(/jane@|Dear Jane|OFR-4711-ZK/);
 
     const cookie = await signIn("alice", `/proposals/${outreach.id}`);
     const approver = await page(cookie, `/proposals/${outreach.id}`);
     expect(approver.html).toContain("Dear Jane, the price is OFR-4711-ZK.");
     expect(approver.html).toContain('value="approve"');
-    const res = await post(cookie, `/proposals/${outreach.id}/decision`, { vote: "approve", digest: outreach.digest, csrf: csrfOf(approver.html) });
+    const res = await post(cookie, `/proposals/${outreach.id}/decision`, {
+      vote: "approve",
+      digest: outreach.digest,
+      csrf: csrfOf(approver.html),
+    });
     expect(res.headers.get("location")).toBe(`/proposals/${outreach.id}?vote=counted`);
     await w.app.server.worker.drain();
     expect(run().conclusion).toBe("success");
@@ -265,23 +314,47 @@ describe("other kinds", () => {
 
   it("a commit proposal links to its pull request review; a vote posted anyway is ignored and audited", async () => {
     // Commit proposals come from pull requests only: the agent's pull request opens one.
-    const pull = agentPullRequest({ installationId: INSTALLATION, number: 7, sha: "e".repeat(40), agent: "deploy-agent" });
-    pull.repository = { ...pull.repository, id: 11, name: "web", full_name: REPO, owner: { ...pull.repository.owner, login: "acme" } };
+    const pull = agentPullRequest({
+      installationId: INSTALLATION,
+      number: 7,
+      sha: "e".repeat(40),
+      agent: "deploy-agent",
+    });
+    pull.repository = {
+      ...pull.repository,
+      id: 11,
+      name: "web",
+      full_name: REPO,
+      owner: { ...pull.repository.owner, login: "acme" },
+    };
     expect((await w.app.deliver("pull_request", pull)).status).toBe(200);
     await w.app.server.worker.drain();
     const [commit] = await t.db.tenant(INSTALLATION, (tx) =>
-      tx.query<{ id: string; digest: string }>("SELECT id, digest FROM proposals WHERE kind = 'commit' AND pr_number = 7"),
+      tx.query<{ id: string; digest: string }>(
+        "SELECT id, digest FROM proposals WHERE kind = 'commit' AND pr_number = 7",
+      ),
     );
     if (!commit) throw new Error("no commit proposal");
     const cookie = await signIn("alice", `/proposals/${commit.id}`);
     const { html } = await page(cookie, `/proposals/${commit.id}`);
     expect(html).toContain("Commits are decided by a pull request review of the head commit");
     expect(html).not.toContain('value="approve"');
-    const res = await post(cookie, `/proposals/${commit.id}/decision`, { vote: "approve", digest: commit.digest, csrf: csrfOf(html) });
+    const res = await post(cookie, `/proposals/${commit.id}/decision`, {
+      vote: "approve",
+      digest: commit.digest,
+      csrf: csrfOf(html),
+    });
     expect(res.headers.get("location")).toBe(`/proposals/${commit.id}?vote=ignored`);
-    const events = (await t.db.tenant(INSTALLATION, (tx) => readAudit(tx, INSTALLATION))).filter((e) => e.subject === commit.id);
-    expect(events.find((e) => e.action === "vote.ignored")).toMatchObject({ actor: "alice", data: { reason: "decided by a pull request review", via: "review_page" } });
-    const [row] = await t.db.tenant(INSTALLATION, (tx) => tx.query<{ status: string }>("SELECT status FROM proposals WHERE id = $1", [commit.id]));
+    const events = (await t.db.tenant(INSTALLATION, (tx) => readAudit(tx, INSTALLATION))).filter(
+      (e) => e.subject === commit.id,
+    );
+    expect(events.find((e) => e.action === "vote.ignored")).toMatchObject({
+      actor: "alice",
+      data: { reason: "decided by a pull request review", via: "review_page" },
+    });
+    const [row] = await t.db.tenant(INSTALLATION, (tx) =>
+      tx.query<{ status: string }>("SELECT status FROM proposals WHERE id = $1", [commit.id]),
+    );
     expect(row!.status).toBe("pending");
   });
 });
@@ -292,7 +365,12 @@ describe("signing out and expiry", () => {
     const csrf = csrfOf((await page(cookie)).html);
     const count = async () => (await t.db.query("SELECT 1 FROM review_sessions WHERE login = 'rita'")).length;
     const before = await count();
-    const res = await fetch(`${w.app.url}/logout`, { ...manual, method: "POST", headers: { cookie, "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams({ csrf }) });
+    const res = await fetch(`${w.app.url}/logout`, {
+      ...manual,
+      method: "POST",
+      headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrf }),
+    });
     expect(res.status).toBe(200);
     expect(cookieOf(res, /agent_gate_session/)).toContain("Max-Age=0");
     expect(await count()).toBe(before - 1);
@@ -314,12 +392,23 @@ describe("signing out and expiry", () => {
     const secure = await startTestApp({
       db: t.db,
       fake: w.fake,
-      env: { AGENT_GATE_KEYS: w.keys, AGENT_GATE_PUBLIC_URL: "https://gate.example.test", GITHUB_CLIENT_ID: "Iv1.reviewpagetest", GITHUB_CLIENT_SECRET: "unused-here", GHE_HOST: new URL(w.fake.url).host, GHE_PROTOCOL: "http" },
+      env: {
+        AGENT_GATE_KEYS: w.keys,
+        AGENT_GATE_PUBLIC_URL: "https://gate.example.test",
+        GITHUB_CLIENT_ID: "Iv1.reviewpagetest",
+        GITHUB_CLIENT_SECRET: "unused-here",
+        GHE_HOST: new URL(w.fake.url).host,
+        GHE_PROTOCOL: "http",
+      },
     });
     try {
       const res = await fetch(`${secure.url}/login?return_to=/proposals/${id}`, manual);
-      expect(new URL(res.headers.get("location")!).searchParams.get("redirect_uri")).toBe("https://gate.example.test/login/oauth/callback");
-      expect(cookieOf(res, /^__Host-agent_gate_oauth$/)).toMatch(/; Path=\/; Max-Age=600; HttpOnly; SameSite=Lax; Secure$/);
+      expect(new URL(res.headers.get("location")!).searchParams.get("redirect_uri")).toBe(
+        "https://gate.example.test/login/oauth/callback",
+      );
+      expect(cookieOf(res, /^__Host-agent_gate_oauth$/)).toMatch(
+        /; Path=\/; Max-Age=600; HttpOnly; SameSite=Lax; Secure$/,
+      );
     } finally {
       await secure.close();
     }
@@ -343,7 +432,9 @@ describe("signing out and expiry", () => {
     clock.advance(8 * 3600_000);
     expect((await page(cookie)).status).toBe(303);
     // The expired session was deleted, sealed token and all, when it was presented.
-    const rows = await t.db.query<{ login: string }>("SELECT login FROM review_sessions WHERE expires_at <= $1", [clock.now()]);
+    const rows = await t.db.query<{ login: string }>("SELECT login FROM review_sessions WHERE expires_at <= $1", [
+      clock.now(),
+    ]);
     expect(rows.filter((row) => row.login === "rita")).toHaveLength(before - 1);
   });
 });

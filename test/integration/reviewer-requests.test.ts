@@ -52,7 +52,12 @@ function reviewEvent(reviewer: string, sha: string, state: "approved" | "comment
   const payload = example("pull_request_review", "submitted", installationId);
   payload.pull_request.user = { ...payload.pull_request.user, login: AGENT, type: "User" };
   payload.pull_request.head.sha = sha;
-  payload.review = { ...payload.review, user: { ...payload.review.user, login: reviewer, type: "User" }, state, commit_id: sha };
+  payload.review = {
+    ...payload.review,
+    user: { ...payload.review.user, login: reviewer, type: "User" },
+    state,
+    commit_id: sha,
+  };
   payload.sender = { ...payload.sender, login: reviewer, type: "User" };
   return payload;
 }
@@ -100,7 +105,9 @@ describe("reviewer requests on a waiting agent pull request", () => {
     // The agent is a code owner too, and rita directs its work (a human co-author of its commit).
     fake.setFile(REPO, ".github/CODEOWNERS", `* @lead\n/src/ @alice @${AGENT} @Codertocat/core\n`);
     fake.setPullFiles(REPO, PR, ["src/app.ts", "README.md"]);
-    fake.setPullCommits(REPO, PR, [commit(SHA_A, "Tune pages\n\nCo-authored-by: Rita <4242+rita@users.noreply.github.com>\n")]);
+    fake.setPullCommits(REPO, PR, [
+      commit(SHA_A, "Tune pages\n\nCo-authored-by: Rita <4242+rita@users.noreply.github.com>\n"),
+    ]);
 
     await deliver("pull_request", pullEvent("opened", SHA_A));
     expect(requests()).toEqual([
@@ -109,7 +116,11 @@ describe("reviewer requests on a waiting agent pull request", () => {
         body: { reviewers: ["alice", "dave", "lead", "sam"], team_reviewers: ["core", "release", "security"] },
       },
     ]);
-    expect(fake.pullRequests(REPO)[0]!.requested_teams.map((team: { slug: string }) => team.slug)).toEqual(["core", "release", "security"]);
+    expect(fake.pullRequests(REPO)[0]!.requested_teams.map((team: { slug: string }) => team.slug)).toEqual([
+      "core",
+      "release",
+      "security",
+    ]);
 
     // More events of the same head (a comment, a redelivery) ask nobody again.
     await deliver("pull_request_review", reviewEvent("carol", SHA_A, "commented"));
@@ -123,7 +134,10 @@ describe("reviewer requests on a waiting agent pull request", () => {
     fake.setPullCommits(REPO, PR, [commit(SHA_A, "Tune pages"), commit(SHA_B, "More pages")]);
     await deliver("pull_request", pullEvent("synchronize", SHA_B, "dave"));
     expect(requests()).toHaveLength(2);
-    expect(requests()[1]!.body).toEqual({ reviewers: ["alice", "lead", "rita", "sam"], team_reviewers: ["core", "release", "security"] });
+    expect(requests()[1]!.body).toEqual({
+      reviewers: ["alice", "lead", "rita", "sam"],
+      team_reviewers: ["core", "release", "security"],
+    });
 
     const audit = await readAudit(t.owner, installationId);
     const queued = audit.filter((event) => event.action === "reviewers.requested");
@@ -139,26 +153,57 @@ describe("reviewer requests on a waiting agent pull request", () => {
         { who: "@other-org/ops", reason: "a team of another organization than Codertocat" },
       ]),
     );
-    const writes = audit.filter((event) => event.action === "github.write" && (event.data as { operation?: string }).operation === "pulls.request_reviewers");
+    const writes = audit.filter(
+      (event) =>
+        event.action === "github.write" &&
+        (event.data as { operation?: string }).operation === "pulls.request_reviewers",
+    );
     expect(writes.map((event) => event.outcome)).toEqual(["ok", "ok"]);
   });
 
   it("asks nobody for a head that no longer waits, and only the owners still missing", async () => {
-    fake.setFile(REPO, ".github/agent-gate.yml", `agents: [${AGENT}]\nrules:\n  - name: owners\n    require: { codeowners: true }\n`);
+    fake.setFile(
+      REPO,
+      ".github/agent-gate.yml",
+      `agents: [${AGENT}]\nrules:\n  - name: owners\n    require: { codeowners: true }\n`,
+    );
     fake.setFile(REPO, ".github/CODEOWNERS", "/docs/ @writer\n/src/ @alice\n");
     fake.setPermission(REPO, "alice", "write");
     fake.setPermission(REPO, "writer", "write");
     fake.setPullFiles(REPO, PR, ["src/app.ts", "docs/guide.md"]);
     // alice approved the head before the gate first saw it: only docs' owner is still missing.
-    fake.setReviews(REPO, PR, [{ id: 1, user: { login: "alice", id: 3, type: "User" }, state: "APPROVED", commit_id: SHA_A, submitted_at: "2026-11-23T10:00:00Z", body: "" }]);
+    fake.setReviews(REPO, PR, [
+      {
+        id: 1,
+        user: { login: "alice", id: 3, type: "User" },
+        state: "APPROVED",
+        commit_id: SHA_A,
+        submitted_at: "2026-11-23T10:00:00Z",
+        body: "",
+      },
+    ]);
     await deliver("pull_request", pullEvent("opened", SHA_A));
     expect(requests().map((r) => r.body)).toEqual([{ reviewers: ["writer"] }]);
 
     // Approved: a new head that is approved at once asks nobody.
     fake.setPullRequest(REPO, { number: PR, user: { login: AGENT, type: "User" }, head: { sha: SHA_B } });
     fake.setReviews(REPO, PR, [
-      { id: 2, user: { login: "alice", id: 3, type: "User" }, state: "APPROVED", commit_id: SHA_B, submitted_at: "2026-11-23T11:00:00Z", body: "" },
-      { id: 3, user: { login: "writer", id: 4, type: "User" }, state: "APPROVED", commit_id: SHA_B, submitted_at: "2026-11-23T11:00:00Z", body: "" },
+      {
+        id: 2,
+        user: { login: "alice", id: 3, type: "User" },
+        state: "APPROVED",
+        commit_id: SHA_B,
+        submitted_at: "2026-11-23T11:00:00Z",
+        body: "",
+      },
+      {
+        id: 3,
+        user: { login: "writer", id: 4, type: "User" },
+        state: "APPROVED",
+        commit_id: SHA_B,
+        submitted_at: "2026-11-23T11:00:00Z",
+        body: "",
+      },
     ]);
     await deliver("pull_request", pullEvent("synchronize", SHA_B));
     expect(requests()).toHaveLength(1);
@@ -180,7 +225,11 @@ describe("reviewer requests on a waiting agent pull request", () => {
     await deliver("pull_request", pullEvent("opened", SHA_A));
     expect(requests()).toHaveLength(1);
     const audit = await readAudit(t.owner, installationId);
-    const write = audit.find((event) => event.action === "github.write" && (event.data as { operation?: string }).operation === "pulls.request_reviewers");
+    const write = audit.find(
+      (event) =>
+        event.action === "github.write" &&
+        (event.data as { operation?: string }).operation === "pulls.request_reviewers",
+    );
     expect(write).toMatchObject({ outcome: "refused", data: { status: 422 } });
     const run = fake.checkRuns(REPO).find((r) => r.head_sha === SHA_A)!;
     expect(run.status).toBe("in_progress");

@@ -44,7 +44,13 @@ async function setup(env: NodeJS.ProcessEnv = {}, host?: string) {
   const github = new URL(fake.url);
   // LOG_LEVEL=error: the setup code is printed anyway (without it nobody could register).
   const settings = readSettings({ GHE_HOST: github.host, GHE_PROTOCOL: "http", LOG_LEVEL: "error", ...env });
-  server = await startSetupServer({ settings, log: createLogger(settings, sink), port: 0, envFile, ...(host ? { host } : {}) });
+  server = await startSetupServer({
+    settings,
+    log: createLogger(settings, sink),
+    port: 0,
+    envFile,
+    ...(host ? { host } : {}),
+  });
   return { url: server.url, envFile, code: setupCodeIn(logs.join("")) };
 }
 
@@ -78,11 +84,16 @@ describe.runIf(backend() === "pglite")("setup only its operator can complete", {
     expect(await bare.text()).toContain("not started from this browser's setup page");
     // A state made up, and the operator's real state without the operator's cookie (another browser).
     const mine = await startRegistration(s.url, s.code);
-    expect((await fetch(`${s.url}/probot/setup?code=${foreign}&state=made-up`, { headers: { cookie: mine.cookie } })).status).toBe(403);
+    expect(
+      (await fetch(`${s.url}/probot/setup?code=${foreign}&state=made-up`, { headers: { cookie: mine.cookie } })).status,
+    ).toBe(403);
     expect((await fetch(`${s.url}/probot/setup?code=${foreign}&state=${mine.state}`)).status).toBe(403);
     // The operator's cookie with another state: refused too.
     const other = await startRegistration(s.url, s.code);
-    expect((await fetch(`${s.url}/probot/setup?code=${foreign}&state=${other.state}`, { headers: { cookie: mine.cookie } })).status).toBe(403);
+    expect(
+      (await fetch(`${s.url}/probot/setup?code=${foreign}&state=${other.state}`, { headers: { cookie: mine.cookie } }))
+        .status,
+    ).toBe(403);
     expect(conversions()).toBe(before);
     expect(existsSync(s.envFile)).toBe(false);
   });
@@ -101,7 +112,9 @@ describe.runIf(backend() === "pglite")("setup only its operator can complete", {
     const again = await startRegistration(s.url, s.code);
     const foreign = await foreignManifestCode(fake, `${s.url}/probot/setup`);
     const before = conversions();
-    const second = await fetch(`${s.url}/probot/setup?code=${foreign}&state=${again.state}`, { headers: { cookie: again.cookie } });
+    const second = await fetch(`${s.url}/probot/setup?code=${foreign}&state=${again.state}`, {
+      headers: { cookie: again.cookie },
+    });
     expect(second.status).toBe(409);
     expect(await second.text()).toContain("nothing was changed");
     // The same state twice: refused as well.
@@ -146,13 +159,18 @@ describe.runIf(backend() === "pglite")("setup only its operator can complete", {
     expect(await health.json()).toEqual({ status: "ok" });
     const ready = await fetch(`${s.url}/readyz`);
     expect(ready.status).toBe(503);
-    expect(await ready.json()).toEqual({ status: "not ready", checks: { github_app: expect.stringContaining("not registered: open the setup page") } });
+    expect(await ready.json()).toEqual({
+      status: "not ready",
+      checks: { github_app: expect.stringContaining("not registered: open the setup page") },
+    });
   });
 
   it("shows GitHub's own error when the code exchange fails", async () => {
     const s = await setup();
     const registration = await startRegistration(s.url, s.code);
-    const reply = await fetch(`${s.url}/probot/setup?code=0123456789abcdef&state=${registration.state}`, { headers: { cookie: registration.cookie } });
+    const reply = await fetch(`${s.url}/probot/setup?code=0123456789abcdef&state=${registration.state}`, {
+      headers: { cookie: registration.cookie },
+    });
     expect(reply.status).toBe(502);
     const html = await reply.text();
     expect(html).toContain("GitHub answered 404: Not Found");

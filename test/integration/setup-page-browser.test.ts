@@ -17,7 +17,8 @@ import { setupCodeIn } from "../support/setup-flow.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const available = existsSync(CHROMIUM);
-if (!available && process.env.CI) throw new Error(`${CHROMIUM} is missing: CI installs Debian's chromium package (.ci/run).`);
+if (!available && process.env.CI)
+  throw new Error(`${CHROMIUM} is missing: CI installs Debian's chromium package (.ci/run).`);
 
 let fake: GitHubFake;
 let server: SetupServer;
@@ -37,13 +38,32 @@ beforeAll(async () => {
       done();
     },
   });
-  const settings = { github: { web: fake.url, api: fake.apiUrl, enterprise: false }, publicUrl: undefined, webhookProxyUrl: undefined, org: undefined };
-  server = await startSetupServer({ settings, log: createLogger({ logLevel: "info" }, sink), port: 0, envFile: envFile() });
+  const settings = {
+    github: { web: fake.url, api: fake.apiUrl, enterprise: false },
+    publicUrl: undefined,
+    webhookProxyUrl: undefined,
+    org: undefined,
+  };
+  server = await startSetupServer({
+    settings,
+    log: createLogger({ logLevel: "info" }, sink),
+    port: 0,
+    envFile: envFile(),
+  });
   code = setupCodeIn(logs.join(""));
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+      "--disable-quic",
+    ],
   });
 }, 60_000);
 afterAll(async () => {
@@ -64,7 +84,9 @@ describe.runIf(available && backend() === "pglite")("the setup page in Chromium"
     await page.goto(`${server.url}/`);
     const warning = page.locator("#webhook-warning");
     await expect.poll(() => warning.isVisible()).toBe(true);
-    expect(await warning.innerText()).toMatch(/GitHub cannot deliver webhooks to http:\/\/127\.0\.0\.1:\d+\/api\/github\/webhooks: 127\.0\.0\.1 is this machine \(loopback\)/);
+    expect(await warning.innerText()).toMatch(
+      /GitHub cannot deliver webhooks to http:\/\/127\.0\.0\.1:\d+\/api\/github\/webhooks: 127\.0\.0\.1 is this machine \(loopback\)/,
+    );
     expect(await warning.locator('a[href="https://smee.io/new"]').count()).toBe(1);
     expect(await warning.innerText()).toContain("WEBHOOK_PROXY_URL");
     expect(await page.locator("#listening").innerText()).toContain("this machine only (HOST is unset)");

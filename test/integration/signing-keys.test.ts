@@ -85,7 +85,9 @@ describe("signing keys", () => {
     const response = await fetch(`${base}/.well-known/agent-gate/keys.json`);
     expect(response.status).toBe(200);
     expect(response.headers.get("cache-control")).toContain("max-age=300");
-    const body = (await response.json()) as { keys: { kid: string; status: string; alg: string; created_at: string }[] };
+    const body = (await response.json()) as {
+      keys: { kid: string; status: string; alg: string; created_at: string }[];
+    };
     expect(body.keys).toEqual([
       expect.objectContaining({ kid: signer.keyId, status: "current", alg: "Ed25519", created_at: day1.toISOString() }),
     ]);
@@ -124,7 +126,10 @@ describe("signing keys", () => {
   it("refuses a sealed secret copied onto another key's row, changing nothing", async () => {
     const rows = await sealedRows(t.db);
     const [retired, current] = rows;
-    await t.db.query("UPDATE signing_keys SET sealed_secret = $1 WHERE kid = $2", [retired?.sealed_secret, current?.kid]);
+    await t.db.query("UPDATE signing_keys SET sealed_secret = $1 WHERE kid = $2", [
+      retired?.sealed_secret,
+      current?.kid,
+    ]);
     await expect(currentSigner(t.db, ringB, day2)).rejects.toMatchObject({
       code: "sealed_value_mismatch",
       message: expect.stringMatching(/another row or installation/),
@@ -133,7 +138,10 @@ describe("signing keys", () => {
       code: "sealed_value_mismatch",
     });
     expect((await sealedRows(t.db)).map((row) => sealedKeyId(row.sealed_secret))).toEqual(["kb", "kb"]);
-    await t.db.query("UPDATE signing_keys SET sealed_secret = $1 WHERE kid = $2", [current?.sealed_secret, current?.kid]);
+    await t.db.query("UPDATE signing_keys SET sealed_secret = $1 WHERE kid = $2", [
+      current?.sealed_secret,
+      current?.kid,
+    ]);
     expect((await currentSigner(t.db, ringB, day2)).keyId).toBe(current?.kid);
   });
 
@@ -151,8 +159,17 @@ describe("signing keys", () => {
 
   it("re-seals installation-scoped columns bound to each row's own installation", async () => {
     await t.owner.exec("CREATE TABLE test_sealed (id text PRIMARY KEY, installation_id bigint NOT NULL, body text)");
-    const column: SealedColumn = { table: "test_sealed", idColumn: "id", installationColumn: "installation_id", column: "body", purpose: "outreach_body" };
-    for (const [id, installationId] of [["o1", 1], ["o2", 2]] as const) {
+    const column: SealedColumn = {
+      table: "test_sealed",
+      idColumn: "id",
+      installationColumn: "installation_id",
+      column: "body",
+      purpose: "outreach_body",
+    };
+    for (const [id, installationId] of [
+      ["o1", 1],
+      ["o2", 2],
+    ] as const) {
       const sealed = seal(ringA, { purpose: "outreach_body", rowId: id, installationId }, `body of ${id}`);
       await t.owner.query("INSERT INTO test_sealed VALUES ($1, $2, $3)", [id, installationId, sealed]);
     }
@@ -161,36 +178,46 @@ describe("signing keys", () => {
     const rows = await t.owner.query<{ id: string; installation_id: number; body: string }>(
       "SELECT id, installation_id, body FROM test_sealed WHERE body IS NOT NULL ORDER BY id",
     );
-    expect(rows.map((row) => openText(ringB, { purpose: "outreach_body", rowId: row.id, installationId: row.installation_id }, row.body))).toEqual([
-      "body of o1",
-      "body of o2",
-    ]);
+    expect(
+      rows.map((row) =>
+        openText(ringB, { purpose: "outreach_body", rowId: row.id, installationId: row.installation_id }, row.body),
+      ),
+    ).toEqual(["body of o1", "body of o2"]);
   });
 
-  it.runIf(backend() === "postgres")("refuses to re-seal a FORCE row-level-security table it cannot fully see", async () => {
-    const role = `agent_gate_t_owner_${Date.now().toString(36)}`;
-    await t.owner.exec(`CREATE ROLE ${role} LOGIN NOSUPERUSER NOBYPASSRLS`);
-    try {
-      await t.owner.exec(`CREATE TABLE test_forced (id text PRIMARY KEY, installation_id bigint NOT NULL, body text);
+  it.runIf(backend() === "postgres")(
+    "refuses to re-seal a FORCE row-level-security table it cannot fully see",
+    async () => {
+      const role = `agent_gate_t_owner_${Date.now().toString(36)}`;
+      await t.owner.exec(`CREATE ROLE ${role} LOGIN NOSUPERUSER NOBYPASSRLS`);
+      try {
+        await t.owner.exec(`CREATE TABLE test_forced (id text PRIMARY KEY, installation_id bigint NOT NULL, body text);
         ALTER TABLE test_forced OWNER TO ${role};
         ALTER TABLE test_forced ENABLE ROW LEVEL SECURITY;
         ALTER TABLE test_forced FORCE ROW LEVEL SECURITY;
         CREATE POLICY test_forced_tenant ON test_forced USING (installation_id = agent_gate_tenant())`);
-      const sealed = seal(ringA, { purpose: "outreach_body", rowId: "f1", installationId: 5 }, "hidden");
-      await t.owner.query("INSERT INTO test_forced VALUES ('f1', 5, $1)", [sealed]);
-      const url = new URL(t.ownerUrl ?? "");
-      url.username = role;
-      const owner = openPg({ connectionString: url.toString() });
-      try {
-        const column: SealedColumn = { table: "test_forced", idColumn: "id", installationColumn: "installation_id", column: "body", purpose: "outreach_body" };
-        await expect(reencryptSealed(owner, ringBA, [column])).rejects.toMatchObject({ code: "reencrypt_blocked" });
+        const sealed = seal(ringA, { purpose: "outreach_body", rowId: "f1", installationId: 5 }, "hidden");
+        await t.owner.query("INSERT INTO test_forced VALUES ('f1', 5, $1)", [sealed]);
+        const url = new URL(t.ownerUrl ?? "");
+        url.username = role;
+        const owner = openPg({ connectionString: url.toString() });
+        try {
+          const column: SealedColumn = {
+            table: "test_forced",
+            idColumn: "id",
+            installationColumn: "installation_id",
+            column: "body",
+            purpose: "outreach_body",
+          };
+          await expect(reencryptSealed(owner, ringBA, [column])).rejects.toMatchObject({ code: "reencrypt_blocked" });
+        } finally {
+          await owner.close();
+        }
+        const [row] = await t.owner.query<{ body: string }>("SELECT body FROM test_forced");
+        expect(row?.body).toBe(sealed);
       } finally {
-        await owner.close();
+        await t.owner.exec(`DROP TABLE IF EXISTS test_forced; DROP ROLE IF EXISTS ${role}`);
       }
-      const [row] = await t.owner.query<{ body: string }>("SELECT body FROM test_forced");
-      expect(row?.body).toBe(sealed);
-    } finally {
-      await t.owner.exec(`DROP TABLE IF EXISTS test_forced; DROP ROLE IF EXISTS ${role}`);
-    }
-  });
+    },
+  );
 });

@@ -59,7 +59,12 @@ describe("agent-gate site", { timeout: 120_000 }, () => {
   it("adds, verifies and lists a site by DNS TXT record", async () => {
     const added = await run(["add", "Example.COM.", "--installation", "5", "--json"]);
     expect(added).toMatchObject({ code: 0, stderr: "" });
-    const challenge = JSON.parse(added.stdout) as { domain: string; record_name: string; record_value: string; token: string };
+    const challenge = JSON.parse(added.stdout) as {
+      domain: string;
+      record_name: string;
+      record_value: string;
+      token: string;
+    };
     expect(challenge).toMatchObject({ domain: "example.com", record_name: "_agent-gate.example.com" });
     expect(challenge.token).toMatch(/^[0-9A-Za-z]{32}$/);
 
@@ -71,7 +76,11 @@ describe("agent-gate site", { timeout: 120_000 }, () => {
     dns.set(challenge.record_name, { txt: [[challenge.record_value.slice(0, 20), challenge.record_value.slice(20)]] });
     const verified = await run(["verify", "EXAMPLE.com", "--installation", "5", "--json"]);
     expect(verified.code).toBe(0);
-    expect(JSON.parse(verified.stdout)).toMatchObject({ domain: "example.com", state: "verified", outcome: "verified" });
+    expect(JSON.parse(verified.stdout)).toMatchObject({
+      domain: "example.com",
+      state: "verified",
+      outcome: "verified",
+    });
 
     const listed = await run(["list", "--installation", "5"]);
     expect(listed.code).toBe(0);
@@ -105,7 +114,9 @@ describe("agent-gate site", { timeout: 120_000 }, () => {
     await run(["add", "files.example", "--installation", "8", "--method", "file"]);
     const listed = await run(["list", "--json"]);
     expect(listed.code).toBe(0);
-    const sites = (JSON.parse(listed.stdout) as { sites: { installation_id: number; domain: string; method: string }[] }).sites;
+    const sites = (
+      JSON.parse(listed.stdout) as { sites: { installation_id: number; domain: string; method: string }[] }
+    ).sites;
     expect(sites.map((site) => [site.installation_id, site.domain, site.method])).toEqual(
       expect.arrayContaining([
         [5, "example.com", "dns"],
@@ -122,8 +133,14 @@ describe("agent-gate site", { timeout: 120_000 }, () => {
 
   it.each([
     [["add", "co.uk", "--installation", "5"], "public suffix"],
-    [["add", "example.org", "--installation", "five"], "--installation: no installation on the account five is recorded"],
-    [["add", "example.org", "--installation", "5.5"], "--installation: must be an installation id (a number) or the account login"],
+    [
+      ["add", "example.org", "--installation", "five"],
+      "--installation: no installation on the account five is recorded",
+    ],
+    [
+      ["add", "example.org", "--installation", "5.5"],
+      "--installation: must be an installation id (a number) or the account login",
+    ],
     [["add", "example.org", "--installation", "5", "--method", "email"], 'method: must be "dns" or "file"'],
   ])("refuses %j with exit 2", async (args, message) => {
     const result = await run(args);

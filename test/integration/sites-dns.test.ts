@@ -91,7 +91,10 @@ describe("DNS TXT verification against a loopback DNS server", () => {
   it("converts an internationalised name to punycode", async () => {
     const id = installation();
     const challenge = await addSite(t.db, id, "Bücher.example", "dns", "admin", t0);
-    expect(challenge).toMatchObject({ domain: "xn--bcher-kva.example", record_name: "_agent-gate.xn--bcher-kva.example" });
+    expect(challenge).toMatchObject({
+      domain: "xn--bcher-kva.example",
+      record_name: "_agent-gate.xn--bcher-kva.example",
+    });
     dns.set(challenge.record_name, { txt: [[challenge.record_value]] });
     expect((await verifySite(t.db, deps, id, "bücher.example", "admin", t0)).outcome).toBe("verified");
     expect(dns.queries).toEqual(["_agent-gate.xn--bcher-kva.example"]);

@@ -54,7 +54,9 @@ const localFetch: FetchLike = (url, init) =>
         for (const [name, value] of Object.entries(res.headers)) {
           if (typeof value === "string") headers.set(name, value);
         }
-        resolve(new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, { status: res.statusCode ?? 500, headers }));
+        resolve(
+          new Response(Readable.toWeb(res) as ReadableStream<Uint8Array>, { status: res.statusCode ?? 500, headers }),
+        );
       },
     );
     req.on("error", reject);
@@ -63,11 +65,29 @@ const localFetch: FetchLike = (url, init) =>
 
 beforeAll(async () => {
   certDir = mkdtempSync(join(tmpdir(), "agent-gate-tls-"));
-  execFileSync("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-    "-keyout", join(certDir, "key.pem"), "-out", join(certDir, "cert.pem"), "-days", "1",
-    "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-  ], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-keyout",
+      join(certDir, "key.pem"),
+      "-out",
+      join(certDir, "cert.pem"),
+      "-days",
+      "1",
+      "-subj",
+      "/CN=localhost",
+      "-addext",
+      "subjectAltName=DNS:localhost,IP:127.0.0.1",
+    ],
+    { stdio: "ignore" },
+  );
   ca = readFileSync(join(certDir, "cert.pem"));
   server = createServer({ key: readFileSync(join(certDir, "key.pem")), cert: ca }, (req, res) => {
     const host = (req.headers.host ?? "").toLowerCase();
@@ -98,10 +118,22 @@ describe("well-known file check", () => {
     ["a 404", "not_found", { status: 404, body: "gone" }],
     ["a server error", "could_not_check", { status: 503, body: "" }],
     ["a 64 KB+ body", "refused", { status: 200, body: TOKEN + " ".repeat(64 * 1024) }],
-    ["a 64 KB+ body without a length", "refused", { status: 200, headers: { "transfer-encoding": "chunked" }, body: TOKEN + " ".repeat(64 * 1024) }],
-    ["a redirect to another host", "refused", { status: 302, headers: { location: `https://elsewhere.example${PATH}` } }],
+    [
+      "a 64 KB+ body without a length",
+      "refused",
+      { status: 200, headers: { "transfer-encoding": "chunked" }, body: TOKEN + " ".repeat(64 * 1024) },
+    ],
+    [
+      "a redirect to another host",
+      "refused",
+      { status: 302, headers: { location: `https://elsewhere.example${PATH}` } },
+    ],
     ["a redirect to plain HTTP", "refused", { status: 301, headers: { location: `http://case.example${PATH}` } }],
-    ["a redirect to another port", "refused", { status: 301, headers: { location: `https://case.example:8443${PATH}` } }],
+    [
+      "a redirect to another port",
+      "refused",
+      { status: 301, headers: { location: `https://case.example:8443${PATH}` } },
+    ],
   ] as const)("%s: %s", async (_label, outcome, entry) => {
     files.set(`case.example${PATH}`, entry);
     expect((await checkFile(localFetch, "case.example", TOKEN)).outcome).toBe(outcome);
@@ -127,7 +159,8 @@ describe("well-known file check", () => {
 
   it("reports a certificate it cannot trust as could_not_check", async () => {
     // The platform fetch with its default trust store, pointed at the self-signed server.
-    const untrusting: FetchLike = (url, init) => fetch(url.replace("https://tls.example", `https://127.0.0.1:${port}`), init);
+    const untrusting: FetchLike = (url, init) =>
+      fetch(url.replace("https://tls.example", `https://127.0.0.1:${port}`), init);
     files.set(`127.0.0.1:${port}${PATH}`, { status: 200, body: TOKEN });
     const result = await checkFile(untrusting, "tls.example", TOKEN);
     expect(result.outcome).toBe("could_not_check");
@@ -136,13 +169,19 @@ describe("well-known file check", () => {
 });
 
 describe("file method through the service", () => {
-  const deps = (): SiteCheckDeps => ({ resolver: createResolver({ servers: "127.0.0.1:9", timeoutMs: 100, tries: 1 }), fetch: localFetch });
+  const deps = (): SiteCheckDeps => ({
+    resolver: createResolver({ servers: "127.0.0.1:9", timeoutMs: 100, tries: 1 }),
+    fetch: localFetch,
+  });
 
   it("verifies a site whose file holds the token", async () => {
     const challenge = await addSite(t.db, 1, "files.example", "file", "admin", now);
     expect(challenge.file_url).toBe(`https://files.example${PATH}`);
     files.set(`files.example${PATH}`, { status: 200, body: challenge.token });
-    expect(await verifySite(t.db, deps(), 1, "files.example", "admin", now)).toMatchObject({ state: "verified", outcome: "verified" });
+    expect(await verifySite(t.db, deps(), 1, "files.example", "admin", now)).toMatchObject({
+      state: "verified",
+      outcome: "verified",
+    });
     await t.db.tenant(1, (tx) => assertSiteVerified(tx, 1, "files.example", now));
 
     // Adding again without a method keeps the file method and the same token.
@@ -167,7 +206,11 @@ describe("file method through the service", () => {
       code: "site_not_verified",
     });
     const events = await t.db.tenant(2, (tx) => readAudit(tx, 2));
-    expect(events.at(-1)).toMatchObject({ action: "site.check_failed", outcome: "refused", subject: "site:moved.example" });
+    expect(events.at(-1)).toMatchObject({
+      action: "site.check_failed",
+      outcome: "refused",
+      subject: "site:moved.example",
+    });
     expect(JSON.stringify(events)).not.toContain(challenge.token);
   });
 });

@@ -55,7 +55,11 @@ describe("daily re-check sweep", () => {
     const firstFailure = at(2 * DAY);
     expect(await recheckSites(t.db, deps, firstFailure)).toMatchObject({ checked: 1, failed: 1, lapsed: 0 });
     let [site] = await listSites(t.db, id);
-    expect(site).toMatchObject({ state: "failing", last_outcome: "not_found", failing_since: firstFailure.toISOString() });
+    expect(site).toMatchObject({
+      state: "failing",
+      last_outcome: "not_found",
+      failing_since: firstFailure.toISOString(),
+    });
     expect(await gateRefusal(id, "lapse.example", firstFailure)).toBeUndefined();
 
     for (let day = 3; day <= 8; day += 1) {
@@ -86,7 +90,9 @@ describe("daily re-check sweep", () => {
     }
 
     dns.set(challenge.record_name, { txt: [[challenge.record_value]] });
-    expect(await verifySite(t.db, deps, id, "lapse.example", "admin", at(12 * DAY))).toMatchObject({ state: "verified" });
+    expect(await verifySite(t.db, deps, id, "lapse.example", "admin", at(12 * DAY))).toMatchObject({
+      state: "verified",
+    });
     expect(await gateRefusal(id, "lapse.example", at(12 * DAY))).toBeUndefined();
   });
 
@@ -100,21 +106,24 @@ describe("daily re-check sweep", () => {
     expect(site).toMatchObject({ state: "failing", last_outcome: "could_not_check" });
   });
 
-  it.skipIf(backend() !== "postgres")("checks each due site once when several processes sweep at the same time", async () => {
-    const domains = ["one", "two", "three", "four", "five"].map((label) => `${label}.sweep.example`);
-    for (const domain of domains) {
-      const challenge = await addSite(t.db, id, domain, "dns", "admin", t0);
-      dns.set(challenge.record_name, { txt: [[challenge.record_value]] });
-      await verifySite(t.db, deps, id, domain, "admin", t0);
-    }
-    dns.queries.length = 0;
-    const others = await Promise.all([t.another(), t.another(), t.another()]);
-    const summaries = await Promise.all([t.db, ...others].map((db) => recheckSites(db, deps, at(DAY))));
-    expect(summaries.reduce((sum, summary) => sum + summary.checked, 0)).toBe(domains.length);
-    expect(dns.queries.filter((name) => name.endsWith(".sweep.example")).sort()).toEqual(
-      domains.map((domain) => `_agent-gate.${domain}`).sort(),
-    );
-  });
+  it.skipIf(backend() !== "postgres")(
+    "checks each due site once when several processes sweep at the same time",
+    async () => {
+      const domains = ["one", "two", "three", "four", "five"].map((label) => `${label}.sweep.example`);
+      for (const domain of domains) {
+        const challenge = await addSite(t.db, id, domain, "dns", "admin", t0);
+        dns.set(challenge.record_name, { txt: [[challenge.record_value]] });
+        await verifySite(t.db, deps, id, domain, "admin", t0);
+      }
+      dns.queries.length = 0;
+      const others = await Promise.all([t.another(), t.another(), t.another()]);
+      const summaries = await Promise.all([t.db, ...others].map((db) => recheckSites(db, deps, at(DAY))));
+      expect(summaries.reduce((sum, summary) => sum + summary.checked, 0)).toBe(domains.length);
+      expect(dns.queries.filter((name) => name.endsWith(".sweep.example")).sort()).toEqual(
+        domains.map((domain) => `_agent-gate.${domain}`).sort(),
+      );
+    },
+  );
 
   it("runs the sweep from a timer in the app process", async () => {
     const challenge = await addSite(t.db, id, "timer.example", "dns", "admin", t0);

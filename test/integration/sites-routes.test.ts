@@ -76,7 +76,10 @@ describe("/api/v1/sites", () => {
     expect(value).toBe(`agent-gate-verification=${added.body.token as string}`);
 
     const early = await call("POST", "/api/v1/sites/shop.example/verify", "admin-one");
-    expect(early).toMatchObject({ status: 200, body: { domain: "shop.example", state: "pending", outcome: "not_found" } });
+    expect(early).toMatchObject({
+      status: 200,
+      body: { domain: "shop.example", state: "pending", outcome: "not_found" },
+    });
 
     dns.set("_agent-gate.shop.example", { txt: [[value]] });
     const verified = await call("POST", "/api/v1/sites/SHOP.example/verify", "admin-one");
@@ -85,13 +88,20 @@ describe("/api/v1/sites", () => {
     const mine = await call("GET", "/api/v1/sites", "admin-one");
     expect(mine.status).toBe(200);
     expect(mine.body.sites).toEqual([
-      expect.objectContaining({ installation_id: 1, domain: "shop.example", state: "verified", last_outcome: "verified" }),
+      expect.objectContaining({
+        installation_id: 1,
+        domain: "shop.example",
+        state: "verified",
+        last_outcome: "verified",
+      }),
     ]);
     expect(await call("GET", "/api/v1/sites", "admin-two")).toEqual({ status: 200, body: { sites: [] } });
 
     const theirs = await call("POST", "/api/v1/sites/shop.example/verify", "admin-two");
     expect(theirs.status).toBe(404);
-    expect((theirs.body.error as { message: string }).message).toContain("agent-gate site add shop.example --installation 2");
+    expect((theirs.body.error as { message: string }).message).toContain(
+      "agent-gate site add shop.example --installation 2",
+    );
 
     const events = await t.db.tenant(1, (tx) => readAudit(tx, 1));
     expect(events.map((event) => [event.action, event.outcome, event.actor])).toEqual([

@@ -74,11 +74,15 @@ describe("assertSiteVerified", () => {
     expect(seen).toEqual([]);
     await expect(
       t.db.tenant(2, (tx) =>
-        tx.query("INSERT INTO sites (installation_id, domain, method, token) VALUES (1, 'stolen.example', 'dns', $1)", ["b".repeat(32)]),
+        tx.query("INSERT INTO sites (installation_id, domain, method, token) VALUES (1, 'stolen.example', 'dns', $1)", [
+          "b".repeat(32),
+        ]),
       ),
     ).rejects.toThrow(/row-level security/);
     await expect(
-      t.db.tenant(2, (tx) => tx.query("UPDATE sites SET state = 'verified' WHERE installation_id = 1 RETURNING domain")),
+      t.db.tenant(2, (tx) =>
+        tx.query("UPDATE sites SET state = 'verified' WHERE installation_id = 1 RETURNING domain"),
+      ),
     ).resolves.toEqual([]);
   });
 });

@@ -44,7 +44,11 @@ async function signIn(login: string, page: string): Promise<string> {
 }
 
 async function links() {
-  return t.db.tenant(INSTALLATION, (tx) => tx.query<{ team_id: string; user_id: string; github_login: string }>("SELECT team_id, user_id, github_login FROM slack_links ORDER BY user_id"));
+  return t.db.tenant(INSTALLATION, (tx) =>
+    tx.query<{ team_id: string; user_id: string; github_login: string }>(
+      "SELECT team_id, user_id, github_login FROM slack_links ORDER BY user_id",
+    ),
+  );
 }
 
 function confirm(cookie: string, token: string, csrf: string | null) {
@@ -58,7 +62,9 @@ function confirm(cookie: string, token: string, csrf: string | null) {
 
 describe("linking a Slack user on the review page", () => {
   it("links after GitHub sign-in and a confirmation, once; nothing without the CSRF token", async () => {
-    const token = await t.db.tenant(INSTALLATION, (tx) => issueLinkToken(tx, INSTALLATION, "T0GATE", "U0ALICE", clock.now()));
+    const token = await t.db.tenant(INSTALLATION, (tx) =>
+      issueLinkToken(tx, INSTALLATION, "T0GATE", "U0ALICE", clock.now()),
+    );
     const cookie = await signIn("alice", `/slack/link/${token}`);
     const page = await fetch(`${w.app.url}/slack/link/${token}`, { ...manual, headers: { cookie } });
     expect(page.status).toBe(200);
@@ -82,7 +88,9 @@ describe("linking a Slack user on the review page", () => {
   });
 
   it("refuses a link after ten minutes", async () => {
-    const token = await t.db.tenant(INSTALLATION, (tx) => issueLinkToken(tx, INSTALLATION, "T0GATE", "U0LATE", clock.now()));
+    const token = await t.db.tenant(INSTALLATION, (tx) =>
+      issueLinkToken(tx, INSTALLATION, "T0GATE", "U0LATE", clock.now()),
+    );
     const cookie = await signIn("alice", `/slack/link/${token}`);
     clock.advance(10 * 60_000 + 1000);
     const page = await fetch(`${w.app.url}/slack/link/${token}`, { ...manual, headers: { cookie } });

@@ -22,7 +22,9 @@ describe.runIf(backend() === "pglite")("signals while the app starts", { timeout
     fake = await GitHubFake.start();
     tmp = mkdtempSync(join(tmpdir(), "agent-gate-signals-"));
     const github = new URL(fake.url);
-    const key = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+    const key = generateKeyPairSync("rsa", { modulusLength: 2048 })
+      .privateKey.export({ type: "pkcs1", format: "pem" })
+      .toString();
     env = (dataDir, port) => ({
       PATH: process.env.PATH,
       HOME: process.env.HOME,

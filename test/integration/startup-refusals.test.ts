@@ -12,8 +12,12 @@ import { npmStartCommand, run, type Running } from "../support/dist-app.ts";
 
 const cwd = mkdtempSync(join(tmpdir(), "agent-gate-refusals-"));
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
-const ecKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-const rsaKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+const ecKey = generateKeyPairSync("ec", { namedCurve: "P-256" })
+  .privateKey.export({ type: "pkcs8", format: "pem" })
+  .toString();
+const rsaKey = generateKeyPairSync("rsa", { modulusLength: 2048 })
+  .privateKey.export({ type: "pkcs1", format: "pem" })
+  .toString();
 
 async function refused(env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string; listening: boolean }> {
   const port = await freePort();
@@ -26,8 +30,14 @@ async function refused(env: NodeJS.ProcessEnv): Promise<{ code: number | null; o
     AGENT_GATE_DATA_DIR: join(cwd, "data"),
     ...env,
   });
-  const code = await Promise.race([app.exited, new Promise<null>((resolve) => setTimeout(() => resolve(null), 30_000))]);
-  const listening = await fetch(`http://127.0.0.1:${port}/healthz`).then(() => true, () => false);
+  const code = await Promise.race([
+    app.exited,
+    new Promise<null>((resolve) => setTimeout(() => resolve(null), 30_000)),
+  ]);
+  const listening = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+    () => true,
+    () => false,
+  );
   await app.stop("SIGKILL");
   return { code, output: app.output.join(""), listening };
 }
@@ -51,7 +61,9 @@ describe.runIf(backend() === "pglite")("npm start refuses bad App credentials", 
   it("a GHE_HOST with a scheme, suggesting GHE_HOST and GHE_PROTOCOL", async () => {
     const result = await refused({ APP_ID: "4242", PRIVATE_KEY: rsaKey, GHE_HOST: "http://127.0.0.1:3999" });
     expect(result.code).toBe(1);
-    expect(result.output).toContain("GHE_HOST: must be a host name (and port) without a scheme; got \"http://127.0.0.1:3999\": set GHE_HOST=127.0.0.1:3999 GHE_PROTOCOL=http");
+    expect(result.output).toContain(
+      'GHE_HOST: must be a host name (and port) without a scheme; got "http://127.0.0.1:3999": set GHE_HOST=127.0.0.1:3999 GHE_PROTOCOL=http',
+    );
   });
 
   it("APP_ID without a key: no silent fallback to the setup page", async () => {

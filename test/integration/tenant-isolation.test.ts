@@ -11,13 +11,19 @@ beforeAll(async () => {
   for (const id of [71, 72]) {
     await t.db.tenant(id, async (tx) => {
       await appendAudit(tx, id, { action: "test.seed", outcome: "ok" }, now);
-      await tx.query("INSERT INTO outbox (installation_id, operation, payload) VALUES ($1, 'check.update', '{}')", [id]);
+      await tx.query("INSERT INTO outbox (installation_id, operation, payload) VALUES ($1, 'check.update', '{}')", [
+        id,
+      ]);
       await tx.query("INSERT INTO outbox_pace (installation_id, next_at) VALUES ($1, $2)", [id, now]);
       await tx.query(
         "INSERT INTO webhook_deliveries (app_id, delivery_id, event, installation_id, received_at) VALUES (1, $1, 'ping', $2, $3)",
         [`d-${id}`, id, now],
       );
-      await tx.query("INSERT INTO proposal_deadlines (proposal_id, installation_id, expires_at) VALUES ($1, $2, $3)", [`p-${id}`, id, now]);
+      await tx.query("INSERT INTO proposal_deadlines (proposal_id, installation_id, expires_at) VALUES ($1, $2, $3)", [
+        `p-${id}`,
+        id,
+        now,
+      ]);
     });
   }
 });
@@ -35,7 +41,13 @@ async function visible(tx: Queryable): Promise<Record<string, number[]>> {
   return seen;
 }
 
-const ONLY_71 = { audit_events: [71], outbox: [71], outbox_pace: [71], webhook_deliveries: [71], proposal_deadlines: [71] };
+const ONLY_71 = {
+  audit_events: [71],
+  outbox: [71],
+  outbox_pace: [71],
+  webhook_deliveries: [71],
+  proposal_deadlines: [71],
+};
 
 /**
  * The app role as the database sees it, without the statement guard of
@@ -67,7 +79,9 @@ describe("tenant isolation in the database", () => {
   });
 
   it("refuses the tenant definer to the app role and a second, different tenant to anyone", async () => {
-    await expect(asAppRole(71, (tx) => tx.query("SELECT agent_gate_enter_tenant(72)"))).rejects.toThrow(/permission denied/);
+    await expect(asAppRole(71, (tx) => tx.query("SELECT agent_gate_enter_tenant(72)"))).rejects.toThrow(
+      /permission denied/,
+    );
     await expect(
       t.db.transaction(async (tx) => {
         await tx.query("SELECT agent_gate_enter_tenant(71)");
@@ -76,21 +90,25 @@ describe("tenant isolation in the database", () => {
       }),
     ).rejects.toThrow(/already has a tenant/);
     // The app role cannot write the binding either.
-    await expect(
-      asAppRole(71, (tx) => tx.query("UPDATE tenant_bindings SET installation_id = 72")),
-    ).rejects.toThrow(/permission denied/);
+    await expect(asAppRole(71, (tx) => tx.query("UPDATE tenant_bindings SET installation_id = 72"))).rejects.toThrow(
+      /permission denied/,
+    );
   });
 
   it("binds a tenant for one transaction only", async () => {
     await t.db.transaction((tx) => tx.query("SELECT agent_gate_enter_tenant(72)"));
-    const [row] = await t.db.transaction((tx) => tx.query<{ tenant: number | null }>("SELECT agent_gate_tenant() AS tenant"));
+    const [row] = await t.db.transaction((tx) =>
+      tx.query<{ tenant: number | null }>("SELECT agent_gate_tenant() AS tenant"),
+    );
     expect(row?.tenant).toBeNull();
   });
 
   it("rolls back a tenant transaction that left its role before it ends", async () => {
     await expect(
       asAppRole(71, async (tx) => {
-        await tx.query("INSERT INTO outbox (installation_id, operation, payload) VALUES (71, 'check.update', '{\"left\":true}')");
+        await tx.query(
+          "INSERT INTO outbox (installation_id, operation, payload) VALUES (71, 'check.update', '{\"left\":true}')",
+        );
         await tx.query("RESET ROLE");
         await tx.query("SELECT agent_gate_check_tenant(71)");
       }),
@@ -110,7 +128,7 @@ describe("tenant transactions (db.tenant)", () => {
     "RESET ALL",
     "SELECT set_config('role', 'postgres', true)",
     "SELECT pg_catalog.set_config('agent_gate.installation_id', '72', true)",
-    'SELECT "set_config"(\'role\', \'postgres\', true)',
+    "SELECT \"set_config\"('role', 'postgres', true)",
     "SELECT 1; RESET ROLE",
     "/* x */ RESET ROLE",
     "SAVEPOINT s",
@@ -135,7 +153,9 @@ describe("tenant transactions (db.tenant)", () => {
       tx.query<{ note: string }>("SELECT 'RESET ROLE; set_config(' AS note -- SET ROLE postgres\n"),
     );
     expect(rows[0]?.note).toBe("RESET ROLE; set_config(");
-    const updated = await t.db.tenant(71, (tx) => tx.query("UPDATE outbox SET attempts = attempts WHERE installation_id = 71 RETURNING id"));
+    const updated = await t.db.tenant(71, (tx) =>
+      tx.query("UPDATE outbox SET attempts = attempts WHERE installation_id = 71 RETURNING id"),
+    );
     expect(updated).toHaveLength(1);
   });
 
@@ -144,12 +164,18 @@ describe("tenant transactions (db.tenant)", () => {
       tx.query("UPDATE outbox SET done_at = now(), outcome = 'done' WHERE installation_id = 72 RETURNING id"),
     );
     expect(done).toHaveLength(0);
-    const deleted = await t.db.tenant(71, (tx) => tx.query("DELETE FROM proposal_deadlines WHERE installation_id = 72 RETURNING proposal_id"));
+    const deleted = await t.db.tenant(71, (tx) =>
+      tx.query("DELETE FROM proposal_deadlines WHERE installation_id = 72 RETURNING proposal_id"),
+    );
     expect(deleted).toHaveLength(0);
-    const paced = await t.db.tenant(71, (tx) => tx.query("UPDATE outbox_pace SET next_at = now() WHERE installation_id = 72 RETURNING 1"));
+    const paced = await t.db.tenant(71, (tx) =>
+      tx.query("UPDATE outbox_pace SET next_at = now() WHERE installation_id = 72 RETURNING 1"),
+    );
     expect(paced).toHaveLength(0);
     await expect(
-      t.db.tenant(71, (tx) => tx.query("INSERT INTO outbox (installation_id, operation, payload) VALUES (72, 'check.update', '{}')")),
+      t.db.tenant(71, (tx) =>
+        tx.query("INSERT INTO outbox (installation_id, operation, payload) VALUES (72, 'check.update', '{}')"),
+      ),
     ).rejects.toThrow(/row-level security/);
     const [left] = await t.db.query<{ n: number }>(
       "SELECT count(*)::int8 AS n FROM outbox WHERE installation_id = 72 AND done_at IS NULL",
@@ -176,12 +202,15 @@ const OWNER_ONLY: Record<string, string> = {
   tenant_bindings: "the tenant of each transaction itself, written only by agent_gate_enter_tenant",
   audit_prune_grants: "the rows the pruning function may delete, written only by agent_gate_prune_audit",
   schema_migrations: "the migrations applied; no installation data",
-  webhook_inbox: "filled before a delivery's installation is trusted and claimed across installations by the processor (owner connection)",
+  webhook_inbox:
+    "filled before a delivery's installation is trusted and claimed across installations by the processor (owner connection)",
   webhook_recovery: "the App's delivery-log cursor: one per app, no installation data",
   sweep_leases: "which replica runs a background sweep; no installation data",
   replica_keys: "the key ids each running replica holds; no installation data",
-  github_rate_limits: "each installation's GitHub rate-limit window (limit, used, remaining, reset), written by every replica's client outside any tenant transaction; counts only, no installation content",
-  slack_replays: "hashes of Slack interaction requests already taken, checked before a tenant is known; no installation data",
+  github_rate_limits:
+    "each installation's GitHub rate-limit window (limit, used, remaining, reset), written by every replica's client outside any tenant transaction; counts only, no installation content",
+  slack_replays:
+    "hashes of Slack interaction requests already taken, checked before a tenant is known; no installation data",
 };
 
 /** Tables the app role may read that hold no installation's data. */
@@ -208,9 +237,12 @@ describe("the app's login (agent_gate_service)", () => {
     const problems: string[] = [];
     for (const table of tables) {
       if (table.owned) problems.push(`agent_gate_service owns ${table.name}`);
-      if (table.name.startsWith("audit_") && !AUDIT_WORK_TABLES.has(table.name) && table.audit_write) problems.push(`agent_gate_service may change ${table.name}`);
+      if (table.name.startsWith("audit_") && !AUDIT_WORK_TABLES.has(table.name) && table.audit_write)
+        problems.push(`agent_gate_service may change ${table.name}`);
       if (!table.access && !NOT_FOR_SERVICE.has(table.name)) {
-        problems.push(`${table.name} grants nothing to agent_gate_service: grant what the app's work across installations needs in its migration, or list it in NOT_FOR_SERVICE`);
+        problems.push(
+          `${table.name} grants nothing to agent_gate_service: grant what the app's work across installations needs in its migration, or list it in NOT_FOR_SERVICE`,
+        );
       }
     }
     expect(problems).toEqual([]);
@@ -219,7 +251,14 @@ describe("the app's login (agent_gate_service)", () => {
 
 describe("row level security covers every table", () => {
   it("fails for a table holding installation data without FORCE'd row level security", async () => {
-    const tables = await t.db.query<{ name: string; rls: boolean; force: boolean; tenant_column: boolean; app_access: boolean; app_write: boolean }>(
+    const tables = await t.db.query<{
+      name: string;
+      rls: boolean;
+      force: boolean;
+      tenant_column: boolean;
+      app_access: boolean;
+      app_write: boolean;
+    }>(
       `SELECT c.relname AS name, c.relrowsecurity AS rls, c.relforcerowsecurity AS force,
               EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'installation_id' AND NOT a.attisdropped) AS tenant_column,
               has_table_privilege('agent_gate_app', c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER') AS app_access,
@@ -233,12 +272,15 @@ describe("row level security covers every table", () => {
     for (const table of tables) {
       const underRls = table.rls && table.force;
       if (OWNER_ONLY[table.name]) {
-        if (table.app_access) problems.push(`${table.name} is listed as owner-only but the app role has privileges on it`);
+        if (table.app_access)
+          problems.push(`${table.name} is listed as owner-only but the app role has privileges on it`);
       } else if (SHARED[table.name]) {
         if (table.tenant_column) problems.push(`${table.name} is listed as shared but has an installation_id`);
         if (table.app_write) problems.push(`${table.name} is listed as shared but the app role can write it`);
       } else if (!underRls) {
-        problems.push(`${table.name} has no FORCE'd row level security${table.tenant_column ? " and holds installation data" : ""}`);
+        problems.push(
+          `${table.name} has no FORCE'd row level security${table.tenant_column ? " and holds installation data" : ""}`,
+        );
       }
     }
     expect(problems).toEqual([]);

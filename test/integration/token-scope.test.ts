@@ -41,8 +41,12 @@ const keys: Record<string, string> = {};
 async function startIssuer(jwk: JWK): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    if (req.url === "/.well-known/openid-configuration") res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ issuer: base, jwks_uri: `${base}/.well-known/jwks` }));
-    else if (req.url === "/.well-known/jwks") res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] }));
+    if (req.url === "/.well-known/openid-configuration")
+      res
+        .writeHead(200, { "content-type": "application/json" })
+        .end(JSON.stringify({ issuer: base, jwks_uri: `${base}/.well-known/jwks` }));
+    else if (req.url === "/.well-known/jwks")
+      res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] }));
     else res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -52,7 +56,16 @@ async function startIssuer(jwk: JWK): Promise<{ url: string; server: Server }> {
 /** An Actions OIDC token of a run of `workflow_ref`. */
 async function idToken(claims: Record<string, unknown>): Promise<string> {
   const iat = Math.floor(Date.now() / 1000);
-  return new SignJWT({ repository: REPO, repository_id: String(REPO_ID), actor: "octocat", ref: "refs/heads/main", sha: SHA, run_id: "42", workflow_ref: WORKFLOW, ...claims })
+  return new SignJWT({
+    repository: REPO,
+    repository_id: String(REPO_ID),
+    actor: "octocat",
+    ref: "refs/heads/main",
+    sha: SHA,
+    run_id: "42",
+    workflow_ref: WORKFLOW,
+    ...claims,
+  })
     .setProtectedHeader({ alg: "RS256", kid: "k1" })
     .setIssuer(issuer.url)
     .setAudience(AUDIENCE)
@@ -76,9 +89,25 @@ beforeAll(async () => {
   });
   const now = new Date();
   await recordInstallation(t.db, { id: INSTALLATION, account: "Codertocat" }, now);
-  await recordRepositories(t.db, INSTALLATION, [{ id: REPO_ID, full_name: REPO }, { id: 77, full_name: OTHER_REPO }], [], now);
+  await recordRepositories(
+    t.db,
+    INSTALLATION,
+    [
+      { id: REPO_ID, full_name: REPO },
+      { id: 77, full_name: OTHER_REPO },
+    ],
+    [],
+    now,
+  );
   await verifySite(t.db, INSTALLATION, "example.com", now);
-  const scope = { installationId: INSTALLATION, repos: null, kinds: null, admin: false, expiresAt: null, createdBy: "test" };
+  const scope = {
+    installationId: INSTALLATION,
+    repos: null,
+    kinds: null,
+    admin: false,
+    expiresAt: null,
+    createdBy: "test",
+  };
   const scopes: [string, { kinds?: string[]; repos?: string[]; admin?: boolean }][] = [
     ["deployer", {}],
     ["sibling", {}],
@@ -104,13 +133,23 @@ afterAll(async () => {
 });
 
 function api(path: string, bearer: string, init: RequestInit = {}): Promise<Response> {
-  return fetch(`${app.url}${path}`, { ...init, headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" } });
+  return fetch(`${app.url}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" },
+  });
 }
 
 async function propose(bearer: string): Promise<{ id: string; digest: string }> {
   const res = await api("/api/v1/proposals", bearer, {
     method: "POST",
-    body: JSON.stringify({ kind: "deploy", repo: REPO, sha: SHA, environment: "production", site: "example.com", summary: "Deploy v2" }),
+    body: JSON.stringify({
+      kind: "deploy",
+      repo: REPO,
+      sha: SHA,
+      environment: "production",
+      site: "example.com",
+      summary: "Deploy v2",
+    }),
   });
   expect(res.status).toBe(201);
   return (await res.json()) as { id: string; digest: string };
@@ -127,11 +166,22 @@ async function approve(id: string): Promise<void> {
     },
     { timeout: 20_000, interval: 50 },
   );
-  const res = await app.deliver("check_run", requestedAction({ installationId: INSTALLATION, appId: TEST_APP_ID, proposalId: id, checkRunId: run.id, identifier: "approve", clicker: "alice" }));
+  const res = await app.deliver(
+    "check_run",
+    requestedAction({
+      installationId: INSTALLATION,
+      appId: TEST_APP_ID,
+      proposalId: id,
+      checkRunId: run.id,
+      identifier: "approve",
+      clicker: "alice",
+    }),
+  );
   expect(res.status).toBe(200);
 }
 
-const redeem = (id: string, digest: string, bearer: string) => api(`/api/v1/proposals/${id}/redeem`, bearer, { method: "POST", body: JSON.stringify({ digest }) });
+const redeem = (id: string, digest: string, bearer: string) =>
+  api(`/api/v1/proposals/${id}/redeem`, bearer, { method: "POST", body: JSON.stringify({ digest }) });
 
 /** A 404 answer, with the proposal id taken out so that it compares with a missing one's. */
 async function notFound(res: Response, id: string): Promise<string> {
@@ -141,12 +191,22 @@ async function notFound(res: Response, id: string): Promise<string> {
 
 async function connect(bearer: string): Promise<Client> {
   const client = new Client({ name: "token-scope-test", version: "1.0.0" });
-  await client.connect(new StreamableHTTPClientTransport(new URL(`${app.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${bearer}` } } }));
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${app.url}/mcp`), {
+      requestInit: { headers: { authorization: `Bearer ${bearer}` } },
+    }),
+  );
   return client;
 }
 
-async function tool(client: Client, name: string, args: Record<string, unknown>): Promise<{ isError: boolean; body: Record<string, any> }> {
-  const result = (await client.callTool({ name, arguments: args }, CallToolResultSchema, { timeout: 30_000 })) as CallToolResult;
+async function tool(
+  client: Client,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<{ isError: boolean; body: Record<string, any> }> {
+  const result = (await client.callTool({ name, arguments: args }, CallToolResultSchema, {
+    timeout: 30_000,
+  })) as CallToolResult;
   const text = result.content.map((part) => (part.type === "text" ? part.text : "")).join("");
   return { isError: result.isError === true, body: JSON.parse(text) as Record<string, any> };
 }
@@ -161,14 +221,18 @@ describe("a key's scope on reads, waits and redemptions", { timeout: 60_000 }, (
     for (const name of ["outreach-only", "other-repo"]) {
       const key = keys[name]!;
       expect(await notFound(await api(`/api/v1/proposals/${proposal.id}`, key), proposal.id), name).toBe(missing);
-      expect(await notFound(await api(`/api/v1/proposals/${proposal.id}?wait=1`, key), proposal.id), name).toBe(missing);
+      expect(await notFound(await api(`/api/v1/proposals/${proposal.id}?wait=1`, key), proposal.id), name).toBe(
+        missing,
+      );
       expect(await notFound(await redeem(proposal.id, proposal.digest, key), proposal.id), name).toBe(missingRedeem);
 
       const client = await connect(key);
       const read = await tool(client, "get_proposal", { id: proposal.id, wait_seconds: 1 });
       const none = await tool(client, "get_proposal", { id: MISSING });
       expect(read.isError).toBe(true);
-      expect(JSON.stringify(read.body).replaceAll(proposal.id, "<id>")).toBe(JSON.stringify(none.body).replaceAll(MISSING, "<id>"));
+      expect(JSON.stringify(read.body).replaceAll(proposal.id, "<id>")).toBe(
+        JSON.stringify(none.body).replaceAll(MISSING, "<id>"),
+      );
       const redeemed = await tool(client, "redeem_approval", { id: proposal.id, digest: proposal.digest });
       expect(redeemed.isError).toBe(true);
       expect(redeemed.body.error.code).toBe("not_found");
@@ -202,7 +266,11 @@ describe("a key's scope on reads, waits and redemptions", { timeout: 60_000 }, (
 
     // The attempts are audited; the answer said nothing.
     const events = await t.db.tenant(INSTALLATION, (tx) => readAudit(tx, INSTALLATION));
-    expect(events.filter((event) => event.action === "proposal.redeem" && event.subject === proposal.id).map((event) => event.outcome)).toEqual(["not_proposer", "not_proposer"]);
+    expect(
+      events
+        .filter((event) => event.action === "proposal.redeem" && event.subject === proposal.id)
+        .map((event) => event.outcome),
+    ).toEqual(["not_proposer", "not_proposer"]);
 
     const mine = await connect(keys.deployer!);
     const redeemed = await tool(mine, "redeem_approval", { id: proposal.id, digest: proposal.digest });
@@ -211,10 +279,24 @@ describe("a key's scope on reads, waits and redemptions", { timeout: 60_000 }, (
   });
 
   it("the proposing key's rotation successor redeems; the rotated key is refused", async () => {
-    const { token: proposer } = await createToken(t.db, { installationId: INSTALLATION, repos: null, kinds: null, admin: false, expiresAt: null, createdBy: "test", name: "rotating-bot" }, new Date());
+    const { token: proposer } = await createToken(
+      t.db,
+      {
+        installationId: INSTALLATION,
+        repos: null,
+        kinds: null,
+        admin: false,
+        expiresAt: null,
+        createdBy: "test",
+        name: "rotating-bot",
+      },
+      new Date(),
+    );
     const proposal = await propose(proposer);
     await approve(proposal.id);
-    const { token: successor } = await rotateToken(t.db, proposer.slice(0, 8), "admin", new Date(), { installationId: INSTALLATION });
+    const { token: successor } = await rotateToken(t.db, proposer.slice(0, 8), "admin", new Date(), {
+      installationId: INSTALLATION,
+    });
     expect((await redeem(proposal.id, proposal.digest, proposer)).status).toBe(401);
     const client = await connect(successor);
     const redeemed = await tool(client, "redeem_approval", { id: proposal.id, digest: proposal.digest });

@@ -23,7 +23,9 @@ afterAll(async () => {
 });
 
 describe("GitHub's example payloads", () => {
-  const cases = EVENTS.flatMap((event) => webhookExamples(event).map((payload, i) => [event, `${payload.action ?? ""}#${i}`, payload] as const));
+  const cases = EVENTS.flatMap((event) =>
+    webhookExamples(event).map((payload, i) => [event, `${payload.action ?? ""}#${i}`, payload] as const),
+  );
 
   it.each(cases)("%s %s is handled or ignored without error", async (event, _label, payload) => {
     const res = await app.deliver(event, payload);
@@ -39,14 +41,18 @@ describe("installation lifecycle", () => {
     const created = example("installation", "created", 777);
     const res = await app.deliver("installation", created);
     expect(res.status).toBe(200);
-    const [row] = await t.db.query<{ id: number; deleted_at: Date | null }>("SELECT id, deleted_at FROM installations WHERE id = 777");
+    const [row] = await t.db.query<{ id: number; deleted_at: Date | null }>(
+      "SELECT id, deleted_at FROM installations WHERE id = 777",
+    );
     expect(row?.deleted_at).toBeNull();
 
     const deleted = example("installation", "deleted", 777);
     expect((await app.deliver("installation", deleted)).status).toBe(200);
     const [gone] = await t.db.query<{ deleted_at: Date | null }>("SELECT deleted_at FROM installations WHERE id = 777");
     expect(gone?.deleted_at).toBeInstanceOf(Date);
-    const events = await t.db.tenant(777, (tx) => tx.query<{ action: string }>("SELECT action FROM audit_events ORDER BY seq"));
+    const events = await t.db.tenant(777, (tx) =>
+      tx.query<{ action: string }>("SELECT action FROM audit_events ORDER BY seq"),
+    );
     expect(events.map((e) => e.action)).toContain("installation.deleted");
   });
 });

@@ -62,8 +62,20 @@ describe("webhook pipeline", () => {
     expect(fake.callsTo("POST", "/app/hook/deliveries/{delivery_id}/attempts")).toHaveLength(3);
     const redelivered = fake.deliveryLog().filter((e) => e.redelivery);
     expect(redelivered.map((e) => e.status_code)).toEqual([200, 200, 200]);
-    expect(new Set(redelivered.map((e) => e.guid))).toEqual(new Set(fake.deliveryLog().filter((e) => !e.redelivery).map((e) => e.guid)));
-    expect(fake.checkRuns(REPO).map((run) => run.head_sha).sort()).toEqual([sha(1), sha(2), sha(3)]);
+    expect(new Set(redelivered.map((e) => e.guid))).toEqual(
+      new Set(
+        fake
+          .deliveryLog()
+          .filter((e) => !e.redelivery)
+          .map((e) => e.guid),
+      ),
+    );
+    expect(
+      fake
+        .checkRuns(REPO)
+        .map((run) => run.head_sha)
+        .sort(),
+    ).toEqual([sha(1), sha(2), sha(3)]);
 
     // The next sweep starts where this one ended: nothing more to ask for.
     expect(await app.server.recover()).toMatchObject({ swept: true, requested: 0 });
@@ -90,7 +102,9 @@ describe("webhook pipeline", () => {
     const body = JSON.stringify(agentPr(1, sha(1)));
     for (let batch = 0; batch < 20; batch++) {
       const answers = await Promise.all(
-        Array.from({ length: 100 }, () => deliverTo(app.url, TEST_SECRET, "pull_request", null, { rawBody: body, secret: "forged" })),
+        Array.from({ length: 100 }, () =>
+          deliverTo(app.url, TEST_SECRET, "pull_request", null, { rawBody: body, secret: "forged" }),
+        ),
       );
       expect(answers.every((r) => r.status === 400)).toBe(true);
     }
@@ -100,10 +114,16 @@ describe("webhook pipeline", () => {
     const after = await t.db.tenant(0, (tx) => readAudit(tx, 0));
     const added = after.slice(before.length);
     expect(added).toHaveLength(1);
-    expect(added[0]).toMatchObject({ action: "webhook.refused", outcome: "refused", data: { count: 2000, reasons: { signature_mismatch: 2000 } } });
+    expect(added[0]).toMatchObject({
+      action: "webhook.refused",
+      outcome: "refused",
+      data: { count: 2000, reasons: { signature_mismatch: 2000 } },
+    });
     const metric = await app.server.metrics.registry.getSingleMetric("agent_gate_webhook_refused_total")!.get();
     expect(metric.values.find((v) => v.labels.reason === "signature_mismatch")?.value).toBe(2000);
-    expect(await t.db.query("SELECT 1 FROM webhook_inbox WHERE installation_id = $1", [installationId])).toHaveLength(0);
+    expect(await t.db.query("SELECT 1 FROM webhook_inbox WHERE installation_id = $1", [installationId])).toHaveLength(
+      0,
+    );
   }, 180_000);
 
   it("sets aside a delivery that keeps failing, audits and counts it, and lets other subjects through", async () => {
@@ -129,7 +149,9 @@ describe("webhook pipeline", () => {
     ]);
     const metric = await app.server.metrics.registry.getSingleMetric("agent_gate_webhook_processed_total")!.get();
     expect(metric.values.find((v) => v.labels.outcome === "set_aside")?.value).toBe(1);
-    const doctor = (await runDoctor({ APP_ID: String(TEST_APP_ID) }, { openDb: async () => t.db })).find((c) => c.name === "webhook_inbox");
+    const doctor = (await runDoctor({ APP_ID: String(TEST_APP_ID) }, { openDb: async () => t.db })).find(
+      (c) => c.name === "webhook_inbox",
+    );
     expect(doctor?.ok).toBe(false);
     expect(doctor?.detail).toContain("keeps-failing");
     await t.db.query("UPDATE webhook_inbox SET processed_at = now() WHERE delivery_id = 'keeps-failing'");
@@ -169,7 +191,16 @@ describe("webhook pipeline", () => {
     await app.server.worker.drain();
     // On GitHub: the pull request at that head, approved; the review's delivery never arrived.
     fake.setPullRequest(REPO, { number: 31, user: { login: AGENT, id: 9, type: "User" }, head: { sha: sha(31) } });
-    fake.setReviews(REPO, 31, [{ id: 1, user: { login: "maintainer", id: 7, type: "User" }, state: "APPROVED", commit_id: sha(31), submitted_at: "2026-11-23T10:00:00Z", body: "" }]);
+    fake.setReviews(REPO, 31, [
+      {
+        id: 1,
+        user: { login: "maintainer", id: 7, type: "User" },
+        state: "APPROVED",
+        commit_id: sha(31),
+        submitted_at: "2026-11-23T10:00:00Z",
+        body: "",
+      },
+    ]);
 
     // (Pending proposals of this file's earlier installations are read too: GitHub no longer has them.)
     expect(await app.server.reconcile()).toMatchObject({ queued: 1 });
@@ -180,8 +211,14 @@ describe("webhook pipeline", () => {
     expect([runs[0]!.status, runs[0]!.conclusion]).toEqual(["completed", "success"]);
     const events = await t.db.tenant(installationId, (tx) => readAudit(tx, installationId));
     const received = events.filter((e) => e.action === "webhook.received").at(-1)!;
-    expect(received).toMatchObject({ actor: "agent-gate[reconcile]", data: { event: "pull_request", action: "synchronize" } });
-    expect(events.filter((e) => e.action === "decision.recorded").map((e) => e.outcome)).toEqual(["pending", "approved"]);
+    expect(received).toMatchObject({
+      actor: "agent-gate[reconcile]",
+      data: { event: "pull_request", action: "synchronize" },
+    });
+    expect(events.filter((e) => e.action === "decision.recorded").map((e) => e.outcome)).toEqual([
+      "pending",
+      "approved",
+    ]);
     // Nothing pending is left to re-read.
     expect(await app.server.reconcile()).toMatchObject({ queued: 0 });
   });

@@ -47,7 +47,13 @@ describe.runIf(backend() === "pglite")("deliveries through WEBHOOK_PROXY_URL", {
   it("receives a signed delivery from the proxy channel and gates the pull request", async () => {
     const { port } = channel.address() as AddressInfo;
     const source = `http://127.0.0.1:${port}/channel-first-run`;
-    app = await startProcessApp({ appId: TEST_APP_ID, secret: TEST_SECRET, githubUrl: fake.url, dataDir: join(tmp, "data"), env: { WEBHOOK_PROXY_URL: source } });
+    app = await startProcessApp({
+      appId: TEST_APP_ID,
+      secret: TEST_SECRET,
+      githubUrl: fake.url,
+      dataDir: join(tmp, "data"),
+      env: { WEBHOOK_PROXY_URL: source },
+    });
     const deadline = Date.now() + 30_000;
     while (listeners.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(listeners).toHaveLength(1);
@@ -68,7 +74,12 @@ describe.runIf(backend() === "pglite")("deliveries through WEBHOOK_PROXY_URL", {
     listeners[0]!.write(`id: 1\ndata: ${JSON.stringify(event)}\n\n`);
     // A delivery whose signature does not match is refused, and gates nothing.
     const other = agentPullRequest({ installationId: 1, number: 8, sha: shaFor(8), agent: "proxy-agent" });
-    const forged = { ...event, "x-github-delivery": "proxy-delivery-2", "x-hub-signature-256": sign("another-secret", JSON.stringify(other)), body: other };
+    const forged = {
+      ...event,
+      "x-github-delivery": "proxy-delivery-2",
+      "x-hub-signature-256": sign("another-secret", JSON.stringify(other)),
+      body: other,
+    };
     listeners[0]!.write(`id: 2\ndata: ${JSON.stringify(forged)}\n\n`);
 
     while (fake.callsTo("POST", "/repos/{owner}/{repo}/check-runs").length === 0 && Date.now() < deadline) {

@@ -21,7 +21,9 @@ export const TEST_SECRET = "test-webhook-secret-do-not-use";
 
 let cachedKey: string | undefined;
 function privateKey(): string {
-  cachedKey ??= generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+  cachedKey ??= generateKeyPairSync("rsa", { modulusLength: 2048 })
+    .privateKey.export({ type: "pkcs1", format: "pem" })
+    .toString();
   return cachedKey;
 }
 
@@ -89,7 +91,14 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     ...(options.keyring ? { keyring: options.keyring } : {}),
     retryBaseMs: 5,
     startWorker: options.startWorker ?? false,
-    pipeline: { retryBaseMs: 5, pollMs: 50, leaseMs: 5_000, recoveryIntervalMs: 0, reconcileIntervalMs: 0, ...options.pipeline },
+    pipeline: {
+      retryBaseMs: 5,
+      pollMs: 50,
+      leaseMs: 5_000,
+      recoveryIntervalMs: 0,
+      reconcileIntervalMs: 0,
+      ...options.pipeline,
+    },
     ...(options.startProcessor === undefined ? {} : { startProcessor: options.startProcessor }),
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     notifyPaceMs: options.notifyPaceMs ?? { slack: 0, teams: 0, email: 0, webhook: 0 },
@@ -124,7 +133,9 @@ export function webhookExamples(event: string): Record<string, any>[] {
 export function example(event: string, action: string, installationId = 1): Record<string, any> {
   const groups = require("@octokit/webhooks-examples") as ExampleGroup[];
   // Only the example used is copied: the whole group is hundreds of kilobytes.
-  const original = groups.find((group) => group.name === event)?.examples.find((payload) => (payload as { action?: string }).action === action);
+  const original = groups
+    .find((group) => group.name === event)
+    ?.examples.find((payload) => (payload as { action?: string }).action === action);
   if (!original) throw new Error(`no ${event}.${action} example`);
   const found = structuredClone(original) as Record<string, any>;
   found.installation ??= { id: installationId, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==" };

@@ -56,7 +56,9 @@ async function createPostgres(): Promise<TestDatabase> {
   const owner = openPg({ connectionString: ownerUrl.toString(), max: 4 });
   await migrate(owner);
   // The app's login, as docs/operations.md has an admin create it: it holds agent_gate_service and nothing else.
-  await owner.query(`CREATE ROLE ${login} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE IN ROLE ${SERVICE_ROLE}`);
+  await owner.query(
+    `CREATE ROLE ${login} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE IN ROLE ${SERVICE_ROLE}`,
+  );
   const url = new URL(ownerUrl);
   url.username = login;
   url.password = "";
@@ -73,7 +75,13 @@ async function createPostgres(): Promise<TestDatabase> {
       return other;
     },
     drop: async () => {
-      await Promise.all(handles.map((handle) => handle.close().catch((error: unknown) => console.warn(`closing a test database handle failed: ${String(error)}`))));
+      await Promise.all(
+        handles.map((handle) =>
+          handle
+            .close()
+            .catch((error: unknown) => console.warn(`closing a test database handle failed: ${String(error)}`)),
+        ),
+      );
       const cleanup = new pg.Client({ connectionString: adminUrl });
       await cleanup.connect();
       await cleanup.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);

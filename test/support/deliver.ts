@@ -15,7 +15,13 @@ export interface DeliverOptions {
 }
 
 /** POST one webhook delivery to an app's webhook endpoint, signed as GitHub signs it. */
-export function deliverTo(url: string, secret: string, event: string, payload: unknown, o: DeliverOptions = {}): Promise<Response> {
+export function deliverTo(
+  url: string,
+  secret: string,
+  event: string,
+  payload: unknown,
+  o: DeliverOptions = {},
+): Promise<Response> {
   const body = o.rawBody ?? JSON.stringify(payload);
   const headers: Record<string, string> = {
     "content-type": "application/json",

@@ -10,7 +10,8 @@ export const BIN = `${ROOT}bin/agent-gate.js`;
 
 /** `npm start`'s command (package.json scripts.start), with dist/ made absolute so it runs from any directory. */
 export function npmStartCommand(): string[] {
-  const script = (JSON.parse(readFileSync(`${ROOT}package.json`, "utf8")) as { scripts: { start: string } }).scripts.start;
+  const script = (JSON.parse(readFileSync(`${ROOT}package.json`, "utf8")) as { scripts: { start: string } }).scripts
+    .start;
   // `exec`: the shell npm runs the script in becomes node, so npm's signals reach the app itself.
   const [command, ...args] = script.replace(/^exec /, "").split(" ");
   if (command !== "node" || args.length !== 1) throw new Error(`npm start is not \`exec node <file>\`: ${script}`);
@@ -45,8 +46,12 @@ export function run(command: string[], cwd: string, env: NodeJS.ProcessEnv): Run
 export async function waitFor(url: string, status: number, running: Running, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (running.child.exitCode !== null) throw new Error(`the process exited with ${running.child.exitCode}:\n${running.output.join("")}`);
-    const answered = await fetch(url).then(async (res) => (await res.arrayBuffer(), res.status), () => 0);
+    if (running.child.exitCode !== null)
+      throw new Error(`the process exited with ${running.child.exitCode}:\n${running.output.join("")}`);
+    const answered = await fetch(url).then(
+      async (res) => (await res.arrayBuffer(), res.status),
+      () => 0,
+    );
     if (answered === status) return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -54,7 +59,11 @@ export async function waitFor(url: string, status: number, running: Running, tim
 }
 
 /** Runs the `agent-gate` CLI (compiled) to its end. */
-export function cli(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function cli(
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";

@@ -18,14 +18,20 @@ export async function chainOf(db: Database, installationId: number): Promise<Cha
   return {
     events,
     broken: verifyChain(events, GENESIS_HASH),
-    of: (action, outcome) => events.filter((e) => e.action === action && (outcome === undefined || e.outcome === outcome)),
+    of: (action, outcome) =>
+      events.filter((e) => e.action === action && (outcome === undefined || e.outcome === outcome)),
   };
 }
 
 export type Sent = { status: number; body: string; ms: number } | { error: string; ms: number };
 
 /** Send `count` requests, `concurrency` at a time, in index order; never throws: a refused connection is a result. */
-export async function sendMany(count: number, concurrency: number, send: (i: number) => Promise<Response>, stop: () => boolean = () => false): Promise<(Sent | undefined)[]> {
+export async function sendMany(
+  count: number,
+  concurrency: number,
+  send: (i: number) => Promise<Response>,
+  stop: () => boolean = () => false,
+): Promise<(Sent | undefined)[]> {
   const results: (Sent | undefined)[] = Array(count).fill(undefined);
   let next = 0;
   await Promise.all(
@@ -45,7 +51,8 @@ export async function sendMany(count: number, concurrency: number, send: (i: num
   return results;
 }
 
-export const statusOf = (sent: Sent | undefined): number | undefined => (sent && "status" in sent ? sent.status : undefined);
+export const statusOf = (sent: Sent | undefined): number | undefined =>
+  sent && "status" in sent ? sent.status : undefined;
 
 /** Wait until an app process has processed every acknowledged delivery and performed every queued GitHub write. */
 export async function outboxDrained(db: Database, timeoutMs = 30_000): Promise<void> {
@@ -66,7 +73,8 @@ export async function answers(url: string, status: number, timeoutMs = 30_000): 
     const res = await fetch(url).catch(() => null);
     await res?.arrayBuffer();
     if (res?.status === status) return;
-    if (Date.now() > deadline) throw new Error(`${url} did not answer ${status} within ${timeoutMs} ms (last: ${res?.status ?? "no answer"})`);
+    if (Date.now() > deadline)
+      throw new Error(`${url} did not answer ${status} within ${timeoutMs} ms (last: ${res?.status ?? "no answer"})`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

@@ -138,7 +138,10 @@ export class GitHubFake {
 
   /** From now on, every answer says this many calls remain until `resetEpochSeconds`. */
   rateLimit(remaining: number, resetEpochSeconds: number): void {
-    this.rateLimitHeaders = { "x-ratelimit-remaining": String(remaining), "x-ratelimit-reset": String(resetEpochSeconds) };
+    this.rateLimitHeaders = {
+      "x-ratelimit-remaining": String(remaining),
+      "x-ratelimit-reset": String(resetEpochSeconds),
+    };
   }
 
   setFile(repo: string, path: string, content: string | null, branch?: string): void {
@@ -206,7 +209,10 @@ export class GitHubFake {
     this.state.pulls.set(`${repo}\0${number}`, structuredClone(pull) as Record<string, unknown>);
   }
 
-  setRepo(repo: string, settings: { private?: boolean; id?: number; default_branch?: string; installation_id?: number }): void {
+  setRepo(
+    repo: string,
+    settings: { private?: boolean; id?: number; default_branch?: string; installation_id?: number },
+  ): void {
     Object.assign(this.state.repo(repo), settings);
   }
 
@@ -243,7 +249,10 @@ export class GitHubFake {
     return [...this.state.hooks.entries];
   }
 
-  setInstallation(id: number, settings: { account?: string; permissions?: Record<string, string>; events?: string[] }): void {
+  setInstallation(
+    id: number,
+    settings: { account?: string; permissions?: Record<string, string>; events?: string[] },
+  ): void {
     Object.assign(this.state.installation(id), settings);
   }
 
@@ -266,7 +275,9 @@ export class GitHubFake {
   assertClean(): void {
     const lines = [
       ...this.unmatched.map((call) => `unexpected call: ${call.method} ${call.path}`),
-      ...this.problems.map(({ call, problems }) => `${call.method} ${call.path} breaks GitHub's API description: ${problems.join("; ")}`),
+      ...this.problems.map(
+        ({ call, problems }) => `${call.method} ${call.path} breaks GitHub's API description: ${problems.join("; ")}`,
+      ),
     ];
     if (lines.length) throw new Error(`GitHub fake saw problems:\n${lines.join("\n")}`);
   }
@@ -288,25 +299,40 @@ export class GitHubFake {
     const problems = call.web ? webFlowProblems(call) : (this.conformance?.check(call) ?? []);
     if (problems.length) this.problems.push({ call, problems });
     res.on("finish", () => {
-      const notes = [call.route === null ? " (unexpected)" : "", problems.length ? ` VIOLATION: ${problems.join("; ")}` : ""];
+      const notes = [
+        call.route === null ? " (unexpected)" : "",
+        problems.length ? ` VIOLATION: ${problems.join("; ")}` : "",
+      ];
       this.log?.(`${call.method} ${call.path} → ${res.statusCode}${notes.join("")}`);
     });
     if (!found) {
       this.unmatched.push(call);
-      return this.answer(call, res, { status: 404, body: { message: "Not Found", documentation_url: "https://docs.github.com/rest" } });
+      return this.answer(call, res, {
+        status: 404,
+        body: { message: "Not Found", documentation_url: "https://docs.github.com/rest" },
+      });
     }
-    if (this.readDelayMs > 0 && call.method === "GET" && !call.web) await new Promise((resolve) => setTimeout(resolve, this.readDelayMs));
+    if (this.readDelayMs > 0 && call.method === "GET" && !call.web)
+      await new Promise((resolve) => setTimeout(resolve, this.readDelayMs));
     if (call.method === "GET" && !call.web) {
       if (this.readStall) await this.readStall;
       if (this.readOutage !== null) {
-        return this.answer(call, res, { status: this.readOutage, headers: this.rateLimitHeaders, body: { message: `Injected outage ${this.readOutage}`, documentation_url: "https://docs.github.com/rest" } });
+        return this.answer(call, res, {
+          status: this.readOutage,
+          headers: this.rateLimitHeaders,
+          body: { message: `Injected outage ${this.readOutage}`, documentation_url: "https://docs.github.com/rest" },
+        });
       }
     }
     const k = key(call.method, found.route.route);
     const failure = this.failures.get(k);
     if (failure && failure.times > 0) {
       failure.times -= 1;
-      return this.answer(call, res, { status: failure.status, headers: { ...this.rateLimitHeaders, ...failure.headers }, body: { message: `Injected failure ${failure.status}`, documentation_url: "https://docs.github.com/rest" } });
+      return this.answer(call, res, {
+        status: failure.status,
+        headers: { ...this.rateLimitHeaders, ...failure.headers },
+        body: { message: `Injected failure ${failure.status}`, documentation_url: "https://docs.github.com/rest" },
+      });
     }
     const override = call.web ? undefined : this.overrides.get(k);
     const limited = (reply: Reply): Reply => ({ ...reply, headers: { ...this.rateLimitHeaders, ...reply.headers } });
@@ -317,7 +343,14 @@ export class GitHubFake {
     const lost = this.lostAnswers.get(k);
     if (lost && lost.times > 0 && (reply.status ?? 200) < 300) {
       lost.times -= 1;
-      return this.answer(call, res, { status: lost.status, headers: this.rateLimitHeaders, body: { message: `Injected failure ${lost.status} after the call was performed`, documentation_url: "https://docs.github.com/rest" } });
+      return this.answer(call, res, {
+        status: lost.status,
+        headers: this.rateLimitHeaders,
+        body: {
+          message: `Injected failure ${lost.status} after the call was performed`,
+          documentation_url: "https://docs.github.com/rest",
+        },
+      });
     }
     return this.answer(call, res, limited(reply));
   }
@@ -336,8 +369,13 @@ export class GitHubFake {
       const token = String(call.headers.authorization ?? "");
       const etag = `W/"${createHash("sha256").update(token).update("\0").update(JSON.stringify(reply.body)).digest("hex").slice(0, 40)}"`;
       const asked = String(call.headers["if-none-match"] ?? "");
-      const matches = asked.split(",").map((tag) => tag.trim()).includes(etag);
-      out = matches ? { status: 304, headers: { ...reply.headers, etag } } : { ...reply, headers: { etag, ...reply.headers } };
+      const matches = asked
+        .split(",")
+        .map((tag) => tag.trim())
+        .includes(etag);
+      out = matches
+        ? { status: 304, headers: { ...reply.headers, etag } }
+        : { ...reply, headers: { etag, ...reply.headers } };
     }
     const appJwt = /^\/app(\/|$)/.test(call.path);
     if (!call.web && !appJwt) {
@@ -372,7 +410,15 @@ async function readCall(req: IncomingMessage): Promise<GitHubCall> {
   }
   const web = !/^\/api\/v3(\/|$)/.test(url.pathname);
   const path = url.pathname.replace(/^\/api\/v3(?=\/|$)/, "") || "/";
-  return { method: (req.method ?? "GET").toUpperCase(), path, query: url.searchParams, body, headers: { ...req.headers }, route: null, web };
+  return {
+    method: (req.method ?? "GET").toUpperCase(),
+    path,
+    query: url.searchParams,
+    body,
+    headers: { ...req.headers },
+    route: null,
+    web,
+  };
 }
 
 function send(res: ServerResponse, reply: Reply): void {
@@ -387,7 +433,8 @@ function send(res: ServerResponse, reply: Reply): void {
   };
   let payload: string | Buffer = "";
   if (reply.body !== undefined && status !== 204 && status !== 304) {
-    if ((typeof reply.body === "string" || Buffer.isBuffer(reply.body)) && headers["content-type"]) payload = reply.body;
+    if ((typeof reply.body === "string" || Buffer.isBuffer(reply.body)) && headers["content-type"])
+      payload = reply.body;
     else {
       payload = JSON.stringify(reply.body);
       headers["content-type"] ??= "application/json; charset=utf-8";

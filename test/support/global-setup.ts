@@ -43,7 +43,16 @@ function newest(dir: string): number {
  */
 function buildIfStale(): void {
   const stamp = join(ROOT, "dist", ".built");
-  const sources = Math.max(newest(join(ROOT, "src")), statSync(join(ROOT, "tsconfig.build.json")).mtimeMs, statSync(join(ROOT, "scripts", "build-dist.mjs")).mtimeMs);
-  if (existsSync(stamp) && existsSync(join(ROOT, "dist", "db", "pglite-template.tar.gz")) && statSync(stamp).mtimeMs >= sources) return;
+  const sources = Math.max(
+    newest(join(ROOT, "src")),
+    statSync(join(ROOT, "tsconfig.build.json")).mtimeMs,
+    statSync(join(ROOT, "scripts", "build-dist.mjs")).mtimeMs,
+  );
+  if (
+    existsSync(stamp) &&
+    existsSync(join(ROOT, "dist", "db", "pglite-template.tar.gz")) &&
+    statSync(stamp).mtimeMs >= sources
+  )
+    return;
   execFileSync(process.execPath, [join(ROOT, "scripts", "build-dist.mjs")], { cwd: ROOT, stdio: "inherit" });
 }

@@ -20,7 +20,12 @@ async function until(check: () => Promise<string | null>, timeoutMs: number, wha
 export function deliverySettled(db: Queryable, appId: number, deliveryId: string, timeoutMs = 15_000): Promise<void> {
   return until(
     async () => {
-      const [row] = await db.query<{ processed: boolean; set_aside: boolean; attempts: number; last_error: string | null }>(
+      const [row] = await db.query<{
+        processed: boolean;
+        set_aside: boolean;
+        attempts: number;
+        last_error: string | null;
+      }>(
         `SELECT processed_at IS NOT NULL AS processed, set_aside_at IS NOT NULL AS set_aside, attempts, last_error
            FROM webhook_inbox WHERE app_id = $1 AND delivery_id = $2`,
         [appId, deliveryId],
@@ -48,7 +53,13 @@ export function inboxDrained(db: Queryable, timeoutMs = 30_000): Promise<void> {
 }
 
 /** Until the delivery has been tried at least `attempts` times and is not being tried now. */
-export function deliveryTried(db: Queryable, appId: number, deliveryId: string, attempts = 1, timeoutMs = 15_000): Promise<void> {
+export function deliveryTried(
+  db: Queryable,
+  appId: number,
+  deliveryId: string,
+  attempts = 1,
+  timeoutMs = 15_000,
+): Promise<void> {
   return until(
     async () => {
       const [row] = await db.query<{ attempts: number; busy: boolean; processed: boolean; last_error: string | null }>(

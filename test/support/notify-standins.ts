@@ -11,7 +11,9 @@ async function body(req: IncomingMessage): Promise<string> {
 }
 
 function listen(server: Server): Promise<string> {
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)));
+  return new Promise((resolve) =>
+    server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)),
+  );
 }
 
 export interface SlackCall {
@@ -48,7 +50,8 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
       else for (const [k, v] of new URLSearchParams(text)) args[k] = /^[[{]/.test(v) ? JSON.parse(v) : v;
       const token = (req.headers.authorization ?? "").replace(/^Bearer /, "") || undefined;
       calls.push({ method, token, args });
-      const answer = (json: object) => res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(json));
+      const answer = (json: object) =>
+        res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(json));
       if (!token) return answer({ ok: false, error: "not_authed" });
       const required: Record<string, string[]> = {
         "chat.postMessage": ["channel"],
@@ -57,11 +60,17 @@ export async function startSlackStandIn(): Promise<SlackStandIn> {
       };
       if (!(method in required)) return answer({ ok: false, error: "unknown_method" });
       const missing = required[method]!.find((k) => args[k] === undefined);
-      if (missing) return answer({ ok: false, error: missing === "channel" ? "channel_not_found" : "invalid_arguments" });
+      if (missing)
+        return answer({ ok: false, error: missing === "channel" ? "channel_not_found" : "invalid_arguments" });
       if (method === "chat.postMessage" && state.failWith) return answer({ ok: false, error: state.failWith });
       if (method === "chat.postMessage") {
         n += 1;
-        return answer({ ok: true, channel: "C0DEPLOYS1", ts: `1700000000.${String(n).padStart(6, "0")}`, message: { text: args.text } });
+        return answer({
+          ok: true,
+          channel: "C0DEPLOYS1",
+          ts: `1700000000.${String(n).padStart(6, "0")}`,
+          message: { text: args.text },
+        });
       }
       if (method === "chat.update") return answer({ ok: true, channel: args.channel, ts: args.ts, text: args.text });
       return answer({ ok: true, message_ts: "1700000001.000001" });
@@ -80,7 +89,10 @@ export interface ReceivedMail {
 }
 
 /** A real SMTP server on loopback (smtp-server), with a login; STARTTLS off (plain SMTP on loopback). */
-export async function startSmtpServer(user: string, pass: string): Promise<{ port: number; mails: ReceivedMail[]; close(): Promise<void> }> {
+export async function startSmtpServer(
+  user: string,
+  pass: string,
+): Promise<{ port: number; mails: ReceivedMail[]; close(): Promise<void> }> {
   const mails: ReceivedMail[] = [];
   const server = new SMTPServer({
     disabledCommands: ["STARTTLS"],
@@ -115,14 +127,23 @@ export interface ReceivedHook {
 }
 
 /** A Standard Webhooks receiver: verifies each delivery with the library's own Webhook.verify; unverified ones get 401 and are kept apart. */
-export async function startWebhookReceiver(): Promise<{ url: string; setSecret(secret: string): void; received: ReceivedHook[]; refused: number; close(): Promise<void> }> {
+export async function startWebhookReceiver(): Promise<{
+  url: string;
+  setSecret(secret: string): void;
+  received: ReceivedHook[];
+  refused: number;
+  close(): Promise<void>;
+}> {
   let secret = "";
   const state = { received: [] as ReceivedHook[], refused: 0 };
   const server = createServer((req, res) => {
     void (async () => {
       const text = await body(req);
       try {
-        const verified = new Webhook(secret).verify(text, req.headers as Record<string, string>) as ReceivedHook["body"];
+        const verified = new Webhook(secret).verify(
+          text,
+          req.headers as Record<string, string>,
+        ) as ReceivedHook["body"];
         state.received.push({ id: String(req.headers["webhook-id"]), body: verified });
         res.writeHead(204).end();
       } catch {
@@ -144,8 +165,19 @@ export async function startWebhookReceiver(): Promise<{ url: string; setSecret(s
 }
 
 /** A Slack interaction request signed as Slack signs it (v0). */
-export function signedInteraction(secret: string, payload: unknown, timestamp = Math.floor(Date.now() / 1000)): { body: string; headers: Record<string, string> } {
+export function signedInteraction(
+  secret: string,
+  payload: unknown,
+  timestamp = Math.floor(Date.now() / 1000),
+): { body: string; headers: Record<string, string> } {
   const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
   const signature = `v0=${createHmac("sha256", secret).update(`v0:${timestamp}:${body}`).digest("hex")}`;
-  return { body, headers: { "content-type": "application/x-www-form-urlencoded", "x-slack-request-timestamp": String(timestamp), "x-slack-signature": signature } };
+  return {
+    body,
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      "x-slack-request-timestamp": String(timestamp),
+      "x-slack-signature": signature,
+    },
+  };
 }

@@ -7,8 +7,6 @@ import { join } from "node:path";
 import { generateKeyEntry } from "../../src/crypto/keyring.ts";
 import { npmStartCommand } from "./dist-app.ts";
 
-
-
 export interface ProcessApp {
   url: string;
   child: ChildProcess;
@@ -47,7 +45,9 @@ export async function freePort(): Promise<number> {
 
 let cachedKey: string | undefined;
 function privateKey(): string {
-  cachedKey ??= generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+  cachedKey ??= generateKeyPairSync("rsa", { modulusLength: 2048 })
+    .privateKey.export({ type: "pkcs1", format: "pem" })
+    .toString();
   return cachedKey;
 }
 

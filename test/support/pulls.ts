@@ -22,7 +22,9 @@ export function agentPullRequest(o: PullOptions): Record<string, any> {
 }
 
 /** pull_request_review.submitted by `reviewer` on the agent's pull request. */
-export function reviewSubmitted(o: PullOptions & { reviewer: string; state?: "approved" | "changes_requested" | "commented"; reviewId?: number }): Record<string, any> {
+export function reviewSubmitted(
+  o: PullOptions & { reviewer: string; state?: "approved" | "changes_requested" | "commented"; reviewId?: number },
+): Record<string, any> {
   const pull = agentPullRequest(o);
   const payload = example("pull_request_review", "submitted", o.installationId);
   payload.pull_request = pull.pull_request;
@@ -39,7 +41,14 @@ export function reviewSubmitted(o: PullOptions & { reviewer: string; state?: "ap
 
 /** An APPROVED review as GET /pulls/{n}/reviews lists it. */
 export function listedApproval(reviewer: string, sha: string, id = 1): object {
-  return { id, user: { login: reviewer, id: 7, type: "User" }, state: "APPROVED", commit_id: sha, submitted_at: "2026-11-23T10:00:00Z", body: "" };
+  return {
+    id,
+    user: { login: reviewer, id: 7, type: "User" },
+    state: "APPROVED",
+    commit_id: sha,
+    submitted_at: "2026-11-23T10:00:00Z",
+    body: "",
+  };
 }
 
 /** A distinct 40-hex head SHA for pull request `n`. */

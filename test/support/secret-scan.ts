@@ -8,7 +8,9 @@ const SHAPES: [string, RegExp][] = [
 
 /** What secret-like text `text` holds: each known value found, and each token or key shape. */
 export function secretsIn(text: string, known: readonly string[]): string[] {
-  const found = known.filter((value) => value.length >= 8 && text.includes(value)).map((value) => `a known secret (${value.length} characters)`);
+  const found = known
+    .filter((value) => value.length >= 8 && text.includes(value))
+    .map((value) => `a known secret (${value.length} characters)`);
   for (const [what, shape] of SHAPES) if (shape.test(text)) found.push(what);
   return found;
 }

@@ -4,7 +4,10 @@ import type { GitHubFake } from "./github-fake.ts";
 // registration form (with its state cookie), GitHub's manifest page (the fake), the callback.
 
 export const decodeHtml = (text: string) =>
-  text.replace(/&(quot|#39|lt|gt|amp);/g, (_m, name: string) => ({ quot: '"', "#39": "'", lt: "<", gt: ">", amp: "&" })[name]!);
+  text.replace(
+    /&(quot|#39|lt|gt|amp);/g,
+    (_m, name: string) => ({ quot: '"', "#39": "'", lt: "<", gt: ">", amp: "&" })[name]!,
+  );
 
 /** The setup code from the app's log lines (JSON). */
 export function setupCodeIn(output: string): string {
@@ -24,7 +27,11 @@ export interface Registration {
 }
 
 /** Enters the setup code (and a webhook proxy URL) on the page and reads the registration form it answers. */
-export async function startRegistration(url: string, setupCode: string, proxyUrl = ""): Promise<Registration & { status: number }> {
+export async function startRegistration(
+  url: string,
+  setupCode: string,
+  proxyUrl = "",
+): Promise<Registration & { status: number }> {
   const reply = await fetch(`${url}/probot/start`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -52,7 +59,12 @@ export async function registerAtGitHub(registration: Registration): Promise<stri
 
 /** A manifest code of an App registered on the fake by someone else (an attacker's own App). */
 export async function foreignManifestCode(fake: GitHubFake, redirectTo: string): Promise<string> {
-  const manifest = { name: "attacker-app", url: "https://attacker.example", hook_attributes: { url: "https://attacker.example/hook" }, redirect_url: redirectTo };
+  const manifest = {
+    name: "attacker-app",
+    url: "https://attacker.example",
+    hook_attributes: { url: "https://attacker.example/hook" },
+    redirect_url: redirectTo,
+  };
   const reply = await fetch(`${fake.url}/settings/apps/new`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },

@@ -32,7 +32,13 @@ const sha256 = (...parts: Uint8Array[]) => {
 const hashChildren = (l: Buffer, r: Buffer) => sha256(Buffer.of(1), l, r);
 
 /** RFC 9162 §2.1.4.2, step by step as the RFC words it. */
-export function rfcConsistency(first: number, second: number, firstHash: Buffer, secondHash: Buffer, proof: Buffer[]): boolean {
+export function rfcConsistency(
+  first: number,
+  second: number,
+  firstHash: Buffer,
+  secondHash: Buffer,
+  proof: Buffer[],
+): boolean {
   if (first > second) return false;
   if (first === second) return proof.length === 0 && firstHash.equals(secondHash);
   if (first === 0) return proof.length === 0;
@@ -70,7 +76,10 @@ function keyId(name: string, type: number, publicKey: Uint8Array): Buffer {
   return sha256(Buffer.from(`${name}\n`), Buffer.of(type), publicKey).subarray(0, 4);
 }
 
-export async function startWitness(log: { keyName: string; publicKey: Uint8Array }, name = "witness.test/w1"): Promise<WitnessStandIn> {
+export async function startWitness(
+  log: { keyName: string; publicKey: Uint8Array },
+  name = "witness.test/w1",
+): Promise<WitnessStandIn> {
   const pair = nacl.sign.keyPair();
   const held = new Map<string, { size: number; root: Buffer }>();
   const requests: WitnessStandIn["requests"] = [];
@@ -106,14 +115,19 @@ export async function startWitness(log: { keyName: string; publicKey: Uint8Array
         const m = /^\u2014 (\S+) (\S+)$/.exec(line);
         if (!m || m[1] !== log.keyName) return false;
         const blob = Buffer.from(m[2]!, "base64");
-        return blob.subarray(0, 4).equals(keyId(log.keyName, 0x01, log.publicKey)) && nacl.sign.detached.verify(Buffer.from(text), blob.subarray(4), log.publicKey);
+        return (
+          blob.subarray(0, 4).equals(keyId(log.keyName, 0x01, log.publicKey)) &&
+          nacl.sign.detached.verify(Buffer.from(text), blob.subarray(4), log.publicKey)
+        );
       });
     if (!logSigned) return (entry.status = answer(res, 403, "not signed by the log\n"));
-    if (!origin || !Number.isSafeInteger(size) || root.length !== 32) return (entry.status = answer(res, 400, "not a checkpoint\n"));
+    if (!origin || !Number.isSafeInteger(size) || root.length !== 32)
+      return (entry.status = answer(res, 400, "not a checkpoint\n"));
     const known = held.get(origin) ?? { size: 0, root: sha256() };
     if (oldSize > size) return (entry.status = answer(res, 400, "old is larger than the checkpoint\n"));
     if (oldSize !== known.size) return (entry.status = answer(res, 409, `${known.size}\n`, "text/x.tlog.size"));
-    if (!rfcConsistency(known.size, size, known.root, root, proof)) return (entry.status = answer(res, 422, "inconsistent\n"));
+    if (!rfcConsistency(known.size, size, known.root, root, proof))
+      return (entry.status = answer(res, 422, "inconsistent\n"));
     held.set(origin, { size, root });
     const time = BigInt(Math.floor(Date.now() / 1000));
     const stamp = Buffer.alloc(8);
@@ -134,10 +148,11 @@ export async function startWitness(log: { keyName: string; publicKey: Uint8Array
   let server: Server = createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
-  const stop = () => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  });
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
   return {
     url: `http://127.0.0.1:${port}`,
     vkey,

@@ -26,7 +26,7 @@ describe("failureMessage", () => {
   it.each([
     [new Error("boom"), "Unexpected error: boom"],
     ["text", "Unexpected failure: text"],
-    [{ code: 1 }, "Unexpected failure: {\"code\":1}"],
+    [{ code: 1 }, 'Unexpected failure: {"code":1}'],
     [undefined, "Unexpected failure: undefined"],
   ])("renders %j", (thrown, expected) => {
     expect(failureMessage(thrown)).toBe(expected);
@@ -35,7 +35,9 @@ describe("failureMessage", () => {
 
 describe("inputs", () => {
   it("reads exactly the inputs action.yml declares", () => {
-    const declared = Object.keys((parse(readFileSync("action/action.yml", "utf8")) as { inputs: Record<string, unknown> }).inputs);
+    const declared = Object.keys(
+      (parse(readFileSync("action/action.yml", "utf8")) as { inputs: Record<string, unknown> }).inputs,
+    );
     expect([...inputNames].sort()).toEqual(declared.sort());
   });
 

@@ -23,7 +23,9 @@ function sourceFiles(dir: string): string[] {
 /** The SET clause of each `UPDATE proposals` statement (not of proposals_outreach or another table) that writes status or state. */
 function statusOrStateWrites(text: string): string[] {
   const found: string[] = [];
-  for (const match of text.matchAll(/\bUPDATE\s+(?:ONLY\s+)?(?:public\.)?proposals\b(?![_\w])([\s\S]*?)(?=\bWHERE\b|\bRETURNING\b|\bFROM\b|[`"';]|$)/gi)) {
+  for (const match of text.matchAll(
+    /\bUPDATE\s+(?:ONLY\s+)?(?:public\.)?proposals\b(?![_\w])([\s\S]*?)(?=\bWHERE\b|\bRETURNING\b|\bFROM\b|[`"';]|$)/gi,
+  )) {
     const set = match[1] ?? "";
     if (/\b(status|state)\s*=/i.test(set)) found.push(match[0].replace(/\s+/g, " ").trim());
   }
@@ -35,7 +37,10 @@ function proposalInserts(text: string): number[] {
   return [...text.matchAll(/\bINSERT\s+INTO\s+(?:public\.)?proposals\b(?![_\w])/gi)].map((match) => match.index ?? 0);
 }
 
-const files = sourceFiles("src").map((path) => ({ path: relative(ROOT, join(ROOT, path)), text: readFileSync(join(ROOT, path), "utf8") }));
+const files = sourceFiles("src").map((path) => ({
+  path: relative(ROOT, join(ROOT, path)),
+  text: readFileSync(join(ROOT, path), "utf8"),
+}));
 
 describe("one decision recorder", () => {
   it("finds the statements it looks for (the detectors themselves)", () => {
@@ -45,7 +50,11 @@ describe("one decision recorder", () => {
     expect(statusOrStateWrites("UPDATE proposals SET check_run_id = $2 WHERE id = $1")).toEqual([]);
     expect(statusOrStateWrites("UPDATE proposals_outreach SET status = 'x' WHERE proposal_id = $1")).toEqual([]);
     expect(statusOrStateWrites("UPDATE proposal_deadlines SET claimed_until = $2")).toEqual([]);
-    expect(proposalInserts("INSERT INTO proposals (id) VALUES ($1); INSERT INTO proposals_outreach (proposal_id) VALUES ($1)")).toEqual([0]);
+    expect(
+      proposalInserts(
+        "INSERT INTO proposals (id) VALUES ($1); INSERT INTO proposals_outreach (proposal_id) VALUES ($1)",
+      ),
+    ).toEqual([0]);
   });
 
   it("the recorder holds SQL that writes proposals.status and proposals.state (so the scan sees it)", () => {
@@ -64,7 +73,9 @@ describe("one decision recorder", () => {
   });
 
   it("a proposal is inserted only by insertProposal in the store", () => {
-    const elsewhere = files.filter((file) => file.path !== STORE && proposalInserts(file.text).length > 0).map((file) => file.path);
+    const elsewhere = files
+      .filter((file) => file.path !== STORE && proposalInserts(file.text).length > 0)
+      .map((file) => file.path);
     expect(elsewhere, "insert proposals through insertProposal (src/proposals/store.ts)").toEqual([]);
 
     const store = files.find((file) => file.path === STORE)!.text;
@@ -74,6 +85,9 @@ describe("one decision recorder", () => {
     const end = next === -1 ? store.length : next;
     const inserts = proposalInserts(store);
     expect(inserts).toHaveLength(1);
-    expect(inserts.every((at) => at > start && at < end), "the store's only INSERT INTO proposals is in insertProposal").toBe(true);
+    expect(
+      inserts.every((at) => at > start && at < end),
+      "the store's only INSERT INTO proposals is in insertProposal",
+    ).toBe(true);
   });
 });

@@ -24,7 +24,10 @@ const roomOf = (path: string) => {
   return parts[0] === "src" ? (parts.length > 2 ? parts[1]! : parts[1]!) : parts[0]!;
 };
 /** Code without comments, so a comment that names a module or a table is not an import or a write. */
-const codeOf = (path: string) => readFileSync(path, "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/^\s*\/\/.*$/gm, "");
+const codeOf = (path: string) =>
+  readFileSync(path, "utf8")
+    .replace(/\/\*[\s\S]*?\*\//g, "")
+    .replace(/^\s*\/\/.*$/gm, "");
 
 interface Import {
   from: string;
@@ -81,21 +84,39 @@ describe("who may import whom", () => {
   });
 
   it("puts every file of src/ in a room with rules, or is an entry point that wires them", () => {
-    const entries = ["cli", "cli.ts", "main.ts", "stop-with-parent.ts", "start.ts", "server.ts", "index.ts", "metrics.ts", "ops-metrics.ts", "queues.ts", "log.ts", "version.ts", ...SHARED];
+    const entries = [
+      "cli",
+      "cli.ts",
+      "main.ts",
+      "stop-with-parent.ts",
+      "start.ts",
+      "server.ts",
+      "index.ts",
+      "metrics.ts",
+      "ops-metrics.ts",
+      "queues.ts",
+      "log.ts",
+      "version.ts",
+      ...SHARED,
+    ];
     const unruled = [...new Set(SRC.map(roomOf))].filter((room) => !(room in MAY_IMPORT) && !entries.includes(room));
     expect(unruled).toEqual([]);
   });
 
   it("keeps policy/ pure: no storage, GitHub, HTTP, file or clock of its own", () => {
     const impure = IMPORTS.filter((i) => roomOf(i.from) === "policy" && !i.specifier.startsWith("."))
-      .filter((i) => /^(node:(fs|http|https|net|dns|child_process)|pg$|@electric-sql|probot|@octokit|octokit)/.test(i.specifier))
+      .filter((i) =>
+        /^(node:(fs|http|https|net|dns|child_process)|pg$|@electric-sql|probot|@octokit|octokit)/.test(i.specifier),
+      )
       .map((i) => `${at(i.from)} → ${i.specifier}`);
     expect(impure).toEqual([]);
   });
 
   it("keeps the Action to its own code: it talks to the app over HTTP only", () => {
     const action = importsOf(sources(join(ROOT, "action", "src")));
-    const outside = action.filter((i) => i.specifier.startsWith(".") && !at(i.to).startsWith("action/src/")).map((i) => `${at(i.from)} → ${at(i.to)}`);
+    const outside = action
+      .filter((i) => i.specifier.startsWith(".") && !at(i.to).startsWith("action/src/"))
+      .map((i) => `${at(i.from)} → ${at(i.to)}`);
     expect(outside).toEqual([]);
   });
 });
@@ -104,12 +125,17 @@ describe("GitHub writes", () => {
   // Writes to repositories go through the outbox (paced, retried, idempotent). Two calls are not
   // repository writes: minting a narrowed installation token, and asking GitHub to redeliver a delivery.
   const EXCEPTIONS: Record<string, string> = {
-    "src/github/narrowed.ts": "POST /app/installations/{id}/access_tokens mints the narrowed token every call runs with",
+    "src/github/narrowed.ts":
+      "POST /app/installations/{id}/access_tokens mints the narrowed token every call runs with",
     "src/webhooks/recover.ts": "POST /app/hook/deliveries/{id}/attempts asks GitHub to send a failed delivery again",
   };
   it("happen only in outbox/", () => {
     const writers = SRC.filter((file) => roomOf(file) !== "outbox")
-      .filter((file) => /\.request\(\s*"(POST|PATCH|PUT|DELETE) |\.rest\.[A-Za-z]+\.(create|update|delete|merge|add|remove|set|submit)[A-Za-z]*\(/.test(codeOf(file)))
+      .filter((file) =>
+        /\.request\(\s*"(POST|PATCH|PUT|DELETE) |\.rest\.[A-Za-z]+\.(create|update|delete|merge|add|remove|set|submit)[A-Za-z]*\(/.test(
+          codeOf(file),
+        ),
+      )
       .map(at);
     expect(writers.filter((file) => !(file in EXCEPTIONS))).toEqual([]);
   });
@@ -169,32 +195,44 @@ describe("SQL", () => {
   });
 
   it("writes each table only from the room that owns it", () => {
-    const wrong = writes.filter((w) => OWNER[w.table] !== w.room).map((w) => `${w.file} writes ${w.table} (owned by ${OWNER[w.table] ?? "nobody"})`);
+    const wrong = writes
+      .filter((w) => OWNER[w.table] !== w.room)
+      .map((w) => `${w.file} writes ${w.table} (owned by ${OWNER[w.table] ?? "nobody"})`);
     expect([...new Set(wrong)]).toEqual([]);
   });
 
   it("holds each room's writes of a table in one module", () => {
     const modules = new Map<string, Set<string>>();
     for (const w of writes) modules.set(w.table, (modules.get(w.table) ?? new Set()).add(w.file));
-    const spread = [...modules].filter(([, files]) => files.size > 1).map(([table, files]) => `${table}: ${[...files].sort().join(", ")}`);
+    const spread = [...modules]
+      .filter(([, files]) => files.size > 1)
+      .map(([table, files]) => `${table}: ${[...files].sort().join(", ")}`);
     // Two modules of one room where a table has two jobs: the outbox's queue and its worker; the
     // proposal store (insert, check-run id, deadlines) and the one recorder of every status and state.
-    const TWO_JOBS = [/^outbox: src\/outbox\/queue\.ts, src\/outbox\/worker\.ts$/, /^proposals: src\/proposals\/recorder\.ts, src\/proposals\/store\.ts$/];
+    const TWO_JOBS = [
+      /^outbox: src\/outbox\/queue\.ts, src\/outbox\/worker\.ts$/,
+      /^proposals: src\/proposals\/recorder\.ts, src\/proposals\/store\.ts$/,
+    ];
     expect(spread.filter((line) => !TWO_JOBS.some((ok) => ok.test(line)))).toEqual([]);
   });
 
   it("builds no statement from values: only column lists, identifiers from a fixed registry and a lock clause are spliced in", () => {
-    const ALLOWED = /^(COLUMNS|[A-Z][A-Z_]*|ident\([^)]*\)|lock \? " FOR UPDATE" : ""|forUpdate \? " FOR UPDATE" : ""|installation)$/;
+    const ALLOWED =
+      /^(COLUMNS|[A-Z][A-Z_]*|ident\([^)]*\)|lock \? " FOR UPDATE" : ""|forUpdate \? " FOR UPDATE" : ""|installation)$/;
     const spliced = SRC.flatMap((file) =>
       [...codeOf(file).matchAll(/`[^`]*\b(?:SELECT|INSERT INTO|UPDATE|DELETE FROM)\b[^`]*`/g)].flatMap((m) =>
         [...m[0].matchAll(/\$\{([^}]*(?:\}[^`$]*?)?)\}/g)].map((x) => ({ file: at(file), expr: x[1]!.trim() })),
       ),
     );
     // The tenant's id goes into the two statements of db/tenant.ts as a number checked to be an integer first.
-    const tenant = (s: { file: string; expr: string }) => s.file === "src/db/tenant.ts" && /^(installationId|APP_ROLE)$/.test(s.expr);
+    const tenant = (s: { file: string; expr: string }) =>
+      s.file === "src/db/tenant.ts" && /^(installationId|APP_ROLE)$/.test(s.expr);
     // A refusal on the embedded database's socket names its reason in the statement that fails with it: text
     // of the guard's own, reduced to letters, digits, spaces and a few marks (no quote, no dollar sign).
-    const refusal = (s: { file: string; expr: string }) => s.file === "src/db/socket-guard.ts" && /^(relation|text)$/.test(s.expr);
-    expect(spliced.filter((s) => !ALLOWED.test(s.expr) && !tenant(s) && !refusal(s)).map((s) => `${s.file}: \${${s.expr}}`)).toEqual([]);
+    const refusal = (s: { file: string; expr: string }) =>
+      s.file === "src/db/socket-guard.ts" && /^(relation|text)$/.test(s.expr);
+    expect(
+      spliced.filter((s) => !ALLOWED.test(s.expr) && !tenant(s) && !refusal(s)).map((s) => `${s.file}: \${${s.expr}}`),
+    ).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@ import { CSV_COLUMNS, csvCell, csvEventRecord, csvHeader } from "../../src/audit
 describe("csvCell", () => {
   it.each([
     ["plain", "plain"],
-    ["=HYPERLINK(\"http://x\")", `"'=HYPERLINK(""http://x"")"`],
+    ['=HYPERLINK("http://x")', `"'=HYPERLINK(""http://x"")"`],
     ["+1+1", "'+1+1"],
     ["-2+3", "'-2+3"],
     ["@SUM(A1)", "'@SUM(A1)"],

@@ -27,7 +27,9 @@ function PATH(m: number, d: Buffer[]): Buffer[] {
 function SUBPROOF(m: number, d: Buffer[], b: boolean): Buffer[] {
   if (m === d.length) return b ? [] : [MTH(d)];
   const s = k(d.length);
-  return m <= s ? [...SUBPROOF(m, d.slice(0, s), b), MTH(d.slice(s))] : [...SUBPROOF(m - s, d.slice(s), false), MTH(d.slice(0, s))];
+  return m <= s
+    ? [...SUBPROOF(m, d.slice(0, s), b), MTH(d.slice(s))]
+    : [...SUBPROOF(m - s, d.slice(s), false), MTH(d.slice(0, s))];
 }
 
 /** Builds the tree the way the app does (frontier appends), keeping every completed node. */
@@ -54,7 +56,8 @@ const { roots, lookup } = grow(data);
 
 describe("Merkle tree (RFC 9162)", () => {
   it("has the root MTH defines at every size", () => {
-    for (let n = 0; n <= data.length; n += 1) expect(roots[n]!.toString("hex")).toBe(MTH(data.slice(0, n)).toString("hex"));
+    for (let n = 0; n <= data.length; n += 1)
+      expect(roots[n]!.toString("hex")).toBe(MTH(data.slice(0, n)).toString("hex"));
   });
 
   it("matches RFC 6962's published root for the empty tree", () => {
@@ -103,7 +106,9 @@ describe("Merkle tree (RFC 9162)", () => {
     const edited = data.slice();
     edited[3] = sha(Buffer.from("mallory"));
     const forged = grow(edited);
-    expect(verifyConsistency(10, 40, roots[10]!, forged.roots[40]!, consistencyPath(forged.lookup, 10, 40))).toBe(false);
+    expect(verifyConsistency(10, 40, roots[10]!, forged.roots[40]!, consistencyPath(forged.lookup, 10, 40))).toBe(
+      false,
+    );
     // a tail cut: the later tree is smaller than the one a verifier holds
     expect(verifyConsistency(40, 37, roots[40]!, roots[37]!, [])).toBe(false);
   });

@@ -75,7 +75,10 @@ describe("the conclusions Agent Gate writes on an agent's head", () => {
       for (const status of STATUSES) {
         if (status === "exempt" && kind !== "commit") continue;
         const run = renderCheckRun(proposal(kind, status), "https://gate.example");
-        expect(table.some(([k, s]) => k === kind && s === status), `${kind} ${status} is in the table`).toBe(true);
+        expect(
+          table.some(([k, s]) => k === kind && s === status),
+          `${kind} ${status} is in the table`,
+        ).toBe(true);
         if (PASSING.has(run.conclusion ?? "")) expect(["approved", "exempt"], `${kind} ${status}`).toContain(status);
       }
     }
@@ -83,11 +86,20 @@ describe("the conclusions Agent Gate writes on an agent's head", () => {
 
   it("titles a superseded head's failing run with the commit that replaced it", () => {
     const run = renderCheckRun(proposal("commit", "superseded", { superseded_by: NEWER }), "https://gate.example");
-    expect(run).toMatchObject({ status: "completed", conclusion: "cancelled", output: { title: `Superseded by ${NEWER.slice(0, 7)}` } });
+    expect(run).toMatchObject({
+      status: "completed",
+      conclusion: "cancelled",
+      output: { title: `Superseded by ${NEWER.slice(0, 7)}` },
+    });
     // An approval given before the push does not make the superseded head pass.
-    const approved = renderCheckRun({ ...proposal("commit", "superseded", { superseded_by: NEWER }), approvers: ["maintainer"] }, "https://gate.example");
+    const approved = renderCheckRun(
+      { ...proposal("commit", "superseded", { superseded_by: NEWER }), approvers: ["maintainer"] },
+      "https://gate.example",
+    );
     expect(approved.conclusion).toBe("cancelled");
-    expect(renderCheckRun(proposal("commit", "superseded"), "https://gate.example").output.title).toBe("Superseded by a newer commit");
+    expect(renderCheckRun(proposal("commit", "superseded"), "https://gate.example").output.title).toBe(
+      "Superseded by a newer commit",
+    );
   });
 
   it("a head pending again after a decision is completed as action_required (GitHub keeps a completed run's conclusion)", () => {
@@ -97,15 +109,22 @@ describe("the conclusions Agent Gate writes on an agent's head", () => {
 
   it("a configuration error is a failure, never a pass", () => {
     const run = renderCheckRun(
-      proposal("commit", "rejected", { config_errors: [{ path: "approvals", message: "bad" }], decision: { status: "rejected", title: "Configuration error" } }),
+      proposal("commit", "rejected", {
+        config_errors: [{ path: "approvals", message: "bad" }],
+        decision: { status: "rejected", title: "Configuration error" },
+      }),
       "https://gate.example",
     );
     expect(run.conclusion).toBe("failure");
   });
 
   it("a merge group passes only when every pull request was approved", () => {
-    expect(decideMergeGroup([{ number: 1, headSha: HEAD, status: "superseded" }], null, "main").conclusion).toBe("failure");
-    expect(decideMergeGroup([{ number: 1, headSha: HEAD, status: "pending" }], null, "main").conclusion).toBe("failure");
+    expect(decideMergeGroup([{ number: 1, headSha: HEAD, status: "superseded" }], null, "main").conclusion).toBe(
+      "failure",
+    );
+    expect(decideMergeGroup([{ number: 1, headSha: HEAD, status: "pending" }], null, "main").conclusion).toBe(
+      "failure",
+    );
     expect(decideMergeGroup([], null, "main").conclusion).toBe("failure");
   });
 
@@ -115,7 +134,11 @@ describe("the conclusions Agent Gate writes on an agent's head", () => {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
         const path = join(dir, entry.name);
         if (entry.isDirectory()) walk(path);
-        else if (path.endsWith(".ts") && /conclusion[^\n]{0,40}["'](neutral|skipped)["']/.test(readFileSync(path, "utf8"))) offenders.push(path);
+        else if (
+          path.endsWith(".ts") &&
+          /conclusion[^\n]{0,40}["'](neutral|skipped)["']/.test(readFileSync(path, "utf8"))
+        )
+          offenders.push(path);
       }
     };
     walk(join(import.meta.dirname, "../../src"));

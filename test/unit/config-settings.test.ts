@@ -17,8 +17,12 @@ const refusal = (env: Record<string, string>): ValidationError => {
 };
 
 // Keys made at run time: no key material stands in the repository.
-const RSA_PEM = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
-const EC_PEM = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+const RSA_PEM = generateKeyPairSync("rsa", { modulusLength: 2048 })
+  .privateKey.export({ type: "pkcs1", format: "pem" })
+  .toString();
+const EC_PEM = generateKeyPairSync("ec", { namedCurve: "P-256" })
+  .privateKey.export({ type: "pkcs8", format: "pem" })
+  .toString();
 
 describe("the app's settings, read once from the environment", () => {
   it("has a default for everything an empty environment leaves unset", () => {
@@ -56,7 +60,11 @@ describe("the app's settings, read once from the environment", () => {
     );
     expect(settings.appId).toBe(123);
     expect(settings.privateKey).toBe(RSA_PEM.trim());
-    expect(settings.github).toEqual({ web: "http://127.0.0.1:3999", api: "http://127.0.0.1:3999/api/v3", enterprise: true });
+    expect(settings.github).toEqual({
+      web: "http://127.0.0.1:3999",
+      api: "http://127.0.0.1:3999/api/v3",
+      enterprise: true,
+    });
     expect(settings.oidc).toEqual({ audience: "agent-gate", issuer: "https://issuer.example.test" });
     expect(settings.pipeline.retryBaseMs).toBe(50);
     expect(settings.metricsPort).toBe(9464);
@@ -75,7 +83,17 @@ describe("the app's settings, read once from the environment", () => {
       AGENT_GATE_METRICS_PORT: "metrics",
     });
     expect(error.issues.map((i) => i.field).sort()).toEqual(
-      ["AGENT_GATE_DNS_TIMEOUT_MS", "AGENT_GATE_INBOX_MAX_ATTEMPTS", "AGENT_GATE_METRICS_PORT", "AGENT_GATE_PUBLIC_URL", "AGENT_GATE_RETENTION_DAYS", "APP_ID", "GHE_PROTOCOL", "LOG_LEVEL", "PORT"].sort(),
+      [
+        "AGENT_GATE_DNS_TIMEOUT_MS",
+        "AGENT_GATE_INBOX_MAX_ATTEMPTS",
+        "AGENT_GATE_METRICS_PORT",
+        "AGENT_GATE_PUBLIC_URL",
+        "AGENT_GATE_RETENTION_DAYS",
+        "APP_ID",
+        "GHE_PROTOCOL",
+        "LOG_LEVEL",
+        "PORT",
+      ].sort(),
     );
     expect(error.message).toContain("APP_ID: must be the App's numeric id");
     expect(error.message).toContain("PORT: must be a TCP port (0 to 65535)");
@@ -84,15 +102,32 @@ describe("the app's settings, read once from the environment", () => {
 
   it("refuses a key file it cannot read, naming PRIVATE_KEY_PATH", () => {
     const error = refusal({ PRIVATE_KEY_PATH: "/nonexistent/app.pem" });
-    expect(error.issues).toEqual([{ field: "PRIVATE_KEY_PATH", message: expect.stringContaining("must name a readable file (ENOENT)") }]);
+    expect(error.issues).toEqual([
+      { field: "PRIVATE_KEY_PATH", message: expect.stringContaining("must name a readable file (ENOENT)") },
+    ]);
   });
 
   it("never shows a secret in its JSON or inspected form", () => {
-    const secrets = { PRIVATE_KEY: RSA_PEM, WEBHOOK_SECRET: "whsec-0123456789", AGENT_GATE_KEYS: "k1:c2VjcmV0LWtleS1ieXRlcw==", GITHUB_CLIENT_SECRET: "oauth-secret-42" };
-    const settings = readSettings({ ...secrets, APP_ID: "7", DATABASE_URL: "postgres://app:db-password-7@db.example.test/gate", GITHUB_CLIENT_ID: "Iv1.abc" });
+    const secrets = {
+      PRIVATE_KEY: RSA_PEM,
+      WEBHOOK_SECRET: "whsec-0123456789",
+      AGENT_GATE_KEYS: "k1:c2VjcmV0LWtleS1ieXRlcw==",
+      GITHUB_CLIENT_SECRET: "oauth-secret-42",
+    };
+    const settings = readSettings({
+      ...secrets,
+      APP_ID: "7",
+      DATABASE_URL: "postgres://app:db-password-7@db.example.test/gate",
+      GITHUB_CLIENT_ID: "Iv1.abc",
+    });
     expect(settings.webhookSecret).toBe(secrets.WEBHOOK_SECRET);
-    for (const shown of [JSON.stringify(settings), inspect(settings, { depth: 5 }), `${JSON.stringify({ settings })}`]) {
-      for (const secret of [...Object.values(secrets), "db-password-7", RSA_PEM.split("\n")[1]!]) expect(shown).not.toContain(secret);
+    for (const shown of [
+      JSON.stringify(settings),
+      inspect(settings, { depth: 5 }),
+      `${JSON.stringify({ settings })}`,
+    ]) {
+      for (const secret of [...Object.values(secrets), "db-password-7", RSA_PEM.split("\n")[1]!])
+        expect(shown).not.toContain(secret);
       expect(shown).toContain("Iv1.abc");
       expect(shown).toContain("db.example.test");
     }
@@ -100,9 +135,18 @@ describe("the app's settings, read once from the environment", () => {
 
   it("refuses a private key that does not parse or cannot sign GitHub's RS256, naming the variable and the fix, never the key", () => {
     const garbage = refusal({ APP_ID: "1", PRIVATE_KEY: "not a key" });
-    expect(garbage.issues).toEqual([{ field: "PRIVATE_KEY", message: expect.stringMatching(/^is not a PEM private key .*paste the whole \.pem file GitHub generated for the App/) }]);
+    expect(garbage.issues).toEqual([
+      {
+        field: "PRIVATE_KEY",
+        message: expect.stringMatching(
+          /^is not a PEM private key .*paste the whole \.pem file GitHub generated for the App/,
+        ),
+      },
+    ]);
     const ec = refusal({ APP_ID: "1", PRIVATE_KEY: EC_PEM });
-    expect(ec.issues).toEqual([{ field: "PRIVATE_KEY", message: expect.stringContaining("is a ec key, and GitHub Apps sign with RS256") }]);
+    expect(ec.issues).toEqual([
+      { field: "PRIVATE_KEY", message: expect.stringContaining("is a ec key, and GitHub Apps sign with RS256") },
+    ]);
     expect(ec.message).not.toContain(EC_PEM.split("\n")[1]!);
     const fromFile = (() => {
       try {
@@ -117,17 +161,28 @@ describe("the app's settings, read once from the environment", () => {
 
   it("refuses half of the App's credentials instead of falling back to the setup page", () => {
     expect(refusal({ APP_ID: "42" }).issues).toEqual([
-      { field: "PRIVATE_KEY", message: expect.stringContaining("is required with APP_ID=42: set PRIVATE_KEY (or PRIVATE_KEY_PATH)") },
+      {
+        field: "PRIVATE_KEY",
+        message: expect.stringContaining("is required with APP_ID=42: set PRIVATE_KEY (or PRIVATE_KEY_PATH)"),
+      },
     ]);
     expect(refusal({ APP_ID: "42", PRIVATE_KEY: "" }).issues.map((issue) => issue.field)).toEqual(["PRIVATE_KEY"]);
-    expect(refusal({ PRIVATE_KEY: RSA_PEM }).issues).toEqual([{ field: "APP_ID", message: expect.stringContaining("is required with PRIVATE_KEY") }]);
+    expect(refusal({ PRIVATE_KEY: RSA_PEM }).issues).toEqual([
+      { field: "APP_ID", message: expect.stringContaining("is required with PRIVATE_KEY") },
+    ]);
   });
 
   it("refuses a GHE_HOST with a scheme or a path, saying which two variables to set", () => {
     expect(refusal({ GHE_HOST: "http://127.0.0.1:3999" }).issues).toEqual([
-      { field: "GHE_HOST", message: 'must be a host name (and port) without a scheme; got "http://127.0.0.1:3999": set GHE_HOST=127.0.0.1:3999 GHE_PROTOCOL=http' },
+      {
+        field: "GHE_HOST",
+        message:
+          'must be a host name (and port) without a scheme; got "http://127.0.0.1:3999": set GHE_HOST=127.0.0.1:3999 GHE_PROTOCOL=http',
+      },
     ]);
-    expect(refusal({ GHE_HOST: "https://github.example.com/" }).message).toContain("set GHE_HOST=github.example.com GHE_PROTOCOL=https");
+    expect(refusal({ GHE_HOST: "https://github.example.com/" }).message).toContain(
+      "set GHE_HOST=github.example.com GHE_PROTOCOL=https",
+    );
     expect(refusal({ GHE_HOST: "github.example.com/api/v3" }).issues[0]!.field).toBe("GHE_HOST");
     expect(readSettings({ GHE_HOST: "[::1]:3999", GHE_PROTOCOL: "http" }).github.api).toBe("http://[::1]:3999/api/v3");
   });
@@ -135,7 +190,9 @@ describe("the app's settings, read once from the environment", () => {
   it("reads a part alone when another part of the environment is wrong (doctor's diagnosis)", () => {
     const env = { APP_ID: "not-a-number", DATABASE_URL: "postgres://127.0.0.1/gate" };
     expect(() => readSettings(env)).toThrow(/APP_ID/);
-    expect(settingsOf(env, ["DATABASE_URL", "AGENT_GATE_DATA_DIR"]).storage.databaseUrl).toBe("postgres://127.0.0.1/gate");
+    expect(settingsOf(env, ["DATABASE_URL", "AGENT_GATE_DATA_DIR"]).storage.databaseUrl).toBe(
+      "postgres://127.0.0.1/gate",
+    );
   });
 });
 

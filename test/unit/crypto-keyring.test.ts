@@ -126,7 +126,12 @@ describe("resolveKeyring", () => {
   it("creates a 0600 keyring file for the embedded database once, then reuses it", () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), "agent-gate-keyring-")), "nested", "data");
     const logs: string[] = [];
-    const first = resolveKeyring(undefined, { dataDir, embedded: true, log: (msg) => logs.push(msg), now: new Date("2026-11-23T00:00:00Z") });
+    const first = resolveKeyring(undefined, {
+      dataDir,
+      embedded: true,
+      log: (msg) => logs.push(msg),
+      now: new Date("2026-11-23T00:00:00Z"),
+    });
     const file = join(dataDir, "keyring");
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(first.current.id).toMatch(/^k20261123-[0-9a-f]{6}$/);

@@ -36,7 +36,9 @@ const validCheckRun = {
 };
 
 describe("the OpenAPI extract", () => {
-  const extract = JSON.parse(readFileSync(new URL("../fixtures/github-openapi-extract.json", import.meta.url), "utf8")) as OpenApiExtract;
+  const extract = JSON.parse(
+    readFileSync(new URL("../fixtures/github-openapi-extract.json", import.meta.url), "utf8"),
+  ) as OpenApiExtract;
 
   it("holds exactly the operations the extraction script lists, each with an operationId", () => {
     expect(extract.operations.map((op) => [op.method, op.path])).toEqual(OPERATIONS);
@@ -64,9 +66,23 @@ describe("GitHubFake", () => {
   });
 
   it("updates a check run and lists it by commit and name", async () => {
-    const { data } = await octokit.rest.checks.create({ ...validCheckRun, status: "in_progress", conclusion: undefined });
-    await octokit.rest.checks.update({ owner: "octo-org", repo: "widgets", check_run_id: data.id, conclusion: "success" });
-    const listed = await octokit.rest.checks.listForRef({ owner: "octo-org", repo: "widgets", ref: "a".repeat(40), check_name: "Agent Gate" });
+    const { data } = await octokit.rest.checks.create({
+      ...validCheckRun,
+      status: "in_progress",
+      conclusion: undefined,
+    });
+    await octokit.rest.checks.update({
+      owner: "octo-org",
+      repo: "widgets",
+      check_run_id: data.id,
+      conclusion: "success",
+    });
+    const listed = await octokit.rest.checks.listForRef({
+      owner: "octo-org",
+      repo: "widgets",
+      ref: "a".repeat(40),
+      check_name: "Agent Gate",
+    });
     expect(listed.data.total_count).toBe(1);
     expect(listed.data.check_runs[0]).toMatchObject({ status: "completed", conclusion: "success" });
     expect(fake.checkRuns()[0]!.history).toHaveLength(2);
@@ -74,7 +90,10 @@ describe("GitHubFake", () => {
   });
 
   it("reports a check run with an unknown conclusion as a violation", async () => {
-    await octokit.request("POST /repos/{owner}/{repo}/check-runs", { ...validCheckRun, conclusion: "approved" as never });
+    await octokit.request("POST /repos/{owner}/{repo}/check-runs", {
+      ...validCheckRun,
+      conclusion: "approved" as never,
+    });
     const [violation] = fake.violations();
     expect(violation?.call.route).toBe("/repos/{owner}/{repo}/check-runs");
     expect(violation?.problems.join()).toMatch(/\/conclusion must be equal to one of the allowed values/);
@@ -84,12 +103,19 @@ describe("GitHubFake", () => {
   it("reports an action label longer than 20 characters as a violation", async () => {
     const actions = [{ label: "Approve this request now", description: "Let it run", identifier: "approve" }];
     await octokit.rest.checks.create({ ...validCheckRun, actions });
-    expect(fake.violations().flatMap((v) => v.problems).join()).toMatch(/\/actions\/0\/label must NOT have more than 20 characters/);
+    expect(
+      fake
+        .violations()
+        .flatMap((v) => v.problems)
+        .join(),
+    ).toMatch(/\/actions\/0\/label must NOT have more than 20 characters/);
   });
 
   it("reports path and query parameters outside the description as violations", async () => {
     await fetch(`${fake.url}/api/v3/repos/octo-org/widgets/check-runs/not-a-number`);
-    await fetch(`${fake.url}/api/v3/repos/octo-org/widgets/commits/${"a".repeat(40)}/check-runs?status=done&colour=red`);
+    await fetch(
+      `${fake.url}/api/v3/repos/octo-org/widgets/commits/${"a".repeat(40)}/check-runs?status=done&colour=red`,
+    );
     const problems = fake.violations().flatMap((v) => v.problems);
     expect(problems).toEqual([
       expect.stringMatching(/^path parameter check_run_id=not-a-number: \/value must be integer/),
@@ -130,11 +156,17 @@ describe("GitHubFake", () => {
 
   it("serves files as base64 JSON, as raw text for the config plugin, and 404 when unset", async () => {
     fake.setFile("octo-org/widgets", ".github/agent-gate.yml", "mode: enforce\n");
-    const json = await octokit.rest.repos.getContent({ owner: "octo-org", repo: "widgets", path: ".github/agent-gate.yml" });
+    const json = await octokit.rest.repos.getContent({
+      owner: "octo-org",
+      repo: "widgets",
+      path: ".github/agent-gate.yml",
+    });
     expect(Buffer.from((json.data as { content: string }).content, "base64").toString()).toBe("mode: enforce\n");
     const config = await octokit.config.get({ owner: "octo-org", repo: "widgets", path: ".github/agent-gate.yml" });
     expect(config.config).toEqual({ mode: "enforce" });
-    await expect(octokit.rest.repos.getContent({ owner: "octo-org", repo: "widgets", path: "missing.yml" })).rejects.toMatchObject({
+    await expect(
+      octokit.rest.repos.getContent({ owner: "octo-org", repo: "widgets", path: "missing.yml" }),
+    ).rejects.toMatchObject({
       status: 404,
     });
     fake.assertClean();
@@ -145,11 +177,28 @@ describe("GitHubFake", () => {
     const reviews = Array.from({ length: 35 }, (_, i) => ({ id: i + 1, state: "APPROVED", user: { login: `r${i}` } }));
     fake.setReviews("octo-org/widgets", 7, reviews);
     fake.setPullRequest("octo-org/widgets", { number: 7, title: "Agent change" });
-    const permission = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner: "octo-org", repo: "widgets", username: "maintainer" });
-    expect(permission.data).toMatchObject({ permission: "write", role_name: "maintain", user: { login: "maintainer" } });
-    const stranger = await octokit.rest.repos.getCollaboratorPermissionLevel({ owner: "octo-org", repo: "widgets", username: "stranger" });
+    const permission = await octokit.rest.repos.getCollaboratorPermissionLevel({
+      owner: "octo-org",
+      repo: "widgets",
+      username: "maintainer",
+    });
+    expect(permission.data).toMatchObject({
+      permission: "write",
+      role_name: "maintain",
+      user: { login: "maintainer" },
+    });
+    const stranger = await octokit.rest.repos.getCollaboratorPermissionLevel({
+      owner: "octo-org",
+      repo: "widgets",
+      username: "stranger",
+    });
     expect(stranger.data.permission).toBe("read");
-    const all = await octokit.paginate(octokit.rest.pulls.listReviews, { owner: "octo-org", repo: "widgets", pull_number: 7, per_page: 10 });
+    const all = await octokit.paginate(octokit.rest.pulls.listReviews, {
+      owner: "octo-org",
+      repo: "widgets",
+      pull_number: 7,
+      per_page: 10,
+    });
     expect(all.map((r) => r.id)).toEqual(reviews.map((r) => r.id));
     expect(fake.callsTo("GET", "/repos/{owner}/{repo}/pulls/{pull_number}/reviews")).toHaveLength(4);
     const pull = await octokit.rest.pulls.get({ owner: "octo-org", repo: "widgets", pull_number: 7 });
@@ -173,7 +222,8 @@ describe("GitHubFake", () => {
   it("refuses a token for permissions the installation lacks or another installation's repository", async () => {
     fake.setInstallation(9, { permissions: { metadata: "read", checks: "write", contents: "read" } });
     fake.setRepo("octo-org/other", { id: 43, installation_id: 10 });
-    const ask = (body: object) => octokit.request("POST /app/installations/{installation_id}/access_tokens", { installation_id: 9, ...body });
+    const ask = (body: object) =>
+      octokit.request("POST /app/installations/{installation_id}/access_tokens", { installation_id: 9, ...body });
     await expect(ask({ permissions: { contents: "write" } })).rejects.toMatchObject({ status: 422 });
     await expect(ask({ permissions: { administration: "read" } })).rejects.toMatchObject({ status: 422 });
     await expect(ask({ repository_ids: [43] })).rejects.toMatchObject({ status: 422 });
@@ -182,11 +232,16 @@ describe("GitHubFake", () => {
   });
 
   it("loads repository state from the seed file the command-line fake takes", async () => {
-    const seed = JSON.parse(readFileSync(new URL("../fixtures/github-fake-seed.json", import.meta.url), "utf8")) as FakeSeed;
+    const seed = JSON.parse(
+      readFileSync(new URL("../fixtures/github-fake-seed.json", import.meta.url), "utf8"),
+    ) as FakeSeed;
     seedFake(fake, seed);
     const repo = { owner: "octo-org", repo: "widgets" };
     expect((await octokit.rest.repos.get(repo)).data.id).toBe(42);
-    const permission = await octokit.rest.repos.getCollaboratorPermissionLevel({ ...repo, username: "octo-maintainer" });
+    const permission = await octokit.rest.repos.getCollaboratorPermissionLevel({
+      ...repo,
+      username: "octo-maintainer",
+    });
     expect(permission.data.role_name).toBe("maintain");
     expect((await octokit.rest.pulls.get({ ...repo, pull_number: 1 })).data.user?.login).toBe("octo-agent[bot]");
     const config = await octokit.config.get({ ...repo, path: ".github/agent-gate.yml" });
@@ -239,7 +294,10 @@ describe("GitHub's web flow for the App's user-to-server tokens", () => {
     fake.signInAs("alice");
     fake.setRepo("octo-org/private", { private: true, id: 77 });
     fake.setPermission("octo-org/private", "alice", "write");
-    const authorize = await fetch(`${fake.url}/login/oauth/authorize?client_id=Iv1.fake&redirect_uri=${encodeURIComponent("http://127.0.0.1:1/cb")}&state=xyz`, { redirect: "manual" });
+    const authorize = await fetch(
+      `${fake.url}/login/oauth/authorize?client_id=Iv1.fake&redirect_uri=${encodeURIComponent("http://127.0.0.1:1/cb")}&state=xyz`,
+      { redirect: "manual" },
+    );
     expect(authorize.status).toBe(302);
     const back = new URL(authorize.headers.get("location")!);
     expect(back.searchParams.get("state")).toBe("xyz");
@@ -248,15 +306,27 @@ describe("GitHub's web flow for the App's user-to-server tokens", () => {
         await fetch(`${fake.url}/login/oauth/access_token`, {
           method: "POST",
           headers: { accept: "application/json", "content-type": "application/json" },
-          body: JSON.stringify({ client_id: "Iv1.fake", client_secret: clientSecret, code: back.searchParams.get("code"), redirect_uri: "http://127.0.0.1:1/cb" }),
+          body: JSON.stringify({
+            client_id: "Iv1.fake",
+            client_secret: clientSecret,
+            code: back.searchParams.get("code"),
+            redirect_uri: "http://127.0.0.1:1/cb",
+          }),
         })
       ).json()) as { access_token?: string; error?: string };
     const { access_token: token } = await exchange();
     expect(token).toMatch(/^ghu_/);
     expect((await exchange()).error).toBe("bad_verification_code");
-    const asUser = (path: string) => fetch(`${fake.url}/api/v3${path}`, { headers: { authorization: `Bearer ${token}` } });
+    const asUser = (path: string) =>
+      fetch(`${fake.url}/api/v3${path}`, { headers: { authorization: `Bearer ${token}` } });
     expect(((await (await asUser("/user")).json()) as { login: string }).login).toBe("alice");
-    expect(((await (await asUser("/repos/octo-org/private")).json()) as { permissions: object }).permissions).toEqual({ admin: false, maintain: false, push: true, triage: true, pull: true });
+    expect(((await (await asUser("/repos/octo-org/private")).json()) as { permissions: object }).permissions).toEqual({
+      admin: false,
+      maintain: false,
+      push: true,
+      triage: true,
+      pull: true,
+    });
     fake.state.userTokens.clear();
     expect((await asUser("/user")).status).toBe(401);
     fake.assertClean();
@@ -267,8 +337,14 @@ describe("GitHub's web flow for the App's user-to-server tokens", () => {
     fake.signInAs("mallory");
     fake.setRepo("octo-org/private", { private: true, id: 77 });
     fake.state.userTokens.set("ghu_mallory", "mallory");
-    expect((await fetch(`${fake.url}/api/v3/repos/octo-org/private`, { headers: { authorization: "Bearer ghu_mallory" } })).status).toBe(404);
-    await fetch(`${fake.url}/login/oauth/authorize?client_id=Iv1.fake&redirect_uri=${encodeURIComponent("http://127.0.0.1:1/cb")}`, { redirect: "manual" });
+    expect(
+      (await fetch(`${fake.url}/api/v3/repos/octo-org/private`, { headers: { authorization: "Bearer ghu_mallory" } }))
+        .status,
+    ).toBe(404);
+    await fetch(
+      `${fake.url}/login/oauth/authorize?client_id=Iv1.fake&redirect_uri=${encodeURIComponent("http://127.0.0.1:1/cb")}`,
+      { redirect: "manual" },
+    );
     expect(() => fake.assertClean()).toThrow(/web flow parameter state is required/);
   });
 });

@@ -7,7 +7,14 @@ const reset = (secondsFromNow: number) => String(T0 / 1000 + secondsFromNow);
 function limits(threshold = 100) {
   const slept: number[] = [];
   let now = T0;
-  const rl = new RateLimits({ now: () => now, sleep: async (ms) => { slept.push(ms); now += ms; }, threshold });
+  const rl = new RateLimits({
+    now: () => now,
+    sleep: async (ms) => {
+      slept.push(ms);
+      now += ms;
+    },
+    threshold,
+  });
   return { rl, slept, advance: (ms: number) => (now += ms) };
 }
 
@@ -41,8 +48,16 @@ describe("GitHub rate limits", () => {
   it.each([
     ["429 with retry-after", { status: 429, headers: { "retry-after": "7" } }, 7_000],
     ["403 with retry-after", { status: 403, headers: { "retry-after": "12" } }, 12_000],
-    ["403 with an exhausted window", { status: 403, headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": reset(45) } }, 45_000],
-    ["403 naming a secondary rate limit", { status: 403, headers: {}, message: "You have exceeded a secondary rate limit." }, SECONDARY_WAIT_MS],
+    [
+      "403 with an exhausted window",
+      { status: 403, headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": reset(45) } },
+      45_000,
+    ],
+    [
+      "403 naming a secondary rate limit",
+      { status: 403, headers: {}, message: "You have exceeded a secondary rate limit." },
+      SECONDARY_WAIT_MS,
+    ],
     ["429 without headers", { status: 429, headers: {} }, SECONDARY_WAIT_MS],
   ])("pauses an installation after %s", async (_name, answer, wait) => {
     const { rl, slept } = limits();
@@ -53,7 +68,10 @@ describe("GitHub rate limits", () => {
   });
 
   it.each([
-    ["a plain 403 (permission)", { status: 403, headers: { "x-ratelimit-remaining": "4000" }, message: "Resource not accessible by integration" }],
+    [
+      "a plain 403 (permission)",
+      { status: 403, headers: { "x-ratelimit-remaining": "4000" }, message: "Resource not accessible by integration" },
+    ],
     ["a 404", { status: 404, headers: {} }],
     ["a 500", { status: 500, headers: { "retry-after": "5" } }],
   ])("does not treat %s as a rate limit", (_name, answer) => {
@@ -61,7 +79,10 @@ describe("GitHub rate limits", () => {
   });
 
   it("reads an Octokit error's status, headers and message", () => {
-    const error = Object.assign(new Error("API rate limit exceeded"), { status: 403, response: { headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": reset(60) } } });
+    const error = Object.assign(new Error("API rate limit exceeded"), {
+      status: 403,
+      response: { headers: { "x-ratelimit-remaining": "0", "x-ratelimit-reset": reset(60) } },
+    });
     expect(errorWaitMs(error, T0)).toBe(60_000);
     expect(errorWaitMs(new Error("socket hang up"), T0)).toBeUndefined();
   });

@@ -23,7 +23,13 @@ async function origin(handle: (req: IncomingMessage, res: ServerResponse, body: 
     req.on("end", () => {
       if (!sockets.has(req.socket)) sockets.set(req.socket, nextSocket++);
       const body = Buffer.concat(chunks).toString();
-      seen.push({ method: req.method ?? "", url: req.url ?? "", headers: req.headers, body, socket: sockets.get(req.socket)! });
+      seen.push({
+        method: req.method ?? "",
+        url: req.url ?? "",
+        headers: req.headers,
+        body,
+        socket: sockets.get(req.socket)!,
+      });
       handle(req, res, body);
     });
   });
@@ -31,7 +37,11 @@ async function origin(handle: (req: IncomingMessage, res: ServerResponse, body: 
   return {
     seen,
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -41,11 +51,15 @@ describe("keep-alive transport (Octokit's fetch)", () => {
   const transport = keepAliveFetch({ idleMs: 300 });
 
   beforeAll(async () => {
-    other = await origin((_req, res) => res.writeHead(200, { "content-type": "application/json" }).end('{"where":"other"}'));
+    other = await origin((_req, res) =>
+      res.writeHead(200, { "content-type": "application/json" }).end('{"where":"other"}'),
+    );
     main = await origin((req, res) => {
       const path = (req.url ?? "").split("?")[0];
       const json = (status: number, value: unknown, headers: Record<string, string> = {}) =>
-        res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers }).end(JSON.stringify(value));
+        res
+          .writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers })
+          .end(JSON.stringify(value));
       if (path === "/json") return json(200, { ok: true }, { "x-multi": "a" });
       if (path === "/echo") return json(201, { method: req.method });
       if (path === "/empty") return res.writeHead(204).end();
@@ -75,12 +89,18 @@ describe("keep-alive transport (Octokit's fetch)", () => {
 
   it("sends the method, headers and body, and reads status, headers and JSON; connections are reused", async () => {
     const before = main.seen.length;
-    const first = await transport(`${main.url}/json`, { headers: { Authorization: "token t1", Accept: "application/json" } });
+    const first = await transport(`${main.url}/json`, {
+      headers: { Authorization: "token t1", Accept: "application/json" },
+    });
     expect(first.status).toBe(200);
     expect(first.headers.get("x-multi")).toBe("a");
     expect(first.url).toBe(`${main.url}/json`);
     expect(await first.json()).toEqual({ ok: true });
-    const posted = await transport(`${main.url}/echo`, { method: "POST", body: JSON.stringify({ a: 1 }), headers: { "content-type": "application/json" } });
+    const posted = await transport(`${main.url}/echo`, {
+      method: "POST",
+      body: JSON.stringify({ a: 1 }),
+      headers: { "content-type": "application/json" },
+    });
     expect(posted.status).toBe(201);
     expect(await posted.json()).toEqual({ method: "POST" });
     const [get, post] = main.seen.slice(before);
@@ -108,31 +128,47 @@ describe("keep-alive transport (Octokit's fetch)", () => {
     expect(await away.json()).toEqual({ where: "other" });
     expect(other.seen.at(-1)!.headers.authorization).toBeUndefined();
 
-    const seeOther = await transport(`${main.url}/see-other`, { method: "POST", body: "x", headers: { "content-type": "text/plain" } });
+    const seeOther = await transport(`${main.url}/see-other`, {
+      method: "POST",
+      body: "x",
+      headers: { "content-type": "text/plain" },
+    });
     expect(await seeOther.json()).toEqual({ method: "GET" });
     expect(main.seen.at(-1)!.body).toBe("");
 
     const manual = await transport(`${main.url}/moved`, { redirect: "manual" });
     expect(manual.status).toBe(301);
     await expect(transport(`${main.url}/moved`, { redirect: "error" })).rejects.toThrow(TypeError);
-    await expect(transport(`${main.url}/loop`)).rejects.toMatchObject({ name: "TypeError", cause: { message: "too many redirects" } });
+    await expect(transport(`${main.url}/loop`)).rejects.toMatchObject({
+      name: "TypeError",
+      cause: { message: "too many redirects" },
+    });
   });
 
   it("fails like fetch: a refused connection is a TypeError with the cause; an abort is an AbortError; silence times out", async () => {
     const closed = await origin(() => {});
     const deadUrl = closed.url;
     await closed.close();
-    await expect(transport(`${deadUrl}/x`)).rejects.toMatchObject({ name: "TypeError", message: "fetch failed", cause: { code: "ECONNREFUSED" } });
+    await expect(transport(`${deadUrl}/x`)).rejects.toMatchObject({
+      name: "TypeError",
+      message: "fetch failed",
+      cause: { code: "ECONNREFUSED" },
+    });
 
     const aborted = new AbortController();
     aborted.abort();
-    await expect(transport(`${main.url}/json`, { signal: aborted.signal })).rejects.toMatchObject({ name: "AbortError" });
+    await expect(transport(`${main.url}/json`, { signal: aborted.signal })).rejects.toMatchObject({
+      name: "AbortError",
+    });
     const later = new AbortController();
     const pending = transport(`${main.url}/slow`, { signal: later.signal });
     setTimeout(() => later.abort(), 20);
     await expect(pending).rejects.toMatchObject({ name: "AbortError" });
 
-    await expect(transport(`${main.url}/slow`)).rejects.toMatchObject({ name: "TypeError", cause: { message: "no response within 300 ms" } });
+    await expect(transport(`${main.url}/slow`)).rejects.toMatchObject({
+      name: "TypeError",
+      cause: { message: "no response within 300 ms" },
+    });
   });
 
   it("sends a read again on a new connection when a kept-alive one turns out closed, never a write", async () => {
@@ -143,7 +179,10 @@ describe("keep-alive transport (Octokit's fetch)", () => {
     const before = main.seen.length;
     const writer = keepAliveFetch();
     expect((await writer(`${main.url}/closing`, { method: "POST", body: "{}" })).status).toBe(200);
-    await expect(writer(`${main.url}/closing`, { method: "POST", body: "{}" })).rejects.toMatchObject({ name: "TypeError", cause: { code: "ECONNRESET" } });
+    await expect(writer(`${main.url}/closing`, { method: "POST", body: "{}" })).rejects.toMatchObject({
+      name: "TypeError",
+      cause: { code: "ECONNRESET" },
+    });
     expect(main.seen.length - before).toBe(2); // the write was not sent a second time
   });
 
@@ -166,7 +205,10 @@ describe("keep-alive transport (Octokit's fetch)", () => {
     const { data } = await octokit.request("GET /json");
     expect(data).toEqual({ ok: true });
     expect(main.seen[before]!.headers.authorization).toBe("token token-for-test");
-    await expect(octokit.request("GET /missing")).rejects.toMatchObject({ status: 404, message: expect.stringContaining("Not Found") });
+    await expect(octokit.request("GET /missing")).rejects.toMatchObject({
+      status: 404,
+      message: expect.stringContaining("Not Found"),
+    });
     expect(await octokit.paginate("GET /page1")).toEqual([{ id: 1 }, { id: 2 }]);
   });
 });

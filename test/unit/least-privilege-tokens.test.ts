@@ -8,7 +8,9 @@ import { OPERATIONS, permissionsFor, type OperationName } from "../../src/github
 import { GitHubFake } from "../support/github-fake.ts";
 
 const TOKENS = "/app/installations/{installation_id}/access_tokens";
-const privateKey = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString();
+const privateKey = generateKeyPairSync("rsa", { modulusLength: 2048 })
+  .privateKey.export({ type: "pkcs1", format: "pem" })
+  .toString();
 
 let fake: GitHubFake;
 let probot: Probot;
@@ -42,7 +44,10 @@ const github = (installationId: number) => probot.auth(installationId) as Promis
 
 describe("narrowed installation tokens", () => {
   // Each operation, alone, asks for exactly its own permissions and its one repository.
-  const cases = Object.entries(OPERATIONS).map(([name, operation]) => ({ name: name as OperationName, permissions: operation.permissions }));
+  const cases = Object.entries(OPERATIONS).map(([name, operation]) => ({
+    name: name as OperationName,
+    permissions: operation.permissions,
+  }));
   it.each(cases)("$name asks for $permissions on one repository", async ({ name, permissions }) => {
     const client = await narrowedClients(github, { now })(7, 1234, [name]);
     const calls = fake.callsTo("POST", TOKENS);
@@ -111,7 +116,9 @@ describe("narrowed installation tokens", () => {
 
   it("refuses an unknown operation and a missing repository id", async () => {
     const narrowed = narrowedClients(github, { now });
-    await expect(narrowed(7, 1, ["repos.delete" as OperationName])).rejects.toThrow(/unknown GitHub operation repos.delete/);
+    await expect(narrowed(7, 1, ["repos.delete" as OperationName])).rejects.toThrow(
+      /unknown GitHub operation repos.delete/,
+    );
     await expect(narrowed(7, 0, ["checks.create"])).rejects.toThrow(/needs a repository id/);
     expect(fake.callsTo("POST", TOKENS)).toHaveLength(0);
   });

@@ -34,7 +34,19 @@ function commands(): Command[] {
 describe("agent-gate --help", () => {
   it("registers the operator commands", () => {
     const names = commands().map((c) => c.name());
-    for (const name of ["serve", "migrate", "doctor", "explain", "token", "site", "audit", "keys", "receipt", "attestation"]) expect(names).toContain(name);
+    for (const name of [
+      "serve",
+      "migrate",
+      "doctor",
+      "explain",
+      "token",
+      "site",
+      "audit",
+      "keys",
+      "receipt",
+      "attestation",
+    ])
+      expect(names).toContain(name);
   });
 
   it.each(commands().map((c) => [c.name(), c] as const))("describes %s with help", (_name, command) => {
@@ -73,5 +85,7 @@ it("prints help and exits 0 as a child process", async () => {
   });
   expect(result.code).toBe(0);
   expect(result.stdout).toContain("Usage: agent-gate doctor");
-  expect(result.stdout).toContain("Exit codes: 0 every check passed, 1 at least one failed, 2 usage error, 3 the database is unreachable.");
+  expect(result.stdout).toContain(
+    "Exit codes: 0 every check passed, 1 at least one failed, 2 usage error, 3 the database is unreachable.",
+  );
 }, 60_000);

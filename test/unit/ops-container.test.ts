@@ -41,13 +41,19 @@ describe("container files", () => {
     expect(services.app.pull_policy).toBe("never");
     for (const name of ["app", "migrate"]) {
       expect(services[name].env_file).toEqual([{ path: ".env", required: false }]);
-      expect(services[name].environment.AGENT_GATE_KEYS).toMatch(/^\$\{AGENT_GATE_KEYS:\?set AGENT_GATE_KEYS in \.env .*openssl rand -base64 32/);
-      expect(services[name].environment.APP_ID).toMatch(/^\$\{APP_ID:\?set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET in \.env/);
+      expect(services[name].environment.AGENT_GATE_KEYS).toMatch(
+        /^\$\{AGENT_GATE_KEYS:\?set AGENT_GATE_KEYS in \.env .*openssl rand -base64 32/,
+      );
+      expect(services[name].environment.APP_ID).toMatch(
+        /^\$\{APP_ID:\?set APP_ID, PRIVATE_KEY and WEBHOOK_SECRET in \.env/,
+      );
     }
   });
 
   it(".dockerignore keeps credentials, local data and build output out of the image", () => {
-    const ignored = readFileSync(".dockerignore", "utf8").split("\n").map((line) => line.trim());
+    const ignored = readFileSync(".dockerignore", "utf8")
+      .split("\n")
+      .map((line) => line.trim());
     for (const entry of [".env", ".agent-gate", "node_modules", "dist", ".git"]) expect(ignored).toContain(entry);
   });
 

@@ -6,7 +6,11 @@ const ROOT = join(import.meta.dirname, "../..");
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? sourceFiles(join(dir, entry.name)) : entry.name.endsWith(".ts") ? [join(dir, entry.name)] : [],
+    entry.isDirectory()
+      ? sourceFiles(join(dir, entry.name))
+      : entry.name.endsWith(".ts")
+        ? [join(dir, entry.name)]
+        : [],
   );
 }
 
@@ -38,6 +42,7 @@ describe(".env.example", () => {
   });
 
   it("holds no secret values", () => {
-    for (const name of ["PRIVATE_KEY", "WEBHOOK_SECRET", "AGENT_GATE_KEYS", "DATABASE_URL"]) expect(text).toMatch(new RegExp(`^${name}=$`, "m"));
+    for (const name of ["PRIVATE_KEY", "WEBHOOK_SECRET", "AGENT_GATE_KEYS", "DATABASE_URL"])
+      expect(text).toMatch(new RegExp(`^${name}=$`, "m"));
   });
 });

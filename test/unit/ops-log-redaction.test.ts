@@ -29,9 +29,26 @@ function capture(): { lines: string[]; log: ReturnType<typeof createLogger> } {
 
 describe("log redaction", () => {
   it.each([
-    ["request authorization, cookie and signature headers", { req: { method: "POST", headers: { authorization: SECRETS.bearer, cookie: SECRETS.cookie, "x-hub-signature-256": SECRETS.signature } } }],
+    [
+      "request authorization, cookie and signature headers",
+      {
+        req: {
+          method: "POST",
+          headers: { authorization: SECRETS.bearer, cookie: SECRETS.cookie, "x-hub-signature-256": SECRETS.signature },
+        },
+      },
+    ],
     ["bare headers", { headers: { authorization: SECRETS.bearer } }],
-    ["an octokit error's request headers", { err: { message: "Bad credentials", request: { headers: { authorization: `token ${SECRETS.token}` } }, response: { headers: { authorization: SECRETS.bearer } } } }],
+    [
+      "an octokit error's request headers",
+      {
+        err: {
+          message: "Bad credentials",
+          request: { headers: { authorization: `token ${SECRETS.token}` } },
+          response: { headers: { authorization: SECRETS.bearer } },
+        },
+      },
+    ],
     ["a nested request's headers", { github: { request: { headers: { authorization: SECRETS.bearer } } } }],
     ["a token", { token: SECRETS.token }],
     ["a nested token", { installation: { token: SECRETS.token } }],
@@ -40,7 +57,10 @@ describe("log redaction", () => {
     ["a webhook secret", { secret: SECRETS.secret, webhookSecret: SECRETS.secret }],
     ["a nested secret", { options: { secret: SECRETS.secret } }],
     ["a body", { body: SECRETS.body }],
-    ["a proposal body, recipients and content", { proposal: { body: SECRETS.body, recipients: ["a@example.com"], content: SECRETS.body } }],
+    [
+      "a proposal body, recipients and content",
+      { proposal: { body: SECRETS.body, recipients: ["a@example.com"], content: SECRETS.body } },
+    ],
   ])("keeps %s out of the log line", (_name, object) => {
     const { lines, log } = capture();
     log.info(object, "something happened");
@@ -55,6 +75,9 @@ describe("log redaction", () => {
   it("keeps what is not secret", () => {
     const { lines, log } = capture();
     log.info({ proposal: { id: "prp_1", status: "approved" }, req: { method: "GET", url: "/healthz" } }, "ok");
-    expect(JSON.parse(lines[0]!)).toMatchObject({ proposal: { id: "prp_1", status: "approved" }, req: { method: "GET", url: "/healthz" } });
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      proposal: { id: "prp_1", status: "approved" },
+      req: { method: "GET", url: "/healthz" },
+    });
   });
 });

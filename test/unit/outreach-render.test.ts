@@ -7,7 +7,11 @@ describe("showInvisible", () => {
   it.each([
     ["RTL override", "pay \u202Eexe.txt", "pay ⟦U+202E⟧exe.txt"],
     ["bidi isolates", "a\u2066b\u2069c", "a⟦U+2066⟧b⟦U+2069⟧c"],
-    ["zero-width space, joiners, word joiner, BOM", "a\u200Bb\u200Cc\u200Dd\u2060e\uFEFF", "a⟦U+200B⟧b⟦U+200C⟧c⟦U+200D⟧d⟦U+2060⟧e⟦U+FEFF⟧"],
+    [
+      "zero-width space, joiners, word joiner, BOM",
+      "a\u200Bb\u200Cc\u200Dd\u2060e\uFEFF",
+      "a⟦U+200B⟧b⟦U+200C⟧c⟦U+200D⟧d⟦U+2060⟧e⟦U+FEFF⟧",
+    ],
     ["controls but newline", "a\r\nb\tc\u0000d\u001Be", "a⟦U+000D⟧\nb⟦U+0009⟧c⟦U+0000⟧d⟦U+001B⟧e"],
     ["odd spaces and separators", "a\u00A0b\u2028c\u3000d", "a⟦U+00A0⟧b⟦U+2028⟧c⟦U+3000⟧d"],
     ["a forged marker", "⟦U+0041⟧", "⟦U+27E6⟧U+0041⟦U+27E7⟧"],
@@ -43,7 +47,10 @@ describe("renderOutreachFile", () => {
     const file = renderOutreachFile(view);
     const lines = file.split("\n");
     // Every line of the body sits between an opening and a closing fence of four or more backticks.
-    const open = lines.indexOf("````text", lines.findIndex((l) => l.startsWith("**Body")));
+    const open = lines.indexOf(
+      "````text",
+      lines.findIndex((l) => l.startsWith("**Body")),
+    );
     const close = lines.indexOf("````", open + 1);
     expect(open).toBeGreaterThan(0);
     expect(lines.slice(open + 1, close).join("\n")).toBe(
@@ -81,19 +88,52 @@ describe("parseOutreachContent", () => {
       subject: null,
       body: "hi",
     });
-    expect(parseOutreachContent({ channel: "api", recipients: ["https://api.example.com/v1/posts"], body: "{}" }).recipients).toHaveLength(1);
-    expect(parseOutreachContent({ channel: "post", recipients: ["@acme@social.example", "#general"], subject: "s", body: "x" }).subject).toBe("s");
+    expect(
+      parseOutreachContent({ channel: "api", recipients: ["https://api.example.com/v1/posts"], body: "{}" }).recipients,
+    ).toHaveLength(1);
+    expect(
+      parseOutreachContent({
+        channel: "post",
+        recipients: ["@acme@social.example", "#general"],
+        subject: "s",
+        body: "x",
+      }).subject,
+    ).toBe("s");
   });
 
   it.each([
     ["a bad email", { channel: "email", recipients: ["not-an-address"], body: "x" }, ["content.recipients.0"]],
-    ["an http URL for api", { channel: "api", recipients: ["http://api.example.com"], body: "x" }, ["content.recipients.0"]],
-    ["a URL with credentials", { channel: "api", recipients: ["https://u:p@api.example.com"], body: "x" }, ["content.recipients.0"]],
-    ["a handle with a zero-width space", { channel: "message", recipients: ["ali\u200Bce"], body: "x" }, ["content.recipients.0"]],
-    ["a duplicate recipient", { channel: "email", recipients: ["a@example.com", "A@example.com"], body: "x" }, ["content.recipients.1"]],
+    [
+      "an http URL for api",
+      { channel: "api", recipients: ["http://api.example.com"], body: "x" },
+      ["content.recipients.0"],
+    ],
+    [
+      "a URL with credentials",
+      { channel: "api", recipients: ["https://u:p@api.example.com"], body: "x" },
+      ["content.recipients.0"],
+    ],
+    [
+      "a handle with a zero-width space",
+      { channel: "message", recipients: ["ali\u200Bce"], body: "x" },
+      ["content.recipients.0"],
+    ],
+    [
+      "a duplicate recipient",
+      { channel: "email", recipients: ["a@example.com", "A@example.com"], body: "x" },
+      ["content.recipients.1"],
+    ],
     ["no recipients", { channel: "email", recipients: [], body: "x" }, ["content.recipients"]],
-    ["1001 recipients", { channel: "message", recipients: Array.from({ length: 1001 }, (_, i) => `u${i}`), body: "x" }, ["content.recipients"]],
-    ["an unknown channel and field", { channel: "fax", recipients: ["x"], body: "x", cc: [] }, ["content.cc", "content.channel"]],
+    [
+      "1001 recipients",
+      { channel: "message", recipients: Array.from({ length: 1001 }, (_, i) => `u${i}`), body: "x" },
+      ["content.recipients"],
+    ],
+    [
+      "an unknown channel and field",
+      { channel: "fax", recipients: ["x"], body: "x", cc: [] },
+      ["content.cc", "content.channel"],
+    ],
   ])("refuses %s naming the field, never the text", (_name, value, fields) => {
     try {
       parseOutreachContent(value);
@@ -106,10 +146,12 @@ describe("parseOutreachContent", () => {
   });
 
   it("answers a body over 256 KB with 413", () => {
-    expect(() => parseOutreachContent({ channel: "email", recipients: ["a@example.com"], body: "x".repeat(MAX_BODY_BYTES + 1) })).toThrow(
-      expect.objectContaining({ status: 413, code: "payload_too_large" }),
-    );
-    expect(parseOutreachContent({ channel: "email", recipients: ["a@example.com"], body: "x".repeat(MAX_BODY_BYTES) }).body).toHaveLength(MAX_BODY_BYTES);
+    expect(() =>
+      parseOutreachContent({ channel: "email", recipients: ["a@example.com"], body: "x".repeat(MAX_BODY_BYTES + 1) }),
+    ).toThrow(expect.objectContaining({ status: 413, code: "payload_too_large" }));
+    expect(
+      parseOutreachContent({ channel: "email", recipients: ["a@example.com"], body: "x".repeat(MAX_BODY_BYTES) }).body,
+    ).toHaveLength(MAX_BODY_BYTES);
   });
 
   it("digests the canonical content: any change changes it", () => {
@@ -134,8 +176,16 @@ describe("redacted outreach for public repositories", () => {
   });
 
   it("renders no address and no text, only facts, the digest and the review page", () => {
-    const content = { channel: "email" as const, recipients: ["jane@private.example"], subject: null, body: "the secret" };
-    const text = renderRedactedOutreach({ repo: "o/r", site: "example.com", digest: "d".repeat(64), content }, "https://gate.example/proposals/p").join("\n");
+    const content = {
+      channel: "email" as const,
+      recipients: ["jane@private.example"],
+      subject: null,
+      body: "the secret",
+    };
+    const text = renderRedactedOutreach(
+      { repo: "o/r", site: "example.com", digest: "d".repeat(64), content },
+      "https://gate.example/proposals/p",
+    ).join("\n");
     expect(text).toContain("**Recipients:** 1 · **Domains:** `private.example`");
     expect(text).toContain("**Subject:** none · **Body:** 10 bytes");
     expect(text).toContain("[review page](https://gate.example/proposals/p)");

@@ -6,24 +6,41 @@ describe("CODEOWNERS parser", () => {
     ["a user and a team", "*.js @alice @My-Org/Web\n", [{ pattern: "*.js", owners: ["alice", "my-org/web"] }], 0],
     ["comments and blank lines", "# owners\n\n/docs/ @bob # the docs\n", [{ pattern: "/docs/", owners: ["bob"] }], 0],
     ["no owners leaves a path unowned", "/vendor/\n", [{ pattern: "/vendor/", owners: [] }], 0],
-    ["an email owner is kept apart", "*.md docs@example.com\n", [{ pattern: "*.md", owners: [], emails: ["docs@example.com"] }], 0],
-    ["an escaped space and hash", "my\\ file.txt @carol\n\\#notes @dave\n", [
-      { pattern: "my file.txt", owners: ["carol"] },
-      { pattern: "#notes", owners: ["dave"] },
-    ], 0],
+    [
+      "an email owner is kept apart",
+      "*.md docs@example.com\n",
+      [{ pattern: "*.md", owners: [], emails: ["docs@example.com"] }],
+      0,
+    ],
+    [
+      "an escaped space and hash",
+      "my\\ file.txt @carol\n\\#notes @dave\n",
+      [
+        { pattern: "my file.txt", owners: ["carol"] },
+        { pattern: "#notes", owners: ["dave"] },
+      ],
+      0,
+    ],
     ["negation is skipped as GitHub skips it", "!secret.txt @eve\n", [], 1],
     ["a bad owner skips the line", "*.go not-an-owner\n", [], 1],
-    ["windows line ends", "*.js @alice\r\n*.ts @bob\r\n", [
-      { pattern: "*.js", owners: ["alice"] },
-      { pattern: "*.ts", owners: ["bob"] },
-    ], 0],
+    [
+      "windows line ends",
+      "*.js @alice\r\n*.ts @bob\r\n",
+      [
+        { pattern: "*.js", owners: ["alice"] },
+        { pattern: "*.ts", owners: ["bob"] },
+      ],
+      0,
+    ],
   ])("%s", (_name, text, expected, problems) => {
     const parsed = parseCodeowners(text);
-    expect(parsed.entries.map((e) => ({
-      pattern: e.pattern,
-      owners: e.owners.map((o) => (o.kind === "user" ? o.login : o.team)),
-      ...(e.emails.length ? { emails: e.emails } : {}),
-    }))).toEqual(expected);
+    expect(
+      parsed.entries.map((e) => ({
+        pattern: e.pattern,
+        owners: e.owners.map((o) => (o.kind === "user" ? o.login : o.team)),
+        ...(e.emails.length ? { emails: e.emails } : {}),
+      })),
+    ).toEqual(expected);
     expect(parsed.problems).toHaveLength(problems);
   });
 });

@@ -8,7 +8,11 @@ const config: GateConfig = { ...DEFAULT_CONFIG, agents: ["seo-agent"] };
 const twoOfN: GateConfig = { ...config, approvals: { required: 2, minPermission: "write" } };
 
 let minute = 0;
-function review(login: string, state: ReviewFact["state"], o: { permission?: Permission; type?: string; commit?: string } = {}): ReviewFact {
+function review(
+  login: string,
+  state: ReviewFact["state"],
+  o: { permission?: Permission; type?: string; commit?: string } = {},
+): ReviewFact {
   minute += 1;
   return {
     reviewer: { login, type: o.type ?? "User", permission: o.permission ?? "write" },
@@ -26,15 +30,71 @@ describe("decideOutreachReviews", () => {
   it.each<[string, OutreachReviewFacts, GateConfig, string, string[], RegExp | null]>([
     ["no reviews", facts([]), config, "pending", [], null],
     ["an eligible approval of the head", facts([review("alice", "APPROVED")]), config, "approved", ["alice"], null],
-    ["an approval of an older head", facts([review("alice", "APPROVED", { commit: OLD })]), config, "pending", [], /older commit/],
-    ["the user who triggered the run", facts([review("carol", "APPROVED")], { triggeredBy: "carol" }), config, "pending", [], /triggered the run/],
-    ["a configured agent", facts([review("seo-agent", "APPROVED", { permission: "admin" })]), config, "pending", [], /configured agent/],
-    ["a bot", facts([review("ci[bot]", "APPROVED", { type: "Bot", permission: "admin" })]), config, "pending", [], /bot/],
-    ["a triage user", facts([review("tom", "APPROVED", { permission: "triage" })]), config, "pending", [], /triage permission/],
+    [
+      "an approval of an older head",
+      facts([review("alice", "APPROVED", { commit: OLD })]),
+      config,
+      "pending",
+      [],
+      /older commit/,
+    ],
+    [
+      "the user who triggered the run",
+      facts([review("carol", "APPROVED")], { triggeredBy: "carol" }),
+      config,
+      "pending",
+      [],
+      /triggered the run/,
+    ],
+    [
+      "a configured agent",
+      facts([review("seo-agent", "APPROVED", { permission: "admin" })]),
+      config,
+      "pending",
+      [],
+      /configured agent/,
+    ],
+    [
+      "a bot",
+      facts([review("ci[bot]", "APPROVED", { type: "Bot", permission: "admin" })]),
+      config,
+      "pending",
+      [],
+      /bot/,
+    ],
+    [
+      "a triage user",
+      facts([review("tom", "APPROVED", { permission: "triage" })]),
+      config,
+      "pending",
+      [],
+      /triage permission/,
+    ],
     ["one of two required", facts([review("alice", "APPROVED")]), twoOfN, "pending", ["alice"], null],
-    ["two of two required", facts([review("alice", "APPROVED"), review("bob", "APPROVED", { permission: "admin" })]), twoOfN, "approved", ["alice", "bob"], null],
-    ["an eligible change request beside an approval", facts([review("alice", "APPROVED"), review("bob", "CHANGES_REQUESTED")]), config, "rejected", ["alice"], null],
-    ["a change request by a read-only user", facts([review("rita", "CHANGES_REQUESTED", { permission: "read" })]), config, "pending", [], /read permission/],
+    [
+      "two of two required",
+      facts([review("alice", "APPROVED"), review("bob", "APPROVED", { permission: "admin" })]),
+      twoOfN,
+      "approved",
+      ["alice", "bob"],
+      null,
+    ],
+    [
+      "an eligible change request beside an approval",
+      facts([review("alice", "APPROVED"), review("bob", "CHANGES_REQUESTED")]),
+      config,
+      "rejected",
+      ["alice"],
+      null,
+    ],
+    [
+      "a change request by a read-only user",
+      facts([review("rita", "CHANGES_REQUESTED", { permission: "read" })]),
+      config,
+      "pending",
+      [],
+      /read permission/,
+    ],
     ["undecided at expiry", facts([], { expired: true }), config, "rejected", [], null],
   ])("%s", (_name, input, cfg, status, approvers, refusal) => {
     const decision = decideOutreachReviews(input, cfg, true);

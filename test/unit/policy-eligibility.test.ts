@@ -33,15 +33,31 @@ describe("checkApprover refusals", () => {
   const context = { author: "seo-agent[bot]", triggeredBy: "Trigger-Happy", config, configPresent: true };
 
   it.each<[string, Actor, string]>([
-    ["the author", { login: "SEO-Agent[bot]", type: "Bot", permission: "admin" }, "the author cannot approve their own proposal"],
+    [
+      "the author",
+      { login: "SEO-Agent[bot]", type: "Bot", permission: "admin" },
+      "the author cannot approve their own proposal",
+    ],
     ["the author without [bot]", user("seo-agent", "admin"), "the author cannot approve their own proposal"],
     ["the triggering user", user("trigger-happy", "admin"), "the user who triggered the run cannot approve it"],
     ["a configured agent", user("my-agent", "admin"), "a configured agent cannot approve"],
-    ["a configured agent with [bot]", { login: "my-agent[bot]", type: "Bot", permission: "admin" }, "a configured agent cannot approve"],
+    [
+      "a configured agent with [bot]",
+      { login: "my-agent[bot]", type: "Bot", permission: "admin" },
+      "a configured agent cannot approve",
+    ],
     ["a bot by type", { login: "helper", type: "Bot", permission: "admin" }, "a bot cannot approve"],
     ["a bot by [bot] suffix", { login: "renovate[bot]", type: "User", permission: "admin" }, "a bot cannot approve"],
-    ["a read-only user", user("reader", "read"), "read permission on the repository is not enough (approving needs write or higher)"],
-    ["a user without access", user("stranger", "none"), "no permission on the repository is not enough (approving needs write or higher)"],
+    [
+      "a read-only user",
+      user("reader", "read"),
+      "read permission on the repository is not enough (approving needs write or higher)",
+    ],
+    [
+      "a user without access",
+      user("stranger", "none"),
+      "no permission on the repository is not enough (approving needs write or higher)",
+    ],
   ])("%s", (_name, actor, reason) => {
     expect(checkApprover(actor, context)).toEqual({ eligible: false, reason });
   });

@@ -47,7 +47,13 @@ describe("notify: in .github/agent-gate.yml", () => {
   });
 
   it("routes a proposal to notify.channels and every matching route's channels, once each", () => {
-    const result = parse({ channels: ["mail"], routes: [{ kinds: ["deploy"], environments: ["production"], channels: ["deploys", "MAIL"] }, { kinds: ["commit"], channels: ["code"] }] });
+    const result = parse({
+      channels: ["mail"],
+      routes: [
+        { kinds: ["deploy"], environments: ["production"], channels: ["deploys", "MAIL"] },
+        { kinds: ["commit"], channels: ["code"] },
+      ],
+    });
     const notify = result.ok ? result.config.notify : undefined;
     expect(notifyChannelsFor(notify, { kind: "deploy", environment: "production" })).toEqual(["MAIL", "deploys"]);
     expect(notifyChannelsFor(notify, { kind: "deploy", environment: "staging" })).toEqual(["mail"]);

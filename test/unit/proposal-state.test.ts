@@ -1,17 +1,48 @@
 import { describe, expect, it } from "vitest";
 import { parseState, ProposalStateError } from "../../src/proposals/state.ts";
 
-const vote = { actor: { login: "alice", type: "User", permission: "write" }, vote: "approve", at: "2026-11-30T10:00:00.000Z", via: "check_run" };
+const vote = {
+  actor: { login: "alice", type: "User", permission: "write" },
+  vote: "approve",
+  at: "2026-11-30T10:00:00.000Z",
+  via: "check_run",
+};
 
 describe("proposal state schemas", () => {
   it("read each kind's state as written, keeping keys they do not name", () => {
     expect(parseState("prp_1", "deploy", {})).toEqual({});
-    const deploy = { votes: [vote], required: 1, min_permission: "write", decision: { title: "Waiting for approval (0/1)", approvers: [], refused: [], reasons: [] }, config_errors: [], config_digest: null };
+    const deploy = {
+      votes: [vote],
+      required: 1,
+      min_permission: "write",
+      decision: { title: "Waiting for approval (0/1)", approvers: [], refused: [], reasons: [] },
+      config_errors: [],
+      config_digest: null,
+    };
     expect(parseState("prp_1", "deploy", deploy)).toEqual(deploy);
-    const outreach = { mode: "pull_request", branch: "agent-gate/outreach/prp_2", path: "outreach/prp_2.md", file_sha: null, redacted: false, config_error: "no keyring", pushed: { head: "b".repeat(40), login: "agent" }, later_key: 1 };
+    const outreach = {
+      mode: "pull_request",
+      branch: "agent-gate/outreach/prp_2",
+      path: "outreach/prp_2.md",
+      file_sha: null,
+      redacted: false,
+      config_error: "no keyring",
+      pushed: { head: "b".repeat(40), login: "agent" },
+      later_key: 1,
+    };
     expect(parseState("prp_2", "outreach", outreach)).toEqual(outreach);
     const commit = {
-      decision: { status: "approved", required: 1, approvers: ["bob"], rejectedBy: [], refused: [{ login: "x", reason: "a bot" }], reasons: [], title: "Approved by bob", agentProposed: true, recognition: [{ rule: "author" }] },
+      decision: {
+        status: "approved",
+        required: 1,
+        approvers: ["bob"],
+        rejectedBy: [],
+        refused: [{ login: "x", reason: "a bot" }],
+        reasons: [],
+        title: "Approved by bob",
+        agentProposed: true,
+        recognition: [{ rule: "author" }],
+      },
       facts: { headSha: "a".repeat(40), reviews: [], author: "agent" },
       facts_digest: "f".repeat(64),
       config: { agents: [] },
@@ -27,7 +58,11 @@ describe("proposal state schemas", () => {
   it.each([
     ["deploy", { votes: "alice" }, /votes: /],
     ["deploy", { votes: [{ ...vote, vote: "maybe" }] }, /votes\.0\.vote: /],
-    ["deploy", { votes: [{ ...vote, actor: { login: "alice", type: "User", permission: "owner" } }] }, /votes\.0\.actor\.permission: /],
+    [
+      "deploy",
+      { votes: [{ ...vote, actor: { login: "alice", type: "User", permission: "owner" } }] },
+      /votes\.0\.actor\.permission: /,
+    ],
     ["commit", { decision: { status: "merged" } }, /decision\.status: /],
     ["commit", { decision: { approvers: "bob" } }, /decision\.approvers: /],
     ["commit", { facts: { reviews: [] } }, /facts: expected the gathered facts/],
@@ -52,7 +87,9 @@ describe("proposal state schemas", () => {
     } catch (error) {
       expect(error).toBeInstanceOf(ProposalStateError);
       expect((error as ProposalStateError).code).toBe("proposal_state_unreadable");
-      expect((error as Error).message).toMatch(/^Proposal prp_9 has an unreadable deploy state \(required: .*\); it is neither decided nor approved/);
+      expect((error as Error).message).toMatch(
+        /^Proposal prp_9 has an unreadable deploy state \(required: .*\); it is neither decided nor approved/,
+      );
     }
   });
 });

@@ -10,11 +10,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const root = resolve(import.meta.dirname, "../..");
 let repo: string;
 const git = (...args: string[]) => execFileSync("git", args, { cwd: repo, encoding: "utf8" }).trim();
-const release = (version: string) => spawnSync("sh", [join(repo, "scripts/release-action.sh"), version], { cwd: repo, encoding: "utf8", timeout: 120_000 });
+const release = (version: string) =>
+  spawnSync("sh", [join(repo, "scripts/release-action.sh"), version], {
+    cwd: repo,
+    encoding: "utf8",
+    timeout: 120_000,
+  });
 
 beforeAll(() => {
   repo = mkdtempSync(join(tmpdir(), "agent-gate-release-"));
-  for (const path of ["action", "scripts", "CHANGELOG.md", "package.json", "tsconfig.json"]) cpSync(join(root, path), join(repo, path), { recursive: true });
+  for (const path of ["action", "scripts", "CHANGELOG.md", "package.json", "tsconfig.json"])
+    cpSync(join(root, path), join(repo, path), { recursive: true });
   symlinkSync(join(root, "node_modules"), join(repo, "node_modules"));
   writeFileSync(join(repo, ".gitignore"), "node_modules\n");
   // Built here, where its module paths are those of this copy (node_modules is a link).

@@ -16,7 +16,9 @@ describe("escaping for the review page", () => {
   });
 
   it("shows invisible and bidi characters as highlighted markers, and a typed marker cannot pass for one", () => {
-    expect(shownHtml("a\u202Eb\u200B<")).toBe('a<mark class="hidden-char">⟦U+202E⟧</mark>b<mark class="hidden-char">⟦U+200B⟧</mark>&#60;');
+    expect(shownHtml("a\u202Eb\u200B<")).toBe(
+      'a<mark class="hidden-char">⟦U+202E⟧</mark>b<mark class="hidden-char">⟦U+200B⟧</mark>&#60;',
+    );
     const forged = shownHtml("⟦U+202E⟧");
     expect(forged).toBe('<mark class="hidden-char">⟦U+27E6⟧</mark>U+202E<mark class="hidden-char">⟦U+27E7⟧</mark>');
   });
@@ -41,7 +43,11 @@ describe("sign-in state and signatures", () => {
 
   it("verifies under any key of the keyring, so rotating keys keeps sessions", () => {
     const mac = signer.sign("session", "abc");
-    const rotated = pageSigner(parseKeyring(`${generateKeyEntry("k3")},${[...keyring.keys].map(([id, key]) => `${id}:${Buffer.from(key).toString("base64")}`).join(",")}`));
+    const rotated = pageSigner(
+      parseKeyring(
+        `${generateKeyEntry("k3")},${[...keyring.keys].map(([id, key]) => `${id}:${Buffer.from(key).toString("base64")}`).join(",")}`,
+      ),
+    );
     expect(rotated.verify("session", "abc", mac)).toBe(true);
     expect(rotated.verify("csrf", "abc", mac)).toBe(false);
     expect(pageSigner(parseKeyring(generateKeyEntry("k9"))).verify("session", "abc", mac)).toBe(false);

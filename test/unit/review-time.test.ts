@@ -15,7 +15,9 @@ describe("review page times and hashes", () => {
   });
 
   it("keeps the exact time on hover and in the datetime attribute", () => {
-    expect(timeTag("2026-12-01T11:55:00.000Z", NOW)).toBe('<time datetime="2026-12-01T11:55:00.000Z" title="2026-12-01 11:55:00 UTC">5 minutes ago</time>');
+    expect(timeTag("2026-12-01T11:55:00.000Z", NOW)).toBe(
+      '<time datetime="2026-12-01T11:55:00.000Z" title="2026-12-01 11:55:00 UTC">5 minutes ago</time>',
+    );
   });
 
   it("shortens a SHA to 12 characters with the full one in the title", () => {

@@ -44,7 +44,7 @@ describe("the embedded database's session guard", () => {
     "SELECT set_config('role', 'postgres', false)",
     "SELECT set_config('role', 'agent_gate_app', false)",
     "SELECT pg_catalog.set_config('agent_gate.pruning', 'on', true)",
-    'SELECT "set_config"(\'role\', \'postgres\', true)',
+    "SELECT \"set_config\"('role', 'postgres', true)",
     "SELECT 1; RESET ROLE",
     "/* */ SET ROLE postgres",
     "DO $$ BEGIN EXECUTE 'RESET ROLE'; END $$",
@@ -84,9 +84,13 @@ describe("the embedded database's socket guard", () => {
     expect(query).toContain("may not run RESET");
     expect(query).not.toContain("RESET ROLE");
 
-    const parse = textOf(guardSocketMessage(message("P", cstr("s1"), cstr("SELECT set_config('role', $1, false)"), Buffer.from([0, 1, 0, 0, 0, 25]))));
+    const parse = textOf(
+      guardSocketMessage(
+        message("P", cstr("s1"), cstr("SELECT set_config('role', $1, false)"), Buffer.from([0, 1, 0, 0, 0, 25])),
+      ),
+    );
     expect(parse.startsWith("P")).toBe(true);
-    expect(parse).toContain("s1\0SELECT * FROM \"refused on the app's socket: call set_config\"\0");
+    expect(parse).toContain('s1\0SELECT * FROM "refused on the app\'s socket: call set_config"\0');
 
     const call = textOf(guardSocketMessage(message("F", Buffer.from([0, 0, 8, 0]))));
     expect(call.startsWith("Q")).toBe(true);
@@ -94,7 +98,7 @@ describe("the embedded database's socket guard", () => {
   });
 
   it("keeps a client's quotes out of the failing statement", () => {
-    const out = textOf(guardSocketMessage(message("Q", cstr("SET ROLE \"x'; DROP TABLE audit_events; --\""))));
+    const out = textOf(guardSocketMessage(message("Q", cstr('SET ROLE "x\'; DROP TABLE audit_events; --"'))));
     expect(out).not.toContain("DROP TABLE");
     // Two around the reason, two around the error code: none of the client's.
     expect(out.match(/'/g)?.length).toBe(4);

@@ -19,7 +19,12 @@ describe("whether GitHub can deliver to a webhook URL", () => {
     expect(unreachableReason(url)).toBe(reason);
   });
 
-  it.each(["https://gate.example.com/api/github/webhooks", "https://smee.io/abc", "http://172.32.0.1/hook", "http://8.8.8.8/hook"])("%s may be reached", (url) => {
+  it.each([
+    "https://gate.example.com/api/github/webhooks",
+    "https://smee.io/abc",
+    "http://172.32.0.1/hook",
+    "http://8.8.8.8/hook",
+  ])("%s may be reached", (url) => {
     expect(unreachableReason(url)).toBeNull();
   });
 });

@@ -46,7 +46,9 @@ describe("normalizeDomain", () => {
       normalizeDomain("co.uk", "site");
       expect.unreachable();
     } catch (error) {
-      expect((error as ValidationError).issues).toEqual([{ field: "site", message: expect.stringContaining("public suffix") }]);
+      expect((error as ValidationError).issues).toEqual([
+        { field: "site", message: expect.stringContaining("public suffix") },
+      ]);
     }
   });
 });

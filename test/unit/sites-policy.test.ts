@@ -10,7 +10,11 @@ describe("siteStanding", () => {
   it.each<[string, SiteStatus, string]>([
     ["pending", { state: "pending", verified_at: null, failing_since: null }, "pending"],
     ["verified just now", { state: "verified", verified_at: now, failing_since: null }, "verified"],
-    ["verified 7 days ago, not re-checked", { state: "verified", verified_at: ago(7), failing_since: null }, "verified"],
+    [
+      "verified 7 days ago, not re-checked",
+      { state: "verified", verified_at: ago(7), failing_since: null },
+      "verified",
+    ],
     ["verified 8 days ago, not re-checked", { state: "verified", verified_at: ago(8), failing_since: null }, "lapsed"],
     ["failing for 6 days", { state: "failing", verified_at: ago(7), failing_since: ago(6) }, "verified"],
     ["failing for 7 days", { state: "failing", verified_at: ago(7), failing_since: ago(7) }, "lapsed"],
@@ -22,15 +26,60 @@ describe("siteStanding", () => {
 
 describe("nextState", () => {
   it.each<[string, SiteStatus, boolean, Partial<ReturnType<typeof nextState>>]>([
-    ["pending, success", { state: "pending", verified_at: null, failing_since: null }, true, { state: "verified", verified_at: now, failing_since: null }],
-    ["pending, failure", { state: "pending", verified_at: null, failing_since: null }, false, { state: "pending", failing_since: null, lapsed_now: false }],
-    ["verified, first failure", { state: "verified", verified_at: ago(1), failing_since: null }, false, { state: "failing", failing_since: now, lapsed_now: false }],
-    ["failing 3 days, failure", { state: "failing", verified_at: ago(4), failing_since: ago(3) }, false, { state: "failing", failing_since: ago(3) }],
-    ["failing 7 days, failure", { state: "failing", verified_at: ago(8), failing_since: ago(7) }, false, { state: "lapsed", lapsed_now: true }],
-    ["failing, success", { state: "failing", verified_at: ago(4), failing_since: ago(3) }, true, { state: "verified", failing_since: null }],
-    ["lapsed, failure", { state: "lapsed", verified_at: ago(9), failing_since: ago(8) }, false, { state: "lapsed", lapsed_now: false }],
-    ["lapsed, success", { state: "lapsed", verified_at: ago(9), failing_since: ago(8) }, true, { state: "verified", verified_at: now }],
-    ["verified 9 days ago, failure", { state: "verified", verified_at: ago(9), failing_since: null }, false, { state: "lapsed", lapsed_now: true }],
+    [
+      "pending, success",
+      { state: "pending", verified_at: null, failing_since: null },
+      true,
+      { state: "verified", verified_at: now, failing_since: null },
+    ],
+    [
+      "pending, failure",
+      { state: "pending", verified_at: null, failing_since: null },
+      false,
+      { state: "pending", failing_since: null, lapsed_now: false },
+    ],
+    [
+      "verified, first failure",
+      { state: "verified", verified_at: ago(1), failing_since: null },
+      false,
+      { state: "failing", failing_since: now, lapsed_now: false },
+    ],
+    [
+      "failing 3 days, failure",
+      { state: "failing", verified_at: ago(4), failing_since: ago(3) },
+      false,
+      { state: "failing", failing_since: ago(3) },
+    ],
+    [
+      "failing 7 days, failure",
+      { state: "failing", verified_at: ago(8), failing_since: ago(7) },
+      false,
+      { state: "lapsed", lapsed_now: true },
+    ],
+    [
+      "failing, success",
+      { state: "failing", verified_at: ago(4), failing_since: ago(3) },
+      true,
+      { state: "verified", failing_since: null },
+    ],
+    [
+      "lapsed, failure",
+      { state: "lapsed", verified_at: ago(9), failing_since: ago(8) },
+      false,
+      { state: "lapsed", lapsed_now: false },
+    ],
+    [
+      "lapsed, success",
+      { state: "lapsed", verified_at: ago(9), failing_since: ago(8) },
+      true,
+      { state: "verified", verified_at: now },
+    ],
+    [
+      "verified 9 days ago, failure",
+      { state: "verified", verified_at: ago(9), failing_since: null },
+      false,
+      { state: "lapsed", lapsed_now: true },
+    ],
   ])("%s", (_label, site, verified, expected) => {
     expect(nextState(site, verified, now)).toMatchObject(expected);
   });

@@ -59,7 +59,10 @@ export class Conformance {
         // In template order, to pair with the pattern's capture groups.
         pathParams: [...operation.path.matchAll(/\{(\w+)\}/g)].map(([, name]) => {
           const schema = operation.parameters.find((p) => p.in === "path" && p.name === name)?.schema ?? {};
-          return { name: name!, validate: coercing.compile({ type: "object", properties: { value: schema as object } }) };
+          return {
+            name: name!,
+            validate: coercing.compile({ type: "object", properties: { value: schema as object } }),
+          };
         }),
       })),
     );
@@ -123,6 +126,9 @@ function isEmptyObject(value: unknown): boolean {
 
 function describe(validate: ValidateFunction): string {
   return (validate.errors ?? [])
-    .map((e) => `${e.instancePath || "(root)"} ${e.message}${e.params && "allowedValues" in e.params ? ` ${JSON.stringify(e.params.allowedValues)}` : ""}`)
+    .map(
+      (e) =>
+        `${e.instancePath || "(root)"} ${e.message}${e.params && "allowedValues" in e.params ? ` ${JSON.stringify(e.params.allowedValues)}` : ""}`,
+    )
     .join(", ");
 }

@@ -62,7 +62,11 @@ export class HookLog {
 
   async #attempt(guid: string, redelivery: boolean, now: () => Date): Promise<LoggedDelivery> {
     const sent = this.#bodies.get(guid)!;
-    const parsed = JSON.parse(sent.body) as { action?: unknown; installation?: { id?: unknown }; repository?: { id?: unknown } };
+    const parsed = JSON.parse(sent.body) as {
+      action?: unknown;
+      installation?: { id?: unknown };
+      repository?: { id?: unknown };
+    };
     const started = Date.now();
     let status = "OK";
     let statusCode = 0;
@@ -91,7 +95,9 @@ export class HookLog {
     const entry: LoggedDelivery = {
       id: this.#nextId++,
       guid,
-      delivered_at: now().toISOString().replace(/\.\d{3}Z$/, "Z"),
+      delivered_at: now()
+        .toISOString()
+        .replace(/\.\d{3}Z$/, "Z"),
       redelivery,
       duration: (Date.now() - started) / 1000,
       status,

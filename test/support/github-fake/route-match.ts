@@ -28,7 +28,11 @@ export function compileRoute(method: string, route: string): Route {
   return { method: method.toUpperCase(), route, pattern: new RegExp(`^${source}$`), names, literal };
 }
 
-export function matchRoute(routes: Route[], method: string, path: string): { route: Route; params: Record<string, string> } | null {
+export function matchRoute(
+  routes: Route[],
+  method: string,
+  path: string,
+): { route: Route; params: Record<string, string> } | null {
   let best: { route: Route; params: Record<string, string> } | null = null;
   for (const route of routes) {
     if (route.method !== method) continue;

@@ -10,7 +10,14 @@ import { userRoutes, webFlowRoutes } from "./routes/oauth-routes.ts";
 export type { DefaultRoute, RouteContext, RouteHandler } from "./routes/reply.ts";
 
 // The default routes: GitHub's behaviour for the operations the app uses.
-export const defaultRoutes: DefaultRoute[] = [...appRoutes, ...repoRoutes, ...checkRoutes, ...gitRoutes, ...userRoutes, ...hookRoutes];
+export const defaultRoutes: DefaultRoute[] = [
+  ...appRoutes,
+  ...repoRoutes,
+  ...checkRoutes,
+  ...gitRoutes,
+  ...userRoutes,
+  ...hookRoutes,
+];
 
 // GitHub's web flow and users' pictures at the host itself (outside /api/v3), not in the REST API description.
 export { webFlowProblems } from "./routes/oauth-routes.ts";

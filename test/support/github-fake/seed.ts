@@ -22,7 +22,8 @@ export interface FakeSeed {
 }
 
 export function seedFake(fake: GitHubFake, seed: FakeSeed): void {
-  for (const [id, installation] of Object.entries(seed.installations ?? {})) fake.setInstallation(Number(id), installation);
+  for (const [id, installation] of Object.entries(seed.installations ?? {}))
+    fake.setInstallation(Number(id), installation);
   for (const [repo, state] of Object.entries(seed.repos ?? {})) {
     const { files, permissions, pulls, reviews, refs, ...settings } = state;
     fake.setRepo(repo, settings);

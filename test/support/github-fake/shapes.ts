@@ -116,7 +116,12 @@ export function blobSha(text: string): string {
   return fakeSha(`blob ${bytes.length}\0${bytes.toString("binary")}`);
 }
 
-export function pullShape(api: string, state: GitHubState, fullName: string, pull: Record<string, any>): Record<string, any> {
+export function pullShape(
+  api: string,
+  state: GitHubState,
+  fullName: string,
+  pull: Record<string, any>,
+): Record<string, any> {
   const number = Number(pull.number);
   const id = pull.id ?? idFor(`${fullName}#${number}`);
   const repo = repoShape(api, state, fullName);

@@ -73,7 +73,15 @@ export class GitHubState {
   /** Manifests submitted to /settings/apps/new, by the temporary code GitHub redirects back with (one use, one hour). */
   readonly manifestCodes = new Map<string, { manifest: Record<string, any>; expiresAt: number }>();
   /** Apps created from a manifest conversion, with the credentials GitHub returned once. */
-  readonly createdApps: { id: number; slug: string; manifest: Record<string, any>; pem: string; webhook_secret: string; client_id: string; client_secret: string }[] = [];
+  readonly createdApps: {
+    id: number;
+    slug: string;
+    manifest: Record<string, any>;
+    pem: string;
+    webhook_secret: string;
+    client_id: string;
+    client_secret: string;
+  }[] = [];
   private nextRepoId = 1000;
   private nextCheckRunId = 1;
   private sequence = 0;

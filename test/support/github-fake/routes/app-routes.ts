@@ -12,23 +12,36 @@ export const appRoutes: DefaultRoute[] = [
     route: "/app-manifests/{code}/conversions",
     handle: (_call, params, { state, api, now }) => {
       const entry = state.manifestCodes.get(params.code ?? "");
-      if (!entry || entry.expiresAt < now().getTime()) return { status: 404, body: { message: "Not Found", documentation_url: "https://docs.github.com/rest/apps/apps#create-a-github-app-from-a-manifest" } };
+      if (!entry || entry.expiresAt < now().getTime())
+        return {
+          status: 404,
+          body: {
+            message: "Not Found",
+            documentation_url: "https://docs.github.com/rest/apps/apps#create-a-github-app-from-a-manifest",
+          },
+        };
       state.manifestCodes.delete(params.code!);
       const { manifest } = entry;
       const id = 4242 + state.createdApps.length;
-      const slug = String(manifest.name).toLowerCase().replace(/[^a-z0-9]+/g, "-");
+      const slug = String(manifest.name)
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, "-");
       const web = api.replace(/\/api\/v3$/, "");
       const created = {
         id,
         slug,
         manifest,
-        pem: generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs1", format: "pem" }).toString(),
+        pem: generateKeyPairSync("rsa", { modulusLength: 2048 })
+          .privateKey.export({ type: "pkcs1", format: "pem" })
+          .toString(),
         webhook_secret: randomBytes(20).toString("hex"),
         client_id: `Iv23${randomBytes(8).toString("hex")}`,
         client_secret: randomBytes(20).toString("hex"),
       };
       state.createdApps.push(created);
-      const stamp = now().toISOString().replace(/\.\d{3}Z$/, "Z");
+      const stamp = now()
+        .toISOString()
+        .replace(/\.\d{3}Z$/, "Z");
       return {
         status: 201,
         body: {
@@ -60,7 +73,14 @@ export const appRoutes: DefaultRoute[] = [
       const body = bodyOf(call);
       const installation = state.installation(Number(params.installation_id));
       const refusal = refuseToken(state, installation.id, installation.permissions, body);
-      if (refusal) return { status: 422, body: { message: refusal, documentation_url: "https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app" } };
+      if (refusal)
+        return {
+          status: 422,
+          body: {
+            message: refusal,
+            documentation_url: "https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app",
+          },
+        };
       const reply: Record<string, unknown> = {
         token: `ghs_${randomBytes(18).toString("base64url")}`,
         expires_at: new Date(now().getTime() + 3600_000).toISOString().replace(/\.\d{3}Z$/, "Z"),
@@ -82,14 +102,31 @@ export const appRoutes: DefaultRoute[] = [
     route: "/app",
     handle: (call, _params, { now }) => {
       const iss = appJwtIssuer(call.headers.authorization, now());
-      if (iss === null) return { status: 401, body: { message: "A JSON web token could not be decoded", documentation_url: "https://docs.github.com/rest" } };
-      return { status: 200, body: { id: iss, slug: "agent-gate-test", name: "Agent Gate (test)", owner: { login: "Codertocat" }, permissions: {}, events: [] } };
+      if (iss === null)
+        return {
+          status: 401,
+          body: { message: "A JSON web token could not be decoded", documentation_url: "https://docs.github.com/rest" },
+        };
+      return {
+        status: 200,
+        body: {
+          id: iss,
+          slug: "agent-gate-test",
+          name: "Agent Gate (test)",
+          owner: { login: "Codertocat" },
+          permissions: {},
+          events: [],
+        },
+      };
     },
   },
   {
     method: "GET",
     route: "/app/installations/{installation_id}",
-    handle: (_call, params, { state, api }) => ({ status: 200, body: installationShape(api, state, Number(params.installation_id)) }),
+    handle: (_call, params, { state, api }) => ({
+      status: 200,
+      body: installationShape(api, state, Number(params.installation_id)),
+    }),
   },
   {
     method: "GET",
@@ -117,10 +154,16 @@ const LEVEL: Record<string, number> = { read: 1, write: 2, admin: 3 };
  * granted, or a repository of another installation. Ids of repositories the
  * fake has never heard of are accepted, so tests need not register each one.
  */
-function refuseToken(state: GitHubState, installationId: number, granted: Record<string, string>, body: Record<string, any>): string | null {
+function refuseToken(
+  state: GitHubState,
+  installationId: number,
+  granted: Record<string, string>,
+  body: Record<string, any>,
+): string | null {
   for (const [permission, level] of Object.entries((body.permissions ?? {}) as Record<string, string>)) {
     const has = granted[permission];
-    if (!has || (LEVEL[level] ?? 9) > (LEVEL[has] ?? 0)) return "The permissions requested are not granted to this installation.";
+    if (!has || (LEVEL[level] ?? 9) > (LEVEL[has] ?? 0))
+      return "The permissions requested are not granted to this installation.";
   }
   for (const id of (body.repository_ids ?? []) as number[]) {
     const name = state.repoById(id);
@@ -138,9 +181,19 @@ function appJwtIssuer(header: string | string[] | undefined, now: Date): number 
   if (!match) return null;
   try {
     const head = JSON.parse(Buffer.from(match[1]!, "base64url").toString("utf8")) as { alg?: string };
-    const claims = JSON.parse(Buffer.from(match[2]!, "base64url").toString("utf8")) as { iss?: unknown; exp?: number; iat?: number };
+    const claims = JSON.parse(Buffer.from(match[2]!, "base64url").toString("utf8")) as {
+      iss?: unknown;
+      exp?: number;
+      iat?: number;
+    };
     const iss = Number(claims.iss);
-    if (head.alg !== "RS256" || !Number.isSafeInteger(iss) || typeof claims.exp !== "number" || claims.exp * 1000 < now.getTime()) return null;
+    if (
+      head.alg !== "RS256" ||
+      !Number.isSafeInteger(iss) ||
+      typeof claims.exp !== "number" ||
+      claims.exp * 1000 < now.getTime()
+    )
+      return null;
     return iss;
   } catch {
     return null;

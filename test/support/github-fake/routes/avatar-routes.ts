@@ -34,7 +34,12 @@ export function solidPng(size: number, rgb: [number, number, number]): Buffer {
   header.set([8, 2, 0, 0, 0], 8); // 8 bits per channel, RGB, no interlace
   const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: size }, () => rgb).flat())]);
   const pixels = Buffer.concat(Array.from({ length: size }, () => row));
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", header), chunk("IDAT", deflateSync(pixels)), chunk("IEND", Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    chunk("IDAT", deflateSync(pixels)),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
 }
 
 export const avatarRoutes: DefaultRoute[] = [
@@ -43,7 +48,11 @@ export const avatarRoutes: DefaultRoute[] = [
     route: "/{login}.png",
     handle: (_call, params) => {
       const code = [...(params.login ?? "")].reduce((sum, ch) => sum + ch.charCodeAt(0), 0);
-      return { status: 200, headers: { "content-type": "image/png", "cache-control": "max-age=300" }, body: solidPng(40, [(code * 37) % 256, (code * 91) % 256, (code * 53) % 256]) };
+      return {
+        status: 200,
+        headers: { "content-type": "image/png", "cache-control": "max-age=300" },
+        body: solidPng(40, [(code * 37) % 256, (code * 91) % 256, (code * 53) % 256]),
+      };
     },
   },
 ];

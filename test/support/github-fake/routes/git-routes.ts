@@ -22,7 +22,10 @@ export const gitRoutes: DefaultRoute[] = [
       const body = bodyOf(call);
       const ref = String(body.ref ?? "");
       if (!ref.startsWith("refs/") || ref.split("/").length < 3) {
-        return { status: 422, body: { message: "Reference name must start with 'refs/' and have at least two slashes." } };
+        return {
+          status: 422,
+          body: { message: "Reference name must start with 'refs/' and have at least two slashes." },
+        };
       }
       if (state.getRef(repo, ref)) return { status: 422, body: { message: "Reference already exists" } };
       state.refs.set(`${repo}\0${ref}`, String(body.sha));

@@ -16,7 +16,9 @@ export const hookRoutes: DefaultRoute[] = [
       const newestFirst = [...state.hooks.entries]
         .reverse()
         .filter((e) => status === null || (status === "success") === (e.status_code >= 200 && e.status_code < 300));
-      const start = cursor ? newestFirst.findIndex((e) => String(e.id) === Buffer.from(cursor, "base64url").toString()) + 1 : 0;
+      const start = cursor
+        ? newestFirst.findIndex((e) => String(e.id) === Buffer.from(cursor, "base64url").toString()) + 1
+        : 0;
       const page = newestFirst.slice(start, start + perPage);
       const next = start + perPage < newestFirst.length ? page[page.length - 1] : undefined;
       const headers: Record<string, string> = {};
@@ -35,14 +37,23 @@ export const hookRoutes: DefaultRoute[] = [
     handle: (call, params, { state, now }) => {
       if (!isAppJwt(call.headers.authorization)) return unauthorized;
       if (!state.hooks.redeliver(Number(params.delivery_id), now)) {
-        return { status: 404, body: { message: "Not Found", documentation_url: "https://docs.github.com/rest/apps/webhooks#redeliver-a-delivery-for-an-app-webhook" } };
+        return {
+          status: 404,
+          body: {
+            message: "Not Found",
+            documentation_url: "https://docs.github.com/rest/apps/webhooks#redeliver-a-delivery-for-an-app-webhook",
+          },
+        };
       }
       return { status: 202, body: {} };
     },
   },
 ];
 
-const unauthorized = { status: 401, body: { message: "A JSON web token could not be decoded", documentation_url: "https://docs.github.com/rest" } };
+const unauthorized = {
+  status: 401,
+  body: { message: "A JSON web token could not be decoded", documentation_url: "https://docs.github.com/rest" },
+};
 
 /** The App's JWT (three base64url parts), not an installation token. */
 function isAppJwt(header: unknown): boolean {

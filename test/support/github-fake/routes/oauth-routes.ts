@@ -8,24 +8,33 @@ import type { DefaultRoute } from "./reply.ts";
 // host, not under /api/v3, as github.com and GitHub Enterprise Server do), and
 // the API answers that depend on whose token it is.
 
-const ERROR_URI = "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors";
+const ERROR_URI =
+  "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors";
 
 function formOf(call: GitHubCall): URLSearchParams {
   if (typeof call.body === "string") return new URLSearchParams(call.body);
   const params = new URLSearchParams(call.query);
-  for (const [key, value] of Object.entries((call.body ?? {}) as Record<string, unknown>)) params.set(key, String(value));
+  for (const [key, value] of Object.entries((call.body ?? {}) as Record<string, unknown>))
+    params.set(key, String(value));
   return params;
 }
 
 function oauthError(error: string, description: string): Reply {
   // GitHub answers a failed exchange with 200 and an error body.
-  return { status: 200, body: { error, error_description: description, error_uri: `${ERROR_URI}#${error.replace(/_/g, "-")}` } };
+  return {
+    status: 200,
+    body: { error, error_description: description, error_uri: `${ERROR_URI}#${error.replace(/_/g, "-")}` },
+  };
 }
 
 /** Problems with a web-flow request, as GitHub's documentation states the parameters. */
 export function webFlowProblems(call: GitHubCall): string[] {
   const required =
-    call.path === "/login/oauth/authorize" ? ["client_id", "redirect_uri", "state"] : call.path === "/login/oauth/access_token" ? ["client_id", "client_secret", "code"] : [];
+    call.path === "/login/oauth/authorize"
+      ? ["client_id", "redirect_uri", "state"]
+      : call.path === "/login/oauth/access_token"
+        ? ["client_id", "client_secret", "code"]
+        : [];
   const form = call.path === "/login/oauth/authorize" ? call.query : formOf(call);
   return required.filter((name) => !form.get(name)).map((name) => `web flow parameter ${name} is required`);
 }
@@ -41,14 +50,24 @@ export const webFlowRoutes: DefaultRoute[] = [
       let manifest: Record<string, any> | null = null;
       try {
         const parsed: unknown = JSON.parse(text ?? "");
-        manifest = parsed && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Record<string, any>) : null;
+        manifest =
+          parsed && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Record<string, any>) : null;
       } catch {
         manifest = null;
       }
       const html = { "content-type": "text/html; charset=utf-8" };
-      if (!manifest) return { status: 422, headers: html, body: "<p>Invalid GitHub App manifest: it is not a JSON object.</p>" };
-      if (typeof manifest.name !== "string" || typeof manifest.url !== "string" || typeof manifest.hook_attributes?.url !== "string") {
-        return { status: 422, headers: html, body: "<p>Invalid GitHub App manifest: name, url and hook_attributes.url are required.</p>" };
+      if (!manifest)
+        return { status: 422, headers: html, body: "<p>Invalid GitHub App manifest: it is not a JSON object.</p>" };
+      if (
+        typeof manifest.name !== "string" ||
+        typeof manifest.url !== "string" ||
+        typeof manifest.hook_attributes?.url !== "string"
+      ) {
+        return {
+          status: 422,
+          headers: html,
+          body: "<p>Invalid GitHub App manifest: name, url and hook_attributes.url are required.</p>",
+        };
       }
       const code = randomBytes(10).toString("hex");
       state.manifestCodes.set(code, { manifest, expiresAt: now().getTime() + 3600_000 });
@@ -67,7 +86,11 @@ export const webFlowRoutes: DefaultRoute[] = [
       const client = state.oauthClient;
       const redirectUri = call.query.get("redirect_uri");
       if (!client || call.query.get("client_id") !== client.clientId || !redirectUri) {
-        return { status: 404, body: "<p>The application could not be found.</p>", headers: { "content-type": "text/html; charset=utf-8" } };
+        return {
+          status: 404,
+          body: "<p>The application could not be found.</p>",
+          headers: { "content-type": "text/html; charset=utf-8" },
+        };
       }
       const target = new URL(redirectUri);
       if (!state.webUser) {
@@ -93,16 +116,27 @@ export const webFlowRoutes: DefaultRoute[] = [
       }
       const code = state.oauthCodes.get(form.get("code") ?? "");
       state.oauthCodes.delete(form.get("code") ?? "");
-      if (!code || code.expiresAt < now().getTime()) return oauthError("bad_verification_code", "The code passed is incorrect or expired.");
+      if (!code || code.expiresAt < now().getTime())
+        return oauthError("bad_verification_code", "The code passed is incorrect or expired.");
       const redirectUri = form.get("redirect_uri");
       if (redirectUri !== null && redirectUri !== code.redirectUri) {
-        return oauthError("redirect_uri_mismatch", "The redirect_uri MUST match the registered callback URL for this application.");
+        return oauthError(
+          "redirect_uri_mismatch",
+          "The redirect_uri MUST match the registered callback URL for this application.",
+        );
       }
       const token = `ghu_${randomBytes(18).toString("base64url")}`;
       state.userTokens.set(token, code.login);
       return {
         status: 200,
-        body: { access_token: token, expires_in: 28_800, refresh_token: `ghr_${randomBytes(30).toString("base64url")}`, refresh_token_expires_in: 15_811_200, scope: "", token_type: "bearer" },
+        body: {
+          access_token: token,
+          expires_in: 28_800,
+          refresh_token: `ghr_${randomBytes(30).toString("base64url")}`,
+          refresh_token_expires_in: 15_811_200,
+          scope: "",
+          token_type: "bearer",
+        },
       };
     },
   },
@@ -123,7 +157,10 @@ export function revokedUserToken(state: GitHubState, call: GitHubCall): boolean 
   return token.startsWith("ghu_") && !state.userTokens.has(token);
 }
 
-export const badCredentials: Reply = { status: 401, body: { message: "Bad credentials", documentation_url: "https://docs.github.com/rest" } };
+export const badCredentials: Reply = {
+  status: 401,
+  body: { message: "Bad credentials", documentation_url: "https://docs.github.com/rest" },
+};
 
 /** `permissions` of a repository as GitHub shows them to a user's token. */
 export function permissionsFor(role: string): Record<string, boolean> {

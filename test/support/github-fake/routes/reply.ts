@@ -17,7 +17,10 @@ export interface DefaultRoute {
   handle: RouteHandler;
 }
 
-export const notFound: Reply = { status: 404, body: { message: "Not Found", documentation_url: "https://docs.github.com/rest" } };
+export const notFound: Reply = {
+  status: 404,
+  body: { message: "Not Found", documentation_url: "https://docs.github.com/rest" },
+};
 
 export function repoOf(params: Record<string, string>): string {
   return `${params.owner}/${params.repo}`;

@@ -52,7 +52,12 @@ export const repoRoutes: DefaultRoute[] = [
         status: existing === undefined ? 201 : 200,
         body: {
           content: contentShape(api, repo, path, text),
-          commit: { sha: commitSha, node_id: `C_${commitSha}`, message: body.message, url: `${api}/repos/${repo}/git/commits/${commitSha}` },
+          commit: {
+            sha: commitSha,
+            node_id: `C_${commitSha}`,
+            message: body.message,
+            url: `${api}/repos/${repo}/git/commits/${commitSha}`,
+          },
         },
       };
     },
@@ -94,12 +99,21 @@ export const repoRoutes: DefaultRoute[] = [
       }
       const outsider = logins.find((login) => state.permissions.get(`${repo}\0${login}`) === "none");
       if (outsider) {
-        return { status: 422, body: { message: `Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the ${repo} repository.` } };
+        return {
+          status: 422,
+          body: {
+            message: `Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the ${repo} repository.`,
+          },
+        };
       }
       const users = [...(pull.requested_reviewers ?? [])];
-      for (const login of logins) if (!users.some((u: { login: string }) => u.login.toLowerCase() === login.toLowerCase())) users.push(userShape(api, login));
+      for (const login of logins)
+        if (!users.some((u: { login: string }) => u.login.toLowerCase() === login.toLowerCase()))
+          users.push(userShape(api, login));
       const teams = [...(pull.requested_teams ?? [])];
-      for (const slug of slugs) if (!teams.some((t: { slug: string }) => t.slug === slug)) teams.push({ id: teams.length + 1, slug, name: slug });
+      for (const slug of slugs)
+        if (!teams.some((t: { slug: string }) => t.slug === slug))
+          teams.push({ id: teams.length + 1, slug, name: slug });
       const updated = { ...pull, requested_reviewers: users, requested_teams: teams };
       // Only a pull request a test set is kept: others stay unknown to GET, as they were.
       if (stored) state.pulls.set(key, updated);
@@ -125,7 +139,11 @@ export const repoRoutes: DefaultRoute[] = [
         .filter((pull) => wanted === "all" || (pull.state ?? "open") === wanted)
         // head is "owner:branch"; GitHub filters by the branch of that owner.
         .filter((pull) => !head || `${repo.split("/")[0]}:${pull.head.ref}` === head);
-      const page = paginate(call, pulls.map((pull) => pullShape(api, state, repo, pull as never)), api);
+      const page = paginate(
+        call,
+        pulls.map((pull) => pullShape(api, state, repo, pull as never)),
+        api,
+      );
       return page;
     },
   },
@@ -176,8 +194,15 @@ export const repoRoutes: DefaultRoute[] = [
         commit: {
           message: commit.message,
           author: { name: "Monalisa Octocat", email: "octocat@github.com", date: "2026-11-23T10:00:00Z" },
-          committer: { name: commit.committer === "web-flow" ? "GitHub" : "Monalisa Octocat", email: commit.committer === "web-flow" ? "noreply@github.com" : "octocat@github.com", date: "2026-11-23T10:00:00Z" },
-          tree: { sha: fakeSha(`${commit.sha}:tree`), url: `${api}/repos/${repo}/git/trees/${fakeSha(`${commit.sha}:tree`)}` },
+          committer: {
+            name: commit.committer === "web-flow" ? "GitHub" : "Monalisa Octocat",
+            email: commit.committer === "web-flow" ? "noreply@github.com" : "octocat@github.com",
+            date: "2026-11-23T10:00:00Z",
+          },
+          tree: {
+            sha: fakeSha(`${commit.sha}:tree`),
+            url: `${api}/repos/${repo}/git/trees/${fakeSha(`${commit.sha}:tree`)}`,
+          },
         },
         author: userShape(api, "octocat"),
         committer: commit.committer ? userShape(api, commit.committer) : null,
@@ -223,7 +248,11 @@ export const repoRoutes: DefaultRoute[] = [
       if (!team?.has((params.username ?? "").toLowerCase())) return notFound;
       return {
         status: 200,
-        body: { url: `${api}/orgs/${params.org}/teams/${params.team_slug}/memberships/${params.username}`, role: "member", state: "active" },
+        body: {
+          url: `${api}/orgs/${params.org}/teams/${params.team_slug}/memberships/${params.username}`,
+          role: "member",
+          state: "active",
+        },
       };
     },
   },
@@ -233,11 +262,25 @@ export const repoRoutes: DefaultRoute[] = [
     handle: (call, params, { state, api }) => {
       const repo = repoOf(params);
       const body = bodyOf(call);
-      const wantedHead = String(body.head ?? "").split(":").at(-1);
+      const wantedHead = String(body.head ?? "")
+        .split(":")
+        .at(-1);
       for (const [key, existing] of state.pulls.entries()) {
         const open = ((existing as { state?: string }).state ?? "open") === "open";
         if (key.split("\0")[0] === repo && open && (existing as { head: { ref: string } }).head.ref === wantedHead) {
-          return { status: 422, body: { message: "Validation Failed", errors: [{ resource: "PullRequest", code: "custom", message: `A pull request already exists for ${repo.split("/")[0]}:${wantedHead}.` }] } };
+          return {
+            status: 422,
+            body: {
+              message: "Validation Failed",
+              errors: [
+                {
+                  resource: "PullRequest",
+                  code: "custom",
+                  message: `A pull request already exists for ${repo.split("/")[0]}:${wantedHead}.`,
+                },
+              ],
+            },
+          };
         }
       }
       let number = 1;
@@ -251,7 +294,10 @@ export const repoRoutes: DefaultRoute[] = [
         title: body.title ?? "",
         body: body.body ?? null,
         draft: body.draft ?? false,
-        head: { ref: head.includes(":") ? head.split(":")[1] : head, sha: state.getRef(repo, `heads/${head}`) ?? fakeSha(head) },
+        head: {
+          ref: head.includes(":") ? head.split(":")[1] : head,
+          sha: state.getRef(repo, `heads/${head}`) ?? fakeSha(head),
+        },
         base: { ref: body.base },
         user: userShape(api, "agent-gate[bot]"),
       };
