@@ -45,6 +45,8 @@ export const OPERATIONS: ReadonlyArray<readonly [method: string, path: string]> 
   // The App's own webhook delivery log and redeliveries (App JWT), for recovering failed deliveries.
   ["GET", "/app/hook/deliveries"],
   ["POST", "/app/hook/deliveries/{delivery_id}/attempts"],
+  // The Action's `attest: true`: the job stores its Sigstore bundle of the approval with GitHub.
+  ["POST", "/repos/{owner}/{repo}/attestations"],
 ];
 
 export interface ExtractedOperation {
