@@ -53,13 +53,23 @@ export const proposalStateSchema = z.object({
 });
 export type ProposalState = z.infer<typeof proposalStateSchema>;
 
+/** The approval as an in-toto Statement in a DSSE envelope, signed with the app's key (docs/attestation.md). */
+export const dsseEnvelopeSchema = z.object({
+  payloadType: z.string(),
+  payload: z.string().min(1),
+  signatures: z.array(z.object({ keyid: z.string(), sig: z.string() })).min(1),
+});
+export type DsseEnvelope = z.infer<typeof dsseEnvelopeSchema>;
+
 // The receipt exists only as the answer of the one successful redemption,
-// and names that redemption.
+// and names that redemption. An app older than attestations answers none;
+// only `attest: true` needs it.
 export const redeemedSchema = z.object({
   redeemed: z.literal(true),
   redemption_id: z.string().min(1),
   digest: z.string().min(1),
   receipt: receiptSchema,
+  attestation: dsseEnvelopeSchema.optional(),
 });
 export type Redeemed = z.infer<typeof redeemedSchema>;
 

@@ -18,6 +18,8 @@ export const inputNames = [
   "audience",
   "timeout-minutes",
   "wait-seconds",
+  "attest",
+  "github-token",
 ] as const;
 export type InputName = (typeof inputNames)[number];
 
@@ -54,6 +56,13 @@ function integerIn(min: number, max: number, fallback: string) {
     .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 }
 
+/** As core.getBooleanInput reads YAML's booleans; empty is the default, false. */
+const booleanInput = z
+  .string()
+  .transform((value) => value.trim())
+  .pipe(z.enum(["", "true", "True", "TRUE", "false", "False", "FALSE"], { message: "must be true or false" }))
+  .transform((value) => value.toLowerCase() === "true");
+
 const inputSchema = z
   .object({
     "server-url": serverUrl,
@@ -69,6 +78,8 @@ const inputSchema = z
     audience: withDefault(inputDefaults.audience),
     "timeout-minutes": integerIn(1, 1440, inputDefaults["timeout-minutes"]),
     "wait-seconds": integerIn(1, 60, inputDefaults["wait-seconds"]),
+    attest: booleanInput,
+    "github-token": optionalText,
   } satisfies Record<InputName, z.ZodType>)
   .superRefine((input, ctx) => {
     if (input.kind === "deploy" && input.environment === undefined) {
@@ -99,6 +110,10 @@ export interface Inputs {
   audience: string;
   timeoutMinutes: number;
   waitSeconds: number;
+  /** Also record the approval with Sigstore and GitHub's attestation API (attest.ts). */
+  attest: boolean;
+  /** The job's token, for GitHub's attestation API. */
+  githubToken?: string;
 }
 
 /**
@@ -125,6 +140,8 @@ export function readInputs(read: (name: InputName) => string): Inputs {
     audience: input.audience,
     timeoutMinutes: input["timeout-minutes"],
     waitSeconds: input["wait-seconds"],
+    attest: input.attest,
+    githubToken: input["github-token"],
   };
 }
 

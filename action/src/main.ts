@@ -1,5 +1,6 @@
 import * as core from "@actions/core";
-import type { CreatedProposal } from "./api-types.ts";
+import type { CreatedProposal, Redeemed } from "./api-types.ts";
+import { approvalStatement, checkCanAttest, recordApproval } from "./attest.ts";
 import { bearerSource } from "./auth.ts";
 import { withRetry } from "./backoff.ts";
 import { GateClient } from "./client.ts";
@@ -47,10 +48,13 @@ async function gate(deps: RunDeps): Promise<void> {
   const started = clock.now();
 
   // 1. Mask the token before anything can print it, then read the inputs.
-  const rawToken = core.getInput("token");
-  if (rawToken !== "") core.setSecret(rawToken);
+  for (const secret of ["token", "github-token"]) {
+    const raw = core.getInput(secret);
+    if (raw !== "") core.setSecret(raw);
+  }
   const inputs = readInputs((name) => core.getInput(name));
   const workflow = readWorkflow(env);
+  if (inputs.attest) checkCanAttest(env, inputs.githubToken);
   const deadline = started + inputs.timeoutMinutes * 60_000;
 
   // 2. Propose.
@@ -114,10 +118,35 @@ async function gate(deps: RunDeps): Promise<void> {
   const receiptKid = redeemed.receipt.kid;
   core.setOutput("approvers", state.approvers.join(","));
   core.setOutput("receipt", redeemed.receipt.receipt);
+  if (redeemed.attestation !== undefined) core.setOutput("attestation", JSON.stringify(redeemed.attestation));
   await summarise(facts, { decision: "approved", state, receiptKid });
   core.info(
     `Approved by ${state.approvers.join(", ")} at ${state.decided_at ?? "?"}; redeemed as ${redeemed.redemption_id}, receipt key ${receiptKid}`,
   );
+  if (inputs.attest) await attestApproval(redeemed, proposal, workflow, inputs.githubToken!, env);
+}
+
+/** `attest: true`: the step passes only once the approval is recorded with Sigstore and GitHub. */
+async function attestApproval(
+  redeemed: Redeemed,
+  proposal: CreatedProposal,
+  workflow: Workflow,
+  githubToken: string,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
+  const statement = approvalStatement(redeemed, proposal, workflow);
+  const recorded = await recordApproval(statement, githubToken, redeemed.redemption_id);
+  core.setOutput("attestation-bundle", JSON.stringify(recorded.bundle));
+  const witness = recorded.tlogID === undefined ? "a timestamp" : `Rekor log index ${recorded.tlogID}`;
+  if (recorded.attestationID === undefined) {
+    core.info(`Approval attested with Sigstore (${witness})`);
+    return;
+  }
+  const server = (env.GITHUB_SERVER_URL ?? "https://github.com").replace(/\/+$/, "");
+  const url = `${server}/${workflow.repo}/attestations/${recorded.attestationID}`;
+  core.setOutput("attestation-id", recorded.attestationID);
+  core.setOutput("attestation-url", url);
+  core.info(`Approval attested with Sigstore (${witness}) and stored with GitHub: ${url}`);
 }
 
 function proposalBody(inputs: Inputs, workflow: Workflow) {
