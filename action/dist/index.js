@@ -82087,6 +82087,11 @@ function approvalStatement(redeemed, proposal, workflow) {
   const statement = raw;
   return { subject: statement.subject, predicateType: APPROVAL_PREDICATE_TYPE, predicate: statement.predicate };
 }
+function withArtifact(statement, artifact, workflow) {
+  if (artifact === void 0) return statement;
+  const name = artifact.name ?? `${workflow.repo}@${workflow.sha} artifact`;
+  return { ...statement, subject: [...statement.subject, { name, digest: artifact.digest }] };
+}
 function parsePayload(payload) {
   try {
     return JSON.parse(Buffer.from(payload, "base64").toString("utf8"));
@@ -82425,7 +82430,9 @@ var inputNames = [
   "timeout-minutes",
   "wait-seconds",
   "attest",
-  "github-token"
+  "github-token",
+  "artifact-name",
+  "artifact-digest"
 ];
 var optionalText = external_exports.string().transform((value) => value === "" ? void 0 : value).optional();
 function isLoopback(hostname3) {
@@ -82442,6 +82449,12 @@ function integerIn(min, max, fallback) {
   return withDefault(fallback).pipe(external_exports.string().regex(/^\s*\d+\s*$/, `must be a whole number from ${min} to ${max}`)).transform((value) => Number(value)).pipe(external_exports.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 }
 var booleanInput = external_exports.string().transform((value) => value.trim()).pipe(external_exports.enum(["", "true", "True", "TRUE", "false", "False", "FALSE"], { message: "must be true or false" })).transform((value) => value.toLowerCase() === "true");
+var artifactDigest = optionalText.pipe(
+  external_exports.string().regex(/^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/, "must be sha256:<64 hex> or sha512:<128 hex>").transform((value) => {
+    const [algorithm, hex3] = value.split(":");
+    return { [algorithm]: hex3 };
+  }).optional()
+);
 var inputSchema = external_exports.object({
   "server-url": serverUrl,
   kind: external_exports.enum(proposalKinds, { message: `must be one of: ${proposalKinds.join(", ")}` }),
@@ -82457,10 +82470,19 @@ var inputSchema = external_exports.object({
   "timeout-minutes": integerIn(1, 1440, inputDefaults["timeout-minutes"]),
   "wait-seconds": integerIn(1, 60, inputDefaults["wait-seconds"]),
   attest: booleanInput,
-  "github-token": optionalText
+  "github-token": optionalText,
+  "artifact-name": optionalText.pipe(external_exports.string().max(1e3, "must be at most 1000 characters").optional()),
+  "artifact-digest": artifactDigest
 }).superRefine((input2, ctx) => {
   if (input2.kind === "deploy" && input2.environment === void 0) {
     ctx.addIssue({ code: "custom", path: ["environment"], message: "is required when kind is deploy" });
+  }
+  for (const name of ["artifact-name", "artifact-digest"]) {
+    if (input2[name] !== void 0 && !input2.attest)
+      ctx.addIssue({ code: "custom", path: [name], message: "is only for attest: true" });
+  }
+  if (input2["artifact-name"] !== void 0 && input2["artifact-digest"] === void 0) {
+    ctx.addIssue({ code: "custom", path: ["artifact-digest"], message: "is required when artifact-name is given" });
   }
   if (input2.kind !== "outreach") {
     for (const name of outreachOnly) {
@@ -82491,7 +82513,8 @@ function readInputs(read) {
     timeoutMinutes: input2["timeout-minutes"],
     waitSeconds: input2["wait-seconds"],
     attest: input2.attest,
-    githubToken: input2["github-token"]
+    githubToken: input2["github-token"],
+    ...input2["artifact-digest"] === void 0 ? {} : { artifact: { name: input2["artifact-name"], digest: input2["artifact-digest"] } }
   };
 }
 function readWorkflow(env) {
@@ -82672,11 +82695,11 @@ async function gate(deps) {
   core.info(
     `Approved by ${state.approvers.join(", ")} at ${state.decided_at ?? "?"}; redeemed as ${redeemed.redemption_id}, receipt key ${receiptKid}`
   );
-  if (inputs.attest) await attestApproval(redeemed, proposal, workflow, inputs.githubToken, env);
+  if (inputs.attest) await attestApproval(redeemed, proposal, workflow, inputs, env);
 }
-async function attestApproval(redeemed, proposal, workflow, githubToken, env) {
-  const statement = approvalStatement(redeemed, proposal, workflow);
-  const recorded = await recordApproval(statement, githubToken, redeemed.redemption_id);
+async function attestApproval(redeemed, proposal, workflow, inputs, env) {
+  const statement = withArtifact(approvalStatement(redeemed, proposal, workflow), inputs.artifact, workflow);
+  const recorded = await recordApproval(statement, inputs.githubToken, redeemed.redemption_id);
   core.setOutput("attestation-bundle", JSON.stringify(recorded.bundle));
   const witness = recorded.tlogID === void 0 ? "a timestamp" : `Rekor log index ${recorded.tlogID}`;
   if (recorded.attestationID === void 0) {

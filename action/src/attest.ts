@@ -102,6 +102,22 @@ export function approvalStatement(
   return { subject: statement.subject, predicateType: APPROVAL_PREDICATE_TYPE, predicate: statement.predicate };
 }
 
+/**
+ * The artifact the job ships (input 'artifact-digest'), as one more subject
+ * after the app's: `gh attestation verify` and admission controllers match a
+ * file's or an image's digest, never a commit. That subject is the job's word
+ * (its identity signs it), the app's subjects and predicate stay as signed.
+ */
+export function withArtifact(
+  statement: ApprovalStatement,
+  artifact: { name?: string; digest: Record<string, string> } | undefined,
+  workflow: Workflow,
+): ApprovalStatement {
+  if (artifact === undefined) return statement;
+  const name = artifact.name ?? `${workflow.repo}@${workflow.sha} artifact`;
+  return { ...statement, subject: [...statement.subject, { name, digest: artifact.digest }] };
+}
+
 function parsePayload(payload: string): unknown {
   try {
     return JSON.parse(Buffer.from(payload, "base64").toString("utf8"));

@@ -20,6 +20,8 @@ export const inputNames = [
   "wait-seconds",
   "attest",
   "github-token",
+  "artifact-name",
+  "artifact-digest",
 ] as const;
 export type InputName = (typeof inputNames)[number];
 
@@ -63,6 +65,18 @@ const booleanInput = z
   .pipe(z.enum(["", "true", "True", "TRUE", "false", "False", "FALSE"], { message: "must be true or false" }))
   .transform((value) => value.toLowerCase() === "true");
 
+/** The digest of what the job ships, as `gh attestation verify` computes it for a file or an image. */
+const artifactDigest = optionalText.pipe(
+  z
+    .string()
+    .regex(/^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/, "must be sha256:<64 hex> or sha512:<128 hex>")
+    .transform((value) => {
+      const [algorithm, hex] = value.split(":") as [string, string];
+      return { [algorithm]: hex };
+    })
+    .optional(),
+);
+
 const inputSchema = z
   .object({
     "server-url": serverUrl,
@@ -80,10 +94,19 @@ const inputSchema = z
     "wait-seconds": integerIn(1, 60, inputDefaults["wait-seconds"]),
     attest: booleanInput,
     "github-token": optionalText,
+    "artifact-name": optionalText.pipe(z.string().max(1000, "must be at most 1000 characters").optional()),
+    "artifact-digest": artifactDigest,
   } satisfies Record<InputName, z.ZodType>)
   .superRefine((input, ctx) => {
     if (input.kind === "deploy" && input.environment === undefined) {
       ctx.addIssue({ code: "custom", path: ["environment"], message: "is required when kind is deploy" });
+    }
+    for (const name of ["artifact-name", "artifact-digest"] as const) {
+      if (input[name] !== undefined && !input.attest)
+        ctx.addIssue({ code: "custom", path: [name], message: "is only for attest: true" });
+    }
+    if (input["artifact-name"] !== undefined && input["artifact-digest"] === undefined) {
+      ctx.addIssue({ code: "custom", path: ["artifact-digest"], message: "is required when artifact-name is given" });
     }
     if (input.kind !== "outreach") {
       for (const name of outreachOnly) {
@@ -114,6 +137,8 @@ export interface Inputs {
   attest: boolean;
   /** The job's token, for GitHub's attestation API. */
   githubToken?: string;
+  /** What the job ships, added to the attestation's subjects so `gh attestation verify <file>` finds it. */
+  artifact?: { name?: string; digest: Record<string, string> };
 }
 
 /**
@@ -142,6 +167,9 @@ export function readInputs(read: (name: InputName) => string): Inputs {
     waitSeconds: input["wait-seconds"],
     attest: input.attest,
     githubToken: input["github-token"],
+    ...(input["artifact-digest"] === undefined
+      ? {}
+      : { artifact: { name: input["artifact-name"], digest: input["artifact-digest"] } }),
   };
 }
 

@@ -1,6 +1,6 @@
 import * as core from "@actions/core";
 import type { CreatedProposal, Redeemed } from "./api-types.ts";
-import { approvalStatement, checkCanAttest, recordApproval } from "./attest.ts";
+import { approvalStatement, checkCanAttest, recordApproval, withArtifact } from "./attest.ts";
 import { bearerSource } from "./auth.ts";
 import { withRetry } from "./backoff.ts";
 import { GateClient } from "./client.ts";
@@ -123,7 +123,7 @@ async function gate(deps: RunDeps): Promise<void> {
   core.info(
     `Approved by ${state.approvers.join(", ")} at ${state.decided_at ?? "?"}; redeemed as ${redeemed.redemption_id}, receipt key ${receiptKid}`,
   );
-  if (inputs.attest) await attestApproval(redeemed, proposal, workflow, inputs.githubToken!, env);
+  if (inputs.attest) await attestApproval(redeemed, proposal, workflow, inputs, env);
 }
 
 /** `attest: true`: the step passes only once the approval is recorded with Sigstore and GitHub. */
@@ -131,11 +131,11 @@ async function attestApproval(
   redeemed: Redeemed,
   proposal: CreatedProposal,
   workflow: Workflow,
-  githubToken: string,
+  inputs: Inputs,
   env: NodeJS.ProcessEnv,
 ): Promise<void> {
-  const statement = approvalStatement(redeemed, proposal, workflow);
-  const recorded = await recordApproval(statement, githubToken, redeemed.redemption_id);
+  const statement = withArtifact(approvalStatement(redeemed, proposal, workflow), inputs.artifact, workflow);
+  const recorded = await recordApproval(statement, inputs.githubToken!, redeemed.redemption_id);
   core.setOutput("attestation-bundle", JSON.stringify(recorded.bundle));
   const witness = recorded.tlogID === undefined ? "a timestamp" : `Rekor log index ${recorded.tlogID}`;
   if (recorded.attestationID === undefined) {

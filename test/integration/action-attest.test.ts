@@ -38,6 +38,8 @@ const WORKFLOW_REF = `${REPO}/.github/workflows/deploy.yml@refs/heads/main`;
 const KEYS = generateKeyEntry("k1");
 const ATTESTATIONS = "/repos/{owner}/{repo}/attestations";
 const NODE24 = process.env.AGENT_GATE_NODE24;
+/** The sha256 of what the job ships, as `gh attestation verify dist/app.tar.gz` would compute it. */
+const ARTIFACT = createHash("sha256").update("app.tar.gz bytes").digest("hex");
 const now = new Date();
 
 /** The runner's OIDC side: tokens for any audience, from a key the Fulcio stand-in trusts. */
@@ -281,7 +283,7 @@ describe("the committed Action bundle with attest: true", { timeout: 200_000 }, 
   it.each(runtimes)(
     "records the app's approval Statement as a keyless Sigstore bundle that GitHub stores (%s)",
     async (_name, node) => {
-      const step = runStep({ attest: "true" }, jobEnv(), node);
+      const step = runStep({ attest: "true", "artifact-digest": `sha256:${ARTIFACT}` }, jobEnv(), node);
       await approve();
       const result = await step;
 
@@ -305,9 +307,15 @@ describe("the committed Action bundle with attest: true", { timeout: 200_000 }, 
       expect(envelope.payloadType).toBe("application/vnd.in-toto+json");
       const payload = Buffer.from(envelope.payload, "base64");
       const statement = JSON.parse(payload.toString("utf8"));
-      expect(statement).toEqual(appStatement);
+      // The app's subject, then the artifact the job ships (which `gh attestation verify <file>` matches).
+      expect(statement).toEqual({
+        ...(appStatement as object),
+        subject: [
+          { name: `${REPO}@${SHA} to production`, digest: { gitCommit: SHA } },
+          { name: `${REPO}@${SHA} artifact`, digest: { sha256: ARTIFACT } },
+        ],
+      });
       expect(statement.predicateType).toBe(APPROVAL_PREDICATE_TYPE);
-      expect(statement.subject).toEqual([{ name: `${REPO}@${SHA} to production`, digest: { gitCommit: SHA } }]);
       expect(predicateSchemaErrors(statement.predicate)).toEqual([]);
 
       // The signature verifies with the key of the certificate the Fulcio stand-in issued for the
@@ -376,6 +384,11 @@ describe("the committed Action bundle with attest: true", { timeout: 200_000 }, 
   it.each([
     [{ attest: "yes" }, "input 'attest' must be true or false"],
     [{ attest: "true", "github-token": "" }, "input 'github-token' is required when attest is true"],
+    [
+      { attest: "true", "artifact-digest": "sha1:0123456789abcdef" },
+      "input 'artifact-digest' must be sha256:<64 hex> or sha512:<128 hex>",
+    ],
+    [{ "artifact-digest": `sha256:${"0".repeat(64)}` }, "input 'artifact-digest' is only for attest: true"],
   ])("a bad attest input %j fails naming it, before sending anything", async (inputs, message) => {
     const result = await runStep(inputs, jobEnv());
 
