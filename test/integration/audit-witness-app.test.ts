@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appendAudit } from "../../src/audit/log.ts";
 import { latestCheckpoint, noteKeyName } from "../../src/audit/checkpoint.ts";
-import { addWitness, witnessesOf } from "../../src/audit/witnesses.ts";
+import { addRepositoryWitness, addWitness, witnessesOf } from "../../src/audit/witnesses.ts";
 import { generateKeyEntry, parseKeyring } from "../../src/crypto/keyring.ts";
 import { currentSigner } from "../../src/keys/store.ts";
 import { GitHubFake } from "../support/github-fake.ts";
@@ -62,5 +62,33 @@ describe("the running app's sweep", { timeout: 90_000 }, () => {
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
     expect(metrics).toMatch(/agent_gate_witness_sends_total\{outcome="cosigned"\} [1-9]/);
     expect(metrics).toMatch(/agent_gate_witness_refused 0/);
+  });
+
+  it("commits the checkpoint to an installation's repository witness, on its branch", async () => {
+    const repo = fake.state.repo("acme/audit-log");
+    repo.installation_id = 96;
+    await addRepositoryWitness(
+      t.db,
+      96,
+      { name: "gh", repository: "acme/audit-log", repositoryId: repo.id, branch: "agent-gate-checkpoints" },
+      "cli",
+      new Date(),
+    );
+    for (let i = 0; i < 3; i += 1)
+      await t.db.tenant(96, (tx) =>
+        appendAudit(tx, 96, { action: "test.app", outcome: "ok", data: { i } }, new Date()),
+      );
+    const [w] = await until(
+      () => witnessesOf(t.db, 96),
+      (list) => list[0]?.witnessed_size === 4,
+      50_000,
+    );
+    expect(w).toMatchObject({ witnessed_size: 4, refused_at: null, witnessed_commit: expect.any(String) });
+    const latest = await t.db.tenant(96, (tx) => latestCheckpoint(tx, 96));
+    expect(fake.state.getFile("acme/audit-log", "agent-gate-checkpoints", "agent-gate/audit/96/checkpoint")).toBe(
+      latest!.note,
+    );
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toMatch(/agent_gate_witness_sends_total\{outcome="committed"\} [1-9]/);
   });
 });
