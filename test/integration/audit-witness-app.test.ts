@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appendAudit } from "../../src/audit/log.ts";
-import { latestCheckpoint, noteKeyName } from "../../src/audit/checkpoint.ts";
+import { checkpointAt, latestCheckpoint, noteKeyName } from "../../src/audit/checkpoint.ts";
 import { addRepositoryWitness, addWitness, witnessesOf } from "../../src/audit/witnesses.ts";
 import { generateKeyEntry, parseKeyring } from "../../src/crypto/keyring.ts";
 import { currentSigner } from "../../src/keys/store.ts";
@@ -78,16 +78,18 @@ describe("the running app's sweep", { timeout: 90_000 }, () => {
       await t.db.tenant(96, (tx) =>
         appendAudit(tx, 96, { action: "test.app", outcome: "ok", data: { i } }, new Date()),
       );
+    // Checkpoints come at the sweep's cadence: whichever it signed is the one the branch holds.
     const [w] = await until(
       () => witnessesOf(t.db, 96),
-      (list) => list[0]?.witnessed_size === 4,
+      (list) => (list[0]?.witnessed_size ?? 0) > 0,
       50_000,
     );
-    expect(w).toMatchObject({ witnessed_size: 4, refused_at: null, witnessed_commit: expect.any(String) });
-    const latest = await t.db.tenant(96, (tx) => latestCheckpoint(tx, 96));
-    expect(fake.state.getFile("acme/audit-log", "agent-gate-checkpoints", "agent-gate/audit/96/checkpoint")).toBe(
-      latest!.note,
-    );
+    expect(w).toMatchObject({ refused_at: null, witnessed_commit: expect.any(String) });
+    const file = fake.state.getFile("acme/audit-log", "agent-gate-checkpoints", "agent-gate/audit/96/checkpoint")!;
+    const size = Number(file.split("\n")[1]);
+    expect(size).toBeGreaterThanOrEqual(w!.witnessed_size);
+    const signed = await t.db.tenant(96, (tx) => checkpointAt(tx, 96, size));
+    expect(file).toBe(signed!.note);
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
     expect(metrics).toMatch(/agent_gate_witness_sends_total\{outcome="committed"\} [1-9]/);
   });
