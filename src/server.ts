@@ -30,6 +30,7 @@ import { keysRoutes } from "./api/keys-routes.ts";
 import { checkpointRoutes } from "./api/checkpoint-routes.ts";
 import { checkpointDue } from "./audit/checkpoint-store.ts";
 import { witnessDue } from "./audit/witness-sweep.ts";
+import { commitWitnessesDue } from "./outbox/witness-commit.ts";
 import { witnessMetrics } from "./audit/witness-metrics.ts";
 import { mcpRoutes } from "./mcp/routes.ts";
 import { sitesRoutes } from "./api/sites-routes.ts";
@@ -440,7 +441,10 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
         checkpointDue(o.db, signer, now())
           .catch((error: unknown) => o.log.error({ err: error }, "checkpoint sweep failed"))
           .then(() => witnessDue({ db: o.db, fetch, now, count: countWitness }))
-          .catch((error: unknown) => o.log.error({ err: error }, "witness sweep failed"));
+          .catch((error: unknown) => o.log.error({ err: error }, "witness sweep failed"))
+          // And each repository witness behind it gets it committed to its branch.
+          .then(() => commitWitnessesDue({ db: o.db, github, now, count: countWitness }))
+          .catch((error: unknown) => o.log.error({ err: error }, "repository witness sweep failed"));
       }
     }, every);
     sweep.unref();

@@ -4,12 +4,20 @@ import type { Database, Queryable } from "../db/database.ts";
  * The witnesses of an installation's audit log and their sends (table
  * witnesses, its own durable queue) and the cosignatures they answered
  * (audit_cosignatures). Every statement on these tables is here.
+ *
+ * A witness is one of two kinds: a C2SP tlog-witness (url and vkey set), or a
+ * branch of a repository of the installation (repository, repository_id and
+ * branch set), where each checkpoint is committed as a file.
  */
 export interface Witness {
   installation_id: number;
   name: string;
-  url: string;
-  vkey: string;
+  url: string | null;
+  vkey: string | null;
+  repository: string | null;
+  repository_id: number | null;
+  branch: string | null;
+  witnessed_commit: string | null;
   created_at: Date;
   target_size: number;
   witnessed_size: number;
@@ -20,36 +28,54 @@ export interface Witness {
   refused_reason: string | null;
 }
 
-type WitnessRow = Omit<Witness, "installation_id" | "target_size" | "witnessed_size"> & {
+export type WitnessKind = "url" | "repository";
+
+/** What an admin names when adding a witness: an endpoint and its key, or a repository's branch. */
+export type NewWitness =
+  | { name: string; url: string; vkey: string }
+  | { name: string; repository: string; repositoryId: number; branch: string };
+
+type WitnessRow = Omit<Witness, "installation_id" | "target_size" | "witnessed_size" | "repository_id"> & {
   installation_id: number | string;
+  repository_id: number | string | null;
   target_size: number | string;
   witnessed_size: number | string;
 };
 
 const COLUMNS =
-  "installation_id, name, url, vkey, created_at, target_size, witnessed_size, attempts, run_after, last_error, refused_at, refused_reason";
+  "installation_id, name, url, vkey, repository, repository_id, branch, witnessed_commit, created_at, target_size, witnessed_size, attempts, run_after, last_error, refused_at, refused_reason";
 
 function witness(row: WitnessRow): Witness {
   return {
     ...row,
     installation_id: Number(row.installation_id),
+    repository_id: row.repository_id === null ? null : Number(row.repository_id),
     target_size: Number(row.target_size),
     witnessed_size: Number(row.witnessed_size),
   };
 }
 
-/** Add a witness, due for the latest checkpoint at once; false when the name is taken. */
-export async function insertWitness(
-  tx: Queryable,
-  installationId: number,
-  w: { name: string; url: string; vkey: string },
-  now: Date,
-): Promise<boolean> {
+/**
+ * Add a witness, due for the latest checkpoint at once; false when the name is
+ * taken (or, for a repository witness, another witness holds that branch).
+ */
+export async function insertWitness(tx: Queryable, installationId: number, w: NewWitness, now: Date): Promise<boolean> {
+  const byUrl = "url" in w;
   const rows = await tx.query(
-    `INSERT INTO witnesses (installation_id, name, url, vkey, created_at, target_size)
-     VALUES ($1, $2, $3, $4, $5, COALESCE((SELECT max(tree_size) FROM audit_checkpoints WHERE installation_id = $1), 0))
-     ON CONFLICT (installation_id, name) DO NOTHING RETURNING name`,
-    [installationId, w.name, w.url, w.vkey, now],
+    `INSERT INTO witnesses (installation_id, name, url, vkey, repository, repository_id, branch, created_at, target_size)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
+             COALESCE((SELECT max(tree_size) FROM audit_checkpoints WHERE installation_id = $1), 0))
+     ON CONFLICT DO NOTHING RETURNING name`,
+    [
+      installationId,
+      w.name,
+      byUrl ? w.url : null,
+      byUrl ? w.vkey : null,
+      byUrl ? null : w.repository,
+      byUrl ? null : w.repositoryId,
+      byUrl ? null : w.branch,
+      now,
+    ],
   );
   return rows.length === 1;
 }
@@ -78,20 +104,27 @@ export async function raiseWitnessTargets(tx: Queryable, installationId: number,
 }
 
 /**
- * Claim the witnesses behind their target whose backoff has passed, across
- * installations (SKIP LOCKED, with a claim that lapses should a replica die).
+ * Claim the witnesses of one kind behind their target whose backoff has
+ * passed, across installations (SKIP LOCKED, with a claim that lapses should a
+ * replica die).
  */
-export async function claimWitnessSends(db: Database, now: Date, until: Date, limit: number): Promise<Witness[]> {
+export async function claimWitnessSends(
+  db: Database,
+  now: Date,
+  until: Date,
+  limit: number,
+  kind: WitnessKind = "url",
+): Promise<Witness[]> {
   const rows = await db.transaction((tx) =>
     tx.query<WitnessRow>(
       `UPDATE witnesses SET claimed_until = $2
         WHERE (installation_id, name) IN (
           SELECT installation_id, name FROM witnesses
-           WHERE refused_at IS NULL AND witnessed_size < target_size
+           WHERE refused_at IS NULL AND witnessed_size < target_size AND (repository_id IS NOT NULL) = $4
              AND (run_after IS NULL OR run_after <= $1) AND (claimed_until IS NULL OR claimed_until <= $1)
            ORDER BY installation_id, name LIMIT $3 FOR UPDATE SKIP LOCKED)
         RETURNING ${COLUMNS}`,
-      [now, until, limit],
+      [now, until, limit, kind === "repository"],
     ),
   );
   return rows.map(witness);
@@ -115,6 +148,22 @@ export async function recordCosigned(
     `UPDATE witnesses SET witnessed_size = GREATEST(witnessed_size, $3), attempts = 0, run_after = NULL, claimed_until = NULL, last_error = NULL
       WHERE installation_id = $1 AND name = $2`,
     [installationId, name, size],
+  );
+}
+
+/** The checkpoint of `size` is on the repository witness's branch, committed in `commit` (null: found there already). */
+export async function recordCommitted(
+  tx: Queryable,
+  installationId: number,
+  name: string,
+  size: number,
+  commit: string | null,
+): Promise<void> {
+  await tx.query(
+    `UPDATE witnesses SET witnessed_size = GREATEST(witnessed_size, $3), witnessed_commit = COALESCE($4, witnessed_commit), attempts = 0, run_after = NULL,
+            claimed_until = NULL, last_error = NULL
+      WHERE installation_id = $1 AND name = $2`,
+    [installationId, name, size, commit],
   );
 }
 

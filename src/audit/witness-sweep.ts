@@ -1,4 +1,4 @@
-import type { Database } from "../db/database.ts";
+import type { Database, Queryable } from "../db/database.ts";
 import { latestCheckpoint } from "./checkpoint.ts";
 import { appendAudit } from "./log.ts";
 import { proveConsistency } from "./prove.ts";
@@ -10,17 +10,59 @@ import {
   recordSendFailed,
   recordWitnessSize,
   type Witness,
+  type WitnessKind,
 } from "./witness-store.ts";
 
 const CLAIM_MS = 60_000;
 const BACKOFF_MS = [5_000, 15_000, 60_000, 300_000, 900_000];
 
+/** Each send's outcome: cosigned (or committed, to a repository witness), conflict, refused, failed. */
+export type WitnessOutcome = SendResult["kind"] | "committed";
+
 export interface WitnessSweepDeps {
   db: Database;
   fetch: typeof fetch;
   now: () => Date;
-  /** counts each send's outcome: cosigned, conflict, refused, failed */
-  count?: (outcome: SendResult["kind"]) => void;
+  /** counts each send's outcome */
+  count?: (outcome: WitnessOutcome) => void;
+}
+
+/** Claim the witnesses of one kind that are due, for as long as one send may take. */
+export function claimDueWitnesses(db: Database, now: Date, limit: number, kind: WitnessKind): Promise<Witness[]> {
+  return claimWitnessSends(db, now, new Date(now.getTime() + CLAIM_MS), limit, kind);
+}
+
+/** A send that failed (the witness down, an unexpected answer) is tried again after a growing delay. */
+export async function recordWitnessRetry(tx: Queryable, w: Witness, reason: string, at: Date): Promise<void> {
+  const delay = BACKOFF_MS[Math.min(w.attempts, BACKOFF_MS.length - 1)]!;
+  await recordSendFailed(tx, w.installation_id, w.name, reason, new Date(at.getTime() + delay));
+}
+
+/**
+ * The witness refused the checkpoint of `size` as inconsistent with what it
+ * holds: an alert (the witness.refused event, the metric, a doctor failure),
+ * and nothing more is sent to it.
+ */
+export async function recordWitnessRefusal(
+  tx: Queryable,
+  w: Witness,
+  size: number,
+  reason: string,
+  at: Date,
+): Promise<void> {
+  const id = w.installation_id;
+  await recordRefused(tx, id, w.name, reason, at);
+  const where = w.repository === null ? { url: w.url } : { repository: w.repository, branch: w.branch };
+  await appendAudit(
+    tx,
+    id,
+    {
+      action: "witness.refused",
+      outcome: "refused",
+      data: { witness: w.name, ...where, tree_size: size, witnessed_size: w.witnessed_size, reason },
+    },
+    at,
+  );
 }
 
 /**
@@ -31,7 +73,7 @@ export interface WitnessSweepDeps {
  */
 export async function witnessDue(deps: WitnessSweepDeps, limit = 50): Promise<SendResult["kind"][]> {
   const now = deps.now();
-  const claimed = await claimWitnessSends(deps.db, now, new Date(now.getTime() + CLAIM_MS), limit);
+  const claimed = await claimDueWitnesses(deps.db, now, limit, "url");
   const outcomes: SendResult["kind"][] = [];
   for (const w of claimed) {
     const outcome = await sendOne(deps, w);
@@ -55,7 +97,9 @@ async function sendOne(deps: WitnessSweepDeps, w: Witness): Promise<SendResult["
   let result: SendResult;
   let size = 0;
   if (prepared === null) return "failed";
-  if ("error" in prepared) {
+  if (w.url === null || w.vkey === null) {
+    result = { kind: "failed", reason: "not a tlog-witness (no URL and key)" };
+  } else if ("error" in prepared) {
     result = { kind: "failed", reason: `no consistency proof from size ${w.witnessed_size}: ${prepared.error}` };
   } else if (prepared.proof === null) {
     size = prepared.checkpoint.size;
@@ -65,34 +109,21 @@ async function sendOne(deps: WitnessSweepDeps, w: Witness): Promise<SendResult["
     };
   } else {
     size = prepared.checkpoint.size;
-    result = await sendCheckpoint(deps.fetch, w, w.witnessed_size, prepared.proof, prepared.checkpoint.note, size);
+    result = await sendCheckpoint(
+      deps.fetch,
+      { name: w.name, url: w.url, vkey: w.vkey },
+      w.witnessed_size,
+      prepared.proof,
+      prepared.checkpoint.note,
+      size,
+    );
   }
   const at = deps.now();
   await deps.db.tenant(id, async (tx) => {
     if (result.kind === "cosigned") await recordCosigned(tx, id, w.name, size, result.signatures, at);
     else if (result.kind === "conflict") await recordWitnessSize(tx, id, w.name, result.size);
-    else if (result.kind === "failed") {
-      const delay = BACKOFF_MS[Math.min(w.attempts, BACKOFF_MS.length - 1)]!;
-      await recordSendFailed(tx, id, w.name, result.reason, new Date(at.getTime() + delay));
-    } else {
-      await recordRefused(tx, id, w.name, result.reason, at);
-      await appendAudit(
-        tx,
-        id,
-        {
-          action: "witness.refused",
-          outcome: "refused",
-          data: {
-            witness: w.name,
-            url: w.url,
-            tree_size: size,
-            witnessed_size: w.witnessed_size,
-            reason: result.reason,
-          },
-        },
-        at,
-      );
-    }
+    else if (result.kind === "failed") await recordWitnessRetry(tx, w, result.reason, at);
+    else await recordWitnessRefusal(tx, w, size, result.reason, at);
   });
   return result.kind;
 }

@@ -26,6 +26,38 @@ export function checkWitnessUrl(text: string): string {
   return url.toString().replace(/\/+$/, "");
 }
 
+/** The branch a repository witness commits to when none is named. */
+export const DEFAULT_WITNESS_BRANCH = "agent-gate-checkpoints";
+
+const REPOSITORY = /^[A-Za-z0-9][A-Za-z0-9-]{0,38}\/[A-Za-z0-9._-]{1,100}$/;
+const BRANCH = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$/;
+
+/** A repository as owner/name. */
+export function checkWitnessRepository(text: string): string {
+  if (!REPOSITORY.test(text) || text.endsWith("/.") || text.endsWith("/.."))
+    throw new ValidationError([{ field: "--repo", message: "must be a repository as owner/name" }]);
+  return text;
+}
+
+/** A branch name git and GitHub accept (a conservative subset: no '..', '//', trailing '/', '.' or '.lock'). */
+export function checkWitnessBranch(text: string): string {
+  if (!BRANCH.test(text) || /\.\.|\/\/|\/\.|[/.]$|\.lock$/.test(text))
+    throw new ValidationError([
+      {
+        field: "--branch",
+        message: "must be a branch name: letters, digits, '.', '_', '-' and '/', starting with a letter or digit",
+      },
+    ]);
+  return text;
+}
+
+function checkName(name: string): void {
+  if (!NAME.test(name))
+    throw new ValidationError([
+      { field: "name", message: "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit" },
+    ]);
+}
+
 export async function addWitness(
   db: Database,
   installationId: number,
@@ -33,10 +65,7 @@ export async function addWitness(
   actor: string,
   now: Date,
 ): Promise<void> {
-  if (!NAME.test(w.name))
-    throw new ValidationError([
-      { field: "name", message: "must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit" },
-    ]);
+  checkName(w.name);
   const url = checkWitnessUrl(w.url);
   const key = parseVerifierKey(w.vkey);
   if (!key)
@@ -56,6 +85,44 @@ export async function addWitness(
       tx,
       installationId,
       { action: "witness.added", outcome: "ok", actor, data: { witness: w.name, url, key_name: key.name } },
+      now,
+    );
+  });
+}
+
+/**
+ * Add a repository witness: each checkpoint is committed to `branch` of
+ * `repository`, which the caller found among the installation's own
+ * repositories (`repositoryId` is what its narrowed token is asked for).
+ */
+export async function addRepositoryWitness(
+  db: Database,
+  installationId: number,
+  w: { name: string; repository: string; repositoryId: number; branch: string },
+  actor: string,
+  now: Date,
+): Promise<void> {
+  checkName(w.name);
+  checkWitnessRepository(w.repository);
+  checkWitnessBranch(w.branch);
+  await db.tenant(installationId, async (tx) => {
+    if (!(await insertWitness(tx, installationId, w, now))) {
+      throw new ValidationError([
+        {
+          field: "name",
+          message: `a witness named ${w.name}, or one committing to ${w.repository} on branch ${w.branch}, already exists; remove it first`,
+        },
+      ]);
+    }
+    await appendAudit(
+      tx,
+      installationId,
+      {
+        action: "witness.added",
+        outcome: "ok",
+        actor,
+        data: { witness: w.name, repository: w.repository, branch: w.branch },
+      },
       now,
     );
   });

@@ -9,7 +9,8 @@ import { parsePublishedKeys } from "../crypto/receipts.ts";
 import { currentSigner } from "../keys/store.ts";
 import { verifyCheckpoint, type Checkpoint } from "../audit/checkpoint.ts";
 import { checkpointNow } from "../audit/checkpoint-store.ts";
-import { parseVerifierKey } from "../audit/note.ts";
+import { parseVerifierKey, type NoteVerifier } from "../audit/note.ts";
+import type { PublishedKeys } from "../crypto/signer.ts";
 import { cosignaturesAt } from "../audit/witness-store.ts";
 import { proveConsistency, proveInclusion, type InclusionProof } from "../audit/prove.ts";
 import { verifyInclusionProof } from "../audit/prove-verify.ts";
@@ -31,6 +32,35 @@ function witnessKeys(texts: string[] | undefined) {
       ]);
     return key;
   });
+}
+
+/**
+ * `audit verify --witness` values: a tlog-witness's verifier key, or the
+ * checkpoint file a repository witness holds (the file on its branch, e.g.
+ * `git show agent-gate-checkpoints:agent-gate/audit/<id>/checkpoint`), which
+ * must be signed by the app's keys.
+ */
+async function verifyWitnessArgs(texts: string[] | undefined, keys: PublishedKeys) {
+  const vkeys: NoteVerifier[] = [];
+  const held: { file: string; checkpoint: Checkpoint }[] = [];
+  for (const text of texts ?? []) {
+    const key = parseVerifierKey(text);
+    if (key) {
+      vkeys.push(key);
+      continue;
+    }
+    const note = await readFile(text, "utf8").catch(() => null);
+    const checked = note === null ? null : verifyCheckpoint(note, keys);
+    if (!checked?.ok)
+      throw new ValidationError([
+        {
+          field: "--witness",
+          message: `must be a verifier key in signed-note form (<name>+<hex key id>+<base64 key>) or a repository witness's checkpoint file signed by --keys${checked ? `: ${text}: ${checked.reason}` : ""}`,
+        },
+      ]);
+    held.push({ file: text, checkpoint: checked.checkpoint });
+  }
+  return { vkeys, held };
 }
 
 interface ExportFlags {
@@ -91,6 +121,32 @@ function treeSize(text: string, field: string): number {
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(size))
     throw new ValidationError([{ field, message: "must be a tree size (a whole number)" }]);
   return size;
+}
+
+/** Each checkpoint a repository witness holds: does the export extend it too? */
+async function checkRepositoryHeld(
+  file: string,
+  manifest: Manifest,
+  keys: PublishedKeys,
+  held: { file: string; checkpoint: Checkpoint }[],
+): Promise<{ file: string; size: number; root: string; extended: boolean; reason?: string }[]> {
+  const checked = [];
+  for (const h of held) {
+    const result = await verifyExportFile(file, manifest, keys, h.checkpoint);
+    const { size, root } = h.checkpoint;
+    checked.push(
+      result.ok
+        ? { file: h.file, size, root, extended: true }
+        : {
+            file: h.file,
+            size,
+            root,
+            extended: false,
+            reason: `the log does not extend the repository witness's checkpoint ${h.file} (tree size ${size}): ${result.reason}`,
+          },
+    );
+  }
+  return checked;
 }
 
 /** Write to stdout, waiting when the pipe is full. */
@@ -173,8 +229,8 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       "a signed checkpoint kept earlier: the export must extend it (refused if the log was cut or rewritten)",
     )
     .option(
-      "--witness <vkey>",
-      "a witness's verifier key (repeatable): report whether it cosigned the --checkpoint",
+      "--witness <vkey or file>",
+      "a witness's verifier key: report whether it cosigned the --checkpoint; or the checkpoint file a repository witness holds: check the log extends it (repeatable)",
       (value: string, all: string[] = []) => [...all, value],
     )
     .option("--json", "print the result as JSON")
@@ -185,7 +241,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       ) => {
         const keys = parsePublishedKeys(await readJsonFile(flags.keys, "keys"));
         const manifest = (await readJsonFile(flags.manifest, "manifest")) as Manifest;
-        const witnesses = witnessKeys(flags.witness);
+        const { vkeys: witnesses, held: repositoryHeld } = await verifyWitnessArgs(flags.witness, keys);
         let held: Checkpoint | undefined;
         let cosignedBy: string[] = [];
         if (flags.checkpoint) {
@@ -207,7 +263,21 @@ export function registerAudit(program: Command, ctx: CliContext): void {
             cause: error,
           });
         }
-        if (flags.json) ctx.out(jsonOutput(held ? { ...result, cosigned_by: cosignedBy } : result));
+        const repositories = result.ok ? await checkRepositoryHeld(file, manifest, keys, repositoryHeld) : [];
+        const fault = repositories.find((r) => !r.extended);
+        if (flags.json)
+          ctx.out(
+            jsonOutput({
+              ...(fault ? { ...result, ok: false, reason: fault.reason } : result),
+              ...(held ? { cosigned_by: cosignedBy } : {}),
+              ...(repositoryHeld.length > 0 ? { repository_witnesses: repositories } : {}),
+            }),
+          );
+        if (fault) {
+          if (!flags.json) ctx.err(`FAULT: ${fault.reason}`);
+          process.exitCode = EXIT.failed;
+          return;
+        }
         if (result.ok) {
           if (!flags.json) ctx.out(`ok: ${result.count} events verified (${manifest.format}, key ${manifest.kid})`);
           if (!flags.json && held) ctx.out(`ok: the log extends the checkpoint of tree size ${held.size}`);
@@ -217,6 +287,11 @@ export function registerAudit(program: Command, ctx: CliContext): void {
                 ? `witnesses: the checkpoint is cosigned by ${cosignedBy.join(", ")}`
                 : "witnesses: no witness given with --witness cosigned the checkpoint",
             );
+          if (!flags.json)
+            for (const r of repositories)
+              ctx.out(
+                `witnesses: the repository witness's checkpoint ${r.file} holds tree size ${r.size}; the log extends it`,
+              );
           return;
         }
         ctx.err(result.line === 0 ? `FAULT: ${result.reason}` : `FAULT at line ${result.line}: ${result.reason}`);

@@ -22,7 +22,7 @@ export const OPERATIONS = {
     method: "GET",
     route: "/repos/{owner}/{repo}/contents/{path}",
     permissions: { contents: "read" },
-    why: "Reads .github/agent-gate.yml (through Probot's context.config, which may fall back to the owner's .github repository), CODEOWNERS at a pull request's base for code-owner rules, and an outreach proposal file at a pushed head to check it is the one published.",
+    why: "Reads .github/agent-gate.yml (through Probot's context.config, which may fall back to the owner's .github repository), CODEOWNERS at a pull request's base for code-owner rules, and an outreach proposal file at a pushed head to check it is the one published; reads the checkpoint a repository witness's branch holds before committing the next.",
   },
   "repos.getCollaboratorPermissionLevel": {
     method: "GET",
@@ -101,25 +101,25 @@ export const OPERATIONS = {
     method: "GET",
     route: "/repos/{owner}/{repo}",
     permissions: { metadata: "read" },
-    why: "Finds the repository's default branch to base an outreach branch on.",
+    why: "Finds the repository's default branch to base an outreach branch (or a repository witness's new branch) on.",
   },
   "git.getRef": {
     method: "GET",
     route: "/repos/{owner}/{repo}/git/ref/{ref}",
     permissions: { contents: "read" },
-    why: "Reads the commit the default branch points at, the base of an outreach branch.",
+    why: "Reads the commit the default branch points at, the base of an outreach branch (or a repository witness's new branch), and whether a witness's branch exists.",
   },
   "git.createRef": {
     method: "POST",
     route: "/repos/{owner}/{repo}/git/refs",
     permissions: { contents: "write" },
-    why: "Creates the branch that carries an outreach proposal file.",
+    why: "Creates the branch that carries an outreach proposal file, or a repository witness's branch of checkpoints.",
   },
   "repos.createOrUpdateFileContents": {
     method: "PUT",
     route: "/repos/{owner}/{repo}/contents/{path}",
     permissions: { contents: "write" },
-    why: "Commits the outreach proposal file under .agent-gate/outreach/ on that branch.",
+    why: "Commits the outreach proposal file under .agent-gate/outreach/ on that branch, and each audit checkpoint to a repository witness's branch (agent-gate/audit/<id>/checkpoint).",
   },
   "pulls.list": {
     method: "GET",

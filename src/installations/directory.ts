@@ -46,3 +46,25 @@ export async function installationsOfAccount(db: Queryable, account: string): Pr
   );
   return rows.map((row) => Number(row.id));
 }
+
+/**
+ * The installations that cover a repository (owner/name, compared
+ * case-insensitively), with its id and name as GitHub last reported them.
+ */
+export async function installationsOfRepository(
+  db: Queryable,
+  fullName: string,
+): Promise<{ installation_id: number; repo_id: number; full_name: string }[]> {
+  const rows = await db.query<{ installation_id: string | number; repo_id: string | number; full_name: string }>(
+    `SELECT r.installation_id, r.repo_id, r.full_name FROM installation_repositories r
+       JOIN installations i ON i.id = r.installation_id
+      WHERE lower(r.full_name) = lower($1) AND r.removed_at IS NULL AND i.deleted_at IS NULL
+      ORDER BY r.installation_id`,
+    [fullName],
+  );
+  return rows.map((row) => ({
+    installation_id: Number(row.installation_id),
+    repo_id: Number(row.repo_id),
+    full_name: row.full_name,
+  }));
+}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appendAudit } from "../../src/audit/log.ts";
-import { latestCheckpoint, noteKeyName } from "../../src/audit/checkpoint.ts";
-import { addWitness, witnessesOf } from "../../src/audit/witnesses.ts";
+import { checkpointAt, latestCheckpoint, noteKeyName } from "../../src/audit/checkpoint.ts";
+import { addRepositoryWitness, addWitness, witnessesOf } from "../../src/audit/witnesses.ts";
 import { generateKeyEntry, parseKeyring } from "../../src/crypto/keyring.ts";
 import { currentSigner } from "../../src/keys/store.ts";
 import { GitHubFake } from "../support/github-fake.ts";
@@ -44,17 +44,19 @@ async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, ms 
   }
 }
 
-describe("the running app's sweep", { timeout: 90_000 }, () => {
+describe("the running app's sweep", { timeout: 150_000 }, () => {
   it("signs a checkpoint of a tree that grew and sends it to the installation's witness, which cosigns it", async () => {
     await addWitness(t.db, 95, { name: "w1", url: witness.url, vkey: witness.vkey }, "cli", new Date());
     for (let i = 0; i < 4; i += 1)
       await t.db.tenant(95, (tx) =>
         appendAudit(tx, 95, { action: "test.app", outcome: "ok", data: { i } }, new Date()),
       );
+    // A sweep that signs while the events are still being appended leaves the installation claimed for
+    // its 60 s claim: the checkpoint of all five can come a minute after the first.
     const [w] = await until(
       () => witnessesOf(t.db, 95),
       (list) => list[0]?.witnessed_size === 5,
-      50_000,
+      80_000,
     );
     expect(w).toMatchObject({ witnessed_size: 5, refused_at: null });
     const latest = await t.db.tenant(95, (tx) => latestCheckpoint(tx, 95));
@@ -62,5 +64,35 @@ describe("the running app's sweep", { timeout: 90_000 }, () => {
     const metrics = await (await fetch(`${app.url}/metrics`)).text();
     expect(metrics).toMatch(/agent_gate_witness_sends_total\{outcome="cosigned"\} [1-9]/);
     expect(metrics).toMatch(/agent_gate_witness_refused 0/);
+  });
+
+  it("commits the checkpoint to an installation's repository witness, on its branch", async () => {
+    const repo = fake.state.repo("acme/audit-log");
+    repo.installation_id = 96;
+    await addRepositoryWitness(
+      t.db,
+      96,
+      { name: "gh", repository: "acme/audit-log", repositoryId: repo.id, branch: "agent-gate-checkpoints" },
+      "cli",
+      new Date(),
+    );
+    for (let i = 0; i < 3; i += 1)
+      await t.db.tenant(96, (tx) =>
+        appendAudit(tx, 96, { action: "test.app", outcome: "ok", data: { i } }, new Date()),
+      );
+    // Checkpoints come at the sweep's cadence: whichever it signed is the one the branch holds.
+    const [w] = await until(
+      () => witnessesOf(t.db, 96),
+      (list) => (list[0]?.witnessed_size ?? 0) > 0,
+      50_000,
+    );
+    expect(w).toMatchObject({ refused_at: null, witnessed_commit: expect.any(String) });
+    const file = fake.state.getFile("acme/audit-log", "agent-gate-checkpoints", "agent-gate/audit/96/checkpoint")!;
+    const size = Number(file.split("\n")[1]);
+    expect(size).toBeGreaterThanOrEqual(w!.witnessed_size);
+    const signed = await t.db.tenant(96, (tx) => checkpointAt(tx, 96, size));
+    expect(file).toBe(signed!.note);
+    const metrics = await (await fetch(`${app.url}/metrics`)).text();
+    expect(metrics).toMatch(/agent_gate_witness_sends_total\{outcome="committed"\} [1-9]/);
   });
 });

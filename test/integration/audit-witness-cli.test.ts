@@ -53,9 +53,10 @@ describe.skipIf(!process.env.TEST_DATABASE_URL || process.env.TEST_BACKEND !== "
       const key = keys.keys[0]!;
       witness = await startWitness({ keyName: noteKeyName(key.kid), publicKey: fromBase64url(key.public_key)! });
 
+      // A repository witness must be a repository of the installation (audit-witness-repo-cli.test.ts).
       expect(await cli(["witness", "add", "w1", "--installation", "91", "--repo", "acme/log"], env)).toMatchObject({
         code: 2,
-        stderr: expect.stringContaining("--repo"),
+        stderr: expect.stringContaining("acme/log is not a repository the App is installed on in installation 91"),
       });
       expect(await cli(["witness", "add", "w1", "--installation", "91", "--url", witness.url], env)).toMatchObject({
         code: 2,

@@ -25,7 +25,9 @@ export const repoRoutes: DefaultRoute[] = [
     method: "GET",
     route: "/repos/{owner}/{repo}/contents/{path}",
     handle: (call, params, { state, api }) => {
-      const text = state.getFile(repoOf(params), call.query.get("ref") ?? undefined, params.path ?? "");
+      // A ref may name a branch fully (refs/heads/<name>), as GitHub accepts.
+      const ref = call.query.get("ref")?.replace(/^refs\/heads\//, "") ?? undefined;
+      const text = state.getFile(repoOf(params), ref, params.path ?? "");
       if (text === undefined) return notFound;
       if (wantsRaw(call)) {
         return { status: 200, body: text, headers: { "content-type": "application/vnd.github.raw; charset=utf-8" } };
