@@ -6,14 +6,8 @@ import { queueReviewerRequest } from "./reviewer-requests.ts";
 import { parseState, type CommitState, type OutreachState, type ProposalState } from "./state.ts";
 import { queueNotification } from "../notify/jobs.ts";
 import type { NotifyEvent } from "../notify/message.ts";
-import {
-  DECIDED_CHANNEL,
-  enqueue,
-  syncCheckRun,
-  type OutboxJob,
-  type ProposalRow,
-  type ProposalStatus,
-} from "./store.ts";
+import { enqueue, reviewDeployment, syncCheckRun } from "../outbox/queue.ts";
+import { DECIDED_CHANNEL, type ProposalRow, type ProposalStatus } from "./store.ts";
 
 /**
  * The one writer of a proposal's status and state after its insert
@@ -107,17 +101,6 @@ export interface RecordOptions {
   events?: AuditInput[];
 }
 
-/** The deployment protection rule callback for a decided proposal; a decision, so sent first. */
-export function reviewDeployment(proposal: { id: string; installation_id: number }): OutboxJob {
-  return {
-    installationId: proposal.installation_id,
-    operation: "deployment.review",
-    coalesceKey: `deployment:${proposal.id}`,
-    priority: 0,
-    payload: { proposal_id: proposal.id },
-  };
-}
-
 /**
  * Record one change of `proposal` (read under its row lock by the caller) in
  * the caller's transaction; returns the status it has afterwards. The new
@@ -199,7 +182,7 @@ export async function recordDecision(
           decision: { status, title: state.decision.title, approvers, refused: state.decision.refused },
         },
       });
-      await enqueue(tx, syncCheckRun({ id: proposal.id, installation_id: proposal.installation_id, status }));
+      await enqueue(tx, syncCheckRun(proposal.installation_id, proposal.id, status));
       if (change.reviewers && status === "pending")
         await queueReviewerRequest(tx, proposal, change.reviewers, now, emit);
       if (change.inserted && status === "pending") await notify(tx, proposal, "pending", now);
@@ -254,7 +237,7 @@ export async function recordDecision(
       });
       // A proposal not yet published has no check run to bring up to date.
       if (proposal.kind === "outreach" && proposal.state.mode)
-        await enqueue(tx, syncCheckRun({ ...proposal, status: "rejected" }));
+        await enqueue(tx, syncCheckRun(proposal.installation_id, proposal.id, "rejected"));
       await notify(tx, proposal, "decided", now);
       return "rejected";
     }
@@ -346,9 +329,9 @@ async function queueWrites(
   status: ProposalStatus,
   decided: boolean,
 ): Promise<void> {
-  const updated = { ...proposal, status };
-  if (decided && (proposal.details as { run_id?: number }).run_id) await enqueue(tx, reviewDeployment(updated));
-  await enqueue(tx, syncCheckRun(updated));
+  if (decided && (proposal.details as { run_id?: number }).run_id)
+    await enqueue(tx, reviewDeployment(proposal.installation_id, proposal.id));
+  await enqueue(tx, syncCheckRun(proposal.installation_id, proposal.id, status));
 }
 
 /**

@@ -91,3 +91,62 @@ describe("one decision recorder", () => {
     ).toBe(true);
   });
 });
+
+// Every GitHub write is queued in one table, `outbox`, by one function,
+// enqueue in src/outbox/queue.ts, as a job made by that module's builder for
+// its kind; only the outbox's worker changes a queued row afterwards.
+const QUEUE = "src/outbox/queue.ts";
+const JOB_KINDS = "src/outbox/job-kinds.ts";
+
+/** The statements that write the outbox table (not outbox_pace), with what they do. */
+function outboxWrites(text: string): string[] {
+  return [
+    ...text.matchAll(/\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(?:ONLY\s+)?(?:public\.)?outbox\b(?![_\w])/gi),
+  ].map((match) => match[1]!.replace(/\s+/g, " ").toUpperCase());
+}
+
+/** Where an outbox job is made: an object with an `operation` and a `coalesceKey` (the OutboxJob's fields). */
+function jobLiterals(text: string): number {
+  return [...text.matchAll(/\bcoalesceKey\s*[:,}]/g)].length;
+}
+
+describe("one queue of GitHub writes", () => {
+  it("finds the statements and jobs it looks for (the detectors themselves)", () => {
+    expect(outboxWrites("INSERT INTO outbox (installation_id) VALUES ($1)")).toEqual(["INSERT INTO"]);
+    expect(outboxWrites("update outbox set done_at = $2; DELETE FROM outbox WHERE id = $1")).toEqual([
+      "UPDATE",
+      "DELETE FROM",
+    ]);
+    expect(outboxWrites("INSERT INTO outbox_pace (installation_id) VALUES ($1)")).toEqual([]);
+    expect(outboxWrites("SELECT max(id) FROM outbox WHERE coalesce_key = $1")).toEqual([]);
+    expect(jobLiterals("return { installationId, operation: kind, coalesceKey, priority, payload };")).toBe(1);
+    expect(jobLiterals('({ operation: "check_run.sync", coalesceKey: `proposal:${id}` })')).toBe(1);
+    expect(jobLiterals("job.coalesce_key")).toBe(0);
+  });
+
+  it("only src/outbox/ writes the outbox table, and only enqueue (src/outbox/queue.ts) inserts into it", () => {
+    const outside = files
+      .filter((file) => !file.path.startsWith("src/outbox/") && outboxWrites(file.text).length > 0)
+      .map((file) => file.path);
+    expect(outside, "queue GitHub writes with enqueue (src/outbox/queue.ts)").toEqual([]);
+    const inserts = files.filter((file) => outboxWrites(file.text).includes("INSERT INTO")).map((file) => file.path);
+    expect(inserts).toEqual([QUEUE]);
+  });
+
+  it("builds outbox jobs only in src/outbox/queue.ts", () => {
+    const elsewhere = files
+      .filter((file) => file.path !== QUEUE && jobLiterals(file.text) > 0)
+      .map((file) => file.path);
+    expect(elsewhere, "build each job kind with its builder in src/outbox/queue.ts").toEqual([]);
+  });
+
+  it("has a builder next to enqueue for every job kind the worker parses", () => {
+    const kindsText = files.find((file) => file.path === JOB_KINDS)!.text;
+    const schemas = kindsText.slice(kindsText.indexOf("export const JOB_SCHEMAS"));
+    const kinds = [...schemas.matchAll(/^ {2}"([a-z_]+\.[a-z_]+)":/gm)].map((match) => match[1]!);
+    expect(kinds.length).toBeGreaterThanOrEqual(5);
+    const queue = files.find((file) => file.path === QUEUE)!.text;
+    const built = [...queue.matchAll(/\bjob\(\s*installationId,\s*"([a-z_]+\.[a-z_]+)"/g)].map((match) => match[1]!);
+    expect(built.sort()).toEqual([...kinds].sort());
+  });
+});
