@@ -1,6 +1,7 @@
 import type { Queryable } from "../db/database.ts";
 import type { Decision, Vote } from "../policy/decision.ts";
-import { recordDecision, type TallyChange } from "./recorder.ts";
+import { recordDecision } from "./recorder.ts";
+import type { TallyChange } from "./changes.ts";
 import type { ProposalRow } from "./store.ts";
 
 /** What is stored with a decision beyond the decision itself. */

@@ -3,13 +3,15 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
-// Every change of a proposal's status or state goes through one module,
-// src/proposals/recorder.ts; a proposal is created only by insertProposal in
-// src/proposals/store.ts. These tests read the source and name the file and
+// Every change of a proposal's status or state goes through the recorder,
+// src/proposals/recorder.ts (one proposal's change) and its bulk changes,
+// src/proposals/recorder-bulk.ts; a proposal is created only by
+// insertProposal in src/proposals/store.ts. These tests read the source and name the file and
 // statement that breaks either rule.
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const RECORDER = "src/proposals/recorder.ts";
+const RECORDERS = [RECORDER, "src/proposals/recorder-bulk.ts"];
 const STORE = "src/proposals/store.ts";
 
 function sourceFiles(dir: string): string[] {
@@ -63,13 +65,19 @@ describe("one decision recorder", () => {
     const writes = statusOrStateWrites(recorder!.text);
     expect(writes.some((sql) => /\bstatus\s*=/i.test(sql))).toBe(true);
     expect(writes.some((sql) => /\bstate\s*=/i.test(sql))).toBe(true);
+    const bulk = files.find((file) => file.path === RECORDERS[1]);
+    expect(bulk, `${RECORDERS[1]} is missing`).toBeDefined();
+    expect(statusOrStateWrites(bulk!.text).length).toBeGreaterThan(0);
   });
 
-  it("no file but the recorder writes a proposal's status or state", () => {
+  it("no file but the recorder's two modules writes a proposal's status or state", () => {
     const outside = files
-      .filter((file) => file.path !== RECORDER)
+      .filter((file) => !RECORDERS.includes(file.path))
       .flatMap((file) => statusOrStateWrites(file.text).map((sql) => `${file.path}: ${sql}`));
-    expect(outside, "write proposals.status and proposals.state through src/proposals/recorder.ts").toEqual([]);
+    expect(
+      outside,
+      "write proposals.status and proposals.state through the recorder (src/proposals/recorder.ts, recorder-bulk.ts)",
+    ).toEqual([]);
   });
 
   it("a proposal is inserted only by insertProposal in the store", () => {
