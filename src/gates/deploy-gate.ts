@@ -8,13 +8,13 @@ import type { Decision } from "../policy/decision.ts";
 import { isAgent } from "../policy/eligibility.ts";
 import { newProposalId } from "../proposals/ids.ts";
 import { proposalDigest } from "../proposals/submit.ts";
-import { enqueue, findProposal, insertProposal, syncCheckRun } from "../proposals/store.ts";
+import { findProposal, insertProposal } from "../proposals/store.ts";
+import { enqueue, reviewDeployment, syncCheckRun } from "../outbox/queue.ts";
 import { assertSiteVerified } from "../sites/verified.ts";
 import { recordDelivery } from "../webhooks/ledger.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
 import { loadRepoConfig } from "../github/repo-config.ts";
 import { permissionOf } from "../github/permissions.ts";
-import { reviewDeployment } from "../proposals/apply-decision.ts";
 import { castVote } from "./vote.ts";
 import { recordWaiting } from "../proposals/recorder.ts";
 import { teamMemberships } from "../github/team-membership.ts";
@@ -135,8 +135,8 @@ async function onRuleRequested(context: Context, deps: GateDeps): Promise<void> 
       },
       now,
     );
-    await enqueue(tx, syncCheckRun(row));
-    if (refusal) await enqueue(tx, reviewDeployment(row));
+    await enqueue(tx, syncCheckRun(row.installation_id, row.id, row.status));
+    if (refusal) await enqueue(tx, reviewDeployment(row.installation_id, row.id));
     await recordWaiting(tx, row, now);
   });
 }
@@ -181,5 +181,3 @@ async function onRequestedAction(context: Context, deps: GateDeps): Promise<void
     },
   );
 }
-
-export { applyDecision, reviewDeployment } from "../proposals/apply-decision.ts";

@@ -2,10 +2,10 @@ import type { Context, Probot } from "probot";
 import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import { appendAudit } from "../audit/log.ts";
 import { decideMergeGroup, type QueuedPullState } from "../policy/merge-group.ts";
-import { enqueue, findCommitProposal, type ProposalOf } from "../proposals/store.ts";
+import { findCommitProposal, type ProposalOf } from "../proposals/store.ts";
 import { recordDelivery } from "../webhooks/ledger.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
-import { reportMergeGroup } from "../outbox/merge-group-job.ts";
+import { enqueue, reportMergeGroup } from "../outbox/queue.ts";
 import { pullsOfMergeGroup } from "../github/merge-group-pulls.ts";
 
 type ChecksRequested = EmitterWebhookEvent<"merge_group.checks_requested">["payload"];

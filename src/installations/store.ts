@@ -1,7 +1,7 @@
 import type { Database } from "../db/database.ts";
 import { enterTenant } from "../db/tenant.ts";
 import { appendAudit } from "../audit/log.ts";
-import { recordUninstalled } from "../proposals/recorder.ts";
+import { recordUninstalled } from "../proposals/recorder-bulk.ts";
 
 export interface InstallationRef {
   id: number;

@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { GateError } from "../errors.ts";
 import { PROPOSAL_ID_PATTERN } from "../proposals/ids.ts";
-import type { OutboxJob } from "./queue.ts";
 
 /**
  * The outbox's job kinds, one zod schema each. A job is parsed where the
@@ -72,29 +71,4 @@ export function parseJob(operation: string, payload: unknown): TypedJob {
     throw new MalformedJobError(`outbox job ${kind} has a malformed payload: ${issues}`);
   }
   return { kind, payload: parsed.data } as TypedJob;
-}
-
-/**
- * The request for reviews of a waiting head: progress, not a decision, so it
- * goes after decisions; one job per proposal (a head's request is made once,
- * src/proposals/reviewer-requests.ts).
- */
-export function reviewerRequestJob(
-  proposal: { id: string; installation_id: number },
-  request: { prNumber: number; headSha: string; reviewers: string[]; teamReviewers: string[] },
-): OutboxJob {
-  const payload: z.input<(typeof JOB_SCHEMAS)["reviewers.request"]> = {
-    proposal_id: proposal.id,
-    pr_number: request.prNumber,
-    head_sha: request.headSha,
-    reviewers: request.reviewers,
-    team_reviewers: request.teamReviewers,
-  };
-  return {
-    installationId: proposal.installation_id,
-    operation: "reviewers.request",
-    coalesceKey: `reviewers:${proposal.id}`,
-    priority: 1,
-    payload,
-  };
 }

@@ -51,9 +51,9 @@ export async function performJob(job: JobRow, deps: JobDeps): Promise<{ outcome:
   const typed = parseJob(job.operation, job.payload);
   switch (typed.kind) {
     case "check_run.sync":
-      return syncCheckRun(job, typed.payload.proposal_id, deps);
+      return performCheckRunSync(job, typed.payload.proposal_id, deps);
     case "deployment.review":
-      return reviewDeployment(job, typed.payload.proposal_id, deps);
+      return performDeploymentReview(job, typed.payload.proposal_id, deps);
     case "outreach.open":
       return openOutreachJob(job, typed.payload.proposal_id, deps);
     case "merge_group.report":
@@ -63,7 +63,7 @@ export async function performJob(job: JobRow, deps: JobDeps): Promise<{ outcome:
   }
 }
 
-async function syncCheckRun(job: JobRow, id: string, deps: JobDeps): Promise<{ outcome: string }> {
+async function performCheckRunSync(job: JobRow, id: string, deps: JobDeps): Promise<{ outcome: string }> {
   const proposal = await deps.db.tenant(job.installation_id, (tx) => findProposal(tx, id));
   if (!proposal) return { outcome: "missing" };
   const body = renderCheckRun(proposal, deps.publicUrl);
@@ -137,7 +137,7 @@ async function claimedBefore(job: JobRow, deps: JobDeps): Promise<boolean> {
  * Answer GitHub's deployment protection rule. GitHub refusing a second answer
  * (422: the run no longer waits) ends the job: it never sees two decisions.
  */
-async function reviewDeployment(job: JobRow, id: string, deps: JobDeps): Promise<{ outcome: string }> {
+async function performDeploymentReview(job: JobRow, id: string, deps: JobDeps): Promise<{ outcome: string }> {
   const proposal = await deps.db.tenant(job.installation_id, (tx) => findProposal(tx, id));
   if (!proposal || (proposal.status !== "approved" && proposal.status !== "rejected"))
     return { outcome: "not_decided" };

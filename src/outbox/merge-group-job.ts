@@ -1,5 +1,4 @@
 import { appendAudit } from "../audit/log.ts";
-import type { OutboxJob } from "../proposals/store.ts";
 import { COMMIT_CHECK_NAME } from "../policy/check-names.ts";
 import type { JobDeps, JobRow } from "./jobs.ts";
 import { narrowedClients } from "../github/narrowed.ts";
@@ -10,17 +9,6 @@ export interface MergeGroupReport {
   repo_id: number;
   head_sha: string;
   decision: MergeGroupDecision;
-}
-
-/** The queued write of a merge group's `Agent Gate` check run (a decision, so sent first). */
-export function reportMergeGroup(installationId: number, report: MergeGroupReport): OutboxJob {
-  return {
-    installationId,
-    operation: "merge_group.report",
-    coalesceKey: `merge_group:${report.repo}:${report.head_sha}`,
-    priority: 0,
-    payload: { ...report },
-  };
 }
 
 /**

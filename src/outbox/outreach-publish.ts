@@ -7,7 +7,8 @@ import type { GitHubClient } from "../github/client.ts";
 import { narrowedClients, type GitHubFactory } from "../github/narrowed.ts";
 import { JobConfigurationError } from "./job-kinds.ts";
 import { readRepoConfig } from "../github/repo-config.ts";
-import { enqueue, findProposal, recordCheckRunId, syncCheckRun, type ProposalRow } from "../proposals/store.ts";
+import { findProposal, recordCheckRunId, type ProposalRow } from "../proposals/store.ts";
+import { enqueue, syncCheckRun } from "./queue.ts";
 import { renderOutreachCheck } from "./outreach-check.ts";
 import { outreachBranch, outreachPath } from "../outreach/names.ts";
 import { renderRedactedOutreach } from "../outreach/redacted.ts";
@@ -194,7 +195,7 @@ export async function openOutreachJob(job: Job, id: string, deps: OutreachJobDep
       { operation: "outreach.pull_request", pr: pull.number, branch, path },
       deps.now(),
     );
-    await enqueue(tx, syncCheckRun(proposal));
+    await enqueue(tx, syncCheckRun(proposal.installation_id, proposal.id, proposal.status));
   });
   return { outcome: "pull_request" };
 }

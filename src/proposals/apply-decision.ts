@@ -1,9 +1,8 @@
 import type { Queryable } from "../db/database.ts";
 import type { Decision, Vote } from "../policy/decision.ts";
-import { recordDecision, reviewDeployment, type TallyChange } from "./recorder.ts";
+import { recordDecision } from "./recorder.ts";
+import type { TallyChange } from "./changes.ts";
 import type { ProposalRow } from "./store.ts";
-
-export { reviewDeployment };
 
 /** What is stored with a decision beyond the decision itself. */
 export type DecisionRecord = Omit<TallyChange, "type" | "decision">;

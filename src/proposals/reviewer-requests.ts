@@ -1,8 +1,8 @@
 import type { AuditInput } from "../audit/log.ts";
 import type { Queryable } from "../db/database.ts";
-import { reviewerRequestJob } from "../outbox/job-kinds.ts";
+import { enqueue, requestReviewers } from "../outbox/queue.ts";
 import type { ReviewerRequest } from "../policy/reviewer-requests.ts";
-import { enqueue, type ProposalRow } from "./store.ts";
+import type { ProposalRow } from "./store.ts";
 
 /**
  * Queue the request for reviews of a waiting proposal's head, once per head:
@@ -40,7 +40,7 @@ export async function queueReviewerRequest(
   if (recorded.length === 0) return false;
   await enqueue(
     tx,
-    reviewerRequestJob(proposal, {
+    requestReviewers(proposal.installation_id, proposal.id, {
       prNumber: proposal.pr_number,
       headSha: proposal.head_sha,
       reviewers: request.reviewers,

@@ -1,9 +1,5 @@
 import type { Queryable } from "../db/database.ts";
-import type { OutboxJob } from "../outbox/queue.ts";
 import { parseState, type StateOfKind } from "./state.ts";
-
-// The outbox's queue, where the recorder and the gates queue GitHub writes (its SQL is the outbox's).
-export { enqueue, OUTBOX_CHANNEL, type OutboxJob } from "../outbox/queue.ts";
 
 export type ProposalKind = "commit" | "deploy" | "outreach";
 export type ProposalStatus = "pending" | "approved" | "rejected" | "expired" | "superseded" | "exempt";
@@ -35,7 +31,6 @@ export interface ProposalColumns {
 
 /** Channel on which decisions are announced (payload: proposal id). */
 export const DECIDED_CHANNEL = "agent_gate_decided";
-/** Channel that wakes outbox workers. */
 
 /** A proposal of one kind, with that kind's typed state. */
 export type ProposalOf<K extends ProposalKind> = ProposalColumns & { kind: K; state: StateOfKind[K] };
@@ -194,17 +189,6 @@ export async function knownHead(
     base: row?.base ?? null,
     commits: row?.commits ?? null,
     beforeCommits: before ? (row?.before_commits ?? null) : null,
-  };
-}
-
-/** The check run of a proposal is brought to the proposal's current state by the outbox worker. */
-export function syncCheckRun(proposal: { id: string; installation_id: number; status: ProposalStatus }): OutboxJob {
-  return {
-    installationId: proposal.installation_id,
-    operation: "check_run.sync",
-    coalesceKey: `proposal:${proposal.id}`,
-    priority: proposal.status === "pending" ? 1 : 0,
-    payload: { proposal_id: proposal.id },
   };
 }
 

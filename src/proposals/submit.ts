@@ -6,13 +6,13 @@ import { canonicalJson } from "../canonical-json.ts";
 import { GateError, UnavailableError, ValidationError } from "../errors.ts";
 import type { Keyring } from "../crypto/keyring.ts";
 import { outreachDigest, outreachFacts, parseOutreachContent, type OutreachContent } from "../outreach/content.ts";
-import { openOutreach } from "../outreach/jobs-queue.ts";
 import { insertOutreach } from "../outreach/store.ts";
 import { normalizeDomain } from "../sites/domain.ts";
 import { assertSiteVerified } from "../sites/verified.ts";
 import { newProposalId } from "./ids.ts";
 import { hiddenCharacterProblem } from "../policy/reviewer-text.ts";
-import { enqueue, insertProposal, syncCheckRun, type ProposalRow } from "./store.ts";
+import { insertProposal, type ProposalRow } from "./store.ts";
+import { enqueue, openOutreach, syncCheckRun } from "../outbox/queue.ts";
 import { recordWaiting } from "./recorder.ts";
 
 export const PROPOSAL_TTL_MS = 72 * 60 * 60 * 1000;
@@ -256,9 +256,9 @@ async function createProposal(
     );
     if (bound.outreach && keyring) {
       await insertOutreach(tx, keyring, { id: row.id, installationId: submitter.installationId }, bound.outreach, now);
-      await enqueue(tx, openOutreach(row));
+      await enqueue(tx, openOutreach(row.installation_id, row.id));
     } else {
-      await enqueue(tx, syncCheckRun(row));
+      await enqueue(tx, syncCheckRun(row.installation_id, row.id, row.status));
       await recordWaiting(tx, row, now);
     }
     return row;

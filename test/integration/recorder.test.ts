@@ -2,7 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { readAudit, type AuditInput } from "../../src/audit/log.ts";
 import type { Decision } from "../../src/policy/decision.ts";
 import { newProposalId } from "../../src/proposals/ids.ts";
-import { recordDecision, recordSuperseded, recordUninstalled } from "../../src/proposals/recorder.ts";
+import { recordDecision } from "../../src/proposals/recorder.ts";
+import { recordSuperseded, recordUninstalled } from "../../src/proposals/recorder-bulk.ts";
 import { ProposalStateError } from "../../src/proposals/state.ts";
 import {
   announceDecision,

@@ -141,6 +141,45 @@ describe("GitHub writes", () => {
   });
 });
 
+describe("outbox jobs", () => {
+  // Each job kind's builder sits next to enqueue in src/outbox/queue.ts; whoever queues a GitHub
+  // write (the gates, the recorder, the proposal store) imports them from there, and no module
+  // passes them on under its own name.
+  const QUEUE = "src/outbox/queue.ts";
+  const NAMES = ["enqueue", "syncCheckRun", "reviewDeployment", "openOutreach", "reportMergeGroup", "requestReviewers"];
+  const clauses = SRC.flatMap((file) =>
+    [...codeOf(file).matchAll(/\b(import|export)\s+(?:type\s+)?\{([^}]*)\}\s*from\s*"([^"]+)"/g)].map((m) => ({
+      file: at(file),
+      keyword: m[1]!,
+      names: m[2]!.split(",").map((name) =>
+        name
+          .replace(/^\s*type\s+/, "")
+          .split(/\s+as\s+/)[0]!
+          .trim(),
+      ),
+      target: m[3]!.startsWith(".") ? at(resolve(dirname(file), m[3]!)) : m[3]!,
+    })),
+  );
+
+  it("finds the imports it checks", () => {
+    expect(clauses.filter((c) => c.target === QUEUE && c.names.includes("enqueue")).length).toBeGreaterThan(3);
+  });
+
+  it("imports enqueue and the job builders from src/outbox/queue.ts only", () => {
+    const wrong = clauses
+      .filter((c) => c.keyword === "import" && c.target !== QUEUE && c.names.some((name) => NAMES.includes(name)))
+      .map((c) => `${c.file} imports ${c.names.filter((name) => NAMES.includes(name)).join(", ")} from ${c.target}`);
+    expect(wrong).toEqual([]);
+  });
+
+  it("re-exports none of them", () => {
+    const reexports = clauses
+      .filter((c) => c.keyword === "export" && c.names.some((name) => NAMES.includes(name)))
+      .map((c) => `${c.file} re-exports from ${c.target}`);
+    expect(reexports).toEqual([]);
+  });
+});
+
 describe("SQL", () => {
   /** Statements that write a table: INSERT INTO t, UPDATE t, DELETE FROM t (in SQL strings). */
   const writes = SRC.flatMap((file) =>
@@ -207,11 +246,12 @@ describe("SQL", () => {
     const spread = [...modules]
       .filter(([, files]) => files.size > 1)
       .map(([table, files]) => `${table}: ${[...files].sort().join(", ")}`);
-    // Two modules of one room where a table has two jobs: the outbox's queue and its worker; the
-    // proposal store (insert, check-run id, deadlines) and the one recorder of every status and state.
+    // Modules of one room where a table has more than one job: the outbox's queue and its worker; the
+    // proposal store (insert, check-run id, deadlines) and the one recorder of every status and state
+    // (one proposal's change, and the bulk changes of many).
     const TWO_JOBS = [
       /^outbox: src\/outbox\/queue\.ts, src\/outbox\/worker\.ts$/,
-      /^proposals: src\/proposals\/recorder\.ts, src\/proposals\/store\.ts$/,
+      /^proposals: src\/proposals\/recorder-bulk\.ts, src\/proposals\/recorder\.ts, src\/proposals\/store\.ts$/,
     ];
     expect(spread.filter((line) => !TWO_JOBS.some((ok) => ok.test(line)))).toEqual([]);
   });
