@@ -31,7 +31,13 @@ export interface NotifierOptions {
   count?: (type: string, outcome: "sent" | "failed") => void;
 }
 
-const DEFAULT_PACE: Record<ChannelType, number> = { slack: 1000, teams: 500, email: 200, webhook: 0 };
+/** Production's gap between two messages to one channel, by type. */
+export const DEFAULT_NOTIFY_PACE_MS: Readonly<Record<ChannelType, number>> = {
+  slack: 1000,
+  teams: 500,
+  email: 200,
+  webhook: 0,
+};
 const MAX_BACKOFF_MS = 10 * 60_000;
 
 /**
@@ -136,7 +142,7 @@ export class Notifier {
     const now = this.#o.now();
     const pace = (channelId: string) => {
       const type = this.#types.get(channelId) ?? "slack";
-      return this.#o.paceMs?.[type] ?? DEFAULT_PACE[type];
+      return this.#o.paceMs?.[type] ?? DEFAULT_NOTIFY_PACE_MS[type];
     };
     const claimed = await claimJob(this.#o.db, now, this.#o.leaseMs ?? 60_000, this.#id, pace);
     if (!claimed) return false;
