@@ -222,17 +222,27 @@ function agentPr(pull: number): Record<string, any> {
   return payload;
 }
 
-/** Proposals one at a time, each after the channels' pace has passed since the last. */
+/** Proposals one at a time, each once the earlier ones' messages are out and every channel's pace has passed. */
 async function proposals(rig: Rig, count: number, backlog: boolean): Promise<Sample[]> {
   const out: Sample[] = [];
-  const spacing = Math.max(...Object.values(DEFAULT_NOTIFY_PACE_MS)) + 100;
   for (let i = 0; i < count; i += 1) {
-    const started = performance.now();
     if (backlog) await topUp(rig);
+    await rig.app.server.notifier.drain(120_000);
+    await channelsFree(rig);
     out.push(await propose(rig));
-    await sleep(Math.max(0, spacing - (performance.now() - started)));
   }
   return out;
+}
+
+async function channelsFree(rig: Rig): Promise<void> {
+  for (;;) {
+    const [row] = await rig.db.query<{ busy: boolean }>(
+      "SELECT EXISTS (SELECT 1 FROM notify_pace WHERE installation_id = $1 AND next_at > now()) AS busy",
+      [INSTALLATION],
+    );
+    if (!row?.busy) return;
+    await sleep(50);
+  }
 }
 
 /** The linked, eligible Slack user approves a proposal: click → deployment review (and check run) at GitHub. */
