@@ -41,6 +41,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { verifySite } from "../test/integration/api-harness.ts";
 import { inboxDrained } from "../test/support/inbox.ts";
+import { notifyLatency } from "./notify.ts";
 
 const ADMIN_URL =
   process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -715,6 +716,7 @@ async function main(): Promise<void> {
     await step("backlog", () => backlogDecision(db, fake));
     await step("wake", () => wakeLatency(db, scratch.url, decider, fake));
     await step("startup", () => coldStart(fake));
+    await step("notify", async () => void rows.push(...(await notifyLatency(db))));
   } finally {
     await fake.close();
     await db.close();

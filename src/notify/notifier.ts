@@ -29,18 +29,28 @@ export interface NotifierOptions {
   sweepMs?: number;
   /** Counts a message sent or failed for good (the metrics). */
   count?: (type: string, outcome: "sent" | "failed") => void;
+  /** Messages sent at the same time by this process (default 4). */
+  concurrency?: number;
 }
 
-const DEFAULT_PACE: Record<ChannelType, number> = { slack: 1000, teams: 500, email: 200, webhook: 0 };
+/** Production's gap between two messages to one channel, by type. */
+export const DEFAULT_NOTIFY_PACE_MS: Readonly<Record<ChannelType, number>> = {
+  slack: 1000,
+  teams: 500,
+  email: 200,
+  webhook: 0,
+};
 const MAX_BACKOFF_MS = 10 * 60_000;
 
 /**
- * The notifications worker: its own queue (notify_jobs) and loop, apart
+ * The notifications worker: its own queue (notify_jobs) and loops, apart
  * from the outbox of GitHub writes, so neither waits for the other and no
  * decision waits for a message. Jobs are leased (a crashed worker's job is
  * taken again), paced per channel across processes, retried with backoff;
  * a message that fails for good is audited (`notification.failed`), counted
- * and shown by `doctor`.
+ * and shown by `doctor`. A proposal's channels are told at the same time
+ * (several loops), not one after another: a slow SMTP server does not delay
+ * the Slack message or the webhook.
  */
 export class Notifier {
   readonly #o: NotifierOptions;
@@ -49,8 +59,11 @@ export class Notifier {
   #timer: NodeJS.Timeout | undefined;
   #sweep: NodeJS.Timeout | undefined;
   #unlisten: (() => Promise<void>) | undefined;
-  #running = false;
+  /** Loops running now; each claims and performs jobs until none is ready. */
+  #active = 0;
   #again = false;
+  /** Claims are taken one at a time in this process, so each sees the pace the one before reserved. */
+  #claims: Promise<unknown> = Promise.resolve();
   #stopped = true;
 
   constructor(options: NotifierOptions) {
@@ -78,7 +91,7 @@ export class Notifier {
     if (this.#timer) clearInterval(this.#timer);
     if (this.#sweep) clearInterval(this.#sweep);
     await this.#unlisten?.();
-    while (this.#running) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (this.#active > 0) await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
   /** Queue due escalations, reminders and expiry warnings (safe on every replica). */
@@ -86,27 +99,27 @@ export class Notifier {
     return sweepSchedule(this.#o.db, this.#o.now());
   }
 
+  /** Wake the loops: one more starts (up to `concurrency`), and running ones look again before they stop. */
   kick(): void {
     if (this.#stopped) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    this.#running = true;
-    void (async () => {
-      try {
-        do {
-          this.#again = false;
-          while (!this.#stopped && (await this.runOnce())) {
-            /* keep going while jobs are ready */
-          }
-        } while (this.#again && !this.#stopped);
-      } catch (error) {
-        this.#o.log.error({ err: error }, "notifier pass failed; it will try again");
-      } finally {
-        this.#running = false;
+    this.#again = true;
+    if (this.#active >= (this.#o.concurrency ?? 4)) return;
+    this.#active += 1;
+    void this.#loop();
+  }
+
+  async #loop(): Promise<void> {
+    try {
+      while (this.#again && !this.#stopped) {
+        this.#again = false;
+        // A job taken: another loop may take the next one meanwhile (another channel's message).
+        while (!this.#stopped && (await this.runOnce())) this.kick();
       }
-    })();
+    } catch (error) {
+      this.#o.log.error({ err: error }, "notifier pass failed; it will try again");
+    } finally {
+      this.#active -= 1;
+    }
   }
 
   /** Process until nothing is queued (tests, shutdown). */
@@ -133,13 +146,17 @@ export class Notifier {
 
   /** Claim and perform one ready job; false when none is ready. */
   async runOnce(): Promise<boolean> {
-    const now = this.#o.now();
     const pace = (channelId: string) => {
       const type = this.#types.get(channelId) ?? "slack";
-      return this.#o.paceMs?.[type] ?? DEFAULT_PACE[type];
+      return this.#o.paceMs?.[type] ?? DEFAULT_NOTIFY_PACE_MS[type];
     };
-    const claimed = await claimJob(this.#o.db, now, this.#o.leaseMs ?? 60_000, this.#id, pace);
+    const turn = this.#claims.then(() =>
+      claimJob(this.#o.db, this.#o.now(), this.#o.leaseMs ?? 60_000, this.#id, pace),
+    );
+    this.#claims = turn.catch(() => undefined);
+    const claimed = await turn;
     if (!claimed) return false;
+    const now = this.#o.now();
     if ("malformed" in claimed) {
       this.#o.log.error({ job: claimed.malformed.id }, "notify job malformed; set aside");
       await failJob(this.#o.db, claimed.malformed.id, claimed.malformed.error, null, now);

@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { readAudit } from "../../src/audit/log.ts";
 import { parseKeyring } from "../../src/crypto/keyring.ts";
 import { expireDue } from "../../src/gates/expiry.ts";
@@ -354,6 +356,45 @@ describe("notifications, end to end", () => {
     expect(failed[0]!.data).toMatchObject({ channel: "gone", type: "slack", error: "slack: channel_not_found" });
     const metrics = await app.server.metrics.registry.getSingleMetricAsString("agent_gate_notifications_total");
     expect(metrics).toContain('type="slack",outcome="failed"} 1');
+  });
+});
+
+describe("a proposal's channels are told at the same time", () => {
+  it("sends the mail while a webhook receiver still holds its request unanswered, then completes the webhook", async () => {
+    const held: ServerResponse[] = [];
+    const stall = createServer((_req, res) => held.push(res));
+    await new Promise<void>((resolve) => stall.listen(0, "127.0.0.1", resolve));
+    try {
+      await addChannel(
+        t.db,
+        keyring,
+        installationId,
+        { type: "webhook", name: "stall", url: `http://127.0.0.1:${(stall.address() as AddressInfo).port}/hook` },
+        "cli",
+        clock(),
+      );
+      // The stalled channel's message is queued first: one message after another, the mail would wait for it.
+      fake.setFile(REPO, ".github/agent-gate.yml", "agents: [deploy-agent]\nnotify:\n  channels: [stall, mail]\n");
+      // The notifier's own loops (woken at commit), as the app runs them; app.close() stops them.
+      await app.server.notifier.start();
+      const res = await app.deliver(
+        "deployment_protection_rule",
+        deploymentProtectionRule({ installationId, environment: "production", sha: SHA, runId: 94, sender: "runner" }),
+      );
+      expect(res.status).toBe(200);
+      await vi.waitFor(() => expect(smtp.mails).toHaveLength(1), { timeout: 8_000, interval: 20 });
+      expect(held).toHaveLength(1);
+      expect(held[0]!.writableEnded).toBe(false);
+      held[0]!.writeHead(204).end();
+      await app.server.notifier.drain();
+      const sent = (await audit())
+        .filter((e) => e.action === "notification.sent")
+        .map((e) => (e.data as { channel: string }).channel);
+      expect(sent.sort()).toEqual(["mail", "stall"]);
+    } finally {
+      stall.closeAllConnections();
+      await new Promise((resolve) => stall.close(resolve));
+    }
   });
 });
 
