@@ -14,7 +14,9 @@
  *   app running in its own process, beside a 10 s polling interval;
  * - start-up: `npm start` (node dist/main.js) → /readyz 200 on a fresh embedded database (target ≤ 3 s) and
  *   on PostgreSQL (≤ 1 s), beside a bare Probot app's start in its own process; one CLI command on
- *   PostgreSQL (≤ 0.5 s); a missed target prints its gap.
+ *   PostgreSQL (≤ 0.5 s); a missed target prints its gap;
+ * - the audit log: the tree append in a decision's transaction, an inclusion proof at 1M events and
+ *   verifying a 1M-event export (bench/audit-tree.ts).
  * It creates and drops its own scratch databases.
  */
 import { createServer, type Server } from "node:http";
@@ -42,6 +44,7 @@ import { fileURLToPath } from "node:url";
 import { verifySite } from "../test/integration/api-harness.ts";
 import { inboxDrained } from "../test/support/inbox.ts";
 import { notifyLatency } from "./notify.ts";
+import { auditBench } from "./audit-tree.ts";
 
 const ADMIN_URL =
   process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
@@ -717,6 +720,7 @@ async function main(): Promise<void> {
     await step("wake", () => wakeLatency(db, scratch.url, decider, fake));
     await step("startup", () => coldStart(fake));
     await step("notify", async () => void rows.push(...(await notifyLatency(db))));
+    await step("audit", async () => void rows.push(...(await auditBench(db))));
   } finally {
     await fake.close();
     await db.close();
