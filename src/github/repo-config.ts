@@ -31,7 +31,7 @@ export async function loadRepoConfig(context: Context, options: NarrowOptions = 
     throw new Error("the repository config is read for an event's installation and repository");
   }
   return readRepoConfig(
-    context.octokit as unknown as GitHubClient,
+    context.octokit,
     installationId,
     { owner: repository.owner.login, repo: repository.name, repoId: repository.id },
     options,
