@@ -2,6 +2,19 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+const EMPTY_CATCH = {
+  selector:
+    "CallExpression[callee.property.name='catch'] > ArrowFunctionExpression[body.type='BlockStatement'][body.body.length=0]",
+  message: "A .catch(() => {}) hides a failure: log it with its cause, count it, or let it fail.",
+};
+
+// `x as unknown as T` throws the type away. Webhook payloads and contexts come typed from Probot's
+// `app.on("event.action")` (Context<E>); gathered facts and decisions are plain typed data.
+const DOUBLE_CAST = {
+  selector: "TSAsExpression[expression.type='TSAsExpression'][expression.typeAnnotation.type='TSUnknownKeyword']",
+  message: "No `as unknown as` here: take the typed Context<E> Probot gives (or the payload type) instead of a cast.",
+};
+
 export default tseslint.config(
   { ignores: ["dist/**", "action/dist/**", "node_modules/**", ".agent-gate/**", "coverage/**"] },
   js.configs.recommended,
@@ -23,15 +36,13 @@ export default tseslint.config(
         "error",
         { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" },
       ],
-      "no-restricted-syntax": [
-        "error",
-        {
-          selector:
-            "CallExpression[callee.property.name='catch'] > ArrowFunctionExpression[body.type='BlockStatement'][body.body.length=0]",
-          message: "A .catch(() => {}) hides a failure: log it with its cause, count it, or let it fail.",
-        },
-      ],
+      "no-restricted-syntax": ["error", EMPTY_CATCH],
     },
+  },
+  {
+    // The rooms that read webhooks and decide on them.
+    files: ["src/gates/**/*.ts", "src/webhooks/**/*.ts", "src/policy/**/*.ts"],
+    rules: { "no-restricted-syntax": ["error", EMPTY_CATCH, DOUBLE_CAST] },
   },
   {
     // Tests, benchmarks and scripts drive fixtures and third-party shapes: `any` is allowed there, not in src.

@@ -160,6 +160,7 @@ const instrumented = new WeakSet<object>();
 export function instrumentGitHub<T>(client: T, metrics: GateMetrics): T {
   if (instrumented.has(client as object)) return client;
   instrumented.add(client as object);
+  // Octokit's `hook.wrap` is generic over every hook name; no client type states the "request" hook alone.
   (client as unknown as HookableClient).hook.wrap("request", async (request, options) => {
     const end = metrics.githubCalls.startTimer({ method: options.method });
     try {

@@ -14,13 +14,7 @@ import { InboxProcessor } from "./webhooks/processor.ts";
 import { RefusalLog } from "./webhooks/refusals.ts";
 import { pipelineMetrics } from "./webhooks/webhook-metrics.ts";
 import { reconcilePending, startReconcile, type ReconcileResult } from "./webhooks/reconcile.ts";
-import {
-  startRecovery,
-  sweepDeliveryLog,
-  type AppClient,
-  type RecoveryDeps,
-  type SweepResult,
-} from "./webhooks/recover.ts";
+import { startRecovery, sweepDeliveryLog, type RecoveryDeps, type SweepResult } from "./webhooks/recover.ts";
 import type { PipelineSettings, Settings } from "./config/settings.ts";
 import type { GitHubClient } from "./github/client.ts";
 import { expireDue } from "./gates/expiry.ts";
@@ -167,7 +161,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   };
   const github = Object.assign(installationClient, { decorate: watch });
   // Webhook handlers narrow Probot's context.octokit: their reads and token requests are counted (and paced) too.
-  decorateClientsOf((await o.probot.auth()) as unknown as GitHubClient, watch);
+  decorateClientsOf(await o.probot.auth(), watch);
   const worker = new OutboxWorker({
     db: o.db,
     github,
@@ -406,8 +400,7 @@ export async function startGateServer(o: GateServerOptions): Promise<GateServer>
   const recovery: RecoveryDeps = {
     db: o.db,
     appId: o.appId,
-    app: async () =>
-      instrumentGitHub(appCredentials.watch((await o.probot.auth()) as unknown as AppClient & GitHubClient), metrics),
+    app: async () => instrumentGitHub(appCredentials.watch(await o.probot.auth()), metrics),
     now,
     log: o.log.child({ name: "recovery" }),
     holder: `recovery-${process.pid}-${Math.random().toString(36).slice(2, 10)}`,

@@ -70,7 +70,7 @@ export function openPg(options: PgOptions): Database {
   const pool = new pg.Pool({
     ...connectionOf(options),
     max: options.max ?? 10,
-    types: types as unknown as pg.CustomTypesConfig,
+    types,
     connectionTimeoutMillis: 5_000,
   });
   // An idle client that loses its server must not crash the process.

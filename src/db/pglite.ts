@@ -179,6 +179,7 @@ export async function openPglite(options: PgliteOptions = {}): Promise<PgliteDat
       runExclusive: <T>(fn: () => Promise<T>) => socketTurn(() => pglite.runExclusive(fn)),
     };
     rmSync(path, { force: true }); // a socket left by a process that died (its lock is ours now)
+    // The socket server calls only these members of PGlite; the guarded stand-in implements them and no others.
     const server = new PGLiteSocketServer({ db: served as unknown as PGlite, path, maxConnections });
     await server.start();
     return async () => {

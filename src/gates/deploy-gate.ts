@@ -1,6 +1,5 @@
 import { hiddenCharacterProblem } from "../policy/reviewer-text.ts";
 import type { Context, Probot } from "probot";
-import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import { appendAudit } from "../audit/log.ts";
 import type { Queryable } from "../db/database.ts";
 import { GateError } from "../errors.ts";
@@ -19,19 +18,19 @@ import { castVote } from "./vote.ts";
 import { recordWaiting } from "../proposals/recorder.ts";
 import { teamMemberships } from "../github/team-membership.ts";
 
-type RuleRequested = EmitterWebhookEvent<"deployment_protection_rule.requested">["payload"];
-type RequestedAction = EmitterWebhookEvent<"check_run.requested_action">["payload"];
-
 const RUN_FROM_CALLBACK = /\/repos\/[^/]+\/[^/]+\/actions\/runs\/(\d+)\/deployment_protection_rule$/;
 
 /** The deploy gate: a custom deployment protection rule decided with a check run's buttons. */
 export function registerDeployGate(app: Probot, deps: GateDeps): void {
-  app.on("deployment_protection_rule.requested", (context) => onRuleRequested(context as unknown as Context, deps));
-  app.on("check_run.requested_action", (context) => onRequestedAction(context as unknown as Context, deps));
+  app.on("deployment_protection_rule.requested", (context) => onRuleRequested(context, deps));
+  app.on("check_run.requested_action", (context) => onRequestedAction(context, deps));
 }
 
-async function onRuleRequested(context: Context, deps: GateDeps): Promise<void> {
-  const payload = context.payload as unknown as RuleRequested;
+async function onRuleRequested(
+  context: Context<"deployment_protection_rule.requested">,
+  deps: GateDeps,
+): Promise<void> {
+  const payload = context.payload;
   const installationId = payload.installation?.id;
   const delivery = deliveryOf(context, deps.appId);
   const environment = payload.environment ?? "";
@@ -151,8 +150,8 @@ async function siteRefusal(tx: Queryable, installationId: number, site: string, 
   }
 }
 
-async function onRequestedAction(context: Context, deps: GateDeps): Promise<void> {
-  const payload = context.payload as unknown as RequestedAction;
+async function onRequestedAction(context: Context<"check_run.requested_action">, deps: GateDeps): Promise<void> {
+  const payload = context.payload;
   const installationId = payload.installation?.id;
   const delivery = deliveryOf(context, deps.appId);
   const proposalId = payload.check_run.external_id ?? "";

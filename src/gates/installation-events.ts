@@ -1,5 +1,4 @@
-import type { Context, Probot } from "probot";
-import type { EmitterWebhookEvent } from "@octokit/webhooks";
+import type { Probot } from "probot";
 import {
   recordInstallation,
   recordRepositories,
@@ -9,9 +8,6 @@ import {
 } from "../installations/store.ts";
 import type { GateDeps } from "./gate-deps.ts";
 
-type InstallationPayload = EmitterWebhookEvent<"installation">["payload"];
-type RepositoriesPayload = EmitterWebhookEvent<"installation_repositories">["payload"];
-
 /**
  * Installation lifecycle: what the app is installed on decides which tokens and
  * OIDC repositories are live. Uninstalling, suspending or removing a repository
@@ -20,7 +16,7 @@ type RepositoriesPayload = EmitterWebhookEvent<"installation_repositories">["pay
  */
 export function registerInstallationEvents(app: Probot, deps: GateDeps): void {
   app.on("installation", async (context) => {
-    const payload = (context as unknown as Context).payload as unknown as InstallationPayload;
+    const payload = context.payload;
     const installation = { id: payload.installation.id, account: accountOf(payload.installation.account) };
     const now = deps.now();
     switch (payload.action) {
@@ -53,7 +49,7 @@ export function registerInstallationEvents(app: Probot, deps: GateDeps): void {
     }
   });
   app.on("installation_repositories", async (context) => {
-    const payload = (context as unknown as Context).payload as unknown as RepositoriesPayload;
+    const payload = context.payload;
     const now = deps.now();
     await recordInstallation(
       deps.db,

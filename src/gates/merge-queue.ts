@@ -1,5 +1,4 @@
 import type { Context, Probot } from "probot";
-import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import { appendAudit } from "../audit/log.ts";
 import { decideMergeGroup, type QueuedPullState } from "../policy/merge-group.ts";
 import { findCommitProposal, type ProposalOf } from "../proposals/store.ts";
@@ -7,8 +6,6 @@ import { recordDelivery } from "../webhooks/ledger.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
 import { enqueue, reportMergeGroup } from "../outbox/queue.ts";
 import { pullsOfMergeGroup } from "../github/merge-group-pulls.ts";
-
-type ChecksRequested = EmitterWebhookEvent<"merge_group.checks_requested">["payload"];
 
 /**
  * The merge queue: GitHub waits for every required check on the head of each
@@ -19,11 +16,11 @@ type ChecksRequested = EmitterWebhookEvent<"merge_group.checks_requested">["payl
  * of them at its head was approved (under its rules) or exempt.
  */
 export function registerMergeQueue(app: Probot, deps: GateDeps): void {
-  app.on("merge_group.checks_requested", (context) => onChecksRequested(context as unknown as Context, deps));
+  app.on("merge_group.checks_requested", (context) => onChecksRequested(context, deps));
 }
 
-async function onChecksRequested(context: Context, deps: GateDeps): Promise<void> {
-  const payload = context.payload as unknown as ChecksRequested;
+async function onChecksRequested(context: Context<"merge_group.checks_requested">, deps: GateDeps): Promise<void> {
+  const payload = context.payload;
   const installationId = payload.installation?.id;
   const delivery = deliveryOf(context, deps.appId);
   const now = deps.now();

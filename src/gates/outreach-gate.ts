@@ -1,5 +1,3 @@
-import type { Context } from "probot";
-import type { EmitterWebhookEvent } from "@octokit/webhooks";
 import { appendAudit } from "../audit/log.ts";
 import type { Queryable } from "../db/database.ts";
 import { decideOutreachReviews, factsDigest, type OutreachReviewFacts } from "../policy/decision.ts";
@@ -10,17 +8,13 @@ import { proposalOfBranch } from "../outreach/names.ts";
 import { findOutreachByPull, rejectOutreach } from "../outreach/store.ts";
 import { recordDelivery } from "../webhooks/ledger.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
+import type { PullContext } from "./pull-event.ts";
 import { narrowedForEvent } from "../github/narrowed.ts";
 import { loadRepoConfig } from "../github/repo-config.ts";
 import { gatherReviews } from "../github/reviews.ts";
 import { gatherProposalMemberships, proposalRuleFacts, proposalRuleSubject } from "./proposal-rule-facts.ts";
 import { teamMemberships, type TeamMemberships } from "../github/team-membership.ts";
 import { reviewersToRequest } from "../policy/reviewer-requests.ts";
-
-type PullPayload = Pick<
-  EmitterWebhookEvent<"pull_request.closed">["payload"],
-  "installation" | "repository" | "pull_request" | "sender" | "action"
->;
 
 export const CONTENT_CHANGED = "content changed";
 
@@ -37,8 +31,8 @@ interface PublishedState {
  * nothing (anyone can name a branch): the proposal must be stored with this
  * pull request's number.
  */
-export async function outreachProposalOf(context: Context, deps: GateDeps): Promise<ProposalRow | undefined> {
-  const payload = context.payload as unknown as PullPayload;
+export async function outreachProposalOf(context: PullContext, deps: GateDeps): Promise<ProposalRow | undefined> {
+  const payload = context.payload;
   const installationId = payload.installation?.id;
   const pr = payload.pull_request;
   const id = proposalOfBranch(pr.head.ref);
@@ -52,15 +46,15 @@ export async function outreachProposalOf(context: Context, deps: GateDeps): Prom
  * changed"; otherwise approving reviews on the checked head decide, under the
  * rules of every gate.
  */
-export async function evaluateOutreachPull(context: Context, deps: GateDeps, proposal: ProposalRow): Promise<void> {
-  const payload = context.payload as unknown as PullPayload;
+export async function evaluateOutreachPull(context: PullContext, deps: GateDeps, proposal: ProposalRow): Promise<void> {
+  const payload = context.payload;
   const installationId = proposal.installation_id;
   const delivery = deliveryOf(context, deps.appId);
   const sender = payload.sender?.login ?? null;
   const pr = payload.pull_request;
 
   if (payload.action === "closed") {
-    const reason = pr.merged
+    const reason = payload.pull_request.merged
       ? "the pull request was merged without an approval"
       : "the pull request was closed without merging";
     await deps.db.tenant(installationId, async (tx) => {
@@ -184,7 +178,7 @@ export async function evaluateOutreachPull(context: Context, deps: GateDeps, pro
 
 /** Of the reviewers approving the checked head, who belongs to the teams the applying rules name. */
 async function outreachMemberships(
-  context: Context,
+  context: PullContext,
   deps: GateDeps,
   proposal: ProposalRow,
   config: GateConfig,
@@ -200,7 +194,7 @@ async function outreachMemberships(
 }
 
 /** Whether the proposal file at `sha` is byte for byte the one published (same blob). */
-async function fileUnchanged(context: Context, sha: string, state: PublishedState): Promise<boolean> {
+async function fileUnchanged(context: PullContext, sha: string, state: PublishedState): Promise<boolean> {
   if (!state.path || !state.file_sha) return false;
   const reader = await narrowedForEvent(context, ["repos.getContent"]);
   try {

@@ -1,17 +1,8 @@
-import type { Context, Probot } from "probot";
+import type { Probot } from "probot";
 import { evaluatePull } from "./commit-gate.ts";
 import type { GateDeps } from "./gate-deps.ts";
 import { evaluateOutreachPull, outreachProposalOf } from "./outreach-gate.ts";
-
-const PULL_EVENTS = [
-  "pull_request.opened",
-  "pull_request.reopened",
-  "pull_request.synchronize",
-  "pull_request.ready_for_review",
-  "pull_request_review.submitted",
-  "pull_request_review.dismissed",
-  "pull_request_review.edited",
-] as const;
+import { PULL_EVENTS } from "./pull-event.ts";
 
 /**
  * Pull request events go to the outreach gate when the pull request is one
@@ -20,8 +11,7 @@ const PULL_EVENTS = [
  * only to the commit gate.
  */
 export function registerPullRequestGates(app: Probot, deps: GateDeps): void {
-  app.on([...PULL_EVENTS], async (untyped) => {
-    const context = untyped as unknown as Context;
+  app.on([...PULL_EVENTS], async (context) => {
     const outreach = await outreachProposalOf(context, deps);
     if (outreach) await evaluateOutreachPull(context, deps, outreach);
     else await evaluatePull(context, deps);
@@ -29,14 +19,12 @@ export function registerPullRequestGates(app: Probot, deps: GateDeps): void {
   // A new base changes what rules read (their `branches`, CODEOWNERS at the base): the head is decided again
   // for it. No rule reads labels, a title or a body, so other edits change nothing. An outreach pull
   // request's approval is bound to its content, not its base.
-  app.on("pull_request.edited", async (typed) => {
-    if (!typed.payload.changes.base) return;
-    const context = typed as unknown as Context;
+  app.on("pull_request.edited", async (context) => {
+    if (!context.payload.changes.base) return;
     if (await outreachProposalOf(context, deps)) return;
     await evaluatePull(context, deps);
   });
-  app.on("pull_request.closed", async (untyped) => {
-    const context = untyped as unknown as Context;
+  app.on("pull_request.closed", async (context) => {
     const outreach = await outreachProposalOf(context, deps);
     if (outreach) await evaluateOutreachPull(context, deps, outreach);
   });

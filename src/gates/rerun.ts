@@ -1,15 +1,13 @@
-import { Context, type Probot } from "probot";
-import type { EmitterWebhookEvent } from "@octokit/webhooks";
+import type { Context, Probot } from "probot";
 import { appendAudit } from "../audit/log.ts";
 import { COMMIT_CHECK_NAME } from "../policy/check-names.ts";
 import { findProposal } from "../proposals/store.ts";
 import { pullRequestNow } from "../github/pull-commits.ts";
 import { recordDelivery } from "../webhooks/ledger.ts";
-import { evaluatePull } from "./commit-gate.ts";
+import { evaluateHead } from "./commit-gate.ts";
 import { ignoredEvent } from "./commit-final.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
-
-type Rerequested = EmitterWebhookEvent<"check_run.rerequested">["payload"];
+import { headEventOf } from "./pull-event.ts";
 
 /**
  * GitHub's "Re-run" on the app's own `Agent Gate` check run
@@ -21,11 +19,11 @@ type Rerequested = EmitterWebhookEvent<"check_run.rerequested">["payload"];
  * so "Re-run all checks" reaches it as this same event for its own run.
  */
 export function registerRerun(app: Probot, deps: GateDeps): void {
-  app.on("check_run.rerequested", (context) => onRerequested(context as unknown as Context, deps));
+  app.on("check_run.rerequested", (context) => onRerequested(context, deps));
 }
 
-async function onRerequested(context: Context, deps: GateDeps): Promise<void> {
-  const payload = context.payload as unknown as Rerequested;
+async function onRerequested(context: Context<"check_run.rerequested">, deps: GateDeps): Promise<void> {
+  const payload = context.payload;
   const installationId = payload.installation?.id;
   const run = payload.check_run;
   const proposalId = run.external_id ?? "";
@@ -72,10 +70,5 @@ async function onRerequested(context: Context, deps: GateDeps): Promise<void> {
     return;
   }
   // The commit gate, on the pull request as GitHub has it now; the delivery stays this re-run (its id, event and sender).
-  const rerun = new Context(
-    { id: context.id, name: context.name, payload: { ...payload, pull_request: pull } } as never,
-    context.octokit,
-    context.log,
-  );
-  await evaluatePull(rerun, deps);
+  await evaluateHead(context, headEventOf({ installationId, repository: payload.repository }, pull), deps);
 }

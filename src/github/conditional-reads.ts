@@ -77,6 +77,7 @@ export function conditionalReads<T>(
   store: EtagStore,
   options: ConditionalOptions = {},
 ): T {
+  // Octokit's `hook.wrap` is generic over every hook name; no client type states the "request" hook alone.
   const octokit = client as unknown as Conditional;
   // A client decorated twice (an installation client that is also a handler's base) is made conditional once.
   if (made.has(octokit)) return client;

@@ -2,12 +2,11 @@ import type { Context } from "probot";
 import type { GitHubClient } from "./client.ts";
 import { narrowFrom, narrowFromNamed, type NarrowOptions } from "./narrowed.ts";
 import { yamlProblem } from "./config-text.ts";
-import { configDigest, parseConfig, type GateConfig, type ConfigError } from "../policy/config.ts";
+import { configDigest, parseConfig, type RepoConfig } from "../policy/config.ts";
 
 export const CONFIG_FILE = "agent-gate.yml";
 
-export type RepoConfig =
-  { ok: true; config: GateConfig; present: boolean; digest: string } | { ok: false; errors: ConfigError[] };
+export type { RepoConfig };
 
 /** The repository whose config is read: names for the paths, the id for its narrowed token. */
 export interface ConfigRepo {
@@ -32,7 +31,7 @@ export async function loadRepoConfig(context: Context, options: NarrowOptions = 
     throw new Error("the repository config is read for an event's installation and repository");
   }
   return readRepoConfig(
-    context.octokit as unknown as GitHubClient,
+    context.octokit,
     installationId,
     { owner: repository.owner.login, repo: repository.name, repoId: repository.id },
     options,

@@ -26,6 +26,7 @@ export type CallObserver = (call: { operation: string; status: number }) => void
  * page) and writes (the outbox worker) share one budget per installation.
  */
 export function watchGitHub<T>(client: T, installationId: number, limits: RateLimits, observe?: CallObserver): T {
+  // Octokit's `hook.wrap` is generic over every hook name; no client type states the "request" hook alone.
   (client as unknown as Hookable).hook.wrap("request", async (request, options) => {
     const operation = `${options.method} ${options.url}`;
     await limits.before(installationId);

@@ -31,6 +31,10 @@ export interface GateConfig {
 
 export type ParsedConfig = { ok: true; config: GateConfig; present: boolean } | { ok: false; errors: ConfigError[] };
 
+/** A repository's config as read for a decision: parsed, with its digest, or the errors that stop it. */
+export type RepoConfig =
+  { ok: true; config: GateConfig; present: boolean; digest: string } | { ok: false; errors: ConfigError[] };
+
 /** The `agents` entry naming the built-in list of AI coding agents. */
 const KNOWN = "known";
 
