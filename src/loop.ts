@@ -89,9 +89,7 @@ export async function startClaimLoop(
   log: Logger,
   listen: (wake: () => void) => Promise<() => Promise<void>>,
 ): Promise<Loop> {
-  let loop: Loop | undefined;
-  const unlisten = await listen(() => loop?.kick());
-  loop = startLoop(
+  const loop = startLoop(
     name,
     async (stopping) => {
       while (!stopping.aborted && (await claimOne())) {
@@ -101,13 +99,17 @@ export async function startClaimLoop(
     every,
     log,
   );
+  // A loop whose wake-ups cannot be subscribed is not started at all.
+  const unlisten = await listen(() => loop.kick()).catch(async (error: unknown) => {
+    await loop.stop();
+    throw error;
+  });
   loop.kick();
-  const started = loop;
   return {
-    kick: () => started.kick(),
+    kick: () => loop.kick(),
     async stop() {
       await unlisten();
-      await started.stop();
+      await loop.stop();
     },
   };
 }

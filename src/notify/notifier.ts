@@ -9,6 +9,7 @@ import { deliver } from "./deliver.ts";
 import { classifyFailure } from "./failures.ts";
 import { claimJob, completeJob, failJob, holdChannel, NOTIFY_CHANNEL, openJobCount, type NotifyJob } from "./jobs.ts";
 import { fanOut, type ConfigReader } from "./plan.ts";
+import { startClaimLoop, startLoop, type Loop } from "../loop.ts";
 import { sweepSchedule } from "./schedule.ts";
 
 export interface NotifierOptions {
@@ -46,39 +47,23 @@ export class Notifier {
   readonly #o: NotifierOptions;
   readonly #id = `notifier-${randomBytes(4).toString("hex")}`;
   readonly #types = new Map<string, ChannelType>();
-  #timer: NodeJS.Timeout | undefined;
-  #sweep: NodeJS.Timeout | undefined;
-  #unlisten: (() => Promise<void>) | undefined;
-  #running = false;
-  #again = false;
-  #stopped = true;
+  #passes: Loop | undefined;
+  #sweeps: Loop | undefined;
 
   constructor(options: NotifierOptions) {
     this.#o = options;
   }
 
   async start(): Promise<void> {
-    this.#stopped = false;
-    this.#unlisten = await this.#o.db.listen(
-      NOTIFY_CHANNEL,
-      () => this.kick(),
-      () => this.kick(),
-    );
-    this.#timer = setInterval(() => this.kick(), 250);
-    this.#timer.unref();
-    this.#sweep = setInterval(() => {
-      this.sweep().catch((error: unknown) => this.#o.log.error({ err: error }, "notification schedule sweep failed"));
-    }, this.#o.sweepMs ?? 15_000);
-    this.#sweep.unref();
-    this.kick();
+    const log = this.#o.log;
+    const listen = (wake: () => void) => this.#o.db.listen(NOTIFY_CHANNEL, wake, wake);
+    this.#passes = await startClaimLoop("notifier pass", () => this.runOnce(), 250, log, listen);
+    this.#sweeps = startLoop("notification schedule sweep", () => this.sweep(), this.#o.sweepMs ?? 15_000, log);
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearInterval(this.#timer);
-    if (this.#sweep) clearInterval(this.#sweep);
-    await this.#unlisten?.();
-    while (this.#running) await new Promise((resolve) => setTimeout(resolve, 10));
+    await this.#sweeps?.stop();
+    await this.#passes?.stop();
   }
 
   /** Queue due escalations, reminders and expiry warnings (safe on every replica). */
@@ -86,27 +71,9 @@ export class Notifier {
     return sweepSchedule(this.#o.db, this.#o.now());
   }
 
+  /** Run ready jobs now (coalescing wake-ups). */
   kick(): void {
-    if (this.#stopped) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    this.#running = true;
-    void (async () => {
-      try {
-        do {
-          this.#again = false;
-          while (!this.#stopped && (await this.runOnce())) {
-            /* keep going while jobs are ready */
-          }
-        } while (this.#again && !this.#stopped);
-      } catch (error) {
-        this.#o.log.error({ err: error }, "notifier pass failed; it will try again");
-      } finally {
-        this.#running = false;
-      }
-    })();
+    this.#passes?.kick();
   }
 
   /** Process until nothing is queued (tests, shutdown). */
