@@ -99,8 +99,7 @@ async function startQueueLoops(d: GateLoopsDeps, queues: NonNullable<GateLoopsDe
   // The same interval signs a checkpoint of every tree that grew: at least one a minute while events are written.
   const every = Math.min(queues.sweepIntervalMs, 60_000);
   const loops = [startLoop("expiry sweep", () => expireDue(d.db, d.now()), every, d.log)];
-  const keyring = d.keyring;
-  if (keyring)
+  if (d.keyring)
     loops.push(startLoop("checkpoint and witness sweep", () => checkpointThenWitness(d, queues), every, d.log));
   loops.push(startSiteRecheck(d.db, { resolver: queues.resolver }, { now: d.now, log: d.log }));
   return loops;

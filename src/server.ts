@@ -90,7 +90,8 @@ export interface GateServer {
 /**
  * One HTTP server for webhooks and the app's own routes. Webhooks go to our
  * ingest (signature, ledger, audit) which hands them to Probot's handlers;
- * everything else goes to the router.
+ * everything else goes to the router. This function wires the parts; every
+ * periodic job starts in startGateLoops (server-loops.ts), with one stop.
  */
 export async function startGateServer(o: GateServerOptions): Promise<GateServer> {
   const now = o.now ?? (() => new Date());
