@@ -5,6 +5,7 @@ import type { RateLimits } from "./github/rate-limit.ts";
 import { addOpsMetrics, type OpsMetrics } from "./ops-metrics.ts";
 import type { DeliveryQueue } from "./queues.ts";
 import { appVersion } from "./version.ts";
+import { loopFailures } from "./loop.ts";
 
 export interface MetricsSources {
   db: Database;
@@ -116,6 +117,8 @@ export function createMetrics(sources: MetricsSources): GateMetrics {
       this.set(sources.waiters?.() ?? 0);
     },
   });
+  // Counted by every periodic job of the process (loop.ts).
+  registry.registerMetric(loopFailures);
   const ops = addOpsMetrics(registry, {
     db: sources.db,
     now: sources.now,

@@ -1,7 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Database } from "../db/database.ts";
+import type { Logger } from "pino";
 import type { Keyring } from "../crypto/keyring.ts";
+import { startLoop } from "../loop.ts";
 
 /** A replica not seen for this long is taken as gone. */
 export const REPLICA_STALE_MS = 30_000;
@@ -46,25 +48,29 @@ export function describeReplica(replica: Replica): string {
 
 /**
  * Beats now and every REPLICA_BEAT_MS; stop() removes the row, so a replica
- * shut down cleanly stops counting at once. A failed beat is reported, and the
- * next one tries again.
+ * shut down cleanly stops counting at once. A failed first beat refuses the
+ * start; a later one is logged and counted, and the next one tries again.
  */
 export async function startReplicaHeartbeat(
   db: Database,
   keyring: Keyring,
-  o: { now: () => Date; onError: (error: unknown) => void; everyMs?: number },
+  o: { now: () => Date; log: Logger; everyMs?: number },
 ): Promise<{ id: string; stop(): Promise<void> }> {
   const id = `replica-${randomBytes(6).toString("hex")}`;
   await beat(db, id, keyring, o.now());
-  const timer = setInterval(() => {
-    beat(db, id, keyring, o.now()).catch(o.onError);
-  }, o.everyMs ?? REPLICA_BEAT_MS);
-  timer.unref();
+  const loop = startLoop(
+    "replica heartbeat",
+    () => beat(db, id, keyring, o.now()),
+    o.everyMs ?? REPLICA_BEAT_MS,
+    o.log,
+  );
   return {
     id,
     async stop() {
-      clearInterval(timer);
-      await db.query("DELETE FROM replica_keys WHERE replica_id = $1", [id]).catch(o.onError);
+      await loop.stop();
+      await db
+        .query("DELETE FROM replica_keys WHERE replica_id = $1", [id])
+        .catch((error: unknown) => o.log.error({ err: error }, "removing this replica's heartbeat row failed"));
     },
   };
 }

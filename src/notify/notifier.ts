@@ -9,6 +9,7 @@ import { deliver } from "./deliver.ts";
 import { classifyFailure } from "./failures.ts";
 import { claimJob, completeJob, failJob, holdChannel, NOTIFY_CHANNEL, openJobCount, type NotifyJob } from "./jobs.ts";
 import { fanOut, type ConfigReader } from "./plan.ts";
+import { loopFailures, startClaimLoop, startLoop, type Loop } from "../loop.ts";
 import { sweepSchedule } from "./schedule.ts";
 
 export interface NotifierOptions {
@@ -43,55 +44,40 @@ export const DEFAULT_NOTIFY_PACE_MS: Readonly<Record<ChannelType, number>> = {
 const MAX_BACKOFF_MS = 10 * 60_000;
 
 /**
- * The notifications worker: its own queue (notify_jobs) and loops, apart
+ * The notifications worker: its own queue (notify_jobs) and loop, apart
  * from the outbox of GitHub writes, so neither waits for the other and no
  * decision waits for a message. Jobs are leased (a crashed worker's job is
  * taken again), paced per channel across processes, retried with backoff;
  * a message that fails for good is audited (`notification.failed`), counted
  * and shown by `doctor`. A proposal's channels are told at the same time
- * (several loops), not one after another: a slow SMTP server does not delay
- * the Slack message or the webhook.
+ * (up to `concurrency` messages in flight; claims are still taken one at a
+ * time, so each sees the pace the one before reserved): a slow SMTP server
+ * does not delay the Slack message or the webhook.
  */
 export class Notifier {
   readonly #o: NotifierOptions;
   readonly #id = `notifier-${randomBytes(4).toString("hex")}`;
   readonly #types = new Map<string, ChannelType>();
-  #timer: NodeJS.Timeout | undefined;
-  #sweep: NodeJS.Timeout | undefined;
-  #unlisten: (() => Promise<void>) | undefined;
-  /** Loops running now; each claims and performs jobs until none is ready. */
-  #active = 0;
-  #again = false;
-  /** Claims are taken one at a time in this process, so each sees the pace the one before reserved. */
-  #claims: Promise<unknown> = Promise.resolve();
-  #stopped = true;
+  #passes: Loop | undefined;
+  #sweeps: Loop | undefined;
+  /** Messages being sent now, each started by the claim loop. */
+  readonly #sending = new Set<Promise<void>>();
 
   constructor(options: NotifierOptions) {
     this.#o = options;
   }
 
   async start(): Promise<void> {
-    this.#stopped = false;
-    this.#unlisten = await this.#o.db.listen(
-      NOTIFY_CHANNEL,
-      () => this.kick(),
-      () => this.kick(),
-    );
-    this.#timer = setInterval(() => this.kick(), 250);
-    this.#timer.unref();
-    this.#sweep = setInterval(() => {
-      this.sweep().catch((error: unknown) => this.#o.log.error({ err: error }, "notification schedule sweep failed"));
-    }, this.#o.sweepMs ?? 15_000);
-    this.#sweep.unref();
-    this.kick();
+    const log = this.#o.log;
+    const listen = (wake: () => void) => this.#o.db.listen(NOTIFY_CHANNEL, wake, wake);
+    this.#passes = await startClaimLoop("notifier pass", () => this.#claimAndSend(), 250, log, listen);
+    this.#sweeps = startLoop("notification schedule sweep", () => this.sweep(), this.#o.sweepMs ?? 15_000, log);
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearInterval(this.#timer);
-    if (this.#sweep) clearInterval(this.#sweep);
-    await this.#unlisten?.();
-    while (this.#active > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await this.#sweeps?.stop();
+    await this.#passes?.stop();
+    await Promise.all(this.#sending);
   }
 
   /** Queue due escalations, reminders and expiry warnings (safe on every replica). */
@@ -99,27 +85,9 @@ export class Notifier {
     return sweepSchedule(this.#o.db, this.#o.now());
   }
 
-  /** Wake the loops: one more starts (up to `concurrency`), and running ones look again before they stop. */
+  /** Run ready jobs now (coalescing wake-ups). */
   kick(): void {
-    if (this.#stopped) return;
-    this.#again = true;
-    if (this.#active >= (this.#o.concurrency ?? 4)) return;
-    this.#active += 1;
-    void this.#loop();
-  }
-
-  async #loop(): Promise<void> {
-    try {
-      while (this.#again && !this.#stopped) {
-        this.#again = false;
-        // A job taken: another loop may take the next one meanwhile (another channel's message).
-        while (!this.#stopped && (await this.runOnce())) this.kick();
-      }
-    } catch (error) {
-      this.#o.log.error({ err: error }, "notifier pass failed; it will try again");
-    } finally {
-      this.#active -= 1;
-    }
+    this.#passes?.kick();
   }
 
   /** Process until nothing is queued (tests, shutdown). */
@@ -146,21 +114,47 @@ export class Notifier {
 
   /** Claim and perform one ready job; false when none is ready. */
   async runOnce(): Promise<boolean> {
+    const claimed = await this.#claim();
+    if (!claimed) return false;
+    await this.#perform(claimed);
+    return true;
+  }
+
+  /**
+   * The claim loop's step: wait for a free slot, claim one ready job and start sending it without waiting for
+   * the send; false when none is ready. A finished send looks again (its channel's next message may be due).
+   */
+  async #claimAndSend(): Promise<boolean> {
+    while (this.#sending.size >= (this.#o.concurrency ?? 4)) await Promise.race(this.#sending);
+    const claimed = await this.#claim();
+    if (!claimed) return false;
+    const sending: Promise<void> = this.#perform(claimed)
+      .catch((error: unknown) => {
+        loopFailures.inc({ loop: "notifier pass" });
+        this.#o.log.error({ err: error }, "notifier pass failed; it runs again");
+      })
+      .finally(() => {
+        this.#sending.delete(sending);
+        this.kick();
+      });
+    this.#sending.add(sending);
+    return true;
+  }
+
+  #claim(): ReturnType<typeof claimJob> {
     const pace = (channelId: string) => {
       const type = this.#types.get(channelId) ?? "slack";
       return this.#o.paceMs?.[type] ?? DEFAULT_NOTIFY_PACE_MS[type];
     };
-    const turn = this.#claims.then(() =>
-      claimJob(this.#o.db, this.#o.now(), this.#o.leaseMs ?? 60_000, this.#id, pace),
-    );
-    this.#claims = turn.catch(() => undefined);
-    const claimed = await turn;
-    if (!claimed) return false;
+    return claimJob(this.#o.db, this.#o.now(), this.#o.leaseMs ?? 60_000, this.#id, pace);
+  }
+
+  async #perform(claimed: NonNullable<Awaited<ReturnType<typeof claimJob>>>): Promise<void> {
     const now = this.#o.now();
     if ("malformed" in claimed) {
       this.#o.log.error({ job: claimed.malformed.id }, "notify job malformed; set aside");
       await failJob(this.#o.db, claimed.malformed.id, claimed.malformed.error, null, now);
-      return true;
+      return;
     }
     const { job } = claimed;
     let type: ChannelType | undefined;
@@ -181,7 +175,6 @@ export class Notifier {
     } catch (error) {
       await this.#fail(job, type, error);
     }
-    return true;
   }
 
   async #fail(job: NotifyJob, type: ChannelType | undefined, error: unknown): Promise<void> {

@@ -8,6 +8,7 @@ import type { GitHubClient } from "../github/client.ts";
 import { performJob, type JobRow } from "./jobs.ts";
 import { JobConfigurationError, MalformedJobError } from "./job-kinds.ts";
 import { errorWaitMs } from "../github/rate-limit.ts";
+import { startClaimLoop, startLoop, type Loop } from "../loop.ts";
 
 export interface OutboxWorkerOptions {
   db: Database;
@@ -37,12 +38,8 @@ const MAX_ATTEMPTS = 25;
 export class OutboxWorker {
   readonly #o: Required<Omit<OutboxWorkerOptions, "log">> & { log: Logger };
   readonly #id = `worker-${randomBytes(4).toString("hex")}`;
-  #timer: NodeJS.Timeout | undefined;
-  #report: NodeJS.Timeout | undefined;
-  #unlisten: (() => Promise<void>) | undefined;
-  #running = false;
-  #stopped = true;
-  #again = false;
+  #passes: Loop | undefined;
+  #report: Loop | undefined;
   lastBeat: Date | undefined;
 
   constructor(options: OutboxWorkerOptions) {
@@ -52,60 +49,28 @@ export class OutboxWorker {
   }
 
   async start(): Promise<void> {
-    this.#stopped = false;
-    this.#unlisten = await this.#o.db.listen(
-      OUTBOX_CHANNEL,
-      () => this.kick(),
-      () => this.kick(),
-    );
-    this.#timer = setInterval(() => this.kick(), Math.max(50, Math.min(this.#o.paceMs, 250)));
-    this.#timer.unref();
-    this.#report = setInterval(() => {
-      this.backlog()
-        .then((backlog) => {
-          if (backlog.depth > 0)
-            this.#o.log.info(
-              { outbox_depth: backlog.depth, outbox_oldest_age_ms: backlog.oldestAgeMs },
-              "outbox backlog",
-            );
-        })
-        .catch((error: unknown) => this.#o.log.warn({ err: error }, "reading the outbox backlog failed"));
-    }, 30_000);
-    this.#report.unref();
-    this.kick();
+    const log = this.#o.log;
+    // Woken by the queue's NOTIFY, by kick() and at least every 250 ms (sooner with a shorter pace).
+    const every = Math.max(50, Math.min(this.#o.paceMs, 250));
+    const listen = (wake: () => void) => this.#o.db.listen(OUTBOX_CHANNEL, wake, wake);
+    this.#passes = await startClaimLoop("outbox worker pass", () => this.runOnce(), every, log, listen);
+    this.#report = startLoop("outbox backlog report", () => this.#reportBacklog(), 30_000, log);
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#timer) clearInterval(this.#timer);
-    if (this.#report) clearInterval(this.#report);
-    await this.#unlisten?.();
-    while (this.#running) await new Promise((resolve) => setTimeout(resolve, 10));
+    await this.#report?.stop();
+    await this.#passes?.stop();
   }
 
   /** Run ready jobs now (coalescing wake-ups). */
   kick(): void {
-    if (this.#stopped) return;
-    if (this.#running) {
-      this.#again = true;
-      return;
-    }
-    this.#running = true;
-    void (async () => {
-      try {
-        do {
-          this.#again = false;
-          while (!this.#stopped && (await this.runOnce())) {
-            /* keep going while jobs are ready */
-          }
-        } while (this.#again && !this.#stopped);
-      } catch (error) {
-        this.#o.log.error({ err: error }, "outbox worker pass failed; it will try again");
-      } finally {
-        this.lastBeat = this.#o.now();
-        this.#running = false;
-      }
-    })();
+    this.#passes?.kick();
+  }
+
+  async #reportBacklog(): Promise<void> {
+    const backlog = await this.backlog();
+    if (backlog.depth > 0)
+      this.#o.log.info({ outbox_depth: backlog.depth, outbox_oldest_age_ms: backlog.oldestAgeMs }, "outbox backlog");
   }
 
   /** How much is queued and how old the oldest job is: logged while non-empty, exported as metrics. */

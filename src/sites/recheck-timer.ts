@@ -1,4 +1,6 @@
+import type { Logger } from "pino";
 import type { Database } from "../db/database.ts";
+import { startLoop, type Loop } from "../loop.ts";
 import { recheckSites, type RecheckSummary, type SiteCheckDeps } from "./service.ts";
 
 export interface RecheckTimerOptions {
@@ -6,33 +8,17 @@ export interface RecheckTimerOptions {
   intervalMs?: number;
   now?: () => Date;
   onResult?: (summary: RecheckSummary) => void;
-  /** A failed sweep is reported here and retried at the next tick; it never approves anything. */
-  onError: (error: unknown) => void;
+  /** A failed sweep is logged and counted here and retried at the next tick; it never approves anything. */
+  log: Logger;
 }
 
 /**
- * Run the re-check sweep on a timer in an app process. Every replica may run
- * one: sites are claimed one by one, so each is checked once. Returns a stop
- * function that waits for a sweep in progress.
+ * Run the re-check sweep at start and on a timer in an app process. Every
+ * replica may run one: sites are claimed one by one, so each is checked once.
+ * Its stop waits for a sweep in progress.
  */
-export function startSiteRecheck(db: Database, deps: SiteCheckDeps, options: RecheckTimerOptions): () => Promise<void> {
+export function startSiteRecheck(db: Database, deps: SiteCheckDeps, options: RecheckTimerOptions): Loop {
   const now = options.now ?? (() => new Date());
-  let running: Promise<void> = Promise.resolve();
-  let busy = false;
-  const tick = () => {
-    if (busy) return;
-    busy = true;
-    running = recheckSites(db, deps, now())
-      .then((summary) => options.onResult?.(summary), options.onError)
-      .finally(() => {
-        busy = false;
-      });
-  };
-  const timer = setInterval(tick, options.intervalMs ?? 60 * 60 * 1000);
-  timer.unref();
-  tick();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+  const sweep = async () => options.onResult?.(await recheckSites(db, deps, now()));
+  return startLoop("site re-check sweep", sweep, options.intervalMs ?? 60 * 60 * 1000, options.log, { atStart: true });
 }

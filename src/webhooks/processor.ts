@@ -15,6 +15,7 @@ import {
   type InboxRow,
 } from "./inbox.ts";
 import type { PipelineMetrics } from "./webhook-metrics.ts";
+import { startClaimLoop, startLoop, type Loop } from "../loop.ts";
 
 /** Hands one delivery to the gate's handlers (Probot's receive); throws when they fail. */
 export type Dispatch = (delivery: { id: string; name: string; payload: Record<string, unknown> }) => Promise<void>;
@@ -52,12 +53,8 @@ export class InboxProcessor {
   readonly #o: Required<Omit<ProcessorOptions, "metrics">> & { metrics?: PipelineMetrics };
   readonly #holder = `processor-${randomBytes(4).toString("hex")}`;
   readonly #inflight = new Map<number, Promise<void>>();
-  #claiming = false;
-  #again = false;
-  #stopped = true;
-  #poll: NodeJS.Timeout | undefined;
-  #renew: NodeJS.Timeout | undefined;
-  #unlisten: (() => Promise<void>) | undefined;
+  #claims: Loop | undefined;
+  #renewals: Loop | undefined;
   lastBeat: Date | undefined;
 
   constructor(options: ProcessorOptions) {
@@ -65,66 +62,46 @@ export class InboxProcessor {
   }
 
   async start(): Promise<void> {
-    this.#stopped = false;
-    this.#unlisten = await this.#o.db.listen(
-      INBOX_CHANNEL,
-      () => this.kick(),
-      () => this.kick(),
-    );
-    this.#poll = setInterval(() => this.kick(), this.#o.pollMs);
-    this.#poll.unref();
-    this.#renew = setInterval(
-      () => {
-        const until = new Date(this.#o.now().getTime() + this.#o.leaseMs);
-        renewLeases(this.#o.db, [...this.#inflight.keys()], until, this.#holder).catch((error: unknown) =>
-          this.#o.log.warn({ err: error }, "could not renew inbox leases; they run out and another process resumes"),
-        );
-      },
-      Math.max(50, Math.floor(this.#o.leaseMs / 3)),
-    );
-    this.#renew.unref();
-    this.kick();
+    const log = this.#o.log;
+    const listen = (wake: () => void) => this.#o.db.listen(INBOX_CHANNEL, wake, wake);
+    this.#claims = await startClaimLoop("inbox claim", () => this.#claimSome(), this.#o.pollMs, log, listen);
+    // A delivery's lease is renewed while it runs: a lease that runs out lets another process resume it.
+    const every = Math.max(50, Math.floor(this.#o.leaseMs / 3));
+    this.#renewals = startLoop("inbox lease renewal", () => this.#renewLeases(), every, log);
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    if (this.#poll) clearInterval(this.#poll);
-    await this.#unlisten?.();
-    while (this.#claiming) await new Promise((resolve) => setTimeout(resolve, 5));
+    await this.#claims?.stop();
     await Promise.allSettled([...this.#inflight.values()]);
-    if (this.#renew) clearInterval(this.#renew);
+    await this.#renewals?.stop();
   }
 
   /** Claim what is ready now (coalescing wake-ups). */
   kick(): void {
-    if (this.#stopped) return;
-    if (this.#claiming) {
-      this.#again = true;
-      return;
+    this.#claims?.kick();
+  }
+
+  /** Claims as many deliveries as there is room for and starts them; true when the room filled up (claim again). */
+  async #claimSome(): Promise<boolean> {
+    try {
+      const free = this.#o.concurrency - this.#inflight.size;
+      if (free <= 0) return false;
+      const rows = await claimDeliveries(this.#o.db, {
+        now: this.#o.now(),
+        leaseMs: this.#o.leaseMs,
+        holder: this.#holder,
+        limit: free,
+      });
+      for (const row of rows) this.#start(row);
+      return rows.length === free;
+    } finally {
+      this.lastBeat = this.#o.now();
     }
-    this.#claiming = true;
-    void (async () => {
-      try {
-        do {
-          this.#again = false;
-          const free = this.#o.concurrency - this.#inflight.size;
-          if (free <= 0) break;
-          const rows = await claimDeliveries(this.#o.db, {
-            now: this.#o.now(),
-            leaseMs: this.#o.leaseMs,
-            holder: this.#holder,
-            limit: free,
-          });
-          for (const row of rows) this.#start(row);
-          if (rows.length === free) this.#again = true;
-        } while (this.#again && !this.#stopped);
-      } catch (error) {
-        this.#o.log.error({ err: error }, "inbox claim failed; the processor tries again");
-      } finally {
-        this.lastBeat = this.#o.now();
-        this.#claiming = false;
-      }
-    })();
+  }
+
+  #renewLeases(): Promise<void> {
+    const until = new Date(this.#o.now().getTime() + this.#o.leaseMs);
+    return renewLeases(this.#o.db, [...this.#inflight.keys()], until, this.#holder);
   }
 
   #start(row: InboxRow): void {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { Database } from "../db/database.ts";
+import { startLoop, type Loop } from "../loop.ts";
 import type { GitHubClient } from "../github/client.ts";
 import type { RateLimits } from "../github/rate-limit.ts";
 import { insertDeliveries, pruneProcessed } from "./inbox.ts";
@@ -172,19 +173,9 @@ export async function underLease(
   return true;
 }
 
-/** Reconciles at start-up and every `intervalMs` (one replica at a time); returns a stop function. */
-export function startReconcile(deps: ReconcileDeps, intervalMs: number, holder: string): () => Promise<void> {
-  let running: Promise<unknown> = Promise.resolve();
-  const run = () => {
-    running = underLease(deps.db, "reconcile", holder, deps.now(), 10 * 60_000, () => reconcilePending(deps)).catch(
-      (error: unknown) => deps.log.error({ err: error }, "reconciliation failed; it runs again at the next interval"),
-    );
-  };
-  run();
-  const timer = setInterval(run, intervalMs);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+/** Reconciles at start-up and every `intervalMs` (one replica at a time). */
+export function startReconcile(deps: ReconcileDeps, intervalMs: number, holder: string): Loop {
+  const underOurLease = () =>
+    underLease(deps.db, "reconcile", holder, deps.now(), 10 * 60_000, () => reconcilePending(deps));
+  return startLoop("reconciliation", underOurLease, intervalMs, deps.log, { atStart: true });
 }

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { Database } from "../db/database.ts";
+import { startLoop, type Loop } from "../loop.ts";
 import { heldDeliveries } from "./inbox.ts";
 import type { PipelineMetrics } from "./webhook-metrics.ts";
 
@@ -145,25 +146,8 @@ async function releaseLease(deps: RecoveryDeps, lastSeenId: number | null, now: 
   );
 }
 
-/** Sweeps at start-up and every `intervalMs` (a lease of three intervals, at least 10 s); returns a stop function. */
-export function startRecovery(deps: RecoveryDeps, intervalMs: number): () => Promise<void> {
-  let running: Promise<unknown> = Promise.resolve();
+/** Sweeps at start-up and every `intervalMs` (a lease of three intervals, at least 10 s); a sweep still paging skips a tick. */
+export function startRecovery(deps: RecoveryDeps, intervalMs: number): Loop {
   const leased = { ...deps, leaseMs: deps.leaseMs ?? Math.max(10_000, 3 * intervalMs) };
-  let busy = false;
-  const run = () => {
-    if (busy) return; // the last sweep is still paging
-    busy = true;
-    running = sweepDeliveryLog(leased)
-      .catch((error: unknown) =>
-        deps.log.error({ err: error }, "delivery-log sweep failed; it runs again at the next interval"),
-      )
-      .finally(() => (busy = false));
-  };
-  run();
-  const timer = setInterval(run, intervalMs);
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+  return startLoop("delivery-log sweep", () => sweepDeliveryLog(leased), intervalMs, deps.log, { atStart: true });
 }

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Database } from "../db/database.ts";
 import { appendAudit } from "../audit/log.ts";
+import { startLoop, type Loop } from "../loop.ts";
 import type { PipelineMetrics } from "./webhook-metrics.ts";
 
 /** Why the endpoint refused a request before recording anything; a short fixed set, used as a metric label. */
@@ -32,7 +33,7 @@ export class RefusalLog {
   readonly #o: RefusalOptions;
   #counts = new Map<RefusalReason, number>();
   #since: Date | null = null;
-  #timer: NodeJS.Timeout | undefined;
+  #loop: Loop | undefined;
   #flushing: Promise<void> = Promise.resolve();
 
   constructor(options: RefusalOptions) {
@@ -40,12 +41,11 @@ export class RefusalLog {
   }
 
   start(): void {
-    this.#timer = setInterval(() => void this.flush(), this.#o.intervalMs ?? 60_000);
-    this.#timer.unref();
+    this.#loop = startLoop("refused webhooks audit", () => this.flush(), this.#o.intervalMs ?? 60_000, this.#o.log);
   }
 
   async stop(): Promise<void> {
-    if (this.#timer) clearInterval(this.#timer);
+    await this.#loop?.stop();
     await this.flush();
   }
 

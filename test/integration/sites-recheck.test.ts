@@ -4,6 +4,7 @@ import { startDnsServer, type TestDnsServer } from "../support/dns-server.ts";
 import { createResolver } from "../../src/sites/dns-check.ts";
 import { addSite, listSites, recheckSites, verifySite, type SiteCheckDeps } from "../../src/sites/service.ts";
 import { assertSiteVerified } from "../../src/sites/verified.ts";
+import { pino } from "pino";
 import { startSiteRecheck } from "../../src/sites/recheck-timer.ts";
 import type { RecheckSummary } from "../../src/sites/service.ts";
 import { readAudit } from "../../src/audit/log.ts";
@@ -131,13 +132,14 @@ describe("daily re-check sweep", () => {
     await verifySite(t.db, deps, id, "timer.example", "admin", t0);
     const results: RecheckSummary[] = [];
     const errors: unknown[] = [];
-    const stop = startSiteRecheck(t.db, deps, {
+    const log = pino({ level: "error" }, { write: (line: string) => void errors.push(JSON.parse(line)) });
+    const loop = startSiteRecheck(t.db, deps, {
       intervalMs: 60 * 60 * 1000,
       now: () => at(DAY),
       onResult: (summary) => results.push(summary),
-      onError: (error) => errors.push(error),
+      log,
     });
-    await stop();
+    await loop.stop();
     expect(errors).toEqual([]);
     expect(results).toEqual([{ checked: 1, verified: 1, failed: 0, lapsed: 0 }]);
     const [site] = await listSites(t.db, id);

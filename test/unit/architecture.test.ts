@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { SEALED_COLUMNS } from "../../src/keys/reencrypt.ts";
 
 // The rooms of src/ and who may import whom, as DESIGN.md's layout draws
 // them: webhooks/ receives and hands deliveries to gates/ (through Probot's
@@ -46,7 +47,7 @@ function importsOf(files: string[]): Import[] {
 
 const SRC = sources(join(ROOT, "src"));
 const IMPORTS = importsOf(SRC);
-const SHARED = ["errors.ts", "canonical-json.ts", "version.ts"];
+const SHARED = ["errors.ts", "canonical-json.ts", "version.ts", "loop.ts"];
 
 /** For each room, the rooms of src/ it may import (besides itself and the shared errors, canonical JSON and package version). */
 const MAY_IMPORT: Record<string, string[]> = {
@@ -91,6 +92,11 @@ describe("who may import whom", () => {
       "stop-with-parent.ts",
       "start.ts",
       "server.ts",
+      "server-github.ts",
+      "server-http.ts",
+      "server-inbox.ts",
+      "server-routes.ts",
+      "server-loops.ts",
       "index.ts",
       "metrics.ts",
       "ops-metrics.ts",
@@ -181,12 +187,65 @@ describe("outbox jobs", () => {
 });
 
 describe("SQL", () => {
-  /** Statements that write a table: INSERT INTO t, UPDATE t, DELETE FROM t (in SQL strings). */
-  const writes = SRC.flatMap((file) =>
+  /** Statements that write a table named in the text: INSERT INTO t, UPDATE t, DELETE FROM t (in SQL strings). */
+  const named = SRC.flatMap((file) =>
     [...codeOf(file).matchAll(/["'`][^"'`]*?\b(?:INSERT INTO|UPDATE|DELETE FROM)\s+([a-z_]+)\b/g)]
       .filter((m) => !/FOR (NO KEY )?UPDATE|DO UPDATE|ON UPDATE/.test(m[0].slice(-40)))
       .map((m) => ({ file: at(file), room: roomOf(file), table: m[1]! })),
   );
+
+  /** Statements whose table is an identifier spliced in (`UPDATE ${ident(entry.table)}`), by file. */
+  const identifierBuilt = SRC.flatMap((file) =>
+    [...codeOf(file).matchAll(/`[^`]*?\b(?:INSERT INTO|UPDATE|DELETE FROM)\s+\$\{([^}]*)\}/g)].map((m) => ({
+      file: at(file),
+      expr: m[1]!.trim(),
+    })),
+  );
+
+  /**
+   * The tables each identifier-built statement can write, read from the fixed registry its identifiers come
+   * from, so the owner checks below see those writes as if the table were named.
+   */
+  const REACHES: Record<string, readonly string[]> = {
+    "src/keys/reencrypt.ts": SEALED_COLUMNS.map((entry) => entry.table),
+  };
+
+  const writes = [
+    ...named,
+    ...[...new Set(identifierBuilt.map((statement) => statement.file))].flatMap((file) =>
+      (REACHES[file] ?? []).map((table) => ({ file, room: roomOf(join(ROOT, file)), table })),
+    ),
+  ];
+
+  /** Writes by a room that does not own the table, each with its reason (`file → table`). */
+  const CROSS_ROOM: Record<string, string> = {
+    "src/keys/reencrypt.ts → proposals_outreach":
+      "key rotation re-seals every sealed column under the new key in one transaction, as the table owner; it changes the sealed text only, never what the row says",
+    "src/keys/reencrypt.ts → review_sessions":
+      "key rotation re-seals every sealed column under the new key in one transaction, as the table owner; it changes the sealed token only, never the session",
+  };
+  /** A second module of the owning room writing a table, each with its reason (`file → table`). */
+  const SECOND_MODULE: Record<string, string> = {
+    "src/keys/reencrypt.ts → signing_keys":
+      "the key store creates and retires signing keys; key rotation only re-seals their secrets under the new key",
+  };
+  const excepted = (w: { file: string; table: string }) =>
+    `${w.file} → ${w.table}` in CROSS_ROOM || `${w.file} → ${w.table}` in SECOND_MODULE;
+
+  it("sees the tables of identifier-built statements: each file with one says which tables it reaches", () => {
+    expect(identifierBuilt.length).toBeGreaterThan(0);
+    const unknown = identifierBuilt.filter((s) => !(s.file in REACHES)).map((s) => `${s.file}: \${${s.expr}}`);
+    expect(unknown, "list the tables such a statement can write in REACHES").toEqual([]);
+    expect(writes).toContainEqual({ file: "src/keys/reencrypt.ts", room: "keys", table: "proposals_outreach" });
+  });
+
+  it("states a reason for each exception, and each one is still needed", () => {
+    const used = new Set(writes.map((w) => `${w.file} → ${w.table}`));
+    for (const [write, reason] of Object.entries({ ...CROSS_ROOM, ...SECOND_MODULE })) {
+      expect(reason.length, write).toBeGreaterThan(20);
+      expect(used.has(write), `${write} is no longer written; drop its exception`).toBe(true);
+    }
+  });
 
   /** Each table and the room that writes it; no other room does. */
   const OWNER: Record<string, string> = {
@@ -235,14 +294,15 @@ describe("SQL", () => {
 
   it("writes each table only from the room that owns it", () => {
     const wrong = writes
-      .filter((w) => OWNER[w.table] !== w.room)
+      .filter((w) => OWNER[w.table] !== w.room && !(`${w.file} → ${w.table}` in CROSS_ROOM))
       .map((w) => `${w.file} writes ${w.table} (owned by ${OWNER[w.table] ?? "nobody"})`);
     expect([...new Set(wrong)]).toEqual([]);
   });
 
   it("holds each room's writes of a table in one module", () => {
     const modules = new Map<string, Set<string>>();
-    for (const w of writes) modules.set(w.table, (modules.get(w.table) ?? new Set()).add(w.file));
+    for (const w of writes.filter((w) => !excepted(w)))
+      modules.set(w.table, (modules.get(w.table) ?? new Set()).add(w.file));
     const spread = [...modules]
       .filter(([, files]) => files.size > 1)
       .map(([table, files]) => `${table}: ${[...files].sort().join(", ")}`);
