@@ -53,9 +53,11 @@ const MAY_IMPORT: Record<string, string[]> = {
   config: [],
   policy: [],
   crypto: [],
+  http: [],
   db: ["config"],
   audit: ["db", "crypto"],
   keys: ["db", "crypto"],
+  tokens: ["db", "audit"],
   installations: ["db", "audit", "proposals"],
   sites: ["db", "audit", "config"],
   github: ["policy", "db"],
@@ -63,12 +65,13 @@ const MAY_IMPORT: Record<string, string[]> = {
   outreach: ["db", "audit", "crypto", "policy", "proposals"],
   outbox: ["db", "audit", "crypto", "policy", "proposals", "github", "outreach"],
   gates: ["db", "audit", "policy", "proposals", "github", "outbox", "outreach", "sites", "installations", "webhooks"],
-  webhooks: ["db", "audit", "github", "api", "config"],
+  webhooks: ["db", "audit", "github", "http"],
   explain: ["db", "policy"],
-  api: ["db", "audit", "crypto", "config", "keys", "proposals", "sites", "explain", "policy"],
-  mcp: ["api", "crypto", "outreach", "proposals", "sites", "config"],
-  review: ["db", "audit", "crypto", "config", "policy", "proposals", "gates", "github", "outreach", "api", "notify"],
-  notify: ["db", "audit", "crypto", "policy", "proposals", "gates", "github", "outreach", "api"],
+  requests: ["db", "audit", "crypto", "config", "keys", "proposals", "tokens"],
+  api: ["db", "audit", "crypto", "keys", "sites", "explain", "http", "requests", "tokens"],
+  mcp: ["outreach", "proposals", "sites", "http", "requests", "tokens"],
+  review: ["db", "audit", "crypto", "config", "policy", "proposals", "gates", "github", "outreach", "http", "notify"],
+  notify: ["db", "audit", "crypto", "policy", "proposals", "gates", "github", "outreach", "http"],
   setup: ["config"],
 };
 
@@ -151,7 +154,7 @@ describe("SQL", () => {
 
   /** Each table and the room that writes it; no other room does. */
   const OWNER: Record<string, string> = {
-    agent_tokens: "api",
+    agent_tokens: "tokens",
     audit_events: "audit",
     audit_heads: "audit",
     audit_tree_nodes: "audit",
