@@ -33,7 +33,7 @@ import type { Database } from "../src/db/database.ts";
 import { openPg } from "../src/db/pg.ts";
 import { migrate } from "../src/db/migrate.ts";
 import { sign } from "../src/webhooks/signature.ts";
-import { createToken } from "../src/api/token-store.ts";
+import { createToken } from "../src/tokens/store.ts";
 import { recordInstallation, recordRepositories } from "../src/installations/store.ts";
 import { GitHubFake } from "../test/support/github-fake.ts";
 import { GateOctokit, gateFetch } from "../src/github/octokit.ts";

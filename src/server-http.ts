@@ -1,10 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
-import { Router } from "./api/router.ts";
+import { Router } from "./http/router.ts";
 import { GateError } from "./errors.ts";
-import { sendError } from "./api/http.ts";
-import { accessLog } from "./api/access-log.ts";
+import { sendError } from "./http/io.ts";
+import { accessLog } from "./http/access-log.ts";
 import { WEBHOOK_PATH } from "./webhooks/receive.ts";
 import { countDelivery, type GateMetrics } from "./metrics.ts";
 

@@ -1,7 +1,7 @@
 import type { Probot } from "probot";
 import type { Logger } from "pino";
 import type { Database } from "./db/database.ts";
-import type { Router } from "./api/router.ts";
+import type { Router } from "./http/router.ts";
 import { OutboxWorker } from "./outbox/worker.ts";
 import { AgentHints } from "./gates/agent-hints.ts";
 import type { InboxProcessor } from "./webhooks/processor.ts";
@@ -17,7 +17,7 @@ import { currentSigner } from "./keys/store.ts";
 import { createResolver } from "./sites/dns-check.ts";
 import { GateError } from "./errors.ts";
 import { createMetrics, instrumentGitHub, type GateMetrics } from "./metrics.ts";
-import { DeniedUses } from "./api/denied-uses.ts";
+import { DeniedUses } from "./tokens/denied-uses.ts";
 import { logDecisionsTo } from "./audit/decision-log.ts";
 import { RateLimits } from "./github/rate-limit.ts";
 import type { EtagStore } from "./github/etag-store.ts";

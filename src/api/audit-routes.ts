@@ -6,8 +6,8 @@ import { exportAudit, type AuditExport } from "../audit/export.ts";
 import { parseExportRequest, type ExportFormat } from "../audit/filters.ts";
 import { appendAudit } from "../audit/log.ts";
 import { checkpointNow } from "../audit/checkpoint-store.ts";
-import { sendJson } from "./http.ts";
-import type { Route } from "./router.ts";
+import { sendJson } from "../http/io.ts";
+import type { Route } from "../http/router.ts";
 
 export interface AuditRouteDeps {
   db: Database;

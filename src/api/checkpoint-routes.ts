@@ -1,7 +1,7 @@
 import type { Database } from "../db/database.ts";
 import { latestCheckpoint } from "../audit/checkpoint.ts";
 import { NotFoundError, ValidationError } from "../errors.ts";
-import type { Route } from "./router.ts";
+import type { Route } from "../http/router.ts";
 
 /**
  * GET /.well-known/agent-gate/checkpoints/<installation id>: the installation's

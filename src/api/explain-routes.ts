@@ -2,10 +2,10 @@ import type { IncomingMessage } from "node:http";
 import type { Database } from "../db/database.ts";
 import { explainCommit } from "../explain/replay.ts";
 import { loadLatestCommitProposal, parsePullRef } from "../explain/load.ts";
-import { sendJson } from "./http.ts";
-import type { Principal } from "./auth.ts";
+import { sendJson } from "../http/io.ts";
+import type { Principal } from "../requests/auth.ts";
 import { NotFoundError } from "../errors.ts";
-import type { Route } from "./router.ts";
+import type { Route } from "../http/router.ts";
 
 export interface ExplainDeps {
   db: Database;

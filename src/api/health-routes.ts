@@ -1,7 +1,7 @@
 import type { Database } from "../db/database.ts";
 import { pendingMigrations } from "../db/migrate.ts";
-import { sendJson } from "./http.ts";
-import type { Route } from "./router.ts";
+import { sendJson } from "../http/io.ts";
+import type { Route } from "../http/router.ts";
 
 /**
  * /healthz: the process is up. /readyz: the database answers, migrations are current, the worker runs, and

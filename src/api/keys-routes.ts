@@ -1,7 +1,7 @@
 import type { Database } from "../db/database.ts";
 import { publishedKeys } from "../keys/store.ts";
-import { sendJson } from "./http.ts";
-import type { Route } from "./router.ts";
+import { sendJson } from "../http/io.ts";
+import type { Route } from "../http/router.ts";
 
 /** Public receipt-signing keys, current and retired, for verifying receipts offline. */
 export function keysRoutes(db: Database): Route[] {

@@ -1,5 +1,5 @@
 import type { Registry } from "prom-client";
-import type { Route } from "./router.ts";
+import type { Route } from "../http/router.ts";
 
 /** GET /metrics: Prometheus text exposition of the app's own registry. */
 export function metricsRoutes(registry: Registry): Route[] {

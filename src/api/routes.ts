@@ -1,13 +1,12 @@
-import { sendJson } from "./http.ts";
+import { sendJson } from "../http/io.ts";
 import { openApiDocument } from "./openapi.ts";
-import { proposalRoutes, type ApiDeps } from "./proposals-routes.ts";
-import type { Route } from "./router.ts";
+import type { RequestDeps } from "../requests/deps.ts";
+import { proposalRoutes } from "./proposals-routes.ts";
+import type { Route } from "../http/router.ts";
 import { tokensRoutes } from "./tokens-routes.ts";
 
-export type { ApiDeps } from "./proposals-routes.ts";
-
 /** Every route of the agent API under /api/v1, for the app's router. */
-export function apiRoutes(deps: ApiDeps): Route[] {
+export function apiRoutes(deps: RequestDeps): Route[] {
   return [
     ...proposalRoutes(deps),
     ...tokensRoutes(deps),

@@ -5,8 +5,8 @@ import { ValidationError } from "../errors.ts";
 import type { TxtResolver } from "../sites/dns-check.ts";
 import type { FetchLike } from "../sites/file-check.ts";
 import { addSite, listSites, verifySite } from "../sites/service.ts";
-import { readJson, sendJson } from "./http.ts";
-import type { Route } from "./router.ts";
+import { readJson, sendJson } from "../http/io.ts";
+import type { Route } from "../http/router.ts";
 
 export interface SitesRouteDeps {
   db: Database;

@@ -340,7 +340,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     .description(
       "Print an inclusion proof of one event (--event) in a signed checkpoint, or a consistency proof between two tree sizes (--from, --to); check an inclusion proof with --verify.",
     )
-    .option("--installation <id or login>", "installation id or account login")
+    .option(`--installation ${INSTALLATION_ARG}`, "installation id or account login")
     .option("--event <hash>", "the event's chain hash (hex), e.g. a receipt's redemption event")
     .option("--from <size>", "consistency proof: the earlier tree size")
     .option("--to <size>", "consistency proof: the later tree size (default: a checkpoint of the tree now)")

@@ -1,32 +1,15 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { resolveKeyring } from "../crypto/keyring.ts";
-import type { Database } from "../db/database.ts";
 import { ValidationError } from "../errors.ts";
 import { addChannel, listChannels, removeChannel, type ChannelView } from "../notify/channels.ts";
 import { testChannel } from "../notify/channel-test.ts";
 import { EXIT } from "./context.ts";
 import type { CliContext } from "./context.ts";
+import { INSTALLATION_ARG, resolveInstallation } from "./installation-ref.ts";
 import { jsonOutput } from "./snake-json.ts";
 
 const ACTOR = "cli";
-
-/** `--installation` takes an id or the account login. */
-async function installationOf(db: Database, text: string): Promise<number> {
-  if (/^\d+$/.test(text)) return Number(text);
-  const rows = await db.query<{ id: number }>(
-    "SELECT id FROM installations WHERE lower(account) = lower($1) AND deleted_at IS NULL",
-    [text],
-  );
-  if (rows.length !== 1)
-    throw new ValidationError([
-      {
-        field: "--installation",
-        message: `must be an installation id or the login of an installed account; ${JSON.stringify(text)} matches ${rows.length}`,
-      },
-    ]);
-  return Number(rows[0]!.id);
-}
 
 /** A secret from its flag, its `--…-file`, or standard input when the flag is "-". */
 function secretOf(
@@ -110,7 +93,7 @@ export function registerChannel(program: Command, ctx: CliContext): void {
     .description(
       "Add a channel: slack (--token, --signing-secret, --channel), teams (--url), email (--smtp-url, --from, --to), webhook (--url; prints its whsec_ signing secret once). A secret given as - is read from standard input.",
     )
-    .requiredOption("--installation <id or login>", "installation id or account login")
+    .requiredOption(`--installation ${INSTALLATION_ARG}`, "installation id or account login")
     .option("--token <xoxb>", "Slack bot token")
     .option("--token-file <path>", "file holding the Slack bot token")
     .option("--signing-secret <secret>", "Slack signing secret")
@@ -142,7 +125,7 @@ export function registerChannel(program: Command, ctx: CliContext): void {
         to: flags.to,
       };
       const db = await ctx.openDb();
-      const id = await installationOf(db, flags.installation);
+      const id = await resolveInstallation(db, flags.installation);
       const added = await addChannel(db, keyring(), id, input, ACTOR, ctx.now());
       if (flags.json)
         ctx.out(jsonOutput({ channel: added.channel, ...(added.secret ? { signing_secret: added.secret } : {}) }));
@@ -155,22 +138,22 @@ export function registerChannel(program: Command, ctx: CliContext): void {
   channel
     .command("list")
     .description("Show an installation's channels (never their secrets).")
-    .requiredOption("--installation <id or login>", "installation id or account login")
+    .requiredOption(`--installation ${INSTALLATION_ARG}`, "installation id or account login")
     .option("--json", "print the channels as JSON")
     .action(async (flags: { installation: string; json?: boolean }) => {
       const db = await ctx.openDb();
-      const channels = await listChannels(db, await installationOf(db, flags.installation));
+      const channels = await listChannels(db, await resolveInstallation(db, flags.installation));
       ctx.out(flags.json ? jsonOutput({ channels }) : table(channels));
     });
 
   channel
     .command("test <name>")
     .description("Send a test message to a channel now; exit 0 when it was accepted, 1 when not.")
-    .requiredOption("--installation <id or login>", "installation id or account login")
+    .requiredOption(`--installation ${INSTALLATION_ARG}`, "installation id or account login")
     .action(async (name: string, flags: { installation: string }) => {
       const db = await ctx.openDb();
       const settings = ctx.settings();
-      const result = await testChannel(db, keyring(), await installationOf(db, flags.installation), name, {
+      const result = await testChannel(db, keyring(), await resolveInstallation(db, flags.installation), name, {
         actor: ACTOR,
         now: ctx.now(),
         publicUrl: settings.publicUrl ?? "http://localhost:3000",
@@ -186,10 +169,16 @@ export function registerChannel(program: Command, ctx: CliContext): void {
   channel
     .command("remove <name>")
     .description("Remove a channel; its secrets are erased.")
-    .requiredOption("--installation <id or login>", "installation id or account login")
+    .requiredOption(`--installation ${INSTALLATION_ARG}`, "installation id or account login")
     .action(async (name: string, flags: { installation: string }) => {
       const db = await ctx.openDb();
-      const removed = await removeChannel(db, await installationOf(db, flags.installation), name, ACTOR, ctx.now());
+      const removed = await removeChannel(
+        db,
+        await resolveInstallation(db, flags.installation),
+        name,
+        ACTOR,
+        ctx.now(),
+      );
       ctx.out(`channel ${removed.name} removed`);
     });
 }

@@ -16,19 +16,10 @@ const LOGIN = /^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$/;
  * or several, is refused naming the value.
  */
 export async function resolveInstallation(db: Database, text: string): Promise<number> {
+  checkInstallationForm(text);
   const value = text.trim();
-  if (ID.test(value)) {
-    const id = Number(value);
-    if (Number.isSafeInteger(id)) return id;
-  }
-  if (!LOGIN.test(value)) {
-    throw new ValidationError([
-      {
-        field: "--installation",
-        message: "must be an installation id (a number) or the account login it is installed on",
-      },
-    ]);
-  }
+  const id = installationIdOf(value);
+  if (id !== null) return id;
   const ids = await installationsOfAccount(db, value);
   if (ids.length === 1) return ids[0]!;
   const message =
@@ -40,8 +31,7 @@ export async function resolveInstallation(db: Database, text: string): Promise<n
 
 /** Checks the form early, before a database is opened, so a typo is a usage error at once. */
 export function checkInstallationForm(text: string): void {
-  const value = text.trim();
-  if (!(ID.test(value) && Number.isSafeInteger(Number(value))) && !LOGIN.test(value)) {
+  if (installationIdOf(text) === null && !LOGIN.test(text.trim())) {
     throw new ValidationError([
       {
         field: "--installation",
@@ -49,4 +39,14 @@ export function checkInstallationForm(text: string): void {
       },
     ]);
   }
+}
+
+/**
+ * The installation id a text names, or null when it names none: a positive
+ * whole number without leading zeros that JavaScript holds exactly. The one
+ * pattern every command parses an installation id with.
+ */
+export function installationIdOf(text: string): number | null {
+  const value = text.trim();
+  return ID.test(value) && Number.isSafeInteger(Number(value)) ? Number(value) : null;
 }

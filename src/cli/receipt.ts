@@ -4,6 +4,7 @@ import { EXIT, type CliContext } from "./context.ts";
 import { GateError, UnavailableError, ValidationError } from "../errors.ts";
 import { parsePublishedKeys, ReceiptError, verifyReceipt, type ReceiptExpectation } from "../crypto/receipts.ts";
 import type { PublishedKeys } from "../crypto/signer.ts";
+import { installationIdOf } from "./installation-ref.ts";
 import { jsonOutput } from "./snake-json.ts";
 
 /** keys.json from a file, or from the app's URL (…/.well-known/agent-gate/keys.json). */
@@ -48,14 +49,15 @@ function receiptExpectation(options: {
   if (options.kind !== undefined && !KINDS.includes(options.kind)) {
     throw new ValidationError([{ field: "--kind", message: `must be one of ${KINDS.join(", ")}` }]);
   }
-  if (options.installation !== undefined && !/^[1-9]\d{0,15}$/.test(options.installation)) {
+  const installationId = options.installation === undefined ? undefined : installationIdOf(options.installation);
+  if (installationId === null) {
     throw new ValidationError([{ field: "--installation", message: "must be a positive whole number" }]);
   }
   return {
     digest: options.digest,
     repo: options.repo,
     ...(options.kind === undefined ? {} : { kind: options.kind }),
-    ...(options.installation === undefined ? {} : { installationId: Number(options.installation) }),
+    ...(installationId === undefined ? {} : { installationId }),
   };
 }
 

@@ -3,8 +3,9 @@ import { checkInstallationForm, INSTALLATION_ARG, resolveInstallation } from "./
 import { renderTable } from "./table.ts";
 import type { CliContext } from "./context.ts";
 import { ValidationError } from "../errors.ts";
-import { createToken, listTokens, revokeToken, rotateToken, tokenState, type TokenRow } from "../api/token-store.ts";
-import { tokenNameProblem } from "../api/tokens.ts";
+import { createToken, listTokens, revokeToken, rotateToken } from "../tokens/store.ts";
+import { tokenRecordView } from "../tokens/view.ts";
+import { tokenNameProblem } from "../tokens/format.ts";
 import { jsonOutput } from "./snake-json.ts";
 import { parseDuration } from "../policy/duration.ts";
 
@@ -29,22 +30,6 @@ export function parseExpiry(text: string): number {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
-
-function describe(row: TokenRow, now: Date): Record<string, unknown> {
-  return {
-    prefix: row.prefix,
-    name: row.name,
-    installation_id: row.installation_id,
-    repos: row.repos,
-    kinds: row.kinds,
-    admin: row.admin,
-    state: tokenState(row, now),
-    created_at: row.created_at.toISOString(),
-    expires_at: row.expires_at?.toISOString() ?? null,
-    revoked_at: row.revoked_at?.toISOString() ?? null,
-    created_by: row.created_by,
-  };
-}
 
 export function registerToken(program: Command, ctx: CliContext): void {
   const token = program
@@ -110,7 +95,7 @@ export function registerToken(program: Command, ctx: CliContext): void {
           now,
         );
         if (options.json) {
-          ctx.out(jsonOutput({ token: secret, ...describe(row, now) }));
+          ctx.out(jsonOutput({ token: secret, ...tokenRecordView(row, now) }));
           return;
         }
         ctx.out(secret);
@@ -131,7 +116,7 @@ export function registerToken(program: Command, ctx: CliContext): void {
       const now = ctx.now();
       const rows = (
         await listTokens(db, options.installation ? await resolveInstallation(db, options.installation) : undefined)
-      ).map((row) => describe(row, now));
+      ).map((row) => tokenRecordView(row, now));
       if (options.json) {
         ctx.out(jsonOutput({ tokens: rows }));
         return;
@@ -179,7 +164,7 @@ export function registerToken(program: Command, ctx: CliContext): void {
       const now = ctx.now();
       const { token: secret, row, previous } = await rotateToken(db, prefix, `cli:${ctx.env.USER ?? "unknown"}`, now);
       if (options.json) {
-        ctx.out(jsonOutput({ token: secret, ...describe(row, now), rotated_from: previous.prefix }));
+        ctx.out(jsonOutput({ token: secret, ...tokenRecordView(row, now), rotated_from: previous.prefix }));
         return;
       }
       ctx.out(secret);

@@ -2,7 +2,7 @@ import type { Readable, Writable } from "node:stream";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { isJSONRPCRequest, isJSONRPCResultResponse, type JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
-import { isWellFormedToken } from "../api/tokens.ts";
+import { isWellFormedToken } from "../tokens/format.ts";
 import { ValidationError } from "../errors.ts";
 
 export interface BridgeSettings {

@@ -1,8 +1,9 @@
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { authenticate } from "../api/auth.ts";
-import { readBody, sendJson } from "../api/http.ts";
-import { OUTREACH_REQUEST_LIMIT, type ApiDeps } from "../api/proposals-routes.ts";
-import type { Route } from "../api/router.ts";
+import { authenticate } from "../requests/auth.ts";
+import { readBody, sendJson } from "../http/io.ts";
+import type { RequestDeps } from "../requests/deps.ts";
+import { OUTREACH_REQUEST_LIMIT } from "../requests/limits.ts";
+import type { Route } from "../http/router.ts";
 import { createMcpServer } from "./server.ts";
 import { mcpTools } from "./tools.ts";
 
@@ -15,7 +16,7 @@ import { mcpTools } from "./tools.ts";
  * events on the response of its own request. GET and DELETE /mcp (standalone
  * streams, session ends) are answered 405, as stateless servers do.
  */
-export function mcpRoutes(deps: ApiDeps): Route[] {
+export function mcpRoutes(deps: RequestDeps): Route[] {
   const tools = mcpTools(deps);
   return [
     {

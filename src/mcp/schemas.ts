@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { contentSchema } from "../outreach/content.ts";
-import { MAX_WAIT_SECONDS } from "../api/proposals-routes.ts";
+import { MAX_WAIT_SECONDS } from "../requests/limits.ts";
 import { PROPOSAL_ID_PATTERN } from "../proposals/ids.ts";
 import { proposalBodySchema } from "../proposals/submit.ts";
 

@@ -2,10 +2,10 @@ import { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { appVersion } from "../version.ts";
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
-import type { Principal } from "../api/auth.ts";
-import type { ApiLog } from "../api/proposals-routes.ts";
+import type { Principal } from "../requests/auth.ts";
+import type { RequestLog } from "../requests/deps.ts";
 import { ConflictError, GateError, ValidationError } from "../errors.ts";
-import type { Tool } from "./tools.ts";
+import type { Tool } from "./tool.ts";
 
 /** The server names itself with the package's version (package.json), as the app does everywhere. */
 export const MCP_SERVER_INFO = { name: "agent-gate", version: appVersion() };
@@ -26,7 +26,7 @@ export function createMcpServer(
   tools: Tool[],
   principal: Principal,
   reauthenticate: () => Promise<void>,
-  log?: ApiLog,
+  log?: RequestLog,
 ): Server {
   const server = new Server(MCP_SERVER_INFO, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
   const byName = new Map(tools.map((t) => [t.name, t]));

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { z } from "zod";
-import { readJson, sendJson } from "../api/http.ts";
-import type { Route } from "../api/router.ts";
+import { readJson, sendJson } from "../http/io.ts";
+import type { Route } from "../http/router.ts";
 import type { Keyring } from "../crypto/keyring.ts";
 import type { Database } from "../db/database.ts";
 import { GateError, ValidationError } from "../errors.ts";

@@ -1,8 +1,8 @@
 import { WebClient } from "@slack/web-api";
 import type { Logger } from "pino";
 import { z } from "zod";
-import { readBody, sendJson } from "../api/http.ts";
-import type { Route } from "../api/router.ts";
+import { readBody, sendJson } from "../http/io.ts";
+import type { Route } from "../http/router.ts";
 import { appendAudit } from "../audit/log.ts";
 import type { Keyring } from "../crypto/keyring.ts";
 import type { Database } from "../db/database.ts";

@@ -138,7 +138,7 @@ export interface Submitter {
    */
   triggeredBy: string | null;
   via: "token" | "oidc";
-  /** Who may redeem the approval: the proposing key's lineage or the workflow's OIDC identity (src/api/auth.ts). */
+  /** Who may redeem the approval: the proposing key's lineage or the workflow's OIDC identity (src/requests/auth.ts). */
   identity: string;
   /** The agent token's name, shown as the proposer beside its prefix. */
   tokenName?: string;

@@ -1,6 +1,6 @@
 import type { ServerResponse } from "node:http";
-import { readBody } from "../api/http.ts";
-import type { Route } from "../api/router.ts";
+import { readBody } from "../http/io.ts";
+import type { Route } from "../http/router.ts";
 import { readSubjectAudit } from "../audit/log.ts";
 import { GateError, ValidationError } from "../errors.ts";
 import { castVote, decidedByVotes, type VoteSources } from "../gates/vote.ts";

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { GateError } from "../errors.ts";
-import type { RouteHandler } from "../api/router.ts";
+import type { RouteHandler } from "../http/router.ts";
 import type { Avatars } from "./avatars.ts";
 import { messagePage, type PageFrame, type Viewer } from "./html.ts";
 import { SETUP_MESSAGE, SetupError } from "./setup-error.ts";

@@ -1,4 +1,4 @@
-import type { Route } from "../api/router.ts";
+import type { Route } from "../http/router.ts";
 import { pageRoutes } from "./page-routes.ts";
 import { reviewContext, type ReviewDeps } from "./review-deps.ts";
 import { signInRoutes } from "./sign-in-routes.ts";

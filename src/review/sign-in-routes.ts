@@ -1,5 +1,5 @@
-import { readBody } from "../api/http.ts";
-import type { Route } from "../api/router.ts";
+import { readBody } from "../http/io.ts";
+import type { Route } from "../http/router.ts";
 import { GateError, ValidationError } from "../errors.ts";
 import { cookieHeader, readCookies } from "./cookies.ts";
 import { signedInUser } from "./github-user.ts";

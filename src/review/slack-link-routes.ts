@@ -1,5 +1,5 @@
-import { readBody } from "../api/http.ts";
-import type { Route } from "../api/router.ts";
+import { readBody } from "../http/io.ts";
+import type { Route } from "../http/router.ts";
 import { GateError } from "../errors.ts";
 import { findLinkToken, redeemLinkToken } from "../notify/links.ts";
 import { escapeHtml, layout, messagePage } from "./html.ts";

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
-import { readBody, sendJson } from "../api/http.ts";
+import { readBody, sendJson } from "../http/io.ts";
 import { GateError } from "../errors.ts";
 import { checkSignature } from "./signature.ts";
 import type { InboxWriter } from "./inbox.ts";

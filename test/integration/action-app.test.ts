@@ -5,7 +5,7 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import type { Clock as ActionClock } from "../../action/src/clock.ts";
 import { run } from "../../action/src/main.ts";
-import { createToken } from "../../src/api/token-store.ts";
+import { createToken } from "../../src/tokens/store.ts";
 import { generateKeyEntry } from "../../src/crypto/keyring.ts";
 import { verifyReceipt } from "../../src/crypto/receipts.ts";
 import { recordInstallation, recordRepositories } from "../../src/installations/store.ts";

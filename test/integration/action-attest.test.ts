@@ -10,7 +10,7 @@ import { bundleFromJSON } from "@sigstore/bundle";
 import { toSignedEntity, toTrustMaterial, Verifier } from "@sigstore/verify";
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JSONWebKeySet } from "jose";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { createToken } from "../../src/api/token-store.ts";
+import { createToken } from "../../src/tokens/store.ts";
 import { APPROVAL_PREDICATE_TYPE, verifyAttestation } from "../../src/crypto/attestation.ts";
 import { generateKeyEntry } from "../../src/crypto/keyring.ts";
 import { recordInstallation, recordRepositories, removeInstallation } from "../../src/installations/store.ts";

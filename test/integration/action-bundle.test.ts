@@ -6,7 +6,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { createToken, revokeToken } from "../../src/api/token-store.ts";
+import { createToken, revokeToken } from "../../src/tokens/store.ts";
 import { generateKeyEntry, parseKeyring } from "../../src/crypto/keyring.ts";
 import { verifyReceipt } from "../../src/crypto/receipts.ts";
 import { recordInstallation, recordRepositories, removeInstallation } from "../../src/installations/store.ts";

@@ -1,10 +1,10 @@
 import type { IncomingMessage } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { authenticate, requireAdmin } from "../../src/api/auth.ts";
-import { revokeToken } from "../../src/api/token-store.ts";
-import { generateToken, hashedToken, tokenChecksum } from "../../src/api/tokens.ts";
+import { authenticate, requireAdmin } from "../../src/requests/auth.ts";
+import { revokeToken } from "../../src/tokens/store.ts";
+import { generateToken, hashedToken, tokenChecksum } from "../../src/tokens/format.ts";
 import { readAudit } from "../../src/audit/log.ts";
-import { DeniedUses, type DeniedReason } from "../../src/api/denied-uses.ts";
+import { DeniedUses, type DeniedReason } from "../../src/tokens/denied-uses.ts";
 import { openPg } from "../../src/db/pg.ts";
 import {
   removeInstallation,

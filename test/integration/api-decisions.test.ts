@@ -4,10 +4,10 @@ import { verifyReceipt } from "../../src/crypto/receipts.ts";
 import { readAudit } from "../../src/audit/log.ts";
 import type { Database } from "../../src/db/database.ts";
 import { publishedKeys } from "../../src/keys/store.ts";
-import { revokeToken } from "../../src/api/token-store.ts";
+import { revokeToken } from "../../src/tokens/store.ts";
 import { DecisionWaiter } from "../../src/proposals/wait.ts";
 import { backend, createTestDatabase, type TestDatabase } from "../support/database.ts";
-import { deniedUsesFor } from "../../src/api/denied-uses.ts";
+import { deniedUsesFor } from "../../src/tokens/denied-uses.ts";
 import { Clock, bearer, issueToken, seedInstallations, startApi, verifySite, type ApiServer } from "./api-harness.ts";
 
 let t: TestDatabase;

@@ -1,8 +1,9 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Router } from "../../src/api/router.ts";
-import { apiRoutes, type ApiDeps } from "../../src/api/routes.ts";
-import { createToken, type TokenScope } from "../../src/api/token-store.ts";
+import { Router } from "../../src/http/router.ts";
+import { apiRoutes } from "../../src/api/routes.ts";
+import type { RequestDeps } from "../../src/requests/deps.ts";
+import { createToken, type TokenScope } from "../../src/tokens/store.ts";
 import type { Database } from "../../src/db/database.ts";
 import { recordInstallation, recordRepositories } from "../../src/installations/store.ts";
 import { DecisionWaiter } from "../../src/proposals/wait.ts";
@@ -22,17 +23,21 @@ export class Clock {
 
 export interface ApiServer {
   url: string;
-  deps: ApiDeps;
+  deps: RequestDeps;
   close(): Promise<void>;
 }
 
 /** The API routes on a node:http server on loopback, as the app wires them. */
 export async function startApi(
-  o: Omit<ApiDeps, "waiter" | "settings"> & { waiter?: DecisionWaiter; env: NodeJS.ProcessEnv },
+  o: Omit<RequestDeps, "waiter" | "settings"> & { waiter?: DecisionWaiter; env: NodeJS.ProcessEnv },
 ): Promise<ApiServer> {
   const { env, ...deps } = o;
   // The environment as the app reads it, once, into its settings.
-  const full: ApiDeps = { ...deps, settings: readSettings(env), waiter: deps.waiter ?? new DecisionWaiter(deps.db) };
+  const full: RequestDeps = {
+    ...deps,
+    settings: readSettings(env),
+    waiter: deps.waiter ?? new DecisionWaiter(deps.db),
+  };
   const router = new Router().add(...apiRoutes(full));
   const server: Server = createServer((req, res) => {
     void router.handle(req, res).then((handled) => {

@@ -7,7 +7,7 @@ import type { Database } from "../../src/db/database.ts";
 import { migrate } from "../../src/db/migrate.ts";
 import { openPglite } from "../../src/db/pglite.ts";
 import { recordInstallation } from "../../src/installations/store.ts";
-import { isWellFormedToken } from "../../src/api/tokens.ts";
+import { isWellFormedToken } from "../../src/tokens/format.ts";
 import { backend, createTestDatabase, type TestDatabase } from "../support/database.ts";
 
 interface Run {

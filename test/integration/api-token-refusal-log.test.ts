@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { GitHubFake } from "../support/github-fake.ts";
 import { startTestApp, type TestApp } from "../support/app.ts";
-import { createToken, revokeToken } from "../../src/api/token-store.ts";
+import { createToken, revokeToken } from "../../src/tokens/store.ts";
 import { recordInstallation } from "../../src/installations/store.ts";
-import { generateToken } from "../../src/api/tokens.ts";
+import { generateToken } from "../../src/tokens/format.ts";
 
 // An expired or revoked agent token gets the same 401 as an unknown one (a caller learns nothing), while
 // the operator's log says which it was, naming the token by its display prefix only.

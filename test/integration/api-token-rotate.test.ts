@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readAudit } from "../../src/audit/log.ts";
-import { listTokens } from "../../src/api/token-store.ts";
+import { listTokens } from "../../src/tokens/store.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { dumpAllRows } from "../support/db-scan.ts";
 import { secretsIn } from "../support/secret-scan.ts";

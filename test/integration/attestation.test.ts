@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { createToken } from "../../src/api/token-store.ts";
+import { createToken } from "../../src/tokens/store.ts";
 import { readAudit } from "../../src/audit/log.ts";
 import { checkpointNow } from "../../src/audit/checkpoint-store.ts";
 import { eventPosition, proveInclusion } from "../../src/audit/prove.ts";

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import nacl from "tweetnacl";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { auditRoutes, THROUGH_SEQ_HEADER } from "../../src/api/audit-routes.ts";
-import { Router } from "../../src/api/router.ts";
+import { Router } from "../../src/http/router.ts";
 import { appendAudit, readAudit } from "../../src/audit/log.ts";
 import type { Manifest } from "../../src/audit/manifest.ts";
 import { verifyExport } from "../../src/audit/verify-file.ts";

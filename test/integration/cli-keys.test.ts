@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Router } from "../../src/api/router.ts";
+import { Router } from "../../src/http/router.ts";
 import { keysRoutes } from "../../src/api/keys-routes.ts";
 import { generateKeyEntry, parseKeyring, resolveKeyring } from "../../src/crypto/keyring.ts";
 import { signReceipt, type ReceiptPayload } from "../../src/crypto/receipts.ts";

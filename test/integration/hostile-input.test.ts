@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createToken, revokeToken } from "../../src/api/token-store.ts";
+import { createToken, revokeToken } from "../../src/tokens/store.ts";
 import { exportAudit } from "../../src/audit/export.ts";
 import { generateKeyEntry, parseKeyring } from "../../src/crypto/keyring.ts";
 import { currentSigner } from "../../src/keys/store.ts";

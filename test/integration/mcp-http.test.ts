@@ -2,7 +2,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { CallToolResultSchema, type CallToolResult, type Progress } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { createToken, revokeToken } from "../../src/api/token-store.ts";
+import { createToken, revokeToken } from "../../src/tokens/store.ts";
 import { readAudit } from "../../src/audit/log.ts";
 import { generateKeyEntry } from "../../src/crypto/keyring.ts";
 import { verifyReceipt } from "../../src/crypto/receipts.ts";

@@ -4,7 +4,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { CallToolResultSchema, type CallToolResult, type Progress } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { createToken, revokeToken } from "../../src/api/token-store.ts";
+import { createToken, revokeToken } from "../../src/tokens/store.ts";
 import { generateKeyEntry } from "../../src/crypto/keyring.ts";
 import { recordInstallation, recordRepositories } from "../../src/installations/store.ts";
 import { startTestApp, TEST_APP_ID, type TestApp } from "../support/app.ts";

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backend, createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { GitHubFake } from "../support/github-fake.ts";
 import { example, startTestApp, type TestApp } from "../support/app.ts";
-import { createToken } from "../../src/api/token-store.ts";
+import { createToken } from "../../src/tokens/store.ts";
 import { recordInstallation, recordRepositories } from "../../src/installations/store.ts";
 import { explainCommit, type Explanation } from "../../src/explain/replay.ts";
 import { loadLatestCommitProposal } from "../../src/explain/load.ts";

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Router } from "../../src/api/router.ts";
+import { Router } from "../../src/http/router.ts";
 import { keysRoutes } from "../../src/api/keys-routes.ts";
 import { generateKeyEntry, openText, parseKeyring, seal, sealedKeyId } from "../../src/crypto/keyring.ts";
 import { openPg } from "../../src/db/pg.ts";

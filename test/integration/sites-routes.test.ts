@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { Router } from "../../src/api/router.ts";
+import { Router } from "../../src/http/router.ts";
 import { sitesRoutes } from "../../src/api/sites-routes.ts";
 import { readAudit } from "../../src/audit/log.ts";
 import { UnauthorizedError } from "../../src/errors.ts";

@@ -5,7 +5,7 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import { CallToolResultSchema, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { SignJWT, exportJWK, generateKeyPair, type CryptoKey, type JWK } from "jose";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { createToken, rotateToken } from "../../src/api/token-store.ts";
+import { createToken, rotateToken } from "../../src/tokens/store.ts";
 import { readAudit } from "../../src/audit/log.ts";
 import { generateKeyEntry } from "../../src/crypto/keyring.ts";
 import { recordInstallation, recordRepositories } from "../../src/installations/store.ts";

@@ -10,7 +10,7 @@ import {
   isWellFormedToken,
   tokenChecksum,
   tokenSha256,
-} from "../../src/api/tokens.ts";
+} from "../../src/tokens/format.ts";
 
 describe("agent token format", () => {
   it("is agt_ + 30 base62 + a 6-character base62 CRC32 of what precedes it", () => {

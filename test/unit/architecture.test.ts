@@ -49,29 +49,88 @@ const SRC = sources(join(ROOT, "src"));
 const IMPORTS = importsOf(SRC);
 const SHARED = ["errors.ts", "canonical-json.ts", "version.ts", "loop.ts"];
 
-/** For each room, the rooms of src/ it may import (besides itself and the shared errors, canonical JSON and package version). */
+/**
+ * For each room, the rooms of src/ it may import (besides itself and the shared errors, canonical JSON and
+ * package version). This is the layout's one rulebook: docs/architecture.md's table is rendered from it and
+ * checked below. The entry points (a file directly in src/ that wires rooms) and cli/ have rules too.
+ */
 const MAY_IMPORT: Record<string, string[]> = {
   config: [],
   policy: [],
   crypto: [],
+  http: [],
   db: ["config"],
   audit: ["db", "crypto"],
   keys: ["db", "crypto"],
+  tokens: ["db", "audit"],
   installations: ["db", "audit", "proposals"],
   sites: ["db", "audit", "config"],
   github: ["policy", "db"],
   proposals: ["db", "audit", "crypto", "policy", "outreach", "sites", "outbox", "notify"],
-  outreach: ["db", "audit", "crypto", "policy", "proposals"],
+  outreach: ["db", "crypto", "policy", "proposals"],
   outbox: ["db", "audit", "crypto", "policy", "proposals", "github", "outreach"],
   gates: ["db", "audit", "policy", "proposals", "github", "outbox", "outreach", "sites", "installations", "webhooks"],
-  webhooks: ["db", "audit", "github", "api", "config"],
+  webhooks: ["db", "audit", "github", "http"],
   explain: ["db", "policy"],
-  api: ["db", "audit", "crypto", "config", "keys", "proposals", "sites", "explain", "policy"],
-  mcp: ["api", "crypto", "outreach", "proposals", "sites", "config"],
-  review: ["db", "audit", "crypto", "config", "policy", "proposals", "gates", "github", "outreach", "api", "notify"],
-  notify: ["db", "audit", "crypto", "policy", "proposals", "gates", "github", "outreach", "api"],
+  requests: ["db", "audit", "crypto", "config", "keys", "proposals", "tokens"],
+  api: ["db", "audit", "crypto", "keys", "sites", "explain", "http", "requests", "tokens"],
+  mcp: ["outreach", "proposals", "sites", "http", "requests", "tokens"],
+  review: ["db", "audit", "crypto", "config", "policy", "proposals", "gates", "github", "outreach", "http", "notify"],
+  notify: ["db", "audit", "crypto", "policy", "proposals", "gates", "github", "outreach", "http"],
   setup: ["config"],
+  cli: [
+    ...["db", "audit", "config", "crypto", "explain", "github", "installations", "keys", "mcp", "notify", "policy"],
+    ...["sites", "tokens", "webhooks", "start.ts"],
+  ],
+  "log.ts": ["config"],
+  "queues.ts": ["db"],
+  "ops-metrics.ts": ["db", "github", "queues.ts"],
+  "metrics.ts": ["db", "github", "webhooks", "ops-metrics.ts", "queues.ts"],
+  "stop-with-parent.ts": [],
+  "index.ts": ["gates"],
+  "server.ts": [
+    ...["api", "audit", "config", "crypto", "db", "gates", "github", "http", "keys", "notify", "outbox", "proposals"],
+    ...["sites", "tokens", "webhooks", "index.ts", "metrics.ts"],
+    ...["server-github.ts", "server-http.ts", "server-inbox.ts", "server-loops.ts", "server-routes.ts"],
+  ],
+  "server-github.ts": ["db", "github", "metrics.ts"],
+  "server-http.ts": ["http", "webhooks", "metrics.ts"],
+  "server-inbox.ts": ["config", "db", "webhooks", "metrics.ts"],
+  "server-routes.ts": [
+    ...["api", "config", "crypto", "db", "github", "http", "keys", "mcp", "notify", "outbox", "proposals"],
+    ...["requests", "review", "sites", "tokens", "metrics.ts"],
+  ],
+  "server-loops.ts": ["audit", "crypto", "db", "gates", "github", "keys", "notify", "outbox", "sites", "webhooks"],
+  "start.ts": ["cli", "config", "crypto", "db", "github", "setup", "log.ts", "server.ts"],
+  "main.ts": ["setup", "start.ts", "stop-with-parent.ts"],
+  "cli.ts": ["cli", "config", "db"],
 };
+
+/** Why a room may import one that its job does not suggest: each allowance here must be in MAY_IMPORT. */
+const WHY: Record<string, string> = {
+  "gates→outbox": "a gate queues the GitHub writes its decision needs (the outbox's job builders)",
+  "proposals→outbox": "the recorder queues a decision's GitHub writes in the transaction that records it",
+  "proposals→notify": "the recorder queues a decision's announcement in the transaction that records it",
+  "review→gates": "a vote cast on the review page is counted by the same gate as a check-run button's",
+  "notify→gates": "a vote cast from Slack is counted by the same gate as a check-run button's",
+  "gates→webhooks": "a handler records in the delivery ledger that its delivery was decided, in its own transaction",
+  "cli→start.ts": "`agent-gate serve` starts the app as `npm start` does",
+};
+
+/** `gates` → `gates/`; a file directly in src/ keeps its name. */
+const shown = (room: string) => (room.endsWith(".ts") ? `\`${room}\`` : `\`${room}/\``);
+
+/** The rules as docs/architecture.md shows them, between its `rules` markers. */
+function rulesTable(): string {
+  const rows = Object.entries(MAY_IMPORT).map(
+    ([room, allowed]) => `| ${shown(room)} | ${allowed.length ? allowed.map(shown).join(", ") : "—"} |`,
+  );
+  const why = Object.entries(WHY).map(([pair, reason]) => {
+    const [from, to] = pair.split("→");
+    return `- ${shown(from!)} → ${shown(to!)}: ${reason}.`;
+  });
+  return ["| Room | May import |", "|---|---|", ...rows, "", ...why].join("\n");
+}
 
 describe("who may import whom", () => {
   it.each(Object.entries(MAY_IMPORT))("%s imports only what it may", (room, allowed) => {
@@ -84,29 +143,35 @@ describe("who may import whom", () => {
     expect(wrong).toEqual([]);
   });
 
-  it("puts every file of src/ in a room with rules, or is an entry point that wires them", () => {
-    const entries = [
-      "cli",
-      "cli.ts",
-      "main.ts",
-      "stop-with-parent.ts",
-      "start.ts",
-      "server.ts",
-      "server-github.ts",
-      "server-http.ts",
-      "server-inbox.ts",
-      "server-routes.ts",
-      "server-loops.ts",
-      "index.ts",
-      "metrics.ts",
-      "ops-metrics.ts",
-      "queues.ts",
-      "log.ts",
-      "version.ts",
-      ...SHARED,
-    ];
-    const unruled = [...new Set(SRC.map(roomOf))].filter((room) => !(room in MAY_IMPORT) && !entries.includes(room));
+  it("puts every file of src/ in a room with rules", () => {
+    const unruled = [...new Set(SRC.map(roomOf))].filter((room) => !(room in MAY_IMPORT) && !SHARED.includes(room));
     expect(unruled).toEqual([]);
+  });
+
+  it("allows only what is used: every allowance is an import some file makes", () => {
+    const used = new Set(
+      IMPORTS.filter((i) => i.specifier.startsWith(".")).map((i) => `${roomOf(i.from)}→${roomOf(i.to)}`),
+    );
+    const unused = Object.entries(MAY_IMPORT).flatMap(([room, allowed]) =>
+      allowed.filter((target) => !used.has(`${room}→${target}`)).map((target) => `${room}→${target}`),
+    );
+    expect(unused).toEqual([]);
+  });
+
+  it("gives a reason only for an allowance the rules make", () => {
+    const stray = Object.keys(WHY).filter((pair) => {
+      const [from, to] = pair.split("→");
+      return !MAY_IMPORT[from!]?.includes(to!);
+    });
+    expect(stray).toEqual([]);
+  });
+
+  it("is the table docs/architecture.md shows (render it from MAY_IMPORT when they differ)", () => {
+    const doc = readFileSync(join(ROOT, "docs", "architecture.md"), "utf8");
+    const table = /<!-- rules:start -->\n([\s\S]*?)\n<!-- rules:end -->/.exec(doc)?.[1];
+    expect(table, "docs/architecture.md holds the rules between <!-- rules:start --> and <!-- rules:end -->").toBe(
+      rulesTable(),
+    );
   });
 
   it("keeps policy/ pure: no storage, GitHub, HTTP, file or clock of its own", () => {
@@ -249,7 +314,7 @@ describe("SQL", () => {
 
   /** Each table and the room that writes it; no other room does. */
   const OWNER: Record<string, string> = {
-    agent_tokens: "api",
+    agent_tokens: "tokens",
     audit_events: "audit",
     audit_heads: "audit",
     audit_tree_nodes: "audit",
@@ -306,14 +371,14 @@ describe("SQL", () => {
     const spread = [...modules]
       .filter(([, files]) => files.size > 1)
       .map(([table, files]) => `${table}: ${[...files].sort().join(", ")}`);
-    // Modules of one room where a table has more than one job: the outbox's queue and its worker; the
-    // proposal store (insert, check-run id, deadlines) and the one recorder of every status and state
-    // (one proposal's change, and the bulk changes of many).
-    const TWO_JOBS = [
-      /^outbox: src\/outbox\/queue\.ts, src\/outbox\/worker\.ts$/,
-      /^proposals: src\/proposals\/recorder-bulk\.ts, src\/proposals\/recorder\.ts, src\/proposals\/store\.ts$/,
-    ];
-    expect(spread.filter((line) => !TWO_JOBS.some((ok) => ok.test(line)))).toEqual([]);
+    // Two modules of one room where a table has two jobs, each with its reason.
+    const TWO_JOBS: Record<string, string> = {
+      "outbox: src/outbox/queue.ts, src/outbox/worker.ts":
+        "the queue enqueues a job in its caller's transaction; the worker claims, runs and finishes it",
+      "proposals: src/proposals/recorder-bulk.ts, src/proposals/recorder.ts, src/proposals/store.ts":
+        "the store inserts a proposal and keeps its check-run id and deadlines; the recorder writes every status and state of one proposal, recorder-bulk those of many at once (a push's supersessions, an uninstall's rejections)",
+    };
+    expect(spread.filter((line) => !(line in TWO_JOBS))).toEqual([]);
   });
 
   it("builds no statement from values: only column lists, identifiers from a fixed registry and a lock clause are spliced in", () => {

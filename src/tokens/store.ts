@@ -9,7 +9,7 @@ import {
   hashedTokenFromSha256,
   tokenNameProblem,
   tokenSha256,
-} from "./tokens.ts";
+} from "./format.ts";
 
 export interface TokenScope {
   installationId: number;

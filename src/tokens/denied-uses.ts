@@ -1,6 +1,6 @@
 import type { Database } from "../db/database.ts";
 import { appendAudit } from "../audit/log.ts";
-import { hashedTokenFromSha256 } from "./tokens.ts";
+import { hashedTokenFromSha256 } from "./format.ts";
 
 /** Why a known token was refused. */
 export type DeniedReason = "revoked" | "expired" | "uninstalled";

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ValidationError } from "../errors.ts";
-import { sendError } from "./http.ts";
+import { sendError } from "./io.ts";
 
 export interface RouteContext {
   req: IncomingMessage;

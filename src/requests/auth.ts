@@ -1,8 +1,8 @@
 import type { IncomingMessage } from "node:http";
 import type { Database } from "../db/database.ts";
-import { deniedUsesFor, type DeniedUses } from "./denied-uses.ts";
+import { deniedUsesFor, type DeniedUses } from "../tokens/denied-uses.ts";
 import { GateError, UnauthorizedError, UnavailableError, isGateError } from "../errors.ts";
-import { isWellFormedToken, tokenSha256, TOKEN_PREFIX } from "./tokens.ts";
+import { isWellFormedToken, tokenSha256, TOKEN_PREFIX } from "../tokens/format.ts";
 import { oidcVerifierFor } from "./oidc.ts";
 import type { Settings } from "../config/settings.ts";
 
@@ -163,6 +163,11 @@ export async function guardStorage<T>(
     if (isGateError(error)) throw error;
     throw new UnavailableError(message, error);
   }
+}
+
+/** A storage failure while serving a request is a 503 saying nothing was changed; the gate stays closed. */
+export function stored<T>(fn: () => Promise<T>): Promise<T> {
+  return guardStorage(fn, "Storage is unavailable; nothing was changed. Try again.");
 }
 
 /** A live repository of the principal's installation and scope, or the same 404 as one that does not exist. */

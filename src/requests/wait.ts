@@ -1,8 +1,42 @@
-import type { VisibleProposal } from "../api/proposals-routes.ts";
+import { UnavailableError } from "../errors.ts";
 import type { DecisionWaiter } from "../proposals/wait.ts";
+import type { Principal } from "./auth.ts";
+import type { RequestDeps } from "./deps.ts";
+import { RECHECK_MS } from "./limits.ts";
+import { readVisible, type VisibleProposal } from "./read.ts";
 
 /** Reports how long a call has waited: seconds so far, of `total`. */
 export type Progress = (progress: number, total: number, message: string) => Promise<void>;
+
+export interface WaitOptions {
+  waitMs: number;
+  signal: AbortSignal;
+  progress: Progress | null;
+  /** The proposal's review page, named in progress reports. */
+  url: string;
+  /** What the refusal says when decisions cannot be awaited: how to ask without waiting. */
+  unavailable: string;
+}
+
+/**
+ * Read a proposal the principal may see, holding up to `waitMs` while it is
+ * pending. `waited` says whether the call slept: the caller then asks again
+ * who is calling, so a key revoked or expired during the wait is refused.
+ */
+export async function readAwaited(
+  deps: RequestDeps,
+  principal: Principal,
+  id: string,
+  o: WaitOptions,
+): Promise<{ view: VisibleProposal; waited: boolean }> {
+  if (o.waitMs > 0) {
+    await deps.waiter.start().catch((error: unknown) => {
+      throw new UnavailableError(o.unavailable, error);
+    });
+  }
+  const waitDeps = { waiter: deps.waiter, recheckMs: deps.recheckMs ?? RECHECK_MS };
+  return waitForDecision(waitDeps, id, () => readVisible(deps, principal, id), o);
+}
 
 export interface WaitDeps {
   waiter: DecisionWaiter;

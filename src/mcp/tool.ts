@@ -1,0 +1,27 @@
+import type { z } from "zod";
+import type { Principal } from "../requests/auth.ts";
+import type { Progress } from "../requests/wait.ts";
+
+/** What a tool call knows: who is calling, and how to report progress. */
+export interface ToolCall {
+  principal: Principal;
+  signal: AbortSignal;
+  progress: Progress | null;
+  /** Ask again who the caller is (after a wait): throws the common refusal for a key revoked or expired meanwhile. */
+  reauthenticate: () => Promise<void>;
+}
+
+export interface Tool<S extends z.ZodType = z.ZodType> {
+  name: string;
+  title: string;
+  description: string;
+  input: S;
+  /** True when the tool changes nothing. */
+  readOnly: boolean;
+  /** The review page of the proposal a call names, for refusals about a proposal the caller can see. */
+  link?(args: z.infer<S>): string;
+  run(call: ToolCall, args: z.infer<S>): Promise<Record<string, unknown>>;
+}
+
+/** A tool typed by its own input schema, listed beside the others. */
+export const tool = <S extends z.ZodType>(t: Tool<S>): Tool => t as unknown as Tool;
