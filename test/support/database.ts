@@ -49,7 +49,10 @@ async function createPostgres(): Promise<TestDatabase> {
   const login = `${name}_app`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
+  // A copy of the template global-setup migrated once (the same schema, owner and grants); migrate() then finds
+  // nothing pending.
+  const template = inject("postgresTemplate");
+  await admin.query(`CREATE DATABASE ${name}${template ? ` TEMPLATE ${template}` : ""}`);
   await admin.end();
   const ownerUrl = new URL(adminUrl);
   ownerUrl.pathname = `/${name}`;
