@@ -40,6 +40,9 @@ export class OutboxWorker {
   readonly #id = `worker-${randomBytes(4).toString("hex")}`;
   #passes: Loop | undefined;
   #report: Loop | undefined;
+  /** A kick at the moment the next queued job may run (its installation's pace slot frees, its retry is due). */
+  #whenReady: NodeJS.Timeout | undefined;
+  #every = 250;
   lastBeat: Date | undefined;
 
   constructor(options: OutboxWorkerOptions) {
@@ -52,14 +55,36 @@ export class OutboxWorker {
     const log = this.#o.log;
     // Woken by the queue's NOTIFY, by kick() and at least every 250 ms (sooner with a shorter pace).
     const every = Math.max(50, Math.min(this.#o.paceMs, 250));
+    this.#every = every;
     const listen = (wake: () => void) => this.#o.db.listen(OUTBOX_CHANNEL, wake, wake);
-    this.#passes = await startClaimLoop("outbox worker pass", () => this.runOnce(), every, log, listen);
+    this.#passes = await startClaimLoop("outbox worker pass", () => this.#pass(), every, log, listen);
     this.#report = startLoop("outbox backlog report", () => this.#reportBacklog(), 30_000, log);
   }
 
   async stop(): Promise<void> {
     await this.#report?.stop();
     await this.#passes?.stop();
+    clearTimeout(this.#whenReady);
+  }
+
+  /** The claim loop's step: one job; when none is ready, a kick when the next one will be, if before the next tick. */
+  async #pass(): Promise<boolean> {
+    if (await this.runOnce()) return true;
+    const now = this.#o.now();
+    const [row] = await this.#o.db.query<{ next: Date | null }>(
+      `SELECT min(greatest(coalesce(o.run_after, $1), coalesce(p.next_at, $1))) AS next
+         FROM outbox o LEFT JOIN outbox_pace p ON p.installation_id = o.installation_id
+        WHERE o.done_at IS NULL AND (o.locked_until IS NULL OR o.locked_until < $1)`,
+      [now],
+    );
+    const wait = row?.next ? row.next.getTime() - now.getTime() : 0;
+    // A wait of 0 is a job held by something else (another check run's write in flight): the tick looks again.
+    if (wait > 0 && wait < this.#every) {
+      clearTimeout(this.#whenReady);
+      this.#whenReady = setTimeout(() => this.kick(), wait + 1);
+      this.#whenReady.unref();
+    }
+    return false;
   }
 
   /** Run ready jobs now (coalescing wake-ups). */

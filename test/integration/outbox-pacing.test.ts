@@ -41,7 +41,7 @@ async function writeTimes(installationId: number): Promise<number[]> {
   return rows.map((row) => row.created_at.getTime());
 }
 
-describe("outbox under a burst", () => {
+describe("outbox under a burst", { timeout: 120_000 }, () => {
   it("acknowledges 100 agent PRs before any GitHub write, then writes each check run once at the paced rate", async () => {
     const burst = await Promise.all(
       Array.from({ length: 100 }, (_, i) => app.deliver("pull_request", agentPr(61, i + 1))),
