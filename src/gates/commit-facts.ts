@@ -4,7 +4,7 @@ import type { RepoConfig } from "../policy/config.ts";
 import type { CommitFacts } from "../policy/decision.ts";
 import { awaitedLater } from "../errors.ts";
 import { currentBase } from "../github/pull-base.ts";
-import { loadRepoConfig } from "../github/repo-config.ts";
+import { loadRepoConfig } from "./repo-config.ts";
 import { gatherReviews } from "../github/reviews.ts";
 import { neverApproves } from "../policy/logins.ts";
 import type { GateDeps } from "./gate-deps.ts";

@@ -10,7 +10,7 @@ import { recordDelivery } from "../webhooks/ledger.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
 import type { PullContext } from "./pull-event.ts";
 import { narrowedForEvent } from "../github/narrowed.ts";
-import { loadRepoConfig } from "../github/repo-config.ts";
+import { loadRepoConfig } from "./repo-config.ts";
 import { gatherReviews } from "../github/reviews.ts";
 import { neverApproves } from "../policy/logins.ts";
 import { gatherProposalMemberships, proposalRuleFacts, proposalRuleSubject } from "./proposal-rule-facts.ts";
