@@ -2,7 +2,8 @@ import { readFile } from "node:fs/promises";
 import type { Command } from "commander";
 import { EXIT, type CliContext } from "./context.ts";
 import { GateError } from "../errors.ts";
-import { parseConfigText } from "../github/config-text.ts";
+import { configReadOfText } from "../github/config-text.ts";
+import { repoConfigOf } from "../policy/config.ts";
 import { jsonOutput } from "./snake-json.ts";
 
 const DEFAULT_FILE = ".github/agent-gate.yml";
@@ -31,7 +32,7 @@ export function registerConfig(program: Command, ctx: CliContext): void {
           { status: 400, cause: error },
         );
       }
-      const parsed = parseConfigText(text);
+      const parsed = repoConfigOf(configReadOfText(text));
       if (options.json) {
         ctx.out(jsonOutput(parsed.ok ? { ok: true, file } : { ok: false, file, errors: parsed.errors }));
       } else if (parsed.ok) {

@@ -4,8 +4,9 @@ import type { RepoConfig } from "../policy/config.ts";
 import type { CommitFacts } from "../policy/decision.ts";
 import { awaitedLater } from "../errors.ts";
 import { currentBase } from "../github/pull-base.ts";
-import { loadRepoConfig } from "../github/repo-config.ts";
+import { loadRepoConfig } from "./repo-config.ts";
 import { gatherReviews } from "../github/reviews.ts";
+import { neverApproves } from "../policy/logins.ts";
 import type { GateDeps } from "./gate-deps.ts";
 import { headCommits } from "./head-commits.ts";
 import type { HeadEvent, PullFacts } from "./pull-event.ts";
@@ -75,7 +76,8 @@ export async function gatherHead(context: Context, event: HeadEvent, deps: GateD
 
 /** The pull request's reviews; the author of an approval or change request the event reports is asked about at once. */
 function reviewsOf(context: Context, event: HeadEvent): Promise<CommitFacts["reviews"]> {
-  return gatherReviews(context, event.repo, event.pull.number, event.pull.author.login, {
+  const proposer = event.pull.author.login;
+  return gatherReviews(context, event.repo, event.pull.number, (login, type) => neverApproves(login, type, proposer), {
     expectedReviewer: event.reviewer,
   });
 }

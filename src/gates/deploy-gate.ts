@@ -12,7 +12,7 @@ import { enqueue, reviewDeployment, syncCheckRun } from "../outbox/queue.ts";
 import { assertSiteVerified } from "../sites/verified.ts";
 import { recordDelivery } from "../webhooks/ledger.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
-import { loadRepoConfig } from "../github/repo-config.ts";
+import { loadRepoConfig } from "./repo-config.ts";
 import { permissionOf } from "../github/permissions.ts";
 import { castVote } from "./vote.ts";
 import { recordWaiting } from "../proposals/recorder.ts";

@@ -10,8 +10,9 @@ import { recordDelivery } from "../webhooks/ledger.ts";
 import { deliveryOf, type GateDeps } from "./gate-deps.ts";
 import type { PullContext } from "./pull-event.ts";
 import { narrowedForEvent } from "../github/narrowed.ts";
-import { loadRepoConfig } from "../github/repo-config.ts";
+import { loadRepoConfig } from "./repo-config.ts";
 import { gatherReviews } from "../github/reviews.ts";
+import { neverApproves } from "../policy/logins.ts";
 import { gatherProposalMemberships, proposalRuleFacts, proposalRuleSubject } from "./proposal-rule-facts.ts";
 import { teamMemberships, type TeamMemberships } from "../github/team-membership.ts";
 import { reviewersToRequest } from "../policy/reviewer-requests.ts";
@@ -84,7 +85,9 @@ export async function evaluateOutreachPull(context: PullContext, deps: GateDeps,
           triggeredBy: details.triggered_by ?? null,
           pusher,
           headSha,
-          reviews: await gatherReviews(context, context.repo(), pr.number, proposal.author ?? ""),
+          reviews: await gatherReviews(context, context.repo(), pr.number, (login, type) =>
+            neverApproves(login, type, proposal.author ?? ""),
+          ),
           expired: deps.now().getTime() >= proposal.expires_at.getTime(),
           deadline: proposal.expires_at.toISOString(),
         }

@@ -2,7 +2,7 @@ import type { Context } from "probot";
 import { ownersOf, parseCodeowners } from "../policy/codeowners.ts";
 import type { GateConfig } from "../policy/config.ts";
 import type { ReviewFact, RuleFacts } from "../policy/decision.ts";
-import { isBotAccount, sameLogin } from "../policy/logins.ts";
+import { neverApproves } from "../policy/logins.ts";
 import { LISTED_FILES_CAP, matchRule, needsChangedFiles, unlistedFiles, type RuleSubject } from "../policy/rules.ts";
 import { changedFilesCount, changedFilesOf } from "../github/changed-files.ts";
 import { readCodeowners } from "../github/codeowners-read.ts";
@@ -66,11 +66,7 @@ export async function gatherCommitRuleFacts(
         .filter(
           (review) => review.state === "APPROVED" && review.commitId?.toLowerCase() === pull.headSha.toLowerCase(),
         )
-        .filter(
-          (review) =>
-            !isBotAccount(review.reviewer.login, review.reviewer.type) &&
-            !sameLogin(review.reviewer.login, pull.author),
-        )
+        .filter((review) => !neverApproves(review.reviewer.login, review.reviewer.type, pull.author))
         .map((review) => [review.reviewer.login.toLowerCase(), review.reviewer.login]),
     ).values(),
   ];

@@ -1,7 +1,8 @@
 import { narrowedClients, narrowFrom, type GitHubFactory } from "../github/narrowed.ts";
 import { teamMembershipsWith } from "../github/team-membership.ts";
 import { permissionWith } from "../github/permissions.ts";
-import { readRepoConfig } from "../github/repo-config.ts";
+import { readConfigFile } from "../github/repo-config.ts";
+import { repoConfigOf } from "../policy/config.ts";
 import type { VoteSources } from "./vote.ts";
 
 /**
@@ -23,7 +24,7 @@ export function installationVoteSources(
   return {
     config: async () => {
       if (!proposal.repo_id) throw new Error(`proposal ${proposal.id} has no repository id: its config cannot be read`);
-      return readRepoConfig(
+      const file = await readConfigFile(
         await github(installationId),
         installationId,
         { owner, repo, repoId: proposal.repo_id },
@@ -32,6 +33,7 @@ export function installationVoteSources(
           ...(github.decorate ? { decorate: github.decorate } : {}),
         },
       );
+      return repoConfigOf(file);
     },
     permission: async (login) => {
       if (!proposal.repo_id)

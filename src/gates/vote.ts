@@ -1,6 +1,6 @@
 import { appendAudit } from "../audit/log.ts";
 import type { Database } from "../db/database.ts";
-import type { Permission } from "../policy/config.ts";
+import type { Permission, RepoConfig } from "../policy/config.ts";
 import { decideVotes, type Vote } from "../policy/decision.ts";
 import { isAgent } from "../policy/eligibility.ts";
 import { findProposal, type ProposalRow, type ProposalStatus } from "../proposals/store.ts";
@@ -8,7 +8,6 @@ import { applyDecision } from "../proposals/apply-decision.ts";
 import { gatherProposalMemberships, proposalRuleFacts, proposalRuleSubject } from "./proposal-rule-facts.ts";
 import type { TeamMemberships } from "../github/team-membership.ts";
 import { recordDelivery, type Delivery } from "../webhooks/ledger.ts";
-import type { RepoConfig } from "../github/repo-config.ts";
 
 /** Where a vote was cast: a check run's button, the review page or a Slack message's button. */
 export type VoteChannel = "check_run" | "review_page" | "slack";

@@ -1,6 +1,8 @@
 import type { Context } from "probot";
-import { CODEOWNERS_PATHS } from "../policy/codeowners.ts";
 import { narrowedForEvent } from "./narrowed.ts";
+
+/** Where GitHub looks for CODEOWNERS, in order; the first found is used. */
+export const CODEOWNERS_PATHS = [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"] as const;
 
 /**
  * CODEOWNERS as GitHub finds it on a branch: the first of .github/CODEOWNERS,

@@ -1,11 +1,23 @@
 import { parse } from "yaml";
-import { parseConfig, type ConfigError, type ParsedConfig } from "../policy/config.ts";
+
+/** What is wrong with a config file before its settings are read: `path` is "(file)". */
+export interface FileProblem {
+  path: string;
+  message: string;
+}
+
+/**
+ * `.github/agent-gate.yml` as read: its YAML as a value and whether the file
+ * exists (an absent file is null), or why its YAML could not be read. Its
+ * settings are checked by policy/'s config schema, not here.
+ */
+export type ConfigRead = { ok: true; raw: unknown; present: boolean } | { ok: false; errors: FileProblem[] };
 
 /**
  * A YAML error as the user fixes it: line and column, and the parser's first
  * line of explanation (never the file's text, which the parser quotes below it).
  */
-export function yamlProblem(error: unknown): ConfigError {
+export function yamlProblem(error: unknown): FileProblem {
   // Duck-typed: Probot's config plugin may load its own copy of the `yaml` package.
   if (error instanceof Error && error.name === "YAMLParseError") {
     const at = (error as { linePos?: { line: number; col: number }[] }).linePos?.[0];
@@ -22,9 +34,9 @@ export function yamlProblem(error: unknown): ConfigError {
 
 /**
  * `.github/agent-gate.yml` from its text, parsed as Probot's config plugin
- * parses it (the `yaml` package), then checked by the one config schema.
+ * parses it (the `yaml` package).
  */
-export function parseConfigText(text: string): ParsedConfig {
+export function configReadOfText(text: string): ConfigRead {
   let raw: unknown;
   try {
     raw = parse(text, { logLevel: "error" }) as unknown;
@@ -33,5 +45,5 @@ export function parseConfigText(text: string): ParsedConfig {
   }
   if (typeof raw === "string")
     return { ok: false, errors: [{ path: "(file)", message: "the YAML is not a mapping of settings" }] };
-  return parseConfig(raw ?? null, true);
+  return { ok: true, raw: raw ?? null, present: true };
 }

@@ -1,5 +1,4 @@
 import type { Context } from "probot";
-import { pullsNamedBy, queuedPullOf, type GroupPull } from "../policy/merge-group.ts";
 import { narrowedForEvent } from "./narrowed.ts";
 
 /** GitHub's merge group, as the merge_group event gives it. */
@@ -24,6 +23,36 @@ interface ListedPull {
   state: string;
   head: { sha: string };
   base: { ref: string };
+}
+
+/** A pull request of a group, at the head that entered the queue, and how it was found. */
+export interface GroupPull {
+  number: number;
+  headSha: string;
+  foundBy: "branch" | "commit" | "message";
+}
+
+// GitHub's own names: the queue's branch, and the first line of the merge and squash commits it makes.
+const QUEUE_REF = /^(?:refs\/heads\/)?gh-readonly-queue\/(.+)\/pr-(\d+)-([0-9a-f]{40})$/;
+
+/** The pull request a merge group's head_ref names, or null when the ref is not a merge queue's. */
+export function queuedPullOf(headRef: string): { base: string; number: number; headSha: string } | null {
+  const match = QUEUE_REF.exec(headRef);
+  if (!match) return null;
+  return { base: match[1]!, number: Number(match[2]), headSha: match[3]! };
+}
+
+const MERGE_MESSAGE = /^Merge pull request #(\d+) from /;
+const SQUASH_MESSAGE = /\(#(\d+)\)$/;
+
+/**
+ * The pull request a merge or squash commit made by GitHub names in its first
+ * line: "Merge pull request #12 from owner/branch" or "Title (#12)".
+ */
+export function pullsNamedBy(message: string): number[] {
+  const first = message.split("\n", 1)[0]!.trim();
+  const match = MERGE_MESSAGE.exec(first) ?? SQUASH_MESSAGE.exec(first);
+  return match ? [Number(match[1])] : [];
 }
 
 const branchOf = (ref: string) => ref.replace(/^refs\/heads\//, "");

@@ -1,7 +1,9 @@
 import type { Context } from "probot";
-import type { Permission } from "../policy/config.ts";
 import { narrowedForEvent } from "./narrowed.ts";
 import type { GitHubClient } from "./client.ts";
+
+/** A user's role on a repository, as GitHub reports it; `none` for a user who is not a collaborator. */
+export type Permission = "admin" | "maintain" | "write" | "triage" | "read" | "none";
 
 const ROLES: readonly Permission[] = ["admin", "maintain", "write", "triage", "read", "none"];
 

@@ -1,7 +1,22 @@
 import type { Context } from "probot";
 import { z } from "zod";
-import type { GitIdentity, PullCommitFact } from "../policy/agent-recognition.ts";
 import { narrowedForEvent } from "./narrowed.ts";
+
+/** Who wrote or committed a commit: the GitHub account it is linked to, and the name and email written in it. */
+export interface GitIdentity {
+  login: string | null;
+  type: string | null;
+  name: string | null;
+  email: string | null;
+}
+
+/** One commit of a pull request, as GitHub lists it. */
+export interface PullCommit {
+  sha: string;
+  author: GitIdentity;
+  committer: GitIdentity;
+  message: string;
+}
 
 interface ListedIdentity {
   login?: string | null;
@@ -31,7 +46,7 @@ function identity(
   };
 }
 
-function factOf(commit: ListedCommit): PullCommitFact {
+function factOf(commit: ListedCommit): PullCommit {
   return {
     sha: commit.sha,
     author: identity(commit.author, commit.commit.author),
@@ -50,7 +65,7 @@ export async function gatherPullCommits(
   context: Context,
   repo: { owner: string; repo: string },
   pullNumber: number,
-): Promise<PullCommitFact[]> {
+): Promise<PullCommit[]> {
   const reader = await narrowedForEvent(context, ["pulls.listCommits"]);
   const commits = (await reader.paginate("GET /repos/{owner}/{repo}/pulls/{pull_number}/commits", {
     ...repo,
@@ -74,7 +89,7 @@ export async function pushedCommits(
   repo: { owner: string; repo: string },
   before: string,
   after: string,
-): Promise<PullCommitFact[] | undefined> {
+): Promise<PullCommit[] | undefined> {
   const reader = await narrowedForEvent(context, ["repos.compareCommitsWithBasehead"]);
   let data;
   try {
@@ -106,7 +121,7 @@ const storedCommits = z.array(
 );
 
 /** Commits recorded with a head (a proposal's facts), or undefined when none are recorded or they do not read as commits. */
-export function recordedCommits(value: unknown): PullCommitFact[] | undefined {
+export function recordedCommits(value: unknown): PullCommit[] | undefined {
   const parsed = storedCommits.safeParse(value);
   return parsed.success ? parsed.data : undefined;
 }

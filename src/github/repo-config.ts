@@ -1,12 +1,9 @@
 import type { Context } from "probot";
 import type { GitHubClient } from "./client.ts";
 import { narrowFrom, narrowFromNamed, type NarrowOptions } from "./narrowed.ts";
-import { yamlProblem } from "./config-text.ts";
-import { configDigest, parseConfig, type RepoConfig } from "../policy/config.ts";
+import { yamlProblem, type ConfigRead } from "./config-text.ts";
 
 export const CONFIG_FILE = "agent-gate.yml";
-
-export type { RepoConfig };
 
 /** The repository whose config is read: names for the paths, the id for its narrowed token. */
 export interface ConfigRepo {
@@ -17,10 +14,11 @@ export interface ConfigRepo {
 
 /**
  * Read `.github/agent-gate.yml` in a webhook handler, for the event's
- * installation and repository. A file that does not parse is a config error
- * shown on the check; GitHub failing is thrown (fail closed, 5xx).
+ * installation and repository. YAML that does not parse is returned as the
+ * file's problem (a config error shown on the check); GitHub failing is
+ * thrown (fail closed, 5xx).
  */
-export async function loadRepoConfig(context: Context, options: NarrowOptions = {}): Promise<RepoConfig> {
+export async function loadConfigFile(context: Context, options: NarrowOptions = {}): Promise<ConfigRead> {
   const payload = context.payload as {
     installation?: { id?: number };
     repository?: { id?: number; name?: string; owner?: { login?: string } };
@@ -30,7 +28,7 @@ export async function loadRepoConfig(context: Context, options: NarrowOptions = 
   if (!installationId || !repository?.id || !repository.name || !repository.owner?.login) {
     throw new Error("the repository config is read for an event's installation and repository");
   }
-  return readRepoConfig(
+  return readConfigFile(
     context.octokit,
     installationId,
     { owner: repository.owner.login, repo: repository.name, repoId: repository.id },
@@ -54,12 +52,12 @@ export async function loadRepoConfig(context: Context, options: NarrowOptions = 
  *
  * `base` is an installation client, used only to ask for those tokens.
  */
-export async function readRepoConfig(
+export async function readConfigFile(
   base: GitHubClient,
   installationId: number,
   target: ConfigRepo,
   options: NarrowOptions = {},
-): Promise<RepoConfig> {
+): Promise<ConfigRead> {
   const own = () => narrowFrom(base, installationId, target.repoId, ["repos.getContent"], options);
   const clientFor = async (owner: string, repo: string): Promise<GitHubClient> => {
     const sameAccount = owner.toLowerCase() === target.owner.toLowerCase();
@@ -72,7 +70,7 @@ export async function readRepoConfig(
     }
   };
   const reader = routedReader(base, clientFor);
-  return parseRepoConfig(async () => {
+  return configReadBy(async () => {
     const { config, files } = await reader.config.get({
       owner: target.owner,
       repo: target.repo,
@@ -105,7 +103,8 @@ function routedReader(
   return reader;
 }
 
-async function parseRepoConfig(read: () => Promise<unknown>): Promise<RepoConfig> {
+/** The file's YAML as the config plugin parsed it (null: no file), or the YAML's problem. */
+async function configReadBy(read: () => Promise<unknown>): Promise<ConfigRead> {
   let raw: unknown;
   try {
     raw = await read();
@@ -119,7 +118,5 @@ async function parseRepoConfig(read: () => Promise<unknown>): Promise<RepoConfig
     }
     throw error;
   }
-  const parsed = parseConfig(raw, raw !== null && raw !== undefined);
-  if (!parsed.ok) return parsed;
-  return { ...parsed, digest: configDigest(parsed.config) };
+  return { ok: true, raw, present: raw !== null && raw !== undefined };
 }

@@ -1,14 +1,18 @@
 import { awaitedLater } from "../errors.ts";
 import type { Context } from "probot";
-import type { ReviewFact } from "../policy/decision.ts";
-import { isBotAccount, sameLogin } from "../policy/logins.ts";
 import { narrowedForEvent } from "./narrowed.ts";
-import { permissionOf } from "./permissions.ts";
+import { permissionOf, type Permission } from "./permissions.ts";
+
+/** One pull request review as GitHub lists it, with its reviewer's permission on the repository. */
+export interface PullReview {
+  reviewer: { login: string; type: string; permission: Permission };
+  state: "APPROVED" | "CHANGES_REQUESTED" | "DISMISSED";
+  commitId: string | null;
+  submittedAt: string;
+}
 
 /** The review states that count (COMMENTED changes no vote, so its reviewer's permission is not asked). */
-const STATES: readonly ReviewFact["state"][] = ["APPROVED", "CHANGES_REQUESTED", "DISMISSED"];
-
-type Permission = ReviewFact["reviewer"]["permission"];
+const STATES: readonly PullReview["state"][] = ["APPROVED", "CHANGES_REQUESTED", "DISMISSED"];
 
 /** How many reviewers' permissions one evaluation asks GitHub for at once. */
 const PERMISSION_READS_AT_ONCE = 4;
@@ -24,26 +28,25 @@ export interface GatherOptions {
 }
 
 /**
- * A pull request's reviews as the policy reads them (approvals, change
- * requests and dismissals; comments are not votes), each with its reviewer's
- * permission asked of GitHub now. The proposer and bots are not asked: they
- * can never approve, whatever their permission. Distinct reviewers are asked
- * a few at a time.
+ * A pull request's reviews that can be votes (approvals, change requests and
+ * dismissals; comments are not), each with its reviewer's permission asked
+ * of GitHub now. A reviewer `notAsked` names (the caller knows who can never
+ * approve) is not asked and holds none. Distinct reviewers are asked a few
+ * at a time.
  */
 export async function gatherReviews(
   context: Context,
   repo: { owner: string; repo: string },
   pullNumber: number,
-  proposer: string,
+  notAsked: (login: string, type: string) => boolean,
   options: GatherOptions = {},
-): Promise<ReviewFact[]> {
+): Promise<PullReview[]> {
   const permissions = new Map<string, Promise<Permission>>();
-  const skip = (login: string, type: string) => sameLogin(login, proposer) || isBotAccount(login, type);
   const ask = (login: string, type: string): Promise<Permission> => {
     const key = login.toLowerCase();
     let asked = permissions.get(key);
     if (!asked) {
-      asked = skip(login, type) ? Promise.resolve("none") : permissionOf(context, repo, login);
+      asked = notAsked(login, type) ? Promise.resolve("none") : permissionOf(context, repo, login);
       permissions.set(key, asked);
     }
     return asked;
@@ -60,7 +63,7 @@ export async function gatherReviews(
   });
   const counted = reviews.flatMap((review) => {
     const login = review.user?.login;
-    const state = review.state as ReviewFact["state"];
+    const state = review.state as PullReview["state"];
     if (!login || !STATES.includes(state)) return [];
     const type = review.user?.type ?? "User";
     return [{ login, type, state, commitId: review.commit_id ?? null, submittedAt: review.submitted_at ?? "" }];

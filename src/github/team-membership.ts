@@ -1,9 +1,19 @@
 import type { Context } from "probot";
-import type { MembershipFact, RuleFacts } from "../policy/decide-rules.ts";
 import { narrowedForEvent, type EventContext } from "./narrowed.ts";
 import type { GitHubClient } from "./client.ts";
 
-export type TeamError = NonNullable<RuleFacts["teamErrors"]>[number];
+/** Whether one login is an active member of one team (org/slug). */
+export interface TeamMembership {
+  team: string;
+  login: string;
+  member: boolean;
+}
+
+/** A team whose members could not be asked: the installation lacks `members: read`. */
+export interface TeamError {
+  team: string;
+  reason: "no_permission";
+}
 
 function statusOf(error: unknown): number | undefined {
   return (error as { status?: number }).status;
@@ -26,7 +36,7 @@ export async function teamMemberships(
 }
 
 export interface TeamMemberships {
-  memberships: MembershipFact[];
+  memberships: TeamMembership[];
   teamErrors: TeamError[];
 }
 
@@ -41,7 +51,7 @@ export async function teamMembershipsWith(
   teams: readonly string[],
   logins: readonly string[],
 ): Promise<TeamMemberships> {
-  const memberships: MembershipFact[] = [];
+  const memberships: TeamMembership[] = [];
   const teamErrors: TeamError[] = [];
   if (teams.length === 0 || logins.length === 0) return { memberships, teamErrors };
   let reader: GitHubClient;

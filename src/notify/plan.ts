@@ -1,6 +1,6 @@
 import { appendAudit } from "../audit/log.ts";
 import type { Database } from "../db/database.ts";
-import type { RepoConfig } from "../github/repo-config.ts";
+import type { RepoConfig } from "../policy/config.ts";
 import { notifyChannelsFor } from "../policy/notify-schema.ts";
 import { findProposal, type ProposalRow } from "../proposals/store.ts";
 import { findChannel, findChannelByName } from "./channel-store.ts";

@@ -6,7 +6,8 @@ import type { Database } from "../db/database.ts";
 import type { GitHubClient } from "../github/client.ts";
 import { narrowedClients, type GitHubFactory } from "../github/narrowed.ts";
 import { JobConfigurationError } from "./job-kinds.ts";
-import { readRepoConfig } from "../github/repo-config.ts";
+import { readConfigFile } from "../github/repo-config.ts";
+import { repoConfigOf } from "../policy/config.ts";
 import { findProposal, recordCheckRunId, type ProposalRow } from "../proposals/store.ts";
 import { enqueue, syncCheckRun } from "./queue.ts";
 import { renderOutreachCheck } from "./outreach-check.ts";
@@ -58,7 +59,7 @@ export async function openOutreachJob(job: Job, id: string, deps: OutreachJobDep
   const [owner, repo] = proposal.repo.split("/") as [string, string];
   const reader = await narrowed(installationId, repoId, ["repos.get", "repos.getContent", "git.getRef"]);
   const { data: repository } = await reader.request("GET /repos/{owner}/{repo}", { owner, repo });
-  const read = await readRepoConfig(
+  const configFile = await readConfigFile(
     await deps.github(installationId),
     installationId,
     { owner, repo, repoId },
@@ -67,6 +68,7 @@ export async function openOutreachJob(job: Job, id: string, deps: OutreachJobDep
       ...(deps.github.decorate ? { decorate: deps.github.decorate } : {}),
     },
   );
+  const read = repoConfigOf(configFile);
   if (!read.ok) {
     return configurationError(
       deps,

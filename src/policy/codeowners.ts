@@ -116,6 +116,3 @@ export function ownersOf(file: CodeownersFile): OwnersLookup {
     return { entry: null };
   };
 }
-
-/** Where GitHub looks for CODEOWNERS, in order; the first found is used. */
-export const CODEOWNERS_PATHS = [".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"] as const;

@@ -80,6 +80,25 @@ export function parseConfig(raw: unknown, present: boolean): ParsedConfig {
   return { ok: true, config: fromFile(result.data), present };
 }
 
+/**
+ * The config file as its reader found it (on GitHub, or a local file): its
+ * YAML as a value and whether the file exists, or why its YAML could not be
+ * read (src/github/config-text.ts).
+ */
+export type ConfigSource = { ok: true; raw: unknown; present: boolean } | { ok: false; errors: ConfigError[] };
+
+/**
+ * A repository's config from its file as read: a file that could not be read
+ * keeps its errors; otherwise its settings checked by the one schema, with
+ * their digest.
+ */
+export function repoConfigOf(source: ConfigSource): RepoConfig {
+  if (!source.ok) return source;
+  const parsed = parseConfig(source.raw, source.present);
+  if (!parsed.ok) return parsed;
+  return { ...parsed, digest: configDigest(parsed.config) };
+}
+
 /** SHA-256 (hex) of the canonical JSON of a config, recorded with each decision. */
 export function configDigest(config: GateConfig): string {
   return canonicalDigest(config);

@@ -16,3 +16,8 @@ export function sameLogin(a: string | null | undefined, b: string | null | undef
 export function isBotAccount(login: string, type: string): boolean {
   return type === "Bot" || login.trim().toLowerCase().endsWith(BOT_SUFFIX);
 }
+
+/** Whether an account can never approve a proposer's change, whatever its permission: the proposer, or a bot. */
+export function neverApproves(login: string, type: string, proposer: string | null | undefined): boolean {
+  return sameLogin(login, proposer) || isBotAccount(login, type);
+}

@@ -5,7 +5,8 @@
  * one the branch names, each at the head that entered the queue. The branch
  * names only the last; the others are found from the group's commits
  * (src/github/merge-group-pulls.ts). The group passes only when every one
- * of them was approved.
+ * of them was approved. Reading the branch's name and GitHub's commit
+ * messages is the reader's job; this decides from what it found.
  */
 export interface QueuedPull {
   number: number;
@@ -15,28 +16,6 @@ export interface QueuedPull {
 /** A pull request of a group, and how it was found: the queue's branch, a commit of the group, or a GitHub-made commit's message. */
 export interface GroupPull extends QueuedPull {
   foundBy: "branch" | "commit" | "message";
-}
-
-const QUEUE_REF = /^(?:refs\/heads\/)?gh-readonly-queue\/(.+)\/pr-(\d+)-([0-9a-f]{40})$/;
-
-/** The pull request a merge group's head_ref names, or null when the ref is not a merge queue's. */
-export function queuedPullOf(headRef: string): (QueuedPull & { base: string }) | null {
-  const match = QUEUE_REF.exec(headRef);
-  if (!match) return null;
-  return { base: match[1]!, number: Number(match[2]), headSha: match[3]! };
-}
-
-const MERGE_MESSAGE = /^Merge pull request #(\d+) from /;
-const SQUASH_MESSAGE = /\(#(\d+)\)$/;
-
-/**
- * The pull request a merge or squash commit made by GitHub names in its first
- * line: "Merge pull request #12 from owner/branch" or "Title (#12)".
- */
-export function pullsNamedBy(message: string): number[] {
-  const first = message.split("\n", 1)[0]!.trim();
-  const match = MERGE_MESSAGE.exec(first) ?? SQUASH_MESSAGE.exec(first);
-  return match ? [Number(match[1])] : [];
 }
 
 /** What the gate recorded for a queued pull request at the head that entered the queue. */

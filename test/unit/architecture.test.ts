@@ -65,7 +65,7 @@ const MAY_IMPORT: Record<string, string[]> = {
   tokens: ["db", "audit"],
   installations: ["db", "audit", "proposals"],
   sites: ["db", "audit", "config"],
-  github: ["policy", "db"],
+  github: ["db"],
   proposals: ["db", "audit", "crypto", "policy", "outreach", "sites", "outbox", "notify"],
   outreach: ["db", "crypto", "policy", "proposals"],
   outbox: ["db", "audit", "crypto", "policy", "proposals", "github", "outreach"],
