@@ -23,5 +23,9 @@ export interface Tool<S extends z.ZodType = z.ZodType> {
   run(call: ToolCall, args: z.infer<S>): Promise<Record<string, unknown>>;
 }
 
-/** A tool typed by its own input schema, listed beside the others. */
+/**
+ * A tool typed by its own input schema, listed beside the others. The cast is the one place a tool's narrower
+ * `run(args: z.infer<S>)` is listed as taking any input: the server parses every call's arguments with that same
+ * tool's `input` schema before calling `run` or `link`, so the arguments always fit.
+ */
 export const tool = <S extends z.ZodType>(t: Tool<S>): Tool => t as unknown as Tool;
