@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from "node:crypto";
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backend } from "../support/database.ts";
 import { GitHubFake } from "../support/github-fake.ts";
 import { freePort } from "../support/process-app.ts";
-import { cli, npmStartCommand, run, waitFor, type Running } from "../support/dist-app.ts";
+import { appEnvFor, cli, npmStartCommand, run, waitFor, type Running } from "../support/dist-app.ts";
 
 // Issue 26, item 4: the embedded database's files are its user's alone. `npm start` and the CLI create the data
 // dir 0700 and every file in it without group or other bits (umask 077), the socket the CLI reaches the app
@@ -37,23 +36,8 @@ describe.runIf(backend() === "pglite")(
     beforeAll(async () => {
       fake = await GitHubFake.start();
       tmp = mkdtempSync(join(tmpdir(), "agent-gate-modes-"));
-      const github = new URL(fake.url);
-      const key = generateKeyPairSync("rsa", { modulusLength: 2048 })
-        .privateKey.export({ type: "pkcs1", format: "pem" })
-        .toString();
-      env = (dataDir, port) => ({
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        APP_ID: "4242",
-        PRIVATE_KEY: key,
-        WEBHOOK_SECRET: "modes-secret",
-        GHE_HOST: github.host,
-        GHE_PROTOCOL: "http",
-        PORT: String(port),
-        HOST: "127.0.0.1",
-        LOG_LEVEL: "warn",
-        AGENT_GATE_DATA_DIR: dataDir,
-      });
+      const appEnv = appEnvFor(fake.url, "modes-secret");
+      env = (dataDir, port) => appEnv({ PORT: String(port), LOG_LEVEL: "warn", AGENT_GATE_DATA_DIR: dataDir });
     });
     afterAll(async () => {
       await Promise.all(running.map((r) => r.stop("SIGKILL")));

@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backend } from "../support/database.ts";
 import { GitHubFake } from "../support/github-fake.ts";
 import { freePort } from "../support/process-app.ts";
-import { npmStartCommand, run, waitFor, type Running } from "../support/dist-app.ts";
+import { appEnvFor, npmStartCommand, run, waitFor, type Running } from "../support/dist-app.ts";
 
 // A supervisor's SIGTERM can come at any moment of `npm start`, also while the app is still starting (its port
 // may already answer while the worker and the delivery-log recovery start). It must never kill the app mid-start
@@ -21,23 +20,8 @@ describe.runIf(backend() === "pglite")("signals while the app starts", { timeout
   beforeAll(async () => {
     fake = await GitHubFake.start();
     tmp = mkdtempSync(join(tmpdir(), "agent-gate-signals-"));
-    const github = new URL(fake.url);
-    const key = generateKeyPairSync("rsa", { modulusLength: 2048 })
-      .privateKey.export({ type: "pkcs1", format: "pem" })
-      .toString();
-    env = (dataDir, port) => ({
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      APP_ID: "4242",
-      PRIVATE_KEY: key,
-      WEBHOOK_SECRET: "signals-secret",
-      GHE_HOST: github.host,
-      GHE_PROTOCOL: "http",
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      LOG_LEVEL: "info",
-      AGENT_GATE_DATA_DIR: dataDir,
-    });
+    const appEnv = appEnvFor(fake.url, "signals-secret");
+    env = (dataDir, port) => appEnv({ PORT: String(port), LOG_LEVEL: "info", AGENT_GATE_DATA_DIR: dataDir });
   });
   afterAll(async () => {
     await Promise.all(running.map((r) => r.stop("SIGKILL")));

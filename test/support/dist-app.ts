@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
@@ -9,6 +10,27 @@ export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 export const BIN = `${ROOT}bin/agent-gate.js`;
 
 /** `npm start`'s command (package.json scripts.start), with dist/ made absolute so it runs from any directory. */
+/**
+ * The environment `npm start` gets in a test that runs the app as a process: registered App credentials (a fresh
+ * key), the GitHub stand-in at `githubUrl`, loopback only; `settings` adds or overrides the rest per start.
+ */
+export function appEnvFor(githubUrl: string, secret: string): (settings: Record<string, string>) => NodeJS.ProcessEnv {
+  const key = generateKeyPairSync("rsa", { modulusLength: 2048 })
+    .privateKey.export({ type: "pkcs1", format: "pem" })
+    .toString();
+  return (settings) => ({
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    APP_ID: "4242",
+    PRIVATE_KEY: key,
+    WEBHOOK_SECRET: secret,
+    GHE_HOST: new URL(githubUrl).host,
+    GHE_PROTOCOL: "http",
+    HOST: "127.0.0.1",
+    ...settings,
+  });
+}
+
 export function npmStartCommand(): string[] {
   const script = (JSON.parse(readFileSync(`${ROOT}package.json`, "utf8")) as { scripts: { start: string } }).scripts
     .start;
