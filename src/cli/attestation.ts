@@ -83,7 +83,7 @@ export function registerAttestation(program: Command, ctx: CliContext): void {
         if (!(error instanceof AttestationError)) throw error;
         if (options.json) ctx.out(jsonOutput({ valid: false, code: error.code, message: error.message }));
         ctx.err(`invalid: ${error.message} (${error.code})`);
-        process.exitCode = EXIT.failed;
+        ctx.exitWith(EXIT.failed);
       }
     });
 }

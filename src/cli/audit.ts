@@ -90,7 +90,7 @@ function progressLine(ctx: CliContext): (text: string | null) => void {
     const at = Date.now();
     if (at - shown < 100) return;
     shown = at;
-    process.stderr.write(`\r${text}`);
+    ctx.progress(`\r${text}`);
   };
 }
 
@@ -149,13 +149,6 @@ async function checkRepositoryHeld(
   return checked;
 }
 
-/** Write to stdout, waiting when the pipe is full. */
-function writeOut(chunk: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    process.stdout.write(chunk, (error) => (error ? reject(error) : resolve()));
-  });
-}
-
 /** The app's current signing key, from the key store under the configured keyring. */
 function loadSigner(db: Database, ctx: CliContext) {
   const settings = ctx.settings().storage;
@@ -203,7 +196,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
       } else {
         let bytes = 0;
         for await (const chunk of out.body) {
-          await writeOut(chunk);
+          await ctx.write(chunk);
           bytes += Buffer.byteLength(chunk);
           progress?.(`exported ${out.eventsRead()} events, ${(bytes / 1e6).toFixed(1)} MB`);
         }
@@ -248,7 +241,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
           const checked = verifyCheckpoint(await readTextFile(flags.checkpoint, "checkpoint"), keys, witnesses);
           if (!checked.ok) {
             ctx.err(`FAULT: the checkpoint ${flags.checkpoint} does not verify: ${checked.reason}`);
-            process.exitCode = EXIT.failed;
+            ctx.exitWith(EXIT.failed);
             return;
           }
           held = checked.checkpoint;
@@ -275,7 +268,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
           );
         if (fault) {
           if (!flags.json) ctx.err(`FAULT: ${fault.reason}`);
-          process.exitCode = EXIT.failed;
+          ctx.exitWith(EXIT.failed);
           return;
         }
         if (result.ok) {
@@ -295,7 +288,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
           return;
         }
         ctx.err(result.line === 0 ? `FAULT: ${result.reason}` : `FAULT at line ${result.line}: ${result.reason}`);
-        process.exitCode = EXIT.failed;
+        ctx.exitWith(EXIT.failed);
       },
     );
 
@@ -318,7 +311,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
           );
         } else {
           ctx.err(`FAULT: ${result.reason}`);
-          process.exitCode = EXIT.failed;
+          ctx.exitWith(EXIT.failed);
         }
         return;
       }
@@ -332,7 +325,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
         const checkpoint = await checkpointNow(tx, id, signer, ctx.now());
         return checkpoint.note + (await cosignaturesAt(tx, id, checkpoint.size)).join("");
       });
-      process.stdout.write(note);
+      await ctx.write(note);
     });
 
   audit
@@ -381,7 +374,7 @@ export function registerAudit(program: Command, ctx: CliContext): void {
               );
           } else {
             ctx.err(`FAULT: ${result.reason}`);
-            process.exitCode = EXIT.failed;
+            ctx.exitWith(EXIT.failed);
           }
           return;
         }

@@ -162,7 +162,7 @@ export function registerChannel(program: Command, ctx: CliContext): void {
       if (result.ok) ctx.out(`test message sent to ${name}`);
       else {
         ctx.err(`test message to ${name} failed: ${result.error ?? "error"}`);
-        process.exitCode = EXIT.failed;
+        ctx.exitWith(EXIT.failed);
       }
     });
 

@@ -40,6 +40,6 @@ export function registerConfig(program: Command, ctx: CliContext): void {
       } else {
         for (const problem of parsed.errors) ctx.err(`${file}: ${problem.path}: ${problem.message}`);
       }
-      if (!parsed.ok) process.exitCode = EXIT.failed;
+      if (!parsed.ok) ctx.exitWith(EXIT.failed);
     });
 }

@@ -10,6 +10,12 @@ export interface CliContext {
   openDb(): Promise<Database>;
   out(text: string): void;
   err(text: string): void;
+  /** Raw text to stdout (no newline added), resolving once written: a long export waits when the pipe is full. */
+  write(chunk: string): Promise<void>;
+  /** Raw text to stderr (a progress line redrawn in place). */
+  progress(text: string): void;
+  /** The command's exit code when it ends without an error (a check that failed sets `EXIT.failed`). */
+  exitWith(code: number): void;
   /** Whether stderr is a terminal: progress is shown there only then. */
   stderrIsTTY(): boolean;
   now(): Date;

@@ -413,6 +413,6 @@ export function registerDoctor(program: Command, ctx: CliContext): void {
       ctx.out(
         options.json ? jsonOutput({ ok: results.every((r) => r.ok), checks: results }, 2) : renderChecks(results),
       );
-      process.exitCode = doctorExitCode(results);
+      ctx.exitWith(doctorExitCode(results));
     });
 }

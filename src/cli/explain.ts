@@ -30,6 +30,6 @@ export function registerExplain(program: Command, ctx: CliContext): void {
       const installation = options.installation ? await resolveInstallation(db, options.installation) : recorded;
       const explanation = explainCommit(await loadLatestCommitProposal(db, repo, pr, installation));
       ctx.out(options.json ? jsonOutput(explanation, 2) : renderExplanation(explanation));
-      if (explanation.matches !== true) process.exitCode = EXIT.failed;
+      if (explanation.matches !== true) ctx.exitWith(EXIT.failed);
     });
 }

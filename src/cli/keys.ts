@@ -95,7 +95,7 @@ export function registerKeys(program: Command, ctx: CliContext): void {
           `${lacking.map(describeReplica).join("; ")}. Add the new entry to AGENT_GATE_KEYS on every replica ` +
           "(as a second entry is enough), restart them, then run `agent-gate keys rotate` again.",
       );
-      process.exitCode = EXIT.failed;
+      ctx.exitWith(EXIT.failed);
       return;
     }
     // Re-seal first: a keyring missing an old key fails here, before anything changes.

@@ -81,7 +81,7 @@ export function registerSite(program: Command, ctx: CliContext): void {
       const deps = { resolver: createResolver(ctx.settings().dns) };
       const result = await verifySite(db, deps, id, domain, ACTOR, ctx.now());
       ctx.out(flags.json ? jsonOutput(result) : result.message);
-      if (result.outcome !== "verified") process.exitCode = EXIT.failed;
+      if (result.outcome !== "verified") ctx.exitWith(EXIT.failed);
     });
 
   site

@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,18 +9,12 @@ import { readSettings } from "../../src/config/settings.ts";
 import { recordInstallation } from "../../src/installations/store.ts";
 import { backend, createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { startDnsServer, type TestDnsServer } from "../support/dns-server.ts";
+import { runCli, type CliRun } from "../support/cli.ts";
 
-// Every `--json` output of the CLI, run as a child process against real
+// Every `--json` output of the CLI, run in process (the `main` the bin runs) against real
 // storage: each prints JSON whose keys, at every depth, are snake_case.
 // (`explain --json`, which needs GitHub, is checked the same way in ops-explain.test.ts.)
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-const BIN = join(import.meta.dirname, "../../bin/agent-gate.js");
 const tmp = mkdtempSync(join(tmpdir(), "agent-gate-cli-json-"));
 const file = (name: string) => join(tmp, name);
 const KEYS = generateKeyEntry("k1");
@@ -29,7 +22,7 @@ let t: TestDatabase | undefined;
 let dns: TestDnsServer;
 let storage: NodeJS.ProcessEnv;
 
-function run(args: string[]): Promise<Run> {
+function run(args: string[]): Promise<CliRun> {
   const base = { ...process.env };
   for (const name of [
     "DATABASE_URL",
@@ -49,11 +42,7 @@ function run(args: string[]): Promise<Run> {
     AGENT_GATE_DNS_SERVERS: dns.address,
     AGENT_GATE_DNS_TIMEOUT_MS: "200",
   };
-  return new Promise((resolve) => {
-    execFile("node", [BIN, ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
-    });
-  });
+  return runCli(args, env);
 }
 
 /** Every key at every depth, with its path, e.g. `tokens[0].installation_id`. */
@@ -68,7 +57,7 @@ function keysOf(value: unknown, at = "$"): string[] {
 const SNAKE = /^[a-z0-9]+(_[a-z0-9]+)*$/;
 
 /** Parse one command's JSON output and check it has keys, every one of them snake_case. */
-function snakeJson(result: Run, command: string): Record<string, unknown> {
+function snakeJson(result: CliRun, command: string): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(result.stdout);

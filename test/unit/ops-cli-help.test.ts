@@ -13,6 +13,9 @@ const ctx: CliContext = {
   openDb: () => Promise.reject(new Error("help needs no database")),
   out: () => {},
   err: () => {},
+  write: () => Promise.resolve(),
+  progress: () => {},
+  exitWith: () => {},
   stderrIsTTY: () => false,
   now: () => new Date(0),
 };
