@@ -11,14 +11,8 @@ import { migrate } from "../../src/db/migrate.ts";
 import { dumpAllRows } from "../support/db-scan.ts";
 import { readAudit } from "../../src/audit/log.ts";
 import { startWebhookReceiver } from "../support/notify-standins.ts";
+import { CLI_BIN, cliEnv, runCli, type CliRun } from "../support/cli.ts";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-const BIN = join(import.meta.dirname, "../../bin/agent-gate.js");
 const tmp = mkdtempSync(join(tmpdir(), "agent-gate-cli-channels-"));
 const KEYS = `k1:${randomBytes(32).toString("base64")}`;
 const TOKEN = `xoxb-${randomBytes(12).toString("hex")}`;
@@ -27,17 +21,23 @@ const SMTP_PASS = randomBytes(8).toString("hex");
 let t: TestDatabase | undefined;
 let storage: NodeJS.ProcessEnv;
 
-function run(args: string[], input?: string): Promise<Run> {
-  const base = { ...process.env };
-  delete base.DATABASE_URL;
-  delete base.AGENT_GATE_DATA_DIR;
-  const env = { ...base, ...storage, AGENT_GATE_KEYS: KEYS };
+function run(args: string[]): Promise<CliRun> {
+  return runCli(["channel", ...args], cliEnv({ ...storage, AGENT_GATE_KEYS: KEYS }));
+}
+
+/** `agent-gate channel …` as a child process with `input` on its standard input (the CLI reads fd 0 itself). */
+function runWithStdin(args: string[], input: string): Promise<CliRun> {
   return new Promise((resolve) => {
-    const child = execFile("node", [BIN, "channel", ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin?.end(input ?? "");
+    const child = execFile(
+      "node",
+      [CLI_BIN, "channel", ...args],
+      { env: cliEnv({ ...storage, AGENT_GATE_KEYS: KEYS }), timeout: 60_000 },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+    child.stdin?.end(input);
   });
 }
 
@@ -62,7 +62,8 @@ afterAll(async () => {
 
 describe("agent-gate channel", { timeout: 180_000 }, () => {
   it("adds Slack (token from standard input), email (SMTP URL from a file) and a webhook (its secret printed once), lists them without secrets, removes one", async () => {
-    const slack = await run(
+    // A process: the token is read from its standard input.
+    const slack = await runWithStdin(
       [
         "add",
         "slack",

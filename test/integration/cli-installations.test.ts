@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,24 +11,18 @@ import { recordInstallation, recordRepositories, removeInstallation } from "../.
 import { example, startTestApp } from "../support/app.ts";
 import { backend, createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { GitHubFake } from "../support/github-fake.ts";
+import { runCli, type CliRun } from "../support/cli.ts";
 
-// `agent-gate installation list` and `--installation <id-or-login>`, run as the
-// CLI child process against real storage; the installation recorded from a
+// `agent-gate installation list` and `--installation <id-or-login>`, run in
+// process (the `main` the bin runs) against real storage; the installation recorded from a
 // signed `installation.created` delivery logs its id and is audited with its sender.
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-const BIN = join(import.meta.dirname, "../../bin/agent-gate.js");
 const tmp = mkdtempSync(join(tmpdir(), "agent-gate-cli-installations-"));
 const KEYS = generateKeyEntry("k1");
 let t: TestDatabase | undefined;
 let storage: NodeJS.ProcessEnv;
 
-function run(args: string[]): Promise<Run> {
+function run(args: string[]): Promise<CliRun> {
   const base = { ...process.env };
   for (const name of [
     "DATABASE_URL",
@@ -41,11 +34,7 @@ function run(args: string[]): Promise<Run> {
   ])
     delete base[name];
   const env = { ...base, ...storage, AGENT_GATE_KEYS: KEYS };
-  return new Promise((resolve) => {
-    execFile("node", [BIN, ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
-    });
-  });
+  return runCli(args, env);
 }
 
 const recorded = new Date("2026-11-20T09:00:00.000Z");

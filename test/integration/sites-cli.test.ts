@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,31 +7,19 @@ import { startDnsServer, type TestDnsServer } from "../support/dns-server.ts";
 import { openDatabase } from "../../src/db/open.ts";
 import { readSettings } from "../../src/config/settings.ts";
 import { migrate } from "../../src/db/migrate.ts";
+import { cliEnv, runCli, type CliRun } from "../support/cli.ts";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-const BIN = join(import.meta.dirname, "../../bin/agent-gate.js");
 const tmp = mkdtempSync(join(tmpdir(), "agent-gate-cli-sites-"));
 let t: TestDatabase | undefined;
 let dns: TestDnsServer;
-/** Storage for the child processes: a PGlite dir, or the test's PostgreSQL database. */
+/** Storage for the CLI: a PGlite dir, or the test's PostgreSQL database. */
 let storage: NodeJS.ProcessEnv;
 
-function run(args: string[]): Promise<Run> {
-  const base = { ...process.env };
-  delete base.DATABASE_URL;
-  delete base.AGENT_GATE_DATA_DIR;
-  const env = { ...base, ...storage, AGENT_GATE_DNS_SERVERS: dns.address, AGENT_GATE_DNS_TIMEOUT_MS: "200" };
-  return new Promise((resolve) => {
-    execFile("node", [BIN, "site", ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
+function run(args: string[]): Promise<CliRun> {
+  return runCli(
+    ["site", ...args],
+    cliEnv({ ...storage, AGENT_GATE_DNS_SERVERS: dns.address, AGENT_GATE_DNS_TIMEOUT_MS: "200" }),
+  );
 }
 
 beforeAll(async () => {
@@ -54,7 +41,7 @@ afterAll(async () => {
 });
 beforeEach(() => dns.reset());
 
-// Each child process boots the CLI and opens storage (PGlite migrates on start): allow for it.
+// Each command opens storage afresh (a PGlite data dir is slow to open): allow for it.
 describe("agent-gate site", { timeout: 120_000 }, () => {
   it("adds, verifies and lists a site by DNS TXT record", async () => {
     const added = await run(["add", "Example.COM.", "--installation", "5", "--json"]);
