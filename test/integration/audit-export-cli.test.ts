@@ -14,6 +14,7 @@ import { signCheckpoint } from "../../src/audit/checkpoint.ts";
 import { toBase64url } from "../../src/crypto/base64url.ts";
 import type { PublishedKeys, Signer } from "../../src/crypto/signer.ts";
 import { publishedKeys } from "../../src/keys/store.ts";
+import { CLI_BIN, runCli, runCliProcess, type CliRun } from "../support/cli.ts";
 import { backend, createTestDatabase, type TestDatabase } from "../support/database.ts";
 
 const now = new Date("2026-11-23T10:00:00.000Z");
@@ -30,23 +31,14 @@ const keys: PublishedKeys = {
     },
   ],
 };
-const BIN = join(import.meta.dirname, "../../bin/agent-gate.js");
 
 let t: TestDatabase;
 const dir = mkdtempSync(join(tmpdir(), "agent-gate-audit-cli-"));
 const file = (name: string) => join(dir, name);
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { env: { PATH: process.env.PATH, ...env }, maxBuffer: 1 << 26 },
-      (error, stdout, stderr) => {
-        resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-      },
-    );
-  });
+/** The CLI in this process, with `env` and PATH as its whole environment. */
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runCli(args, { PATH: process.env.PATH, ...env });
 }
 
 beforeAll(async () => {
@@ -315,7 +307,7 @@ describe("writing an export to a file", () => {
   });
 });
 
-// The CLI as a child process on the same kind of storage as the other CLI tests: a PGlite data dir, or PostgreSQL.
+// The CLI on the same kind of storage as the other CLI tests: a PGlite data dir, or PostgreSQL.
 describe("agent-gate audit export --output", { timeout: 120_000 }, () => {
   // The keyring of the export tests above: on PostgreSQL they share the database and its signing key.
   const env: NodeJS.ProcessEnv = {
@@ -338,7 +330,8 @@ describe("agent-gate audit export --output", { timeout: 120_000 }, () => {
   }, 120_000);
 
   it("writes the body to the file, nothing to stdout and no progress when stderr is not a terminal; audit verify verifies it", async () => {
-    const run = await cli(
+    // A process: whether its stderr is a terminal is the process's own (a pipe here).
+    const run = await runCliProcess(
       [
         "audit",
         "export",
@@ -349,7 +342,7 @@ describe("agent-gate audit export --output", { timeout: 120_000 }, () => {
         "--output",
         file("out.jsonl"),
       ],
-      env,
+      { PATH: process.env.PATH, ...env },
     );
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toBe("");
@@ -375,9 +368,10 @@ describe("agent-gate audit export --output", { timeout: 120_000 }, () => {
   it.skipIf(!existsSync("/usr/bin/script"))(
     "shows the events written on stderr when it is a terminal (script(1) gives it one)",
     async () => {
+      // A process: script(1) gives its stderr a terminal.
       const command = [
         process.execPath,
-        BIN,
+        CLI_BIN,
         "audit",
         "export",
         "--installation",

@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,20 +7,17 @@ import { noteKeyName } from "../../src/audit/checkpoint.ts";
 import { witnessDue } from "../../src/audit/witness-sweep.ts";
 import { fromBase64url } from "../../src/crypto/base64url.ts";
 import { publishedKeys } from "../../src/keys/store.ts";
+import { runCli, type CliRun } from "../support/cli.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { startWitness, type WitnessStandIn } from "../support/tlog-witness.ts";
 
-const BIN = join(import.meta.dirname, "../../bin/agent-gate.js");
 const dir = mkdtempSync(join(tmpdir(), "agent-gate-witness-cli-"));
 const file = (name: string) => join(dir, name);
 const now = new Date("2026-11-23T10:00:00.000Z");
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { PATH: process.env.PATH, ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-    });
-  });
+/** The CLI in this process, with `env` and PATH as its whole environment. */
+function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runCli(args, { PATH: process.env.PATH, ...env });
 }
 
 let t: TestDatabase;

@@ -10,13 +10,13 @@ import type { GitHubClient } from "../../src/github/client.ts";
 import { recordInstallation, recordRepositories } from "../../src/installations/store.ts";
 import { publishedKeys } from "../../src/keys/store.ts";
 import { commitWitnessesDue } from "../../src/outbox/witness-commit.ts";
-import { cli } from "../support/dist-app.ts";
+import { runCli } from "../support/cli.ts";
 import { GitHubFake } from "../support/github-fake.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 
 // `agent-gate witness add --repo` and `audit verify --witness <file>` as an
-// admin uses them (the compiled CLI), against the app's database; the sweep's
-// commits go to the GitHub stand-in.
+// admin uses them (the CLI's `main`, in this process), against the app's
+// database; the sweep's commits go to the GitHub stand-in.
 
 const dir = mkdtempSync(join(tmpdir(), "agent-gate-repo-witness-"));
 const file = (name: string) => join(dir, name);
@@ -73,7 +73,7 @@ describe.skipIf(!process.env.TEST_DATABASE_URL || process.env.TEST_BACKEND !== "
         DATABASE_URL: t.url,
         AGENT_GATE_KEYS: `k1:${Buffer.from(new Uint8Array(32).fill(3)).toString("base64")}`,
       };
-      const run = (args: string[]) => cli(args, dir, env);
+      const run = (args: string[]) => runCli(args, env);
       await installed(310, "acme/log-310");
       await installed(311, "octo/other");
       await append(5);

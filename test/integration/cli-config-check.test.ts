@@ -1,21 +1,23 @@
-import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { runCli, type CliRun } from "../support/cli.ts";
 
-// `agent-gate config check [FILE]` as a child process: no database, no GitHub.
+// `agent-gate config check [FILE]` in this process, run from a directory of its own: no database, no GitHub.
 
-const BIN = join(import.meta.dirname, "../../bin/agent-gate.js");
 const tmp = mkdtempSync(join(tmpdir(), "agent-gate-config-check-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function run(args: string[], cwd = tmp): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile("node", [BIN, ...args], { cwd, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
-    });
-  });
+/** The CLI with `cwd` as its working directory (FILE and the default are relative to it), as a shell runs it there. */
+async function run(args: string[], cwd = tmp): Promise<CliRun> {
+  const before = process.cwd();
+  process.chdir(cwd);
+  try {
+    return await runCli(args);
+  } finally {
+    process.chdir(before);
+  }
 }
 
 describe("agent-gate config check", { timeout: 120_000 }, () => {

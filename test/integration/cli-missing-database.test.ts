@@ -5,7 +5,8 @@ import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backend } from "../support/database.ts";
-import { cli, ROOT } from "../support/dist-app.ts";
+import { runCli, runCliProcess } from "../support/cli.ts";
+import { ROOT } from "../support/dist-app.ts";
 
 // A mistyped or missing DATABASE_URL never creates a new, empty database: commands other than `serve` and
 // `migrate` refuse and name what they looked for; `migrate` then creates the schema.
@@ -40,9 +41,8 @@ describe.runIf(backend() === "postgres")(
     it("refuses a database that does not exist, naming it", async () => {
       const missing = new URL(admin);
       missing.pathname = "/agent_gate_no_such_database";
-      const result = await cli(
+      const result = await runCli(
         ["audit", "export", "--installation", "1", "--manifest", join(cwd, "manifest.json")],
-        cwd,
         env(missing.toString()),
       );
       expect(result.code).toBe(3);
@@ -57,7 +57,7 @@ describe.runIf(backend() === "postgres")(
       await client.connect();
       await client.query(`CREATE DATABASE ${name}`);
       await client.end();
-      const refused = await cli(["token", "list", "--json"], cwd, env(url.toString()));
+      const refused = await runCli(["token", "list", "--json"], env(url.toString()));
       expect(refused.code).toBe(3);
       expect(refused.stderr).toContain(`The PostgreSQL database "${name}"`);
       expect(refused.stderr).toContain("has no Agent Gate schema: run `agent-gate migrate`");
@@ -67,15 +67,16 @@ describe.runIf(backend() === "postgres")(
       await probe.end();
       expect(tables.rows[0].n).toBe(0);
 
-      expect((await cli(["migrate"], cwd, env(url.toString()))).code).toBe(0);
-      const listed = await cli(["token", "list", "--json"], cwd, env(url.toString()));
+      expect((await runCli(["migrate"], env(url.toString()))).code).toBe(0);
+      const listed = await runCli(["token", "list", "--json"], env(url.toString()));
       expect(listed.code, listed.stderr).toBe(0);
       expect(JSON.parse(listed.stdout)).toMatchObject({ tokens: [] });
     });
 
     it("prints its version", async () => {
       const version = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
-      const result = await cli(["--version"], cwd, env(url.toString()));
+      // A process: the version is read from package.json relative to the compiled dist/cli.js the bin runs.
+      const result = await runCliProcess(["--version"], env(url.toString()), { cwd });
       expect(result).toMatchObject({ code: 0, stdout: `${version}\n` });
     });
   },

@@ -1,7 +1,6 @@
-import { execFile } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../support/cli.ts";
 import { backend, createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { startDnsServer, type TestDnsServer } from "../support/dns-server.ts";
 import { generateKeyEntry } from "../../src/crypto/keyring.ts";
@@ -10,7 +9,6 @@ import { GitHubFake } from "../support/github-fake.ts";
 import { parseKeyring } from "../../src/crypto/keyring.ts";
 import { reencryptSealed, rotateSigningKey } from "../../src/keys/store.ts";
 
-const BIN = join(import.meta.dirname, "../../bin/agent-gate.js");
 const PEM = generateKeyPairSync("rsa", { modulusLength: 2048 })
   .privateKey.export({ type: "pkcs1", format: "pem" })
   .toString();
@@ -245,17 +243,9 @@ describe("agent-gate doctor", { timeout: 120_000 }, () => {
     }
   });
 
+  // `agent-gate doctor` in this process: the test runner's environment, this file's, then the override.
   const doctor = (args: string[], override: NodeJS.ProcessEnv) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        "node",
-        [BIN, "doctor", ...args],
-        { env: { ...process.env, ...env, ...override }, timeout: 60_000 },
-        (error, stdout, stderr) => {
-          resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
-        },
-      );
-    });
+    runCli(["doctor", ...args], { ...process.env, ...env, ...override });
 
   it.runIf(backend() === "postgres")(
     "runs as `agent-gate doctor --json`: exit 0 when every check passes, 1 on a failed check",

@@ -1,6 +1,5 @@
-import { execFile } from "node:child_process";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "../support/cli.ts";
 import { backend, createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { GitHubFake } from "../support/github-fake.ts";
 import { example, startTestApp, type TestApp } from "../support/app.ts";
@@ -9,7 +8,6 @@ import { recordInstallation, recordRepositories } from "../../src/installations/
 import { explainCommit, type Explanation } from "../../src/explain/replay.ts";
 import { loadLatestCommitProposal } from "../../src/explain/load.ts";
 
-const BIN = join(import.meta.dirname, "../../bin/agent-gate.js");
 const REPO = "Codertocat/Hello-World";
 const AGENT = "seo-agent";
 const INSTALLATION = 8101;
@@ -125,15 +123,10 @@ describe("explain", { timeout: 120_000 }, () => {
     ).toBe(400);
   });
 
-  // The child process needs a database it can open: the PostgreSQL test database.
+  // The CLI opens a database by its URL: the PostgreSQL test database.
   it.runIf(backend() === "postgres")("runs as `agent-gate explain owner/repo#12`", async () => {
     const env = { ...process.env, DATABASE_URL: t.url };
-    const run = (args: string[]) =>
-      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-        execFile("node", [BIN, "explain", ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
-          resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
-        });
-      });
+    const run = (args: string[]) => runCli(["explain", ...args], env);
     const text = await run([`${REPO}#${PR}`]);
     expect(text).toMatchObject({ code: 0, stderr: "" });
     expect(text.stdout).toContain("Approved by: maintainer");
