@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,36 +7,19 @@ import { migrate } from "../../src/db/migrate.ts";
 import { openPglite } from "../../src/db/pglite.ts";
 import { recordInstallation } from "../../src/installations/store.ts";
 import { isWellFormedToken } from "../../src/tokens/format.ts";
+import { cliEnv, runCli, type CliRun } from "../support/cli.ts";
 import { backend, createTestDatabase, type TestDatabase } from "../support/database.ts";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-const BIN = join(import.meta.dirname, "../../bin/agent-gate.js");
 const tmp = mkdtempSync(join(tmpdir(), "agent-gate-cli-token-"));
 let t: TestDatabase | undefined;
 let storage: NodeJS.ProcessEnv;
 
-function run(args: string[]): Promise<Run> {
-  const base = { ...process.env };
-  delete base.DATABASE_URL;
-  delete base.AGENT_GATE_DATA_DIR;
-  return new Promise((resolve) => {
-    execFile(
-      "node",
-      [BIN, "token", ...args],
-      { env: { ...base, ...storage }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
-      },
-    );
-  });
+/** One `agent-gate token` command, in process, on the test's storage. */
+function run(args: string[]): Promise<CliRun> {
+  return runCli(["token", ...args], cliEnv(storage));
 }
 
-/** Record installation 7 as its webhook would, in the storage the child processes use. */
+/** Record installation 7 as its webhook would, in the storage the commands use. */
 async function withStorage(fn: (db: Database) => Promise<void>): Promise<void> {
   if (t) return fn(t.db);
   const db = await openPglite({ dataDir: join(tmp, "data") });

@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +15,7 @@ import type { PublishedKeys } from "../../src/crypto/signer.ts";
 import { recordInstallation, recordRepositories } from "../../src/installations/store.ts";
 import { currentSigner } from "../../src/keys/store.ts";
 import { startTestApp, TEST_APP_ID, type TestApp } from "../support/app.ts";
+import { runCli } from "../support/cli.ts";
 import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { requestedAction } from "../support/fixtures.ts";
 import { GitHubFake } from "../support/github-fake.ts";
@@ -25,14 +25,13 @@ import { predicateSchemaErrors } from "../support/predicate-schema.ts";
 import { verifySite } from "./api-harness.ts";
 
 // A redemption over HTTP against the whole app answers an attestation beside the receipt: checked by
-// Sigstore's verifier (not ours), by `agent-gate attestation verify` (the compiled CLI), and refused
+// Sigstore's verifier (not ours), by `agent-gate attestation verify` (the CLI's `main`, run in process), and refused
 // by both once its subject, predicate or signature is changed.
 
 const REPO = "Codertocat/Hello-World";
 const SHA = "c".repeat(40);
 const INSTALLATION = 8301;
 const KEYS = generateKeyEntry("k1");
-const BIN = join(import.meta.dirname, "../../bin/agent-gate.js");
 
 let t: TestDatabase;
 let fake: GitHubFake;
@@ -43,18 +42,8 @@ let tmp: string;
 let redeemed: Redeemed;
 let created: { id: string; digest: string };
 
-function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      "node",
-      [BIN, ...args],
-      { timeout: 60_000, env: { PATH: process.env.PATH, HOME: process.env.HOME } },
-      (error, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
-      },
-    );
-  });
-}
+/** `agent-gate attestation verify` needs no storage or keyring: its whole environment is PATH and HOME. */
+const cli = (args: string[]) => runCli(args, { PATH: process.env.PATH, HOME: process.env.HOME });
 
 interface Redeemed {
   attestation: DsseEnvelope;

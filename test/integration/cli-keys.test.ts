@@ -1,4 +1,3 @@
-import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -12,36 +11,17 @@ import { signReceipt, type ReceiptPayload } from "../../src/crypto/receipts.ts";
 import { openDatabase } from "../../src/db/open.ts";
 import { readSettings } from "../../src/config/settings.ts";
 import { currentSigner } from "../../src/keys/store.ts";
+import { cliEnv, runCli, type CliRun } from "../support/cli.ts";
 import { backend, createTestDatabase, type TestDatabase } from "../support/database.ts";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-const BIN = join(import.meta.dirname, "../../bin/agent-gate.js");
 const tmp = mkdtempSync(join(tmpdir(), "agent-gate-cli-keys-"));
 let t: TestDatabase | undefined;
-/** Storage for the child processes: a PGlite dir, or the test's PostgreSQL database. */
+/** Storage for the CLI's runs: a PGlite dir, or the test's PostgreSQL database. */
 let storage: NodeJS.ProcessEnv;
 
-function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  const base = { ...process.env };
-  delete base.DATABASE_URL;
-  delete base.AGENT_GATE_KEYS;
-  delete base.AGENT_GATE_DATA_DIR;
-  return new Promise((resolve) => {
-    execFile(
-      "node",
-      [BIN, ...args],
-      { env: { ...base, ...storage, ...env }, timeout: 60_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+/** One CLI command, in process, on the test's storage plus `env`. */
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+  return runCli(args, cliEnv({ ...storage, ...env }));
 }
 
 beforeAll(async () => {
@@ -79,7 +59,7 @@ function decision(expires: string): Omit<ReceiptPayload, "kid"> {
   };
 }
 
-/** Sign with the key the CLI stored, opening the same storage in this process once the child is done. */
+/** Sign with the key the CLI stored, opening the same storage once the command is done (and closing it after). */
 async function signWithStoredKey(keys: string, expires: string): Promise<string> {
   const db = await openDatabase(readSettings(storage).storage);
   try {
@@ -89,7 +69,7 @@ async function signWithStoredKey(keys: string, expires: string): Promise<string>
   }
 }
 
-// Each child process starts a fresh tsx and, on PGlite, opens the data dir from disk: allow for it.
+// On PGlite each command opens the data dir from disk: allow for it.
 const slow = { timeout: 120_000 };
 
 describe("agent-gate keys", slow, () => {
@@ -281,7 +261,7 @@ describe("agent-gate receipt verify", slow, () => {
     await new Promise<void>((resolve) => server?.listen(0, "127.0.0.1", resolve));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/agent-gate/keys.json`;
     try {
-      // PGlite admits one process: the route answers from this one, the child only fetches.
+      // The route answers from the database opened here; the command only fetches (it opens no database).
       const result = await run(["receipt", "verify", valid, "--keys", url, "--digest", digest, "--repo", "octo/web"]);
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(/^valid:/);

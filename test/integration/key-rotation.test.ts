@@ -1,6 +1,5 @@
-import { execFile } from "node:child_process";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cliEnv, runCli } from "../support/cli.ts";
 import { backend, createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { GitHubFake } from "../support/github-fake.ts";
 import { startTestApp, TEST_APP_ID, TEST_SECRET } from "../support/app.ts";
@@ -9,19 +8,14 @@ import { generateKeyEntry, parseKeyring } from "../../src/crypto/keyring.ts";
 import { keyIdsInUse } from "../../src/keys/in-use.ts";
 import { rotateSigningKey } from "../../src/keys/store.ts";
 
-const BIN = join(import.meta.dirname, "../../bin/agent-gate.js");
 const OLD = generateKeyEntry("kold");
 const NEW = generateKeyEntry("knew");
 
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  const base = { ...process.env };
-  delete base.AGENT_GATE_KEYS;
-  return new Promise((resolve) => {
-    execFile("node", [BIN, ...args], { env: { ...base, ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
+/**
+ * The CLI in this process: it sees the replicas (separate processes) only through their heartbeat rows in the
+ * database, as from any other host.
+ */
+const cli = (args: string[], env: NodeJS.ProcessEnv) => runCli(args, cliEnv(env));
 
 describe.skipIf(backend() === "pglite")("key rotation with two replicas running", { timeout: 240_000 }, () => {
   let t: TestDatabase;
