@@ -12,18 +12,18 @@ const shared = {
   setupFiles: ["test/support/setup.ts"],
   testTimeout: 30_000,
   hookTimeout: 60_000,
+  // Each worker keeps its modules between files: importing the app anew for every file cost a third of the
+  // suite's CPU. No test replaces a module (there is no vi.mock), every file starts its own database, stand-ins
+  // and app, and what a file changes in its process (env, the network guard) is put back or installed once.
+  isolate: false,
 };
 
 export default defineConfig({
   test: {
     globalSetup: ["test/support/global-setup.ts"],
-    // Most of a file's time is spent waiting (on a child process, a socket, a poll), so four workers keep a
-    // 2-core machine busy where vitest's default (cores - 1) would run one file at a time. Each worker keeps
-    // its modules between files: importing the app anew for every file cost a third of the suite's CPU.
-    // No test replaces a module (there is no vi.mock), and every file starts its own database, stand-ins and
-    // app; what a file changes in its process (env, umask, nock) it puts back.
+    // Much of a file's time is spent waiting (on a child process, a socket, a poll), so four workers keep a
+    // 2-core machine busy where vitest's default (cores - 1) would run one file at a time.
     maxWorkers: 4,
-    isolate: false,
     projects: [
       { test: { ...shared, name: "unit", include: ["test/unit/**/*.test.ts"] } },
       {
