@@ -25,11 +25,14 @@ export function backend(): "pglite" | "postgres" {
   return process.env.TEST_BACKEND === "postgres" ? "postgres" : "pglite";
 }
 
+/** The migrated data dir global-setup dumped, read once per worker (a Blob is never changed by loading it). */
+let pgliteDump: Blob | undefined;
+
 /** A fresh, migrated database for one test file, on the backend under test, opened as the app's login. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   if (backend() === "postgres") return createPostgres();
-  const dump = readFileSync(inject("pgliteDump"));
-  const owner = await openPglite({ loadDataDir: new Blob([dump]) });
+  pgliteDump ??= new Blob([readFileSync(inject("pgliteDump"))]);
+  const owner = await openPglite({ loadDataDir: pgliteDump });
   await migrate(owner);
   const db = await owner.asService();
   return {
