@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runCli, type CliRun } from "../support/cli.ts";
+import { cliEnv, runCli, type CliRun } from "../support/cli.ts";
 
 // `agent-gate config check [FILE]` in this process, run from a directory of its own: no database, no GitHub.
 
@@ -10,14 +10,8 @@ const tmp = mkdtempSync(join(tmpdir(), "agent-gate-config-check-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** The CLI with `cwd` as its working directory (FILE and the default are relative to it), as a shell runs it there. */
-async function run(args: string[], cwd = tmp): Promise<CliRun> {
-  const before = process.cwd();
-  process.chdir(cwd);
-  try {
-    return await runCli(args);
-  } finally {
-    process.chdir(before);
-  }
+function run(args: string[], cwd = tmp): Promise<CliRun> {
+  return runCli(args, cliEnv(), { cwd });
 }
 
 describe("agent-gate config check", { timeout: 120_000 }, () => {

@@ -3,15 +3,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { backend } from "../support/database.ts";
-import { cli } from "../support/dist-app.ts";
+import { runCli } from "../support/cli.ts";
 import { generateKeyEntry } from "../../src/crypto/keyring.ts";
 
 // The embedded database keeps its key in <data dir>/keyring. Setting AGENT_GATE_KEYS replaces that file:
-// the refusal says where the missing key is and how to keep both; following it works.
+// the refusal says where the missing key is and how to keep both; following it works. The CLI runs in process,
+// in a working directory of the test's own, so the data dir is the default one there.
 
 const cwd = mkdtempSync(join(tmpdir(), "agent-gate-keyring-message-"));
 afterAll(() => rmSync(cwd, { recursive: true, force: true }));
 const base = { PATH: process.env.PATH, HOME: process.env.HOME };
+const cli = (args: string[], dir: string, env: NodeJS.ProcessEnv) => runCli(args, env, { cwd: dir });
 
 describe.runIf(backend() === "pglite")(
   "AGENT_GATE_KEYS over the embedded database's keyring file",

@@ -38,14 +38,26 @@ function collector(): { stream: Writable; text: () => string } {
 
 /**
  * Run the CLI in this process: the same `main` bin/agent-gate.js runs, with the same arguments and environment,
- * its output captured; `env` is its whole environment (see `cliEnv`). For tests about what a command does; a test
- * about the process itself (the bin, `.env`, signals, a closed pipe) runs it with `runCliProcess`.
+ * its output captured; `env` is its whole environment (see `cliEnv`), and `cwd` its working directory for the
+ * length of the command (a relative path or the default data dir resolves from it, as from a shell's). For tests
+ * about what a command does; a test about the process itself (the bin, `.env`, signals, a closed pipe) runs it
+ * with `runCliProcess`.
  */
-export async function runCli(args: string[], env: NodeJS.ProcessEnv = cliEnv()): Promise<CliRun> {
+export async function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = cliEnv(),
+  options: { cwd?: string } = {},
+): Promise<CliRun> {
   const stdout = collector();
   const stderr = collector();
-  const code = await main(args, env, { stdout: stdout.stream, stderr: stderr.stream, stderrIsTTY: false });
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
+  const before = process.cwd();
+  if (options.cwd) process.chdir(options.cwd);
+  try {
+    const code = await main(args, env, { stdout: stdout.stream, stderr: stderr.stream, stderrIsTTY: false });
+    return { code, stdout: stdout.text(), stderr: stderr.text() };
+  } finally {
+    if (options.cwd) process.chdir(before);
+  }
 }
 
 /** Run the compiled CLI as a child process, as a user's shell does; `env` is its whole environment. */
