@@ -182,38 +182,32 @@ export class InboxProcessor {
         ? "webhook delivery set aside after failing every try; the gate stays closed"
         : "webhook delivery failed; it is tried again with backoff",
     );
-    await failDelivery(this.#o.db, row.id, {
-      runAfter: new Date(now.getTime() + delay),
-      error: summary,
-      setAside: giveUp ? now : null,
-    });
-    this.#o.metrics?.processed.inc({ outcome: giveUp ? "set_aside" : "retried" });
+    const release = { runAfter: new Date(now.getTime() + delay), error: summary, setAside: giveUp ? now : null };
     const installationId = delivery.installationId ?? 0;
+    const event = {
+      action: giveUp ? "webhook.set_aside" : "webhook.failed",
+      outcome: giveUp ? "set_aside" : "retrying",
+      actor: delivery.sender?.login ?? null,
+      repo: delivery.repo,
+      subject: delivery.id,
+      data: {
+        event: delivery.event,
+        action: delivery.action,
+        delivery_id: delivery.id,
+        attempt: row.attempts,
+        error: summary,
+      },
+    };
+    // The try's event first, then the row's release: the next try can only be claimed once this one is in the trail,
+    // so a delivery's attempts are audited in order. (The inbox is no tenant's table, so the two cannot share a
+    // tenant transaction; a crash between them leaves the row leased, and it is tried again when the lease ends.)
     await this.#o.db
-      .tenant(installationId, (tx) =>
-        appendAudit(
-          tx,
-          installationId,
-          {
-            action: giveUp ? "webhook.set_aside" : "webhook.failed",
-            outcome: giveUp ? "set_aside" : "retrying",
-            actor: delivery.sender?.login ?? null,
-            repo: delivery.repo,
-            subject: delivery.id,
-            data: {
-              event: delivery.event,
-              action: delivery.action,
-              delivery_id: delivery.id,
-              attempt: row.attempts,
-              error: summary,
-            },
-          },
-          now,
-        ),
-      )
+      .tenant(installationId, (tx) => appendAudit(tx, installationId, event, now))
       .catch((auditError: unknown) =>
         this.#o.log.error({ err: auditError, delivery: row.delivery_id }, "could not audit a failed webhook delivery"),
       );
+    await failDelivery(this.#o.db, row.id, release);
+    this.#o.metrics?.processed.inc({ outcome: giveUp ? "set_aside" : "retried" });
   }
 
   /** Deliveries being handled by this process now. */
