@@ -9,11 +9,13 @@ import { GitHubFake } from "../support/github-fake.ts";
 import { freePort } from "../support/process-app.ts";
 import { deliverTo } from "../support/deliver.ts";
 import { example } from "../support/app.ts";
-import { cli, npmStartCommand, run, waitFor, type Running } from "../support/dist-app.ts";
+import { npmStartCommand, run, waitFor, type Running } from "../support/dist-app.ts";
+import { runCli } from "../support/cli.ts";
 
 // One owner of the embedded database: while the app runs, the CLI works through the app's socket, so what it
 // writes is the app's at once and survives a restart; without the app the CLI opens the data dir itself; a
 // second app on the same data dir is refused, naming the process that holds it; a dead holder's lock is taken over.
+// The app runs as `npm start` does; the CLI runs in the test's process, which is another process than the app's.
 
 const SECRET = "embedded-owner-secret";
 
@@ -58,6 +60,7 @@ describe.runIf(backend() === "pglite")("the embedded database has one owner", { 
     await waitFor(`http://127.0.0.1:${port}/readyz`, 200, app);
     return app;
   };
+  const cli = (args: string[], dir: string, env: NodeJS.ProcessEnv) => runCli(args, env, { cwd: dir });
   const accepted = async (port: number, token: string) =>
     (
       await fetch(`http://127.0.0.1:${port}/api/v1/proposals/prp_00000000000000000000`, {
