@@ -12,6 +12,7 @@ import { createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { requestedAction } from "../support/fixtures.ts";
 import { GitHubFake } from "../support/github-fake.ts";
 import { secretsIn } from "../support/secret-scan.ts";
+import { runCli } from "../support/cli.ts";
 import { verifySite } from "./api-harness.ts";
 
 // `agent-gate mcp` as the child process an MCP client starts, driven by the
@@ -61,15 +62,20 @@ afterAll(async () => {
   await t.drop();
 });
 
-function bridge(env: Record<string, string>): { client: Client; transport: StdioClientTransport } {
+/** The bridge's environment: the runner's, less its database, plus `env`. */
+function bridgeEnv(env: Record<string, string>): Record<string, string> {
   const base = Object.fromEntries(
     Object.entries(process.env).filter((entry): entry is [string, string] => entry[1] !== undefined),
   );
   delete base.DATABASE_URL;
+  return { ...base, ...env };
+}
+
+function bridge(env: Record<string, string>): { client: Client; transport: StdioClientTransport } {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [BIN, "mcp"],
-    env: { ...base, ...env },
+    env: bridgeEnv(env),
     stderr: "pipe",
   });
   transport.stderr?.on("data", (chunk: Buffer) => stderr.push(chunk.toString("utf8")));
@@ -256,41 +262,40 @@ describe("agent-gate mcp (stdio bridge)", { timeout: 120_000 }, () => {
   ])("AGENT_GATE_URL=%s: plain http refused except to loopback (%s)", async (url, refused) => {
     const env: NodeJS.ProcessEnv = { ...process.env, AGENT_GATE_URL: url, AGENT_GATE_TOKEN: key };
     delete env.DATABASE_URL;
+    if (refused) {
+      // Refused before stdin is read: the command's own check, run in process.
+      const result = await runCli(["mcp"], env);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("AGENT_GATE_URL: must use https");
+      expect(result.stderr).toContain("http is accepted only for loopback (127.0.0.0/8, ::1, localhost)");
+      expect(secretsIn(result.stderr, [key])).toEqual([]);
+      return;
+    }
+    // Accepted: the bridge serves stdio until its stdin ends, so it runs as the process an MCP client starts.
     const child = spawn(process.execPath, [BIN, "mcp"], { env, stdio: ["pipe", "pipe", "pipe"] });
     let err = "";
     child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString("utf8")));
     const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-    if (!refused) {
-      await vi.waitFor(() => expect(err).toContain("bridging stdio to"), { timeout: 30_000 });
-      child.stdin.end();
-      expect(await exited).toBe(0);
-      return;
-    }
-    expect(await exited).toBe(2);
-    expect(err).toContain("AGENT_GATE_URL: must use https");
-    expect(err).toContain("http is accepted only for loopback (127.0.0.0/8, ::1, localhost)");
-    expect(secretsIn(err, [key])).toEqual([]);
+    await vi.waitFor(() => expect(err).toContain("bridging stdio to"), { timeout: 30_000 });
+    child.stdin.end();
+    expect(await exited).toBe(0);
   });
 
   it("a malformed key is reported as malformed, not as missing", async () => {
-    const { client, transport } = bridge({ AGENT_GATE_URL: app.url, AGENT_GATE_TOKEN: `${key.slice(0, -2)}zz` });
-    const exited = new Promise<void>((resolve) => (transport.onclose = resolve));
-    const before = stderr.length;
-    await client.connect(transport).catch(() => undefined);
-    await exited;
-    const text = stderr.slice(before).join("");
-    expect(text).toContain("AGENT_GATE_TOKEN: is malformed");
-    expect(text).not.toContain("AGENT_GATE_TOKEN: is required");
+    const result = await runCli(
+      ["mcp"],
+      bridgeEnv({ AGENT_GATE_URL: app.url, AGENT_GATE_TOKEN: `${key.slice(0, -2)}zz` }),
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("AGENT_GATE_TOKEN: is malformed");
+    expect(result.stderr).not.toContain("AGENT_GATE_TOKEN: is required");
   });
 
   it("refuses to start without AGENT_GATE_URL and AGENT_GATE_TOKEN, naming both", async () => {
-    const { client, transport } = bridge({ AGENT_GATE_URL: "", AGENT_GATE_TOKEN: "" });
-    const exited = new Promise<void>((resolve) => (transport.onclose = resolve));
-    await client.connect(transport).catch(() => undefined);
-    await exited;
-    const text = stderr.join("");
-    expect(text).toContain("AGENT_GATE_URL: is required");
-    expect(text).toContain("AGENT_GATE_TOKEN: is required");
-    expect(text).not.toContain("agt_not-a-key");
+    const result = await runCli(["mcp"], bridgeEnv({ AGENT_GATE_URL: "", AGENT_GATE_TOKEN: "" }));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("AGENT_GATE_URL: is required");
+    expect(result.stderr).toContain("AGENT_GATE_TOKEN: is required");
+    expect(result.stderr).not.toContain("agt_not-a-key");
   });
 });
