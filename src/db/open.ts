@@ -29,6 +29,8 @@ export interface OpenOptions {
 const SOCKET_CONNECTIONS = 8;
 /** pg connects to `${dir}/.s.PGSQL.${port}`, as to a PostgreSQL server's socket. */
 const SOCKET_PORT = 5432;
+/** The embedded database's buffer pool for a CLI command that opens the data dir itself (the app keeps 128MB). */
+const COMMAND_SHARED_BUFFERS = "16MB";
 
 function unavailable(message: string, cause?: unknown): GateError {
   return new GateError("database_missing", message, { status: 503, ...(cause === undefined ? {} : { cause }) });
@@ -89,7 +91,8 @@ export async function openDatabase(settings: StorageSettings, options: OpenOptio
     return db;
   }
   try {
-    const owner = await openPglite({ dataDir });
+    // The app keeps the data dir's buffer pool; a command that opens the database for itself needs little of one.
+    const owner = await openPglite(options.serve ? { dataDir } : { dataDir, sharedBuffers: COMMAND_SHARED_BUFFERS });
     if (options.migrate || options.create) {
       const applied = await migrate(owner);
       options.migrate?.(applied);
@@ -152,7 +155,7 @@ export async function openOwnerDatabase(
     );
   }
   try {
-    const db = await openPglite({ dataDir });
+    const db = await openPglite({ dataDir, sharedBuffers: COMMAND_SHARED_BUFFERS });
     return {
       ...db,
       async close() {

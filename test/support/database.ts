@@ -32,7 +32,8 @@ let pgliteDump: Blob | undefined;
 export async function createTestDatabase(): Promise<TestDatabase> {
   if (backend() === "postgres") return createPostgres();
   pgliteDump ??= new Blob([readFileSync(inject("pgliteDump"))]);
-  const owner = await openPglite({ loadDataDir: pgliteDump });
+  // A test's database holds a few rows: a small buffer pool starts it faster (as a CLI command's does).
+  const owner = await openPglite({ loadDataDir: pgliteDump, sharedBuffers: "16MB" });
   await migrate(owner);
   const db = await owner.asService();
   return {
