@@ -12,7 +12,7 @@ import type { PipelineSettings } from "../../src/config/settings.ts";
 import { REDACT_PATHS } from "../../src/log.ts";
 import type { GitHubFake } from "./github-fake.ts";
 import { deliverTo, type DeliverOptions } from "./deliver.ts";
-import { deliverySettled } from "./inbox.ts";
+import { InboxSettler } from "./inbox.ts";
 import { readSettings } from "../../src/config/settings.ts";
 import { randomUUID } from "node:crypto";
 
@@ -103,6 +103,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     ...(options.rateLimits ? { rateLimits: options.rateLimits } : {}),
     notifyPaceMs: options.notifyPaceMs ?? { slack: 0, teams: 0, email: 0, webhook: 0 },
   });
+  const settler = new InboxSettler(options.db, TEST_APP_ID);
   return {
     server,
     url: server.url,
@@ -110,7 +111,7 @@ export async function startTestApp(options: TestAppOptions): Promise<TestApp> {
     deliver: async (event, payload, o = {}) => {
       const id = o.id ?? randomUUID();
       const response = await deliverTo(server.url, TEST_SECRET, event, payload, { ...o, id });
-      if (response.ok && o.settle !== false) await deliverySettled(options.db, TEST_APP_ID, id);
+      if (response.ok && o.settle !== false) await settler.settled(id);
       return response;
     },
     close: () => server.close(),

@@ -77,3 +77,77 @@ export function deliveryTried(
     `delivery ${deliveryId} was not tried ${attempts} time(s)`,
   );
 }
+
+/**
+ * One poll for every delivery an app's tests are waiting on: a burst of a hundred deliveries is one query a step,
+ * not a hundred, so the waiting never takes the processor's turn at the database (PGlite has one session).
+ */
+export class InboxSettler {
+  readonly #waiting = new Map<
+    string,
+    { resolve: () => void; reject: (error: Error) => void; deadline: number; timeoutMs: number }
+  >();
+  #step = FIRST_STEP_MS;
+  #polling = false;
+
+  constructor(
+    private readonly db: Queryable,
+    private readonly appId: number,
+  ) {}
+
+  /** Until the delivery is processed (or set aside after every try). */
+  settled(deliveryId: string, timeoutMs = 30_000): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#waiting.set(deliveryId, { resolve, reject, deadline: Date.now() + timeoutMs, timeoutMs });
+      this.#step = FIRST_STEP_MS;
+      if (!this.#polling) void this.#poll();
+    });
+  }
+
+  async #poll(): Promise<void> {
+    this.#polling = true;
+    try {
+      while (this.#waiting.size > 0) {
+        const ids = [...this.#waiting.keys()];
+        let rows: { delivery_id: string; done: boolean; state: string }[];
+        try {
+          rows = await this.db.query(
+            `SELECT delivery_id, processed_at IS NOT NULL OR set_aside_at IS NOT NULL AS done,
+                    json_build_object('processed', processed_at IS NOT NULL, 'set_aside', set_aside_at IS NOT NULL,
+                                      'attempts', attempts, 'last_error', last_error)::text AS state
+               FROM webhook_inbox WHERE app_id = $1 AND delivery_id = ANY($2::text[])`,
+            [this.appId, ids],
+          );
+        } catch (error) {
+          for (const [, waiter] of this.#waiting)
+            waiter.reject(error instanceof Error ? error : new Error(String(error)));
+          this.#waiting.clear();
+          return;
+        }
+        const found = new Map(rows.map((row) => [row.delivery_id, row]));
+        const now = Date.now();
+        for (const id of ids) {
+          const waiter = this.#waiting.get(id);
+          const row = found.get(id);
+          if (!waiter) continue;
+          if (row?.done) {
+            this.#waiting.delete(id);
+            waiter.resolve();
+          } else if (now > waiter.deadline) {
+            this.#waiting.delete(id);
+            waiter.reject(
+              new Error(
+                `delivery ${id} was not processed within ${waiter.timeoutMs} ms; still: ${row?.state ?? "not in the inbox"}`,
+              ),
+            );
+          }
+        }
+        if (this.#waiting.size === 0) return;
+        await new Promise((resolve) => setTimeout(resolve, this.#step));
+        this.#step = Math.min(LAST_STEP_MS, this.#step * 1.5);
+      }
+    } finally {
+      this.#polling = false;
+    }
+  }
+}
