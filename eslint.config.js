@@ -45,6 +45,22 @@ export default tseslint.config(
     rules: { "no-restricted-syntax": ["error", EMPTY_CATCH, DOUBLE_CAST] },
   },
   {
+    // A CLI command writes, and sets its exit code, through its context (CliContext), so that a test can run it in
+    // its own process (test/support/cli.ts). Only `mcp`, which serves stdin and stdout, takes the process's streams.
+    files: ["src/cli/**/*.ts"],
+    ignores: ["src/cli/mcp.ts"],
+    rules: {
+      "no-restricted-properties": [
+        "error",
+        ...["stdout", "stderr", "stdin", "exitCode", "exit"].map((property) => ({
+          object: "process",
+          property,
+          message: "A CLI command writes and exits through its context: ctx.out, ctx.err, ctx.write, ctx.exitWith.",
+        })),
+      ],
+    },
+  },
+  {
     // Tests, benchmarks and scripts drive fixtures and third-party shapes: `any` is allowed there, not in src.
     files: ["test/**/*.ts", "bench/**/*.ts", "scripts/**/*.ts"],
     rules: { "@typescript-eslint/no-explicit-any": "off" },
