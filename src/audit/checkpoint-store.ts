@@ -39,7 +39,11 @@ export async function checkpointNow(
 ): Promise<StoredCheckpoint> {
   const tree = await currentTree(tx, installationId);
   const stored = await checkpointAt(tx, installationId, tree.size);
-  if (stored) return stored;
+  if (stored) {
+    // Signed already (by `agent-gate audit checkpoint`, or another replica): nothing is due up to it.
+    await clearDueCheckpoint(tx, installationId, tree.size);
+    return stored;
+  }
   const note = signCheckpoint({ installationId, size: tree.size, root: tree.root }, signer);
   await tx.query(
     `INSERT INTO audit_checkpoints (installation_id, tree_size, root_hash, note, created_at)

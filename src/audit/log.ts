@@ -197,10 +197,14 @@ export function claimDueCheckpoints(tx: Queryable, until: Date, now: Date, limit
   );
 }
 
-/** A checkpoint of `size` was signed: the installation is due again only if its tree grew past it meanwhile. */
+/**
+ * A checkpoint of `size` was signed: the installation is due again only if its tree grew past it meanwhile, and
+ * then its claim is let go, so the next sweep signs the rest instead of waiting for the claim to lapse.
+ */
 export async function clearDueCheckpoint(tx: Queryable, installationId: number, size: number): Promise<void> {
   await tx.query("DELETE FROM audit_checkpoint_due WHERE installation_id = $1 AND tree_size <= $2", [
     installationId,
     size,
   ]);
+  await tx.query("UPDATE audit_checkpoint_due SET claimed_until = NULL WHERE installation_id = $1", [installationId]);
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import nacl from "tweetnacl";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { appendAudit, readAudit } from "../../src/audit/log.ts";
+import { appendAudit, clearDueCheckpoint, readAudit } from "../../src/audit/log.ts";
 import { checkpointDue, checkpointNow } from "../../src/audit/checkpoint-store.ts";
 import { checkpointAt, verifyCheckpoint } from "../../src/audit/checkpoint.ts";
 import { exportAudit } from "../../src/audit/export.ts";
@@ -110,6 +110,21 @@ describe("the audit log as a Merkle tree", () => {
     const written = await checkpointDue(t.db, async () => signer, now);
     expect(written.map((c) => [c.installationId, c.size])).toContainEqual([72, 3]);
     expect((await checkpointDue(t.db, async () => signer, now)).length).toBe(0);
+  });
+
+  it("a tree that grew while its checkpoint was signed is signed again at the next sweep, not when the claim lapses", async () => {
+    await append(73, 2);
+    // A sweep has claimed the installation (for 60 s) and signs size 2 while a third event commits.
+    await t.owner.query("UPDATE audit_checkpoint_due SET claimed_until = $2 WHERE installation_id = $1", [
+      73,
+      new Date(now.getTime() + 60_000),
+    ]);
+    await append(73, 1, 2);
+    await t.db.tenant(73, (tx) => clearDueCheckpoint(tx, 73, 2));
+    // The next sweep, well within the claim's 60 s, signs the rest.
+    const written = await checkpointDue(t.db, async () => signer, now);
+    expect(written.map((c) => [c.installationId, c.size])).toContainEqual([73, 3]);
+    expect((await checkpointDue(t.db, async () => signer, now)).map((c) => c.installationId)).not.toContain(73);
   });
 
   it("audit verify with an earlier checkpoint accepts the log that extends it", async () => {

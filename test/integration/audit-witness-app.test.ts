@@ -51,12 +51,10 @@ describe("the running app's sweep", { timeout: 150_000 }, () => {
       await t.db.tenant(95, (tx) =>
         appendAudit(tx, 95, { action: "test.app", outcome: "ok", data: { i } }, new Date()),
       );
-    // A sweep that signs while the events are still being appended leaves the installation claimed for
-    // its 60 s claim: the checkpoint of all five can come a minute after the first.
+    // A sweep that signs while the events are still being appended lets its claim go: the next sweep signs all five.
     const [w] = await until(
       () => witnessesOf(t.db, 95),
       (list) => list[0]?.witnessed_size === 5,
-      80_000,
     );
     expect(w).toMatchObject({ witnessed_size: 5, refused_at: null });
     const latest = await t.db.tenant(95, (tx) => latestCheckpoint(tx, 95));
