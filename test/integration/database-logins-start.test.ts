@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backend, createTestDatabase, type TestDatabase } from "../support/database.ts";
 import { GitHubFake } from "../support/github-fake.ts";
 import { freePort } from "../support/process-app.ts";
-import { cli, npmStartCommand, run, waitFor, type Running } from "../support/dist-app.ts";
+import { npmStartCommand, run, waitFor, type Running } from "../support/dist-app.ts";
+import { runCliProcess } from "../support/cli.ts";
 
 // Issue 26, item 3, as an operator meets it on PostgreSQL (`npm start`): with two logins the app runs as the one
 // that owns nothing; with DATABASE_URL alone naming the schema's owner (one login, as before) it starts but says
@@ -73,7 +74,7 @@ describe.runIf(backend() === "postgres")("npm start with one or two database log
     await waitFor(`http://127.0.0.1:${port}/readyz`, 200, app);
     expect(app.output.join("")).not.toContain("UNPROTECTED AUDIT LOG");
     expect(await app.stop()).toBe(0);
-    const doctor = await cli(["doctor"], tmp, env({ DATABASE_URL: t.url }, 0));
+    const doctor = await runCliProcess(["doctor"], env({ DATABASE_URL: t.url }, 0), { cwd: tmp });
     expect(doctor.stdout).toMatch(
       /ok {3}database_login: the app logs in as \w+, which holds agent_gate_service and owns nothing/,
     );
@@ -89,7 +90,7 @@ describe.runIf(backend() === "postgres")("npm start with one or two database log
     );
     expect(said).toContain("AGENT_GATE_MIGRATION_DATABASE_URL");
     expect(await app.stop()).toBe(0);
-    const doctor = await cli(["doctor"], tmp, env({ DATABASE_URL: t.ownerUrl }, 0));
+    const doctor = await runCliProcess(["doctor"], env({ DATABASE_URL: t.ownerUrl }, 0), { cwd: tmp });
     expect(doctor.code).toBe(1);
     expect(doctor.stdout).toContain(
       "FAIL database_login: the database login of DATABASE_URL (postgres) is a superuser, owns the schema",
@@ -126,10 +127,10 @@ describe.runIf(backend() === "postgres")("npm start with one or two database log
     );
     expect(refused.output.join("")).toContain("AGENT_GATE_MIGRATION_DATABASE_URL");
 
-    const migrated = await cli(
+    const migrated = await runCliProcess(
       ["migrate"],
-      tmp,
       env({ DATABASE_URL: app.toString(), AGENT_GATE_MIGRATION_DATABASE_URL: owner.toString() }, 0),
+      { cwd: tmp },
     );
     expect(migrated.code, migrated.stderr).toBe(0);
     const port = await freePort();

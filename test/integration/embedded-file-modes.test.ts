@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { backend } from "../support/database.ts";
 import { GitHubFake } from "../support/github-fake.ts";
 import { freePort } from "../support/process-app.ts";
-import { appEnvFor, cli, npmStartCommand, run, waitFor, type Running } from "../support/dist-app.ts";
+import { appEnvFor, npmStartCommand, run, waitFor, type Running } from "../support/dist-app.ts";
+import { runCliProcess } from "../support/cli.ts";
 
 // Issue 26, item 4: the embedded database's files are its user's alone. `npm start` and the CLI create the data
 // dir 0700 and every file in it without group or other bits (umask 077), the socket the CLI reaches the app
@@ -58,7 +59,7 @@ describe.runIf(backend() === "pglite")(
       expect(readdirSync(dataDir).length).toBeGreaterThan(10);
       expect(openToOthers(dataDir)).toEqual([]);
       // A CLI command through the app's socket works, and leaves nothing open either.
-      const listed = await cli(["token", "list", "--installation", "7"], tmp, env(dataDir, 0));
+      const listed = await runCliProcess(["token", "list", "--installation", "7"], env(dataDir, 0), { cwd: tmp });
       expect(listed.code, listed.stderr).toBe(0);
       expect(openToOthers(dataDir)).toEqual([]);
       expect(await app.stop()).toBe(0);
@@ -67,7 +68,7 @@ describe.runIf(backend() === "pglite")(
 
     it("the CLI creates the data dir the same way", async () => {
       const dataDir = join(tmp, "migrated", "data");
-      const migrated = await cli(["migrate"], tmp, env(dataDir, 0));
+      const migrated = await runCliProcess(["migrate"], env(dataDir, 0), { cwd: tmp });
       expect(migrated.code, migrated.stderr).toBe(0);
       expect(statSync(dataDir).mode & 0o777).toBe(0o700);
       expect(readdirSync(dataDir).length).toBeGreaterThan(10);
@@ -89,13 +90,13 @@ describe.runIf(backend() === "pglite")(
       expect(said).toContain(`chmod 700 ${dataDir}`);
       expect(readdirSync(dataDir)).toEqual([]);
 
-      const listed = await cli(["migrate"], tmp, env(dataDir, 0));
+      const listed = await runCliProcess(["migrate"], env(dataDir, 0), { cwd: tmp });
       expect(listed.code).not.toBe(0);
       expect(listed.stderr).toContain(`chmod 700 ${dataDir}`);
       expect(readdirSync(dataDir)).toEqual([]);
 
       chmodSync(dataDir, 0o700);
-      const fixed = await cli(["migrate"], tmp, env(dataDir, 0));
+      const fixed = await runCliProcess(["migrate"], env(dataDir, 0), { cwd: tmp });
       expect(fixed.code, fixed.stderr).toBe(0);
     });
 
@@ -107,7 +108,7 @@ describe.runIf(backend() === "pglite")(
       writeFileSync(join(dataDir, "old-file"), "x", { mode: 0o666 });
       chmodSync(join(dataDir, "old-file"), 0o666);
       expect(openToOthers(dataDir).length).toBeGreaterThan(1);
-      const listed = await cli(["token", "list", "--installation", "7"], tmp, env(dataDir, 0));
+      const listed = await runCliProcess(["token", "list", "--installation", "7"], env(dataDir, 0), { cwd: tmp });
       expect(listed.code, listed.stderr).toBe(0);
       expect(openToOthers(dataDir)).toEqual([]);
     });

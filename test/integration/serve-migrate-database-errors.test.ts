@@ -4,8 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { backend } from "../support/database.ts";
-import { cli } from "../support/dist-app.ts";
 import { freePort } from "../support/process-app.ts";
+import { runCliProcess } from "../support/cli.ts";
 
 // `agent-gate serve` and `migrate` explain a database they cannot use as the other commands do (exit 3):
 // one that does not answer, and a PostgreSQL database that does not exist, which they never create.
@@ -37,10 +37,10 @@ describe.runIf(backend() === "postgres")(
     it("a database that does not answer: the reason and what to check, exit 3", async () => {
       const closed = await freePort();
       for (const command of [["serve"], ["migrate"]]) {
-        const result = await cli(
+        const result = await runCliProcess(
           command,
-          cwd,
           env(`postgres://agent_gate@127.0.0.1:${closed}/agent_gate`, await freePort()),
+          { cwd },
         );
         expect(result.code, `${command[0]}: ${result.stderr}`).toBe(3);
         expect(result.stderr).toMatch(
@@ -53,7 +53,7 @@ describe.runIf(backend() === "postgres")(
       const missing = new URL(process.env.TEST_DATABASE_URL!);
       missing.pathname = "/agent_gate_serve_missing_db";
       for (const command of [["serve"], ["migrate"]]) {
-        const result = await cli(command, cwd, env(missing.toString(), await freePort()));
+        const result = await runCliProcess(command, env(missing.toString(), await freePort()), { cwd });
         expect(result.code, `${command[0]}: ${result.stderr}`).toBe(3);
         expect(result.stderr).toContain(
           'The PostgreSQL database "agent_gate_serve_missing_db" on 127.0.0.1:5432 (DATABASE_URL) does not exist: create it (`createdb` or CREATE DATABASE',

@@ -68,7 +68,7 @@ export function runCliProcess(
 ): Promise<CliRun> {
   return new Promise((resolve) => {
     execFile(
-      "node",
+      process.execPath,
       [CLI_BIN, ...args],
       { env, cwd: options.cwd, timeout: options.timeout ?? 60_000 },
       (error, stdout, stderr) => {

@@ -19,22 +19,29 @@ async function until(check: () => Promise<string | null>, timeoutMs: number, wha
   }
 }
 
+/** Where each of an app's deliveries stands: settled once processed, or set aside after every try. */
+async function settledStates(
+  db: Queryable,
+  appId: number,
+  deliveryIds: string[],
+): Promise<Map<string, { done: boolean; state: string }>> {
+  const rows = await db.query<{ delivery_id: string; done: boolean; state: string }>(
+    `SELECT delivery_id, processed_at IS NOT NULL OR set_aside_at IS NOT NULL AS done,
+            json_build_object('processed', processed_at IS NOT NULL, 'set_aside', set_aside_at IS NOT NULL,
+                              'attempts', attempts, 'last_error', last_error)::text AS state
+       FROM webhook_inbox WHERE app_id = $1 AND delivery_id = ANY($2::text[])`,
+    [appId, deliveryIds],
+  );
+  return new Map(rows.map((row) => [row.delivery_id, row]));
+}
+
 /** Until the delivery is processed (or set aside after every try). */
 export function deliverySettled(db: Queryable, appId: number, deliveryId: string, timeoutMs = 30_000): Promise<void> {
   return until(
     async () => {
-      const [row] = await db.query<{
-        processed: boolean;
-        set_aside: boolean;
-        attempts: number;
-        last_error: string | null;
-      }>(
-        `SELECT processed_at IS NOT NULL AS processed, set_aside_at IS NOT NULL AS set_aside, attempts, last_error
-           FROM webhook_inbox WHERE app_id = $1 AND delivery_id = $2`,
-        [appId, deliveryId],
-      );
+      const row = (await settledStates(db, appId, [deliveryId])).get(deliveryId);
       if (!row) return "not in the inbox";
-      return row.processed || row.set_aside ? null : JSON.stringify(row);
+      return row.done ? null : row.state;
     },
     timeoutMs,
     `delivery ${deliveryId} was not processed`,
@@ -109,22 +116,15 @@ export class InboxSettler {
     try {
       while (this.#waiting.size > 0) {
         const ids = [...this.#waiting.keys()];
-        let rows: { delivery_id: string; done: boolean; state: string }[];
+        let found: Map<string, { done: boolean; state: string }>;
         try {
-          rows = await this.db.query(
-            `SELECT delivery_id, processed_at IS NOT NULL OR set_aside_at IS NOT NULL AS done,
-                    json_build_object('processed', processed_at IS NOT NULL, 'set_aside', set_aside_at IS NOT NULL,
-                                      'attempts', attempts, 'last_error', last_error)::text AS state
-               FROM webhook_inbox WHERE app_id = $1 AND delivery_id = ANY($2::text[])`,
-            [this.appId, ids],
-          );
+          found = await settledStates(this.db, this.appId, ids);
         } catch (error) {
           for (const [, waiter] of this.#waiting)
             waiter.reject(error instanceof Error ? error : new Error(String(error)));
           this.#waiting.clear();
           return;
         }
-        const found = new Map(rows.map((row) => [row.delivery_id, row]));
         const now = Date.now();
         for (const id of ids) {
           const waiter = this.#waiting.get(id);
