@@ -14,8 +14,8 @@ const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
 execFileSync(process.execPath, [tsc, "-p", join(root, "tsconfig.build.json")], { stdio: "inherit" });
 
 // The entry points `npm start` (dist/main.js) and the CLI (dist/cli.js) run are each one file, with the
-// dependencies inside: Node resolves and reads one module instead of about a thousand, so a process starts in
-// a third of the CPU (`agent-gate --version`: 0.85 s → 0.45 s; the app's imports: 1.4 s → 0.45 s). Left outside:
+// dependencies inside: Node resolves and reads one module instead of about a thousand, so a process starts on
+// less CPU (`agent-gate --version`: 0.85 s → 0.45 s; the app's imports: 1.4 s → 0.45 s). Left outside:
 // PGlite, which finds its WebAssembly and data files beside its own module, pino, whose transports run in
 // worker threads loaded by path, and pg's optional native binding. The rest of dist/ stays tsc's output, which
 // bin/agent-gate.js (the `.env` loader) and this script (the template below) import.
