@@ -37,15 +37,7 @@ async function settledStates(
 
 /** Until the delivery is processed (or set aside after every try). */
 export function deliverySettled(db: Queryable, appId: number, deliveryId: string, timeoutMs = 30_000): Promise<void> {
-  return until(
-    async () => {
-      const row = (await settledStates(db, appId, [deliveryId])).get(deliveryId);
-      if (!row) return "not in the inbox";
-      return row.done ? null : row.state;
-    },
-    timeoutMs,
-    `delivery ${deliveryId} was not processed`,
-  );
+  return new InboxSettler(db, appId).settled(deliveryId, timeoutMs);
 }
 
 /** Until every delivery in the inbox is processed or set aside. */
